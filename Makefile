@@ -1,0 +1,97 @@
+# ngx_llm_module
+#
+#   make              build build/ngx_http_llm_module.so against Debian's nginx
+#   make test         build, then run the t/ suite with prove
+#   make run          build, then run the quickstart gateway on 127.0.0.1:8080
+#   make NGINX_SRC=/path/to/nginx-x.y.z    build against another source tree
+
+SHELL := /bin/bash
+
+NGINX_SRC   ?= /usr/share/nginx/src
+NGINX_BIN   ?= /usr/sbin/nginx
+ECHO_MODULE ?= /usr/lib/nginx/modules/ngx_http_echo_module.so
+PROVE_JOBS  ?= 2
+FUZZ_RUNS   ?= 1000000
+
+BUILD  := $(CURDIR)/build
+OBJS   := $(BUILD)/objs
+MODULE := $(BUILD)/ngx_http_llm_module.so
+
+SRCS := $(wildcard ngx_llm_module/*.c ngx_llm_module/*.h filters/*.c filters/*.h)
+
+DEBIAN_PACKAGES := nginx nginx-dev libnginx-mod-http-echo libhyperscan-dev \
+    libpcre2-dev libssl-dev zlib1g-dev gcc make curl \
+    libtest-base-perl libtext-diff-perl libtest-longstring-perl \
+    libhttp-message-perl liburi-perl liblist-moreutils-perl libwww-perl
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# the project's own Test::Nginx-compatible runner, only when the real one
+# is not installed
+PROVE_INC := $(shell perl -MTest::Nginx::Socket -e1 2>/dev/null \
+                     || echo "-I $(CURDIR)/t/runner")
+
+export TEST_NGINX_BINARY ?= $(NGINX_BIN)
+export TEST_NGINX_RANDOMIZE ?= 1
+export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
+
+.PHONY: all deps build test test-runner run fuzz clean
+
+all: build
+
+deps:
+	@missing=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Package}\n' \
+	        $(DEBIAN_PACKAGES) 2>/dev/null | awk '$$1 == "ii" {print $$2}' \
+	        | sort | comm -13 - <(printf '%s\n' $(DEBIAN_PACKAGES) | sort)); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps $(MODULE)
+
+$(OBJS)/Makefile: config
+	@mkdir -p $(OBJS)
+	cd $(NGINX_SRC) && \
+	if [ -f conf_flags ]; then \
+	    . ./conf_flags; \
+	    ./configure \
+	        --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC $$(dpkg-buildflags --get CPPFLAGS)" \
+	        --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC" \
+	        "$${NGX_CONF_FLAGS[@]}" \
+	        --add-dynamic-module=$(CURDIR) --builddir=$(OBJS) >$(BUILD)/configure.log; \
+	else \
+	    ./configure --with-compat --with-http_v2_module \
+	        --add-dynamic-module=$(CURDIR) --builddir=$(OBJS) >$(BUILD)/configure.log; \
+	fi
+
+$(MODULE): $(OBJS)/Makefile $(SRCS)
+	$(MAKE) -s -f $(OBJS)/Makefile -C $(NGINX_SRC) modules
+	cp $(OBJS)/ngx_http_llm_module.so $(MODULE)
+
+test: build
+	prove $(PROVE_INC) -j$(PROVE_JOBS) t/
+
+test-runner: deps
+	TEST_NGINX_LOAD_MODULES=$(ECHO_MODULE) prove -I t/runner t/runner/selftest/
+
+run: build
+	@mkdir -p $(BUILD)/run
+	@echo "gateway on http://127.0.0.1:8080 (mock upstream on 127.0.0.1:8081); Ctrl-C stops"
+	$(NGINX_BIN) -p $(CURDIR)/ -c conf/quickstart.conf -e stderr -g 'daemon off;'
+
+$(BUILD)/fuzz/json_fuzz: fuzz/json_fuzz.c ngx_llm_module/ngx_http_llm_json.c \
+        ngx_llm_module/ngx_http_llm_json.h
+	@command -v clang >/dev/null || { $(SUDO) apt-get install -y -qq clang >/dev/null; }
+	@mkdir -p $(BUILD)/fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module \
+	    fuzz/json_fuzz.c ngx_llm_module/ngx_http_llm_json.c -o $@
+
+fuzz: $(BUILD)/fuzz/json_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus/json
+	$(BUILD)/fuzz/json_fuzz -runs=$(FUZZ_RUNS) $(BUILD)/fuzz/corpus/json fuzz/corpus/json
+
+clean:
+	rm -rf $(BUILD) t/servroot*

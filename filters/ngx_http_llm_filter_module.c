@@ -1,0 +1,960 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * Header and body filters of gateway answers.
+ *
+ * Event streams are passed on event by event, unbuffered and flushed.
+ * Complete events that need no change go out in place (zero-copy buffers
+ * that point into the upstream's buffer, released when sent, the way
+ * sub_filter does it); only an event split over two reads is copied, into
+ * a hold buffer, until its end arrives.  Every event is read for usage.
+ *
+ * JSON answers pass unchanged; a bounded copy is kept to read their usage.
+ */
+
+
+#include "ngx_http_llm_module.h"
+#include "ngx_http_llm_sse.h"
+
+
+#define NGX_HTTP_LLM_HOLD_SIZE      4096
+#define NGX_HTTP_LLM_MAX_EVENT      (1024 * 1024)
+#define NGX_HTTP_LLM_MAX_CAPTURE    (4 * 1024 * 1024)
+
+
+struct ngx_http_llm_stream_s {
+    ngx_http_llm_sse_t          sse;
+
+    ngx_buf_t                  *hold;        /* an event split over reads */
+
+    ngx_chain_t                *busy;        /* sent on, not yet written */
+    ngx_chain_t                *free_hold;   /* hold buffers to reuse */
+    ngx_chain_t                *free_ref;    /* zero-copy buffers to reuse */
+
+    u_char                     *scratch;     /* joined "data:" lines */
+    size_t                      scratch_size;
+
+    unsigned                    opaque:1;    /* gave up reading events */
+    unsigned                    finished:1;  /* last buffer sent */
+};
+
+
+static ngx_int_t ngx_http_llm_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_llm_start_stream(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_str_t *value, ngx_uint_t replace);
+static ngx_int_t ngx_http_llm_stream_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_llm_stream_buf(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_llm_stream_event(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, u_char *p, u_char *last);
+static ngx_int_t ngx_http_llm_hold(ngx_http_request_t *r,
+    ngx_http_llm_stream_t *st, u_char *p, u_char *last);
+static ngx_int_t ngx_http_llm_emit(ngx_http_request_t *r,
+    ngx_http_llm_stream_t *st, ngx_chain_t ***ll, ngx_buf_t *b);
+static ngx_buf_t *ngx_http_llm_ref_buf(ngx_http_request_t *r,
+    ngx_http_llm_stream_t *st, u_char *p, u_char *last);
+static ngx_int_t ngx_http_llm_stream_end(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_chain_t ***ll);
+static void ngx_http_llm_stream_release(ngx_http_llm_stream_t *st);
+static void ngx_http_llm_upstream_finalize(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_llm_capture_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_llm_filter_init(ngx_conf_t *cf);
+
+
+static ngx_http_module_t  ngx_http_llm_filter_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_llm_filter_init,              /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_llm_filter_module = {
+    NGX_MODULE_V1,
+    &ngx_http_llm_filter_module_ctx,       /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+/* tags of the two kinds of buffers the stream filter sends */
+static ngx_uint_t  ngx_http_llm_hold_tag;
+static ngx_uint_t  ngx_http_llm_ref_tag;
+
+
+static ngx_int_t
+ngx_http_llm_header_filter(ngx_http_request_t *r)
+{
+    ngx_str_t            *type;
+    ngx_http_llm_ctx_t   *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx == NULL || !ctx->parsed || ctx->error || ctx->mode) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    /* the client's Accept-Encoding again, for gzip and the access log */
+
+    if (ctx->accept_encoding) {
+        ctx->accept_encoding->value = ctx->accept_encoding_value;
+        ctx->accept_encoding = NULL;
+    }
+
+    if (r->headers_out.status != NGX_HTTP_OK || r->header_only) {
+        /* errors before the answer starts pass through unchanged */
+        return ngx_http_next_header_filter(r);
+    }
+
+    type = &r->headers_out.content_type;
+
+    if (type->len >= 17
+        && ngx_strncasecmp(type->data, (u_char *) "text/event-stream", 17)
+           == 0)
+    {
+        if (ngx_http_llm_start_stream(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else if (type->len >= 16
+               && ngx_strncasecmp(type->data, (u_char *) "application/json",
+                                  16) == 0
+               && r->headers_out.content_length_n <= NGX_HTTP_LLM_MAX_CAPTURE)
+    {
+        ctx->mode = NGX_HTTP_LLM_MODE_JSON;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_llm_start_stream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_str_t               key, value;
+    ngx_http_upstream_t    *u;
+    ngx_http_llm_stream_t  *st;
+
+    st = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_stream_t));
+    if (st == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_llm_sse_init(&st->sse);
+
+    ctx->st = st;
+    ctx->mode = NGX_HTTP_LLM_MODE_STREAM;
+
+    u = r->upstream;
+
+    if (u && !u->header_sent) {
+        /* tested by ngx_http_upstream_send_response() after the filters */
+        u->buffering = 0;
+
+        ctx->upstream_finalize = u->finalize_request;
+        u->finalize_request = ngx_http_llm_upstream_finalize;
+    }
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
+
+#if (NGX_HTTP_GZIP)
+    r->gzip_tested = 1;
+    r->gzip_ok = 0;
+#endif
+
+    ngx_str_set(&key, "X-Accel-Buffering");
+    ngx_str_set(&value, "no");
+
+    if (ngx_http_llm_add_header(r, &key, &value, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&key, "Cache-Control");
+    ngx_str_set(&value, "no-cache");
+
+    if (ngx_http_llm_add_header(r, &key, &value, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm: streaming the answer unbuffered");
+
+    return NGX_OK;
+}
+
+
+/* add a response header; an existing one is replaced or, if so, kept */
+
+static ngx_int_t
+ngx_http_llm_add_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value, ngx_uint_t replace)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0
+            || h[i].key.len != key->len
+            || ngx_strncasecmp(h[i].key.data, key->data, key->len) != 0)
+        {
+            continue;
+        }
+
+        if (replace) {
+            h[i].value = *value;
+        }
+
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *key;
+    h->value = *value;
+    h->lowcase_key = NULL;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_http_llm_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx == NULL || ctx->mode == NGX_HTTP_LLM_MODE_NONE) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->mode == NGX_HTTP_LLM_MODE_JSON) {
+        if (ngx_http_llm_capture_body(r, ctx, in) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->st->finished) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    return ngx_http_llm_stream_body(r, ctx, in);
+}
+
+
+static ngx_int_t
+ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    ngx_int_t               rc;
+    ngx_uint_t              last, flush;
+    ngx_chain_t            *cl, *out, **ll;
+    ngx_http_llm_stream_t  *st;
+
+    st = ctx->st;
+
+    out = NULL;
+    ll = &out;
+    last = 0;
+    flush = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+
+        if (cl->buf->last_buf) {
+            last = 1;
+        }
+
+        if (cl->buf->flush) {
+            flush = 1;
+        }
+
+        if (ngx_buf_size(cl->buf) == 0) {
+            continue;
+        }
+
+        if (st->opaque || !ngx_buf_in_memory(cl->buf)) {
+            /* not readable in place: pass it on as it is */
+            if (ngx_http_llm_emit(r, st, &ll, cl->buf) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_http_llm_stream_buf(r, ctx, cl->buf, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (last) {
+        if (ngx_http_llm_stream_end(r, ctx, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (out) {
+        /* each event goes to the client as soon as it is complete */
+        for (cl = out; cl->next; cl = cl->next) { /* void */ }
+        cl->buf->flush = 1;
+
+        if (last) {
+            cl->buf->last_buf = 1;
+        }
+
+    } else if (last || flush) {
+        cl = ngx_chain_get_free_buf(r->pool, &st->free_ref);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(cl->buf, sizeof(ngx_buf_t));
+        cl->buf->tag = (ngx_buf_tag_t) &ngx_http_llm_ref_tag;
+        cl->buf->flush = 1;
+        cl->buf->last_buf = last;
+
+        out = cl;
+    }
+
+    /*
+     * Always called, with nothing new as well: that is how pending output
+     * is pushed when the client becomes writable.
+     */
+
+    rc = ngx_http_next_body_filter(r, out);
+
+    /* append what was sent on to busy, then release what has been written */
+
+    for (ll = &st->busy; *ll; ll = &(*ll)->next) { /* void */ }
+    *ll = out;
+
+    ngx_http_llm_stream_release(st);
+
+    if (last) {
+        st->finished = 1;
+    }
+
+    return rc;
+}
+
+
+/*
+ * One upstream buffer: complete events that pass unchanged go out in place,
+ * dropped events are cut out, an event split at the end is held.
+ */
+
+static ngx_int_t
+ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_buf_t *b, ngx_chain_t ***ll)
+{
+    u_char                 *p, *end, *start, *pass;
+    ngx_int_t               rc;
+    ngx_buf_t              *ref, *last_ref;
+    ngx_http_llm_stream_t  *st;
+
+    st = ctx->st;
+
+    p = b->pos;
+    pass = p;                       /* [pass, start) goes out in place */
+    start = (st->hold && st->hold->last > st->hold->pos) ? NULL : p;
+    last_ref = NULL;
+
+    for ( ;; ) {
+        end = ngx_http_llm_sse_find_end(&st->sse, p, b->last);
+        if (end == NULL) {
+            break;
+        }
+
+        if (start == NULL) {
+            /* the event began in an earlier buffer: complete it there */
+
+            if (ngx_http_llm_hold(r, st, b->pos, end) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            rc = ngx_http_llm_stream_event(r, ctx, st->hold->pos,
+                                           st->hold->last);
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc == NGX_HTTP_LLM_EVENT_PASS) {
+                if (ngx_http_llm_emit(r, st, ll, st->hold) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                st->hold = NULL;
+
+            } else {
+                st->hold->last = st->hold->pos;
+            }
+
+            pass = end;
+
+        } else {
+            rc = ngx_http_llm_stream_event(r, ctx, start, end);
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc == NGX_HTTP_LLM_EVENT_DROP) {
+                if (start > pass) {
+                    ref = ngx_http_llm_ref_buf(r, st, pass, start);
+                    if (ref == NULL
+                        || ngx_http_llm_emit(r, st, ll, ref) != NGX_OK)
+                    {
+                        return NGX_ERROR;
+                    }
+
+                    last_ref = ref;
+                }
+
+                pass = end;
+            }
+        }
+
+        start = end;
+        p = end;
+    }
+
+    if (start && start > pass) {
+        ref = ngx_http_llm_ref_buf(r, st, pass, start);
+        if (ref == NULL || ngx_http_llm_emit(r, st, ll, ref) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        last_ref = ref;
+    }
+
+    /* the unfinished event at the end waits in the hold buffer */
+
+    if (start == NULL) {
+        start = b->pos;
+    }
+
+    if (start < b->last) {
+
+        if ((size_t) (b->last - start)
+            + (st->hold ? (size_t) (st->hold->last - st->hold->pos) : 0)
+            > NGX_HTTP_LLM_MAX_EVENT)
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "llm: an event of the answer of model \"%V\" is "
+                          "larger than %uz bytes, the rest of the stream "
+                          "is passed on unread", &ctx->model,
+                          (size_t) NGX_HTTP_LLM_MAX_EVENT);
+
+            st->opaque = 1;
+
+            if (st->hold) {
+                if (ngx_http_llm_emit(r, st, ll, st->hold) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                st->hold = NULL;
+            }
+
+            ref = ngx_http_llm_ref_buf(r, st, start, b->last);
+            if (ref == NULL || ngx_http_llm_emit(r, st, ll, ref) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            ref->shadow = b;
+
+            return NGX_OK;
+        }
+
+        if (ngx_http_llm_hold(r, st, start, b->last) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (last_ref) {
+        /* b is released when the last buffer pointing into it is written */
+        last_ref->shadow = b;
+
+    } else {
+        b->pos = b->last;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_stream_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    u_char *p, u_char *last)
+{
+    size_t                     size;
+    ngx_str_t                  event, data;
+    ngx_http_llm_stream_t     *st;
+    ngx_http_llm_sse_event_t   ev;
+
+    st = ctx->st;
+    size = last - p;
+
+    if (size > st->scratch_size) {
+        if (st->scratch) {
+            ngx_pfree(r->pool, st->scratch);
+        }
+
+        st->scratch_size = ngx_max(size, NGX_HTTP_LLM_HOLD_SIZE);
+        st->scratch = ngx_palloc(r->pool, st->scratch_size);
+        if (st->scratch == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (!ngx_http_llm_sse_read(p, last, &ev, st->scratch) || !ev.has_data) {
+        return NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    event.data = (u_char *) ev.event;
+    event.len = ev.event_len;
+    data.data = (u_char *) ev.data;
+    data.len = ev.data_len;
+
+    return ngx_http_llm_usage_event(r, ctx, &event, &data);
+}
+
+
+/* append [p, last) to the hold buffer */
+
+static ngx_int_t
+ngx_http_llm_hold(ngx_http_request_t *r, ngx_http_llm_stream_t *st,
+    u_char *p, u_char *last)
+{
+    u_char       *start;
+    size_t        size, used;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = st->hold;
+
+    if (b == NULL) {
+        cl = st->free_hold;
+
+        if (cl) {
+            st->free_hold = cl->next;
+            b = cl->buf;
+            b->pos = b->start;
+            b->last = b->start;
+            ngx_free_chain(r->pool, cl);
+
+        } else {
+            b = ngx_create_temp_buf(r->pool, NGX_HTTP_LLM_HOLD_SIZE);
+            if (b == NULL) {
+                return NGX_ERROR;
+            }
+
+            b->tag = (ngx_buf_tag_t) &ngx_http_llm_hold_tag;
+        }
+
+        st->hold = b;
+    }
+
+    if ((size_t) (b->end - b->last) < (size_t) (last - p)) {
+        /* a large event: this one buffer grows */
+
+        used = b->last - b->pos;
+        size = ngx_max(used + (last - p), (size_t) (b->end - b->start) * 2);
+
+        start = ngx_palloc(r->pool, size);
+        if (start == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(start, b->pos, used);
+
+        b->start = start;
+        b->pos = start;
+        b->last = start + used;
+        b->end = start + size;
+    }
+
+    b->last = ngx_cpymem(b->last, p, last - p);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_emit(ngx_http_request_t *r, ngx_http_llm_stream_t *st,
+    ngx_chain_t ***ll, ngx_buf_t *b)
+{
+    ngx_chain_t  *cl;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    **ll = cl;
+    *ll = &cl->next;
+
+    return NGX_OK;
+}
+
+
+static ngx_buf_t *
+ngx_http_llm_ref_buf(ngx_http_request_t *r, ngx_http_llm_stream_t *st,
+    u_char *p, u_char *last)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    cl = st->free_ref;
+
+    if (cl) {
+        st->free_ref = cl->next;
+        b = cl->buf;
+        ngx_free_chain(r->pool, cl);
+        ngx_memzero(b, sizeof(ngx_buf_t));
+
+    } else {
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NULL;
+        }
+    }
+
+    b->pos = p;
+    b->last = last;
+    b->memory = 1;
+    b->tag = (ngx_buf_tag_t) &ngx_http_llm_ref_tag;
+
+    return b;
+}
+
+
+/*
+ * The end of the upstream's answer: a final event with no blank line after
+ * it is read; a stream that did not end the way the API ends it gets an
+ * error event in the API's format and a proper end.
+ */
+
+static ngx_int_t
+ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_chain_t ***ll)
+{
+    ngx_int_t               rc;
+    ngx_buf_t              *b;
+    ngx_str_t               ev;
+    ngx_http_llm_stream_t  *st;
+
+    st = ctx->st;
+
+    if (st->hold && st->hold->last > st->hold->pos) {
+        rc = ngx_http_llm_stream_event(r, ctx, st->hold->pos, st->hold->last);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_HTTP_LLM_EVENT_PASS) {
+            if (ngx_http_llm_emit(r, st, ll, st->hold) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            st->hold = NULL;
+
+        } else {
+            st->hold->last = st->hold->pos;
+        }
+    }
+
+    if (ctx->complete || st->opaque) {
+        return NGX_OK;
+    }
+
+    ctx->cut = 1;
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "llm: the upstream's stream of model \"%V\" ended "
+                  "before its end event", &ctx->model);
+
+    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        ngx_str_set(&ev, "event: error\n"
+                    "data: {\"type\":\"error\",\"error\":{\"type\":"
+                    "\"api_error\",\"message\":\"The upstream's stream "
+                    "ended before the answer was complete.\"}}\n\n");
+
+    } else {
+        ngx_str_set(&ev, "data: {\"error\":{\"message\":\"The upstream's "
+                    "stream ended before the answer was complete.\","
+                    "\"type\":\"server_error\",\"param\":null,"
+                    "\"code\":\"stream_interrupted\"}}\n\n"
+                    "data: [DONE]\n\n");
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = ev.data;
+    b->last = ev.data + ev.len;
+    b->memory = 1;
+    b->tag = (ngx_buf_tag_t) &ngx_http_llm_ref_tag;
+
+    return ngx_http_llm_emit(r, st, ll, b);
+}
+
+
+/* move written buffers out of busy: release the upstream's, reuse ours */
+
+static void
+ngx_http_llm_stream_release(ngx_http_llm_stream_t *st)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    while (st->busy) {
+        cl = st->busy;
+        b = cl->buf;
+
+        if (ngx_buf_size(b) != 0) {
+            break;
+        }
+
+        st->busy = cl->next;
+
+        if (b->shadow) {
+            b->shadow->pos = b->shadow->last;
+            b->shadow = NULL;
+        }
+
+        if (b->tag == (ngx_buf_tag_t) &ngx_http_llm_hold_tag) {
+            cl->next = st->free_hold;
+            st->free_hold = cl;
+
+        } else if (b->tag == (ngx_buf_tag_t) &ngx_http_llm_ref_tag) {
+            cl->next = st->free_ref;
+            st->free_ref = cl;
+
+        } else {
+            /* a buffer of the upstream passed on as it was */
+            cl->next = NULL;
+        }
+    }
+}
+
+
+/*
+ * The upstream ends the request.  After an error in the middle of a stream
+ * (reset, read timeout, bad chunk) nginx would only close the connection;
+ * the client gets an error event and a proper end first.
+ */
+
+static void
+ngx_http_llm_upstream_finalize(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_chain_t           out;
+    ngx_buf_t            *b;
+    ngx_http_llm_ctx_t   *ctx;
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    ctx->upstream_finalize(r, rc);
+
+    if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST
+        || rc == NGX_HTTP_REQUEST_TIME_OUT
+        || r->connection->error)
+    {
+        ctx->client_abort = 1;
+        return;
+    }
+
+    if (rc == 0 || rc == NGX_DECLINED || !r->upstream->header_sent
+        || ctx->st == NULL || ctx->st->finished)
+    {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "llm: upstream of model \"%V\" failed in the middle of "
+                  "the stream (%i)", &ctx->model, rc);
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return;
+    }
+
+    b->last_buf = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    (void) ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    size_t        size;
+    ngx_str_t     body;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+        size = ngx_buf_in_memory(b) ? (size_t) (b->last - b->pos) : 0;
+
+        if (size) {
+            ngx_http_llm_mark_ttft(r, ctx);
+        }
+
+        if (size && ctx->capture == NULL) {
+            size_t  len;
+
+            len = (r->headers_out.content_length_n > 0)
+                  ? (size_t) r->headers_out.content_length_n
+                  : NGX_HTTP_LLM_HOLD_SIZE;
+
+            ctx->capture = ngx_create_temp_buf(r->pool, len);
+            if (ctx->capture == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        if (size) {
+            if ((size_t) (ctx->capture->end - ctx->capture->last) < size) {
+                size_t   used, cap;
+                u_char  *p;
+
+                used = ctx->capture->last - ctx->capture->pos;
+                cap = ngx_max(used + size, used * 2);
+
+                if (cap > NGX_HTTP_LLM_MAX_CAPTURE) {
+                    /* too large to read: counted by estimate */
+                    ctx->mode = NGX_HTTP_LLM_MODE_NONE;
+                    return NGX_OK;
+                }
+
+                p = ngx_palloc(r->pool, cap);
+                if (p == NULL) {
+                    return NGX_ERROR;
+                }
+
+                ngx_memcpy(p, ctx->capture->pos, used);
+                ngx_pfree(r->pool, ctx->capture->start);
+
+                ctx->capture->start = p;
+                ctx->capture->pos = p;
+                ctx->capture->last = p + used;
+                ctx->capture->end = p + cap;
+            }
+
+            ctx->capture->last = ngx_cpymem(ctx->capture->last, b->pos, size);
+        }
+
+        if (b->last_buf) {
+            if (ctx->capture) {
+                body.data = ctx->capture->pos;
+                body.len = ctx->capture->last - ctx->capture->pos;
+                ngx_http_llm_usage_json(r, ctx, &body);
+            }
+
+            ctx->mode = NGX_HTTP_LLM_MODE_NONE;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_llm_mark_ttft(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_time_t  *tp;
+
+    if (ctx->ttft >= 0) {
+        return;
+    }
+
+    tp = ngx_timeofday();
+
+    ctx->ttft = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
+                                  + (tp->msec - r->start_msec));
+    if (ctx->ttft < 0) {
+        ctx->ttft = 0;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_llm_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_llm_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_llm_body_filter;
+
+    return NGX_OK;
+}

@@ -1,0 +1,509 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ */
+
+
+#include "ngx_http_llm_module.h"
+
+
+static void *ngx_http_llm_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_llm_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_llm_gateway(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_http_llm_model_t *ngx_http_llm_lookup_model(
+    ngx_http_llm_main_conf_t *lmcf, ngx_str_t *name);
+static ngx_int_t ngx_http_llm_parse_price(ngx_str_t *value, ngx_int_t *price);
+static ngx_int_t ngx_http_llm_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_llm_postconfiguration(ngx_conf_t *cf);
+static void ngx_http_llm_ctx_cleanup(void *data);
+
+
+static ngx_conf_enum_t  ngx_http_llm_gateway_apis[] = {
+    { ngx_string("off"), NGX_HTTP_LLM_API_OFF },
+    { ngx_string("openai"), NGX_HTTP_LLM_API_OPENAI },
+    { ngx_string("anthropic"), NGX_HTTP_LLM_API_ANTHROPIC },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_llm_commands[] = {
+
+    { ngx_string("llm_gateway"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_gateway,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_model"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_llm_model,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_stream"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_loc_conf_t, stream),
+      NULL },
+
+    { ngx_string("llm_stream_usage"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_loc_conf_t, stream_usage),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_llm_module_ctx = {
+    ngx_http_llm_preconfiguration,         /* preconfiguration */
+    ngx_http_llm_postconfiguration,        /* postconfiguration */
+
+    ngx_http_llm_create_main_conf,         /* create main configuration */
+    ngx_http_llm_init_main_conf,           /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_llm_create_loc_conf,          /* create location configuration */
+    ngx_http_llm_merge_loc_conf            /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_llm_module = {
+    NGX_MODULE_V1,
+    &ngx_http_llm_module_ctx,              /* module context */
+    ngx_http_llm_commands,                 /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+ngx_http_llm_ctx_t *
+ngx_http_llm_create_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+    ngx_http_llm_ctx_t  *ctx;
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_llm_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_llm_ctx_t));
+
+    /*
+     * set by ngx_memzero():
+     *
+     *     ctx->parsed = 0;
+     *     ctx->edits.elts = NULL;
+     */
+
+    ctx->request = r;
+    ctx->ttft = -1;
+    ctx->req.max_tokens = -1;
+    ctx->req.temperature = -1;
+    ctx->req.model_tok = NGX_HTTP_LLM_NONE;
+    ctx->req.messages_tok = NGX_HTTP_LLM_NONE;
+    ctx->req.stream_options_tok = NGX_HTTP_LLM_NONE;
+    ctx->req.tools_tok = NGX_HTTP_LLM_NONE;
+
+    cln->handler = ngx_http_llm_ctx_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_llm_module);
+
+    return ctx;
+}
+
+
+/*
+ * Internal redirects (error_page, try_files, named locations) zero r->ctx;
+ * the ctx lives on as the data of a pool cleanup, where it is found again.
+ */
+
+ngx_http_llm_ctx_t *
+ngx_http_llm_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+    ngx_http_llm_ctx_t  *ctx;
+
+    r = r->main;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+
+    if (ctx == NULL && (r->internal || r->filter_finalize)) {
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_llm_ctx_cleanup) {
+                ctx = cln->data;
+
+                if (ctx->request != r) {
+                    continue;
+                }
+
+                ngx_http_set_ctx(r, ctx, ngx_http_llm_module);
+                break;
+            }
+        }
+    }
+
+    return ctx;
+}
+
+
+static void
+ngx_http_llm_ctx_cleanup(void *data)
+{
+    /* the ctx only marks its pool cleanup; nothing to release yet */
+}
+
+
+ngx_http_llm_model_t *
+ngx_http_llm_find_model(ngx_http_llm_main_conf_t *lmcf, ngx_str_t *name)
+{
+    ngx_http_llm_model_t  *m;
+
+    m = ngx_http_llm_lookup_model(lmcf, name);
+
+    return m ? m : lmcf->default_model;
+}
+
+
+static ngx_http_llm_model_t *
+ngx_http_llm_lookup_model(ngx_http_llm_main_conf_t *lmcf, ngx_str_t *name)
+{
+    ngx_uint_t             i;
+    ngx_http_llm_model_t  *m;
+
+    m = lmcf->models.elts;
+
+    for (i = 0; i < lmcf->models.nelts; i++) {
+        if (m[i].name.len == name->len
+            && ngx_strncmp(m[i].name.data, name->data, name->len) == 0)
+        {
+            return &m[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static void *
+ngx_http_llm_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_main_conf_t));
+    if (lmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&lmcf->models, cf->pool, 8,
+                       sizeof(ngx_http_llm_model_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return lmcf;
+}
+
+
+static char *
+ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    ngx_uint_t                      i, j;
+    ngx_http_llm_model_t           *m;
+    ngx_http_upstream_srv_conf_t  **uscfp;
+    ngx_http_upstream_main_conf_t  *umcf;
+
+    umcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_upstream_module);
+    uscfp = umcf->upstreams.elts;
+
+    m = lmcf->models.elts;
+
+    /*
+     * A bare name (no dot, no port) must be an upstream{} block: it is the
+     * common typo that would otherwise surface only at request time, as
+     * "no resolver defined".
+     */
+
+    for (i = 0; i < lmcf->models.nelts; i++) {
+
+        if (ngx_strlchr(m[i].upstream.data,
+                        m[i].upstream.data + m[i].upstream.len, '.')
+            || ngx_strlchr(m[i].upstream.data,
+                           m[i].upstream.data + m[i].upstream.len, ':'))
+        {
+            continue;
+        }
+
+        for (j = 0; j < umcf->upstreams.nelts; j++) {
+            if (uscfp[j]->host.len == m[i].upstream.len
+                && ngx_strncasecmp(uscfp[j]->host.data, m[i].upstream.data,
+                                   m[i].upstream.len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == umcf->upstreams.nelts) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "llm_model \"%V\": no upstream block named \"%V\" "
+                          "in %s:%ui", &m[i].name, &m[i].upstream,
+                          m[i].file, m[i].line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_llm_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->api = NGX_CONF_UNSET_UINT;
+    conf->stream = NGX_CONF_UNSET;
+    conf->stream_usage = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_llm_loc_conf_t *prev = parent;
+    ngx_http_llm_loc_conf_t *conf = child;
+
+    ngx_conf_merge_uint_value(conf->api, prev->api, NGX_HTTP_LLM_API_OFF);
+    ngx_conf_merge_value(conf->stream, prev->stream, 1);
+    ngx_conf_merge_value(conf->stream_usage, prev->stream_usage, 1);
+
+    return NGX_CONF_OK;
+}
+
+
+/* llm_gateway openai | anthropic | off */
+
+static char *
+ngx_http_llm_gateway(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_loc_conf_t *lcf = conf;
+
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
+
+    if (lcf->api != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = ngx_http_llm_gateway_apis; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strcasecmp(e->name.data, value[1].data) == 0)
+        {
+            lcf->api = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, "
+                       "it must be \"off\", \"openai\" or \"anthropic\"",
+                       &value[1], &cmd->name);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* llm_model NAME upstream=NAME [input=USD] [output=USD] [cached_input=USD] */
+
+static char *
+ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    ngx_int_t             *price;
+    ngx_str_t             *value, arg;
+    ngx_uint_t             i;
+    ngx_http_llm_model_t  *m;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "has an empty model name";
+    }
+
+    if (value[1].len == 1 && value[1].data[0] == '*') {
+        if (lmcf->default_model) {
+            return "\"*\" is duplicate";
+        }
+
+    } else if (ngx_http_llm_lookup_model(lmcf, &value[1]) != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_model \"%V\" is duplicate", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    m = ngx_array_push(&lmcf->models);
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(m, sizeof(ngx_http_llm_model_t));
+
+    m->name = value[1];
+    m->input = NGX_HTTP_LLM_PRICE_UNSET;
+    m->output = NGX_HTTP_LLM_PRICE_UNSET;
+    m->cached_input = NGX_HTTP_LLM_PRICE_UNSET;
+    m->file = cf->conf_file->file.name.data;
+    m->line = cf->conf_file->line;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "upstream=", 9) == 0) {
+            m->upstream.data = value[i].data + 9;
+            m->upstream.len = value[i].len - 9;
+
+            if (m->upstream.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_model \"%V\": empty \"upstream=\"",
+                                   &m->name);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "input=", 6) == 0) {
+            price = &m->input;
+            arg.data = value[i].data + 6;
+            arg.len = value[i].len - 6;
+
+        } else if (ngx_strncmp(value[i].data, "output=", 7) == 0) {
+            price = &m->output;
+            arg.data = value[i].data + 7;
+            arg.len = value[i].len - 7;
+
+        } else if (ngx_strncmp(value[i].data, "cached_input=", 13) == 0) {
+            price = &m->cached_input;
+            arg.data = value[i].data + 13;
+            arg.len = value[i].len - 13;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_model \"%V\": invalid parameter \"%V\"",
+                               &m->name, &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_llm_parse_price(&arg, price) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_model \"%V\": invalid price \"%V\" "
+                               "(USD per 1M tokens, e.g. 2.50)",
+                               &m->name, &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (m->upstream.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_model \"%V\": \"upstream=\" is required",
+                           &m->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (m->name.len == 1 && m->name.data[0] == '*') {
+        /* the catch-all entry is kept out of the name search */
+        lmcf->default_model = ngx_palloc(cf->pool,
+                                         sizeof(ngx_http_llm_model_t));
+        if (lmcf->default_model == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *lmcf->default_model = *m;
+        lmcf->models.nelts--;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "2.50" -> 2500000 micro-USD; up to 6 decimals */
+
+static ngx_int_t
+ngx_http_llm_parse_price(ngx_str_t *value, ngx_int_t *price)
+{
+    ngx_int_t  n;
+
+    if (value->len == 0 || value->data[0] == '-') {
+        return NGX_ERROR;
+    }
+
+    n = ngx_atofp(value->data, value->len, 6);
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *price = n;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_llm_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_llm_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_llm_access_handler;
+
+    return NGX_OK;
+}

@@ -1,0 +1,221 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ */
+
+
+#ifndef _NGX_HTTP_LLM_MODULE_H_INCLUDED_
+#define _NGX_HTTP_LLM_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_llm_json.h"
+#include "ngx_http_llm_tokens.h"
+
+
+#define NGX_HTTP_LLM_API_OFF        0
+#define NGX_HTTP_LLM_API_OPENAI     1
+#define NGX_HTTP_LLM_API_ANTHROPIC  2
+
+#define NGX_HTTP_LLM_NONE           NGX_HTTP_LLM_JSON_NONE
+
+/* prices are kept in micro-dollars per 1M tokens */
+#define NGX_HTTP_LLM_PRICE_UNSET    -1
+
+/* per-message framing overhead of chat formats, in tokens */
+#define NGX_HTTP_LLM_MESSAGE_TOKENS  4
+#define NGX_HTTP_LLM_REPLY_TOKENS    3
+
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_str_t                   upstream;
+    ngx_int_t                   input;         /* micro-USD per 1M tokens */
+    ngx_int_t                   output;
+    ngx_int_t                   cached_input;
+    ngx_uint_t                  line;
+    u_char                     *file;
+} ngx_http_llm_model_t;
+
+
+typedef struct {
+    ngx_array_t                 models;        /* ngx_http_llm_model_t */
+    ngx_http_llm_model_t       *default_model; /* "llm_model * ..." */
+} ngx_http_llm_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                  api;
+    ngx_flag_t                  stream;
+    ngx_flag_t                  stream_usage;
+} ngx_http_llm_loc_conf_t;
+
+
+/* one piece of prompt text: a message content, a text part, a system prompt */
+typedef struct {
+    uint32_t                    tok;           /* its STRING token */
+    ngx_int_t                   message;       /* message index, -1: system */
+    ngx_str_t                   role;          /* decoded, may be empty */
+    ngx_str_t                   text;          /* decoded (zero-copy when the
+                                                  JSON string had no escapes) */
+} ngx_http_llm_text_t;
+
+
+/* parsed request body */
+typedef struct {
+    ngx_str_t                   body;          /* the original body */
+    ngx_http_llm_json_t         json;
+
+    ngx_str_t                   model;         /* decoded "model" */
+    uint32_t                    model_tok;
+    uint32_t                    messages_tok;
+    uint32_t                    stream_options_tok;
+    uint32_t                    tools_tok;
+
+    ngx_array_t                 texts;         /* ngx_http_llm_text_t */
+    ngx_uint_t                  nmessages;
+
+    int64_t                     max_tokens;    /* -1: not given */
+    double                      temperature;   /* -1: not given */
+
+    size_t                      prompt_estimate;
+
+    unsigned                    stream:1;
+    unsigned                    include_usage:1;   /* asked by the client */
+    unsigned                    has_tools:1;
+} ngx_http_llm_request_t;
+
+
+typedef struct {
+    uint32_t                    start;
+    uint32_t                    end;
+    ngx_uint_t                  seq;
+    ngx_str_t                   text;          /* raw JSON to put there */
+} ngx_http_llm_edit_t;
+
+
+#define NGX_HTTP_LLM_MODE_NONE      0
+#define NGX_HTTP_LLM_MODE_STREAM    1          /* text/event-stream answer */
+#define NGX_HTTP_LLM_MODE_JSON      2          /* JSON answer */
+
+
+typedef struct ngx_http_llm_stream_s  ngx_http_llm_stream_t;
+
+
+typedef struct {
+    ngx_uint_t                  status;
+    const char                 *type;          /* OpenAI error type */
+    const char                 *code;
+    ngx_str_t                   param;
+    ngx_str_t                   message;
+} ngx_http_llm_error_t;
+
+
+typedef struct {
+    ngx_http_request_t         *request;
+    ngx_http_llm_request_t      req;
+    ngx_http_llm_error_t       *error;         /* a refusal to send */
+
+    ngx_uint_t                  api;
+    ngx_int_t                   status;        /* of the body processing */
+
+    ngx_str_t                   requested_model;
+    ngx_str_t                   model;         /* effective model */
+    ngx_http_llm_model_t       *entry;         /* catalogue entry */
+
+    ngx_array_t                 edits;         /* ngx_http_llm_edit_t */
+
+    size_t                      prompt_tokens;     /* usage or estimate */
+    size_t                      completion_tokens; /* usage or estimate */
+    size_t                      cached_tokens;
+    size_t                      completion_estimate;
+    ngx_msec_int_t              ttft;              /* -1: no answer yet */
+
+    ngx_table_elt_t            *accept_encoding;   /* client's, swapped */
+    ngx_str_t                   accept_encoding_value;
+
+    ngx_uint_t                  mode;              /* NGX_HTTP_LLM_MODE_* */
+    ngx_http_llm_stream_t      *st;
+    ngx_buf_t                  *capture;           /* JSON answer */
+
+    ngx_http_llm_json_token_t  *tokens;            /* reused per event */
+    uint32_t                    tokens_size;
+    u_char                     *text;              /* decoded delta text */
+    size_t                      text_size;
+
+    void                      (*upstream_finalize)(ngx_http_request_t *r,
+                                    ngx_int_t rc);
+
+    unsigned                    body_requested:1;
+    unsigned                    body_done:1;
+    unsigned                    maybe_json:1;
+    unsigned                    parsed:1;      /* a gateway request */
+    unsigned                    stream:1;
+    unsigned                    strip_usage:1;     /* we asked for usage */
+    unsigned                    usage_reported:1;  /* completion usage seen */
+    unsigned                    prompt_reported:1;
+    unsigned                    complete:1;        /* answer ended properly */
+    unsigned                    cut:1;             /* ended by an error */
+    unsigned                    client_abort:1;
+} ngx_http_llm_ctx_t;
+
+
+/* ngx_http_llm_module.c */
+ngx_http_llm_ctx_t *ngx_http_llm_get_ctx(ngx_http_request_t *r);
+ngx_http_llm_ctx_t *ngx_http_llm_create_ctx(ngx_http_request_t *r);
+ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_llm_main_conf_t *lmcf,
+    ngx_str_t *name);
+
+/* ngx_http_llm_request.c */
+ngx_int_t ngx_http_llm_access_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_llm_send_error(ngx_http_request_t *r, ngx_uint_t api,
+    ngx_uint_t status, const char *type, const char *code, ngx_str_t *param,
+    ngx_str_t *message);
+
+/* ngx_http_llm_rewrite.c */
+ngx_int_t ngx_http_llm_edit_replace(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, uint32_t start, uint32_t end, ngx_str_t *text);
+ngx_int_t ngx_http_llm_edit_set_member(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, uint32_t obj, ngx_str_t *key, ngx_str_t *value);
+ngx_int_t ngx_http_llm_edit_set_string(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, uint32_t tok, ngx_str_t *text);
+ngx_int_t ngx_http_llm_edit_text(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_text_t *t, ngx_array_t *spans);
+ngx_int_t ngx_http_llm_apply_edits(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_replace_body(ngx_http_request_t *r, ngx_str_t *body);
+
+/* filters/ngx_http_llm_filter_module.c */
+void ngx_http_llm_mark_ttft(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx);
+
+/* filters/ngx_http_llm_usage.c */
+ngx_int_t ngx_http_llm_usage_event(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *event, ngx_str_t *data);
+void ngx_http_llm_usage_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *body);
+ngx_int_t ngx_http_llm_parse_json(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *data, ngx_http_llm_json_t *json);
+ngx_int_t ngx_http_llm_cost(ngx_http_llm_ctx_t *ctx, uint64_t *nano_usd);
+
+#define NGX_HTTP_LLM_EVENT_PASS     0
+#define NGX_HTTP_LLM_EVENT_DROP     1
+
+/* ngx_http_llm_variables.c */
+ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);
+
+
+/* a replacement of decoded text [start, end) by text, for edit_text() */
+typedef struct {
+    size_t                      start;
+    size_t                      end;
+    ngx_str_t                   text;
+} ngx_http_llm_span_t;
+
+
+extern ngx_module_t  ngx_http_llm_module;
+
+
+#endif /* _NGX_HTTP_LLM_MODULE_H_INCLUDED_ */

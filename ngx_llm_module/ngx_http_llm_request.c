@@ -1,0 +1,1084 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * Access phase: read the whole body, parse it, validate it, resolve the
+ * model, rewrite the body; answer errors in the API's own format.
+ */
+
+
+#include "ngx_http_llm_module.h"
+
+
+static void ngx_http_llm_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_process(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_ask_usage(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_uint_t ngx_http_llm_is_json(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_llm_starts_object(ngx_str_t *body);
+static ngx_int_t ngx_http_llm_read_body(ngx_http_request_t *r, size_t max,
+    ngx_str_t *out);
+static ngx_int_t ngx_http_llm_parse(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_parse_messages(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, uint32_t messages);
+static ngx_int_t ngx_http_llm_parse_content(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, uint32_t content, ngx_int_t message,
+    ngx_str_t *role);
+static ngx_int_t ngx_http_llm_parse_inputs(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, uint32_t tok);
+static ngx_int_t ngx_http_llm_add_text(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, uint32_t tok, ngx_int_t message,
+    ngx_str_t *role);
+static ngx_int_t ngx_http_llm_decode(ngx_http_request_t *r,
+    ngx_http_llm_json_t *json, uint32_t tok, ngx_str_t *out);
+static void ngx_http_llm_estimate_prompt(ngx_http_llm_ctx_t *ctx);
+static const char *ngx_http_llm_anthropic_type(ngx_uint_t status);
+static ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_uint_t status, const char *code,
+    const char *param, const char *fmt, ...);
+
+
+#define ngx_http_llm_tok(ctx, i)  (&(ctx)->req.json.tokens[i])
+
+#define NGX_HTTP_LLM_MAYBE_JSON   2
+
+
+ngx_int_t
+ngx_http_llm_access_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                 rc;
+    ngx_uint_t                json;
+    ngx_http_llm_ctx_t       *ctx;
+    ngx_http_llm_error_t     *err;
+    ngx_http_llm_loc_conf_t  *lcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx && ctx->body_requested) {
+
+        if (!ctx->body_done) {
+            return NGX_DONE;
+        }
+
+        if (ctx->status != NGX_HTTP_SPECIAL_RESPONSE) {
+            return ctx->status;
+        }
+
+        /* a refusal prepared by the body handler: answer it once */
+
+        ctx->status = NGX_DECLINED;
+
+        err = ctx->error;
+
+        rc = ngx_http_llm_send_error(r, ctx->api, err->status, err->type,
+                                     err->code, &err->param, &err->message);
+
+        ngx_http_finalize_request(r, rc);
+
+        return NGX_DONE;
+    }
+
+    if (lcf->api == NGX_HTTP_LLM_API_OFF || !(r->method & NGX_HTTP_POST)) {
+        return NGX_DECLINED;
+    }
+
+    json = ngx_http_llm_is_json(r);
+    if (!json) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_llm_create_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->api = lcf->api;
+    ctx->status = NGX_DONE;
+    ctx->body_requested = 1;
+    ctx->maybe_json = (json == NGX_HTTP_LLM_MAYBE_JSON);
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_llm_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_llm_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    ctx->body_done = 1;
+    ctx->status = ngx_http_llm_process(r, ctx);
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+/*
+ * The request pipeline.  Returns NGX_DECLINED to let the request go on to
+ * the content handler, NGX_HTTP_SPECIAL_RESPONSE when an error response in
+ * the API's format has been prepared, or an HTTP status for nginx to answer.
+ */
+
+static ngx_int_t
+ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    size_t                     max;
+    ngx_int_t                  rc;
+    ngx_http_llm_loc_conf_t   *lcf;
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    max = (clcf->client_max_body_size > 0
+           && clcf->client_max_body_size < NGX_MAX_UINT32_VALUE)
+          ? (size_t) clcf->client_max_body_size : NGX_MAX_UINT32_VALUE - 1;
+
+    rc = ngx_http_llm_read_body(r, max, &ctx->req.body);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                 "request_too_large", NULL,
+                                 "Request body is larger than %uz bytes.",
+                                 max);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->maybe_json && !ngx_http_llm_starts_object(&ctx->req.body)) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_llm_parse(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx->parsed = 1;
+    ctx->requested_model = ctx->req.model;
+    ctx->model = ctx->req.model;
+    ctx->stream = (ctx->req.stream && lcf->stream) ? 1 : 0;
+
+    ctx->entry = ngx_http_llm_find_model(lmcf, &ctx->model);
+
+    if (ctx->entry == NULL && lmcf->models.nelts) {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_NOT_FOUND,
+                                 "model_not_found", "model",
+                                 "The model `%V` does not exist or you do "
+                                 "not have access to it.", &ctx->model);
+    }
+
+    ngx_http_llm_estimate_prompt(ctx);
+    ctx->prompt_tokens = ctx->req.prompt_estimate;
+
+    if (ctx->stream && ctx->api == NGX_HTTP_LLM_API_OPENAI
+        && lcf->stream_usage && !ctx->req.include_usage)
+    {
+        /* usage on streams: asked for here, removed from the answer */
+
+        if (ngx_http_llm_ask_usage(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->strip_usage = 1;
+    }
+
+#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
+
+    /*
+     * The answer is read for usage, so the upstream must not compress it;
+     * the header filter puts the client's value back before gzip sees it.
+     */
+
+    if (r->headers_in.accept_encoding) {
+        ctx->accept_encoding = r->headers_in.accept_encoding;
+        ctx->accept_encoding_value = ctx->accept_encoding->value;
+        ngx_str_set(&ctx->accept_encoding->value, "identity");
+    }
+
+#endif
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm request: model \"%V\" stream:%ui messages:%ui "
+                   "prompt estimate:%uz", &ctx->model, (ngx_uint_t) ctx->stream,
+                   ctx->req.nmessages, ctx->prompt_tokens);
+
+    if (ctx->edits.nelts) {
+        if (ngx_http_llm_apply_edits(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_llm_ask_usage(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_str_t  key, value;
+
+    if (ctx->req.stream_options_tok != NGX_HTTP_LLM_NONE) {
+        ngx_str_set(&key, "include_usage");
+        ngx_str_set(&value, "true");
+
+        return ngx_http_llm_edit_set_member(r, ctx,
+                                            ctx->req.stream_options_tok,
+                                            &key, &value);
+    }
+
+    ngx_str_set(&key, "stream_options");
+    ngx_str_set(&value, "{\"include_usage\":true}");
+
+    return ngx_http_llm_edit_set_member(r, ctx, 0, &key, &value);
+}
+
+
+/*
+ * POST bodies without a Content-Type or with a JSON media type are parsed.
+ * "application/x-www-form-urlencoded" is what "curl -d" sends when told
+ * nothing else: such a body is read, and parsed only if it starts with '{'.
+ */
+
+static ngx_uint_t
+ngx_http_llm_is_json(ngx_http_request_t *r)
+{
+    u_char     *p, *last;
+    ngx_str_t  *type;
+
+    if (r->headers_in.content_type == NULL) {
+        return 1;
+    }
+
+    type = &r->headers_in.content_type->value;
+
+    p = type->data;
+    last = ngx_strlchr(p, p + type->len, ';');
+    if (last == NULL) {
+        last = p + type->len;
+    }
+
+    while (last > p && (last[-1] == ' ' || last[-1] == '\t')) {
+        last--;
+    }
+
+    if (last - p == 16 && ngx_strncasecmp(p, (u_char *) "application/json", 16)
+                          == 0)
+    {
+        return 1;
+    }
+
+    if (last - p == 33
+        && ngx_strncasecmp(p, (u_char *) "application/x-www-form-urlencoded",
+                           33) == 0)
+    {
+        return NGX_HTTP_LLM_MAYBE_JSON;
+    }
+
+    return (last - p > 5
+            && ngx_strncasecmp(last - 5, (u_char *) "+json", 5) == 0);
+}
+
+
+static ngx_uint_t
+ngx_http_llm_starts_object(ngx_str_t *body)
+{
+    u_char  *p, *last;
+
+    last = body->data + body->len;
+
+    for (p = body->data; p < last; p++) {
+        if (*p != ' ' && *p != '\t' && *p != CR && *p != LF) {
+            return (*p == '{');
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The body as one contiguous string: zero-copy when it is one memory
+ * buffer, else copied from its buffers and temp file.  NGX_DECLINED: larger
+ * than max.
+ */
+
+static ngx_int_t
+ngx_http_llm_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *out)
+{
+    off_t         len;
+    u_char       *p;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(out);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    if (len > (off_t) max) {
+        return NGX_DECLINED;
+    }
+
+    cl = r->request_body->bufs;
+    b = cl->buf;
+
+    if (!b->in_file && (cl->next == NULL || ngx_buf_size(b) == len)) {
+        out->data = b->pos;
+        out->len = (size_t) len;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    for ( /* void */ ; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
+                              b->file_pos);
+            if (n == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (n != b->file_last - b->file_pos) {
+                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                              "llm: read only %z of %O bytes of the request "
+                              "body from \"%V\"", n,
+                              b->file_last - b->file_pos, &b->file->name);
+                return NGX_ERROR;
+            }
+
+            p += n;
+            continue;
+        }
+
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    int64_t                     n;
+    uint32_t                    t, v;
+    ngx_int_t                   rc;
+    ngx_str_t                   system = ngx_string("system");
+    ngx_http_llm_json_t        *json;
+    ngx_http_llm_request_t     *req;
+    ngx_http_llm_json_token_t  *tok;
+
+    req = &ctx->req;
+    json = &req->json;
+
+    json->data = req->body.data;
+    json->len = req->body.len;
+
+    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
+        goto invalid;
+    }
+
+    json->tokens = ngx_palloc(r->pool,
+                              json->ntokens * sizeof(ngx_http_llm_json_token_t));
+    if (json->tokens == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json->max_tokens = json->ntokens;
+
+    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
+        goto invalid;
+    }
+
+    if (json->tokens[0].type != NGX_HTTP_LLM_JSON_OBJECT) {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, NULL,
+                                 "The request body must be a JSON object.");
+    }
+
+    /* model */
+
+    t = ngx_http_llm_json_object_get(json, 0, "model", 5);
+
+    if (t == NGX_HTTP_LLM_NONE) {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, "model",
+                                 "you must provide a model parameter");
+    }
+
+    if (json->tokens[t].type != NGX_HTTP_LLM_JSON_STRING) {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, "model",
+                                 "model: expected a string");
+    }
+
+    if (ngx_http_llm_decode(r, json, t, &req->model) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (req->model.len == 0) {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, "model",
+                                 "model: must not be empty");
+    }
+
+    req->model_tok = t;
+
+    /* stream, stream_options */
+
+    t = ngx_http_llm_json_object_get(json, 0, "stream", 6);
+
+    if (t != NGX_HTTP_LLM_NONE) {
+        tok = ngx_http_llm_tok(ctx, t);
+
+        if (tok->type == NGX_HTTP_LLM_JSON_TRUE) {
+            req->stream = 1;
+
+        } else if (tok->type != NGX_HTTP_LLM_JSON_FALSE
+                   && tok->type != NGX_HTTP_LLM_JSON_NULL)
+        {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     "stream", "stream: expected a boolean");
+        }
+    }
+
+    t = ngx_http_llm_json_object_get(json, 0, "stream_options", 14);
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        if (json->tokens[t].type != NGX_HTTP_LLM_JSON_OBJECT) {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     "stream_options",
+                                     "stream_options: expected an object");
+        }
+
+        req->stream_options_tok = t;
+
+        v = ngx_http_llm_json_object_get(json, t, "include_usage", 13);
+
+        if (v != NGX_HTTP_LLM_NONE) {
+            tok = ngx_http_llm_tok(ctx, v);
+
+            if (tok->type == NGX_HTTP_LLM_JSON_TRUE) {
+                req->include_usage = 1;
+
+            } else if (tok->type != NGX_HTTP_LLM_JSON_FALSE) {
+                return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                         "stream_options.include_usage",
+                                         "stream_options.include_usage: "
+                                         "expected a boolean");
+            }
+        }
+    }
+
+    /* completion allowance: the newer name wins */
+
+    t = ngx_http_llm_json_object_get(json, 0, "max_completion_tokens", 21);
+    if (t == NGX_HTTP_LLM_NONE
+        || json->tokens[t].type == NGX_HTTP_LLM_JSON_NULL)
+    {
+        t = ngx_http_llm_json_object_get(json, 0, "max_tokens", 10);
+    }
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        if (ngx_http_llm_json_get_int(json, t, &n) != NGX_HTTP_LLM_JSON_OK
+            || n < 0)
+        {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     "max_tokens", "max_tokens: expected a "
+                                     "non-negative integer");
+        }
+
+        req->max_tokens = n;
+    }
+
+    t = ngx_http_llm_json_object_get(json, 0, "temperature", 11);
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        if (json->tokens[t].type != NGX_HTTP_LLM_JSON_NUMBER
+            || ngx_http_llm_json_get_double(json, t, &req->temperature)
+               != NGX_HTTP_LLM_JSON_OK
+            || req->temperature < 0)
+        {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     "temperature", "temperature: expected "
+                                     "a non-negative number");
+        }
+    }
+
+    t = ngx_http_llm_json_object_get(json, 0, "tools", 5);
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        if (json->tokens[t].type != NGX_HTTP_LLM_JSON_ARRAY) {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     "tools", "tools: expected an array");
+        }
+
+        req->tools_tok = t;
+        req->has_tools = (json->tokens[t].size > 0);
+    }
+
+    /* prompt text */
+
+    if (ngx_array_init(&req->texts, r->pool, 8, sizeof(ngx_http_llm_text_t))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        t = ngx_http_llm_json_object_get(json, 0, "system", 6);
+
+        if (t != NGX_HTTP_LLM_NONE
+            && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+        {
+            if (json->tokens[t].type != NGX_HTTP_LLM_JSON_STRING
+                && json->tokens[t].type != NGX_HTTP_LLM_JSON_ARRAY)
+            {
+                return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                         "system", "system: expected a "
+                                         "string or an array of blocks");
+            }
+
+            rc = ngx_http_llm_parse_content(r, ctx, t, -1, &system);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+    }
+
+    t = ngx_http_llm_json_object_get(json, 0, "messages", 8);
+
+    if (t != NGX_HTTP_LLM_NONE) {
+        return ngx_http_llm_parse_messages(r, ctx, t);
+    }
+
+    /* completions ("prompt"), embeddings and responses ("input") */
+
+    t = ngx_http_llm_json_object_get(json, 0, "prompt", 6);
+    if (t == NGX_HTTP_LLM_NONE) {
+        t = ngx_http_llm_json_object_get(json, 0, "input", 5);
+    }
+
+    if (t != NGX_HTTP_LLM_NONE) {
+        return ngx_http_llm_parse_inputs(r, ctx, t);
+    }
+
+    if (r->uri.len >= 9
+        && ngx_strncmp(r->uri.data + r->uri.len - 9, "/messages", 9) == 0)
+    {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                 "messages", "messages: field required");
+    }
+
+    if (r->uri.len >= 17
+        && ngx_strncmp(r->uri.data + r->uri.len - 17, "/chat/completions",
+                       17) == 0)
+    {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                 "messages", "you must provide a messages "
+                                 "parameter");
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, NULL,
+                             "We could not parse the JSON body of your "
+                             "request: %s at offset %uz.",
+                             json->err, json->err_offset);
+}
+
+
+static ngx_int_t
+ngx_http_llm_parse_messages(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    uint32_t messages)
+{
+    uint32_t                    m, t, c, f, a;
+    ngx_int_t                   i, rc;
+    ngx_str_t                   role;
+    ngx_http_llm_json_t        *json;
+    ngx_http_llm_json_token_t  *tok;
+
+    json = &ctx->req.json;
+
+    if (json->tokens[messages].type != NGX_HTTP_LLM_JSON_ARRAY) {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                 "messages", "messages: expected an array");
+    }
+
+    ctx->req.messages_tok = messages;
+
+    i = 0;
+
+    for (m = ngx_http_llm_json_first(json, messages);
+         m != NGX_HTTP_LLM_NONE;
+         m = json->tokens[m].next, i++)
+    {
+        if (json->tokens[m].type != NGX_HTTP_LLM_JSON_OBJECT) {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     "messages", "messages[%i]: expected an "
+                                     "object", i);
+        }
+
+        ngx_str_null(&role);
+
+        t = ngx_http_llm_json_object_get(json, m, "role", 4);
+
+        if (t != NGX_HTTP_LLM_NONE) {
+            if (json->tokens[t].type != NGX_HTTP_LLM_JSON_STRING) {
+                return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                         "messages", "messages[%i].role: "
+                                         "expected a string", i);
+            }
+
+            if (ngx_http_llm_decode(r, json, t, &role) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        t = ngx_http_llm_json_object_get(json, m, "content", 7);
+
+        if (t != NGX_HTTP_LLM_NONE) {
+            tok = &json->tokens[t];
+
+            if (tok->type != NGX_HTTP_LLM_JSON_STRING
+                && tok->type != NGX_HTTP_LLM_JSON_ARRAY
+                && tok->type != NGX_HTTP_LLM_JSON_NULL)
+            {
+                return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                         "messages", "messages[%i].content: "
+                                         "expected a string or an array", i);
+            }
+
+            rc = ngx_http_llm_parse_content(r, ctx, t, i, &role);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+
+        /* assistant tool calls: their arguments are prompt text too */
+
+        t = ngx_http_llm_json_object_get(json, m, "tool_calls", 10);
+
+        if (t != NGX_HTTP_LLM_NONE
+            && json->tokens[t].type == NGX_HTTP_LLM_JSON_ARRAY)
+        {
+            for (c = ngx_http_llm_json_first(json, t);
+                 c != NGX_HTTP_LLM_NONE;
+                 c = json->tokens[c].next)
+            {
+                f = ngx_http_llm_json_object_get(json, c, "function", 8);
+                a = ngx_http_llm_json_object_get(json, f, "arguments", 9);
+
+                if (a != NGX_HTTP_LLM_NONE
+                    && json->tokens[a].type == NGX_HTTP_LLM_JSON_STRING)
+                {
+                    rc = ngx_http_llm_add_text(r, ctx, a, i, &role);
+                    if (rc != NGX_OK) {
+                        return rc;
+                    }
+                }
+            }
+        }
+    }
+
+    ctx->req.nmessages = i;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A content value: a string, or an array of parts / blocks whose "text"
+ * (OpenAI text parts, Anthropic text blocks) or nested "content" (Anthropic
+ * tool_result blocks) carry text.  Other parts (images, audio) are skipped.
+ */
+
+static ngx_int_t
+ngx_http_llm_parse_content(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    uint32_t content, ngx_int_t message, ngx_str_t *role)
+{
+    uint32_t              p, t;
+    ngx_int_t             rc;
+    ngx_http_llm_json_t  *json;
+
+    json = &ctx->req.json;
+
+    switch (json->tokens[content].type) {
+
+    case NGX_HTTP_LLM_JSON_STRING:
+        return ngx_http_llm_add_text(r, ctx, content, message, role);
+
+    case NGX_HTTP_LLM_JSON_ARRAY:
+        break;
+
+    default:
+        return NGX_OK;
+    }
+
+    for (p = ngx_http_llm_json_first(json, content);
+         p != NGX_HTTP_LLM_NONE;
+         p = json->tokens[p].next)
+    {
+        if (json->tokens[p].type == NGX_HTTP_LLM_JSON_STRING) {
+            rc = ngx_http_llm_add_text(r, ctx, p, message, role);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            continue;
+        }
+
+        if (json->tokens[p].type != NGX_HTTP_LLM_JSON_OBJECT) {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     "messages", "content parts must be "
+                                     "strings or objects");
+        }
+
+        t = ngx_http_llm_json_object_get(json, p, "text", 4);
+
+        if (t != NGX_HTTP_LLM_NONE) {
+            if (json->tokens[t].type != NGX_HTTP_LLM_JSON_STRING) {
+                return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                         "messages", "content part text: "
+                                         "expected a string");
+            }
+
+            rc = ngx_http_llm_add_text(r, ctx, t, message, role);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+
+        t = ngx_http_llm_json_object_get(json, p, "content", 7);
+
+        if (t != NGX_HTTP_LLM_NONE) {
+            rc = ngx_http_llm_parse_content(r, ctx, t, message, role);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* "prompt" / "input": a string or an array of strings (or of messages) */
+
+static ngx_int_t
+ngx_http_llm_parse_inputs(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    uint32_t tok)
+{
+    uint32_t              i;
+    ngx_int_t             rc;
+    ngx_str_t             role;
+    ngx_http_llm_json_t  *json;
+
+    json = &ctx->req.json;
+    ngx_str_set(&role, "user");
+
+    if (json->tokens[tok].type == NGX_HTTP_LLM_JSON_STRING) {
+        ctx->req.nmessages = 1;
+        return ngx_http_llm_add_text(r, ctx, tok, 0, &role);
+    }
+
+    if (json->tokens[tok].type != NGX_HTTP_LLM_JSON_ARRAY) {
+        return NGX_OK;
+    }
+
+    for (i = ngx_http_llm_json_first(json, tok);
+         i != NGX_HTTP_LLM_NONE;
+         i = json->tokens[i].next)
+    {
+        if (json->tokens[i].type == NGX_HTTP_LLM_JSON_STRING) {
+            rc = ngx_http_llm_add_text(r, ctx, i, ctx->req.nmessages, &role);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            ctx->req.nmessages++;
+
+        } else if (json->tokens[i].type == NGX_HTTP_LLM_JSON_OBJECT) {
+            /* Responses API input items look like messages */
+            return ngx_http_llm_parse_messages(r, ctx, tok);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_add_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    uint32_t tok, ngx_int_t message, ngx_str_t *role)
+{
+    ngx_http_llm_text_t  *t;
+
+    t = ngx_array_push(&ctx->req.texts);
+    if (t == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    t->tok = tok;
+    t->message = message;
+    t->role = *role;
+
+    if (ngx_http_llm_decode(r, &ctx->req.json, tok, &t->text) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_decode(ngx_http_request_t *r, ngx_http_llm_json_t *json,
+    uint32_t tok, ngx_str_t *out)
+{
+    size_t         len;
+    const u_char  *raw;
+
+    ngx_http_llm_json_raw_string(json, tok, &raw, &len);
+
+    if (!json->tokens[tok].escaped) {
+        out->data = (u_char *) raw;
+        out->len = len;
+        return NGX_OK;
+    }
+
+    out->data = ngx_pnalloc(r->pool, len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = ngx_http_llm_json_decode_string(raw, len, out->data);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_estimate_prompt(ngx_http_llm_ctx_t *ctx)
+{
+    size_t                      n;
+    ngx_uint_t                  i;
+    ngx_http_llm_text_t        *t;
+    ngx_http_llm_json_token_t  *tools;
+
+    n = NGX_HTTP_LLM_REPLY_TOKENS
+        + ctx->req.nmessages * NGX_HTTP_LLM_MESSAGE_TOKENS;
+
+    t = ctx->req.texts.elts;
+
+    for (i = 0; i < ctx->req.texts.nelts; i++) {
+        n += ngx_http_llm_estimate_tokens(t[i].text.data, t[i].text.len);
+    }
+
+    if (ctx->req.tools_tok != NGX_HTTP_LLM_NONE) {
+        tools = ngx_http_llm_tok(ctx, ctx->req.tools_tok);
+        n += ngx_http_llm_estimate_tokens(ctx->req.body.data + tools->start,
+                                          tools->end - tools->start);
+    }
+
+    ctx->req.prompt_estimate = n;
+}
+
+
+/*
+ * Prepare an error answer in the API's format; the access handler sends it.
+ * Returns NGX_HTTP_SPECIAL_RESPONSE, the marker of a prepared answer.
+ */
+
+static ngx_int_t
+ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_uint_t status, const char *code, const char *param,
+    const char *fmt, ...)
+{
+    u_char                *p;
+    va_list                args;
+    ngx_http_llm_error_t  *err;
+
+    err = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_error_t));
+    p = ngx_pnalloc(r->pool, NGX_MAX_ERROR_STR);
+
+    if (err == NULL || p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    va_start(args, fmt);
+    err->message.data = p;
+    err->message.len = ngx_vslprintf(p, p + NGX_MAX_ERROR_STR, fmt, args) - p;
+    va_end(args);
+
+    err->status = status;
+    err->type = "invalid_request_error";
+    err->code = code;
+
+    if (param) {
+        err->param.data = (u_char *) param;
+        err->param.len = ngx_strlen(param);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "llm: request refused with %ui: %V", status, &err->message);
+
+    ctx->error = err;
+
+    return NGX_HTTP_SPECIAL_RESPONSE;
+}
+
+
+static const char *
+ngx_http_llm_anthropic_type(ngx_uint_t status)
+{
+    switch (status) {
+    case NGX_HTTP_UNAUTHORIZED:
+        return "authentication_error";
+    case NGX_HTTP_FORBIDDEN:
+        return "permission_error";
+    case NGX_HTTP_NOT_FOUND:
+        return "not_found_error";
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return "request_too_large";
+    case NGX_HTTP_TOO_MANY_REQUESTS:
+        return "rate_limit_error";
+    default:
+        return (status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
+               ? "api_error" : "invalid_request_error";
+    }
+}
+
+
+/*
+ * Send an error in the API's own format (type: the OpenAI error type; the
+ * Anthropic one follows from the status):
+ *   OpenAI:    {"error":{"message":..,"type":..,"param":..,"code":..}}
+ *   Anthropic: {"type":"error","error":{"type":..,"message":..}}
+ */
+
+ngx_int_t
+ngx_http_llm_send_error(ngx_http_request_t *r, ngx_uint_t api,
+    ngx_uint_t status, const char *type, const char *code, ngx_str_t *param,
+    ngx_str_t *message)
+{
+    size_t        len;
+    u_char       *p;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    len = sizeof("{\"type\":\"error\",\"error\":{\"type\":\"\",\"message\":\"\""
+                 ",\"param\":\"\",\"code\":\"\"}}") - 1
+          + ngx_strlen(type) + (code ? ngx_strlen(code) : 4)
+          + ngx_http_llm_json_encoded_len(message->data, message->len)
+          + ngx_http_llm_json_encoded_len(param->data, param->len) + 4
+          + sizeof(CRLF) - 1;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = b->last;
+
+    if (api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        p = ngx_sprintf(p, "{\"type\":\"error\",\"error\":{\"type\":\"%s\","
+                        "\"message\":\"", ngx_http_llm_anthropic_type(status));
+        p = ngx_http_llm_json_encode_string(p, message->data, message->len);
+        p = ngx_cpymem(p, "\"}}", 3);
+
+    } else {
+        p = ngx_cpymem(p, "{\"error\":{\"message\":\"", 21);
+        p = ngx_http_llm_json_encode_string(p, message->data, message->len);
+        p = ngx_sprintf(p, "\",\"type\":\"%s\",\"param\":", type);
+
+        if (param->len) {
+            *p++ = '"';
+            p = ngx_http_llm_json_encode_string(p, param->data, param->len);
+            *p++ = '"';
+
+        } else {
+            p = ngx_cpymem(p, "null", 4);
+        }
+
+        if (code) {
+            p = ngx_sprintf(p, ",\"code\":\"%s\"}}", code);
+
+        } else {
+            p = ngx_cpymem(p, ",\"code\":null}}", 14);
+        }
+    }
+
+    *p++ = LF;
+
+    b->last = p;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

@@ -1,0 +1,1030 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * o200k_base token estimate.
+ *
+ * The o200k pre-tokenizer splits a text with this regular expression
+ * (alternatives tried in order):
+ *
+ *   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*
+ *       [\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?
+ *   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+
+ *       [\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?
+ *   \p{N}{1,3}
+ *    ?[^\s\p{L}\p{N}]+[\r\n/]*
+ *   \s*[\r\n]+
+ *   \s+(?!\S)
+ *   \s+
+ *
+ * and byte-pair encoding then never merges across those pieces.  The scanner
+ * below reproduces the split exactly for ASCII and closely for the rest of
+ * Unicode (a compact range table gives each code point a class and a script),
+ * and the BPE step is replaced by a cost per piece: a piece is at least one
+ * token, and longer or rarer pieces cost more.  The costs (in 1/256 token)
+ * were fitted on the training part of the corpus in bench/estimator/ by
+ * bench/estimator/fit.mjs, which also writes the tables between the FITTED
+ * markers below; docs/estimator.md gives the method and the errors.
+ */
+
+
+#include <stdint.h>
+#include <string.h>
+
+#include "ngx_http_llm_tokens.h"
+
+
+#define NGX_HTTP_LLM_TOKEN_UNIT       256
+
+
+/* character classes (low 4 bits of an attribute byte) */
+
+#define NGX_HTTP_LLM_TC_WS            0    /* \s but \r and \n */
+#define NGX_HTTP_LLM_TC_NL            1    /* \r \n */
+#define NGX_HTTP_LLM_TC_UP            2    /* Lu Lt */
+#define NGX_HTTP_LLM_TC_LOW           3    /* Ll */
+#define NGX_HTTP_LLM_TC_BOTH          4    /* Lo Lm M */
+#define NGX_HTTP_LLM_TC_NUM           5    /* N */
+#define NGX_HTTP_LLM_TC_PUNCT         6    /* anything else */
+#define NGX_HTTP_LLM_TC_ALT           7    /* range table: even Lu, odd Ll */
+#define NGX_HTTP_LLM_TC_ALT1          8    /* range table: odd Lu, even Ll */
+#define NGX_HTTP_LLM_TC_END           15   /* end of text */
+
+
+/* scripts of letters (high 4 bits of an attribute byte) */
+
+#define NGX_HTTP_LLM_TS_ASCII         0
+#define NGX_HTTP_LLM_TS_LATIN         1
+#define NGX_HTTP_LLM_TS_CYRL          2
+#define NGX_HTTP_LLM_TS_GREEK         3    /* and other small cased scripts */
+#define NGX_HTTP_LLM_TS_HAN           4
+#define NGX_HTTP_LLM_TS_KANA          5
+#define NGX_HTTP_LLM_TS_HANGUL        6
+#define NGX_HTTP_LLM_TS_ARABIC        7    /* and Hebrew, Syriac, Thaana */
+#define NGX_HTTP_LLM_TS_INDIC         8
+#define NGX_HTTP_LLM_TS_SEA           9    /* Thai, Lao, Tibetan, Myanmar */
+#define NGX_HTTP_LLM_TS_OTHER         10
+#define NGX_HTTP_LLM_TS_N             11
+
+
+#define ngx_http_llm_tc(attr)         ((attr) & 0x0f)
+#define ngx_http_llm_ts(attr)         ((attr) >> 4)
+#define ngx_http_llm_is_letter(c)                                             \
+    ((c) == NGX_HTTP_LLM_TC_UP || (c) == NGX_HTTP_LLM_TC_LOW                  \
+     || (c) == NGX_HTTP_LLM_TC_BOTH)
+
+#define NGX_HTTP_LLM_TA(c, s)                                                 \
+    (NGX_HTTP_LLM_TC_##c | (NGX_HTTP_LLM_TS_##s << 4))
+
+
+/* kinds of pieces */
+
+#define NGX_HTTP_LLM_TK_WORD          0
+#define NGX_HTTP_LLM_TK_NUM           1
+#define NGX_HTTP_LLM_TK_PUNCT         2
+#define NGX_HTTP_LLM_TK_SPACE         3
+
+
+/* the character in front of a word, or of a punctuation run */
+
+#define NGX_HTTP_LLM_TL_NONE          0
+#define NGX_HTTP_LLM_TL_SPACE         1
+#define NGX_HTTP_LLM_TL_OTHER         2
+
+
+/* the case of a word made of cased letters only */
+
+#define NGX_HTTP_LLM_TW_LOWER         0    /* "word" */
+#define NGX_HTTP_LLM_TW_CAP           1    /* "Word" */
+#define NGX_HTTP_LLM_TW_CAPS          2    /* "WORD" */
+#define NGX_HTTP_LLM_TW_MIXED         3    /* "WORDword" */
+
+
+#define NGX_HTTP_LLM_TW_MAX_LEN       24
+#define NGX_HTTP_LLM_TP_MAX_LEN       16
+
+
+typedef struct {
+    uint32_t                    letters[NGX_HTTP_LLM_TS_N];
+    uint32_t                    upper;
+    uint32_t                    ascii;     /* punct: ASCII characters;
+                                              space: U+0020 */
+    uint32_t                    sym[3];    /* punct: 2, 3, 4 byte characters
+                                              (an invalid byte counts as a
+                                              3 byte U+FFFD); space: [0] other
+                                              white space */
+    uint32_t                    nl;        /* newlines */
+    u_char                      kind;
+    u_char                      lead;
+    u_char                      contraction;
+} ngx_http_llm_tokens_piece_t;
+
+
+typedef struct {
+    uint32_t                    lo;
+    u_char                      attr;
+} ngx_http_llm_tokens_range_t;
+
+
+/* short local names for the ASCII table only */
+#define S   NGX_HTTP_LLM_TA(WS, OTHER)
+#define N   NGX_HTTP_LLM_TA(NL, OTHER)
+#define P   NGX_HTTP_LLM_TA(PUNCT, OTHER)
+#define D   NGX_HTTP_LLM_TA(NUM, OTHER)
+#define U   NGX_HTTP_LLM_TA(UP, ASCII)
+#define L   NGX_HTTP_LLM_TA(LOW, ASCII)
+
+static const u_char  ngx_http_llm_tokens_ascii[128] = {
+    P, P, P, P, P, P, P, P, P, S, N, S, S, N, P, P,     /* \t \n \v \f \r */
+    P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
+    S, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,     /* space ! ... / */
+    D, D, D, D, D, D, D, D, D, D, P, P, P, P, P, P,     /* 0-9 :;<=>? */
+    P, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,     /* @ A-O */
+    U, U, U, U, U, U, U, U, U, U, U, P, P, P, P, P,     /* P-Z [\]^_ */
+    P, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,     /* ` a-o */
+    L, L, L, L, L, L, L, L, L, L, L, P, P, P, P, P      /* p-z {|}~ DEL */
+};
+
+#undef S
+#undef N
+#undef P
+#undef D
+#undef U
+#undef L
+
+
+/*
+ * Non-ASCII code points: each entry holds from its "lo" up to the next
+ * entry's.  An approximation of the Unicode general categories that matter
+ * to the pre-tokenizer, exact for the common scripts and punctuation.
+ */
+
+static const ngx_http_llm_tokens_range_t  ngx_http_llm_tokens_ranges[] = {
+    { 0x0080, NGX_HTTP_LLM_TA(PUNCT, OTHER) },    /* C1 controls */
+    { 0x00a0, NGX_HTTP_LLM_TA(WS, OTHER) },
+    { 0x00a1, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x00aa, NGX_HTTP_LLM_TA(BOTH, LATIN) },
+    { 0x00ab, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x00b2, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x00b4, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x00b5, NGX_HTTP_LLM_TA(LOW, LATIN) },
+    { 0x00b6, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x00b9, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x00ba, NGX_HTTP_LLM_TA(BOTH, LATIN) },
+    { 0x00bb, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x00bc, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x00bf, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x00c0, NGX_HTTP_LLM_TA(UP, LATIN) },
+    { 0x00d7, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x00d8, NGX_HTTP_LLM_TA(UP, LATIN) },
+    { 0x00df, NGX_HTTP_LLM_TA(LOW, LATIN) },
+    { 0x00f7, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x00f8, NGX_HTTP_LLM_TA(LOW, LATIN) },
+    { 0x0100, NGX_HTTP_LLM_TA(ALT, LATIN) },      /* Latin Extended-A */
+    { 0x0138, NGX_HTTP_LLM_TA(LOW, LATIN) },
+    { 0x0139, NGX_HTTP_LLM_TA(ALT1, LATIN) },
+    { 0x0149, NGX_HTTP_LLM_TA(LOW, LATIN) },
+    { 0x014a, NGX_HTTP_LLM_TA(ALT, LATIN) },
+    { 0x0179, NGX_HTTP_LLM_TA(ALT1, LATIN) },
+    { 0x017f, NGX_HTTP_LLM_TA(LOW, LATIN) },      /* Latin Extended-B, IPA */
+    { 0x02b0, NGX_HTTP_LLM_TA(BOTH, LATIN) },     /* modifier letters */
+    { 0x02c2, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x02c6, NGX_HTTP_LLM_TA(BOTH, LATIN) },
+    { 0x02d2, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x02e0, NGX_HTTP_LLM_TA(BOTH, LATIN) },
+    { 0x02e5, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0300, NGX_HTTP_LLM_TA(BOTH, OTHER) },     /* combining marks */
+    { 0x0370, NGX_HTTP_LLM_TA(ALT, GREEK) },
+    { 0x0374, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0376, NGX_HTTP_LLM_TA(ALT, GREEK) },
+    { 0x0378, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x037b, NGX_HTTP_LLM_TA(LOW, GREEK) },
+    { 0x037e, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x037f, NGX_HTTP_LLM_TA(UP, GREEK) },
+    { 0x0380, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0386, NGX_HTTP_LLM_TA(UP, GREEK) },
+    { 0x0387, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0388, NGX_HTTP_LLM_TA(UP, GREEK) },
+    { 0x0390, NGX_HTTP_LLM_TA(LOW, GREEK) },
+    { 0x0391, NGX_HTTP_LLM_TA(UP, GREEK) },
+    { 0x03ac, NGX_HTTP_LLM_TA(LOW, GREEK) },
+    { 0x03cf, NGX_HTTP_LLM_TA(UP, GREEK) },
+    { 0x03d0, NGX_HTTP_LLM_TA(LOW, GREEK) },
+    { 0x0400, NGX_HTTP_LLM_TA(UP, CYRL) },
+    { 0x0430, NGX_HTTP_LLM_TA(LOW, CYRL) },
+    { 0x0460, NGX_HTTP_LLM_TA(ALT, CYRL) },
+    { 0x0482, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0483, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0x048a, NGX_HTTP_LLM_TA(ALT, CYRL) },
+    { 0x04c0, NGX_HTTP_LLM_TA(UP, CYRL) },
+    { 0x04c1, NGX_HTTP_LLM_TA(ALT1, CYRL) },
+    { 0x04cf, NGX_HTTP_LLM_TA(LOW, CYRL) },
+    { 0x04d0, NGX_HTTP_LLM_TA(ALT, CYRL) },
+    { 0x0530, NGX_HTTP_LLM_TA(UP, GREEK) },       /* Armenian */
+    { 0x0557, NGX_HTTP_LLM_TA(BOTH, GREEK) },
+    { 0x0560, NGX_HTTP_LLM_TA(LOW, GREEK) },
+    { 0x0589, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0591, NGX_HTTP_LLM_TA(BOTH, ARABIC) },    /* Hebrew */
+    { 0x05be, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x05bf, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0x05c0, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x05c1, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0x05c3, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x05c4, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0x05c6, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x05c7, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0x05f3, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0610, NGX_HTTP_LLM_TA(BOTH, ARABIC) },    /* Arabic */
+    { 0x061b, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0620, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0x0660, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x066a, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x066e, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0x06d4, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x06d5, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0x06dd, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x06df, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0x06e9, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x06ea, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0x06f0, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x06fa, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0x0700, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0710, NGX_HTTP_LLM_TA(BOTH, ARABIC) },    /* Syriac, Thaana, ... */
+    { 0x0900, NGX_HTTP_LLM_TA(BOTH, INDIC) },     /* Devanagari */
+    { 0x0964, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0966, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0970, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0971, NGX_HTTP_LLM_TA(BOTH, INDIC) },     /* Bengali */
+    { 0x09e6, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x09f0, NGX_HTTP_LLM_TA(BOTH, INDIC) },     /* Gurmukhi */
+    { 0x0a66, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0a70, NGX_HTTP_LLM_TA(BOTH, INDIC) },     /* Gujarati */
+    { 0x0ae6, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0af0, NGX_HTTP_LLM_TA(BOTH, INDIC) },     /* Oriya */
+    { 0x0b66, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0b70, NGX_HTTP_LLM_TA(BOTH, INDIC) },     /* Tamil */
+    { 0x0be6, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0bf0, NGX_HTTP_LLM_TA(BOTH, INDIC) },     /* Telugu */
+    { 0x0c66, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0c70, NGX_HTTP_LLM_TA(BOTH, INDIC) },     /* Kannada */
+    { 0x0ce6, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0cf0, NGX_HTTP_LLM_TA(BOTH, INDIC) },     /* Malayalam */
+    { 0x0d66, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0d70, NGX_HTTP_LLM_TA(BOTH, INDIC) },     /* Sinhala */
+    { 0x0de6, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0df0, NGX_HTTP_LLM_TA(BOTH, INDIC) },
+    { 0x0e00, NGX_HTTP_LLM_TA(BOTH, SEA) },       /* Thai */
+    { 0x0e3f, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0e40, NGX_HTTP_LLM_TA(BOTH, SEA) },
+    { 0x0e4f, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0e50, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0e5a, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x0e5c, NGX_HTTP_LLM_TA(BOTH, SEA) },       /* Lao */
+    { 0x0ed0, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0eda, NGX_HTTP_LLM_TA(BOTH, SEA) },       /* Tibetan */
+    { 0x0f20, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x0f34, NGX_HTTP_LLM_TA(BOTH, SEA) },       /* Myanmar */
+    { 0x1040, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x104a, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x1050, NGX_HTTP_LLM_TA(BOTH, SEA) },
+    { 0x10a0, NGX_HTTP_LLM_TA(UP, GREEK) },       /* Georgian */
+    { 0x10d0, NGX_HTTP_LLM_TA(LOW, GREEK) },
+    { 0x1100, NGX_HTTP_LLM_TA(BOTH, HANGUL) },    /* Hangul Jamo */
+    { 0x1200, NGX_HTTP_LLM_TA(BOTH, OTHER) },     /* Ethiopic */
+    { 0x1360, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x1369, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x137d, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0x13a0, NGX_HTTP_LLM_TA(UP, GREEK) },       /* Cherokee */
+    { 0x13f8, NGX_HTTP_LLM_TA(LOW, GREEK) },
+    { 0x1400, NGX_HTTP_LLM_TA(BOTH, OTHER) },     /* Canadian syllabics */
+    { 0x1680, NGX_HTTP_LLM_TA(WS, OTHER) },
+    { 0x1681, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0x1780, NGX_HTTP_LLM_TA(BOTH, SEA) },       /* Khmer */
+    { 0x17d4, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x17e0, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x17ea, NGX_HTTP_LLM_TA(BOTH, SEA) },
+    { 0x1800, NGX_HTTP_LLM_TA(BOTH, OTHER) },     /* Mongolian, ... */
+    { 0x1c80, NGX_HTTP_LLM_TA(LOW, CYRL) },
+    { 0x1c90, NGX_HTTP_LLM_TA(UP, GREEK) },       /* Georgian Mtavruli */
+    { 0x1cc0, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0x1d00, NGX_HTTP_LLM_TA(LOW, LATIN) },      /* phonetic extensions */
+    { 0x1dc0, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0x1e00, NGX_HTTP_LLM_TA(ALT, LATIN) },      /* Latin Ext. Additional */
+    { 0x1e96, NGX_HTTP_LLM_TA(LOW, LATIN) },
+    { 0x1e9e, NGX_HTTP_LLM_TA(ALT, LATIN) },
+    { 0x1f00, NGX_HTTP_LLM_TA(LOW, GREEK) },      /* Greek Extended */
+    { 0x2000, NGX_HTTP_LLM_TA(WS, OTHER) },
+    { 0x200b, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x2028, NGX_HTTP_LLM_TA(WS, OTHER) },
+    { 0x202a, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x202f, NGX_HTTP_LLM_TA(WS, OTHER) },
+    { 0x2030, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x205f, NGX_HTTP_LLM_TA(WS, OTHER) },
+    { 0x2060, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x2070, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x2071, NGX_HTTP_LLM_TA(BOTH, LATIN) },
+    { 0x2072, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x2074, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x207a, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x207f, NGX_HTTP_LLM_TA(BOTH, LATIN) },
+    { 0x2080, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x208a, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x2090, NGX_HTTP_LLM_TA(BOTH, LATIN) },
+    { 0x209d, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x20d0, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0x2100, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x2150, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x218a, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x2460, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x249c, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x24ea, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x2500, NGX_HTTP_LLM_TA(PUNCT, OTHER) },    /* symbols, dingbats */
+    { 0x2c00, NGX_HTTP_LLM_TA(UP, GREEK) },       /* Glagolitic */
+    { 0x2c30, NGX_HTTP_LLM_TA(LOW, GREEK) },
+    { 0x2c60, NGX_HTTP_LLM_TA(LOW, LATIN) },      /* Latin Extended-C, Coptic */
+    { 0x2d00, NGX_HTTP_LLM_TA(LOW, GREEK) },
+    { 0x2d30, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0x2e00, NGX_HTTP_LLM_TA(PUNCT, OTHER) },    /* punct., CJK radicals */
+    { 0x3000, NGX_HTTP_LLM_TA(WS, OTHER) },
+    { 0x3001, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x3005, NGX_HTTP_LLM_TA(BOTH, HAN) },
+    { 0x3007, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x3008, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x3021, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x302a, NGX_HTTP_LLM_TA(BOTH, HAN) },
+    { 0x3030, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x3031, NGX_HTTP_LLM_TA(BOTH, KANA) },
+    { 0x3036, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x3038, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x303b, NGX_HTTP_LLM_TA(BOTH, HAN) },
+    { 0x303d, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x3041, NGX_HTTP_LLM_TA(BOTH, KANA) },      /* Hiragana */
+    { 0x309b, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x309d, NGX_HTTP_LLM_TA(BOTH, KANA) },
+    { 0x30a0, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x30a1, NGX_HTTP_LLM_TA(BOTH, KANA) },      /* Katakana */
+    { 0x30fb, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x30fc, NGX_HTTP_LLM_TA(BOTH, KANA) },
+    { 0x3100, NGX_HTTP_LLM_TA(BOTH, OTHER) },     /* Bopomofo */
+    { 0x3130, NGX_HTTP_LLM_TA(BOTH, HANGUL) },    /* Hangul compat. Jamo */
+    { 0x3190, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x31a0, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0x31c0, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x31f0, NGX_HTTP_LLM_TA(BOTH, KANA) },
+    { 0x3200, NGX_HTTP_LLM_TA(PUNCT, OTHER) },    /* enclosed CJK */
+    { 0x3220, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x322a, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x3280, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x328a, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x3400, NGX_HTTP_LLM_TA(BOTH, HAN) },       /* CJK Extension A */
+    { 0x4dc0, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x4e00, NGX_HTTP_LLM_TA(BOTH, HAN) },       /* CJK Unified Ideographs */
+    { 0xa000, NGX_HTTP_LLM_TA(BOTH, OTHER) },     /* Yi, Lisu, Vai, ... */
+    { 0xa640, NGX_HTTP_LLM_TA(ALT, CYRL) },
+    { 0xa670, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0xa680, NGX_HTTP_LLM_TA(ALT, CYRL) },
+    { 0xa69e, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0xa700, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0xa722, NGX_HTTP_LLM_TA(ALT, LATIN) },      /* Latin Extended-D */
+    { 0xa800, NGX_HTTP_LLM_TA(BOTH, INDIC) },
+    { 0xa830, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0xa840, NGX_HTTP_LLM_TA(BOTH, INDIC) },
+    { 0xab30, NGX_HTTP_LLM_TA(LOW, LATIN) },
+    { 0xab70, NGX_HTTP_LLM_TA(LOW, GREEK) },
+    { 0xabc0, NGX_HTTP_LLM_TA(BOTH, INDIC) },
+    { 0xac00, NGX_HTTP_LLM_TA(BOTH, HANGUL) },    /* Hangul syllables */
+    { 0xd800, NGX_HTTP_LLM_TA(PUNCT, OTHER) },    /* private use */
+    { 0xf900, NGX_HTTP_LLM_TA(BOTH, HAN) },       /* CJK compat. ideographs */
+    { 0xfb00, NGX_HTTP_LLM_TA(LOW, LATIN) },
+    { 0xfb1d, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0xfe00, NGX_HTTP_LLM_TA(BOTH, OTHER) },     /* variation selectors */
+    { 0xfe10, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0xfe20, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0xfe30, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0xfe70, NGX_HTTP_LLM_TA(BOTH, ARABIC) },
+    { 0xfeff, NGX_HTTP_LLM_TA(WS, OTHER) },       /* \s in JavaScript */
+    { 0xff00, NGX_HTTP_LLM_TA(PUNCT, OTHER) },    /* fullwidth forms */
+    { 0xff10, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0xff1a, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0xff21, NGX_HTTP_LLM_TA(UP, LATIN) },
+    { 0xff3b, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0xff41, NGX_HTTP_LLM_TA(LOW, LATIN) },
+    { 0xff5b, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0xff66, NGX_HTTP_LLM_TA(BOTH, KANA) },
+    { 0xffa0, NGX_HTTP_LLM_TA(BOTH, HANGUL) },
+    { 0xffe0, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x10000, NGX_HTTP_LLM_TA(BOTH, OTHER) },    /* historic scripts */
+    { 0x1d000, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x1d400, NGX_HTTP_LLM_TA(LOW, LATIN) },     /* math. alphanumerics */
+    { 0x1d7ce, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x1d800, NGX_HTTP_LLM_TA(BOTH, OTHER) },
+    { 0x1f000, NGX_HTTP_LLM_TA(PUNCT, OTHER) },   /* emoji and other symbols */
+    { 0x1f100, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x1f10d, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x1fbf0, NGX_HTTP_LLM_TA(NUM, OTHER) },
+    { 0x1fbfa, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0x20000, NGX_HTTP_LLM_TA(BOTH, HAN) },      /* CJK Extensions B - H */
+    { 0x32400, NGX_HTTP_LLM_TA(PUNCT, OTHER) },
+    { 0xe0100, NGX_HTTP_LLM_TA(BOTH, OTHER) },    /* variation selectors */
+    { 0xe01f0, NGX_HTTP_LLM_TA(PUNCT, OTHER) }
+};
+
+
+/* FITTED: begin (written by bench/estimator/fit.mjs, do not edit) */
+
+/* a word of cased letters: [case][lead][letters] */
+static const uint16_t  ngx_http_llm_tokens_word[4][3][25] = {
+    {
+        { 0 },
+    },
+};
+
+/* per letter above NGX_HTTP_LLM_TW_MAX_LEN */
+#define NGX_HTTP_LLM_TOKENS_WORD_LONG          80
+
+/* extra cost of a non-ASCII cased letter, by script */
+static const int16_t  ngx_http_llm_tokens_cased[NGX_HTTP_LLM_TS_N] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+/* a word with uncased letters (CJK, ...): intercept by lead, rate by script */
+static const int16_t  ngx_http_llm_tokens_uncased_lead[3] = { 0, 0, 0 };
+static const int16_t  ngx_http_llm_tokens_uncased[NGX_HTTP_LLM_TS_N] = {
+    80, 80, 80, 80, 180, 120, 150, 80, 90, 80, 128
+};
+
+/* 's 't 're 've 'm 'll 'd */
+#define NGX_HTTP_LLM_TOKENS_CONTRACTION        256
+
+/* a punctuation run: [lead][ASCII characters] */
+static const uint16_t  ngx_http_llm_tokens_punct[2][17] = {
+    { 0 },
+    { 0 }
+};
+
+#define NGX_HTTP_LLM_TOKENS_PUNCT_LONG         128
+#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM2         256
+#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM3         256
+#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM4         384
+#define NGX_HTTP_LLM_TOKENS_PUNCT_NL           0
+
+/* FITTED: end */
+
+
+/* a white space run: 1 token, 1 more per 16 newlines or tabs, 80 spaces */
+#define NGX_HTTP_LLM_TOKENS_SPACE_OTHER        16
+#define NGX_HTTP_LLM_TOKENS_SPACE_SPACES       16
+#define NGX_HTTP_LLM_TOKENS_SPACE_SPACE        3
+
+
+static size_t ngx_http_llm_tokens_char(const u_char *p, const u_char *end,
+    u_char *attr);
+static u_char ngx_http_llm_tokens_lookup(uint32_t cp);
+static const u_char *ngx_http_llm_tokens_word_scan(const u_char *p,
+    const u_char *end, ngx_http_llm_tokens_piece_t *pc);
+static const u_char *ngx_http_llm_tokens_punct_scan(const u_char *p,
+    const u_char *end, ngx_http_llm_tokens_piece_t *pc);
+static const u_char *ngx_http_llm_tokens_space_scan(const u_char *p,
+    const u_char *end, ngx_http_llm_tokens_piece_t *pc);
+static uint32_t ngx_http_llm_tokens_cost(ngx_http_llm_tokens_piece_t *pc);
+
+
+size_t
+ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
+{
+    size_t                        n;
+    u_char                        a, c0, c1;
+    uint64_t                      total;
+    const u_char                 *p, *q, *end;
+    ngx_http_llm_tokens_piece_t   pc;
+#ifdef NGX_HTTP_LLM_TOKENS_TRACE
+    const u_char                 *start;
+#endif
+
+    if (text == NULL || len == 0) {
+        return 0;
+    }
+
+    p = text;
+    end = text + len;
+    total = 0;
+
+    while (p < end) {
+
+#ifdef NGX_HTTP_LLM_TOKENS_TRACE
+        start = p;
+#endif
+
+        n = ngx_http_llm_tokens_char(p, end, &a);
+        c0 = ngx_http_llm_tc(a);
+        q = p + n;
+
+        c1 = NGX_HTTP_LLM_TC_END;
+
+        if (q < end
+            && (c0 == NGX_HTTP_LLM_TC_WS || c0 == NGX_HTTP_LLM_TC_PUNCT))
+        {
+            (void) ngx_http_llm_tokens_char(q, end, &a);
+            c1 = ngx_http_llm_tc(a);
+        }
+
+        memset(&pc, 0, sizeof(ngx_http_llm_tokens_piece_t));
+
+        switch (c0) {
+
+        case NGX_HTTP_LLM_TC_UP:
+        case NGX_HTTP_LLM_TC_LOW:
+        case NGX_HTTP_LLM_TC_BOTH:
+            p = ngx_http_llm_tokens_word_scan(p, end, &pc);
+            break;
+
+        case NGX_HTTP_LLM_TC_NUM:
+
+            /* \p{N}{1,3} */
+
+            pc.kind = NGX_HTTP_LLM_TK_NUM;
+            p = q;
+
+            for (n = 1; n < 3 && p < end; n++) {
+                q = p + ngx_http_llm_tokens_char(p, end, &a);
+
+                if (ngx_http_llm_tc(a) != NGX_HTTP_LLM_TC_NUM) {
+                    break;
+                }
+
+                p = q;
+            }
+
+            break;
+
+        case NGX_HTTP_LLM_TC_PUNCT:
+
+            if (ngx_http_llm_is_letter(c1)) {
+                pc.lead = NGX_HTTP_LLM_TL_OTHER;
+                p = ngx_http_llm_tokens_word_scan(q, end, &pc);
+
+            } else {
+                p = ngx_http_llm_tokens_punct_scan(p, end, &pc);
+            }
+
+            break;
+
+        case NGX_HTTP_LLM_TC_WS:
+
+            if (ngx_http_llm_is_letter(c1)) {
+                pc.lead = (*p == ' ') ? NGX_HTTP_LLM_TL_SPACE
+                                      : NGX_HTTP_LLM_TL_OTHER;
+                p = ngx_http_llm_tokens_word_scan(q, end, &pc);
+
+            } else if (*p == ' ' && c1 == NGX_HTTP_LLM_TC_PUNCT) {
+                pc.lead = NGX_HTTP_LLM_TL_SPACE;
+                p = ngx_http_llm_tokens_punct_scan(q, end, &pc);
+
+            } else {
+                p = ngx_http_llm_tokens_space_scan(p, end, &pc);
+            }
+
+            break;
+
+        default: /* NGX_HTTP_LLM_TC_NL */
+            p = ngx_http_llm_tokens_space_scan(p, end, &pc);
+            break;
+        }
+
+        total += ngx_http_llm_tokens_cost(&pc);
+
+#ifdef NGX_HTTP_LLM_TOKENS_TRACE
+        NGX_HTTP_LLM_TOKENS_TRACE(text, start, p, &pc,
+                                  ngx_http_llm_tokens_cost(&pc));
+#endif
+    }
+
+    n = (size_t) ((total + NGX_HTTP_LLM_TOKEN_UNIT / 2)
+                  / NGX_HTTP_LLM_TOKEN_UNIT);
+
+    return n ? n : 1;
+}
+
+
+/*
+ * Decodes the character at p (p < end), stores its attribute and returns
+ * its length.  An invalid or truncated sequence is one byte of U+FFFD.
+ */
+
+static size_t
+ngx_http_llm_tokens_char(const u_char *p, const u_char *end, u_char *attr)
+{
+    u_char    c;
+    size_t    n, i;
+    uint32_t  cp, min;
+
+    c = *p;
+
+    if (c < 0x80) {
+        *attr = ngx_http_llm_tokens_ascii[c];
+        return 1;
+    }
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+        min = 0x80;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+        min = 0x800;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+        min = 0x10000;
+
+    } else {
+        goto invalid;
+    }
+
+    if ((size_t) (end - p) < n) {
+        goto invalid;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            goto invalid;
+        }
+
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        goto invalid;
+    }
+
+    *attr = ngx_http_llm_tokens_lookup(cp);
+
+    return n;
+
+invalid:
+
+    *attr = NGX_HTTP_LLM_TA(PUNCT, OTHER);
+
+    return 1;
+}
+
+
+static u_char
+ngx_http_llm_tokens_lookup(uint32_t cp)
+{
+    u_char      a;
+    size_t  lo, hi, mid;
+
+    lo = 0;
+    hi = sizeof(ngx_http_llm_tokens_ranges)
+         / sizeof(ngx_http_llm_tokens_range_t);
+
+    /* the last entry with ranges[].lo <= cp; ranges[0].lo is 0x80 */
+
+    while (hi - lo > 1) {
+        mid = (lo + hi) / 2;
+
+        if (ngx_http_llm_tokens_ranges[mid].lo <= cp) {
+            lo = mid;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    a = ngx_http_llm_tokens_ranges[lo].attr;
+
+    switch (ngx_http_llm_tc(a)) {
+
+    case NGX_HTTP_LLM_TC_ALT:
+        return (a & 0xf0) | ((cp & 1) ? NGX_HTTP_LLM_TC_LOW
+                                      : NGX_HTTP_LLM_TC_UP);
+
+    case NGX_HTTP_LLM_TC_ALT1:
+        return (a & 0xf0) | ((cp & 1) ? NGX_HTTP_LLM_TC_UP
+                                      : NGX_HTTP_LLM_TC_LOW);
+
+    default:
+        return a;
+    }
+}
+
+
+/*
+ * Letters from p: [UP BOTH]* [LOW BOTH]+ or [UP BOTH]+ [LOW BOTH]*, as the
+ * first of the two that matches (with the regex's backtracking), then an
+ * optional contraction.
+ */
+
+static const u_char *
+ngx_http_llm_tokens_word_scan(const u_char *p, const u_char *end,
+    ngx_http_llm_tokens_piece_t *pc)
+{
+    u_char         a, c, l1, l2;
+    size_t         n;
+    const u_char  *both;
+
+    both = NULL;
+    c = NGX_HTTP_LLM_TC_END;
+
+    while (p < end) {
+        n = ngx_http_llm_tokens_char(p, end, &a);
+        c = ngx_http_llm_tc(a);
+
+        if (c == NGX_HTTP_LLM_TC_UP) {
+            pc->upper++;
+
+        } else if (c == NGX_HTTP_LLM_TC_BOTH) {
+            both = p + n;
+
+        } else {
+            break;
+        }
+
+        pc->letters[ngx_http_llm_ts(a)]++;
+        p += n;
+    }
+
+    if (c == NGX_HTTP_LLM_TC_LOW) {
+
+        while (p < end) {
+            n = ngx_http_llm_tokens_char(p, end, &a);
+            c = ngx_http_llm_tc(a);
+
+            if (c != NGX_HTTP_LLM_TC_LOW && c != NGX_HTTP_LLM_TC_BOTH) {
+                break;
+            }
+
+            pc->letters[ngx_http_llm_ts(a)]++;
+            p += n;
+        }
+
+    } else if (both != NULL && both != p) {
+
+        /*
+         * upper case letters after the last uncased one: the first
+         * alternative matches up to that one, they start the next piece
+         */
+
+        while (both < p) {
+            p -= 1;
+
+            if ((*p & 0xc0) == 0x80) {
+                continue;
+            }
+
+            (void) ngx_http_llm_tokens_char(p, end, &a);
+            pc->letters[ngx_http_llm_ts(a)]--;
+            pc->upper--;
+        }
+    }
+
+    /* (?i:'s|'t|'re|'ve|'m|'ll|'d) */
+
+    if (end - p >= 2 && p[0] == '\'') {
+        l1 = p[1] | 0x20;
+        l2 = (end - p >= 3) ? (p[2] | 0x20) : 0;
+
+        if (l1 == 's' || l1 == 't' || l1 == 'm' || l1 == 'd') {
+            pc->contraction = 1;
+            p += 2;
+
+        } else if ((l1 == 'l' && l2 == 'l') || (l1 == 'v' && l2 == 'e')
+                   || (l1 == 'r' && l2 == 'e'))
+        {
+            pc->contraction = 1;
+            p += 3;
+        }
+    }
+
+    return p;
+}
+
+
+/* [^\s\p{L}\p{N}]+[\r\n/]* from p, the optional space already skipped */
+
+static const u_char *
+ngx_http_llm_tokens_punct_scan(const u_char *p, const u_char *end,
+    ngx_http_llm_tokens_piece_t *pc)
+{
+    u_char  a, c;
+    size_t  n;
+
+    pc->kind = NGX_HTTP_LLM_TK_PUNCT;
+
+    while (p < end) {
+        n = ngx_http_llm_tokens_char(p, end, &a);
+        c = ngx_http_llm_tc(a);
+
+        if (c != NGX_HTTP_LLM_TC_PUNCT) {
+            break;
+        }
+
+        if (n == 1) {
+            if (*p < 0x80) {
+                pc->ascii++;
+
+            } else {
+                pc->sym[1]++;
+            }
+
+        } else {
+            pc->sym[n - 2]++;
+        }
+
+        p += n;
+    }
+
+    while (p < end && (*p == '\n' || *p == '\r')) {
+        pc->nl++;
+        p++;
+    }
+
+    return p;
+}
+
+
+/* \s*[\r\n]+ | \s+(?!\S) | \s+ */
+
+static const u_char *
+ngx_http_llm_tokens_space_scan(const u_char *p, const u_char *end,
+    ngx_http_llm_tokens_piece_t *pc)
+{
+    u_char         a, c;
+    size_t         n;
+    uint32_t       spaces, other, nl;
+    const u_char  *start, *last, *after_nl;
+
+    pc->kind = NGX_HTTP_LLM_TK_SPACE;
+
+    start = p;
+    last = p;
+    after_nl = NULL;
+    spaces = 0;
+    other = 0;
+    nl = 0;
+
+    while (p < end) {
+        n = ngx_http_llm_tokens_char(p, end, &a);
+        c = ngx_http_llm_tc(a);
+
+        if (c == NGX_HTTP_LLM_TC_NL) {
+            nl++;
+            after_nl = p + n;
+
+            pc->ascii = spaces;
+            pc->sym[0] = other;
+            pc->nl = nl;
+
+        } else if (c != NGX_HTTP_LLM_TC_WS) {
+            break;
+
+        } else if (*p == ' ') {
+            spaces++;
+
+        } else {
+            other++;
+        }
+
+        last = p;
+        p += n;
+    }
+
+    if (after_nl != NULL) {
+        /* the counts were saved at the last newline */
+        return after_nl;
+    }
+
+    pc->ascii = spaces;
+    pc->sym[0] = other;
+
+    if (p < end && last > start) {
+
+        /* leave the last white space character to the next piece */
+
+        if (*last == ' ') {
+            pc->ascii--;
+
+        } else {
+            pc->sym[0]--;
+        }
+
+        return last;
+    }
+
+    return p;
+}
+
+
+static uint32_t
+ngx_http_llm_tokens_cost(ngx_http_llm_tokens_piece_t *pc)
+{
+    int32_t   cost;
+    uint32_t  n, cased, shape, i;
+
+    switch (pc->kind) {
+
+    case NGX_HTTP_LLM_TK_NUM:
+        return NGX_HTTP_LLM_TOKEN_UNIT;
+
+    case NGX_HTTP_LLM_TK_SPACE:
+        n = pc->sym[0] + pc->nl;
+        cost = NGX_HTTP_LLM_TOKEN_UNIT;
+
+        if (n > 1) {
+            cost += (int32_t) (n - 1) * NGX_HTTP_LLM_TOKEN_UNIT
+                    / NGX_HTTP_LLM_TOKENS_SPACE_OTHER;
+        }
+
+        if (pc->ascii > NGX_HTTP_LLM_TOKENS_SPACE_SPACES) {
+            cost += (int32_t) (pc->ascii - NGX_HTTP_LLM_TOKENS_SPACE_SPACES)
+                    * NGX_HTTP_LLM_TOKENS_SPACE_SPACE;
+        }
+
+        return cost;
+
+    case NGX_HTTP_LLM_TK_PUNCT:
+        n = pc->ascii;
+
+        if (n > NGX_HTTP_LLM_TP_MAX_LEN) {
+            cost = ngx_http_llm_tokens_punct[pc->lead]
+                                            [NGX_HTTP_LLM_TP_MAX_LEN]
+                   + (int32_t) (n - NGX_HTTP_LLM_TP_MAX_LEN)
+                     * NGX_HTTP_LLM_TOKENS_PUNCT_LONG;
+
+        } else {
+            cost = ngx_http_llm_tokens_punct[pc->lead][n];
+        }
+
+        cost += (int32_t) pc->sym[0] * NGX_HTTP_LLM_TOKENS_PUNCT_SYM2
+                + (int32_t) pc->sym[1] * NGX_HTTP_LLM_TOKENS_PUNCT_SYM3
+                + (int32_t) pc->sym[2] * NGX_HTTP_LLM_TOKENS_PUNCT_SYM4
+                + (int32_t) pc->nl * NGX_HTTP_LLM_TOKENS_PUNCT_NL;
+
+        break;
+
+    default: /* NGX_HTTP_LLM_TK_WORD */
+
+        cased = pc->letters[NGX_HTTP_LLM_TS_ASCII]
+                + pc->letters[NGX_HTTP_LLM_TS_LATIN]
+                + pc->letters[NGX_HTTP_LLM_TS_CYRL]
+                + pc->letters[NGX_HTTP_LLM_TS_GREEK];
+
+        n = 0;
+
+        for (i = 0; i < NGX_HTTP_LLM_TS_N; i++) {
+            n += pc->letters[i];
+        }
+
+        if (n == cased) {
+
+            if (pc->upper == 0) {
+                shape = NGX_HTTP_LLM_TW_LOWER;
+
+            } else if (pc->upper == 1) {
+                shape = NGX_HTTP_LLM_TW_CAP;
+
+            } else if (pc->upper == n) {
+                shape = NGX_HTTP_LLM_TW_CAPS;
+
+            } else {
+                shape = NGX_HTTP_LLM_TW_MIXED;
+            }
+
+            if (n > NGX_HTTP_LLM_TW_MAX_LEN) {
+                cost = ngx_http_llm_tokens_word[shape][pc->lead]
+                                               [NGX_HTTP_LLM_TW_MAX_LEN]
+                       + (int32_t) (n - NGX_HTTP_LLM_TW_MAX_LEN)
+                         * NGX_HTTP_LLM_TOKENS_WORD_LONG;
+
+            } else {
+                cost = ngx_http_llm_tokens_word[shape][pc->lead][n];
+            }
+
+            for (i = NGX_HTTP_LLM_TS_LATIN; i <= NGX_HTTP_LLM_TS_GREEK; i++) {
+                cost += (int32_t) pc->letters[i]
+                        * ngx_http_llm_tokens_cased[i];
+            }
+
+        } else {
+            cost = ngx_http_llm_tokens_uncased_lead[pc->lead];
+
+            for (i = 0; i < NGX_HTTP_LLM_TS_N; i++) {
+                cost += (int32_t) pc->letters[i]
+                        * ngx_http_llm_tokens_uncased[i];
+            }
+        }
+
+        if (pc->contraction) {
+            cost += NGX_HTTP_LLM_TOKENS_CONTRACTION;
+        }
+
+        break;
+    }
+
+    return cost < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
+                                          : (uint32_t) cost;
+}

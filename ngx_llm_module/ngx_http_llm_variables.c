@@ -1,0 +1,309 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * $llm_* variables.  All are computed from the main request's ctx when they
+ * are read and are not cached, so that the access log sees final values.
+ */
+
+
+#include "ngx_http_llm_module.h"
+
+
+static ngx_int_t ngx_http_llm_variable_str(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_size(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_upstream(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_stream(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_tokens_source(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_total_tokens(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_cost(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_ttft(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_http_variable_t  ngx_http_llm_vars[] = {
+
+    { ngx_string("llm_model"), NULL, ngx_http_llm_variable_str,
+      offsetof(ngx_http_llm_ctx_t, model), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_requested_model"), NULL, ngx_http_llm_variable_str,
+      offsetof(ngx_http_llm_ctx_t, requested_model),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_upstream"), NULL, ngx_http_llm_variable_upstream,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_stream"), NULL, ngx_http_llm_variable_stream,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_prompt_tokens"), NULL, ngx_http_llm_variable_size,
+      offsetof(ngx_http_llm_ctx_t, prompt_tokens),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_completion_tokens"), NULL, ngx_http_llm_variable_size,
+      offsetof(ngx_http_llm_ctx_t, completion_tokens),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_total_tokens"), NULL,
+      ngx_http_llm_variable_total_tokens, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_tokens_source"), NULL,
+      ngx_http_llm_variable_tokens_source, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_cost"), NULL, ngx_http_llm_variable_cost,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_ttft"), NULL, ngx_http_llm_variable_ttft,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_llm_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_llm_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_http_llm_ctx_t *
+ngx_http_llm_variable_ctx(ngx_http_request_t *r, ngx_http_variable_value_t *v)
+{
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx == NULL || !ctx->parsed) {
+        v->not_found = 1;
+        return NULL;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return ctx;
+}
+
+
+static ngx_int_t
+ngx_http_llm_variable_str(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    ngx_str_t           *s;
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    s = (ngx_str_t *) ((char *) ctx + data);
+
+    v->len = s->len;
+    v->data = s->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_variable_size(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    u_char              *p;
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%uz", *(size_t *) ((char *) ctx + data)) - p;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_variable_upstream(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_llm_ctx_t        *ctx;
+    ngx_http_llm_model_t      *entry;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    /* requests that are not model calls go to the catch-all entry */
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    entry = (ctx && ctx->parsed) ? ctx->entry : lmcf->default_model;
+
+    if (entry == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = entry->upstream.len;
+    v->data = entry->upstream.data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_variable_stream(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    v->len = 1;
+    v->data = (u_char *) (ctx->stream ? "1" : "0");
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_variable_tokens_source(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (ctx->usage_reported) {
+        ngx_str_set(v, "usage");
+
+    } else {
+        ngx_str_set(v, "estimate");
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_variable_total_tokens(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char              *p;
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%uz", ctx->prompt_tokens + ctx->completion_tokens)
+             - p;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+/* USD, to the nano-dollar: "0.000012345" */
+
+static ngx_int_t
+ngx_http_llm_variable_cost(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    u_char              *p;
+    uint64_t             nano;
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_llm_cost(ctx, &nano) != NGX_OK) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 11);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%uL.%09uL", nano / 1000000000,
+                         nano % 1000000000) - p;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_variable_ttft(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    u_char              *p;
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (ctx->ttft < 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%M", (ngx_msec_t) ctx->ttft) - p;
+    v->data = p;
+
+    return NGX_OK;
+}
