@@ -13,7 +13,7 @@ ECHO_MODULE ?= /usr/lib/nginx/modules/ngx_http_echo_module.so
 PROVE_JOBS  ?= 2
 FUZZ_RUNS   ?= 1000000
 
-BUILD  := $(CURDIR)/build
+BUILD  ?= $(CURDIR)/build
 OBJS   := $(BUILD)/objs
 MODULE := $(BUILD)/ngx_http_llm_module.so
 
@@ -82,16 +82,26 @@ run: build
 	@echo "gateway on http://127.0.0.1:8080 (mock upstream on 127.0.0.1:8081); Ctrl-C stops"
 	$(NGINX_BIN) -p $(CURDIR)/ -c conf/quickstart.conf -e stderr -g 'daemon off;'
 
-$(BUILD)/fuzz/json_fuzz: fuzz/json_fuzz.c ngx_llm_module/ngx_http_llm_json.c \
-        ngx_llm_module/ngx_http_llm_json.h
+FUZZ_TARGETS := json sse
+
+$(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/*.c ngx_llm_module/*.h filters/*.c filters/*.h
 	@command -v clang >/dev/null || { $(SUDO) apt-get install -y -qq clang >/dev/null; }
 	@mkdir -p $(BUILD)/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module \
-	    fuzz/json_fuzz.c ngx_llm_module/ngx_http_llm_json.c -o $@
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module -I filters \
+	    $< $(FUZZ_SRCS_$*) -o $@
 
-fuzz: $(BUILD)/fuzz/json_fuzz
-	@mkdir -p $(BUILD)/fuzz/corpus/json
-	$(BUILD)/fuzz/json_fuzz -runs=$(FUZZ_RUNS) $(BUILD)/fuzz/corpus/json fuzz/corpus/json
+FUZZ_SRCS_json := ngx_llm_module/ngx_http_llm_json.c
+FUZZ_SRCS_sse  := filters/ngx_http_llm_sse.c
+
+# each target runs FUZZ_RUNS inputs; a crash fails the target
+fuzz: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t)_fuzz)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus/$$t; \
+	    echo "fuzz: $$t ($(FUZZ_RUNS) runs)"; \
+	    $(BUILD)/fuzz/$${t}_fuzz -runs=$(FUZZ_RUNS) $(BUILD)/fuzz/corpus/$$t fuzz/corpus/$$t \
+	        2>$(BUILD)/fuzz/$$t.log || { tail -50 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+	    tail -1 $(BUILD)/fuzz/$$t.log; \
+	done
 
 clean:
 	rm -rf $(BUILD) t/servroot*

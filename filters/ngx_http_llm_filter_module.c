@@ -55,6 +55,8 @@ static ngx_int_t ngx_http_llm_stream_event(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, u_char *p, u_char *last);
 static ngx_int_t ngx_http_llm_hold(ngx_http_request_t *r,
     ngx_http_llm_stream_t *st, u_char *p, u_char *last);
+static ngx_int_t ngx_http_llm_drop_hold(ngx_http_request_t *r,
+    ngx_http_llm_stream_t *st, ngx_chain_t ***ll);
 static ngx_int_t ngx_http_llm_emit(ngx_http_request_t *r,
     ngx_http_llm_stream_t *st, ngx_chain_t ***ll, ngx_buf_t *b);
 static ngx_buf_t *ngx_http_llm_ref_buf(ngx_http_request_t *r,
@@ -445,8 +447,8 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
                 st->hold = NULL;
 
-            } else {
-                st->hold->last = st->hold->pos;
+            } else if (ngx_http_llm_drop_hold(r, st, ll) != NGX_OK) {
+                return NGX_ERROR;
             }
 
             pass = end;
@@ -458,6 +460,16 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             }
 
             if (rc == NGX_HTTP_LLM_EVENT_DROP) {
+
+                /*
+                 * Line ends before the dropped event close the previous
+                 * one (the LF of a CRLF split over two reads): they stay.
+                 */
+
+                while (start < end && (*start == CR || *start == LF)) {
+                    start++;
+                }
+
                 if (start > pass) {
                     ref = ngx_http_llm_ref_buf(r, st, pass, start);
                     if (ref == NULL
@@ -638,6 +650,41 @@ ngx_http_llm_hold(ngx_http_request_t *r, ngx_http_llm_stream_t *st,
 }
 
 
+/* drop the held event, all but the line ends that close the one before */
+
+static ngx_int_t
+ngx_http_llm_drop_hold(ngx_http_request_t *r, ngx_http_llm_stream_t *st,
+    ngx_chain_t ***ll)
+{
+    u_char     *p;
+    ngx_buf_t  *b;
+
+    for (p = st->hold->pos;
+         p < st->hold->last && (*p == CR || *p == LF);
+         p++)
+    {
+        /* void */
+    }
+
+    if (p > st->hold->pos) {
+        b = ngx_create_temp_buf(r->pool, p - st->hold->pos);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->last = ngx_cpymem(b->pos, st->hold->pos, p - st->hold->pos);
+
+        if (ngx_http_llm_emit(r, st, ll, b) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    st->hold->last = st->hold->pos;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_llm_emit(ngx_http_request_t *r, ngx_http_llm_stream_t *st,
     ngx_chain_t ***ll, ngx_buf_t *b)
@@ -720,8 +767,8 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
             st->hold = NULL;
 
-        } else {
-            st->hold->last = st->hold->pos;
+        } else if (ngx_http_llm_drop_hold(r, st, ll) != NGX_OK) {
+            return NGX_ERROR;
         }
     }
 

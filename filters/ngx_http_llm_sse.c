@@ -39,6 +39,14 @@ ngx_http_llm_sse_find_end(ngx_http_llm_sse_t *sse, u_char *p, u_char *last)
             if (sse->line_empty) {
                 if (sse->started) {
                     sse->started = 0;
+
+                    /* the LF of a closing CRLF belongs to this event */
+
+                    if (c == '\r' && p < last && *p == '\n') {
+                        sse->pending_cr = 0;
+                        p++;
+                    }
+
                     return p;
                 }
 

@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { encode, decode } from 'gpt-tokenizer/encoding/o200k_base';
+import { encode, decodeGenerator } from 'gpt-tokenizer/encoding/o200k_base';
 
-export { encode, decode };
+export { encode };
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '../..');
@@ -61,25 +61,12 @@ export function estimates(bin, texts) {
 
 /*
  * A streamed answer: the real tokens, each decoded to text the way an API
- * streams them (bytes of a character split over several tokens are held
- * back until the character is complete).
+ * streams them (decodeGenerator holds the bytes of a character split over
+ * several tokens back until the character is complete).
  */
 export function deltas(text) {
     const ids = encode(text);
-    const out = [];
-    let pending = [];
-    for (const id of ids) {
-        pending.push(id);
-        const s = decode(pending);
-        if (s.length && !s.includes('\ufffd')) {
-            out.push(s);
-            pending = [];
-        }
-    }
-    if (pending.length) {
-        out.push(decode(pending));
-    }
-    return { count: ids.length, deltas: out };
+    return { count: ids.length, deltas: [...decodeGenerator(ids)] };
 }
 
 export function quantile(sorted, q) {

@@ -492,11 +492,14 @@ function build() {
     const copyrights = walk('/usr/share/doc', /\/copyright$/);
     const man = lang => walk('/usr/share/man/' + lang, /\.gz$/);
     const cH = walk('/usr/include', /\.h$/);
-    const py = walk('/usr/lib/python3.11', /\.py$/);
+    const py = walk('/usr/lib/python3.11', /\.py$/)
+        .filter(f => !/\/encodings\//.test(f));
     const pl = walk('/usr/share/perl/5.36.0', /\.pm$/);
     const js = walk('/usr/lib/node_modules/npm', /\.(m?js)$/)
-        .filter(f => !/\.min\.js$/.test(f));
-    const json = walk('/usr/lib/node_modules/npm', /\.json$/);
+        .filter(f => !/\.min\.js$|\/(encodings|tables)\//.test(f));
+    /* data tables (iconv-lite's code pages, ...) are not code */
+    const json = walk('/usr/lib/node_modules/npm', /\.json$/)
+        .filter(f => !/\/(encodings|tables)\//.test(f));
     const sh = walk('/usr/bin', /./).filter(f => {
         try {
             const fd = fs.openSync(f, 'r');

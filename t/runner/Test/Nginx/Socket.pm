@@ -269,8 +269,10 @@ sub _report_start_failure ($$) {
         // ($r->{signal} ? "killed by signal $r->{signal}" : "exit code " . ($r->{exit_code} // '?'));
     fail("$name - nginx failed to start ($why)");
     my $out = $r->{output} // '';
-    my @log = split /^/m, _slurp_log();
-    my $tail = join '', @log > 30 ? @log[-30 .. -1] : @log;
+    my $tail = Test::Nginx::Util::error_log_tail(30);
+    $out .= "(hint: another server holds port $Test::Nginx::Util::ServerPort; "
+          . "TEST_NGINX_RANDOMIZE=1 picks a free port)\n"
+        if $out =~ /Address already in use/;
     my $show_log = $tail ne '' && ($out !~ /\[emerg\]/ || $tail !~ /\[emerg\]/);
     diag("nginx command: " . join(' ', Test::Nginx::Util::_nginx_cmd()) . "\n"
          . ($out ne '' ? "nginx output:\n$out" : '')
@@ -577,6 +579,18 @@ sub _response_complete ($$) {
     }
 }
 
+# the nginx we started died (crash?): say so once, with its error log
+sub _nginx_gone ($) {
+    my $block = shift;
+    my $pid = $Test::Nginx::Util::NginxPid or return 0;
+    return 0 if Test::Nginx::Util::is_running($pid);
+    if (!$block->{_tn_gone_reported}++) {
+        diag($block->name . " - nginx (pid $pid) is gone: did it crash?\n"
+             . "tail of $Test::Nginx::Util::ErrLogFile:\n" . Test::Nginx::Util::error_log_tail(20));
+    }
+    return 1;
+}
+
 sub _connect ($$) {
     my ($block, $timeout) = @_;
     my $addr = $block->server_addr_for_client // $Test::Nginx::Util::ServerAddr;
@@ -588,6 +602,7 @@ sub _connect ($$) {
                                          Proto => 'tcp', Timeout => $timeout);
         return $sock if $sock;
         $err = $! || $@;
+        last if _nginx_gone($block);
         sleep min(0.01 * $try, 0.2);
     }
     $TotalConnectFailures++;
@@ -685,6 +700,7 @@ sub send_request ($$$$) {
         }
     }
     close $sock;
+    _nginx_gone($block) if $resp eq '';
     return ($resp, $head_req);
 }
 

@@ -680,39 +680,30 @@ sub start_nginx ($;$) {
     my @cmd = _nginx_cmd();
 
     if (!$foreground) {
-        my $waited = 0;
-        while (1) {
-            unlink $PidFile;
-            my $pid = _spawn(\@cmd, $StderrFile);
-            waitpid($pid, 0);
-            my $status = $?;
-            my $output = _slurp($StderrFile);
-            if ($status != 0) {
-                # the previous instance (or someone else) still holds the port
-                if ($output =~ /Address already in use/ && !$opts->{must_die} && $waited < 3) {
-                    sleep 0.2;
-                    $waited += 0.2 + 2.5;    # nginx itself retries bind for ~2.5s
-                    next;
-                }
-                return { ok => 0, status => $status, exit_code => $status >> 8,
-                         core => $status & 128, signal => $status & 127,
-                         output => $output };
-            }
-            # the daemon writes its pid file right after forking
-            my $deadline = time + 5;
-            my $npid;
-            until (defined($npid = get_pid_from_pidfile($name))) {
-                last if time > $deadline;
-                sleep 0.002;
-            }
-            if (!defined $npid) {
-                return { ok => 0, status => 0, exit_code => 0, output => $output,
-                         error => "nginx exited with 0 but wrote no pid file $PidFile" };
-            }
-            $NginxPid = $npid;
-            $NginxIsForeground = 0;
-            return { ok => 1, status => 0, exit_code => 0, output => $output, pid => $npid };
+        unlink $PidFile;
+        my $pid = _spawn(\@cmd, $StderrFile);
+        waitpid($pid, 0);
+        my $status = $?;
+        my $output = _slurp($StderrFile);
+        if ($status != 0) {
+            return { ok => 0, status => $status, exit_code => $status >> 8,
+                     core => $status & 128, signal => $status & 127,
+                     output => $output };
         }
+        # the daemon writes its pid file right after forking
+        my $deadline = time + 5;
+        my $npid;
+        until (defined($npid = get_pid_from_pidfile($name))) {
+            last if time > $deadline;
+            sleep 0.002;
+        }
+        if (!defined $npid) {
+            return { ok => 0, status => 0, exit_code => 0, output => $output,
+                     error => "nginx exited with 0 but wrote no pid file $PidFile" };
+        }
+        $NginxPid = $npid;
+        $NginxIsForeground = 0;
+        return { ok => 1, status => 0, exit_code => 0, output => $output, pid => $npid };
     }
 
     # foreground: valgrind (or daemon off)
@@ -798,8 +789,8 @@ sub kill_stale_nginx () {
     return unless -f $PidFile;
     my $pid = get_pid_from_pidfile('');
     if ($pid && is_running($pid)) {
-        my $cmdline = _slurp("/proc/$pid/cmdline");
-        if ($cmdline =~ /nginx|valgrind/) {
+        (my $cmdline = _slurp("/proc/$pid/cmdline")) =~ tr/\0/ /;
+        if ($cmdline =~ /nginx|valgrind/ && index($cmdline, $ServRoot) >= 0) {
             $NginxPid = $pid;
             $NginxIsForeground = 0;
             stop_nginx('stale');
@@ -836,6 +827,12 @@ sub valgrind_report () {
 # ---------------------------------------------------------------------------
 # logs
 # ---------------------------------------------------------------------------
+
+sub error_log_tail (;$) {
+    my $n = shift || 30;
+    my @log = split /^/m, _slurp($ErrLogFile);
+    return join '', @log > $n ? @log[-$n .. -1] : @log;
+}
 
 # wait until nginx stopped writing to the file (the log phase and cleanup
 # handlers run just before the connection is closed, but be tolerant)
