@@ -69,7 +69,7 @@ $(OBJS)/Makefile: config
 
 $(MODULE): $(OBJS)/Makefile $(SRCS)
 	$(MAKE) -s -f $(OBJS)/Makefile -C $(NGINX_SRC) modules
-	cp $(OBJS)/ngx_http_llm_module.so $(MODULE)
+	cp $(OBJS)/ngx_http_llm_module.so $(MODULE).tmp && mv -f $(MODULE).tmp $(MODULE)
 
 test: build
 	prove $(PROVE_INC) -j$(PROVE_JOBS) t/

@@ -22,29 +22,40 @@
 #define ITERATIONS  200
 
 
-static const char  *words[] = {
+static const char  *plain[] = {
     "the", "gateway", "streams", "tokens", "to", "the", "client", "while",
     "a", "budget", "is", "reserved", "and", "reconciled", "at", "the", "end",
     "of", "each", "request;", "nginx", "workers", "share", "state", "through",
     "memory", "zones,", "so", "a", "reload", "keeps", "every", "counter.",
     "Please", "summarize", "this", "document", "in", "three", "sentences",
-    "and", "list", "any", "risks", "you", "see", "with", "the", "approach.",
-    "caf\xc3\xa9", "na\xc3\xafve", "42\xe2\x82\xac", "\\\"quoted\\\"",
-    "line\\nbreak", "tab\\there", "\\u00e9t\\u00e9", "\xe6\x97\xa5\xe6\x9c\xac",
-    "\xf0\x9f\x98\x80", "C:\\\\path", "x\\/y"
+    "and", "list", "any", "risks", "you", "see", "with", "the", "approach."
 };
 
 
+/* words with escapes or non-ASCII characters */
+
+static const char  *special[] = {
+    "caf\xc3\xa9", "na\xc3\xafve", "42\xe2\x82\xac", "\\\"quoted\\\"",
+    "line\\nbreak", "tab\\there", "\\u00e9t\\u00e9",
+    "\xe6\x97\xa5\xe6\x9c\xac",
+    "\xf0\x9f\x98\x80", "C:\\\\path", "x\\/y", "end.\\n\\n"
+};
+
+
+/*
+ * A chat completion request: messages of 50 to 2000 words, one word in
+ * "every" with an escape or a non-ASCII character.
+ */
+
 static size_t
-generate(char *buf, size_t size)
+generate(char *buf, size_t size, unsigned every)
 {
-    size_t        n, w, nwords, msg;
-    unsigned int  seed;
+    size_t        n, w, msg;
+    unsigned int  seed, r;
 
     static const char  *roles[] = { "system", "user", "assistant" };
 
     seed = 1;
-    nwords = sizeof(words) / sizeof(words[0]);
 
     n = (size_t) snprintf(buf, size,
                           "{\"model\":\"gpt-4o\",\"temperature\":0.7,"
@@ -57,14 +68,16 @@ generate(char *buf, size_t size)
                                "%s{\"role\":\"%s\",\"content\":\"",
                                msg ? "," : "", roles[msg % 3]);
 
-        /* 50 to 2000 words */
-
         seed = seed * 1103515245 + 12345;
 
         for (w = 50 + (seed >> 8) % 1950; w && n < size - 8192; w--) {
             seed = seed * 1103515245 + 12345;
+            r = seed >> 8;
+
             n += (size_t) snprintf(buf + n, size - n, "%s ",
-                                   words[(seed >> 8) % nwords]);
+                    (r % every == 0)
+                    ? special[(r / every) % (sizeof(special) / sizeof(char *))]
+                    : plain[(r / every) % (sizeof(plain) / sizeof(char *))]);
         }
 
         n += (size_t) snprintf(buf + n, size - n, "\"}");
@@ -88,22 +101,13 @@ now(void)
 }
 
 
-int
-main(void)
+static int
+bench(const char *name, const char *body, size_t len)
 {
     int                         i;
-    char                       *body;
-    size_t                      len;
     double                      start, t_count, t_fill;
     ngx_http_llm_json_t         p;
     ngx_http_llm_json_token_t  *tokens;
-
-    body = malloc(BODY_SIZE + 64);
-    if (body == NULL) {
-        return 1;
-    }
-
-    len = generate(body, BODY_SIZE + 64);
 
     memset(&p, 0, sizeof(p));
     p.data = (const u_char *) body;
@@ -119,8 +123,6 @@ main(void)
     if (tokens == NULL) {
         return 1;
     }
-
-    printf("body: %zu bytes, %u tokens\n", len, p.ntokens);
 
     t_count = 0;
     t_fill = 0;
@@ -149,15 +151,49 @@ main(void)
         t_fill += now() - start;
     }
 
-    printf("counting pass:            %8.1f MB/s\n",
+    printf("%s: %zu bytes, %u tokens, %d times\n",
+           name, len, p.ntokens, ITERATIONS);
+    printf("  counting pass:       %8.1f MB/s\n",
            len * (double) ITERATIONS / t_count / 1e6);
-    printf("filling pass:             %8.1f MB/s\n",
+    printf("  filling pass:        %8.1f MB/s\n",
            len * (double) ITERATIONS / t_fill / 1e6);
-    printf("counting + filling:       %8.1f MB/s (%.3f ms per body)\n",
+    printf("  counting + filling:  %8.1f MB/s (%.3f ms per body)\n",
            len * (double) ITERATIONS / (t_count + t_fill) / 1e6,
            (t_count + t_fill) * 1e3 / ITERATIONS);
 
     free(tokens);
+
+    return 0;
+}
+
+
+int
+main(void)
+{
+    char    *body;
+    size_t   len;
+
+    body = malloc(BODY_SIZE + 64);
+    if (body == NULL) {
+        return 1;
+    }
+
+    len = generate(body, BODY_SIZE + 64, 16);
+
+    if (bench("chat body, 1 word in 16 escaped or non-ASCII", body, len)
+        != 0)
+    {
+        return 1;
+    }
+
+    len = generate(body, BODY_SIZE + 64, 3);
+
+    if (bench("chat body, 1 word in 3 escaped or non-ASCII", body, len)
+        != 0)
+    {
+        return 1;
+    }
+
     free(body);
 
     return 0;

@@ -45,6 +45,8 @@ static ngx_int_t ngx_http_llm_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_llm_start_stream(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_budget_headers(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value, ngx_uint_t replace);
 static ngx_int_t ngx_http_llm_stream_body(ngx_http_request_t *r,
@@ -62,6 +64,8 @@ static ngx_int_t ngx_http_llm_emit(ngx_http_request_t *r,
 static ngx_buf_t *ngx_http_llm_ref_buf(ngx_http_request_t *r,
     ngx_http_llm_stream_t *st, u_char *p, u_char *last);
 static ngx_int_t ngx_http_llm_stream_end(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_llm_stream_cut(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t ***ll);
 static void ngx_http_llm_stream_release(ngx_http_llm_stream_t *st);
 static void ngx_http_llm_upstream_finalize(ngx_http_request_t *r,
@@ -122,8 +126,22 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_llm_get_ctx(r);
 
-    if (ctx == NULL || !ctx->parsed || ctx->error || ctx->mode) {
+    if (ctx == NULL || !ctx->parsed || ctx->headers_done) {
         return ngx_http_next_header_filter(r);
+    }
+
+    ctx->headers_done = 1;
+
+    if (ctx->budgeted && ngx_http_llm_budget_headers(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->error) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (r->upstream && r->headers_out.status == NGX_HTTP_OK) {
+        ctx->answered = 1;
     }
 
     /* the client's Accept-Encoding again, for gzip and the access log */
@@ -180,11 +198,18 @@ ngx_http_llm_start_stream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     u = r->upstream;
 
     if (u && !u->header_sent) {
-        /* tested by ngx_http_upstream_send_response() after the filters */
-        u->buffering = 0;
-
         ctx->upstream_finalize = u->finalize_request;
         u->finalize_request = ngx_http_llm_upstream_finalize;
+    }
+
+    if (!ctx->stream) {
+        /* llm_stream off: read for usage, buffered as the location says */
+        return NGX_OK;
+    }
+
+    if (u && !u->header_sent) {
+        /* tested by ngx_http_upstream_send_response() after the filters */
+        u->buffering = 0;
     }
 
     ngx_http_clear_content_length(r);
@@ -215,6 +240,80 @@ ngx_http_llm_start_stream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                    "llm: streaming the answer unbuffered");
 
     return NGX_OK;
+}
+
+
+/*
+ * x-ratelimit-* headers of the tightest budget (the names and the duration
+ * format of OpenAI's), and Retry-After on a refusal.
+ */
+
+static ngx_int_t
+ngx_http_llm_budget_headers(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    u_char      *p;
+    ngx_str_t    key, value;
+    ngx_msec_t   ms;
+
+    p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN + 32);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&key, "x-ratelimit-limit-tokens");
+    value.data = p;
+    p = ngx_sprintf(p, "%uL", ctx->budget_limit);
+    value.len = p - value.data;
+
+    if (ngx_http_llm_add_header(r, &key, &value, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&key, "x-ratelimit-remaining-tokens");
+    value.data = p;
+    p = ngx_sprintf(p, "%uL", ctx->budget_remaining);
+    value.len = p - value.data;
+
+    if (ngx_http_llm_add_header(r, &key, &value, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ms = ctx->budget_reset;
+
+    ngx_str_set(&key, "x-ratelimit-reset-tokens");
+    value.data = p;
+
+    if (ms < 1000) {
+        p = ngx_sprintf(p, "%Mms", ms);
+
+    } else {
+        if (ms >= 3600000) {
+            p = ngx_sprintf(p, "%Mh", ms / 3600000);
+        }
+
+        if (ms >= 60000) {
+            p = ngx_sprintf(p, "%Mm", ms / 60000 % 60);
+        }
+
+        p = ngx_sprintf(p, "%Ms", ms / 1000 % 60);
+    }
+
+    value.len = p - value.data;
+
+    if (ngx_http_llm_add_header(r, &key, &value, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->retry_after == 0) {
+        return NGX_OK;
+    }
+
+    ngx_str_set(&key, "Retry-After");
+    value.data = p;
+    p = ngx_sprintf(p, "%T", ctx->retry_after);
+    value.len = p - value.data;
+
+    return ngx_http_llm_add_header(r, &key, &value, 1);
 }
 
 
@@ -347,9 +446,26 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         if (ngx_http_llm_stream_buf(r, ctx, cl->buf, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
+
+        if (ctx->cut_stream) {
+            break;
+        }
     }
 
-    if (last) {
+    if (ctx->cut_stream) {
+        /* a budget ran out: end the answer the API's way, drop the upstream */
+
+        for ( /* void */ ; cl; cl = cl->next) {
+            cl->buf->pos = cl->buf->last;
+        }
+
+        if (ngx_http_llm_stream_cut(r, ctx, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        last = 1;
+
+    } else if (last) {
         if (ngx_http_llm_stream_end(r, ctx, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -394,6 +510,11 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     if (last) {
         st->finished = 1;
+    }
+
+    if (ctx->cut_stream) {
+        /* the upstream connection is closed by the upstream module */
+        return NGX_ERROR;
     }
 
     return rc;
@@ -453,10 +574,21 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
             pass = end;
 
+            if (ctx->cut_stream) {
+                start = end;
+                break;
+            }
+
         } else {
             rc = ngx_http_llm_stream_event(r, ctx, start, end);
             if (rc == NGX_ERROR) {
                 return NGX_ERROR;
+            }
+
+            if (ctx->cut_stream) {
+                /* this event goes out, the rest of the stream does not */
+                start = end;
+                break;
             }
 
             if (rc == NGX_HTTP_LLM_EVENT_DROP) {
@@ -504,7 +636,7 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         start = b->pos;
     }
 
-    if (start < b->last) {
+    if (start < b->last && !ctx->cut_stream) {
 
         if ((size_t) (b->last - start)
             + (st->hold ? (size_t) (st->hold->last - st->hold->pos) : 0)
@@ -810,6 +942,47 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
+/* final events that end a stream cut short by a budget */
+
+static ngx_int_t
+ngx_http_llm_stream_cut(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_chain_t ***ll)
+{
+    ngx_buf_t  *b;
+
+    b = ngx_create_temp_buf(r->pool, 320);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        b->last = ngx_sprintf(b->last,
+                      "event: message_delta\n"
+                      "data: {\"type\":\"message_delta\",\"delta\":"
+                      "{\"stop_reason\":\"max_tokens\",\"stop_sequence\":null},"
+                      "\"usage\":{\"output_tokens\":%uz}}\n\n"
+                      "event: message_stop\n"
+                      "data: {\"type\":\"message_stop\"}\n\n",
+                      ctx->completion_tokens);
+
+    } else {
+        b->last = ngx_cpymem(b->last,
+                      "data: {\"object\":\"chat.completion.chunk\","
+                      "\"choices\":[{\"index\":0,\"delta\":{},"
+                      "\"finish_reason\":\"length\"}]}\n\n"
+                      "data: [DONE]\n\n",
+                      sizeof("data: {\"object\":\"chat.completion.chunk\","
+                             "\"choices\":[{\"index\":0,\"delta\":{},"
+                             "\"finish_reason\":\"length\"}]}\n\n"
+                             "data: [DONE]\n\n") - 1);
+    }
+
+    ctx->complete = 1;
+
+    return ngx_http_llm_emit(r, ctx->st, ll, b);
+}
+
+
 /* move written buffers out of busy: release the upstream's, reuse ours */
 
 static void
@@ -937,7 +1110,7 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                 cap = ngx_max(used + size, used * 2);
 
                 if (cap > NGX_HTTP_LLM_MAX_CAPTURE) {
-                    /* too large to read: counted by estimate */
+                    /* too large to read: the completion is not counted */
                     ctx->mode = NGX_HTTP_LLM_MODE_NONE;
                     return NGX_OK;
                 }

@@ -18,10 +18,43 @@ ngx_http_llm_sse_init(ngx_http_llm_sse_t *sse)
 }
 
 
+/*
+ * An event closed by an empty line that ends with a CR takes the LF after
+ * that CR, so that it goes out with its whole "\r\n\r\n".  When the CR is
+ * the last byte of a slice, whether an LF follows is only known with the
+ * next slice: the event is then returned by the next call, just past that
+ * LF, or at the very start of that slice if there is none.  Meanwhile the
+ * state is "started" off with "line_empty" off, which otherwise never
+ * occurs.  After a line that ended with a lone CR ("\r\r"), an event is
+ * returned at once: a stream of lone CRs would otherwise have each event
+ * wait for the next one.
+ *
+ * Where an event ends is thus the same however the stream is sliced.
+ */
+
 u_char *
 ngx_http_llm_sse_find_end(ngx_http_llm_sse_t *sse, u_char *p, u_char *last)
 {
-    u_char  c;
+    u_char    c;
+    unsigned  lone_cr;
+
+    if (!sse->started && !sse->line_empty) {
+
+        /* the event closed by a CR at the end of the previous slice */
+
+        if (p == last) {
+            return NULL;
+        }
+
+        sse->line_empty = 1;
+        sse->pending_cr = 0;
+
+        if (*p == '\n') {
+            p++;
+        }
+
+        return p;
+    }
 
     while (p < last) {
         c = *p++;
@@ -32,6 +65,7 @@ ngx_http_llm_sse_find_end(ngx_http_llm_sse_t *sse, u_char *p, u_char *last)
             continue;
         }
 
+        lone_cr = sse->pending_cr;
         sse->pending_cr = (c == '\r');
 
         if (c == '\n' || c == '\r') {
@@ -40,10 +74,20 @@ ngx_http_llm_sse_find_end(ngx_http_llm_sse_t *sse, u_char *p, u_char *last)
                 if (sse->started) {
                     sse->started = 0;
 
+                    if (c == '\n' || lone_cr) {
+                        return p;
+                    }
+
                     /* the LF of a closing CRLF belongs to this event */
 
-                    if (c == '\r' && p < last && *p == '\n') {
-                        sse->pending_cr = 0;
+                    if (p == last) {
+                        sse->line_empty = 0;
+                        return NULL;
+                    }
+
+                    sse->pending_cr = 0;
+
+                    if (*p == '\n') {
                         p++;
                     }
 

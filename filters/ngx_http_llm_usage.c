@@ -385,6 +385,13 @@ ngx_http_llm_count_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     ngx_http_llm_mark_ttft(r, ctx);
 
+    if (ctx->budget_cut_armed && ctx->mode == NGX_HTTP_LLM_MODE_STREAM
+        && ngx_http_llm_budget_overrun(ctx))
+    {
+        ctx->budget_cut_armed = 0;
+        ctx->cut_stream = 1;
+    }
+
     return NGX_OK;
 }
 
@@ -465,6 +472,15 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 ngx_int_t
 ngx_http_llm_cost(ngx_http_llm_ctx_t *ctx, uint64_t *nano_usd)
 {
+    return ngx_http_llm_cost_of(ctx, ctx->prompt_tokens,
+                                ctx->completion_tokens, nano_usd);
+}
+
+
+ngx_int_t
+ngx_http_llm_cost_of(ngx_http_llm_ctx_t *ctx, size_t prompt_tokens,
+    size_t completion_tokens, uint64_t *nano_usd)
+{
     uint64_t               prompt, cached, cached_price;
     ngx_http_llm_model_t  *m;
 
@@ -477,8 +493,8 @@ ngx_http_llm_cost(ngx_http_llm_ctx_t *ctx, uint64_t *nano_usd)
         return NGX_DECLINED;
     }
 
-    cached = ngx_min(ctx->cached_tokens, ctx->prompt_tokens);
-    prompt = ctx->prompt_tokens - cached;
+    cached = ngx_min(ctx->cached_tokens, prompt_tokens);
+    prompt = prompt_tokens - cached;
 
     cached_price = (m->cached_input != NGX_HTTP_LLM_PRICE_UNSET)
                    ? (uint64_t) m->cached_input
@@ -489,7 +505,7 @@ ngx_http_llm_cost(ngx_http_llm_ctx_t *ctx, uint64_t *nano_usd)
 
     *nano_usd = (prompt * (uint64_t) ngx_max(m->input, 0)
                  + cached * cached_price
-                 + ctx->completion_tokens * (uint64_t) ngx_max(m->output, 0))
+                 + completion_tokens * (uint64_t) ngx_max(m->output, 0))
                 / 1000;
 
     return NGX_OK;

@@ -16,6 +16,13 @@
 
 #define NGX_HTTP_LLM_JSON_DBL_MAX  1.7976931348623157e308
 
+#if (defined __GNUC__ && defined __BYTE_ORDER__                              \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#define NGX_HTTP_LLM_JSON_CTZ      1
+#else
+#define NGX_HTTP_LLM_JSON_CTZ      0
+#endif
+
 /* the role of the next token */
 #define NGX_HTTP_LLM_JSON_ROOT     0
 #define NGX_HTTP_LLM_JSON_ELEMENT  1
@@ -442,8 +449,16 @@ ngx_http_llm_json_scan_string(ngx_http_llm_json_t *p, const u_char *pos,
 
             hit |= (w - NGX_HTTP_LLM_JSON_ONES * 0x20) & ~w;
             hit |= w;
+            hit &= NGX_HTTP_LLM_JSON_HIGHS;
 
-            if (hit & NGX_HTTP_LLM_JSON_HIGHS) {
+            if (hit) {
+#if (NGX_HTTP_LLM_JSON_CTZ)
+                /*
+                 * The lowest flagged byte is a real one: a false flag can
+                 * only come from a borrow, and borrows propagate upwards.
+                 */
+                pos += __builtin_ctzll(hit) >> 3;
+#endif
                 break;
             }
 

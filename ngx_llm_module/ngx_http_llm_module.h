@@ -41,9 +41,44 @@ typedef struct {
 } ngx_http_llm_model_t;
 
 
+typedef struct ngx_http_llm_budget_sh_s  ngx_http_llm_budget_sh_t;
+
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_http_complex_value_t    key;
+    double                      limit;         /* tokens, or USD */
+    double                      rate;          /* of refill, per ms */
+    ngx_msec_t                  period;
+    ngx_http_llm_budget_sh_t   *sh;
+    ngx_slab_pool_t            *shpool;
+    ngx_shm_zone_t             *shm_zone;
+    unsigned                    cost:1;        /* a zone of dollars */
+    unsigned                    cut:1;         /* ends streams that overrun */
+} ngx_http_llm_budget_zone_t;
+
+
+typedef struct {
+    ngx_http_llm_budget_zone_t *zone;
+    ngx_str_t                   key;
+    uint32_t                    hash;
+    double                      reserved;
+    double                      remaining;
+    unsigned                    held:1;
+} ngx_http_llm_reservation_t;
+
+
+typedef struct {
+    ngx_shm_zone_t             *shm_zone;
+    u_char                     *file;
+    ngx_uint_t                  line;
+} ngx_http_llm_budget_ref_t;
+
+
 typedef struct {
     ngx_array_t                 models;        /* ngx_http_llm_model_t */
     ngx_http_llm_model_t       *default_model; /* "llm_model * ..." */
+    ngx_array_t                 budget_refs;   /* ngx_http_llm_budget_ref_t */
 } ngx_http_llm_main_conf_t;
 
 
@@ -51,6 +86,11 @@ typedef struct {
     ngx_uint_t                  api;
     ngx_flag_t                  stream;
     ngx_flag_t                  stream_usage;
+
+    ngx_array_t                *budgets;       /* ngx_shm_zone_t * */
+    ngx_uint_t                  budget_status;
+    ngx_flag_t                  budget_dry_run;
+    ngx_uint_t                  budget_allowance;
 } ngx_http_llm_loc_conf_t;
 
 
@@ -141,6 +181,12 @@ typedef struct {
     ngx_http_llm_stream_t      *st;
     ngx_buf_t                  *capture;           /* JSON answer */
 
+    ngx_array_t                 reservations;  /* ngx_http_llm_reservation_t */
+    time_t                      retry_after;
+    uint64_t                    budget_limit;      /* tightest zone, tokens */
+    uint64_t                    budget_remaining;
+    ngx_msec_t                  budget_reset;
+
     ngx_http_llm_json_token_t  *tokens;            /* reused per event */
     uint32_t                    tokens_size;
     u_char                     *text;              /* decoded delta text */
@@ -160,6 +206,11 @@ typedef struct {
     unsigned                    complete:1;        /* answer ended properly */
     unsigned                    cut:1;             /* ended by an error */
     unsigned                    client_abort:1;
+    unsigned                    answered:1;        /* upstream answered 200 */
+    unsigned                    budgeted:1;
+    unsigned                    budget_cut_armed:1;
+    unsigned                    cut_stream:1;      /* end the stream now */
+    unsigned                    headers_done:1;
 } ngx_http_llm_ctx_t;
 
 
@@ -170,7 +221,10 @@ ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_llm_main_conf_t *lmcf,
     ngx_str_t *name);
 
 /* ngx_http_llm_request.c */
-ngx_int_t ngx_http_llm_access_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_llm_precontent_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_uint_t status, const char *code, const char *param,
+    const char *fmt, ...);
 ngx_int_t ngx_http_llm_send_error(ngx_http_request_t *r, ngx_uint_t api,
     ngx_uint_t status, const char *type, const char *code, ngx_str_t *param,
     ngx_str_t *message);
@@ -199,6 +253,18 @@ void ngx_http_llm_usage_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 ngx_int_t ngx_http_llm_parse_json(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *data, ngx_http_llm_json_t *json);
 ngx_int_t ngx_http_llm_cost(ngx_http_llm_ctx_t *ctx, uint64_t *nano_usd);
+ngx_int_t ngx_http_llm_cost_of(ngx_http_llm_ctx_t *ctx, size_t prompt_tokens,
+    size_t completion_tokens, uint64_t *nano_usd);
+
+/* ngx_http_llm_budget.c */
+ngx_int_t ngx_http_llm_budget_admit(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+ngx_uint_t ngx_http_llm_budget_overrun(ngx_http_llm_ctx_t *ctx);
+char *ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_llm_budget_check(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf);
 
 #define NGX_HTTP_LLM_EVENT_PASS     0
 #define NGX_HTTP_LLM_EVENT_DROP     1

@@ -35,9 +35,6 @@ static ngx_int_t ngx_http_llm_decode(ngx_http_request_t *r,
     ngx_http_llm_json_t *json, uint32_t tok, ngx_str_t *out);
 static void ngx_http_llm_estimate_prompt(ngx_http_llm_ctx_t *ctx);
 static const char *ngx_http_llm_anthropic_type(ngx_uint_t status);
-static ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_uint_t status, const char *code,
-    const char *param, const char *fmt, ...);
 
 
 #define ngx_http_llm_tok(ctx, i)  (&(ctx)->req.json.tokens[i])
@@ -46,7 +43,7 @@ static ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r,
 
 
 ngx_int_t
-ngx_http_llm_access_handler(ngx_http_request_t *r)
+ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 {
     ngx_int_t                 rc;
     ngx_uint_t                json;
@@ -60,7 +57,19 @@ ngx_http_llm_access_handler(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
 
-    ctx = ngx_http_llm_get_ctx(r);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+
+    if (ctx == NULL && (r->internal || r->filter_finalize)) {
+
+        /* after an internal redirect: error_page, try_files, ... */
+
+        ctx = ngx_http_llm_get_ctx(r);
+
+        if (ctx && ctx->body_requested && !ctx->body_done) {
+            /* the body read failed, nginx redirected its error */
+            return NGX_DECLINED;
+        }
+    }
 
     if (ctx && ctx->body_requested) {
 
@@ -182,6 +191,9 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->model = ctx->req.model;
     ctx->stream = (ctx->req.stream && lcf->stream) ? 1 : 0;
 
+    ngx_http_llm_estimate_prompt(ctx);
+    ctx->prompt_tokens = ctx->req.prompt_estimate;
+
     ctx->entry = ngx_http_llm_find_model(lmcf, &ctx->model);
 
     if (ctx->entry == NULL && lmcf->models.nelts) {
@@ -191,8 +203,10 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                                  "not have access to it.", &ctx->model);
     }
 
-    ngx_http_llm_estimate_prompt(ctx);
-    ctx->prompt_tokens = ctx->req.prompt_estimate;
+    rc = ngx_http_llm_budget_admit(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     if (ctx->stream && ctx->api == NGX_HTTP_LLM_API_OPENAI
         && lcf->stream_usage && !ctx->req.include_usage)
@@ -404,6 +418,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     uint32_t                    t, v;
     ngx_int_t                   rc;
     ngx_str_t                   system = ngx_string("system");
+    const char                 *name;
     ngx_http_llm_json_t        *json;
     ngx_http_llm_request_t     *req;
     ngx_http_llm_json_token_t  *tok;
@@ -510,11 +525,14 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     /* completion allowance: the newer name wins */
 
-    t = ngx_http_llm_json_object_get(json, 0, "max_completion_tokens", 21);
+    name = "max_completion_tokens";
+    t = ngx_http_llm_json_object_get(json, 0, name, 21);
+
     if (t == NGX_HTTP_LLM_NONE
         || json->tokens[t].type == NGX_HTTP_LLM_JSON_NULL)
     {
-        t = ngx_http_llm_json_object_get(json, 0, "max_tokens", 10);
+        name = "max_tokens";
+        t = ngx_http_llm_json_object_get(json, 0, name, 10);
     }
 
     if (t != NGX_HTTP_LLM_NONE
@@ -524,8 +542,8 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             || n < 0)
         {
             return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
-                                     "max_tokens", "max_tokens: expected a "
-                                     "non-negative integer");
+                                     name, "%s: expected a non-negative "
+                                     "integer", name);
         }
 
         req->max_tokens = n;
@@ -935,7 +953,7 @@ ngx_http_llm_estimate_prompt(ngx_http_llm_ctx_t *ctx)
  * Returns NGX_HTTP_SPECIAL_RESPONSE, the marker of a prepared answer.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_uint_t status, const char *code, const char *param,
     const char *fmt, ...)
@@ -957,7 +975,8 @@ ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     va_end(args);
 
     err->status = status;
-    err->type = "invalid_request_error";
+    err->type = (status == NGX_HTTP_TOO_MANY_REQUESTS) ? "tokens"
+                                                       : "invalid_request_error";
     err->code = code;
 
     if (param) {

@@ -106,6 +106,7 @@
 
 typedef struct {
     uint32_t                    letters[NGX_HTTP_LLM_TS_N];
+    uint32_t                    n;         /* word: all letters */
     uint32_t                    upper;
     uint32_t                    ascii;     /* punct: ASCII characters;
                                               space: U+0020 */
@@ -434,49 +435,141 @@ static const ngx_http_llm_tokens_range_t  ngx_http_llm_tokens_ranges[] = {
 
 /* a word of cased letters: [case][lead][letters] */
 static const uint16_t  ngx_http_llm_tokens_word[4][3][25] = {
-    {
-        { 0 },
+    {   /* word */
+        {   /* no lead */
+               0,  256,  258,  265,  275,  303,  324,  330,  344,  365,
+             435,  435,  435,  435,  542,  617,  942,  942, 1016, 1016,
+            1016, 1105, 1407, 1407, 1628
+        },
+        {   /* space */
+               0,  256,  256,  257,  263,  264,  277,  277,  292,  306,
+             321,  366,  376,  380,  520,  578,  928,  928, 1044, 1044,
+            1044, 1133, 1377, 1377, 1628
+        },
+        {   /* other */
+               0,  265,  278,  316,  318,  330,  336,  369,  452,  529,
+             529,  562,  562,  562,  601,  786,  951,  951, 1037, 1037,
+            1037, 1105, 1407, 1407, 1636
+        }
     },
+    {   /* Word */
+        {   /* no lead */
+               0,  256,  262,  262,  271,  271,  271,  286,  307,  307,
+             430,  430,  430,  430,  587,  587,  998,  998,  998,  998,
+             998, 1046, 1424, 1424, 1615
+        },
+        {   /* space */
+               0,  256,  256,  258,  268,  294,  294,  295,  324,  380,
+             380,  460,  460,  460,  614,  614,  994,  994,  994,  994,
+             994, 1021, 1411, 1411, 1609
+        },
+        {   /* other */
+               0,  261,  281,  357,  357,  381,  448,  448,  448,  448,
+             448,  469,  482,  504,  592,  592, 1001, 1001, 1001, 1001,
+            1001, 1046, 1424, 1424, 1615
+        }
+    },
+    {   /* WORD */
+        {   /* no lead */
+               0,  258,  259,  341,  368,  434,  484,  484,  605,  605,
+             605,  605,  663,  663,  663,  663, 1055, 1055, 1055, 1055,
+            1055, 1075, 1480, 1480, 1621
+        },
+        {   /* space */
+               0,  257,  257,  276,  326,  326,  377,  377,  403,  485,
+             485,  485,  485,  485,  485,  485, 1032, 1032, 1032, 1032,
+            1032, 1075, 1480, 1480, 1621
+        },
+        {   /* other */
+               0,  258,  290,  397,  397,  397,  426,  604,  604,  635,
+             635,  635,  656,  656,  656,  656, 1030, 1030, 1030, 1030,
+            1030, 1075, 1538, 1538, 1621
+        }
+    },
+    {   /* WORDword */
+        {   /* no lead */
+               0,  258,  259,  349,  486,  486,  486,  486,  500,  508,
+             508,  508,  508,  508,  573,  573,  999,  999, 1007, 1007,
+            1007, 1075, 1437, 1437, 1621
+        },
+        {   /* space */
+               0,  258,  259,  298,  450,  450,  466,  466,  531,  532,
+             532,  532,  532,  532,  573,  573,  999,  999, 1007, 1007,
+            1007, 1075, 1437, 1437, 1621
+        },
+        {   /* other */
+               0,  258,  259,  309,  438,  438,  491,  491,  543,  548,
+             548,  548,  548,  548,  573,  573,  999,  999, 1007, 1007,
+            1007, 1075, 1437, 1437, 1621
+        }
+    }
 };
 
 /* per letter above NGX_HTTP_LLM_TW_MAX_LEN */
-#define NGX_HTTP_LLM_TOKENS_WORD_LONG          80
+#define NGX_HTTP_LLM_TOKENS_WORD_LONG          26
 
 /* extra cost of a non-ASCII cased letter, by script */
 static const int16_t  ngx_http_llm_tokens_cased[NGX_HTTP_LLM_TS_N] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+       0,  184,   47,   59,    0,    0,    0,    0,    0,    0,    0
 };
 
 /* a word with uncased letters (CJK, ...): intercept by lead, rate by script */
-static const int16_t  ngx_http_llm_tokens_uncased_lead[3] = { 0, 0, 0 };
+static const int16_t  ngx_http_llm_tokens_uncased_lead[3] = {
+      73,   61,  229
+};
+
 static const int16_t  ngx_http_llm_tokens_uncased[NGX_HTTP_LLM_TS_N] = {
-    80, 80, 80, 80, 180, 120, 150, 80, 90, 80, 128
+      83,   77,   77,   77,  176,  170,  143,   85,   76,   97,  128
+};
+
+/* correction for short words: [letters], 1 to 4 */
+static const int16_t  ngx_http_llm_tokens_uncased_short[5] = {
+       0,   72,   58,   52,   53
 };
 
 /* 's 't 're 've 'm 'll 'd */
-#define NGX_HTTP_LLM_TOKENS_CONTRACTION        256
+#define NGX_HTTP_LLM_TOKENS_CONTRACTION        22
 
 /* a punctuation run: [lead][ASCII characters] */
 static const uint16_t  ngx_http_llm_tokens_punct[2][17] = {
-    { 0 },
-    { 0 }
+    {   /* no lead */
+           0,  256,  258,  294,  407,  583,  597,  939, 1004, 1152,
+        1152, 1431, 1431, 1431, 1431, 1431, 1548
+    },
+    {   /* space */
+           0,  256,  260,  348,  499,  627,  627,  939,  970, 1152,
+        1152, 1428, 1428, 1428, 1428, 1428, 1428
+    }
 };
 
-#define NGX_HTTP_LLM_TOKENS_PUNCT_LONG         128
-#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM2         256
-#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM3         256
+#define NGX_HTTP_LLM_TOKENS_PUNCT_LONG         13
+#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM2         247
+#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM3         224
 #define NGX_HTTP_LLM_TOKENS_PUNCT_SYM4         384
-#define NGX_HTTP_LLM_TOKENS_PUNCT_NL           0
+#define NGX_HTTP_LLM_TOKENS_PUNCT_NL           (-2)
 
 /* FITTED: end */
 
 
-/* a white space run: 1 token, 1 more per 16 newlines or tabs, 80 spaces */
+/*
+ * A text that is one piece only (a word, a punctuation run) and costs less
+ * than this is one token: streamed deltas are one token each by
+ * construction, and most of them are a single piece.
+ */
+#define NGX_HTTP_LLM_TOKENS_LONE               704
+
+
+/*
+ * A white space run: 1 token, 1 more per 16 newlines or tabs, 1 more per
+ * 85 spaces beyond 16.
+ */
 #define NGX_HTTP_LLM_TOKENS_SPACE_OTHER        16
 #define NGX_HTTP_LLM_TOKENS_SPACE_SPACES       16
 #define NGX_HTTP_LLM_TOKENS_SPACE_SPACE        3
 
 
+static inline size_t ngx_http_llm_tokens_next(const u_char *p,
+    const u_char *end, u_char *attr);
 static size_t ngx_http_llm_tokens_char(const u_char *p, const u_char *end,
     u_char *attr);
 static u_char ngx_http_llm_tokens_lookup(uint32_t cp);
@@ -494,6 +587,7 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 {
     size_t                        n;
     u_char                        a, c0, c1;
+    uint32_t                      cost;
     uint64_t                      total;
     const u_char                 *p, *q, *end;
     ngx_http_llm_tokens_piece_t   pc;
@@ -515,7 +609,7 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
         start = p;
 #endif
 
-        n = ngx_http_llm_tokens_char(p, end, &a);
+        n = ngx_http_llm_tokens_next(p, end, &a);
         c0 = ngx_http_llm_tc(a);
         q = p + n;
 
@@ -524,7 +618,7 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
         if (q < end
             && (c0 == NGX_HTTP_LLM_TC_WS || c0 == NGX_HTTP_LLM_TC_PUNCT))
         {
-            (void) ngx_http_llm_tokens_char(q, end, &a);
+            (void) ngx_http_llm_tokens_next(q, end, &a);
             c1 = ngx_http_llm_tc(a);
         }
 
@@ -546,7 +640,7 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
             p = q;
 
             for (n = 1; n < 3 && p < end; n++) {
-                q = p + ngx_http_llm_tokens_char(p, end, &a);
+                q = p + ngx_http_llm_tokens_next(p, end, &a);
 
                 if (ngx_http_llm_tc(a) != NGX_HTTP_LLM_TC_NUM) {
                     break;
@@ -591,12 +685,18 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
             break;
         }
 
-        total += ngx_http_llm_tokens_cost(&pc);
+        cost = ngx_http_llm_tokens_cost(&pc);
 
 #ifdef NGX_HTTP_LLM_TOKENS_TRACE
-        NGX_HTTP_LLM_TOKENS_TRACE(text, start, p, &pc,
-                                  ngx_http_llm_tokens_cost(&pc));
+        NGX_HTTP_LLM_TOKENS_TRACE(text, start, p, &pc, cost);
 #endif
+
+        if (p == end && total == 0 && cost < NGX_HTTP_LLM_TOKENS_LONE) {
+            /* the whole text is one piece */
+            return 1;
+        }
+
+        total += cost;
     }
 
     n = (size_t) ((total + NGX_HTTP_LLM_TOKEN_UNIT / 2)
@@ -606,9 +706,24 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 }
 
 
+/* the attribute and the length of the character at p (p < end) */
+
+static inline size_t
+ngx_http_llm_tokens_next(const u_char *p, const u_char *end, u_char *attr)
+{
+    if (*p < 0x80) {
+        *attr = ngx_http_llm_tokens_ascii[*p];
+        return 1;
+    }
+
+    return ngx_http_llm_tokens_char(p, end, attr);
+}
+
+
 /*
- * Decodes the character at p (p < end), stores its attribute and returns
- * its length.  An invalid or truncated sequence is one byte of U+FFFD.
+ * Decodes the non-ASCII character at p (p < end), stores its attribute and
+ * returns its length.  An invalid or truncated sequence is one byte of
+ * U+FFFD.
  */
 
 static size_t
@@ -619,11 +734,6 @@ ngx_http_llm_tokens_char(const u_char *p, const u_char *end, u_char *attr)
     uint32_t  cp, min;
 
     c = *p;
-
-    if (c < 0x80) {
-        *attr = ngx_http_llm_tokens_ascii[c];
-        return 1;
-    }
 
     if (c >= 0xc2 && c <= 0xdf) {
         n = 2;
@@ -675,8 +785,18 @@ invalid:
 static u_char
 ngx_http_llm_tokens_lookup(uint32_t cp)
 {
-    u_char      a;
+    u_char  a;
     size_t  lo, hi, mid;
+
+    /* the big blocks first */
+
+    if (cp >= 0x4e00 && cp < 0xa000) {
+        return NGX_HTTP_LLM_TA(BOTH, HAN);
+    }
+
+    if (cp >= 0xac00 && cp < 0xd7a4) {
+        return NGX_HTTP_LLM_TA(BOTH, HANGUL);
+    }
 
     lo = 0;
     hi = sizeof(ngx_http_llm_tokens_ranges)
@@ -731,7 +851,7 @@ ngx_http_llm_tokens_word_scan(const u_char *p, const u_char *end,
     c = NGX_HTTP_LLM_TC_END;
 
     while (p < end) {
-        n = ngx_http_llm_tokens_char(p, end, &a);
+        n = ngx_http_llm_tokens_next(p, end, &a);
         c = ngx_http_llm_tc(a);
 
         if (c == NGX_HTTP_LLM_TC_UP) {
@@ -745,13 +865,14 @@ ngx_http_llm_tokens_word_scan(const u_char *p, const u_char *end,
         }
 
         pc->letters[ngx_http_llm_ts(a)]++;
+        pc->n++;
         p += n;
     }
 
     if (c == NGX_HTTP_LLM_TC_LOW) {
 
         while (p < end) {
-            n = ngx_http_llm_tokens_char(p, end, &a);
+            n = ngx_http_llm_tokens_next(p, end, &a);
             c = ngx_http_llm_tc(a);
 
             if (c != NGX_HTTP_LLM_TC_LOW && c != NGX_HTTP_LLM_TC_BOTH) {
@@ -759,6 +880,7 @@ ngx_http_llm_tokens_word_scan(const u_char *p, const u_char *end,
             }
 
             pc->letters[ngx_http_llm_ts(a)]++;
+            pc->n++;
             p += n;
         }
 
@@ -776,8 +898,9 @@ ngx_http_llm_tokens_word_scan(const u_char *p, const u_char *end,
                 continue;
             }
 
-            (void) ngx_http_llm_tokens_char(p, end, &a);
+            (void) ngx_http_llm_tokens_next(p, end, &a);
             pc->letters[ngx_http_llm_ts(a)]--;
+            pc->n--;
             pc->upper--;
         }
     }
@@ -816,7 +939,7 @@ ngx_http_llm_tokens_punct_scan(const u_char *p, const u_char *end,
     pc->kind = NGX_HTTP_LLM_TK_PUNCT;
 
     while (p < end) {
-        n = ngx_http_llm_tokens_char(p, end, &a);
+        n = ngx_http_llm_tokens_next(p, end, &a);
         c = ngx_http_llm_tc(a);
 
         if (c != NGX_HTTP_LLM_TC_PUNCT) {
@@ -838,8 +961,20 @@ ngx_http_llm_tokens_punct_scan(const u_char *p, const u_char *end,
         p += n;
     }
 
-    while (p < end && (*p == '\n' || *p == '\r')) {
-        pc->nl++;
+    /* [\r\n/]*: slashes after newlines, as in "};\n\n// ..." */
+
+    while (p < end) {
+
+        if (*p == '\n' || *p == '\r') {
+            pc->nl++;
+
+        } else if (*p == '/') {
+            pc->ascii++;
+
+        } else {
+            break;
+        }
+
         p++;
     }
 
@@ -868,7 +1003,7 @@ ngx_http_llm_tokens_space_scan(const u_char *p, const u_char *end,
     nl = 0;
 
     while (p < end) {
-        n = ngx_http_llm_tokens_char(p, end, &a);
+        n = ngx_http_llm_tokens_next(p, end, &a);
         c = ngx_http_llm_tc(a);
 
         if (c == NGX_HTTP_LLM_TC_NL) {
@@ -973,11 +1108,7 @@ ngx_http_llm_tokens_cost(ngx_http_llm_tokens_piece_t *pc)
                 + pc->letters[NGX_HTTP_LLM_TS_CYRL]
                 + pc->letters[NGX_HTTP_LLM_TS_GREEK];
 
-        n = 0;
-
-        for (i = 0; i < NGX_HTTP_LLM_TS_N; i++) {
-            n += pc->letters[i];
-        }
+        n = pc->n;
 
         if (n == cased) {
 
@@ -1011,6 +1142,10 @@ ngx_http_llm_tokens_cost(ngx_http_llm_tokens_piece_t *pc)
 
         } else {
             cost = ngx_http_llm_tokens_uncased_lead[pc->lead];
+
+            if (n <= 4) {
+                cost += ngx_http_llm_tokens_uncased_short[n];
+            }
 
             for (i = 0; i < NGX_HTTP_LLM_TS_N; i++) {
                 cost += (int32_t) pc->letters[i]

@@ -26,6 +26,8 @@ static ngx_int_t ngx_http_llm_variable_cost(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_llm_variable_ttft(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_budget_remaining(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_llm_vars[] = {
@@ -62,6 +64,9 @@ static ngx_http_variable_t  ngx_http_llm_vars[] = {
 
     { ngx_string("llm_ttft"), NULL, ngx_http_llm_variable_ttft,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_budget_remaining"), NULL,
+      ngx_http_llm_variable_budget_remaining, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -303,6 +308,35 @@ ngx_http_llm_variable_ttft(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     }
 
     v->len = ngx_sprintf(p, "%M", (ngx_msec_t) ctx->ttft) - p;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_variable_budget_remaining(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char              *p;
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (!ctx->budgeted) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%uL", ctx->budget_remaining) - p;
     v->data = p;
 
     return NGX_OK;

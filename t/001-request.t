@@ -247,7 +247,7 @@ POST /v1/chat/completions
 {"model":"gpt-4o-mini","max_completion_tokens":1.5,"messages":[]}
 --- error_code: 400
 --- response_body
-{"error":{"message":"max_tokens: expected a non-negative integer","type":"invalid_request_error","param":"max_tokens","code":null}}
+{"error":{"message":"max_completion_tokens: expected a non-negative integer","type":"invalid_request_error","param":"max_completion_tokens","code":null}}
 
 
 

@@ -394,3 +394,4 @@ POST /plain-stream/chat/completions
 main::sse($::E1, $::E2, $::E3, $::E4, $::D)
 --- response_headers
 X-Stream: 0
+!X-Accel-Buffering

@@ -52,6 +52,7 @@ typedef struct {
 
 
 static estimate_text_t *estimate_read(size_t *n);
+static void estimate_free(estimate_text_t *texts, size_t n);
 static double estimate_now(void);
 
 
@@ -77,6 +78,8 @@ main(int argc, char **argv)
             printf("%zu\n", ngx_http_llm_estimate_tokens(texts[i].data,
                                                          texts[i].len));
         }
+
+        estimate_free(texts, n);
 
         return 0;
     }
@@ -125,6 +128,8 @@ main(int argc, char **argv)
 
     printf(", %.1f ns per 6-byte call (checksum %zu)\n",
            (t1 - t0) * 1e9 / calls, sink);
+
+    estimate_free(texts, n);
 
     return 0;
 }
@@ -180,12 +185,25 @@ estimate_read(size_t *n)
 }
 
 
+static void
+estimate_free(estimate_text_t *texts, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        free(texts[i].data);
+    }
+
+    free(texts);
+}
+
+
 static double
 estimate_now(void)
 {
     struct timespec  ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }

@@ -254,10 +254,12 @@ const xCased = ridge(nonAscii.map(p => [p.letters[1], p.letters[2],
 /* words with uncased letters */
 
 const uncased = pieces.filter(p => p.kind === 0 && p.n !== p.cased);
-const uPrior = [0, 0, 0.3, 0.3, 0.3, 0.5, 0.7, 0.5, 0.6, 0.3, 0.4, 0.3,
-    0.5, 0.5];
+const USHORT = 4;
+const uPrior = [0.5, 0.5, 1, 0.3, 0.3, 0.3, 0.3, 0.7, 0.7, 0.6, 0.3, 0.3,
+    0.4, 0.5, 0, 0, 0, 0];
 const uFit = ridge(uncased.map(p => [p.lead === 0 ? 1 : 0,
-    p.lead === 1 ? 1 : 0, p.lead === 2 ? 1 : 0, ...p.letters]),
+    p.lead === 1 ? 1 : 0, p.lead === 2 ? 1 : 0, ...p.letters,
+    ...Array.from({ length: USHORT }, (_, i) => p.n === i + 1 ? 1 : 0)]),
     uncased.map(p => p.y - (p.contraction ? contraction : 0)), uPrior, 5);
 
 
@@ -322,6 +324,8 @@ console.error(`white space pieces: ${spaces.length}, mean tokens `
 /* C text */
 
 const q = v => Math.round(v * UNIT);
+/* a macro value: parenthesized when negative */
+const m = v => (q(v) < 0 ? `(${q(v)})` : String(q(v)));
 
 function rows(values, indent, per) {
     const out = [];
@@ -344,7 +348,7 @@ c += W.map((sh, i) => '    {   /* ' + SHAPES[i] + ' */\n'
     + '\n    }').join(',\n');
 c += '\n};\n\n';
 c += '/* per letter above NGX_HTTP_LLM_TW_MAX_LEN */\n'
-    + `#define NGX_HTTP_LLM_TOKENS_WORD_LONG          ${q(wordLong)}\n\n`;
+    + `#define NGX_HTTP_LLM_TOKENS_WORD_LONG          ${m(wordLong)}\n\n`;
 c += '/* extra cost of a non-ASCII cased letter, by script */\n'
     + 'static const int16_t  ngx_http_llm_tokens_cased[NGX_HTTP_LLM_TS_N] = {\n'
     + rows([0, q(xCased[0]), q(xCased[1]), q(xCased[2]), 0, 0, 0, 0, 0, 0,
@@ -354,24 +358,28 @@ c += '/* a word with uncased letters (CJK, ...): intercept by lead, rate by '
     + 'static const int16_t  ngx_http_llm_tokens_uncased_lead[3] = {\n'
     + rows(uFit.slice(0, 3).map(q), '    ', 3) + '\n};\n\n'
     + 'static const int16_t  ngx_http_llm_tokens_uncased[NGX_HTTP_LLM_TS_N] '
-    + '= {\n' + rows(uFit.slice(3).map(q), '    ', 11) + '\n};\n\n';
+    + '= {\n' + rows(uFit.slice(3, 3 + NS).map(q), '    ', 11) + '\n};\n\n'
+    + '/* correction for short words: [letters], 1 to 4 */\n'
+    + 'static const int16_t  ngx_http_llm_tokens_uncased_short[5] = {\n'
+    + rows([0, ...uFit.slice(3 + NS).map(q)], '    ', 5) + '\n};\n\n';
 c += `/* 's 't 're 've 'm 'll 'd */\n`
-    + `#define NGX_HTTP_LLM_TOKENS_CONTRACTION        ${q(contraction)}\n\n`;
+    + `#define NGX_HTTP_LLM_TOKENS_CONTRACTION        ${m(contraction)}\n\n`;
 c += '/* a punctuation run: [lead][ASCII characters] */\n'
     + 'static const uint16_t  ngx_http_llm_tokens_punct[2][17] = {\n'
     + P.map((row, i) => '    {   /* ' + LEADS[i] + ' */\n'
         + rows(row.map(q), '        ', 10) + '\n    }').join(',\n')
     + '\n};\n\n';
-c += `#define NGX_HTTP_LLM_TOKENS_PUNCT_LONG         ${q(punctLong)}\n`
-    + `#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM2         ${q(sFit[0])}\n`
-    + `#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM3         ${q(sFit[1])}\n`
-    + `#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM4         ${q(sFit[2])}\n`
-    + `#define NGX_HTTP_LLM_TOKENS_PUNCT_NL           ${q(punctNl)}\n\n`
+c += `#define NGX_HTTP_LLM_TOKENS_PUNCT_LONG         ${m(punctLong)}\n`
+    + `#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM2         ${m(sFit[0])}\n`
+    + `#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM3         ${m(sFit[1])}\n`
+    + `#define NGX_HTTP_LLM_TOKENS_PUNCT_SYM4         ${m(sFit[2])}\n`
+    + `#define NGX_HTTP_LLM_TOKENS_PUNCT_NL           ${m(punctNl)}\n\n`
     + '/* FITTED: end */';
 
 console.error('uncased rates: ' + SCRIPTS.map((s, i) => s + ' '
     + uFit[3 + i].toFixed(3)).join(', ') + '; leads '
-    + uFit.slice(0, 3).map(v => v.toFixed(3)).join(' '));
+    + uFit.slice(0, 3).map(v => v.toFixed(3)).join(' ') + '; short '
+    + uFit.slice(3 + NS).map(v => v.toFixed(3)).join(' '));
 console.error('cased extras: latin ' + xCased[0].toFixed(3) + ' cyrl '
     + xCased[1].toFixed(3) + ' greek ' + xCased[2].toFixed(3)
     + '; contraction ' + contraction.toFixed(3));

@@ -127,7 +127,7 @@ GET /slow
 
 
 
-=== TEST 7: keep-alive request: reading stops when the response is complete
+=== TEST 7: keep-alive request: the client closes at the timeout (abort)
 --- config
     location = /t {
         echo "kept alive";
@@ -141,6 +141,7 @@ Connection: keep-alive
 --- response_body
 kept alive
 --- timeout: 1
+--- abort
 
 
 

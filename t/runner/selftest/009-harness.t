@@ -70,6 +70,26 @@ EOF
          'timeout reported');
 }
 
+# --- keep-alive without --- abort times out, as with Test::Nginx -----------
+{
+    my ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: keep-alive
+--- config
+    location = /t { return 200 "x\n"; }
+--- more_headers
+Connection: keep-alive
+--- request
+GET /t
+--- timeout: 0.2
+--- response_body
+x
+EOF
+    isnt($rc, 0, 'keep-alive without abort: non-zero exit');
+    like($out, qr/not ok \d+ - ERROR: client socket timed out/, q(timeout reported));
+    like($out, qr/connection stayed open.*add --- abort/, q(with a hint));
+    like($out, qr/^ok \d+ - \S+ TEST 1: keep-alive - response_body/m, 'body still checked');
+}
+
 # --- a truncated chunked stream fails unless the response is ignored -----
 {
     my ($out, $rc) = run_t($head . <<'EOF');

@@ -68,7 +68,10 @@ sub run_tests () {
         $ENV{TEST_NGINX_SERVER_PORT} = $Test::Nginx::Util::ServerPort;
     }
 
-    Test::Nginx::Util::kill_stale_nginx() unless $Test::Nginx::Util::NoNginxManager;
+    if (!$Test::Nginx::Util::NoNginxManager) {
+        Test::Nginx::Util::lock_server_root();
+        Test::Nginx::Util::kill_stale_nginx();
+    }
 
     for my $block (Test::Base::blocks()) {
         $_->($block) for @Test::Nginx::Util::BlockPreprocessors;
@@ -371,7 +374,8 @@ sub _build_request ($$$$) {
     my $body_end = length $raw;
     my $body = substr($raw, $body_start);
     my $len_header = '';
-    if (!$chunked && $body ne '' && $hdrs !~ /(?:^|\n)Content-Length\s*:/i) {
+    # (the same tests as Test::Nginx, including their case sensitivity)
+    if (!$chunked && $body ne '' && $hdrs !~ /(?:^|\n)Content-Length:/) {
         $body =~ /\A(\s*)/;
         $body_start += length $1;
         $body =~ /(\s*)\z/;
@@ -382,8 +386,8 @@ sub _build_request ($$$$) {
     }
 
     my $headers = '';
-    $headers .= "Host: $Test::Nginx::Util::ServerName\r\n" if $hdrs !~ /(?:^|\n)Host\s*:/i;
-    $headers .= "Connection: $conn\r\n" if $hdrs !~ /(?:^|\n)Connection\b/i;
+    $headers .= "Host: $Test::Nginx::Util::ServerName\r\n" if $hdrs !~ /(?:^|\n)Host:/i;
+    $headers .= "Connection: $conn\r\n" if $hdrs !~ /(?:^|\n)Connection/i;
     $headers .= $hdrs . $len_header . "\r\n";
 
     my $reqline = "$meth $url $ver";
@@ -623,7 +627,11 @@ sub send_request ($$$$) {
         return (_send_http_req_by_curl($block, $text, $timeout), $head_req);
     }
 
-    my $close_expected = $block->pipelined_requests ? 1 : _expects_close($text);
+    # Like Test::Nginx we read until the server closes the connection (or
+    # the timeout).  With --- abort a timeout is expected anyway, so we stop
+    # as soon as a keep-alive response is complete: same result, sooner.
+    my $stop_when_complete = defined $block->abort && !$block->pipelined_requests
+                             && !_expects_close($text);
 
     my $sock = _connect($block, $timeout) or return (undef, $head_req);
     $sock->blocking(0);
@@ -637,15 +645,21 @@ sub send_request ($$$$) {
     my $wbuf = $first->{value} // '';
     my $woff = 0;
     my $writing = 1;
+    my $werr;
 
     LOOP: while (1) {
+        my $t0 = time;
+        $! = 0;
         my ($r, $w) = IO::Select->select($rsel, $writing ? $wsel : undef, undef, $timeout);
         if (!$r && !$w) {
-            if ($! == EINTR) { next LOOP }
+            next LOOP if $! == EINTR && time - $t0 < $timeout;
             # inactivity timeout
             close $sock;
             if (!defined $block->abort) {
                 fail("ERROR: client socket timed out - $name");
+                diag("$name - the response was complete but the connection stayed open "
+                     . "(keep-alive?); add --- abort to close it at the timeout")
+                    if $resp ne '' && _response_complete($resp, $head_req);
             } else {
                 sleep 0.005;
             }
@@ -660,9 +674,9 @@ sub send_request ($$$$) {
                     if (!defined $n) {
                         last WRITE if $! == EAGAIN || $! == EWOULDBLOCK || $! == EINTR;
                         # the server stopped reading (e.g. an early 413); keep reading
-                        _verbose("$name - write failed: $!");
+                        $werr = "$!";
+                        _verbose("$name - write failed: $werr");
                         $writing = 0;
-                        $resp = "write failed: $!" if $resp eq '' && !$r;
                         last WRITE;
                     }
                     $woff += $n;
@@ -696,11 +710,14 @@ sub send_request ($$$$) {
                 last LOOP if $n == 0;    # closed by the server
                 $resp .= $buf;
             }
-            last LOOP if !$close_expected && !$writing && _response_complete($resp, $head_req);
+            last LOOP if $stop_when_complete && !$writing && _response_complete($resp, $head_req);
         }
     }
     close $sock;
-    _nginx_gone($block) if $resp eq '';
+    if ($resp eq '') {
+        $resp = "write failed: $werr" if defined $werr;
+        _nginx_gone($block);
+    }
     return ($resp, $head_req);
 }
 
@@ -909,6 +926,7 @@ sub run_test_helper ($$$) {
                     $res = HTTP::Response->new(200, 'OK', [], $raw);
                 } else {
                     ($res, $raw_headers, $left) = parse_response($name, $raw, $head_req);
+                    $raw_headers //= q();
                 }
             }
 

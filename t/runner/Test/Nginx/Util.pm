@@ -21,6 +21,7 @@ use IO::Socket::INET ();
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 use Carp qw(croak);
+use Fcntl ();
 
 # ---------------------------------------------------------------------------
 # settings (same names and environment variables as Test::Nginx)
@@ -265,15 +266,16 @@ sub show_all_chars ($) {
 sub parse_header_list ($) {
     my $s = shift;
     my (@order, %val);
+    # as in Test::Nginx, a line without ":" (even a blank one) is an
+    # "absent" check, which keeps the subtest count identical
     for my $line (split /\n/, $s // '') {
         $line =~ s/^\s+|\s+$//g;
-        next if $line eq '';
         my ($k, $v);
         if ($line =~ s/^!\s*//) {
             $k = $line;
         } else {
             ($k, $v) = split /\s*:\s*/, $line, 2;
-            $v = '' unless defined $v;
+            $k //= '';
         }
         push @order, $k unless exists $val{$k};
         $val{$k} = $v;
@@ -679,6 +681,12 @@ sub start_nginx ($;$) {
     $StderrFile = "$LogDir/nginx.stderr";
     my @cmd = _nginx_cmd();
 
+    if (!wait_port_free(1)) {
+        return { ok => 0, status => -1, output => '', error =>
+                 "port $ServerPort is in use by another process (another nginx? "
+                 . "TEST_NGINX_RANDOMIZE=1 picks a free port)" };
+    }
+
     if (!$foreground) {
         unlink $PidFile;
         my $pid = _spawn(\@cmd, $StderrFile);
@@ -782,6 +790,54 @@ sub stop_nginx (;$) {
     undef $NginxIsForeground;
     unlink $PidFile if -f $PidFile && !is_running($pid);
     return 1;
+}
+
+# Two runs sharing a server root or a port would wipe each other's files,
+# kill each other's nginx or fail to bind: the later one waits instead.
+# The server root lock is taken on the directory itself (nothing extra is
+# left in it); the port lock is a file in the system's temp directory.
+our @ResourceLocks;
+
+sub _wait_lock ($$) {
+    my ($fh, $what) = @_;
+    return 1 if flock($fh, Fcntl::LOCK_EX() | Fcntl::LOCK_NB());
+    warn "# $what is in use by another test run; waiting for it "
+       . "(TEST_NGINX_RANDOMIZE=1 gives each run its own)\n";
+    my $deadline = time + ($ENV{TEST_NGINX_LOCK_TIMEOUT} || 1800);
+    until (flock($fh, Fcntl::LOCK_EX() | Fcntl::LOCK_NB())) {
+        bail_out("$what: still in use by another test run after waiting") if time > $deadline;
+        sleep 0.2;
+    }
+    return 1;
+}
+
+sub lock_server_root () {
+    return if @ResourceLocks;
+    make_path($ServRoot) unless -d $ServRoot;
+    if (open my $fh, '<', $ServRoot) {
+        _wait_lock($fh, $ServRoot);
+        push @ResourceLocks, $fh;
+    }
+    my $lock = File::Spec->catfile(File::Spec->tmpdir, "t-runner-nginx-port-$ServerPort.lock");
+    if (open my $fh, '>>', $lock) {
+        chmod 0666, $lock;
+        _wait_lock($fh, "port $ServerPort");
+        push @ResourceLocks, $fh;
+    }
+}
+
+# is the server port free for nginx to bind?  (give a just-stopped
+# server a moment; fail fast rather than let nginx retry for 2.5s)
+sub wait_port_free ($) {
+    my $wait = shift;
+    my $deadline = time + $wait;
+    while (1) {
+        my $s = IO::Socket::INET->new(LocalAddr => '0.0.0.0', LocalPort => $ServerPort,
+                                      Proto => 'tcp', ReuseAddr => 1, Listen => 1);
+        if ($s) { close $s; return 1 }
+        return 0 if time > $deadline;
+        sleep 0.02;
+    }
 }
 
 # kill an nginx left running in this server root by an earlier run
