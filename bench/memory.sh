@@ -10,17 +10,19 @@
 # open, and divides the growth by the number of streams.  Runs alternate
 # gateway / plain, MEM_ROUNDS per path; medians reported.
 #
-# Environment: MEM_STREAMS (1000), MEM_ROUNDS (2).
+# Environment: MEM_STREAMS (1000), MEM_ROUNDS (2), MEM_BODY (request body
+# size, 1024).
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MEM_STREAMS=${MEM_STREAMS:-1000}
 MEM_ROUNDS=${MEM_ROUNDS:-2}
+MEM_BODY=${MEM_BODY:-1024}
 
 check_prereqs node curl taskset
 
-body=$BENCH_TMP/body-stream.json
-make_body 1024 stream >"$body"
+body=$BENCH_TMP/body-memory.json
+make_body "$MEM_BODY" stream >"$body"
 
 RAW=$BENCH_TMP/memory.tsv
 : >"$RAW"
@@ -53,7 +55,7 @@ fmt() { awk "BEGIN { printf \"%.${2}f\", ($1) }"; }
 
 echo "### Memory per open stream"
 echo
-echo "$MEM_STREAMS concurrent streams held open (an event a second), fresh nginx per run,"
+echo "$MEM_STREAMS concurrent streams held open (an event a second; $(wc -c <"$body")-byte request body), fresh nginx per run,"
 echo "$MEM_ROUNDS runs per path, alternating; medians. Growth of the worker's memory"
 echo "between the warmed-up idle state and all $MEM_STREAMS streams open, divided by $MEM_STREAMS."
 echo
