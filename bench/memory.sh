@@ -52,6 +52,7 @@ done
 
 med() { awk -v d="$1" -v c="$2" '$1 == d { print $c }' "$RAW" | median; }
 fmt() { awk "BEGIN { printf \"%.${2}f\", ($1) }"; }
+sfmt() { awk "BEGIN { printf \"%+.${2}f\", ($1) }"; }
 
 echo "### Memory per open stream"
 echo
@@ -69,10 +70,10 @@ for side in plain gw; do
         "$(fmt "$(med $side 5) / 1024" 1)" "$(fmt "$(med $side 6) / 1024" 1)" \
         "$(fmt "$(med $side 7)" 1)"
 done
-printf '| **gateway − plain** | | | **%+.1f KB** | | | **%+.1f KB** |\n' \
-    "$(fmt "$(med gw 4) - $(med plain 4)" 2)" "$(fmt "$(med gw 7) - $(med plain 7)" 2)"
+printf '| **gateway − plain** | | | **%s KB** | | | **%s KB** |\n' \
+    "$(sfmt "$(med gw 4) - $(med plain 4)" 1)" "$(sfmt "$(med gw 7) - $(med plain 7)" 1)"
 
 summary_row "Memory per open stream (VmRSS)" "$(fmt "$(med gw 4)" 1) KB" \
-    "$(fmt "$(med plain 4)" 1) KB" "$(fmt "$(med gw 4) - $(med plain 4)" 1 | sed 's/^[0-9]/+&/') KB"
+    "$(fmt "$(med plain 4)" 1) KB" "$(sfmt "$(med gw 4) - $(med plain 4)" 1) KB"
 summary_row "Memory per open stream (Pss)" "$(fmt "$(med gw 7)" 1) KB" \
-    "$(fmt "$(med plain 7)" 1) KB" "$(fmt "$(med gw 7) - $(med plain 7)" 1 | sed 's/^[0-9]/+&/') KB"
+    "$(fmt "$(med plain 7)" 1) KB" "$(sfmt "$(med gw 7) - $(med plain 7)" 1) KB"

@@ -84,7 +84,8 @@ med() {   # SIZE MODE SIDE COLUMN
 errs() {
     awk -v s="$1" '$1 == s { e += $9 } END { print e + 0 }' "$RAW"
 }
-fmt() { awk "BEGIN { printf \"%.${2}f\", ($1) }"; }   # EXPR DECIMALS
+fmt() { awk "BEGIN { printf \"%.${2}f\", ($1) }"; }     # EXPR DECIMALS
+sfmt() { awk "BEGIN { printf \"%+.${2}f\", ($1) }"; }   # signed
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 kb() { awk -v b="$1" 'BEGIN { printf "%.0f KB", b / 1024 }'; }
 
@@ -124,10 +125,10 @@ for size in $TP_SIZES; do
             "$(fmt "$(med "$size" c1 $side 7) / 1000" 3)" \
             "$(fmt "$(med "$size" c1 $side 8)" 1)"
     done
-    printf '| %s | **gateway − plain** | | **+%s** | +%s | +%s |\n' "$(kb "$size")" \
-        "$(fmt "($(med "$size" c1 gw 6) - $(med "$size" c1 plain 6)) / 1000" 3)" \
-        "$(fmt "($(med "$size" c1 gw 7) - $(med "$size" c1 plain 7)) / 1000" 3)" \
-        "$(fmt "$(med "$size" c1 gw 8) - $(med "$size" c1 plain 8)" 1)"
+    printf '| %s | **gateway − plain** | | **%s** | %s | %s |\n' "$(kb "$size")" \
+        "$(sfmt "($(med "$size" c1 gw 6) - $(med "$size" c1 plain 6)) / 1000" 3)" \
+        "$(sfmt "($(med "$size" c1 gw 7) - $(med "$size" c1 plain 7)) / 1000" 3)" \
+        "$(sfmt "$(med "$size" c1 gw 8) - $(med "$size" c1 plain 8)" 1)"
 done
 echo
 for size in $TP_SIZES; do
@@ -144,5 +145,5 @@ for size in $TP_SIZES; do
         "gateway/plain $(ratio "$(med "$size" load gw 8)" "$(med "$size" load plain 8)")"
     summary_row "p50 latency, one connection, $(kb "$size") body" \
         "$(fmt "$(med "$size" c1 gw 6) / 1000" 3) ms" "$(fmt "$(med "$size" c1 plain 6) / 1000" 3) ms" \
-        "+$(fmt "($(med "$size" c1 gw 6) - $(med "$size" c1 plain 6)) / 1000" 3) ms"
+        "$(sfmt "($(med "$size" c1 gw 6) - $(med "$size" c1 plain 6)) / 1000" 3) ms"
 done

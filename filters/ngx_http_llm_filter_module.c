@@ -35,6 +35,8 @@ struct ngx_http_llm_stream_s {
     u_char                     *scratch;     /* joined "data:" lines */
     size_t                      scratch_size;
 
+    ngx_str_t                   replacement; /* of the last event read */
+
     unsigned                    opaque:1;    /* gave up reading events */
     unsigned                    finished:1;  /* last buffer sent */
 };
@@ -57,6 +59,8 @@ static ngx_int_t ngx_http_llm_stream_event(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, u_char *p, u_char *last);
 static ngx_int_t ngx_http_llm_hold(ngx_http_request_t *r,
     ngx_http_llm_stream_t *st, u_char *p, u_char *last);
+static ngx_int_t ngx_http_llm_emit_replacement(ngx_http_request_t *r,
+    ngx_http_llm_stream_t *st, ngx_chain_t ***ll);
 static ngx_int_t ngx_http_llm_drop_hold(ngx_http_request_t *r,
     ngx_http_llm_stream_t *st, ngx_chain_t ***ll);
 static ngx_int_t ngx_http_llm_emit(ngx_http_request_t *r,
@@ -70,6 +74,8 @@ static ngx_int_t ngx_http_llm_stream_cut(ngx_http_request_t *r,
 static void ngx_http_llm_stream_release(ngx_http_llm_stream_t *st);
 static void ngx_http_llm_upstream_finalize(ngx_http_request_t *r,
     ngx_int_t rc);
+static ngx_int_t ngx_http_llm_json_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_llm_capture_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_llm_filter_init(ngx_conf_t *cf);
@@ -172,6 +178,14 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
                && r->headers_out.content_length_n <= NGX_HTTP_LLM_MAX_CAPTURE)
     {
         ctx->mode = NGX_HTTP_LLM_MODE_JSON;
+
+        if (ctx->json_hook) {
+            /* the answer may change: held whole, sent with a new length */
+            ctx->hold_json = 1;
+            ngx_http_clear_content_length(r);
+            ngx_http_clear_accept_ranges(r);
+            ngx_http_clear_etag(r);
+        }
     }
 
     return ngx_http_next_header_filter(r);
@@ -393,6 +407,10 @@ ngx_http_llm_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             return NGX_ERROR;
         }
 
+        if (ctx->hold_json) {
+            return ngx_http_llm_json_body(r, ctx, in);
+        }
+
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -568,7 +586,11 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
                 st->hold = NULL;
 
-            } else if (ngx_http_llm_drop_hold(r, st, ll) != NGX_OK) {
+            } else if (ngx_http_llm_drop_hold(r, st, ll) != NGX_OK
+                       || (rc == NGX_HTTP_LLM_EVENT_REPLACE
+                           && ngx_http_llm_emit_replacement(r, st, ll)
+                              != NGX_OK))
+            {
                 return NGX_ERROR;
             }
 
@@ -591,8 +613,9 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                 break;
             }
 
-            if (rc == NGX_HTTP_LLM_EVENT_DROP) {
-
+            if (rc == NGX_HTTP_LLM_EVENT_DROP
+                || rc == NGX_HTTP_LLM_EVENT_REPLACE)
+            {
                 /*
                  * Line ends before the dropped event close the previous
                  * one (the LF of a CRLF split over two reads): they stay.
@@ -611,6 +634,12 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                     }
 
                     last_ref = ref;
+                }
+
+                if (rc == NGX_HTTP_LLM_EVENT_REPLACE
+                    && ngx_http_llm_emit_replacement(r, st, ll) != NGX_OK)
+                {
+                    return NGX_ERROR;
                 }
 
                 pass = end;
@@ -690,6 +719,7 @@ ngx_http_llm_stream_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     u_char *p, u_char *last)
 {
     size_t                     size;
+    ngx_int_t                  rc;
     ngx_str_t                  event, data;
     ngx_http_llm_stream_t     *st;
     ngx_http_llm_sse_event_t   ev;
@@ -718,7 +748,15 @@ ngx_http_llm_stream_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     data.data = (u_char *) ev.data;
     data.len = ev.data_len;
 
-    return ngx_http_llm_usage_event(r, ctx, &event, &data);
+    rc = ngx_http_llm_usage_event(r, ctx, &event, &data);
+
+    if (rc != NGX_HTTP_LLM_EVENT_PASS || ctx->event_hook == NULL) {
+        return rc;
+    }
+
+    ngx_str_null(&st->replacement);
+
+    return ctx->event_hook(r, ctx, &event, &data, &st->replacement);
 }
 
 
@@ -779,6 +817,29 @@ ngx_http_llm_hold(ngx_http_request_t *r, ngx_http_llm_stream_t *st,
     b->last = ngx_cpymem(b->last, p, last - p);
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_emit_replacement(ngx_http_request_t *r,
+    ngx_http_llm_stream_t *st, ngx_chain_t ***ll)
+{
+    ngx_buf_t  *b;
+
+    if (st->replacement.len == 0) {
+        return NGX_OK;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = st->replacement.data;
+    b->last = st->replacement.data + st->replacement.len;
+    b->memory = 1;
+
+    return ngx_http_llm_emit(r, st, ll, b);
 }
 
 
@@ -899,7 +960,25 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
             st->hold = NULL;
 
-        } else if (ngx_http_llm_drop_hold(r, st, ll) != NGX_OK) {
+        } else if (ngx_http_llm_drop_hold(r, st, ll) != NGX_OK
+                   || (rc == NGX_HTTP_LLM_EVENT_REPLACE
+                       && ngx_http_llm_emit_replacement(r, st, ll) != NGX_OK))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->event_hook && !st->opaque) {
+        /* whatever the hook still holds */
+
+        ngx_str_null(&st->replacement);
+
+        rc = ctx->event_hook(r, ctx, NULL, NULL, &st->replacement);
+
+        if (rc == NGX_ERROR
+            || (rc == NGX_HTTP_LLM_EVENT_REPLACE
+                && ngx_http_llm_emit_replacement(r, st, ll) != NGX_OK))
+        {
             return NGX_ERROR;
         }
     }
@@ -1068,6 +1147,84 @@ ngx_http_llm_upstream_finalize(ngx_http_request_t *r, ngx_int_t rc)
     out.next = NULL;
 
     (void) ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * A JSON answer that a hook may change: what was captured is consumed, and
+ * at the end the hook's body (or the original) is sent in one buffer.
+ */
+
+static ngx_int_t
+ngx_http_llm_json_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    ngx_int_t     rc;
+    ngx_str_t     body, out;
+    ngx_buf_t    *b;
+    ngx_uint_t    last;
+    ngx_chain_t  *cl, out_cl;
+
+    last = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        if (cl->buf->last_buf) {
+            last = 1;
+        }
+
+        cl->buf->pos = cl->buf->last;
+
+        if (cl->buf->in_file) {
+            cl->buf->file_pos = cl->buf->file_last;
+        }
+    }
+
+    if (ctx->mode != NGX_HTTP_LLM_MODE_JSON && !last) {
+        /* the capture gave up: the answer is too large to change */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm: the JSON answer of model \"%V\" is larger than "
+                      "%uz bytes and cannot be rewritten", &ctx->model,
+                      (size_t) NGX_HTTP_LLM_MAX_CAPTURE);
+        return NGX_ERROR;
+    }
+
+    if (!last) {
+        return NGX_OK;
+    }
+
+    ctx->hold_json = 0;
+
+    ngx_str_null(&body);
+
+    if (ctx->capture) {
+        body.data = ctx->capture->pos;
+        body.len = ctx->capture->last - ctx->capture->pos;
+    }
+
+    rc = ctx->json_hook(r, ctx, &body, &out);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        out = body;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = out.data;
+    b->last = out.data + out.len;
+    b->memory = out.len ? 1 : 0;
+    b->last_buf = 1;
+
+    out_cl.buf = b;
+    out_cl.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out_cl);
 }
 
 

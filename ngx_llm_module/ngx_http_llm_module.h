@@ -143,6 +143,28 @@ typedef struct {
 
 
 typedef struct ngx_http_llm_stream_s  ngx_http_llm_stream_t;
+typedef struct ngx_http_llm_ctx_s     ngx_http_llm_ctx_t;
+
+
+/*
+ * Hooks a feature sets on a request to change the answer.
+ *
+ * event_hook: called for every complete event of a streamed answer (after
+ * usage was read from it), and once with event == NULL and data == NULL at
+ * the end of the stream.  Returns NGX_HTTP_LLM_EVENT_PASS (unchanged),
+ * NGX_HTTP_LLM_EVENT_REPLACE with *out set to the raw bytes to send instead
+ * (complete events, or nothing), or NGX_ERROR.
+ *
+ * json_hook: called with the whole JSON answer (then held back by the
+ * filter); NGX_OK with *out the body to send, NGX_DECLINED to send it as it
+ * was, NGX_ERROR.
+ */
+
+typedef ngx_int_t (*ngx_http_llm_event_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *event, ngx_str_t *data,
+    ngx_str_t *out);
+typedef ngx_int_t (*ngx_http_llm_json_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *body, ngx_str_t *out);
 
 
 typedef struct {
@@ -154,7 +176,7 @@ typedef struct {
 } ngx_http_llm_error_t;
 
 
-typedef struct {
+struct ngx_http_llm_ctx_s {
     ngx_http_request_t         *request;
     ngx_http_llm_request_t      req;
     ngx_http_llm_error_t       *error;         /* a refusal to send */
@@ -187,6 +209,10 @@ typedef struct {
     uint64_t                    budget_remaining;
     ngx_msec_t                  budget_reset;
 
+    ngx_http_llm_event_pt       event_hook;
+    ngx_http_llm_json_pt        json_hook;
+    void                       *hook_data;
+
     ngx_http_llm_json_token_t  *tokens;            /* reused per event */
     uint32_t                    tokens_size;
     u_char                     *text;              /* decoded delta text */
@@ -211,7 +237,8 @@ typedef struct {
     unsigned                    budget_cut_armed:1;
     unsigned                    cut_stream:1;      /* end the stream now */
     unsigned                    headers_done:1;
-} ngx_http_llm_ctx_t;
+    unsigned                    hold_json:1;       /* json_hook: hold all */
+};
 
 
 /* ngx_http_llm_module.c */
@@ -268,6 +295,7 @@ ngx_int_t ngx_http_llm_budget_check(ngx_conf_t *cf,
 
 #define NGX_HTTP_LLM_EVENT_PASS     0
 #define NGX_HTTP_LLM_EVENT_DROP     1
+#define NGX_HTTP_LLM_EVENT_REPLACE  2
 
 /* ngx_http_llm_variables.c */
 ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);

@@ -69,6 +69,7 @@ sub run_tests () {
     }
 
     if (!$Test::Nginx::Util::NoNginxManager) {
+        Test::Nginx::Util::install_signal_handlers();
         Test::Nginx::Util::lock_server_root();
         Test::Nginx::Util::kill_stale_nginx();
     }

@@ -811,6 +811,22 @@ sub _wait_lock ($$) {
     return 1;
 }
 
+# stop our nginx when the test process is interrupted (no END then)
+sub install_signal_handlers () {
+    my %signum = (HUP => 1, INT => 2, PIPE => 13, TERM => 15);
+    for my $sig (sort keys %signum) {
+        my $old = $SIG{$sig};
+        next if defined $old && ref $old;    # the test installed its own
+        $SIG{$sig} = sub {
+            return if $$ != $OwnerPid;
+            local $SIG{$sig} = 'DEFAULT';
+            eval { cleanup() };
+            remove_tree($ServRoot) if $Randomize && $ServRoot =~ m{/t/servroot_\d+$};
+            POSIX::_exit(128 + $signum{$sig});
+        };
+    }
+}
+
 sub lock_server_root () {
     return if @ResourceLocks;
     make_path($ServRoot) unless -d $ServRoot;
@@ -819,7 +835,10 @@ sub lock_server_root () {
         push @ResourceLocks, $fh;
     }
     my $lock = File::Spec->catfile(File::Spec->tmpdir, "t-runner-nginx-port-$ServerPort.lock");
-    if (open my $fh, '>>', $lock) {
+    # (read-only when it exists: fs.protected_regular forbids O_CREAT on
+    # another user's file in /tmp)
+    my $fh;
+    if (-e $lock ? open($fh, '<', $lock) : open($fh, '>>', $lock)) {
         chmod 0666, $lock;
         _wait_lock($fh, "port $ServerPort");
         push @ResourceLocks, $fh;
