@@ -706,6 +706,7 @@ sub start_nginx ($;$) {
             sleep 0.002;
         }
         if (!defined $npid) {
+            _stop_nginx_children($name) if $Subreaper;
             return { ok => 0, status => 0, exit_code => 0, output => $output,
                      error => "nginx exited with 0 but wrote no pid file $PidFile" };
         }
@@ -859,6 +860,31 @@ sub wait_port_free ($) {
     }
 }
 
+# nginx processes of this server root that are our children: daemons are
+# re-parented to us (subreaper), so even one whose pid file vanished can be
+# found and stopped
+sub _our_nginx_children () {
+    my @pids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        my $s = _slurp($stat);
+        next unless $s =~ /^(\d+) \((.*)\) \S+ (\d+) /s && $3 == $$;
+        my $pid = $1;
+        (my $cmd = _slurp("/proc/$pid/cmdline")) =~ tr/\0/ /;
+        push @pids, $pid if $cmd =~ /nginx/ && index($cmd, $ServRoot) >= 0;
+    }
+    return @pids;
+}
+
+sub _stop_nginx_children ($) {
+    my $name = shift;
+    for my $pid (_our_nginx_children()) {
+        next if defined $ChildPid && $pid == $ChildPid;
+        local $NginxPid = $pid;
+        local $NginxIsForeground = 0;
+        stop_nginx($name);
+    }
+}
+
 # kill an nginx left running in this server root by an earlier run
 sub kill_stale_nginx () {
     return unless -f $PidFile;
@@ -952,7 +978,9 @@ sub cleanup () {
     return if $$ != $OwnerPid;
     $_->() for @CleanupHandlers;
     @CleanupHandlers = ();
-    stop_nginx('cleanup') if $NginxPid && !$ENV{TEST_NGINX_NO_CLEAN};
+    return if $ENV{TEST_NGINX_NO_CLEAN};
+    stop_nginx('cleanup') if $NginxPid;
+    _stop_nginx_children('cleanup') if $Subreaper;
 }
 
 END {
