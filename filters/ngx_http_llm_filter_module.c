@@ -72,8 +72,6 @@ static ngx_int_t ngx_http_llm_stream_end(ngx_http_request_t *r,
 static ngx_int_t ngx_http_llm_stream_cut(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t ***ll);
 static void ngx_http_llm_stream_release(ngx_http_llm_stream_t *st);
-static void ngx_http_llm_upstream_finalize(ngx_http_request_t *r,
-    ngx_int_t rc);
 static ngx_int_t ngx_http_llm_json_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_llm_capture_body(ngx_http_request_t *r,
@@ -127,6 +125,19 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
     ngx_http_llm_ctx_t   *ctx;
 
     if (r != r->main) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+
+        if (ctx && ctx->shadow) {
+            /* a shadow's answer is read, never sent */
+            ctx->shadow_status = r->headers_out.status;
+            ctx->mode = NGX_HTTP_LLM_MODE_JSON;
+            ctx->stream = (r->headers_out.content_type.len >= 17
+                           && ngx_strncasecmp(r->headers_out.content_type.data,
+                                              (u_char *) "text/event-stream",
+                                              17) == 0);
+            return NGX_OK;
+        }
+
         return ngx_http_next_header_filter(r);
     }
 
@@ -137,6 +148,9 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
     }
 
     ctx->headers_done = 1;
+
+    /* an answer is on its way to the client: no fallback any more */
+    ctx->fallback_wait = 0;
 
     if (ctx->budgeted && ngx_http_llm_budget_headers(r, ctx) != NGX_OK) {
         return NGX_ERROR;
@@ -210,11 +224,6 @@ ngx_http_llm_start_stream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->mode = NGX_HTTP_LLM_MODE_STREAM;
 
     u = r->upstream;
-
-    if (u && !u->header_sent) {
-        ctx->upstream_finalize = u->finalize_request;
-        u->finalize_request = ngx_http_llm_upstream_finalize;
-    }
 
     if (!ctx->stream) {
         /* llm_stream off: read for usage, buffered as the location says */
@@ -390,10 +399,33 @@ ngx_http_llm_add_header(ngx_http_request_t *r, ngx_str_t *key,
 static ngx_int_t
 ngx_http_llm_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
+    ngx_chain_t         *cl;
     ngx_http_llm_ctx_t  *ctx;
 
     if (r != r->main) {
-        return ngx_http_next_body_filter(r, in);
+        ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+
+        if (ctx == NULL || !ctx->shadow) {
+            return ngx_http_next_body_filter(r, in);
+        }
+
+        /* a shadow's answer: kept (bounded) to be read, then dropped */
+
+        if (ctx->mode == NGX_HTTP_LLM_MODE_JSON
+            && ngx_http_llm_capture_body(r, ctx, in) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        for (cl = in; cl; cl = cl->next) {
+            cl->buf->pos = cl->buf->last;
+
+            if (cl->buf->in_file) {
+                cl->buf->file_pos = cl->buf->file_last;
+            }
+        }
+
+        return NGX_OK;
     }
 
     ctx = ngx_http_llm_get_ctx(r);
@@ -1107,16 +1139,20 @@ ngx_http_llm_stream_release(ngx_http_llm_stream_t *st)
  * the client gets an error event and a proper end first.
  */
 
-static void
+void
 ngx_http_llm_upstream_finalize(ngx_http_request_t *r, ngx_int_t rc)
 {
-    ngx_chain_t           out;
-    ngx_buf_t            *b;
-    ngx_http_llm_ctx_t   *ctx;
+    ngx_chain_t          out;
+    ngx_buf_t           *b;
+    ngx_http_llm_ctx_t  *ctx;
 
     ctx = ngx_http_llm_get_ctx(r);
 
     ctx->upstream_finalize(r, rc);
+
+    if (ctx->shadow) {
+        return;
+    }
 
     if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST
         || rc == NGX_HTTP_REQUEST_TIME_OUT
@@ -1289,7 +1325,7 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             ctx->capture->last = ngx_cpymem(ctx->capture->last, b->pos, size);
         }
 
-        if (b->last_buf) {
+        if (b->last_buf && !ctx->shadow) {
             if (ctx->capture) {
                 body.data = ctx->capture->pos;
                 body.len = ctx->capture->last - ctx->capture->pos;
@@ -1334,4 +1370,55 @@ ngx_http_llm_filter_init(ngx_conf_t *cf)
     ngx_http_top_body_filter = ngx_http_llm_body_filter;
 
     return NGX_OK;
+}
+
+
+/* read a shadow's captured answer: usage, text; JSON or an event stream */
+
+void
+ngx_http_llm_shadow_read(ngx_http_request_t *r, ngx_http_llm_ctx_t *sctx)
+{
+    u_char                    *p, *end, *scratch;
+    ngx_str_t                  body, event, data;
+    ngx_http_llm_sse_t         sse;
+    ngx_http_llm_sse_event_t   ev;
+
+    if (sctx->capture == NULL) {
+        return;
+    }
+
+    body.data = sctx->capture->pos;
+    body.len = sctx->capture->last - sctx->capture->pos;
+
+    if (!sctx->stream) {
+        ngx_http_llm_usage_json(r, sctx, &body);
+        return;
+    }
+
+    scratch = ngx_pnalloc(r->pool, body.len + 1);
+    if (scratch == NULL) {
+        return;
+    }
+
+    ngx_http_llm_sse_init(&sse);
+
+    sctx->mode = NGX_HTTP_LLM_MODE_STREAM;
+
+    for (p = body.data; p < body.data + body.len; p = end) {
+        end = ngx_http_llm_sse_find_end(&sse, p, body.data + body.len);
+        if (end == NULL) {
+            end = body.data + body.len;
+        }
+
+        if (!ngx_http_llm_sse_read(p, end, &ev, scratch) || !ev.has_data) {
+            continue;
+        }
+
+        event.data = (u_char *) ev.event;
+        event.len = ev.event_len;
+        data.data = (u_char *) ev.data;
+        data.len = ev.data_len;
+
+        (void) ngx_http_llm_usage_event(r, sctx, &event, &data);
+    }
 }

@@ -377,13 +377,19 @@ ngx_http_llm_count_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     n = ngx_http_llm_estimate_tokens(raw, len);
 
+    if (ctx->collect_text) {
+        ngx_http_llm_collect_text(r, ctx, (u_char *) raw, len);
+    }
+
     ctx->completion_estimate += n;
 
     if (!ctx->usage_reported) {
         ctx->completion_tokens = ctx->completion_estimate;
     }
 
-    ngx_http_llm_mark_ttft(r, ctx);
+    if (!ctx->shadow) {
+        ngx_http_llm_mark_ttft(r, ctx);
+    }
 
     if (ctx->budget_cut_armed && ctx->mode == NGX_HTTP_LLM_MODE_STREAM
         && ngx_http_llm_budget_overrun(ctx))

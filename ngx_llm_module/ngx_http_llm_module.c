@@ -67,6 +67,20 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       offsetof(ngx_http_llm_loc_conf_t, stream_usage),
       NULL },
 
+    { ngx_string("llm_route"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_http_llm_route_block,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_route_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_route_key,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("llm_budget_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_llm_budget_zone,
@@ -186,7 +200,15 @@ ngx_http_llm_get_ctx(ngx_http_request_t *r)
     ngx_pool_cleanup_t  *cln;
     ngx_http_llm_ctx_t  *ctx;
 
-    r = r->main;
+    if (r != r->main) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+
+        if (ctx && ctx->shadow) {
+            return ctx;
+        }
+
+        r = r->main;
+    }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
 
@@ -266,7 +288,10 @@ ngx_http_llm_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&lmcf->budget_refs, cf->pool, 4,
                        sizeof(ngx_http_llm_budget_ref_t))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&lmcf->routes, cf->pool, 4,
+                          sizeof(ngx_http_llm_route_t))
+           != NGX_OK)
     {
         return NULL;
     }
@@ -285,7 +310,9 @@ ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_upstream_srv_conf_t  **uscfp;
     ngx_http_upstream_main_conf_t  *umcf;
 
-    if (ngx_http_llm_budget_check(cf, lmcf) != NGX_OK) {
+    if (ngx_http_llm_budget_check(cf, lmcf) != NGX_OK
+        || ngx_http_llm_route_check(cf, lmcf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -350,6 +377,7 @@ ngx_http_llm_create_loc_conf(ngx_conf_t *cf)
     conf->budget_status = NGX_CONF_UNSET_UINT;
     conf->budget_dry_run = NGX_CONF_UNSET;
     conf->budget_allowance = NGX_CONF_UNSET_UINT;
+    conf->route_key = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -361,6 +389,9 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_llm_loc_conf_t *prev = parent;
     ngx_http_llm_loc_conf_t *conf = child;
 
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_llm_main_conf_t  *lmcf;
+
     ngx_conf_merge_uint_value(conf->api, prev->api, NGX_HTTP_LLM_API_OFF);
     ngx_conf_merge_value(conf->stream, prev->stream, 1);
     ngx_conf_merge_value(conf->stream_usage, prev->stream_usage, 1);
@@ -370,6 +401,17 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->budget_dry_run, prev->budget_dry_run, 0);
     ngx_conf_merge_uint_value(conf->budget_allowance, prev->budget_allowance,
                               1024);
+    ngx_conf_merge_ptr_value(conf->route_key, prev->route_key, NULL);
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
+
+    if (conf->api != NGX_HTTP_LLM_API_OFF && lmcf->fallbacks) {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+        if (ngx_http_llm_route_error_pages(cf, clcf) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     return NGX_CONF_OK;
 }

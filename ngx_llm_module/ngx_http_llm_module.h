@@ -76,9 +76,41 @@ typedef struct {
 
 
 typedef struct {
+    ngx_str_t                   name;
+    ngx_http_llm_model_t       *entry;
+    ngx_uint_t                  weight;
+    ngx_uint_t                  line;
+} ngx_http_llm_target_t;
+
+
+typedef struct {
+    ngx_str_t                   alias;
+    ngx_array_t                 targets;       /* ngx_http_llm_target_t */
+    ngx_uint_t                  total;         /* of the weights */
+    ngx_array_t                 fallbacks;     /* ngx_http_llm_target_t */
+    ngx_http_llm_target_t       shadow;
+    ngx_uint_t                  shadow_share;  /* thousandths of a percent */
+    ngx_uint_t                  shadow_max;    /* in flight, per worker */
+    ngx_msec_t                  shadow_timeout;
+
+    /* per worker */
+    ngx_uint_t                  shadow_inflight;
+    ngx_uint_t                  shadow_sent;
+    ngx_uint_t                  shadow_skipped;
+    ngx_uint_t                  shadow_ok;
+    ngx_uint_t                  shadow_agree;
+
+    u_char                     *file;
+    ngx_uint_t                  line;
+} ngx_http_llm_route_t;
+
+
+typedef struct {
     ngx_array_t                 models;        /* ngx_http_llm_model_t */
     ngx_http_llm_model_t       *default_model; /* "llm_model * ..." */
     ngx_array_t                 budget_refs;   /* ngx_http_llm_budget_ref_t */
+    ngx_array_t                 routes;        /* ngx_http_llm_route_t */
+    ngx_uint_t                  fallbacks;     /* some route has fallbacks */
 } ngx_http_llm_main_conf_t;
 
 
@@ -91,6 +123,8 @@ typedef struct {
     ngx_uint_t                  budget_status;
     ngx_flag_t                  budget_dry_run;
     ngx_uint_t                  budget_allowance;
+
+    ngx_http_complex_value_t   *route_key;
 } ngx_http_llm_loc_conf_t;
 
 
@@ -209,6 +243,24 @@ struct ngx_http_llm_ctx_s {
     uint64_t                    budget_remaining;
     ngx_msec_t                  budget_reset;
 
+    /* routing */
+    ngx_http_llm_route_t       *route;
+    ngx_http_handler_pt         content_handler;   /* the location's own */
+    ngx_uint_t                  fallback_next;
+    ngx_int_t                   failed_status;
+    size_t                      attempts;
+
+    /* shadow: on the primary, and on the shadow subrequest's own ctx */
+    ngx_http_llm_ctx_t         *shadow_ctx;
+    ngx_http_llm_ctx_t         *primary;
+    ngx_msec_t                  started;
+    ngx_msec_t                  latency;
+    ngx_event_t                 timer;             /* of the shadow */
+    ngx_uint_t                  shadow_status;
+    uint32_t                    text_hash;
+    size_t                      text_len;
+    ngx_str_t                   sketch;
+
     ngx_http_llm_event_pt       event_hook;
     ngx_http_llm_json_pt        json_hook;
     void                       *hook_data;
@@ -238,6 +290,11 @@ struct ngx_http_llm_ctx_s {
     unsigned                    cut_stream:1;      /* end the stream now */
     unsigned                    headers_done:1;
     unsigned                    hold_json:1;       /* json_hook: hold all */
+    unsigned                    fallback_wait:1;   /* error_page comes back */
+    unsigned                    shadow_wanted:1;
+    unsigned                    shadow:1;          /* a shadow subrequest */
+    unsigned                    collect_text:1;
+    unsigned                    done:1;
 };
 
 
@@ -267,10 +324,14 @@ ngx_int_t ngx_http_llm_edit_text(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_text_t *t, ngx_array_t *spans);
 ngx_int_t ngx_http_llm_apply_edits(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_build_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *body);
 ngx_int_t ngx_http_llm_replace_body(ngx_http_request_t *r, ngx_str_t *body);
 
 /* filters/ngx_http_llm_filter_module.c */
 void ngx_http_llm_mark_ttft(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_upstream_finalize(ngx_http_request_t *r, ngx_int_t rc);
+void ngx_http_llm_shadow_read(ngx_http_request_t *r, ngx_http_llm_ctx_t *sctx);
 
 /* filters/ngx_http_llm_usage.c */
 ngx_int_t ngx_http_llm_usage_event(ngx_http_request_t *r,
@@ -296,6 +357,25 @@ ngx_int_t ngx_http_llm_budget_check(ngx_conf_t *cf,
 #define NGX_HTTP_LLM_EVENT_PASS     0
 #define NGX_HTTP_LLM_EVENT_DROP     1
 #define NGX_HTTP_LLM_EVENT_REPLACE  2
+
+/* ngx_http_llm_route.c */
+char *ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_llm_route_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_llm_route_check(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf);
+ngx_int_t ngx_http_llm_route_error_pages(ngx_conf_t *cf,
+    ngx_http_core_loc_conf_t *clcf);
+ngx_int_t ngx_http_llm_route_request(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_route_fallback(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_route_shadow(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_wrap_content(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_collect_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    u_char *text, size_t len);
 
 /* ngx_http_llm_variables.c */
 ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);

@@ -52,6 +52,12 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
     ngx_http_llm_loc_conf_t  *lcf;
 
     if (r != r->main) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+
+        if (ctx && ctx->shadow) {
+            ngx_http_llm_wrap_content(r, ctx);
+        }
+
         return NGX_DECLINED;
     }
 
@@ -69,6 +75,11 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
             /* the body read failed, nginx redirected its error */
             return NGX_DECLINED;
         }
+
+        if (ctx && ctx->fallback_wait) {
+            /* an attempt failed and error_page brought the request back */
+            ctx->status = ngx_http_llm_route_fallback(r, ctx);
+        }
     }
 
     if (ctx && ctx->body_requested) {
@@ -78,6 +89,11 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
         }
 
         if (ctx->status != NGX_HTTP_SPECIAL_RESPONSE) {
+
+            if (ctx->status == NGX_DECLINED && ctx->parsed) {
+                ngx_http_llm_wrap_content(r, ctx);
+            }
+
             return ctx->status;
         }
 
@@ -187,6 +203,7 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     }
 
     ctx->parsed = 1;
+    ctx->attempts = 1;
     ctx->requested_model = ctx->req.model;
     ctx->model = ctx->req.model;
     ctx->stream = (ctx->req.stream && lcf->stream) ? 1 : 0;
@@ -194,13 +211,22 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_http_llm_estimate_prompt(ctx);
     ctx->prompt_tokens = ctx->req.prompt_estimate;
 
-    ctx->entry = ngx_http_llm_find_model(lmcf, &ctx->model);
+    rc = ngx_http_llm_route_request(r, ctx);
 
-    if (ctx->entry == NULL && lmcf->models.nelts) {
-        return ngx_http_llm_fail(r, ctx, NGX_HTTP_NOT_FOUND,
-                                 "model_not_found", "model",
-                                 "The model `%V` does not exist or you do "
-                                 "not have access to it.", &ctx->model);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ctx->entry = ngx_http_llm_find_model(lmcf, &ctx->model);
+
+        if (ctx->entry == NULL && lmcf->models.nelts) {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_NOT_FOUND,
+                                     "model_not_found", "model",
+                                     "The model `%V` does not exist or you "
+                                     "do not have access to it.",
+                                     &ctx->model);
+        }
     }
 
     rc = ngx_http_llm_budget_admit(r, ctx);
@@ -244,6 +270,13 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         if (ngx_http_llm_apply_edits(r, ctx) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+    }
+
+    if (ngx_http_llm_route_shadow(r, ctx) != NGX_OK) {
+        /* the primary goes on whatever happens to its shadow */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm shadow: could not start the shadow request of "
+                      "model \"%V\"", &ctx->model);
     }
 
     return NGX_DECLINED;

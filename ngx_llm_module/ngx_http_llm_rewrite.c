@@ -222,18 +222,17 @@ ngx_http_llm_edit_cmp(const void *one, const void *two)
 }
 
 
+/* the original body with every edit applied; the edits are kept */
+
 ngx_int_t
-ngx_http_llm_apply_edits(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+ngx_http_llm_build_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *body)
 {
     u_char               *p;
     size_t                len, pos;
-    ngx_str_t             body, *orig;
+    ngx_str_t            *orig;
     ngx_uint_t            i;
     ngx_http_llm_edit_t  *e;
-
-    if (ctx->edits.nelts == 0) {
-        return NGX_OK;
-    }
 
     orig = &ctx->req.body;
     e = ctx->edits.elts;
@@ -256,12 +255,12 @@ ngx_http_llm_apply_edits(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         len = len - (e[i].end - e[i].start) + e[i].text.len;
     }
 
-    body.data = ngx_pnalloc(r->pool, len);
-    if (body.data == NULL) {
+    body->data = ngx_pnalloc(r->pool, len ? len : 1);
+    if (body->data == NULL) {
         return NGX_ERROR;
     }
 
-    p = body.data;
+    p = body->data;
     pos = 0;
 
     for (i = 0; i < ctx->edits.nelts; i++) {
@@ -272,13 +271,28 @@ ngx_http_llm_apply_edits(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     p = ngx_cpymem(p, orig->data + pos, orig->len - pos);
 
-    body.len = p - body.data;
+    body->len = p - body->data;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "llm: body rewritten by %ui edits, %uz -> %uz bytes",
-                   ctx->edits.nelts, orig->len, body.len);
+                   ctx->edits.nelts, orig->len, body->len);
 
-    ctx->edits.nelts = 0;
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_llm_apply_edits(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_str_t  body;
+
+    if (ctx->edits.nelts == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_llm_build_body(r, ctx, &body) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return ngx_http_llm_replace_body(r, &body);
 }

@@ -28,6 +28,10 @@ static ngx_int_t ngx_http_llm_variable_ttft(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_llm_variable_budget_remaining(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_route(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_shadow(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_llm_vars[] = {
@@ -63,6 +67,15 @@ static ngx_http_variable_t  ngx_http_llm_vars[] = {
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("llm_ttft"), NULL, ngx_http_llm_variable_ttft,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_route"), NULL, ngx_http_llm_variable_route,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_attempts"), NULL, ngx_http_llm_variable_size,
+      offsetof(ngx_http_llm_ctx_t, attempts), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_shadow"), NULL, ngx_http_llm_variable_shadow,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("llm_budget_remaining"), NULL,
@@ -338,6 +351,54 @@ ngx_http_llm_variable_budget_remaining(ngx_http_request_t *r,
 
     v->len = ngx_sprintf(p, "%uL", ctx->budget_remaining) - p;
     v->data = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_variable_route(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (ctx->route == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ctx->route->alias.len;
+    v->data = ctx->route->alias.data;
+
+    return NGX_OK;
+}
+
+
+/* the shadow's model, when a shadow request was sent */
+
+static ngx_int_t
+ngx_http_llm_variable_shadow(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (ctx->shadow_ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ctx->shadow_ctx->model.len;
+    v->data = ctx->shadow_ctx->model.data;
 
     return NGX_OK;
 }

@@ -1,0 +1,1078 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * Model routing: weighted choice of a model for an alias, fallback to other
+ * models when the chosen one fails before the answer starts, and shadow
+ * traffic to a candidate model in the background.
+ *
+ * Fallback rides on nginx's own error_page machinery: locations with
+ * llm_gateway get error pages for 429 and 5xx that redirect the request to
+ * itself; the upstream of an attempt that may still fall back intercepts
+ * those statuses (a per-request copy of its configuration).  The redirected
+ * request comes back to the pre-content handler, which rewrites the body
+ * for the next model.
+ *
+ * Shadow requests are background subrequests to the same location with
+ * their own body; their answer is read (status, latency, usage, text) and
+ * never sent.  A shadow holds the client's request until it ends, so it is
+ * bounded by a timeout; the number in flight is bounded per worker.
+ */
+
+
+#include "ngx_http_llm_module.h"
+
+
+#define NGX_HTTP_LLM_SKETCH  4096
+
+
+static char *ngx_http_llm_route_line(ngx_conf_t *cf, ngx_command_t *dummy,
+    void *conf);
+static ngx_int_t ngx_http_llm_route_resolve(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_route_t *route,
+    ngx_http_llm_target_t *t);
+static ngx_int_t ngx_http_llm_set_model(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_target_t *t);
+static ngx_int_t ngx_http_llm_shadow_start(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_shadow_done(ngx_http_request_t *r, void *data,
+    ngx_int_t rc);
+static void ngx_http_llm_shadow_report(void *data);
+static void ngx_http_llm_shadow_timeout(ngx_event_t *ev);
+static ngx_uint_t ngx_http_llm_similarity(ngx_str_t *a, ngx_str_t *b);
+
+
+static ngx_int_t  ngx_http_llm_fallback_statuses[] = {
+    NGX_HTTP_TOO_MANY_REQUESTS,
+    NGX_HTTP_INTERNAL_SERVER_ERROR,
+    NGX_HTTP_BAD_GATEWAY,
+    NGX_HTTP_SERVICE_UNAVAILABLE,
+    NGX_HTTP_GATEWAY_TIME_OUT,
+    0
+};
+
+
+/* llm_route ALIAS { MODEL WEIGHT; fallback MODEL ...; shadow MODEL P%; } */
+
+char *
+ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    char                  *rv;
+    ngx_str_t             *value;
+    ngx_uint_t             i;
+    ngx_conf_t             save;
+    ngx_http_llm_route_t  *route;
+
+    value = cf->args->elts;
+
+    route = lmcf->routes.elts;
+
+    for (i = 0; i < lmcf->routes.nelts; i++) {
+        if (route[i].alias.len == value[1].len
+            && ngx_strncmp(route[i].alias.data, value[1].data,
+                           value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_route \"%V\" is duplicate", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    route = ngx_array_push(&lmcf->routes);
+    if (route == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(route, sizeof(ngx_http_llm_route_t));
+
+    route->alias = value[1];
+    route->shadow_max = 4;
+    route->shadow_timeout = 10000;
+    route->file = cf->conf_file->file.name.data;
+    route->line = cf->conf_file->line;
+
+    if (ngx_array_init(&route->targets, cf->pool, 4,
+                       sizeof(ngx_http_llm_target_t))
+        != NGX_OK
+        || ngx_array_init(&route->fallbacks, cf->pool, 2,
+                          sizeof(ngx_http_llm_target_t))
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    save = *cf;
+    cf->handler = ngx_http_llm_route_line;
+    cf->handler_conf = (char *) route;
+
+    rv = ngx_conf_parse(cf, NULL);
+
+    *cf = save;
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (route->targets.nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_route \"%V\" has no model with a weight",
+                           &route->alias);
+        return NGX_CONF_ERROR;
+    }
+
+    if (route->fallbacks.nelts) {
+        lmcf->fallbacks = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_llm_route_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
+{
+    ngx_http_llm_route_t *route = (ngx_http_llm_route_t *) conf;
+
+    u_char                 *p;
+    ngx_int_t               n;
+    ngx_str_t              *value, s;
+    ngx_uint_t              i;
+    ngx_http_llm_target_t  *t;
+
+    value = cf->args->elts;
+
+    if (value[0].len == 8 && ngx_strncmp(value[0].data, "fallback", 8) == 0) {
+
+        if (cf->args->nelts < 2) {
+            return "\"fallback\" needs at least one model";
+        }
+
+        for (i = 1; i < cf->args->nelts; i++) {
+            t = ngx_array_push(&route->fallbacks);
+            if (t == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(t, sizeof(ngx_http_llm_target_t));
+            t->name = value[i];
+            t->line = cf->conf_file->line;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (value[0].len == 6 && ngx_strncmp(value[0].data, "shadow", 6) == 0) {
+
+        if (cf->args->nelts < 3 || route->shadow.name.len) {
+            return "takes one \"shadow MODEL PERCENT% [max=N] "
+                   "[timeout=TIME]\" line";
+        }
+
+        route->shadow.name = value[1];
+        route->shadow.line = cf->conf_file->line;
+
+        s = value[2];
+
+        if (s.len < 2 || s.data[s.len - 1] != '%') {
+            goto invalid_percent;
+        }
+
+        /* thousandths of a percent: "0.5%" -> 500 */
+        n = ngx_atofp(s.data, s.len - 1, 3);
+
+        if (n == NGX_ERROR || n > 100000) {
+            goto invalid_percent;
+        }
+
+        route->shadow_share = (ngx_uint_t) n;
+
+        for (i = 3; i < cf->args->nelts; i++) {
+
+            if (ngx_strncmp(value[i].data, "max=", 4) == 0) {
+                n = ngx_atoi(value[i].data + 4, value[i].len - 4);
+                if (n <= 0) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "llm_route \"%V\": invalid \"%V\"",
+                                       &route->alias, &value[i]);
+                    return NGX_CONF_ERROR;
+                }
+
+                route->shadow_max = (ngx_uint_t) n;
+                continue;
+            }
+
+            if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+                s.data = value[i].data + 8;
+                s.len = value[i].len - 8;
+
+                route->shadow_timeout = ngx_parse_time(&s, 0);
+                if (route->shadow_timeout == (ngx_msec_t) NGX_ERROR
+                    || route->shadow_timeout == 0)
+                {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "llm_route \"%V\": invalid \"%V\"",
+                                       &route->alias, &value[i]);
+                    return NGX_CONF_ERROR;
+                }
+
+                continue;
+            }
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_route \"%V\": invalid shadow parameter "
+                               "\"%V\"", &route->alias, &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (cf->args->nelts != 2) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_route \"%V\": expected \"MODEL WEIGHT;\", "
+                           "\"fallback MODEL ...;\" or \"shadow MODEL "
+                           "PERCENT%%;\"", &route->alias);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_route \"%V\": invalid weight \"%V\" of model "
+                           "\"%V\", it must be a positive integer",
+                           &route->alias, &value[1], &value[0]);
+        return NGX_CONF_ERROR;
+    }
+
+    t = ngx_array_push(&route->targets);
+    if (t == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(t, sizeof(ngx_http_llm_target_t));
+
+    t->name = value[0];
+    t->weight = (ngx_uint_t) n;
+    t->line = cf->conf_file->line;
+
+    route->total += t->weight;
+
+    return NGX_CONF_OK;
+
+invalid_percent:
+
+    p = value[2].data;
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "llm_route \"%V\": invalid shadow share \"%*s\", it "
+                       "must be a percentage from 0%% to 100%%",
+                       &route->alias, value[2].len, p);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* after the http block: every model of every route is in the catalogue */
+
+ngx_int_t
+ngx_http_llm_route_check(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf)
+{
+    ngx_uint_t              i, j;
+    ngx_http_llm_route_t   *route;
+    ngx_http_llm_target_t  *t;
+
+    route = lmcf->routes.elts;
+
+    for (i = 0; i < lmcf->routes.nelts; i++) {
+
+        t = route[i].targets.elts;
+        for (j = 0; j < route[i].targets.nelts; j++) {
+            if (ngx_http_llm_route_resolve(cf, lmcf, &route[i], &t[j])
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        t = route[i].fallbacks.elts;
+        for (j = 0; j < route[i].fallbacks.nelts; j++) {
+            if (ngx_http_llm_route_resolve(cf, lmcf, &route[i], &t[j])
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        if (route[i].shadow.name.len
+            && ngx_http_llm_route_resolve(cf, lmcf, &route[i],
+                                          &route[i].shadow)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_route_resolve(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
+    ngx_http_llm_route_t *route, ngx_http_llm_target_t *t)
+{
+    t->entry = ngx_http_llm_find_model(lmcf, &t->name);
+
+    if (t->entry == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "llm_route \"%V\": unknown model \"%V\" (no llm_model "
+                      "of that name) in %s:%ui", &route->alias, &t->name,
+                      route->file, t->line);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Locations with llm_gateway, when some route has fallbacks: error pages
+ * for the statuses that fall back, redirecting the request to itself
+ * ("error_page 429 500 502 503 504 = $uri$is_args$args;"), unless the
+ * location has its own error_page for a status.
+ */
+
+ngx_int_t
+ngx_http_llm_route_error_pages(ngx_conf_t *cf,
+    ngx_http_core_loc_conf_t *clcf)
+{
+    ngx_str_t                          uri = ngx_string("$uri$is_args$args");
+    ngx_uint_t                         i, j;
+    ngx_array_t                       *pages;
+    ngx_http_err_page_t               *err, *old;
+    ngx_http_compile_complex_value_t   ccv;
+
+    pages = ngx_array_create(cf->pool, 8, sizeof(ngx_http_err_page_t));
+    if (pages == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (clcf->error_pages) {
+        old = clcf->error_pages->elts;
+
+        for (i = 0; i < clcf->error_pages->nelts; i++) {
+            err = ngx_array_push(pages);
+            if (err == NULL) {
+                return NGX_ERROR;
+            }
+
+            *err = old[i];
+        }
+    }
+
+    for (i = 0; ngx_http_llm_fallback_statuses[i]; i++) {
+
+        old = pages->elts;
+
+        for (j = 0; j < pages->nelts; j++) {
+            if (old[j].status == ngx_http_llm_fallback_statuses[i]) {
+                break;
+            }
+        }
+
+        if (j < pages->nelts) {
+            continue;
+        }
+
+        err = ngx_array_push(pages);
+        if (err == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(err, sizeof(ngx_http_err_page_t));
+
+        err->status = ngx_http_llm_fallback_statuses[i];
+        err->overwrite = 0;                 /* "=": the retry's status */
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &uri;
+        ccv.complex_value = &err->value;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    clcf->error_pages = pages;
+
+    return NGX_OK;
+}
+
+
+/* choose the model of a routed request; NGX_DECLINED: not an alias */
+
+ngx_int_t
+ngx_http_llm_route_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    uint32_t                   hash;
+    ngx_str_t                  key;
+    ngx_uint_t                 i, n;
+    ngx_http_llm_route_t      *route;
+    ngx_http_llm_target_t     *t;
+    ngx_http_llm_loc_conf_t   *lcf;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    route = lmcf->routes.elts;
+
+    for (i = 0; i < lmcf->routes.nelts; i++) {
+        if (route[i].alias.len == ctx->requested_model.len
+            && ngx_strncmp(route[i].alias.data, ctx->requested_model.data,
+                           ctx->requested_model.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == lmcf->routes.nelts) {
+        return NGX_DECLINED;
+    }
+
+    route = &route[i];
+    ctx->route = route;
+
+    if (lcf->route_key) {
+        if (ngx_http_complex_value(r, lcf->route_key, &key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        ngx_str_null(&key);
+    }
+
+    /* sticky by the key's hash, else random */
+
+    if (key.len) {
+        hash = ngx_murmur_hash2(key.data, key.len);
+        n = hash % route->total;
+
+    } else {
+        n = (ngx_uint_t) ngx_random() % route->total;
+    }
+
+    t = route->targets.elts;
+
+    for (i = 0; i < route->targets.nelts - 1; i++) {
+        if (n < t[i].weight) {
+            break;
+        }
+
+        n -= t[i].weight;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm route \"%V\": model \"%V\" of %ui",
+                   &route->alias, &t[i].name, route->targets.nelts);
+
+    if (ngx_http_llm_set_model(r, ctx, &t[i]) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (route->shadow.entry
+        && (ngx_uint_t) ngx_random() % 100000 < route->shadow_share)
+    {
+        ctx->shadow_wanted = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the body's "model" becomes the target's name */
+
+static ngx_int_t
+ngx_http_llm_set_model(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_target_t *t)
+{
+    ngx_uint_t            i;
+    ngx_str_t             value;
+    ngx_http_llm_edit_t  *e;
+
+    ctx->model = t->name;
+    ctx->entry = t->entry;
+
+    value.len = ngx_http_llm_json_encoded_len(t->name.data, t->name.len) + 2;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data[0] = '"';
+    value.len = ngx_http_llm_json_encode_string(value.data + 1, t->name.data,
+                                                t->name.len)
+                - value.data;
+    value.data[value.len++] = '"';
+
+    /* an earlier attempt's edit of the model is replaced */
+
+    e = ctx->edits.elts;
+
+    for (i = 0; i < ctx->edits.nelts; i++) {
+        if (e[i].start == ctx->req.json.tokens[ctx->req.model_tok].start) {
+            e[i].text = value;
+            return NGX_OK;
+        }
+    }
+
+    return ngx_http_llm_edit_replace(r, ctx,
+                                     ctx->req.json.tokens[ctx->req.model_tok]
+                                         .start,
+                                     ctx->req.json.tokens[ctx->req.model_tok]
+                                         .end,
+                                     &value);
+}
+
+
+/*
+ * The request came back through error_page after a failed attempt: the
+ * next fallback model, or an error in the API's format when none is left.
+ * Returns what the pre-content handler returns.
+ */
+
+ngx_int_t
+ngx_http_llm_route_fallback(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_http_llm_target_t       *t;
+    ngx_http_upstream_state_t   *state;
+
+    /* error_page made it a GET; the next error may redirect again */
+    r->method = NGX_HTTP_POST;
+    ngx_str_set(&r->method_name, "POST");
+    r->error_page = 0;
+
+    ctx->fallback_wait = 0;
+    ctx->headers_done = 0;
+
+    /* the failed attempt's status: the upstream's, or nginx's 502/504 */
+
+    ctx->failed_status = NGX_HTTP_BAD_GATEWAY;
+
+    if (r->upstream_states && r->upstream_states->nelts) {
+        state = r->upstream_states->elts;
+        state = &state[r->upstream_states->nelts - 1];
+
+        if (state->status) {
+            ctx->failed_status = state->status;
+        }
+    }
+
+    if (ctx->route == NULL
+        || ctx->fallback_next >= ctx->route->fallbacks.nelts)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "llm: model \"%V\" failed with %i and no fallback is "
+                      "left", &ctx->model, ctx->failed_status);
+
+        return ngx_http_llm_fail(r, ctx, ctx->failed_status
+                                         ? (ngx_uint_t) ctx->failed_status
+                                         : NGX_HTTP_BAD_GATEWAY,
+                                 "upstream_error", NULL,
+                                 "The upstream of model `%V` failed (%i).",
+                                 &ctx->model, ctx->failed_status);
+    }
+
+    t = ctx->route->fallbacks.elts;
+    t = &t[ctx->fallback_next++];
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "llm: model \"%V\" failed with %i, falling back to \"%V\"",
+                  &ctx->model, ctx->failed_status, &t->name);
+
+    ctx->attempts++;
+
+    if (ngx_http_llm_set_model(r, ctx, t) != NGX_OK
+        || ngx_http_llm_apply_edits(r, ctx) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_llm_wrap_content(r, ctx);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The content handler of a gateway request: the location's own (proxy),
+ * then adjustments of the upstream it created.
+ */
+
+static ngx_int_t
+ngx_http_llm_content_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_llm_ctx_t        *ctx;
+    ngx_http_upstream_t       *u;
+    ngx_http_upstream_conf_t  *conf;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    /*
+     * Until the answer's header is sent, coming back through error_page
+     * means this attempt failed (perhaps at once, inside the handler).
+     */
+
+    ctx->fallback_wait = (lmcf->fallbacks && !ctx->shadow);
+
+    rc = ctx->content_handler(r);
+
+    u = r->upstream;
+
+    if (u == NULL || u->conf == NULL
+        || u->finalize_request == ngx_http_llm_upstream_finalize)
+    {
+        /* no upstream, or a later attempt (run inside this one) has it */
+        return rc;
+    }
+
+    ctx->upstream_finalize = u->finalize_request;
+    u->finalize_request = ngx_http_llm_upstream_finalize;
+
+    if (ctx->shadow) {
+        /* a shadow must end soon: it holds the client's request */
+
+        conf = ngx_palloc(r->pool, sizeof(ngx_http_upstream_conf_t));
+        if (conf == NULL) {
+            return rc;
+        }
+
+        *conf = *u->conf;
+        conf->read_timeout = ngx_min(conf->read_timeout,
+                                     ctx->route->shadow_timeout);
+        conf->send_timeout = ngx_min(conf->send_timeout,
+                                     ctx->route->shadow_timeout);
+        conf->intercept_errors = 0;
+        u->conf = conf;
+
+        return rc;
+    }
+
+    if (ctx->route && ctx->fallback_next < ctx->route->fallbacks.nelts) {
+        /* 429 and 5xx answers go to error_page: a fallback may follow */
+
+        conf = ngx_palloc(r->pool, sizeof(ngx_http_upstream_conf_t));
+        if (conf == NULL) {
+            return rc;
+        }
+
+        *conf = *u->conf;
+        conf->intercept_errors = 1;
+        u->conf = conf;
+    }
+
+    return rc;
+}
+
+
+void
+ngx_http_llm_wrap_content(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    if (r->content_handler
+        && r->content_handler != ngx_http_llm_content_handler)
+    {
+        ctx->content_handler = r->content_handler;
+        r->content_handler = ngx_http_llm_content_handler;
+    }
+}
+
+
+/* start the shadow request of a routed request, if it is wanted */
+
+ngx_int_t
+ngx_http_llm_route_shadow(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_http_llm_route_t  *route;
+
+    route = ctx->route;
+
+    if (!ctx->shadow_wanted || route == NULL) {
+        return NGX_OK;
+    }
+
+    ctx->shadow_wanted = 0;
+
+    if (route->shadow_inflight >= route->shadow_max) {
+        route->shadow_skipped++;
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "llm shadow: route \"%V\": %ui shadow requests in "
+                      "flight, skipped", &route->alias,
+                      route->shadow_inflight);
+        return NGX_OK;
+    }
+
+    return ngx_http_llm_shadow_start(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_llm_shadow_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_str_t                  body;
+    ngx_buf_t                 *b;
+    ngx_chain_t               *cl;
+    ngx_http_request_t        *sr;
+    ngx_http_llm_ctx_t        *sctx;
+    ngx_http_cleanup_t        *cln;
+    ngx_http_llm_target_t      primary;
+    ngx_http_request_body_t   *rb;
+    ngx_http_post_subrequest_t  *ps;
+
+    /* the body for the candidate: the same edits, the shadow's model */
+
+    primary.name = ctx->model;
+    primary.entry = ctx->entry;
+
+    if (ngx_http_llm_set_model(r, ctx, &ctx->route->shadow) != NGX_OK
+        || ngx_http_llm_build_body(r, ctx, &body) != NGX_OK
+        || ngx_http_llm_set_model(r, ctx, &primary) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sctx = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_ctx_t));
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    b = ngx_calloc_buf(r->pool);
+    cl = ngx_alloc_chain_link(r->pool);
+
+    if (sctx == NULL || ps == NULL || rb == NULL || b == NULL || cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    sctx->ttft = -1;
+    sctx->parsed = 1;
+    sctx->shadow = 1;
+    sctx->api = ctx->api;
+    sctx->primary = ctx;
+    sctx->route = ctx->route;
+    sctx->model = ctx->route->shadow.name;
+    sctx->requested_model = ctx->requested_model;
+    sctx->entry = ctx->route->shadow.entry;
+    sctx->prompt_tokens = ctx->prompt_tokens;
+    sctx->collect_text = 1;
+    sctx->started = ngx_current_msec;
+
+    ps->handler = ngx_http_llm_shadow_done;
+    ps->data = sctx;
+
+    if (ngx_http_subrequest(r, &r->uri, &r->args, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_BACKGROUND)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sctx->request = sr;
+
+    b->start = body.data;
+    b->pos = body.data;
+    b->last = body.data + body.len;
+    b->end = b->last;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    rb->bufs = cl;
+    rb->buf = b;
+
+    sr->request_body = rb;
+    sr->method = NGX_HTTP_POST;
+    ngx_str_set(&sr->method_name, "POST");
+    sr->headers_in.content_length_n = body.len;
+
+    /* error_page is for the primary: a shadow's error is only measured */
+    sr->error_page = 1;
+
+    ngx_http_set_ctx(sr, sctx, ngx_http_llm_module);
+
+    sctx->timer.handler = ngx_http_llm_shadow_timeout;
+    sctx->timer.data = sctx;
+    sctx->timer.log = r->connection->log;
+    ngx_add_timer(&sctx->timer, ctx->route->shadow_timeout);
+
+    ctx->shadow_ctx = sctx;
+    ctx->collect_text = 1;
+    ctx->route->shadow_inflight++;
+    ctx->route->shadow_sent++;
+
+    /* reported when the main request ends, both answers known */
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_llm_shadow_report;
+    cln->data = ctx;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm shadow: \"%V\" to \"%V\"", &ctx->model,
+                   &sctx->model);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_shadow_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
+{
+    ngx_http_llm_ctx_t *sctx = data;
+
+    if (sctx->done) {
+        return rc;
+    }
+
+    sctx->done = 1;
+    sctx->route->shadow_inflight--;
+
+    if (sctx->timer.timer_set) {
+        ngx_del_timer(&sctx->timer);
+    }
+
+    sctx->shadow_status = r->headers_out.status ? r->headers_out.status
+                        : (rc > 0) ? (ngx_uint_t) rc : 0;
+    sctx->latency = ngx_current_msec - sctx->started;
+
+    ngx_http_llm_shadow_read(r, sctx);
+
+    return rc;
+}
+
+
+static void
+ngx_http_llm_shadow_report(void *data)
+{
+    ngx_http_llm_ctx_t *ctx = data;
+
+    uint64_t             pcost, scost;
+    ngx_uint_t           exact, similarity;
+    ngx_http_llm_ctx_t  *sctx;
+
+    sctx = ctx->shadow_ctx;
+
+    if (sctx->timer.timer_set) {
+        ngx_del_timer(&sctx->timer);
+    }
+
+    if (!sctx->done) {
+        /* the shadow did not end (the request was torn down) */
+        sctx->route->shadow_inflight--;
+        sctx->done = 1;
+    }
+
+    if (ngx_http_llm_cost(ctx, &pcost) != NGX_OK) {
+        pcost = 0;
+    }
+
+    if (ngx_http_llm_cost(sctx, &scost) != NGX_OK) {
+        scost = 0;
+    }
+
+    exact = (ctx->text_hash == sctx->text_hash
+             && ctx->text_len == sctx->text_len);
+
+    similarity = ngx_http_llm_similarity(&ctx->sketch, &sctx->sketch);
+
+    if (sctx->shadow_status == NGX_HTTP_OK) {
+        ctx->route->shadow_ok++;
+    }
+
+    if (exact) {
+        ctx->route->shadow_agree++;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, ctx->request->connection->log, 0,
+                  "llm shadow: route \"%V\" primary \"%V\" status %ui "
+                  "tokens %uz cost %uL, shadow \"%V\" status %ui "
+                  "latency %Mms tokens %uz cost %uL, exact %ui "
+                  "similarity %ui.%02ui",
+                  &ctx->route->alias, &ctx->model,
+                  ctx->request->headers_out.status,
+                  ctx->completion_tokens, pcost,
+                  &sctx->model, sctx->shadow_status, sctx->latency,
+                  sctx->completion_tokens, scost, exact,
+                  similarity / 100, similarity % 100);
+}
+
+
+/*
+ * The shadow's time is up: its upstream times out the way nginx's own read
+ * timeout would do it (504, connection closed), so the client's request,
+ * which waits for its subrequests, is released.
+ */
+
+static void
+ngx_http_llm_shadow_timeout(ngx_event_t *ev)
+{
+    ngx_http_llm_ctx_t *sctx = ev->data;
+
+    ngx_connection_t     *c;
+    ngx_http_upstream_t  *u;
+
+    if (sctx->done) {
+        return;
+    }
+
+    u = sctx->request->upstream;
+
+    if (u == NULL || u->peer.connection == NULL) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ev->log, 0,
+                  "llm shadow: \"%V\" did not answer in %Mms",
+                  &sctx->model, sctx->route->shadow_timeout);
+
+    c = u->peer.connection;
+    c->read->timedout = 1;
+    c->read->handler(c->read);
+}
+
+
+/* keep a sketch of the answer's text (bounded) and a hash of all of it */
+
+void
+ngx_http_llm_collect_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    u_char *text, size_t len)
+{
+    size_t   n;
+    u_char  *p;
+
+    p = text;
+
+    for (n = 0; n < len; n++) {
+        ctx->text_hash = (ctx->text_hash ^ p[n]) * 16777619;
+    }
+
+    ctx->text_len += len;
+
+    if (ctx->sketch.data == NULL) {
+        ctx->sketch.data = ngx_pnalloc(r->pool, NGX_HTTP_LLM_SKETCH);
+        if (ctx->sketch.data == NULL) {
+            return;
+        }
+    }
+
+    n = ngx_min(len, NGX_HTTP_LLM_SKETCH - ctx->sketch.len);
+
+    ctx->sketch.len = ngx_cpymem(ctx->sketch.data + ctx->sketch.len, text, n)
+                      - ctx->sketch.data;
+}
+
+
+/*
+ * A cheap similarity of two texts in hundredths: the Jaccard index of the
+ * sets of their lowercase words, hashed into 1024 bits.
+ */
+
+static ngx_uint_t
+ngx_http_llm_similarity(ngx_str_t *a, ngx_str_t *b)
+{
+    u_char      *p, *last, c;
+    uint32_t     h;
+    ngx_str_t   *s;
+    ngx_uint_t   i, k, inter, uni, inword;
+    uint64_t     bits[2][16];
+
+    if (a->len == 0 && b->len == 0) {
+        return 100;
+    }
+
+    ngx_memzero(bits, sizeof(bits));
+
+    for (k = 0; k < 2; k++) {
+        s = (k == 0) ? a : b;
+
+        if (s->data == NULL) {
+            continue;
+        }
+
+        h = 2166136261u;
+        inword = 0;
+        last = s->data + s->len;
+
+        for (p = s->data; p <= last; p++) {
+            c = (p < last) ? ngx_tolower(*p) : ' ';
+
+            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) {
+                h = (h ^ c) * 16777619;
+                inword = 1;
+                continue;
+            }
+
+            if (inword) {
+                bits[k][(h >> 6) & 15] |= (uint64_t) 1 << (h & 63);
+                h = 2166136261u;
+                inword = 0;
+            }
+        }
+    }
+
+    inter = 0;
+    uni = 0;
+
+    for (i = 0; i < 16; i++) {
+        inter += __builtin_popcountll(bits[0][i] & bits[1][i]);
+        uni += __builtin_popcountll(bits[0][i] | bits[1][i]);
+    }
+
+    return uni ? inter * 100 / uni : 100;
+}
+
+
+/* llm_route_key $var; */
+
+char *
+ngx_http_llm_route_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_loc_conf_t *lcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (lcf->route_key != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    lcf->route_key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (lcf->route_key == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = lcf->route_key;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
