@@ -4,8 +4,9 @@
 #   MODULE        the module to load (default build/ngx_http_llm_module.so)
 #   NGINX         nginx binary (default /usr/sbin/nginx)
 #   ECHO_MODULE   echo module for the mock upstreams
-#   BENCH_PORT    first of the two loopback ports used (default 18080:
-#                 18080 the nginx under test, 18081 the mock upstream)
+#   BENCH_PORT    first of the two loopback ports used: BENCH_PORT for the
+#                 nginx under test, BENCH_PORT+1 for the mock upstream
+#                 (default: the first free pair in 18090-18099)
 #   BENCH_PIN     1 (default on >= 2 cores): the nginx under test on CPU 0,
 #                 the upstream and the load generators on CPU 1
 #   BENCH_TMP     work directory (default: a fresh mktemp -d, removed at exit
@@ -22,7 +23,18 @@ case $MODULE in /*) ;; *) MODULE=$PWD/$MODULE ;; esac
 NGINX=${NGINX:-/usr/sbin/nginx}
 ECHO_MODULE=${ECHO_MODULE:-/usr/lib/nginx/modules/ngx_http_echo_module.so}
 
-BENCH_PORT=${BENCH_PORT:-18080}
+# the first free pair in 18090-18099 unless BENCH_PORT is given
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [ -z "${BENCH_PORT:-}" ]; then
+    for p in 18090 18092 18094 18096 18098; do
+        if ! port_busy $p && ! port_busy $((p + 1)); then
+            BENCH_PORT=$p
+            break
+        fi
+    done
+    [ -n "${BENCH_PORT:-}" ] || { echo "bench: ports 18090-18099 are all in use; set BENCH_PORT" >&2; exit 1; }
+    export BENCH_PORT
+fi
 FRONT_PORT=$BENCH_PORT
 UP_PORT=$((BENCH_PORT + 1))
 FRONT=http://127.0.0.1:$FRONT_PORT

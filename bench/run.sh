@@ -11,8 +11,9 @@
 #   memory      worker memory per open stream, 1,000 streams (node client)
 #   json        the JSON scanner's MB/s (bench/json_bench.c)
 #
-# Prints markdown on stdout (progress on stderr).  Everything runs on
-# loopback ports 18080-18081 (BENCH_PORT), in nginx instances started
+# Prints markdown on stdout (progress on stderr).  Everything runs on two
+# loopback ports (the first free pair in 18090-18099, or BENCH_PORT and
+# BENCH_PORT+1), in nginx instances started
 # from configurations written to a temporary directory.  See lib.sh for the
 # environment variables and docs/benchmarks.md for the method.
 

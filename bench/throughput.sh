@@ -92,24 +92,27 @@ kb() { awk -v b="$1" 'BEGIN { printf "%.0f KB", b / 1024 }'; }
 echo "### Non-streamed chat completions: gateway vs plain proxy_pass"
 echo
 echo "wrk -t1 -c$TP_CONNS, ${TP_DURATION} s per run, $TP_ROUNDS runs per path, alternating; medians."
-echo "CPU/req: on-CPU time of the nginx worker under test per request (/proc/PID/schedstat)."
+echo "Worker CPU: on-CPU time (user + kernel) of the nginx worker under test per request"
+echo "(/proc/PID/schedstat); req/s per worker core: what one worker would serve if CPU-bound."
 echo
-echo "| body | path | req/s | p50 ms | p99 ms | worker CPU µs/req |"
-echo "|---|---|---:|---:|---:|---:|"
+echo "| body | path | req/s | p50 ms | p99 ms | worker CPU µs/req | req/s per worker core (1e6 / CPU) |"
+echo "|---|---|---:|---:|---:|---:|---:|"
 for size in $TP_SIZES; do
     for side in plain gw; do
         name=$([ $side = gw ] && echo gateway || echo plain)
-        printf '| %s | %s | %s | %s | %s | %s |\n' "$(kb "$size")" "$name" \
+        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(kb "$size")" "$name" \
             "$(fmt "$(med "$size" load $side 5)" 0)" \
             "$(fmt "$(med "$size" load $side 6) / 1000" 2)" \
             "$(fmt "$(med "$size" load $side 7) / 1000" 2)" \
-            "$(fmt "$(med "$size" load $side 8)" 1)"
+            "$(fmt "$(med "$size" load $side 8)" 1)" \
+            "$(fmt "1e6 / $(med "$size" load $side 8)" 0)"
     done
-    printf '| %s | **gateway/plain** | **%s** | %s | %s | %s |\n' "$(kb "$size")" \
+    printf '| %s | **gateway/plain** | **%s** | %s | %s | %s | **%s** |\n' "$(kb "$size")" \
         "$(ratio "$(med "$size" load gw 5)" "$(med "$size" load plain 5)")" \
         "$(ratio "$(med "$size" load gw 6)" "$(med "$size" load plain 6)")" \
         "$(ratio "$(med "$size" load gw 7)" "$(med "$size" load plain 7)")" \
-        "$(ratio "$(med "$size" load gw 8)" "$(med "$size" load plain 8)")"
+        "$(ratio "$(med "$size" load gw 8)" "$(med "$size" load plain 8)")" \
+        "$(ratio "$(med "$size" load plain 8)" "$(med "$size" load gw 8)")"
 done
 echo
 echo "One connection (wrk -t1 -c1, ${TP_LAT_DURATION} s per run, $TP_ROUNDS runs per path, alternating; medians):"
@@ -142,7 +145,7 @@ for size in $TP_SIZES; do
         "gateway/plain $(ratio "$(med "$size" load gw 5)" "$(med "$size" load plain 5)")"
     summary_row "Worker CPU per request, $(kb "$size") body" \
         "$(fmt "$(med "$size" load gw 8)" 1) µs" "$(fmt "$(med "$size" load plain 8)" 1) µs" \
-        "gateway/plain $(ratio "$(med "$size" load gw 8)" "$(med "$size" load plain 8)")"
+        "gateway/plain $(ratio "$(med "$size" load gw 8)" "$(med "$size" load plain 8)") (capacity $(ratio "$(med "$size" load plain 8)" "$(med "$size" load gw 8)"))"
     summary_row "p50 latency, one connection, $(kb "$size") body" \
         "$(fmt "$(med "$size" c1 gw 6) / 1000" 3) ms" "$(fmt "$(med "$size" c1 plain 6) / 1000" 3) ms" \
         "$(sfmt "($(med "$size" c1 gw 6) - $(med "$size" c1 plain 6)) / 1000" 3) ms"

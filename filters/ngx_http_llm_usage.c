@@ -478,7 +478,7 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 ngx_int_t
 ngx_http_llm_cost(ngx_http_llm_ctx_t *ctx, uint64_t *nano_usd)
 {
-    return ngx_http_llm_cost_of(ctx, ctx->prompt_tokens,
+    return ngx_http_llm_cost_of(ctx, ngx_http_llm_prompt_tokens(ctx),
                                 ctx->completion_tokens, nano_usd);
 }
 

@@ -69,6 +69,7 @@ ngx_int_t
 ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     double                        tokens, usd, retry;
+    size_t                        prompt;
     time_t                        secs;
     ngx_str_t                     key;
     ngx_uint_t                    i, n, allowance, level, too_large;
@@ -89,14 +90,14 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     allowance = (ctx->req.max_tokens >= 0) ? (ngx_uint_t) ctx->req.max_tokens
                                            : lcf->budget_allowance;
 
-    tokens = (double) (ctx->prompt_tokens + allowance);
+    prompt = ngx_http_llm_prompt_tokens(ctx);
+    tokens = (double) (prompt + allowance);
 
     m = ctx->entry;
     usd = 0;
 
     if (m) {
-        usd = ctx->prompt_tokens
-              * ngx_http_llm_usd_per_token(ngx_max(m->input, 0))
+        usd = prompt * ngx_http_llm_usd_per_token(ngx_max(m->input, 0))
               + allowance * ngx_http_llm_usd_per_token(ngx_max(m->output, 0));
     }
 
@@ -332,20 +333,21 @@ static double
 ngx_http_llm_budget_used(ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_budget_zone_t *zone)
 {
-    size_t    completion;
+    size_t    prompt, completion;
     uint64_t  nano;
 
     if (!ctx->answered && !ctx->client_abort) {
         return 0;
     }
 
+    prompt = ngx_http_llm_prompt_tokens(ctx);
     completion = ctx->answered ? ctx->completion_tokens : 0;
 
     if (!zone->cost) {
-        return (double) (ctx->prompt_tokens + completion);
+        return (double) (prompt + completion);
     }
 
-    if (ngx_http_llm_cost_of(ctx, ctx->prompt_tokens, completion, &nano)
+    if (ngx_http_llm_cost_of(ctx, prompt, completion, &nano)
         != NGX_OK)
     {
         return 0;

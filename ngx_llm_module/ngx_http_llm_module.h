@@ -281,6 +281,7 @@ struct ngx_http_llm_ctx_s {
     unsigned                    strip_usage:1;     /* we asked for usage */
     unsigned                    usage_reported:1;  /* completion usage seen */
     unsigned                    prompt_reported:1;
+    unsigned                    prompt_estimated:1;
     unsigned                    complete:1;        /* answer ended properly */
     unsigned                    cut:1;             /* ended by an error */
     unsigned                    client_abort:1;
@@ -306,6 +307,7 @@ ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_llm_main_conf_t *lmcf,
 
 /* ngx_http_llm_request.c */
 ngx_int_t ngx_http_llm_precontent_handler(ngx_http_request_t *r);
+size_t ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_uint_t status, const char *code, const char *param,
     const char *fmt, ...);

@@ -33,7 +33,6 @@ static ngx_int_t ngx_http_llm_add_text(ngx_http_request_t *r,
     ngx_str_t *role);
 static ngx_int_t ngx_http_llm_decode(ngx_http_request_t *r,
     ngx_http_llm_json_t *json, uint32_t tok, ngx_str_t *out);
-static void ngx_http_llm_estimate_prompt(ngx_http_llm_ctx_t *ctx);
 static const char *ngx_http_llm_anthropic_type(ngx_uint_t status);
 
 
@@ -208,9 +207,6 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->model = ctx->req.model;
     ctx->stream = (ctx->req.stream && lcf->stream) ? 1 : 0;
 
-    ngx_http_llm_estimate_prompt(ctx);
-    ctx->prompt_tokens = ctx->req.prompt_estimate;
-
     rc = ngx_http_llm_route_request(r, ctx);
 
     if (rc == NGX_ERROR) {
@@ -261,10 +257,9 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
 #endif
 
-    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "llm request: model \"%V\" stream:%ui messages:%ui "
-                   "prompt estimate:%uz", &ctx->model, (ngx_uint_t) ctx->stream,
-                   ctx->req.nmessages, ctx->prompt_tokens);
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm request: model \"%V\" stream:%ui messages:%ui",
+                   &ctx->model, (ngx_uint_t) ctx->stream, ctx->req.nmessages);
 
     if (ctx->edits.nelts) {
         if (ngx_http_llm_apply_edits(r, ctx) != NGX_OK) {
@@ -954,13 +949,31 @@ ngx_http_llm_decode(ngx_http_request_t *r, ngx_http_llm_json_t *json,
 }
 
 
-static void
-ngx_http_llm_estimate_prompt(ngx_http_llm_ctx_t *ctx)
+/*
+ * The prompt's tokens: the provider's figure once it reported usage, else
+ * an estimate, made once and only when something asks for it (budgets,
+ * variables, cost): most answers report usage and need none.
+ */
+
+size_t
+ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx)
 {
     size_t                      n;
     ngx_uint_t                  i;
     ngx_http_llm_text_t        *t;
     ngx_http_llm_json_token_t  *tools;
+
+    if (ctx->prompt_reported || ctx->prompt_estimated) {
+        return ctx->prompt_tokens;
+    }
+
+    ctx->prompt_estimated = 1;
+
+    if (ctx->primary) {
+        /* a shadow: the prompt is the primary's */
+        ctx->prompt_tokens = ngx_http_llm_prompt_tokens(ctx->primary);
+        return ctx->prompt_tokens;
+    }
 
     n = NGX_HTTP_LLM_REPLY_TOKENS
         + ctx->req.nmessages * NGX_HTTP_LLM_MESSAGE_TOKENS;
@@ -978,6 +991,9 @@ ngx_http_llm_estimate_prompt(ngx_http_llm_ctx_t *ctx)
     }
 
     ctx->req.prompt_estimate = n;
+    ctx->prompt_tokens = n;
+
+    return n;
 }
 
 

@@ -768,7 +768,6 @@ ngx_http_llm_shadow_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     sctx->model = ctx->route->shadow.name;
     sctx->requested_model = ctx->requested_model;
     sctx->entry = ctx->route->shadow.entry;
-    sctx->prompt_tokens = ctx->prompt_tokens;
     sctx->collect_text = 1;
     sctx->started = ngx_current_msec;
 

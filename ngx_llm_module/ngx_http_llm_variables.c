@@ -22,6 +22,8 @@ static ngx_int_t ngx_http_llm_variable_tokens_source(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_llm_variable_total_tokens(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_prompt_tokens(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_llm_variable_cost(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_llm_variable_ttft(ngx_http_request_t *r,
@@ -49,9 +51,8 @@ static ngx_http_variable_t  ngx_http_llm_vars[] = {
     { ngx_string("llm_stream"), NULL, ngx_http_llm_variable_stream,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
-    { ngx_string("llm_prompt_tokens"), NULL, ngx_http_llm_variable_size,
-      offsetof(ngx_http_llm_ctx_t, prompt_tokens),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+    { ngx_string("llm_prompt_tokens"), NULL,
+      ngx_http_llm_variable_prompt_tokens, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("llm_completion_tokens"), NULL, ngx_http_llm_variable_size,
       offsetof(ngx_http_llm_ctx_t, completion_tokens),
@@ -257,7 +258,8 @@ ngx_http_llm_variable_total_tokens(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = ngx_sprintf(p, "%uz", ctx->prompt_tokens + ctx->completion_tokens)
+    v->len = ngx_sprintf(p, "%uz", ngx_http_llm_prompt_tokens(ctx)
+                                   + ctx->completion_tokens)
              - p;
     v->data = p;
 
@@ -399,6 +401,30 @@ ngx_http_llm_variable_shadow(ngx_http_request_t *r,
 
     v->len = ctx->shadow_ctx->model.len;
     v->data = ctx->shadow_ctx->model.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_variable_prompt_tokens(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char              *p;
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%uz", ngx_http_llm_prompt_tokens(ctx)) - p;
+    v->data = p;
 
     return NGX_OK;
 }
