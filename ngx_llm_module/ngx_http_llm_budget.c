@@ -27,15 +27,6 @@ typedef struct {
 } ngx_http_llm_budget_node_t;
 
 
-struct ngx_http_llm_budget_sh_s {
-    ngx_rbtree_t                rbtree;
-    ngx_rbtree_node_t           sentinel;
-    ngx_queue_t                 queue;
-    ngx_uint_t                  keys;
-    ngx_uint_t                  admitted;
-    ngx_uint_t                  refused;
-    ngx_uint_t                  evicted;
-};
 
 
 static ngx_int_t ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone,
@@ -700,13 +691,15 @@ ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 char *
 ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
     u_char                            *p;
     ssize_t                            size;
     ngx_str_t                         *value, name, s;
     ngx_int_t                          cut;
     ngx_uint_t                         i, rated;
     ngx_shm_zone_t                    *shm_zone;
-    ngx_http_llm_budget_zone_t        *zone;
+    ngx_http_llm_budget_zone_t        *zone, **zp;
     ngx_http_compile_complex_value_t   ccv;
 
     value = cf->args->elts;
@@ -840,6 +833,13 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     shm_zone->data = zone;
 
     zone->shm_zone = shm_zone;
+
+    zp = ngx_array_push(&lmcf->budget_zones);
+    if (zp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *zp = zone;
 
     return NGX_CONF_OK;
 }

@@ -81,6 +81,13 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       0,
       NULL },
 
+    { ngx_string("llm_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_llm_status,
+      0,
+      0,
+      NULL },
+
     { ngx_string("llm_budget_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_llm_budget_zone,
@@ -291,6 +298,9 @@ ngx_http_llm_create_main_conf(ngx_conf_t *cf)
         != NGX_OK
         || ngx_array_init(&lmcf->routes, cf->pool, 4,
                           sizeof(ngx_http_llm_route_t))
+           != NGX_OK
+        || ngx_array_init(&lmcf->budget_zones, cf->pool, 4,
+                          sizeof(ngx_http_llm_budget_zone_t *))
            != NGX_OK)
     {
         return NULL;
@@ -311,7 +321,8 @@ ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_upstream_main_conf_t  *umcf;
 
     if (ngx_http_llm_budget_check(cf, lmcf) != NGX_OK
-        || ngx_http_llm_route_check(cf, lmcf) != NGX_OK)
+        || ngx_http_llm_route_check(cf, lmcf) != NGX_OK
+        || ngx_http_llm_status_zone(cf, lmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -614,6 +625,15 @@ ngx_http_llm_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_llm_precontent_handler;
+
+    /* counters, after the access log line is written */
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_llm_log_handler;
 
     return NGX_OK;
 }

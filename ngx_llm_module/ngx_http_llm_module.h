@@ -30,6 +30,9 @@
 #define NGX_HTTP_LLM_REPLY_TOKENS    3
 
 
+typedef struct ngx_http_llm_stat_s  ngx_http_llm_stat_t;
+
+
 typedef struct {
     ngx_str_t                   name;
     ngx_str_t                   upstream;
@@ -38,10 +41,19 @@ typedef struct {
     ngx_int_t                   cached_input;
     ngx_uint_t                  line;
     u_char                     *file;
+    ngx_http_llm_stat_t        *stat;          /* its counters */
 } ngx_http_llm_model_t;
 
 
-typedef struct ngx_http_llm_budget_sh_s  ngx_http_llm_budget_sh_t;
+typedef struct {
+    ngx_rbtree_t                rbtree;
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 queue;
+    ngx_uint_t                  keys;
+    ngx_uint_t                  admitted;
+    ngx_uint_t                  refused;
+    ngx_uint_t                  evicted;
+} ngx_http_llm_budget_sh_t;
 
 
 typedef struct {
@@ -93,12 +105,8 @@ typedef struct {
     ngx_uint_t                  shadow_max;    /* in flight, per worker */
     ngx_msec_t                  shadow_timeout;
 
-    /* per worker */
-    ngx_uint_t                  shadow_inflight;
-    ngx_uint_t                  shadow_sent;
-    ngx_uint_t                  shadow_skipped;
-    ngx_uint_t                  shadow_ok;
-    ngx_uint_t                  shadow_agree;
+    ngx_uint_t                  shadow_inflight;   /* in this worker */
+    ngx_http_llm_stat_t        *stat;
 
     u_char                     *file;
     ngx_uint_t                  line;
@@ -111,6 +119,9 @@ typedef struct {
     ngx_array_t                 budget_refs;   /* ngx_http_llm_budget_ref_t */
     ngx_array_t                 routes;        /* ngx_http_llm_route_t */
     ngx_uint_t                  fallbacks;     /* some route has fallbacks */
+    ngx_array_t                 budget_zones;  /* ngx_http_llm_budget_zone_t * */
+    void                       *stats;         /* in shared memory */
+    ngx_http_llm_stat_t        *unlisted;      /* models not in the catalogue */
 } ngx_http_llm_main_conf_t;
 
 
@@ -378,6 +389,15 @@ void ngx_http_llm_wrap_content(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_collect_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     u_char *text, size_t len);
+
+/* ngx_http_llm_status.c */
+ngx_int_t ngx_http_llm_status_zone(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf);
+ngx_int_t ngx_http_llm_log_handler(ngx_http_request_t *r);
+void ngx_http_llm_stat_shadow(ngx_http_llm_route_t *route, ngx_uint_t sent,
+    ngx_uint_t status, ngx_msec_t latency, ngx_uint_t exact,
+    ngx_uint_t similarity);
+char *ngx_http_llm_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_llm_variables.c */
 ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);

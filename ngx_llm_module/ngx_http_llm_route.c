@@ -711,7 +711,7 @@ ngx_http_llm_route_shadow(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->shadow_wanted = 0;
 
     if (route->shadow_inflight >= route->shadow_max) {
-        route->shadow_skipped++;
+        ngx_http_llm_stat_shadow(route, 0, 0, 0, 0, 0);
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "llm shadow: route \"%V\": %ui shadow requests in "
@@ -815,7 +815,6 @@ ngx_http_llm_shadow_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->shadow_ctx = sctx;
     ctx->collect_text = 1;
     ctx->route->shadow_inflight++;
-    ctx->route->shadow_sent++;
 
     /* reported when the main request ends, both answers known */
 
@@ -895,13 +894,8 @@ ngx_http_llm_shadow_report(void *data)
 
     similarity = ngx_http_llm_similarity(&ctx->sketch, &sctx->sketch);
 
-    if (sctx->shadow_status == NGX_HTTP_OK) {
-        ctx->route->shadow_ok++;
-    }
-
-    if (exact) {
-        ctx->route->shadow_agree++;
-    }
+    ngx_http_llm_stat_shadow(ctx->route, 1, sctx->shadow_status,
+                             sctx->latency, exact, similarity);
 
     ngx_log_error(NGX_LOG_NOTICE, ctx->request->connection->log, 0,
                   "llm shadow: route \"%V\" primary \"%V\" status %ui "
