@@ -225,6 +225,13 @@ ngx_http_llm_start_stream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     u = r->upstream;
 
+    /* events may be dropped or added: the length is not the upstream's */
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
+
     if (!ctx->stream) {
         /* llm_stream off: read for usage, buffered as the location says */
         return NGX_OK;
@@ -234,11 +241,6 @@ ngx_http_llm_start_stream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         /* tested by ngx_http_upstream_send_response() after the filters */
         u->buffering = 0;
     }
-
-    ngx_http_clear_content_length(r);
-    ngx_http_clear_accept_ranges(r);
-    ngx_http_clear_last_modified(r);
-    ngx_http_clear_etag(r);
 
 #if (NGX_HTTP_GZIP)
     r->gzip_tested = 1;

@@ -41,6 +41,7 @@ static void ngx_http_llm_budget_refill(ngx_http_llm_budget_zone_t *zone,
 static int ngx_libc_cdecl ngx_http_llm_reservation_cmp(const void *one,
     const void *two);
 static void ngx_http_llm_budget_cleanup(void *data);
+static ngx_int_t ngx_http_llm_budget_refusal(ngx_http_llm_ctx_t *ctx);
 static double ngx_http_llm_budget_used(ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_budget_zone_t *zone);
 static void ngx_http_llm_budget_report(ngx_http_llm_ctx_t *ctx);
@@ -200,7 +201,7 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             res[i].held = 1;
             res[i].zone->sh->admitted++;
 
-            if (res[i].zone->cut) {
+            if (res[i].zone->cut && !lcf->budget_dry_run) {
                 ctx->budget_cut_armed = 1;
             }
         }
@@ -230,7 +231,7 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             ctx->reservations.nelts = 0;
 
             if (too_large) {
-                return ngx_http_llm_fail(r, ctx, lcf->budget_status,
+                (void) ngx_http_llm_fail(r, ctx, lcf->budget_status,
                                          "rate_limit_exceeded", NULL,
                                          "Request too large for %V: the "
                                          "token budget \"%V\" allows %.0f %s, "
@@ -242,14 +243,18 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                                          refused->cost ? "micro-USD"
                                                        : "tokens",
                                          refused->cost ? usd * 1e6 : tokens);
+
+                return ngx_http_llm_budget_refusal(ctx);
             }
 
-            return ngx_http_llm_fail(r, ctx, lcf->budget_status,
+            (void) ngx_http_llm_fail(r, ctx, lcf->budget_status,
                                      "rate_limit_exceeded", NULL,
                                      "Rate limit reached for %V: the token "
                                      "budget \"%V\" is used up. Please try "
                                      "again in %Ts.", &ctx->model,
                                      &refused->name, ctx->retry_after);
+
+            return ngx_http_llm_budget_refusal(ctx);
         }
     }
 
@@ -262,6 +267,21 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     cln->data = ctx;
 
     return NGX_DECLINED;
+}
+
+
+/* a budget's refusal has the rate limit's type, whatever its status */
+
+static ngx_int_t
+ngx_http_llm_budget_refusal(ngx_http_llm_ctx_t *ctx)
+{
+    if (ctx->error == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->error->type = "tokens";
+
+    return NGX_HTTP_SPECIAL_RESPONSE;
 }
 
 
@@ -422,10 +442,7 @@ ngx_http_llm_budget_report(ngx_http_llm_ctx_t *ctx)
             continue;
         }
 
-        best = frac;
-
-        ctx->budget_reset = (ngx_msec_t) ((limit - remaining)
-                                          / res[i].zone->rate);
+        per_token = 1;
 
         if (res[i].zone->cost) {
             /* dollars as output tokens of this model */
@@ -435,10 +452,15 @@ ngx_http_llm_budget_report(ngx_http_llm_ctx_t *ctx)
             if (per_token <= 0) {
                 continue;
             }
-
-            limit /= per_token;
-            remaining /= per_token;
         }
+
+        best = frac;
+
+        ctx->budget_reset = (ngx_msec_t) ((limit - remaining)
+                                          / res[i].zone->rate);
+
+        limit /= per_token;
+        remaining /= per_token;
 
         ctx->budget_limit = (uint64_t) limit;
         ctx->budget_remaining = (uint64_t) remaining;
@@ -512,10 +534,11 @@ ngx_http_llm_budget_lookup(ngx_http_llm_budget_zone_t *zone,
         }
 
         if (q == ngx_queue_sentinel(&zone->sh->queue)) {
+            /* the key may be a credential: it is not logged */
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
                           "llm_budget_zone \"%V\" is full and every key in "
-                          "it is in use: \"%V\" is not limited",
-                          &zone->name, &res->key);
+                          "it is in use: a new key is not limited",
+                          &zone->name);
             return NULL;
         }
 
@@ -584,11 +607,17 @@ ngx_http_llm_reservation_cmp(const void *one, const void *two)
     const ngx_http_llm_reservation_t  *a = one;
     const ngx_http_llm_reservation_t  *b = two;
 
-    if (a->zone == b->zone) {
+    /*
+     * By the shared memory's address, the same in every worker and in the
+     * old and new workers of a reload.
+     */
+
+    if (a->zone->shpool == b->zone->shpool) {
         return 0;
     }
 
-    return ((uintptr_t) a->zone < (uintptr_t) b->zone) ? -1 : 1;
+    return ((uintptr_t) a->zone->shpool < (uintptr_t) b->zone->shpool)
+           ? -1 : 1;
 }
 
 

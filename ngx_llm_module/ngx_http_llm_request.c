@@ -1024,8 +1024,8 @@ ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     va_end(args);
 
     err->status = status;
-    err->type = (status == NGX_HTTP_TOO_MANY_REQUESTS) ? "tokens"
-                                                       : "invalid_request_error";
+    err->type = (status >= NGX_HTTP_INTERNAL_SERVER_ERROR) ? "server_error"
+                                                         : "invalid_request_error";
     err->code = code;
 
     if (param) {
@@ -1097,7 +1097,10 @@ ngx_http_llm_send_error(ngx_http_request_t *r, ngx_uint_t api,
 
     if (api == NGX_HTTP_LLM_API_ANTHROPIC) {
         p = ngx_sprintf(p, "{\"type\":\"error\",\"error\":{\"type\":\"%s\","
-                        "\"message\":\"", ngx_http_llm_anthropic_type(status));
+                        "\"message\":\"",
+                        ngx_strcmp(type, "tokens") == 0
+                        ? "rate_limit_error"
+                        : ngx_http_llm_anthropic_type(status));
         p = ngx_http_llm_json_encode_string(p, message->data, message->len);
         p = ngx_cpymem(p, "\"}}", 3);
 

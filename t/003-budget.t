@@ -274,6 +274,8 @@ would be refused (dry run) by llm_budget_zone "per_key"
 X-Key: hank
 --- error_code eval
 [200, 503]
+--- response_body_like eval
+["", "\"type\":\"tokens\",\"param\":null,\"code\":\"rate_limit_exceeded\""]
 
 
 

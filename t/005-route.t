@@ -238,7 +238,7 @@ POST /chat/completions
 {"model":"gone","messages":[]}
 --- error_code: 502
 --- response_body
-{"error":{"message":"The upstream of model `refused` failed (502).","type":"invalid_request_error","param":null,"code":"upstream_error"}}
+{"error":{"message":"The upstream of model `refused` failed (502).","type":"server_error","param":null,"code":"upstream_error"}}
 --- error_log
 llm: model "refused" failed with 502 and no fallback is left
 
