@@ -69,6 +69,8 @@ static ngx_buf_t *ngx_http_llm_ref_buf(ngx_http_request_t *r,
     ngx_http_llm_stream_t *st, u_char *p, u_char *last);
 static ngx_int_t ngx_http_llm_stream_end(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_llm_hook_flush(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_chain_t ***ll);
 static ngx_int_t ngx_http_llm_stream_cut(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t ***ll);
 static void ngx_http_llm_stream_release(ngx_http_llm_stream_t *st);
@@ -511,7 +513,9 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             cl->buf->pos = cl->buf->last;
         }
 
-        if (ngx_http_llm_stream_cut(r, ctx, &ll) != NGX_OK) {
+        if (ngx_http_llm_hook_flush(r, ctx, &ll) != NGX_OK
+            || ngx_http_llm_stream_cut(r, ctx, &ll) != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
@@ -1002,19 +1006,8 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         }
     }
 
-    if (ctx->event_hook && !st->opaque) {
-        /* whatever the hook still holds */
-
-        ngx_str_null(&st->replacement);
-
-        rc = ctx->event_hook(r, ctx, NULL, NULL, &st->replacement);
-
-        if (rc == NGX_ERROR
-            || (rc == NGX_HTTP_LLM_EVENT_REPLACE
-                && ngx_http_llm_emit_replacement(r, st, ll) != NGX_OK))
-        {
-            return NGX_ERROR;
-        }
+    if (ngx_http_llm_hook_flush(r, ctx, ll) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (ctx->complete || st->opaque) {
@@ -1052,6 +1045,36 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     b->tag = (ngx_buf_tag_t) &ngx_http_llm_ref_tag;
 
     return ngx_http_llm_emit(r, st, ll, b);
+}
+
+
+/* whatever the event hook still holds goes out before the end */
+
+static ngx_int_t
+ngx_http_llm_hook_flush(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_chain_t ***ll)
+{
+    ngx_int_t               rc;
+    ngx_http_llm_stream_t  *st;
+
+    st = ctx->st;
+
+    if (ctx->event_hook == NULL || st->opaque) {
+        return NGX_OK;
+    }
+
+    ngx_str_null(&st->replacement);
+
+    rc = ctx->event_hook(r, ctx, NULL, NULL, &st->replacement);
+
+    if (rc == NGX_ERROR
+        || (rc == NGX_HTTP_LLM_EVENT_REPLACE
+            && ngx_http_llm_emit_replacement(r, st, ll) != NGX_OK))
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
