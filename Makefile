@@ -35,7 +35,7 @@ export TEST_NGINX_BINARY ?= $(NGINX_BIN)
 export TEST_NGINX_RANDOMIZE ?= 1
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 
-.PHONY: all deps build test test-runner run fuzz clean
+.PHONY: all deps build test test-valgrind test-runner run bench fuzz clean
 
 all: build
 
@@ -73,6 +73,15 @@ $(MODULE): $(OBJS)/Makefile $(SRCS)
 
 test: build
 	prove $(PROVE_INC) -j$(PROVE_JOBS) t/
+
+# the suite with nginx under valgrind: a memory error or a leak fails a test
+test-valgrind: build
+	@command -v valgrind >/dev/null || $(SUDO) apt-get install -y -qq valgrind >/dev/null
+	TEST_NGINX_USE_VALGRIND=1 prove $(PROVE_INC) -j$(PROVE_JOBS) t/
+
+bench: build
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk >/dev/null
+	MODULE=$(MODULE) bash bench/run.sh
 
 test-runner: deps
 	TEST_NGINX_LOAD_MODULES=$(ECHO_MODULE) prove -I t/runner t/runner/selftest/
