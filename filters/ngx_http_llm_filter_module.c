@@ -37,6 +37,9 @@ struct ngx_http_llm_stream_s {
 
     ngx_str_t                   replacement; /* of the last event read */
 
+    ngx_chain_t                *held;        /* output before the header */
+    ngx_chain_t               **held_last;
+
     unsigned                    opaque:1;    /* gave up reading events */
     unsigned                    finished:1;  /* last buffer sent */
 };
@@ -69,6 +72,9 @@ static ngx_buf_t *ngx_http_llm_ref_buf(ngx_http_request_t *r,
     ngx_http_llm_stream_t *st, u_char *p, u_char *last);
 static ngx_int_t ngx_http_llm_stream_end(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_llm_held(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out,
+    ngx_uint_t last);
 static ngx_int_t ngx_http_llm_hook_flush(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t ***ll);
 static ngx_int_t ngx_http_llm_stream_cut(ngx_http_request_t *r,
@@ -186,6 +192,21 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
     {
         if (ngx_http_llm_start_stream(r, ctx) != NGX_OK) {
             return NGX_ERROR;
+        }
+
+        if (ctx->stream && r->upstream && ctx->route
+            && ctx->fallback_next < ctx->route->fallbacks.nelts)
+        {
+            /*
+             * A stream whose first event is an error falls back: the
+             * header waits for that first event (see ngx_http_llm_held).
+             */
+
+            ctx->header_held = 1;
+            ctx->fallback_wait = 1;
+            ctx->st->held_last = &ctx->st->held;
+
+            return NGX_OK;
         }
 
     } else if (type->len >= 16
@@ -548,6 +569,13 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         cl->buf->last_buf = last;
 
         out = cl;
+    }
+
+    if (ctx->header_held) {
+        rc = ngx_http_llm_held(r, ctx, in, &out, last);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     /*
@@ -1048,6 +1076,83 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
+/*
+ * The header of a stream that may still fall back waits for the first
+ * event.  NGX_DECLINED: the header went out, send *out (all that was held);
+ * NGX_OK: still waiting, or the first event was an error: the upstream is
+ * made to fail (502) before anything was sent, and error_page brings the
+ * request back for the next model.
+ */
+
+static ngx_int_t
+ngx_http_llm_held(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_chain_t *in, ngx_chain_t **out, ngx_uint_t last)
+{
+    ngx_int_t               rc;
+    ngx_chain_t            *cl;
+    ngx_http_upstream_t    *u;
+    ngx_http_llm_stream_t  *st;
+
+    st = ctx->st;
+
+    *st->held_last = *out;
+
+    for (cl = *out; cl; cl = cl->next) {
+        st->held_last = &cl->next;
+    }
+
+    *out = NULL;
+
+    if (ctx->data_events == 0 && !last) {
+        return NGX_OK;
+    }
+
+    if (ctx->error_first && !last && r->upstream) {
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "llm: the stream of model \"%V\" began with an error "
+                      "event", &ctx->model);
+
+        /* nothing is sent: the upstream's buffers are free again */
+
+        for (cl = st->held; cl; cl = cl->next) {
+            if (cl->buf->shadow) {
+                cl->buf->shadow->pos = cl->buf->shadow->last;
+            }
+        }
+
+        for (cl = in; cl; cl = cl->next) {
+            cl->buf->pos = cl->buf->last;
+        }
+
+        st->held = NULL;
+        st->finished = 1;
+
+        ctx->fallback_event = 1;
+
+        u = r->upstream;
+        u->error = 1;
+        u->length = -1;
+
+        return NGX_OK;
+    }
+
+    ctx->header_held = 0;
+    ctx->fallback_wait = 0;
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    *out = st->held;
+    st->held = NULL;
+
+    return NGX_DECLINED;
+}
+
+
 /* whatever the event hook still holds goes out before the end */
 
 static ngx_int_t
@@ -1176,6 +1281,21 @@ ngx_http_llm_upstream_finalize(ngx_http_request_t *r, ngx_int_t rc)
     ctx->upstream_finalize(r, rc);
 
     if (ctx->shadow) {
+        return;
+    }
+
+    if (ctx->header_held
+        && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST
+        && rc != NGX_HTTP_REQUEST_TIME_OUT
+        && (ctx->fallback_event || rc >= NGX_HTTP_SPECIAL_RESPONSE))
+    {
+        /*
+         * Nothing reached the client yet (the header waited): nginx may
+         * answer with an error, which error_page turns into a fallback.
+         */
+
+        r->upstream->header_sent = 0;
+        ctx->fallback_wait = 1;
         return;
     }
 

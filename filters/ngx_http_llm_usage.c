@@ -39,6 +39,8 @@ ngx_int_t
 ngx_http_llm_usage_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *event, ngx_str_t *data)
 {
+    ctx->data_events++;
+
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
         return ngx_http_llm_anthropic_event(r, ctx, event, data);
     }
@@ -63,6 +65,12 @@ ngx_http_llm_openai_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     rc = ngx_http_llm_parse_json(r, ctx, data, &json);
     if (rc != NGX_OK) {
         return (rc == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    if (ctx->data_events == 1
+        && ngx_http_llm_get(&json, 0, "error") != NGX_HTTP_LLM_NONE)
+    {
+        ctx->error_first = 1;
     }
 
     usage = ngx_http_llm_get(&json, 0, "usage");
@@ -187,6 +195,11 @@ ngx_http_llm_anthropic_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     } else if (len == 12 && ngx_strncmp(type, "message_stop", 12) == 0) {
         ctx->complete = 1;
+
+    } else if (len == 5 && ngx_strncmp(type, "error", 5) == 0
+               && ctx->data_events == 1)
+    {
+        ctx->error_first = 1;
     }
 
     return NGX_HTTP_LLM_EVENT_PASS;

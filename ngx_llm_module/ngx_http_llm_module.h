@@ -260,6 +260,7 @@ struct ngx_http_llm_ctx_s {
     ngx_uint_t                  fallback_next;
     ngx_int_t                   failed_status;
     size_t                      attempts;
+    ngx_uint_t                  data_events;
 
     /* shadow: on the primary, and on the shadow subrequest's own ctx */
     ngx_http_llm_ctx_t         *shadow_ctx;
@@ -303,6 +304,9 @@ struct ngx_http_llm_ctx_s {
     unsigned                    headers_done:1;
     unsigned                    hold_json:1;       /* json_hook: hold all */
     unsigned                    fallback_wait:1;   /* error_page comes back */
+    unsigned                    header_held:1;     /* until the first event */
+    unsigned                    fallback_event:1;  /* it was an error */
+    unsigned                    error_first:1;     /* first event: an error */
     unsigned                    shadow_wanted:1;
     unsigned                    shadow:1;          /* a shadow subrequest */
     unsigned                    collect_text:1;

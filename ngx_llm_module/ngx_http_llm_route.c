@@ -40,6 +40,8 @@ static ngx_int_t ngx_http_llm_shadow_done(ngx_http_request_t *r, void *data,
 static void ngx_http_llm_shadow_report(void *data);
 static void ngx_http_llm_shadow_timeout(ngx_event_t *ev);
 static ngx_uint_t ngx_http_llm_similarity(ngx_str_t *a, ngx_str_t *b);
+static ngx_int_t ngx_http_llm_reset_answer(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 
 
 static ngx_int_t  ngx_http_llm_fallback_statuses[] = {
@@ -563,7 +565,10 @@ ngx_http_llm_route_fallback(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     ctx->failed_status = NGX_HTTP_BAD_GATEWAY;
 
-    if (r->upstream_states && r->upstream_states->nelts) {
+    if (ctx->fallback_event) {
+        /* a 200 whose first event was an error */
+
+    } else if (r->upstream_states && r->upstream_states->nelts) {
         state = r->upstream_states->elts;
         state = &state[r->upstream_states->nelts - 1];
 
@@ -591,8 +596,13 @@ ngx_http_llm_route_fallback(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     t = &t[ctx->fallback_next++];
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "llm: model \"%V\" failed with %i, falling back to \"%V\"",
-                  &ctx->model, ctx->failed_status, &t->name);
+                  "llm: model \"%V\" failed with %i%s, falling back to \"%V\"",
+                  &ctx->model, ctx->failed_status,
+                  ctx->fallback_event ? " (an error event)" : "", &t->name);
+
+    if (ngx_http_llm_reset_answer(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     ctx->attempts++;
 
@@ -605,6 +615,59 @@ ngx_http_llm_route_fallback(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_http_llm_wrap_content(r, ctx);
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * Before the next attempt: forget what the failed one said (its answer, and
+ * the response headers a stream's failed attempt may have left).
+ */
+
+static ngx_int_t
+ngx_http_llm_reset_answer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    if (ctx->fallback_event) {
+        ngx_memzero(&r->headers_out, sizeof(ngx_http_headers_out_t));
+
+        if (ngx_list_init(&r->headers_out.headers, r->pool, 20,
+                          sizeof(ngx_table_elt_t))
+            != NGX_OK
+            || ngx_list_init(&r->headers_out.trailers, r->pool, 4,
+                             sizeof(ngx_table_elt_t))
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        r->headers_out.content_length_n = -1;
+        r->headers_out.last_modified_time = -1;
+    }
+
+    ctx->mode = NGX_HTTP_LLM_MODE_NONE;
+    ctx->st = NULL;
+    ctx->capture = NULL;
+    ctx->headers_done = 0;
+    ctx->header_held = 0;
+    ctx->fallback_event = 0;
+    ctx->error_first = 0;
+    ctx->data_events = 0;
+    ctx->complete = 0;
+    ctx->cut = 0;
+    ctx->answered = 0;
+    ctx->usage_reported = 0;
+    ctx->completion_tokens = 0;
+    ctx->completion_estimate = 0;
+    ctx->cached_tokens = 0;
+    ctx->text_hash = 0;
+    ctx->text_len = 0;
+    ctx->sketch.len = 0;
+
+    if (ctx->prompt_reported) {
+        ctx->prompt_reported = 0;
+        ctx->prompt_estimated = 0;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -36,6 +36,7 @@ our $Mock = <<'_EOC_';
     llm_route tardy { slow 1; fallback ok; }
     llm_route gpt-x { gpt-x 1; fallback ok; }
     llm_route shadowed { ok 1; shadow ok2 100%; }
+    llm_route evented { m503 1; fallback ok; }
     llm_route slowshadow { ok 1; shadow slow 100% timeout=500ms; }
 
     server {
@@ -51,6 +52,18 @@ our $Mock = <<'_EOC_';
             echo_request_body;
         }
         location /stream/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+            echo -n 'data: {"choices":[{"index":0,"delta":{"content":"Paris"}}]}\n\n';
+            echo -n 'data: [DONE]\n\n';
+        }
+        location /errstream/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+            echo -n 'data: {"choices":[{"index":0,"delta":{"content":"Paris"}}]}\n\n';
+            echo -n 'data: [DONE]\n\n';
+        }
+        location /errstream2/ {
             default_type text/event-stream;
             echo_read_request_body;
             echo -n 'data: {"choices":[{"index":0,"delta":{"content":"Paris"}}]}\n\n';
@@ -83,6 +96,23 @@ our $Mock = <<'_EOC_';
             echo -n 'data: {"choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n';
             echo_flush;
             echo_sleep 5;
+        }
+        location /errstream/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+            echo -n ': warming up\n\n';
+            echo_flush;
+            echo_sleep 0.05;
+            echo -n 'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n';
+            echo_flush;
+            echo_sleep 0.05;
+            echo -n 'data: [DONE]\n\n';
+        }
+        location /errstream2/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+            echo -n 'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n';
+            echo -n 'data: [DONE]\n\n';
         }
     }
 
@@ -268,7 +298,34 @@ falling back
 
 
 
-=== TEST 11: a shadow request: measured, compared and logged, never returned
+=== TEST 11: a stream whose first event is an error falls back (the header waits for that event)
+--- request
+POST /errstream/chat/completions
+{"model":"evented","stream":true,"messages":[]}
+--- response_body eval
+"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paris\"}}]}\n\ndata: [DONE]\n\n"
+--- response_headers
+X-Model: ok
+X-Attempts: 2
+Content-Type: text/event-stream
+--- error_log
+llm: the stream of model "m503" began with an error event
+llm: model "m503" failed with 502 (an error event), falling back to "ok"
+
+
+
+=== TEST 12: the error event arrives with the header and the end of the stream
+--- request
+POST /errstream2/chat/completions
+{"model":"evented","stream":true,"messages":[]}
+--- response_body eval
+"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paris\"}}]}\n\ndata: [DONE]\n\n"
+--- response_headers
+X-Attempts: 2
+
+
+
+=== TEST 13: a shadow request: measured, compared and logged, never returned
 --- request
 POST /chat/completions
 {"model":"shadowed","messages":[{"role":"user","content":"Capital of France?"}]}
@@ -284,7 +341,7 @@ qr/llm-log: requested=shadowed model=ok route=shadowed attempts=1 shadow=ok2 sta
 
 
 
-=== TEST 12: a slow shadow does not hold the primary answer, and is cut at its timeout
+=== TEST 14: a slow shadow does not hold the primary answer, and is cut at its timeout
 --- request
 POST /chat/completions
 {"model":"slowshadow","messages":[{"role":"user","content":"Hi"}]}
@@ -299,7 +356,7 @@ qr/llm shadow: route "slowshadow" primary "ok" status 200 .* shadow "slow" statu
 
 
 
-=== TEST 13: a shadow of a streamed primary
+=== TEST 15: a shadow of a streamed primary
 --- request
 POST /stream/chat/completions
 {"model":"shadowed","stream":true,"messages":[]}
@@ -311,7 +368,7 @@ qr/llm shadow: route "shadowed" primary "ok" status 200 tokens 1 cost 0, shadow 
 
 
 
-=== TEST 14: a weight that is not a positive integer
+=== TEST 16: a weight that is not a positive integer
 --- http_config
     llm_model a upstream=x.example.com;
     llm_route r1 { a 0; }
@@ -323,7 +380,7 @@ llm_route "r1": invalid weight "0" of model "a", it must be a positive integer
 
 
 
-=== TEST 15: an unknown model in a route
+=== TEST 17: an unknown model in a route
 --- http_config
     llm_model a upstream=x.example.com;
     llm_route r1 { a 1; fallback b; }
@@ -335,7 +392,7 @@ llm_route "r1": unknown model "b" (no llm_model of that name)
 
 
 
-=== TEST 16: an empty route
+=== TEST 18: an empty route
 --- http_config
     llm_model a upstream=x.example.com;
     llm_route r1 { }
@@ -347,7 +404,7 @@ llm_route "r1" has no model with a weight
 
 
 
-=== TEST 17: a shadow share over 100%
+=== TEST 19: a shadow share over 100%
 --- http_config
     llm_model a upstream=x.example.com;
     llm_route r1 { a 1; shadow a 150%; }
@@ -359,7 +416,7 @@ llm_route "r1": invalid shadow share "150%", it must be a percentage from 0% to 
 
 
 
-=== TEST 18: a duplicate route
+=== TEST 20: a duplicate route
 --- http_config
     llm_model a upstream=x.example.com;
     llm_route r1 { a 1; }
