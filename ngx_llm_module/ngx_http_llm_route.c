@@ -558,6 +558,11 @@ ngx_http_llm_route_fallback(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_str_set(&r->method_name, "POST");
     r->error_page = 0;
 
+    if (r->args.len == 0) {
+        /* ngx_http_split_args() leaves the data unset when there are none */
+        ngx_str_null(&r->args);
+    }
+
     ctx->fallback_wait = 0;
     ctx->headers_done = 0;
 
