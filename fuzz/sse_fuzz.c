@@ -42,9 +42,9 @@ typedef struct {
     int             found;
     int             has_data;
     int             has_event;
-    u_char         *data;
+    const u_char   *data;
     size_t          data_len;
-    u_char         *event;
+    const u_char   *event;
     size_t          event_len;
 } rec_t;
 
@@ -52,7 +52,11 @@ typedef struct {
 typedef struct {
     rec_t          *ev;
     size_t          n;              /* complete events */
+    size_t          nalloc;
     rec_t           tail;           /* the rest, read at end of stream */
+    u_char         *copies;         /* of the data and names read */
+    size_t          used;
+    size_t          size;
 } res_t;
 
 
@@ -75,6 +79,56 @@ dup_mem(const u_char *p, size_t len)
 }
 
 
+static void
+res_init(res_t *res, size_t len)
+{
+    memset(res, 0, sizeof(res_t));
+
+    res->nalloc = 16;
+    res->ev = malloc(res->nalloc * sizeof(rec_t));
+    check(res->ev != NULL);
+
+    /* the data and the name of an event are not longer than the event */
+
+    res->size = 2 * len + 1;
+    res->copies = malloc(res->size);
+    check(res->copies != NULL);
+}
+
+
+static rec_t *
+res_next(res_t *res)
+{
+    if (res->n == res->nalloc) {
+        res->nalloc *= 2;
+        res->ev = realloc(res->ev, res->nalloc * sizeof(rec_t));
+        check(res->ev != NULL);
+    }
+
+    memset(&res->ev[res->n], 0, sizeof(rec_t));
+
+    return &res->ev[res->n];
+}
+
+
+static u_char *
+res_copy(res_t *res, const u_char *p, size_t len)
+{
+    u_char  *s;
+
+    check(len <= res->size - res->used);
+
+    s = res->copies + res->used;
+    res->used += len;
+
+    if (len) {
+        memcpy(s, p, len);
+    }
+
+    return s;
+}
+
+
 static int
 within(const u_char *p, size_t len, const u_char *start, size_t size)
 {
@@ -84,7 +138,7 @@ within(const u_char *p, size_t len, const u_char *start, size_t size)
 
 
 static void
-read_rec(const u_char *raw, size_t len, size_t start, rec_t *r)
+read_rec(res_t *res, const u_char *raw, size_t len, size_t start, rec_t *r)
 {
     u_char                    *copy, *scratch;
     ngx_http_llm_sse_event_t   ev;
@@ -111,7 +165,7 @@ read_rec(const u_char *raw, size_t len, size_t start, rec_t *r)
         check(within(ev.data, ev.data_len, copy, len)
               || within(ev.data, ev.data_len, scratch, len));
 
-        r->data = dup_mem(ev.data, ev.data_len);
+        r->data = res_copy(res, ev.data, ev.data_len);
         r->data_len = ev.data_len;
 
     } else {
@@ -121,7 +175,7 @@ read_rec(const u_char *raw, size_t len, size_t start, rec_t *r)
     if (ev.event) {
         check(within(ev.event, ev.event_len, copy, len));
 
-        r->event = dup_mem(ev.event, ev.event_len);
+        r->event = res_copy(res, ev.event, ev.event_len);
         r->event_len = ev.event_len;
 
     } else {
@@ -136,16 +190,8 @@ read_rec(const u_char *raw, size_t len, size_t start, rec_t *r)
 static void
 free_res(res_t *res)
 {
-    size_t  i;
-
-    for (i = 0; i < res->n; i++) {
-        free(res->ev[i].data);
-        free(res->ev[i].event);
-    }
-
-    free(res->tail.data);
-    free(res->tail.event);
     free(res->ev);
+    free(res->copies);
 }
 
 
@@ -159,9 +205,7 @@ feed(const u_char *in, size_t len, const size_t *cuts, size_t ncuts,
     size_t               i, from, hold_len, offset;
     ngx_http_llm_sse_t   sse;
 
-    res->ev = malloc((len + 1) * sizeof(rec_t));
-    check(res->ev != NULL);
-    res->n = 0;
+    res_init(res, len);
 
     hold = malloc(len ? len : 1);
     check(hold != NULL);
@@ -196,11 +240,11 @@ feed(const u_char *in, size_t len, const size_t *cuts, size_t ncuts,
                 memcpy(hold + hold_len, p, end - p);
                 hold_len += end - p;
 
-                read_rec(hold, hold_len, offset, &res->ev[res->n]);
+                read_rec(res, hold, hold_len, offset, res_next(res));
                 hold_len = 0;
 
             } else {
-                read_rec(p, end - p, offset, &res->ev[res->n]);
+                read_rec(res, p, end - p, offset, res_next(res));
             }
 
             offset = res->ev[res->n].end;
@@ -221,7 +265,7 @@ feed(const u_char *in, size_t len, const size_t *cuts, size_t ncuts,
 
     check(from == len);
 
-    read_rec(hold, hold_len, offset, &res->tail);
+    read_rec(res, hold, hold_len, offset, &res->tail);
 
     free(hold);
 }
@@ -312,8 +356,7 @@ field(const u_char *line, size_t n, rec_t *r, u_char *buf, size_t *buf_len)
         r->found = 1;
 
     } else if (name_len == 5 && memcmp(line, "event", 5) == 0) {
-        free(r->event);
-        r->event = dup_mem(line + v, n - v);
+        r->event = line + v;
         r->event_len = n - v;
         r->has_event = 1;
         r->found = 1;
@@ -322,13 +365,14 @@ field(const u_char *line, size_t n, rec_t *r, u_char *buf, size_t *buf_len)
 
 
 static void
-close_rec(rec_t *r, size_t start, size_t end, u_char *buf, size_t buf_len)
+close_rec(res_t *res, rec_t *r, size_t start, size_t end, u_char *buf,
+    size_t buf_len)
 {
     r->start = start;
     r->end = end;
 
     if (r->has_data) {
-        r->data = dup_mem(buf, buf_len);
+        r->data = res_copy(res, buf, buf_len);
         r->data_len = buf_len;
     }
 }
@@ -342,10 +386,7 @@ reference(const u_char *in, size_t len, res_t *res)
     u_char  *buf;
     rec_t   *r;
 
-    res->ev = calloc(len + 1, sizeof(rec_t));
-    check(res->ev != NULL);
-    res->n = 0;
-    memset(&res->tail, 0, sizeof(rec_t));
+    res_init(res, len);
 
     buf = malloc(len ? len : 1);
     check(buf != NULL);
@@ -354,7 +395,7 @@ reference(const u_char *in, size_t len, res_t *res)
     start = 0;
     started = 0;
     prev_lone_cr = 0;
-    r = &res->ev[0];
+    r = res_next(res);
 
     for (i = 0; i < len; i = j + le) {
 
@@ -380,19 +421,19 @@ reference(const u_char *in, size_t len, res_t *res)
 
             if (in[j] == '\r' && prev_lone_cr) {
                 /* "\r\r": the event ends at the second CR */
-                close_rec(r, start, j + 1, buf, buf_len);
+                close_rec(res, r, start, j + 1, buf, buf_len);
 
             } else if (in[j] == '\r' && j + 1 == len) {
                 /* an LF may follow */
                 break;
 
             } else {
-                close_rec(r, start, j + le, buf, buf_len);
+                close_rec(res, r, start, j + le, buf, buf_len);
             }
 
             start = r->end;
             res->n++;
-            r = &res->ev[res->n];
+            r = res_next(res);
             buf_len = 0;
             started = 0;
         }
@@ -400,12 +441,9 @@ reference(const u_char *in, size_t len, res_t *res)
         prev_lone_cr = lone_cr;
     }
 
-    close_rec(r, start, len, buf, buf_len);
+    close_rec(res, r, start, len, buf, buf_len);
 
-    if (r != &res->tail) {
-        res->tail = *r;
-        memset(r, 0, sizeof(rec_t));
-    }
+    res->tail = *r;
 
     free(buf);
 }
