@@ -316,7 +316,8 @@ ngx_http_llm_budget_cleanup(void *data)
         if (node) {
             ngx_http_llm_budget_refill(res[i].zone, node);
 
-            node->level += res[i].reserved - used;
+            node->level = ngx_min(node->level + res[i].reserved - used,
+                                  res[i].zone->limit);
             node->inflight--;
 
             res[i].remaining = node->level;

@@ -78,6 +78,16 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
         if (ctx && ctx->fallback_wait) {
             /* an attempt failed and error_page brought the request back */
             ctx->status = ngx_http_llm_route_fallback(r, ctx);
+
+        } else if (r->error_page && r->err_status
+                   && lcf->api != NGX_HTTP_LLM_API_OFF)
+        {
+            /*
+             * Brought back by the error pages fallback adds, for an error
+             * that is not a failed attempt (limit_req's 503, a request
+             * passed through untouched): nginx answers it as it would.
+             */
+            return r->err_status;
         }
     }
 

@@ -395,8 +395,14 @@ ngx_http_llm_route_error_pages(ngx_conf_t *cf,
 
         ngx_memzero(err, sizeof(ngx_http_err_page_t));
 
+        /*
+         * No "=": the error's status stays in r->err_status, which tells
+         * the pre-content handler why the request came back (a fallback
+         * resets it; any other error, e.g. limit_req's 503, is answered).
+         */
+
         err->status = ngx_http_llm_fallback_statuses[i];
-        err->overwrite = 0;                 /* "=": the retry's status */
+        err->overwrite = -1;
 
         ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
 
@@ -566,12 +572,14 @@ ngx_http_llm_route_fallback(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->fallback_wait = 0;
     ctx->headers_done = 0;
 
-    /* the failed attempt's status: the upstream's, or nginx's 502/504 */
+    /* the failed attempt's status: the upstream's, or nginx's own */
 
-    ctx->failed_status = NGX_HTTP_BAD_GATEWAY;
+    ctx->failed_status = r->err_status ? r->err_status : NGX_HTTP_BAD_GATEWAY;
+    r->err_status = 0;
 
     if (ctx->fallback_event) {
         /* a 200 whose first event was an error */
+        ctx->failed_status = NGX_HTTP_BAD_GATEWAY;
 
     } else if (r->upstream_states && r->upstream_states->nelts) {
         state = r->upstream_states->elts;
@@ -957,10 +965,20 @@ ngx_http_llm_shadow_report(void *data)
         scost = 0;
     }
 
-    exact = (ctx->text_hash == sctx->text_hash
-             && ctx->text_len == sctx->text_len);
+    /* two failures do not agree: only answers are compared */
 
-    similarity = ngx_http_llm_similarity(&ctx->sketch, &sctx->sketch);
+    if (ctx->request->headers_out.status == NGX_HTTP_OK
+        && sctx->shadow_status == NGX_HTTP_OK)
+    {
+        exact = (ctx->text_hash == sctx->text_hash
+                 && ctx->text_len == sctx->text_len);
+
+        similarity = ngx_http_llm_similarity(&ctx->sketch, &sctx->sketch);
+
+    } else {
+        exact = 0;
+        similarity = 0;
+    }
 
     ngx_http_llm_stat_shadow(ctx->route, 1, sctx->shadow_status,
                              sctx->latency, exact, similarity);

@@ -444,7 +444,7 @@ ngx_http_llm_prom_family(u_char *p, const char *name, const char *type,
 static u_char *
 ngx_http_llm_status_prometheus(u_char *p, ngx_http_llm_main_conf_t *lmcf)
 {
-    ngx_uint_t                    i, j;
+    ngx_uint_t                    i, j, n;
     ngx_atomic_uint_t             cum;
     ngx_http_llm_stat_t          *s;
     ngx_http_llm_stats_t         *st;
@@ -491,6 +491,12 @@ ngx_http_llm_status_prometheus(u_char *p, ngx_http_llm_main_conf_t *lmcf)
     ngx_http_llm_each_model(
         p = ngx_sprintf(p, "llm_aborted_total{model=\"%*s\"} %uA\n",
                         s->len, s->name, ngx_http_llm_v(s->aborted)));
+
+    p = ngx_http_llm_prom_family(p, "llm_cut_total", "counter",
+                                 "Streams that ended early (cut or failed).");
+    ngx_http_llm_each_model(
+        p = ngx_sprintf(p, "llm_cut_total{model=\"%*s\"} %uA\n",
+                        s->len, s->name, ngx_http_llm_v(s->cut)));
 
     p = ngx_http_llm_prom_family(p, "llm_tokens_total", "counter",
                                  "Tokens by model and kind (reported usage, "
@@ -545,63 +551,75 @@ ngx_http_llm_status_prometheus(u_char *p, ngx_http_llm_main_conf_t *lmcf)
                         s->len, s->name, ngx_http_llm_v(s->ttft_sum),
                         s->len, s->name, ngx_http_llm_v(s->ttft_count)));
 
-    p = ngx_http_llm_prom_family(p, "llm_route_requests_total", "counter",
-                                 "Requests by route, and their shadow "
-                                 "traffic.");
-
-    for (i = 0; i < st->nslots; i++) {
-        s = &st->slots[i];
-
-        if (s->kind != NGX_HTTP_LLM_STAT_ROUTE) {
-            continue;
-        }
-
-        p = ngx_sprintf(p,
-                "llm_route_requests_total{route=\"%*s\"} %uA\n"
-                "llm_route_fallbacks_total{route=\"%*s\"} %uA\n"
-                "llm_shadow_requests_total{route=\"%*s\"} %uA\n"
-                "llm_shadow_skipped_total{route=\"%*s\"} %uA\n"
-                "llm_shadow_errors_total{route=\"%*s\"} %uA\n"
-                "llm_shadow_agree_total{route=\"%*s\"} %uA\n"
-                "llm_shadow_similarity_sum{route=\"%*s\"} %uA.%02uA\n"
-                "llm_shadow_latency_ms_sum{route=\"%*s\"} %uA\n",
-                s->len, s->name, ngx_http_llm_v(s->requests),
-                s->len, s->name, ngx_http_llm_v(s->fallbacks),
-                s->len, s->name, ngx_http_llm_v(s->shadow_sent),
-                s->len, s->name, ngx_http_llm_v(s->shadow_skipped),
-                s->len, s->name, ngx_http_llm_v(s->shadow_errors),
-                s->len, s->name, ngx_http_llm_v(s->shadow_agree),
-                s->len, s->name, ngx_http_llm_v(s->shadow_similarity) / 100,
-                ngx_http_llm_v(s->shadow_similarity) % 100,
-                s->len, s->name, ngx_http_llm_v(s->shadow_latency));
+#define ngx_http_llm_each_route(metric, type, help, fmt, ...)              \
+    p = ngx_http_llm_prom_family(p, metric, type, help);                      \
+    for (i = 0; i < st->nslots; i++) {                                        \
+        s = &st->slots[i];                                                    \
+        if (s->kind != NGX_HTTP_LLM_STAT_ROUTE) {                             \
+            continue;                                                         \
+        }                                                                     \
+        p = ngx_sprintf(p, metric "{route=\"%*s\"} " fmt "\n",             \
+                        s->len, s->name, __VA_ARGS__);                        \
     }
 
-    p = ngx_http_llm_prom_family(p, "llm_budget_admitted_total", "counter",
-                                 "Budget zones: admitted and refused "
-                                 "requests, keys, evictions.");
+    ngx_http_llm_each_route("llm_route_requests_total", "counter",
+                            "Requests by route.", "%uA",
+                            ngx_http_llm_v(s->requests));
+    ngx_http_llm_each_route("llm_route_fallbacks_total", "counter",
+                            "Fallback attempts by route.", "%uA",
+                            ngx_http_llm_v(s->fallbacks));
+    ngx_http_llm_each_route("llm_shadow_requests_total", "counter",
+                            "Shadow requests sent by route.", "%uA",
+                            ngx_http_llm_v(s->shadow_sent));
+    ngx_http_llm_each_route("llm_shadow_skipped_total", "counter",
+                            "Shadow requests skipped (too many in flight).",
+                            "%uA", ngx_http_llm_v(s->shadow_skipped));
+    ngx_http_llm_each_route("llm_shadow_ok_total", "counter",
+                            "Shadow requests answered with 200.", "%uA",
+                            ngx_http_llm_v(s->shadow_ok));
+    ngx_http_llm_each_route("llm_shadow_errors_total", "counter",
+                            "Shadow requests that failed.", "%uA",
+                            ngx_http_llm_v(s->shadow_errors));
+    ngx_http_llm_each_route("llm_shadow_agree_total", "counter",
+                            "Shadow answers identical to the primary's.",
+                            "%uA", ngx_http_llm_v(s->shadow_agree));
+    ngx_http_llm_each_route("llm_shadow_similarity_sum", "counter",
+                            "Sum of the shadow answers' similarity (0..1).",
+                            "%uA.%02uA",
+                            ngx_http_llm_v(s->shadow_similarity) / 100,
+                            ngx_http_llm_v(s->shadow_similarity) % 100);
+    ngx_http_llm_each_route("llm_shadow_latency_ms_sum", "counter",
+                            "Sum of the shadow requests' latency, ms.", "%uA",
+                            ngx_http_llm_v(s->shadow_latency));
 
     zones = lmcf->budget_zones.elts;
 
-    for (i = 0; i < lmcf->budget_zones.nelts; i++) {
-        z = zones[i];
-
-        if (z->sh == NULL) {
-            continue;
-        }
-
-        ngx_shmtx_lock(&z->shpool->mutex);
-
-        p = ngx_sprintf(p,
-                        "llm_budget_admitted_total{zone=\"%V\"} %ui\n"
-                        "llm_budget_refused_total{zone=\"%V\"} %ui\n"
-                        "llm_budget_keys{zone=\"%V\"} %ui\n"
-                        "llm_budget_evicted_total{zone=\"%V\"} %ui\n",
-                        &z->name, z->sh->admitted, &z->name, z->sh->refused,
-                        &z->name, z->sh->keys, &z->name, z->sh->evicted);
-
-        ngx_shmtx_unlock(&z->shpool->mutex);
+#define ngx_http_llm_each_zone(metric, type, help, field)                     \
+    p = ngx_http_llm_prom_family(p, metric, type, help);                      \
+    for (i = 0; i < lmcf->budget_zones.nelts; i++) {                          \
+        z = zones[i];                                                         \
+        if (z->sh == NULL) {                                                  \
+            continue;                                                         \
+        }                                                                     \
+        ngx_shmtx_lock(&z->shpool->mutex);                                    \
+        n = z->sh->field;                                                     \
+        ngx_shmtx_unlock(&z->shpool->mutex);                                  \
+        p = ngx_sprintf(p, metric "{zone=\"%*s\"} %ui\n",                   \
+                        ngx_min(z->name.len, NGX_HTTP_LLM_STAT_NAME),        \
+                        z->name.data, n);                                     \
     }
 
+    ngx_http_llm_each_zone("llm_budget_admitted_total", "counter",
+                           "Requests admitted by a budget zone.", admitted);
+    ngx_http_llm_each_zone("llm_budget_refused_total", "counter",
+                           "Requests refused by a budget zone.", refused);
+    ngx_http_llm_each_zone("llm_budget_keys", "gauge",
+                           "Keys held in a budget zone.", keys);
+    ngx_http_llm_each_zone("llm_budget_evicted_total", "counter",
+                           "Keys evicted from a full budget zone.", evicted);
+
+#undef ngx_http_llm_each_route
+#undef ngx_http_llm_each_zone
 #undef ngx_http_llm_each_model
 
     return p;
@@ -724,8 +742,10 @@ ngx_http_llm_status_json(u_char *p, ngx_http_llm_main_conf_t *lmcf)
 
         ngx_shmtx_lock(&z->shpool->mutex);
 
-        p = ngx_sprintf(p, "\"%V\":{\"admitted\":%ui,\"refused\":%ui,"
-                        "\"keys\":%ui,\"evicted\":%ui}", &z->name,
+        p = ngx_sprintf(p, "\"%*s\":{\"admitted\":%ui,\"refused\":%ui,"
+                        "\"keys\":%ui,\"evicted\":%ui}",
+                        ngx_min(z->name.len, NGX_HTTP_LLM_STAT_NAME),
+                        z->name.data,
                         z->sh->admitted, z->sh->refused, z->sh->keys,
                         z->sh->evicted);
 

@@ -21,6 +21,8 @@ our $Mock = <<'_EOC_';
     llm_model slow upstream=slow;
     llm_model gpt-x upstream=m503;
 
+    limit_req_zone $binary_remote_addr zone=one:1m rate=1r/m;
+
     upstream ok { server unix:$TEST_NGINX_HTML_DIR/ok.sock; }
     upstream ok2 { server unix:$TEST_NGINX_HTML_DIR/ok2.sock; }
     upstream m503 { server unix:$TEST_NGINX_HTML_DIR/m503.sock; }
@@ -426,3 +428,37 @@ llm_route "r1": invalid shadow share "150%", it must be a percentage from 0% to 
 --- must_die
 --- error_log
 llm_route "r1" is duplicate
+
+
+
+=== TEST 23: limit_req's 503 in a gateway location is answered, not retried
+--- config
+    location / {
+        llm_gateway openai;
+        limit_req zone=one;
+        proxy_pass http://$llm_upstream;
+    }
+--- request eval
+[
+"POST /echo/chat/completions\n{\"model\":\"ok\",\"messages\":[]}",
+"POST /echo/chat/completions\n{\"model\":\"ok\",\"messages\":[]}",
+]
+--- error_code eval
+[200, 503]
+--- response_body_like eval
+["\"model\":\"ok\"", "503 Service Temporarily Unavailable"]
+
+
+
+=== TEST 24: a request passed through untouched is not sent twice when its upstream fails
+--- config
+    location / {
+        llm_gateway openai;
+        proxy_pass http://refused;
+    }
+--- request
+GET /v1/models
+--- error_code: 502
+--- grep_error_log eval: qr/connect\(\) to unix:\S+ failed/
+--- grep_error_log_out eval
+qr/^connect\(\) to unix:\S+nobody-listens.sock failed\n$/
