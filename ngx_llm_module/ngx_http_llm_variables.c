@@ -10,6 +10,10 @@
 #include "ngx_http_llm_module.h"
 
 
+static ngx_int_t ngx_http_llm_variable_number(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uint64_t n);
+static ngx_int_t ngx_http_llm_variable_string(ngx_http_variable_value_t *v,
+    ngx_str_t *s);
 static ngx_int_t ngx_http_llm_variable_str(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_llm_variable_size(ngx_http_request_t *r,
@@ -125,19 +129,35 @@ ngx_http_llm_variable_ctx(ngx_http_request_t *r, ngx_http_variable_value_t *v)
 }
 
 
-static ngx_int_t
-ngx_http_llm_variable_str(ngx_http_request_t *r, ngx_http_variable_value_t *v,
-    uintptr_t data)
-{
-    ngx_str_t           *s;
-    ngx_http_llm_ctx_t  *ctx;
+/* a number, formatted in the request's pool */
 
-    ctx = ngx_http_llm_variable_ctx(r, v);
-    if (ctx == NULL) {
-        return NGX_OK;
+static ngx_int_t
+ngx_http_llm_variable_number(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uint64_t n)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
     }
 
-    s = (ngx_str_t *) ((char *) ctx + data);
+    v->len = ngx_sprintf(p, "%uL", n) - p;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+/* a string that may be absent */
+
+static ngx_int_t
+ngx_http_llm_variable_string(ngx_http_variable_value_t *v, ngx_str_t *s)
+{
+    if (s == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
 
     v->len = s->len;
     v->data = s->data;
@@ -147,10 +167,9 @@ ngx_http_llm_variable_str(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
 
 static ngx_int_t
-ngx_http_llm_variable_size(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+ngx_http_llm_variable_str(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
-    u_char              *p;
     ngx_http_llm_ctx_t  *ctx;
 
     ctx = ngx_http_llm_variable_ctx(r, v);
@@ -158,15 +177,24 @@ ngx_http_llm_variable_size(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
+    return ngx_http_llm_variable_string(v,
+                                        (ngx_str_t *) ((char *) ctx + data));
+}
+
+
+static ngx_int_t
+ngx_http_llm_variable_size(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
     }
 
-    v->len = ngx_sprintf(p, "%uz", *(size_t *) ((char *) ctx + data)) - p;
-    v->data = p;
-
-    return NGX_OK;
+    return ngx_http_llm_variable_number(r, v,
+                                        *(size_t *) ((char *) ctx + data));
 }
 
 
@@ -245,7 +273,6 @@ static ngx_int_t
 ngx_http_llm_variable_total_tokens(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char              *p;
     ngx_http_llm_ctx_t  *ctx;
 
     ctx = ngx_http_llm_variable_ctx(r, v);
@@ -253,17 +280,8 @@ ngx_http_llm_variable_total_tokens(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    v->len = ngx_sprintf(p, "%uz", ngx_http_llm_prompt_tokens(ctx)
-                                   + ctx->completion_tokens)
-             - p;
-    v->data = p;
-
-    return NGX_OK;
+    return ngx_http_llm_variable_number(r, v, ngx_http_llm_prompt_tokens(ctx)
+                                              + ctx->completion_tokens);
 }
 
 
@@ -304,7 +322,6 @@ static ngx_int_t
 ngx_http_llm_variable_ttft(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
-    u_char              *p;
     ngx_http_llm_ctx_t  *ctx;
 
     ctx = ngx_http_llm_variable_ctx(r, v);
@@ -317,15 +334,7 @@ ngx_http_llm_variable_ttft(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    v->len = ngx_sprintf(p, "%M", (ngx_msec_t) ctx->ttft) - p;
-    v->data = p;
-
-    return NGX_OK;
+    return ngx_http_llm_variable_number(r, v, (uint64_t) ctx->ttft);
 }
 
 
@@ -333,7 +342,6 @@ static ngx_int_t
 ngx_http_llm_variable_budget_remaining(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char              *p;
     ngx_http_llm_ctx_t  *ctx;
 
     ctx = ngx_http_llm_variable_ctx(r, v);
@@ -346,15 +354,7 @@ ngx_http_llm_variable_budget_remaining(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    v->len = ngx_sprintf(p, "%uL", ctx->budget_remaining) - p;
-    v->data = p;
-
-    return NGX_OK;
+    return ngx_http_llm_variable_number(r, v, ctx->budget_remaining);
 }
 
 
@@ -369,15 +369,8 @@ ngx_http_llm_variable_route(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ctx->route == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->len = ctx->route->alias.len;
-    v->data = ctx->route->alias.data;
-
-    return NGX_OK;
+    return ngx_http_llm_variable_string(v, ctx->route ? &ctx->route->alias
+                                                      : NULL);
 }
 
 
@@ -394,15 +387,8 @@ ngx_http_llm_variable_shadow(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ctx->shadow_ctx == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->len = ctx->shadow_ctx->model.len;
-    v->data = ctx->shadow_ctx->model.data;
-
-    return NGX_OK;
+    return ngx_http_llm_variable_string(v, ctx->shadow_ctx
+                                           ? &ctx->shadow_ctx->model : NULL);
 }
 
 
@@ -410,7 +396,6 @@ static ngx_int_t
 ngx_http_llm_variable_prompt_tokens(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char              *p;
     ngx_http_llm_ctx_t  *ctx;
 
     ctx = ngx_http_llm_variable_ctx(r, v);
@@ -418,13 +403,5 @@ ngx_http_llm_variable_prompt_tokens(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    v->len = ngx_sprintf(p, "%uz", ngx_http_llm_prompt_tokens(ctx)) - p;
-    v->data = p;
-
-    return NGX_OK;
+    return ngx_http_llm_variable_number(r, v, ngx_http_llm_prompt_tokens(ctx));
 }
