@@ -67,6 +67,10 @@ ngx_http_llm_openai_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return (rc == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
     }
 
+    if (ctx->cache_collect) {
+        ngx_http_llm_cache_event(r, ctx, &json);
+    }
+
     if (ctx->data_events == 1
         && ngx_http_llm_get(&json, 0, "error") != NGX_HTTP_LLM_NONE)
     {
@@ -152,6 +156,10 @@ ngx_http_llm_anthropic_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     rc = ngx_http_llm_parse_json(r, ctx, data, &json);
     if (rc != NGX_OK) {
         return (rc == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    if (ctx->cache_collect) {
+        ngx_http_llm_cache_event(r, ctx, &json);
     }
 
     /* the "type" member names the event; the "event:" line repeats it */

@@ -277,6 +277,8 @@ struct ngx_http_llm_ctx_s {
     ngx_http_llm_json_pt        json_hook;
     void                       *hook_data;
 
+    void                       *cache;             /* of the cache module */
+
     ngx_http_llm_json_token_t  *tokens;            /* reused per event */
     uint32_t                    tokens_size;
     u_char                     *text;              /* decoded delta text */
@@ -310,6 +312,7 @@ struct ngx_http_llm_ctx_s {
     unsigned                    shadow_wanted:1;
     unsigned                    shadow:1;          /* a shadow subrequest */
     unsigned                    collect_text:1;
+    unsigned                    cache_collect:1;   /* cache: read answer */
     unsigned                    done:1;
 };
 
@@ -393,6 +396,12 @@ void ngx_http_llm_wrap_content(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_collect_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     u_char *text, size_t len);
+
+/* ngx_http_llm_cache.c */
+ngx_int_t ngx_http_llm_cache_lookup(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_cache_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_json_t *json);
 
 /* ngx_http_llm_status.c */
 ngx_int_t ngx_http_llm_status_zone(ngx_conf_t *cf,

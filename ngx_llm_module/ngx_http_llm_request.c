@@ -235,6 +235,16 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
+    /*
+     * The cache: after redaction (a refused request is never answered from
+     * the cache), before budgets (a hit costs no tokens).
+     */
+
+    rc = ngx_http_llm_cache_lookup(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     rc = ngx_http_llm_budget_admit(r, ctx);
     if (rc != NGX_DECLINED) {
         return rc;

@@ -1,0 +1,2966 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * Answer cache: complete, successful answers kept in a shared memory zone
+ * (slab, red-black tree by key digest, LRU queue, TTL) and served again,
+ * without going upstream, to a later request with the same key.
+ *
+ * The key is a digest of the scope (by default the caller's credentials),
+ * the API, the effective model and the request body's parsed structure
+ * (strings decoded, numbers by value, object members sorted by name), less
+ * the members that only change the framing or the bookkeeping (stream,
+ * stream_options, user, metadata, ...).  White space in the JSON text does
+ * not matter; any difference in content does.
+ *
+ * An entry holds the answer's text, model, usage and finish reason, not its
+ * bytes: a hit is written in the format the new request asks for (JSON or
+ * an event stream, OpenAI or Anthropic), whatever the format it was stored
+ * from.  Streamed answers are assembled from their events as they pass
+ * (a hook in the usage reader), JSON answers are read from the filter's
+ * capture; both are stored once the request ends, only when the answer
+ * ended properly (no error, no cut stream, no tool call).
+ */
+
+
+#include "ngx_http_llm_module.h"
+
+#if (NGX_OPENSSL)
+#include <openssl/evp.h>
+#endif
+
+
+#define NGX_HTTP_LLM_CACHE_DIGEST     16          /* bytes of the key kept */
+
+#define NGX_HTTP_LLM_CACHE_NONE       0
+#define NGX_HTTP_LLM_CACHE_MISS       1
+#define NGX_HTTP_LLM_CACHE_HIT        2
+#define NGX_HTTP_LLM_CACHE_BYPASS     3
+#define NGX_HTTP_LLM_CACHE_SEMANTIC   4
+
+#define NGX_HTTP_LLM_CACHE_NO_STORE   1
+#define NGX_HTTP_LLM_CACHE_NO_CACHE   2
+
+#define NGX_HTTP_LLM_CACHE_TTL        3600
+#define NGX_HTTP_LLM_CACHE_MAX_ENTRY  (128 * 1024)
+#define NGX_HTTP_LLM_CACHE_MAX_MODEL  255
+#define NGX_HTTP_LLM_CACHE_MAX_STOP   1024
+
+/* replayed stream: pieces of about this many bytes, cut at a space */
+#define NGX_HTTP_LLM_CACHE_PIECE      64
+#define NGX_HTTP_LLM_CACHE_MIN_PIECE  32
+
+/* "full zone" warnings: at most one per zone in this many seconds */
+#define NGX_HTTP_LLM_CACHE_WARN_EVERY 60
+
+
+typedef struct {
+    ngx_rbtree_node_t           node;          /* key: the digest's start */
+    ngx_queue_t                 queue;         /* LRU, head: most recent */
+    u_char                      digest[NGX_HTTP_LLM_CACHE_DIGEST];
+    time_t                      created;
+    uint32_t                    prompt_tokens;
+    uint32_t                    completion_tokens;
+    uint32_t                    text_len;
+    u_short                     stop_len;
+    u_char                      model_len;
+    u_char                      finish_len;
+    u_char                      data[1];       /* model, finish, stop, text */
+} ngx_http_llm_cache_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                rbtree;
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 queue;
+    ngx_uint_t                  entries;
+    size_t                      bytes;         /* of the entries */
+    uint64_t                    hits;
+    uint64_t                    misses;
+    uint64_t                    bypassed;
+    uint64_t                    stored;
+    uint64_t                    evicted;
+    uint64_t                    expired;
+    uint64_t                    tokens_saved;
+    uint64_t                    nano_usd_saved;
+    time_t                      warned;        /* last "full" warning */
+} ngx_http_llm_cache_sh_t;
+
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_http_llm_cache_sh_t    *sh;
+    ngx_slab_pool_t            *shpool;
+    ngx_shm_zone_t             *shm_zone;
+    time_t                      ttl;
+    size_t                      max_entry;
+} ngx_http_llm_cache_zone_t;
+
+
+typedef struct {
+    ngx_shm_zone_t             *shm_zone;
+    u_char                     *file;
+    ngx_uint_t                  line;
+} ngx_http_llm_cache_ref_t;
+
+
+typedef struct {
+    ngx_array_t                 refs;          /* ngx_http_llm_cache_ref_t */
+} ngx_http_llm_cache_main_conf_t;
+
+
+typedef struct {
+    ngx_shm_zone_t             *shm_zone;      /* NULL: off */
+    ngx_array_t                *scope;         /* ngx_http_complex_value_t */
+    ngx_array_t                *bypass;        /* predicates */
+} ngx_http_llm_cache_loc_conf_t;
+
+
+/* what a request knows of the cache: its key, a hit, the answer built up */
+
+typedef struct {
+    ngx_http_llm_cache_zone_t  *zone;
+    ngx_uint_t                  status;        /* NGX_HTTP_LLM_CACHE_* */
+
+    u_char                      digest[NGX_HTTP_LLM_CACHE_DIGEST];
+    ngx_str_t                   scope;
+    ngx_str_t                   key_model;     /* the model of the digest */
+
+    /* a hit, or the answer to store */
+    ngx_str_t                   text;
+    ngx_str_t                   model;
+    ngx_str_t                   finish;
+    ngx_str_t                   stop;
+    uint32_t                    prompt_tokens;
+    uint32_t                    completion_tokens;
+    time_t                      created;
+
+    size_t                      text_size;     /* of the text's buffer */
+    size_t                      attempt;       /* the answer read is of */
+
+    unsigned                    store:1;       /* store the answer */
+    unsigned                    failed:1;      /* the answer is not kept */
+    unsigned                    too_large:1;
+} ngx_http_llm_cache_ctx_t;
+
+
+/* the key's digest is computed over a canonical form, fed in blocks */
+
+typedef struct {
+#if (NGX_OPENSSL)
+    EVP_MD_CTX                 *md;
+#else
+    ngx_sha1_t                  sha1;
+#endif
+    ngx_pool_t                 *pool;
+    u_char                     *scratch;       /* decoded strings */
+    size_t                      scratch_size;
+    size_t                      n;
+    u_char                      buf[2048];
+} ngx_http_llm_cache_hash_t;
+
+
+typedef struct {
+    ngx_str_t                   key;
+    uint32_t                    value;
+} ngx_http_llm_cache_member_t;
+
+
+static ngx_int_t ngx_http_llm_cache_applies(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_uint_t ngx_http_llm_cache_control(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_cache_scope(ngx_http_request_t *r,
+    ngx_http_llm_cache_loc_conf_t *clcf, ngx_str_t *scope);
+static ngx_int_t ngx_http_llm_cache_key(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
+    ngx_str_t *model);
+static void ngx_http_llm_cache_hash_add(ngx_http_llm_cache_hash_t *h,
+    const void *data, size_t len);
+static void ngx_http_llm_cache_hash_str(ngx_http_llm_cache_hash_t *h,
+    u_char tag, const u_char *data, size_t len);
+static ngx_int_t ngx_http_llm_cache_hash_value(ngx_http_llm_cache_hash_t *h,
+    ngx_http_llm_json_t *json, uint32_t tok, ngx_uint_t top);
+static ngx_int_t ngx_http_llm_cache_hash_object(ngx_http_llm_cache_hash_t *h,
+    ngx_http_llm_json_t *json, uint32_t obj, ngx_uint_t top);
+static ngx_int_t ngx_http_llm_cache_decode(ngx_pool_t *pool,
+    ngx_http_llm_json_t *json, uint32_t tok, ngx_str_t *out);
+static int ngx_libc_cdecl ngx_http_llm_cache_member_cmp(const void *one,
+    const void *two);
+static ngx_http_llm_cache_node_t *ngx_http_llm_cache_find(
+    ngx_http_llm_cache_zone_t *zone, u_char *digest);
+static void ngx_http_llm_cache_delete(ngx_http_llm_cache_zone_t *zone,
+    ngx_http_llm_cache_node_t *cn);
+static ngx_uint_t ngx_http_llm_cache_expired(ngx_http_llm_cache_zone_t *zone,
+    ngx_http_llm_cache_node_t *cn, time_t now);
+static ngx_int_t ngx_http_llm_cache_fetch(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
+static ngx_int_t ngx_http_llm_cache_arm(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
+static void ngx_http_llm_cache_cleanup(void *data);
+static ngx_int_t ngx_http_llm_cache_read_json(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
+static ngx_int_t ngx_http_llm_cache_append(ngx_http_request_t *r,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_json_t *json, uint32_t tok);
+static ngx_int_t ngx_http_llm_cache_copy(ngx_http_request_t *r,
+    ngx_http_llm_json_t *json, uint32_t tok, size_t max, ngx_str_t *out);
+static void ngx_http_llm_cache_store(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
+static ngx_int_t ngx_http_llm_cache_handler(ngx_http_request_t *r);
+static ngx_buf_t *ngx_http_llm_cache_openai(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
+static ngx_buf_t *ngx_http_llm_cache_anthropic(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
+static size_t ngx_http_llm_cache_piece(u_char *p, u_char *last);
+static u_char *ngx_http_llm_cache_id(u_char *p);
+static ngx_int_t ngx_http_llm_cache_set_header(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_str_t *value);
+static ngx_int_t ngx_http_llm_cache_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_cache_variable_status(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_cache_variable_similarity(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_llm_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static char *ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_llm_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_llm_cache_scope_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void *ngx_http_llm_cache_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_cache_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_llm_cache_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_cache_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_llm_cache_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_llm_cache_postconfiguration(ngx_conf_t *cf);
+static void ngx_http_llm_cache_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_http_llm_cache_commands[] = {
+
+    { ngx_string("llm_cache_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_cache_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("llm_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_cache,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_cache_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_cache_scope_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_cache_loc_conf_t, scope),
+      NULL },
+
+    { ngx_string("llm_cache_bypass"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_set_predicate_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_cache_loc_conf_t, bypass),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_llm_cache_module_ctx = {
+    ngx_http_llm_cache_preconfiguration,   /* preconfiguration */
+    ngx_http_llm_cache_postconfiguration,  /* postconfiguration */
+
+    ngx_http_llm_cache_create_main_conf,   /* create main configuration */
+    ngx_http_llm_cache_init_main_conf,     /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_llm_cache_create_loc_conf,    /* create location configuration */
+    ngx_http_llm_cache_merge_loc_conf      /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_llm_cache_module = {
+    NGX_MODULE_V1,
+    &ngx_http_llm_cache_module_ctx,        /* module context */
+    ngx_http_llm_cache_commands,           /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_llm_cache_exit_process,       /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_llm_cache_vars[] = {
+
+    { ngx_string("llm_cache_status"), NULL,
+      ngx_http_llm_cache_variable_status, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_cache_similarity"), NULL,
+      ngx_http_llm_cache_variable_similarity, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_llm_cache_statuses[] = {
+    ngx_null_string,
+    ngx_string("MISS"),
+    ngx_string("HIT"),
+    ngx_string("BYPASS"),
+    ngx_string("SEMANTIC")
+};
+
+
+/*
+ * Top-level members left out of the key: the framing of the answer, and
+ * the caller's bookkeeping, which does not change what the model says.
+ * The model is keyed as the effective model, after routing.
+ */
+
+static ngx_str_t  ngx_http_llm_cache_unkeyed[] = {
+    ngx_string("model"),
+    ngx_string("stream"),
+    ngx_string("stream_options"),
+    ngx_string("user"),
+    ngx_string("metadata"),
+    ngx_string("store"),
+    ngx_string("service_tier"),
+    ngx_string("prompt_cache_key"),
+    ngx_string("safety_identifier"),
+    ngx_null_string
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+#if (NGX_OPENSSL)
+static EVP_MD_CTX  *ngx_http_llm_cache_md;
+#endif
+
+
+#define ngx_http_llm_cache_get(json, obj, key)                                \
+    ngx_http_llm_json_object_get(json, obj, key, sizeof(key) - 1)
+
+#define ngx_http_llm_cache_is(json, tok, t)                                   \
+    ((tok) != NGX_HTTP_LLM_NONE && (json)->tokens[tok].type == (t))
+
+
+/*
+ * The pre-content pipeline's cache step, before budgets.  NGX_DECLINED: go
+ * on (a miss, or the cache does not apply); NGX_OK: a hit, the content
+ * handler is ours; an HTTP status on an internal error.
+ */
+
+ngx_int_t
+ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_int_t                       rc;
+    ngx_uint_t                      cc;
+    ngx_http_llm_cache_ctx_t       *cctx;
+    ngx_http_llm_cache_zone_t      *zone;
+    ngx_http_llm_cache_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_cache_module);
+
+    if (clcf->shm_zone == NULL || r != r->main || ctx->shadow) {
+        return NGX_DECLINED;
+    }
+
+    zone = clcf->shm_zone->data;
+
+    cctx = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_cache_ctx_t));
+    if (cctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->cache = cctx;
+    cctx->zone = zone;
+    cctx->status = NGX_HTTP_LLM_CACHE_BYPASS;
+
+    if (ngx_http_llm_cache_applies(r, ctx) != NGX_OK) {
+        goto bypass;
+    }
+
+    /* Cache-Control: no-store: neither read nor written; no-cache: written */
+
+    cc = ngx_http_llm_cache_control(r);
+
+    if (cc & NGX_HTTP_LLM_CACHE_NO_STORE) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm cache: \"no-store\" asked by the client");
+        goto bypass;
+    }
+
+    rc = ngx_http_llm_cache_scope(r, clcf, &cctx->scope);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm cache: no credentials and no llm_cache_scope");
+        goto bypass;
+    }
+
+    if (ngx_http_llm_cache_key(r, ctx, cctx, &ctx->model) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cctx->store = 1;
+
+    if ((cc & NGX_HTTP_LLM_CACHE_NO_CACHE)
+        || ngx_http_test_predicates(r, clcf->bypass) == NGX_DECLINED)
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm cache: lookup bypassed");
+
+        if (ngx_http_llm_cache_arm(r, ctx, cctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        goto bypass;
+    }
+
+    rc = ngx_http_llm_cache_fetch(r, ctx, cctx);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_OK) {
+        cctx->status = NGX_HTTP_LLM_CACHE_HIT;
+        cctx->store = 0;
+        r->content_handler = ngx_http_llm_cache_handler;
+        return NGX_OK;
+    }
+
+    cctx->status = NGX_HTTP_LLM_CACHE_MISS;
+
+    if (ngx_http_llm_cache_arm(r, ctx, cctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
+
+bypass:
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    zone->sh->bypassed++;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Chat requests whose answer an entry can reproduce: one choice, no
+ * log probabilities, no audio.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_applies(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    int64_t               n;
+    uint32_t              t, m;
+    ngx_str_t             s;
+    ngx_http_llm_json_t  *json;
+
+    json = &ctx->req.json;
+
+    t = ngx_http_llm_cache_get(json, 0, "messages");
+
+    if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        return NGX_OK;
+    }
+
+    t = ngx_http_llm_cache_get(json, 0, "n");
+
+    if (ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_NUMBER)
+        && (ngx_http_llm_json_get_int(json, t, &n) != NGX_HTTP_LLM_JSON_OK
+            || n != 1))
+    {
+        return NGX_DECLINED;
+    }
+
+    t = ngx_http_llm_cache_get(json, 0, "logprobs");
+
+    if (ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_TRUE)) {
+        return NGX_DECLINED;
+    }
+
+    t = ngx_http_llm_cache_get(json, 0, "modalities");
+
+    if (ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
+        for (m = ngx_http_llm_json_first(json, t);
+             m != NGX_HTTP_LLM_NONE;
+             m = json->tokens[m].next)
+        {
+            if (json->tokens[m].type != NGX_HTTP_LLM_JSON_STRING) {
+                continue;
+            }
+
+            ngx_http_llm_json_raw_string(json, m, (const u_char **) &s.data,
+                                         &s.len);
+
+            if (s.len != 4 || ngx_strncmp(s.data, "text", 4) != 0) {
+                return NGX_DECLINED;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the client's Cache-Control: no-store, no-cache */
+
+static ngx_uint_t
+ngx_http_llm_cache_control(ngx_http_request_t *r)
+{
+    u_char           *p, *last, *start;
+    ngx_uint_t        i, cc;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    cc = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof("Cache-Control") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               sizeof("Cache-Control") - 1) != 0)
+        {
+            continue;
+        }
+
+        p = h[i].value.data;
+        last = p + h[i].value.len;
+
+        while (p < last) {
+
+            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+                p++;
+            }
+
+            start = p;
+
+            while (p < last && *p != ',' && *p != ' ' && *p != '\t'
+                   && *p != '=')
+            {
+                p++;
+            }
+
+            if (p - start == 8
+                && ngx_strncasecmp(start, (u_char *) "no-store", 8) == 0)
+            {
+                cc |= NGX_HTTP_LLM_CACHE_NO_STORE;
+
+            } else if (p - start == 8
+                       && ngx_strncasecmp(start, (u_char *) "no-cache", 8)
+                          == 0)
+            {
+                cc |= NGX_HTTP_LLM_CACHE_NO_CACHE;
+            }
+
+            while (p < last && *p != ',') {
+                p++;
+            }
+        }
+    }
+
+    return cc;
+}
+
+
+/*
+ * The scope: the llm_cache_scope values, or the caller's credentials
+ * (Authorization, x-api-key, api-key).  NGX_DECLINED: no credentials and no
+ * llm_cache_scope, the cache is not used.  Each value is length-prefixed,
+ * so ("ab", "c") and ("a", "bc") differ.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_scope(ngx_http_request_t *r,
+    ngx_http_llm_cache_loc_conf_t *clcf, ngx_str_t *scope)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_str_t                  val[3], *v;
+    ngx_uint_t                 i, n, found;
+    ngx_list_part_t           *part;
+    ngx_table_elt_t           *h;
+    ngx_http_complex_value_t  *cv;
+
+    static ngx_str_t  names[] = {
+        ngx_string("Authorization"),
+        ngx_string("x-api-key"),
+        ngx_string("api-key")
+    };
+
+    if (clcf->scope) {
+        cv = clcf->scope->elts;
+        n = clcf->scope->nelts;
+
+        v = ngx_palloc(r->pool, n * sizeof(ngx_str_t));
+        if (v == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (ngx_http_complex_value(r, &cv[i], &v[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        found = 1;
+
+    } else {
+        v = val;
+        n = 3;
+        found = 0;
+
+        ngx_memzero(val, sizeof(val));
+
+        part = &r->headers_in.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            for (len = 0; len < 3; len++) {
+                if (h[i].key.len == names[len].len
+                    && ngx_strncasecmp(h[i].key.data, names[len].data,
+                                       names[len].len) == 0
+                    && h[i].value.len)
+                {
+                    val[len] = h[i].value;
+                    found = 1;
+                }
+            }
+        }
+    }
+
+    if (!found) {
+        return NGX_DECLINED;
+    }
+
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += 4 + v[i].len;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    scope->data = p;
+    scope->len = len;
+
+    for (i = 0; i < n; i++) {
+        *p++ = (u_char) (v[i].len >> 24);
+        *p++ = (u_char) (v[i].len >> 16);
+        *p++ = (u_char) (v[i].len >> 8);
+        *p++ = (u_char) v[i].len;
+        p = ngx_cpymem(p, v[i].data, v[i].len);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The key: a digest (SHA-256, cut to 128 bits) of the scope, the API, the
+ * model and the canonical form of the request body.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_str_t *model)
+{
+    u_char                     api;
+    ngx_int_t                  rc;
+    ngx_http_llm_cache_hash_t  h;
+#if (NGX_OPENSSL)
+    u_char                     md[EVP_MAX_MD_SIZE];
+    unsigned int               mdlen;
+
+    if (ngx_http_llm_cache_md == NULL) {
+        /* one per worker, reused, freed at the worker's exit */
+        ngx_http_llm_cache_md = EVP_MD_CTX_new();
+        if (ngx_http_llm_cache_md == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (EVP_DigestInit_ex(ngx_http_llm_cache_md, EVP_sha256(), NULL) != 1) {
+        return NGX_ERROR;
+    }
+
+    h.md = ngx_http_llm_cache_md;
+#else
+    u_char                     md[20];
+
+    ngx_sha1_init(&h.sha1);
+#endif
+
+    h.pool = r->pool;
+    h.scratch = NULL;
+    h.scratch_size = 0;
+    h.n = 0;
+
+    api = (u_char) ctx->api;
+
+    ngx_http_llm_cache_hash_add(&h, "llm-cache/1", sizeof("llm-cache/1"));
+    ngx_http_llm_cache_hash_add(&h, &api, 1);
+    ngx_http_llm_cache_hash_str(&h, 'S', cctx->scope.data, cctx->scope.len);
+    ngx_http_llm_cache_hash_str(&h, 'M', model->data, model->len);
+
+    rc = ngx_http_llm_cache_hash_value(&h, &ctx->req.json, 0, 1);
+
+    if (h.scratch) {
+        ngx_pfree(r->pool, h.scratch);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+#if (NGX_OPENSSL)
+    if (EVP_DigestUpdate(h.md, h.buf, h.n) != 1
+        || EVP_DigestFinal_ex(h.md, md, &mdlen) != 1)
+    {
+        return NGX_ERROR;
+    }
+#else
+    ngx_sha1_update(&h.sha1, h.buf, h.n);
+    ngx_sha1_final(md, &h.sha1);
+#endif
+
+    ngx_memcpy(cctx->digest, md, NGX_HTTP_LLM_CACHE_DIGEST);
+    cctx->key_model = *model;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_cache_hash_add(ngx_http_llm_cache_hash_t *h, const void *data,
+    size_t len)
+{
+    size_t         n;
+    const u_char  *p;
+
+    p = data;
+
+    while (len) {
+        if (h->n == sizeof(h->buf)) {
+#if (NGX_OPENSSL)
+            (void) EVP_DigestUpdate(h->md, h->buf, h->n);
+#else
+            ngx_sha1_update(&h->sha1, h->buf, h->n);
+#endif
+            h->n = 0;
+        }
+
+        n = ngx_min(len, sizeof(h->buf) - h->n);
+
+        ngx_memcpy(h->buf + h->n, p, n);
+
+        h->n += n;
+        p += n;
+        len -= n;
+    }
+}
+
+
+static void
+ngx_http_llm_cache_hash_str(ngx_http_llm_cache_hash_t *h, u_char tag,
+    const u_char *data, size_t len)
+{
+    u_char  head[5];
+
+    head[0] = tag;
+    head[1] = (u_char) (len >> 24);
+    head[2] = (u_char) (len >> 16);
+    head[3] = (u_char) (len >> 8);
+    head[4] = (u_char) len;
+
+    ngx_http_llm_cache_hash_add(h, head, 5);
+    ngx_http_llm_cache_hash_add(h, data, len);
+}
+
+
+/*
+ * The canonical form of a JSON value: a type tag, then strings decoded and
+ * length-prefixed, numbers by value (1, 1.0 and 1e0 are the same), arrays in
+ * order, object members sorted by name.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_hash_value(ngx_http_llm_cache_hash_t *h,
+    ngx_http_llm_json_t *json, uint32_t tok, ngx_uint_t top)
+{
+    u_char                      num[9];
+    double                      d;
+    int64_t                     i;
+    uint32_t                    e;
+    ngx_str_t                   s;
+    ngx_http_llm_json_token_t  *t;
+
+    t = &json->tokens[tok];
+
+    switch (t->type) {
+
+    case NGX_HTTP_LLM_JSON_OBJECT:
+        return ngx_http_llm_cache_hash_object(h, json, tok, top);
+
+    case NGX_HTTP_LLM_JSON_ARRAY:
+        num[0] = 'a';
+        num[1] = (u_char) (t->size >> 24);
+        num[2] = (u_char) (t->size >> 16);
+        num[3] = (u_char) (t->size >> 8);
+        num[4] = (u_char) t->size;
+        ngx_http_llm_cache_hash_add(h, num, 5);
+
+        for (e = ngx_http_llm_json_first(json, tok);
+             e != NGX_HTTP_LLM_NONE;
+             e = json->tokens[e].next)
+        {
+            if (ngx_http_llm_cache_hash_value(h, json, e, 0) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_LLM_JSON_STRING:
+        ngx_http_llm_json_raw_string(json, tok, (const u_char **) &s.data,
+                                     &s.len);
+
+        if (t->escaped) {
+            if (s.len > h->scratch_size) {
+                if (h->scratch) {
+                    ngx_pfree(h->pool, h->scratch);
+                }
+
+                h->scratch_size = ngx_max(s.len, 256);
+                h->scratch = ngx_pnalloc(h->pool, h->scratch_size);
+                if (h->scratch == NULL) {
+                    h->scratch_size = 0;
+                    return NGX_ERROR;
+                }
+            }
+
+            s.len = ngx_http_llm_json_decode_string(s.data, s.len,
+                                                    h->scratch);
+            s.data = h->scratch;
+        }
+
+        ngx_http_llm_cache_hash_str(h, 's', s.data, s.len);
+        return NGX_OK;
+
+    case NGX_HTTP_LLM_JSON_NUMBER:
+        if (t->integer
+            && ngx_http_llm_json_get_int(json, tok, &i) == NGX_HTTP_LLM_JSON_OK)
+        {
+            goto integer;
+        }
+
+        if (ngx_http_llm_json_get_double(json, tok, &d)
+            != NGX_HTTP_LLM_JSON_OK)
+        {
+            /* out of range: by its text */
+            ngx_http_llm_cache_hash_str(h, 'N', json->data + t->start,
+                                        t->end - t->start);
+            return NGX_OK;
+        }
+
+        if (d > -9.2e18 && d < 9.2e18 && d == (double) (int64_t) d) {
+            i = (int64_t) d;
+            goto integer;
+        }
+
+        num[0] = 'd';
+        ngx_memcpy(&num[1], &d, 8);
+        ngx_http_llm_cache_hash_add(h, num, 9);
+        return NGX_OK;
+
+    case NGX_HTTP_LLM_JSON_TRUE:
+        ngx_http_llm_cache_hash_add(h, "t", 1);
+        return NGX_OK;
+
+    case NGX_HTTP_LLM_JSON_FALSE:
+        ngx_http_llm_cache_hash_add(h, "f", 1);
+        return NGX_OK;
+
+    default: /* NGX_HTTP_LLM_JSON_NULL */
+        ngx_http_llm_cache_hash_add(h, "n", 1);
+        return NGX_OK;
+    }
+
+integer:
+
+    num[0] = 'i';
+    ngx_memcpy(&num[1], &i, 8);
+    ngx_http_llm_cache_hash_add(h, num, 9);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_cache_hash_object(ngx_http_llm_cache_hash_t *h,
+    ngx_http_llm_json_t *json, uint32_t obj, ngx_uint_t top)
+{
+    u_char                        head[5];
+    uint32_t                      k;
+    ngx_str_t                    *u;
+    ngx_uint_t                    i, n;
+    ngx_http_llm_cache_member_t  *m, local[16];
+
+    n = json->tokens[obj].size;
+
+    if (n <= 16) {
+        m = local;
+
+    } else {
+        m = ngx_palloc(h->pool, n * sizeof(ngx_http_llm_cache_member_t));
+        if (m == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    i = 0;
+
+    for (k = ngx_http_llm_json_first(json, obj);
+         k != NGX_HTTP_LLM_NONE && i < n;
+         k = json->tokens[k].next)
+    {
+        if (ngx_http_llm_cache_decode(h->pool, json, k, &m[i].key) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (top) {
+            for (u = ngx_http_llm_cache_unkeyed; u->len; u++) {
+                if (u->len == m[i].key.len
+                    && ngx_strncmp(u->data, m[i].key.data, u->len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (u->len) {
+                continue;
+            }
+        }
+
+        m[i].value = k + 1;
+        i++;
+    }
+
+    n = i;
+
+    if (n > 1) {
+        ngx_qsort(m, n, sizeof(ngx_http_llm_cache_member_t),
+                  ngx_http_llm_cache_member_cmp);
+    }
+
+    head[0] = 'o';
+    head[1] = (u_char) (n >> 24);
+    head[2] = (u_char) (n >> 16);
+    head[3] = (u_char) (n >> 8);
+    head[4] = (u_char) n;
+    ngx_http_llm_cache_hash_add(h, head, 5);
+
+    for (i = 0; i < n; i++) {
+        ngx_http_llm_cache_hash_str(h, 'k', m[i].key.data, m[i].key.len);
+
+        if (ngx_http_llm_cache_hash_value(h, json, m[i].value, 0) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* a string token, decoded: in place when it has no escapes */
+
+static ngx_int_t
+ngx_http_llm_cache_decode(ngx_pool_t *pool, ngx_http_llm_json_t *json,
+    uint32_t tok, ngx_str_t *out)
+{
+    size_t         len;
+    const u_char  *raw;
+
+    ngx_http_llm_json_raw_string(json, tok, &raw, &len);
+
+    if (!json->tokens[tok].escaped) {
+        out->data = (u_char *) raw;
+        out->len = len;
+        return NGX_OK;
+    }
+
+    out->data = ngx_pnalloc(pool, len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = ngx_http_llm_json_decode_string(raw, len, out->data);
+
+    return NGX_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_llm_cache_member_cmp(const void *one, const void *two)
+{
+    const ngx_http_llm_cache_member_t  *a = one;
+    const ngx_http_llm_cache_member_t  *b = two;
+
+    return ngx_memn2cmp(a->key.data, b->key.data, a->key.len, b->key.len);
+}
+
+
+/* the zone's entry for a digest, or NULL; the zone is locked */
+
+static ngx_http_llm_cache_node_t *
+ngx_http_llm_cache_find(ngx_http_llm_cache_zone_t *zone, u_char *digest)
+{
+    ngx_int_t                   rc;
+    ngx_rbtree_key_t            key;
+    ngx_rbtree_node_t          *node, *sentinel;
+    ngx_http_llm_cache_node_t  *cn;
+
+    ngx_memcpy(&key, digest, sizeof(ngx_rbtree_key_t));
+
+    node = zone->sh->rbtree.root;
+    sentinel = zone->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (key != node->key) {
+            node = (key < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        cn = (ngx_http_llm_cache_node_t *) node;
+
+        rc = ngx_memcmp(digest, cn->digest, NGX_HTTP_LLM_CACHE_DIGEST);
+
+        if (rc == 0) {
+            return cn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_llm_cache_delete(ngx_http_llm_cache_zone_t *zone,
+    ngx_http_llm_cache_node_t *cn)
+{
+    ngx_queue_remove(&cn->queue);
+    ngx_rbtree_delete(&zone->sh->rbtree, &cn->node);
+
+    zone->sh->entries--;
+    zone->sh->bytes -= offsetof(ngx_http_llm_cache_node_t, data)
+                       + cn->model_len + cn->finish_len + cn->stop_len
+                       + cn->text_len;
+
+    ngx_slab_free_locked(zone->shpool, cn);
+}
+
+
+static ngx_uint_t
+ngx_http_llm_cache_expired(ngx_http_llm_cache_zone_t *zone,
+    ngx_http_llm_cache_node_t *cn, time_t now)
+{
+    /* the zone's current ttl: a reload with a new ttl applies at once */
+    return (now - cn->created >= zone->ttl || now < cn->created);
+}
+
+
+/*
+ * Look the key up; on a hit, copy the entry into the request's pool (the
+ * entry may be evicted while the answer is sent).  NGX_OK: a hit;
+ * NGX_DECLINED: a miss.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_fetch(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx)
+{
+    u_char                     *p;
+    size_t                      size;
+    time_t                      now;
+    uint64_t                    nano;
+    ngx_http_llm_cache_node_t  *cn;
+    ngx_http_llm_cache_zone_t  *zone;
+
+    zone = cctx->zone;
+    now = ngx_time();
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    cn = ngx_http_llm_cache_find(zone, cctx->digest);
+
+    if (cn && ngx_http_llm_cache_expired(zone, cn, now)) {
+        ngx_http_llm_cache_delete(zone, cn);
+        zone->sh->expired++;
+        cn = NULL;
+    }
+
+    if (cn == NULL) {
+        zone->sh->misses++;
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    size = cn->model_len + cn->finish_len + cn->stop_len + cn->text_len;
+
+    p = ngx_pnalloc(r->pool, size ? size : 1);
+    if (p == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, cn->data, size);
+
+    cctx->model.data = p;
+    cctx->model.len = cn->model_len;
+    p += cn->model_len;
+
+    cctx->finish.data = p;
+    cctx->finish.len = cn->finish_len;
+    p += cn->finish_len;
+
+    cctx->stop.data = p;
+    cctx->stop.len = cn->stop_len;
+    p += cn->stop_len;
+
+    cctx->text.data = p;
+    cctx->text.len = cn->text_len;
+
+    cctx->prompt_tokens = cn->prompt_tokens;
+    cctx->completion_tokens = cn->completion_tokens;
+    cctx->created = cn->created;
+
+    ngx_queue_remove(&cn->queue);
+    ngx_queue_insert_head(&zone->sh->queue, &cn->queue);
+
+    if (ngx_http_llm_cost_of(ctx, cn->prompt_tokens, cn->completion_tokens,
+                             &nano)
+        != NGX_OK)
+    {
+        nano = 0;
+    }
+
+    zone->sh->hits++;
+    zone->sh->tokens_saved += cn->prompt_tokens + cn->completion_tokens;
+    zone->sh->nano_usd_saved += nano;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm cache \"%V\": hit, model \"%V\", %uD+%uD tokens",
+                   &zone->name, &ctx->model, cctx->prompt_tokens,
+                   cctx->completion_tokens);
+
+    return NGX_OK;
+}
+
+
+/* a miss or a bypass: the answer is read as it passes, stored at the end */
+
+static ngx_int_t
+ngx_http_llm_cache_arm(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx)
+{
+    ngx_http_cleanup_t  *cln;
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_llm_cache_cleanup;
+    cln->data = ctx;
+
+    cctx->attempt = ctx->attempts;
+
+    ctx->cache_collect = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Called by the usage reader for every event of a streamed answer, parsed:
+ * the text is assembled; anything that an entry cannot reproduce (an error,
+ * a tool call, a refusal, another choice) marks the answer as not kept.
+ */
+
+void
+ngx_http_llm_cache_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_json_t *json)
+{
+    size_t                     len;
+    u_char                    *type;
+    int64_t                    index;
+    uint32_t                   t, c, d, v;
+    ngx_http_llm_cache_ctx_t  *cctx;
+
+    cctx = ctx->cache;
+
+    if (cctx == NULL) {
+        return;
+    }
+
+    if (cctx->attempt != ctx->attempts) {
+        /* a fallback attempt: its answer replaces the failed one's */
+
+        cctx->attempt = ctx->attempts;
+        cctx->text.len = 0;
+        ngx_str_null(&cctx->model);
+        ngx_str_null(&cctx->finish);
+        ngx_str_null(&cctx->stop);
+        cctx->failed = 0;
+        cctx->too_large = 0;
+    }
+
+    if (cctx->failed) {
+        return;
+    }
+
+    if (ngx_http_llm_cache_get(json, 0, "error") != NGX_HTTP_LLM_NONE) {
+        goto failed;
+    }
+
+    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        t = ngx_http_llm_cache_get(json, 0, "type");
+
+        if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_STRING)) {
+            return;
+        }
+
+        ngx_http_llm_json_raw_string(json, t, (const u_char **) &type, &len);
+
+        if (len == 13 && ngx_strncmp(type, "message_start", 13) == 0) {
+            v = ngx_http_llm_cache_get(json, 0, "message");
+            v = ngx_http_llm_cache_get(json, v, "model");
+
+            if (ngx_http_llm_cache_copy(r, json, v,
+                                        NGX_HTTP_LLM_CACHE_MAX_MODEL,
+                                        &cctx->model)
+                != NGX_OK)
+            {
+                goto failed;
+            }
+
+            return;
+        }
+
+        if (len == 19 && ngx_strncmp(type, "content_block_start", 19) == 0) {
+            v = ngx_http_llm_cache_get(json, 0, "content_block");
+            v = ngx_http_llm_cache_get(json, v, "type");
+
+            if (!ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)) {
+                goto failed;
+            }
+
+            ngx_http_llm_json_raw_string(json, v, (const u_char **) &type,
+                                         &len);
+
+            /* text is kept, thinking is left out, anything else is not */
+
+            if ((len == 4 && ngx_strncmp(type, "text", 4) == 0)
+                || (len == 8 && ngx_strncmp(type, "thinking", 8) == 0)
+                || (len == 17
+                    && ngx_strncmp(type, "redacted_thinking", 17) == 0))
+            {
+                return;
+            }
+
+            goto failed;
+        }
+
+        if (len == 19 && ngx_strncmp(type, "content_block_delta", 19) == 0) {
+            d = ngx_http_llm_cache_get(json, 0, "delta");
+            v = ngx_http_llm_cache_get(json, d, "type");
+
+            if (!ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)) {
+                goto failed;
+            }
+
+            ngx_http_llm_json_raw_string(json, v, (const u_char **) &type,
+                                         &len);
+
+            if (len == 10 && ngx_strncmp(type, "text_delta", 10) == 0) {
+                v = ngx_http_llm_cache_get(json, d, "text");
+
+                if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)
+                    && ngx_http_llm_cache_append(r, cctx, json, v) != NGX_OK)
+                {
+                    goto failed;
+                }
+
+                return;
+            }
+
+            if ((len == 14 && ngx_strncmp(type, "thinking_delta", 14) == 0)
+                || (len == 15
+                    && ngx_strncmp(type, "signature_delta", 15) == 0))
+            {
+                return;
+            }
+
+            goto failed;
+        }
+
+        if (len == 13 && ngx_strncmp(type, "message_delta", 13) == 0) {
+            d = ngx_http_llm_cache_get(json, 0, "delta");
+
+            if (ngx_http_llm_cache_copy(r, json,
+                                        ngx_http_llm_cache_get(json, d,
+                                                           "stop_reason"),
+                                        32, &cctx->finish)
+                != NGX_OK
+                || ngx_http_llm_cache_copy(r, json,
+                                           ngx_http_llm_cache_get(json, d,
+                                                          "stop_sequence"),
+                                           NGX_HTTP_LLM_CACHE_MAX_STOP,
+                                           &cctx->stop)
+                   != NGX_OK)
+            {
+                goto failed;
+            }
+        }
+
+        return;
+    }
+
+    /* OpenAI chunks */
+
+    if (cctx->model.len == 0
+        && ngx_http_llm_cache_copy(r, json,
+                                   ngx_http_llm_cache_get(json, 0, "model"),
+                                   NGX_HTTP_LLM_CACHE_MAX_MODEL, &cctx->model)
+           != NGX_OK)
+    {
+        goto failed;
+    }
+
+    t = ngx_http_llm_cache_get(json, 0, "choices");
+
+    if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
+        return;
+    }
+
+    for (c = ngx_http_llm_json_first(json, t);
+         c != NGX_HTTP_LLM_NONE;
+         c = json->tokens[c].next)
+    {
+        v = ngx_http_llm_cache_get(json, c, "index");
+
+        if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_NUMBER)
+            && (ngx_http_llm_json_get_int(json, v, &index)
+                != NGX_HTTP_LLM_JSON_OK
+                || index != 0))
+        {
+            goto failed;
+        }
+
+        d = ngx_http_llm_cache_get(json, c, "delta");
+
+        if (ngx_http_llm_cache_is(json, d, NGX_HTTP_LLM_JSON_OBJECT)) {
+
+            v = ngx_http_llm_cache_get(json, d, "tool_calls");
+
+            if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_ARRAY)
+                && json->tokens[v].size)
+            {
+                goto failed;
+            }
+
+            v = ngx_http_llm_cache_get(json, d, "function_call");
+
+            if (v != NGX_HTTP_LLM_NONE
+                && json->tokens[v].type != NGX_HTTP_LLM_JSON_NULL)
+            {
+                goto failed;
+            }
+
+            v = ngx_http_llm_cache_get(json, d, "refusal");
+
+            if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)) {
+                goto failed;
+            }
+
+            v = ngx_http_llm_cache_get(json, d, "content");
+
+            if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)
+                && ngx_http_llm_cache_append(r, cctx, json, v) != NGX_OK)
+            {
+                goto failed;
+            }
+        }
+
+        v = ngx_http_llm_cache_get(json, c, "finish_reason");
+
+        if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)
+            && ngx_http_llm_cache_copy(r, json, v, 32, &cctx->finish)
+               != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
+    return;
+
+failed:
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm cache: the answer will not be stored");
+
+    cctx->failed = 1;
+}
+
+
+/* append a text token's decoded value to the answer, within max_entry */
+
+static ngx_int_t
+ngx_http_llm_cache_append(ngx_http_request_t *r,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_json_t *json, uint32_t tok)
+{
+    u_char        *p;
+    size_t         len, size;
+    const u_char  *raw;
+
+    ngx_http_llm_json_raw_string(json, tok, &raw, &len);
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    if (cctx->text.len + len > cctx->text_size) {
+
+        /* decoded text is never longer than its raw JSON form */
+
+        size = ngx_max(cctx->text_size * 2, 4096);
+        size = ngx_max(size, cctx->text.len + len);
+
+        p = ngx_pnalloc(r->pool, size);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (cctx->text.len) {
+            ngx_memcpy(p, cctx->text.data, cctx->text.len);
+            ngx_pfree(r->pool, cctx->text.data);
+        }
+
+        cctx->text.data = p;
+        cctx->text_size = size;
+    }
+
+    p = cctx->text.data + cctx->text.len;
+
+    if (json->tokens[tok].escaped) {
+        cctx->text.len += ngx_http_llm_json_decode_string(raw, len, p);
+
+    } else {
+        ngx_memcpy(p, raw, len);
+        cctx->text.len += len;
+    }
+
+    if (cctx->text.len > cctx->zone->max_entry) {
+        cctx->too_large = 1;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a short string of the answer (model, finish reason), copied */
+
+static ngx_int_t
+ngx_http_llm_cache_copy(ngx_http_request_t *r, ngx_http_llm_json_t *json,
+    uint32_t tok, size_t max, ngx_str_t *out)
+{
+    ngx_str_t  s;
+
+    if (!ngx_http_llm_cache_is(json, tok, NGX_HTTP_LLM_JSON_STRING)) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_llm_cache_decode(r->pool, json, tok, &s) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (s.len > max) {
+        /* not something an entry keeps */
+        return NGX_ERROR;
+    }
+
+    out->data = ngx_pnalloc(r->pool, s.len ? s.len : 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = s.len;
+    ngx_memcpy(out->data, s.data, s.len);
+
+    return NGX_OK;
+}
+
+
+/* the end of the request: store a complete, successful answer */
+
+static void
+ngx_http_llm_cache_cleanup(void *data)
+{
+    ngx_http_llm_ctx_t *ctx = data;
+
+    ngx_http_request_t        *r;
+    ngx_http_llm_cache_ctx_t  *cctx;
+
+    r = ctx->request;
+    cctx = ctx->cache;
+
+    ctx->cache_collect = 0;
+
+    if (cctx == NULL || !cctx->store) {
+        return;
+    }
+
+    cctx->store = 0;
+
+    if (r->headers_out.status != NGX_HTTP_OK || !ctx->answered
+        || !ctx->complete || ctx->cut || ctx->cut_stream || ctx->client_abort
+        || cctx->failed)
+    {
+        ngx_log_debug6(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm cache: not stored: status %ui answered:%ui "
+                       "complete:%ui cut:%ui abort:%ui failed:%ui",
+                       r->headers_out.status, (ngx_uint_t) ctx->answered,
+                       (ngx_uint_t) ctx->complete,
+                       (ngx_uint_t) (ctx->cut || ctx->cut_stream),
+                       (ngx_uint_t) ctx->client_abort,
+                       (ngx_uint_t) cctx->failed);
+
+        if (cctx->too_large) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "llm cache \"%V\": the answer of model \"%V\" is "
+                          "larger than max_entry=%uz, not stored",
+                          &cctx->zone->name, &ctx->model,
+                          cctx->zone->max_entry);
+        }
+
+        return;
+    }
+
+    if (ctx->st == NULL) {
+        /* a JSON answer: read from the filter's capture */
+
+        if (ngx_http_llm_cache_read_json(r, ctx, cctx) != NGX_OK) {
+            if (cctx->too_large) {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "llm cache \"%V\": the answer of model \"%V\" "
+                              "is larger than max_entry=%uz, not stored",
+                              &cctx->zone->name, &ctx->model,
+                              cctx->zone->max_entry);
+            }
+
+            return;
+        }
+    }
+
+    ngx_http_llm_cache_store(r, ctx, cctx);
+}
+
+
+static ngx_int_t
+ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx)
+{
+    size_t               len;
+    u_char              *type;
+    uint32_t             t, c, m, v;
+    ngx_str_t            body;
+    ngx_http_llm_json_t  json;
+
+    if (ctx->capture == NULL) {
+        return NGX_DECLINED;
+    }
+
+    body.data = ctx->capture->pos;
+    body.len = ctx->capture->last - ctx->capture->pos;
+
+    if (ngx_http_llm_parse_json(r, ctx, &body, &json) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_llm_cache_get(&json, 0, "error") != NGX_HTTP_LLM_NONE) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_llm_cache_copy(r, &json,
+                                ngx_http_llm_cache_get(&json, 0, "model"),
+                                NGX_HTTP_LLM_CACHE_MAX_MODEL, &cctx->model)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        t = ngx_http_llm_cache_get(&json, 0, "content");
+
+        if (!ngx_http_llm_cache_is(&json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
+            return NGX_DECLINED;
+        }
+
+        for (c = ngx_http_llm_json_first(&json, t);
+             c != NGX_HTTP_LLM_NONE;
+             c = json.tokens[c].next)
+        {
+            v = ngx_http_llm_cache_get(&json, c, "type");
+
+            if (!ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_STRING)) {
+                return NGX_DECLINED;
+            }
+
+            ngx_http_llm_json_raw_string(&json, v, (const u_char **) &type,
+                                         &len);
+
+            if (len == 4 && ngx_strncmp(type, "text", 4) == 0) {
+                /* cited text: its citations cannot be replayed */
+
+                v = ngx_http_llm_cache_get(&json, c, "citations");
+
+                if (v != NGX_HTTP_LLM_NONE
+                    && json.tokens[v].type != NGX_HTTP_LLM_JSON_NULL)
+                {
+                    return NGX_DECLINED;
+                }
+
+                v = ngx_http_llm_cache_get(&json, c, "text");
+
+                if (ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_STRING)
+                    && ngx_http_llm_cache_append(r, cctx, &json, v) != NGX_OK)
+                {
+                    return NGX_DECLINED;
+                }
+
+                continue;
+            }
+
+            if ((len == 8 && ngx_strncmp(type, "thinking", 8) == 0)
+                || (len == 17
+                    && ngx_strncmp(type, "redacted_thinking", 17) == 0))
+            {
+                continue;
+            }
+
+            return NGX_DECLINED;
+        }
+
+        if (ngx_http_llm_cache_copy(r, &json,
+                                    ngx_http_llm_cache_get(&json, 0,
+                                                           "stop_reason"),
+                                    32, &cctx->finish)
+            != NGX_OK
+            || ngx_http_llm_cache_copy(r, &json,
+                                       ngx_http_llm_cache_get(&json, 0,
+                                                          "stop_sequence"),
+                                       NGX_HTTP_LLM_CACHE_MAX_STOP,
+                                       &cctx->stop)
+               != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+    }
+
+    t = ngx_http_llm_cache_get(&json, 0, "choices");
+
+    if (!ngx_http_llm_cache_is(&json, t, NGX_HTTP_LLM_JSON_ARRAY)
+        || json.tokens[t].size != 1)
+    {
+        return NGX_DECLINED;
+    }
+
+    c = ngx_http_llm_json_first(&json, t);
+    m = ngx_http_llm_cache_get(&json, c, "message");
+
+    if (!ngx_http_llm_cache_is(&json, m, NGX_HTTP_LLM_JSON_OBJECT)) {
+        return NGX_DECLINED;
+    }
+
+    v = ngx_http_llm_cache_get(&json, m, "tool_calls");
+
+    if (ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_ARRAY)
+        && json.tokens[v].size)
+    {
+        return NGX_DECLINED;
+    }
+
+    v = ngx_http_llm_cache_get(&json, m, "function_call");
+
+    if (v != NGX_HTTP_LLM_NONE
+        && !ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_NULL))
+    {
+        return NGX_DECLINED;
+    }
+
+    v = ngx_http_llm_cache_get(&json, m, "refusal");
+
+    if (ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_STRING)) {
+        return NGX_DECLINED;
+    }
+
+    v = ngx_http_llm_cache_get(&json, m, "content");
+
+    if (!ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_STRING)
+        || ngx_http_llm_cache_append(r, cctx, &json, v) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_llm_cache_copy(r, &json,
+                                ngx_http_llm_cache_get(&json, c,
+                                                       "finish_reason"),
+                                32, &cctx->finish)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx)
+{
+    u_char                     *p;
+    size_t                      size;
+    time_t                      now;
+    ngx_str_t                  *f, model;
+    ngx_uint_t                  evicted, expired;
+    ngx_queue_t                *q;
+    ngx_http_llm_cache_node_t  *cn, *old;
+    ngx_http_llm_cache_zone_t  *zone;
+
+    static ngx_str_t  openai_ok[] = {
+        ngx_string("stop"), ngx_string("length"), ngx_null_string
+    };
+
+    static ngx_str_t  anthropic_ok[] = {
+        ngx_string("end_turn"), ngx_string("max_tokens"),
+        ngx_string("stop_sequence"), ngx_null_string
+    };
+
+    zone = cctx->zone;
+
+    if (cctx->text.len == 0) {
+        return;
+    }
+
+    /* only answers that ended on their own or at their length limit */
+
+    if (cctx->finish.len == 0) {
+        if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+            ngx_str_set(&cctx->finish, "end_turn");
+
+        } else {
+            ngx_str_set(&cctx->finish, "stop");
+        }
+    }
+
+    for (f = (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) ? anthropic_ok
+                                                      : openai_ok;
+         f->len;
+         f++)
+    {
+        if (f->len == cctx->finish.len
+            && ngx_strncmp(f->data, cctx->finish.data, f->len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (f->len == 0) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm cache: not stored: finish reason \"%V\"",
+                       &cctx->finish);
+        return;
+    }
+
+    if (ctx->model.len != cctx->key_model.len
+        || ngx_strncmp(ctx->model.data, cctx->key_model.data,
+                       ctx->model.len) != 0)
+    {
+        /* a fallback model answered: the entry is keyed by that model */
+
+        model = ctx->model;
+
+        if (ngx_http_llm_cache_key(r, ctx, cctx, &model) != NGX_OK) {
+            return;
+        }
+    }
+
+    if (cctx->model.len == 0) {
+        cctx->model.data = ctx->model.data;
+        cctx->model.len = ngx_min(ctx->model.len,
+                                  NGX_HTTP_LLM_CACHE_MAX_MODEL);
+    }
+
+    if (cctx->stop.len > NGX_HTTP_LLM_CACHE_MAX_STOP) {
+        cctx->stop.len = 0;
+    }
+
+    size = offsetof(ngx_http_llm_cache_node_t, data)
+           + cctx->model.len + cctx->finish.len + cctx->stop.len
+           + cctx->text.len;
+
+    now = ngx_time();
+    evicted = 0;
+    expired = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    /* the same key stored meanwhile by another request: replaced */
+
+    old = ngx_http_llm_cache_find(zone, cctx->digest);
+
+    if (old) {
+        ngx_http_llm_cache_delete(zone, old);
+    }
+
+    /* up to two stale entries at the tail go first */
+
+    while (expired < 2 && !ngx_queue_empty(&zone->sh->queue)) {
+        q = ngx_queue_last(&zone->sh->queue);
+        old = ngx_queue_data(q, ngx_http_llm_cache_node_t, queue);
+
+        if (!ngx_http_llm_cache_expired(zone, old, now)) {
+            break;
+        }
+
+        ngx_http_llm_cache_delete(zone, old);
+        zone->sh->expired++;
+        expired++;
+    }
+
+    for ( ;; ) {
+        cn = ngx_slab_alloc_locked(zone->shpool, size);
+        if (cn) {
+            break;
+        }
+
+        if (ngx_queue_empty(&zone->sh->queue)) {
+            break;
+        }
+
+        /* full: the least recently used entry makes room */
+
+        q = ngx_queue_last(&zone->sh->queue);
+        old = ngx_queue_data(q, ngx_http_llm_cache_node_t, queue);
+
+        ngx_http_llm_cache_delete(zone, old);
+        zone->sh->evicted++;
+        evicted++;
+    }
+
+    if (cn == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "llm cache \"%V\": no room for an entry of %uz bytes, "
+                      "not stored", &zone->name, size);
+        return;
+    }
+
+    ngx_memcpy(&cn->node.key, cctx->digest, sizeof(ngx_rbtree_key_t));
+    ngx_memcpy(cn->digest, cctx->digest, NGX_HTTP_LLM_CACHE_DIGEST);
+
+    cn->created = now;
+    cn->prompt_tokens = (uint32_t) ngx_min(ctx->prompt_tokens, 0xffffffff);
+    cn->completion_tokens = (uint32_t) ngx_min(ctx->completion_tokens,
+                                               0xffffffff);
+    cn->text_len = (uint32_t) cctx->text.len;
+    cn->model_len = (u_char) cctx->model.len;
+    cn->finish_len = (u_char) cctx->finish.len;
+    cn->stop_len = (u_short) cctx->stop.len;
+
+    p = cn->data;
+    p = ngx_cpymem(p, cctx->model.data, cctx->model.len);
+    p = ngx_cpymem(p, cctx->finish.data, cctx->finish.len);
+    p = ngx_cpymem(p, cctx->stop.data, cctx->stop.len);
+    ngx_memcpy(p, cctx->text.data, cctx->text.len);
+
+    ngx_rbtree_insert(&zone->sh->rbtree, &cn->node);
+    ngx_queue_insert_head(&zone->sh->queue, &cn->queue);
+
+    zone->sh->entries++;
+    zone->sh->bytes += size;
+    zone->sh->stored++;
+
+    if (evicted && now - zone->sh->warned < NGX_HTTP_LLM_CACHE_WARN_EVERY) {
+        evicted = 0;
+
+    } else if (evicted) {
+        zone->sh->warned = now;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (evicted) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "llm cache \"%V\" is full: evicted %ui least recently "
+                      "used entries (this warning is logged at most once "
+                      "a minute)", &zone->name, evicted);
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm cache \"%V\": stored %uz bytes, model \"%V\"",
+                   &zone->name, size, &ctx->model);
+}
+
+
+/* the content handler of a hit: the entry in the format asked for */
+
+static ngx_int_t
+ngx_http_llm_cache_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_buf_t                 *b;
+    ngx_chain_t                out;
+    ngx_http_llm_ctx_t        *ctx;
+    ngx_http_llm_cache_ctx_t  *cctx;
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx == NULL || ctx->cache == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cctx = ctx->cache;
+
+    /* the figures of the cached answer: what this hit saved */
+
+    ctx->prompt_tokens = cctx->prompt_tokens;
+    ctx->completion_tokens = cctx->completion_tokens;
+    ctx->completion_estimate = cctx->completion_tokens;
+    ctx->prompt_reported = 1;
+    ctx->usage_reported = 1;
+
+    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        b = ngx_http_llm_cache_anthropic(r, ctx, cctx);
+
+    } else {
+        b = ngx_http_llm_cache_openai(r, ctx, cctx);
+    }
+
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+    b->flush = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (ctx->req.stream) {
+        ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * OpenAI: a chat.completion, or chunks: the role, the text in pieces, the
+ * finish reason, usage if the client asked for it, [DONE].
+ */
+
+static ngx_buf_t *
+ngx_http_llm_cache_openai(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx)
+{
+    u_char     *p, *id, *id_end, *text, *last;
+    size_t      len, piece, pieces, head;
+    time_t      created;
+    ngx_buf_t  *b;
+
+    created = ngx_time();
+
+    /* the id, the creation time and the model, once, reused by each chunk */
+
+    head = sizeof("chatcmpl-") - 1 + 24;
+
+    id = ngx_pnalloc(r->pool, head);
+    if (id == NULL) {
+        return NULL;
+    }
+
+    id_end = ngx_cpymem(id, "chatcmpl-", sizeof("chatcmpl-") - 1);
+    id_end = ngx_http_llm_cache_id(id_end);
+
+    pieces = cctx->text.len / NGX_HTTP_LLM_CACHE_MIN_PIECE + 2;
+
+    len = ngx_http_llm_json_encoded_len(cctx->text.data, cctx->text.len)
+          + (pieces + 4)
+            * (256 + head + NGX_TIME_T_LEN
+               + ngx_http_llm_json_encoded_len(cctx->model.data,
+                                               cctx->model.len)
+               + ngx_http_llm_json_encoded_len(cctx->finish.data,
+                                               cctx->finish.len)
+               + 3 * NGX_INT32_LEN);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    p = b->last;
+
+#define ngx_http_llm_cache_chunk_head(p)                                      \
+    p = ngx_cpymem(p, "data: {\"id\":\"", sizeof("data: {\"id\":\"") - 1);   \
+    p = ngx_cpymem(p, id, id_end - id);                                       \
+    p = ngx_sprintf(p, "\",\"object\":\"chat.completion.chunk\","            \
+                    "\"created\":%T,\"model\":\"", created);                  \
+    p = ngx_http_llm_json_encode_string(p, cctx->model.data,                  \
+                                        cctx->model.len);                     \
+    p = ngx_cpymem(p, "\",", 2)
+
+    if (!ctx->req.stream) {
+        p = ngx_cpymem(p, "{\"id\":\"", sizeof("{\"id\":\"") - 1);
+        p = ngx_cpymem(p, id, id_end - id);
+        p = ngx_sprintf(p, "\",\"object\":\"chat.completion\",\"created\":%T,"
+                        "\"model\":\"", created);
+        p = ngx_http_llm_json_encode_string(p, cctx->model.data,
+                                            cctx->model.len);
+        p = ngx_cpymem(p, "\",\"choices\":[{\"index\":0,\"message\":"
+                       "{\"role\":\"assistant\",\"content\":\"",
+                       sizeof("\",\"choices\":[{\"index\":0,\"message\":"
+                              "{\"role\":\"assistant\",\"content\":\"") - 1);
+        p = ngx_http_llm_json_encode_string(p, cctx->text.data,
+                                            cctx->text.len);
+        p = ngx_cpymem(p, "\",\"refusal\":null},\"logprobs\":null,"
+                       "\"finish_reason\":\"",
+                       sizeof("\",\"refusal\":null},\"logprobs\":null,"
+                              "\"finish_reason\":\"") - 1);
+        p = ngx_http_llm_json_encode_string(p, cctx->finish.data,
+                                            cctx->finish.len);
+        p = ngx_sprintf(p, "\"}],\"usage\":{\"prompt_tokens\":%uD,"
+                        "\"completion_tokens\":%uD,\"total_tokens\":%uD}}\n",
+                        cctx->prompt_tokens, cctx->completion_tokens,
+                        cctx->prompt_tokens + cctx->completion_tokens);
+
+        b->last = p;
+        return b;
+    }
+
+    ngx_http_llm_cache_chunk_head(p);
+    p = ngx_cpymem(p, "\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+                   "\"assistant\",\"content\":\"\"},\"logprobs\":null,"
+                   "\"finish_reason\":null}]}\n\n",
+                   sizeof("\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+                          "\"assistant\",\"content\":\"\"},\"logprobs\":null,"
+                          "\"finish_reason\":null}]}\n\n") - 1);
+
+    text = cctx->text.data;
+    last = text + cctx->text.len;
+
+    while (text < last) {
+        piece = ngx_http_llm_cache_piece(text, last);
+
+        ngx_http_llm_cache_chunk_head(p);
+        p = ngx_cpymem(p, "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"",
+                       sizeof("\"choices\":[{\"index\":0,\"delta\":"
+                              "{\"content\":\"") - 1);
+        p = ngx_http_llm_json_encode_string(p, text, piece);
+        p = ngx_cpymem(p, "\"},\"logprobs\":null,\"finish_reason\":null}]}"
+                       "\n\n",
+                       sizeof("\"},\"logprobs\":null,\"finish_reason\":null}]}"
+                              "\n\n") - 1);
+
+        text += piece;
+    }
+
+    ngx_http_llm_cache_chunk_head(p);
+    p = ngx_cpymem(p, "\"choices\":[{\"index\":0,\"delta\":{},"
+                   "\"logprobs\":null,\"finish_reason\":\"",
+                   sizeof("\"choices\":[{\"index\":0,\"delta\":{},"
+                          "\"logprobs\":null,\"finish_reason\":\"") - 1);
+    p = ngx_http_llm_json_encode_string(p, cctx->finish.data,
+                                        cctx->finish.len);
+    p = ngx_cpymem(p, "\"}]}\n\n", sizeof("\"}]}\n\n") - 1);
+
+    if (ctx->req.include_usage) {
+        ngx_http_llm_cache_chunk_head(p);
+        p = ngx_sprintf(p, "\"choices\":[],\"usage\":{\"prompt_tokens\":%uD,"
+                        "\"completion_tokens\":%uD,\"total_tokens\":%uD}}"
+                        "\n\n",
+                        cctx->prompt_tokens, cctx->completion_tokens,
+                        cctx->prompt_tokens + cctx->completion_tokens);
+    }
+
+#undef ngx_http_llm_cache_chunk_head
+
+    p = ngx_cpymem(p, "data: [DONE]\n\n", sizeof("data: [DONE]\n\n") - 1);
+
+    b->last = p;
+
+    return b;
+}
+
+
+/*
+ * Anthropic: a message, or its events: message_start, one text block
+ * (start, deltas, stop), message_delta with the stop reason and the output
+ * tokens, message_stop.
+ */
+
+static ngx_buf_t *
+ngx_http_llm_cache_anthropic(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx)
+{
+    u_char     *p, *id, *id_end, *text, *last;
+    size_t      len, piece, pieces;
+    ngx_buf_t  *b;
+
+    id = ngx_pnalloc(r->pool, sizeof("msg_") - 1 + 24);
+    if (id == NULL) {
+        return NULL;
+    }
+
+    id_end = ngx_cpymem(id, "msg_", sizeof("msg_") - 1);
+    id_end = ngx_http_llm_cache_id(id_end);
+
+    pieces = cctx->text.len / NGX_HTTP_LLM_CACHE_MIN_PIECE + 2;
+
+    len = ngx_http_llm_json_encoded_len(cctx->text.data, cctx->text.len)
+          + pieces * 256
+          + 1024 + (id_end - id)
+          + ngx_http_llm_json_encoded_len(cctx->model.data, cctx->model.len)
+          + ngx_http_llm_json_encoded_len(cctx->finish.data, cctx->finish.len)
+          + ngx_http_llm_json_encoded_len(cctx->stop.data, cctx->stop.len)
+          + 3 * NGX_INT32_LEN;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    p = b->last;
+
+    if (!ctx->req.stream) {
+        p = ngx_cpymem(p, "{\"id\":\"", sizeof("{\"id\":\"") - 1);
+        p = ngx_cpymem(p, id, id_end - id);
+        p = ngx_cpymem(p, "\",\"type\":\"message\",\"role\":\"assistant\","
+                       "\"model\":\"",
+                       sizeof("\",\"type\":\"message\",\"role\":\"assistant\","
+                              "\"model\":\"") - 1);
+        p = ngx_http_llm_json_encode_string(p, cctx->model.data,
+                                            cctx->model.len);
+        p = ngx_cpymem(p, "\",\"content\":[{\"type\":\"text\",\"text\":\"",
+                       sizeof("\",\"content\":[{\"type\":\"text\","
+                              "\"text\":\"") - 1);
+        p = ngx_http_llm_json_encode_string(p, cctx->text.data,
+                                            cctx->text.len);
+        p = ngx_cpymem(p, "\"}],\"stop_reason\":\"",
+                       sizeof("\"}],\"stop_reason\":\"") - 1);
+        p = ngx_http_llm_json_encode_string(p, cctx->finish.data,
+                                            cctx->finish.len);
+        p = ngx_cpymem(p, "\",\"stop_sequence\":",
+                       sizeof("\",\"stop_sequence\":") - 1);
+
+        if (cctx->stop.len) {
+            *p++ = '"';
+            p = ngx_http_llm_json_encode_string(p, cctx->stop.data,
+                                                cctx->stop.len);
+            *p++ = '"';
+
+        } else {
+            p = ngx_cpymem(p, "null", 4);
+        }
+
+        p = ngx_sprintf(p, ",\"usage\":{\"input_tokens\":%uD,"
+                        "\"output_tokens\":%uD}}\n",
+                        cctx->prompt_tokens, cctx->completion_tokens);
+
+        b->last = p;
+        return b;
+    }
+
+    p = ngx_cpymem(p, "event: message_start\ndata: {\"type\":\"message_start\","
+                   "\"message\":{\"id\":\"",
+                   sizeof("event: message_start\ndata: {\"type\":"
+                          "\"message_start\",\"message\":{\"id\":\"") - 1);
+    p = ngx_cpymem(p, id, id_end - id);
+    p = ngx_cpymem(p, "\",\"type\":\"message\",\"role\":\"assistant\","
+                   "\"model\":\"",
+                   sizeof("\",\"type\":\"message\",\"role\":\"assistant\","
+                          "\"model\":\"") - 1);
+    p = ngx_http_llm_json_encode_string(p, cctx->model.data, cctx->model.len);
+    p = ngx_sprintf(p, "\",\"content\":[],\"stop_reason\":null,"
+                    "\"stop_sequence\":null,\"usage\":{\"input_tokens\":%uD,"
+                    "\"output_tokens\":1}}}\n\n"
+                    "event: content_block_start\n"
+                    "data: {\"type\":\"content_block_start\",\"index\":0,"
+                    "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+                    cctx->prompt_tokens);
+
+    text = cctx->text.data;
+    last = text + cctx->text.len;
+
+    while (text < last) {
+        piece = ngx_http_llm_cache_piece(text, last);
+
+        p = ngx_cpymem(p, "event: content_block_delta\n"
+                       "data: {\"type\":\"content_block_delta\",\"index\":0,"
+                       "\"delta\":{\"type\":\"text_delta\",\"text\":\"",
+                       sizeof("event: content_block_delta\n"
+                              "data: {\"type\":\"content_block_delta\","
+                              "\"index\":0,\"delta\":{\"type\":\"text_delta\","
+                              "\"text\":\"") - 1);
+        p = ngx_http_llm_json_encode_string(p, text, piece);
+        p = ngx_cpymem(p, "\"}}\n\n", sizeof("\"}}\n\n") - 1);
+
+        text += piece;
+    }
+
+    p = ngx_cpymem(p, "event: content_block_stop\n"
+                   "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+                   "event: message_delta\n"
+                   "data: {\"type\":\"message_delta\",\"delta\":"
+                   "{\"stop_reason\":\"",
+                   sizeof("event: content_block_stop\n"
+                          "data: {\"type\":\"content_block_stop\","
+                          "\"index\":0}\n\n"
+                          "event: message_delta\n"
+                          "data: {\"type\":\"message_delta\",\"delta\":"
+                          "{\"stop_reason\":\"") - 1);
+    p = ngx_http_llm_json_encode_string(p, cctx->finish.data,
+                                        cctx->finish.len);
+    p = ngx_cpymem(p, "\",\"stop_sequence\":",
+                   sizeof("\",\"stop_sequence\":") - 1);
+
+    if (cctx->stop.len) {
+        *p++ = '"';
+        p = ngx_http_llm_json_encode_string(p, cctx->stop.data,
+                                            cctx->stop.len);
+        *p++ = '"';
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    p = ngx_sprintf(p, "},\"usage\":{\"output_tokens\":%uD}}\n\n"
+                    "event: message_stop\n"
+                    "data: {\"type\":\"message_stop\"}\n\n",
+                    cctx->completion_tokens);
+
+    b->last = p;
+
+    return b;
+}
+
+
+/*
+ * The length of the next piece of a replayed stream: about
+ * NGX_HTTP_LLM_CACHE_PIECE bytes, cut after a space when there is one past
+ * the minimum, never inside a UTF-8 sequence.
+ */
+
+static size_t
+ngx_http_llm_cache_piece(u_char *p, u_char *last)
+{
+    u_char  *end, *q;
+
+    if (last - p <= NGX_HTTP_LLM_CACHE_PIECE) {
+        return last - p;
+    }
+
+    end = p + NGX_HTTP_LLM_CACHE_PIECE;
+
+    for (q = end; q > p + NGX_HTTP_LLM_CACHE_MIN_PIECE; q--) {
+        if (q[-1] == ' ' || q[-1] == '\n') {
+            return q - p;
+        }
+    }
+
+    while (end > p + 1 && (*end & 0xc0) == 0x80) {
+        end--;
+    }
+
+    return end - p;
+}
+
+
+static u_char *
+ngx_http_llm_cache_id(u_char *p)
+{
+    return ngx_sprintf(p, "%08xD%08xD%08xD", (uint32_t) ngx_random(),
+                       (uint32_t) ngx_random(), (uint32_t) ngx_random());
+}
+
+
+/* X-LLM-Cache on every answer to a request the cache looked at */
+
+static ngx_int_t
+ngx_http_llm_cache_header_filter(ngx_http_request_t *r)
+{
+    ngx_str_t                  key;
+    ngx_http_llm_ctx_t        *ctx;
+    ngx_http_llm_cache_ctx_t  *cctx;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx == NULL || ctx->cache == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    cctx = ctx->cache;
+
+    ngx_str_set(&key, "X-LLM-Cache");
+
+    if (ngx_http_llm_cache_set_header(r, &key,
+                                      &ngx_http_llm_cache_statuses[
+                                                          cctx->status])
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_llm_cache_set_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == key->len
+            && ngx_strncasecmp(h[i].key.data, key->data, key->len) == 0)
+        {
+            h[i].value = *value;
+            return NGX_OK;
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *key;
+    h->value = *value;
+    h->lowcase_key = NULL;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_cache_variable_status(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                 *s;
+    ngx_http_llm_ctx_t        *ctx;
+    ngx_http_llm_cache_ctx_t  *cctx;
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx == NULL || ctx->cache == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    cctx = ctx->cache;
+    s = &ngx_http_llm_cache_statuses[cctx->status];
+
+    v->len = s->len;
+    v->data = s->data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_cache_variable_similarity(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_llm_ctx_t        *ctx;
+    ngx_http_llm_cache_ctx_t  *cctx;
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx == NULL || ctx->cache == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    cctx = ctx->cache;
+
+    if (cctx->status != NGX_HTTP_LLM_CACHE_HIT) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    ngx_str_set(v, "1.000");
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_llm_cache_zone_t  *ozone = data;
+
+    size_t                      len;
+    ngx_http_llm_cache_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        /* reload: the entries live on */
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        return NGX_OK;
+    }
+
+    zone->sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_http_llm_cache_sh_t));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(zone->sh, sizeof(ngx_http_llm_cache_sh_t));
+
+    zone->shpool->data = zone->sh;
+
+    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
+                    ngx_http_llm_cache_rbtree_insert_value);
+    ngx_queue_init(&zone->sh->queue);
+
+    len = sizeof(" in llm_cache_zone \"\"") + shm_zone->shm.name.len;
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in llm_cache_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    zone->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t          **p;
+    ngx_http_llm_cache_node_t   *a, *b;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            a = (ngx_http_llm_cache_node_t *) node;
+            b = (ngx_http_llm_cache_node_t *) temp;
+
+            p = (ngx_memcmp(a->digest, b->digest, NGX_HTTP_LLM_CACHE_DIGEST)
+                 < 0) ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/* llm_cache_zone zone=NAME:SIZE [ttl=TIME] [max_entry=SIZE]; */
+
+static char *
+ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char                     *p;
+    ssize_t                     size, max;
+    time_t                      ttl;
+    ngx_str_t                  *value, name, s;
+    ngx_uint_t                  i;
+    ngx_shm_zone_t             *shm_zone;
+    ngx_http_llm_cache_zone_t  *zone;
+
+    value = cf->args->elts;
+
+    size = 0;
+    max = NGX_CONF_UNSET;
+    ttl = NGX_HTTP_LLM_CACHE_TTL;
+    ngx_str_null(&name);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            name.data = value[i].data + 5;
+
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_cache_zone: invalid zone size "
+                                   "\"%V\" (zone=NAME:SIZE)", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+
+            if (size == NGX_ERROR || name.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_cache_zone: invalid zone \"%V\"",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_cache_zone: zone \"%V\" is too "
+                                   "small (at least %uz bytes)", &name,
+                                   8 * ngx_pagesize);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            ttl = ngx_parse_time(&s, 1);
+
+            if (ttl == (time_t) NGX_ERROR || ttl == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_cache_zone: invalid ttl \"%V\" "
+                                   "(a time of at least 1s, e.g. 10m)",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_entry=", 10) == 0) {
+
+            s.data = value[i].data + 10;
+            s.len = value[i].len - 10;
+
+            max = ngx_parse_size(&s);
+
+            if (max == NGX_ERROR || max == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_cache_zone: invalid max_entry \"%V\"",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_cache_zone: invalid parameter \"%V\"",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_cache_zone: \"zone=\" is required");
+        return NGX_CONF_ERROR;
+    }
+
+    if (max == NGX_CONF_UNSET) {
+        max = ngx_min(NGX_HTTP_LLM_CACHE_MAX_ENTRY, size / 8);
+
+    } else if (max > size / 4) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_cache_zone \"%V\": max_entry=%z is more than "
+                           "a quarter of the zone", &name, max);
+        return NGX_CONF_ERROR;
+    }
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_cache_zone_t));
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone->name = name;
+    zone->ttl = ttl;
+    zone->max_entry = (size_t) max;
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                     &ngx_http_llm_cache_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_cache_zone \"%V\" is duplicate", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone->init = ngx_http_llm_cache_init_zone;
+    shm_zone->data = zone;
+
+    zone->shm_zone = shm_zone;
+
+    return NGX_CONF_OK;
+}
+
+
+/* llm_cache NAME | off; */
+
+static char *
+ngx_http_llm_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_cache_loc_conf_t *clcf = conf;
+
+    ngx_str_t                       *value;
+    ngx_http_llm_cache_ref_t        *ref;
+    ngx_http_llm_cache_main_conf_t  *cmcf;
+
+    if (clcf->shm_zone != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        clcf->shm_zone = NULL;
+        return NGX_CONF_OK;
+    }
+
+    clcf->shm_zone = ngx_shared_memory_add(cf, &value[1], 0,
+                                           &ngx_http_llm_cache_module);
+    if (clcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* checked once the http block is read: zones may be declared later */
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_cache_module);
+
+    ref = ngx_array_push(&cmcf->refs);
+    if (ref == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ref->shm_zone = clcf->shm_zone;
+    ref->file = cf->conf_file->file.name.data;
+    ref->line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+/* llm_cache_scope $var ...; ("" alone: shared by every caller) */
+
+static char *
+ngx_http_llm_cache_scope_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_cache_loc_conf_t *clcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (clcf->scope != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    clcf->scope = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                   sizeof(ngx_http_complex_value_t));
+    if (clcf->scope == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        cv = ngx_array_push(clcf->scope);
+        if (cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = cv;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_llm_cache_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_cache_main_conf_t  *cmcf;
+
+    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_cache_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&cmcf->refs, cf->pool, 4,
+                       sizeof(ngx_http_llm_cache_ref_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return cmcf;
+}
+
+
+/* after the http block: every llm_cache names a declared zone */
+
+static char *
+ngx_http_llm_cache_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_llm_cache_main_conf_t *cmcf = conf;
+
+    ngx_uint_t                 i;
+    ngx_http_llm_cache_ref_t  *ref;
+
+    ref = cmcf->refs.elts;
+
+    for (i = 0; i < cmcf->refs.nelts; i++) {
+        if (ref[i].shm_zone->data == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "llm_cache \"%V\": no llm_cache_zone with this "
+                          "name in %s:%ui", &ref[i].shm_zone->shm.name,
+                          ref[i].file, ref[i].line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_llm_cache_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_cache_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_cache_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->shm_zone = NGX_CONF_UNSET_PTR;
+    conf->scope = NGX_CONF_UNSET_PTR;
+    conf->bypass = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_llm_cache_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_llm_cache_loc_conf_t *prev = parent;
+    ngx_http_llm_cache_loc_conf_t *conf = child;
+
+    ngx_conf_merge_ptr_value(conf->shm_zone, prev->shm_zone, NULL);
+    ngx_conf_merge_ptr_value(conf->scope, prev->scope, NULL);
+    ngx_conf_merge_ptr_value(conf->bypass, prev->bypass, NULL);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_cache_preconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_llm_cache_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_cache_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_llm_cache_header_filter;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_cache_exit_process(ngx_cycle_t *cycle)
+{
+#if (NGX_OPENSSL)
+    if (ngx_http_llm_cache_md) {
+        EVP_MD_CTX_free(ngx_http_llm_cache_md);
+        ngx_http_llm_cache_md = NULL;
+    }
+#endif
+}
