@@ -2,6 +2,7 @@
 #
 #   make              build build/ngx_http_llm_module.so against Debian's nginx
 #   make test         build, then run the t/ suite with prove
+#   make test-ui      build, then test the status page in headless Chromium
 #   make run          build, then run the quickstart gateway on 127.0.0.1:8080
 #   make NGINX_SRC=/path/to/nginx-x.y.z    build against another source tree
 
@@ -35,7 +36,8 @@ export TEST_NGINX_BINARY ?= $(NGINX_BIN)
 export TEST_NGINX_RANDOMIZE ?= 1
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 
-.PHONY: all deps build test test-valgrind test-runner run bench fuzz clean
+.PHONY: all deps build test test-ui test-valgrind test-runner run bench fuzz \
+	clean
 
 all: build
 
@@ -78,6 +80,21 @@ test: build
 test-valgrind: build
 	@command -v valgrind >/dev/null || $(SUDO) apt-get install -y -qq valgrind >/dev/null
 	TEST_NGINX_USE_VALGRIND=1 prove $(PROVE_INC) -j$(PROVE_JOBS) t/
+
+# the llm_status page (?format=html) in headless Chromium: Debian's chromium,
+# npm's playwright-core as pinned in t/ui (no browser download); not part of
+# make test, so CI needs no browser
+test-ui: build
+	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        chromium >/dev/null; }
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        nodejs npm >/dev/null; }
+	cd t/ui && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit \
+	    --no-fund --loglevel=error
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) ECHO_MODULE=$(ECHO_MODULE) \
+	    UI_OUT=$(BUILD)/ui node t/ui/status_page.mjs
 
 bench: build
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk >/dev/null

@@ -412,6 +412,9 @@ void ngx_http_llm_stat_shadow(ngx_http_llm_route_t *route, ngx_uint_t sent,
     ngx_uint_t similarity);
 char *ngx_http_llm_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/* ngx_http_llm_status_html.c */
+ngx_int_t ngx_http_llm_status_html(ngx_http_request_t *r);
+
 /* ngx_http_llm_variables.c */
 ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);
 

@@ -4,7 +4,8 @@
  *
  * Counters in shared memory (one slot per catalogue model and per route,
  * found by name, so they survive reloads), updated with atomics in the log
- * phase, and the llm_status handler: Prometheus text, or JSON.
+ * phase, and the llm_status handler: Prometheus text, JSON, or the HTML
+ * page of ngx_http_llm_status_html.c.
  */
 
 
@@ -386,9 +387,15 @@ ngx_http_llm_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    json = (ngx_http_arg(r, (u_char *) "format", 6, &format) == NGX_OK
-            && format.len == 4
-            && ngx_strncmp(format.data, "json", 4) == 0);
+    if (ngx_http_arg(r, (u_char *) "format", 6, &format) != NGX_OK) {
+        format.len = 0;
+    }
+
+    if (format.len == 4 && ngx_strncmp(format.data, "html", 4) == 0) {
+        return ngx_http_llm_status_html(r);
+    }
+
+    json = (format.len == 4 && ngx_strncmp(format.data, "json", 4) == 0);
 
     nzones = lmcf->budget_zones.nelts;
 
