@@ -61,10 +61,12 @@ http {
         listen unix:$root/html/mock.sock;
         default_type application/json;
 
+        # uses more than it reserves: no refund can let in more requests
+        # than the budget covers, however the requests overlap in time
         location /slow/ {
             echo_read_request_body;
             echo_sleep 0.5;
-            echo '{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":5,"total_tokens":10}}';
+            echo '{"choices":[],"usage":{"prompt_tokens":100,"completion_tokens":100,"total_tokens":200}}';
         }
 
         location /big/ {
