@@ -1586,7 +1586,7 @@ ngx_http_llm_cache_cleanup(void *data)
 
     if (r->headers_out.status != NGX_HTTP_OK || !ctx->answered
         || !ctx->complete || ctx->cut || ctx->cut_stream || ctx->client_abort
-        || cctx->failed)
+        || cctx->failed || ctx->no_store)
     {
         ngx_log_debug6(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "llm cache: not stored: status %ui answered:%ui "

@@ -314,6 +314,7 @@ struct ngx_http_llm_ctx_s {
     unsigned                    collect_text:1;
     unsigned                    cache_collect:1;   /* cache: read answer */
     unsigned                    done:1;
+    unsigned                    no_store:1;        /* redacted: not cached */
 };
 
 
@@ -373,6 +374,10 @@ char *ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_llm_budget_check(ngx_conf_t *cf,
     ngx_http_llm_main_conf_t *lmcf);
+
+/* ngx_http_llm_redact.c */
+ngx_int_t ngx_http_llm_redact_request(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 
 #define NGX_HTTP_LLM_EVENT_PASS     0
 #define NGX_HTTP_LLM_EVENT_DROP     1

@@ -18,7 +18,7 @@
  * the bytes that could still become part of a match:
  *
  *   - the trailing run of characters that built-in values are made of
- *     (letters, digits, "._%+-@:()" and single spaces between digit or
+ *     (letters, digits, "._%+-@:()/=" and single spaces between digit or
  *     capital groups), at most NGX_HTTP_LLM_PII_RUN_MAX bytes;
  *   - a private key block whose END line has not arrived yet, at most
  *     NGX_HTTP_LLM_PII_BLOCK_MAX bytes; a longer one is redacted whole;
@@ -72,7 +72,8 @@
 #define NGX_HTTP_LLM_PII_PLACEHOLDERS 0x02  /* hold unfinished "[NAME_N" */
 
 
-typedef struct ngx_http_llm_pii_s  ngx_http_llm_pii_t;
+typedef struct ngx_http_llm_pii_s       ngx_http_llm_pii_t;
+typedef struct ngx_http_llm_pii_hmac_s  ngx_http_llm_pii_hmac_t;
 
 
 /* a custom rule: "NAME REGEX" */
@@ -123,6 +124,9 @@ typedef struct {
 /* built-in type index of a name ("email", ...), or -1 */
 int ngx_http_llm_pii_builtin(const u_char *name, size_t len);
 const char *ngx_http_llm_pii_builtin_name(unsigned type);
+/* the i-th built-in pattern (NULL after the last), its type, its flags */
+const char *ngx_http_llm_pii_builtin_pattern(unsigned i, unsigned *type,
+    unsigned *flags);
 
 /*
  * One line of a rules file: 1 with *rule filled (pointers into line), 0 for
@@ -190,9 +194,15 @@ void ngx_http_llm_pii_stream_consume(ngx_http_llm_pii_stream_t *s);
 size_t ngx_http_llm_pii_placeholder(const u_char *p, size_t len,
     const u_char **label, size_t *label_len, unsigned *n);
 
-/* 8 lower-case hex digits of HMAC-SHA256(key, value); 0 or -1 */
-int ngx_http_llm_pii_hmac_tag(const u_char *key, size_t key_len,
+/*
+ * HMAC-SHA256 keyed once (configuration time); a tag is its first 8
+ * lower-case hex digits.  0 or -1.
+ */
+ngx_http_llm_pii_hmac_t *ngx_http_llm_pii_hmac_create(const u_char *key,
+    size_t key_len);
+int ngx_http_llm_pii_hmac_tag(ngx_http_llm_pii_hmac_t *h,
     const u_char *value, size_t len, u_char *tag);
+void ngx_http_llm_pii_hmac_free(ngx_http_llm_pii_hmac_t *h);
 
 /* validators, exported for the unit tests */
 int ngx_http_llm_pii_luhn(const u_char *p, size_t len);

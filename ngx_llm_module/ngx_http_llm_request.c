@@ -235,6 +235,11 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
+    rc = ngx_http_llm_redact_request(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     /*
      * The cache: after redaction (a refused request is never answered from
      * the cache), before budgets (a hit costs no tokens).

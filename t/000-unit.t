@@ -19,6 +19,12 @@ my %sources = (
     json_test   => ['ngx_llm_module/ngx_http_llm_json.c'],
     tokens_test => ['ngx_llm_module/ngx_http_llm_tokens.c'],
     sse_test    => ['filters/ngx_http_llm_sse.c'],
+    pii_test    => ['ngx_llm_module/ngx_http_llm_pii.c'],
+);
+
+# libraries to link, per test
+my %libs = (
+    pii_test    => '-lhs -lcrypto',
 );
 
 for my $test (sort glob("$root/t/unit/*.c")) {
@@ -31,7 +37,7 @@ for my $test (sort glob("$root/t/unit/*.c")) {
     my $bin = "$out/$name";
     my $cmd = join ' ', $cc, '-O1 -g -Wall -Wextra -Werror -Wno-unused-parameter',
         "-I$root/ngx_llm_module -I$root/filters", $test,
-        (map { "$root/$_" } @$deps), "-o", $bin, '2>&1';
+        (map { "$root/$_" } @$deps), $libs{$name} // '', "-o", $bin, '2>&1';
 
     my $log = `$cmd`;
     if ($? != 0) {

@@ -1,0 +1,2312 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * PII and secret redaction: the llm_redact* directives, the request hook
+ * called by the core pipeline, and the answer hooks (streamed events and
+ * JSON answers).  Detection itself is ngx_http_llm_pii.c.
+ *
+ * Databases are compiled at configuration time, one per distinct set of
+ * types and rules.  A prototype scratch space sized for all of them is
+ * made after the configuration is read; each worker clones it in
+ * init_process.  No request allocates Hyperscan memory.
+ *
+ * Redacted values are never logged, at any level.
+ */
+
+
+#include "ngx_http_llm_module.h"
+#include "ngx_http_llm_pii.h"
+
+
+#define NGX_HTTP_LLM_REDACT_OFF       0x01
+#define NGX_HTTP_LLM_REDACT_REQUEST   0x02
+#define NGX_HTTP_LLM_REDACT_RESPONSE  0x04
+
+#define NGX_HTTP_LLM_REDACT_MASK      1
+#define NGX_HTTP_LLM_REDACT_TOKENIZE  2
+#define NGX_HTTP_LLM_REDACT_HASH      3
+#define NGX_HTTP_LLM_REDACT_BLOCK     4
+
+#define NGX_HTTP_LLM_REDACT_BUCKETS   64
+#define NGX_HTTP_LLM_REDACT_MAX_RULES_FILE  (1024 * 1024)
+
+
+typedef struct {
+    ngx_str_t                       file;
+    ngx_array_t                     rules;     /* ngx_http_llm_pii_rule_t */
+} ngx_http_llm_redact_rules_t;
+
+
+typedef struct {
+    ngx_uint_t                      types;
+    ngx_http_llm_redact_rules_t    *rules;
+    ngx_http_llm_pii_t             *pii;
+} ngx_http_llm_redact_db_t;
+
+
+typedef struct {
+    ngx_array_t                     dbs;       /* ngx_http_llm_redact_db_t */
+    ngx_http_llm_pii_t             *none;      /* finds nothing: restore
+                                                  placeholders only */
+    hs_scratch_t                   *proto;     /* for all the databases */
+} ngx_http_llm_redact_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                      where;
+    ngx_uint_t                      mode;
+    ngx_uint_t                      types;
+    ngx_http_llm_redact_rules_t    *rules;
+    ngx_str_t                       secret;
+    ngx_http_llm_pii_hmac_t        *hmac;      /* keyed with secret */
+    ngx_http_llm_pii_t             *pii;       /* NULL: off */
+} ngx_http_llm_redact_loc_conf_t;
+
+
+/* a tokenized value */
+typedef struct ngx_http_llm_redact_value_s  ngx_http_llm_redact_value_t;
+
+struct ngx_http_llm_redact_value_s {
+    ngx_http_llm_redact_value_t    *next;      /* in its bucket */
+    ngx_uint_t                      type;
+    ngx_uint_t                      hash;
+    ngx_str_t                       value;
+    ngx_str_t                       placeholder;
+    unsigned                        restore:1;     /* from the request */
+};
+
+
+/* the text of one choice (OpenAI) or content block (Anthropic) */
+typedef struct {
+    ngx_uint_t                      index;
+    ngx_http_llm_pii_stream_t       s;
+} ngx_http_llm_redact_stream_t;
+
+
+typedef struct {
+    uint32_t                        start;
+    uint32_t                        end;
+    ngx_str_t                       text;
+} ngx_http_llm_redact_edit_t;
+
+
+typedef struct {
+    ngx_http_llm_redact_loc_conf_t *conf;
+    ngx_http_llm_ctx_t             *ctx;
+    ngx_http_llm_pii_t             *pii;       /* answers: pii or "none" */
+    ngx_pool_t                     *pool;
+
+    ngx_uint_t                      count;     /* values redacted */
+    ngx_uint_t                      restored;  /* placeholders restored */
+
+    ngx_http_llm_redact_value_t   **buckets;
+    ngx_array_t                    *bytype[NGX_HTTP_LLM_PII_MAX_TYPES];
+    ngx_uint_t                      nvalues;
+
+    ngx_http_llm_pii_matches_t      matches;   /* of block scans */
+    ngx_array_t                     spans;     /* ngx_http_llm_span_t */
+    ngx_array_t                     reps;      /* ngx_str_t */
+    ngx_array_t                     edits;     /* ngx_http_llm_redact_edit_t */
+    ngx_array_t                     streams;   /* ngx_http_llm_redact_stream_t */
+
+    ngx_str_t                       id;        /* raw JSON of the chunks' */
+    ngx_str_t                       model;
+
+    unsigned                        response:1;    /* redact answers */
+    unsigned                        restore:1;     /* tokenized values */
+    unsigned                        answer:1;      /* the request is done */
+} ngx_http_llm_redact_ctx_t;
+
+
+static ngx_int_t ngx_http_llm_redact_text(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc,
+    ngx_http_llm_text_t *t, uint64_t *found);
+static ngx_int_t ngx_http_llm_redact_blocked(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, uint64_t found);
+static ngx_int_t ngx_http_llm_redact_replacement(ngx_http_llm_redact_ctx_t *rc,
+    ngx_uint_t type, u_char *value, size_t len, ngx_str_t *out);
+static ngx_http_llm_redact_value_t *ngx_http_llm_redact_tokenize(
+    ngx_http_llm_redact_ctx_t *rc, ngx_uint_t type, u_char *value,
+    size_t len);
+static ngx_int_t ngx_http_llm_redact_build(ngx_http_llm_redact_ctx_t *rc,
+    u_char *text, size_t from, size_t to, ngx_http_llm_pii_matches_t *m,
+    ngx_str_t *out, ngx_uint_t *changed);
+static size_t ngx_http_llm_redact_restore(ngx_http_llm_redact_ctx_t *rc,
+    u_char *p, size_t len, u_char *dst, ngx_uint_t *changed);
+
+static ngx_int_t ngx_http_llm_redact_event(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *event, ngx_str_t *data,
+    ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_openai(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, ngx_str_t *event,
+    ngx_str_t *data, ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_anthropic(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, ngx_str_t *event,
+    ngx_str_t *data, ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_flush(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, ngx_str_t *event,
+    ngx_str_t *data, ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_delta(ngx_http_llm_redact_ctx_t *rc,
+    ngx_http_llm_redact_stream_t *s, ngx_http_llm_json_t *json, uint32_t tok,
+    ngx_uint_t final, ngx_str_t *out, ngx_uint_t *changed);
+static ngx_int_t ngx_http_llm_redact_release(ngx_http_llm_redact_ctx_t *rc,
+    ngx_http_llm_redact_stream_t *s, ngx_uint_t final, ngx_str_t *out,
+    ngx_uint_t *changed);
+static ngx_http_llm_redact_stream_t *ngx_http_llm_redact_stream(
+    ngx_http_llm_redact_ctx_t *rc, ngx_uint_t index, ngx_uint_t create);
+static ngx_int_t ngx_http_llm_redact_json(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *body, ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_json_text(ngx_http_llm_redact_ctx_t *rc,
+    ngx_http_llm_json_t *json, uint32_t tok);
+static ngx_int_t ngx_http_llm_redact_add_edit(ngx_http_llm_redact_ctx_t *rc,
+    uint32_t start, uint32_t end, ngx_str_t *text);
+static ngx_int_t ngx_http_llm_redact_string(ngx_http_llm_redact_ctx_t *rc,
+    ngx_str_t *text, ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_apply(ngx_http_llm_redact_ctx_t *rc,
+    ngx_str_t *src, ngx_str_t *head, ngx_str_t *tail, ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_event_out(ngx_http_llm_redact_ctx_t *rc,
+    ngx_str_t *event, ngx_str_t *data, ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_append(ngx_http_llm_redact_ctx_t *rc,
+    ngx_str_t *out, ngx_str_t *more);
+static ngx_int_t ngx_http_llm_redact_copy(ngx_http_llm_redact_ctx_t *rc,
+    ngx_http_llm_json_t *json, ngx_str_t *data, const char *key,
+    ngx_str_t *out);
+static int64_t ngx_http_llm_redact_index(ngx_http_llm_json_t *json,
+    uint32_t obj, int64_t dflt);
+static ngx_uint_t ngx_http_llm_redact_is(ngx_http_llm_json_t *json,
+    uint32_t tok, const char *s, size_t len);
+static void *ngx_http_llm_redact_palloc(void *data, size_t size);
+static ngx_int_t ngx_http_llm_redact_get_scratch(ngx_http_request_t *r);
+
+static ngx_int_t ngx_http_llm_redact_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+static char *ngx_http_llm_redact(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_llm_redact_types(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_llm_redact_rules(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_http_llm_pii_t *ngx_http_llm_redact_compile(ngx_conf_t *cf,
+    ngx_uint_t types, ngx_http_llm_redact_rules_t *rules);
+static void ngx_http_llm_redact_free_pii(void *data);
+static void ngx_http_llm_redact_free_hmac(void *data);
+static void ngx_http_llm_redact_free_scratch(void *data);
+static ngx_int_t ngx_http_llm_redact_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_llm_redact_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_llm_redact_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_llm_redact_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_redact_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_llm_redact_init_process(ngx_cycle_t *cycle);
+static void ngx_http_llm_redact_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_llm_redact_modes[] = {
+    { ngx_string("mask"), NGX_HTTP_LLM_REDACT_MASK },
+    { ngx_string("tokenize"), NGX_HTTP_LLM_REDACT_TOKENIZE },
+    { ngx_string("hash"), NGX_HTTP_LLM_REDACT_HASH },
+    { ngx_string("block"), NGX_HTTP_LLM_REDACT_BLOCK },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_llm_redact_commands[] = {
+
+    { ngx_string("llm_redact"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_llm_redact,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_redact_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_redact_loc_conf_t, mode),
+      &ngx_http_llm_redact_modes },
+
+    { ngx_string("llm_redact_types"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_redact_types,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_redact_rules"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_redact_rules,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_redact_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_redact_loc_conf_t, secret),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_llm_redact_module_ctx = {
+    ngx_http_llm_redact_preconfiguration,  /* preconfiguration */
+    ngx_http_llm_redact_postconfiguration, /* postconfiguration */
+
+    ngx_http_llm_redact_create_main_conf,  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_llm_redact_create_loc_conf,   /* create location configuration */
+    ngx_http_llm_redact_merge_loc_conf     /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_llm_redact_module = {
+    NGX_MODULE_V1,
+    &ngx_http_llm_redact_module_ctx,       /* module context */
+    ngx_http_llm_redact_commands,          /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_llm_redact_init_process,      /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_llm_redact_exit_process,      /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* the worker's scratch space, and the configuration it was made for */
+static hs_scratch_t                     *ngx_http_llm_redact_scratch;
+static ngx_http_llm_redact_main_conf_t  *ngx_http_llm_redact_scratch_conf;
+
+
+/*
+ * The request: called by the pipeline after the catalogue lookup.  Returns
+ * NGX_DECLINED to go on, NGX_HTTP_SPECIAL_RESPONSE with a prepared refusal
+ * (block mode), or an HTTP status.
+ */
+
+ngx_int_t
+ngx_http_llm_redact_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    uint64_t                         found;
+    ngx_uint_t                       i;
+    ngx_http_llm_text_t             *t;
+    ngx_http_llm_redact_ctx_t       *rc;
+    ngx_http_llm_redact_loc_conf_t  *rlcf;
+    ngx_http_llm_redact_main_conf_t *rmcf;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_redact_module);
+
+    if (rlcf->pii == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_redact_module);
+
+    rc = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_redact_ctx_t));
+    if (rc == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc->conf = rlcf;
+    rc->ctx = ctx;
+    rc->pool = r->pool;
+    rc->matches.alloc = ngx_http_llm_redact_palloc;
+    rc->matches.data = r->pool;
+
+    if (ngx_array_init(&rc->spans, r->pool, 4, sizeof(ngx_http_llm_span_t))
+        != NGX_OK
+        || ngx_array_init(&rc->reps, r->pool, 4, sizeof(ngx_str_t))
+           != NGX_OK
+        || ngx_array_init(&rc->edits, r->pool, 4,
+                          sizeof(ngx_http_llm_redact_edit_t))
+           != NGX_OK
+        || ngx_array_init(&rc->streams, r->pool, 1,
+                          sizeof(ngx_http_llm_redact_stream_t))
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->hook_data = rc;
+    ngx_http_set_ctx(r, rc, ngx_http_llm_redact_module);
+
+    if (rlcf->where & NGX_HTTP_LLM_REDACT_REQUEST) {
+
+        if (ngx_http_llm_redact_get_scratch(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        found = 0;
+        t = ctx->req.texts.elts;
+
+        for (i = 0; i < ctx->req.texts.nelts; i++) {
+            if (ngx_http_llm_redact_text(r, ctx, rc, &t[i], &found)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm redact: %ui values in the request", rc->count);
+
+        if (found && rlcf->mode == NGX_HTTP_LLM_REDACT_BLOCK) {
+            return ngx_http_llm_redact_blocked(r, ctx, rc, found);
+        }
+    }
+
+    rc->response = (rlcf->where & NGX_HTTP_LLM_REDACT_RESPONSE) ? 1 : 0;
+    rc->restore = (rc->nvalues > 0);
+    rc->answer = 1;
+
+    if (rc->response || rc->restore) {
+        rc->pii = rc->response ? rlcf->pii : rmcf->none;
+        ctx->event_hook = ngx_http_llm_redact_event;
+        ctx->json_hook = ngx_http_llm_redact_json;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_llm_redact_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_redact_ctx_t *rc, ngx_http_llm_text_t *t, uint64_t *found)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_span_t       *span;
+    ngx_http_llm_pii_match_t  *m;
+
+    if (ngx_http_llm_pii_scan(rc->conf->pii, ngx_http_llm_redact_scratch,
+                              t->text.data, t->text.len, 0, &rc->matches)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm redact: the scan of the request failed");
+        return NGX_ERROR;
+    }
+
+    if (rc->matches.nelts == 0) {
+        return NGX_OK;
+    }
+
+    m = rc->matches.elts;
+    rc->count += rc->matches.nelts;
+
+    if (rc->conf->mode == NGX_HTTP_LLM_REDACT_BLOCK) {
+        for (i = 0; i < rc->matches.nelts; i++) {
+            *found |= (uint64_t) 1 << m[i].type;
+        }
+
+        return NGX_OK;
+    }
+
+    rc->spans.nelts = 0;
+
+    for (i = 0; i < rc->matches.nelts; i++) {
+        span = ngx_array_push(&rc->spans);
+        if (span == NULL) {
+            return NGX_ERROR;
+        }
+
+        span->start = m[i].start;
+        span->end = m[i].end;
+
+        if (ngx_http_llm_redact_replacement(rc, m[i].type,
+                                            t->text.data + m[i].start,
+                                            m[i].end - m[i].start,
+                                            &span->text)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_llm_edit_text(r, ctx, t, &rc->spans);
+}
+
+
+/* block mode: a 400 in the API's format naming the types, not the values */
+
+static ngx_int_t
+ngx_http_llm_redact_blocked(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_redact_ctx_t *rc, uint64_t found)
+{
+    u_char       *p, *last;
+    ngx_str_t     list;
+    ngx_uint_t    t, n;
+    const char   *name;
+
+    list.data = ngx_pnalloc(r->pool, 512);
+    if (list.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = list.data;
+    last = list.data + 512;
+    n = ngx_http_llm_pii_ntypes(rc->conf->pii);
+
+    for (t = 0; t < n; t++) {
+        if (!(found & ((uint64_t) 1 << t))) {
+            continue;
+        }
+
+        name = ngx_http_llm_pii_name(rc->conf->pii, t);
+        p = ngx_slprintf(p, last, "%s%s", (p == list.data) ? "" : ", ",
+                         name);
+    }
+
+    list.len = p - list.data;
+
+    return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, "sensitive_data",
+                             NULL, "The request contains sensitive data "
+                             "(%V) and was blocked by the gateway's "
+                             "redaction policy.", &list);
+}
+
+
+static ngx_int_t
+ngx_http_llm_redact_replacement(ngx_http_llm_redact_ctx_t *rc,
+    ngx_uint_t type, u_char *value, size_t len, ngx_str_t *out)
+{
+    u_char                       *p, tag[8];
+    size_t                        n;
+    const char                   *label;
+    ngx_http_llm_redact_value_t  *v;
+
+    label = ngx_http_llm_pii_label(rc->conf->pii, type, &n);
+
+    switch (rc->conf->mode) {
+
+    case NGX_HTTP_LLM_REDACT_TOKENIZE:
+        v = ngx_http_llm_redact_tokenize(rc, type, value, len);
+        if (v == NULL) {
+            return NGX_ERROR;
+        }
+
+        *out = v->placeholder;
+        return NGX_OK;
+
+    case NGX_HTTP_LLM_REDACT_HASH:
+        if (ngx_http_llm_pii_hmac_tag(rc->conf->hmac, value, len, tag) != 0)
+        {
+            return NGX_ERROR;
+        }
+
+        p = ngx_pnalloc(rc->pool, n + 11);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        out->data = p;
+        *p++ = '[';
+        p = ngx_cpymem(p, label, n);
+        *p++ = ':';
+        p = ngx_cpymem(p, tag, 8);
+        *p++ = ']';
+        out->len = p - out->data;
+
+        return NGX_OK;
+
+    default: /* mask, and block mode in answers */
+        p = ngx_pnalloc(rc->pool, n + 2);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        out->data = p;
+        *p++ = '[';
+        p = ngx_cpymem(p, label, n);
+        *p++ = ']';
+        out->len = p - out->data;
+
+        return NGX_OK;
+    }
+}
+
+
+/* the same value gets the same placeholder within a request */
+
+static ngx_http_llm_redact_value_t *
+ngx_http_llm_redact_tokenize(ngx_http_llm_redact_ctx_t *rc, ngx_uint_t type,
+    u_char *value, size_t len)
+{
+    u_char                       *p;
+    size_t                        n;
+    ngx_uint_t                    hash, b;
+    const char                   *label;
+    ngx_http_llm_redact_value_t  *v, **slot;
+
+    if (rc->buckets == NULL) {
+        rc->buckets = ngx_pcalloc(rc->pool, NGX_HTTP_LLM_REDACT_BUCKETS
+                                  * sizeof(ngx_http_llm_redact_value_t *));
+        if (rc->buckets == NULL) {
+            return NULL;
+        }
+    }
+
+    hash = ngx_hash_key(value, len) ^ type;
+    b = hash % NGX_HTTP_LLM_REDACT_BUCKETS;
+
+    for (v = rc->buckets[b]; v; v = v->next) {
+        if (v->hash == hash && v->type == type && v->value.len == len
+            && ngx_memcmp(v->value.data, value, len) == 0)
+        {
+            return v;
+        }
+    }
+
+    if (rc->bytype[type] == NULL) {
+        rc->bytype[type] = ngx_array_create(rc->pool, 4,
+                                       sizeof(ngx_http_llm_redact_value_t *));
+        if (rc->bytype[type] == NULL) {
+            return NULL;
+        }
+    }
+
+    slot = ngx_array_push(rc->bytype[type]);
+    v = ngx_palloc(rc->pool, sizeof(ngx_http_llm_redact_value_t));
+    label = ngx_http_llm_pii_label(rc->conf->pii, type, &n);
+    p = ngx_pnalloc(rc->pool, len + n + NGX_INT_T_LEN + 3);
+
+    if (slot == NULL || v == NULL || p == NULL) {
+        return NULL;
+    }
+
+    *slot = v;
+
+    v->type = type;
+    v->hash = hash;
+
+    /*
+     * Only the request's values are restored: a value found in the answer
+     * gets a placeholder that the answer itself must not turn back.
+     */
+
+    v->restore = !rc->answer;
+    v->value.data = ngx_cpymem(p, value, len) - len;
+    v->value.len = len;
+
+    p += len;
+    v->placeholder.data = p;
+    p = ngx_sprintf(p, "[%*s_%ui]", n, label, rc->bytype[type]->nelts);
+    v->placeholder.len = p - v->placeholder.data;
+
+    v->next = rc->buckets[b];
+    rc->buckets[b] = v;
+
+    rc->nvalues++;
+
+    return v;
+}
+
+
+/*
+ * text[from, to) with the matches replaced and, when values were
+ * tokenized, the placeholders in between restored; *changed is set when
+ * the result differs.
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_build(ngx_http_llm_redact_ctx_t *rc, u_char *text,
+    size_t from, size_t to, ngx_http_llm_pii_matches_t *m, ngx_str_t *out,
+    ngx_uint_t *changed)
+{
+    u_char                    *p;
+    size_t                     len, pos;
+    ngx_str_t                 *rep;
+    ngx_uint_t                 i, n;
+    ngx_http_llm_pii_match_t  *e;
+
+    e = m->elts;
+    rc->reps.nelts = 0;
+
+    len = 0;
+    pos = from;
+    n = 0;
+
+    for (i = 0; i < m->nelts; i++) {
+        if (e[i].start < from || e[i].end > to) {
+            continue;
+        }
+
+        rep = ngx_array_push(&rc->reps);
+        if (rep == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (e[i].tail) {
+            ngx_str_null(rep);
+
+        } else if (ngx_http_llm_redact_replacement(rc, e[i].type,
+                                                   text + e[i].start,
+                                                   e[i].end - e[i].start, rep)
+                   != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        len += ngx_http_llm_redact_restore(rc, text + pos, e[i].start - pos,
+                                           NULL, changed);
+        len += rep->len;
+        pos = e[i].end;
+        n++;
+
+        if (!e[i].tail) {
+            rc->count++;
+        }
+    }
+
+    if (n && rc->answer) {
+        /* values of the answer must not reach the cache's memory */
+        rc->ctx->no_store = 1;
+    }
+
+    len += ngx_http_llm_redact_restore(rc, text + pos, to - pos, NULL,
+                                       changed);
+
+    if (n) {
+        *changed = 1;
+    }
+
+    if (len == 0) {
+        ngx_str_null(out);
+        return NGX_OK;
+    }
+
+    out->data = ngx_pnalloc(rc->pool, len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = out->data;
+    pos = from;
+    rep = rc->reps.elts;
+    n = 0;
+
+    for (i = 0; i < m->nelts; i++) {
+        if (e[i].start < from || e[i].end > to) {
+            continue;
+        }
+
+        p += ngx_http_llm_redact_restore(rc, text + pos, e[i].start - pos, p,
+                                         NULL);
+        p = ngx_cpymem(p, rep[n].data, rep[n].len);
+        pos = e[i].end;
+        n++;
+    }
+
+    p += ngx_http_llm_redact_restore(rc, text + pos, to - pos, p, NULL);
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Copies (dst != NULL) or measures text with the placeholders of tokenized
+ * values replaced by the values.
+ */
+
+static size_t
+ngx_http_llm_redact_restore(ngx_http_llm_redact_ctx_t *rc, u_char *p,
+    size_t len, u_char *dst, ngx_uint_t *changed)
+{
+    int                           type;
+    u_char                       *last, *q;
+    size_t                        n, total, label_len;
+    unsigned                      num;
+    ngx_array_t                  *values;
+    const u_char                 *label;
+    ngx_http_llm_redact_value_t **v;
+
+    if (!rc->restore) {
+        if (dst && len) {
+            ngx_memcpy(dst, p, len);
+        }
+
+        return len;
+    }
+
+    last = p + len;
+    total = 0;
+
+    while (p < last) {
+        q = ngx_strlchr(p, last, '[');
+        if (q == NULL) {
+            q = last;
+        }
+
+        if (dst) {
+            dst = ngx_cpymem(dst, p, q - p);
+        }
+
+        total += q - p;
+        p = q;
+
+        if (p == last) {
+            break;
+        }
+
+        n = ngx_http_llm_pii_placeholder(p, last - p, &label, &label_len,
+                                         &num);
+        if (n) {
+            type = ngx_http_llm_pii_find_label(rc->conf->pii, label,
+                                               label_len);
+            values = (type >= 0) ? rc->bytype[type] : NULL;
+
+            v = values ? values->elts : NULL;
+
+            if (v && num <= values->nelts && v[num - 1]->restore) {
+
+                if (dst) {
+                    dst = ngx_cpymem(dst, v[num - 1]->value.data,
+                                     v[num - 1]->value.len);
+                    rc->restored++;
+                }
+
+                total += v[num - 1]->value.len;
+                p += n;
+
+                if (changed) {
+                    *changed = 1;
+                }
+
+                continue;
+            }
+        }
+
+        if (dst) {
+            *dst++ = '[';
+        }
+
+        total++;
+        p++;
+    }
+
+    return total;
+}
+
+
+/* answers: streamed events */
+
+static ngx_int_t
+ngx_http_llm_redact_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *event, ngx_str_t *data, ngx_str_t *out)
+{
+    ngx_http_llm_redact_ctx_t  *rc;
+
+    rc = ctx->hook_data;
+
+    if (ngx_http_llm_redact_get_scratch(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (event == NULL) {
+        /* the end of the stream: what is still held */
+        return ngx_http_llm_redact_flush(r, ctx, rc, NULL, NULL, out);
+    }
+
+    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        return ngx_http_llm_redact_anthropic(r, ctx, rc, event, data, out);
+    }
+
+    return ngx_http_llm_redact_openai(r, ctx, rc, event, data, out);
+}
+
+
+/*
+ * OpenAI chunks: choices[].delta.content (choices[].text for completions).
+ * The text is held back across chunks where a value may continue, and
+ * flushed into the chunk that carries the choice's finish_reason, or before
+ * "[DONE]".
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_openai(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_redact_ctx_t *rc, ngx_str_t *event, ngx_str_t *data,
+    ngx_str_t *out)
+{
+    u_char                        *p;
+    int64_t                        index;
+    uint32_t                       choices, c, delta, text, fin;
+    ngx_int_t                      rv;
+    ngx_str_t                      released, head;
+    ngx_uint_t                     final, changed, i;
+    ngx_http_llm_json_t            json;
+    ngx_http_llm_redact_stream_t  *s;
+
+    if (data->len == 6 && ngx_strncmp(data->data, "[DONE]", 6) == 0) {
+        return ngx_http_llm_redact_flush(r, ctx, rc, event, data, out);
+    }
+
+    rv = ngx_http_llm_parse_json(r, ctx, data, &json);
+    if (rv != NGX_OK) {
+        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    choices = ngx_http_llm_json_object_get(&json, 0, "choices", 7);
+
+    if (choices == NGX_HTTP_LLM_NONE
+        || json.tokens[choices].type != NGX_HTTP_LLM_JSON_ARRAY)
+    {
+        return NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    /* the chunk's id and model, for text flushed in a chunk of our own */
+
+    if (rc->id.data == NULL
+        && (ngx_http_llm_redact_copy(rc, &json, data, "id", &rc->id)
+            != NGX_OK
+            || ngx_http_llm_redact_copy(rc, &json, data, "model", &rc->model)
+               != NGX_OK))
+    {
+        return NGX_ERROR;
+    }
+
+    rc->edits.nelts = 0;
+
+    for (c = ngx_http_llm_json_first(&json, choices), i = 0;
+         c != NGX_HTTP_LLM_NONE;
+         c = json.tokens[c].next, i++)
+    {
+        if (json.tokens[c].type != NGX_HTTP_LLM_JSON_OBJECT) {
+            continue;
+        }
+
+        index = ngx_http_llm_redact_index(&json, c, i);
+
+        fin = ngx_http_llm_json_object_get(&json, c, "finish_reason", 13);
+        final = (fin != NGX_HTTP_LLM_NONE
+                 && json.tokens[fin].type != NGX_HTTP_LLM_JSON_NULL);
+
+        delta = ngx_http_llm_json_object_get(&json, c, "delta", 5);
+        text = ngx_http_llm_json_object_get(&json, delta, "content", 7);
+
+        if (delta == NGX_HTTP_LLM_NONE) {
+            text = ngx_http_llm_json_object_get(&json, c, "text", 4);
+        }
+
+        if (text != NGX_HTTP_LLM_NONE
+            && json.tokens[text].type == NGX_HTTP_LLM_JSON_STRING)
+        {
+            s = ngx_http_llm_redact_stream(rc, (ngx_uint_t) index, 1);
+            if (s == NULL) {
+                return NGX_ERROR;
+            }
+
+            changed = 0;
+
+            if (ngx_http_llm_redact_delta(rc, s, &json, text, final,
+                                          &released, &changed)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (changed
+                && ngx_http_llm_redact_add_edit(rc, json.tokens[text].start,
+                                                json.tokens[text].end,
+                                                &released)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (!final || delta == NGX_HTTP_LLM_NONE
+            || json.tokens[delta].type != NGX_HTTP_LLM_JSON_OBJECT)
+        {
+            continue;
+        }
+
+        /* the choice ends: its held text goes into this chunk's delta */
+
+        s = ngx_http_llm_redact_stream(rc, (ngx_uint_t) index, 0);
+
+        if (s == NULL || s->s.len == s->s.from) {
+            continue;
+        }
+
+        changed = 0;
+
+        if (ngx_http_llm_redact_release(rc, s, 1, &released, &changed)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (released.len == 0) {
+            continue;
+        }
+
+        if (ngx_http_llm_redact_string(rc, &released, &released) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_pnalloc(rc->pool, released.len + sizeof(",\"content\":") - 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        head.data = p;
+
+        if (json.tokens[delta].size) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, "\"content\":", sizeof("\"content\":") - 1);
+        p = ngx_cpymem(p, released.data, released.len);
+        head.len = p - head.data;
+
+        if (ngx_http_llm_redact_add_edit(rc, json.tokens[delta].end - 1,
+                                         json.tokens[delta].end - 1, &head)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (rc->edits.nelts == 0) {
+        return NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    if (ngx_http_llm_redact_apply(rc, data, NULL, NULL, &released) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_llm_redact_event_out(rc, event, &released, out) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_HTTP_LLM_EVENT_REPLACE;
+}
+
+
+/*
+ * Anthropic events: content_block_delta text.  Held text is flushed in an
+ * extra content_block_delta before the block's content_block_stop (or
+ * before message_delta / message_stop).
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_anthropic(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_redact_ctx_t *rc, ngx_str_t *event, ngx_str_t *data,
+    ngx_str_t *out)
+{
+    int64_t                        index;
+    uint32_t                       type, delta, text;
+    ngx_int_t                      rv;
+    ngx_str_t                      released;
+    ngx_uint_t                     changed;
+    ngx_http_llm_json_t            json;
+    ngx_http_llm_redact_stream_t  *s;
+
+    rv = ngx_http_llm_parse_json(r, ctx, data, &json);
+    if (rv != NGX_OK) {
+        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    type = ngx_http_llm_json_object_get(&json, 0, "type", 4);
+
+    if (ngx_http_llm_redact_is(&json, type, "content_block_stop", 18)
+        || ngx_http_llm_redact_is(&json, type, "message_delta", 13)
+        || ngx_http_llm_redact_is(&json, type, "message_stop", 12))
+    {
+        return ngx_http_llm_redact_flush(r, ctx, rc, event, data, out);
+    }
+
+    if (!ngx_http_llm_redact_is(&json, type, "content_block_delta", 19)) {
+        return NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    delta = ngx_http_llm_json_object_get(&json, 0, "delta", 5);
+    text = ngx_http_llm_json_object_get(&json, delta, "text", 4);
+
+    if (text == NGX_HTTP_LLM_NONE
+        || json.tokens[text].type != NGX_HTTP_LLM_JSON_STRING)
+    {
+        return NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    index = ngx_http_llm_redact_index(&json, 0, 0);
+
+    s = ngx_http_llm_redact_stream(rc, (ngx_uint_t) index, 1);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    changed = 0;
+
+    if (ngx_http_llm_redact_delta(rc, s, &json, text, 0, &released, &changed)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!changed) {
+        return NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    rc->edits.nelts = 0;
+
+    if (ngx_http_llm_redact_add_edit(rc, json.tokens[text].start,
+                                     json.tokens[text].end, &released)
+        != NGX_OK
+        || ngx_http_llm_redact_apply(rc, data, NULL, NULL, &released)
+           != NGX_OK
+        || ngx_http_llm_redact_event_out(rc, event, &released, out) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_HTTP_LLM_EVENT_REPLACE;
+}
+
+
+/*
+ * Release all held text, each stream in an event of its own, followed by
+ * the event that ends the text (if any).
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_flush(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_redact_ctx_t *rc, ngx_str_t *event, ngx_str_t *data,
+    ngx_str_t *out)
+{
+    u_char                        *p;
+    size_t                         len;
+    ngx_str_t                      released, ev, one;
+    ngx_uint_t                     i, changed;
+    ngx_http_llm_redact_stream_t  *s;
+
+    ngx_str_null(out);
+
+    s = rc->streams.elts;
+
+    for (i = 0; i < rc->streams.nelts; i++) {
+        if (s[i].s.len == s[i].s.from) {
+            continue;
+        }
+
+        changed = 0;
+
+        if (ngx_http_llm_redact_release(rc, &s[i], 1, &released, &changed)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (released.len == 0) {
+            continue;
+        }
+
+        if (ngx_http_llm_redact_string(rc, &released, &released) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        len = released.len + rc->id.len + rc->model.len + NGX_INT_T_LEN + 256;
+
+        p = ngx_pnalloc(rc->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        one.data = p;
+
+        if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+            p = ngx_sprintf(p, "event: content_block_delta\n"
+                            "data: {\"type\":\"content_block_delta\","
+                            "\"index\":%ui,\"delta\":{\"type\":\"text_delta\","
+                            "\"text\":%V}}\n\n", s[i].index, &released);
+
+        } else {
+            p = ngx_cpymem(p, "data: {", 7);
+
+            if (rc->id.len) {
+                p = ngx_sprintf(p, "\"id\":%V,", &rc->id);
+            }
+
+            p = ngx_cpymem(p, "\"object\":\"chat.completion.chunk\",",
+                           sizeof("\"object\":\"chat.completion.chunk\",")
+                           - 1);
+
+            if (rc->model.len) {
+                p = ngx_sprintf(p, "\"model\":%V,", &rc->model);
+            }
+
+            p = ngx_sprintf(p, "\"choices\":[{\"index\":%ui,\"delta\":"
+                            "{\"content\":%V},\"finish_reason\":null}]}\n\n",
+                            s[i].index, &released);
+        }
+
+        one.len = p - one.data;
+
+        if (ngx_http_llm_redact_append(rc, out, &one) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (out->len == 0) {
+        return NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    if (data) {
+        if (ngx_http_llm_redact_event_out(rc, event, data, &ev) != NGX_OK
+            || ngx_http_llm_redact_append(rc, out, &ev) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_HTTP_LLM_EVENT_REPLACE;
+}
+
+
+/*
+ * A delta of text: decoded into the stream, scanned; out is the JSON string
+ * (quoted) of what can be released now.
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_delta(ngx_http_llm_redact_ctx_t *rc,
+    ngx_http_llm_redact_stream_t *s, ngx_http_llm_json_t *json, uint32_t tok,
+    ngx_uint_t final, ngx_str_t *out, ngx_uint_t *changed)
+{
+    size_t         len, held;
+    const u_char  *raw;
+
+    ngx_http_llm_json_raw_string(json, tok, &raw, &len);
+
+
+    held = s->s.len - s->s.from;
+
+    if (ngx_http_llm_pii_stream_reserve(&s->s, len) != 0) {
+        return NGX_ERROR;
+    }
+
+    if (json->tokens[tok].escaped) {
+        s->s.len += ngx_http_llm_json_decode_string(raw, len,
+                                                    s->s.buf + s->s.len);
+
+    } else {
+        ngx_memcpy(s->s.buf + s->s.len, raw, len);
+        s->s.len += len;
+    }
+
+    if (ngx_http_llm_redact_release(rc, s, final, out, changed) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (held || s->s.len > s->s.from) {
+        /* held text went out, or some of this delta stays */
+        *changed = 1;
+    }
+
+    if (!*changed) {
+        return NGX_OK;
+    }
+
+    return ngx_http_llm_redact_string(rc, out, out);
+}
+
+
+static ngx_int_t
+ngx_http_llm_redact_release(ngx_http_llm_redact_ctx_t *rc,
+    ngx_http_llm_redact_stream_t *s, ngx_uint_t final, ngx_str_t *out,
+    ngx_uint_t *changed)
+{
+    unsigned  flags;
+
+    flags = final ? NGX_HTTP_LLM_PII_FINAL : 0;
+
+    if (rc->restore) {
+        flags |= NGX_HTTP_LLM_PII_PLACEHOLDERS;
+    }
+
+    if (ngx_http_llm_pii_stream_scan(rc->pii, ngx_http_llm_redact_scratch,
+                                     &s->s, flags)
+        != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!rc->response) {
+        /* "none" finds nothing; a key block is not redacted either */
+        s->s.matches.nelts = 0;
+    }
+
+    if (ngx_http_llm_redact_build(rc, s->s.buf, s->s.from, s->s.cut,
+                                  &s->s.matches, out, changed)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_llm_pii_stream_consume(&s->s);
+
+    return NGX_OK;
+}
+
+
+static ngx_http_llm_redact_stream_t *
+ngx_http_llm_redact_stream(ngx_http_llm_redact_ctx_t *rc, ngx_uint_t index,
+    ngx_uint_t create)
+{
+    ngx_uint_t                     i;
+    ngx_http_llm_redact_stream_t  *s;
+
+    s = rc->streams.elts;
+
+    for (i = 0; i < rc->streams.nelts; i++) {
+        if (s[i].index == index) {
+            return &s[i];
+        }
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    s = ngx_array_push(&rc->streams);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(s, sizeof(ngx_http_llm_redact_stream_t));
+
+    s->index = index;
+    s->s.matches.alloc = ngx_http_llm_redact_palloc;
+    s->s.matches.data = rc->pool;
+
+    return s;
+}
+
+
+/* answers: JSON */
+
+static ngx_int_t
+ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *body, ngx_str_t *out)
+{
+    uint32_t                    list, c, m, t;
+    ngx_int_t                   rv;
+    ngx_http_llm_json_t         json;
+    ngx_http_llm_redact_ctx_t  *rc;
+
+    rc = ctx->hook_data;
+
+    if (ngx_http_llm_redact_get_scratch(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rv = ngx_http_llm_parse_json(r, ctx, body, &json);
+    if (rv != NGX_OK) {
+        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_DECLINED;
+    }
+
+    rc->edits.nelts = 0;
+
+    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        list = ngx_http_llm_json_object_get(&json, 0, "content", 7);
+
+        if (list != NGX_HTTP_LLM_NONE
+            && json.tokens[list].type == NGX_HTTP_LLM_JSON_ARRAY)
+        {
+            for (c = ngx_http_llm_json_first(&json, list);
+                 c != NGX_HTTP_LLM_NONE;
+                 c = json.tokens[c].next)
+            {
+                t = ngx_http_llm_json_object_get(&json, c, "text", 4);
+
+                if (ngx_http_llm_redact_json_text(rc, &json, t) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+            }
+        }
+
+    } else {
+        list = ngx_http_llm_json_object_get(&json, 0, "choices", 7);
+
+        if (list != NGX_HTTP_LLM_NONE
+            && json.tokens[list].type == NGX_HTTP_LLM_JSON_ARRAY)
+        {
+            for (c = ngx_http_llm_json_first(&json, list);
+                 c != NGX_HTTP_LLM_NONE;
+                 c = json.tokens[c].next)
+            {
+                m = ngx_http_llm_json_object_get(&json, c, "message", 7);
+
+                t = (m != NGX_HTTP_LLM_NONE)
+                    ? ngx_http_llm_json_object_get(&json, m, "content", 7)
+                    : ngx_http_llm_json_object_get(&json, c, "text", 4);
+
+                if (ngx_http_llm_redact_json_text(rc, &json, t) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+            }
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm redact: answer: %ui values redacted, %ui restored",
+                   rc->count, rc->restored);
+
+    if (rc->edits.nelts == 0) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_llm_redact_apply(rc, body, NULL, NULL, out) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_redact_json_text(ngx_http_llm_redact_ctx_t *rc,
+    ngx_http_llm_json_t *json, uint32_t tok)
+{
+    size_t         len;
+    ngx_str_t      text, out;
+    ngx_uint_t     changed;
+    const u_char  *raw;
+
+    if (tok == NGX_HTTP_LLM_NONE
+        || json->tokens[tok].type != NGX_HTTP_LLM_JSON_STRING)
+    {
+        return NGX_OK;
+    }
+
+    ngx_http_llm_json_raw_string(json, tok, &raw, &len);
+
+    if (json->tokens[tok].escaped) {
+        text.data = ngx_pnalloc(rc->pool, len);
+        if (text.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        text.len = ngx_http_llm_json_decode_string(raw, len, text.data);
+
+    } else {
+        text.data = (u_char *) raw;
+        text.len = len;
+    }
+
+    rc->matches.nelts = 0;
+
+    if (rc->response
+        && ngx_http_llm_pii_scan(rc->pii, ngx_http_llm_redact_scratch,
+                                 text.data, text.len, 0, &rc->matches)
+           != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    changed = 0;
+
+    if (ngx_http_llm_redact_build(rc, text.data, 0, text.len, &rc->matches,
+                                  &out, &changed)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!changed) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_llm_redact_string(rc, &out, &out) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_llm_redact_add_edit(rc, json->tokens[tok].start,
+                                        json->tokens[tok].end, &out);
+}
+
+
+/* helpers */
+
+static ngx_int_t
+ngx_http_llm_redact_add_edit(ngx_http_llm_redact_ctx_t *rc, uint32_t start,
+    uint32_t end, ngx_str_t *text)
+{
+    ngx_http_llm_redact_edit_t  *e;
+
+    e = ngx_array_push(&rc->edits);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    e->start = start;
+    e->end = end;
+    e->text = *text;
+
+    return NGX_OK;
+}
+
+
+/* a quoted JSON string of text */
+
+static ngx_int_t
+ngx_http_llm_redact_string(ngx_http_llm_redact_ctx_t *rc, ngx_str_t *text,
+    ngx_str_t *out)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   src;
+
+    src = *text;                            /* text may be out */
+    len = ngx_http_llm_json_encoded_len(src.data, src.len) + 2;
+
+    p = ngx_pnalloc(rc->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    *p++ = '"';
+    p = ngx_http_llm_json_encode_string(p, src.data, src.len);
+    *p++ = '"';
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/* src with the edits (in order, not overlapping) applied */
+
+static ngx_int_t
+ngx_http_llm_redact_apply(ngx_http_llm_redact_ctx_t *rc, ngx_str_t *src,
+    ngx_str_t *head, ngx_str_t *tail, ngx_str_t *out)
+{
+    u_char                      *p;
+    size_t                       len, pos;
+    ngx_uint_t                   i;
+    ngx_http_llm_redact_edit_t  *e;
+
+    e = rc->edits.elts;
+    len = src->len;
+
+    for (i = 0; i < rc->edits.nelts; i++) {
+        len = len - (e[i].end - e[i].start) + e[i].text.len;
+    }
+
+    p = ngx_pnalloc(rc->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    pos = 0;
+
+    for (i = 0; i < rc->edits.nelts; i++) {
+        p = ngx_cpymem(p, src->data + pos, e[i].start - pos);
+        p = ngx_cpymem(p, e[i].text.data, e[i].text.len);
+        pos = e[i].end;
+    }
+
+    p = ngx_cpymem(p, src->data + pos, src->len - pos);
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/* a complete event: "event: NAME\n" if it had one, "data: ...\n\n" */
+
+static ngx_int_t
+ngx_http_llm_redact_event_out(ngx_http_llm_redact_ctx_t *rc,
+    ngx_str_t *event, ngx_str_t *data, ngx_str_t *out)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = (event && event->len ? event->len + 8 : 0) + data->len + 8;
+
+    p = ngx_pnalloc(rc->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    if (event && event->len) {
+        p = ngx_cpymem(p, "event: ", 7);
+        p = ngx_cpymem(p, event->data, event->len);
+        *p++ = '\n';
+    }
+
+    p = ngx_cpymem(p, "data: ", 6);
+    p = ngx_cpymem(p, data->data, data->len);
+    *p++ = '\n';
+    *p++ = '\n';
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_redact_append(ngx_http_llm_redact_ctx_t *rc, ngx_str_t *out,
+    ngx_str_t *more)
+{
+    u_char  *p;
+
+    if (out->len == 0) {
+        *out = *more;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(rc->pool, out->len + more->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, out->data, out->len);
+    ngx_memcpy(p + out->len, more->data, more->len);
+
+    out->data = p;
+    out->len += more->len;
+
+    return NGX_OK;
+}
+
+
+/* a copy of the raw JSON string of a top-level member */
+
+static ngx_int_t
+ngx_http_llm_redact_copy(ngx_http_llm_redact_ctx_t *rc,
+    ngx_http_llm_json_t *json, ngx_str_t *data, const char *key,
+    ngx_str_t *out)
+{
+    uint32_t  t;
+
+    t = ngx_http_llm_json_object_get(json, 0, key, ngx_strlen(key));
+
+    if (t == NGX_HTTP_LLM_NONE
+        || json->tokens[t].type != NGX_HTTP_LLM_JSON_STRING)
+    {
+        return NGX_OK;
+    }
+
+    out->len = json->tokens[t].end - json->tokens[t].start;
+    out->data = ngx_pnalloc(rc->pool, out->len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, data->data + json->tokens[t].start, out->len);
+
+    return NGX_OK;
+}
+
+
+static int64_t
+ngx_http_llm_redact_index(ngx_http_llm_json_t *json, uint32_t obj,
+    int64_t dflt)
+{
+    int64_t   n;
+    uint32_t  t;
+
+    t = ngx_http_llm_json_object_get(json, obj, "index", 5);
+
+    if (t == NGX_HTTP_LLM_NONE
+        || json->tokens[t].type != NGX_HTTP_LLM_JSON_NUMBER
+        || ngx_http_llm_json_get_int(json, t, &n) != NGX_HTTP_LLM_JSON_OK
+        || n < 0 || n > 65535)
+    {
+        return dflt;
+    }
+
+    return n;
+}
+
+
+static ngx_uint_t
+ngx_http_llm_redact_is(ngx_http_llm_json_t *json, uint32_t tok,
+    const char *s, size_t len)
+{
+    size_t         n;
+    const u_char  *raw;
+
+    if (tok == NGX_HTTP_LLM_NONE
+        || json->tokens[tok].type != NGX_HTTP_LLM_JSON_STRING)
+    {
+        return 0;
+    }
+
+    ngx_http_llm_json_raw_string(json, tok, &raw, &n);
+
+    return (n == len && ngx_strncmp(raw, s, len) == 0);
+}
+
+
+static void *
+ngx_http_llm_redact_palloc(void *data, size_t size)
+{
+    return ngx_palloc((ngx_pool_t *) data, size);
+}
+
+
+/*
+ * The worker's scratch space.  It is cloned in init_process; a worker that
+ * did not run init_process for this configuration (nginx reconfigured with
+ * master_process off) sizes it once for the new databases.
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_get_scratch(ngx_http_request_t *r)
+{
+    ngx_uint_t                        i;
+    ngx_http_llm_redact_db_t         *db;
+    ngx_http_llm_redact_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_redact_module);
+
+    if (ngx_http_llm_redact_scratch_conf == rmcf) {
+        return NGX_OK;
+    }
+
+    db = rmcf->dbs.elts;
+
+    for (i = 0; i < rmcf->dbs.nelts; i++) {
+        if (ngx_http_llm_pii_alloc_scratch(db[i].pii,
+                                           &ngx_http_llm_redact_scratch)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "llm redact: hs_alloc_scratch() failed");
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_http_llm_redact_scratch_conf = rmcf;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_redact_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                     *p;
+    ngx_http_llm_ctx_t         *ctx;
+    ngx_http_llm_redact_ctx_t  *rc;
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx == NULL || !ctx->parsed) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    rc = ngx_http_get_module_ctx(r->main, ngx_http_llm_redact_module);
+
+    if (rc == NULL
+        && (ctx->event_hook == ngx_http_llm_redact_event
+            || ctx->json_hook == ngx_http_llm_redact_json))
+    {
+        rc = ctx->hook_data;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%ui", rc ? rc->count : 0) - p;
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* configuration */
+
+static char *
+ngx_http_llm_redact(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_redact_loc_conf_t *rlcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i, where;
+
+    if (rlcf->where != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    where = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "request") == 0) {
+            where |= NGX_HTTP_LLM_REDACT_REQUEST;
+
+        } else if (ngx_strcmp(value[i].data, "response") == 0) {
+            where |= NGX_HTTP_LLM_REDACT_RESPONSE;
+
+        } else if (ngx_strcmp(value[i].data, "off") == 0
+                   && cf->args->nelts == 2)
+        {
+            where = NGX_HTTP_LLM_REDACT_OFF;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\" directive, "
+                               "it must be \"request\", \"response\" or "
+                               "\"off\"", &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    rlcf->where = where;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_llm_redact_types(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_redact_loc_conf_t *rlcf = conf;
+
+    int          t;
+    ngx_str_t   *value;
+    ngx_uint_t   i, types;
+
+    if (rlcf->types != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    types = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "all") == 0) {
+            types |= NGX_HTTP_LLM_PII_ALL;
+            continue;
+        }
+
+        t = ngx_http_llm_pii_builtin(value[i].data, value[i].len);
+
+        if (t < 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown type \"%V\" in \"%V\" directive, "
+                               "it must be \"email\", \"phone\", \"card\", "
+                               "\"ssn\", \"iban\", \"ip\", \"secret\" or "
+                               "\"all\" (rules of llm_redact_rules are "
+                               "always on)", &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        types |= (ngx_uint_t) 1 << t;
+    }
+
+    rlcf->types = types;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_llm_redact_rules(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_redact_loc_conf_t *rlcf = conf;
+
+    int                           rv, bad;
+    char                          err[NGX_MAX_ERROR_STR];
+    u_char                       *p, *last, *eol;
+    ssize_t                       n;
+    ngx_fd_t                      fd;
+    ngx_str_t                    *value, name, data;
+    ngx_uint_t                    line;
+    ngx_file_info_t               fi;
+    const char                   *msg;
+    ngx_http_llm_pii_t           *pii;
+    ngx_http_llm_pii_rule_t      *rule, tmp;
+    ngx_http_llm_redact_rules_t  *rules;
+
+    if (rlcf->rules != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "llm_redact_rules: " ngx_open_file_n
+                           " \"%V\" failed", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "llm_redact_rules: " ngx_fd_info_n
+                           " \"%V\" failed", &name);
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_LLM_REDACT_MAX_RULES_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_redact_rules: \"%V\" is larger than 1M",
+                           &name);
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    data.len = (size_t) ngx_file_size(&fi);
+    data.data = ngx_pnalloc(cf->pool, data.len + 1);
+
+    if (data.data == NULL) {
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, data.data, data.len);
+
+    if (n == -1 || (size_t) n != data.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "llm_redact_rules: " ngx_read_fd_n
+                           " \"%V\" failed", &name);
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_close_file(fd);
+
+    rules = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_redact_rules_t));
+    if (rules == NULL
+        || ngx_array_init(&rules->rules, cf->pool, 8,
+                          sizeof(ngx_http_llm_pii_rule_t))
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    rules->file = name;
+
+    p = data.data;
+    last = data.data + data.len;
+
+    for (line = 1; p < last; line++) {
+        eol = ngx_strlchr(p, last, '\n');
+        if (eol == NULL) {
+            eol = last;
+        }
+
+        rv = ngx_http_llm_pii_parse_rule(p, eol - p, &tmp, &msg);
+
+        if (rv == -1) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_redact_rules \"%V\", line %ui: %s",
+                               &name, line, msg);
+            return NGX_CONF_ERROR;
+        }
+
+        if (rv == 1) {
+            rule = ngx_array_push(&rules->rules);
+            if (rule == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *rule = tmp;
+            rule->line = (unsigned) line;
+        }
+
+        p = eol + 1;
+    }
+
+    /* the rules alone: each error names its line */
+
+    pii = ngx_http_llm_pii_compile(0, rules->rules.elts, rules->rules.nelts,
+                                   err, sizeof(err), &bad);
+
+    if (pii == NULL) {
+        rule = rules->rules.elts;
+
+        if (bad >= 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_redact_rules \"%V\", line %ui: %s",
+                               &name, (ngx_uint_t) rule[bad].line, err);
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_redact_rules \"%V\": %s", &name, err);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_http_llm_pii_free(pii);
+
+    rlcf->rules = rules;
+
+    return NGX_CONF_OK;
+}
+
+
+/* one database per distinct set of types and rules */
+
+static ngx_http_llm_pii_t *
+ngx_http_llm_redact_compile(ngx_conf_t *cf, ngx_uint_t types,
+    ngx_http_llm_redact_rules_t *rules)
+{
+    int                               bad;
+    char                              err[NGX_MAX_ERROR_STR];
+    ngx_uint_t                        i;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_llm_pii_t               *pii;
+    ngx_http_llm_pii_rule_t          *rule;
+    ngx_http_llm_redact_db_t         *db;
+    ngx_http_llm_redact_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_redact_module);
+
+    db = rmcf->dbs.elts;
+
+    for (i = 0; i < rmcf->dbs.nelts; i++) {
+        if (db[i].types == types && db[i].rules == rules) {
+            return db[i].pii;
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    pii = ngx_http_llm_pii_compile((unsigned) types,
+                                   rules ? rules->rules.elts : NULL,
+                                   rules ? rules->rules.nelts : 0,
+                                   err, sizeof(err), &bad);
+
+    if (pii == NULL) {
+        if (rules && bad >= 0) {
+            rule = rules->rules.elts;
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_redact_rules \"%V\", line %ui: %s",
+                               &rules->file, (ngx_uint_t) rule[bad].line,
+                               err);
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_redact: cannot compile the patterns: %s",
+                               err);
+        }
+
+        return NULL;
+    }
+
+    cln->handler = ngx_http_llm_redact_free_pii;
+    cln->data = pii;
+
+    db = ngx_array_push(&rmcf->dbs);
+    if (db == NULL) {
+        return NULL;
+    }
+
+    db->types = types;
+    db->rules = rules;
+    db->pii = pii;
+
+    return pii;
+}
+
+
+static void
+ngx_http_llm_redact_free_pii(void *data)
+{
+    ngx_http_llm_pii_free(data);
+}
+
+
+static void
+ngx_http_llm_redact_free_hmac(void *data)
+{
+    ngx_http_llm_pii_hmac_free(data);
+}
+
+
+static void
+ngx_http_llm_redact_free_scratch(void *data)
+{
+    hs_scratch_t  **scratch = data;
+
+    if (*scratch) {
+        hs_free_scratch(*scratch);
+        *scratch = NULL;
+    }
+}
+
+
+static ngx_http_variable_t  ngx_http_llm_redact_vars[] = {
+
+    { ngx_string("llm_redactions"), NULL, ngx_http_llm_redact_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_int_t
+ngx_http_llm_redact_preconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_llm_redact_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the prototype scratch space, sized for every database */
+
+static ngx_int_t
+ngx_http_llm_redact_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_uint_t                        i;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_llm_redact_db_t         *db;
+    ngx_http_llm_redact_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_redact_module);
+
+    if (rmcf->dbs.nelts == 0) {
+        return NGX_OK;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_llm_redact_free_scratch;
+    cln->data = &rmcf->proto;
+
+    db = rmcf->dbs.elts;
+
+    for (i = 0; i < rmcf->dbs.nelts; i++) {
+        if (ngx_http_llm_pii_alloc_scratch(db[i].pii, &rmcf->proto) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm redact: hs_alloc_scratch() failed");
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_llm_redact_create_main_conf(ngx_conf_t *cf)
+{
+    int                               bad;
+    char                              err[128];
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_llm_redact_main_conf_t  *rmcf;
+
+    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_redact_main_conf_t));
+    if (rmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&rmcf->dbs, cf->pool, 4,
+                       sizeof(ngx_http_llm_redact_db_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    /* no patterns, no Hyperscan database: restores placeholders only */
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    rmcf->none = ngx_http_llm_pii_compile(0, NULL, 0, err, sizeof(err), &bad);
+
+    if (rmcf->none == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "llm redact: %s", err);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_llm_redact_free_pii;
+    cln->data = rmcf->none;
+
+    return rmcf;
+}
+
+
+static void *
+ngx_http_llm_redact_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_redact_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_redact_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->secret = { 0, NULL };
+     *     conf->hmac = NULL;
+     *     conf->pii = NULL;
+     */
+
+    conf->where = NGX_CONF_UNSET_UINT;
+    conf->mode = NGX_CONF_UNSET_UINT;
+    conf->types = NGX_CONF_UNSET_UINT;
+    conf->rules = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_llm_redact_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_llm_redact_loc_conf_t *prev = parent;
+    ngx_http_llm_redact_loc_conf_t *conf = child;
+
+    ngx_pool_cleanup_t  *cln;
+
+    ngx_conf_merge_uint_value(conf->where, prev->where,
+                              NGX_HTTP_LLM_REDACT_OFF);
+    ngx_conf_merge_uint_value(conf->mode, prev->mode,
+                              NGX_HTTP_LLM_REDACT_MASK);
+    ngx_conf_merge_uint_value(conf->types, prev->types, NGX_HTTP_LLM_PII_ALL);
+    ngx_conf_merge_ptr_value(conf->rules, prev->rules, NULL);
+    ngx_conf_merge_str_value(conf->secret, prev->secret, "");
+
+    if (conf->where & NGX_HTTP_LLM_REDACT_OFF) {
+        conf->pii = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (conf->mode == NGX_HTTP_LLM_REDACT_HASH) {
+
+        if (conf->secret.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"llm_redact_mode hash\" requires "
+                               "\"llm_redact_secret\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (prev->hmac && prev->secret.data == conf->secret.data) {
+            conf->hmac = prev->hmac;
+
+        } else {
+            cln = ngx_pool_cleanup_add(cf->pool, 0);
+            if (cln == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            conf->hmac = ngx_http_llm_pii_hmac_create(conf->secret.data,
+                                                      conf->secret.len);
+            if (conf->hmac == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_redact: cannot set up HMAC-SHA256");
+                return NGX_CONF_ERROR;
+            }
+
+            cln->handler = ngx_http_llm_redact_free_hmac;
+            cln->data = conf->hmac;
+        }
+    }
+
+    conf->pii = ngx_http_llm_redact_compile(cf, conf->types, conf->rules);
+
+    if (conf->pii == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_redact_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_conf_ctx_t              *hctx;
+    ngx_http_llm_redact_main_conf_t  *rmcf;
+
+    hctx = (ngx_http_conf_ctx_t *) cycle->conf_ctx[ngx_http_module.index];
+
+    if (hctx == NULL) {
+        return NGX_OK;
+    }
+
+    rmcf = hctx->main_conf[ngx_http_llm_redact_module.ctx_index];
+
+    if (rmcf == NULL || rmcf->proto == NULL) {
+        /* nothing to scan with: no scratch needed */
+        ngx_http_llm_redact_scratch_conf = rmcf;
+        return NGX_OK;
+    }
+
+    if (hs_clone_scratch(rmcf->proto, &ngx_http_llm_redact_scratch)
+        != HS_SUCCESS)
+    {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "llm redact: hs_clone_scratch() failed");
+        return NGX_ERROR;
+    }
+
+    ngx_http_llm_redact_scratch_conf = rmcf;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_redact_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_llm_redact_scratch) {
+        hs_free_scratch(ngx_http_llm_redact_scratch);
+        ngx_http_llm_redact_scratch = NULL;
+        ngx_http_llm_redact_scratch_conf = NULL;
+    }
+}

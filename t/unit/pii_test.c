@@ -1,0 +1,590 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * Unit tests of the PII engine; prints TAP.
+ *
+ *   cc -I ngx_llm_module t/unit/pii_test.c \
+ *       ngx_llm_module/ngx_http_llm_pii.c -lhs -lcrypto -o build/unit/pii_test
+ */
+
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ngx_http_llm_pii.h"
+
+
+static int            tests;
+static int            failures;
+static hs_scratch_t  *scratch;
+
+
+static int
+ok(int cond, const char *fmt, ...)
+{
+    va_list  args;
+
+    tests++;
+
+    if (!cond) {
+        failures++;
+        printf("not ");
+    }
+
+    printf("ok %d - ", tests);
+
+    va_start(args, fmt);
+    vprintf(fmt, args);
+    va_end(args);
+
+    printf("\n");
+
+    return cond;
+}
+
+
+static void *
+test_alloc(void *data, size_t size)
+{
+    void  **list, *p;
+
+    /* kept on a list, freed at exit: the pool's semantics */
+
+    list = data;
+    p = malloc(size + sizeof(void *));
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *(void **) p = *list;
+    *list = p;
+
+    return (char *) p + sizeof(void *);
+}
+
+
+static void  *allocs;
+
+
+static void
+free_all(void)
+{
+    void  *p, *next;
+
+    for (p = allocs; p; p = next) {
+        next = *(void **) p;
+        free(p);
+    }
+
+    allocs = NULL;
+}
+
+
+/* text with every match replaced by "[LABEL]", into out */
+
+static size_t
+put_matches(ngx_http_llm_pii_t *pii, const u_char *t, size_t from,
+    size_t to, ngx_http_llm_pii_matches_t *m, char *out)
+{
+    char        *p;
+    size_t       i, pos, len;
+    const char  *label;
+
+    p = out;
+    pos = from;
+
+    for (i = 0; i < m->nelts; i++) {
+        if (m->elts[i].start < from || m->elts[i].end > to) {
+            continue;
+        }
+
+        memcpy(p, t + pos, m->elts[i].start - pos);
+        p += m->elts[i].start - pos;
+
+        if (!m->elts[i].tail) {
+            label = ngx_http_llm_pii_label(pii, m->elts[i].type, &len);
+            *p++ = '[';
+            memcpy(p, label, len);
+            p += len;
+            *p++ = ']';
+        }
+
+        pos = m->elts[i].end;
+    }
+
+    memcpy(p, t + pos, to - pos);
+    p += to - pos;
+    *p = '\0';
+
+    return p - out;
+}
+
+
+static char *
+mask(ngx_http_llm_pii_t *pii, const char *text)
+{
+    static char                 out[65536];
+    ngx_http_llm_pii_matches_t  m;
+
+    memset(&m, 0, sizeof(m));
+    m.alloc = test_alloc;
+    m.data = &allocs;
+
+    if (ngx_http_llm_pii_scan(pii, scratch, (const u_char *) text,
+                              strlen(text), 0, &m)
+        != 0)
+    {
+        return "(scan error)";
+    }
+
+    put_matches(pii, (const u_char *) text, 0, strlen(text), &m, out);
+
+    return out;
+}
+
+
+/*
+ * The same text as a stream, in pieces of "step" bytes (0: split once at
+ * "at"); *held gets the most bytes held back after a write.
+ */
+
+static char *
+stream_mask(ngx_http_llm_pii_t *pii, const char *text, size_t step,
+    size_t at, unsigned flags, size_t *held)
+{
+    static char                 out[65536];
+    char                       *p;
+    size_t                      len, pos, n;
+    ngx_http_llm_pii_stream_t   s;
+
+    memset(&s, 0, sizeof(s));
+    s.matches.alloc = test_alloc;
+    s.matches.data = &allocs;
+
+    len = strlen(text);
+    pos = 0;
+    p = out;
+
+    if (held) {
+        *held = 0;
+    }
+
+    for ( ;; ) {
+        if (step) {
+            n = (len - pos < step) ? len - pos : step;
+
+        } else {
+            n = (pos == 0) ? at : len - pos;
+        }
+
+        if (ngx_http_llm_pii_stream_write(&s, (const u_char *) text + pos, n)
+            != 0)
+        {
+            return "(write error)";
+        }
+
+        pos += n;
+
+        if (ngx_http_llm_pii_stream_scan(pii, scratch, &s,
+                                         flags | (pos == len
+                                                  ? NGX_HTTP_LLM_PII_FINAL
+                                                  : 0))
+            != 0)
+        {
+            return "(scan error)";
+        }
+
+        p += put_matches(pii, s.buf, s.from, s.cut, &s.matches, p);
+
+        if (held && s.len - s.cut > *held) {
+            *held = s.len - s.cut;
+        }
+
+        ngx_http_llm_pii_stream_consume(&s);
+
+        if (pos == len) {
+            break;
+        }
+    }
+
+    return out;
+}
+
+
+/* printable: new lines as "\\n", long texts cut */
+
+static const char *
+esc(const char *s)
+{
+    static char   bufs[4][256];
+    static int    k;
+    char         *b, *p;
+
+    b = bufs[k++ % 4];
+
+    for (p = b; *s && p < b + 240; s++) {
+        if (*s == '\n') {
+            *p++ = '\\';
+            *p++ = 'n';
+
+        } else {
+            *p++ = *s;
+        }
+    }
+
+    *p = '\0';
+
+    return b;
+}
+
+
+typedef struct {
+    const char  *in;
+    const char  *out;
+} sample_t;
+
+
+static sample_t  samples[] = {
+
+    /* email */
+    { "mail john.doe@example.com now", "mail [EMAIL] now" },
+    { "<Jane_Roe+tag@mail.example.co.uk>.", "<[EMAIL]>." },
+    { "a@b.co", "[EMAIL]" },
+    { "icon@2x.png and npm@1.2.3 and @mention", NULL },
+    { "user@localhost", NULL },
+
+    /* phone */
+    { "call +1 (415) 555-0100 today", "call [PHONE] today" },
+    { "call 415-555-0100.", "call [PHONE]." },
+    { "(415) 555-0100", "[PHONE]" },
+    { "+44 20 7946 0958", "[PHONE]" },
+    { "+4915123456789", "[PHONE]" },
+    { "from abroad 0044 20 7946 0958", "from abroad [PHONE]" },
+    { "tel 020 7946 0958", "tel [PHONE]" },
+    { "06 12 34 56 78", "[PHONE]" },
+    { "order 4155550100 shipped", NULL },
+    { "at 2024-01-15 10:30:00", NULL },
+    { "date 05.11.2024 and 05-11-2024 10:30", NULL },
+    { "ISBN 978-3-16-148410-0", NULL },
+
+    /* card */
+    { "card 4111 1111 1111 1111 exp", "card [CARD] exp" },
+    { "4111-1111-1111-1111", "[CARD]" },
+    { "5500005555555559", "[CARD]" },
+    { "amex 378282246310005.", "amex [CARD]." },
+    { "ref 12 4111 1111 1111 1111", "ref 12 [CARD]" },
+    { "4111 1111 1111 1112", NULL },
+    { "id 1234567890123452", NULL },
+
+    /* ssn */
+    { "ssn 536-22-1234 ok", "ssn [SSN] ok" },
+    { "536 22 1234", "[SSN]" },
+    { "000-12-3456 666-12-3456 912-34-5678 123-00-4567", NULL },
+
+    /* iban */
+    { "IBAN DE89 3704 0044 0532 0130 00.", "IBAN [IBAN]." },
+    { "GB82WEST12345698765432", "[IBAN]" },
+    { "DE89 3704 0044 0532 0130 01", NULL },
+
+    /* ip */
+    { "from 192.168.1.20:8080", "from [IP]:8080" },
+    { "host 2001:db8::8a2e:370:7334 up", "host [IP] up" },
+    { "[fe80::1ff:fe23:4567:890a]", "[[IP]]" },
+    { "::ffff:192.0.2.128", "[IP]" },
+    { "version 1.2.3.4 and v1.2.3.4 and 1.2.3 and 999.1.1.1", NULL },
+    { "at 10:30:00 std::vector", NULL },
+
+    /* secret */
+    { "key AKIAIOSFODNN7EXAMPLE", "key [SECRET]" },
+    { "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXyZ", "[SECRET]" },
+    { "sk-ant-api03-AbCdEf0123456789_xyzXYZ-abcdefgh", "[SECRET]" },
+    { "token=ghp_aBcDeF0123456789aBcDeF0123456789aBcD;",
+      "token=[SECRET];" },
+    { "glpat-Ab12Cd34Ef56Gh78Ij90", "[SECRET]" },
+    { "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+      "[SECRET]" },
+    { "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "[SECRET]" },
+    { "npm_aBcDeF0123456789aBcDeF0123456789aBcD", "[SECRET]" },
+    { "jwt eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+      "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "jwt [SECRET]" },
+    { "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabcd==\n"
+      "-----END RSA PRIVATE KEY-----\nok", "[SECRET]\nok" },
+    { "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+      "and\n-----BEGIN EC PRIVATE KEY-----\nBBBB\n"
+      "-----END EC PRIVATE KEY-----", "[SECRET]\nand\n[SECRET]" },
+    { "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n",
+      "[SECRET]" },
+    { "use scikit sk-learn-tutorial-for-beginners and risk-free tasks",
+      NULL },
+    { "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+      NULL },
+    { "eyJhbGciOiJIUzI1NiJ9 alone", NULL },
+    { "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+      "aws_secret_access_key = [SECRET]\n" },
+    { "\"SecretAccessKey\": \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"",
+      "\"SecretAccessKey\": \"[SECRET]\"" },
+    { "secret_access_key: abcdefghijklmnopqrstuvwxyzabcdefghijklmn", NULL },
+
+    /* several values */
+    { "Hi, I'm Jo (jo@ex.io, +1 415 555 0100); card 4111111111111111.",
+      "Hi, I'm Jo ([EMAIL], [PHONE]); card [CARD]." },
+
+    { NULL, NULL }
+};
+
+
+static void
+test_samples(ngx_http_llm_pii_t *pii)
+{
+    char        *out, *st, *exp;
+    size_t       i, len, k, held;
+    int          good;
+
+    for (i = 0; samples[i].in; i++) {
+        exp = (char *) (samples[i].out ? samples[i].out : samples[i].in);
+
+        out = mask(pii, samples[i].in);
+        ok(strcmp(out, exp) == 0, "block: \"%s\" -> \"%s\"",
+           esc(samples[i].in), esc(out));
+
+        /* streamed: one byte at a time, and split once at every place */
+
+        out = stream_mask(pii, samples[i].in, 1, 0, 0, NULL);
+        ok(strcmp(out, exp) == 0, "stream by 1 byte: \"%s\" -> \"%s\"",
+           esc(samples[i].in), esc(out));
+
+        len = strlen(samples[i].in);
+        good = 1;
+
+        for (k = 1; k < len; k++) {
+            st = stream_mask(pii, samples[i].in, 0, k, 0, &held);
+
+            if (strcmp(st, exp) != 0) {
+                printf("# split at %zu: \"%s\"\n", k, esc(st));
+                good = 0;
+                break;
+            }
+        }
+
+        ok(good, "stream split at every place: \"%s\"",
+           esc(samples[i].in));
+    }
+}
+
+
+static void
+test_hold(ngx_http_llm_pii_t *pii)
+{
+    size_t  held;
+    char   *out;
+
+    out = stream_mask(pii, "The quick brown fox jumps over the lazy dog, "
+                      "again and again, and then it rests.", 1, 0, 0, &held);
+    ok(held <= 6, "prose: at most the last word held (%zu)", held);
+    ok(strcmp(out, "The quick brown fox jumps over the lazy dog, again and "
+              "again, and then it rests.") == 0, "prose unchanged");
+
+    out = stream_mask(pii, "write to bob@example.org or call (415) 555-0100 "
+                      "then stop", 3, 0, 0, &held);
+    ok(strcmp(out, "write to [EMAIL] or call [PHONE] then stop") == 0,
+       "values in 3-byte pieces");
+    ok(held <= 20, "held at most a value (%zu)", held);
+
+    out = stream_mask(pii, "is [EMAIL_1] ok [PHONE_12]", 1, 0,
+                      NGX_HTTP_LLM_PII_PLACEHOLDERS, &held);
+    ok(strcmp(out, "is [EMAIL_1] ok [PHONE_12]") == 0, "placeholders pass");
+    ok(held >= 9, "an unfinished placeholder is held (%zu)", held);
+}
+
+
+static void
+test_long_block(ngx_http_llm_pii_t *pii)
+{
+    char    *text, *p, *out;
+    size_t   i, n, held;
+
+    n = NGX_HTTP_LLM_PII_BLOCK_MAX + 4096;
+    text = malloc(n + 256);
+
+    p = text;
+    p += sprintf(p, "x -----BEGIN RSA PRIVATE KEY-----\n");
+
+    for (i = 0; i < n / 65; i++) {
+        memset(p, 'A', 64);
+        p[64] = '\n';
+        p += 65;
+    }
+
+    sprintf(p, "-----END RSA PRIVATE KEY-----\ndone");
+
+    out = stream_mask(pii, text, 4096, 0, 0, &held);
+    ok(strcmp(out, "x [SECRET]\ndone") == 0, "a too long key block is "
+       "redacted whole (%.40s)", esc(out));
+    ok(held <= NGX_HTTP_LLM_PII_BLOCK_MAX + 4096, "held at most %zu", held);
+
+    free(text);
+}
+
+
+static void
+test_rules(void)
+{
+    int                       bad, rc;
+    char                      err[256];
+    const char               *e;
+    ngx_http_llm_pii_t       *pii;
+    ngx_http_llm_pii_rule_t   rules[3];
+
+    ok(ngx_http_llm_pii_parse_rule((u_char *) "  # comment", 11, &rules[0],
+                                   &e) == 0, "comment line");
+    ok(ngx_http_llm_pii_parse_rule((u_char *) " \t", 2, &rules[0], &e) == 0,
+       "blank line");
+    rc = ngx_http_llm_pii_parse_rule((u_char *) "bad-name x", 10, &rules[0],
+                                     &e);
+    ok(rc == -1, "bad name: %s", e);
+    rc = ngx_http_llm_pii_parse_rule((u_char *) "alone", 5, &rules[0], &e);
+    ok(rc == -1, "no regex: %s", e);
+    ok(ngx_http_llm_pii_parse_rule((u_char *) "employee_id  EMP-[0-9]{6} ",
+                                   26, &rules[0], &e) == 1
+       && rules[0].name_len == 11 && rules[0].regex_len == 12
+       && memcmp(rules[0].regex, "EMP-[0-9]{6}", 12) == 0, "a rule");
+
+    ngx_http_llm_pii_parse_rule((u_char *) "ticket T[0-9]{5}", 16, &rules[1],
+                                &e);
+    ngx_http_llm_pii_parse_rule((u_char *) "employee_id E#[0-9]{4}", 22,
+                                &rules[2], &e);
+
+    pii = ngx_http_llm_pii_compile(1u << NGX_HTTP_LLM_PII_EMAIL, rules, 3,
+                                   err, sizeof(err), &bad);
+    if (!ok(pii != NULL, "compile rules: %s", pii ? "" : err)) {
+        return;
+    }
+
+    ngx_http_llm_pii_alloc_scratch(pii, &scratch);
+
+    ok(ngx_http_llm_pii_ntypes(pii) == NGX_HTTP_LLM_PII_NBUILTIN + 2,
+       "rules with one name are one type");
+    ok(strcmp(mask(pii, "EMP-123456, E#1234, T12345, a@b.io, "
+                   "4111111111111111"),
+              "[EMPLOYEE_ID], [EMPLOYEE_ID], [TICKET], [EMAIL], "
+              "4111111111111111") == 0, "rules and the chosen types: %s",
+       mask(pii, "EMP-123456, E#1234, T12345, a@b.io, 4111111111111111"));
+    ok(ngx_http_llm_pii_window(pii) == 10, "window of the rules (%zu)",
+       ngx_http_llm_pii_window(pii));
+    ok(strcmp(stream_mask(pii, "id EMP-123456!", 1, 0, 0, NULL),
+              "id [EMPLOYEE_ID]!") == 0, "a rule across pieces");
+
+    ngx_http_llm_pii_free(pii);
+
+    ngx_http_llm_pii_parse_rule((u_char *) "broken foo(bar", 14, &rules[1],
+                                &e);
+    pii = ngx_http_llm_pii_compile(NGX_HTTP_LLM_PII_ALL, rules, 2, err,
+                                   sizeof(err), &bad);
+    ok(pii == NULL && bad == 1 && strstr(err, "rule \"broken\"")
+       && strstr(err, "parenthesis"), "a bad rule: %s", err);
+
+    ngx_http_llm_pii_parse_rule((u_char *) "Email x+", 8, &rules[1], &e);
+    pii = ngx_http_llm_pii_compile(NGX_HTTP_LLM_PII_ALL, rules, 2, err,
+                                   sizeof(err), &bad);
+    ok(pii == NULL && bad == 1 && strstr(err, "built-in"),
+       "a built-in name: %s", err);
+
+    ngx_http_llm_pii_parse_rule((u_char *) "empty x*", 8, &rules[1], &e);
+    pii = ngx_http_llm_pii_compile(NGX_HTTP_LLM_PII_ALL, rules, 2, err,
+                                   sizeof(err), &bad);
+    ok(pii == NULL && bad == 1, "a rule that matches nothing: %s", err);
+}
+
+
+static void
+test_helpers(void)
+{
+    u_char                    tag[9];
+    unsigned                  n;
+    ngx_http_llm_pii_hmac_t  *h;
+    size_t          len;
+    const u_char   *label;
+
+    ok(ngx_http_llm_pii_luhn((u_char *) "4111111111111111", 16), "luhn");
+    ok(!ngx_http_llm_pii_luhn((u_char *) "4111111111111112", 16),
+       "luhn fails");
+    ok(ngx_http_llm_pii_iban_valid((u_char *) "GB82 WEST 1234 5698 7654 32",
+                                   27), "iban");
+    ok(!ngx_http_llm_pii_iban_valid((u_char *) "GB82 WEST 1234 5698 7654 33",
+                                    27), "iban checksum");
+    ok(!ngx_http_llm_pii_iban_valid((u_char *) "GB82 WEST 1234 5698 7654",
+                                    24), "iban length");
+
+    ok(ngx_http_llm_pii_placeholder((u_char *) "[EMAIL_12] x", 12, &label,
+                                    &len, &n) == 10
+       && len == 5 && memcmp(label, "EMAIL", 5) == 0 && n == 12,
+       "placeholder");
+    ok(ngx_http_llm_pii_placeholder((u_char *) "[EMPLOYEE_ID_3]", 15, &label,
+                                    &len, &n) == 15
+       && len == 11 && n == 3, "placeholder of a rule");
+    ok(ngx_http_llm_pii_placeholder((u_char *) "[EMAIL_01]", 10, &label,
+                                    &len, &n) == 0
+       && ngx_http_llm_pii_placeholder((u_char *) "[EMAIL]", 7, &label,
+                                       &len, &n) == 0
+       && ngx_http_llm_pii_placeholder((u_char *) "[email_1]", 9, &label,
+                                       &len, &n) == 0
+       && ngx_http_llm_pii_placeholder((u_char *) "[EMAIL_1", 8, &label,
+                                       &len, &n) == 0, "not placeholders");
+
+    /* RFC 4231-style check against a known HMAC-SHA256 */
+
+    h = ngx_http_llm_pii_hmac_create((u_char *) "key", 3);
+    ngx_http_llm_pii_hmac_tag(h, (u_char *) "The quick brown fox jumps over "
+                              "the lazy dog", 43, tag);
+    tag[8] = '\0';
+    ok(strcmp((char *) tag, "f7bc83f4") == 0, "hmac tag %s", tag);
+    ngx_http_llm_pii_hmac_tag(h, (u_char *) "", 0, tag);
+    ok(strcmp((char *) tag, "5d5d1395") == 0, "hmac tag again, keyed once %s",
+       tag);
+    ngx_http_llm_pii_hmac_free(h);
+
+    ok(ngx_http_llm_pii_builtin((u_char *) "IBAN", 4)
+       == NGX_HTTP_LLM_PII_IBAN
+       && ngx_http_llm_pii_builtin((u_char *) "mail", 4) == -1,
+       "built-in names");
+}
+
+
+int
+main(void)
+{
+    int                  bad;
+    char                 err[256];
+    ngx_http_llm_pii_t  *pii;
+
+    pii = ngx_http_llm_pii_compile(NGX_HTTP_LLM_PII_ALL, NULL, 0, err,
+                                   sizeof(err), &bad);
+
+    if (!ok(pii != NULL, "compile the built-in types%s%s", pii ? "" : ": ",
+            pii ? "" : err))
+    {
+        printf("1..%d\n", tests);
+        return 1;
+    }
+
+    if (!ok(ngx_http_llm_pii_alloc_scratch(pii, &scratch) == 0, "scratch")) {
+        return 1;
+    }
+
+    test_helpers();
+    test_samples(pii);
+    test_hold(pii);
+    test_long_block(pii);
+    test_rules();
+
+    ngx_http_llm_pii_free(pii);
+    hs_free_scratch(scratch);
+    free_all();
+
+    printf("1..%d\n", tests);
+
+    return failures ? 1 : 0;
+}
