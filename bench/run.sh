@@ -10,6 +10,8 @@
 #   stream      time to first event and per-event latency (node client)
 #   memory      worker memory per open stream, 1,000 streams (node client)
 #   json        the JSON scanner's MB/s (bench/json_bench.c)
+#   peer        the same workload through Portkey's gateway (npm, on node, a
+#               third loopback port), plain nginx and the module (bench/peer/)
 #
 # Prints markdown on stdout (progress on stderr).  Everything runs on two
 # loopback ports (the first free pair in 18090-18099, or BENCH_PORT and
@@ -19,7 +21,7 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL="throughput stream memory json"
+ALL="throughput stream memory json peer"
 WHICH=${*:-$ALL}
 for b in $WHICH; do
     case " $ALL " in *" $b "*) ;; *) die "unknown benchmark '$b' (one of: $ALL)" ;; esac
