@@ -106,6 +106,7 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                 refs;          /* ngx_http_llm_cache_ref_t */
+    ngx_array_t                 zones;   /* ngx_http_llm_cache_zone_t * */
 } ngx_http_llm_cache_main_conf_t;
 
 
@@ -137,6 +138,11 @@ typedef struct {
 
     size_t                      text_size;     /* of the text's buffer */
     size_t                      attempt;       /* the answer read is of */
+
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+    uint64_t                    key_ns;        /* time of the digest */
+    uint64_t                    lookup_ns;     /* of the zone's lookup */
+#endif
 
     unsigned                    store:1;       /* store the answer */
     unsigned                    failed:1;      /* the answer is not kept */
@@ -219,6 +225,11 @@ static ngx_int_t ngx_http_llm_cache_variable_status(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_llm_cache_variable_similarity(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+static uint64_t ngx_http_llm_cache_ns(void);
+static ngx_int_t ngx_http_llm_cache_variable_bench(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+#endif
 static ngx_int_t ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_http_llm_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
@@ -312,6 +323,11 @@ static ngx_http_variable_t  ngx_http_llm_cache_vars[] = {
     { ngx_string("llm_cache_similarity"), NULL,
       ngx_http_llm_cache_variable_similarity, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+    { ngx_string("llm_cache_bench"), NULL,
+      ngx_http_llm_cache_variable_bench, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+#endif
+
       ngx_http_null_variable
 };
 
@@ -373,6 +389,9 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_http_llm_cache_ctx_t       *cctx;
     ngx_http_llm_cache_zone_t      *zone;
     ngx_http_llm_cache_loc_conf_t  *clcf;
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+    uint64_t                        t0;
+#endif
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_cache_module);
 
@@ -417,9 +436,17 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         goto bypass;
     }
 
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+    t0 = ngx_http_llm_cache_ns();
+#endif
+
     if (ngx_http_llm_cache_key(r, ctx, cctx, &ctx->model) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+    cctx->key_ns = ngx_http_llm_cache_ns() - t0;
+#endif
 
     cctx->store = 1;
 
@@ -436,7 +463,15 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         goto bypass;
     }
 
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+    t0 = ngx_http_llm_cache_ns();
+#endif
+
     rc = ngx_http_llm_cache_fetch(r, ctx, cctx);
+
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+    cctx->lookup_ns = ngx_http_llm_cache_ns() - t0;
+#endif
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -2518,6 +2553,226 @@ ngx_http_llm_cache_variable_similarity(ngx_http_request_t *r,
 }
 
 
+/* llm_status: the zones' counters, in the Prometheus text format or JSON */
+
+size_t
+ngx_http_llm_cache_status_size(void)
+{
+    ngx_http_llm_cache_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_llm_cache_module);
+
+    if (cmcf == NULL || cmcf->zones.nelts == 0) {
+        return 0;
+    }
+
+    return 2048 + cmcf->zones.nelts * 1536;
+}
+
+
+u_char *
+ngx_http_llm_cache_status(u_char *p, ngx_uint_t json)
+{
+    size_t                           len;
+    u_char                          *name;
+    ngx_uint_t                       i, f;
+    ngx_http_llm_cache_sh_t          sh;
+    ngx_http_llm_cache_zone_t      **zones;
+    ngx_http_llm_cache_main_conf_t  *cmcf;
+
+    static const char  *families[] = {
+        "llm_cache_requests_total", "counter",
+            "Cache lookups by zone and result (bypass: not looked up).",
+        "llm_cache_stored_total", "counter", "Answers stored.",
+        "llm_cache_evicted_total", "counter",
+            "Entries evicted from a full zone.",
+        "llm_cache_expired_total", "counter", "Entries dropped at their ttl.",
+        "llm_cache_entries", "gauge", "Entries held.",
+        "llm_cache_bytes", "gauge", "Bytes of the entries held.",
+        "llm_cache_saved_tokens_total", "counter",
+            "Tokens of the answers served from the cache.",
+        "llm_cache_saved_usd_total", "counter",
+            "Their cost at the catalogue's prices, in USD.",
+        NULL
+    };
+
+    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_llm_cache_module);
+
+    if (cmcf == NULL || cmcf->zones.nelts == 0) {
+        return p;
+    }
+
+    zones = cmcf->zones.elts;
+
+    if (json) {
+        p = ngx_cpymem(p, ",\"cache\":{", sizeof(",\"cache\":{") - 1);
+    }
+
+    for (f = 0; json ? f < 1 : families[3 * f] != NULL; f++) {
+
+        if (!json) {
+            p = ngx_sprintf(p, "# HELP %s %s\n# TYPE %s %s\n",
+                            families[3 * f], families[3 * f + 2],
+                            families[3 * f], families[3 * f + 1]);
+        }
+
+        for (i = 0; i < cmcf->zones.nelts; i++) {
+
+            if (zones[i]->sh == NULL) {
+                continue;
+            }
+
+            ngx_shmtx_lock(&zones[i]->shpool->mutex);
+            sh = *zones[i]->sh;
+            ngx_shmtx_unlock(&zones[i]->shpool->mutex);
+
+            len = ngx_min(zones[i]->name.len, 64);
+            name = zones[i]->name.data;
+
+            if (json) {
+                p = ngx_sprintf(p, "%s\"%*s\":{\"hits\":%uL,\"misses\":%uL,"
+                                "\"bypassed\":%uL,\"stored\":%uL,"
+                                "\"evicted\":%uL,\"expired\":%uL,"
+                                "\"entries\":%ui,\"bytes\":%uz,"
+                                "\"saved_tokens\":%uL,"
+                                "\"saved_usd\":%uL.%09uL}",
+                                i ? "," : "", len, name, sh.hits, sh.misses,
+                                sh.bypassed, sh.stored, sh.evicted,
+                                sh.expired, sh.entries, sh.bytes,
+                                sh.tokens_saved,
+                                sh.nano_usd_saved / 1000000000,
+                                sh.nano_usd_saved % 1000000000);
+                continue;
+            }
+
+            switch (f) {
+
+            case 0:
+                p = ngx_sprintf(p, "%s{zone=\"%*s\",result=\"hit\"} %uL\n"
+                                "%s{zone=\"%*s\",result=\"miss\"} %uL\n"
+                                "%s{zone=\"%*s\",result=\"bypass\"} %uL\n",
+                                families[0], len, name, sh.hits,
+                                families[0], len, name, sh.misses,
+                                families[0], len, name, sh.bypassed);
+                break;
+
+            case 1:
+                p = ngx_sprintf(p, "%s{zone=\"%*s\"} %uL\n", families[3],
+                                len, name, sh.stored);
+                break;
+
+            case 2:
+                p = ngx_sprintf(p, "%s{zone=\"%*s\"} %uL\n", families[6],
+                                len, name, sh.evicted);
+                break;
+
+            case 3:
+                p = ngx_sprintf(p, "%s{zone=\"%*s\"} %uL\n", families[9],
+                                len, name, sh.expired);
+                break;
+
+            case 4:
+                p = ngx_sprintf(p, "%s{zone=\"%*s\"} %ui\n", families[12],
+                                len, name, sh.entries);
+                break;
+
+            case 5:
+                p = ngx_sprintf(p, "%s{zone=\"%*s\"} %uz\n", families[15],
+                                len, name, sh.bytes);
+                break;
+
+            case 6:
+                p = ngx_sprintf(p, "%s{zone=\"%*s\"} %uL\n", families[18],
+                                len, name, sh.tokens_saved);
+                break;
+
+            default: /* 7 */
+                p = ngx_sprintf(p, "%s{zone=\"%*s\"} %uL.%09uL\n",
+                                families[21], len, name,
+                                sh.nano_usd_saved / 1000000000,
+                                sh.nano_usd_saved % 1000000000);
+                break;
+            }
+        }
+    }
+
+    if (json) {
+        *p++ = '}';
+    }
+
+    return p;
+}
+
+
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+
+/*
+ * Benchmark builds only (-DNGX_HTTP_LLM_CACHE_BENCH): the time of the key's
+ * digest and of the zone's lookup, and the zone's entries and their bytes:
+ * "KEY_NS LOOKUP_NS ENTRIES BYTES".
+ */
+
+static uint64_t
+ngx_http_llm_cache_ns(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+
+static ngx_int_t
+ngx_http_llm_cache_variable_bench(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                         *p;
+    size_t                          bytes;
+    ngx_uint_t                      entries;
+    ngx_http_llm_ctx_t             *ctx;
+    ngx_http_llm_cache_ctx_t       *cctx;
+    ngx_http_llm_cache_zone_t      *zone;
+    ngx_http_llm_cache_loc_conf_t  *clcf;
+
+    ctx = ngx_http_llm_get_ctx(r);
+    cctx = ctx ? ctx->cache : NULL;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_cache_module);
+
+    if (clcf->shm_zone == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    zone = clcf->shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    entries = zone->sh->entries;
+    bytes = zone->sh->bytes;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    p = ngx_pnalloc(r->pool, 4 * NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+    p = ngx_sprintf(p, "%uL %uL %ui %uz", cctx ? cctx->key_ns : 0,
+                    cctx ? cctx->lookup_ns : 0, entries, bytes);
+    v->len = p - v->data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+#endif
+
+
 static ngx_int_t
 ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
@@ -2614,13 +2869,15 @@ ngx_http_llm_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
 static char *
 ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    u_char                     *p;
-    ssize_t                     size, max;
-    time_t                      ttl;
-    ngx_str_t                  *value, name, s;
-    ngx_uint_t                  i;
-    ngx_shm_zone_t             *shm_zone;
-    ngx_http_llm_cache_zone_t  *zone;
+    ngx_http_llm_cache_main_conf_t *cmcf = conf;
+
+    u_char                      *p;
+    ssize_t                      size, max;
+    time_t                       ttl;
+    ngx_str_t                   *value, name, s;
+    ngx_uint_t                   i;
+    ngx_shm_zone_t              *shm_zone;
+    ngx_http_llm_cache_zone_t   *zone, **zp;
 
     value = cf->args->elts;
 
@@ -2752,6 +3009,13 @@ ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     zone->shm_zone = shm_zone;
 
+    zp = ngx_array_push(&cmcf->zones);
+    if (zp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *zp = zone;
+
     return NGX_CONF_OK;
 }
 
@@ -2858,7 +3122,10 @@ ngx_http_llm_cache_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&cmcf->refs, cf->pool, 4,
                        sizeof(ngx_http_llm_cache_ref_t))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&cmcf->zones, cf->pool, 4,
+                          sizeof(ngx_http_llm_cache_zone_t *))
+           != NGX_OK)
     {
         return NULL;
     }

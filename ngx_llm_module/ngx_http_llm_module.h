@@ -407,6 +407,8 @@ ngx_int_t ngx_http_llm_cache_lookup(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_cache_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_json_t *json);
+size_t ngx_http_llm_cache_status_size(void);
+u_char *ngx_http_llm_cache_status(u_char *p, ngx_uint_t json);
 
 /* ngx_http_llm_status.c */
 ngx_int_t ngx_http_llm_status_zone(ngx_conf_t *cf,

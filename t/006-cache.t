@@ -709,3 +709,23 @@ Authorization: Bearer alice
 ["X-LLM-Cache: MISS", "X-LLM-Cache: HIT", "X-LLM-Cache: HIT", "X-LLM-Cache: MISS"]
 --- response_body_like eval
 [qr/Paris/, qr/"model":"ok-1".*Paris/, qr/"model":"ok-1".*Paris/, qr/Paris/]
+
+
+
+=== TEST 32: llm_status shows the cache's counters: lookups by result, entries, tokens and dollars saved
+--- config
+    location / {
+        llm_gateway openai;
+        llm_cache main;
+        proxy_pass http://mock;
+    }
+
+    location = /status {
+        llm_status;
+    }
+--- request eval
+[main::req("/json/chat/completions", $::Hi), main::req("/json/chat/completions", $::Hi), main::req("/json/chat/completions", $::Hi), "GET /status", "GET /status?format=json"]
+--- more_headers eval
+["Authorization: Bearer alice", "Authorization: Bearer alice", "", "", ""]
+--- response_body_like eval
+[qr/up-1/, qr/chatcmpl-/, qr/up-1/, qr/# TYPE llm_cache_requests_total counter\nllm_cache_requests_total\{zone="main",result="hit"\} 1\nllm_cache_requests_total\{zone="main",result="miss"\} 1\nllm_cache_requests_total\{zone="main",result="bypass"\} 1\n(.|\n)*llm_cache_stored_total\{zone="main"\} 1\n(.|\n)*llm_cache_entries\{zone="main"\} 1\n(.|\n)*llm_cache_saved_tokens_total\{zone="main"\} 21\n(.|\n)*llm_cache_saved_usd_total\{zone="main"\} 0\.000030000\n/, qr/,"cache":\{"main":\{"hits":1,"misses":1,"bypassed":1,"stored":1,"evicted":0,"expired":0,"entries":1,"bytes":\d+,"saved_tokens":21,"saved_usd":0\.000030000\},"short":\{"hits":0,/]
