@@ -177,6 +177,7 @@ EOF
         echo
         sse_location hold 1 20
         echo "    }"
+        printf '%s\n' "${UP_EXTRA:-}"
         echo "}"
     } >"$d/nginx.conf"
 }
@@ -185,6 +186,11 @@ EOF
 # (default buffering, for JSON answers), /plain/stream/ plain proxy_pass
 # with proxy_buffering off (for streams).  Same instance, same upstream
 # pool with keepalive, same proxy settings.
+#
+# Hooks for the benchmarks that need more (empty by default): UP_EXTRA
+# (http-level text of the upstream instance, e.g. another server),
+# FRONT_HTTP_EXTRA (http-level directives of the nginx under test) and
+# FRONT_SERVER_EXTRA (more locations in its server).
 
 write_front_conf() {   # DIR
     local d=$1
@@ -197,7 +203,7 @@ write_front_conf() {   # DIR
         cat <<EOF
 
     llm_model  gpt-4o-mini  upstream=bench_up  input=0.15  output=0.60;
-
+${FRONT_HTTP_EXTRA:-}
     upstream bench_up {
         server  127.0.0.1:$UP_PORT;
         keepalive  64;
@@ -224,6 +230,7 @@ write_front_conf() {   # DIR
             proxy_pass       http://bench_up;
             proxy_buffering  off;
         }
+${FRONT_SERVER_EXTRA:-}
     }
 }
 EOF
@@ -303,6 +310,12 @@ cpu_ticks() {
 median() {   # numbers on stdin
     sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
         if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+quartiles() {   # numbers on stdin: "Q1 … Q3" (signed, no decimals)
+    sort -g | awk '{ v[NR] = $1 }
+        function q(f,   x, i) { x = 1 + (NR - 1) * f; i = int(x); return v[i] + (x - i) * (v[i + 1] - v[i]) }
+        END { if (NR == 0) { print "nan"; exit } printf "%+.0f … %+.0f\n", q(0.25), q(0.75) }'
 }
 
 summary_row() {   # WHAT GATEWAY PLAIN COMPARISON

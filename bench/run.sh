@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ngx_llm_module benchmarks: the gateway against plain nginx proxy_pass.
 #
-#   bash bench/run.sh                       all of them (about 4 minutes)
+#   bash bench/run.sh                       all of them (about 8 minutes)
 #   bash bench/run.sh throughput stream     some of them
 #   MODULE=/path/to/ngx_http_llm_module.so bash bench/run.sh
 #
@@ -10,6 +10,10 @@
 #   stream      time to first event and per-event latency (node client)
 #   memory      worker memory per open stream, 1,000 streams (node client)
 #   json        the JSON scanner's MB/s (bench/json_bench.c)
+#   budget      token budgets: worker CPU per request without a budget, with
+#               one zone and with three (wrk + bench/wrk_keys.lua)
+#   route       routing: CPU of the weighted choice and body rewrite; primary
+#               latency with a 100% shadow to a slow model (wrk + bench/wrk_route.lua)
 #   peer        the same workload through Portkey's gateway (npm, on node, a
 #               third loopback port), plain nginx and the module (bench/peer/)
 #
@@ -21,7 +25,7 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL="throughput stream memory json peer"
+ALL="throughput stream memory json budget route peer"
 WHICH=${*:-$ALL}
 for b in $WHICH; do
     case " $ALL " in *" $b "*) ;; *) die "unknown benchmark '$b' (one of: $ALL)" ;; esac
@@ -53,7 +57,9 @@ done
 
 echo "### Summary"
 echo
-echo "| measurement | gateway | plain nginx | gateway vs plain |"
+echo "Baseline: plain nginx proxy_pass, or the gateway without the feature where the row says so."
+echo
+echo "| measurement | gateway | baseline | gateway vs baseline |"
 echo "|---|---:|---:|---:|"
 awk -F '\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$BENCH_SUMMARY"
 echo
