@@ -29,6 +29,12 @@
 #define NGX_HTTP_LLM_REDACT_BLOCK     4
 
 #define NGX_HTTP_LLM_REDACT_BUCKETS   64
+
+/* ngx_http_llm_redact_count() */
+#define NGX_HTTP_LLM_REDACT_IN_REQUEST   0
+#define NGX_HTTP_LLM_REDACT_IN_RESPONSE  1
+#define NGX_HTTP_LLM_REDACT_RESTORED     2
+#define NGX_HTTP_LLM_REDACT_BLOCKED      3
 #define NGX_HTTP_LLM_REDACT_MAX_RULES_FILE  (1024 * 1024)
 
 
@@ -38,18 +44,36 @@ typedef struct {
 } ngx_http_llm_redact_rules_t;
 
 
+/* counters of a type, in the shared zone; names survive reloads */
+typedef struct {
+    u_char                          name[NGX_HTTP_LLM_PII_NAME_LEN + 1];
+    ngx_atomic_t                    request;   /* values in requests */
+    ngx_atomic_t                    response;  /* values in answers */
+    ngx_atomic_t                    restored;  /* placeholders restored */
+    ngx_atomic_t                    blocked;   /* refusals naming it */
+} ngx_http_llm_redact_stat_t;
+
+
+typedef struct {
+    ngx_uint_t                      nslots;
+    ngx_http_llm_redact_stat_t      slot[NGX_HTTP_LLM_PII_MAX_TYPES];
+} ngx_http_llm_redact_sh_t;
+
+
 typedef struct {
     ngx_uint_t                      types;
     ngx_http_llm_redact_rules_t    *rules;
     ngx_http_llm_pii_t             *pii;
+    ngx_http_llm_redact_stat_t     *stat[NGX_HTTP_LLM_PII_MAX_TYPES];
 } ngx_http_llm_redact_db_t;
 
 
 typedef struct {
-    ngx_array_t                     dbs;       /* ngx_http_llm_redact_db_t */
+    ngx_array_t                     dbs;       /* of db pointers */
     ngx_http_llm_pii_t             *none;      /* finds nothing: restore
                                                   placeholders only */
     hs_scratch_t                   *proto;     /* for all the databases */
+    ngx_http_llm_redact_sh_t       *sh;        /* counters */
 } ngx_http_llm_redact_main_conf_t;
 
 
@@ -60,6 +84,7 @@ typedef struct {
     ngx_http_llm_redact_rules_t    *rules;
     ngx_str_t                       secret;
     ngx_http_llm_pii_hmac_t        *hmac;      /* keyed with secret */
+    ngx_http_llm_redact_db_t       *db;
     ngx_http_llm_pii_t             *pii;       /* NULL: off */
 } ngx_http_llm_redact_loc_conf_t;
 
@@ -99,6 +124,7 @@ typedef struct {
 
     ngx_uint_t                      count;     /* values redacted */
     ngx_uint_t                      restored;  /* placeholders restored */
+    size_t                          attempt;   /* ctx->attempts of streams */
 
     ngx_http_llm_redact_value_t   **buckets;
     ngx_array_t                    *bytype[NGX_HTTP_LLM_PII_MAX_TYPES];
@@ -108,7 +134,7 @@ typedef struct {
     ngx_array_t                     spans;     /* ngx_http_llm_span_t */
     ngx_array_t                     reps;      /* ngx_str_t */
     ngx_array_t                     edits;     /* ngx_http_llm_redact_edit_t */
-    ngx_array_t                     streams;   /* ngx_http_llm_redact_stream_t */
+    ngx_array_t                     streams;   /* of choices, blocks */
 
     ngx_str_t                       id;        /* raw JSON of the chunks' */
     ngx_str_t                       model;
@@ -188,8 +214,12 @@ static char *ngx_http_llm_redact_types(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_llm_redact_rules(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_http_llm_pii_t *ngx_http_llm_redact_compile(ngx_conf_t *cf,
+static ngx_http_llm_redact_db_t *ngx_http_llm_redact_compile(ngx_conf_t *cf,
     ngx_uint_t types, ngx_http_llm_redact_rules_t *rules);
+static void ngx_http_llm_redact_count(ngx_http_llm_redact_ctx_t *rc,
+    ngx_uint_t type, ngx_uint_t what);
+static ngx_int_t ngx_http_llm_redact_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
 static void ngx_http_llm_redact_free_pii(void *data);
 static void ngx_http_llm_redact_free_hmac(void *data);
 static void ngx_http_llm_redact_free_scratch(void *data);
@@ -369,6 +399,7 @@ ngx_http_llm_redact_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     rc->response = (rlcf->where & NGX_HTTP_LLM_REDACT_RESPONSE) ? 1 : 0;
     rc->restore = (rc->nvalues > 0);
     rc->answer = 1;
+    rc->attempt = ctx->attempts;
 
     if (rc->response || rc->restore) {
         rc->pii = rc->response ? rlcf->pii : rmcf->none;
@@ -403,6 +434,11 @@ ngx_http_llm_redact_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     m = rc->matches.elts;
     rc->count += rc->matches.nelts;
+
+    for (i = 0; i < rc->matches.nelts; i++) {
+        ngx_http_llm_redact_count(rc, m[i].type,
+                                  NGX_HTTP_LLM_REDACT_IN_REQUEST);
+    }
 
     if (rc->conf->mode == NGX_HTTP_LLM_REDACT_BLOCK) {
         for (i = 0; i < rc->matches.nelts; i++) {
@@ -465,6 +501,8 @@ ngx_http_llm_redact_blocked(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         name = ngx_http_llm_pii_name(rc->conf->pii, t);
         p = ngx_slprintf(p, last, "%s%s", (p == list.data) ? "" : ", ",
                          name);
+
+        ngx_http_llm_redact_count(rc, t, NGX_HTTP_LLM_REDACT_BLOCKED);
     }
 
     list.len = p - list.data;
@@ -665,6 +703,8 @@ ngx_http_llm_redact_build(ngx_http_llm_redact_ctx_t *rc, u_char *text,
 
         if (!e[i].tail) {
             rc->count++;
+            ngx_http_llm_redact_count(rc, e[i].type,
+                                      NGX_HTTP_LLM_REDACT_IN_RESPONSE);
         }
     }
 
@@ -775,6 +815,8 @@ ngx_http_llm_redact_restore(ngx_http_llm_redact_ctx_t *rc, u_char *p,
                     dst = ngx_cpymem(dst, v[num - 1]->value.data,
                                      v[num - 1]->value.len);
                     rc->restored++;
+                    ngx_http_llm_redact_count(rc, type,
+                                              NGX_HTTP_LLM_REDACT_RESTORED);
                 }
 
                 total += v[num - 1]->value.len;
@@ -812,6 +854,12 @@ ngx_http_llm_redact_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     if (ngx_http_llm_redact_get_scratch(r) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if (rc->attempt != ctx->attempts) {
+        /* a fallback attempt: nothing held from the one that failed */
+        rc->attempt = ctx->attempts;
+        rc->streams.nelts = 0;
     }
 
     if (event == NULL) {
@@ -1676,7 +1724,7 @@ static ngx_int_t
 ngx_http_llm_redact_get_scratch(ngx_http_request_t *r)
 {
     ngx_uint_t                        i;
-    ngx_http_llm_redact_db_t         *db;
+    ngx_http_llm_redact_db_t        **db;
     ngx_http_llm_redact_main_conf_t  *rmcf;
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_redact_module);
@@ -1688,7 +1736,7 @@ ngx_http_llm_redact_get_scratch(ngx_http_request_t *r)
     db = rmcf->dbs.elts;
 
     for (i = 0; i < rmcf->dbs.nelts; i++) {
-        if (ngx_http_llm_pii_alloc_scratch(db[i].pii,
+        if (ngx_http_llm_pii_alloc_scratch(db[i]->pii,
                                            &ngx_http_llm_redact_scratch)
             != 0)
         {
@@ -1979,7 +2027,7 @@ ngx_http_llm_redact_rules(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /* one database per distinct set of types and rules */
 
-static ngx_http_llm_pii_t *
+static ngx_http_llm_redact_db_t *
 ngx_http_llm_redact_compile(ngx_conf_t *cf, ngx_uint_t types,
     ngx_http_llm_redact_rules_t *rules)
 {
@@ -1989,16 +2037,16 @@ ngx_http_llm_redact_compile(ngx_conf_t *cf, ngx_uint_t types,
     ngx_pool_cleanup_t               *cln;
     ngx_http_llm_pii_t               *pii;
     ngx_http_llm_pii_rule_t          *rule;
-    ngx_http_llm_redact_db_t         *db;
+    ngx_http_llm_redact_db_t         *db, **dbp;
     ngx_http_llm_redact_main_conf_t  *rmcf;
 
     rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_redact_module);
 
-    db = rmcf->dbs.elts;
+    dbp = rmcf->dbs.elts;
 
     for (i = 0; i < rmcf->dbs.nelts; i++) {
-        if (db[i].types == types && db[i].rules == rules) {
-            return db[i].pii;
+        if (dbp[i]->types == types && dbp[i]->rules == rules) {
+            return dbp[i];
         }
     }
 
@@ -2032,16 +2080,19 @@ ngx_http_llm_redact_compile(ngx_conf_t *cf, ngx_uint_t types,
     cln->handler = ngx_http_llm_redact_free_pii;
     cln->data = pii;
 
-    db = ngx_array_push(&rmcf->dbs);
-    if (db == NULL) {
+    dbp = ngx_array_push(&rmcf->dbs);
+    db = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_redact_db_t));
+    if (dbp == NULL || db == NULL) {
         return NULL;
     }
+
+    *dbp = db;
 
     db->types = types;
     db->rules = rules;
     db->pii = pii;
 
-    return pii;
+    return db;
 }
 
 
@@ -2068,6 +2119,213 @@ ngx_http_llm_redact_free_scratch(void *data)
         hs_free_scratch(*scratch);
         *scratch = NULL;
     }
+}
+
+
+static void
+ngx_http_llm_redact_count(ngx_http_llm_redact_ctx_t *rc, ngx_uint_t type,
+    ngx_uint_t what)
+{
+    ngx_http_llm_redact_stat_t  *st;
+
+    st = rc->conf->db->stat[type];
+
+    if (st == NULL) {
+        /* no shared zone, or more names than slots */
+        return;
+    }
+
+    switch (what) {
+
+    case NGX_HTTP_LLM_REDACT_IN_REQUEST:
+        (void) ngx_atomic_fetch_add(&st->request, 1);
+        break;
+
+    case NGX_HTTP_LLM_REDACT_IN_RESPONSE:
+        (void) ngx_atomic_fetch_add(&st->response, 1);
+        break;
+
+    case NGX_HTTP_LLM_REDACT_RESTORED:
+        (void) ngx_atomic_fetch_add(&st->restored, 1);
+        break;
+
+    default: /* NGX_HTTP_LLM_REDACT_BLOCKED */
+        (void) ngx_atomic_fetch_add(&st->blocked, 1);
+        break;
+    }
+}
+
+
+/*
+ * The counters' zone: a slot per type name, the built-in ones first.  After
+ * a reload, names are found again, so their counters go on.
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_llm_redact_main_conf_t  *ormcf = data;
+
+    size_t                            len;
+    ngx_uint_t                        i, t, s, n;
+    const char                       *name;
+    ngx_slab_pool_t                  *shpool;
+    ngx_http_llm_redact_sh_t         *sh;
+    ngx_http_llm_redact_db_t        **db;
+    ngx_http_llm_redact_main_conf_t  *rmcf;
+
+    rmcf = shm_zone->data;
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (ormcf) {
+        sh = ormcf->sh;
+
+    } else if (shm_zone->shm.exists) {
+        sh = shpool->data;
+
+    } else {
+        sh = ngx_slab_calloc(shpool, sizeof(ngx_http_llm_redact_sh_t));
+        if (sh == NULL) {
+            return NGX_ERROR;
+        }
+
+        shpool->data = sh;
+
+        for (t = 0; t < NGX_HTTP_LLM_PII_NBUILTIN; t++) {
+            name = ngx_http_llm_pii_builtin_name(t);
+            ngx_memcpy(sh->slot[t].name, name, ngx_strlen(name));
+        }
+
+        sh->nslots = NGX_HTTP_LLM_PII_NBUILTIN;
+    }
+
+    rmcf->sh = sh;
+
+    db = rmcf->dbs.elts;
+
+    for (i = 0; i < rmcf->dbs.nelts; i++) {
+        n = ngx_http_llm_pii_ntypes(db[i]->pii);
+
+        for (t = 0; t < n; t++) {
+            name = ngx_http_llm_pii_name(db[i]->pii, t);
+            len = ngx_strlen(name);
+
+            for (s = 0; s < sh->nslots; s++) {
+                if (ngx_strlen(sh->slot[s].name) == len
+                    && ngx_strncmp(sh->slot[s].name, name, len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (s == sh->nslots) {
+                if (s == NGX_HTTP_LLM_PII_MAX_TYPES) {
+                    continue;
+                }
+
+                ngx_memcpy(sh->slot[s].name, name, len);
+                sh->nslots++;
+            }
+
+            db[i]->stat[t] = &sh->slot[s];
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* llm_status: counters per type, in the Prometheus text format or JSON */
+
+size_t
+ngx_http_llm_redact_status_size(void)
+{
+    ngx_http_llm_redact_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_llm_redact_module);
+
+    if (rmcf == NULL || rmcf->sh == NULL) {
+        return 0;
+    }
+
+    return 1024 + rmcf->sh->nslots * 512;
+}
+
+
+u_char *
+ngx_http_llm_redact_status(u_char *p, ngx_uint_t json)
+{
+    ngx_uint_t                        i, f, n;
+    ngx_atomic_uint_t                 v[4];
+    ngx_http_llm_redact_sh_t         *sh;
+    ngx_http_llm_redact_stat_t       *st;
+    ngx_http_llm_redact_main_conf_t  *rmcf;
+
+    static const char  *families[] = {
+        "llm_redactions_total", "counter",
+            "Values redacted, by type and where they were found.",
+        "llm_redact_restored_total", "counter",
+            "Placeholders restored in answers (tokenize), by type.",
+        "llm_redact_blocked_total", "counter",
+            "Requests refused by llm_redact_mode block, by type found.",
+        NULL
+    };
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_llm_redact_module);
+
+    if (rmcf == NULL || rmcf->sh == NULL) {
+        return p;
+    }
+
+    sh = rmcf->sh;
+    n = ngx_min(sh->nslots, NGX_HTTP_LLM_PII_MAX_TYPES);
+
+    if (json) {
+        p = ngx_cpymem(p, ",\"redactions\":{", sizeof(",\"redactions\":{") - 1);
+
+        for (i = 0; i < n; i++) {
+            st = &sh->slot[i];
+
+            p = ngx_sprintf(p, "%s\"%s\":{\"request\":%uA,\"response\":%uA,"
+                            "\"restored\":%uA,\"blocked\":%uA}",
+                            i ? "," : "", st->name, st->request,
+                            st->response, st->restored, st->blocked);
+        }
+
+        *p++ = '}';
+
+        return p;
+    }
+
+    for (f = 0; families[3 * f]; f++) {
+        p = ngx_sprintf(p, "# HELP %s %s\n# TYPE %s %s\n",
+                        families[3 * f], families[3 * f + 2],
+                        families[3 * f], families[3 * f + 1]);
+
+        for (i = 0; i < n; i++) {
+            st = &sh->slot[i];
+
+            v[0] = st->request;
+            v[1] = st->response;
+            v[2] = st->restored;
+            v[3] = st->blocked;
+
+            if (f == 0) {
+                p = ngx_sprintf(p, "%s{type=\"%s\",where=\"request\"} %uA\n"
+                                "%s{type=\"%s\",where=\"response\"} %uA\n",
+                                families[0], st->name, v[0],
+                                families[0], st->name, v[1]);
+
+            } else {
+                p = ngx_sprintf(p, "%s{type=\"%s\"} %uA\n",
+                                families[3 * f], st->name, v[f + 1]);
+            }
+        }
+    }
+
+    return p;
 }
 
 
@@ -2105,15 +2363,29 @@ static ngx_int_t
 ngx_http_llm_redact_postconfiguration(ngx_conf_t *cf)
 {
     ngx_uint_t                        i;
+    ngx_shm_zone_t                   *shm_zone;
     ngx_pool_cleanup_t               *cln;
-    ngx_http_llm_redact_db_t         *db;
+    ngx_http_llm_redact_db_t        **db;
     ngx_http_llm_redact_main_conf_t  *rmcf;
+
+    static ngx_str_t  name = ngx_string("ngx_http_llm_redact");
 
     rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_redact_module);
 
     if (rmcf->dbs.nelts == 0) {
         return NGX_OK;
     }
+
+    /* the counters of llm_status */
+
+    shm_zone = ngx_shared_memory_add(cf, &name, 8 * ngx_pagesize,
+                                     &ngx_http_llm_redact_module);
+    if (shm_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm_zone->init = ngx_http_llm_redact_init_zone;
+    shm_zone->data = rmcf;
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
@@ -2126,7 +2398,7 @@ ngx_http_llm_redact_postconfiguration(ngx_conf_t *cf)
     db = rmcf->dbs.elts;
 
     for (i = 0; i < rmcf->dbs.nelts; i++) {
-        if (ngx_http_llm_pii_alloc_scratch(db[i].pii, &rmcf->proto) != 0) {
+        if (ngx_http_llm_pii_alloc_scratch(db[i]->pii, &rmcf->proto) != 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "llm redact: hs_alloc_scratch() failed");
             return NGX_ERROR;
@@ -2151,7 +2423,7 @@ ngx_http_llm_redact_create_main_conf(ngx_conf_t *cf)
     }
 
     if (ngx_array_init(&rmcf->dbs, cf->pool, 4,
-                       sizeof(ngx_http_llm_redact_db_t))
+                       sizeof(ngx_http_llm_redact_db_t *))
         != NGX_OK)
     {
         return NULL;
@@ -2222,6 +2494,7 @@ ngx_http_llm_redact_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->secret, prev->secret, "");
 
     if (conf->where & NGX_HTTP_LLM_REDACT_OFF) {
+        conf->db = NULL;
         conf->pii = NULL;
         return NGX_CONF_OK;
     }
@@ -2257,11 +2530,13 @@ ngx_http_llm_redact_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
-    conf->pii = ngx_http_llm_redact_compile(cf, conf->types, conf->rules);
+    conf->db = ngx_http_llm_redact_compile(cf, conf->types, conf->rules);
 
-    if (conf->pii == NULL) {
+    if (conf->db == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    conf->pii = conf->db->pii;
 
     return NGX_CONF_OK;
 }

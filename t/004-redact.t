@@ -792,3 +792,38 @@ llm-log: redactions=0
 ["X-LLM-Cache: MISS", "X-LLM-Cache: MISS", "X-LLM-Cache: MISS", "X-LLM-Cache: HIT"]
 --- response_body_like eval
 [qr/Mine is \[EMAIL\], card \[CARD\]/, qr/Mine is \[EMAIL\], card \[CARD\]/, qr/Hi \[EMAIL_1\]/, qr/Hi \[EMAIL_1\]/]
+
+
+
+=== TEST 38: per-type counters on llm_status: in requests, answers, restored, blocked
+--- config
+    location / {
+        llm_gateway openai;
+        llm_redact request response;
+        llm_redact_mode tokenize;
+        proxy_pass http://mock;
+    }
+
+    location /blocking/ {
+        llm_gateway openai;
+        llm_redact request;
+        llm_redact_mode block;
+        proxy_pass http://mock/;
+    }
+
+    location = /status {
+        llm_status;
+    }
+--- request eval
+['POST /json/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Mail jo@ex.io and al@ex.io, call 415-555-0100"}]}',
+'POST /blocking/echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"ssn 536-22-1234"}]}',
+'GET /status?format=json',
+'GET /status']
+--- error_code eval
+[200, 400, 200, 200]
+--- response_body_like eval
+[qr/jo\@ex.io/, qr/sensitive data \(ssn\)/,
+qr/"redactions":\{"email":\{"request":2,"response":1,"restored":2,"blocked":0\},"phone":\{"request":1,"response":0,"restored":1,"blocked":0\},"card":\{"request":0,"response":1,"restored":0,"blocked":0\},"ssn":\{"request":1,"response":0,"restored":0,"blocked":1\},/,
+qr/llm_redactions_total\{type="email",where="request"\} 2\nllm_redactions_total\{type="email",where="response"\} 1\n.*llm_redact_restored_total\{type="phone"\} 1\n.*llm_redact_blocked_total\{type="ssn"\} 1\n/s]
