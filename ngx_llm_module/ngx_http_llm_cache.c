@@ -24,6 +24,7 @@
 
 
 #include "ngx_http_llm_module.h"
+#include "ngx_http_llm_embed.h"
 
 #if (NGX_OPENSSL)
 #include <openssl/evp.h>
@@ -40,6 +41,12 @@
 
 #define NGX_HTTP_LLM_CACHE_NO_STORE   1
 #define NGX_HTTP_LLM_CACHE_NO_CACHE   2
+
+/* node.data of an entry: it has a semantic part */
+#define NGX_HTTP_LLM_CACHE_SEM        0x01
+
+/* llm_cache_semantic on: the threshold, in thousandths */
+#define NGX_HTTP_LLM_CACHE_THRESHOLD  800
 
 #define NGX_HTTP_LLM_CACHE_TTL        3600
 #define NGX_HTTP_LLM_CACHE_MAX_ENTRY  (128 * 1024)
@@ -69,10 +76,38 @@ typedef struct {
 } ngx_http_llm_cache_node_t;
 
 
+/*
+ * The semantic index: entries whose context (everything but the last user
+ * message), words' signature and guard are the same share a bucket, found
+ * by the digest of them; a lookup compares the entries of one bucket only.
+ */
+
+typedef struct {
+    ngx_rbtree_node_t           node;          /* key: the digest's start */
+    ngx_queue_t                 entries;       /* head: most recent */
+    u_char                      digest[NGX_HTTP_LLM_CACHE_DIGEST];
+} ngx_http_llm_cache_bucket_t;
+
+
+/* the semantic part of an entry, after its text, aligned */
+
+typedef struct {
+    ngx_queue_t                 link;          /* in its bucket */
+    ngx_http_llm_cache_bucket_t *bucket;
+    ngx_http_llm_cache_node_t  *node;
+    ngx_http_llm_embed_t        embed;         /* its words: as needed */
+} ngx_http_llm_cache_sem_t;
+
+
 typedef struct {
     ngx_rbtree_t                rbtree;
     ngx_rbtree_node_t           sentinel;
     ngx_queue_t                 queue;
+    ngx_rbtree_t                sem_rbtree;    /* of buckets */
+    ngx_rbtree_node_t           sem_sentinel;
+    ngx_uint_t                  buckets;
+    ngx_uint_t                  sem_entries;
+    uint64_t                    semantic_hits;
     ngx_uint_t                  entries;
     size_t                      bytes;         /* of the entries */
     uint64_t                    hits;
@@ -114,6 +149,8 @@ typedef struct {
     ngx_shm_zone_t             *shm_zone;      /* NULL: off */
     ngx_array_t                *scope;         /* ngx_http_complex_value_t */
     ngx_array_t                *bypass;        /* predicates */
+    ngx_int_t                   semantic;      /* thousandths; 0: off */
+    ngx_int_t                   embedder;      /* 1: builtin */
 } ngx_http_llm_cache_loc_conf_t;
 
 
@@ -126,6 +163,11 @@ typedef struct {
     u_char                      digest[NGX_HTTP_LLM_CACHE_DIGEST];
     ngx_str_t                   scope;
     ngx_str_t                   key_model;     /* the model of the digest */
+
+    /* semantic: the last user message's embedding, the bucket's digest */
+    ngx_http_llm_embed_t       *embed;
+    u_char                      sem_digest[NGX_HTTP_LLM_CACHE_DIGEST];
+    double                      similarity;
 
     /* a hit, or the answer to store */
     ngx_str_t                   text;
@@ -142,9 +184,12 @@ typedef struct {
 #if (NGX_HTTP_LLM_CACHE_BENCH)
     uint64_t                    key_ns;        /* time of the digest */
     uint64_t                    lookup_ns;     /* of the zone's lookup */
+    uint64_t                    sem_key_ns;    /* of the embedding, digest */
+    uint64_t                    sem_lookup_ns; /* of the semantic lookup */
 #endif
 
     unsigned                    store:1;       /* store the answer */
+    unsigned                    semantic:1;    /* embed, sem_digest set */
     unsigned                    failed:1;      /* the answer is not kept */
     unsigned                    too_large:1;
 } ngx_http_llm_cache_ctx_t;
@@ -159,6 +204,7 @@ typedef struct {
     ngx_sha1_t                  sha1;
 #endif
     ngx_pool_t                 *pool;
+    uint32_t                    skip;          /* a token left out */
     u_char                     *scratch;       /* decoded strings */
     size_t                      scratch_size;
     size_t                      n;
@@ -180,6 +226,26 @@ static ngx_int_t ngx_http_llm_cache_scope(ngx_http_request_t *r,
 static ngx_int_t ngx_http_llm_cache_key(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
     ngx_str_t *model);
+static ngx_int_t ngx_http_llm_cache_digest(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
+    ngx_str_t *model, uint32_t skip, uint32_t *signature, u_char *digest);
+static ngx_int_t ngx_http_llm_cache_semantic_key(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
+static ngx_int_t ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
+    double threshold);
+static ngx_int_t ngx_http_llm_cache_copy_entry(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
+    ngx_http_llm_cache_node_t *cn);
+static ngx_http_llm_cache_sem_t *ngx_http_llm_cache_sem(
+    ngx_http_llm_cache_node_t *cn);
+static size_t ngx_http_llm_cache_node_size(ngx_http_llm_cache_node_t *cn);
+static ngx_http_llm_cache_bucket_t *ngx_http_llm_cache_find_bucket(
+    ngx_http_llm_cache_zone_t *zone, u_char *digest);
+static void *ngx_http_llm_cache_alloc(ngx_http_llm_cache_zone_t *zone,
+    size_t size, ngx_uint_t *evicted);
+static void ngx_http_llm_cache_bucket_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void ngx_http_llm_cache_hash_add(ngx_http_llm_cache_hash_t *h,
     const void *data, size_t len);
 static void ngx_http_llm_cache_hash_str(ngx_http_llm_cache_hash_t *h,
@@ -240,6 +306,10 @@ static char *ngx_http_llm_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_llm_cache_scope_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_llm_cache_semantic(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_llm_cache_embedder(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void *ngx_http_llm_cache_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_llm_cache_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_llm_cache_create_loc_conf(ngx_conf_t *cf);
@@ -278,6 +348,20 @@ static ngx_command_t  ngx_http_llm_cache_commands[] = {
       ngx_http_set_predicate_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_llm_cache_loc_conf_t, bypass),
+      NULL },
+
+    { ngx_string("llm_cache_semantic"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_cache_semantic,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_cache_embedder"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_cache_embedder,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -450,6 +534,20 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     cctx->store = 1;
 
+    if (clcf->semantic) {
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+        t0 = ngx_http_llm_cache_ns();
+#endif
+        rc = ngx_http_llm_cache_semantic_key(r, ctx, cctx);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+        cctx->sem_key_ns = ngx_http_llm_cache_ns() - t0;
+#endif
+    }
+
     if ((cc & NGX_HTTP_LLM_CACHE_NO_CACHE)
         || ngx_http_test_predicates(r, clcf->bypass) == NGX_DECLINED)
     {
@@ -484,7 +582,33 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_OK;
     }
 
+    if (cctx->semantic) {
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+        t0 = ngx_http_llm_cache_ns();
+#endif
+        rc = ngx_http_llm_cache_semantic_fetch(r, ctx, cctx,
+                                               clcf->semantic / 1000.0);
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+        cctx->sem_lookup_ns = ngx_http_llm_cache_ns() - t0;
+#endif
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            cctx->status = NGX_HTTP_LLM_CACHE_SEMANTIC;
+            cctx->store = 0;
+            r->content_handler = ngx_http_llm_cache_handler;
+            return NGX_OK;
+        }
+    }
+
     cctx->status = NGX_HTTP_LLM_CACHE_MISS;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    zone->sh->misses++;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     if (ngx_http_llm_cache_arm(r, ctx, cctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -755,6 +879,29 @@ static ngx_int_t
 ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_cache_ctx_t *cctx, ngx_str_t *model)
 {
+    if (ngx_http_llm_cache_digest(r, ctx, cctx, model, NGX_HTTP_LLM_NONE,
+                                  NULL, cctx->digest)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cctx->key_model = *model;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The digest of a request: all of it, or all but one token (the last user
+ * message of a semantic lookup, with the signature of its words).
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_digest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_str_t *model, uint32_t skip,
+    uint32_t *signature, u_char *digest)
+{
     u_char                     api;
     ngx_int_t                  rc;
     ngx_http_llm_cache_hash_t  h;
@@ -782,18 +929,30 @@ ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 #endif
 
     h.pool = r->pool;
+    h.skip = skip;
     h.scratch = NULL;
     h.scratch_size = 0;
     h.n = 0;
 
     api = (u_char) ctx->api;
 
-    ngx_http_llm_cache_hash_add(&h, "llm-cache/1", sizeof("llm-cache/1"));
+    if (skip == NGX_HTTP_LLM_NONE) {
+        ngx_http_llm_cache_hash_add(&h, "llm-cache/1", sizeof("llm-cache/1"));
+
+    } else {
+        ngx_http_llm_cache_hash_add(&h, "llm-cache-semantic/1",
+                                    sizeof("llm-cache-semantic/1"));
+    }
+
     ngx_http_llm_cache_hash_add(&h, &api, 1);
     ngx_http_llm_cache_hash_str(&h, 'S', cctx->scope.data, cctx->scope.len);
     ngx_http_llm_cache_hash_str(&h, 'M', model->data, model->len);
 
     rc = ngx_http_llm_cache_hash_value(&h, &ctx->req.json, 0, 1);
+
+    if (signature) {
+        ngx_http_llm_cache_hash_add(&h, signature, sizeof(uint32_t));
+    }
 
     if (h.scratch) {
         ngx_pfree(r->pool, h.scratch);
@@ -814,8 +973,7 @@ ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_sha1_final(md, &h.sha1);
 #endif
 
-    ngx_memcpy(cctx->digest, md, NGX_HTTP_LLM_CACHE_DIGEST);
-    cctx->key_model = *model;
+    ngx_memcpy(digest, md, NGX_HTTP_LLM_CACHE_DIGEST);
 
     return NGX_OK;
 }
@@ -884,6 +1042,11 @@ ngx_http_llm_cache_hash_value(ngx_http_llm_cache_hash_t *h,
     uint32_t                    e;
     ngx_str_t                   s;
     ngx_http_llm_json_token_t  *t;
+
+    if (tok == h->skip) {
+        ngx_http_llm_cache_hash_add(h, "X", 1);
+        return NGX_OK;
+    }
 
     t = &json->tokens[tok];
 
@@ -1142,13 +1305,29 @@ static void
 ngx_http_llm_cache_delete(ngx_http_llm_cache_zone_t *zone,
     ngx_http_llm_cache_node_t *cn)
 {
+    ngx_http_llm_cache_sem_t     *sem;
+    ngx_http_llm_cache_bucket_t  *b;
+
+    sem = ngx_http_llm_cache_sem(cn);
+
+    if (sem) {
+        b = sem->bucket;
+
+        ngx_queue_remove(&sem->link);
+        zone->sh->sem_entries--;
+
+        if (ngx_queue_empty(&b->entries)) {
+            ngx_rbtree_delete(&zone->sh->sem_rbtree, &b->node);
+            ngx_slab_free_locked(zone->shpool, b);
+            zone->sh->buckets--;
+        }
+    }
+
     ngx_queue_remove(&cn->queue);
     ngx_rbtree_delete(&zone->sh->rbtree, &cn->node);
 
     zone->sh->entries--;
-    zone->sh->bytes -= offsetof(ngx_http_llm_cache_node_t, data)
-                       + cn->model_len + cn->finish_len + cn->stop_len
-                       + cn->text_len;
+    zone->sh->bytes -= ngx_http_llm_cache_node_size(cn);
 
     ngx_slab_free_locked(zone->shpool, cn);
 }
@@ -1173,10 +1352,7 @@ static ngx_int_t
 ngx_http_llm_cache_fetch(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_cache_ctx_t *cctx)
 {
-    u_char                     *p;
-    size_t                      size;
     time_t                      now;
-    uint64_t                    nano;
     ngx_http_llm_cache_node_t  *cn;
     ngx_http_llm_cache_zone_t  *zone;
 
@@ -1194,16 +1370,52 @@ ngx_http_llm_cache_fetch(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     if (cn == NULL) {
-        zone->sh->misses++;
         ngx_shmtx_unlock(&zone->shpool->mutex);
         return NGX_DECLINED;
     }
+
+    if (ngx_http_llm_cache_copy_entry(r, ctx, cctx, cn) != NGX_OK) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    zone->sh->hits++;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    cctx->similarity = 1;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm cache \"%V\": hit, model \"%V\", %uD+%uD tokens",
+                   &zone->name, &ctx->model, cctx->prompt_tokens,
+                   cctx->completion_tokens);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A copy of an entry into the request's pool (the entry may be evicted
+ * while the answer is sent), the entry made the most recent, the savings
+ * counted.  The zone is locked.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_copy_entry(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_cache_node_t *cn)
+{
+    u_char                     *p;
+    size_t                      size;
+    uint64_t                    nano;
+    ngx_http_llm_cache_sem_t   *sem;
+    ngx_http_llm_cache_zone_t  *zone;
+
+    zone = cctx->zone;
 
     size = cn->model_len + cn->finish_len + cn->stop_len + cn->text_len;
 
     p = ngx_pnalloc(r->pool, size ? size : 1);
     if (p == NULL) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
         return NGX_ERROR;
     }
 
@@ -1231,6 +1443,13 @@ ngx_http_llm_cache_fetch(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_queue_remove(&cn->queue);
     ngx_queue_insert_head(&zone->sh->queue, &cn->queue);
 
+    sem = ngx_http_llm_cache_sem(cn);
+
+    if (sem) {
+        ngx_queue_remove(&sem->link);
+        ngx_queue_insert_head(&sem->bucket->entries, &sem->link);
+    }
+
     if (ngx_http_llm_cost_of(ctx, cn->prompt_tokens, cn->completion_tokens,
                              &nano)
         != NGX_OK)
@@ -1238,18 +1457,241 @@ ngx_http_llm_cache_fetch(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         nano = 0;
     }
 
-    zone->sh->hits++;
     zone->sh->tokens_saved += cn->prompt_tokens + cn->completion_tokens;
     zone->sh->nano_usd_saved += nano;
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    return NGX_OK;
+}
 
-    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "llm cache \"%V\": hit, model \"%V\", %uD+%uD tokens",
-                   &zone->name, &ctx->model, cctx->prompt_tokens,
-                   cctx->completion_tokens);
+
+/*
+ * The semantic key of a request: the embedding of its last message, which
+ * must be the user's and a string, and the digest of the rest of the
+ * request with the signature of that message's words.  NGX_DECLINED: the
+ * request cannot be compared.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_semantic_key(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx)
+{
+    uint32_t                    m, last, t, sig;
+    ngx_str_t                   role, text;
+    ngx_http_llm_json_t        *json;
+    ngx_http_llm_embed_t       *e;
+
+    json = &ctx->req.json;
+
+    if (ctx->req.messages_tok == NGX_HTTP_LLM_NONE) {
+        return NGX_DECLINED;
+    }
+
+    last = NGX_HTTP_LLM_NONE;
+
+    for (m = ngx_http_llm_json_first(json, ctx->req.messages_tok);
+         m != NGX_HTTP_LLM_NONE;
+         m = json->tokens[m].next)
+    {
+        last = m;
+    }
+
+    if (!ngx_http_llm_cache_is(json, last, NGX_HTTP_LLM_JSON_OBJECT)) {
+        return NGX_DECLINED;
+    }
+
+    t = ngx_http_llm_cache_get(json, last, "role");
+
+    if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_STRING)) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_llm_json_raw_string(json, t, (const u_char **) &role.data,
+                                 &role.len);
+
+    if (role.len != 4 || ngx_strncmp(role.data, "user", 4) != 0) {
+        return NGX_DECLINED;
+    }
+
+    t = ngx_http_llm_cache_get(json, last, "content");
+
+    if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_STRING)) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_llm_cache_decode(r->pool, json, t, &text) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    e = ngx_palloc(r->pool, sizeof(ngx_http_llm_embed_t));
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_llm_embed(text.data, text.len, e) != 0) {
+        return NGX_DECLINED;
+    }
+
+    /* texts with different guards never match: they need no comparison */
+
+    sig = (e->signature * 16777619) ^ e->guard;
+
+    if (ngx_http_llm_cache_digest(r, ctx, cctx, &ctx->model, t, &sig,
+                                  cctx->sem_digest)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cctx->embed = e;
+    cctx->semantic = 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * A semantic lookup: the entry of the request's bucket most similar to it,
+ * at or above the threshold, with the same words up to typos.  NGX_OK: a
+ * hit; NGX_DECLINED: none.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx, double threshold)
+{
+    double                        sim, best;
+    time_t                        now;
+    ngx_queue_t                  *q;
+    ngx_http_llm_cache_sem_t     *sem;
+    ngx_http_llm_cache_node_t    *hit;
+    ngx_http_llm_cache_zone_t    *zone;
+    ngx_http_llm_cache_bucket_t  *b;
+
+    zone = cctx->zone;
+    now = ngx_time();
+    best = 0;
+    hit = NULL;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    b = ngx_http_llm_cache_find_bucket(zone, cctx->sem_digest);
+
+    if (b) {
+        for (q = ngx_queue_head(&b->entries);
+             q != ngx_queue_sentinel(&b->entries);
+             q = ngx_queue_next(q))
+        {
+            sem = ngx_queue_data(q, ngx_http_llm_cache_sem_t, link);
+
+            if (ngx_http_llm_cache_expired(zone, sem->node, now)) {
+                continue;
+            }
+
+            sim = ngx_http_llm_embed_cosine(cctx->embed, &sem->embed);
+
+            if (sim >= threshold && sim > best
+                && ngx_http_llm_embed_same_words(cctx->embed, &sem->embed))
+            {
+                best = sim;
+                hit = sem->node;
+            }
+        }
+    }
+
+    if (hit == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_llm_cache_copy_entry(r, ctx, cctx, hit) != NGX_OK) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    zone->sh->semantic_hits++;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    cctx->similarity = best;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm cache \"%V\": semantic hit, model \"%V\", "
+                   "similarity %.3f", &zone->name, &ctx->model, best);
+
+    return NGX_OK;
+}
+
+
+static ngx_http_llm_cache_bucket_t *
+ngx_http_llm_cache_find_bucket(ngx_http_llm_cache_zone_t *zone,
+    u_char *digest)
+{
+    ngx_int_t                     rc;
+    ngx_rbtree_key_t              key;
+    ngx_rbtree_node_t            *node, *sentinel;
+    ngx_http_llm_cache_bucket_t  *b;
+
+    ngx_memcpy(&key, digest, sizeof(ngx_rbtree_key_t));
+
+    node = zone->sh->sem_rbtree.root;
+    sentinel = zone->sh->sem_rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (key != node->key) {
+            node = (key < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        b = (ngx_http_llm_cache_bucket_t *) node;
+
+        rc = ngx_memcmp(digest, b->digest, NGX_HTTP_LLM_CACHE_DIGEST);
+
+        if (rc == 0) {
+            return b;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/* the semantic part of an entry, after its text, or NULL */
+
+static ngx_http_llm_cache_sem_t *
+ngx_http_llm_cache_sem(ngx_http_llm_cache_node_t *cn)
+{
+    u_char  *p;
+
+    if (!(cn->node.data & NGX_HTTP_LLM_CACHE_SEM)) {
+        return NULL;
+    }
+
+    p = cn->data + cn->model_len + cn->finish_len + cn->stop_len
+        + cn->text_len;
+
+    return (ngx_http_llm_cache_sem_t *) ngx_align_ptr(p, NGX_ALIGNMENT);
+}
+
+
+/* the bytes of an entry */
+
+static size_t
+ngx_http_llm_cache_node_size(ngx_http_llm_cache_node_t *cn)
+{
+    ngx_http_llm_cache_sem_t  *sem;
+
+    sem = ngx_http_llm_cache_sem(cn);
+
+    if (sem) {
+        return (u_char *) &sem->embed + ngx_http_llm_embed_size(&sem->embed)
+               - (u_char *) cn;
+    }
+
+    return offsetof(ngx_http_llm_cache_node_t, data)
+           + cn->model_len + cn->finish_len + cn->stop_len + cn->text_len;
 }
 
 
@@ -1824,6 +2266,36 @@ ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
+/* an allocation in a locked zone; a full zone evicts its LRU entries */
+
+static void *
+ngx_http_llm_cache_alloc(ngx_http_llm_cache_zone_t *zone, size_t size,
+    ngx_uint_t *evicted)
+{
+    void                       *p;
+    ngx_queue_t                *q;
+    ngx_http_llm_cache_node_t  *old;
+
+    for ( ;; ) {
+        p = ngx_slab_alloc_locked(zone->shpool, size);
+        if (p) {
+            return p;
+        }
+
+        if (ngx_queue_empty(&zone->sh->queue)) {
+            return NULL;
+        }
+
+        q = ngx_queue_last(&zone->sh->queue);
+        old = ngx_queue_data(q, ngx_http_llm_cache_node_t, queue);
+
+        ngx_http_llm_cache_delete(zone, old);
+        zone->sh->evicted++;
+        (*evicted)++;
+    }
+}
+
+
 static void
 ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_cache_ctx_t *cctx)
@@ -1833,9 +2305,11 @@ ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     time_t                      now;
     ngx_str_t                  *f, model;
     ngx_uint_t                  evicted, expired;
-    ngx_queue_t                *q;
-    ngx_http_llm_cache_node_t  *cn, *old;
-    ngx_http_llm_cache_zone_t  *zone;
+    ngx_queue_t                  *q;
+    ngx_http_llm_cache_sem_t     *sem;
+    ngx_http_llm_cache_node_t    *cn, *old;
+    ngx_http_llm_cache_zone_t    *zone;
+    ngx_http_llm_cache_bucket_t  *b;
 
     static ngx_str_t  openai_ok[] = {
         ngx_string("stop"), ngx_string("length"), ngx_null_string
@@ -1893,6 +2367,8 @@ ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         if (ngx_http_llm_cache_key(r, ctx, cctx, &model) != NGX_OK) {
             return;
         }
+
+        cctx->semantic = 0;
     }
 
     if (cctx->model.len == 0) {
@@ -1908,6 +2384,12 @@ ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     size = offsetof(ngx_http_llm_cache_node_t, data)
            + cctx->model.len + cctx->finish.len + cctx->stop.len
            + cctx->text.len;
+
+    if (cctx->semantic) {
+        size = ngx_align(size, NGX_ALIGNMENT)
+               + offsetof(ngx_http_llm_cache_sem_t, embed)
+               + ngx_http_llm_embed_size(cctx->embed);
+    }
 
     now = ngx_time();
     evicted = 0;
@@ -1938,25 +2420,7 @@ ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         expired++;
     }
 
-    for ( ;; ) {
-        cn = ngx_slab_alloc_locked(zone->shpool, size);
-        if (cn) {
-            break;
-        }
-
-        if (ngx_queue_empty(&zone->sh->queue)) {
-            break;
-        }
-
-        /* full: the least recently used entry makes room */
-
-        q = ngx_queue_last(&zone->sh->queue);
-        old = ngx_queue_data(q, ngx_http_llm_cache_node_t, queue);
-
-        ngx_http_llm_cache_delete(zone, old);
-        zone->sh->evicted++;
-        evicted++;
-    }
+    cn = ngx_http_llm_cache_alloc(zone, size, &evicted);
 
     if (cn == NULL) {
         ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -1979,17 +2443,55 @@ ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     cn->finish_len = (u_char) cctx->finish.len;
     cn->stop_len = (u_short) cctx->stop.len;
 
+    cn->node.data = 0;
+
     p = cn->data;
     p = ngx_cpymem(p, cctx->model.data, cctx->model.len);
     p = ngx_cpymem(p, cctx->finish.data, cctx->finish.len);
     p = ngx_cpymem(p, cctx->stop.data, cctx->stop.len);
     ngx_memcpy(p, cctx->text.data, cctx->text.len);
 
+    if (cctx->semantic) {
+        /* into the bucket of its context and words, made if needed */
+
+        b = ngx_http_llm_cache_find_bucket(zone, cctx->sem_digest);
+
+        if (b == NULL) {
+            b = ngx_http_llm_cache_alloc(zone,
+                                         sizeof(ngx_http_llm_cache_bucket_t),
+                                         &evicted);
+            if (b) {
+                ngx_memcpy(&b->node.key, cctx->sem_digest,
+                           sizeof(ngx_rbtree_key_t));
+                ngx_memcpy(b->digest, cctx->sem_digest,
+                           NGX_HTTP_LLM_CACHE_DIGEST);
+                ngx_queue_init(&b->entries);
+
+                ngx_rbtree_insert(&zone->sh->sem_rbtree, &b->node);
+                zone->sh->buckets++;
+            }
+        }
+
+        if (b) {
+            cn->node.data = NGX_HTTP_LLM_CACHE_SEM;
+
+            sem = ngx_http_llm_cache_sem(cn);
+
+            sem->bucket = b;
+            sem->node = cn;
+            ngx_memcpy(&sem->embed, cctx->embed,
+                       ngx_http_llm_embed_size(cctx->embed));
+
+            ngx_queue_insert_head(&b->entries, &sem->link);
+            zone->sh->sem_entries++;
+        }
+    }
+
     ngx_rbtree_insert(&zone->sh->rbtree, &cn->node);
     ngx_queue_insert_head(&zone->sh->queue, &cn->queue);
 
     zone->sh->entries++;
-    zone->sh->bytes += size;
+    zone->sh->bytes += ngx_http_llm_cache_node_size(cn);
     zone->sh->stored++;
 
     if (evicted && now - zone->sh->warned < NGX_HTTP_LLM_CACHE_WARN_EVERY) {
@@ -2539,12 +3041,19 @@ ngx_http_llm_cache_variable_similarity(ngx_http_request_t *r,
 
     cctx = ctx->cache;
 
-    if (cctx->status != NGX_HTTP_LLM_CACHE_HIT) {
+    if (cctx->status != NGX_HTTP_LLM_CACHE_HIT
+        && cctx->status != NGX_HTTP_LLM_CACHE_SEMANTIC)
+    {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    ngx_str_set(v, "1.000");
+    v->data = ngx_pnalloc(r->pool, sizeof("1.000") - 1);
+    if (v->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(v->data, "%.3f", cctx->similarity) - v->data;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
@@ -2588,7 +3097,8 @@ ngx_http_llm_cache_status(u_char *p, ngx_uint_t json)
         "llm_cache_evicted_total", "counter",
             "Entries evicted from a full zone.",
         "llm_cache_expired_total", "counter", "Entries dropped at their ttl.",
-        "llm_cache_entries", "gauge", "Entries held.",
+        "llm_cache_entries", "gauge",
+            "Entries held (kind: all, or semantic: comparable by meaning).",
         "llm_cache_bytes", "gauge", "Bytes of the entries held.",
         "llm_cache_saved_tokens_total", "counter",
             "Tokens of the answers served from the cache.",
@@ -2632,16 +3142,18 @@ ngx_http_llm_cache_status(u_char *p, ngx_uint_t json)
             name = zones[i]->name.data;
 
             if (json) {
-                p = ngx_sprintf(p, "%s\"%*s\":{\"hits\":%uL,\"misses\":%uL,"
+                p = ngx_sprintf(p, "%s\"%*s\":{\"hits\":%uL,"
+                                "\"semantic_hits\":%uL,\"misses\":%uL,"
                                 "\"bypassed\":%uL,\"stored\":%uL,"
                                 "\"evicted\":%uL,\"expired\":%uL,"
-                                "\"entries\":%ui,\"bytes\":%uz,"
-                                "\"saved_tokens\":%uL,"
+                                "\"entries\":%ui,\"semantic_entries\":%ui,"
+                                "\"bytes\":%uz,\"saved_tokens\":%uL,"
                                 "\"saved_usd\":%uL.%09uL}",
-                                i ? "," : "", len, name, sh.hits, sh.misses,
+                                i ? "," : "", len, name, sh.hits,
+                                sh.semantic_hits, sh.misses,
                                 sh.bypassed, sh.stored, sh.evicted,
-                                sh.expired, sh.entries, sh.bytes,
-                                sh.tokens_saved,
+                                sh.expired, sh.entries, sh.sem_entries,
+                                sh.bytes, sh.tokens_saved,
                                 sh.nano_usd_saved / 1000000000,
                                 sh.nano_usd_saved % 1000000000);
                 continue;
@@ -2651,9 +3163,11 @@ ngx_http_llm_cache_status(u_char *p, ngx_uint_t json)
 
             case 0:
                 p = ngx_sprintf(p, "%s{zone=\"%*s\",result=\"hit\"} %uL\n"
+                                "%s{zone=\"%*s\",result=\"semantic\"} %uL\n"
                                 "%s{zone=\"%*s\",result=\"miss\"} %uL\n"
                                 "%s{zone=\"%*s\",result=\"bypass\"} %uL\n",
                                 families[0], len, name, sh.hits,
+                                families[0], len, name, sh.semantic_hits,
                                 families[0], len, name, sh.misses,
                                 families[0], len, name, sh.bypassed);
                 break;
@@ -2674,8 +3188,10 @@ ngx_http_llm_cache_status(u_char *p, ngx_uint_t json)
                 break;
 
             case 4:
-                p = ngx_sprintf(p, "%s{zone=\"%*s\"} %ui\n", families[12],
-                                len, name, sh.entries);
+                p = ngx_sprintf(p, "%s{zone=\"%*s\",kind=\"all\"} %ui\n"
+                                "%s{zone=\"%*s\",kind=\"semantic\"} %ui\n",
+                                families[12], len, name, sh.entries,
+                                families[12], len, name, sh.sem_entries);
                 break;
 
             case 5:
@@ -2710,8 +3226,10 @@ ngx_http_llm_cache_status(u_char *p, ngx_uint_t json)
 
 /*
  * Benchmark builds only (-DNGX_HTTP_LLM_CACHE_BENCH): the time of the key's
- * digest and of the zone's lookup, and the zone's entries and their bytes:
- * "KEY_NS LOOKUP_NS ENTRIES BYTES".
+ * digest and of the zone's lookup, the zone's entries and their bytes, the
+ * time of the semantic key (embedding and digest) and of the semantic
+ * lookup, the semantic entries and buckets: "KEY_NS LOOKUP_NS ENTRIES BYTES
+ * SEM_KEY_NS SEM_LOOKUP_NS SEM_ENTRIES BUCKETS".
  */
 
 static uint64_t
@@ -2731,7 +3249,7 @@ ngx_http_llm_cache_variable_bench(ngx_http_request_t *r,
 {
     u_char                         *p;
     size_t                          bytes;
-    ngx_uint_t                      entries;
+    ngx_uint_t                      entries, sem_entries, buckets;
     ngx_http_llm_ctx_t             *ctx;
     ngx_http_llm_cache_ctx_t       *cctx;
     ngx_http_llm_cache_zone_t      *zone;
@@ -2752,16 +3270,20 @@ ngx_http_llm_cache_variable_bench(ngx_http_request_t *r,
     ngx_shmtx_lock(&zone->shpool->mutex);
     entries = zone->sh->entries;
     bytes = zone->sh->bytes;
+    sem_entries = zone->sh->sem_entries;
+    buckets = zone->sh->buckets;
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    p = ngx_pnalloc(r->pool, 4 * NGX_INT64_LEN);
+    p = ngx_pnalloc(r->pool, 8 * NGX_INT64_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     v->data = p;
-    p = ngx_sprintf(p, "%uL %uL %ui %uz", cctx ? cctx->key_ns : 0,
-                    cctx ? cctx->lookup_ns : 0, entries, bytes);
+    p = ngx_sprintf(p, "%uL %uL %ui %uz %uL %uL %ui %ui",
+                    cctx ? cctx->key_ns : 0, cctx ? cctx->lookup_ns : 0,
+                    entries, bytes, cctx ? cctx->sem_key_ns : 0,
+                    cctx ? cctx->sem_lookup_ns : 0, sem_entries, buckets);
     v->len = p - v->data;
     v->valid = 1;
     v->no_cacheable = 0;
@@ -2808,6 +3330,8 @@ ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
                     ngx_http_llm_cache_rbtree_insert_value);
+    ngx_rbtree_init(&zone->sh->sem_rbtree, &zone->sh->sem_sentinel,
+                    ngx_http_llm_cache_bucket_insert_value);
     ngx_queue_init(&zone->sh->queue);
 
     len = sizeof(" in llm_cache_zone \"\"") + shm_zone->shm.name.len;
@@ -2844,6 +3368,44 @@ ngx_http_llm_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
         } else {
             a = (ngx_http_llm_cache_node_t *) node;
             b = (ngx_http_llm_cache_node_t *) temp;
+
+            p = (ngx_memcmp(a->digest, b->digest, NGX_HTTP_LLM_CACHE_DIGEST)
+                 < 0) ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static void
+ngx_http_llm_cache_bucket_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t            **p;
+    ngx_http_llm_cache_bucket_t   *a, *b;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            a = (ngx_http_llm_cache_bucket_t *) node;
+            b = (ngx_http_llm_cache_bucket_t *) temp;
 
             p = (ngx_memcmp(a->digest, b->digest, NGX_HTTP_LLM_CACHE_DIGEST)
                  < 0) ? &temp->left : &temp->right;
@@ -3110,6 +3672,78 @@ ngx_http_llm_cache_scope_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* llm_cache_semantic THRESHOLD | on | off; (cosine, 0 < THRESHOLD <= 1) */
+
+static char *
+ngx_http_llm_cache_semantic(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_cache_loc_conf_t *clcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (clcf->semantic != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        clcf->semantic = 0;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[1].data, "on") == 0) {
+        clcf->semantic = NGX_HTTP_LLM_CACHE_THRESHOLD;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atofp(value[1].data, value[1].len, 3);
+
+    if (n <= 0 || n > 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_cache_semantic: invalid threshold \"%V\" "
+                           "(a cosine similarity above 0 and at most 1, "
+                           "with up to 3 decimals, e.g. 0.8; or on, off)",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->semantic = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/* llm_cache_embedder builtin | URI; */
+
+static char *
+ngx_http_llm_cache_embedder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_cache_loc_conf_t *clcf = conf;
+
+    ngx_str_t  *value;
+
+    if (clcf->embedder != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "builtin") == 0) {
+        clcf->embedder = 1;
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "llm_cache_embedder \"%V\": only \"builtin\" is "
+                       "implemented; a remote embedder (URI) is not",
+                       &value[1]);
+
+    return NGX_CONF_ERROR;
+}
+
+
 static void *
 ngx_http_llm_cache_create_main_conf(ngx_conf_t *cf)
 {
@@ -3173,6 +3807,8 @@ ngx_http_llm_cache_create_loc_conf(ngx_conf_t *cf)
     conf->shm_zone = NGX_CONF_UNSET_PTR;
     conf->scope = NGX_CONF_UNSET_PTR;
     conf->bypass = NGX_CONF_UNSET_PTR;
+    conf->semantic = NGX_CONF_UNSET;
+    conf->embedder = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -3187,6 +3823,8 @@ ngx_http_llm_cache_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->shm_zone, prev->shm_zone, NULL);
     ngx_conf_merge_ptr_value(conf->scope, prev->scope, NULL);
     ngx_conf_merge_ptr_value(conf->bypass, prev->bypass, NULL);
+    ngx_conf_merge_value(conf->semantic, prev->semantic, 0);
+    ngx_conf_merge_value(conf->embedder, prev->embedder, 1);
 
     return NGX_CONF_OK;
 }

@@ -20,6 +20,7 @@ my %sources = (
     tokens_test => ['ngx_llm_module/ngx_http_llm_tokens.c'],
     sse_test    => ['filters/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/ngx_http_llm_pii.c'],
+    embed_test  => ['ngx_llm_module/ngx_http_llm_embed.c'],
 );
 
 # libraries to link, per test

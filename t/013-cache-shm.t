@@ -95,6 +95,13 @@ http {
             llm_cache tiny;
             proxy_pass http://mock;
         }
+
+        location /semantic/ {
+            llm_gateway openai;
+            llm_cache tiny;
+            llm_cache_semantic on;
+            proxy_pass http://mock/big/;
+        }
     }
 }
 _EOC_
@@ -233,6 +240,28 @@ sub body {
     like(slurp("$root/logs/error.log"),
          qr/\[warn\] .*llm cache "tiny" is full: evicted \d+ least recently used entries/,
          'the eviction is logged');
+}
+
+# 6. the same with semantic entries: their index follows the evictions
+
+{
+    my $failed = 0;
+
+    for my $i (1 .. 30) {
+        my ($s) = request('/semantic/chat/completions',
+                          body("Which planet is number $i from the sun?"));
+        $failed++ if $s ne '200';
+    }
+
+    is($failed, 0, '30 semantic entries in a 32 KB zone: every request answered');
+
+    my ($s, $c) = request('/semantic/chat/completions',
+                          body('which planet is number 30 from the sun'));
+    is("$s $c", '200 SEMANTIC', 'a near-duplicate of the most recent entry');
+
+    ($s, $c) = request('/semantic/chat/completions',
+                       body('which planet is number 1 from the sun'));
+    is("$s $c", '200 MISS', 'the oldest was evicted, with its index');
 }
 
 unlike(slurp("$root/logs/error.log"), qr/\[(alert|crit|emerg)\]/,

@@ -14,8 +14,14 @@
 #    the worker, p50 and p99.  This needs a module built with
 #    -DNGX_HTTP_LLM_CACHE_BENCH (built here, in the work directory), which
 #    adds two clock_gettime() calls and the $llm_cache_bench variable.
-# 3. Memory per entry: a zone of CA_MEM_ZONE filled past its capacity; its
-#    size divided by the entries it holds when it evicts.
+# 3. Semantic lookup with 10,000 and 100,000 semantic entries: short
+#    questions ("What is the capital of country number N?") stored, then
+#    asked again as near-duplicates (lower case, no question mark): the time
+#    of the embedding and the digest, and of the semantic lookup (the bucket
+#    of the context and words' signature, the cosines, the word check).
+# 4. Memory per entry: a zone of CA_MEM_ZONE filled past its capacity; its
+#    size divided by the entries it holds when it evicts; exact entries, and
+#    entries with their semantic part.
 #
 # Environment: CA_DURATION (5 s per latency run), CA_BODY (1024 bytes),
 # CA_MEM_ZONE (8m), BENCH_MODULE (a bench .so already built), and those of
@@ -48,6 +54,7 @@ run_wrk() {
     local out c0 c1
     c0=$(cpu_ns "$FRONT_WORKER")
     out=$(MODE=$1 KEYS=$2 BODY_SIZE=$CA_BODY COUNT=${6:-0} START=${7:-0} \
+          SHORT=${SHORT:-0} VARIANT=${VARIANT:-0} \
           on_cpu "$CLIENT_CPU" \
           wrk -t1 -c"$3" -d"$4"s -s "$LUA" "$FRONT/$5" | grep '^RESULT') \
         || die "wrk failed against /$5"
@@ -95,6 +102,8 @@ write_cache_front_conf() {   # DIR
 
     llm_cache_zone  zone=bench:128m  ttl=1h;
     llm_cache_zone  zone=mem:$CA_MEM_ZONE  ttl=1h;
+    llm_cache_zone  zone=sem:256m  ttl=1h;
+    llm_cache_zone  zone=memsem:$CA_MEM_ZONE  ttl=1h;
     log_format  cachebench  '\$llm_cache_status \$llm_cache_bench';
 
     upstream bench_up {
@@ -139,6 +148,33 @@ write_cache_front_conf() {   # DIR
             llm_cache        mem;
             llm_cache_scope  "";
             proxy_pass       http://\$llm_upstream;
+        }
+
+        location /s/ {
+            llm_gateway         openai;
+            llm_cache           sem;
+            llm_cache_scope     "";
+            llm_cache_semantic  on;
+            proxy_pass          http://\$llm_upstream;
+            access_log          $d/semantic.log  cachebench;
+        }
+
+        location /ms/ {
+            llm_gateway         openai;
+            llm_cache           memsem;
+            llm_cache_scope     "";
+            llm_cache_semantic  on;
+            proxy_pass          http://\$llm_upstream;
+        }
+
+        location = /s-stats {
+            llm_cache  sem;
+            return     200 "\$llm_cache_bench";
+        }
+
+        location = /ms-stats {
+            llm_cache  memsem;
+            return     200 "\$llm_cache_bench";
         }
 
         location = /c-stats {
@@ -237,28 +273,60 @@ done
 
 echo
 
-# 3. memory per entry
+# 3. semantic lookup at 10k and 100k entries: short questions, asked again
+#    as near-duplicates (lower case, no question mark)
 
-log "cache: filling the $CA_MEM_ZONE zone past its capacity"
-start=0
-for i in $(seq 30); do
-    r=$(run_wrk fill 10000000 16 2 m/json 0 "$start")
-    start=$((start + $(field requests "$r")))
-    grep -q 'llm cache "mem" is full' "$BENCH_TMP/front/error.log" && break
+echo "| semantic entries | requests | SEMANTIC answers | buckets | embedding + digest p50 / p99 | semantic lookup p50 / p99 | request p50 / p99 (wrk, 16 conn) |"
+echo "|---|---|---|---|---|---|---|"
+
+for n in 10000 100000; do
+    log "cache: filling $n semantic entries"
+    SHORT=1 fill s "$n"
+    : >"$BENCH_TMP/front/semantic.log"
+    r=$(SHORT=1 VARIANT=1 run_wrk random "$n" 16 "$CA_DURATION" s/json)
+    read -r _ _ _ _ _ _ sem_entries buckets <<<"$(bench_var s-stats)"
+    l=$BENCH_TMP/front/semantic.log
+    hits=$(grep -c '^SEMANTIC ' "$l" || true)
+    total=$(wc -l <"$l")
+    printf '| %s | %s | %s | %s | %.1f / %.1f µs | %.1f / %.1f µs | %s / %s µs |\n' \
+        "$sem_entries" "$total" "$hits" "$buckets" \
+        "$(awk '{ print $6 }' "$l" | pct x 50 | awk '{ print $1 / 1000 }')" \
+        "$(awk '{ print $6 }' "$l" | pct x 99 | awk '{ print $1 / 1000 }')" \
+        "$(awk '{ print $7 }' "$l" | pct x 50 | awk '{ print $1 / 1000 }')" \
+        "$(awk '{ print $7 }' "$l" | pct x 99 | awk '{ print $1 / 1000 }')" \
+        "$(field p50_us "$r")" "$(field p99_us "$r")"
 done
-grep -q 'llm cache "mem" is full' "$BENCH_TMP/front/error.log" \
-    || die "the $CA_MEM_ZONE zone did not fill after $start requests"
-# one more round once it evicts, so that it is full of entries
-run_wrk fill 10000000 16 2 m/json 0 "$start" >/dev/null
-read -r _ _ entries bytes <<<"$(bench_var m-stats)"
+
+echo
+
+# 4. memory per entry, exact and semantic
+
 zone_bytes=$(awk -v s="$CA_MEM_ZONE" 'BEGIN { n = s + 0; u = substr(s, length(s));
     if (u == "k" || u == "K") n *= 1024; if (u == "m" || u == "M") n *= 1048576; print n }')
 
-echo "| zone | entries held when full | zone bytes per entry | entry bytes (header + text + model + finish) |"
-echo "|---|---|---|---|"
-printf '| %s | %s | %.0f | %.0f |\n' "$CA_MEM_ZONE" "$entries" \
-    "$(awk -v z="$zone_bytes" -v e="$entries" 'BEGIN { print z / e }')" \
-    "$(awk -v b="$bytes" -v e="$entries" 'BEGIN { print b / e }')"
+echo "| entries | zone | entries held when full | zone bytes per entry | entry bytes |"
+echo "|---|---|---|---|---|"
+
+for z in m ms; do
+    name=$([ $z = m ] && echo mem || echo memsem)
+    log "cache: filling the $CA_MEM_ZONE zone $name past its capacity"
+    start=0
+    for i in $(seq 30); do
+        r=$(SHORT=1 run_wrk fill 10000000 16 2 "$z/json" 0 "$start")
+        start=$((start + $(field requests "$r")))
+        grep -q "llm cache \"$name\" is full" "$BENCH_TMP/front/error.log" && break
+    done
+    grep -q "llm cache \"$name\" is full" "$BENCH_TMP/front/error.log" \
+        || die "the $CA_MEM_ZONE zone $name did not fill after $start requests"
+    # one more round once it evicts, so that it is full of entries
+    SHORT=1 run_wrk fill 10000000 16 2 "$z/json" 0 "$start" >/dev/null
+    read -r _ _ entries bytes _ <<<"$(bench_var $z-stats)"
+    printf '| %s | %s | %s | %.0f | %.0f |\n' \
+        "$([ $z = m ] && echo exact || echo "exact + semantic")" "$CA_MEM_ZONE" \
+        "$entries" \
+        "$(awk -v z="$zone_bytes" -v e="$entries" 'BEGIN { print z / e }')" \
+        "$(awk -v b="$bytes" -v e="$entries" 'BEGIN { print b / e }')"
+done
 
 stop_nginx "$FRONT_MASTER"
 stop_nginx "$UP_MASTER"

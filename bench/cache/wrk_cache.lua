@@ -13,6 +13,12 @@ local size = tonumber(os.getenv("BODY_SIZE") or "1024")
 local count = os.getenv("COUNT") == "1"
 local start = tonumber(os.getenv("START") or "0")
 
+-- SHORT=1: a short question instead ("What is the capital of country
+-- number N?"), VARIANT=1 the same in lower case without "?": a semantic
+-- near-duplicate, not an exact match
+local short = os.getenv("SHORT") == "1"
+local variant = os.getenv("VARIANT") == "1"
+
 local head = '{"model":"gpt-4o-mini","temperature":0.7,"max_tokens":512,' ..
     '"messages":[{"role":"system","content":"You are a helpful assistant."},' ..
     '{"role":"user","content":"'
@@ -55,6 +61,15 @@ function request()
         q = math.random(nkeys)
     else
         q = 1
+    end
+
+    if short then
+        local text = "What is the capital of country number " .. q .. "?"
+        if variant then
+            text = "what is the capital of country number " .. q
+        end
+        return wrk.format("POST", nil, { ["Content-Type"] = "application/json" },
+                          head .. text .. tail)
     end
 
     return wrk.format("POST", nil, { ["Content-Type"] = "application/json" },

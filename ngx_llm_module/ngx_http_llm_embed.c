@@ -1,0 +1,786 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * The builtin embedder of the semantic cache (see ngx_http_llm_embed.h).
+ *
+ * The text is split into words: ASCII letters and digits lowercased, bytes
+ * of UTF-8 sequences kept, apostrophes dropped, anything else a separator.
+ * Filler words ("please", "can you", "the") are left out, as are negations,
+ * which go to the guard instead; a plural "s" is removed.  Each remaining
+ * word adds three kinds of features, hashed into the vector with a sign
+ * (the "hashing trick"):
+ *
+ *   - the word itself;
+ *   - the character trigrams of "#word#", which make a typo cost only the
+ *     trigrams it touches;
+ *   - the pair it makes with the next word, which tells "celsius to
+ *     fahrenheit" from "fahrenheit to celsius" while a changed word order
+ *     elsewhere costs little.
+ *
+ * The vector is normalized to its largest component and rounded to signed
+ * bytes; the similarity of two texts is the cosine of their vectors.
+ *
+ * The guard is a hash of the number of negations (none, one, two or more),
+ * the numbers of the text (in order of their value), words that have an
+ * opposite (in a list), and the count of words with a negating prefix
+ * (un-, dis-, non-): texts with different guards are never similar.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ngx_http_llm_embed.h"
+
+
+#define NGX_HTTP_LLM_EMBED_WORDS    256     /* words of a text, at most */
+#define NGX_HTTP_LLM_EMBED_WORD     32      /* bytes of a word kept */
+#define NGX_HTTP_LLM_EMBED_NUMBERS  16
+#define NGX_HTTP_LLM_EMBED_PREFIX   4       /* letters of a word in pairs */
+
+/* feature weights, chosen on the evaluation set (docs/cache.md) */
+#if (NGX_HTTP_LLM_EMBED_TUNE)
+double  ngx_http_llm_embed_w[4] = { 0.4, 1.4, 1.2, 2.0 };
+#define NGX_HTTP_LLM_EMBED_W_WORD     ngx_http_llm_embed_w[0]
+#define NGX_HTTP_LLM_EMBED_W_TRIGRAM  ngx_http_llm_embed_w[1]
+#define NGX_HTTP_LLM_EMBED_W_PAIR     ngx_http_llm_embed_w[2]
+#define NGX_HTTP_LLM_EMBED_W_DIRECTED ngx_http_llm_embed_w[3]
+#else
+#define NGX_HTTP_LLM_EMBED_W_WORD     0.4
+#define NGX_HTTP_LLM_EMBED_W_TRIGRAM  1.4
+#define NGX_HTTP_LLM_EMBED_W_PAIR     1.2
+#define NGX_HTTP_LLM_EMBED_W_DIRECTED 2.0
+#endif
+
+
+typedef struct {
+    const char                 *word;
+    unsigned                    len:8;
+    unsigned                    bit:8;
+} ngx_http_llm_embed_word_t;
+
+
+/* filler: words that change the wording, not the question */
+
+static const char  *ngx_http_llm_embed_filler[] = {
+    "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am",
+    "do", "does", "did", "i", "me", "my", "mine", "you", "your", "we", "us",
+    "our", "it", "its", "of", "in", "on", "at", "to", "for", "with", "by",
+    "about", "please", "pls", "plz", "kindly", "can", "could", "would",
+    "will", "should", "shall", "may", "might", "tell", "explain", "know",
+    "want", "wanna", "like", "just", "hey", "hi", "hello", "so", "some",
+    "any", "and", "or", "there", "that", "this", "these", "those", "give",
+    "show", "help", "need", "let", "lets", "quick", "quickly", "briefly",
+    "simply", "question", "thanks", "thank", "im", "ive", "id", "youre",
+    "get", "got",
+    "also", "really", "actually", "basically", "exactly", "okay", "ok",
+    "um", "uh", "well", "then", "have", "has", "had", "if",
+    "as", "into", "from", "one", "way", "ways", "thing", "things",
+    NULL
+};
+
+
+/*
+ * Question words: features like other words, but in the comparison of
+ * words a text without any matches one with them ("capital of france").
+ */
+
+static const char  *ngx_http_llm_embed_question[] = {
+    "what", "how", "who", "whom", "whose", "where", "when", "why", "which",
+    NULL
+};
+
+
+static const char  *ngx_http_llm_embed_negations[] = {
+    "not", "no", "never", "none", "nothing", "nobody", "nowhere", "neither",
+    "nor", "without", "cannot", "cant", "dont", "doesnt", "didnt", "isnt",
+    "arent", "wasnt", "werent", "wont", "wouldnt", "shouldnt", "couldnt",
+    "hasnt", "havent", "hadnt", "aint", "mustnt", "neednt", "shant",
+    NULL
+};
+
+
+/* words with an opposite: a word and its opposite have different bits */
+
+static const char  *ngx_http_llm_embed_polar[] = {
+    "increase", "decrease", "more", "less", "fewer", "max", "min",
+    "maximum", "minimum", "before", "after", "first", "last", "best",
+    "worst", "buy", "sell", "add", "remove", "delete", "enable", "disable",
+    "start", "stop", "open", "close", "true", "false", "above", "below",
+    "up", "down", "left", "right", "north", "south", "east", "west",
+    "high", "low", "higher", "lower", "highest", "lowest", "big", "small",
+    "bigger", "smaller", "biggest", "smallest", "large", "largest", "fast",
+    "slow", "faster", "slower", "fastest", "slowest", "positive",
+    "negative", "plus", "minus", "import", "export", "upload", "download",
+    "encrypt", "decrypt", "compress", "decompress", "push", "pull", "win",
+    "lose", "accept", "reject", "allow", "deny", "include", "exclude",
+    "input", "output", "inside", "outside", "hot", "cold", "old", "new",
+    "older", "newer", "oldest", "newest", "ascending", "descending",
+    "install", "uninstall", "lock", "unlock", "encode", "decode", "good",
+    "bad", "better", "worse", "early", "late", "earlier", "later", "long",
+    "short", "longer", "shorter", "rich", "poor", "safe", "dangerous",
+    "legal", "illegal", "always", "sometimes", "all", "each", "most",
+    "least", "pro", "con", "pros", "cons", "advantage", "disadvantage",
+    "advantages", "disadvantages", "benefit", "risk", "benefits", "risks",
+    "cause", "effect", "causes", "effects", "love", "hate", "dislike", "agree", "disagree", "male", "female", "men", "women",
+    "boy", "girl", "day", "night", "summer", "winter", "spring", "autumn",
+    "fall", "morning", "evening", "yesterday", "tomorrow", "today",
+    "past", "future", "import", "send", "receive", "client", "server",
+    "read", "write", "parent", "child",
+    "internal", "external", "public", "private", "sync", "async",
+    "synchronous", "asynchronous", "celsius", "fahrenheit", "kelvin",
+    "km", "mile", "miles", "kg", "pound", "pounds", "meter", "meters",
+    "feet", "foot", "inch", "inches", "cm", "dollar", "dollars", "euro",
+    "euros", "usd", "eur", "gbp", "jpy",
+    NULL
+};
+
+
+/* a word before and after these: "celsius to fahrenheit" has a direction */
+
+static const char  *ngx_http_llm_embed_directed[] = {
+    "to", "from", "into", "onto", "than", "vs", "versus", "over", "toward",
+    "towards", "for",
+    NULL
+};
+
+
+static int ngx_http_llm_embed_in(const char **list, const u_char *w,
+    size_t len);
+static int ngx_http_llm_embed_vowel(const u_char *w, size_t len);
+static double ngx_http_llm_embed_sqrt(double x);
+static int ngx_http_llm_embed_covered(const ngx_http_llm_embed_t *a,
+    const ngx_http_llm_embed_t *b);
+static int ngx_http_llm_embed_near(const u_char *a, size_t al,
+    const u_char *b, size_t bl);
+static int ngx_http_llm_embed_index(const char **list, const u_char *w,
+    size_t len);
+static void ngx_http_llm_embed_add(double *x, uint32_t h, double weight);
+static uint32_t ngx_http_llm_embed_hash(uint32_t h, const u_char *p,
+    size_t len);
+static int ngx_http_llm_embed_cmp(const void *a, const void *b);
+
+
+int
+ngx_http_llm_embed(const u_char *text, size_t len, ngx_http_llm_embed_t *e)
+{
+    u_char         c, *w, buf[NGX_HTTP_LLM_EMBED_WORD + 2];
+    size_t         n, wl, i, k, words, nnum, prev_len, ntri, npre;
+    double         x[NGX_HTTP_LLM_EMBED_DIM], max, scale, wt;
+    uint32_t       h, prev, num[NGX_HTTP_LLM_EMBED_NUMBERS], guard, dir,
+                   dir_prev, pre[NGX_HTTP_LLM_EMBED_WORDS];
+    uint64_t       polar[4];
+    const u_char  *p, *last;
+    unsigned       negations, prefixed, digits, dir_pending;
+    int            bit;
+    long           q;
+
+    memset(x, 0, sizeof(x));
+    memset(polar, 0, sizeof(polar));
+
+    e->words_len = 0;
+
+    negations = 0;
+    prefixed = 0;
+    nnum = 0;
+    npre = 0;
+    words = 0;
+    prev = 0;
+    prev_len = 0;
+    dir = 0;
+    dir_prev = 0;
+    dir_pending = 0;
+
+    p = text;
+    last = text + len;
+
+    while (p < last && words < NGX_HTTP_LLM_EMBED_WORDS) {
+
+        /* the next word, lowercased, apostrophes dropped, into buf + 1 */
+
+        w = buf + 1;
+        wl = 0;
+        digits = 0;
+
+        while (p < last) {
+            c = *p;
+
+            if (c >= 'A' && c <= 'Z') {
+                c |= 0x20;
+
+            } else if (c == '\'' && wl) {
+                p++;
+                continue;
+
+            } else if (c == 0xe2 && last - p >= 3 && p[1] == 0x80
+                       && p[2] == 0x99 && wl)
+            {
+                /* a typographic apostrophe, U+2019 */
+                p += 3;
+                continue;
+
+            } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                         || c >= 0x80))
+            {
+                if (wl) {
+                    break;
+                }
+
+                p++;
+                continue;
+            }
+
+            if (c >= '0' && c <= '9') {
+                digits = 1;
+            }
+
+            if (wl < NGX_HTTP_LLM_EMBED_WORD) {
+                w[wl++] = c;
+            }
+
+            p++;
+        }
+
+        if (wl == 0) {
+            break;
+        }
+
+        if (ngx_http_llm_embed_in(ngx_http_llm_embed_negations, w, wl)) {
+            negations++;
+            continue;
+        }
+
+        if (wl > 3 && w[wl - 1] == 's' && w[0] == 'w'
+            && ngx_http_llm_embed_in(ngx_http_llm_embed_question, w, wl - 1))
+        {
+            /* "what's", "where's" */
+            wl--;
+
+        } else if (wl == 4 && memcmp(w, "hows", 4) == 0) {
+            wl--;
+        }
+
+        if (ngx_http_llm_embed_in(ngx_http_llm_embed_directed, w, wl)) {
+            dir = ngx_http_llm_embed_hash(0x811c9dc5u ^ 'd', w, wl);
+            dir_prev = prev_len ? prev : 0;
+            dir_pending = 1;
+            continue;
+        }
+
+        bit = ngx_http_llm_embed_index(ngx_http_llm_embed_polar, w, wl);
+
+        if (bit >= 0) {
+            polar[bit / 64] |= (uint64_t) 1 << (bit % 64);
+        }
+
+        if (ngx_http_llm_embed_in(ngx_http_llm_embed_filler, w, wl)) {
+            continue;
+        }
+
+        if (wl >= 6
+            && ((w[0] == 'u' && w[1] == 'n')
+                || (w[0] == 'd' && w[1] == 'i' && w[2] == 's')
+                || (w[0] == 'n' && w[1] == 'o' && w[2] == 'n')))
+        {
+            prefixed++;
+        }
+
+        if (digits) {
+            if (nnum < NGX_HTTP_LLM_EMBED_NUMBERS) {
+                num[nnum++] = ngx_http_llm_embed_hash(2166136261u, w, wl);
+            }
+
+        } else if (wl >= 5 && w[wl - 1] == 's' && w[wl - 2] >= 'a'
+                   && w[wl - 2] <= 'z' && w[wl - 2] != 's' && w[wl - 2] != 'u'
+                   && w[wl - 2] != 'i' && ngx_http_llm_embed_vowel(w, wl - 1))
+        {
+            /* a plural (not an abbreviation such as "https") */
+            wl--;
+        }
+
+        words++;
+
+        /* the word, kept for the comparison of words */
+
+        if (e->words_len + wl + 2 > NGX_HTTP_LLM_EMBED_TEXT) {
+            e->words_len = NGX_HTTP_LLM_EMBED_TEXT + 1;
+
+        } else {
+            if (ngx_http_llm_embed_in(ngx_http_llm_embed_question, w, wl)) {
+                /* marked: "?what" */
+                e->words[e->words_len++] = '?';
+            }
+
+            memcpy(e->words + e->words_len, w, wl);
+            e->words_len += wl;
+            e->words[e->words_len++] = ' ';
+        }
+
+        if (!ngx_http_llm_embed_in(ngx_http_llm_embed_question, w, wl)) {
+            pre[npre++] = ngx_http_llm_embed_hash(2166136261u, w,
+                                                  wl < 3 ? wl : 3);
+        }
+
+        /* its features */
+
+        h = ngx_http_llm_embed_hash(0x811c9dc5u ^ 'w', w, wl);
+        ngx_http_llm_embed_add(x, h, NGX_HTTP_LLM_EMBED_W_WORD);
+
+        /*
+         * The pair with the word before it, and the words on both sides of
+         * a direction, by their first four letters and their last: a typo
+         * in between leaves them as they are.
+         */
+
+        h = ngx_http_llm_embed_hash(0x811c9dc5u ^ 'p', w,
+                                    wl < NGX_HTTP_LLM_EMBED_PREFIX
+                                    ? wl : NGX_HTTP_LLM_EMBED_PREFIX);
+        h = (h ^ w[wl - 1]) * 16777619;
+
+        if (prev_len) {
+            ngx_http_llm_embed_add(x, (prev * 16777619) ^ h ^ 0x9e3779b9,
+                                   NGX_HTTP_LLM_EMBED_W_PAIR);
+        }
+
+        if (dir_pending) {
+            if (dir_prev) {
+                ngx_http_llm_embed_add(x, ((dir_prev * 16777619) ^ dir)
+                                          * 16777619 ^ h,
+                                       NGX_HTTP_LLM_EMBED_W_DIRECTED);
+            }
+
+            dir_pending = 0;
+        }
+
+        prev = h;
+        prev_len = wl;
+
+        /* the trigrams of "#word#" */
+
+        buf[0] = '#';
+        w[wl] = '#';
+        n = wl + 2;
+        ntri = n - 2;
+
+        wt = NGX_HTTP_LLM_EMBED_W_TRIGRAM / ngx_http_llm_embed_sqrt(ntri);
+
+        for (i = 0; i + 3 <= n; i++) {
+            h = ngx_http_llm_embed_hash(0x811c9dc5u ^ 't', buf + i, 3);
+            ngx_http_llm_embed_add(x, h, wt);
+        }
+    }
+
+    /* the guard */
+
+    qsort(num, nnum, sizeof(uint32_t), ngx_http_llm_embed_cmp);
+
+    guard = 2166136261u;
+    guard = (guard ^ (negations > 2 ? 2 : negations)) * 16777619;
+    guard = (guard ^ (prefixed > 3 ? 3 : prefixed)) * 16777619;
+    guard = ngx_http_llm_embed_hash(guard, (u_char *) polar, sizeof(polar));
+    guard = ngx_http_llm_embed_hash(guard, (u_char *) num,
+                                    nnum * sizeof(uint32_t));
+
+    e->guard = guard;
+
+    /* the signature: the set of the words' first letters */
+
+    qsort(pre, npre, sizeof(uint32_t), ngx_http_llm_embed_cmp);
+
+    h = 2166136261u;
+
+    for (i = 0; i < npre; i++) {
+        if (i == 0 || pre[i] != pre[i - 1]) {
+            h = ngx_http_llm_embed_hash(h, (u_char *) &pre[i],
+                                        sizeof(uint32_t));
+        }
+    }
+
+    e->signature = h;
+
+    /* normalized to the largest component, rounded to signed bytes */
+
+    max = 0;
+
+    for (k = 0; k < NGX_HTTP_LLM_EMBED_DIM; k++) {
+        if (x[k] > max) {
+            max = x[k];
+
+        } else if (-x[k] > max) {
+            max = -x[k];
+        }
+    }
+
+    e->norm2 = 0;
+
+    if (max == 0 || e->words_len > NGX_HTTP_LLM_EMBED_TEXT) {
+        memset(e->v, 0, sizeof(e->v));
+        e->words_len = 0;
+        return -1;
+    }
+
+    scale = 127 / max;
+
+    for (k = 0; k < NGX_HTTP_LLM_EMBED_DIM; k++) {
+        q = (long) (x[k] * scale + (x[k] < 0 ? -0.5 : 0.5));
+        e->v[k] = (int8_t) q;
+        e->norm2 += (uint32_t) (q * q);
+    }
+
+    return 0;
+}
+
+
+double
+ngx_http_llm_embed_similarity(const ngx_http_llm_embed_t *a,
+    const ngx_http_llm_embed_t *b)
+{
+    double  cos;
+
+    cos = ngx_http_llm_embed_cosine(a, b);
+
+    if (cos > 0 && !ngx_http_llm_embed_same_words(a, b)) {
+        return 0;
+    }
+
+    return cos;
+}
+
+
+int
+ngx_http_llm_embed_same_words(const ngx_http_llm_embed_t *a,
+    const ngx_http_llm_embed_t *b)
+{
+    return ngx_http_llm_embed_covered(a, b)
+           && ngx_http_llm_embed_covered(b, a);
+}
+
+
+/*
+ * Every word of a matches a word of b; a question word ("?what") of a may
+ * stay unmatched when b has none.
+ */
+
+static int
+ngx_http_llm_embed_covered(const ngx_http_llm_embed_t *a,
+    const ngx_http_llm_embed_t *b)
+{
+    int            bq;
+    const u_char  *p, *pe, *q, *qe, *alast, *blast;
+
+    alast = a->words + a->words_len;
+    blast = b->words + b->words_len;
+
+    bq = (memchr(b->words, '?', b->words_len) != NULL);
+
+    for (p = a->words; p < alast; p = pe + 1) {
+        pe = memchr(p, ' ', alast - p);
+        if (pe == NULL) {
+            pe = alast;
+        }
+
+        if (*p == '?' && !bq) {
+            continue;
+        }
+
+        for (q = b->words; q < blast; q = qe + 1) {
+            qe = memchr(q, ' ', blast - q);
+            if (qe == NULL) {
+                qe = blast;
+            }
+
+            if (ngx_http_llm_embed_near(p, pe - p, q, qe - q)) {
+                break;
+            }
+        }
+
+        if (q >= blast) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * Two words are near when they are equal, or, for words of 5 letters or
+ * more, at most one edit apart (a letter added, removed, replaced, or two
+ * neighbours swapped), two for words of 8 letters or more.
+ */
+
+static int
+ngx_http_llm_embed_near(const u_char *a, size_t al, const u_char *b,
+    size_t bl)
+{
+    size_t    i, j, max, lo, hi;
+    unsigned  d[NGX_HTTP_LLM_EMBED_WORD + 1][NGX_HTTP_LLM_EMBED_WORD + 1];
+    unsigned  c, best;
+
+    if (al == bl && memcmp(a, b, al) == 0) {
+        return 1;
+    }
+
+    i = (al < bl) ? al : bl;
+
+    if (i < 5) {
+        return 0;
+    }
+
+    max = (i >= 8) ? 2 : 1;
+
+    if ((al > bl ? al - bl : bl - al) > max) {
+        return 0;
+    }
+
+    /* optimal string alignment distance, in a band of width max */
+
+    for (i = 0; i <= al; i++) {
+        for (j = 0; j <= bl; j++) {
+            d[i][j] = NGX_HTTP_LLM_EMBED_WORD * 2;
+        }
+    }
+
+    for (i = 0; i <= al; i++) {
+        d[i][0] = i;
+    }
+
+    for (j = 0; j <= bl; j++) {
+        d[0][j] = j;
+    }
+
+    for (i = 1; i <= al; i++) {
+        lo = (i > max) ? i - max : 1;
+        hi = (i + max < bl) ? i + max : bl;
+        best = NGX_HTTP_LLM_EMBED_WORD * 2;
+
+        for (j = lo; j <= hi; j++) {
+            c = (a[i - 1] == b[j - 1]) ? 0 : 1;
+
+            d[i][j] = d[i - 1][j - 1] + c;
+
+            if (d[i - 1][j] + 1 < d[i][j]) {
+                d[i][j] = d[i - 1][j] + 1;
+            }
+
+            if (d[i][j - 1] + 1 < d[i][j]) {
+                d[i][j] = d[i][j - 1] + 1;
+            }
+
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2]
+                && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < d[i][j])
+            {
+                d[i][j] = d[i - 2][j - 2] + 1;
+            }
+
+            if (d[i][j] < best) {
+                best = d[i][j];
+            }
+        }
+
+        if (best > max) {
+            return 0;
+        }
+    }
+
+    return d[al][bl] <= max;
+}
+
+
+double
+ngx_http_llm_embed_cosine(const ngx_http_llm_embed_t *a,
+    const ngx_http_llm_embed_t *b)
+{
+    int32_t  dot;
+    size_t   k;
+
+    if (a->guard != b->guard || a->norm2 == 0 || b->norm2 == 0) {
+        return 0;
+    }
+
+    dot = 0;
+
+    for (k = 0; k < NGX_HTTP_LLM_EMBED_DIM; k++) {
+        dot += (int32_t) a->v[k] * b->v[k];
+    }
+
+    if (dot <= 0) {
+        return 0;
+    }
+
+    return dot / ngx_http_llm_embed_sqrt((double) a->norm2 * b->norm2);
+}
+
+
+static int
+ngx_http_llm_embed_in(const char **list, const u_char *w, size_t len)
+{
+    return ngx_http_llm_embed_index(list, w, len) >= 0;
+}
+
+
+/* the square root by Newton's method: no libm in an nginx module */
+
+static double
+ngx_http_llm_embed_sqrt(double x)
+{
+    int     i;
+    double  g, n;
+
+    if (x <= 0) {
+        return 0;
+    }
+
+    g = (x > 1) ? x : 1;
+
+    for (i = 0; i < 100; i++) {
+        n = (g + x / g) / 2;
+
+        if (n >= g) {
+            break;
+        }
+
+        g = n;
+    }
+
+    return g;
+}
+
+
+static int
+ngx_http_llm_embed_vowel(const u_char *w, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        switch (w[i]) {
+        case 'a': case 'e': case 'i': case 'o': case 'u': case 'y':
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The index of a word in one of the lists, or -1: an open-addressing table
+ * of every list's words, built at the first call (the lists never change).
+ */
+
+#define NGX_HTTP_LLM_EMBED_SLOTS  2048
+
+typedef struct {
+    const char                **list;
+    const char                 *word;
+    int                         index;
+} ngx_http_llm_embed_slot_t;
+
+static ngx_http_llm_embed_slot_t  ngx_http_llm_embed_table[
+                                      NGX_HTTP_LLM_EMBED_SLOTS];
+static int                        ngx_http_llm_embed_ready;
+
+
+static int
+ngx_http_llm_embed_index(const char **list, const u_char *w, size_t len)
+{
+    int                         i, k;
+    uint32_t                    h;
+    const char                **lists[6], **l;
+    ngx_http_llm_embed_slot_t  *s;
+
+    if (!ngx_http_llm_embed_ready) {
+        lists[0] = ngx_http_llm_embed_filler;
+        lists[1] = ngx_http_llm_embed_negations;
+        lists[2] = ngx_http_llm_embed_polar;
+        lists[3] = ngx_http_llm_embed_directed;
+        lists[4] = ngx_http_llm_embed_question;
+        lists[5] = NULL;
+
+        for (k = 0; lists[k]; k++) {
+            l = lists[k];
+
+            for (i = 0; l[i]; i++) {
+                h = ngx_http_llm_embed_hash(0x811c9dc5u ^ k, (u_char *) l[i],
+                                            strlen(l[i]))
+                    % NGX_HTTP_LLM_EMBED_SLOTS;
+
+                while (ngx_http_llm_embed_table[h].list
+                       && !(ngx_http_llm_embed_table[h].list == l
+                            && strcmp(ngx_http_llm_embed_table[h].word, l[i])
+                               == 0))
+                {
+                    h = (h + 1) % NGX_HTTP_LLM_EMBED_SLOTS;
+                }
+
+                if (ngx_http_llm_embed_table[h].list == NULL) {
+                    /* a word listed twice keeps its first index */
+                    ngx_http_llm_embed_table[h].list = l;
+                    ngx_http_llm_embed_table[h].word = l[i];
+                    ngx_http_llm_embed_table[h].index = i;
+                }
+            }
+        }
+
+        ngx_http_llm_embed_ready = 1;
+    }
+
+    k = (list == ngx_http_llm_embed_filler) ? 0
+        : (list == ngx_http_llm_embed_negations) ? 1
+        : (list == ngx_http_llm_embed_polar) ? 2
+        : (list == ngx_http_llm_embed_directed) ? 3 : 4;
+
+    h = ngx_http_llm_embed_hash(0x811c9dc5u ^ k, w, len)
+        % NGX_HTTP_LLM_EMBED_SLOTS;
+
+    for ( ;; ) {
+        s = &ngx_http_llm_embed_table[h];
+
+        if (s->list == NULL) {
+            return -1;
+        }
+
+        if (s->list == list && strlen(s->word) == len
+            && memcmp(s->word, w, len) == 0)
+        {
+            return s->index;
+        }
+
+        h = (h + 1) % NGX_HTTP_LLM_EMBED_SLOTS;
+    }
+}
+
+
+static void
+ngx_http_llm_embed_add(double *x, uint32_t h, double weight)
+{
+    h ^= h >> 16;
+    h *= 0x7feb352d;
+    h ^= h >> 15;
+
+    x[h % NGX_HTTP_LLM_EMBED_DIM] += (h & 0x80000000) ? -weight : weight;
+}
+
+
+static uint32_t
+ngx_http_llm_embed_hash(uint32_t h, const u_char *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ p[i]) * 16777619;
+    }
+
+    return h;
+}
+
+
+static int
+ngx_http_llm_embed_cmp(const void *a, const void *b)
+{
+    uint32_t  x = *(const uint32_t *) a;
+    uint32_t  y = *(const uint32_t *) b;
+
+    return (x > y) - (x < y);
+}

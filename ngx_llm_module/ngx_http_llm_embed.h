@@ -1,0 +1,77 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * The semantic cache's builtin embedder: a text becomes a fixed-size vector
+ * of hashed features (words, their character trigrams, pairs of successive
+ * words), normalized and quantized to signed bytes; no model file, no
+ * network.  It is good at near-duplicates (case, punctuation, typos, word
+ * order, filler words), not at paraphrases with other words.
+ *
+ * Next to the vector, a guard: a hash of what must be equal for two texts
+ * to mean the same even when they look alike: the negations, the numbers,
+ * and words with an opposite (increase / decrease, before / after, ...);
+ * and the text's words (filler left out), which must match one by one, up
+ * to typos: a near-duplicate may move or misspell words, not change them.
+ *
+ * The signature is a hash of the set of the first three letters of those
+ * words (question words left out): near-duplicates have the same one unless
+ * a typo is in the first three letters of a word, so it can index them.
+ *
+ * It depends on libc only, so that it can be evaluated and unit-tested
+ * outside nginx.
+ */
+
+#ifndef _NGX_HTTP_LLM_EMBED_H_INCLUDED_
+#define _NGX_HTTP_LLM_EMBED_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+
+#define NGX_HTTP_LLM_EMBED_DIM    128
+#define NGX_HTTP_LLM_EMBED_TEXT    240     /* bytes of words, at most */
+
+
+typedef struct {
+    uint32_t                    norm2;      /* squared norm of v */
+    uint32_t                    guard;
+    uint32_t                    signature;  /* of its words, for an index */
+    uint16_t                    words_len;
+    int8_t                      v[NGX_HTTP_LLM_EMBED_DIM];
+    u_char                      words[NGX_HTTP_LLM_EMBED_TEXT];
+} ngx_http_llm_embed_t;
+
+
+/* the bytes of an embedding that matter, words included */
+#define ngx_http_llm_embed_size(e)                                           \
+    (offsetof(ngx_http_llm_embed_t, words) + (e)->words_len)
+
+
+/*
+ * The embedding of UTF-8 text.  Returns 0, or -1 when the text has no word
+ * or more words than NGX_HTTP_LLM_EMBED_TEXT bytes hold: such a text is not
+ * compared.
+ */
+int ngx_http_llm_embed(const u_char *text, size_t len,
+    ngx_http_llm_embed_t *e);
+
+/* cosine similarity of two embeddings, 0 when their guards differ */
+double ngx_http_llm_embed_cosine(const ngx_http_llm_embed_t *a,
+    const ngx_http_llm_embed_t *b);
+
+/*
+ * 1 when every word of each text matches a word of the other: the same, or
+ * one typo apart (two for words of 8 letters or more; none under 5).
+ */
+int ngx_http_llm_embed_same_words(const ngx_http_llm_embed_t *a,
+    const ngx_http_llm_embed_t *b);
+
+/* the two above: the similarity, 0 when the words differ */
+double ngx_http_llm_embed_similarity(const ngx_http_llm_embed_t *a,
+    const ngx_http_llm_embed_t *b);
+
+
+#endif /* _NGX_HTTP_LLM_EMBED_H_INCLUDED_ */
