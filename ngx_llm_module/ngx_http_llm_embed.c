@@ -123,7 +123,8 @@ static const char  *ngx_http_llm_embed_polar[] = {
     "legal", "illegal", "always", "sometimes", "all", "each", "most",
     "least", "pro", "con", "pros", "cons", "advantage", "disadvantage",
     "advantages", "disadvantages", "benefit", "risk", "benefits", "risks",
-    "cause", "effect", "causes", "effects", "love", "hate", "dislike", "agree", "disagree", "male", "female", "men", "women",
+    "cause", "effect", "causes", "effects", "love", "hate", "dislike",
+    "agree", "disagree", "male", "female", "men", "women",
     "boy", "girl", "day", "night", "summer", "winter", "spring", "autumn",
     "fall", "morning", "evening", "yesterday", "tomorrow", "today",
     "past", "future", "import", "send", "receive", "client", "server",
@@ -270,7 +271,7 @@ ngx_http_llm_embed(const u_char *text, size_t len, ngx_http_llm_embed_t *e)
 
         bit = ngx_http_llm_embed_index(ngx_http_llm_embed_polar, w, wl);
 
-        if (bit >= 0) {
+        if (bit >= 0 && bit < (int) (sizeof(polar) * 8)) {
             polar[bit / 64] |= (uint64_t) 1 << (bit % 64);
         }
 
