@@ -665,7 +665,7 @@ ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_llm_budget_zone_t  *ozone = data;
 
-    size_t                       len;
+    ngx_uint_t                   created;
     ngx_http_llm_budget_zone_t  *zone;
 
     zone = shm_zone->data;
@@ -679,37 +679,12 @@ ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
+    zone->sh = ngx_http_llm_shm_state(shm_zone,
+                                      sizeof(ngx_http_llm_budget_sh_t),
+                                      ngx_http_llm_budget_rbtree_insert_value,
+                                      "llm_budget_zone", &created);
 
-    zone->sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_http_llm_budget_sh_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(zone->sh, sizeof(ngx_http_llm_budget_sh_t));
-
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_llm_budget_rbtree_insert_value);
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in llm_budget_zone \"\"") + shm_zone->shm.name.len;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in llm_budget_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    zone->shpool->log_nomem = 0;
-
-    return NGX_OK;
+    return zone->sh ? NGX_OK : NGX_ERROR;
 }
 
 

@@ -3300,7 +3300,7 @@ ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_llm_cache_zone_t  *ozone = data;
 
-    size_t                      len;
+    ngx_uint_t                  created;
     ngx_http_llm_cache_zone_t  *zone;
 
     zone = shm_zone->data;
@@ -3314,37 +3314,18 @@ ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_http_llm_cache_sh_t));
+    zone->sh = ngx_http_llm_shm_state(shm_zone,
+                                      sizeof(ngx_http_llm_cache_sh_t),
+                                      ngx_http_llm_cache_rbtree_insert_value,
+                                      "llm_cache_zone", &created);
     if (zone->sh == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memzero(zone->sh, sizeof(ngx_http_llm_cache_sh_t));
-
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_llm_cache_rbtree_insert_value);
-    ngx_rbtree_init(&zone->sh->sem_rbtree, &zone->sh->sem_sentinel,
-                    ngx_http_llm_cache_bucket_insert_value);
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in llm_cache_zone \"\"") + shm_zone->shm.name.len;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
+    if (created) {
+        ngx_rbtree_init(&zone->sh->sem_rbtree, &zone->sh->sem_sentinel,
+                        ngx_http_llm_cache_bucket_insert_value);
     }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in llm_cache_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    zone->shpool->log_nomem = 0;
 
     return NGX_OK;
 }

@@ -276,6 +276,57 @@ ngx_http_llm_lookup_model(ngx_http_llm_main_conf_t *lmcf, ngx_str_t *name)
 }
 
 
+/*
+ * The shared state of a zone (budget, cache): created zeroed in a new zone,
+ * with its index (which it must start with) initialised and the slab's
+ * messages naming the zone, or found again in a zone that exists.
+ */
+
+void *
+ngx_http_llm_shm_state(ngx_shm_zone_t *shm_zone, size_t size,
+    ngx_rbtree_insert_pt insert, const char *directive, ngx_uint_t *created)
+{
+    size_t                     len;
+    ngx_slab_pool_t           *shpool;
+    ngx_http_llm_shm_index_t  *index;
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    *created = 0;
+
+    if (shm_zone->shm.exists) {
+        return shpool->data;
+    }
+
+    index = ngx_slab_calloc(shpool, size);
+    if (index == NULL) {
+        return NULL;
+    }
+
+    shpool->data = index;
+
+    ngx_rbtree_init(&index->rbtree, &index->sentinel, insert);
+    ngx_queue_init(&index->queue);
+
+    len = sizeof(" in  \"\"") + ngx_strlen(directive)
+          + shm_zone->shm.name.len;
+
+    shpool->log_ctx = ngx_slab_alloc(shpool, len);
+    if (shpool->log_ctx == NULL) {
+        return NULL;
+    }
+
+    ngx_sprintf(shpool->log_ctx, " in %s \"%V\"%Z", directive,
+                &shm_zone->shm.name);
+
+    shpool->log_nomem = 0;
+
+    *created = 1;
+
+    return index;
+}
+
+
 static void *
 ngx_http_llm_create_main_conf(ngx_conf_t *cf)
 {

@@ -45,6 +45,15 @@ typedef struct {
 } ngx_http_llm_model_t;
 
 
+/* the start of a zone's shared state: a tree of its keys, an LRU queue */
+
+typedef struct {
+    ngx_rbtree_t                rbtree;
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 queue;
+} ngx_http_llm_shm_index_t;
+
+
 typedef struct {
     ngx_rbtree_t                rbtree;
     ngx_rbtree_node_t           sentinel;
@@ -323,6 +332,8 @@ ngx_http_llm_ctx_t *ngx_http_llm_get_ctx(ngx_http_request_t *r);
 ngx_http_llm_ctx_t *ngx_http_llm_create_ctx(ngx_http_request_t *r);
 ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_llm_main_conf_t *lmcf,
     ngx_str_t *name);
+void *ngx_http_llm_shm_state(ngx_shm_zone_t *shm_zone, size_t size,
+    ngx_rbtree_insert_pt insert, const char *directive, ngx_uint_t *created);
 
 /* ngx_http_llm_request.c */
 ngx_int_t ngx_http_llm_precontent_handler(ngx_http_request_t *r);
