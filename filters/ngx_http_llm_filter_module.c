@@ -468,6 +468,11 @@ ngx_http_llm_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             return ngx_http_llm_json_body(r, ctx, in);
         }
 
+        if (ctx->mode == NGX_HTTP_LLM_MODE_NONE) {
+            /* the capture saw the last buffer */
+            ngx_http_llm_cache_end(ctx);
+        }
+
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -546,6 +551,8 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         if (ngx_http_llm_stream_end(r, ctx, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
+
+        ngx_http_llm_cache_end(ctx);
     }
 
     if (out) {
@@ -1404,6 +1411,8 @@ ngx_http_llm_json_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     out_cl.buf = b;
     out_cl.next = NULL;
+
+    ngx_http_llm_cache_end(ctx);
 
     return ngx_http_next_body_filter(r, &out_cl);
 }

@@ -2105,6 +2105,21 @@ ngx_http_llm_cache_cleanup(void *data)
 }
 
 
+/*
+ * The answer's last byte is about to be sent: store it now, so that the
+ * client's next request finds it (the request's cleanup may run only after
+ * the client saw the end, e.g. with a lingering close).
+ */
+
+void
+ngx_http_llm_cache_end(ngx_http_llm_ctx_t *ctx)
+{
+    if (ctx->cache) {
+        ngx_http_llm_cache_cleanup(ctx);
+    }
+}
+
+
 static ngx_int_t
 ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_cache_ctx_t *cctx)

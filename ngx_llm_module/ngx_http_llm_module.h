@@ -418,6 +418,7 @@ void ngx_http_llm_collect_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 /* ngx_http_llm_cache.c */
 ngx_int_t ngx_http_llm_cache_lookup(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_cache_end(ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_cache_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_json_t *json);
 size_t ngx_http_llm_cache_status_size(void);
