@@ -109,6 +109,9 @@ static size_t ngx_http_llm_pii_open_block(const u_char *t, size_t len,
     size_t from);
 static const u_char *ngx_http_llm_pii_footer(const u_char *p,
     const u_char *last);
+static const u_char *ngx_http_llm_pii_header(const u_char *p,
+    const u_char *last);
+static int ngx_http_llm_pii_key_words(const u_char *p, const u_char *last);
 static size_t ngx_http_llm_pii_run_start(const u_char *t, size_t len,
     size_t from);
 static size_t ngx_http_llm_pii_open_placeholder(const u_char *t, size_t len,
@@ -266,8 +269,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
 
     /* PEM private key blocks */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[\\s\\S]*"
-      "-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----",
+      "-----BEGIN (?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY-----[\\s\\S]*"
+      "-----END (?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY-----",
       ngx_http_llm_pii_v_pem }
 };
 
@@ -775,7 +778,11 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         return 0;
     }
 
-    /* leftmost first, then longest, then by priority */
+    /*
+     * Leftmost first, then longest, then by priority.  A candidate that
+     * overlaps the one kept before it keeps what goes beyond it: whatever
+     * a validator accepted is redacted, even when two values overlap.
+     */
 
     e = m->elts;
 
@@ -787,7 +794,11 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
 
     for (i = 0; i < m->nelts; i++) {
         if (j > 0 && e[i].start < last) {
-            continue;
+            if (e[i].end <= last) {
+                continue;
+            }
+
+            e[i].start = last;
         }
 
         e[j++] = e[i];
@@ -832,8 +843,13 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
         }
     }
 
-    if (s < sc->from || e <= s) {
+    if (e <= s || e <= sc->from) {
         return 0;
+    }
+
+    if (s < sc->from) {
+        /* begun in the context, released already: the rest of it */
+        s = sc->from;
     }
 
     if (ngx_http_llm_pii_push(sc->m, s, e, pat->type, pat->prio) != 0) {
@@ -1194,42 +1210,96 @@ ngx_http_llm_pii_open_placeholder(const u_char *t, size_t len, size_t from)
 
 
 /*
- * The start of the last private key block of [from, len) whose header is
- * complete and whose END line has not come, or NONE.
+ * The start of the private key block whose END line has not come: the first
+ * complete header after the last END line, or NONE.  The context before
+ * from is searched too (a header may have begun there), the result is at
+ * least from.
  */
 
 static size_t
 ngx_http_llm_pii_open_block(const u_char *t, size_t len, size_t from)
 {
-    const u_char  *p, *q, *last, *h, *e;
+    const u_char  *p, *f, *h, *pf;
 
-    p = t + from;
-    last = t + len;
-    h = NULL;
+    p = t;
+    pf = p;
 
-    while ((q = ngx_http_llm_pii_memmem(p, last, "-----BEGIN ", 11))) {
-        h = q;
-        p = q + 11;
+    /*
+     * "KEY-----BEGIN": a header may begin with the footer's dashes; the
+     * block then starts where the footer ends
+     */
+
+    while ((f = ngx_http_llm_pii_footer(p, t + len))) {
+        p = f - 5;
+        pf = f;
     }
+
+    h = ngx_http_llm_pii_header(p, t + len);
 
     if (h == NULL) {
         return NGX_HTTP_LLM_PII_NONE;
     }
 
-    e = ngx_http_llm_pii_memmem(h + 11, (last - h > 80) ? h + 80 : last,
-                                "-----", 5);
-
-    if (e == NULL || e - h < 11 + 11
-        || memcmp(e - 11, "PRIVATE KEY", 11) != 0)
-    {
-        return NGX_HTTP_LLM_PII_NONE;
+    if (h < pf) {
+        h = pf;
     }
 
-    if (ngx_http_llm_pii_footer(e + 5, last)) {
-        return NGX_HTTP_LLM_PII_NONE;
+    return ((size_t) (h - t) > from) ? (size_t) (h - t) : from;
+}
+
+
+/* the first complete "-----BEGIN ... PRIVATE KEY-----" line */
+
+static const u_char *
+ngx_http_llm_pii_header(const u_char *p, const u_char *last)
+{
+    const u_char  *q, *e;
+
+    while ((q = ngx_http_llm_pii_memmem(p, last, "-----BEGIN ", 11))) {
+        e = ngx_http_llm_pii_memmem(q + 11, (last - q > 80) ? q + 80 : last,
+                                    "PRIVATE KEY-----", 16);
+
+        if (e && ngx_http_llm_pii_key_words(q + 11, e)) {
+            return q;
+        }
+
+        p = q + 11;
     }
 
-    return h - t;
+    return NULL;
+}
+
+
+/*
+ * What may come between "BEGIN " or "END " and "PRIVATE KEY": up to three
+ * words, each followed by one space, (?:[A-Z0-9]{1,16} ){0,3} ("RSA ").
+ */
+
+static int
+ngx_http_llm_pii_key_words(const u_char *p, const u_char *last)
+{
+    int  words, letters;
+
+    words = 0;
+    letters = 0;
+
+    for ( /* void */ ; p < last; p++) {
+        if (ngx_pii_upper(*p) || ngx_pii_digit(*p)) {
+            if (++letters > 16) {
+                return 0;
+            }
+
+            continue;
+        }
+
+        if (*p != ' ' || letters == 0 || ++words > 3) {
+            return 0;
+        }
+
+        letters = 0;
+    }
+
+    return (letters == 0);
 }
 
 
@@ -1243,7 +1313,7 @@ ngx_http_llm_pii_footer(const u_char *p, const u_char *last)
     while ((q = ngx_http_llm_pii_memmem(p, last, "-----END ", 9))) {
         e = ngx_http_llm_pii_memmem(q + 9, (last - q > 80) ? q + 80 : last,
                                     "PRIVATE KEY-----", 16);
-        if (e) {
+        if (e && ngx_http_llm_pii_key_words(q + 9, e)) {
             return e + 16;
         }
 
@@ -1746,13 +1816,19 @@ ngx_http_llm_pii_v_phone_intl(const u_char *t, size_t len, size_t *start,
                 inside++;
             }
 
+        } else if (prev == '(') {
+            /* "( 515)" */
+            return 0;
+
         } else if (c == '(') {
             if (open++ || (prev != ' ' && !ngx_pii_digit(prev))) {
                 return 0;
             }
 
         } else if (c == ')') {
-            if (close++ || open != 1 || inside == 0 || inside > 4) {
+            if (close++ || open != 1 || inside == 0 || inside > 4
+                || !ngx_pii_digit(prev))
+            {
                 return 0;
             }
 
@@ -2438,19 +2514,22 @@ ngx_http_llm_pii_v_jwt(const u_char *t, size_t len, size_t *start,
 }
 
 
-/* two blocks in one text: each match starts at its own BEGIN line */
+/*
+ * Several blocks in one text: a block starts at the first header after the
+ * END line before its own (the match's leftmost start is the first header
+ * of the text).
+ */
 
 static int
 ngx_http_llm_pii_v_pem(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
-    size_t         s;
-    const u_char  *p, *q, *footer;
+    const u_char  *p, *q, *f, *footer, *h, *pf;
 
     footer = NULL;
     p = t + *start;
 
-    /* the END line of this match */
+    /* this match's END line */
 
     while ((q = ngx_http_llm_pii_memmem(p, t + *end, "-----END ", 9))) {
         footer = q;
@@ -2461,15 +2540,23 @@ ngx_http_llm_pii_v_pem(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    s = *start;
-    p = t + *start;
+    /* END lines before this one: from the text's start, context included */
 
-    while ((q = ngx_http_llm_pii_memmem(p, footer, "-----BEGIN ", 11))) {
-        s = q - t;
-        p = q + 11;
+    p = t;
+    pf = p;
+
+    while ((f = ngx_http_llm_pii_footer(p, footer))) {
+        p = f - 5;
+        pf = f;
     }
 
-    *start = s;
+    h = ngx_http_llm_pii_header(p, footer);
+
+    if (h == NULL) {
+        return 0;
+    }
+
+    *start = ((h < pf) ? pf : h) - t;
 
     return 1;
 }

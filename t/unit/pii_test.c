@@ -321,6 +321,13 @@ static sample_t  samples[] = {
       NULL },
     { "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
       NULL },
+    { "x -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----BEGIN AKCAQEA\n"
+      "-----END RSA PRIVATE KEY-----\nok", "x [SECRET]\nok" },
+    { "-----BEGIN RS; PRIVATE KEY-----\nMIIE\n", NULL },
+    { "-----BEGIN EC PRIVATE KEY-----\nAA\n-----END EC PRIVATE KEY-------BEGIN"
+      " EC PRIVATE KEY-----\nBB\n-----END EC PRIVATE KEY-----\nok",
+      "[SECRET][SECRET]\nok" },
+    { "~+1 (515 )455-0100.", NULL },
     { "eyJhbGciOiJIUzI1NiJ9 alone", NULL },
     { "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
       "aws_secret_access_key = [SECRET]\n" },
