@@ -139,6 +139,10 @@ typedef struct {
     ngx_str_t                       id;        /* raw JSON of the chunks' */
     ngx_str_t                       model;
 
+    u_char                         *text;      /* built text, reused: it is
+                                                  encoded at once */
+    size_t                          text_size;
+
     unsigned                        response:1;    /* redact answers */
     unsigned                        restore:1;     /* tokenized values */
     unsigned                        answer:1;      /* the request is done */
@@ -190,7 +194,7 @@ static ngx_int_t ngx_http_llm_redact_add_edit(ngx_http_llm_redact_ctx_t *rc,
 static ngx_int_t ngx_http_llm_redact_string(ngx_http_llm_redact_ctx_t *rc,
     ngx_str_t *text, ngx_str_t *out);
 static ngx_int_t ngx_http_llm_redact_apply(ngx_http_llm_redact_ctx_t *rc,
-    ngx_str_t *src, ngx_str_t *head, ngx_str_t *tail, ngx_str_t *out);
+    ngx_str_t *src, ngx_str_t *event, ngx_str_t *out);
 static ngx_int_t ngx_http_llm_redact_event_out(ngx_http_llm_redact_ctx_t *rc,
     ngx_str_t *event, ngx_str_t *data, ngx_str_t *out);
 static ngx_int_t ngx_http_llm_redact_append(ngx_http_llm_redact_ctx_t *rc,
@@ -653,7 +657,8 @@ ngx_http_llm_redact_tokenize(ngx_http_llm_redact_ctx_t *rc, ngx_uint_t type,
 /*
  * text[from, to) with the matches replaced and, when values were
  * tokenized, the placeholders in between restored; *changed is set when
- * the result differs.
+ * the result differs.  The result is in a buffer reused by the next call:
+ * the caller encodes it at once.
  */
 
 static ngx_int_t
@@ -725,10 +730,16 @@ ngx_http_llm_redact_build(ngx_http_llm_redact_ctx_t *rc, u_char *text,
         return NGX_OK;
     }
 
-    out->data = ngx_pnalloc(rc->pool, len);
-    if (out->data == NULL) {
-        return NGX_ERROR;
+    if (len > rc->text_size) {
+        rc->text_size = ngx_max(len, 256);
+        rc->text = ngx_pnalloc(rc->pool, rc->text_size);
+        if (rc->text == NULL) {
+            rc->text_size = 0;
+            return NGX_ERROR;
+        }
     }
+
+    out->data = rc->text;
 
     p = out->data;
     pos = from;
@@ -1033,12 +1044,7 @@ ngx_http_llm_redact_openai(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_HTTP_LLM_EVENT_PASS;
     }
 
-    if (ngx_http_llm_redact_apply(rc, data, NULL, NULL, &released) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_llm_redact_event_out(rc, event, &released, out) != NGX_OK) {
+    if (ngx_http_llm_redact_apply(rc, data, event, out) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1116,9 +1122,7 @@ ngx_http_llm_redact_anthropic(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     if (ngx_http_llm_redact_add_edit(rc, json.tokens[text].start,
                                      json.tokens[text].end, &released)
         != NGX_OK
-        || ngx_http_llm_redact_apply(rc, data, NULL, NULL, &released)
-           != NGX_OK
-        || ngx_http_llm_redact_event_out(rc, event, &released, out) != NGX_OK)
+        || ngx_http_llm_redact_apply(rc, data, event, out) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -1419,7 +1423,7 @@ ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_llm_redact_apply(rc, body, NULL, NULL, out) != NGX_OK) {
+    if (ngx_http_llm_redact_apply(rc, body, NULL, out) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1538,11 +1542,15 @@ ngx_http_llm_redact_string(ngx_http_llm_redact_ctx_t *rc, ngx_str_t *text,
 }
 
 
-/* src with the edits (in order, not overlapping) applied */
+/*
+ * src with the edits (in order, not overlapping) applied.  With an event
+ * (a stream), the result is the complete event: "event: NAME\n" if it had
+ * a name, "data: ", the edited JSON, "\n\n", written in one allocation.
+ */
 
 static ngx_int_t
 ngx_http_llm_redact_apply(ngx_http_llm_redact_ctx_t *rc, ngx_str_t *src,
-    ngx_str_t *head, ngx_str_t *tail, ngx_str_t *out)
+    ngx_str_t *event, ngx_str_t *out)
 {
     u_char                      *p;
     size_t                       len, pos;
@@ -1556,6 +1564,10 @@ ngx_http_llm_redact_apply(ngx_http_llm_redact_ctx_t *rc, ngx_str_t *src,
         len = len - (e[i].end - e[i].start) + e[i].text.len;
     }
 
+    if (event) {
+        len += (event->len ? event->len + 8 : 0) + sizeof("data: \n\n") - 1;
+    }
+
     p = ngx_pnalloc(rc->pool, len);
     if (p == NULL) {
         return NGX_ERROR;
@@ -1564,6 +1576,16 @@ ngx_http_llm_redact_apply(ngx_http_llm_redact_ctx_t *rc, ngx_str_t *src,
     out->data = p;
     pos = 0;
 
+    if (event) {
+        if (event->len) {
+            p = ngx_cpymem(p, "event: ", 7);
+            p = ngx_cpymem(p, event->data, event->len);
+            *p++ = '\n';
+        }
+
+        p = ngx_cpymem(p, "data: ", 6);
+    }
+
     for (i = 0; i < rc->edits.nelts; i++) {
         p = ngx_cpymem(p, src->data + pos, e[i].start - pos);
         p = ngx_cpymem(p, e[i].text.data, e[i].text.len);
@@ -1571,6 +1593,12 @@ ngx_http_llm_redact_apply(ngx_http_llm_redact_ctx_t *rc, ngx_str_t *src,
     }
 
     p = ngx_cpymem(p, src->data + pos, src->len - pos);
+
+    if (event) {
+        *p++ = '\n';
+        *p++ = '\n';
+    }
+
     out->len = p - out->data;
 
     return NGX_OK;
