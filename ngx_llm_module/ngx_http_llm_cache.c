@@ -3429,7 +3429,6 @@ ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_llm_cache_main_conf_t *cmcf = conf;
 
-    u_char                      *p;
     ssize_t                      size, max;
     time_t                       ttl;
     ngx_str_t                   *value, name, s;
@@ -3448,36 +3447,10 @@ ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
 
-            name.data = value[i].data + 5;
-
-            p = (u_char *) ngx_strchr(name.data, ':');
-
-            if (p == NULL) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "llm_cache_zone: invalid zone size "
-                                   "\"%V\" (zone=NAME:SIZE)", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-
-            if (size == NGX_ERROR || name.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "llm_cache_zone: invalid zone \"%V\"",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            if (size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "llm_cache_zone: zone \"%V\" is too "
-                                   "small (at least %uz bytes)", &name,
-                                   8 * ngx_pagesize);
+            if (ngx_http_llm_parse_zone(cf, &value[i], "llm_cache_zone", &name,
+                                        &size)
+                != NGX_OK)
+            {
                 return NGX_CONF_ERROR;
             }
 

@@ -276,6 +276,50 @@ ngx_http_llm_lookup_model(ngx_http_llm_main_conf_t *lmcf, ngx_str_t *name)
 }
 
 
+/* "zone=NAME:SIZE" of a zone directive */
+
+ngx_int_t
+ngx_http_llm_parse_zone(ngx_conf_t *cf, ngx_str_t *value,
+    const char *directive, ngx_str_t *name, ssize_t *size)
+{
+    u_char     *p;
+    ngx_str_t   s;
+
+    name->data = value->data + 5;
+
+    p = (u_char *) ngx_strlchr(name->data, value->data + value->len, ':');
+
+    if (p == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s: invalid zone size \"%V\" (zone=NAME:SIZE)",
+                           directive, value);
+        return NGX_ERROR;
+    }
+
+    name->len = p - name->data;
+
+    s.data = p + 1;
+    s.len = value->data + value->len - s.data;
+
+    *size = ngx_parse_size(&s);
+
+    if (*size == NGX_ERROR || name->len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s: invalid zone \"%V\"", directive, value);
+        return NGX_ERROR;
+    }
+
+    if (*size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s: zone \"%V\" is too small (at least %uz "
+                           "bytes)", directive, name, 8 * ngx_pagesize);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /*
  * The shared state of a zone (budget, cache): created zeroed in a new zone,
  * with its index (which it must start with) initialised and the slab's

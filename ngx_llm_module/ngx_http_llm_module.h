@@ -332,6 +332,8 @@ ngx_http_llm_ctx_t *ngx_http_llm_get_ctx(ngx_http_request_t *r);
 ngx_http_llm_ctx_t *ngx_http_llm_create_ctx(ngx_http_request_t *r);
 ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_llm_main_conf_t *lmcf,
     ngx_str_t *name);
+ngx_int_t ngx_http_llm_parse_zone(ngx_conf_t *cf, ngx_str_t *value,
+    const char *directive, ngx_str_t *name, ssize_t *size);
 void *ngx_http_llm_shm_state(ngx_shm_zone_t *shm_zone, size_t size,
     ngx_rbtree_insert_pt insert, const char *directive, ngx_uint_t *created);
 
