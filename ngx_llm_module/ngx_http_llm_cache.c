@@ -244,7 +244,7 @@ static ngx_http_llm_cache_bucket_t *ngx_http_llm_cache_find_bucket(
     ngx_http_llm_cache_zone_t *zone, u_char *digest);
 static void *ngx_http_llm_cache_alloc(ngx_http_llm_cache_zone_t *zone,
     size_t size, ngx_uint_t *evicted);
-static void ngx_http_llm_cache_bucket_insert_value(ngx_rbtree_node_t *temp,
+static void ngx_http_llm_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void ngx_http_llm_cache_hash_add(ngx_http_llm_cache_hash_t *h,
     const void *data, size_t len);
@@ -298,8 +298,6 @@ static ngx_int_t ngx_http_llm_cache_variable_bench(ngx_http_request_t *r,
 #endif
 static ngx_int_t ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_llm_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static char *ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_llm_cache(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -3339,11 +3337,21 @@ ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     if (created) {
         ngx_rbtree_init(&zone->sh->sem_rbtree, &zone->sh->sem_sentinel,
-                        ngx_http_llm_cache_bucket_insert_value);
+                        ngx_http_llm_cache_rbtree_insert_value);
     }
 
     return NGX_OK;
 }
+
+
+/*
+ * Entries and semantic buckets: both trees are ordered by the digest, which
+ * both nodes keep at the same offset (checked below), so one insert serves.
+ */
+
+typedef char  ngx_http_llm_cache_digest_at_same_offset[
+    (offsetof(ngx_http_llm_cache_node_t, digest)
+     == offsetof(ngx_http_llm_cache_bucket_t, digest)) ? 1 : -1];
 
 
 static void
@@ -3364,44 +3372,6 @@ ngx_http_llm_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
         } else {
             a = (ngx_http_llm_cache_node_t *) node;
             b = (ngx_http_llm_cache_node_t *) temp;
-
-            p = (ngx_memcmp(a->digest, b->digest, NGX_HTTP_LLM_CACHE_DIGEST)
-                 < 0) ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
-static void
-ngx_http_llm_cache_bucket_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t            **p;
-    ngx_http_llm_cache_bucket_t   *a, *b;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            a = (ngx_http_llm_cache_bucket_t *) node;
-            b = (ngx_http_llm_cache_bucket_t *) temp;
 
             p = (ngx_memcmp(a->digest, b->digest, NGX_HTTP_LLM_CACHE_DIGEST)
                  < 0) ? &temp->left : &temp->right;
