@@ -135,8 +135,8 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
     if (r != r->main) {
         ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
 
-        if (ctx && ctx->shadow) {
-            /* a shadow's answer is read, never sent */
+        if (ctx && (ctx->shadow || ctx->embedding)) {
+            /* a shadow's or an embedder's answer is read, never sent */
             ctx->shadow_status = r->headers_out.status;
             ctx->mode = NGX_HTTP_LLM_MODE_JSON;
             ctx->stream = (r->headers_out.content_type.len >= 17
@@ -430,11 +430,11 @@ ngx_http_llm_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     if (r != r->main) {
         ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
 
-        if (ctx == NULL || !ctx->shadow) {
+        if (ctx == NULL || !(ctx->shadow || ctx->embedding)) {
             return ngx_http_next_body_filter(r, in);
         }
 
-        /* a shadow's answer: kept (bounded) to be read, then dropped */
+        /* a shadow's or an embedder's answer: kept (bounded), dropped */
 
         if (ctx->mode == NGX_HTTP_LLM_MODE_JSON
             && ngx_http_llm_capture_body(r, ctx, in) != NGX_OK)
@@ -1438,6 +1438,12 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         if (size && ctx->capture == NULL) {
             size_t  len;
 
+            if (r->headers_out.content_length_n > NGX_HTTP_LLM_MAX_CAPTURE) {
+                /* too large to read: the completion is not counted */
+                ctx->mode = NGX_HTTP_LLM_MODE_NONE;
+                return NGX_OK;
+            }
+
             len = (r->headers_out.content_length_n > 0)
                   ? (size_t) r->headers_out.content_length_n
                   : NGX_HTTP_LLM_HOLD_SIZE;
@@ -1479,7 +1485,7 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             ctx->capture->last = ngx_cpymem(ctx->capture->last, b->pos, size);
         }
 
-        if (b->last_buf && !ctx->shadow) {
+        if (b->last_buf && !ctx->shadow && !ctx->embedding) {
             if (ctx->capture) {
                 body.data = ctx->capture->pos;
                 body.len = ctx->capture->last - ctx->capture->pos;

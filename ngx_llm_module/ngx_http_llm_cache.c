@@ -42,8 +42,19 @@
 #define NGX_HTTP_LLM_CACHE_NO_STORE   1
 #define NGX_HTTP_LLM_CACHE_NO_CACHE   2
 
-/* node.data of an entry: it has a semantic part */
+/* node.data of an entry: it has a semantic part; a remote embedder's */
 #define NGX_HTTP_LLM_CACHE_SEM        0x01
+#define NGX_HTTP_LLM_CACHE_VEC        0x02
+
+#define NGX_HTTP_LLM_CACHE_BUILTIN    1
+#define NGX_HTTP_LLM_CACHE_REMOTE     2
+
+/* a remote embedder: its vectors' dimensions at most, its default timeout */
+#define NGX_HTTP_LLM_CACHE_MAX_DIM    4096
+#define NGX_HTTP_LLM_CACHE_EMBED_TIMEOUT  1000
+
+/* a remote embedder's entries compared per lookup, most recent first */
+#define NGX_HTTP_LLM_CACHE_SCAN       256
 
 /* llm_cache_semantic on: the threshold, in thousandths */
 #define NGX_HTTP_LLM_CACHE_THRESHOLD  800
@@ -89,7 +100,27 @@ typedef struct {
 } ngx_http_llm_cache_bucket_t;
 
 
-/* the semantic part of an entry, after its text, aligned */
+/*
+ * A remote embedder's vector: normalized to its largest component and
+ * rounded to signed bytes, like the builtin's, at the service's dimension.
+ */
+
+typedef struct {
+    uint32_t                    norm2;         /* squared norm of v */
+    uint16_t                    dim;
+    int8_t                      v[1];
+} ngx_http_llm_cache_vec_t;
+
+
+#define ngx_http_llm_cache_vec_size(vec)                                     \
+    (offsetof(ngx_http_llm_cache_vec_t, v) + (vec)->dim)
+
+
+/*
+ * The semantic part of an entry, after its text, aligned; with a remote
+ * embedder (NGX_HTTP_LLM_CACHE_VEC) a ngx_http_llm_cache_vec_t takes the
+ * place of the builtin embedding.
+ */
 
 typedef struct {
     ngx_queue_t                 link;          /* in its bucket */
@@ -118,6 +149,9 @@ typedef struct {
     uint64_t                    expired;
     uint64_t                    tokens_saved;
     uint64_t                    nano_usd_saved;
+    uint64_t                    embed_ok;      /* remote embedder calls */
+    uint64_t                    embed_errors;
+    uint64_t                    embed_timeouts;
     time_t                      warned;        /* last "full" warning */
 } ngx_http_llm_cache_sh_t;
 
@@ -150,7 +184,13 @@ typedef struct {
     ngx_array_t                *scope;         /* ngx_http_complex_value_t */
     ngx_array_t                *bypass;        /* predicates */
     ngx_int_t                   semantic;      /* thousandths; 0: off */
-    ngx_int_t                   embedder;      /* 1: builtin */
+    ngx_int_t                   embedder;      /* NGX_HTTP_LLM_CACHE_* */
+
+    /* a remote embedder: its location, model, timeout; a hash of the two */
+    ngx_str_t                   embedder_uri;
+    ngx_str_t                   embedder_model;
+    ngx_msec_t                  embedder_timeout;
+    uint32_t                    embedder_tag;
 } ngx_http_llm_cache_loc_conf_t;
 
 
@@ -166,8 +206,18 @@ typedef struct {
 
     /* semantic: the last user message's embedding, the bucket's digest */
     ngx_http_llm_embed_t       *embed;
+    ngx_http_llm_cache_vec_t   *vec;           /* a remote embedder's */
     u_char                      sem_digest[NGX_HTTP_LLM_CACHE_DIGEST];
     double                      similarity;
+
+    /* a remote embedder asked: the message, the subrequest, its timer */
+    ngx_http_request_t         *request;
+    ngx_http_llm_ctx_t         *ctx;
+    uint32_t                    sem_tok;
+    ngx_http_request_t         *embed_sr;
+    ngx_http_llm_ctx_t         *embed_ctx;
+    ngx_event_t                 embed_timer;
+    ngx_msec_t                  embed_started;
 
     /* a hit, or the answer to store */
     ngx_str_t                   text;
@@ -189,7 +239,10 @@ typedef struct {
 #endif
 
     unsigned                    store:1;       /* store the answer */
-    unsigned                    semantic:1;    /* embed, sem_digest set */
+    unsigned                    semantic:1;    /* embed or vec, sem_digest */
+    unsigned                    remote:1;      /* sem_digest, vec to ask */
+    unsigned                    embed_wait:1;  /* the embedder is asked */
+    unsigned                    embed_gone:1;  /* the request is torn down */
     unsigned                    failed:1;      /* the answer is not kept */
     unsigned                    too_large:1;
 } ngx_http_llm_cache_ctx_t;
@@ -230,10 +283,26 @@ static ngx_int_t ngx_http_llm_cache_digest(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
     ngx_str_t *model, uint32_t skip, uint32_t *signature, u_char *digest);
 static ngx_int_t ngx_http_llm_cache_semantic_key(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
+    ngx_http_llm_cache_loc_conf_t *clcf);
 static ngx_int_t ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
     double threshold);
+static ngx_int_t ngx_http_llm_cache_semantic_end(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
+static double ngx_http_llm_cache_vec_cosine(ngx_http_llm_cache_vec_t *a,
+    ngx_http_llm_cache_vec_t *b, double threshold);
+static ngx_int_t ngx_http_llm_cache_embed_start(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
+    ngx_http_llm_cache_loc_conf_t *clcf);
+static ngx_int_t ngx_http_llm_cache_embed_finished(ngx_http_request_t *sr,
+    void *data, ngx_int_t rc);
+static void ngx_http_llm_cache_embed_timeout(ngx_event_t *ev);
+static void ngx_http_llm_cache_embed_cleanup(void *data);
+static void ngx_http_llm_cache_embed_done(ngx_http_llm_cache_ctx_t *cctx);
+static ngx_int_t ngx_http_llm_cache_embed_read(ngx_http_request_t *sr,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_ctx_t *ectx,
+    ngx_str_t *err);
 static ngx_int_t ngx_http_llm_cache_copy_entry(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
     ngx_http_llm_cache_node_t *cn);
@@ -356,7 +425,7 @@ static ngx_command_t  ngx_http_llm_cache_commands[] = {
       NULL },
 
     { ngx_string("llm_cache_embedder"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
       ngx_http_llm_cache_embedder,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -490,6 +559,8 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     ctx->cache = cctx;
     cctx->zone = zone;
+    cctx->request = r;
+    cctx->ctx = ctx;
     cctx->status = NGX_HTTP_LLM_CACHE_BYPASS;
 
     if (ngx_http_llm_cache_applies(r, ctx) != NGX_OK) {
@@ -536,7 +607,7 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 #if (NGX_HTTP_LLM_CACHE_BENCH)
         t0 = ngx_http_llm_cache_ns();
 #endif
-        rc = ngx_http_llm_cache_semantic_key(r, ctx, cctx);
+        rc = ngx_http_llm_cache_semantic_key(r, ctx, cctx, clcf);
 
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -580,6 +651,55 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_OK;
     }
 
+    if (cctx->remote) {
+        /* the vector of the last message is asked for, the request waits */
+
+        rc = ngx_http_llm_cache_embed_start(r, ctx, cctx, clcf);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (rc == NGX_ERROR) {
+            /* the embedder is not asked: the request just misses */
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "llm cache \"%V\": could not ask the embedder "
+                          "\"%V\"", &zone->name, &clcf->embedder_uri);
+        }
+    }
+
+    return ngx_http_llm_cache_semantic_end(r, ctx, cctx);
+
+bypass:
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    zone->sh->bypassed++;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * After an exact miss: the semantic lookup, if the request has an
+ * embedding, then a hit (NGX_OK) or a miss (NGX_DECLINED, the answer will
+ * be read and stored).
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_semantic_end(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx)
+{
+    ngx_int_t                       rc;
+    ngx_http_llm_cache_zone_t      *zone;
+    ngx_http_llm_cache_loc_conf_t  *clcf;
+#if (NGX_HTTP_LLM_CACHE_BENCH)
+    uint64_t                        t0;
+#endif
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_cache_module);
+    zone = cctx->zone;
+
     if (cctx->semantic) {
 #if (NGX_HTTP_LLM_CACHE_BENCH)
         t0 = ngx_http_llm_cache_ns();
@@ -611,14 +731,6 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     if (ngx_http_llm_cache_arm(r, ctx, cctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    return NGX_DECLINED;
-
-bypass:
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-    zone->sh->bypassed++;
-    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return NGX_DECLINED;
 }
@@ -1471,7 +1583,8 @@ ngx_http_llm_cache_copy_entry(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 static ngx_int_t
 ngx_http_llm_cache_semantic_key(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx)
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
+    ngx_http_llm_cache_loc_conf_t *clcf)
 {
     uint32_t                    m, last, t, sig;
     ngx_str_t                   role, text;
@@ -1525,6 +1638,32 @@ ngx_http_llm_cache_semantic_key(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    if (clcf->embedder == NGX_HTTP_LLM_CACHE_REMOTE) {
+
+        /*
+         * The vector will be the service's; the builtin embedder gives the
+         * guard only (negations, numbers, opposite words; of any text), so
+         * that "enable" and "disable" never meet even if the service finds
+         * them close.  The bucket: context, guard, embedder and its model.
+         */
+
+        (void) ngx_http_llm_embed(text.data, text.len, e);
+
+        sig = (e->guard * 16777619) ^ clcf->embedder_tag;
+
+        if (ngx_http_llm_cache_digest(r, ctx, cctx, &ctx->model, t, &sig,
+                                      cctx->sem_digest)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        cctx->sem_tok = t;
+        cctx->remote = 1;
+
+        return NGX_OK;
+    }
+
     if (ngx_http_llm_embed(text.data, text.len, e) != 0) {
         return NGX_DECLINED;
     }
@@ -1559,6 +1698,7 @@ ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
 {
     double                        sim, best;
     time_t                        now;
+    ngx_uint_t                    n;
     ngx_queue_t                  *q;
     ngx_http_llm_cache_sem_t     *sem;
     ngx_http_llm_cache_node_t    *hit;
@@ -1574,6 +1714,40 @@ ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
 
     b = ngx_http_llm_cache_find_bucket(zone, cctx->sem_digest);
 
+    if (b && cctx->vec) {
+
+        /* a remote embedder's: the most recent entries of the bucket */
+
+        n = 0;
+
+        for (q = ngx_queue_head(&b->entries);
+             q != ngx_queue_sentinel(&b->entries)
+             && n < NGX_HTTP_LLM_CACHE_SCAN;
+             q = ngx_queue_next(q))
+        {
+            sem = ngx_queue_data(q, ngx_http_llm_cache_sem_t, link);
+
+            if (!(sem->node->node.data & NGX_HTTP_LLM_CACHE_VEC)
+                || ngx_http_llm_cache_expired(zone, sem->node, now))
+            {
+                continue;
+            }
+
+            n++;
+
+            sim = ngx_http_llm_cache_vec_cosine(cctx->vec,
+                                   (ngx_http_llm_cache_vec_t *) &sem->embed,
+                                   threshold);
+
+            if (sim >= threshold && sim > best) {
+                best = sim;
+                hit = sem->node;
+            }
+        }
+
+        b = NULL;
+    }
+
     if (b) {
         for (q = ngx_queue_head(&b->entries);
              q != ngx_queue_sentinel(&b->entries);
@@ -1581,7 +1755,9 @@ ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
         {
             sem = ngx_queue_data(q, ngx_http_llm_cache_sem_t, link);
 
-            if (ngx_http_llm_cache_expired(zone, sem->node, now)) {
+            if ((sem->node->node.data & NGX_HTTP_LLM_CACHE_VEC)
+                || ngx_http_llm_cache_expired(zone, sem->node, now))
+            {
                 continue;
             }
 
@@ -1615,6 +1791,484 @@ ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "llm cache \"%V\": semantic hit, model \"%V\", "
                    "similarity %.3f", &zone->name, &ctx->model, best);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Cosine similarity of two remote embedder's vectors of one dimension, or
+ * 0 when it is below the threshold.
+ */
+
+static double
+ngx_http_llm_cache_vec_cosine(ngx_http_llm_cache_vec_t *a,
+    ngx_http_llm_cache_vec_t *b, double threshold)
+{
+    double      n2;
+    int32_t     dot;
+    ngx_uint_t  i, dim;
+
+    if (a->dim != b->dim || a->norm2 == 0 || b->norm2 == 0) {
+        return 0;
+    }
+
+    dim = a->dim;
+    dot = 0;
+
+    for (i = 0; i < dim; i++) {
+        dot += (int32_t) a->v[i] * b->v[i];
+    }
+
+    n2 = (double) a->norm2 * b->norm2;
+
+    if (dot <= 0 || (double) dot * dot < threshold * threshold * n2) {
+        return 0;
+    }
+
+    return dot / ngx_http_llm_embed_sqrt(n2);
+}
+
+
+/*
+ * A remote embedder: a background subrequest to its location, which
+ * proxies to an OpenAI-compatible /v1/embeddings, with the last user
+ * message as input; the request waits for it, at most the timeout.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_embed_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_cache_loc_conf_t *clcf)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_str_t                    input;
+    ngx_buf_t                   *b;
+    ngx_chain_t                 *cl;
+    ngx_http_request_t          *sr;
+    ngx_http_llm_ctx_t          *ectx;
+    ngx_http_cleanup_t          *cln;
+    ngx_http_request_body_t     *rb;
+    ngx_http_post_subrequest_t  *ps;
+
+    static u_char  model[] = "{\"model\":\"";
+    static u_char  in[] = "\",\"input\":\"";
+    static u_char  fmt[] = "\",\"encoding_format\":\"float\"}";
+
+    /* the message as it came, escapes kept: it is valid in a JSON string */
+
+    ngx_http_llm_json_raw_string(&ctx->req.json, cctx->sem_tok,
+                                 (const u_char **) &input.data, &input.len);
+
+    len = sizeof(model) - 1
+          + ngx_http_llm_json_encoded_len(clcf->embedder_model.data,
+                                          clcf->embedder_model.len)
+          + sizeof(in) - 1 + input.len + sizeof(fmt) - 1;
+
+    ectx = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_ctx_t));
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    b = ngx_create_temp_buf(r->pool, len);
+    cl = ngx_alloc_chain_link(r->pool);
+    cln = ngx_http_cleanup_add(r, 0);
+
+    if (ectx == NULL || ps == NULL || rb == NULL || b == NULL || cl == NULL
+        || cln == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(b->last, model, sizeof(model) - 1);
+    p = ngx_http_llm_json_encode_string(p, clcf->embedder_model.data,
+                                        clcf->embedder_model.len);
+    p = ngx_cpymem(p, in, sizeof(in) - 1);
+    p = ngx_cpymem(p, input.data, input.len);
+    b->last = ngx_cpymem(p, fmt, sizeof(fmt) - 1);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    rb->bufs = cl;
+    rb->buf = b;
+
+    ectx->ttft = -1;
+    ectx->embedding = 1;
+    ectx->primary = ctx;
+
+    ps->handler = ngx_http_llm_cache_embed_finished;
+    ps->data = cctx;
+
+    if (ngx_http_subrequest(r, &clcf->embedder_uri, NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_BACKGROUND)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->request_body = rb;
+    sr->method = NGX_HTTP_POST;
+    ngx_str_set(&sr->method_name, "POST");
+    sr->headers_in.content_length_n = b->last - b->pos;
+
+    /* the location's error_page is not for this answer: it is only read */
+    sr->error_page = 1;
+
+    ngx_http_set_ctx(sr, ectx, ngx_http_llm_module);
+
+    /*
+     * The subrequest shares the client's headers: its Accept-Encoding is
+     * set aside now (and given back to the answer) so that the service's
+     * answer comes uncompressed.
+     */
+
+    if (r->headers_in.accept_encoding && ctx->accept_encoding == NULL) {
+        ctx->accept_encoding = r->headers_in.accept_encoding;
+        ctx->accept_encoding_value = ctx->accept_encoding->value;
+        ngx_str_set(&ctx->accept_encoding->value, "identity");
+    }
+
+    cctx->embed_sr = sr;
+    cctx->embed_ctx = ectx;
+    cctx->embed_started = ngx_current_msec;
+    cctx->embed_wait = 1;
+
+    cctx->embed_timer.handler = ngx_http_llm_cache_embed_timeout;
+    cctx->embed_timer.data = cctx;
+    cctx->embed_timer.log = r->connection->log;
+    ngx_add_timer(&cctx->embed_timer, clcf->embedder_timeout);
+
+    cln->handler = ngx_http_llm_cache_embed_cleanup;
+    cln->data = cctx;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm cache: embedder \"%V\" asked, %uz bytes",
+                   &clcf->embedder_uri, len);
+
+    return NGX_AGAIN;
+}
+
+
+/* the embedder's subrequest ends: its vector read, the request goes on */
+
+static ngx_int_t
+ngx_http_llm_cache_embed_finished(ngx_http_request_t *sr, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_llm_cache_ctx_t *cctx = data;
+
+    ngx_str_t                       err;
+    ngx_http_request_t             *r;
+    ngx_http_llm_cache_zone_t      *zone;
+    ngx_http_llm_cache_loc_conf_t  *clcf;
+
+    if (!cctx->embed_wait || cctx->embed_gone) {
+        /* timed out before, or the request is torn down */
+        return rc;
+    }
+
+    r = cctx->request;
+    zone = cctx->zone;
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_cache_module);
+
+    if (cctx->embed_ctx->shadow_status == 0) {
+        cctx->embed_ctx->shadow_status = sr->headers_out.status
+                                         ? sr->headers_out.status
+                                         : (rc > 0) ? (ngx_uint_t) rc : 0;
+    }
+
+    if (ngx_http_llm_cache_embed_read(sr, cctx, cctx->embed_ctx, &err)
+        == NGX_OK)
+    {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+        zone->sh->embed_ok++;
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        cctx->semantic = 1;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm cache: embedder \"%V\": %ui dimensions in %Mms",
+                       &clcf->embedder_uri, (ngx_uint_t) cctx->vec->dim,
+                       ngx_current_msec - cctx->embed_started);
+
+    } else {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+        zone->sh->embed_errors++;
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm cache \"%V\": embedder \"%V\" failed: %V; "
+                      "looked up as a miss", &zone->name,
+                      &clcf->embedder_uri, &err);
+    }
+
+    /* its answer is not needed any more (the vector is a copy) */
+
+    if (cctx->embed_ctx->capture) {
+        ngx_pfree(r->pool, cctx->embed_ctx->capture->start);
+        cctx->embed_ctx->capture = NULL;
+    }
+
+    ngx_http_llm_cache_embed_done(cctx);
+
+    return rc;
+}
+
+
+/*
+ * The embedder did not answer in time: the request goes on as a miss, and
+ * the subrequest's upstream times out the way nginx's own read timeout
+ * would do it, so that the client's connection is not held by it.
+ */
+
+static void
+ngx_http_llm_cache_embed_timeout(ngx_event_t *ev)
+{
+    ngx_http_llm_cache_ctx_t *cctx = ev->data;
+
+    ngx_connection_t               *c, *pc;
+    ngx_http_request_t             *r;
+    ngx_http_upstream_t            *u;
+    ngx_http_llm_cache_zone_t      *zone;
+    ngx_http_llm_cache_loc_conf_t  *clcf;
+
+    if (!cctx->embed_wait || cctx->embed_gone) {
+        return;
+    }
+
+    r = cctx->request;
+    c = r->connection;
+    zone = cctx->zone;
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_cache_module);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    zone->sh->embed_timeouts++;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                  "llm cache \"%V\": embedder \"%V\" did not answer in %Mms; "
+                  "looked up as a miss", &zone->name, &clcf->embedder_uri,
+                  clcf->embedder_timeout);
+
+    u = cctx->embed_sr->upstream;
+
+    ngx_http_llm_cache_embed_done(cctx);
+
+    /* nothing of the request is touched after this: it may have ended */
+
+    if (u && u->peer.connection) {
+        pc = u->peer.connection;
+        pc->read->timedout = 1;
+        pc->read->handler(pc->read);
+        return;
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* the request ends (or is torn down) with the embedder asked: forgotten */
+
+static void
+ngx_http_llm_cache_embed_cleanup(void *data)
+{
+    ngx_http_llm_cache_ctx_t *cctx = data;
+
+    if (cctx->embed_timer.timer_set) {
+        ngx_del_timer(&cctx->embed_timer);
+    }
+
+    cctx->embed_gone = 1;
+}
+
+
+/* the rest of the lookup, with or without a vector, then the pipeline */
+
+static void
+ngx_http_llm_cache_embed_done(ngx_http_llm_cache_ctx_t *cctx)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = cctx->request;
+
+    cctx->embed_wait = 0;
+
+    if (cctx->embed_timer.timer_set) {
+        ngx_del_timer(&cctx->embed_timer);
+    }
+
+    rc = ngx_http_llm_cache_semantic_end(r, cctx->ctx, cctx);
+
+    if (rc == NGX_ERROR) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_llm_resume(r, cctx->ctx, rc);
+}
+
+
+/*
+ * The embedder's answer: {"data": [{"embedding": [numbers]}], ...}; its
+ * vector normalized to the largest component and rounded to signed bytes.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_embed_read(ngx_http_request_t *sr,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_ctx_t *ectx, ngx_str_t *err)
+{
+    long                       q;
+    double                     x, max, scale;
+    uint32_t                   t, e, i, dim;
+    ngx_buf_t                 *body;
+    ngx_http_llm_json_t        json;
+    ngx_http_llm_cache_vec_t  *vec;
+
+    static u_char  buf[64];
+
+    if (ectx->shadow_status != NGX_HTTP_OK) {
+        err->data = buf;
+        err->len = ngx_sprintf(buf, "status %ui", ectx->shadow_status) - buf;
+        return NGX_ERROR;
+    }
+
+    body = ectx->capture;
+
+    if (body == NULL || body->last == body->pos) {
+        ngx_str_set(err, "empty answer");
+        return NGX_ERROR;
+    }
+
+    if (ectx->mode != NGX_HTTP_LLM_MODE_JSON) {
+        ngx_str_set(err, "answer too large");
+        return NGX_ERROR;
+    }
+
+    if (sr->headers_out.content_encoding
+        && sr->headers_out.content_encoding->value.len
+        && !(sr->headers_out.content_encoding->value.len == 8
+             && ngx_strncasecmp(sr->headers_out.content_encoding->value.data,
+                                (u_char *) "identity", 8) == 0))
+    {
+        ngx_str_set(err, "compressed answer (proxy_set_header "
+                    "Accept-Encoding \"\" in its location)");
+        return NGX_ERROR;
+    }
+
+    /* counted first, then parsed into tokens of the right number */
+
+    ngx_memzero(&json, sizeof(ngx_http_llm_json_t));
+    json.data = body->pos;
+    json.len = body->last - body->pos;
+    json.max_depth = 8;
+
+    if (ngx_http_llm_json_parse(&json) != NGX_HTTP_LLM_JSON_OK
+        || json.ntokens > 4 * NGX_HTTP_LLM_CACHE_MAX_DIM + 64)
+    {
+        ngx_str_set(err, "invalid answer (not an embeddings list)");
+        return NGX_ERROR;
+    }
+
+    json.max_tokens = json.ntokens;
+    json.tokens = ngx_palloc(sr->pool,
+                             json.ntokens * sizeof(ngx_http_llm_json_token_t));
+    if (json.tokens == NULL) {
+        ngx_str_set(err, "out of memory");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_llm_json_parse(&json) != NGX_HTTP_LLM_JSON_OK) {
+        ngx_str_set(err, "invalid answer (not an embeddings list)");
+        return NGX_ERROR;
+    }
+
+    t = ngx_http_llm_cache_get(&json, 0, "data");
+
+    if (!ngx_http_llm_cache_is(&json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
+        ngx_str_set(err, "invalid answer (no \"data\" list)");
+        return NGX_ERROR;
+    }
+
+    t = ngx_http_llm_json_first(&json, t);
+
+    if (!ngx_http_llm_cache_is(&json, t, NGX_HTTP_LLM_JSON_OBJECT)) {
+        ngx_str_set(err, "invalid answer (no embedding in \"data\")");
+        return NGX_ERROR;
+    }
+
+    t = ngx_http_llm_cache_get(&json, t, "embedding");
+
+    if (!ngx_http_llm_cache_is(&json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
+        ngx_str_set(err, "invalid answer (\"embedding\" is not a list of "
+                    "numbers; base64 is not read)");
+        return NGX_ERROR;
+    }
+
+    dim = json.tokens[t].size;
+
+    if (dim == 0 || dim > NGX_HTTP_LLM_CACHE_MAX_DIM) {
+        err->data = buf;
+        err->len = ngx_sprintf(buf, "%uD dimensions (1 to %d are read)",
+                               dim, NGX_HTTP_LLM_CACHE_MAX_DIM) - buf;
+        return NGX_ERROR;
+    }
+
+    max = 0;
+
+    for (e = ngx_http_llm_json_first(&json, t);
+         e != NGX_HTTP_LLM_NONE;
+         e = json.tokens[e].next)
+    {
+        if (json.tokens[e].type != NGX_HTTP_LLM_JSON_NUMBER
+            || ngx_http_llm_json_get_double(&json, e, &x)
+               != NGX_HTTP_LLM_JSON_OK)
+        {
+            ngx_str_set(err, "invalid answer (\"embedding\" is not a list "
+                        "of numbers)");
+            return NGX_ERROR;
+        }
+
+        if (x < 0) {
+            x = -x;
+        }
+
+        if (x > max) {
+            max = x;
+        }
+    }
+
+    if (!(max > 0) || max > 1e30) {
+        ngx_str_set(err, "invalid answer (a zero or unbounded vector)");
+        return NGX_ERROR;
+    }
+
+    vec = ngx_palloc(sr->pool, offsetof(ngx_http_llm_cache_vec_t, v) + dim);
+    if (vec == NULL) {
+        ngx_str_set(err, "out of memory");
+        return NGX_ERROR;
+    }
+
+    vec->dim = (uint16_t) dim;
+    vec->norm2 = 0;
+
+    scale = 127 / max;
+    i = 0;
+
+    for (e = ngx_http_llm_json_first(&json, t);
+         e != NGX_HTTP_LLM_NONE;
+         e = json.tokens[e].next)
+    {
+        (void) ngx_http_llm_json_get_double(&json, e, &x);
+
+        q = (long) (x * scale + (x < 0 ? -0.5 : 0.5));
+        vec->v[i++] = (int8_t) q;
+        vec->norm2 += (uint32_t) (q * q);
+    }
+
+    ngx_pfree(sr->pool, json.tokens);
+
+    cctx->vec = vec;
 
     return NGX_OK;
 }
@@ -1682,6 +2336,13 @@ ngx_http_llm_cache_node_size(ngx_http_llm_cache_node_t *cn)
     ngx_http_llm_cache_sem_t  *sem;
 
     sem = ngx_http_llm_cache_sem(cn);
+
+    if (sem && (cn->node.data & NGX_HTTP_LLM_CACHE_VEC)) {
+        return (u_char *) &sem->embed
+               + ngx_http_llm_cache_vec_size(
+                                   (ngx_http_llm_cache_vec_t *) &sem->embed)
+               - (u_char *) cn;
+    }
 
     if (sem) {
         return (u_char *) &sem->embed + ngx_http_llm_embed_size(&sem->embed)
@@ -2401,7 +3062,8 @@ ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     if (cctx->semantic) {
         size = ngx_align(size, NGX_ALIGNMENT)
                + offsetof(ngx_http_llm_cache_sem_t, embed)
-               + ngx_http_llm_embed_size(cctx->embed);
+               + (cctx->vec ? ngx_http_llm_cache_vec_size(cctx->vec)
+                            : ngx_http_llm_embed_size(cctx->embed));
     }
 
     now = ngx_time();
@@ -2492,8 +3154,16 @@ ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
             sem->bucket = b;
             sem->node = cn;
-            ngx_memcpy(&sem->embed, cctx->embed,
-                       ngx_http_llm_embed_size(cctx->embed));
+
+            if (cctx->vec) {
+                cn->node.data |= NGX_HTTP_LLM_CACHE_VEC;
+                ngx_memcpy(&sem->embed, cctx->vec,
+                           ngx_http_llm_cache_vec_size(cctx->vec));
+
+            } else {
+                ngx_memcpy(&sem->embed, cctx->embed,
+                           ngx_http_llm_embed_size(cctx->embed));
+            }
 
             ngx_queue_insert_head(&b->entries, &sem->link);
             zone->sh->sem_entries++;
@@ -3089,7 +3759,7 @@ ngx_http_llm_cache_status_size(void)
         return 0;
     }
 
-    return 2048 + cmcf->zones.nelts * 1536;
+    return 2048 + cmcf->zones.nelts * 3072;
 }
 
 
@@ -3117,6 +3787,9 @@ ngx_http_llm_cache_status(u_char *p, ngx_uint_t json)
             "Tokens of the answers served from the cache.",
         "llm_cache_saved_usd_total", "counter",
             "Their cost at the catalogue's prices, in USD.",
+        "llm_cache_embedder_requests_total", "counter",
+            "Calls of a remote embedder by result (error and timeout: "
+            "looked up as a miss).",
         NULL
     };
 
@@ -3161,14 +3834,18 @@ ngx_http_llm_cache_status(u_char *p, ngx_uint_t json)
                                 "\"evicted\":%uL,\"expired\":%uL,"
                                 "\"entries\":%ui,\"semantic_entries\":%ui,"
                                 "\"bytes\":%uz,\"saved_tokens\":%uL,"
-                                "\"saved_usd\":%uL.%09uL}",
+                                "\"saved_usd\":%uL.%09uL,"
+                                "\"embedder\":{\"ok\":%uL,\"errors\":%uL,"
+                                "\"timeouts\":%uL}}",
                                 i ? "," : "", len, name, sh.hits,
                                 sh.semantic_hits, sh.misses,
                                 sh.bypassed, sh.stored, sh.evicted,
                                 sh.expired, sh.entries, sh.sem_entries,
                                 sh.bytes, sh.tokens_saved,
                                 sh.nano_usd_saved / 1000000000,
-                                sh.nano_usd_saved % 1000000000);
+                                sh.nano_usd_saved % 1000000000,
+                                sh.embed_ok, sh.embed_errors,
+                                sh.embed_timeouts);
                 continue;
             }
 
@@ -3217,11 +3894,20 @@ ngx_http_llm_cache_status(u_char *p, ngx_uint_t json)
                                 len, name, sh.tokens_saved);
                 break;
 
-            default: /* 7 */
+            case 7:
                 p = ngx_sprintf(p, "%s{zone=\"%*s\"} %uL.%09uL\n",
                                 families[21], len, name,
                                 sh.nano_usd_saved / 1000000000,
                                 sh.nano_usd_saved % 1000000000);
+                break;
+
+            default: /* 8 */
+                p = ngx_sprintf(p, "%s{zone=\"%*s\",result=\"ok\"} %uL\n"
+                                "%s{zone=\"%*s\",result=\"error\"} %uL\n"
+                                "%s{zone=\"%*s\",result=\"timeout\"} %uL\n",
+                                families[24], len, name, sh.embed_ok,
+                                families[24], len, name, sh.embed_errors,
+                                families[24], len, name, sh.embed_timeouts);
                 break;
             }
         }
@@ -3654,14 +4340,15 @@ ngx_http_llm_cache_semantic(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* llm_cache_embedder builtin | URI; */
+/* llm_cache_embedder builtin | URI [model=NAME] [timeout=TIME]; */
 
 static char *
 ngx_http_llm_cache_embedder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_llm_cache_loc_conf_t *clcf = conf;
 
-    ngx_str_t  *value;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
 
     if (clcf->embedder != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -3670,16 +4357,76 @@ ngx_http_llm_cache_embedder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     if (ngx_strcmp(value[1].data, "builtin") == 0) {
-        clcf->embedder = 1;
+
+        if (cf->args->nelts > 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_cache_embedder builtin takes no "
+                               "parameters, \"%V\" given", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        clcf->embedder = NGX_HTTP_LLM_CACHE_BUILTIN;
         return NGX_CONF_OK;
     }
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "llm_cache_embedder \"%V\": only \"builtin\" is "
-                       "implemented; a remote embedder (URI) is not",
-                       &value[1]);
+    if (value[1].len < 2 || value[1].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_cache_embedder \"%V\": \"builtin\" or the "
+                           "URI of a location (starting with \"/\") that "
+                           "proxies to an OpenAI-compatible /v1/embeddings",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
 
-    return NGX_CONF_ERROR;
+    clcf->embedder = NGX_HTTP_LLM_CACHE_REMOTE;
+    clcf->embedder_uri = value[1];
+    ngx_str_set(&clcf->embedder_model, "text-embedding-3-small");
+    clcf->embedder_timeout = NGX_HTTP_LLM_CACHE_EMBED_TIMEOUT;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "model=", 6) == 0
+            && value[i].len > 6)
+        {
+            clcf->embedder_model.data = value[i].data + 6;
+            clcf->embedder_model.len = value[i].len - 6;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            clcf->embedder_timeout = ngx_parse_time(&s, 0);
+
+            if (clcf->embedder_timeout == (ngx_msec_t) NGX_ERROR
+                || clcf->embedder_timeout == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_cache_embedder: invalid timeout "
+                                   "\"%V\" (a time above 0, e.g. 500ms)",
+                                   &s);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_cache_embedder: invalid parameter \"%V\" "
+                           "(model=NAME or timeout=TIME)", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* entries of another embedder or model are never compared */
+
+    clcf->embedder_tag = ngx_crc32_short(clcf->embedder_uri.data,
+                                         clcf->embedder_uri.len)
+                         ^ (ngx_crc32_short(clcf->embedder_model.data,
+                                            clcf->embedder_model.len)
+                            * 16777619);
+
+    return NGX_CONF_OK;
 }
 
 
@@ -3763,7 +4510,14 @@ ngx_http_llm_cache_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->scope, prev->scope, NULL);
     ngx_conf_merge_ptr_value(conf->bypass, prev->bypass, NULL);
     ngx_conf_merge_value(conf->semantic, prev->semantic, 0);
-    ngx_conf_merge_value(conf->embedder, prev->embedder, 1);
+    if (conf->embedder == NGX_CONF_UNSET) {
+        conf->embedder = (prev->embedder == NGX_CONF_UNSET)
+                         ? NGX_HTTP_LLM_CACHE_BUILTIN : prev->embedder;
+        conf->embedder_uri = prev->embedder_uri;
+        conf->embedder_model = prev->embedder_model;
+        conf->embedder_timeout = prev->embedder_timeout;
+        conf->embedder_tag = prev->embedder_tag;
+    }
 
     return NGX_CONF_OK;
 }

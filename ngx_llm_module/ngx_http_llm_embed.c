@@ -150,7 +150,6 @@ static const char  *ngx_http_llm_embed_directed[] = {
 static int ngx_http_llm_embed_in(const char **list, const u_char *w,
     size_t len);
 static int ngx_http_llm_embed_vowel(const u_char *w, size_t len);
-static double ngx_http_llm_embed_sqrt(double x);
 static int ngx_http_llm_embed_covered(const ngx_http_llm_embed_t *a,
     const ngx_http_llm_embed_t *b);
 static int ngx_http_llm_embed_near(const u_char *a, size_t al,
@@ -623,7 +622,7 @@ ngx_http_llm_embed_in(const char **list, const u_char *w, size_t len)
 
 /* the square root by Newton's method: no libm in an nginx module */
 
-static double
+double
 ngx_http_llm_embed_sqrt(double x)
 {
     int     i;

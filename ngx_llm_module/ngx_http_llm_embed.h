@@ -73,5 +73,8 @@ int ngx_http_llm_embed_same_words(const ngx_http_llm_embed_t *a,
 double ngx_http_llm_embed_similarity(const ngx_http_llm_embed_t *a,
     const ngx_http_llm_embed_t *b);
 
+/* a square root without libm (Newton's method) */
+double ngx_http_llm_embed_sqrt(double x);
+
 
 #endif /* _NGX_HTTP_LLM_EMBED_H_INCLUDED_ */

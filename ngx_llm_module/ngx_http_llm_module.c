@@ -210,7 +210,7 @@ ngx_http_llm_get_ctx(ngx_http_request_t *r)
     if (r != r->main) {
         ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
 
-        if (ctx && ctx->shadow) {
+        if (ctx && (ctx->shadow || ctx->embedding)) {
             return ctx;
         }
 

@@ -320,6 +320,7 @@ struct ngx_http_llm_ctx_s {
     unsigned                    error_first:1;     /* first event: an error */
     unsigned                    shadow_wanted:1;
     unsigned                    shadow:1;          /* a shadow subrequest */
+    unsigned                    embedding:1;   /* an embedder subrequest */
     unsigned                    collect_text:1;
     unsigned                    cache_collect:1;   /* cache: read answer */
     unsigned                    done:1;
@@ -339,6 +340,8 @@ void *ngx_http_llm_shm_state(ngx_shm_zone_t *shm_zone, size_t size,
 
 /* ngx_http_llm_request.c */
 ngx_int_t ngx_http_llm_precontent_handler(ngx_http_request_t *r);
+void ngx_http_llm_resume(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_int_t rc);
 size_t ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_uint_t status, const char *code, const char *param,

@@ -13,6 +13,8 @@
 static void ngx_http_llm_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_process_rest(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_ask_usage(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_uint_t ngx_http_llm_is_json(ngx_http_request_t *r);
@@ -93,7 +95,8 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 
     if (ctx && ctx->body_requested) {
 
-        if (!ctx->body_done) {
+        if (!ctx->body_done || ctx->status == NGX_AGAIN) {
+            /* the body is being read, or a remote embedder asked */
             return NGX_DONE;
         }
 
@@ -163,6 +166,30 @@ ngx_http_llm_body_handler(ngx_http_request_t *r)
 
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
+}
+
+
+/*
+ * The pipeline goes on after a step that waited (the cache's remote
+ * embedder): rc is that step's result, NGX_DECLINED to go on.  Called from
+ * an event handler; the request runs its phases again once posted.
+ */
+
+void
+ngx_http_llm_resume(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_int_t rc)
+{
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_llm_process_rest(r, ctx);
+    }
+
+    ctx->status = rc;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    if (ngx_http_post_request(r, NULL) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
 }
 
 
@@ -247,8 +274,26 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     rc = ngx_http_llm_cache_lookup(r, ctx);
     if (rc != NGX_DECLINED) {
+        /* NGX_AGAIN: a remote embedder was asked, ngx_http_llm_resume() */
         return rc;
     }
+
+    return ngx_http_llm_process_rest(r, ctx);
+}
+
+
+/*
+ * The pipeline after the cache step: budgets, usage on streams, the body's
+ * edits, the shadow.
+ */
+
+static ngx_int_t
+ngx_http_llm_process_rest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_int_t                 rc;
+    ngx_http_llm_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
 
     rc = ngx_http_llm_budget_admit(r, ctx);
     if (rc != NGX_DECLINED) {
@@ -274,7 +319,8 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
      * the header filter puts the client's value back before gzip sees it.
      */
 
-    if (r->headers_in.accept_encoding) {
+    if (r->headers_in.accept_encoding && ctx->accept_encoding == NULL) {
+        /* (the cache's remote embedder may have set it aside already) */
         ctx->accept_encoding = r->headers_in.accept_encoding;
         ctx->accept_encoding_value = ctx->accept_encoding->value;
         ngx_str_set(&ctx->accept_encoding->value, "identity");

@@ -235,15 +235,3 @@ qr/\[emerg\] .*llm_cache_semantic: invalid threshold "1\.5" \(a cosine similarit
 
 
 
-=== TEST 10: a remote embedder is not implemented
---- config
-    location / {
-        llm_gateway openai;
-        llm_cache main;
-        llm_cache_semantic on;
-        llm_cache_embedder /embeddings;
-        proxy_pass http://mock;
-    }
---- must_die
---- error_log eval
-qr/\[emerg\] .*llm_cache_embedder "\/embeddings": only "builtin" is implemented; a remote embedder \(URI\) is not/
