@@ -290,8 +290,6 @@ static ngx_int_t ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
     double threshold);
 static ngx_int_t ngx_http_llm_cache_semantic_end(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
-static double ngx_http_llm_cache_vec_cosine(ngx_http_llm_cache_vec_t *a,
-    ngx_http_llm_cache_vec_t *b, double threshold);
 static ngx_int_t ngx_http_llm_cache_embed_start(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
     ngx_http_llm_cache_loc_conf_t *clcf);
@@ -1701,6 +1699,7 @@ ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
     ngx_uint_t                    n;
     ngx_queue_t                  *q;
     ngx_http_llm_cache_sem_t     *sem;
+    ngx_http_llm_cache_vec_t     *vec;
     ngx_http_llm_cache_node_t    *hit;
     ngx_http_llm_cache_zone_t    *zone;
     ngx_http_llm_cache_bucket_t  *b;
@@ -1735,9 +1734,16 @@ ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
 
             n++;
 
-            sim = ngx_http_llm_cache_vec_cosine(cctx->vec,
-                                   (ngx_http_llm_cache_vec_t *) &sem->embed,
-                                   threshold);
+            vec = (ngx_http_llm_cache_vec_t *) &sem->embed;
+
+            if (vec->dim != cctx->vec->dim) {
+                continue;
+            }
+
+            sim = ngx_http_llm_embed_cosine_i8(cctx->vec->v,
+                                               cctx->vec->norm2,
+                                               vec->v, vec->norm2,
+                                               vec->dim, threshold);
 
             if (sim >= threshold && sim > best) {
                 best = sim;
@@ -1793,40 +1799,6 @@ ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
                    "similarity %.3f", &zone->name, &ctx->model, best);
 
     return NGX_OK;
-}
-
-
-/*
- * Cosine similarity of two remote embedder's vectors of one dimension, or
- * 0 when it is below the threshold.
- */
-
-static double
-ngx_http_llm_cache_vec_cosine(ngx_http_llm_cache_vec_t *a,
-    ngx_http_llm_cache_vec_t *b, double threshold)
-{
-    double      n2;
-    int32_t     dot;
-    ngx_uint_t  i, dim;
-
-    if (a->dim != b->dim || a->norm2 == 0 || b->norm2 == 0) {
-        return 0;
-    }
-
-    dim = a->dim;
-    dot = 0;
-
-    for (i = 0; i < dim; i++) {
-        dot += (int32_t) a->v[i] * b->v[i];
-    }
-
-    n2 = (double) a->norm2 * b->norm2;
-
-    if (dot <= 0 || (double) dot * dot < threshold * threshold * n2) {
-        return 0;
-    }
-
-    return dot / ngx_http_llm_embed_sqrt(n2);
 }
 
 

@@ -623,6 +623,51 @@ ngx_http_llm_embed_in(const char **list, const u_char *w, size_t len)
 /* the square root by Newton's method: no libm in an nginx module */
 
 double
+ngx_http_llm_embed_cosine_i8(const int8_t *a, uint32_t a_norm2,
+    const int8_t *b, uint32_t b_norm2, size_t dim, double threshold)
+{
+    size_t   i, k;
+    double   n2;
+    int32_t  dot, acc[16];
+
+    if (a_norm2 == 0 || b_norm2 == 0 || dim > 65535) {
+        return 0;
+    }
+
+    /*
+     * 65535 * 128 * 128 fits in 32 bits.  Blocks of 16 with a fixed count:
+     * compilers vectorize them at -O2, which the loop over dim is not.
+     */
+
+    memset(acc, 0, sizeof(acc));
+
+    for (i = 0; i + 16 <= dim; i += 16) {
+        for (k = 0; k < 16; k++) {
+            acc[k] += (int32_t) a[i + k] * b[i + k];
+        }
+    }
+
+    dot = 0;
+
+    for (k = 0; k < 16; k++) {
+        dot += acc[k];
+    }
+
+    for ( /* void */ ; i < dim; i++) {
+        dot += (int32_t) a[i] * b[i];
+    }
+
+    n2 = (double) a_norm2 * b_norm2;
+
+    if (dot <= 0 || (double) dot * dot < threshold * threshold * n2) {
+        return 0;
+    }
+
+    return dot / ngx_http_llm_embed_sqrt(n2);
+}
+
+
+double
 ngx_http_llm_embed_sqrt(double x)
 {
     int     i;

@@ -76,5 +76,13 @@ double ngx_http_llm_embed_similarity(const ngx_http_llm_embed_t *a,
 /* a square root without libm (Newton's method) */
 double ngx_http_llm_embed_sqrt(double x);
 
+/*
+ * Cosine similarity of two vectors of signed bytes of dim components
+ * (at most 65535) with their squared norms, or 0 when it is below the
+ * threshold (or not positive): a remote embedder's vectors.
+ */
+double ngx_http_llm_embed_cosine_i8(const int8_t *a, uint32_t a_norm2,
+    const int8_t *b, uint32_t b_norm2, size_t dim, double threshold);
+
 
 #endif /* _NGX_HTTP_LLM_EMBED_H_INCLUDED_ */

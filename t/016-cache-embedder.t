@@ -522,3 +522,67 @@ llm_cache_embedder: invalid timeout "soon" (a time above 0, e.g. 500ms)
 --- must_die
 --- error_log
 llm_cache_embedder builtin takes no parameters, "timeout=1s" given
+
+
+
+=== TEST 16: the client goes away while the embedder is asked: the request is cleaned up at the timeout, nothing is left behind
+--- request eval
+main::ask("How do I get a refund?", "/slow/")
+--- timeout: 0.1
+--- abort
+--- ignore_response
+--- wait: 0.6
+--- error_log
+did not answer in 300ms; looked up as a miss
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 17: HTTP/2: the same paraphrase hit
+--- http2
+--- request eval
+[
+main::ask("How do I get a refund?"),
+main::ask("Can I have my money back, please?"),
+]
+--- response_headers eval
+["X-LLM-Cache: MISS", "X-LLM-Cache: SEMANTIC"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 18: a remote embedder's entries are not compared by a location with the builtin embedder (and the other way round)
+--- config
+    location / {
+        llm_gateway openai;
+        llm_cache main;
+        llm_cache_semantic 0.9;
+        llm_cache_embedder /embed;
+        proxy_pass http://mock;
+    }
+
+    location /builtin/ {
+        llm_gateway openai;
+        llm_cache main;
+        llm_cache_semantic 0.5;
+        proxy_pass http://mock/json/;
+    }
+
+    location = /embed {
+        internal;
+        proxy_pass http://mock/v1/embeddings;
+    }
+--- request eval
+[
+main::ask("How do I get a refund?"),
+main::ask("how do I get a refund", "/builtin/"),
+main::ask("how do I get a refund?"),
+]
+--- response_headers eval
+["X-LLM-Cache: MISS", "X-LLM-Cache: MISS", "X-LLM-Cache: SEMANTIC"]
+--- no_error_log
+[error]

@@ -330,3 +330,20 @@ done
 
 stop_nginx "$FRONT_MASTER"
 stop_nginx "$UP_MASTER"
+
+# 5. The remote embedder's scan: a full bucket (256 entries compared) at
+#    the dimensions of common embedding models, the module's comparison
+#    built with Debian's flags (-O2).
+
+log "cache: remote embedder scan (bench/cache/vec_scan.c)"
+cc -O2 -g -I "$REPO/ngx_llm_module" "$BENCH_DIR/cache/vec_scan.c" \
+    "$REPO/ngx_llm_module/ngx_http_llm_embed.c" -o "$BENCH_TMP/vec_scan" \
+    || die "vec_scan does not build"
+
+echo
+echo "Remote embedder, a full bucket (256 most recent entries compared, worst case: every comparison a miss):"
+echo
+echo "| dimensions | one lookup's scan | per comparison |"
+echo "|---:|---:|---:|"
+on_cpu "$CLIENT_CPU" "$BENCH_TMP/vec_scan" 256 | awk 'NR > 1 {
+    printf "| %d | %.1f µs | %.0f ns |\n", $1, $3 / 1000, $4 }'

@@ -212,6 +212,35 @@ main(int argc, char **argv)
     ok(ngx_http_llm_embed((u_char *) "\xff\xfe caf\xc3\xa9 \xe2\x80", 9, &e)
        == 0, "invalid and cut UTF-8 is read within its length%s%s", "", "");
 
+    /* the cosine of a remote embedder's vectors (signed bytes) */
+
+    {
+        int8_t    va[4] = { 127, 0, 0, 0 }, vb[4] = { 90, 90, 0, 0 },
+                  vc[4] = { 0, 0, 127, 0 }, vd[4] = { -127, 0, 0, 0 };
+        uint32_t  na = 127 * 127, nb = 2 * 90 * 90, nc = 127 * 127;
+        double    c;
+
+        c = ngx_http_llm_embed_cosine_i8(va, na, va, na, 4, 0.9);
+        ok(c > 0.9999 && c < 1.0001, "an int8 vector is its own neighbour"
+           "%s%s", "", "");
+
+        c = ngx_http_llm_embed_cosine_i8(va, na, vb, nb, 4, 0.7);
+        ok(c > 0.7070 && c < 0.7072, "int8 cosine at 45 degrees is 0.707"
+           "%s%s", "", "");
+
+        ok(ngx_http_llm_embed_cosine_i8(va, na, vb, nb, 4, 0.75) == 0,
+           "int8 cosine under the threshold is 0%s%s", "", "");
+
+        ok(ngx_http_llm_embed_cosine_i8(va, na, vc, nc, 4, 0.1) == 0,
+           "orthogonal int8 vectors: 0%s%s", "", "");
+
+        ok(ngx_http_llm_embed_cosine_i8(va, na, vd, na, 4, 0.0) == 0,
+           "opposite int8 vectors: 0, not negative%s%s", "", "");
+
+        ok(ngx_http_llm_embed_cosine_i8(va, 0, va, na, 4, 0.0) == 0,
+           "a zero vector is similar to nothing%s%s", "", "");
+    }
+
     /* the set, next to this file's directory: __FILE__ is .../t/unit/... */
 
     if (argc > 1) {
