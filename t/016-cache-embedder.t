@@ -586,3 +586,37 @@ main::ask("how do I get a refund?"),
 ["X-LLM-Cache: MISS", "X-LLM-Cache: MISS", "X-LLM-Cache: SEMANTIC"]
 --- no_error_log
 [error]
+
+
+
+=== TEST 19: the rest of the pipeline runs after the embedder's answer: a budget of 200 tokens admits a miss (15 used), a semantic hit costs nothing, a miss that may use 180 more is refused (429)
+--- http_config eval
+$::Mock . q{
+    llm_budget_zone $http_authorization zone=tight:1m tokens=200/h;
+}
+--- config
+    location / {
+        llm_gateway openai;
+        llm_cache main;
+        llm_cache_semantic 0.9;
+        llm_cache_embedder /embed;
+        llm_budget tight;
+        proxy_pass http://mock;
+    }
+
+    location = /embed {
+        internal;
+        proxy_pass http://mock/v1/embeddings;
+    }
+--- request eval
+[
+main::ask("How do I get a refund?", "/json/chat/completions", '"max_tokens":10'),
+main::ask("Can I have my money back?", "/json/chat/completions", '"max_tokens":10'),
+main::ask("What is the weather tomorrow?", "/json/chat/completions", '"max_tokens":180'),
+]
+--- error_code eval
+[200, 200, 429]
+--- response_headers eval
+["X-LLM-Cache: MISS", "X-LLM-Cache: SEMANTIC", "X-LLM-Cache: MISS"]
+--- response_body_like eval
+[qr/"id":"up-1"/, qr/Here is how/, qr/"type":"(tokens|rate_limit_exceeded|requests)"|rate_limit/]
