@@ -589,7 +589,7 @@ main::ask("how do I get a refund?"),
 
 
 
-=== TEST 19: the rest of the pipeline runs after the embedder's answer: a budget of 200 tokens admits a miss (15 used), a semantic hit costs nothing, a miss that may use 180 more is refused (429)
+=== TEST 19: the rest of the pipeline runs after the embedder's answer: a budget of 200 tokens admits a miss (15 used), a paraphrase is a semantic hit, a miss that may use 180 more is refused (429)
 --- http_config eval
 $::Mock . q{
     llm_budget_zone $http_authorization zone=tight:1m tokens=200/h;
