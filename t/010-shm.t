@@ -52,6 +52,7 @@ http {
 
     llm_budget_zone \$http_x_key zone=small:1m tokens=1000/h;
     llm_budget_zone \$http_x_key zone=tiny:32k tokens=100000/h;
+    llm_budget_zone \$http_x_key zone=held:32k tokens=100000/h;
 
     upstream mock {
         server unix:$root/html/mock.sock;
@@ -74,6 +75,12 @@ http {
             echo '{"choices":[],"usage":{"prompt_tokens":900,"completion_tokens":900,"total_tokens":1800}}';
         }
 
+        location /hold/ {
+            echo_read_request_body;
+            echo_sleep 1.5;
+            echo '{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}';
+        }
+
         location /ok/ {
             echo_read_request_body;
             echo '{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}';
@@ -92,6 +99,18 @@ http {
         location /tiny/ {
             llm_gateway openai;
             llm_budget tiny;
+            proxy_pass http://mock/ok/;
+        }
+
+        location /held/ {
+            llm_gateway openai;
+            llm_budget held;
+            proxy_pass http://mock/hold/;
+        }
+
+        location /held-ok/ {
+            llm_gateway openai;
+            llm_budget held;
             proxy_pass http://mock/ok/;
         }
     }
@@ -211,6 +230,51 @@ my $body = '{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","
 
 unlike(slurp("$root/logs/error.log"), qr/\[(alert|crit|emerg)\]/,
        'no alert in the error log');
+
+# 5. a full zone whose every key holds a reservation (requests in flight):
+#    a new key cannot be stored, its request goes on unlimited, with an
+#    alert; once they end, their keys can be evicted again
+
+{
+    my $n = 12;
+    my @pids;
+
+    pipe(my $r, my $w) or die $!;
+
+    for my $i (1 .. $n) {
+        my $pid = fork() // die $!;
+        if ($pid == 0) {
+            close $r;
+            my $status = request($port, '/held/chat/completions', $body,
+                                 'X-Key' => "held$i-" . ('x' x 3000));
+            syswrite $w, "$status\n";
+            exit 0;
+        }
+        push @pids, $pid;
+    }
+
+    close $w;
+    my @statuses = map { chomp; $_ } <$r>;
+    waitpid $_, 0 for @pids;
+
+    is(scalar(grep { $_ eq '200' } @statuses), $n,
+       "$n requests in flight with keys of 3 KB in a 32 KB zone: all served");
+
+    my $log = slurp("$root/logs/error.log");
+    my $alerts = () = $log =~ /\[alert\] .*llm_budget_zone "held" is full and every key in it is in use: a new key is not limited/g;
+    cmp_ok($alerts, '>=', 1, "keys that found no room are let through, with an alert ($alerts)");
+    cmp_ok($alerts, '<', $n, 'the keys that found room were stored');
+    unlike($log, qr/held\d+-xxx/, 'the keys (maybe credentials) are not logged');
+
+    # now idle: the next new key evicts one of them
+
+    is(request($port, '/held-ok/chat/completions', $body,
+               'X-Key' => 'after-' . ('y' x 3000)),
+       '200', 'a new key once they ended: admitted');
+    like(slurp("$root/logs/error.log"),
+         qr/llm_budget_zone "held" is full: evicted \d+ least recently used keys/,
+         'and stored by evicting an idle key');
+}
 
 system("$nginx -p $root/ -c conf/nginx.conf -s quit 2>/dev/null");
 sleep 0.3;
