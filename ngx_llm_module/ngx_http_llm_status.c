@@ -65,7 +65,7 @@ typedef struct {
 static ngx_int_t ngx_http_llm_status_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_http_llm_stat_t *ngx_http_llm_stat_slot(ngx_http_llm_stats_t *st,
-    ngx_str_t *name, ngx_uint_t kind);
+    ngx_str_t *name, ngx_uint_t kind, ngx_uint_t limit);
 static ngx_int_t ngx_http_llm_status_handler(ngx_http_request_t *r);
 static u_char *ngx_http_llm_status_prometheus(u_char *p,
     ngx_http_llm_main_conf_t *lmcf);
@@ -109,7 +109,8 @@ ngx_http_llm_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_llm_main_conf_t  *olmcf = data;
 
-    ngx_uint_t                 i;
+    ngx_str_t                 *first;
+    ngx_uint_t                 i, missing, limit;
     ngx_slab_pool_t           *shpool;
     ngx_http_llm_model_t      *m;
     ngx_http_llm_route_t      *route;
@@ -138,39 +139,84 @@ ngx_http_llm_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
     }
 
+    /*
+     * The last slot is kept for "(unlisted)", where the models without a
+     * slot of their own are counted, if it does not have one yet; it comes
+     * after the configured models on the status page.
+     */
+
+    limit = NGX_HTTP_LLM_STAT_SLOTS;
+
+    if (ngx_http_llm_stat_slot(lmcf->stats, &ngx_http_llm_unlisted,
+                               NGX_HTTP_LLM_STAT_MODEL, 0)
+        == NULL)
+    {
+        limit--;
+    }
+
+    first = NULL;
+    missing = 0;
+
     m = lmcf->models.elts;
 
     for (i = 0; i < lmcf->models.nelts; i++) {
         m[i].stat = ngx_http_llm_stat_slot(lmcf->stats, &m[i].name,
-                                           NGX_HTTP_LLM_STAT_MODEL);
+                                           NGX_HTTP_LLM_STAT_MODEL, limit);
+        if (m[i].stat == NULL) {
+            first = first ? first : &m[i].name;
+            missing++;
+        }
     }
 
     if (lmcf->default_model) {
         lmcf->default_model->stat = ngx_http_llm_stat_slot(lmcf->stats,
                                           &lmcf->default_model->name,
-                                          NGX_HTTP_LLM_STAT_MODEL);
+                                          NGX_HTTP_LLM_STAT_MODEL, limit);
+        if (lmcf->default_model->stat == NULL) {
+            first = first ? first : &lmcf->default_model->name;
+            missing++;
+        }
     }
 
     lmcf->unlisted = ngx_http_llm_stat_slot(lmcf->stats,
                                             &ngx_http_llm_unlisted,
-                                            NGX_HTTP_LLM_STAT_MODEL);
+                                            NGX_HTTP_LLM_STAT_MODEL,
+                                            NGX_HTTP_LLM_STAT_SLOTS);
 
     route = lmcf->routes.elts;
 
     for (i = 0; i < lmcf->routes.nelts; i++) {
         route[i].stat = ngx_http_llm_stat_slot(lmcf->stats, &route[i].alias,
-                                               NGX_HTTP_LLM_STAT_ROUTE);
+                                               NGX_HTTP_LLM_STAT_ROUTE,
+                                               NGX_HTTP_LLM_STAT_SLOTS);
+        if (route[i].stat == NULL) {
+            first = first ? first : &route[i].alias;
+            missing++;
+        }
+    }
+
+    if (missing) {
+        ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
+                      "llm_status: counters are kept for %d models and "
+                      "routes (those of earlier configurations included, "
+                      "until a restart): %ui more, from \"%V\" on, are "
+                      "counted as \"(unlisted)\" (models) or not at all "
+                      "(routes)", NGX_HTTP_LLM_STAT_SLOTS, missing, first);
     }
 
     return NGX_OK;
 }
 
 
-/* runs in the master while the configuration loads: no lock needed */
+/*
+ * The slot of a name, made among the first "limit" slots if it has none
+ * (limit 0: found only).  Runs in the master while the configuration
+ * loads: no lock needed.
+ */
 
 static ngx_http_llm_stat_t *
 ngx_http_llm_stat_slot(ngx_http_llm_stats_t *st, ngx_str_t *name,
-    ngx_uint_t kind)
+    ngx_uint_t kind, ngx_uint_t limit)
 {
     size_t                len;
     ngx_uint_t            i;
@@ -188,7 +234,7 @@ ngx_http_llm_stat_slot(ngx_http_llm_stats_t *st, ngx_str_t *name,
         }
     }
 
-    if (st->nslots == NGX_HTTP_LLM_STAT_SLOTS) {
+    if (st->nslots >= limit) {
         return NULL;
     }
 

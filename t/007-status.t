@@ -116,3 +116,82 @@ qr/^\{"models":\{"gpt-4o-mini":\{"requests":1,"streams":0,"responses":\{"2xx":1,
 POST /status
 x
 --- error_code: 405
+
+
+
+=== TEST 4: more models than counter slots (256, one kept for "(unlisted)"): the first 255 have their own counters, the others are counted as "(unlisted)"
+--- http_config eval
+join('', map { "    llm_model m$_ upstream=mock;\n" } 1 .. 300) . q{
+    upstream mock {
+        server unix:$TEST_NGINX_HTML_DIR/mock.sock;
+    }
+
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/mock.sock;
+        access_log off;
+        default_type application/json;
+
+        location /json/ {
+            echo_read_request_body;
+            echo '{"choices":[{"index":0,"message":{"role":"assistant","content":"ok"}}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}';
+        }
+    }
+}
+--- config
+    location / {
+        llm_gateway openai;
+        proxy_pass http://mock;
+    }
+
+    location = /status {
+        llm_status;
+    }
+--- request eval
+[
+"POST /json/chat/completions\n{\"model\":\"m255\",\"messages\":[]}",
+"POST /json/chat/completions\n{\"model\":\"m299\",\"messages\":[]}",
+"GET /status?format=json",
+]
+--- response_body_like eval
+[
+"ok", "ok",
+qr/"m255":\{"requests":1,.*"\(unlisted\)":\{"requests":1,"streams":0,"responses":\{"2xx":1,.*"tokens":\{"prompt":10,"completion":5,/s,
+]
+--- response_body_unlike eval
+["^\$", "^\$", qr/"m256"|"m299"/]
+
+
+
+
+=== TEST 5: more models than counter slots: nginx says so when it starts
+--- http_config eval
+join('', map { "    llm_model m$_ upstream=mock;\n" } 1 .. 300) . q{
+    upstream mock {
+        server unix:$TEST_NGINX_HTML_DIR/mock.sock;
+    }
+
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/mock.sock;
+        access_log off;
+        default_type application/json;
+
+        location /json/ {
+            echo_read_request_body;
+            echo '{"choices":[{"index":0,"message":{"role":"assistant","content":"ok"}}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}';
+        }
+    }
+}
+--- config
+    location / {
+        llm_gateway openai;
+        proxy_pass http://mock;
+    }
+
+    location = /status {
+        llm_status;
+    }
+--- request
+GET /status
+--- response_body_like: llm_requests_total\{model="m255"\} 0
+--- error_log
+llm_status: counters are kept for 256 models and routes (those of earlier configurations included, until a restart): 45 more, from "m256" on, are counted as "(unlisted)" (models) or not at all (routes)
