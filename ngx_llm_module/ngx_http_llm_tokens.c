@@ -845,6 +845,7 @@ ngx_http_llm_tokens_word_scan(const u_char *p, const u_char *end,
 {
     u_char         a, c, l1, l2;
     size_t         n;
+    uint32_t       ascii;
     const u_char  *both;
 
     both = NULL;
@@ -871,8 +872,25 @@ ngx_http_llm_tokens_word_scan(const u_char *p, const u_char *end,
 
     if (c == NGX_HTTP_LLM_TC_LOW) {
 
+        /* ASCII lower case letters, the common case, counted in a register */
+
+        ascii = 0;
+
         while (p < end) {
-            n = ngx_http_llm_tokens_next(p, end, &a);
+
+            if (*p < 0x80) {
+                if (ngx_http_llm_tokens_ascii[*p]
+                    != NGX_HTTP_LLM_TA(LOW, ASCII))
+                {
+                    break;
+                }
+
+                ascii++;
+                p++;
+                continue;
+            }
+
+            n = ngx_http_llm_tokens_char(p, end, &a);
             c = ngx_http_llm_tc(a);
 
             if (c != NGX_HTTP_LLM_TC_LOW && c != NGX_HTTP_LLM_TC_BOTH) {
@@ -883,6 +901,9 @@ ngx_http_llm_tokens_word_scan(const u_char *p, const u_char *end,
             pc->n++;
             p += n;
         }
+
+        pc->letters[NGX_HTTP_LLM_TS_ASCII] += ascii;
+        pc->n += ascii;
 
     } else if (both != NULL && both != p) {
 
