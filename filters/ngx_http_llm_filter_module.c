@@ -1006,24 +1006,37 @@ ngx_http_llm_ref_buf(ngx_http_request_t *r, ngx_http_llm_stream_t *st,
 /*
  * The end of the upstream's answer: a final event with no blank line after
  * it is read; a stream that did not end the way the API ends it gets an
- * error event in the API's format and a proper end.
+ * error event in the API's format and a proper end.  An event cut short in
+ * the middle of a line is not passed on: a client would not dispatch it,
+ * and the error event would continue its line.
  */
 
 static ngx_int_t
 ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_chain_t ***ll)
 {
+    u_char                  end;
     ngx_int_t               rc;
     ngx_buf_t              *b;
     ngx_str_t               ev;
     ngx_http_llm_stream_t  *st;
 
     st = ctx->st;
+    end = 0;
 
     if (st->hold && st->hold->last > st->hold->pos) {
-        rc = ngx_http_llm_stream_event(r, ctx, st->hold->pos, st->hold->last);
-        if (rc == NGX_ERROR) {
-            return NGX_ERROR;
+        end = st->hold->last[-1];
+
+        if (end != LF && end != CR && !ctx->complete && !st->opaque) {
+            /* cut in the middle of a line */
+            rc = NGX_HTTP_LLM_EVENT_DROP;
+
+        } else {
+            rc = ngx_http_llm_stream_event(r, ctx, st->hold->pos,
+                                           st->hold->last);
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
         }
 
         if (rc == NGX_HTTP_LLM_EVENT_PASS) {
@@ -1033,11 +1046,15 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
             st->hold = NULL;
 
-        } else if (ngx_http_llm_drop_hold(r, st, ll) != NGX_OK
-                   || (rc == NGX_HTTP_LLM_EVENT_REPLACE
-                       && ngx_http_llm_emit_replacement(r, st, ll) != NGX_OK))
-        {
-            return NGX_ERROR;
+        } else {
+            end = 0;
+
+            if (ngx_http_llm_drop_hold(r, st, ll) != NGX_OK
+                || (rc == NGX_HTTP_LLM_EVENT_REPLACE
+                    && ngx_http_llm_emit_replacement(r, st, ll) != NGX_OK))
+            {
+                return NGX_ERROR;
+            }
         }
     }
 
@@ -1054,6 +1071,24 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "llm: the upstream's stream of model \"%V\" ended "
                   "before its end event", &ctx->model);
+
+    if (end) {
+        /* the final event passed on lacks its blank line: it gets one */
+
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->pos = (u_char *) (end == LF ? "\n" : "\r\n");
+        b->last = b->pos + (end == LF ? 1 : 2);
+        b->memory = 1;
+        b->tag = (ngx_buf_tag_t) &ngx_http_llm_ref_tag;
+
+        if (ngx_http_llm_emit(r, st, ll, b) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
         ngx_str_set(&ev, "event: error\n"
