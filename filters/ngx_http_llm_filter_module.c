@@ -20,6 +20,13 @@
 
 #define NGX_HTTP_LLM_HOLD_SIZE      4096
 #define NGX_HTTP_LLM_MAX_EVENT      (1024 * 1024)
+
+/*
+ * Copies of the answer sent on and not yet written to the client above
+ * which the upstream's buffers are no longer released: nginx stops reading
+ * the upstream once its buffer is full, as it does without this filter.
+ */
+#define NGX_HTTP_LLM_MAX_PENDING    (64 * 1024)
 #define NGX_HTTP_LLM_MAX_CAPTURE    (4 * 1024 * 1024)
 
 
@@ -31,6 +38,11 @@ struct ngx_http_llm_stream_s {
     ngx_chain_t                *busy;        /* sent on, not yet written */
     ngx_chain_t                *free_hold;   /* hold buffers to reuse */
     ngx_chain_t                *free_ref;    /* zero-copy buffers to reuse */
+
+    size_t                      pending;     /* bytes of copies in busy */
+    ngx_chain_t                *deferred;    /* upstream buffers read, kept
+                                                busy while pending is high */
+    ngx_chain_t               **deferred_last;
 
     u_char                     *scratch;     /* joined "data:" lines */
     size_t                      scratch_size;
@@ -80,6 +92,10 @@ static ngx_int_t ngx_http_llm_hook_flush(ngx_http_request_t *r,
 static ngx_int_t ngx_http_llm_stream_cut(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t ***ll);
 static void ngx_http_llm_stream_release(ngx_http_llm_stream_t *st);
+static ngx_int_t ngx_http_llm_stream_done_with(ngx_http_request_t *r,
+    ngx_http_llm_stream_t *st, ngx_buf_t *b);
+static void ngx_http_llm_stream_undefer(ngx_http_request_t *r,
+    ngx_http_llm_stream_t *st);
 static ngx_int_t ngx_http_llm_json_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_llm_capture_body(ngx_http_request_t *r,
@@ -599,6 +615,13 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     ngx_http_llm_stream_release(st);
 
+    if (st->deferred
+        && (last || ctx->cut_stream
+            || st->pending <= NGX_HTTP_LLM_MAX_PENDING))
+    {
+        ngx_http_llm_stream_undefer(r, st);
+    }
+
     if (last) {
         st->finished = 1;
     }
@@ -778,12 +801,64 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     if (last_ref) {
         /* b is released when the last buffer pointing into it is written */
         last_ref->shadow = b;
-
-    } else {
-        b->pos = b->last;
+        return NGX_OK;
     }
 
+    return ngx_http_llm_stream_done_with(r, st, b);
+}
+
+
+/*
+ * An upstream buffer whose bytes were all copied (or dropped): released,
+ * so that nginx reads on into it, unless the copies already sent on wait
+ * for a slow client; then it stays busy until they are written, and nginx
+ * stops reading the upstream when its buffer is full.
+ */
+
+static ngx_int_t
+ngx_http_llm_stream_done_with(ngx_http_request_t *r,
+    ngx_http_llm_stream_t *st, ngx_buf_t *b)
+{
+    ngx_chain_t  *cl;
+
+    if (st->pending <= NGX_HTTP_LLM_MAX_PENDING) {
+        b->pos = b->last;
+        return NGX_OK;
+    }
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    if (st->deferred == NULL) {
+        st->deferred_last = &st->deferred;
+    }
+
+    *st->deferred_last = cl;
+    st->deferred_last = &cl->next;
+
     return NGX_OK;
+}
+
+
+/* the client has caught up (or the answer ends): deferred buffers go */
+
+static void
+ngx_http_llm_stream_undefer(ngx_http_request_t *r, ngx_http_llm_stream_t *st)
+{
+    ngx_chain_t  *cl, *next;
+
+    for (cl = st->deferred; cl; cl = next) {
+        next = cl->next;
+        cl->buf->pos = cl->buf->last;
+        ngx_free_chain(r->pool, cl);
+    }
+
+    st->deferred = NULL;
 }
 
 
@@ -1300,6 +1375,21 @@ ngx_http_llm_stream_release(ngx_http_llm_stream_t *st)
         } else {
             /* a buffer of the upstream passed on as it was */
             cl->next = NULL;
+        }
+    }
+
+    /* what the client has yet to get of the copies */
+
+    st->pending = 0;
+
+    for (cl = st->busy; cl; cl = cl->next) {
+        /* hold buffers and replacements (no tag); not the upstream's */
+
+        if ((cl->buf->tag == (ngx_buf_tag_t) &ngx_http_llm_hold_tag
+             || cl->buf->tag == NULL)
+            && ngx_buf_in_memory(cl->buf))
+        {
+            st->pending += ngx_buf_size(cl->buf);
         }
     }
 }

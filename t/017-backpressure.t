@@ -1,0 +1,247 @@
+# Back-pressure through the stream filter: a client that stops reading
+# must stop the upstream too, whatever the size of the answer's events.
+#
+# The filter copies the parts of an event split over reads; before, the
+# upstream's buffer was released once copied, so nginx read on while the
+# client did not, and a paused client made the worker hold the rest of the
+# answer (each event larger than a read: all of it).  Now the copies sent
+# on and not yet written are counted, and above 64 KB the upstream's
+# buffers stay busy until the client catches up: nginx stops reading the
+# upstream once its buffer is full, as plain proxy_pass does.
+#
+# The upstream is a Perl server that writes a 20 MB stream of 90 KB events
+# as fast as it can, with a small socket buffer, and notes when it has
+# written the last byte; the client reads the header and the first events,
+# pauses, then reads the rest.  The order of the two moments is checked
+# (the upstream cannot finish while the client pauses), not a duration.
+#
+# Plain TAP: a server and a client with socket options, which the
+# Test::Nginx data format does not express (like t/010-shm.t).
+
+use strict;
+use warnings;
+use Test::More;
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use Socket qw(SOL_SOCKET SO_RCVBUF SO_SNDBUF);
+use Time::HiRes qw(sleep time);
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+
+if (!grep { /ngx_http_llm_module\.so$/ } @modules) {
+    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name ngx_http_llm_module.so';
+}
+
+my $valgrind = $ENV{TEST_NGINX_USE_VALGRIND};
+
+my $root = tempdir("llm-bp-XXXXXX", TMPDIR => 1,
+                   CLEANUP => !$ENV{TEST_NGINX_NO_CLEAN});
+mkdir "$root/$_" for qw(logs conf html);
+
+my $port = free_port();
+my $up_port = free_port();
+my $load = join '', map { "load_module $_;\n" } @modules;
+my $user = $> == 0 ? 'user root;' : '';
+
+my $events = 230;                  # of 90 KB: about 20 MB
+my $event_text = 'x' x (90 * 1024);
+my $pause = $valgrind ? 6 : 2;
+
+open my $fh, '>', "$root/conf/nginx.conf" or die $!;
+print $fh <<"_EOC_";
+$load
+$user
+worker_processes 1;
+master_process on;
+daemon on;
+error_log logs/error.log info;
+pid logs/nginx.pid;
+events { worker_connections 64; }
+
+http {
+    access_log off;
+    client_body_temp_path $root/body;
+    proxy_temp_path $root/proxy;
+    fastcgi_temp_path $root/fastcgi;
+    uwsgi_temp_path $root/uwsgi;
+    scgi_temp_path $root/scgi;
+
+    llm_model gpt-4o-mini upstream=up;
+
+    upstream up {
+        server 127.0.0.1:$up_port;
+    }
+
+    server {
+        listen 127.0.0.1:$port sndbuf=32k;
+
+        location / {
+            llm_gateway openai;
+            proxy_pass http://\$llm_upstream;
+            proxy_read_timeout 60s;
+            send_timeout 60s;
+        }
+    }
+}
+_EOC_
+close $fh;
+
+# the upstream: one answer, as fast as the socket takes it
+
+my $done_file = "$root/upstream-done";
+my $listen = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$up_port",
+                                   Listen => 8, ReuseAddr => 1)
+    or die "listen $up_port: $!";
+
+our $up = fork() // die $!;
+
+if ($up == 0) {
+    $up = 0;
+    my $c = $listen->accept or exit 1;
+    setsockopt($c, SOL_SOCKET, SO_SNDBUF, 16 * 1024);
+
+    my $req = '';
+    while ($req !~ /\r\n\r\n/) {
+        sysread($c, $req, 65536, length $req) or exit 1;
+    }
+    my ($len) = $req =~ /Content-Length: (\d+)/i;
+    my $body = length($req) - index($req, "\r\n\r\n") - 4;
+    while (defined $len && $body < $len) {
+        my $n = sysread($c, my $more, 65536) or last;
+        $body += $n;
+    }
+
+    syswrite_all($c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                     . "Connection: close\r\n\r\n");
+
+    for my $i (1 .. $events) {
+        syswrite_all($c, qq(data: {"id":"e$i","object":"chat.completion.chunk",)
+                         . qq("choices":[{"index":0,"delta":{"content":")
+                         . $event_text . qq("},"finish_reason":null}]}\n\n));
+    }
+
+    syswrite_all($c, "data: [DONE]\n\n");
+
+    open my $d, '>', $done_file or exit 1;
+    printf $d "%.6f\n", time;
+    close $d;
+
+    close $c;
+    exit 0;
+}
+
+close $listen;
+
+# the upstream never waits for a test that stopped
+END { kill 'KILL', $up if $up }
+
+my $out = `$nginx -p $root/ -c conf/nginx.conf 2>&1`;
+is($?, 0, 'nginx starts') or diag($out);
+wait_port($port) or BAIL_OUT("nginx does not listen on $port");
+
+# the client: a small receive buffer, the first events, a pause, the rest
+
+my $s = IO::Socket::INET->new(Proto => 'tcp') or die $!;
+setsockopt($s, SOL_SOCKET, SO_RCVBUF, 16 * 1024);
+$s->connect(Socket::pack_sockaddr_in($port, Socket::inet_aton('127.0.0.1')))
+    or die "connect: $!";
+
+my $req = '{"model":"gpt-4o-mini","stream":true,'
+          . '"messages":[{"role":"user","content":"Hi"}]}';
+
+syswrite_all($s, "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+                 . "Content-Type: application/json\r\nConnection: close\r\n"
+                 . "Content-Length: " . length($req) . "\r\n\r\n$req");
+
+my $got = '';
+while (length $got < 200 * 1024) {
+    sysread($s, $got, 65536, length $got) or last;
+}
+
+like($got, qr{^HTTP/1\.1 200 }, 'the stream starts');
+
+sleep $pause;
+
+my $resumed = time;
+ok(!-e $done_file, "the upstream has not written its answer while the "
+                   . "client paused for ${pause}s");
+
+while (1) {
+    my $n = sysread($s, $got, 1 << 20, length $got);
+    last unless $n;
+}
+close $s;
+
+waitpid $up, 0;
+
+my $done = -e $done_file ? slurp($done_file) + 0 : 0;
+cmp_ok($done, '>', $resumed, 'it finished after the client went on reading');
+
+my $body = dechunk(substr($got, index($got, "\r\n\r\n") + 4));
+my @ids = $body =~ /"id":"e(\d+)"/g;
+
+is(scalar @ids, $events, "all $events events of 90 KB reached the client");
+is_deeply(\@ids, [1 .. $events], 'in order');
+like($body, qr/data: \[DONE\]\n\n\z/, 'and [DONE]');
+
+my $log = slurp("$root/logs/error.log");
+unlike($log, qr/\[(alert|crit|emerg)\]|signal \d+ .*exited/,
+       'no alert, no crash');
+
+system("$nginx -p $root/ -c conf/nginx.conf -s quit 2>/dev/null");
+sleep 0.3;
+
+done_testing();
+
+
+sub syswrite_all {
+    my ($sock, $data) = @_;
+    my $off = 0;
+    while ($off < length $data) {
+        my $n = syswrite($sock, $data, length($data) - $off, $off);
+        die "write: $!" unless defined $n;
+        $off += $n;
+    }
+}
+
+sub dechunk {
+    my ($in) = @_;
+    my $out = '';
+    while ($in =~ s/^([0-9a-fA-F]+)\r\n//) {
+        my $n = hex $1;
+        last if $n == 0;
+        $out .= substr($in, 0, $n, '');
+        $in =~ s/^\r\n//;
+    }
+    return $out;
+}
+
+sub slurp {
+    my ($f) = @_;
+    open my $in, '<', $f or return '';
+    local $/;
+    return <$in>;
+}
+
+sub free_port {
+    for (1 .. 50) {
+        my $p = 20000 + int(rand(30000));
+        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$p",
+                                      Listen => 1, ReuseAddr => 1)
+            or next;
+        close $s;
+        return $p;
+    }
+    die "no free port";
+}
+
+sub wait_port {
+    my ($p) = @_;
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$p");
+        if ($s) { close $s; return 1 }
+        sleep 0.05;
+    }
+    return 0;
+}
