@@ -348,6 +348,32 @@ is cut: it ran past llm_budget_zone "dollars"
 
 
 
+=== TEST 15b: the same cut over HTTP/2: the client gets the ending and [DONE], the stream ends cleanly
+--- http_config eval
+my $c = $::Mock;
+$c =~ s/cost=0.5\/h/cost=0.012\/h/;
+$c
+--- config
+    location / {
+        llm_gateway openai;
+        llm_budget dollars;
+        llm_budget_allowance 1;
+        proxy_pass http://mock;
+        access_log logs/error.log llm;
+    }
+--- http2
+--- request
+POST /long/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Hi"}]}
+--- more_headers
+X-Key: leo
+--- response_body_like: ^data: \{"choices":\[\{"index":0,"delta":\{"content":"one two three four"\}\}\]\}\n\n.*data: \{"object":"chat.completion.chunk","choices":\[\{"index":0,"delta":\{\},"finish_reason":"length"\}\]\}\n\ndata: \[DONE\]\n\n$
+--- response_body_unlike: the last words
+--- error_log
+is cut: it ran past llm_budget_zone "dollars"
+
+
+
 === TEST 16: llm_budget naming no zone fails nginx -t
 --- config
     location / {
