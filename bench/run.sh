@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ngx_llm_module benchmarks: the gateway against plain nginx proxy_pass.
 #
-#   bash bench/run.sh                       all of them (about 8 minutes)
+#   bash bench/run.sh                       all of them (about 11 minutes)
 #   bash bench/run.sh throughput stream     some of them
 #   MODULE=/path/to/ngx_http_llm_module.so bash bench/run.sh
 #
@@ -14,6 +14,9 @@
 #               one zone and with three (wrk + bench/wrk_keys.lua)
 #   route       routing: CPU of the weighted choice and body rewrite; primary
 #               latency with a 100% shadow to a slow model (wrk + bench/wrk_route.lua)
+#   features    plain proxy_pass, the gateway, each feature on (budget, routing,
+#               redaction, cache miss and hit, JSON log) and all of them on,
+#               in one run (wrk + bench/wrk_features.lua)
 #   peer        the same workload through Portkey's gateway (npm, on node, a
 #               third loopback port), plain nginx and the module (bench/peer/)
 #
@@ -25,7 +28,7 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL="throughput stream memory json budget route peer"
+ALL="throughput stream memory json budget route features peer"
 WHICH=${*:-$ALL}
 for b in $WHICH; do
     case " $ALL " in *" $b "*) ;; *) die "unknown benchmark '$b' (one of: $ALL)" ;; esac

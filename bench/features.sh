@@ -1,0 +1,495 @@
+#!/usr/bin/env bash
+# Benchmark 7: what each feature costs, and all of them together.
+# Non-streamed chat completions through plain proxy_pass, through
+# llm_gateway alone, with one feature on at a time and with every feature
+# on, measured alternately in the same run.
+#
+#   bash bench/features.sh            (MODULE=... to pick the .so)
+#   FE_SIZES="1024 16384" bash bench/features.sh
+#
+# One nginx under test (worker_processes 1), locations to the same upstream
+# pool, differing only in their feature directives:
+#
+#   plain  /plain/  proxy_pass only
+#   gw     /gw/     llm_gateway openai (measured twice per round: "gw" and
+#          "aa", the second an A/A control that shows how large a
+#          difference of nothing is)
+#   bu     /bu/     + llm_budget (a zone keyed by $http_x_key, one of
+#                   FE_KEYS keys at random, limits so huge nothing is refused)
+#   rt     /gw/     the same location as gw, the body asks for the alias
+#                   mini-canary { gpt-4o-mini 3; gpt-4o 1; } (drawn by
+#                   weight, body rewritten)
+#   rq     /rq/     + llm_redact request (mask, every type)
+#   rr     /rr/     + llm_redact request response
+#   cm     /cm/     + llm_cache, every body different: a miss and a store
+#   ch     /ch/     + llm_cache, the same body every time: hits
+#   lg     /lg/     + a JSON access log of every $llm_* variable
+#   all    /all/    budget + the alias + llm_redact request response +
+#                   llm_cache (misses) + the JSON access log
+#
+# The status counters are always on (every gateway row pays them); the
+# server also has an llm_status location (read at the end for the checks).
+# Every run uses the same wrk script (bench/wrk_features.lua): a body in
+# which a tag of letters makes every request different (the same tag every
+# time on ch), an X-Key drawn at random, Authorization (the cache's scope),
+# so the client's work is the same on every path; the bodies for rt and all
+# differ only by their model's name (the same length).  The request bodies
+# have no personal data: nothing is redacted (checked).
+#
+# For each size (a fresh pair of instances: empty zones): a 1 s warm-up per
+# path, FE_ROUNDS rounds of wrk -c FE_CONNS with the order rotated every
+# round and reversed every other round, then FE_LAT_ROUNDS rounds with one
+# connection.  Medians; worker CPU per request from /proc/PID/schedstat;
+# Δ CPU: per round, minus the gateway's, median over the rounds.
+# llm_status is read after the warm-up and at the end, and the logs
+# counted, to check that during the runs nothing was refused, redacted or
+# answered from the cache where it should not be.  The JSON logs are
+# written to the work directory and removed after each size.
+#
+# Environment: FE_ROUNDS (10), FE_DURATION (1 s), FE_CONNS (16),
+# FE_LAT_ROUNDS (5), FE_LAT_DURATION (1 s), FE_SIZES ("1024"),
+# FE_KEYS (1000), FE_CACHE_ZONE (64m, each of the two miss zones),
+# FE_PATHS (all of the above; a subset, with plain and gw, to measure less).
+
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+FE_ROUNDS=${FE_ROUNDS:-10}
+FE_DURATION=${FE_DURATION:-1}
+FE_CONNS=${FE_CONNS:-16}
+FE_LAT_ROUNDS=${FE_LAT_ROUNDS:-5}
+FE_LAT_DURATION=${FE_LAT_DURATION:-1}
+FE_SIZES=${FE_SIZES:-1024}
+FE_KEYS=${FE_KEYS:-1000}
+FE_CACHE_ZONE=${FE_CACHE_ZONE:-64m}
+
+check_prereqs wrk node curl taskset
+
+ALL_PATHS="plain gw aa bu rt rq rr cm ch lg all"
+PATHS=${FE_PATHS:-$ALL_PATHS}
+for p in $PATHS; do
+    case " $ALL_PATHS " in *" $p "*) ;; *) die "unknown path '$p' (one of: $ALL_PATHS)" ;; esac
+done
+case " $PATHS " in *" plain "*) ;; *) die "FE_PATHS must have plain" ;; esac
+case " $PATHS " in *" gw "*) ;; *) die "FE_PATHS must have gw" ;; esac
+declare -A NAME=(
+    [plain]="plain proxy_pass"
+    [gw]="llm_gateway"
+    [aa]="llm_gateway again (A/A control)"
+    [bu]="+ budget (1 zone, random key)"
+    [rt]="+ routing (alias, 2 weighted models)"
+    [rq]="+ redaction, request"
+    [rr]="+ redaction, request and response"
+    [cm]="+ cache, miss and store"
+    [ch]="+ cache, hit"
+    [lg]="+ JSON access log (\$llm_* variables)"
+    [all]="**all on** (budget, routing, redaction both ways, cache miss, JSON log)"
+)
+declare -A LOC=([plain]=plain [gw]=gw [aa]=gw [bu]=bu [rt]=gw [rq]=rq [rr]=rr
+                [cm]=cm [ch]=ch [lg]=lg [all]=all)
+
+HUGE_TOKENS=1000000000000   # 1e12 tokens an hour: never refused
+
+LOG_FORMAT=$(cat <<'EOF'
+    log_format  llm_json  escape=json
+        '{"time":"$time_iso8601","request_id":"$request_id",'
+        '"remote_addr":"$remote_addr","request":"$request_method $uri",'
+        '"status":$status,"request_time":$request_time,'
+        '"upstream_addr":"$upstream_addr","upstream_status":"$upstream_status",'
+        '"requested_model":"$llm_requested_model","route":"$llm_route",'
+        '"model":"$llm_model","upstream":"$llm_upstream",'
+        '"attempts":"$llm_attempts","shadow":"$llm_shadow",'
+        '"stream":"$llm_stream","prompt_tokens":"$llm_prompt_tokens",'
+        '"completion_tokens":"$llm_completion_tokens",'
+        '"total_tokens":"$llm_total_tokens","tokens_source":"$llm_tokens_source",'
+        '"cost":"$llm_cost","ttft_ms":"$llm_ttft",'
+        '"budget_remaining":"$llm_budget_remaining",'
+        '"cache":"$llm_cache_status","redactions":"$llm_redactions"}';
+EOF
+)
+
+FRONT_HTTP_EXTRA="
+    llm_model  gpt-4o  upstream=bench_up  input=2.50  output=10.00;
+
+    llm_route  mini-canary  { gpt-4o-mini 3; gpt-4o 1; }
+
+    llm_budget_zone  \$http_x_key  zone=fe_budget:4m      tokens=$HUGE_TOKENS/h;
+    llm_budget_zone  \$http_x_key  zone=fe_budget_all:4m  tokens=$HUGE_TOKENS/h;
+
+    llm_cache_zone  zone=fe_miss:$FE_CACHE_ZONE  ttl=1h;
+    llm_cache_zone  zone=fe_hit:1m            ttl=1h;
+    llm_cache_zone  zone=fe_all:$FE_CACHE_ZONE   ttl=1h;
+
+$LOG_FORMAT
+"
+FRONT_SERVER_EXTRA="
+        location /bu/ {
+            llm_gateway  openai;
+            llm_budget   fe_budget;
+            proxy_pass   http://\$llm_upstream;
+        }
+
+        location /rq/ {
+            llm_gateway  openai;
+            llm_redact   request;
+            proxy_pass   http://\$llm_upstream;
+        }
+
+        location /rr/ {
+            llm_gateway  openai;
+            llm_redact   request response;
+            proxy_pass   http://\$llm_upstream;
+        }
+
+        location /cm/ {
+            llm_gateway  openai;
+            llm_cache    fe_miss;
+            proxy_pass   http://\$llm_upstream;
+        }
+
+        location /ch/ {
+            llm_gateway  openai;
+            llm_cache    fe_hit;
+            proxy_pass   http://\$llm_upstream;
+        }
+
+        location /lg/ {
+            llm_gateway  openai;
+            access_log   $BENCH_TMP/front/lg.json.log  llm_json;
+            proxy_pass   http://\$llm_upstream;
+        }
+
+        location /all/ {
+            llm_gateway  openai;
+            llm_budget   fe_budget_all;
+            llm_redact   request response;
+            llm_cache    fe_all;
+            access_log   $BENCH_TMP/front/all.json.log  llm_json;
+            proxy_pass   http://\$llm_upstream;
+        }
+
+        location = /status {
+            llm_status;
+        }
+"
+
+# on-CPU time of a process in ns
+cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat"; }
+
+# run_wrk PATH CONNS DURATION: prints "rps p50_us p99_us cpu_ns/req errors requests"
+# (run in a subshell: the number of the run, the first part of the bodies'
+# tag, is kept in a file)
+RUN_FILE=$BENCH_TMP/features-run
+echo 0 >"$RUN_FILE"
+run_wrk() {
+    local out c0 c1 unique=1 run body=$body_mini
+    run=$(( $(cat "$RUN_FILE") + 1 ))
+    echo "$run" >"$RUN_FILE"
+    case $1 in
+    rt|all) body=$body_alias ;;
+    ch)     unique=0 run=0 ;;
+    esac
+    c0=$(cpu_ns "$FRONT_WORKER")
+    out=$(BODY_FILE=$body UNIQUE=$unique RUN=$run KEYS=$FE_KEYS on_cpu "$CLIENT_CPU" \
+          wrk -t1 -c"$2" -d"$3"s -s "$BENCH_DIR/wrk_features.lua" "$FRONT/${LOC[$1]}/json" \
+          | grep '^RESULT') \
+        || die "wrk failed against /${LOC[$1]}/json"
+    c1=$(cpu_ns "$FRONT_WORKER")
+    awk -v c="$((c1 - c0))" '{
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        printf "%s %s %s %.0f %s %s\n", v["rps"], v["p50_us"], v["p99_us"],
+               v["requests"] ? c / v["requests"] : 0, v["errors"], v["requests"]
+    }' <<<"$out"
+}
+
+# one request: prints the response headers (lower case names)
+post() {   # PATH TAG
+    local body=$body_mini
+    case $1 in rt|all) body=$body_alias ;; esac
+    sed "s/@UNIQ@/$2/" "$body" \
+    | curl -s -o /dev/null -D - -H 'Content-Type: application/json' \
+           -H 'Authorization: Bearer sk-bench' -H 'X-Key: key-0001' \
+           --data-binary @- "$FRONT/${LOC[$1]}/json" \
+    | tr -d '\r' | awk -F': ' 'NR == 1 { print; next } { printf "%s: %s\n", tolower($1), $2 }'
+}
+
+expect() {   # PATH WHAT HEADERS PATTERN
+    grep -q "$4" <<<"$3" \
+        || die "smoke test: /$1/ $2: $(paste -sd ' ' <<<"$3" | cut -c1-400) ($(tail -3 "$BENCH_TMP/front/error.log"))"
+}
+
+# each path answers 200, with the headers of its features
+smoke() {
+    local p h
+    for p in plain gw bu rt rq rr cm ch lg all; do
+        h=$(post "$p" "smoke aaaaaaaa")
+        expect "$p" "answered" "$h" '^HTTP/[0-9.]* 200'
+        case $p in
+        bu|all) expect "$p" "has no budget headers" "$h" '^x-ratelimit-limit-tokens: ' ;;
+        *)      ! grep -q '^x-ratelimit-limit-tokens: ' <<<"$h" || die "smoke test: /$p/ has budget headers" ;;
+        esac
+        case $p in
+        cm|ch|all) expect "$p" "is not a cache miss" "$h" '^x-llm-cache: MISS' ;;
+        esac
+    done
+    # the same body again is a hit: the bodies must differ to measure
+    # misses (on all, once the same model is drawn again: the key has the
+    # model the route chose)
+    for p in cm ch all; do
+        for i in $(seq 10); do
+            h=$(post "$p" "smoke aaaaaaaa")
+            grep -q '^x-llm-cache: HIT' <<<"$h" && break
+        done
+        expect "$p" "is not a cache hit when asked again" "$h" '^x-llm-cache: HIT'
+    done
+}
+
+# what llm_status says, one line per figure: "NAME VALUE"
+status_figures() {
+    curl -s "$FRONT/status?format=json" | node -e '
+        let s = "";
+        process.stdin.on("data", d => s += d).on("end", () => {
+            const j = JSON.parse(s), out = [];
+            for (const z of ["fe_budget", "fe_budget_all"]) {
+                const b = (j.budgets || {})[z] || {};
+                out.push(`${z}.admitted ${b.admitted ?? "?"}`, `${z}.refused ${b.refused ?? "?"}`);
+            }
+            for (const z of ["fe_miss", "fe_hit", "fe_all"]) {
+                const c = (j.cache || {})[z] || {};
+                for (const k of ["hits", "misses", "stored", "evicted", "entries"]) {
+                    out.push(`${z}.${k} ${c[k] ?? "?"}`);
+                }
+            }
+            const r = (j.routes || {})["mini-canary"] || {};
+            out.push(`route.requests ${r.requests ?? "?"}`);
+            for (const m of ["gpt-4o-mini", "gpt-4o"]) {
+                const x = (j.models || {})[m] || {}, st = x.responses || {};
+                out.push(`${m}.requests ${x.requests ?? "?"}`,
+                         `${m}.non2xx ${(st["429"] ?? 0) + (st["4xx"] ?? 0) + (st["5xx"] ?? 0)}`);
+            }
+            let red = 0;
+            for (const t of Object.values(j.redactions || {})) {
+                red += (t.request || 0) + (t.response || 0) + (t.blocked || 0);
+            }
+            out.push(`redactions ${red}`);
+            console.log(out.join("\n"));
+        });'
+}
+
+log "features: module $MODULE"
+
+RAW=$BENCH_TMP/features.tsv
+CHECKS=$BENCH_TMP/features-checks.tsv
+: >"$RAW"
+: >"$CHECKS"
+
+for size in $FE_SIZES; do
+    start_pair
+
+    # the bodies: make_body's, with the tag's place at the end of the last
+    # user message, asking for gpt-4o-mini or for the alias (same length)
+    body_mini=$BENCH_TMP/body-$size.json
+    body_alias=$BENCH_TMP/body-$size-alias.json
+    make_body "$size" 0 | node -e '
+        let s = "";
+        process.stdin.on("data", d => s += d).on("end", () => {
+            const b = JSON.parse(s), m = b.messages[b.messages.length - 1];
+            m.content += " @UNIQ@";
+            process.stdout.write(JSON.stringify(b));
+        });' >"$body_mini"
+    sed 's/"model":"gpt-4o-mini"/"model":"mini-canary"/' "$body_mini" >"$body_alias"
+    [ "$(wc -c <"$body_mini")" = "$(wc -c <"$body_alias")" ] \
+        && grep -q '"model":"mini-canary"' "$body_alias" \
+        || die "could not make the alias body"
+    bytes=$(( $(wc -c <"$body_mini") + 17 - 6 ))   # with the tag in place of @UNIQ@
+
+    smoke
+
+    # warm-up: connections, keys in the budget zone, the hit path's entry
+    for p in $PATHS; do
+        run_wrk "$p" "$FE_CONNS" 1 >/dev/null
+    done
+
+    # the counters before the measured runs (the checks count from here on)
+    sleep 0.2
+    status_figures >"$BENCH_TMP/status-before"
+    : >"$BENCH_TMP/front/lg.json.log"
+    : >"$BENCH_TMP/front/all.json.log"
+
+    set -- $PATHS
+    n=$#
+    for mode in load c1; do
+        if [ $mode = load ]; then
+            rounds=$FE_ROUNDS conns=$FE_CONNS dur=$FE_DURATION
+        else
+            rounds=$FE_LAT_ROUNDS conns=1 dur=$FE_LAT_DURATION
+        fi
+        for round in $(seq "$rounds"); do
+            # rotate the order every round (each path goes first once in n
+            # rounds) and reverse it every other round (each path follows
+            # a different one: no path always runs right after plain)
+            order=()
+            for i in $(seq 0 $((n - 1))); do
+                if [ $((round % 2)) = 1 ]; then
+                    j=$(( (i + round - 1) % n + 1 ))
+                else
+                    j=$(( (n - 1 - i + round - 1) % n + 1 ))
+                fi
+                order+=("${!j}")
+            done
+            for p in "${order[@]}"; do
+                r=$(run_wrk "$p" "$conns" "$dur")
+                log "features: $bytes B $mode round $round $p: $r"
+                echo "$size $mode $p $round $r" >>"$RAW"
+            done
+        done
+    done
+
+    # the checks: what the counters and the logs gained during the runs
+    sleep 0.2
+    status_figures | awk -v s="$size" 'NR == FNR { before[$1] = $2; next }
+        { print s, $1, ($2 ~ /^[0-9]+$/ && before[$1] ~ /^[0-9]+$/) ? $2 - before[$1] : $2 }' \
+        "$BENCH_TMP/status-before" - >>"$CHECKS"
+    for l in lg all; do
+        echo "$size $l.log_lines $(wc -l <"$BENCH_TMP/front/$l.json.log")" >>"$CHECKS"
+        case " $PATHS " in *" $l "*) ;; *) continue ;; esac
+        if [ -z "$(tail -1 "$BENCH_TMP/front/$l.json.log" | node -e '
+                let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
+                    try { JSON.parse(s); console.log("ok"); } catch (e) {} });')" ]; then
+            die "the last line of $l.json.log is not JSON"
+        fi
+    done
+    # the statuses in the logs: 200, and 499 for the requests still in
+    # flight when wrk stopped
+    cat "$BENCH_TMP/front/"{lg,all}.json.log \
+        | grep -o '"status":[0-9]*,' | tr -dc '0-9\n' | sort | uniq -c \
+        | awk -v s="$size" '{ printf "%s log_status %s×%s\n", s, $2, $1 }' >>"$CHECKS"
+    grep -m1 '"status":200,' "$BENCH_TMP/front/all.json.log" >"$BENCH_TMP/all-$size.json.line" || true
+    rm -f "$BENCH_TMP/front/"{lg,all}.json.log
+
+    stop_pair
+done
+
+# RAW columns: 1 size, 2 mode, 3 path, 4 round, 5 rps, 6 p50_us, 7 p99_us,
+# 8 cpu_ns/req, 9 errors, 10 requests
+med() {   # SIZE MODE PATH COLUMN
+    awk -v s="$1" -v m="$2" -v p="$3" -v c="$4" \
+        '$1 == s && $2 == m && $3 == p { print $c }' "$RAW" | median
+}
+sum() {   # SIZE PATH COLUMN (every mode)
+    awk -v s="$1" -v p="$2" -v c="$3" '$1 == s && $3 == p { t += $c } END { print t + 0 }' "$RAW"
+}
+# per round, PATH minus BASE (CPU ns/req, or p50 µs with COLUMN 6): the
+# differences, one a line
+pdiffs() {   # SIZE MODE PATH BASE [COLUMN]
+    awk -v s="$1" -v m="$2" -v p="$3" -v q="$4" -v c="${5:-8}" \
+        '$1 != s || $2 != m { next } $3 == q { base[$4] = $c } $3 == p { v[$4] = $c }
+        END { for (r in v) if (r in base) print v[r] - base[r] }' "$RAW"
+}
+check() {   # SIZE NAME
+    awk -v s="$1" -v k="$2" '$1 == s && $2 == k { print $3 }' "$CHECKS"
+}
+fmt() { awk "BEGIN { printf \"%.${2}f\", ($1) }"; }     # EXPR DECIMALS
+sfmt() { awk "BEGIN { printf \"%+.${2}f\", ($1) }"; }   # signed
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+kb() { awk -v b="$1" 'BEGIN { printf "%.0f KB", b / 1024 }'; }
+quartiles_1() {   # numbers on stdin: "Q1 … Q3" with one decimal
+    sort -g | awk '{ v[NR] = $1 }
+        function q(f,   x, i) { x = 1 + (NR - 1) * f; i = int(x); return v[i] + (x - i) * (v[i + 1] - v[i]) }
+        END { if (NR == 0) { print "nan"; exit } printf "%+.1f … %+.1f\n", q(0.25), q(0.75) }'
+}
+
+echo "### Non-streamed chat completions: each feature, and all of them"
+echo
+echo "wrk -t1 -c$FE_CONNS -s bench/wrk_features.lua, ${FE_DURATION} s per run, $FE_ROUNDS runs per path, order rotated every"
+echo "round and reversed every other round; then $FE_LAT_ROUNDS runs of ${FE_LAT_DURATION} s per path with one connection (-c1);"
+echo "medians. Every request body differs (a tag of letters; the cache-hit row sends one body). Worker"
+echo "CPU: on-CPU time of the nginx worker under test per request (/proc/PID/schedstat). ×plain: req/s"
+echo "and CPU per request as a ratio of plain proxy_pass's. Δ CPU vs gateway: per round, minus the"
+echo "llm_gateway row's CPU per request; median and quartiles of the rounds. The A/A row measures"
+echo "llm_gateway twice: its Δ is what a difference of nothing looks like in this run."
+for size in $FE_SIZES; do
+    bytes=$(( $(wc -c <"$BENCH_TMP/body-$size.json") + 11 ))
+    echo
+    echo "$bytes B request body ($(kb "$size")), wrk -c$FE_CONNS:"
+    echo
+    echo "| path | req/s | req/s ×plain | p50 ms | p99 ms | worker CPU µs/req | CPU ×plain | **Δ CPU µs/req vs gateway** | Δ quartiles (µs) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    for p in $PATHS; do
+        case $p in
+        plain|gw) d="" dq="" ;;
+        aa)       d=$(pdiffs "$size" load aa gw | median | awk '{ printf "%+.1f", $1 / 1000 }')
+                  dq=$(pdiffs "$size" load aa gw | awk '{ print $1 / 1000 }' | quartiles_1) ;;
+        *)        d="**$(pdiffs "$size" load "$p" gw | median | awk '{ printf "%+.1f", $1 / 1000 }')**"
+                  dq=$(pdiffs "$size" load "$p" gw | awk '{ print $1 / 1000 }' | quartiles_1) ;;
+        esac
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${NAME[$p]}" \
+            "$(fmt "$(med "$size" load "$p" 5)" 0)" \
+            "$(ratio "$(med "$size" load "$p" 5)" "$(med "$size" load plain 5)")" \
+            "$(fmt "$(med "$size" load "$p" 6) / 1000" 2)" \
+            "$(fmt "$(med "$size" load "$p" 7) / 1000" 2)" \
+            "$(fmt "$(med "$size" load "$p" 8) / 1000" 1)" \
+            "$(ratio "$(med "$size" load "$p" 8)" "$(med "$size" load plain 8)")" \
+            "$d" "$dq"
+    done
+    echo
+    echo "One connection (wrk -t1 -c1), $bytes B body; Δ p50: per round, minus plain's or the gateway's p50, median:"
+    echo
+    echo "| path | req/s | p50 ms | p99 ms | worker CPU µs/req | **Δ p50 µs vs plain** | Δ p50 µs vs gateway |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for p in $PATHS; do
+        if [ "$p" = plain ]; then dp="" dg=""
+        else
+            dp=$(pdiffs "$size" c1 "$p" plain 6 | median | awk '{ printf "%+.0f", $1 }')
+            dg=$(pdiffs "$size" c1 "$p" gw 6 | median | awk '{ printf "%+.0f", $1 }')
+            [ "$p" = gw ] && dg=""
+        fi
+        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${NAME[$p]}" \
+            "$(fmt "$(med "$size" c1 "$p" 5)" 0)" \
+            "$(fmt "$(med "$size" c1 "$p" 6) / 1000" 3)" \
+            "$(fmt "$(med "$size" c1 "$p" 7) / 1000" 3)" \
+            "$(fmt "$(med "$size" c1 "$p" 8) / 1000" 1)" \
+            "$dp" "$dg"
+    done
+    echo
+    echo "Checks after the runs ($bytes B): budget fe_budget $(check "$size" fe_budget.admitted) admitted,"
+    echo "$(check "$size" fe_budget.refused) refused, fe_budget_all $(check "$size" fe_budget_all.admitted) admitted, $(check "$size" fe_budget_all.refused) refused;"
+    echo "cache fe_miss $(check "$size" fe_miss.hits) hits, $(check "$size" fe_miss.misses) misses, $(check "$size" fe_miss.stored) stored, $(check "$size" fe_miss.evicted) evicted;"
+    echo "fe_hit $(check "$size" fe_hit.hits) hits, $(check "$size" fe_hit.misses) misses; fe_all $(check "$size" fe_all.hits) hits, $(check "$size" fe_all.misses) misses,"
+    echo "$(check "$size" fe_all.stored) stored, $(check "$size" fe_all.evicted) evicted; route mini-canary $(check "$size" route.requests) requests"
+    echo "($(check "$size" gpt-4o.requests) answered by gpt-4o); values redacted: $(check "$size" redactions);"
+    echo "non-2xx answers (llm_status): $(( $(check "$size" gpt-4o-mini.non2xx) + $(check "$size" gpt-4o.non2xx) )); wrk errors: $(awk -v s="$size" '$1 == s { e += $9 } END { print e + 0 }' "$RAW");"
+    echo "JSON log lines: $(check "$size" lg.log_lines) (lg), $(check "$size" all.log_lines) (all), for $(sum "$size" lg 10) and $(sum "$size" all 10)"
+    echo "requests counted by wrk; statuses in these logs: $(check "$size" log_status | paste -sd ' ' | sed 's/ /, /g')"
+    echo "(499: a request still in flight when wrk stopped, which wrk does not count; the same happens on"
+    echo "every path)."
+    echo
+    echo "A line of the JSON log (all on):"
+    echo
+    echo "    $(cat "$BENCH_TMP/all-$size.json.line")"
+
+    errors=$(awk -v s="$size" '$1 == s { e += $9 } END { print e + 0 }' "$RAW")
+    refused=$(( $(check "$size" fe_budget.refused) + $(check "$size" fe_budget_all.refused) ))
+    echo
+    [ "$errors" = 0 ] || echo "**Warning:** $errors wrk errors (non-2xx, timeouts) with the $(kb "$size") body."
+    [ "$refused" = 0 ] || echo "**Warning:** $refused requests refused by a budget."
+    [ "$(check "$size" fe_miss.hits)" = 0 ] && [ "$(check "$size" fe_all.hits)" = 0 ] \
+        || echo "**Warning:** cache hits on a path meant to miss."
+    [ "$(check "$size" redactions)" = 0 ] || echo "**Warning:** values were redacted: the bodies are meant to have none."
+done
+
+for size in $FE_SIZES; do
+    bytes=$(kb "$size")
+    for p in $PATHS; do
+        case $p in
+        plain|aa) continue ;;
+        gw)  what="llm_gateway alone" ;;
+        all) what="All features on (budget, routing, redaction both ways, cache miss, JSON log)" ;;
+        *)   what="llm_gateway ${NAME[$p]}" ;;
+        esac
+        d=""
+        [ "$p" = gw ] || d="; Δ vs gateway $(pdiffs "$size" load "$p" gw | median | awk '{ printf "%+.1f", $1 / 1000 }') µs"
+        summary_row "$what, $bytes body: worker CPU/req (baseline: plain proxy_pass)" \
+            "$(fmt "$(med "$size" load "$p" 8) / 1000" 1) µs" "$(fmt "$(med "$size" load plain 8) / 1000" 1) µs" \
+            "CPU ×$(ratio "$(med "$size" load "$p" 8)" "$(med "$size" load plain 8)"), req/s ×$(ratio "$(med "$size" load "$p" 5)" "$(med "$size" load plain 5)")$d"
+    done
+done

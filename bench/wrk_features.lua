@@ -1,0 +1,74 @@
+-- wrk script of bench/features.sh: POST the JSON body in $BODY_FILE, in
+-- which the text @UNIQ@ is replaced per request by a tag of two words of
+-- 8 lower-case letters, with "Authorization: Bearer sk-bench" (the cache's
+-- default scope), an X-Key header drawn at random among $KEYS keys
+-- (default 1000) for the budget, and Content-Type.  Prints one parseable
+-- line (as wrk_post.lua).
+--
+--   UNIQUE=1 (default)  every body differs: the tag is $RUN (a number, one
+--                       per wrk run) and a counter of this run's requests,
+--                       both spelled in letters, so no two requests of the
+--                       benchmark are the same (use -t1: one counter)
+--   UNIQUE=0            the same tag every time (cache hits)
+--
+-- The work per request is the same in both modes: the tag is built and the
+-- request formatted every time.  Letters only: no redaction type matches a
+-- tag (digits could look like a phone or card number).
+--
+--   BODY_FILE=body.json RUN=7 wrk -t1 -c16 -d1s -s bench/wrk_features.lua URL
+
+local f = assert(io.open(assert(os.getenv("BODY_FILE"), "BODY_FILE not set"), "rb"))
+local body = f:read("*a")
+f:close()
+
+local at = assert(body:find("@UNIQ@", 1, true), "no @UNIQ@ in the body")
+local head = body:sub(1, at - 1)
+local tail = body:sub(at + 6)
+
+local unique = os.getenv("UNIQUE") ~= "0"
+local nkeys = tonumber(os.getenv("KEYS") or "1000")
+
+-- N in 8 letters, base 26
+local function letters(n)
+    local t = {}
+    for i = 8, 1, -1 do
+        t[i] = string.char(97 + n % 26)
+        n = math.floor(n / 26)
+    end
+    return table.concat(t)
+end
+
+local run = letters(tonumber(os.getenv("RUN") or "0"))
+local n = 0
+local keys = {}
+local hdrs = {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer sk-bench",
+}
+
+function init(args)
+    math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
+    for i = 1, nkeys do
+        keys[i] = string.format("key-%04d", i)
+    end
+end
+
+function request()
+    local tag
+    n = n + 1
+    if unique then
+        tag = run .. " " .. letters(n)
+    else
+        tag = run .. " " .. letters(0)
+    end
+    hdrs["X-Key"] = keys[math.random(nkeys)]
+    return wrk.format("POST", nil, hdrs, head .. tag .. tail)
+end
+
+function done(summary, latency, requests)
+    local e = summary.errors
+    io.write(string.format("RESULT requests=%d rps=%.1f p50_us=%d p99_us=%d mean_us=%.1f errors=%d\n",
+        summary.requests, summary.requests / (summary.duration / 1e6),
+        latency:percentile(50), latency:percentile(99), latency.mean,
+        e.connect + e.read + e.write + e.status + e.timeout))
+end
