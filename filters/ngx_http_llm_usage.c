@@ -371,12 +371,24 @@ ngx_http_llm_count_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_json_t *json, uint32_t tok)
 {
     size_t         len, n;
+    ngx_uint_t     estimate;
     const u_char  *raw;
 
     ngx_http_llm_json_raw_string(json, tok, &raw, &len);
 
     if (len == 0) {
         return NGX_OK;
+    }
+
+    /*
+     * A whole answer that reports its usage (read before its text) needs
+     * no estimate; a stream's usage comes last, if at all.
+     */
+
+    estimate = (!ctx->usage_reported || ctx->mode == NGX_HTTP_LLM_MODE_STREAM);
+
+    if (!estimate && !ctx->collect_text) {
+        goto done;
     }
 
     if (json->tokens[tok].escaped) {
@@ -396,17 +408,21 @@ ngx_http_llm_count_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         raw = ctx->text;
     }
 
-    n = ngx_http_llm_estimate_tokens(raw, len);
-
     if (ctx->collect_text) {
         ngx_http_llm_collect_text(r, ctx, (u_char *) raw, len);
     }
 
-    ctx->completion_estimate += n;
+    if (estimate) {
+        n = ngx_http_llm_estimate_tokens(raw, len);
 
-    if (!ctx->usage_reported) {
-        ctx->completion_tokens = ctx->completion_estimate;
+        ctx->completion_estimate += n;
+
+        if (!ctx->usage_reported) {
+            ctx->completion_tokens = ctx->completion_estimate;
+        }
     }
+
+done:
 
     if (!ctx->shadow) {
         ngx_http_llm_mark_ttft(r, ctx);
