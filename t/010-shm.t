@@ -8,46 +8,15 @@
 use strict;
 use warnings;
 use Test::More;
-use File::Temp qw(tempdir);
-use IO::Socket::INET;
-use POSIX qw(WNOHANG);
-use Time::HiRes qw(sleep time);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Plain;
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+my $ng = LLMTest::Plain->new('llm-shm');
+my $root = $ng->root;
+my $port = $ng->port;
 
-if (!grep { /ngx_http_llm_module\.so$/ } @modules) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name ngx_http_llm_module.so';
-}
-
-my $root = tempdir("llm-shm-XXXXXX", TMPDIR => 1, CLEANUP => !$ENV{TEST_NGINX_NO_CLEAN});
-mkdir "$root/$_" for qw(logs conf html);
-
-my $port = free_port();
-my $load = join '', map { "load_module $_;\n" } @modules;
-
-# workers of a root master would run as nobody, who cannot reach $root
-my $user = $> == 0 ? 'user root;' : '';
-
-open my $fh, '>', "$root/conf/nginx.conf" or die $!;
-print $fh <<"_EOC_";
-$load
-$user
-worker_processes 2;
-master_process on;
-daemon on;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-events { worker_connections 512; }
-
-http {
-    access_log off;
-    client_body_temp_path $root/body;
-    proxy_temp_path $root/proxy;
-    fastcgi_temp_path $root/fastcgi;
-    uwsgi_temp_path $root/uwsgi;
-    scgi_temp_path $root/scgi;
-
+$ng->write_conf(workers => 2, http => <<"_EOC_");
     llm_model gpt-4o-mini upstream=mock;
 
     llm_budget_zone \$http_x_key zone=small:1m tokens=1000/h;
@@ -114,13 +83,12 @@ http {
             proxy_pass http://mock/ok/;
         }
     }
-}
 _EOC_
-close $fh;
 
-my $out = `$nginx -p $root/ -c conf/nginx.conf 2>&1`;
-is($?, 0, 'nginx starts with two workers') or diag($out);
-wait_port($port) or BAIL_OUT("nginx does not listen on $port");
+$ng->start('nginx starts with two workers');
+
+# the answer's status
+sub request { $ng->post(@_)->{status} }
 
 my $body = '{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"Hi"}]}';
 
@@ -128,25 +96,10 @@ my $body = '{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","
 
 {
     my $n = 30;
-    my @pids;
 
-    pipe(my $r, my $w) or die $!;
-
-    for (1 .. $n) {
-        my $pid = fork() // die $!;
-        if ($pid == 0) {
-            close $r;
-            my $status = request($port, '/slow/chat/completions', $body,
-                                 'X-Key' => 'concurrent');
-            syswrite $w, "$status\n";
-            exit 0;
-        }
-        push @pids, $pid;
-    }
-
-    close $w;
-    my @statuses = map { chomp; $_ } <$r>;
-    waitpid $_, 0 for @pids;
+    my @statuses = in_parallel($n, sub {
+        request('/slow/chat/completions', $body, 'X-Key' => 'concurrent');
+    });
 
     my $admitted = grep { $_ eq '200' } @statuses;
     my $refused = grep { $_ eq '429' } @statuses;
@@ -163,49 +116,25 @@ my $body = '{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","
 # 2. "nginx -s reload" keeps the budget's state
 
 {
-    is(request($port, '/big/chat/completions', $body, 'X-Key' => 'reload'),
+    is(request('/big/chat/completions', $body, 'X-Key' => 'reload'),
        200, 'a request that overruns the budget');
-    is(request($port, '/ok/chat/completions', $body, 'X-Key' => 'reload'),
+    is(request('/ok/chat/completions', $body, 'X-Key' => 'reload'),
        429, 'the next one is refused');
 
-    reload();
+    $ng->reload;
 
-    is(request($port, '/ok/chat/completions', $body, 'X-Key' => 'reload'),
+    is(request('/ok/chat/completions', $body, 'X-Key' => 'reload'),
        429, 'still refused after a reload: the zone kept its state');
-    is(request($port, '/ok/chat/completions', $body, 'X-Key' => 'other'),
+    is(request('/ok/chat/completions', $body, 'X-Key' => 'other'),
        200, 'other keys are admitted after the reload');
 }
 
 # 3. reloads under load drop no request
 
 {
-    my $pid = fork() // die $!;
-
-    if ($pid == 0) {
-        my ($ok, $failed) = (0, 0);
-        my $end = time + 3;
-
-        while (time < $end) {
-            my $s = request($port, '/ok/chat/completions', $body);
-            $s eq '200' ? $ok++ : $failed++;
-        }
-
-        open my $o, '>', "$root/load.txt" or die $!;
-        print $o "$ok $failed\n";
-        close $o;
-        exit 0;
-    }
-
-    for (1 .. 3) {
-        sleep 0.6;
-        reload();
-    }
-
-    waitpid $pid, 0;
-
-    open my $i, '<', "$root/load.txt" or die $!;
-    my ($ok, $failed) = split ' ', scalar <$i>;
-    close $i;
+    my ($ok, $failed) = $ng->reload_under_load(
+        seconds => 3, reloads => 3, gap => 0.6,
+        request => sub { request('/ok/chat/completions', $body) eq '200' });
 
     cmp_ok($ok, '>', 20, "requests went on during 3 reloads ($ok)");
     is($failed, 0, 'no request failed during the reloads');
@@ -217,7 +146,7 @@ my $body = '{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","
     my $failed = 0;
 
     for my $i (1 .. 40) {
-        my $s = request($port, '/tiny/chat/completions', $body,
+        my $s = request('/tiny/chat/completions', $body,
                         'X-Key' => "key$i-" . ('x' x 3000));
         $failed++ if $s ne '200';
     }
@@ -237,25 +166,12 @@ unlike(slurp("$root/logs/error.log"), qr/\[(alert|crit|emerg)\]/,
 
 {
     my $n = 12;
-    my @pids;
 
-    pipe(my $r, my $w) or die $!;
-
-    for my $i (1 .. $n) {
-        my $pid = fork() // die $!;
-        if ($pid == 0) {
-            close $r;
-            my $status = request($port, '/held/chat/completions', $body,
-                                 'X-Key' => "held$i-" . ('x' x 3000));
-            syswrite $w, "$status\n";
-            exit 0;
-        }
-        push @pids, $pid;
-    }
-
-    close $w;
-    my @statuses = map { chomp; $_ } <$r>;
-    waitpid $_, 0 for @pids;
+    my @statuses = in_parallel($n, sub {
+        my $i = shift;
+        request('/held/chat/completions', $body,
+                'X-Key' => "held$i-" . ('x' x 3000));
+    });
 
     is(scalar(grep { $_ eq '200' } @statuses), $n,
        "$n requests in flight with keys of 3 KB in a 32 KB zone: all served");
@@ -268,7 +184,7 @@ unlike(slurp("$root/logs/error.log"), qr/\[(alert|crit|emerg)\]/,
 
     # now idle: the next new key evicts one of them
 
-    is(request($port, '/held-ok/chat/completions', $body,
+    is(request('/held-ok/chat/completions', $body,
                'X-Key' => 'after-' . ('y' x 3000)),
        '200', 'a new key once they ended: admitted');
     like(slurp("$root/logs/error.log"),
@@ -276,73 +192,7 @@ unlike(slurp("$root/logs/error.log"), qr/\[(alert|crit|emerg)\]/,
          'and stored by evicting an idle key');
 }
 
-system("$nginx -p $root/ -c conf/nginx.conf -s quit 2>/dev/null");
-sleep 0.3;
+$ng->stop;
+$ng->check_valgrind;
 
 done_testing();
-
-
-sub request {
-    my ($port, $uri, $body, %headers) = @_;
-
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
-        or return 'connect-error';
-
-    my $h = join '', map { "$_: $headers{$_}\r\n" } keys %headers;
-
-    print $s "POST $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        . "Content-Type: application/json\r\n$h"
-        . "Content-Length: " . length($body) . "\r\n\r\n$body";
-
-    local $/;
-    my $resp = <$s> // '';
-    close $s;
-
-    return $resp =~ m{^HTTP/1\.[01] (\d+)} ? $1 : 'no-response';
-}
-
-sub reload {
-    my $old = workers();
-    system("$nginx -p $root/ -c conf/nginx.conf -s reload 2>/dev/null");
-
-    # the new workers serve once the old ones are gone
-    for (1 .. 100) {
-        sleep 0.05;
-        my %now = map { $_ => 1 } @{ workers() };
-        last unless grep { $now{$_} } @$old;
-    }
-}
-
-sub workers {
-    my $master = slurp("$root/logs/nginx.pid");
-    chomp $master;
-    my @w = map { /(\d+)/ ? $1 : () } grep { /^\s*\d+\s+$master\s/ }
-            `ps -e -o pid=,ppid=`;
-    return \@w;
-}
-
-sub slurp {
-    open my $f, '<', shift or return '';
-    local $/;
-    return <$f>;
-}
-
-sub free_port {
-    for (1 .. 50) {
-        my $p = 20000 + int(rand(20000));
-        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$p",
-                                      Listen => 1, ReuseAddr => 1);
-        if ($s) { close $s; return $p; }
-    }
-    die "no free port";
-}
-
-sub wait_port {
-    my $port = shift;
-    for (1 .. 100) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        if ($s) { close $s; return 1; }
-        sleep 0.05;
-    }
-    return 0;
-}

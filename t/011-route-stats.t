@@ -5,45 +5,16 @@
 use strict;
 use warnings;
 use Test::More;
-use File::Temp qw(tempdir);
-use IO::Socket::INET;
 use Time::HiRes qw(sleep);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Plain;
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+my $ng = LLMTest::Plain->new('llm-route');
+my $root = $ng->root;
+my $port = $ng->port;
 
-if (!grep { /ngx_http_llm_module\.so$/ } @modules) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name ngx_http_llm_module.so';
-}
-
-my $root = tempdir("llm-route-XXXXXX", TMPDIR => 1,
-                   CLEANUP => !$ENV{TEST_NGINX_NO_CLEAN});
-mkdir "$root/$_" for qw(logs conf html);
-
-my $port = free_port();
-my $load = join '', map { "load_module $_;\n" } @modules;
-
-# workers of a root master would run as nobody, who cannot reach $root
-my $user = $> == 0 ? 'user root;' : '';
-
-open my $fh, '>', "$root/conf/nginx.conf" or die $!;
-print $fh <<"_EOC_";
-$load
-$user
-worker_processes 1;
-daemon on;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-events { worker_connections 512; }
-
-http {
-    access_log off;
-    client_body_temp_path $root/body;
-    proxy_temp_path $root/proxy;
-    fastcgi_temp_path $root/fastcgi;
-    uwsgi_temp_path $root/uwsgi;
-    scgi_temp_path $root/scgi;
-
+$ng->write_conf(workers => 1, http => <<"_EOC_");
     llm_model a upstream=mock;
     llm_model b upstream=mock;
     llm_model c upstream=mock;
@@ -93,13 +64,15 @@ http {
             add_header X-Model \$llm_model;
         }
     }
-}
 _EOC_
-close $fh;
 
-my $out = `$nginx -p $root/ -c conf/nginx.conf 2>&1`;
-is($?, 0, 'nginx starts') or diag($out);
-wait_port($port) or BAIL_OUT("nginx does not listen on $port");
+$ng->start('nginx starts');
+
+# (status, lower-case name => header value)
+sub request {
+    my $r = $ng->post(@_);
+    return ($r->{status}, $r->{header});
+}
 
 sub body { '{"model":"' . shift . '","messages":[{"role":"user","content":"Hi"}]}' }
 
@@ -108,7 +81,7 @@ sub body { '{"model":"' . shift . '","messages":[{"role":"user","content":"Hi"}]
 {
     my %n;
     for (1 .. 1000) {
-        my ($status, $h) = request($port, '/chat/completions', body('weighted'));
+        my ($status, $h) = request('/chat/completions', body('weighted'));
         $n{$h->{'x-model'} // 'none'}++;
     }
 
@@ -126,7 +99,7 @@ sub body { '{"model":"' . shift . '","messages":[{"role":"user","content":"Hi"}]
 
     for my $round (1 .. 3) {
         for my $u (1 .. 60) {
-            my ($s, $h) = request($port, '/sticky/chat/completions',
+            my ($s, $h) = request('/sticky/chat/completions',
                                   body('three'), 'X-User' => "user-$u");
             my $m = $h->{'x-model'} // 'none';
             $first{$u} //= $m;
@@ -145,7 +118,7 @@ sub body { '{"model":"' . shift . '","messages":[{"role":"user","content":"Hi"}]
 {
     my $shadowed = 0;
     for (1 .. 300) {
-        my ($s, $h) = request($port, '/chat/completions', body('sampled'));
+        my ($s, $h) = request('/chat/completions', body('sampled'));
         $shadowed++ if ($h->{'x-shadow'} // '') eq 'b';
     }
 
@@ -156,23 +129,10 @@ sub body { '{"model":"' . shift . '","messages":[{"role":"user","content":"Hi"}]
 # 4. at most max=2 slow shadows in flight; the others are skipped
 
 {
-    my @pids;
-    pipe(my $r, my $w) or die $!;
-
-    for (1 .. 8) {
-        my $pid = fork() // die $!;
-        if ($pid == 0) {
-            close $r;
-            my ($s, $h) = request($port, '/chat/completions', body('bounded'));
-            syswrite $w, ($h->{'x-shadow'} // '-') . " $s\n";
-            exit 0;
-        }
-        push @pids, $pid;
-    }
-
-    close $w;
-    my @res = <$r>;
-    waitpid $_, 0 for @pids;
+    my @res = in_parallel(8, sub {
+        my ($s, $h) = request('/chat/completions', body('bounded'));
+        return ($h->{'x-shadow'} // '-') . " $s";
+    });
 
     my $ok = grep { / 200$/ } @res;
     my $with = grep { /^slow / } @res;
@@ -189,59 +149,7 @@ sub body { '{"model":"' . shift . '","messages":[{"role":"user","content":"Hi"}]
 unlike(slurp("$root/logs/error.log"), qr/\[(alert|crit|emerg)\]/,
        'no alert in the error log');
 
-system("$nginx -p $root/ -c conf/nginx.conf -s quit 2>/dev/null");
-sleep 0.3;
+$ng->stop;
+$ng->check_valgrind;
 
 done_testing();
-
-
-sub request {
-    my ($port, $uri, $body, %headers) = @_;
-
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
-        or return ('connect-error', {});
-
-    my $h = join '', map { "$_: $headers{$_}\r\n" } keys %headers;
-
-    print $s "POST $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        . "Content-Type: application/json\r\n$h"
-        . "Content-Length: " . length($body) . "\r\n\r\n$body";
-
-    local $/;
-    my $resp = <$s> // '';
-    close $s;
-
-    my ($head) = split /\r\n\r\n/, $resp, 2;
-    my %hdr;
-    for my $line (split /\r\n/, $head // '') {
-        $hdr{lc $1} = $2 if $line =~ /^([^:]+):\s*(.*)$/;
-    }
-
-    return (($resp =~ m{^HTTP/1\.[01] (\d+)}) ? $1 : 'no-response', \%hdr);
-}
-
-sub slurp {
-    open my $f, '<', shift or return '';
-    local $/;
-    return <$f>;
-}
-
-sub free_port {
-    for (1 .. 50) {
-        my $p = 20000 + int(rand(20000));
-        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$p",
-                                      Listen => 1, ReuseAddr => 1);
-        if ($s) { close $s; return $p; }
-    }
-    die "no free port";
-}
-
-sub wait_port {
-    my $port = shift;
-    for (1 .. 100) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        if ($s) { close $s; return 1; }
-        sleep 0.05;
-    }
-    return 0;
-}

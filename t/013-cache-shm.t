@@ -9,48 +9,19 @@
 use strict;
 use warnings;
 use Test::More;
-use File::Temp qw(tempdir);
-use IO::Socket::INET;
-use Time::HiRes qw(sleep time);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Plain;
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
-
-if (!grep { /ngx_http_llm_module\.so$/ } @modules) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name ngx_http_llm_module.so';
-}
-
-my $root = tempdir("llm-cache-XXXXXX", TMPDIR => 1,
-                   CLEANUP => !$ENV{TEST_NGINX_NO_CLEAN});
-mkdir "$root/$_" for qw(logs conf html);
-
-my $port = free_port();
-my $load = join '', map { "load_module $_;\n" } @modules;
-my $user = $> == 0 ? 'user root;' : '';
+my $ng = LLMTest::Plain->new('llm-cache');
+my $root = $ng->root;
+my $port = $ng->port;
 my $big = 'lorem ipsum ' x 250;
 
 sub write_conf {
     my $ttl = shift;
 
-    open my $fh, '>', "$root/conf/nginx.conf" or die $!;
-    print $fh <<"_EOC_";
-$load
-$user
-worker_processes 2;
-master_process on;
-daemon on;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-events { worker_connections 512; }
-
-http {
-    access_log off;
-    client_body_temp_path $root/body;
-    proxy_temp_path $root/proxy;
-    fastcgi_temp_path $root/fastcgi;
-    uwsgi_temp_path $root/uwsgi;
-    scgi_temp_path $root/scgi;
-
+    $ng->write_conf(workers => 2, http => <<"_EOC_");
     llm_model gpt-4o-mini upstream=mock;
 
     llm_cache_zone zone=main:1m ttl=$ttl;
@@ -103,16 +74,24 @@ http {
             proxy_pass http://mock/big/;
         }
     }
-}
 _EOC_
-    close $fh;
 }
 
 write_conf('1h');
 
-my $out = `$nginx -p $root/ -c conf/nginx.conf 2>&1`;
-is($?, 0, 'nginx starts with two workers') or diag($out);
-wait_port($port) or BAIL_OUT("nginx does not listen on $port");
+$ng->start('nginx starts with two workers');
+
+# (status, X-LLM-Cache, response)
+sub request {
+    my ($uri, $body, %headers) = @_;
+
+    $headers{Authorization} //= 'Bearer tenant';
+
+    my $r = $ng->post($uri, $body, %headers);
+    my $cache = $r->{raw} =~ m{\r\nX-LLM-Cache: (\w+)\r\n}i ? $1 : '';
+
+    return ($r->{status}, $cache, $r->{raw});
+}
 
 sub body {
     my $q = shift;
@@ -140,24 +119,11 @@ sub body {
 
 {
     my $n = 20;
-    my @pids;
 
-    pipe(my $r, my $w) or die $!;
-
-    for (1 .. $n) {
-        my $pid = fork() // die $!;
-        if ($pid == 0) {
-            close $r;
-            my ($s, $c) = request('/slow/chat/completions', body('together'));
-            syswrite $w, "$s $c\n";
-            exit 0;
-        }
-        push @pids, $pid;
-    }
-
-    close $w;
-    my @res = map { chomp; $_ } <$r>;
-    waitpid $_, 0 for @pids;
+    my @res = in_parallel($n, sub {
+        my ($s, $c) = request('/slow/chat/completions', body('together'));
+        return "$s $c";
+    });
 
     is(scalar(grep { /^200 (MISS|HIT)$/ } @res), $n,
        "$n concurrent requests of one key all answered");
@@ -172,13 +138,13 @@ sub body {
     my ($s, $c) = request('/ok/chat/completions', body('reload'));
     is("$s $c", '200 MISS', 'stored before the reload');
 
-    reload();
+    $ng->reload;
 
     ($s, $c) = request('/ok/chat/completions', body('reload'));
     is("$s $c", '200 HIT', 'a hit after the reload');
 
     write_conf('2h');
-    reload();
+    $ng->reload;
 
     ($s, $c) = request('/ok/chat/completions', body('reload'));
     is("$s $c", '200 HIT', 'a hit after a reload that changed the ttl');
@@ -187,33 +153,12 @@ sub body {
 # 4. hits go on during reloads under load
 
 {
-    my $pid = fork() // die $!;
-
-    if ($pid == 0) {
-        my ($ok, $failed) = (0, 0);
-        my $end = time + 2.5;
-
-        while (time < $end) {
+    my ($ok, $failed) = $ng->reload_under_load(
+        seconds => 2.5, reloads => 3, gap => 0.5,
+        request => sub {
             my ($s, $c) = request('/ok/chat/completions', body('shared'));
-            ($s eq '200' && $c eq 'HIT') ? $ok++ : $failed++;
-        }
-
-        open my $o, '>', "$root/load.txt" or die $!;
-        print $o "$ok $failed\n";
-        close $o;
-        exit 0;
-    }
-
-    for (1 .. 3) {
-        sleep 0.5;
-        reload();
-    }
-
-    waitpid $pid, 0;
-
-    open my $i, '<', "$root/load.txt" or die $!;
-    my ($ok, $failed) = split ' ', scalar <$i>;
-    close $i;
+            return $s eq '200' && $c eq 'HIT';
+        });
 
     cmp_ok($ok, '>', 20, "hits went on during 3 reloads ($ok)");
     is($failed, 0, 'no request failed or missed during the reloads');
@@ -267,79 +212,7 @@ sub body {
 unlike(slurp("$root/logs/error.log"), qr/\[(alert|crit|emerg)\]/,
        'no alert in the error log');
 
-system("$nginx -p $root/ -c conf/nginx.conf -s quit 2>/dev/null");
-sleep 0.3;
+$ng->stop;
+$ng->check_valgrind;
 
 done_testing();
-
-
-# (status, X-LLM-Cache, response)
-sub request {
-    my ($uri, $body, %headers) = @_;
-
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
-        or return ('connect-error', '', '');
-
-    $headers{Authorization} //= 'Bearer tenant';
-
-    my $h = join '', map { "$_: $headers{$_}\r\n" } keys %headers;
-
-    print $s "POST $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        . "Content-Type: application/json\r\n$h"
-        . "Content-Length: " . length($body) . "\r\n\r\n$body";
-
-    local $/;
-    my $resp = <$s> // '';
-    close $s;
-
-    my $status = $resp =~ m{^HTTP/1\.[01] (\d+)} ? $1 : 'no-response';
-    my $cache = $resp =~ m{\r\nX-LLM-Cache: (\w+)\r\n}i ? $1 : '';
-
-    return ($status, $cache, $resp);
-}
-
-sub reload {
-    my $old = workers();
-    system("$nginx -p $root/ -c conf/nginx.conf -s reload 2>/dev/null");
-
-    # the new workers serve once the old ones are gone
-    for (1 .. 100) {
-        sleep 0.05;
-        my %now = map { $_ => 1 } @{ workers() };
-        last unless grep { $now{$_} } @$old;
-    }
-}
-
-sub workers {
-    my $master = slurp("$root/logs/nginx.pid");
-    chomp $master;
-    my @w = map { /(\d+)/ ? $1 : () } grep { /^\s*\d+\s+$master\s/ }
-            `ps -e -o pid=,ppid=`;
-    return \@w;
-}
-
-sub slurp {
-    open my $f, '<', shift or return '';
-    local $/;
-    return <$f>;
-}
-
-sub free_port {
-    for (1 .. 50) {
-        my $p = 20000 + int(rand(20000));
-        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$p",
-                                      Listen => 1, ReuseAddr => 1);
-        if ($s) { close $s; return $p; }
-    }
-    die "no free port";
-}
-
-sub wait_port {
-    my $port = shift;
-    for (1 .. 100) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        if ($s) { close $s; return 1; }
-        sleep 0.05;
-    }
-    return 0;
-}

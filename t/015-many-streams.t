@@ -30,7 +30,6 @@
 use strict;
 use warnings;
 use Test::More;
-use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use IO::Poll qw(POLLIN POLLOUT);
 use Socket qw(SOL_SOCKET SO_ERROR SO_LINGER SO_RCVBUF);
@@ -39,22 +38,16 @@ use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK);
 use JSON::PP;
 use POSIX qw(WNOHANG ceil);
 use Time::HiRes qw(sleep time);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Plain;
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
-
-if (!grep { /ngx_http_llm_module\.so$/ } @modules) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name ngx_http_llm_module.so';
-}
-
-my $valgrind = $ENV{TEST_NGINX_USE_VALGRIND};
-
-if ($valgrind && system('valgrind --version >/dev/null 2>&1') != 0) {
-    plan skip_all => 'TEST_NGINX_USE_VALGRIND is set but valgrind is not installed';
-}
+my $valgrind = valgrind();
 
 # the mock's pace: every delay of the mock and every timeout is multiplied
-my $slow = $valgrind ? 4 : 1;
+my $slow = slow();
+
+my $ng = LLMTest::Plain->new('llm-streams', timeout => 10 * $slow);
 
 my $wanted = $ENV{TEST_LLM_STREAMS} || ($valgrind ? 100 : 1000);
 
@@ -178,15 +171,9 @@ sub path_of {
 
 # --- nginx -----------------------------------------------------------------
 
-my $root = tempdir("llm-streams-XXXXXX", TMPDIR => 1,
-                   CLEANUP => !$ENV{TEST_NGINX_NO_CLEAN});
-mkdir "$root/$_" for qw(logs conf html);
-
-my $port = free_port();
+my $root = $ng->root;
+my $port = $ng->port;
 my $rst_port = free_port();
-my $load = join '', map { "load_module $_;\n" } @modules;
-my $user = $> == 0 ? 'user root;' : '';
-my $daemon = $valgrind ? 'off' : 'on';
 
 # valgrind keeps the open-file limit for itself: nginx may not change it
 my $rlimit = $valgrind ? '' : "worker_rlimit_nofile $nofile;";
@@ -222,29 +209,11 @@ my $catalogue = join '', map {
     "    llm_model $_ upstream=$up $prices;\n"
 } sort(keys %models), 'm-probe';
 
-open my $fh, '>', "$root/conf/nginx.conf" or die $!;
-print $fh <<"_EOC_";
-$load
-$user
-worker_processes 2;
-$rlimit
-master_process on;
-daemon $daemon;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-events { worker_connections $nofile; }
-
-http {
-    client_body_temp_path $root/body;
-    proxy_temp_path $root/proxy;
-    fastcgi_temp_path $root/fastcgi;
-    uwsgi_temp_path $root/uwsgi;
-    scgi_temp_path $root/scgi;
-
+$ng->write_conf(workers => 2, connections => $nofile, main => $rlimit,
+                http => <<"_EOC_");
     log_format llm '\$arg_id \$status \$llm_model \$llm_prompt_tokens '
                    '\$llm_completion_tokens \$llm_tokens_source '
                    '\$llm_budget_remaining \$upstream_status';
-    access_log off;
 
 $catalogue
     # about 11.6 tokens a second: the refill between two probes is known
@@ -409,33 +378,28 @@ $e0@{[ $events->(1, $NF, $pause) ]}            echo_sleep $stall;
             stub_status;
         }
     }
-}
 _EOC_
-close $fh;
 
-# a signal, or a closed output (| head), still runs END
+# a signal (LLMTest::Plain exits on it), or a closed output (| head),
+# still runs END
 my ($rst_pid, $test_pid) = (undef, $$);
 $SIG{PIPE} = 'IGNORE';
-$SIG{$_} = sub { exit 1 } for qw(INT TERM HUP);
 END {
-    # whatever happened: the processes this test started go away
+    # whatever happened: the processes this test started go away (nginx:
+    # LLMTest::Plain)
     if (defined $test_pid && $$ == $test_pid) {
         kill 'KILL', $rst_pid if $rst_pid;
-        my $master = slurp("$root/logs/nginx.pid");
-        kill 'QUIT', $1 if $master =~ /^(\d+)/ && kill 0, $1;
     }
 }
 $rst_pid = start_rst_server();
-my $nginx_pid = start_nginx();
-wait_port($port, 100 * $slow) or BAIL_OUT("nginx does not listen on $port: "
-                                           . tail("$root/logs/error.log"));
+$ng->start('nginx starts with two workers');
 
 # the port accepts once the master listens, maybe before the workers run
-my $workers_before = workers();
+my $workers_before = $ng->workers;
 for (1 .. 200 * $slow) {
     last if @$workers_before == 2;
     sleep 0.05;
-    $workers_before = workers();
+    $workers_before = $ng->workers;
 }
 is(scalar @$workers_before, 2, 'two worker processes');
 
@@ -447,7 +411,7 @@ is_deeply([sort grep { $status0->{models}{$_}{requests} } keys %{ $status0->{mod
 
 # the budget bucket is taken down to half, so that it does not refill to
 # its capacity while the test runs (which would hide what it was charged)
-like(post('/json-big/chat/completions', probe_body())->{status}, qr/^200$/,
+like($ng->post('/json-big/chat/completions', probe_body())->{status}, qr/^200$/,
      'a request with 500000 tokens of usage');
 
 my @calib = map { { id => 900000 + $_, kind => $kind_names[$_] } } 0 .. $#kind_names;
@@ -661,7 +625,7 @@ is($after->{budgets}{load}{refused}, 0, 'the budget refused nothing');
 # --- 5. nginx: workers, connections, descriptors -----------------------------
 
 {
-    my $now = workers();
+    my $now = $ng->workers;
     is_deeply([sort @$now], [sort @$workers_before],
               'the same two workers as before the load (none crashed or was replaced)');
 
@@ -679,7 +643,7 @@ my $log_before_stop = slurp("$root/logs/error.log");
 
 # --- 6. stop, the log, valgrind ------------------------------------------------
 
-stop_nginx();
+$ng->stop;
 kill 'TERM', $rst_pid;
 waitpid $rst_pid, 0;
 $rst_pid = undef;
@@ -714,10 +678,7 @@ $rst_pid = undef;
        'each stream that ended without its end event is logged once');
 }
 
-if ($valgrind) {
-    my $report = valgrind_report();
-    is($report, '', 'valgrind: no memory error or leak') or diag($report);
-}
+$ng->check_valgrind;
 
 done_testing();
 
@@ -753,7 +714,7 @@ sub flat {
 }
 
 sub status {
-    my $r = get('/status?format=json');
+    my $r = $ng->get('/status?format=json');
     my $json = $r->{body} // '{}';
     $json =~ s/"cost_usd":(\d+)\.(\d{9})/'"cost_nano":' . ($1 * 1000000000 + $2)/ge;
     my $d = eval { decode_json($json) };
@@ -762,7 +723,7 @@ sub status {
 }
 
 sub stub_status {
-    my $r = get('/nginx-status');
+    my $r = $ng->get('/nginx-status');
     my $b = $r->{body} // '';
     return undef unless $b =~ /Active connections:\s*(\d+).*?\n\s*(\d+)\s+(\d+)\s+(\d+)/s;
     return { active => $1, accepts => $2, handled => $3, requests => $4 };
@@ -787,47 +748,12 @@ sub probe_body {
 
 sub probe {
     my $start = time;
-    my $r = post('/json/chat/completions', probe_body());
+    my $r = $ng->post('/json/chat/completions', probe_body());
     my $end = time;
     my $rem = $r->{headers} =~ /^x-ratelimit-remaining-tokens:\s*(\d+)/mi ? $1 : undef;
     ok(defined $rem, 'a budget probe gets x-ratelimit-remaining-tokens')
         or diag($r->{headers});
     return { start => $start, end => $end, remaining => $rem // 0 };
-}
-
-sub get  { http_request("GET $_[0] HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n") }
-
-sub post {
-    my ($uri, $body) = @_;
-    return http_request("POST $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                        . "Content-Type: application/json\r\n"
-                        . "Content-Length: " . length($body) . "\r\n\r\n$body");
-}
-
-sub http_request {
-    my $req = shift;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 10 * $slow)
-        or return { status => 'connect-error' };
-    print $s $req;
-    local $/;
-    my $resp = <$s> // '';
-    close $s;
-    my ($h, $b) = split /\r\n\r\n/, $resp, 2;
-    my $status = ($h // '') =~ m{^HTTP/1\.[01] (\d+)} ? $1 : 'no-response';
-    $b = dechunk($b // '') if ($h // '') =~ /^transfer-encoding:\s*chunked/mi;
-    return { status => $status, headers => $h // '', body => $b };
-}
-
-sub dechunk {
-    my $in = shift;
-    my $out = '';
-    while ($in =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
-        my $n = hex $1;
-        last if $n == 0;
-        $out .= substr($in, 0, $n, '');
-        $in =~ s/^\r\n//;
-    }
-    return $out;
 }
 
 # --- the client ------------------------------------------------------------------
@@ -1186,81 +1112,7 @@ sub start_rst_server {
     }
 }
 
-# --- nginx processes -------------------------------------------------------------
-
-sub start_nginx {
-    if (!$valgrind) {
-        my $out = `$nginx -p $root/ -c conf/nginx.conf 2>&1`;
-        is($?, 0, 'nginx starts with two workers') or diag($out);
-        return undef;
-    }
-
-    my @vg = ('valgrind', '-q', '--tool=memcheck', '--leak-check=full',
-              '--num-callers=30', '--show-leak-kinds=definite,indirect',
-              '--errors-for-leak-kinds=definite,indirect', '--gen-suppressions=all',
-              "--log-file=$root/logs/valgrind.%p.log");
-    for my $f ('t/runner/valgrind.suppress', 't/valgrind.suppress') {
-        push @vg, "--suppressions=$f" if -f $f;
-    }
-
-    my $pid = fork() // die $!;
-    if ($pid == 0) {
-        open STDOUT, '>', "$root/logs/stderr" or POSIX::_exit(1);
-        open STDERR, '>&', \*STDOUT;
-        { exec @vg, $nginx, '-p', "$root/", '-c', 'conf/nginx.conf'; }
-        POSIX::_exit(127);
-    }
-    pass('nginx starts with two workers, under valgrind');
-    return $pid;
-}
-
-sub stop_nginx {
-    my $master = slurp("$root/logs/nginx.pid");
-    chomp $master;
-    return unless $master =~ /^\d+$/;
-    kill 'QUIT', $master;
-    for (1 .. 200 * $slow) {
-        last unless kill 0, $master;
-        waitpid($nginx_pid, WNOHANG) if $nginx_pid;
-        sleep 0.05;
-    }
-    if (kill 0, $master) {
-        fail("nginx $master did not stop after QUIT");
-        kill 'KILL', $master;
-    }
-    waitpid($nginx_pid, 0) if $nginx_pid;
-}
-
-sub valgrind_report {
-    my $report = '';
-    for my $f (sort glob("$root/logs/valgrind.*.log")) {
-        my $text = slurp($f);
-        my $cur = '';
-        for my $line (split /\n/, $text . "\n==0==\n") {
-            if ($line =~ /^==\d+==\s*$/) {
-                $report .= "$f:\n$cur\n"
-                    if $cur ne '' && !($cur =~ /\A==\d+== Warning: / && $cur !~ /^==\d+== (?!Warning|   )/m);
-                $cur = '';
-                next;
-            }
-            $cur .= "$line\n" if $line =~ /\S/;
-        }
-    }
-    return $report;
-}
-
-# the master's children, from /proc (no ps needed)
-sub workers {
-    my $master = slurp("$root/logs/nginx.pid");
-    chomp $master;
-    my @w;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        # pid (comm) state ppid: comm may hold spaces and parentheses
-        my $line = slurp($stat);
-        push @w, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) / && $2 eq $master;
-    }
-    return \@w;
-}
+# --- the workers' descriptors ----------------------------------------------
 
 sub worker_fds {
     my $w = shift;
@@ -1271,35 +1123,4 @@ sub worker_fds {
         closedir $d;
     }
     return $n;
-}
-
-sub slurp {
-    open my $f, '<', shift or return '';
-    local $/;
-    return <$f> // '';
-}
-
-sub tail {
-    my @l = split /\n/, slurp(shift);
-    return join "\n", @l > 20 ? @l[-20 .. -1] : @l;
-}
-
-sub free_port {
-    for (1 .. 50) {
-        my $p = 20000 + int(rand(20000));
-        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$p",
-                                      Listen => 1, ReuseAddr => 1);
-        if ($s) { close $s; return $p; }
-    }
-    die "no free port";
-}
-
-sub wait_port {
-    my ($port, $tries) = @_;
-    for (1 .. $tries) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        if ($s) { close $s; return 1; }
-        sleep 0.05;
-    }
-    return 0;
 }

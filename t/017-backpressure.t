@@ -15,58 +15,32 @@
 # pauses, then reads the rest.  The order of the two moments is checked
 # (the upstream cannot finish while the client pauses), not a duration.
 #
+# TEST_NGINX_USE_VALGRIND=1 runs nginx under valgrind (the client pauses
+# longer); a memory error or a definite leak fails the test.
+#
 # Plain TAP: a server and a client with socket options, which the
 # Test::Nginx data format does not express (like t/010-shm.t).
 
 use strict;
 use warnings;
 use Test::More;
-use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use Socket qw(SOL_SOCKET SO_RCVBUF SO_SNDBUF);
 use Time::HiRes qw(sleep time);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Plain;
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
-
-if (!grep { /ngx_http_llm_module\.so$/ } @modules) {
-    plan skip_all => 'TEST_NGINX_LOAD_MODULES does not name ngx_http_llm_module.so';
-}
-
-my $valgrind = $ENV{TEST_NGINX_USE_VALGRIND};
-
-my $root = tempdir("llm-bp-XXXXXX", TMPDIR => 1,
-                   CLEANUP => !$ENV{TEST_NGINX_NO_CLEAN});
-mkdir "$root/$_" for qw(logs conf html);
-
-my $port = free_port();
+my $ng = LLMTest::Plain->new('llm-bp');
+my $root = $ng->root;
+my $port = $ng->port;
 my $up_port = free_port();
-my $load = join '', map { "load_module $_;\n" } @modules;
-my $user = $> == 0 ? 'user root;' : '';
 
 my $events = 230;                  # of 90 KB: about 20 MB
 my $event_text = 'x' x (90 * 1024);
-my $pause = $valgrind ? 6 : 2;
+my $pause = valgrind() ? 6 : 2;
 
-open my $fh, '>', "$root/conf/nginx.conf" or die $!;
-print $fh <<"_EOC_";
-$load
-$user
-worker_processes 1;
-master_process on;
-daemon on;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-events { worker_connections 64; }
-
-http {
-    access_log off;
-    client_body_temp_path $root/body;
-    proxy_temp_path $root/proxy;
-    fastcgi_temp_path $root/fastcgi;
-    uwsgi_temp_path $root/uwsgi;
-    scgi_temp_path $root/scgi;
-
+$ng->write_conf(workers => 1, connections => 64, http => <<"_EOC_");
     llm_model gpt-4o-mini upstream=up;
 
     upstream up {
@@ -83,9 +57,7 @@ http {
             send_timeout 60s;
         }
     }
-}
 _EOC_
-close $fh;
 
 # the upstream: one answer, as fast as the socket takes it
 
@@ -136,9 +108,7 @@ close $listen;
 # the upstream never waits for a test that stopped
 END { kill 'KILL', $up if $up }
 
-my $out = `$nginx -p $root/ -c conf/nginx.conf 2>&1`;
-is($?, 0, 'nginx starts') or diag($out);
-wait_port($port) or BAIL_OUT("nginx does not listen on $port");
+$ng->start('nginx starts');
 
 # the client: a small receive buffer, the first events, a pause, the rest
 
@@ -189,8 +159,8 @@ my $log = slurp("$root/logs/error.log");
 unlike($log, qr/\[(alert|crit|emerg)\]|signal \d+ .*exited/,
        'no alert, no crash');
 
-system("$nginx -p $root/ -c conf/nginx.conf -s quit 2>/dev/null");
-sleep 0.3;
+$ng->stop;
+$ng->check_valgrind;
 
 done_testing();
 
@@ -203,45 +173,4 @@ sub syswrite_all {
         die "write: $!" unless defined $n;
         $off += $n;
     }
-}
-
-sub dechunk {
-    my ($in) = @_;
-    my $out = '';
-    while ($in =~ s/^([0-9a-fA-F]+)\r\n//) {
-        my $n = hex $1;
-        last if $n == 0;
-        $out .= substr($in, 0, $n, '');
-        $in =~ s/^\r\n//;
-    }
-    return $out;
-}
-
-sub slurp {
-    my ($f) = @_;
-    open my $in, '<', $f or return '';
-    local $/;
-    return <$in>;
-}
-
-sub free_port {
-    for (1 .. 50) {
-        my $p = 20000 + int(rand(30000));
-        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$p",
-                                      Listen => 1, ReuseAddr => 1)
-            or next;
-        close $s;
-        return $p;
-    }
-    die "no free port";
-}
-
-sub wait_port {
-    my ($p) = @_;
-    for (1 .. 100) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$p");
-        if ($s) { close $s; return 1 }
-        sleep 0.05;
-    }
-    return 0;
 }
