@@ -100,6 +100,7 @@ static ngx_int_t ngx_http_llm_json_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_llm_capture_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
+static void ngx_http_llm_answer_end(ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_filter_init(ngx_conf_t *cf);
 
 
@@ -486,7 +487,7 @@ ngx_http_llm_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         if (ctx->mode == NGX_HTTP_LLM_MODE_NONE) {
             /* the capture saw the last buffer */
-            ngx_http_llm_cache_end(ctx);
+            ngx_http_llm_answer_end(ctx);
         }
 
         return ngx_http_next_body_filter(r, in);
@@ -568,7 +569,7 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             return NGX_ERROR;
         }
 
-        ngx_http_llm_cache_end(ctx);
+        ngx_http_llm_answer_end(ctx);
     }
 
     if (out) {
@@ -1537,7 +1538,7 @@ ngx_http_llm_json_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     out_cl.buf = b;
     out_cl.next = NULL;
 
-    ngx_http_llm_cache_end(ctx);
+    ngx_http_llm_answer_end(ctx);
 
     return ngx_http_next_body_filter(r, &out_cl);
 }
@@ -1623,6 +1624,23 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The answer has ended, its last bytes not yet sent: it is stored in the
+ * cache and the budgets are settled now, not when the request ends, so that
+ * the client's next request sees them.
+ */
+
+static void
+ngx_http_llm_answer_end(ngx_http_llm_ctx_t *ctx)
+{
+    ngx_http_llm_cache_end(ctx);
+
+    if (ctx->budgeted) {
+        ngx_http_llm_budget_settle(ctx);
+    }
 }
 
 

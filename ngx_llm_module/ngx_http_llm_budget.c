@@ -6,9 +6,10 @@
  *
  * Admission reserves the estimated prompt plus the completion allowance in
  * every zone that applies, all or nothing, with the zones locked in one
- * order.  The end of the request (a request cleanup, so aborts are counted
- * too) replaces the reservation by what was really used: the provider's
- * usage, or the estimate of what was streamed.  A bucket may go into debt.
+ * order.  The end of the answer, or of the request (a request cleanup, so
+ * aborts are counted too), replaces the reservation by what was really
+ * used: the provider's usage, or the estimate of what was streamed.  A
+ * bucket may go into debt.
  */
 
 
@@ -290,8 +291,20 @@ ngx_http_llm_budget_refusal(ngx_http_llm_ctx_t *ctx)
 static void
 ngx_http_llm_budget_cleanup(void *data)
 {
-    ngx_http_llm_ctx_t *ctx = data;
+    ngx_http_llm_budget_settle(data);
+}
 
+
+/*
+ * The reservations become what was used; once only.  Called when the
+ * answer has ended (before its last bytes go to the client, so that a
+ * client that goes on at once finds the budget up to date), or at the end
+ * of the request for the other cases (errors, aborts).
+ */
+
+void
+ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
+{
     double                       used;
     ngx_uint_t                   i;
     ngx_http_llm_budget_node_t  *node;

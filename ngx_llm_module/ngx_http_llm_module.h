@@ -384,6 +384,7 @@ ngx_int_t ngx_http_llm_cost_of(ngx_http_llm_ctx_t *ctx, size_t prompt_tokens,
 /* ngx_http_llm_budget.c */
 ngx_int_t ngx_http_llm_budget_admit(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx);
 ngx_uint_t ngx_http_llm_budget_overrun(ngx_http_llm_ctx_t *ctx);
 char *ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
