@@ -126,10 +126,15 @@ RAW=$BENCH_TMP/budget.tsv
 set -- $PATHS
 n=$#
 for round in $(seq "$BU_ROUNDS"); do
-    # rotate the order every round: each path goes first once in n rounds
+    # rotate the order every round (each path goes first once in n rounds)
+    # and reverse it every other round (no path always follows the same one)
     order=()
     for i in $(seq 0 $((n - 1))); do
-        j=$(( (i + round - 1) % n + 1 ))
+        if [ $((round % 2)) = 1 ]; then
+            j=$(( (i + round - 1) % n + 1 ))
+        else
+            j=$(( (n - 1 - i + round - 1) % n + 1 ))
+        fi
         order+=("${!j}")
     done
     for p in "${order[@]}"; do
@@ -177,7 +182,7 @@ refused=$(zone_stats | awk '{ r += $3 } END { print r + 0 }')
 echo "### Token budgets: admission cost"
 echo
 echo "wrk -t1 -c$BU_CONNS -s bench/wrk_keys.lua, ${BU_DURATION} s per run, $BU_ROUNDS runs per path, order rotated"
-echo "every round; $(wc -c <"$body") B request body (max_tokens 512); medians. All paths send the same"
+echo "every round and reversed every other round; $(wc -c <"$body") B request body (max_tokens 512); medians. All paths send the same"
 echo "requests (X-Key: one of $BU_KEYS keys at random, X-Team fixed). Δ CPU: worker CPU per"
 echo "request minus that of the path without budget in the same round: median of the rounds, and
 the quartiles of the rounds' differences. The A/A row measures the path without budget

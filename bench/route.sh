@@ -8,7 +8,8 @@
 #     ("model":"gpt-4o-mini": forwarded as it is) or naming an alias routed
 #     by weight (llm_route mini-canary { gpt-4o-mini 3; gpt-4o 1; }: a model
 #     is drawn and the body's "model" rewritten).  wrk -c16 keep-alive,
-#     order rotated every round; worker CPU per request, paired difference
+#     order rotated every round and reversed every other; worker CPU per
+#     request, paired difference
 #     per round (median, quartiles), with an A/A control (the direct body
 #     measured twice per round) for the noise floor.
 #
@@ -146,10 +147,14 @@ run_wrk mini-canary "$RT_CONNS" 1 0 0 >/dev/null
 
 A_BODIES=(direct again mini-canary)
 for round in $(seq "$RT_ROUNDS"); do
-    # rotate the order every round
+    # rotate the order every round, reverse it every other round
     order=()
     for i in 0 1 2; do
-        order+=("${A_BODIES[$(( (i + round - 1) % 3 ))]}")
+        if [ $((round % 2)) = 1 ]; then
+            order+=("${A_BODIES[$(( (i + round - 1) % 3 ))]}")
+        else
+            order+=("${A_BODIES[$(( (2 - i + round - 1) % 3 ))]}")
+        fi
     done
     for b in "${order[@]}"; do
         r=$(run_wrk "$b" "$RT_CONNS" "$RT_DURATION" 0 0)
@@ -227,7 +232,7 @@ errors=$(awk '{ e += $9 } END { print e + 0 }' "$RAW")
 echo "### Routing: decision and body rewrite"
 echo
 echo "wrk -t1 -c$RT_CONNS (keep-alive) -s bench/wrk_route.lua, ${RT_DURATION} s per run, $RT_ROUNDS runs per body,"
-echo "order rotated every round; $(wc -c <"$BENCH_TMP/direct.json") B body naming \`gpt-4o-mini\` (forwarded as it is) or the"
+echo "order rotated every round, reversed every other; $(wc -c <"$BENCH_TMP/direct.json") B body naming \`gpt-4o-mini\` (forwarded as it is) or the"
 echo "alias \`mini-canary\` (\`{ gpt-4o-mini 3; gpt-4o 1; }\`: drawn by weight, body rewritten); medians. Δ CPU:"
 echo "per round, minus the direct body's CPU per request: median and quartiles of the rounds; the A/A"
 echo "row sends the direct body a second time (the noise floor of this run)."
