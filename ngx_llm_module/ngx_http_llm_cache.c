@@ -1813,14 +1813,10 @@ ngx_http_llm_cache_embed_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_cache_loc_conf_t *clcf)
 {
     u_char                      *p;
-    size_t                       len;
-    ngx_str_t                    input;
-    ngx_buf_t                   *b;
-    ngx_chain_t                 *cl;
+    ngx_str_t                    input, body;
     ngx_http_request_t          *sr;
     ngx_http_llm_ctx_t          *ectx;
     ngx_http_cleanup_t          *cln;
-    ngx_http_request_body_t     *rb;
     ngx_http_post_subrequest_t  *ps;
 
     static u_char  model[] = "{\"model\":\"";
@@ -1832,38 +1828,26 @@ ngx_http_llm_cache_embed_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_json_raw_string(&ctx->req.json, cctx->sem_tok,
                                  (const u_char **) &input.data, &input.len);
 
-    len = sizeof(model) - 1
-          + ngx_http_llm_json_encoded_len(clcf->embedder_model.data,
-                                          clcf->embedder_model.len)
-          + sizeof(in) - 1 + input.len + sizeof(fmt) - 1;
+    body.len = sizeof(model) - 1
+               + ngx_http_llm_json_encoded_len(clcf->embedder_model.data,
+                                               clcf->embedder_model.len)
+               + sizeof(in) - 1 + input.len + sizeof(fmt) - 1;
 
+    body.data = ngx_pnalloc(r->pool, body.len);
     ectx = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_ctx_t));
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
-    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-    b = ngx_create_temp_buf(r->pool, len);
-    cl = ngx_alloc_chain_link(r->pool);
     cln = ngx_http_cleanup_add(r, 0);
 
-    if (ectx == NULL || ps == NULL || rb == NULL || b == NULL || cl == NULL
-        || cln == NULL)
-    {
+    if (body.data == NULL || ectx == NULL || ps == NULL || cln == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(b->last, model, sizeof(model) - 1);
+    p = ngx_cpymem(body.data, model, sizeof(model) - 1);
     p = ngx_http_llm_json_encode_string(p, clcf->embedder_model.data,
                                         clcf->embedder_model.len);
     p = ngx_cpymem(p, in, sizeof(in) - 1);
     p = ngx_cpymem(p, input.data, input.len);
-    b->last = ngx_cpymem(p, fmt, sizeof(fmt) - 1);
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    cl->buf = b;
-    cl->next = NULL;
-
-    rb->bufs = cl;
-    rb->buf = b;
+    ngx_memcpy(p, fmt, sizeof(fmt) - 1);
 
     ectx->ttft = -1;
     ectx->embedding = 1;
@@ -1872,22 +1856,12 @@ ngx_http_llm_cache_embed_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ps->handler = ngx_http_llm_cache_embed_finished;
     ps->data = cctx;
 
-    if (ngx_http_subrequest(r, &clcf->embedder_uri, NULL, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_BACKGROUND)
+    if (ngx_http_llm_subrequest(r, &clcf->embedder_uri, NULL, &body, ectx,
+                                ps, &sr)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
-
-    sr->request_body = rb;
-    sr->method = NGX_HTTP_POST;
-    ngx_str_set(&sr->method_name, "POST");
-    sr->headers_in.content_length_n = b->last - b->pos;
-
-    /* the location's error_page is not for this answer: it is only read */
-    sr->error_page = 1;
-
-    ngx_http_set_ctx(sr, ectx, ngx_http_llm_module);
 
     /*
      * The subrequest shares the client's headers: its Accept-Encoding is
@@ -1916,7 +1890,7 @@ ngx_http_llm_cache_embed_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "llm cache: embedder \"%V\" asked, %uz bytes",
-                   &clcf->embedder_uri, len);
+                   &clcf->embedder_uri, body.len);
 
     return NGX_AGAIN;
 }

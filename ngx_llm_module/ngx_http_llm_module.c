@@ -276,6 +276,68 @@ ngx_http_llm_lookup_model(ngx_http_llm_main_conf_t *lmcf, ngx_str_t *name)
 }
 
 
+/*
+ * A background POST subrequest with its own body and context, for an answer
+ * that the filter module reads and never sends (a shadow's, an embedder's:
+ * sctx->shadow or sctx->embedding is set by the caller).  The location's
+ * error_page is not applied to it.
+ */
+
+ngx_int_t
+ngx_http_llm_subrequest(ngx_http_request_t *r, ngx_str_t *uri,
+    ngx_str_t *args, ngx_str_t *body, ngx_http_llm_ctx_t *sctx,
+    ngx_http_post_subrequest_t *ps, ngx_http_request_t **psr)
+{
+    ngx_buf_t                *b;
+    ngx_chain_t              *cl;
+    ngx_http_request_t       *sr;
+    ngx_http_request_body_t  *rb;
+
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    b = ngx_calloc_buf(r->pool);
+    cl = ngx_alloc_chain_link(r->pool);
+
+    if (rb == NULL || b == NULL || cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_subrequest(r, uri, args, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_BACKGROUND)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    b->start = body->data;
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->end = b->last;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    rb->bufs = cl;
+    rb->buf = b;
+
+    sr->request_body = rb;
+    sr->method = NGX_HTTP_POST;
+    ngx_str_set(&sr->method_name, "POST");
+    sr->headers_in.content_length_n = body->len;
+
+    /* error_page is for the client's request: this answer is only read */
+    sr->error_page = 1;
+
+    ngx_http_set_ctx(sr, sctx, ngx_http_llm_module);
+
+    *psr = sr;
+
+    return NGX_OK;
+}
+
+
 /* "zone=NAME:SIZE" of a zone directive */
 
 ngx_int_t

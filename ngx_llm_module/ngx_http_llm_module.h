@@ -333,6 +333,9 @@ ngx_http_llm_ctx_t *ngx_http_llm_get_ctx(ngx_http_request_t *r);
 ngx_http_llm_ctx_t *ngx_http_llm_create_ctx(ngx_http_request_t *r);
 ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_llm_main_conf_t *lmcf,
     ngx_str_t *name);
+ngx_int_t ngx_http_llm_subrequest(ngx_http_request_t *r, ngx_str_t *uri,
+    ngx_str_t *args, ngx_str_t *body, ngx_http_llm_ctx_t *sctx,
+    ngx_http_post_subrequest_t *ps, ngx_http_request_t **psr);
 ngx_int_t ngx_http_llm_parse_zone(ngx_conf_t *cf, ngx_str_t *value,
     const char *directive, ngx_str_t *name, ssize_t *size);
 void *ngx_http_llm_shm_state(ngx_shm_zone_t *shm_zone, size_t size,

@@ -803,14 +803,11 @@ ngx_http_llm_route_shadow(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 static ngx_int_t
 ngx_http_llm_shadow_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    ngx_str_t                  body;
-    ngx_buf_t                 *b;
-    ngx_chain_t               *cl;
-    ngx_http_request_t        *sr;
-    ngx_http_llm_ctx_t        *sctx;
-    ngx_http_cleanup_t        *cln;
-    ngx_http_llm_target_t      primary;
-    ngx_http_request_body_t   *rb;
+    ngx_str_t                    body;
+    ngx_http_request_t          *sr;
+    ngx_http_llm_ctx_t          *sctx;
+    ngx_http_cleanup_t          *cln;
+    ngx_http_llm_target_t        primary;
     ngx_http_post_subrequest_t  *ps;
 
     /* the body for the candidate: the same edits, the shadow's model */
@@ -827,11 +824,8 @@ ngx_http_llm_shadow_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     sctx = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_ctx_t));
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
-    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-    b = ngx_calloc_buf(r->pool);
-    cl = ngx_alloc_chain_link(r->pool);
 
-    if (sctx == NULL || ps == NULL || rb == NULL || b == NULL || cl == NULL) {
+    if (sctx == NULL || ps == NULL) {
         return NGX_ERROR;
     }
 
@@ -850,38 +844,13 @@ ngx_http_llm_shadow_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ps->handler = ngx_http_llm_shadow_done;
     ps->data = sctx;
 
-    if (ngx_http_subrequest(r, &r->uri, &r->args, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_BACKGROUND)
+    if (ngx_http_llm_subrequest(r, &r->uri, &r->args, &body, sctx, ps, &sr)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     sctx->request = sr;
-
-    b->start = body.data;
-    b->pos = body.data;
-    b->last = body.data + body.len;
-    b->end = b->last;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    cl->buf = b;
-    cl->next = NULL;
-
-    rb->bufs = cl;
-    rb->buf = b;
-
-    sr->request_body = rb;
-    sr->method = NGX_HTTP_POST;
-    ngx_str_set(&sr->method_name, "POST");
-    sr->headers_in.content_length_n = body.len;
-
-    /* error_page is for the primary: a shadow's error is only measured */
-    sr->error_page = 1;
-
-    ngx_http_set_ctx(sr, sctx, ngx_http_llm_module);
 
     sctx->timer.handler = ngx_http_llm_shadow_timeout;
     sctx->timer.data = sctx;
