@@ -92,6 +92,8 @@ static ngx_int_t ngx_http_llm_hook_flush(ngx_http_request_t *r,
 static ngx_int_t ngx_http_llm_stream_cut(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t ***ll);
 static void ngx_http_llm_stream_release(ngx_http_llm_stream_t *st);
+static ngx_int_t ngx_http_llm_stream_finished(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_llm_stream_done_with(ngx_http_request_t *r,
     ngx_http_llm_stream_t *st, ngx_buf_t *b);
 static void ngx_http_llm_stream_undefer(ngx_http_request_t *r,
@@ -494,7 +496,7 @@ ngx_http_llm_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     if (ctx->st->finished) {
-        return ngx_http_next_body_filter(r, in);
+        return ngx_http_llm_stream_finished(r, ctx, in);
     }
 
     return ngx_http_llm_stream_body(r, ctx, in);
@@ -550,9 +552,13 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     if (ctx->cut_stream) {
-        /* a budget ran out: end the answer the API's way, drop the upstream */
+        /*
+         * A budget ran out: the answer ends the API's way.  The rest of the
+         * upstream's data is dropped (the buffer read last was handled by
+         * ngx_http_llm_stream_buf(): it may hold the last events sent).
+         */
 
-        for ( /* void */ ; cl; cl = cl->next) {
+        for (cl = cl ? cl->next : NULL; cl; cl = cl->next) {
             cl->buf->pos = cl->buf->last;
         }
 
@@ -627,9 +633,57 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         st->finished = 1;
     }
 
-    if (ctx->cut_stream) {
-        /* the upstream connection is closed by the upstream module */
-        return NGX_ERROR;
+    if (ctx->cut_stream && rc != NGX_ERROR) {
+
+        if (r->upstream == NULL) {
+            return NGX_ERROR;
+        }
+
+        /*
+         * The upstream's answer is over for nginx: once what was sent is
+         * written, the upstream module finalizes the request normally
+         * (the client's connection stays usable) and closes the upstream
+         * connection, which did not end its answer; what it sends until
+         * then is dropped.
+         */
+
+        r->upstream->length = 0;
+    }
+
+    return rc;
+}
+
+
+/*
+ * After the last buffer: nothing more goes to the client (the upstream may
+ * send on after a budget's cut, and its module ends the response once
+ * more); what was sent is pushed and released as it is written.
+ */
+
+static ngx_int_t
+ngx_http_llm_stream_finished(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    ngx_int_t               rc;
+    ngx_chain_t            *cl;
+    ngx_http_llm_stream_t  *st;
+
+    st = ctx->st;
+
+    for (cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+
+        if (cl->buf->in_file) {
+            cl->buf->file_pos = cl->buf->file_last;
+        }
+    }
+
+    rc = ngx_http_next_body_filter(r, NULL);
+
+    ngx_http_llm_stream_release(st);
+
+    if (st->deferred) {
+        ngx_http_llm_stream_undefer(r, st);
     }
 
     return rc;

@@ -374,6 +374,34 @@ is cut: it ran past llm_budget_zone "dollars"
 
 
 
+=== TEST 15c: after a cut the connection stays usable: the next request on it is answered (HTTP/1.1 keep-alive)
+--- http_config eval
+my $c = $::Mock;
+$c =~ s/cost=0.5\/h/cost=0.012\/h/;
+$c
+--- config
+    location / {
+        llm_gateway openai;
+        llm_budget dollars;
+        llm_budget_allowance 1;
+        proxy_pass http://mock;
+        access_log logs/error.log llm;
+    }
+--- more_headers
+X-Key: lea
+--- pipelined_requests eval
+["POST /long/chat/completions\n{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}",
+ "POST /json/chat/completions\n{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"]
+--- error_code eval
+[200, 429]
+--- response_body_like eval
+[qr/"finish_reason":"length"\}\]\}\n\ndata: \[DONE\]\n\n$/, qr/"type":"tokens"/]
+--- no_error_log
+[alert]
+[crit]
+
+
+
 === TEST 16: llm_budget naming no zone fails nginx -t
 --- config
     location / {
