@@ -311,6 +311,8 @@ static ngx_http_llm_cache_bucket_t *ngx_http_llm_cache_find_bucket(
     ngx_http_llm_cache_zone_t *zone, u_char *digest);
 static void *ngx_http_llm_cache_alloc(ngx_http_llm_cache_zone_t *zone,
     size_t size, ngx_uint_t *evicted);
+static ngx_rbtree_node_t *ngx_http_llm_cache_find_digest(ngx_rbtree_t *tree,
+    u_char *digest);
 static void ngx_http_llm_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void ngx_http_llm_cache_hash_add(ngx_http_llm_cache_hash_t *h,
@@ -1377,35 +1379,8 @@ ngx_http_llm_cache_member_cmp(const void *one, const void *two)
 static ngx_http_llm_cache_node_t *
 ngx_http_llm_cache_find(ngx_http_llm_cache_zone_t *zone, u_char *digest)
 {
-    ngx_int_t                   rc;
-    ngx_rbtree_key_t            key;
-    ngx_rbtree_node_t          *node, *sentinel;
-    ngx_http_llm_cache_node_t  *cn;
-
-    ngx_memcpy(&key, digest, sizeof(ngx_rbtree_key_t));
-
-    node = zone->sh->rbtree.root;
-    sentinel = zone->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (key != node->key) {
-            node = (key < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        cn = (ngx_http_llm_cache_node_t *) node;
-
-        rc = ngx_memcmp(digest, cn->digest, NGX_HTTP_LLM_CACHE_DIGEST);
-
-        if (rc == 0) {
-            return cn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
+    return (ngx_http_llm_cache_node_t *)
+               ngx_http_llm_cache_find_digest(&zone->sh->rbtree, digest);
 }
 
 
@@ -1869,11 +1844,7 @@ ngx_http_llm_cache_embed_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
      * answer comes uncompressed.
      */
 
-    if (r->headers_in.accept_encoding && ctx->accept_encoding == NULL) {
-        ctx->accept_encoding = r->headers_in.accept_encoding;
-        ctx->accept_encoding_value = ctx->accept_encoding->value;
-        ngx_str_set(&ctx->accept_encoding->value, "identity");
-    }
+    ngx_http_llm_identity_encoding(r, ctx);
 
     cctx->embed_sr = sr;
     cctx->embed_ctx = ectx;
@@ -2220,39 +2191,14 @@ ngx_http_llm_cache_embed_read(ngx_http_request_t *sr,
 }
 
 
+/* the semantic bucket of a digest, or NULL; the zone is locked */
+
 static ngx_http_llm_cache_bucket_t *
 ngx_http_llm_cache_find_bucket(ngx_http_llm_cache_zone_t *zone,
     u_char *digest)
 {
-    ngx_int_t                     rc;
-    ngx_rbtree_key_t              key;
-    ngx_rbtree_node_t            *node, *sentinel;
-    ngx_http_llm_cache_bucket_t  *b;
-
-    ngx_memcpy(&key, digest, sizeof(ngx_rbtree_key_t));
-
-    node = zone->sh->sem_rbtree.root;
-    sentinel = zone->sh->sem_rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (key != node->key) {
-            node = (key < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        b = (ngx_http_llm_cache_bucket_t *) node;
-
-        rc = ngx_memcmp(digest, b->digest, NGX_HTTP_LLM_CACHE_DIGEST);
-
-        if (rc == 0) {
-            return b;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
+    return (ngx_http_llm_cache_bucket_t *)
+               ngx_http_llm_cache_find_digest(&zone->sh->sem_rbtree, digest);
 }
 
 
@@ -3978,12 +3924,48 @@ ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 /*
  * Entries and semantic buckets: both trees are ordered by the digest, which
- * both nodes keep at the same offset (checked below), so one insert serves.
+ * both nodes keep at the same offset (checked below), so one insert and one
+ * search serve.
  */
 
 typedef char  ngx_http_llm_cache_digest_at_same_offset[
     (offsetof(ngx_http_llm_cache_node_t, digest)
      == offsetof(ngx_http_llm_cache_bucket_t, digest)) ? 1 : -1];
+
+
+static ngx_rbtree_node_t *
+ngx_http_llm_cache_find_digest(ngx_rbtree_t *tree, u_char *digest)
+{
+    ngx_int_t                   rc;
+    ngx_rbtree_key_t            key;
+    ngx_rbtree_node_t          *node, *sentinel;
+    ngx_http_llm_cache_node_t  *cn;
+
+    ngx_memcpy(&key, digest, sizeof(ngx_rbtree_key_t));
+
+    node = tree->root;
+    sentinel = tree->sentinel;
+
+    while (node != sentinel) {
+
+        if (key != node->key) {
+            node = (key < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        cn = (ngx_http_llm_cache_node_t *) node;
+
+        rc = ngx_memcmp(digest, cn->digest, NGX_HTTP_LLM_CACHE_DIGEST);
+
+        if (rc == 0) {
+            return node;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
 
 
 static void

@@ -345,6 +345,8 @@ void *ngx_http_llm_shm_state(ngx_shm_zone_t *shm_zone, size_t size,
 ngx_int_t ngx_http_llm_precontent_handler(ngx_http_request_t *r);
 void ngx_http_llm_resume(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_int_t rc);
+void ngx_http_llm_identity_encoding(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 size_t ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_uint_t status, const char *code, const char *param,

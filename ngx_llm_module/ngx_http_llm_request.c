@@ -170,6 +170,27 @@ ngx_http_llm_body_handler(ngx_http_request_t *r)
 
 
 /*
+ * The answer is read (for usage, or it is an embedder's), so the upstream
+ * must not compress it: the client's Accept-Encoding is set aside, once;
+ * the header filter puts it back before gzip sees it.
+ */
+
+void
+ngx_http_llm_identity_encoding(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
+
+    if (r->headers_in.accept_encoding && ctx->accept_encoding == NULL) {
+        ctx->accept_encoding = r->headers_in.accept_encoding;
+        ctx->accept_encoding_value = ctx->accept_encoding->value;
+        ngx_str_set(&ctx->accept_encoding->value, "identity");
+    }
+
+#endif
+}
+
+
+/*
  * The pipeline goes on after a step that waited (the cache's remote
  * embedder): rc is that step's result, NGX_DECLINED to go on.  Called from
  * an event handler; the request runs its phases again once posted.
@@ -312,21 +333,7 @@ ngx_http_llm_process_rest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         ctx->strip_usage = 1;
     }
 
-#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
-
-    /*
-     * The answer is read for usage, so the upstream must not compress it;
-     * the header filter puts the client's value back before gzip sees it.
-     */
-
-    if (r->headers_in.accept_encoding && ctx->accept_encoding == NULL) {
-        /* (the cache's remote embedder may have set it aside already) */
-        ctx->accept_encoding = r->headers_in.accept_encoding;
-        ctx->accept_encoding_value = ctx->accept_encoding->value;
-        ngx_str_set(&ctx->accept_encoding->value, "identity");
-    }
-
-#endif
+    ngx_http_llm_identity_encoding(r, ctx);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "llm request: model \"%V\" stream:%ui messages:%ui",
