@@ -84,8 +84,9 @@ static ngx_int_t ngx_http_llm_budget_parse_rate(ngx_conf_t *cf,
 ngx_int_t
 ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    double                        tokens, usd, retry, allowance;
+    double                        tokens, usd, retry, allowance, needed;
     size_t                        prompt;
+    char                         *more;
     time_t                        secs;
     ngx_str_t                     key;
     ngx_msec_t                    wait;
@@ -276,13 +277,18 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         secs = (time_t) ((retry + 999) / 1000);
         level = lcf->budget_dry_run ? NGX_LOG_NOTICE : NGX_LOG_WARN;
 
+        /* "%f" of ngx_sprintf() goes through int64_t: bounded for display */
+
+        needed = refused->cost ? usd * 1e6 : tokens;
+        more = (needed > 1e18) ? "more than " : "";
+        needed = ngx_min(needed, 1e18);
+
         ngx_log_error(level, r->connection->log, 0,
                       "llm: %s by llm_budget_zone \"%V\": model \"%V\", "
-                      "%.0f %s needed, retry in %Ts",
+                      "%s%.0f %s needed, retry in %Ts",
                       lcf->budget_dry_run ? "would be refused (dry run)"
                                           : "refused",
-                      &refused->name, &ctx->model,
-                      refused->cost ? usd * 1e6 : tokens,
+                      &refused->name, &ctx->model, more, needed,
                       refused->cost ? "micro-USD" : "tokens", secs);
 
         if (!lcf->budget_dry_run) {
@@ -297,14 +303,14 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                                          "rate_limit_exceeded", NULL,
                                          "Request too large for %V: the "
                                          "token budget \"%V\" allows %.0f %s, "
-                                         "the request needs %.0f. Reduce the "
+                                         "the request needs %s%.0f. Reduce the "
                                          "prompt or max_tokens.", &ctx->model,
                                          &refused->name,
                                          refused->cost ? refused->limit * 1e6
                                                        : refused->limit,
                                          refused->cost ? "micro-USD"
                                                        : "tokens",
-                                         refused->cost ? usd * 1e6 : tokens);
+                                         more, needed);
 
                 return ngx_http_llm_budget_refusal(ctx);
             }
