@@ -245,6 +245,23 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             refused->sh->full++;
         }
 
+        /*
+         * Keys this refusal left with nothing to lose (new keys, full
+         * buckets) go where a full zone looks first: a flood of refused new
+         * keys makes room for itself, not at the others' expense.
+         */
+
+        for (i = 0; i < n; i++) {
+            node = ngx_http_llm_budget_lookup(res[i].zone, &res[i]);
+
+            if (node && node->inflight == 0
+                && ngx_http_llm_budget_is_full(res[i].zone, node->level))
+            {
+                ngx_queue_remove(&node->queue);
+                ngx_queue_insert_tail(&res[i].zone->sh->queue, &node->queue);
+            }
+        }
+
     } else {
         for (i = 0; i < n; i++) {
             node = ngx_http_llm_budget_lookup(res[i].zone, &res[i]);

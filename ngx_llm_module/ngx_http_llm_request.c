@@ -668,24 +668,31 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     }
 
     /*
-     * "n" answers (OpenAI; Anthropic has none): each may use the whole
-     * allowance, so the budgets reserve n times it.  Only a JSON integer:
-     * a lenient provider may read "128" or 128.0 as 128.
+     * "n" answers, and the "best_of" candidates of legacy completions
+     * (OpenAI; Anthropic has neither): each may use the whole allowance,
+     * so the budgets reserve the larger times it.  Only JSON integers: a
+     * lenient provider may read "128" or 128.0 as 128.
      */
 
-    t = ngx_http_llm_json_object_get(json, 0, "n", 1);
+    for (i = 0; ctx->api == NGX_HTTP_LLM_API_OPENAI && i < 2; i++) {
+        name = i ? "best_of" : "n";
+        t = ngx_http_llm_json_object_get(json, 0, name, ngx_strlen(name));
 
-    if (ctx->api == NGX_HTTP_LLM_API_OPENAI && t != NGX_HTTP_LLM_NONE
-        && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
-    {
+        if (t == NGX_HTTP_LLM_NONE
+            || json->tokens[t].type == NGX_HTTP_LLM_JSON_NULL)
+        {
+            continue;
+        }
+
         if (ngx_http_llm_json_get_int(json, t, &n) != NGX_HTTP_LLM_JSON_OK
             || n < 1)
         {
             return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
-                                     "n", "n: expected a positive integer");
+                                     name, "%s: expected a positive integer",
+                                     name);
         }
 
-        req->choices = n;
+        req->choices = ngx_max(req->choices, n);
     }
 
     t = ngx_http_llm_json_object_get(json, 0, "temperature", 11);

@@ -10,9 +10,12 @@
 #    their state (buckets not refilled): a new key is refused (429, the
 #    default "full=refuse"), or not limited with "full=admit"; the stored
 #    keys keep their state.  53c9811 evicted them, forgetting their use.
+# 3. (defect 6) a flood of new keys refused by the budget (requests too
+#    large: nothing charged) fills the zone with keys that have nothing to
+#    lose; they make room for a newcomer, and the tenants' keys stay.
 #
 # Plain TAP (like t/010-shm.t): parallel clients and long request loops.
-# Bounded: 40 streams of at most ~2 s, 2 x 300 short requests.
+# Bounded: 40 streams of at most ~2 s, about 1,100 short requests.
 
 use strict;
 use warnings;
@@ -47,6 +50,7 @@ $ng->write_conf(workers => 2, http => <<"_EOC_");
     llm_budget_zone \$http_x_key zone=streams:1m tokens=5000/h cut=on;
     llm_budget_zone \$http_x_key zone=packed:32k tokens=1000/d;
     llm_budget_zone \$http_x_key zone=packed_admit:32k tokens=1000/d full=admit;
+    llm_budget_zone \$http_x_key zone=crowded:32k tokens=1000/d;
 
     upstream mock {
         server unix:$root/html/mock.sock;
@@ -90,6 +94,12 @@ $stream
         location /packed-admit/ {
             llm_gateway openai;
             llm_budget packed_admit;
+            proxy_pass http://mock/ok/;
+        }
+
+        location /crowded/ {
+            llm_gateway openai;
+            llm_budget crowded;
             proxy_pass http://mock/ok/;
         }
 
@@ -218,9 +228,42 @@ sub packed {
          'and logged');
 }
 
+# 3. refused new keys make room for themselves, not at the tenants' expense
+
+{
+    my $small = '{"model":"gpt-4o-mini","max_tokens":10,'
+              . '"messages":[{"role":"user","content":"Hi"}]}';
+    my $large = '{"model":"gpt-4o-mini","max_tokens":5000,'
+              . '"messages":[{"role":"user","content":"Hi"}]}';
+    my ($tenants, $flood) = (0, 0);
+
+    for my $i (1 .. 150) {
+        $tenants++ if $ng->post('/crowded/chat/completions', $small,
+                                'X-Key' => "tenant-$i")->{status} eq '200';
+    }
+
+    for my $i (1 .. 300) {
+        $flood++ if $ng->post('/crowded/chat/completions', $large,
+                              'X-Key' => "flood-$i")->{status} eq '429';
+    }
+
+    is($tenants, 150, '150 tenants served, each charged (buckets not full for minutes)');
+    is($flood, 300, '300 new keys with requests too large for the zone: refused');
+
+    is($ng->post('/crowded/chat/completions', $small,
+                 'X-Key' => 'newcomer')->{status},
+       '200', 'a newcomer still finds room: a refused key was evicted');
+
+    my $r = $ng->post('/crowded/chat/completions', $small,
+                      'X-Key' => 'tenant-1');
+    is($r->{status}, '200', 'the first tenant is still served');
+    cmp_ok($r->{header}{'x-ratelimit-remaining-tokens'} // 1000, '<', 1000,
+           'and its bucket kept its use');
+}
+
 unlike(slurp("$root/logs/error.log"), qr/\[(alert|crit|emerg)\]/,
        'no alert in the error log');
-unlike(slurp("$root/logs/error.log"), qr/tenant-\d|swarm/,
+unlike(slurp("$root/logs/error.log"), qr/tenant-\d|swarm|flood-|newcomer/,
        'the keys (maybe credentials) are not logged');
 
 $ng->stop;

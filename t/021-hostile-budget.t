@@ -211,6 +211,19 @@ X-Key: bad-n
 
 
 
+=== TEST 6b: legacy completions: best_of candidates are reserved like n answers, and must be positive integers
+--- request eval
+["POST /json/completions\n{\"model\":\"gpt-4o-mini\",\"prompt\":\"Hi\",\"max_tokens\":100,\"best_of\":60,\"n\":2}",
+ "POST /json/completions\n{\"model\":\"gpt-4o-mini\",\"prompt\":\"Hi\",\"best_of\":\"3\"}"]
+--- more_headers
+X-Key: best-of
+--- error_code eval
+[429, 400]
+--- response_body_like eval
+["the request needs 60\\d\\d\\.", '^\{"error":\{"message":"best_of: expected a positive integer","type":"invalid_request_error","param":"best_of","code":null\}\}$']
+
+
+
 === TEST 7: no overflow: max_tokens at INT64_MAX times 128 answers is refused as too large
 --- request eval
 "POST /json/chat/completions\n" . main::chat('"max_tokens":9223372036854775807,"n":128')
