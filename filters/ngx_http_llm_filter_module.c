@@ -148,7 +148,7 @@ static ngx_uint_t  ngx_http_llm_ref_tag;
 static ngx_int_t
 ngx_http_llm_header_filter(ngx_http_request_t *r)
 {
-    ngx_str_t            *type;
+    ngx_str_t            *type, key, value;
     ngx_http_llm_ctx_t   *ctx;
 
     if (r != r->main) {
@@ -181,6 +181,20 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
 
     if (ctx->budgeted && ngx_http_llm_budget_headers(r, ctx) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if (ctx->no_retry) {
+        /*
+         * A refusal that waiting cannot change: the official SDKs (OpenAI,
+         * Anthropic) honour this header before the status and Retry-After.
+         */
+
+        ngx_str_set(&key, "x-should-retry");
+        ngx_str_set(&value, "false");
+
+        if (ngx_http_llm_add_header(r, &key, &value, 1) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     if (ctx->error) {

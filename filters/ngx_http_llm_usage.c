@@ -24,8 +24,12 @@ static ngx_int_t ngx_http_llm_count_text(ngx_http_request_t *r,
 static ngx_int_t ngx_http_llm_count_member(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json, uint32_t obj,
     const char *key, size_t len);
-static int64_t ngx_http_llm_get_count(ngx_http_llm_json_t *json,
-    uint32_t obj, const char *key, size_t len);
+static int64_t ngx_http_llm_get_count(ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_json_t *json, uint32_t obj, const char *key, size_t len);
+static uint64_t ngx_http_llm_mul_sat(uint64_t a, uint64_t b);
+static uint64_t ngx_http_llm_add_sat(uint64_t a, uint64_t b);
+static int64_t ngx_http_llm_clamp_count(ngx_http_llm_ctx_t *ctx,
+    const char *key, size_t len, const u_char *text, size_t size);
 
 
 #define ngx_http_llm_get(json, obj, key)                                      \
@@ -287,20 +291,20 @@ ngx_http_llm_openai_usage(ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json,
     int64_t   n;
     uint32_t  d;
 
-    n = ngx_http_llm_get_count(json, usage, "prompt_tokens", 13);
+    n = ngx_http_llm_get_count(ctx, json, usage, "prompt_tokens", 13);
     if (n >= 0) {
         ctx->prompt_tokens = (size_t) n;
         ctx->prompt_reported = 1;
     }
 
-    n = ngx_http_llm_get_count(json, usage, "completion_tokens", 17);
+    n = ngx_http_llm_get_count(ctx, json, usage, "completion_tokens", 17);
     if (n >= 0) {
         ctx->completion_tokens = (size_t) n;
         ctx->usage_reported = 1;
     }
 
     d = ngx_http_llm_get(json, usage, "prompt_tokens_details");
-    n = ngx_http_llm_get_count(json, d, "cached_tokens", 13);
+    n = ngx_http_llm_get_count(ctx, json, d, "cached_tokens", 13);
     if (n >= 0) {
         ctx->cached_tokens = (size_t) n;
     }
@@ -319,15 +323,22 @@ ngx_http_llm_anthropic_usage(ngx_http_llm_ctx_t *ctx,
 {
     int64_t  in, creation, read, out;
 
-    in = ngx_http_llm_get_count(json, usage, "input_tokens", 12);
-    creation = ngx_http_llm_get_count(json, usage,
+    in = ngx_http_llm_get_count(ctx, json, usage, "input_tokens", 12);
+    creation = ngx_http_llm_get_count(ctx, json, usage,
                                       "cache_creation_input_tokens", 27);
-    read = ngx_http_llm_get_count(json, usage, "cache_read_input_tokens", 23);
-    out = ngx_http_llm_get_count(json, usage, "output_tokens", 13);
+    read = ngx_http_llm_get_count(ctx, json, usage, "cache_read_input_tokens", 23);
+    out = ngx_http_llm_get_count(ctx, json, usage, "output_tokens", 13);
 
     if (in >= 0) {
-        ctx->prompt_tokens = (size_t) (in + ngx_max(creation, 0)
-                                       + ngx_max(read, 0));
+        /* each at most NGX_HTTP_LLM_USAGE_MAX: the sum cannot overflow */
+        in += ngx_max(creation, 0) + ngx_max(read, 0);
+
+        if (in > NGX_HTTP_LLM_USAGE_MAX) {
+            in = ngx_http_llm_clamp_count(ctx, "input_tokens + cache_*", 22,
+                                          NULL, 0);
+        }
+
+        ctx->prompt_tokens = (size_t) in;
         ctx->prompt_reported = 1;
     }
 
@@ -439,23 +450,67 @@ done:
 }
 
 
+/*
+ * A usage figure: a non-negative JSON integer, -1 when there is none.  A
+ * figure above NGX_HTTP_LLM_USAGE_MAX (a broken or hostile upstream), an
+ * integer too large for int64_t or a number in exponent form included, is
+ * taken as NGX_HTTP_LLM_USAGE_MAX, with a warning.
+ */
+
 static int64_t
-ngx_http_llm_get_count(ngx_http_llm_json_t *json, uint32_t obj,
-    const char *key, size_t len)
+ngx_http_llm_get_count(ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json,
+    uint32_t obj, const char *key, size_t len)
 {
-    int64_t   n;
-    uint32_t  t;
+    double                      d;
+    int64_t                     n;
+    uint32_t                    t;
+    ngx_http_llm_json_token_t  *tok;
 
     t = ngx_http_llm_json_object_get(json, obj, key, len);
 
-    if (!ngx_http_llm_is(json, t, NGX_HTTP_LLM_JSON_NUMBER)
-        || ngx_http_llm_json_get_int(json, t, &n) != NGX_HTTP_LLM_JSON_OK
-        || n < 0)
-    {
+    if (!ngx_http_llm_is(json, t, NGX_HTTP_LLM_JSON_NUMBER)) {
         return -1;
     }
 
+    tok = &json->tokens[t];
+
+    if (ngx_http_llm_json_get_int(json, t, &n) != NGX_HTTP_LLM_JSON_OK) {
+
+        if (ngx_http_llm_json_get_double(json, t, &d) != NGX_HTTP_LLM_JSON_OK
+            || !(d > NGX_HTTP_LLM_USAGE_MAX))
+        {
+            /* a fraction, or a negative number */
+            return -1;
+        }
+
+        n = (int64_t) NGX_HTTP_LLM_USAGE_MAX + 1;
+    }
+
+    if (n < 0) {
+        return -1;
+    }
+
+    if (n > NGX_HTTP_LLM_USAGE_MAX) {
+        return ngx_http_llm_clamp_count(ctx, key, len, json->data + tok->start,
+                                        tok->end - tok->start);
+    }
+
     return n;
+}
+
+
+static int64_t
+ngx_http_llm_clamp_count(ngx_http_llm_ctx_t *ctx, const char *key, size_t len,
+    const u_char *text, size_t size)
+{
+    ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                  "llm: the answer of model \"%V\" reports %*s %*s%s, "
+                  "above %d tokens: taken as %d", &ctx->model, len, key,
+                  ngx_min(size, 40), text ? text : (u_char *) "",
+                  text ? (size > 40 ? "..." : "") : "in all",
+                  NGX_HTTP_LLM_USAGE_MAX, NGX_HTTP_LLM_USAGE_MAX);
+
+    return NGX_HTTP_LLM_USAGE_MAX;
 }
 
 
@@ -524,7 +579,7 @@ ngx_int_t
 ngx_http_llm_cost_of(ngx_http_llm_ctx_t *ctx, size_t prompt_tokens,
     size_t completion_tokens, uint64_t *nano_usd)
 {
-    uint64_t               prompt, cached, cached_price;
+    uint64_t               prompt, cached, cached_price, sum;
     ngx_http_llm_model_t  *m;
 
     m = ctx->entry;
@@ -546,10 +601,44 @@ ngx_http_llm_cost_of(ngx_http_llm_ctx_t *ctx, size_t prompt_tokens,
 
     /* micro-USD per 1M tokens = nano-USD per 1000 tokens */
 
-    *nano_usd = (prompt * (uint64_t) ngx_max(m->input, 0)
-                 + cached * cached_price
-                 + completion_tokens * (uint64_t) ngx_max(m->output, 0))
-                / 1000;
+    if (ctx->error && !ctx->forwarded) {
+        /* refused before it was forwarded: nothing reached the provider */
+        *nano_usd = 0;
+        return NGX_OK;
+    }
+
+    /*
+     * Usage figures are at most NGX_HTTP_LLM_USAGE_MAX, estimates are
+     * bounded by the body's size, prices by llm_model's parser: the
+     * saturation is only a guard, no figure wraps around.
+     */
+
+    sum = ngx_http_llm_mul_sat(prompt, (uint64_t) ngx_max(m->input, 0));
+    sum = ngx_http_llm_add_sat(sum, ngx_http_llm_mul_sat(cached,
+                                                         cached_price));
+    sum = ngx_http_llm_add_sat(sum,
+                               ngx_http_llm_mul_sat(completion_tokens,
+                                           (uint64_t) ngx_max(m->output, 0)));
+
+    *nano_usd = sum / 1000;
 
     return NGX_OK;
+}
+
+
+static uint64_t
+ngx_http_llm_mul_sat(uint64_t a, uint64_t b)
+{
+    if (a != 0 && b > UINT64_MAX / a) {
+        return UINT64_MAX;
+    }
+
+    return a * b;
+}
+
+
+static uint64_t
+ngx_http_llm_add_sat(uint64_t a, uint64_t b)
+{
+    return (a > UINT64_MAX - b) ? UINT64_MAX : a + b;
 }

@@ -9,25 +9,36 @@
  * order.  The end of the answer, or of the request (a request cleanup, so
  * aborts are counted too), replaces the reservation by what was really
  * used: the provider's usage, or the estimate of what was streamed.  A
- * bucket may go into debt.
+ * bucket may go into debt.  In a zone with cut=on, what a stream uses
+ * beyond its reservation is taken from the bucket as it flows, so that
+ * parallel streams of a key see each other's use.
+ *
+ * A key is kept as its SHA-1, whatever its length.  A full zone makes room
+ * only by evicting keys that have nothing to lose (a full bucket, no
+ * request in flight); when there is none, a new key is refused (or, with
+ * full=admit, not limited).
  */
 
 
 #include "ngx_http_llm_module.h"
 
+#include <ngx_sha1.h>
+
 
 typedef struct {
     u_char                      color;
     u_char                      dummy;
-    u_short                     len;
+    u_short                     unused;
     ngx_queue_t                 queue;         /* LRU, head: most recent */
     ngx_msec_t                  last;          /* of the last refill */
     ngx_uint_t                  inflight;      /* reservations held */
     double                      level;         /* tokens or USD */
-    u_char                      data[1];
+    u_char                      digest[NGX_HTTP_LLM_BUDGET_DIGEST];
 } ngx_http_llm_budget_node_t;
 
 
+/* how many keys a full zone looks at, from the least recently used */
+#define NGX_HTTP_LLM_BUDGET_SCAN    64
 
 
 static ngx_int_t ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone,
@@ -35,8 +46,12 @@ static ngx_int_t ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone,
 static void ngx_http_llm_budget_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_llm_budget_node_t *ngx_http_llm_budget_lookup(
+    ngx_http_llm_budget_zone_t *zone, ngx_http_llm_reservation_t *res);
+static ngx_http_llm_budget_node_t *ngx_http_llm_budget_create(
     ngx_http_llm_budget_zone_t *zone, ngx_http_llm_reservation_t *res,
-    ngx_uint_t create);
+    ngx_msec_t *wait);
+static ngx_http_llm_budget_node_t *ngx_http_llm_budget_evictable(
+    ngx_http_llm_budget_zone_t *zone, ngx_msec_t *wait);
 static void ngx_http_llm_budget_refill(ngx_http_llm_budget_zone_t *zone,
     ngx_http_llm_budget_node_t *node);
 static int ngx_libc_cdecl ngx_http_llm_reservation_cmp(const void *one,
@@ -52,6 +67,14 @@ static ngx_int_t ngx_http_llm_budget_parse_rate(ngx_conf_t *cf,
 
 #define ngx_http_llm_usd_per_token(price)  ((double) (price) * 1e-12)
 
+/*
+ * A bucket is full: the state of a key seen for the first time.  The
+ * tolerance absorbs the rounding of a reservation given back in a cost
+ * zone ((level - r) + r may be a hair below level).
+ */
+#define ngx_http_llm_budget_is_full(zone, level)                              \
+    ((level) >= (zone)->limit * (1 - 1e-9))
+
 
 /*
  * NGX_DECLINED: admitted or not limited; NGX_HTTP_SPECIAL_RESPONSE: refused,
@@ -61,11 +84,14 @@ static ngx_int_t ngx_http_llm_budget_parse_rate(ngx_conf_t *cf,
 ngx_int_t
 ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    double                        tokens, usd, retry;
+    double                        tokens, usd, retry, allowance, needed;
     size_t                        prompt;
+    char                         *more;
     time_t                        secs;
     ngx_str_t                     key;
-    ngx_uint_t                    i, n, allowance, level, too_large;
+    ngx_msec_t                    wait;
+    ngx_sha1_t                    sha1;
+    ngx_uint_t                    i, n, level, too_large, full;
     ngx_http_cleanup_t           *cln;
     ngx_http_llm_model_t         *m;
     ngx_http_llm_loc_conf_t      *lcf;
@@ -80,11 +106,19 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    allowance = (ctx->req.max_tokens >= 0) ? (ngx_uint_t) ctx->req.max_tokens
-                                           : lcf->budget_allowance;
+    /*
+     * Each of the "n" answers may use the whole allowance.  In doubles:
+     * n and max_tokens may each be as large as a JSON integer goes, their
+     * product is only compared.
+     */
+
+    allowance = (double) ((ctx->req.max_tokens >= 0)
+                          ? (uint64_t) ctx->req.max_tokens
+                          : (uint64_t) lcf->budget_allowance)
+                * (double) ngx_max(ctx->req.choices, 1);
 
     prompt = ngx_http_llm_prompt_tokens(ctx);
-    tokens = (double) (prompt + allowance);
+    tokens = (double) prompt + allowance;
 
     m = ctx->entry;
     usd = 0;
@@ -114,24 +148,25 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             continue;
         }
 
-        if (key.len > 65535) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "llm_budget \"%V\": the key is %uz bytes long, "
-                          "the limit is 65535", &zone->name, key.len);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
         res = ngx_array_push(&ctx->reservations);
         if (res == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        /* the key is kept as its digest: any length, never the key itself */
+
+        ngx_sha1_init(&sha1);
+        ngx_sha1_update(&sha1, key.data, key.len);
+        ngx_sha1_final(res->digest, &sha1);
+
+        ngx_memcpy(&res->hash, res->digest, sizeof(ngx_rbtree_key_t));
+
         res->zone = zone;
-        res->key = key;
-        res->hash = ngx_crc32_short(key.data, key.len);
         res->reserved = zone->cost ? usd : tokens;
+        res->charged = 0;
         res->remaining = zone->limit;
         res->held = 0;
+        res->unlimited = 0;
     }
 
     n = ctx->reservations.nelts;
@@ -153,14 +188,33 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     refused = NULL;
     too_large = 0;
+    full = 0;
     retry = 0;
 
     for (i = 0; i < n; i++) {
-        node = ngx_http_llm_budget_lookup(res[i].zone, &res[i], 1);
+        node = ngx_http_llm_budget_lookup(res[i].zone, &res[i]);
 
         if (node == NULL) {
-            /* the zone is full of keys in use: fail open */
-            continue;
+            node = ngx_http_llm_budget_create(res[i].zone, &res[i], &wait);
+
+            if (node == NULL) {
+                /* no room for a new key: refused, or with full=admit free */
+
+                if (res[i].zone->full_admit) {
+                    res[i].unlimited = 1;
+                    continue;
+                }
+
+                res[i].remaining = 0;
+
+                if (refused == NULL) {
+                    refused = res[i].zone;
+                    full = 1;
+                    retry = (double) wait;
+                }
+
+                continue;
+            }
         }
 
         ngx_http_llm_budget_refill(res[i].zone, node);
@@ -187,9 +241,30 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     if (refused && !lcf->budget_dry_run) {
         refused->sh->refused++;
 
+        if (full) {
+            refused->sh->full++;
+        }
+
+        /*
+         * Keys this refusal left with nothing to lose (new keys, full
+         * buckets) go where a full zone looks first: a flood of refused new
+         * keys makes room for itself, not at the others' expense.
+         */
+
+        for (i = 0; i < n; i++) {
+            node = ngx_http_llm_budget_lookup(res[i].zone, &res[i]);
+
+            if (node && node->inflight == 0
+                && ngx_http_llm_budget_is_full(res[i].zone, node->level))
+            {
+                ngx_queue_remove(&node->queue);
+                ngx_queue_insert_tail(&res[i].zone->sh->queue, &node->queue);
+            }
+        }
+
     } else {
         for (i = 0; i < n; i++) {
-            node = ngx_http_llm_budget_lookup(res[i].zone, &res[i], 0);
+            node = ngx_http_llm_budget_lookup(res[i].zone, &res[i]);
 
             if (node == NULL) {
                 continue;
@@ -198,6 +273,7 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             node->level -= res[i].reserved;
             node->inflight++;
 
+            res[i].charged = res[i].reserved;
             res[i].remaining = node->level;
             res[i].held = 1;
             res[i].zone->sh->admitted++;
@@ -218,13 +294,18 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         secs = (time_t) ((retry + 999) / 1000);
         level = lcf->budget_dry_run ? NGX_LOG_NOTICE : NGX_LOG_WARN;
 
+        /* "%f" of ngx_sprintf() goes through int64_t: bounded for display */
+
+        needed = refused->cost ? usd * 1e6 : tokens;
+        more = (needed > 1e18) ? "more than " : "";
+        needed = ngx_min(needed, 1e18);
+
         ngx_log_error(level, r->connection->log, 0,
                       "llm: %s by llm_budget_zone \"%V\": model \"%V\", "
-                      "%.0f %s needed, retry in %Ts",
+                      "%s%.0f %s needed, retry in %Ts",
                       lcf->budget_dry_run ? "would be refused (dry run)"
                                           : "refused",
-                      &refused->name, &ctx->model,
-                      refused->cost ? usd * 1e6 : tokens,
+                      &refused->name, &ctx->model, more, needed,
                       refused->cost ? "micro-USD" : "tokens", secs);
 
         if (!lcf->budget_dry_run) {
@@ -232,18 +313,33 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             ctx->reservations.nelts = 0;
 
             if (too_large) {
+                /* waiting cannot help: SDKs must not retry it */
+                ctx->no_retry = 1;
+
                 (void) ngx_http_llm_fail(r, ctx, lcf->budget_status,
                                          "rate_limit_exceeded", NULL,
                                          "Request too large for %V: the "
                                          "token budget \"%V\" allows %.0f %s, "
-                                         "the request needs %.0f. Reduce the "
+                                         "the request needs %s%.0f. Reduce the "
                                          "prompt or max_tokens.", &ctx->model,
                                          &refused->name,
                                          refused->cost ? refused->limit * 1e6
                                                        : refused->limit,
                                          refused->cost ? "micro-USD"
                                                        : "tokens",
-                                         refused->cost ? usd * 1e6 : tokens);
+                                         more, needed);
+
+                return ngx_http_llm_budget_refusal(ctx);
+            }
+
+            if (full) {
+                (void) ngx_http_llm_fail(r, ctx, lcf->budget_status,
+                                         "rate_limit_exceeded", NULL,
+                                         "Rate limit reached for %V: the "
+                                         "token budget \"%V\" has no room "
+                                         "for a new key. Please try again "
+                                         "in %Ts.", &ctx->model,
+                                         &refused->name, ctx->retry_after);
 
                 return ngx_http_llm_budget_refusal(ctx);
             }
@@ -307,6 +403,7 @@ ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
 {
     double                       used;
     ngx_uint_t                   i;
+    ngx_http_llm_budget_zone_t  *zone;
     ngx_http_llm_budget_node_t  *node;
     ngx_http_llm_reservation_t  *res;
 
@@ -320,28 +417,46 @@ ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
 
         res[i].held = 0;
 
-        used = ngx_http_llm_budget_used(ctx, res[i].zone);
+        zone = res[i].zone;
+        used = ngx_http_llm_budget_used(ctx, zone);
 
-        ngx_shmtx_lock(&res[i].zone->shpool->mutex);
+        ngx_shmtx_lock(&zone->shpool->mutex);
 
-        node = ngx_http_llm_budget_lookup(res[i].zone, &res[i], 0);
+        node = ngx_http_llm_budget_lookup(zone, &res[i]);
 
         if (node) {
-            ngx_http_llm_budget_refill(res[i].zone, node);
+            ngx_http_llm_budget_refill(zone, node);
 
-            node->level = ngx_min(node->level + res[i].reserved - used,
-                                  res[i].zone->limit);
+            node->level = ngx_min(node->level + res[i].charged - used,
+                                  zone->limit);
             node->inflight--;
 
             res[i].remaining = node->level;
+
+            ngx_queue_remove(&node->queue);
+
+            if (node->inflight == 0
+                && ngx_http_llm_budget_is_full(zone, node->level))
+            {
+                /*
+                 * Nothing used (an error answer, a rejected credential):
+                 * the key has nothing to lose, it is the first to make
+                 * room in a full zone.
+                 */
+                ngx_queue_insert_tail(&zone->sh->queue, &node->queue);
+
+            } else {
+                ngx_queue_insert_head(&zone->sh->queue, &node->queue);
+            }
         }
 
-        ngx_shmtx_unlock(&res[i].zone->shpool->mutex);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
 
-        ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
-                       "llm budget \"%V\": reserved %.3f, used %.3f, "
-                       "remaining %.3f", &res[i].zone->name, res[i].reserved,
-                       used, res[i].remaining);
+        ngx_log_debug5(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                       "llm budget \"%V\": reserved %.3f, charged %.3f, "
+                       "used %.3f, remaining %.3f", &zone->name,
+                       res[i].reserved, res[i].charged, used,
+                       res[i].remaining);
     }
 
     ngx_http_llm_budget_report(ctx);
@@ -383,8 +498,11 @@ ngx_http_llm_budget_used(ngx_http_llm_ctx_t *ctx,
 
 
 /*
- * While an answer streams: would the zones still cover it?  Called only
- * when what was used passed what was reserved.  Returns 1 to end the stream.
+ * While an answer streams, in zones with cut=on: what was used beyond what
+ * the bucket was charged is taken from it at once, so that every stream of
+ * a key sees what the others took.  When the bucket does not cover it, the
+ * event that ran past it is the last one: returns 1 to end the stream.  A
+ * bucket thus goes below zero by at most one event per stream.
  */
 
 ngx_uint_t
@@ -392,42 +510,50 @@ ngx_http_llm_budget_overrun(ngx_http_llm_ctx_t *ctx)
 {
     double                       used, over;
     ngx_uint_t                   i, cut;
+    ngx_http_llm_budget_zone_t  *zone;
     ngx_http_llm_budget_node_t  *node;
     ngx_http_llm_reservation_t  *res;
 
     res = ctx->reservations.elts;
     cut = 0;
 
-    for (i = 0; i < ctx->reservations.nelts && !cut; i++) {
+    for (i = 0; i < ctx->reservations.nelts; i++) {
 
-        if (!res[i].held || !res[i].zone->cut) {
+        zone = res[i].zone;
+
+        if (!res[i].held || !zone->cut) {
             continue;
         }
 
-        used = ngx_http_llm_budget_used(ctx, res[i].zone);
-        over = used - res[i].reserved;
+        used = ngx_http_llm_budget_used(ctx, zone);
+        over = used - res[i].charged;
 
         if (over <= 0) {
             continue;
         }
 
-        ngx_shmtx_lock(&res[i].zone->shpool->mutex);
+        ngx_shmtx_lock(&zone->shpool->mutex);
 
-        node = ngx_http_llm_budget_lookup(res[i].zone, &res[i], 0);
+        node = ngx_http_llm_budget_lookup(zone, &res[i]);
 
         if (node) {
-            ngx_http_llm_budget_refill(res[i].zone, node);
-            cut = (node->level - over < 0);
+            ngx_http_llm_budget_refill(zone, node);
+
+            if (node->level < over && !cut) {
+                cut = 1;
+
+                ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                              "llm: the answer of model \"%V\" is cut: it "
+                              "ran past llm_budget_zone \"%V\"", &ctx->model,
+                              &zone->name);
+            }
+
+            node->level -= over;
+            res[i].charged += over;
+            res[i].remaining = node->level;
         }
 
-        ngx_shmtx_unlock(&res[i].zone->shpool->mutex);
-
-        if (cut) {
-            ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
-                          "llm: the answer of model \"%V\" is cut: it ran "
-                          "past llm_budget_zone \"%V\"", &ctx->model,
-                          &res[i].zone->name);
-        }
+        ngx_shmtx_unlock(&zone->shpool->mutex);
     }
 
     return cut;
@@ -447,6 +573,11 @@ ngx_http_llm_budget_report(ngx_http_llm_ctx_t *ctx)
     best = 2;
 
     for (i = 0; i < ctx->reservations.nelts; i++) {
+
+        if (res[i].unlimited) {
+            continue;
+        }
+
         limit = res[i].zone->limit;
         remaining = ngx_max(res[i].remaining, 0);
 
@@ -483,14 +614,13 @@ ngx_http_llm_budget_report(ngx_http_llm_ctx_t *ctx)
 }
 
 
+/* the node of a reservation's key, if the zone has it */
+
 static ngx_http_llm_budget_node_t *
 ngx_http_llm_budget_lookup(ngx_http_llm_budget_zone_t *zone,
-    ngx_http_llm_reservation_t *res, ngx_uint_t create)
+    ngx_http_llm_reservation_t *res)
 {
-    size_t                       size;
     ngx_int_t                    rc;
-    ngx_uint_t                   evicted;
-    ngx_queue_t                 *q;
     ngx_rbtree_node_t           *node, *sentinel;
     ngx_http_llm_budget_node_t  *bn;
 
@@ -506,84 +636,80 @@ ngx_http_llm_budget_lookup(ngx_http_llm_budget_zone_t *zone,
 
         bn = (ngx_http_llm_budget_node_t *) &node->color;
 
-        rc = ngx_memn2cmp(res->key.data, bn->data, res->key.len,
-                          (size_t) bn->len);
+        rc = ngx_memcmp(res->digest, bn->digest, NGX_HTTP_LLM_BUDGET_DIGEST);
 
         if (rc == 0) {
-            ngx_queue_remove(&bn->queue);
-            ngx_queue_insert_head(&zone->sh->queue, &bn->queue);
             return bn;
         }
 
         node = (rc < 0) ? node->left : node->right;
     }
 
-    if (!create) {
-        return NULL;
-    }
+    return NULL;
+}
 
-    size = offsetof(ngx_rbtree_node_t, color)
-           + offsetof(ngx_http_llm_budget_node_t, data)
-           + res->key.len;
 
-    evicted = 0;
+/*
+ * A new key, with a full bucket, at the head of the LRU queue.  A full zone
+ * makes room by evicting a key that has nothing to lose; NULL when there is
+ * none, with *wait set to when one may have (ms).
+ */
 
-    for ( ;; ) {
-        node = ngx_slab_alloc_locked(zone->shpool, size);
-        if (node) {
-            break;
-        }
+static ngx_http_llm_budget_node_t *
+ngx_http_llm_budget_create(ngx_http_llm_budget_zone_t *zone,
+    ngx_http_llm_reservation_t *res, ngx_msec_t *wait)
+{
+    ngx_rbtree_node_t           *node;
+    ngx_http_llm_budget_node_t  *bn;
 
-        /* full: the least recently used key that holds no reservation */
+    node = ngx_slab_alloc_locked(zone->shpool,
+                                 offsetof(ngx_rbtree_node_t, color)
+                                 + sizeof(ngx_http_llm_budget_node_t));
 
-        for (q = ngx_queue_last(&zone->sh->queue);
-             q != ngx_queue_sentinel(&zone->sh->queue);
-             q = ngx_queue_prev(q))
-        {
-            bn = ngx_queue_data(q, ngx_http_llm_budget_node_t, queue);
+    if (node == NULL) {
+        bn = ngx_http_llm_budget_evictable(zone, wait);
 
-            if (bn->inflight == 0) {
-                break;
-            }
-        }
-
-        if (q == ngx_queue_sentinel(&zone->sh->queue)) {
+        if (bn == NULL) {
             /* the key may be a credential: it is not logged */
-            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                          "llm_budget_zone \"%V\" is full and every key in "
-                          "it is in use: a new key is not limited",
-                          &zone->name);
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "llm_budget_zone \"%V\" is full and none of its "
+                          "%ui least recently used keys can be evicted "
+                          "(a request in flight, or a bucket not full): "
+                          "a new key is %s", &zone->name,
+                          ngx_min(zone->sh->keys, NGX_HTTP_LLM_BUDGET_SCAN),
+                          zone->full_admit ? "not limited (full=admit)"
+                                           : "refused");
             return NULL;
         }
 
-        ngx_queue_remove(q);
+        /* every node has the same size: the evicted one is reused */
+
+        ngx_queue_remove(&bn->queue);
 
         node = (ngx_rbtree_node_t *)
                    ((u_char *) bn - offsetof(ngx_rbtree_node_t, color));
 
         ngx_rbtree_delete(&zone->sh->rbtree, node);
-        ngx_slab_free_locked(zone->shpool, node);
 
         zone->sh->keys--;
         zone->sh->evicted++;
-        evicted++;
-    }
 
-    if (evicted) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "llm_budget_zone \"%V\" is full: evicted %ui least "
-                      "recently used keys", &zone->name, evicted);
+        /* nothing is lost: the key would come back with a full bucket */
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "llm_budget_zone \"%V\" is full: evicted the least "
+                      "recently used idle key with a full bucket",
+                      &zone->name);
     }
 
     node->key = res->hash;
 
     bn = (ngx_http_llm_budget_node_t *) &node->color;
 
-    bn->len = (u_short) res->key.len;
+    bn->unused = 0;
     bn->last = ngx_current_msec;
     bn->inflight = 0;
     bn->level = zone->limit;
-    ngx_memcpy(bn->data, res->key.data, res->key.len);
+    ngx_memcpy(bn->digest, res->digest, NGX_HTTP_LLM_BUDGET_DIGEST);
 
     ngx_rbtree_insert(&zone->sh->rbtree, node);
     ngx_queue_insert_head(&zone->sh->queue, &bn->queue);
@@ -591,6 +717,67 @@ ngx_http_llm_budget_lookup(ngx_http_llm_budget_zone_t *zone,
     zone->sh->keys++;
 
     return bn;
+}
+
+
+/*
+ * The least recently used key whose state is that of a new key: no request
+ * in flight, a full bucket once refilled.  Evicting it loses nothing: it
+ * would come back with a full bucket anyway.  A key in debt, with a bucket
+ * not yet refilled or with a reservation is never evicted.  Only the
+ * NGX_HTTP_LLM_BUDGET_SCAN least recently used keys are looked at, so that
+ * a flood of new keys cannot hold the lock long; keys that used nothing
+ * are put at that end when their request ends.
+ */
+
+static ngx_http_llm_budget_node_t *
+ngx_http_llm_budget_evictable(ngx_http_llm_budget_zone_t *zone,
+    ngx_msec_t *wait)
+{
+    double                       level, soonest, ms;
+    ngx_uint_t                   n;
+    ngx_queue_t                 *q;
+    ngx_msec_int_t               elapsed;
+    ngx_http_llm_budget_node_t  *bn;
+
+    soonest = -1;
+    n = 0;
+
+    for (q = ngx_queue_last(&zone->sh->queue);
+         q != ngx_queue_sentinel(&zone->sh->queue)
+         && n < NGX_HTTP_LLM_BUDGET_SCAN;
+         q = ngx_queue_prev(q), n++)
+    {
+        bn = ngx_queue_data(q, ngx_http_llm_budget_node_t, queue);
+
+        if (bn->inflight) {
+            continue;
+        }
+
+        elapsed = (ngx_msec_int_t) (ngx_current_msec - bn->last);
+        level = bn->level + ngx_max(elapsed, 0) * zone->rate;
+
+        if (ngx_http_llm_budget_is_full(zone, level)) {
+            return bn;
+        }
+
+        ms = (zone->limit - level) / zone->rate;
+
+        if (soonest < 0 || ms < soonest) {
+            soonest = ms;
+        }
+    }
+
+    /* only keys in flight: they usually end within seconds */
+
+    if (soonest < 0 || soonest < 1000) {
+        soonest = 1000;
+    }
+
+    *wait = (soonest > 86400000.0 * 366) ? (ngx_msec_t) 86400000 * 366
+                                         : (ngx_msec_t) soonest;
+
+    return NULL;
 }
 
 
@@ -654,7 +841,8 @@ ngx_http_llm_budget_rbtree_insert_value(ngx_rbtree_node_t *temp,
             a = (ngx_http_llm_budget_node_t *) &node->color;
             b = (ngx_http_llm_budget_node_t *) &temp->color;
 
-            p = (ngx_memn2cmp(a->data, b->data, a->len, b->len) < 0)
+            p = (ngx_memcmp(a->digest, b->digest,
+                            NGX_HTTP_LLM_BUDGET_DIGEST) < 0)
                 ? &temp->left : &temp->right;
         }
 
@@ -703,7 +891,7 @@ ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 /*
  * llm_budget_zone KEY zone=NAME:SIZE tokens=N/PERIOD | cost=USD/PERIOD
- *                 [cut=on|off];
+ *                 [cut=on|off] [full=refuse|admit];
  */
 
 char *
@@ -783,6 +971,16 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strcmp(value[i].data, "cut=off") == 0) {
             cut = 0;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "full=refuse") == 0) {
+            zone->full_admit = 0;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "full=admit") == 0) {
+            zone->full_admit = 1;
             continue;
         }
 

@@ -182,6 +182,7 @@ ngx_http_llm_create_ctx(ngx_http_request_t *r)
     ctx->request = r;
     ctx->ttft = -1;
     ctx->req.max_tokens = -1;
+    ctx->req.choices = 1;
     ctx->req.temperature = -1;
     ctx->req.model_tok = NGX_HTTP_LLM_NONE;
     ctx->req.messages_tok = NGX_HTTP_LLM_NONE;

@@ -25,6 +25,17 @@
 /* prices are kept in micro-dollars per 1M tokens */
 #define NGX_HTTP_LLM_PRICE_UNSET    -1
 
+/*
+ * The largest usage figure taken from an answer: a larger one (a hostile or
+ * broken upstream) is taken as this, with a warning.  Far above any context
+ * window, small enough that no sum or product of figures and prices
+ * overflows.
+ */
+#define NGX_HTTP_LLM_USAGE_MAX      1000000000
+
+/* a budget key is kept as the SHA-1 of its value */
+#define NGX_HTTP_LLM_BUDGET_DIGEST  20
+
 /* per-message framing overhead of chat formats, in tokens */
 #define NGX_HTTP_LLM_MESSAGE_TOKENS  4
 #define NGX_HTTP_LLM_REPLY_TOKENS    3
@@ -62,6 +73,7 @@ typedef struct {
     ngx_uint_t                  admitted;
     ngx_uint_t                  refused;
     ngx_uint_t                  evicted;
+    ngx_uint_t                  full;          /* new keys refused: no room */
 } ngx_http_llm_budget_sh_t;
 
 
@@ -76,16 +88,20 @@ typedef struct {
     ngx_shm_zone_t             *shm_zone;
     unsigned                    cost:1;        /* a zone of dollars */
     unsigned                    cut:1;         /* ends streams that overrun */
+    unsigned                    full_admit:1;  /* full=admit */
 } ngx_http_llm_budget_zone_t;
 
 
 typedef struct {
     ngx_http_llm_budget_zone_t *zone;
-    ngx_str_t                   key;
-    uint32_t                    hash;
+    ngx_rbtree_key_t            hash;          /* the digest's first bytes */
+    u_char                      digest[NGX_HTTP_LLM_BUDGET_DIGEST];
     double                      reserved;
+    double                      charged;       /* reserved, plus what a
+                                                  stream took beyond it */
     double                      remaining;
     unsigned                    held:1;
+    unsigned                    unlimited:1;   /* no room, full=admit */
 } ngx_http_llm_reservation_t;
 
 
@@ -173,6 +189,7 @@ typedef struct {
     ngx_uint_t                  nmessages;
 
     int64_t                     max_tokens;    /* -1: not given */
+    int64_t                     choices;       /* "n", 1 if not given */
     double                      temperature;   /* -1: not given */
 
     size_t                      prompt_estimate;
@@ -311,6 +328,8 @@ struct ngx_http_llm_ctx_s {
     unsigned                    answered:1;        /* upstream answered 200 */
     unsigned                    budgeted:1;
     unsigned                    budget_cut_armed:1;
+    unsigned                    no_retry:1;        /* can never succeed */
+    unsigned                    forwarded:1;       /* content handler ran */
     unsigned                    cut_stream:1;      /* end the stream now */
     unsigned                    headers_done:1;
     unsigned                    hold_json:1;       /* json_hook: hold all */

@@ -517,11 +517,17 @@ ngx_http_llm_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *out)
 }
 
 
+static const char  *ngx_http_llm_allowance_names[] = {
+    "max_completion_tokens", "max_tokens", "max_output_tokens"
+};
+
+
 static ngx_int_t
 ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     int64_t                     n;
     uint32_t                    t, v;
+    ngx_uint_t                  i;
     ngx_int_t                   rc;
     ngx_str_t                   system = ngx_string("system");
     const char                 *name;
@@ -629,16 +635,22 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
-    /* completion allowance: the newer name wins */
+    /*
+     * completion allowance: the newer name wins; "max_output_tokens" is
+     * the Responses API's
+     */
 
-    name = "max_completion_tokens";
-    t = ngx_http_llm_json_object_get(json, 0, name, 21);
-
-    if (t == NGX_HTTP_LLM_NONE
-        || json->tokens[t].type == NGX_HTTP_LLM_JSON_NULL)
+    for (i = 0; i < sizeof(ngx_http_llm_allowance_names)
+                    / sizeof(ngx_http_llm_allowance_names[0]); i++)
     {
-        name = "max_tokens";
-        t = ngx_http_llm_json_object_get(json, 0, name, 10);
+        name = ngx_http_llm_allowance_names[i];
+        t = ngx_http_llm_json_object_get(json, 0, name, ngx_strlen(name));
+
+        if (t != NGX_HTTP_LLM_NONE
+            && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+        {
+            break;
+        }
     }
 
     if (t != NGX_HTTP_LLM_NONE
@@ -653,6 +665,34 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
 
         req->max_tokens = n;
+    }
+
+    /*
+     * "n" answers, and the "best_of" candidates of legacy completions
+     * (OpenAI; Anthropic has neither): each may use the whole allowance,
+     * so the budgets reserve the larger times it.  Only JSON integers: a
+     * lenient provider may read "128" or 128.0 as 128.
+     */
+
+    for (i = 0; ctx->api == NGX_HTTP_LLM_API_OPENAI && i < 2; i++) {
+        name = i ? "best_of" : "n";
+        t = ngx_http_llm_json_object_get(json, 0, name, ngx_strlen(name));
+
+        if (t == NGX_HTTP_LLM_NONE
+            || json->tokens[t].type == NGX_HTTP_LLM_JSON_NULL)
+        {
+            continue;
+        }
+
+        if (ngx_http_llm_json_get_int(json, t, &n) != NGX_HTTP_LLM_JSON_OK
+            || n < 1)
+        {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     name, "%s: expected a positive integer",
+                                     name);
+        }
+
+        req->choices = ngx_max(req->choices, n);
     }
 
     t = ngx_http_llm_json_object_get(json, 0, "temperature", 11);

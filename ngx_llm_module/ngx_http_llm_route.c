@@ -709,6 +709,9 @@ ngx_http_llm_content_handler(ngx_http_request_t *r)
 
     ctx->fallback_wait = (lmcf->fallbacks && !ctx->shadow);
 
+    /* from here on the request may reach the provider: it may cost */
+    ctx->forwarded = 1;
+
     rc = ctx->content_handler(r);
 
     u = r->upstream;

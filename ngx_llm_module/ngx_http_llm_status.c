@@ -672,6 +672,8 @@ ngx_http_llm_status_prometheus(u_char *p, ngx_http_llm_main_conf_t *lmcf)
                            "Keys held in a budget zone.", keys);
     ngx_http_llm_each_zone("llm_budget_evicted_total", "counter",
                            "Keys evicted from a full budget zone.", evicted);
+    ngx_http_llm_each_zone("llm_budget_full_total", "counter",
+                           "New keys refused by a full budget zone.", full);
 
 #undef ngx_http_llm_each_route
 #undef ngx_http_llm_each_zone
@@ -800,11 +802,11 @@ ngx_http_llm_status_json(u_char *p, ngx_http_llm_main_conf_t *lmcf)
         ngx_shmtx_lock(&z->shpool->mutex);
 
         p = ngx_sprintf(p, "\"%*s\":{\"admitted\":%ui,\"refused\":%ui,"
-                        "\"keys\":%ui,\"evicted\":%ui}",
+                        "\"keys\":%ui,\"evicted\":%ui,\"full\":%ui}",
                         ngx_min(z->name.len, NGX_HTTP_LLM_STAT_NAME),
                         z->name.data,
                         z->sh->admitted, z->sh->refused, z->sh->keys,
-                        z->sh->evicted);
+                        z->sh->evicted, z->sh->full);
 
         ngx_shmtx_unlock(&z->shpool->mutex);
     }

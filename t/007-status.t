@@ -106,7 +106,7 @@ X-Key: k2
 --- response_body_like eval
 [
 "ok",
-qr/^\{"models":\{"gpt-4o-mini":\{"requests":1,"streams":0,"responses":\{"2xx":1,"429":0,"4xx":0,"5xx":0\},"aborted":0,"cut":0,"tokens":\{"prompt":1000,"completion":500,"cached":0\},"estimated":0,"cost_usd":0.002000000,"fallbacks":0,"ttft_ms":\{"count":1,.*"routes":\{"smart":\{"requests":0,.*"budgets":\{"keys":\{"admitted":1,"refused":0,"keys":1,"evicted":0\}\}\}\n$/s,
+qr/^\{"models":\{"gpt-4o-mini":\{"requests":1,"streams":0,"responses":\{"2xx":1,"429":0,"4xx":0,"5xx":0\},"aborted":0,"cut":0,"tokens":\{"prompt":1000,"completion":500,"cached":0\},"estimated":0,"cost_usd":0.002000000,"fallbacks":0,"ttft_ms":\{"count":1,.*"routes":\{"smart":\{"requests":0,.*"budgets":\{"keys":\{"admitted":1,"refused":0,"keys":1,"evicted":0,"full":0\}\}\}\n$/s,
 ]
 
 
