@@ -28,6 +28,7 @@ static ngx_conf_enum_t  ngx_http_llm_gateway_apis[] = {
     { ngx_string("off"), NGX_HTTP_LLM_API_OFF },
     { ngx_string("openai"), NGX_HTTP_LLM_API_OPENAI },
     { ngx_string("anthropic"), NGX_HTTP_LLM_API_ANTHROPIC },
+    { ngx_string("gemini"), NGX_HTTP_LLM_API_GEMINI },
     { ngx_null_string, 0 }
 };
 
