@@ -116,11 +116,19 @@ ngx_http_llm_openai_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     if (json.tokens[choices].size == 0
-        && ngx_http_llm_is(&json, usage, NGX_HTTP_LLM_JSON_OBJECT)
-        && ctx->strip_usage)
+        && ngx_http_llm_is(&json, usage, NGX_HTTP_LLM_JSON_OBJECT))
     {
-        /* the usage chunk we asked for on the client's behalf */
-        return NGX_HTTP_LLM_EVENT_DROP;
+        /*
+         * The usage chunk comes last: the answer is complete, whether
+         * [DONE] follows or not (Writer sends none).
+         */
+
+        ctx->complete = 1;
+
+        if (ctx->strip_usage) {
+            /* the usage chunk we asked for on the client's behalf */
+            return NGX_HTTP_LLM_EVENT_DROP;
+        }
     }
 
     for (c = ngx_http_llm_json_first(&json, choices);
@@ -128,9 +136,10 @@ ngx_http_llm_openai_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
          c = json.tokens[c].next)
     {
         if (ngx_http_llm_is(&json, ngx_http_llm_get(&json, c, "finish_reason"),
-                            NGX_HTTP_LLM_JSON_STRING))
+                            NGX_HTTP_LLM_JSON_STRING)
+            && ngx_http_llm_is(&json, usage, NGX_HTTP_LLM_JSON_OBJECT))
         {
-            /* the answer is over; [DONE] may follow (not all send it) */
+            /* the last chunk, with the usage (Groq's x_groq, Mistral) */
             ctx->complete = 1;
         }
 

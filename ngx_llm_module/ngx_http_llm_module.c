@@ -613,7 +613,8 @@ ngx_http_llm_gateway(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\" directive, "
-                       "it must be \"off\", \"openai\" or \"anthropic\"",
+                       "it must be \"off\", \"openai\", \"anthropic\" or "
+                       "\"gemini\"",
                        &value[1], &cmd->name);
 
     return NGX_CONF_ERROR;
