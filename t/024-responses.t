@@ -5,6 +5,7 @@
 # response.incomplete, stream endings, routing's model rewrite, errors.
 
 use Test::Nginx::Socket 'no_plan';
+use JSON::PP;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -119,6 +120,25 @@ our $Mock = <<'_EOC_';
             echo -n 'event: response.completed\ndata: {"type":"response.completed","sequence_number":1,"response":{"id":"resp_9","status":"completed","usage":{"input_tokens":3,"output_tokens":1,"total_tokens":4}}}';
         }
 
+        location /redact/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+            echo -n 'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_r","object":"response","status":"in_progress","model":"gpt-5","output":[]}}\n\n';
+            echo -n 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Write to john.d"}\n\n';
+            echo_flush;
+            echo -n 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"oe@exam"}\n\n';
+            echo_flush;
+            echo -n 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"ple.com"}\n\n';
+            echo -n 'event: response.output_text.done\ndata: {"type":"response.output_text.done","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"text":"Write to john.doe@example.com"}\n\n';
+            echo -n 'event: response.completed\ndata: {"type":"response.completed","sequence_number":5,"response":{"id":"resp_r","object":"response","status":"completed","model":"gpt-5","output":[{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"Write to john.doe@example.com","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":9,"total_tokens":14}}}\n\n';
+        }
+
+        location /redactjson/ {
+            default_type application/json;
+            echo_read_request_body;
+            echo '{"id":"resp_j","object":"response","status":"completed","model":"gpt-5","output":[{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"Mail john.doe@example.com now","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":9,"total_tokens":14}}';
+        }
+
         location /v1/ {
             echo "passed through: $request_method $uri";
         }
@@ -132,6 +152,19 @@ our $Gateway = <<'_EOC_';
         llm_budget_allowance 50;
         proxy_pass http://mock;
         access_log logs/error.log llm;
+    }
+
+    location /redact/ {
+        llm_gateway openai;
+        llm_redact response;
+        proxy_pass http://mock;
+        access_log logs/error.log llm;
+    }
+
+    location /redactjson/ {
+        llm_gateway openai;
+        llm_redact response;
+        proxy_pass http://mock;
     }
 
     location /routed/ {
@@ -157,6 +190,17 @@ event: response.completed
 data: {"type":"response.completed","sequence_number":3,"response":{"id":"resp_3","object":"response","status":"completed","model":"gpt-5","output":[],"usage":{"input_tokens":9463,"input_tokens_details":{"cached_tokens":4096},"output_tokens":582,"output_tokens_details":{"reasoning_tokens":512},"total_tokens":10045}}}
 
 ';
+
+# the text of a streamed Responses answer: its output_text deltas joined
+sub deltas {
+    my $out = '';
+    for my $line (split /\n/, shift) {
+        next unless $line =~ /^data: (\{.*)$/;
+        my $j = eval { JSON::PP::decode_json($1) } or return "bad JSON: $line";
+        $out .= $j->{delta} if ($j->{type} // '') eq 'response.output_text.delta';
+    }
+    return $out;
+}
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -347,3 +391,29 @@ qr/llm-log: ep=responses model=gpt-5 status=200 prompt=\d+/
 llm-log: ep=- model=- status=200 prompt=- completion=-
 --- no_error_log
 llm-log: ep=responses
+
+
+
+=== TEST 16: response redaction: a value split over output_text deltas is held back and redacted; the deltas join to the redacted text
+--- request eval
+"POST /redact/v1/responses\n$::SReq"
+--- response_body_filters eval
+\&main::deltas
+--- response_body chomp
+Write to [EMAIL]
+
+
+
+=== TEST 17: no piece of the value reaches the client: not in the deltas, nor in output_text.done or response.completed
+--- request eval
+"POST /redact/v1/responses\n$::SReq"
+--- response_body_like: "type":"response.output_text.done".*"text":"Write to \[EMAIL\]"\}\n\n.*"content":\[\{"type":"output_text","text":"Write to \[EMAIL\]","annotations"
+--- response_body_unlike: john|doe|example
+
+
+
+=== TEST 18: response redaction of a JSON Responses answer
+--- request eval
+"POST /redactjson/v1/responses\n$::Req"
+--- response_body_like: "text":"Mail \[EMAIL\] now"
+--- response_body_unlike: john
