@@ -691,6 +691,10 @@ ngx_http_llm_responses_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return (rc == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
     }
 
+    if (ctx->cache_collect) {
+        ngx_http_llm_cache_event(r, ctx, &json);
+    }
+
     t = ngx_http_llm_get(&json, 0, "type");
 
     if (ngx_http_llm_is(&json, t, NGX_HTTP_LLM_JSON_STRING)) {

@@ -23,6 +23,7 @@ our $Mock = <<'_EOC_';
     llm_route smart { broken 1; fallback gpt-5-mini; }
 
     llm_budget_zone $http_x_key zone=per_key:1m tokens=1000/h;
+    llm_cache_zone zone=answers:1m;
 
     upstream mock { server unix:$TEST_NGINX_HTML_DIR/mock.sock; }
     upstream broken { server unix:$TEST_NGINX_HTML_DIR/broken.sock; }
@@ -165,6 +166,20 @@ our $Gateway = <<'_EOC_';
         llm_gateway openai;
         llm_redact response;
         proxy_pass http://mock;
+    }
+
+    location /cached/ {
+        llm_gateway openai;
+        llm_cache answers;
+        proxy_pass http://mock/stream/;
+        access_log logs/error.log llm;
+    }
+
+    location /cachedjson/ {
+        llm_gateway openai;
+        llm_cache answers;
+        proxy_pass http://mock/json/;
+        access_log logs/error.log llm;
     }
 
     location /routed/ {
@@ -417,3 +432,51 @@ Write to [EMAIL]
 "POST /redactjson/v1/responses\n$::Req"
 --- response_body_like: "text":"Mail \[EMAIL\] now"
 --- response_body_unlike: john
+
+
+
+=== TEST 19: the exact cache: a streamed Responses answer is stored and replayed as Responses events (created, the text, completed with its usage)
+--- request eval
+["POST /cached/v1/responses\n$::SReq", "POST /cached/v1/responses\n$::SReq"]
+--- more_headers
+Authorization: Bearer alice
+--- response_headers eval
+["X-LLM-Cache: MISS", "X-LLM-Cache: HIT"]
+--- response_body_like eval
+["event: response.completed\n", "^event: response.created\ndata: \\{\"type\":\"response.created\",\"sequence_number\":0,\"response\":\\{\"id\":\"resp_[0-9a-f]+\",\"object\":\"response\",\"created_at\":\\d+,\"status\":\"in_progress\",\"model\":\"gpt-5\",.*event: response.output_text.delta\ndata: \\{[^\n]*\"delta\":\"Paris\\.\"\\}\n\n.*event: response.output_text.done\n.*event: response.completed\ndata: \\{\"type\":\"response.completed\",\"sequence_number\":\\d+,\"response\":\\{[^\n]*\"status\":\"completed\"[^\n]*\"text\":\"Paris\\.\"[^\n]*\"usage\":\\{\"input_tokens\":9463,[^\n]*\"output_tokens\":582,[^\n]*\\}\\}\\}\n\n\$"]
+--- response_body_unlike eval
+["chat.completion", "chat.completion|\\[DONE\\]"]
+
+
+
+=== TEST 20: a streamed answer in the cache is replayed as a JSON response object to a request without stream
+--- request eval
+["POST /cached/v1/responses\n{\"model\":\"gpt-5\",\"stream\":true,\"input\":\"Capital of Italy?\"}", "POST /cached/v1/responses\n{\"model\":\"gpt-5\",\"input\":\"Capital of Italy?\"}"]
+--- more_headers
+Authorization: Bearer bob
+--- response_headers eval
+["X-LLM-Cache: MISS", "X-LLM-Cache: HIT"]
+--- response_body_like eval
+["event: response.completed", "^\\{\"id\":\"resp_[0-9a-f]+\",\"object\":\"response\",\"created_at\":\\d+,\"status\":\"completed\",\"model\":\"gpt-5\",\"output\":\\[\\{\"id\":\"msg_[0-9a-f]+\",\"type\":\"message\",\"status\":\"completed\",\"role\":\"assistant\",\"content\":\\[\\{\"type\":\"output_text\",\"annotations\":\\[\\],\"text\":\"Paris\\.\"\\}\\]\\}\\],\"usage\":\\{\"input_tokens\":9463,.*\"output_tokens\":582,.*\\}\\}\n\$"]
+
+
+
+=== TEST 21: a JSON Responses answer is stored and replayed; its usage is logged for the hit
+--- request eval
+["POST /cachedjson/v1/responses\n$::Req", "POST /cachedjson/v1/responses\n$::Req"]
+--- more_headers
+Authorization: Bearer carol
+--- response_headers eval
+["X-LLM-Cache: MISS", "X-LLM-Cache: HIT"]
+--- response_body_like eval
+["\"id\":\"resp_1\"", "\"status\":\"completed\".*\"text\":\"Paris\\.\""]
+
+
+
+=== TEST 22: a request that continues a stored response (previous_response_id) is never answered from the cache
+--- request eval
+["POST /cachedjson/v1/responses\n{\"model\":\"gpt-5\",\"previous_response_id\":\"resp_0\",\"input\":\"and?\"}", "POST /cachedjson/v1/responses\n{\"model\":\"gpt-5\",\"previous_response_id\":\"resp_0\",\"input\":\"and?\"}"]
+--- more_headers
+Authorization: Bearer dan
+--- response_headers eval
+["X-LLM-Cache: BYPASS", "X-LLM-Cache: BYPASS"]
