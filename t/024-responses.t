@@ -21,6 +21,7 @@ our $Mock = <<'_EOC_';
     llm_model gpt-5-mini upstream=mock input=1.00 output=10.00;
     llm_model broken upstream=broken;
     llm_route smart { broken 1; fallback gpt-5-mini; }
+    llm_route shadowed { gpt-5 1; shadow gpt-5-mini 100%; }
 
     llm_budget_zone $http_x_key zone=per_key:1m tokens=1000/h;
     llm_cache_zone zone=answers:1m;
@@ -179,6 +180,12 @@ our $Gateway = <<'_EOC_';
         llm_gateway openai;
         llm_cache answers;
         proxy_pass http://mock/json/;
+        access_log logs/error.log llm;
+    }
+
+    location /shadowed/ {
+        llm_gateway openai;
+        proxy_pass http://$llm_upstream/stream/;
         access_log logs/error.log llm;
     }
 
@@ -480,3 +487,13 @@ Authorization: Bearer carol
 Authorization: Bearer dan
 --- response_headers eval
 ["X-LLM-Cache: BYPASS", "X-LLM-Cache: BYPASS"]
+
+
+
+=== TEST 23: shadow traffic: the shadow (model rewritten) is read with the Responses usage reader; the client gets the primary's stream
+--- request eval
+"POST /shadowed/v1/responses\n{\"model\":\"shadowed\",\"stream\":true,\"input\":\"Hi\"}"
+--- response_body eval
+$::Stream
+--- error_log eval
+[qr/llm shadow: route "shadowed" primary "gpt-5" status 200 tokens 582 cost 11596600, shadow "gpt-5-mini" status 200 latency \d+ms tokens 582 cost 15283000, exact 1 similarity 1.00/, qr/llm-log: ep=responses model=gpt-5 status=200 prompt=9463 completion=582/]
