@@ -74,7 +74,7 @@ static ngx_int_t
 ngx_http_llm_openai_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *data)
 {
-    uint32_t             usage, choices, c, delta, calls, f;
+    uint32_t             usage, choices, c, delta, calls, f, t;
     ngx_int_t            rc;
     ngx_http_llm_json_t  json;
 
@@ -92,7 +92,11 @@ ngx_http_llm_openai_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         ngx_http_llm_cache_event(r, ctx, &json);
     }
 
-    if (ngx_http_llm_get(&json, 0, "error") != NGX_HTTP_LLM_NONE) {
+    t = ngx_http_llm_get(&json, 0, "error");
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json.tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+    {
         /* the provider ended the stream with its error */
         ngx_http_llm_provider_error(ctx);
     }
@@ -871,7 +875,11 @@ ngx_http_llm_gemini_chunk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     int64_t   prompt, candidates, thoughts, cached, tool;
     uint32_t  usage, list, c, parts, p, v;
 
-    if (ngx_http_llm_get(json, obj, "error") != NGX_HTTP_LLM_NONE) {
+    v = ngx_http_llm_get(json, obj, "error");
+
+    if (v != NGX_HTTP_LLM_NONE
+        && json->tokens[v].type != NGX_HTTP_LLM_JSON_NULL)
+    {
         ngx_http_llm_provider_error(ctx);
         return NGX_OK;
     }

@@ -2331,7 +2331,12 @@ ngx_http_llm_cache_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return;
     }
 
-    if (ngx_http_llm_cache_get(json, 0, "error") != NGX_HTTP_LLM_NONE) {
+    t = ngx_http_llm_cache_get(json, 0, "error");
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        /* "error": null is no error (a Responses API object has one) */
         goto failed;
     }
 
@@ -2720,7 +2725,12 @@ ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_llm_cache_get(&json, 0, "error") != NGX_HTTP_LLM_NONE) {
+    t = ngx_http_llm_cache_get(&json, 0, "error");
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json.tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        /* "error": null is no error (a Responses API object has one) */
         return NGX_DECLINED;
     }
 

@@ -53,7 +53,7 @@ our $Mock = <<'_EOC_';
         location /json/ {
             default_type application/json;
             echo_read_request_body;
-            echo '{"id":"resp_1","object":"response","status":"completed","model":"gpt-5","output":[{"type":"reasoning","id":"rs_1","summary":[]},{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"Paris.","annotations":[]}]}],"usage":{"input_tokens":9463,"input_tokens_details":{"cached_tokens":4096},"output_tokens":582,"output_tokens_details":{"reasoning_tokens":512},"total_tokens":10045}}';
+            echo '{"id":"resp_1","object":"response","status":"completed","error":null,"incomplete_details":null,"model":"gpt-5","output":[{"type":"reasoning","id":"rs_1","summary":[]},{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"Paris.","annotations":[]}]}],"usage":{"input_tokens":9463,"input_tokens_details":{"cached_tokens":4096},"output_tokens":582,"output_tokens_details":{"reasoning_tokens":512},"total_tokens":10045}}';
         }
 
         location /big/ {
