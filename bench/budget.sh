@@ -42,7 +42,7 @@ run_wrk() {
     local out c0 c1 path=${1/#aa/gw}
     c0=$(cpu_ns "$FRONT_WORKER")
     out=$(BODY_FILE=$body KEYS=$BU_KEYS on_cpu "$CLIENT_CPU" wrk -t1 -c"$2" -d"$3"s \
-          -s "$BENCH_DIR/wrk_keys.lua" "$FRONT/$path/json" | grep '^RESULT') \
+          -s "$BENCH_DIR/wrk_keys.lua" "$FRONT/$path/json/chat/completions" | grep '^RESULT') \
         || die "wrk failed against /$path/json"
     c1=$(cpu_ns "$FRONT_WORKER")
     awk -v c="$((c1 - c0))" '{
@@ -105,7 +105,7 @@ make_body "$BU_SIZE" 0 >"$body"
 for p in gw bk bf b3; do
     hdrs=$(curl -s -o /dev/null -D - -H 'Content-Type: application/json' \
            -H 'X-Key: key-0001' -H 'X-Team: team-bench' \
-           --data-binary @"$body" "$FRONT/$p/json" | tr -d '\r')
+           --data-binary @"$body" "$FRONT/$p/json/chat/completions" | tr -d '\r')
     grep -q '^HTTP/[0-9.]* 200' <<<"$hdrs" \
         || die "smoke test: POST /$p/json: $(head -1 <<<"$hdrs") ($(tail -3 "$BENCH_TMP/front/error.log"))"
     if [ "$p" = gw ]; then

@@ -190,7 +190,7 @@ run_wrk() {
     esac
     c0=$(cpu_ns "$FRONT_WORKER")
     out=$(BODY_FILE=$body UNIQUE=$unique RUN=$run KEYS=$FE_KEYS on_cpu "$CLIENT_CPU" \
-          wrk -t1 -c"$2" -d"$3"s -s "$BENCH_DIR/wrk_features.lua" "$FRONT/${LOC[$1]}/json" \
+          wrk -t1 -c"$2" -d"$3"s -s "$BENCH_DIR/wrk_features.lua" "$FRONT/${LOC[$1]}/json/chat/completions" \
           | grep '^RESULT') \
         || die "wrk failed against /${LOC[$1]}/json"
     c1=$(cpu_ns "$FRONT_WORKER")
@@ -208,7 +208,7 @@ post() {   # PATH TAG
     sed "s/@UNIQ@/$2/" "$body" \
     | curl -s -o /dev/null -D - -H 'Content-Type: application/json' \
            -H 'Authorization: Bearer sk-bench' -H 'X-Key: key-0001' \
-           --data-binary @- "$FRONT/${LOC[$1]}/json" \
+           --data-binary @- "$FRONT/${LOC[$1]}/json/chat/completions" \
     | tr -d '\r' | awk -F': ' 'NR == 1 { print; next } { printf "%s: %s\n", tolower($1), $2 }'
 }
 

@@ -110,7 +110,7 @@ wait_gone() {
 
 sse_location() {   # NAME INTERVAL EVENTS
     local i
-    echo "        location ~ /$1\$ {"
+    echo "        location ~ /$1(/chat/completions)?\$ {"
     echo "            default_type text/event-stream;"
     echo "            echo_read_request_body;"
     for i in $(seq 0 $(($3 - 1))); do
@@ -166,7 +166,7 @@ write_upstream_conf() {   # DIR
         listen  127.0.0.1:$UP_PORT backlog=4096;
         default_type  application/json;
 
-        location ~ /json\$ {
+        location ~ /json(/chat/completions)?\$ {
             return 200 '$CHAT_JSON';
         }
 
@@ -297,7 +297,7 @@ smoke() {   # PATH-SUFFIX BODY-FILE
     local side code
     for side in gw plain; do
         code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-               --data-binary @"$2" "$FRONT/$side/$1")
+               --data-binary @"$2" "$FRONT/$side/$1/chat/completions")
         [ "$code" = 200 ] || die "smoke test: POST /$side/$1 answered $code ($(tail -3 "$BENCH_TMP/front/error.log"))"
     done
 }

@@ -36,7 +36,7 @@ for round in $(seq "$MEM_ROUNDS"); do
         start_pair
         smoke stream/sse1 "$body"
         out=$(on_cpu "$CLIENT_CPU" node "$BENCH_DIR/hold_streams.mjs" \
-              --url "$base/hold" --warm "$base/sse" --body "$body" \
+              --url "$base/hold/chat/completions" --warm "$base/sse/chat/completions" --body "$body" \
               --pid "$FRONT_WORKER" --n "$MEM_STREAMS" --min-events 3) \
             || die "memory: $side round $round: not all streams held open: $out"
         stop_pair

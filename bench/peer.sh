@@ -132,7 +132,7 @@ peer_headers() {
 url_of() {   # SIDE UPSTREAM-PATH
     case $1 in
         portkey) echo "$PEER/v1/chat/completions" ;;
-        gw) echo "$FRONT/gw/$2" ;;
+        gw) echo "$FRONT/gw/$2/chat/completions" ;;
         plain) [ "$2" = json ] && echo "$FRONT/plain/json" || echo "$FRONT/plain/stream/$2" ;;
     esac
 }
@@ -301,7 +301,7 @@ node -e '
                         "Authorization": "Bearer sk-bench" });
     console.log(JSON.stringify([
         { name: "plain", url: `${front}/plain/stream/sse`, url1: `${front}/plain/stream/sse1`, cpu: +fw },
-        { name: "ngx_llm_module", url: `${front}/gw/stream/sse`, url1: `${front}/gw/stream/sse1`, cpu: +fw },
+        { name: "ngx_llm_module", url: `${front}/gw/stream/sse/chat/completions`, url1: `${front}/gw/stream/sse1/chat/completions`, cpu: +fw },
         { name: "Portkey", url: `${peer}/v1/chat/completions`, url1: `${peer}/v1/chat/completions`,
           headers: h("sse"), headers1: h("sse1"), cpu: +pp },
     ]));' "$UP_PORT" "$FRONT" "$PEER" "$FRONT_WORKER" "$PEER_PID" >"$BENCH_TMP/peer-targets.json"

@@ -60,7 +60,7 @@ run_wrk() {
     local out c0 c1 b=${1/#again/direct}
     c0=$(cpu_ns "$FRONT_WORKER")
     out=$(BODY_FILE=$BENCH_TMP/$b.json CLOSE=$4 DELAY_MS=$5 on_cpu "$CLIENT_CPU" \
-          wrk -t1 -c"$2" -d"$3"s --timeout 5s -s "$BENCH_DIR/wrk_route.lua" "$FRONT/gw/json" \
+          wrk -t1 -c"$2" -d"$3"s --timeout 5s -s "$BENCH_DIR/wrk_route.lua" "$FRONT/gw/json/chat/completions" \
           | grep '^RESULT') || die "wrk failed ($1)"
     c1=$(cpu_ns "$FRONT_WORKER")
     awk -v c="$((c1 - c0))" '{
@@ -129,7 +129,7 @@ done
 
 for b in direct mini-canary mini-primary mini-shadow; do
     code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-           --data-binary @"$BENCH_TMP/$b.json" "$FRONT/gw/json")
+           --data-binary @"$BENCH_TMP/$b.json" "$FRONT/gw/json/chat/completions")
     [ "$code" = 200 ] || die "smoke test: $b answered $code ($(tail -3 "$BENCH_TMP/front/error.log"))"
 done
 sleep 0.5

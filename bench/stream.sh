@@ -27,14 +27,14 @@ make_body 1024 stream >"$body"
 smoke stream/sse "$body"
 
 # warm-up
-node "$BENCH_DIR/stream_client.mjs" --gw "$FRONT/gw/stream/sse" \
+node "$BENCH_DIR/stream_client.mjs" --gw "$FRONT/gw/stream/sse/chat/completions" \
     --plain "$FRONT/plain/stream/sse" --body "$body" --rounds 2 \
     --concurrency 2 >/dev/null
 
 on_cpu "$CLIENT_CPU" node "$BENCH_DIR/stream_client.mjs" \
-    --gw "$FRONT/gw/stream/sse" --plain "$FRONT/plain/stream/sse" \
+    --gw "$FRONT/gw/stream/sse/chat/completions" --plain "$FRONT/plain/stream/sse" \
     --body "$body" --rounds "$ST_ROUNDS" --concurrency "$ST_CONCURRENCY" \
-    --events 20 --gw1 "$FRONT/gw/stream/sse1" --plain1 "$FRONT/plain/stream/sse1" \
+    --events 20 --gw1 "$FRONT/gw/stream/sse1/chat/completions" --plain1 "$FRONT/plain/stream/sse1" \
     --samples "$ST_SAMPLES" ${BENCH_SUMMARY:+--summary "$BENCH_SUMMARY"}
 
 stop_pair

@@ -32,7 +32,7 @@ run_wrk() {
     local out c0 c1
     c0=$(cpu_ns "$FRONT_WORKER")
     out=$(BODY_FILE=$4 on_cpu "$CLIENT_CPU" wrk -t1 -c"$2" -d"$3"s \
-          -s "$BENCH_DIR/wrk_post.lua" "$FRONT/$1/json" | grep '^RESULT') \
+          -s "$BENCH_DIR/wrk_post.lua" "$FRONT/$1/json/chat/completions" | grep '^RESULT') \
         || die "wrk failed against /$1/json"
     c1=$(cpu_ns "$FRONT_WORKER")
     awk -v c="$((c1 - c0))" '{

@@ -103,6 +103,12 @@ static ngx_int_t ngx_http_llm_json_body(ngx_http_request_t *r,
 static ngx_int_t ngx_http_llm_capture_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
 static void ngx_http_llm_answer_end(ngx_http_llm_ctx_t *ctx);
+static ngx_uint_t ngx_http_llm_whole_event(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, u_char *p, u_char *last);
+static ngx_int_t ngx_http_llm_stream_interrupted(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *ev);
+static ngx_buf_t *ngx_http_llm_cut_events(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_filter_init(ngx_conf_t *cf);
 
 
@@ -1171,7 +1177,10 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     if (st->hold && st->hold->last > st->hold->pos) {
         end = st->hold->last[-1];
 
-        if (end != LF && end != CR && !ctx->complete && !st->opaque) {
+        if (end != LF && end != CR && !ctx->complete && !st->opaque
+            && !ngx_http_llm_whole_event(r, ctx, st->hold->pos,
+                                         st->hold->last))
+        {
             /* cut in the middle of a line */
             rc = NGX_HTTP_LLM_EVENT_DROP;
 
@@ -1206,7 +1215,8 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    if (ctx->complete || st->opaque) {
+    if (ctx->complete || ctx->error_event || st->opaque) {
+        /* ended the API's way, or by the provider's own error event */
         return NGX_OK;
     }
 
@@ -1216,6 +1226,11 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                   "llm: the upstream's stream of model \"%V\" ended "
                   "before its end event", &ctx->model);
 
+    if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+        /* Google's streams have no end event: nothing to add */
+        return NGX_OK;
+    }
+
     if (end) {
         /* the final event passed on lacks its blank line: it gets one */
 
@@ -1224,7 +1239,8 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             return NGX_ERROR;
         }
 
-        b->pos = (u_char *) (end == LF ? "\n" : "\r\n");
+        b->pos = (u_char *) (end == LF ? "\n" : end == CR ? "\r\n"
+                                                           : "\n\n");
         b->last = b->pos + (end == LF ? 1 : 2);
         b->memory = 1;
         b->tag = (ngx_buf_tag_t) &ngx_http_llm_ref_tag;
@@ -1239,6 +1255,11 @@ ngx_http_llm_stream_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                     "data: {\"type\":\"error\",\"error\":{\"type\":"
                     "\"api_error\",\"message\":\"The upstream's stream "
                     "ended before the answer was complete.\"}}\n\n");
+
+    } else if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+        if (ngx_http_llm_stream_interrupted(r, ctx, &ev) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
     } else {
         ngx_str_set(&ev, "data: {\"error\":{\"message\":\"The upstream's "
@@ -1376,6 +1397,19 @@ ngx_http_llm_stream_cut(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_chain_t ***ll)
 {
     ngx_buf_t  *b;
+
+    if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES
+        || ctx->api == NGX_HTTP_LLM_API_GEMINI)
+    {
+        b = ngx_http_llm_cut_events(r, ctx);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->complete = 1;
+
+        return ngx_http_llm_emit(r, ctx->st, ll, b);
+    }
 
     b = ngx_create_temp_buf(r->pool, 320);
     if (b == NULL) {
@@ -1792,4 +1826,141 @@ ngx_http_llm_shadow_read(ngx_http_request_t *r, ngx_http_llm_ctx_t *sctx)
 
         (void) ngx_http_llm_usage_event(r, sctx, &event, &data);
     }
+}
+
+
+/*
+ * At the end of the upstream's data, an event whose last line has no line
+ * end: it is a whole event when its data is a complete JSON text (or
+ * [DONE]), and is then read and passed on as it is.
+ */
+
+static ngx_uint_t
+ngx_http_llm_whole_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    u_char *p, u_char *last)
+{
+    size_t                     size;
+    ngx_http_llm_json_t        json;
+    ngx_http_llm_stream_t     *st;
+    ngx_http_llm_sse_event_t   ev;
+
+    st = ctx->st;
+    size = last - p;
+
+    if (size > st->scratch_size) {
+        if (st->scratch) {
+            ngx_pfree(r->pool, st->scratch);
+        }
+
+        st->scratch_size = ngx_max(size, NGX_HTTP_LLM_HOLD_SIZE);
+        st->scratch = ngx_palloc(r->pool, st->scratch_size);
+        if (st->scratch == NULL) {
+            st->scratch_size = 0;
+            return 0;
+        }
+    }
+
+    if (!ngx_http_llm_sse_read(p, last, &ev, st->scratch) || !ev.has_data) {
+        return 0;
+    }
+
+    if (ev.data_len == 6 && ngx_strncmp(ev.data, "[DONE]", 6) == 0) {
+        return 1;
+    }
+
+    ngx_memzero(&json, sizeof(ngx_http_llm_json_t));
+    json.data = ev.data;
+    json.len = ev.data_len;
+
+    /* validation only: no tokens */
+
+    return (ngx_http_llm_json_parse(&json) == NGX_HTTP_LLM_JSON_OK);
+}
+
+
+/* the Responses API's error event, for a stream cut short upstream */
+
+static ngx_int_t
+ngx_http_llm_stream_interrupted(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *ev)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, 256 + NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ev->data = p;
+
+    p = ngx_sprintf(p, "event: error\n"
+                    "data: {\"type\":\"error\",\"code\":\"stream_interrupted\","
+                    "\"message\":\"The upstream's stream ended before the "
+                    "answer was complete.\",\"param\":null,"
+                    "\"sequence_number\":%L}\n\n", ctx->sequence + 1);
+
+    ev->len = p - ev->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The end of a stream cut by a budget, for the APIs whose end carries the
+ * usage: the Responses API's response.incomplete event (reason
+ * max_output_tokens), Gemini's last chunk (finishReason MAX_TOKENS).
+ */
+
+static ngx_buf_t *
+ngx_http_llm_cut_events(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    size_t      len, prompt;
+    ngx_buf_t  *b;
+
+    prompt = ngx_http_llm_prompt_tokens(ctx);
+
+    len = 512 + 4 * NGX_INT64_LEN + ctx->response_id.len
+          + ngx_http_llm_json_encoded_len(ctx->model.data, ctx->model.len);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+        b->last = ngx_sprintf(b->last,
+                      "data: {\"candidates\":[{\"content\":{\"role\":\"model\","
+                      "\"parts\":[{\"text\":\"\"}]},\"finishReason\":"
+                      "\"MAX_TOKENS\",\"index\":0}],\"usageMetadata\":"
+                      "{\"promptTokenCount\":%uz,\"candidatesTokenCount\":%uz,"
+                      "\"totalTokenCount\":%uz},\"modelVersion\":\"",
+                      prompt, ctx->completion_tokens,
+                      prompt + ctx->completion_tokens);
+        b->last = ngx_http_llm_json_encode_string(b->last, ctx->model.data,
+                                                  ctx->model.len);
+        b->last = ngx_cpymem(b->last, "\"}\r\n\r\n", 6);
+
+        return b;
+    }
+
+    b->last = ngx_sprintf(b->last,
+                  "event: response.incomplete\n"
+                  "data: {\"type\":\"response.incomplete\","
+                  "\"sequence_number\":%L,\"response\":{\"id\":\"%V\","
+                  "\"object\":\"response\",\"status\":\"incomplete\","
+                  "\"incomplete_details\":{\"reason\":\"max_output_tokens\"},"
+                  "\"model\":\"",
+                  ctx->sequence + 1, &ctx->response_id);
+    b->last = ngx_http_llm_json_encode_string(b->last, ctx->model.data,
+                                              ctx->model.len);
+    b->last = ngx_sprintf(b->last,
+                  "\",\"output\":[],\"usage\":{\"input_tokens\":%uz,"
+                  "\"input_tokens_details\":{\"cached_tokens\":0},"
+                  "\"output_tokens\":%uz,"
+                  "\"output_tokens_details\":{\"reasoning_tokens\":0},"
+                  "\"total_tokens\":%uz}}}\n\n",
+                  prompt, ctx->completion_tokens,
+                  prompt + ctx->completion_tokens);
+
+    return b;
 }

@@ -245,6 +245,7 @@ typedef struct {
     unsigned                    embed_gone:1;  /* the request is torn down */
     unsigned                    failed:1;      /* the answer is not kept */
     unsigned                    too_large:1;
+    unsigned                    message:1;     /* Responses: its item seen */
 } ngx_http_llm_cache_ctx_t;
 
 
@@ -352,6 +353,13 @@ static ngx_buf_t *ngx_http_llm_cache_openai(ngx_http_request_t *r,
 static ngx_buf_t *ngx_http_llm_cache_anthropic(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
 static size_t ngx_http_llm_cache_piece(u_char *p, u_char *last);
+static void ngx_http_llm_cache_responses_event(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
+    ngx_http_llm_json_t *json);
+static ngx_int_t ngx_http_llm_cache_responses_json(ngx_http_request_t *r,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_json_t *json);
+static ngx_buf_t *ngx_http_llm_cache_responses(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
 static u_char *ngx_http_llm_cache_id(u_char *p);
 static ngx_int_t ngx_http_llm_cache_set_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
@@ -603,7 +611,7 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     cctx->store = 1;
 
-    if (clcf->semantic) {
+    if (clcf->semantic && ctx->endpoint != NGX_HTTP_LLM_EP_RESPONSES) {
 #if (NGX_HTTP_LLM_CACHE_BENCH)
         t0 = ngx_http_llm_cache_ns();
 #endif
@@ -750,6 +758,19 @@ ngx_http_llm_cache_applies(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_http_llm_json_t  *json;
 
     json = &ctx->req.json;
+
+    if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+        /*
+         * The Responses API: not a request that continues a stored
+         * response (its context is not in the body), not a background one
+         */
+
+        t = ngx_http_llm_cache_get(json, 0, "background");
+
+        return (ctx->unknown_context
+                || ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_TRUE))
+               ? NGX_DECLINED : NGX_OK;
+    }
 
     t = ngx_http_llm_cache_get(json, 0, "messages");
 
@@ -1044,7 +1065,8 @@ ngx_http_llm_cache_digest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     h.scratch_size = 0;
     h.n = 0;
 
-    api = (u_char) ctx->api;
+    api = (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) ? 'R'
+                                                        : (u_char) ctx->api;
 
     if (skip == NGX_HTTP_LLM_NONE) {
         ngx_http_llm_cache_hash_add(&h, "llm-cache/1", sizeof("llm-cache/1"));
@@ -2302,14 +2324,25 @@ ngx_http_llm_cache_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         ngx_str_null(&cctx->stop);
         cctx->failed = 0;
         cctx->too_large = 0;
+        cctx->message = 0;
     }
 
     if (cctx->failed) {
         return;
     }
 
-    if (ngx_http_llm_cache_get(json, 0, "error") != NGX_HTTP_LLM_NONE) {
+    t = ngx_http_llm_cache_get(json, 0, "error");
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        /* "error": null is no error (a Responses API object has one) */
         goto failed;
+    }
+
+    if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+        ngx_http_llm_cache_responses_event(r, ctx, cctx, json);
+        return;
     }
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
@@ -2692,7 +2725,12 @@ ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_llm_cache_get(&json, 0, "error") != NGX_HTTP_LLM_NONE) {
+    t = ngx_http_llm_cache_get(&json, 0, "error");
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json.tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        /* "error": null is no error (a Responses API object has one) */
         return NGX_DECLINED;
     }
 
@@ -2702,6 +2740,10 @@ ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         != NGX_OK)
     {
         return NGX_DECLINED;
+    }
+
+    if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+        return ngx_http_llm_cache_responses_json(r, cctx, &json);
     }
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
@@ -3120,6 +3162,9 @@ ngx_http_llm_cache_handler(ngx_http_request_t *r)
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
         b = ngx_http_llm_cache_anthropic(r, ctx, cctx);
+
+    } else if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+        b = ngx_http_llm_cache_responses(r, ctx, cctx);
 
     } else {
         b = ngx_http_llm_cache_openai(r, ctx, cctx);
@@ -4489,4 +4534,413 @@ ngx_http_llm_cache_exit_process(ngx_cycle_t *cycle)
         ngx_http_llm_cache_md = NULL;
     }
 #endif
+}
+
+
+/*
+ * The Responses API, streamed: one message item with one output_text part
+ * is kept (reasoning items are left out); function calls, other tools'
+ * items, refusals, annotations (citations) and answers that did not
+ * complete are not stored.
+ */
+
+static void
+ngx_http_llm_cache_responses_event(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
+    ngx_http_llm_json_t *json)
+{
+    size_t         len;
+    u_char        *type;
+    uint32_t       t, v;
+    ngx_str_t      item;
+
+    t = ngx_http_llm_cache_get(json, 0, "type");
+
+    if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_STRING)) {
+        return;
+    }
+
+    ngx_http_llm_json_raw_string(json, t, (const u_char **) &type, &len);
+
+#define ngx_http_llm_cache_type_is(s)                                         \
+    (len == sizeof(s) - 1 && ngx_strncmp(type, s, len) == 0)
+
+    if (ngx_http_llm_cache_type_is("response.output_text.delta")) {
+        v = ngx_http_llm_cache_get(json, 0, "delta");
+
+        if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)
+            && ngx_http_llm_cache_append(r, cctx, json, v) != NGX_OK)
+        {
+            goto failed;
+        }
+
+        return;
+    }
+
+    if (ngx_http_llm_cache_type_is("response.created")
+        || ngx_http_llm_cache_type_is("response.completed"))
+    {
+        v = ngx_http_llm_cache_get(json, 0, "response");
+
+        if (cctx->model.len == 0
+            && ngx_http_llm_cache_copy(r, json,
+                                       ngx_http_llm_cache_get(json, v,
+                                                              "model"),
+                                       NGX_HTTP_LLM_CACHE_MAX_MODEL,
+                                       &cctx->model)
+               != NGX_OK)
+        {
+            goto failed;
+        }
+
+        if (ngx_http_llm_cache_type_is("response.completed")) {
+            ngx_str_set(&cctx->finish, "stop");   /* completed */
+        }
+
+        return;
+    }
+
+    if (ngx_http_llm_cache_type_is("response.output_item.added")) {
+        v = ngx_http_llm_cache_get(json, 0, "item");
+        v = ngx_http_llm_cache_get(json, v, "type");
+
+        if (!ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)) {
+            goto failed;
+        }
+
+        ngx_http_llm_json_raw_string(json, v, (const u_char **) &item.data,
+                                     &item.len);
+
+        if (item.len == 9 && ngx_strncmp(item.data, "reasoning", 9) == 0) {
+            return;
+        }
+
+        if (item.len == 7 && ngx_strncmp(item.data, "message", 7) == 0
+            && !cctx->message)
+        {
+            /* the first message item: the only one kept */
+            cctx->message = 1;
+            return;
+        }
+
+        goto failed;
+    }
+
+    if (ngx_http_llm_cache_type_is("response.content_part.added")) {
+        v = ngx_http_llm_cache_get(json, 0, "content_index");
+
+        if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_NUMBER)
+            && json->tokens[v].end - json->tokens[v].start == 1
+            && json->data[json->tokens[v].start] == '0')
+        {
+            /* a summary part of a reasoning item, or the message's text */
+            return;
+        }
+
+        goto failed;
+    }
+
+    if (ngx_http_llm_cache_type_is("response.refusal.delta")
+        || ngx_http_llm_cache_type_is("response.output_text.annotation.added")
+        || ngx_http_llm_cache_type_is("response.incomplete")
+        || ngx_http_llm_cache_type_is("response.failed"))
+    {
+        goto failed;
+    }
+
+#undef ngx_http_llm_cache_type_is
+
+    return;
+
+failed:
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm cache: the answer will not be stored");
+
+    cctx->failed = 1;
+}
+
+
+/* a Responses API JSON answer: the same rules */
+
+static ngx_int_t
+ngx_http_llm_cache_responses_json(ngx_http_request_t *r,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_json_t *json)
+{
+    size_t     len;
+    u_char    *type;
+    uint32_t   t, item, c, v;
+    ngx_uint_t messages;
+
+    t = ngx_http_llm_cache_get(json, 0, "status");
+
+    if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_STRING)) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_llm_json_raw_string(json, t, (const u_char **) &type, &len);
+
+    if (len != 9 || ngx_strncmp(type, "completed", 9) != 0) {
+        return NGX_DECLINED;
+    }
+
+    t = ngx_http_llm_cache_get(json, 0, "output");
+
+    if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
+        return NGX_DECLINED;
+    }
+
+    messages = 0;
+
+    for (item = ngx_http_llm_json_first(json, t);
+         item != NGX_HTTP_LLM_NONE;
+         item = json->tokens[item].next)
+    {
+        v = ngx_http_llm_cache_get(json, item, "type");
+
+        if (!ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)) {
+            return NGX_DECLINED;
+        }
+
+        ngx_http_llm_json_raw_string(json, v, (const u_char **) &type, &len);
+
+        if (len == 9 && ngx_strncmp(type, "reasoning", 9) == 0) {
+            continue;
+        }
+
+        if (len != 7 || ngx_strncmp(type, "message", 7) != 0
+            || messages++)
+        {
+            return NGX_DECLINED;
+        }
+
+        c = ngx_http_llm_cache_get(json, item, "content");
+
+        if (!ngx_http_llm_cache_is(json, c, NGX_HTTP_LLM_JSON_ARRAY)
+            || json->tokens[c].size != 1)
+        {
+            return NGX_DECLINED;
+        }
+
+        c = ngx_http_llm_json_first(json, c);
+        v = ngx_http_llm_cache_get(json, c, "type");
+
+        if (!ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)) {
+            return NGX_DECLINED;
+        }
+
+        ngx_http_llm_json_raw_string(json, v, (const u_char **) &type, &len);
+
+        if (len != 11 || ngx_strncmp(type, "output_text", 11) != 0) {
+            return NGX_DECLINED;
+        }
+
+        v = ngx_http_llm_cache_get(json, c, "annotations");
+
+        if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_ARRAY)
+            && json->tokens[v].size)
+        {
+            return NGX_DECLINED;
+        }
+
+        v = ngx_http_llm_cache_get(json, c, "text");
+
+        if (!ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)
+            || ngx_http_llm_cache_append(r, cctx, json, v) != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    if (messages != 1) {
+        return NGX_DECLINED;
+    }
+
+    ngx_str_set(&cctx->finish, "stop");   /* completed */
+
+    return NGX_OK;
+}
+
+
+/*
+ * The Responses API: a response object, or its events: created,
+ * in_progress, the message item and its output_text part added, the text
+ * in deltas, the text, part and item done, completed (with the usage).
+ */
+
+static ngx_buf_t *
+ngx_http_llm_cache_responses(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx)
+{
+    u_char     *p, *text, *last;
+    u_char      id[64], msg[64], *id_end, *msg_end;
+    size_t      len, piece, pieces, model_len, text_len;
+    time_t      created;
+    ngx_buf_t  *b;
+    ngx_int_t   seq;
+
+    created = ngx_time();
+
+    id_end = ngx_cpymem(id, "resp_", sizeof("resp_") - 1);
+    id_end = ngx_http_llm_cache_id(id_end);
+    msg_end = ngx_cpymem(msg, "msg_", sizeof("msg_") - 1);
+    msg_end = ngx_http_llm_cache_id(msg_end);
+
+    model_len = ngx_http_llm_json_encoded_len(cctx->model.data,
+                                              cctx->model.len);
+    text_len = ngx_http_llm_json_encoded_len(cctx->text.data,
+                                             cctx->text.len);
+
+    pieces = cctx->text.len / NGX_HTTP_LLM_CACHE_MIN_PIECE + 2;
+
+    len = 5 * text_len + pieces * (256 + (msg_end - msg))
+          + 4096 + 3 * model_len + 3 * (id_end - id) + 6 * (msg_end - msg);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    p = b->last;
+
+#define ngx_http_llm_cache_response(p, status)                                \
+    p = ngx_cpymem(p, "{\"id\":\"", sizeof("{\"id\":\"") - 1);               \
+    p = ngx_cpymem(p, id, id_end - id);                                       \
+    p = ngx_sprintf(p, "\",\"object\":\"response\",\"created_at\":%T,"       \
+                    "\"status\":\"" status "\",\"model\":\"", created);       \
+    p = ngx_http_llm_json_encode_string(p, cctx->model.data,                  \
+                                        cctx->model.len);                     \
+    p = ngx_cpymem(p, "\",", 2)
+
+#define ngx_http_llm_cache_item(p, status)                                    \
+    p = ngx_cpymem(p, "{\"id\":\"", sizeof("{\"id\":\"") - 1);               \
+    p = ngx_cpymem(p, msg, msg_end - msg);                                    \
+    p = ngx_cpymem(p, "\",\"type\":\"message\",\"status\":\"" status         \
+                   "\",\"role\":\"assistant\",\"content\":",                  \
+                   sizeof("\",\"type\":\"message\",\"status\":\"" status      \
+                          "\",\"role\":\"assistant\",\"content\":") - 1)
+
+#define ngx_http_llm_cache_part(p)                                            \
+    p = ngx_cpymem(p, "{\"type\":\"output_text\",\"annotations\":[],"        \
+                   "\"text\":\"",                                             \
+                   sizeof("{\"type\":\"output_text\",\"annotations\":[],"     \
+                          "\"text\":\"") - 1);                                \
+    p = ngx_http_llm_json_encode_string(p, cctx->text.data,                   \
+                                        cctx->text.len);                      \
+    p = ngx_cpymem(p, "\"}", 2)
+
+#define ngx_http_llm_cache_event_head(p, name)                                \
+    p = ngx_sprintf(p, "event: " name "\ndata: {\"type\":\"" name "\","      \
+                    "\"sequence_number\":%i,", seq++)
+
+#define ngx_http_llm_cache_text_ids(p)                                        \
+    p = ngx_cpymem(p, "\"item_id\":\"", sizeof("\"item_id\":\"") - 1);       \
+    p = ngx_cpymem(p, msg, msg_end - msg);                                    \
+    p = ngx_cpymem(p, "\",\"output_index\":0,\"content_index\":0,",          \
+                   sizeof("\",\"output_index\":0,\"content_index\":0,") - 1)
+
+    if (!ctx->req.stream) {
+        ngx_http_llm_cache_response(p, "completed");
+        p = ngx_cpymem(p, "\"output\":[", sizeof("\"output\":[") - 1);
+        ngx_http_llm_cache_item(p, "completed");
+        *p++ = '[';
+        ngx_http_llm_cache_part(p);
+        p = ngx_sprintf(p, "]}],\"usage\":{\"input_tokens\":%uD,"
+                        "\"input_tokens_details\":{\"cached_tokens\":0},"
+                        "\"output_tokens\":%uD,"
+                        "\"output_tokens_details\":{\"reasoning_tokens\":0},"
+                        "\"total_tokens\":%uD}}\n",
+                        cctx->prompt_tokens, cctx->completion_tokens,
+                        cctx->prompt_tokens + cctx->completion_tokens);
+
+        b->last = p;
+        return b;
+    }
+
+    seq = 0;
+
+    ngx_http_llm_cache_event_head(p, "response.created");
+    p = ngx_cpymem(p, "\"response\":", sizeof("\"response\":") - 1);
+    ngx_http_llm_cache_response(p, "in_progress");
+    p = ngx_cpymem(p, "\"output\":[],\"usage\":null}}\n\n",
+                   sizeof("\"output\":[],\"usage\":null}}\n\n") - 1);
+
+    ngx_http_llm_cache_event_head(p, "response.in_progress");
+    p = ngx_cpymem(p, "\"response\":", sizeof("\"response\":") - 1);
+    ngx_http_llm_cache_response(p, "in_progress");
+    p = ngx_cpymem(p, "\"output\":[],\"usage\":null}}\n\n",
+                   sizeof("\"output\":[],\"usage\":null}}\n\n") - 1);
+
+    ngx_http_llm_cache_event_head(p, "response.output_item.added");
+    p = ngx_cpymem(p, "\"output_index\":0,\"item\":",
+                   sizeof("\"output_index\":0,\"item\":") - 1);
+    ngx_http_llm_cache_item(p, "in_progress");
+    p = ngx_cpymem(p, "[]}}\n\n", sizeof("[]}}\n\n") - 1);
+
+    ngx_http_llm_cache_event_head(p, "response.content_part.added");
+    ngx_http_llm_cache_text_ids(p);
+    p = ngx_cpymem(p, "\"part\":{\"type\":\"output_text\",\"annotations\":[],"
+                   "\"text\":\"\"}}\n\n",
+                   sizeof("\"part\":{\"type\":\"output_text\","
+                          "\"annotations\":[],\"text\":\"\"}}\n\n") - 1);
+
+    text = cctx->text.data;
+    last = text + cctx->text.len;
+
+    while (text < last) {
+        piece = ngx_http_llm_cache_piece(text, last);
+
+        ngx_http_llm_cache_event_head(p, "response.output_text.delta");
+        ngx_http_llm_cache_text_ids(p);
+        p = ngx_cpymem(p, "\"delta\":\"", sizeof("\"delta\":\"") - 1);
+        p = ngx_http_llm_json_encode_string(p, text, piece);
+        p = ngx_cpymem(p, "\"}\n\n", sizeof("\"}\n\n") - 1);
+
+        text += piece;
+    }
+
+    ngx_http_llm_cache_event_head(p, "response.output_text.done");
+    ngx_http_llm_cache_text_ids(p);
+    p = ngx_cpymem(p, "\"text\":\"", sizeof("\"text\":\"") - 1);
+    p = ngx_http_llm_json_encode_string(p, cctx->text.data, cctx->text.len);
+    p = ngx_cpymem(p, "\"}\n\n", sizeof("\"}\n\n") - 1);
+
+    ngx_http_llm_cache_event_head(p, "response.content_part.done");
+    ngx_http_llm_cache_text_ids(p);
+    p = ngx_cpymem(p, "\"part\":", sizeof("\"part\":") - 1);
+    ngx_http_llm_cache_part(p);
+    p = ngx_cpymem(p, "}\n\n", sizeof("}\n\n") - 1);
+
+    ngx_http_llm_cache_event_head(p, "response.output_item.done");
+    p = ngx_cpymem(p, "\"output_index\":0,\"item\":",
+                   sizeof("\"output_index\":0,\"item\":") - 1);
+    ngx_http_llm_cache_item(p, "completed");
+    *p++ = '[';
+    ngx_http_llm_cache_part(p);
+    p = ngx_cpymem(p, "]}}\n\n", sizeof("]}}\n\n") - 1);
+
+    ngx_http_llm_cache_event_head(p, "response.completed");
+    p = ngx_cpymem(p, "\"response\":", sizeof("\"response\":") - 1);
+    ngx_http_llm_cache_response(p, "completed");
+    p = ngx_cpymem(p, "\"output\":[", sizeof("\"output\":[") - 1);
+    ngx_http_llm_cache_item(p, "completed");
+    *p++ = '[';
+    ngx_http_llm_cache_part(p);
+    p = ngx_sprintf(p, "]}],\"usage\":{\"input_tokens\":%uD,"
+                    "\"input_tokens_details\":{\"cached_tokens\":0},"
+                    "\"output_tokens\":%uD,"
+                    "\"output_tokens_details\":{\"reasoning_tokens\":0},"
+                    "\"total_tokens\":%uD}}}\n\n",
+                    cctx->prompt_tokens, cctx->completion_tokens,
+                    cctx->prompt_tokens + cctx->completion_tokens);
+
+#undef ngx_http_llm_cache_response
+#undef ngx_http_llm_cache_item
+#undef ngx_http_llm_cache_part
+#undef ngx_http_llm_cache_event_head
+#undef ngx_http_llm_cache_text_ids
+
+    b->last = p;
+
+    return b;
 }

@@ -28,6 +28,7 @@ static ngx_conf_enum_t  ngx_http_llm_gateway_apis[] = {
     { ngx_string("off"), NGX_HTTP_LLM_API_OFF },
     { ngx_string("openai"), NGX_HTTP_LLM_API_OPENAI },
     { ngx_string("anthropic"), NGX_HTTP_LLM_API_ANTHROPIC },
+    { ngx_string("gemini"), NGX_HTTP_LLM_API_GEMINI },
     { ngx_null_string, 0 }
 };
 
@@ -613,7 +614,8 @@ ngx_http_llm_gateway(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\" directive, "
-                       "it must be \"off\", \"openai\" or \"anthropic\"",
+                       "it must be \"off\", \"openai\", \"anthropic\" or "
+                       "\"gemini\"",
                        &value[1], &cmd->name);
 
     return NGX_CONF_ERROR;

@@ -19,6 +19,20 @@
 #define NGX_HTTP_LLM_API_OFF        0
 #define NGX_HTTP_LLM_API_OPENAI     1
 #define NGX_HTTP_LLM_API_ANTHROPIC  2
+#define NGX_HTTP_LLM_API_GEMINI     3
+
+/*
+ * What a request is, by the URI's last segments (ngx_http_llm_api.c holds
+ * the one table); NONE: passed through untouched.
+ */
+#define NGX_HTTP_LLM_EP_NONE            0
+#define NGX_HTTP_LLM_EP_CHAT            1   /* /chat/completions */
+#define NGX_HTTP_LLM_EP_COMPLETIONS     2   /* /completions (legacy) */
+#define NGX_HTTP_LLM_EP_RESPONSES       3   /* /responses */
+#define NGX_HTTP_LLM_EP_EMBEDDINGS      4   /* /embeddings */
+#define NGX_HTTP_LLM_EP_MESSAGES        5   /* /messages */
+#define NGX_HTTP_LLM_EP_GENERATE        6   /* :generateContent */
+#define NGX_HTTP_LLM_EP_STREAM_GENERATE 7   /* :streamGenerateContent */
 
 #define NGX_HTTP_LLM_NONE           NGX_HTTP_LLM_JSON_NONE
 
@@ -253,6 +267,7 @@ struct ngx_http_llm_ctx_s {
     ngx_http_llm_error_t       *error;         /* a refusal to send */
 
     ngx_uint_t                  api;
+    ngx_uint_t                  endpoint;      /* NGX_HTTP_LLM_EP_* */
     ngx_int_t                   status;        /* of the body processing */
 
     ngx_str_t                   requested_model;
@@ -264,6 +279,7 @@ struct ngx_http_llm_ctx_s {
     size_t                      prompt_tokens;     /* usage or estimate */
     size_t                      completion_tokens; /* usage or estimate */
     size_t                      cached_tokens;
+    size_t                      reasoning_tokens;  /* of the completion */
     size_t                      completion_estimate;
     ngx_msec_int_t              ttft;              /* -1: no answer yet */
 
@@ -313,6 +329,10 @@ struct ngx_http_llm_ctx_s {
     void                      (*upstream_finalize)(ngx_http_request_t *r,
                                     ngx_int_t rc);
 
+    /* Responses API streams: for the event that ends a cut stream */
+    ngx_str_t                   response_id;
+    int64_t                     sequence;          /* last sequence_number */
+
     unsigned                    body_requested:1;
     unsigned                    body_done:1;
     unsigned                    maybe_json:1;
@@ -344,6 +364,8 @@ struct ngx_http_llm_ctx_s {
     unsigned                    cache_collect:1;   /* cache: read answer */
     unsigned                    done:1;
     unsigned                    no_store:1;        /* redacted: not cached */
+    unsigned                    error_event:1;     /* the provider's own */
+    unsigned                    unknown_context:1; /* previous_response_id */
 };
 
 
@@ -373,6 +395,13 @@ ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 ngx_int_t ngx_http_llm_send_error(ngx_http_request_t *r, ngx_uint_t api,
     ngx_uint_t status, const char *type, const char *code, ngx_str_t *param,
     ngx_str_t *message);
+
+/* ngx_http_llm_api.c */
+ngx_uint_t ngx_http_llm_endpoint(ngx_http_request_t *r, ngx_uint_t api,
+    ngx_str_t *model);
+const char *ngx_http_llm_endpoint_name(ngx_uint_t endpoint);
+ngx_int_t ngx_http_llm_send_gemini_error(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *message);
 
 /* ngx_http_llm_rewrite.c */
 ngx_int_t ngx_http_llm_edit_replace(ngx_http_request_t *r,

@@ -174,6 +174,11 @@ static ngx_int_t ngx_http_llm_redact_openai(ngx_http_request_t *r,
 static ngx_int_t ngx_http_llm_redact_anthropic(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, ngx_str_t *event,
     ngx_str_t *data, ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_responses(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, ngx_str_t *event,
+    ngx_str_t *data, ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_responses_texts(
+    ngx_http_llm_redact_ctx_t *rc, ngx_http_llm_json_t *json, uint32_t obj);
 static ngx_int_t ngx_http_llm_redact_flush(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, ngx_str_t *event,
     ngx_str_t *data, ngx_str_t *out);
@@ -882,6 +887,10 @@ ngx_http_llm_redact_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return ngx_http_llm_redact_anthropic(r, ctx, rc, event, data, out);
     }
 
+    if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+        return ngx_http_llm_redact_responses(r, ctx, rc, event, data, out);
+    }
+
     return ngx_http_llm_redact_openai(r, ctx, rc, event, data, out);
 }
 
@@ -1187,6 +1196,22 @@ ngx_http_llm_redact_flush(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                             "\"index\":%ui,\"delta\":{\"type\":\"text_delta\","
                             "\"text\":%V}}\n\n", s[i].index, &released);
 
+        } else if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+            /* index: output_index << 16 | content_index; id: item_id */
+            p = ngx_cpymem(p, "event: response.output_text.delta\n"
+                           "data: {\"type\":\"response.output_text.delta\",",
+                           sizeof("event: response.output_text.delta\n"
+                                  "data: {\"type\":\"response.output_text"
+                                  ".delta\",") - 1);
+
+            if (rc->id.len) {
+                p = ngx_sprintf(p, "\"item_id\":%V,", &rc->id);
+            }
+
+            p = ngx_sprintf(p, "\"output_index\":%ui,\"content_index\":%ui,"
+                            "\"delta\":%V}\n\n", s[i].index >> 16,
+                            s[i].index & 0xffff, &released);
+
         } else {
             p = ngx_cpymem(p, "data: {", 7);
 
@@ -1374,7 +1399,12 @@ ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     rc->edits.nelts = 0;
 
-    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+    if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+        if (ngx_http_llm_redact_responses_texts(rc, &json, 0) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
         list = ngx_http_llm_json_object_get(&json, 0, "content", 7);
 
         if (list != NGX_HTTP_LLM_NONE
@@ -2612,4 +2642,227 @@ ngx_http_llm_redact_exit_process(ngx_cycle_t *cycle)
         ngx_http_llm_redact_scratch = NULL;
         ngx_http_llm_redact_scratch_conf = NULL;
     }
+}
+
+
+/*
+ * Responses API events: the text of response.output_text.delta is held
+ * back where a value may continue (a stream per output_index and
+ * content_index), as for chat.  Held text is flushed in extra
+ * response.output_text.delta events before the events that close a text
+ * (response.output_text.done, content_part.done, output_item.done) or the
+ * response (completed, incomplete, failed); the whole texts those events
+ * repeat are redacted as in a JSON answer.
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_responses(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_redact_ctx_t *rc, ngx_str_t *event, ngx_str_t *data,
+    ngx_str_t *out)
+{
+    int64_t                        oi, ci;
+    uint32_t                       type, text;
+    ngx_int_t                      rv;
+    ngx_str_t                      released, held, ev;
+    ngx_uint_t                     changed;
+    ngx_http_llm_json_t            json;
+    ngx_http_llm_redact_stream_t  *s;
+
+    rv = ngx_http_llm_parse_json(r, ctx, data, &json);
+    if (rv != NGX_OK) {
+        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    type = ngx_http_llm_json_object_get(&json, 0, "type", 4);
+
+    if (ngx_http_llm_redact_is(&json, type, "response.output_text.delta",
+                               26))
+    {
+        text = ngx_http_llm_json_object_get(&json, 0, "delta", 5);
+
+        if (text == NGX_HTTP_LLM_NONE
+            || json.tokens[text].type != NGX_HTTP_LLM_JSON_STRING)
+        {
+            return NGX_HTTP_LLM_EVENT_PASS;
+        }
+
+        if (rc->id.data == NULL
+            && ngx_http_llm_redact_copy(rc, &json, data, "item_id", &rc->id)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        oi = ngx_http_llm_redact_index(&json, 0, 0);
+        ci = 0;
+
+        text = ngx_http_llm_json_object_get(&json, 0, "content_index", 13);
+
+        if (text != NGX_HTTP_LLM_NONE
+            && (ngx_http_llm_json_get_int(&json, text, &ci)
+                != NGX_HTTP_LLM_JSON_OK || ci < 0 || ci > 0xffff))
+        {
+            ci = 0;
+        }
+
+        text = ngx_http_llm_json_object_get(&json, 0, "output_index", 12);
+
+        if (text == NGX_HTTP_LLM_NONE
+            || ngx_http_llm_json_get_int(&json, text, &oi)
+               != NGX_HTTP_LLM_JSON_OK || oi < 0 || oi > 0xffff)
+        {
+            oi = 0;
+        }
+
+        s = ngx_http_llm_redact_stream(rc, (ngx_uint_t) (oi << 16 | ci), 1);
+        if (s == NULL) {
+            return NGX_ERROR;
+        }
+
+        text = ngx_http_llm_json_object_get(&json, 0, "delta", 5);
+        changed = 0;
+
+        if (ngx_http_llm_redact_delta(rc, s, &json, text, 0, &released,
+                                      &changed)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (!changed) {
+            return NGX_HTTP_LLM_EVENT_PASS;
+        }
+
+        rc->edits.nelts = 0;
+
+        if (ngx_http_llm_redact_add_edit(rc, json.tokens[text].start,
+                                         json.tokens[text].end, &released)
+            != NGX_OK
+            || ngx_http_llm_redact_apply(rc, data, event, out) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_HTTP_LLM_EVENT_REPLACE;
+    }
+
+    if (!ngx_http_llm_redact_is(&json, type, "response.output_text.done", 25)
+        && !ngx_http_llm_redact_is(&json, type, "response.content_part.done",
+                                   26)
+        && !ngx_http_llm_redact_is(&json, type, "response.output_item.done",
+                                   25)
+        && !ngx_http_llm_redact_is(&json, type, "response.completed", 18)
+        && !ngx_http_llm_redact_is(&json, type, "response.incomplete", 19)
+        && !ngx_http_llm_redact_is(&json, type, "response.failed", 15))
+    {
+        return NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    /* the held text first, in events of its own */
+
+    rv = ngx_http_llm_redact_flush(r, ctx, rc, NULL, NULL, &held);
+    if (rv == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rv != NGX_HTTP_LLM_EVENT_REPLACE) {
+        ngx_str_null(&held);
+    }
+
+    /* the whole texts this event repeats (parsed again: flush parsed) */
+
+    rv = ngx_http_llm_parse_json(r, ctx, data, &json);
+    if (rv != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc->edits.nelts = 0;
+
+    if (ngx_http_llm_redact_responses_texts(rc, &json, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (held.len == 0 && rc->edits.nelts == 0) {
+        return NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    if (rc->edits.nelts) {
+        if (ngx_http_llm_redact_apply(rc, data, event, &ev) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else if (ngx_http_llm_redact_event_out(rc, event, data, &ev) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    *out = held;
+
+    if (ngx_http_llm_redact_append(rc, out, &ev) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_HTTP_LLM_EVENT_REPLACE;
+}
+
+
+/*
+ * The answer's texts in a Responses object or event, in document order:
+ * "text" (output_text.done), "part" (content_part.done), "item"
+ * (output_item.done), "response" (the terminal events), "output" (a JSON
+ * answer) and, in a message item, "content"[].text.
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_responses_texts(ngx_http_llm_redact_ctx_t *rc,
+    ngx_http_llm_json_t *json, uint32_t obj)
+{
+    uint32_t  t, v;
+
+    if (obj == NGX_HTTP_LLM_NONE
+        || json->tokens[obj].type != NGX_HTTP_LLM_JSON_OBJECT)
+    {
+        return NGX_OK;
+    }
+
+    /* members in the order they appear: edits must be in order */
+
+    for (t = ngx_http_llm_json_first(json, obj);
+         t != NGX_HTTP_LLM_NONE;
+         t = json->tokens[t].next)
+    {
+        /* t is a key, its value follows */
+
+        v = t + 1;
+
+        if (ngx_http_llm_redact_is(json, t, "text", 4)) {
+            if (ngx_http_llm_redact_json_text(rc, json, v) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+        } else if (ngx_http_llm_redact_is(json, t, "part", 4)
+                   || ngx_http_llm_redact_is(json, t, "item", 4)
+                   || ngx_http_llm_redact_is(json, t, "response", 8))
+        {
+            if (ngx_http_llm_redact_responses_texts(rc, json, v) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+        } else if ((ngx_http_llm_redact_is(json, t, "output", 6)
+                    || ngx_http_llm_redact_is(json, t, "content", 7))
+                   && json->tokens[v].type == NGX_HTTP_LLM_JSON_ARRAY)
+        {
+            for (v = ngx_http_llm_json_first(json, v);
+                 v != NGX_HTTP_LLM_NONE;
+                 v = json->tokens[v].next)
+            {
+                if (ngx_http_llm_redact_responses_texts(rc, json, v)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+            }
+        }
+    }
+
+    return NGX_OK;
 }

@@ -36,6 +36,12 @@ static ngx_int_t ngx_http_llm_add_text(ngx_http_request_t *r,
 static ngx_int_t ngx_http_llm_decode(ngx_http_request_t *r,
     ngx_http_llm_json_t *json, uint32_t tok, ngx_str_t *out);
 static const char *ngx_http_llm_anthropic_type(ngx_uint_t status);
+static ngx_int_t ngx_http_llm_parse_responses(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_parse_gemini(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static uint32_t ngx_http_llm_get_either(ngx_http_llm_json_t *json,
+    uint32_t obj, const char *name, const char *alias);
 
 
 #define ngx_http_llm_tok(ctx, i)  (&(ctx)->req.json.tokens[i])
@@ -47,7 +53,8 @@ ngx_int_t
 ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 {
     ngx_int_t                 rc;
-    ngx_uint_t                json;
+    ngx_str_t                 model;
+    ngx_uint_t                json, endpoint;
     ngx_http_llm_ctx_t       *ctx;
     ngx_http_llm_error_t     *err;
     ngx_http_llm_loc_conf_t  *lcf;
@@ -132,12 +139,27 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    /* only the endpoints of the table are model calls (ngx_http_llm_api.c) */
+
+    ngx_str_null(&model);
+
+    endpoint = ngx_http_llm_endpoint(r, lcf->api, &model);
+
+    if (endpoint == NGX_HTTP_LLM_EP_NONE) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm: \"%V\" is not a model call, passed through",
+                       &r->uri);
+        return NGX_DECLINED;
+    }
+
     ctx = ngx_http_llm_create_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->api = lcf->api;
+    ctx->endpoint = endpoint;
+    ctx->req.model = model;
     ctx->status = NGX_DONE;
     ctx->body_requested = 1;
     ctx->maybe_json = (json == NGX_HTTP_LLM_MAYBE_JSON);
@@ -322,6 +344,8 @@ ngx_http_llm_process_rest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     }
 
     if (ctx->stream && ctx->api == NGX_HTTP_LLM_API_OPENAI
+        && (ctx->endpoint == NGX_HTTP_LLM_EP_CHAT
+            || ctx->endpoint == NGX_HTTP_LLM_EP_COMPLETIONS)
         && lcf->stream_usage && !ctx->req.include_usage)
     {
         /* usage on streams: asked for here, removed from the answer */
@@ -562,6 +586,11 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                                  "The request body must be a JSON object.");
     }
 
+    if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+        /* the model is in the path, the rest is Google's own */
+        return ngx_http_llm_parse_gemini(r, ctx);
+    }
+
     /* model */
 
     t = ngx_http_llm_json_object_get(json, 0, "model", 5);
@@ -731,6 +760,15 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+        return ngx_http_llm_parse_responses(r, ctx);
+    }
+
+    if (ctx->endpoint == NGX_HTTP_LLM_EP_EMBEDDINGS) {
+        /* an embedding has no completion: nothing to allow for */
+        req->max_tokens = 0;
     }
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
@@ -1199,6 +1237,10 @@ ngx_http_llm_send_error(ngx_http_request_t *r, ngx_uint_t api,
     ngx_buf_t    *b;
     ngx_chain_t   out;
 
+    if (api == NGX_HTTP_LLM_API_GEMINI) {
+        return ngx_http_llm_send_gemini_error(r, status, message);
+    }
+
     len = sizeof("{\"type\":\"error\",\"error\":{\"type\":\"\",\"message\":\"\""
                  ",\"param\":\"\",\"code\":\"\"}}") - 1
           + ngx_strlen(type) + (code ? ngx_strlen(code) : 4)
@@ -1270,4 +1312,322 @@ ngx_http_llm_send_error(ngx_http_request_t *r, ngx_uint_t api,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * The Responses API (/responses): "instructions", "input" as a string or
+ * a list of items (messages with text parts, function calls and their
+ * outputs, reasoning summaries), "max_output_tokens".  A request that
+ * continues a stored response ("previous_response_id", "conversation")
+ * carries context the gateway cannot see: the prompt estimate misses it,
+ * the provider's usage is the figure that counts.
+ */
+
+static ngx_int_t
+ngx_http_llm_parse_responses(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    int64_t                     n;
+    uint32_t                    t, i, v;
+    ngx_int_t                   rc, k;
+    ngx_str_t                   role;
+    ngx_str_t                   system = ngx_string("system");
+    ngx_str_t                   user = ngx_string("user");
+    ngx_http_llm_json_t        *json;
+    ngx_http_llm_request_t     *req;
+
+    static const char  *texts[] = { "arguments", "output", "input", NULL };
+    static const char  *parts[] = { "content", "summary", NULL };
+
+    req = &ctx->req;
+    json = &req->json;
+
+    t = ngx_http_llm_json_object_get(json, 0, "max_output_tokens", 17);
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        if (ngx_http_llm_json_get_int(json, t, &n) != NGX_HTTP_LLM_JSON_OK
+            || n < 0)
+        {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     "max_output_tokens", "max_output_tokens: "
+                                     "expected a non-negative integer");
+        }
+
+        req->max_tokens = n;
+    }
+
+    t = ngx_http_llm_json_object_get(json, 0, "previous_response_id", 20);
+    v = ngx_http_llm_json_object_get(json, 0, "conversation", 12);
+
+    if ((t != NGX_HTTP_LLM_NONE
+         && json->tokens[t].type == NGX_HTTP_LLM_JSON_STRING)
+        || (v != NGX_HTTP_LLM_NONE
+            && json->tokens[v].type != NGX_HTTP_LLM_JSON_NULL))
+    {
+        ctx->unknown_context = 1;
+
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm responses: the request continues a stored "
+                       "response, its context is not in the body");
+    }
+
+    t = ngx_http_llm_json_object_get(json, 0, "instructions", 12);
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        if (json->tokens[t].type != NGX_HTTP_LLM_JSON_STRING) {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     "instructions", "instructions: expected "
+                                     "a string");
+        }
+
+        rc = ngx_http_llm_add_text(r, ctx, t, -1, &system);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    t = ngx_http_llm_json_object_get(json, 0, "input", 5);
+
+    if (t == NGX_HTTP_LLM_NONE
+        || json->tokens[t].type == NGX_HTTP_LLM_JSON_NULL)
+    {
+        return NGX_OK;
+    }
+
+    if (json->tokens[t].type == NGX_HTTP_LLM_JSON_STRING) {
+        req->nmessages = 1;
+        return ngx_http_llm_add_text(r, ctx, t, 0, &user);
+    }
+
+    if (json->tokens[t].type != NGX_HTTP_LLM_JSON_ARRAY) {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, "input",
+                                 "input: expected a string or an array of "
+                                 "input items");
+    }
+
+    req->messages_tok = t;
+
+    for (i = ngx_http_llm_json_first(json, t);
+         i != NGX_HTTP_LLM_NONE;
+         i = json->tokens[i].next, req->nmessages++)
+    {
+        if (json->tokens[i].type == NGX_HTTP_LLM_JSON_STRING) {
+            rc = ngx_http_llm_add_text(r, ctx, i, req->nmessages, &user);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            continue;
+        }
+
+        if (json->tokens[i].type != NGX_HTTP_LLM_JSON_OBJECT) {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     "input", "input[%ui]: expected an object",
+                                     req->nmessages);
+        }
+
+        ngx_str_null(&role);
+
+        v = ngx_http_llm_json_object_get(json, i, "role", 4);
+
+        if (v != NGX_HTTP_LLM_NONE
+            && json->tokens[v].type == NGX_HTTP_LLM_JSON_STRING
+            && ngx_http_llm_decode(r, json, v, &role) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* message content, reasoning summaries: strings or text parts */
+
+        for (k = 0; parts[k]; k++) {
+            v = ngx_http_llm_json_object_get(json, i, parts[k],
+                                             ngx_strlen(parts[k]));
+
+            if (v == NGX_HTTP_LLM_NONE) {
+                continue;
+            }
+
+            rc = ngx_http_llm_parse_content(r, ctx, v, req->nmessages, &role);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+
+        /* function and tool calls, their outputs */
+
+        for (k = 0; texts[k]; k++) {
+            v = ngx_http_llm_json_object_get(json, i, texts[k],
+                                             ngx_strlen(texts[k]));
+
+            if (v == NGX_HTTP_LLM_NONE) {
+                continue;
+            }
+
+            if (json->tokens[v].type == NGX_HTTP_LLM_JSON_STRING) {
+                rc = ngx_http_llm_add_text(r, ctx, v, req->nmessages, &role);
+
+            } else if (json->tokens[v].type == NGX_HTTP_LLM_JSON_ARRAY) {
+                rc = ngx_http_llm_parse_content(r, ctx, v, req->nmessages,
+                                                &role);
+            } else {
+                rc = NGX_OK;
+            }
+
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* a member by its camelCase name or its snake_case alias (Google's APIs) */
+
+static uint32_t
+ngx_http_llm_get_either(ngx_http_llm_json_t *json, uint32_t obj,
+    const char *name, const char *alias)
+{
+    uint32_t  t;
+
+    if (obj == NGX_HTTP_LLM_NONE) {
+        return NGX_HTTP_LLM_NONE;
+    }
+
+    t = ngx_http_llm_json_object_get(json, obj, name, ngx_strlen(name));
+
+    if (t == NGX_HTTP_LLM_NONE) {
+        t = ngx_http_llm_json_object_get(json, obj, alias, ngx_strlen(alias));
+    }
+
+    return t;
+}
+
+
+/*
+ * Gemini (generateContent, streamGenerateContent): the model is the path's,
+ * "contents" hold the turns with their "parts", "systemInstruction" the
+ * system prompt, "generationConfig.maxOutputTokens" the allowance.
+ */
+
+static ngx_int_t
+ngx_http_llm_parse_gemini(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    int64_t                  n;
+    uint32_t                 t, c, v;
+    ngx_int_t                rc;
+    ngx_str_t                role;
+    ngx_str_t                system = ngx_string("system");
+    ngx_http_llm_json_t     *json;
+    ngx_http_llm_request_t  *req;
+
+    req = &ctx->req;
+    json = &req->json;
+
+    if (req->model.len == 0) {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, "model",
+                                 "The path names no model.");
+    }
+
+    req->stream = (ctx->endpoint == NGX_HTTP_LLM_EP_STREAM_GENERATE);
+
+    if (ngx_array_init(&req->texts, r->pool, 8, sizeof(ngx_http_llm_text_t))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    t = ngx_http_llm_get_either(json, 0, "generationConfig",
+                                "generation_config");
+    v = ngx_http_llm_get_either(json, t, "maxOutputTokens",
+                                "max_output_tokens");
+
+    if (v != NGX_HTTP_LLM_NONE
+        && json->tokens[v].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        if (ngx_http_llm_json_get_int(json, v, &n) != NGX_HTTP_LLM_JSON_OK
+            || n < 0)
+        {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     NULL, "generationConfig.maxOutputTokens:"
+                                     " expected a non-negative integer");
+        }
+
+        req->max_tokens = n;
+    }
+
+    t = ngx_http_llm_json_object_get(json, 0, "tools", 5);
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json->tokens[t].type == NGX_HTTP_LLM_JSON_ARRAY)
+    {
+        req->tools_tok = t;
+        req->has_tools = (json->tokens[t].size > 0);
+    }
+
+    t = ngx_http_llm_get_either(json, 0, "systemInstruction",
+                                "system_instruction");
+
+    if (t != NGX_HTTP_LLM_NONE
+        && json->tokens[t].type == NGX_HTTP_LLM_JSON_OBJECT)
+    {
+        v = ngx_http_llm_json_object_get(json, t, "parts", 5);
+
+        if (v != NGX_HTTP_LLM_NONE) {
+            rc = ngx_http_llm_parse_content(r, ctx, v, -1, &system);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+    }
+
+    t = ngx_http_llm_json_object_get(json, 0, "contents", 8);
+
+    if (t == NGX_HTTP_LLM_NONE
+        || json->tokens[t].type != NGX_HTTP_LLM_JSON_ARRAY)
+    {
+        return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                 "contents", "contents: expected an array "
+                                 "of turns");
+    }
+
+    req->messages_tok = t;
+
+    for (c = ngx_http_llm_json_first(json, t);
+         c != NGX_HTTP_LLM_NONE;
+         c = json->tokens[c].next, req->nmessages++)
+    {
+        if (json->tokens[c].type != NGX_HTTP_LLM_JSON_OBJECT) {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     "contents", "contents[%ui]: expected "
+                                     "an object", req->nmessages);
+        }
+
+        ngx_str_set(&role, "user");
+
+        v = ngx_http_llm_json_object_get(json, c, "role", 4);
+
+        if (v != NGX_HTTP_LLM_NONE
+            && json->tokens[v].type == NGX_HTTP_LLM_JSON_STRING
+            && ngx_http_llm_decode(r, json, v, &role) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        v = ngx_http_llm_json_object_get(json, c, "parts", 5);
+
+        if (v != NGX_HTTP_LLM_NONE) {
+            rc = ngx_http_llm_parse_content(r, ctx, v, req->nmessages, &role);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+    }
+
+    return NGX_OK;
 }

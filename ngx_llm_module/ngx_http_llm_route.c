@@ -434,6 +434,11 @@ ngx_http_llm_route_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_http_llm_loc_conf_t   *lcf;
     ngx_http_llm_main_conf_t  *lmcf;
 
+    if (ctx->req.model_tok == NGX_HTTP_LLM_NONE) {
+        /* Gemini: the model is in the path, not rewritten */
+        return NGX_DECLINED;
+    }
+
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
 
@@ -836,6 +841,7 @@ ngx_http_llm_shadow_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     sctx->parsed = 1;
     sctx->shadow = 1;
     sctx->api = ctx->api;
+    sctx->endpoint = ctx->endpoint;
     sctx->primary = ctx;
     sctx->route = ctx->route;
     sctx->model = ctx->route->shadow.name;

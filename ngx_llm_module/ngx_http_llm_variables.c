@@ -38,6 +38,8 @@ static ngx_int_t ngx_http_llm_variable_route(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_llm_variable_shadow(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_endpoint(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_llm_vars[] = {
@@ -85,6 +87,17 @@ static ngx_http_variable_t  ngx_http_llm_vars[] = {
 
     { ngx_string("llm_budget_remaining"), NULL,
       ngx_http_llm_variable_budget_remaining, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_cached_tokens"), NULL, ngx_http_llm_variable_size,
+      offsetof(ngx_http_llm_ctx_t, cached_tokens), NGX_HTTP_VAR_NOCACHEABLE,
+      0 },
+
+    { ngx_string("llm_reasoning_tokens"), NULL, ngx_http_llm_variable_size,
+      offsetof(ngx_http_llm_ctx_t, reasoning_tokens),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_endpoint"), NULL, ngx_http_llm_variable_endpoint,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -404,4 +417,26 @@ ngx_http_llm_variable_prompt_tokens(ngx_http_request_t *r,
     }
 
     return ngx_http_llm_variable_number(r, v, ngx_http_llm_prompt_tokens(ctx));
+}
+
+/* $llm_endpoint: what the request is (ngx_http_llm_api.c's table) */
+
+static ngx_int_t
+ngx_http_llm_variable_endpoint(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char          *name;
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_variable_ctx(r, v);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    name = ngx_http_llm_endpoint_name(ctx->endpoint);
+
+    v->data = (u_char *) name;
+    v->len = ngx_strlen(name);
+
+    return NGX_OK;
 }

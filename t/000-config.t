@@ -30,11 +30,11 @@ ok
 === TEST 2: llm_gateway with an unknown API
 --- config
     location /v1/ {
-        llm_gateway gemini;
+        llm_gateway cohere;
     }
 --- must_die
 --- error_log
-invalid value "gemini" in "llm_gateway" directive, it must be "off", "openai" or "anthropic"
+invalid value "cohere" in "llm_gateway" directive, it must be "off", "openai", "anthropic" or "gemini"
 
 
 

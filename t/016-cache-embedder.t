@@ -237,8 +237,8 @@ Authorization: Bearer alice
 Accept-Encoding: gzip
 --- request eval
 [
-main::ask("How do I get a refund?", "/model/"),
-main::ask("I want my money back", "/model/"),
+main::ask("How do I get a refund?", "/model/chat/completions"),
+main::ask("I want my money back", "/model/chat/completions"),
 ]
 --- response_headers eval
 ["X-LLM-Cache: MISS", "X-LLM-Cache: SEMANTIC"]
@@ -298,7 +298,7 @@ main::ask("Could I get my money back?", "/stream/chat/completions"),
 
 === TEST 7: a slow embedder: the request misses after the timeout and is served
 --- request eval
-main::ask("How do I get a refund?", "/slow/")
+main::ask("How do I get a refund?", "/slow/chat/completions")
 --- response_headers
 X-LLM-Cache: MISS
 X-Mock: upstream
@@ -313,8 +313,8 @@ llm cache "main": embedder "/embed-slow" did not answer in 300ms; looked up as a
 === TEST 8: a slow embedder does not hold the client: the next request on the connection is served (an exact hit), the timeout is counted
 --- request eval
 [
-main::ask("How do I get a refund?", "/slow/"),
-main::ask("How do I get a refund?", "/slow/"),
+main::ask("How do I get a refund?", "/slow/chat/completions"),
+main::ask("How do I get a refund?", "/slow/chat/completions"),
 "GET /status?format=json",
 ]
 --- response_headers eval
@@ -327,7 +327,7 @@ main::ask("How do I get a refund?", "/slow/"),
 
 === TEST 8.1: an embedder that answers 500: the request misses, is served, the failure is logged
 --- request eval
-main::ask("How do I get a refund?", "/fail/")
+main::ask("How do I get a refund?", "/fail/chat/completions")
 --- response_headers
 X-LLM-Cache: MISS
 X-Mock: upstream
@@ -343,7 +343,7 @@ qr/embedder "\/embed-fail" failed: status 500; looked up as a miss/
 
 === TEST 8.2: an embedder that answers base64: the request misses, is served, the failure is logged
 --- request eval
-main::ask("How do I get a refund?", "/garbage/")
+main::ask("How do I get a refund?", "/garbage/chat/completions")
 --- response_headers
 X-LLM-Cache: MISS
 X-Mock: upstream
@@ -359,7 +359,7 @@ qr/embedder "\/embed-garbage" failed: invalid answer \("embedding" is not a list
 
 === TEST 8.3: an embedder that answers text: the request misses, is served, the failure is logged
 --- request eval
-main::ask("How do I get a refund?", "/notjson/")
+main::ask("How do I get a refund?", "/notjson/chat/completions")
 --- response_headers
 X-LLM-Cache: MISS
 X-Mock: upstream
@@ -375,7 +375,7 @@ qr/embedder "\/embed-notjson" failed: invalid answer \(not an embeddings list\)/
 
 === TEST 8.4: an embedder that answers 4097 dimensions: the request misses, is served, the failure is logged
 --- request eval
-main::ask("How do I get a refund?", "/big/")
+main::ask("How do I get a refund?", "/big/chat/completions")
 --- response_headers
 X-LLM-Cache: MISS
 X-Mock: upstream
@@ -391,7 +391,7 @@ qr/embedder "\/embed-big" failed: 4097 dimensions \(1 to 4096 are read\)/
 
 === TEST 8.5: an embedder that answers a zero vector: the request misses, is served, the failure is logged
 --- request eval
-main::ask("How do I get a refund?", "/zero/")
+main::ask("How do I get a refund?", "/zero/chat/completions")
 --- response_headers
 X-LLM-Cache: MISS
 X-Mock: upstream
@@ -407,7 +407,7 @@ qr/embedder "\/embed-zero" failed: invalid answer \(a zero or unbounded vector\)
 
 === TEST 8.6: an embedder that location does not exist (404): the request misses, is served, the failure is logged
 --- request eval
-main::ask("How do I get a refund?", "/missing/")
+main::ask("How do I get a refund?", "/missing/chat/completions")
 --- response_headers
 X-LLM-Cache: MISS
 X-Mock: upstream
@@ -424,8 +424,8 @@ qr/embedder "\/embed-missing" failed: status 404/
 === TEST 8.7: failures are counted; the next request on the connection is served
 --- request eval
 [
-main::ask("How do I get a refund?", "/fail/"),
-main::ask("Where is my parcel?", "/garbage/"),
+main::ask("How do I get a refund?", "/fail/chat/completions"),
+main::ask("Where is my parcel?", "/garbage/chat/completions"),
 "GET /status?format=json",
 ]
 --- response_headers eval
@@ -440,7 +440,7 @@ main::ask("Where is my parcel?", "/garbage/"),
 [
 main::ask("How do I get a refund?"),
 main::ask("Can I have my money back?"),
-main::ask("Where is my parcel?", "/fail/"),
+main::ask("Where is my parcel?", "/fail/chat/completions"),
 "GET /status",
 ]
 --- response_body_like eval
@@ -527,7 +527,7 @@ llm_cache_embedder builtin takes no parameters, "timeout=1s" given
 
 === TEST 16: the client goes away while the embedder is asked: the request is cleaned up at the timeout, nothing is left behind
 --- request eval
-main::ask("How do I get a refund?", "/slow/")
+main::ask("How do I get a refund?", "/slow/chat/completions")
 --- timeout: 0.1
 --- abort
 --- ignore_response
@@ -579,7 +579,7 @@ main::ask("Can I have my money back, please?"),
 --- request eval
 [
 main::ask("How do I get a refund?"),
-main::ask("how do I get a refund", "/builtin/"),
+main::ask("how do I get a refund", "/builtin/chat/completions"),
 main::ask("how do I get a refund?"),
 ]
 --- response_headers eval

@@ -56,7 +56,7 @@ run_wrk() {
     out=$(MODE=$1 KEYS=$2 BODY_SIZE=$CA_BODY COUNT=${6:-0} START=${7:-0} \
           SHORT=${SHORT:-0} VARIANT=${VARIANT:-0} \
           on_cpu "$CLIENT_CPU" \
-          wrk -t1 -c"$3" -d"$4"s -s "$LUA" "$FRONT/$5" | grep '^RESULT') \
+          wrk -t1 -c"$3" -d"$4"s -s "$LUA" "$FRONT/$5/chat/completions" | grep '^RESULT') \
         || die "wrk failed against /$5"
     c1=$(cpu_ns "$FRONT_WORKER")
     echo "$out cpu_ns=$((c1 - c0))"
@@ -205,7 +205,7 @@ FRONT_MASTER=$MASTER_PID FRONT_WORKER=$WORKER_PID
 for want in MISS HIT; do
     got=$(curl -s -o /dev/null -D - -H 'Content-Type: application/json' \
           --data-binary '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"smoke"}]}' \
-          "$FRONT/c/json" | tr -d '\r' | sed -n 's/^X-LLM-Cache: //ip')
+          "$FRONT/c/json/chat/completions" | tr -d '\r' | sed -n 's/^X-LLM-Cache: //ip')
     [ "$got" = "$want" ] || die "smoke test: expected $want, got '$got' ($(tail -3 "$BENCH_TMP/front/error.log"))"
 done
 
