@@ -23,7 +23,8 @@ SRCS := $(wildcard ngx_llm_module/*.c ngx_llm_module/*.h filters/*.c filters/*.h
 DEBIAN_PACKAGES := nginx nginx-dev libnginx-mod-http-echo libhyperscan-dev \
     libpcre2-dev libssl-dev zlib1g-dev gcc make curl \
     libtest-base-perl libtext-diff-perl libtest-longstring-perl \
-    libhttp-message-perl liburi-perl liblist-moreutils-perl libwww-perl
+    libhttp-message-perl liburi-perl liblist-moreutils-perl libwww-perl \
+    libipc-run-perl
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

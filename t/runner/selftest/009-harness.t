@@ -205,6 +205,76 @@ EOF
          'bail out message with a hint');
 }
 
+# --- forms the real Test::Nginx refuses are refused here too ---------------
+# (lib/Test/Nginx/Socket.pm and Util.pm of openresty/test-nginx)
+{
+    # two-dimensional response_body_filters: every entry an array
+    my ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: 2-D filters with a bare code ref
+--- config
+    location = /t { return 200 "hi"; }
+--- request eval
+["GET /t", "GET /t"]
+--- response_body_filters eval
+[[], \&CORE::uc]
+--- response_body eval
+["hi", "HI"]
+EOF
+    isnt($rc, 0, '[[], \&f]: non-zero exit');
+    like($out, qr/Bail out!.*two-dimensional array only be like \[\[uc\], \[lc\]\] not \[\[uc\], lc\]/,
+         '[[], \&f]: the real runner\'s message');
+
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: 2-D filters with a bare name
+--- config
+    location = /t { return 200 "hi"; }
+--- request eval
+["GET /t", "GET /t"]
+--- response_body_filters eval
+[["uc"], "lc"]
+--- response_body eval
+["HI", "hi"]
+EOF
+    isnt($rc, 0, '[[uc], lc]: non-zero exit');
+    like($out, qr/Bail out!.*only be like \[\[uc\], \[lc\]\]/, '[[uc], lc]: refused');
+
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: 2-D filters, the accepted form
+--- config
+    location = /t { return 200 "Hi"; }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- response_body_filters eval
+[[], ["uc"], [sub { lc $_[0] }, "length"]]
+--- response_body eval
+["Hi", "HI", "2"]
+EOF
+    is($rc, 0, '[[], [uc], [\&f, length]]: accepted') or diag($out);
+
+    # a block without --- config: its own http_config would be ignored by
+    # the real runner (it keeps the previous block's nginx)
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: with config
+--- config
+    location = /t { return 200 "a"; }
+--- request
+GET /t
+--- response_body chomp
+a
+
+=== TEST 2: http_config without config
+--- http_config
+    map $uri $x { default b; }
+--- request
+GET /t
+--- response_body chomp
+a
+EOF
+    isnt($rc, 0, 'config-less block with http_config: non-zero exit');
+    like($out, qr/Bail out!.*TEST 2.*--- http_config in a block without --- config/,
+         'config-less block with http_config: refused, naming the block');
+}
+
 # --- TEST_NGINX_RANDOMIZE: own port and server root, removed afterwards ----
 {
     my ($out, $rc) = run_t($head . <<'EOF');

@@ -166,6 +166,15 @@ sub run_test ($) {
 
     # a block without --- config keeps the previous block's server config
     if (!defined $block->config) {
+        # the real Test::Nginx does not restart nginx for a block without
+        # --- config: that block's own http_config, main_config,
+        # post_main_config and user_files would be silently ignored there
+        for my $sec (qw(http_config main_config post_main_config user_files)) {
+            bail_out("$name - --- $sec in a block without --- config: the real "
+                     . "Test::Nginx keeps the previous block's nginx running and "
+                     . "ignores it; give the block its own --- config")
+                if defined $block->$sec && !$Test::Nginx::Util::NoNginxManager;
+        }
         if ($PrevConfigBlock) {
             for my $sec (qw(config http_config main_config post_main_config)) {
                 next if defined $block->$sec;
@@ -1083,10 +1092,15 @@ sub transform_response_body ($$$) {
     }
     my $list = $filters;
     if (ref $filters->[0] eq 'ARRAY') {
+        # as the real Test::Nginx: in the two-dimensional form every entry
+        # is an array, [[uc], [lc]], never [[uc], lc] nor [[], \&f]
+        for my $elem (@$filters) {
+            bail_out($block->name . " - the --- response_body_filters two-dimensional array "
+                     . "only be like [[uc], [lc]] not [[uc], lc]") if ref $elem ne 'ARRAY';
+        }
         $list = $filters->[$idx];
         bail_out($block->name . " - the --- response_body_filters two-dimensional array "
                  . "has no entry for request $idx") unless defined $list;
-        $list = [ $list ] unless ref $list eq 'ARRAY';
     }
     $content = _run_body_filter($block, $_, $content) for @$list;
     $res->content($content);
