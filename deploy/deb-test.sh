@@ -26,6 +26,10 @@ ok()  { pass=$((pass + 1)); echo "ok - $*"; }
 nok() { fail=$((fail + 1)); echo "not ok - $*"; }
 check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else nok "$what"; fi; }
 
+# one test at a time on a machine (several checkouts' `make test`)
+exec 9>/var/lock/ngx-llm-deb-test.lock
+flock -w 900 9 || { echo "deb-test: another deb-test holds /var/lock/ngx-llm-deb-test.lock" >&2; exit 1; }
+
 # the package's files are on the system: dpkg's status is not "not-installed"
 on_system() {
     local st
