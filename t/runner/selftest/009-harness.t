@@ -273,6 +273,50 @@ EOF
     isnt($rc, 0, 'config-less block with http_config: non-zero exit');
     like($out, qr/Bail out!.*TEST 2.*--- http_config in a block without --- config/,
          'config-less block with http_config: refused, naming the block');
+
+    # two body checks: the real runner checks only the first (if/elsif)
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: like and unlike
+--- config
+    location = /t { return 200 "abc"; }
+--- request
+GET /t
+--- response_body_like: ^abc$
+--- response_body_unlike: b
+EOF
+    isnt($rc, 0, 'response_body_like + response_body_unlike: non-zero exit');
+    like($out, qr/Bail out!.*--- response_body_like and --- response_body_unlike: the real Test::Nginx checks only --- response_body_like/,
+         'response_body_like + response_body_unlike: refused');
+
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: body and like
+--- config
+    location = /t { return 200 "abc"; }
+--- request
+GET /t
+--- response_body chomp
+abc
+--- response_body_like: x
+EOF
+    isnt($rc, 0, 'response_body + response_body_like: non-zero exit');
+    like($out, qr/Bail out!.*checks only --- response_body and ignores/,
+         'response_body + response_body_like: refused');
+
+    # response_headers + response_headers_like: the second is never checked
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: headers and headers_like
+--- config
+    location = /t { add_header X-A 1; return 200 "abc"; }
+--- request
+GET /t
+--- response_headers
+X-A: 1
+--- response_headers_like
+X-B: ^\d+$
+EOF
+    isnt($rc, 0, 'response_headers + response_headers_like: non-zero exit');
+    like($out, qr/Bail out!.*checks only --- response_headers and ignores the other; check the pattern with --- raw_response_headers_like/,
+         'response_headers + response_headers_like: refused');
 }
 
 # --- TEST_NGINX_RANDOMIZE: own port and server root, removed afterwards ----

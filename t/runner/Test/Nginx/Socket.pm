@@ -188,6 +188,32 @@ sub run_test ($) {
         $PrevConfigBlock = $block;
     }
 
+    # sections the real Test::Nginx reads but never checks: of
+    # response_body_eval, response_body, response_body_like and
+    # response_body_unlike the first given wins (if/elsif there), the others
+    # would assert nothing
+    my @body = grep { defined $block->$_ }
+        qw(response_body_eval response_body response_body_like response_body_unlike);
+    bail_out("$name - --- $body[0] and --- $body[1]: the real Test::Nginx checks only "
+             . "--- $body[0] and ignores the other; merge them into one (e.g. a "
+             . "negative look-ahead, ^(?!.*unwanted) in a response_body_like)")
+        if @body > 1;
+
+    # the same for the other sections the real runner reads with if/elsif:
+    # the first of each list that is given wins, the others are ignored
+    for my $set ([qw(error_code_like error_code)],
+                 [qw(response_headers response_headers_like)],
+                 [qw(raw_request pipelined_requests request_eval request)],
+                 [qw(skip_nginx skip_nginx2)])
+    {
+        my @given = grep { defined $block->$_ } @$set;
+        bail_out("$name - --- $given[0] and --- $given[1]: the real Test::Nginx checks only "
+                 . "--- $given[0] and ignores the other"
+                 . ($given[0] eq 'response_headers'
+                    ? "; check the pattern with --- raw_response_headers_like" : ""))
+            if @given > 1;
+    }
+
     my $rand_ports = {};
     my $config = Test::Nginx::Util::expand_env_in_text($block->config, $name, $rand_ports);
 
