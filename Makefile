@@ -172,9 +172,9 @@ DEB_NAME    := libnginx-mod-http-llm
 DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
 DEB         := $(BUILD)/$(DEB_NAME)_$(DEB_VERSION)_$(DEB_ARCH).deb
-DEB_TOOLS   := debhelper dpkg-dev
+DEB_TOOLS   := build-essential debhelper dpkg-dev
 DEB_INPUTS  := $(shell find debian -type f) config $(SRCS) README.md \
-               $(wildcard docs/*.md conf/*.conf)
+               $(wildcard docs/*.md conf/*.conf $(BUILD)/tokenizers/*.tiktoken)
 
 deb: $(DEB)
 
