@@ -187,6 +187,7 @@ $(DEB): $(DEB_INPUTS) | deps
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
 	cp -a config ngx_llm_module filters debian docs conf README.md $(BUILD)/deb/src/
 	cd $(BUILD)/deb/src && LLM_TOKENIZERS_DIR=$(BUILD)/tokenizers \
+	    DEB_BUILD_OPTIONS="parallel=$$(nproc)" \
 	    dpkg-buildpackage -b -us -uc >$(BUILD)/deb/build.log 2>&1 \
 	    || { tail -60 $(BUILD)/deb/build.log; exit 1; }
 	cp $(BUILD)/deb/$(notdir $(DEB)) $@

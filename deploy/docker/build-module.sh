@@ -54,7 +54,7 @@ cd "$src"
 ./configure "${args[@]}" --add-dynamic-module="$module" --builddir="$out/objs" \
     >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log" >&2; exit 1; }
 grep '^checking for Hyperscan' "$out/configure.log" || true
-make -f "$out/objs/Makefile" modules >"$out/make.log" 2>&1 ||
+make -j"$(nproc 2>/dev/null || echo 2)" -f "$out/objs/Makefile" modules >"$out/make.log" 2>&1 ||
     { tail -30 "$out/make.log" >&2; exit 1; }
 cp "$out/objs/ngx_http_llm_module.so" "$out/ngx_http_llm_module.so"
 echo "built $out/ngx_http_llm_module.so for nginx $src_version"
