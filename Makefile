@@ -20,10 +20,18 @@ MODULE := $(BUILD)/ngx_http_llm_module.so
 
 SRCS := $(wildcard ngx_llm_module/*.c ngx_llm_module/*.h filters/*.c filters/*.h)
 
-DEBIAN_PACKAGES := nginx nginx-dev libnginx-mod-http-echo libhyperscan-dev \
+# Hyperscan on x86-64; Vectorscan (same API, conflicts with it) elsewhere,
+# or where it is already installed
+HS_DEV := $(shell if dpkg-query -W -f='$${Status}' libvectorscan-dev 2>/dev/null \
+                   | grep -q 'ok installed' || \
+                   [ "$$(dpkg --print-architecture 2>/dev/null)" != amd64 ]; \
+                  then echo libvectorscan-dev; else echo libhyperscan-dev; fi)
+
+DEBIAN_PACKAGES := nginx nginx-dev libnginx-mod-http-echo $(HS_DEV) \
     libpcre2-dev libssl-dev zlib1g-dev gcc make curl \
     libtest-base-perl libtext-diff-perl libtest-longstring-perl \
-    libhttp-message-perl liburi-perl liblist-moreutils-perl libwww-perl
+    libhttp-message-perl liburi-perl liblist-moreutils-perl libwww-perl \
+    libipc-run-perl
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -133,3 +141,98 @@ fuzz: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t)_fuzz)
 
 clean:
 	rm -rf $(BUILD) t/servroot*
+
+# ---------------------------------------------------------------------------
+# Deployment: the Debian package, Vectorscan, the Docker build script, the
+# Kubernetes manifests (docs/install.md). `make test` runs test-deploy
+# before the suite; each can be run alone.
+#
+#   make deb              build/libnginx-mod-http-llm_VERSION_ARCH.deb (debhelper, dh-sequence-nginx)
+#   make test-deb         install it with dpkg, nginx -t and a request through the system nginx, purge
+#   make test-vectorscan  unit tests and the module (with deploy/docker/build-module.sh) against Vectorscan
+#   make test-k8s         deploy/k8s against the Kubernetes schemas, its nginx configuration with nginx -t
+# ---------------------------------------------------------------------------
+
+.PHONY: deb test-deb test-vectorscan test-k8s test-deploy
+
+# installs the Debian packages given that are missing
+define ensure_pkgs
+	@missing=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Package}\n' \
+	        $(1) 2>/dev/null | awk '$$1 == "ii" {print $$2}' \
+	        | sort | comm -13 - <(printf '%s\n' $(1) | sort)); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+DEB_NAME    := libnginx-mod-http-llm
+DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
+DEB         := $(BUILD)/$(DEB_NAME)_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_TOOLS   := build-essential debhelper dpkg-dev
+DEB_INPUTS  := $(shell find debian -type f) config $(SRCS) README.md \
+               $(wildcard docs/*.md conf/*.conf $(BUILD)/tokenizers/*.tiktoken)
+
+deb: $(DEB)
+
+# built in a copy of the module's sources (build/deb/src), so that
+# dpkg-buildpackage's files stay out of the work tree; the rank files of
+# `make tokenizers` are shipped when build/tokenizers/ has them (the hook
+# in debian/rules)
+$(DEB): $(DEB_INPUTS) | deps
+	$(call ensure_pkgs,$(DEB_TOOLS))
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	cp -a config ngx_llm_module filters debian docs conf README.md $(BUILD)/deb/src/
+	cd $(BUILD)/deb/src && LLM_TOKENIZERS_DIR=$(BUILD)/tokenizers \
+	    DEB_BUILD_OPTIONS="parallel=$$(nproc)" \
+	    dpkg-buildpackage -b -us -uc >$(BUILD)/deb/build.log 2>&1 \
+	    || { tail -60 $(BUILD)/deb/build.log; exit 1; }
+	cp $(BUILD)/deb/$(notdir $(DEB)) $@
+	@dpkg-deb -f $@ Package Version Architecture Depends
+	@grep '^tokenizers:' $(BUILD)/deb/build.log || true
+
+# installs into the system (as root): purged again on every exit
+test-deb: $(DEB)
+	$(SUDO) bash deploy/deb-test.sh $(DEB)
+
+# Vectorscan: libvectorscan-dev conflicts with libhyperscan-dev, so its
+# Debian packages are unpacked into build/vectorscan/root (dpkg-deb -x)
+# and used from there (config's LLM_HS_PREFIX, the unit tests'
+# LLM_UNIT_HS_PREFIX, an rpath)
+VS_ROOT := $(BUILD)/vectorscan/root
+
+$(VS_ROOT)/usr/include/hs/hs.h:
+	$(call ensure_pkgs,dpkg-dev)
+	rm -rf $(BUILD)/vectorscan/debs $(VS_ROOT) && mkdir -p $(BUILD)/vectorscan/debs
+	cd $(BUILD)/vectorscan/debs && \
+	{ apt-get download -qq libvectorscan-dev libvectorscan5 2>/dev/null || \
+	  { $(SUDO) apt-get update -qq && apt-get download -qq libvectorscan-dev libvectorscan5; }; }
+	for d in $(BUILD)/vectorscan/debs/*.deb; do dpkg-deb -x $$d $(VS_ROOT); done
+	touch $@
+
+test-vectorscan: $(VS_ROOT)/usr/include/hs/hs.h | deps
+	LLM_UNIT_HS_PREFIX=$(VS_ROOT)/usr LLM_UNIT_OUT=$(BUILD)/vectorscan/unit \
+	    prove t/000-unit.t
+	LLM_HS_PREFIX=$(VS_ROOT)/usr bash deploy/docker/build-module.sh \
+	    $(NGINX_BIN) $(NGINX_SRC) $(CURDIR) $(BUILD)/vectorscan/module
+	@ldd $(BUILD)/vectorscan/module/ngx_http_llm_module.so | grep -q '$(VS_ROOT)/.*libhs' \
+	    || { echo "the module is not linked with $(VS_ROOT)'s libhs"; exit 1; }
+	@printf 'load_module %s;\nevents {}\n' $(BUILD)/vectorscan/module/ngx_http_llm_module.so \
+	    > $(BUILD)/vectorscan/module/t.conf
+	$(NGINX_BIN) -t -q -g 'error_log stderr; pid /dev/null;' -c $(BUILD)/vectorscan/module/t.conf
+	@echo "vectorscan: unit tests passed; module built with deploy/docker/build-module.sh, linked with $$(ldd $(BUILD)/vectorscan/module/ngx_http_llm_module.so | awk '/libhs/ {print $$3}'), loaded by nginx -t"
+
+# the manifests: npm's kubernetes-models (pinned in deploy/k8s/check)
+test-k8s: build
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        --no-install-recommends nodejs npm >/dev/null; }
+	cd deploy/k8s/check && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	node deploy/k8s/check/check.mjs deploy/k8s $(NGINX_BIN) $(MODULE) $(BUILD)/k8s-check
+
+test-deploy: test-deb test-vectorscan test-k8s
+
+test: test-deploy

@@ -10,7 +10,7 @@ use File::Path qw(make_path);
 use File::Spec;
 
 my $root = File::Spec->rel2abs(dirname(__FILE__) . '/..');
-my $out = "$root/build/unit";
+my $out = $ENV{LLM_UNIT_OUT} || "$root/build/unit";
 my $cc = $ENV{CC} || 'cc';
 
 make_path($out);
@@ -27,6 +27,23 @@ my %sources = (
 my %libs = (
     pii_test    => '-lhs -lcrypto',
 );
+
+# LLM_UNIT_HS_PREFIX=/prefix: the tests that use libhs are built against
+# the Hyperscan or Vectorscan under that prefix (include/hs/hs.h, lib or
+# lib/<multiarch>), with an rpath to it (`make test-vectorscan` points it at
+# an unpacked libvectorscan-dev, which cannot be installed beside
+# libhyperscan-dev)
+my ($hs_prefix, $hs_libdir) = ($ENV{LLM_UNIT_HS_PREFIX});
+if ($hs_prefix) {
+    my $multiarch = `$cc -print-multiarch 2>/dev/null` // '';
+    chomp $multiarch;
+    ($hs_libdir) = grep { -f "$_/libhs.so" }
+        "$hs_prefix/lib64", "$hs_prefix/lib/$multiarch", "$hs_prefix/lib";
+    BAIL_OUT("LLM_UNIT_HS_PREFIX=$hs_prefix: no include/hs/hs.h or libhs.so there")
+        unless $hs_libdir && -f "$hs_prefix/include/hs/hs.h";
+    $libs{pii_test} = "-I$hs_prefix/include -L$hs_libdir -Wl,-rpath,$hs_libdir "
+                    . $libs{pii_test};
+}
 
 for my $test (sort glob("$root/t/unit/*.c")) {
     my $name = basename($test, '.c');
@@ -45,6 +62,11 @@ for my $test (sort glob("$root/t/unit/*.c")) {
         fail("$name compiles");
         diag($log);
         next;
+    }
+
+    if ($hs_prefix && ($libs{$name} // "") =~ /-lhs/) {
+        my ($hs) = `ldd $bin` =~ /^\s*libhs\.so\S*\s+=>\s+(\S+)/m;
+        like($hs // 'none', qr/^\Q$hs_libdir\E\//, "$name: libhs from $hs_libdir");
     }
 
     my @lines = `$bin 2>&1`;

@@ -74,8 +74,7 @@ X-Requested: gpt-4o-mini
 X-Upstream: mock
 X-Stream: 0
 X-Got-Length: 76
---- response_headers_like
-X-Prompt-Tokens: ^\d+$
+--- raw_response_headers_like: \r\nX-Prompt-Tokens: \d+\r\n
 --- no_error_log
 [error]
 
@@ -459,8 +458,7 @@ X-Got-TE:
 "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"" . ("word " x 2000) . "\"}]}"
 --- response_headers
 X-Model: gpt-4o-mini
---- response_headers_like
-X-Prompt-Tokens: ^(1[89]\d\d|2[01]\d\d)$
+--- raw_response_headers_like: \r\nX-Prompt-Tokens: (1[89]\d\d|2[01]\d\d)\r\n
 --- error_log
 a client request body is buffered to a temporary file
 

@@ -106,9 +106,7 @@ __DATA__
 X-Key: alice
 --- response_headers
 x-ratelimit-limit-tokens: 1000
---- response_headers_like
-x-ratelimit-remaining-tokens: ^8[89]\d$
-x-ratelimit-reset-tokens: ^\d+s$
+--- raw_response_headers_like: (?i)^(?=.*\r\nx-ratelimit-remaining-tokens: 8[89]\d\r\n)(?=.*\r\nx-ratelimit-reset-tokens: (?:\d+ms|(?:\d+h)?(?:\d+m)?\d+s)\r\n)
 --- error_log eval
 qr/llm-log: key=alice status=200 prompt=20 completion=30 source=usage remaining=9[45]\d/
 
@@ -341,8 +339,7 @@ POST /long/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Hi"}]}
 --- more_headers
 X-Key: leo
---- response_body_like: ^data: \{"choices":\[\{"index":0,"delta":\{"content":"one two three four"\}\}\]\}\n\n.*data: \{"object":"chat.completion.chunk","choices":\[\{"index":0,"delta":\{\},"finish_reason":"length"\}\]\}\n\ndata: \[DONE\]\n\n$
---- response_body_unlike: the last words
+--- response_body_like: ^(?!.*the last words)data: \{"choices":\[\{"index":0,"delta":\{"content":"one two three four"\}\}\]\}\n\n.*data: \{"object":"chat.completion.chunk","choices":\[\{"index":0,"delta":\{\},"finish_reason":"length"\}\]\}\n\ndata: \[DONE\]\n\n$
 --- error_log
 is cut: it ran past llm_budget_zone "dollars"
 
@@ -367,8 +364,7 @@ POST /long/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Hi"}]}
 --- more_headers
 X-Key: leo
---- response_body_like: ^data: \{"choices":\[\{"index":0,"delta":\{"content":"one two three four"\}\}\]\}\n\n.*data: \{"object":"chat.completion.chunk","choices":\[\{"index":0,"delta":\{\},"finish_reason":"length"\}\]\}\n\ndata: \[DONE\]\n\n$
---- response_body_unlike: the last words
+--- response_body_like: ^(?!.*the last words)data: \{"choices":\[\{"index":0,"delta":\{"content":"one two three four"\}\}\]\}\n\n.*data: \{"object":"chat.completion.chunk","choices":\[\{"index":0,"delta":\{\},"finish_reason":"length"\}\]\}\n\ndata: \[DONE\]\n\n$
 --- error_log
 is cut: it ran past llm_budget_zone "dollars"
 

@@ -764,7 +764,7 @@ llm-log: redactions=0
 --- response_headers eval
 ["X-LLM-Cache: MISS\nX-Mock: upstream", "X-LLM-Cache: HIT\n!X-Mock", "X-LLM-Cache: HIT\n!X-Mock"]
 --- response_body_filters eval
-[[], [], \&main::contents]
+[[], [], [\&main::contents]]
 --- response_body_like eval
 [qr/"content":"Hi jo\@ex.io, see you"/, qr/"content":"Hi jo\@ex.io, see you"/, qr/^Hi jo\@ex.io, see you$/]
 

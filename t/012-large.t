@@ -53,8 +53,7 @@ __DATA__
 "received " . length($::Body) . "\n"
 --- response_headers
 X-Model: m
---- response_headers_like
-X-Prompt-Tokens: ^\d{7}$
+--- raw_response_headers_like: \r\nX-Prompt-Tokens: \d{7}\r\n
 --- error_log
 a client request body is buffered to a temporary file
 

@@ -114,8 +114,8 @@ main::ask("What is the capital of France?"),
  "X-LLM-Cache: SEMANTIC\n!X-Mock",
  "X-LLM-Cache: SEMANTIC\n!X-Mock",
  "X-LLM-Cache: HIT\nX-Similarity: 1.000"]
---- response_headers_like eval
-["X-LLM-Cache: MISS", "X-Similarity: ^0\\.(8|9)\\d\\d\$", "X-Similarity: ^0\\.(8|9)\\d\\d\$", "X-Similarity: ^0\\.(8|9)\\d\\d\$", "X-Similarity: ^0\\.(8|9)\\d\\d\$", "X-Similarity: ^1\\.000\$"]
+--- raw_response_headers_like eval
+[qr/\r\nX-LLM-Cache: MISS\r\n/, qr/\r\nX-Similarity: 1\.000\r\n/, qr/\r\nX-Similarity: 1\.000\r\n/, qr/\r\nX-Similarity: 0\.(8|9)\d\d\r\n/, qr/\r\nX-Similarity: 0\.(8|9)\d\d\r\n/, qr/\r\nX-Similarity: 1\.000\r\n/]
 --- response_body_like eval
 [qr/"id":"up-1"/, qr/^\{"id":"chatcmpl-[0-9a-f]{24}","object":"chat\.completion",.*"content":"Paris\.",.*"usage":\{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14\}\}/, qr/chatcmpl-/, qr/chatcmpl-/, qr/chatcmpl-/, qr/chatcmpl-/]
 

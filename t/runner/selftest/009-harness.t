@@ -205,6 +205,120 @@ EOF
          'bail out message with a hint');
 }
 
+# --- forms the real Test::Nginx refuses are refused here too ---------------
+# (lib/Test/Nginx/Socket.pm and Util.pm of openresty/test-nginx)
+{
+    # two-dimensional response_body_filters: every entry an array
+    my ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: 2-D filters with a bare code ref
+--- config
+    location = /t { return 200 "hi"; }
+--- request eval
+["GET /t", "GET /t"]
+--- response_body_filters eval
+[[], \&CORE::uc]
+--- response_body eval
+["hi", "HI"]
+EOF
+    isnt($rc, 0, '[[], \&f]: non-zero exit');
+    like($out, qr/Bail out!.*two-dimensional array only be like \[\[uc\], \[lc\]\] not \[\[uc\], lc\]/,
+         '[[], \&f]: the real runner\'s message');
+
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: 2-D filters with a bare name
+--- config
+    location = /t { return 200 "hi"; }
+--- request eval
+["GET /t", "GET /t"]
+--- response_body_filters eval
+[["uc"], "lc"]
+--- response_body eval
+["HI", "hi"]
+EOF
+    isnt($rc, 0, '[[uc], lc]: non-zero exit');
+    like($out, qr/Bail out!.*only be like \[\[uc\], \[lc\]\]/, '[[uc], lc]: refused');
+
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: 2-D filters, the accepted form
+--- config
+    location = /t { return 200 "Hi"; }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- response_body_filters eval
+[[], ["uc"], [sub { lc $_[0] }, "length"]]
+--- response_body eval
+["Hi", "HI", "2"]
+EOF
+    is($rc, 0, '[[], [uc], [\&f, length]]: accepted') or diag($out);
+
+    # a block without --- config: its own http_config would be ignored by
+    # the real runner (it keeps the previous block's nginx)
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: with config
+--- config
+    location = /t { return 200 "a"; }
+--- request
+GET /t
+--- response_body chomp
+a
+
+=== TEST 2: http_config without config
+--- http_config
+    map $uri $x { default b; }
+--- request
+GET /t
+--- response_body chomp
+a
+EOF
+    isnt($rc, 0, 'config-less block with http_config: non-zero exit');
+    like($out, qr/Bail out!.*TEST 2.*--- http_config in a block without --- config/,
+         'config-less block with http_config: refused, naming the block');
+
+    # two body checks: the real runner checks only the first (if/elsif)
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: like and unlike
+--- config
+    location = /t { return 200 "abc"; }
+--- request
+GET /t
+--- response_body_like: ^abc$
+--- response_body_unlike: b
+EOF
+    isnt($rc, 0, 'response_body_like + response_body_unlike: non-zero exit');
+    like($out, qr/Bail out!.*--- response_body_like and --- response_body_unlike: the real Test::Nginx checks only --- response_body_like/,
+         'response_body_like + response_body_unlike: refused');
+
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: body and like
+--- config
+    location = /t { return 200 "abc"; }
+--- request
+GET /t
+--- response_body chomp
+abc
+--- response_body_like: x
+EOF
+    isnt($rc, 0, 'response_body + response_body_like: non-zero exit');
+    like($out, qr/Bail out!.*checks only --- response_body and ignores/,
+         'response_body + response_body_like: refused');
+
+    # response_headers + response_headers_like: the second is never checked
+    ($out, $rc) = run_t($head . <<'EOF');
+=== TEST 1: headers and headers_like
+--- config
+    location = /t { add_header X-A 1; return 200 "abc"; }
+--- request
+GET /t
+--- response_headers
+X-A: 1
+--- response_headers_like
+X-B: ^\d+$
+EOF
+    isnt($rc, 0, 'response_headers + response_headers_like: non-zero exit');
+    like($out, qr/Bail out!.*checks only --- response_headers and ignores the other; check the pattern with --- raw_response_headers_like/,
+         'response_headers + response_headers_like: refused');
+}
+
 # --- TEST_NGINX_RANDOMIZE: own port and server root, removed afterwards ----
 {
     my ($out, $rc) = run_t($head . <<'EOF');

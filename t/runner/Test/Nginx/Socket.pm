@@ -166,6 +166,15 @@ sub run_test ($) {
 
     # a block without --- config keeps the previous block's server config
     if (!defined $block->config) {
+        # the real Test::Nginx does not restart nginx for a block without
+        # --- config: that block's own http_config, main_config,
+        # post_main_config and user_files would be silently ignored there
+        for my $sec (qw(http_config main_config post_main_config user_files)) {
+            bail_out("$name - --- $sec in a block without --- config: the real "
+                     . "Test::Nginx keeps the previous block's nginx running and "
+                     . "ignores it; give the block its own --- config")
+                if defined $block->$sec && !$Test::Nginx::Util::NoNginxManager;
+        }
         if ($PrevConfigBlock) {
             for my $sec (qw(config http_config main_config post_main_config)) {
                 next if defined $block->$sec;
@@ -177,6 +186,32 @@ sub run_test ($) {
         }
     } else {
         $PrevConfigBlock = $block;
+    }
+
+    # sections the real Test::Nginx reads but never checks: of
+    # response_body_eval, response_body, response_body_like and
+    # response_body_unlike the first given wins (if/elsif there), the others
+    # would assert nothing
+    my @body = grep { defined $block->$_ }
+        qw(response_body_eval response_body response_body_like response_body_unlike);
+    bail_out("$name - --- $body[0] and --- $body[1]: the real Test::Nginx checks only "
+             . "--- $body[0] and ignores the other; merge them into one (e.g. a "
+             . "negative look-ahead, ^(?!.*unwanted) in a response_body_like)")
+        if @body > 1;
+
+    # the same for the other sections the real runner reads with if/elsif:
+    # the first of each list that is given wins, the others are ignored
+    for my $set ([qw(error_code_like error_code)],
+                 [qw(response_headers response_headers_like)],
+                 [qw(raw_request pipelined_requests request_eval request)],
+                 [qw(skip_nginx skip_nginx2)])
+    {
+        my @given = grep { defined $block->$_ } @$set;
+        bail_out("$name - --- $given[0] and --- $given[1]: the real Test::Nginx checks only "
+                 . "--- $given[0] and ignores the other"
+                 . ($given[0] eq 'response_headers'
+                    ? "; check the pattern with --- raw_response_headers_like" : ""))
+            if @given > 1;
     }
 
     my $rand_ports = {};
@@ -1083,10 +1118,15 @@ sub transform_response_body ($$$) {
     }
     my $list = $filters;
     if (ref $filters->[0] eq 'ARRAY') {
+        # as the real Test::Nginx: in the two-dimensional form every entry
+        # is an array, [[uc], [lc]], never [[uc], lc] nor [[], \&f]
+        for my $elem (@$filters) {
+            bail_out($block->name . " - the --- response_body_filters two-dimensional array "
+                     . "only be like [[uc], [lc]] not [[uc], lc]") if ref $elem ne 'ARRAY';
+        }
         $list = $filters->[$idx];
         bail_out($block->name . " - the --- response_body_filters two-dimensional array "
                  . "has no entry for request $idx") unless defined $list;
-        $list = [ $list ] unless ref $list eq 'ARRAY';
     }
     $content = _run_body_filter($block, $_, $content) for @$list;
     $res->content($content);

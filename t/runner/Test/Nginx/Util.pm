@@ -212,6 +212,8 @@ sub is_running ($) {
     return 1;
 }
 
+my $LoadedIPCRun;
+
 sub use_http2 ($) {
     my $block = shift;
     my $cached = $block->{_tn_http2};
@@ -226,6 +228,15 @@ sub use_http2 ($) {
              && (ref $block->request || $block->request !~ m{HTTP/1\.0}))
     {
         $v = 1;
+    }
+    # the real Test::Nginx sends HTTP/2 requests through IPC::Run (Debian:
+    # libipc-run-perl): require it here too, so that a machine without it
+    # fails the same way under both runners
+    if ($v && !$LoadedIPCRun) {
+        eval { require IPC::Run; 1 }
+            or bail_out($block->name . " - HTTP/2 needs the IPC::Run Perl module "
+                        . "(Debian: libipc-run-perl), as in the real Test::Nginx: $@");
+        $LoadedIPCRun = 1;
     }
     $block->{_tn_http2} = [$v];
     return $v;
