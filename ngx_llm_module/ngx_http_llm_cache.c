@@ -26,6 +26,8 @@
 #include "ngx_http_llm_module.h"
 #include "ngx_http_llm_embed.h"
 
+#include <ngx_sha1.h>
+
 #if (NGX_OPENSSL)
 #include <openssl/evp.h>
 #endif

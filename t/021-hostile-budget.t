@@ -157,8 +157,7 @@ X-Key: many
 --- response_body_like: ^\{"error":\{"message":"Request too large for gpt-4o-mini: the token budget \\"per_key\\" allows 5000 tokens, the request needs 5760\d\d. Reduce the prompt or max_tokens.","type":"tokens"
 --- response_headers
 x-should-retry: false
---- response_headers_like
-Retry-After: ^\d+$
+--- raw_response_headers_like: (?i)\r\nretry-after: \d+\r\n
 
 
 
