@@ -29,6 +29,11 @@
 #define NGX_HTTP_LLM_MAX_PENDING    (64 * 1024)
 #define NGX_HTTP_LLM_MAX_CAPTURE    (4 * 1024 * 1024)
 
+/* the error event of a stream the event hook could not read */
+#define NGX_HTTP_LLM_UNREAD_MESSAGE                                           \
+    "The answer could not be checked for sensitive data (an event larger "   \
+    "than 1 MiB) and was ended by the gateway."
+
 
 struct ngx_http_llm_stream_s {
     ngx_http_llm_sse_t          sse;
@@ -273,6 +278,11 @@ ngx_http_llm_start_stream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_http_clear_accept_ranges(r);
     ngx_http_clear_last_modified(r);
     ngx_http_clear_etag(r);
+
+    if (ctx->event_hook) {
+        /* every event must be read: files are read into memory for it */
+        r->filter_need_in_memory = 1;
+    }
 
     if (!ctx->stream) {
         /* llm_stream off: read for usage, buffered as the location says */
@@ -534,6 +544,28 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         }
 
         if (st->opaque || !ngx_buf_in_memory(cl->buf)) {
+
+            if (ctx->event_hook && !st->opaque) {
+                /*
+                 * The hook (redaction) must read every event; the copy
+                 * filter reads files into memory for it (see
+                 * ngx_http_llm_start_stream()), so this is not expected:
+                 * the stream fails closed.
+                 */
+
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "llm: a buffer of the answer of model \"%V\" "
+                              "is not in memory and cannot be read, the "
+                              "stream is ended", &ctx->model);
+
+                cl->buf->pos = cl->buf->last;
+                cl->buf->file_pos = cl->buf->file_last;
+
+                ctx->cut_stream = 1;
+                ctx->cut_unread = 1;
+                break;
+            }
+
             /* not readable in place: pass it on as it is */
             if (ngx_http_llm_emit(r, st, &ll, cl->buf) != NGX_OK) {
                 return NGX_ERROR;
@@ -553,13 +585,18 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     if (ctx->cut_stream) {
         /*
-         * A budget ran out: the answer ends the API's way.  The rest of the
-         * upstream's data is dropped (the buffer read last was handled by
-         * ngx_http_llm_stream_buf(): it may hold the last events sent).
+         * A budget ran out: the answer ends the API's way (an event the
+         * event hook could not read: with an error event).  The rest of
+         * the upstream's data is dropped (the buffer read last was handled
+         * by ngx_http_llm_stream_buf(): it may hold the last events sent).
          */
 
         for (cl = cl ? cl->next : NULL; cl; cl = cl->next) {
             cl->buf->pos = cl->buf->last;
+
+            if (cl->buf->in_file) {
+                cl->buf->file_pos = cl->buf->file_last;
+            }
         }
 
         if (ngx_http_llm_hook_flush(r, ctx, &ll) != NGX_OK
@@ -820,7 +857,32 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
         if ((size_t) (b->last - start)
             + (st->hold ? (size_t) (st->hold->last - st->hold->pos) : 0)
-            > NGX_HTTP_LLM_MAX_EVENT)
+            > NGX_HTTP_LLM_MAX_EVENT
+            && ctx->event_hook)
+        {
+            /*
+             * Too large to read, so too large to redact: the event and the
+             * rest of the stream are dropped, the stream ends with an
+             * error event (fail closed).
+             */
+
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "llm: an event of the answer of model \"%V\" is "
+                          "larger than %uz bytes and cannot be scanned, the "
+                          "stream is ended with an error", &ctx->model,
+                          (size_t) NGX_HTTP_LLM_MAX_EVENT);
+
+            if (st->hold) {
+                st->hold->last = st->hold->pos;
+            }
+
+            ctx->cut_stream = 1;
+            ctx->cut_unread = 1;
+
+        } else if ((size_t) (b->last - start)
+                   + (st->hold ? (size_t) (st->hold->last - st->hold->pos)
+                                : 0)
+                   > NGX_HTTP_LLM_MAX_EVENT)
         {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "llm: an event of the answer of model \"%V\" is "
@@ -846,9 +908,8 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             ref->shadow = b;
 
             return NGX_OK;
-        }
 
-        if (ngx_http_llm_hold(r, st, start, b->last) != NGX_OK) {
+        } else if (ngx_http_llm_hold(r, st, start, b->last) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -1363,9 +1424,33 @@ ngx_http_llm_stream_cut(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 {
     ngx_buf_t  *b;
 
-    b = ngx_create_temp_buf(r->pool, 320);
+    b = ngx_create_temp_buf(r->pool, 512);
     if (b == NULL) {
         return NGX_ERROR;
+    }
+
+    if (ctx->cut_unread) {
+        /* not a budget's cut: the answer could not be read, an error */
+
+        if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+            b->last = ngx_sprintf(b->last,
+                          "event: error\n"
+                          "data: {\"type\":\"error\",\"error\":{\"type\":"
+                          "\"api_error\",\"message\":\"%s\"}}\n\n",
+                          NGX_HTTP_LLM_UNREAD_MESSAGE);
+
+        } else {
+            b->last = ngx_sprintf(b->last,
+                          "data: {\"error\":{\"message\":\"%s\","
+                          "\"type\":\"server_error\",\"param\":null,"
+                          "\"code\":\"answer_unreadable\"}}\n\n"
+                          "data: [DONE]\n\n",
+                          NGX_HTTP_LLM_UNREAD_MESSAGE);
+        }
+
+        ctx->cut = 1;
+
+        return ngx_http_llm_emit(r, ctx->st, ll, b);
     }
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {

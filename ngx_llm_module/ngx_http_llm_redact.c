@@ -159,7 +159,8 @@ typedef struct {
 static ngx_int_t ngx_http_llm_redact_walk(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, uint64_t *found);
 static ngx_uint_t ngx_http_llm_redact_skip(ngx_http_llm_json_t *json,
-    uint32_t tok);
+    uint32_t tok, ngx_str_t *text);
+static ngx_uint_t ngx_http_llm_redact_opaque(u_char *p, size_t len);
 static ngx_int_t ngx_http_llm_redact_text(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc,
     ngx_http_llm_text_t *t, uint64_t *found);
@@ -479,8 +480,7 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         tok = &json->tokens[i];
 
         if (tok->type != NGX_HTTP_LLM_JSON_STRING || tok->key
-            || tok->end - tok->start <= 2
-            || ngx_http_llm_redact_skip(json, i))
+            || tok->end - tok->start <= 2)
         {
             continue;
         }
@@ -504,6 +504,10 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             t.text.len = len;
         }
 
+        if (ngx_http_llm_redact_skip(json, i, &t.text)) {
+            continue;
+        }
+
         rv = ngx_http_llm_redact_text(r, ctx, rc, &t, found);
         if (rv != NGX_OK) {
             return rv;
@@ -521,47 +525,43 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 /*
  * String values that are not scanned, by the key of the member they are
- * (or whose array they are in): the API's structure and identifiers
- * ("model", "role", "type", "object", "status", "id", "*_id", "*_ids"),
- * the provider's opaque blobs ("signature", "encrypted_content"), base64
- * payloads ("data", unless its object is a text source: "type": "text"),
- * and data: URLs in base64.  Changing any of them would break the request;
- * none is text a user writes.
+ * (or whose array they are in):
+ *
+ *   - the API's structure: "model", "role", "type", "object", "status";
+ *   - identifiers and the provider's opaque blobs: "id", "*_id", "*_ids",
+ *     "signature", "encrypted_content";
+ *   - base64 payloads: "data" (unless its object is a text source,
+ *     "type": "text"), and data: URLs in base64 in "url", "image_url",
+ *     "file_data".
+ *
+ * The last two groups are skipped only when the value has the shape of an
+ * identifier or of base64 (letters, digits, "+/=_-", line breaks): text
+ * put there is scanned.  Changing any of them would break the request.
  */
 
 static ngx_uint_t
-ngx_http_llm_redact_skip(ngx_http_llm_json_t *json, uint32_t tok)
+ngx_http_llm_redact_skip(ngx_http_llm_json_t *json, uint32_t tok,
+    ngx_str_t *text)
 {
     size_t         len, n;
     uint32_t       v, obj, type;
-    const u_char  *key, *raw;
+    const u_char  *key, *raw, *comma;
 
     static const struct {
         size_t       len;
         const char  *name;
+        ngx_uint_t   opaque;
     }  keys[] = {
-        { 5, "model" },
-        { 4, "role" },
-        { 4, "type" },
-        { 6, "object" },
-        { 6, "status" },
-        { 2, "id" },
-        { 9, "signature" },
-        { 17, "encrypted_content" },
-        { 0, NULL }
+        { 5, "model", 0 },
+        { 4, "role", 0 },
+        { 4, "type", 0 },
+        { 6, "object", 0 },
+        { 6, "status", 0 },
+        { 2, "id", 1 },
+        { 9, "signature", 1 },
+        { 17, "encrypted_content", 1 },
+        { 0, NULL, 0 }
     };
-
-    /* a data: URL in base64 (images, files, audio), whatever its key */
-
-    ngx_http_llm_json_raw_string(json, tok, &raw, &len);
-
-    if (len > 5 && ngx_strncasecmp((u_char *) raw, (u_char *) "data:", 5) == 0
-        && ngx_strlcasestrn((u_char *) raw, (u_char *) raw + ngx_min(len, 256),
-                            (u_char *) ";base64,", 8 - 1)
-           != NULL)
-    {
-        return 1;
-    }
 
     /* the key of the member: of the value, or of the array it is in */
 
@@ -585,14 +585,15 @@ ngx_http_llm_redact_skip(ngx_http_llm_json_t *json, uint32_t tok)
         if (len == keys[n].len
             && ngx_strncmp(key, keys[n].name, len) == 0)
         {
-            return 1;
+            return keys[n].opaque
+                   ? ngx_http_llm_redact_opaque(text->data, text->len) : 1;
         }
     }
 
     if ((len > 3 && ngx_strncmp(key + len - 3, "_id", 3) == 0)
         || (len > 4 && ngx_strncmp(key + len - 4, "_ids", 4) == 0))
     {
-        return 1;
+        return ngx_http_llm_redact_opaque(text->data, text->len);
     }
 
     if (len == 4 && ngx_strncmp(key, "data", 4) == 0) {
@@ -611,10 +612,63 @@ ngx_http_llm_redact_skip(ngx_http_llm_json_t *json, uint32_t tok)
             }
         }
 
-        return 1;
+        return ngx_http_llm_redact_opaque(text->data, text->len);
+    }
+
+    if ((len == 3 && ngx_strncmp(key, "url", 3) == 0)
+        || (len == 9 && ngx_strncmp(key, "image_url", 9) == 0)
+        || (len == 9 && ngx_strncmp(key, "file_data", 9) == 0))
+    {
+        /* "data:MEDIA;base64,DATA" */
+
+        if (text->len < 5
+            || ngx_strncasecmp(text->data, (u_char *) "data:", 5) != 0)
+        {
+            return 0;
+        }
+
+        comma = ngx_strlchr(text->data, text->data + ngx_min(text->len, 256),
+                            ',');
+
+        if (comma == NULL || comma - text->data < 12
+            || ngx_strncasecmp((u_char *) comma - 7, (u_char *) ";base64",
+                               7) != 0)
+        {
+            return 0;
+        }
+
+        comma++;
+
+        return ngx_http_llm_redact_opaque((u_char *) comma,
+                                          text->data + text->len - comma);
     }
 
     return 0;
+}
+
+
+/* an identifier or base64 (also URL-safe, with line breaks) */
+
+static ngx_uint_t
+ngx_http_llm_redact_opaque(u_char *p, size_t len)
+{
+    u_char  c, *last;
+
+    for (last = p + len; p < last; p++) {
+        c = *p;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9')
+            || c == '+' || c == '/' || c == '=' || c == '_' || c == '-'
+            || c == CR || c == LF)
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
 }
 
 
