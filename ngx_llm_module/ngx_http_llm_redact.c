@@ -108,6 +108,13 @@ struct ngx_http_llm_redact_value_s {
 };
 
 
+/* the object whose "data" members were last looked at: a text source? */
+typedef struct {
+    uint32_t                        obj;
+    ngx_uint_t                      text;
+} ngx_http_llm_redact_source_t;
+
+
 /* the text of one choice (OpenAI) or content block (Anthropic) */
 typedef struct {
     ngx_uint_t                      index;
@@ -159,7 +166,7 @@ typedef struct {
 static ngx_int_t ngx_http_llm_redact_walk(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, uint64_t *found);
 static ngx_uint_t ngx_http_llm_redact_skip(ngx_http_llm_json_t *json,
-    uint32_t tok, ngx_str_t *text);
+    uint32_t tok, ngx_str_t *text, ngx_http_llm_redact_source_t *cache);
 static ngx_uint_t ngx_http_llm_redact_opaque(u_char *p, size_t len);
 static ngx_int_t ngx_http_llm_redact_text(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc,
@@ -464,17 +471,21 @@ static ngx_int_t
 ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_redact_ctx_t *rc, uint64_t *found)
 {
-    size_t                      len;
-    uint32_t                    i;
-    ngx_int_t                   rv;
-    ngx_uint_t                  n;
-    const u_char               *raw;
-    ngx_http_llm_text_t         t;
-    ngx_http_llm_json_t        *json;
-    ngx_http_llm_json_token_t  *tok;
+    size_t                         len;
+    uint32_t                       i;
+    ngx_int_t                      rv;
+    ngx_uint_t                     n;
+    const u_char                  *raw;
+    ngx_http_llm_text_t            t;
+    ngx_http_llm_json_t           *json;
+    ngx_http_llm_json_token_t     *tok;
+    ngx_http_llm_redact_source_t   source;
 
     json = &ctx->req.json;
     n = 0;
+
+    source.obj = NGX_HTTP_LLM_NONE;
+    source.text = 0;
 
     for (i = 0; i < json->ntokens; i++) {
         tok = &json->tokens[i];
@@ -504,7 +515,7 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             t.text.len = len;
         }
 
-        if (ngx_http_llm_redact_skip(json, i, &t.text)) {
+        if (ngx_http_llm_redact_skip(json, i, &t.text, &source)) {
             continue;
         }
 
@@ -541,7 +552,7 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 static ngx_uint_t
 ngx_http_llm_redact_skip(ngx_http_llm_json_t *json, uint32_t tok,
-    ngx_str_t *text)
+    ngx_str_t *text, ngx_http_llm_redact_source_t *cache)
 {
     size_t         len, n;
     uint32_t       v, obj, type;
@@ -598,18 +609,28 @@ ngx_http_llm_redact_skip(ngx_http_llm_json_t *json, uint32_t tok,
 
     if (len == 4 && ngx_strncmp(key, "data", 4) == 0) {
 
-        /* Anthropic's text source: {"type":"text","data":"..."} */
+        /*
+         * Anthropic's text source: {"type":"text","data":"..."}.  The last
+         * object looked at is remembered: an object with many "data"
+         * members costs one search.
+         */
 
-        type = ngx_http_llm_json_object_get(json, obj, "type", 4);
+        if (cache->obj != obj) {
+            cache->obj = obj;
+            cache->text = 0;
 
-        if (type != NGX_HTTP_LLM_NONE
-            && json->tokens[type].type == NGX_HTTP_LLM_JSON_STRING)
-        {
-            ngx_http_llm_json_raw_string(json, type, &raw, &n);
+            type = ngx_http_llm_json_object_get(json, obj, "type", 4);
 
-            if (n == 4 && ngx_strncmp(raw, "text", 4) == 0) {
-                return 0;
+            if (type != NGX_HTTP_LLM_NONE
+                && json->tokens[type].type == NGX_HTTP_LLM_JSON_STRING)
+            {
+                ngx_http_llm_json_raw_string(json, type, &raw, &n);
+                cache->text = (n == 4 && ngx_strncmp(raw, "text", 4) == 0);
             }
+        }
+
+        if (cache->text) {
+            return 0;
         }
 
         return ngx_http_llm_redact_opaque(text->data, text->len);
