@@ -8,7 +8,8 @@
 #   tokenize  one prompt with N distinct e-mail addresses, to a location
 #             with llm_redact request response; llm_redact_mode tokenize;
 #             llm_redact_max_values 999999 (the bound would refuse it
-#             otherwise), against mask mode on the same body;
+#             otherwise), against mask mode on the same body, and the
+#             default bound (10000: a 400);
 #   pem       a streamed answer whose text is "-----BEGIN PRIVATE KEY-----"
 #             followed by E events of four characters each (a key block
 #             that never ends), to a location with llm_redact response.
@@ -104,6 +105,13 @@ http {
             proxy_pass http://127.0.0.1:$UP/answer/;
         }
 
+        location /bounded/ {
+            llm_gateway openai;
+            llm_redact request response;
+            llm_redact_mode tokenize;
+            proxy_pass http://127.0.0.1:$UP/answer/;
+        }
+
         location /mask/ {
             llm_gateway openai;
             llm_redact request response;
@@ -140,8 +148,8 @@ timed() {
 
 echo "module: $MODULE"
 echo
-echo "| distinct e-mail addresses | tokenize s | mask s | status (tokenize) |"
-echo "|---:|---:|---:|---|"
+echo "| distinct e-mail addresses | tokenize s | mask s | status (tokenize) | default bound: s, status |"
+echo "|---:|---:|---:|---|---|"
 for n in $NS; do
     f=$TMP/html/prompt-$n.json
     status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 300 \
@@ -151,7 +159,10 @@ for n in $NS; do
         "http://127.0.0.1:$PORT/tokenize/v1/chat/completions")
     m=$(timed -H 'Content-Type: application/json' --data-binary @"$f" \
         "http://127.0.0.1:$PORT/mask/v1/chat/completions")
-    echo "| $n | $t | $m | $status |"
+    b=$(curl -s -o /dev/null -w '%{time_total}, %{http_code}' --max-time 300 \
+        -H 'Content-Type: application/json' --data-binary @"$f" \
+        "http://127.0.0.1:$PORT/bounded/v1/chat/completions")
+    echo "| $n | $t | $m | $status | $b |"
 done
 
 echo
