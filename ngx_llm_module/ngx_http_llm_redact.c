@@ -108,8 +108,10 @@ struct ngx_http_llm_redact_value_s {
 };
 
 
-/* the object whose "data" members were last looked at: a text source? */
+/* for _skip(): the model's token; the object whose "data" members were
+   last looked at, and whether it is a text source */
 typedef struct {
+    uint32_t                        model;
     uint32_t                        obj;
     ngx_uint_t                      text;
 } ngx_http_llm_redact_source_t;
@@ -484,6 +486,7 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     json = &ctx->req.json;
     n = 0;
 
+    source.model = ctx->req.model_tok;
     source.obj = NGX_HTTP_LLM_NONE;
     source.text = 0;
 
@@ -535,19 +538,21 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 
 /*
- * String values that are not scanned, by the key of the member they are
- * (or whose array they are in):
+ * String values that are not scanned: the request's model (routing owns
+ * it), and, by the key of the member they are (or whose array they are
+ * in):
  *
- *   - the API's structure: "model", "role", "type", "object", "status";
  *   - identifiers and the provider's opaque blobs: "id", "*_id", "*_ids",
  *     "signature", "encrypted_content";
  *   - base64 payloads: "data" (unless its object is a text source,
  *     "type": "text"), and data: URLs in base64 in "url", "image_url",
  *     "file_data".
  *
- * The last two groups are skipped only when the value has the shape of an
- * identifier or of base64 (letters, digits, "+/=_-", line breaks): text
- * put there is scanned.  Changing any of them would break the request.
+ * They are skipped only when the value has the shape of an identifier or
+ * of base64 (letters, digits, "+/=_-", line breaks): text put there is
+ * scanned.  Changing them would break the request.  Everything else is
+ * scanned, enumerations too ("role", "type": no built-in type matches
+ * them).
  */
 
 static ngx_uint_t
@@ -561,18 +566,16 @@ ngx_http_llm_redact_skip(ngx_http_llm_json_t *json, uint32_t tok,
     static const struct {
         size_t       len;
         const char  *name;
-        ngx_uint_t   opaque;
     }  keys[] = {
-        { 5, "model", 0 },
-        { 4, "role", 0 },
-        { 4, "type", 0 },
-        { 6, "object", 0 },
-        { 6, "status", 0 },
-        { 2, "id", 1 },
-        { 9, "signature", 1 },
-        { 17, "encrypted_content", 1 },
-        { 0, NULL, 0 }
+        { 2, "id" },
+        { 9, "signature" },
+        { 17, "encrypted_content" },
+        { 0, NULL }
     };
+
+    if (tok == cache->model) {
+        return 1;
+    }
 
     /* the key of the member: of the value, or of the array it is in */
 
@@ -596,8 +599,7 @@ ngx_http_llm_redact_skip(ngx_http_llm_json_t *json, uint32_t tok,
         if (len == keys[n].len
             && ngx_strncmp(key, keys[n].name, len) == 0)
         {
-            return keys[n].opaque
-                   ? ngx_http_llm_redact_opaque(text->data, text->len) : 1;
+            return ngx_http_llm_redact_opaque(text->data, text->len);
         }
     }
 

@@ -321,14 +321,14 @@ POST /echo/v1/responses
 
 
 
-=== TEST 10: ids, blobs and base64 payloads are skipped only when they look like ones: text put there is scanned
+=== TEST 10: ids, blobs and base64 payloads are skipped only when they look like ones, and only the request's own model: text put elsewhere is scanned
 --- request
 POST /echo/chat/completions
-{"model":"gpt-4o-mini","messages":[{"role":"tool","tool_call_id":"jo@ex.io","content":"ok"},{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,mail jo@ex.io"}},{"type":"input_audio","input_audio":{"data":"call +44 20 7946 0958","format":"wav"}},{"type":"text","text":"data:text/plain;base64,4111111111111111"}]}],"metadata":{"signature":"jo@ex.io"}}
+{"model":"gpt-4o-mini","messages":[{"role":"tool","tool_call_id":"jo@ex.io","content":"ok"},{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,mail jo@ex.io"}},{"type":"input_audio","input_audio":{"data":"call +44 20 7946 0958","format":"wav"}},{"type":"text","text":"data:text/plain;base64,4111111111111111"}]}],"metadata":{"signature":"jo@ex.io","model":"x@y.io","role":"x@y.io"}}
 --- response_body chomp
-{"model":"gpt-4o-mini","messages":[{"role":"tool","tool_call_id":"[EMAIL]","content":"ok"},{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,mail [EMAIL]"}},{"type":"input_audio","input_audio":{"data":"call [PHONE]","format":"wav"}},{"type":"text","text":"data:text/plain;base64,[CARD]"}]}],"metadata":{"signature":"[EMAIL]"}}
+{"model":"gpt-4o-mini","messages":[{"role":"tool","tool_call_id":"[EMAIL]","content":"ok"},{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,mail [EMAIL]"}},{"type":"input_audio","input_audio":{"data":"call [PHONE]","format":"wav"}},{"type":"text","text":"data:text/plain;base64,[CARD]"}]}],"metadata":{"signature":"[EMAIL]","model":"[EMAIL]","role":"[EMAIL]"}}
 --- error_log
-llm-log: redactions=5 status=200
+llm-log: redactions=7 status=200
 
 
 
