@@ -368,3 +368,18 @@ POST /key/chat/completions
 Key: [SECRET] done.
 --- no_error_log
 [error]
+
+
+
+=== TEST 14: llm_redact_max_values is checked by nginx -t
+--- config
+    location / {
+        llm_gateway openai;
+        llm_redact request;
+        llm_redact_mode tokenize;
+        llm_redact_max_values 0;
+        proxy_pass http://mock;
+    }
+--- must_die
+--- error_log
+value must be between 1 and 999999
