@@ -236,13 +236,19 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
     } else if (type->len >= 16
                && ngx_strncasecmp(type->data, (u_char *) "application/json",
                                   16) == 0
-               && r->headers_out.content_length_n <= NGX_HTTP_LLM_MAX_CAPTURE)
+               && (r->headers_out.content_length_n <= NGX_HTTP_LLM_MAX_CAPTURE
+                   || ctx->json_hook))
     {
         ctx->mode = NGX_HTTP_LLM_MODE_JSON;
 
         if (ctx->json_hook) {
-            /* the answer may change: held whole, sent with a new length */
+            /*
+             * The answer may change: held whole (read into memory if
+             * nginx wrote it to a file), sent with a new length; one too
+             * large to hold is not sent (ngx_http_llm_json_body()).
+             */
             ctx->hold_json = 1;
+            r->filter_need_in_memory = 1;
             ngx_http_clear_content_length(r);
             ngx_http_clear_accept_ranges(r);
             ngx_http_clear_etag(r);
@@ -483,6 +489,11 @@ ngx_http_llm_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx && ctx->hold_json && ctx->cut_unread) {
+        /* a held JSON answer too large to read: nothing more goes out */
+        return ngx_http_llm_json_body(r, ctx, in);
+    }
 
     if (ctx == NULL || ctx->mode == NGX_HTTP_LLM_MODE_NONE) {
         return ngx_http_next_body_filter(r, in);
@@ -1632,8 +1643,12 @@ ngx_http_llm_json_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         }
     }
 
-    if (ctx->mode != NGX_HTTP_LLM_MODE_JSON && !last) {
-        /* the capture gave up: the answer is too large to change */
+    if (ctx->cut_unread || (ctx->mode != NGX_HTTP_LLM_MODE_JSON && !last)) {
+        /*
+         * The capture gave up: the answer is too large to read, so to
+         * change (redact); nothing of it is sent (fail closed), the
+         * connection is closed.
+         */
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "llm: the JSON answer of model \"%V\" is larger than "
                       "%uz bytes and cannot be rewritten", &ctx->model,
@@ -1706,6 +1721,7 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             if (r->headers_out.content_length_n > NGX_HTTP_LLM_MAX_CAPTURE) {
                 /* too large to read: the completion is not counted */
                 ctx->mode = NGX_HTTP_LLM_MODE_NONE;
+                ctx->cut_unread = ctx->hold_json;
                 return NGX_OK;
             }
 
@@ -1730,6 +1746,7 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                 if (cap > NGX_HTTP_LLM_MAX_CAPTURE) {
                     /* too large to read: the completion is not counted */
                     ctx->mode = NGX_HTTP_LLM_MODE_NONE;
+                    ctx->cut_unread = ctx->hold_json;
                     return NGX_OK;
                 }
 

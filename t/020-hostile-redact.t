@@ -137,6 +137,11 @@ our $Mock = <<"_EOC_";
             echo -n 'event: message_stop\\ndata: {"type":"message_stop"}\\n\\n';
         }
 
+        location /static/ {
+            alias \$TEST_NGINX_HTML_DIR/;
+            default_type application/json;
+        }
+
         location /key/ {
             default_type text/event-stream;
             echo_read_request_body;
@@ -383,3 +388,22 @@ Key: [SECRET] done.
 --- must_die
 --- error_log
 value must be between 1 and 999999
+
+
+
+=== TEST 15: a JSON answer too large to read (over 4 MiB, with its length) is not sent (the connection is closed before anything of it goes out)
+--- config
+    location = /bigjson/chat/completions {
+        llm_gateway openai;
+        llm_redact response;
+        proxy_method GET;
+        proxy_pass http://mock/static/big.json;
+    }
+--- user_files eval
+">>> big.json\n" . '{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"' . ('x' x 4300000) . ' leak\@example.com"},"finish_reason":"stop"}]}'
+--- request
+POST /bigjson/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}
+--- ignore_response
+--- error_log
+is larger than 4194304 bytes and cannot be rewritten
