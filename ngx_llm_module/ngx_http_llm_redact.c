@@ -108,8 +108,10 @@ struct ngx_http_llm_redact_value_s {
 };
 
 
-/* for _skip(): the model's token; the object whose "data" members were
-   last looked at, and whether it is a text source */
+/*
+ * For _skip(): the model's token; the object whose "data" members were
+ * looked at last, and whether it is a text source.
+ */
 typedef struct {
     uint32_t                        model;
     uint32_t                        obj;
