@@ -10,6 +10,8 @@
 #             llm_redact_max_values 999999 (the bound would refuse it
 #             otherwise), against mask mode on the same body, and the
 #             default bound (10000: a 400);
+#   strings   a body with S short strings (metadata tags): the cost of
+#             scanning every string, mask mode against no redaction;
 #   pem       a streamed answer whose text is "-----BEGIN PRIVATE KEY-----"
 #             followed by E events of four characters each (a key block
 #             that never ends), to a location with llm_redact response.
@@ -18,7 +20,7 @@
 # is the median of HB_ROUNDS (3) curl timings (time_total, seconds): the
 # request is the only one on the worker, so it is the worker's time.
 # Environment: HB_ROUNDS, HB_PORT (18290), HB_N ("30000 60000 120000
-# 240000"), HB_E ("4000 8000 16000").
+# 240000"), HB_E ("4000 8000 16000"), HB_S ("100000 1000000").
 
 set -euo pipefail
 
@@ -32,6 +34,7 @@ PORT=${HB_PORT:-18290}
 UP=$((PORT + 1))
 NS=${HB_N:-30000 60000 120000 240000}
 ES=${HB_E:-4000 8000 16000}
+SS=${HB_S:-100000 1000000}
 
 TMP=$(mktemp -d)
 [ -n "${HB_KEEP:-}" ] || trap '[ -f "$TMP/logs/nginx.pid" ] && kill "$(cat "$TMP/logs/nginx.pid")" 2>/dev/null; sleep 0.2; rm -rf "$TMP"' EXIT
@@ -47,9 +50,13 @@ mkdir -p "$TMP/logs" "$TMP/conf" "$TMP/html"
 chmod 755 "$TMP" "$TMP/html"    # the worker may run as another user
 
 # the bodies: prompts with N addresses, streams with E events
-python3 - "$TMP/html" "$NS" "$ES" <<'EOF'
+python3 - "$TMP/html" "$NS" "$ES" "$SS" <<'EOF'
 import json, sys
-out, ns, es = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+out, ns, es, ss = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4].split()
+for n in ss:
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}],
+            "metadata": {"tags": ["t%d" % (i % 10) for i in range(int(n))]}}
+    open("%s/strings-%s.json" % (out, n), "w").write(json.dumps(body))
 for n in ns:
     text = " ".join("user%d@example.com" % i for i in range(int(n)))
     body = {"model": "m", "messages": [{"role": "user", "content": text}]}
@@ -112,6 +119,11 @@ http {
             proxy_pass http://127.0.0.1:$UP/answer/;
         }
 
+        location /plain/ {
+            llm_gateway openai;
+            proxy_pass http://127.0.0.1:$UP/answer/;
+        }
+
         location /mask/ {
             llm_gateway openai;
             llm_redact request response;
@@ -163,6 +175,18 @@ for n in $NS; do
         -H 'Content-Type: application/json' --data-binary @"$f" \
         "http://127.0.0.1:$PORT/bounded/v1/chat/completions")
     echo "| $n | $t | $m | $status | $b |"
+done
+
+echo
+echo "| short strings in the body | mask s | no redaction s |"
+echo "|---:|---:|---:|"
+for n in $SS; do
+    f=$TMP/html/strings-$n.json
+    m=$(timed -H 'Content-Type: application/json' --data-binary @"$f" \
+        "http://127.0.0.1:$PORT/mask/v1/chat/completions")
+    p=$(timed -H 'Content-Type: application/json' --data-binary @"$f" \
+        "http://127.0.0.1:$PORT/plain/v1/chat/completions")
+    echo "| $n | $m | $p |"
 done
 
 echo
