@@ -213,6 +213,10 @@ static ngx_int_t ngx_http_llm_redact_json(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *body, ngx_str_t *out);
 static ngx_int_t ngx_http_llm_redact_json_text(ngx_http_llm_redact_ctx_t *rc,
     ngx_http_llm_json_t *json, uint32_t tok);
+static ngx_int_t ngx_http_llm_redact_raw(ngx_http_llm_redact_ctx_t *rc,
+    ngx_str_t *src, ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_raw_event(ngx_http_llm_redact_ctx_t *rc,
+    ngx_str_t *event, ngx_str_t *data, ngx_str_t *out);
 static ngx_int_t ngx_http_llm_redact_add_edit(ngx_http_llm_redact_ctx_t *rc,
     uint32_t start, uint32_t end, ngx_str_t *text);
 static ngx_int_t ngx_http_llm_redact_string(ngx_http_llm_redact_ctx_t *rc,
@@ -1264,7 +1268,9 @@ ngx_http_llm_redact_openai(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     rv = ngx_http_llm_parse_json(r, ctx, data, &json);
     if (rv != NGX_OK) {
-        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
+        return (rv == NGX_ERROR)
+               ? NGX_ERROR : ngx_http_llm_redact_raw_event(rc, event, data,
+                                                           out);
     }
 
     choices = ngx_http_llm_json_object_get(&json, 0, "choices", 7);
@@ -1424,7 +1430,9 @@ ngx_http_llm_redact_anthropic(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     rv = ngx_http_llm_parse_json(r, ctx, data, &json);
     if (rv != NGX_OK) {
-        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
+        return (rv == NGX_ERROR)
+               ? NGX_ERROR : ngx_http_llm_redact_raw_event(rc, event, data,
+                                                           out);
     }
 
     type = ngx_http_llm_json_object_get(&json, 0, "type", 4);
@@ -1720,7 +1728,9 @@ ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     rv = ngx_http_llm_parse_json(r, ctx, body, &json);
     if (rv != NGX_OK) {
-        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_DECLINED;
+        /* not the JSON expected: its bytes are scanned as text */
+        return (rv == NGX_ERROR) ? NGX_ERROR
+                                 : ngx_http_llm_redact_raw(rc, body, out);
     }
 
     rc->edits.nelts = 0;
@@ -1841,6 +1851,125 @@ ngx_http_llm_redact_json_text(ngx_http_llm_redact_ctx_t *rc,
 
     return ngx_http_llm_redact_add_edit(rc, json->tokens[tok].start,
                                         json->tokens[tok].end, &out);
+}
+
+
+/*
+ * An answer, or an event's data, that is not the JSON the hooks read (not
+ * JSON, or not an object): its bytes are scanned as text and the values
+ * replaced (the request's placeholders restored), so that nothing unread
+ * reaches the client.  A value split over two such events is not joined.
+ * NGX_DECLINED: unchanged.
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_raw(ngx_http_llm_redact_ctx_t *rc, ngx_str_t *src,
+    ngx_str_t *out)
+{
+    u_char      *p;
+    ngx_str_t    text;
+    ngx_uint_t   changed;
+
+    rc->matches.nelts = 0;
+
+    if (rc->response
+        && ngx_http_llm_pii_scan(rc->pii, ngx_http_llm_redact_scratch,
+                                 src->data, src->len, 0, &rc->matches)
+           != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    changed = 0;
+
+    if (ngx_http_llm_redact_build(rc, src->data, 0, src->len, &rc->matches,
+                                  &text, &changed)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!changed) {
+        return NGX_DECLINED;
+    }
+
+    /* build's buffer is reused by the next call */
+
+    p = ngx_pnalloc(rc->pool, text.len ? text.len : 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    out->len = text.len;
+    ngx_memcpy(p, text.data, text.len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_redact_raw_event(ngx_http_llm_redact_ctx_t *rc,
+    ngx_str_t *event, ngx_str_t *data, ngx_str_t *out)
+{
+    u_char     *p, *q, *last, *eol;
+    size_t      len;
+    ngx_int_t   rv;
+    ngx_str_t   text;
+
+    rv = ngx_http_llm_redact_raw(rc, data, &text);
+
+    if (rv != NGX_OK) {
+        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    /* a "data:" line for each line of the text */
+
+    len = (event->len ? event->len + 8 : 0) + text.len + 7 + 1;
+    last = text.data + text.len;
+
+    for (q = text.data; q < last; q++) {
+        if (*q == LF) {
+            len += 7;
+        }
+    }
+
+    p = ngx_pnalloc(rc->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    if (event->len) {
+        p = ngx_cpymem(p, "event: ", 7);
+        p = ngx_cpymem(p, event->data, event->len);
+        *p++ = LF;
+    }
+
+    for (q = text.data; /* void */; q = eol + 1) {
+        eol = ngx_strlchr(q, last, LF);
+
+        p = ngx_cpymem(p, "data: ", 6);
+        p = ngx_cpymem(p, q, (eol ? eol : last) - q);
+
+        if (p[-1] == CR) {
+            /* a CR alone would end the line too */
+            p--;
+        }
+
+        *p++ = LF;
+
+        if (eol == NULL) {
+            break;
+        }
+    }
+
+    *p++ = LF;
+
+    out->len = p - out->data;
+
+    return NGX_HTTP_LLM_EVENT_REPLACE;
 }
 
 

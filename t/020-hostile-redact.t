@@ -137,6 +137,22 @@ our $Mock = <<"_EOC_";
             echo -n 'event: message_stop\\ndata: {"type":"message_stop"}\\n\\n';
         }
 
+        # events and answers that are not JSON
+        location /rawevent/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+            echo -n 'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"Hi. "},"finish_reason":null}]}\n\n';
+            echo -n 'event: note\ndata: contact leak\@example.com\ndata: or card 4111 1111 1111 1111\n\n';
+            echo -n 'data: {"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n';
+            echo -n 'data: [DONE]\n\n';
+        }
+
+        location /rawjson/ {
+            default_type application/json;
+            echo_read_request_body;
+            echo -n 'Sorry: write to leak\@example.com, not [EMAIL_1]';
+        }
+
         location /static/ {
             alias \$TEST_NGINX_HTML_DIR/;
             default_type application/json;
@@ -407,3 +423,30 @@ POST /bigjson/chat/completions
 --- ignore_response
 --- error_log
 is larger than 4194304 bytes and cannot be rewritten
+
+
+
+=== TEST 16: a streamed event that is not JSON is scanned as text, each of its lines stays a data line
+--- request
+POST /rawevent/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_like eval
+qr/\n\nevent: note\ndata: contact \[EMAIL\]\ndata: or card \[CARD\]\n\ndata: /
+--- response_body_unlike eval
+qr/leak|4111/
+
+
+
+=== TEST 17: a JSON answer that is not JSON is scanned as text; tokenize restores the request's placeholders in it
+--- config
+    location / {
+        llm_gateway openai;
+        llm_redact request response;
+        llm_redact_mode tokenize;
+        proxy_pass http://mock;
+    }
+--- request
+POST /rawjson/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"I am jo@ex.io"}]}
+--- response_body chomp
+Sorry: write to [EMAIL_2], not jo@ex.io
