@@ -570,7 +570,10 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                               "stream is ended", &ctx->model);
 
                 cl->buf->pos = cl->buf->last;
-                cl->buf->file_pos = cl->buf->file_last;
+
+                if (cl->buf->in_file) {
+                    cl->buf->file_pos = cl->buf->file_last;
+                }
 
                 ctx->cut_stream = 1;
                 ctx->cut_unread = 1;
