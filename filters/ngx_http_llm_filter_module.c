@@ -29,6 +29,11 @@
 #define NGX_HTTP_LLM_MAX_PENDING    (64 * 1024)
 #define NGX_HTTP_LLM_MAX_CAPTURE    (4 * 1024 * 1024)
 
+/* the error event of a stream the event hook could not read */
+#define NGX_HTTP_LLM_UNREAD_MESSAGE                                           \
+    "The answer could not be checked for sensitive data (an event larger "   \
+    "than 1 MiB) and was ended by the gateway."
+
 
 struct ngx_http_llm_stream_s {
     ngx_http_llm_sse_t          sse;
@@ -251,13 +256,19 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
     } else if (type->len >= 16
                && ngx_strncasecmp(type->data, (u_char *) "application/json",
                                   16) == 0
-               && r->headers_out.content_length_n <= NGX_HTTP_LLM_MAX_CAPTURE)
+               && (r->headers_out.content_length_n <= NGX_HTTP_LLM_MAX_CAPTURE
+                   || ctx->json_hook))
     {
         ctx->mode = NGX_HTTP_LLM_MODE_JSON;
 
         if (ctx->json_hook) {
-            /* the answer may change: held whole, sent with a new length */
+            /*
+             * The answer may change: held whole (read into memory if
+             * nginx wrote it to a file), sent with a new length; one too
+             * large to hold is not sent (ngx_http_llm_json_body()).
+             */
             ctx->hold_json = 1;
+            r->filter_need_in_memory = 1;
             ngx_http_clear_content_length(r);
             ngx_http_clear_accept_ranges(r);
             ngx_http_clear_etag(r);
@@ -293,6 +304,11 @@ ngx_http_llm_start_stream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_http_clear_accept_ranges(r);
     ngx_http_clear_last_modified(r);
     ngx_http_clear_etag(r);
+
+    if (ctx->event_hook) {
+        /* every event must be read: files are read into memory for it */
+        r->filter_need_in_memory = 1;
+    }
 
     if (!ctx->stream) {
         /* llm_stream off: read for usage, buffered as the location says */
@@ -494,6 +510,11 @@ ngx_http_llm_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     ctx = ngx_http_llm_get_ctx(r);
 
+    if (ctx && ctx->hold_json && ctx->cut_unread) {
+        /* a held JSON answer too large to read: nothing more goes out */
+        return ngx_http_llm_json_body(r, ctx, in);
+    }
+
     if (ctx == NULL || ctx->mode == NGX_HTTP_LLM_MODE_NONE) {
         return ngx_http_next_body_filter(r, in);
     }
@@ -554,6 +575,31 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         }
 
         if (st->opaque || !ngx_buf_in_memory(cl->buf)) {
+
+            if (ctx->event_hook && !st->opaque) {
+                /*
+                 * The hook (redaction) must read every event; the copy
+                 * filter reads files into memory for it (see
+                 * ngx_http_llm_start_stream()), so this is not expected:
+                 * the stream fails closed.
+                 */
+
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "llm: a buffer of the answer of model \"%V\" "
+                              "is not in memory and cannot be read, the "
+                              "stream is ended", &ctx->model);
+
+                cl->buf->pos = cl->buf->last;
+
+                if (cl->buf->in_file) {
+                    cl->buf->file_pos = cl->buf->file_last;
+                }
+
+                ctx->cut_stream = 1;
+                ctx->cut_unread = 1;
+                break;
+            }
+
             /* not readable in place: pass it on as it is */
             if (ngx_http_llm_emit(r, st, &ll, cl->buf) != NGX_OK) {
                 return NGX_ERROR;
@@ -573,13 +619,18 @@ ngx_http_llm_stream_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     if (ctx->cut_stream) {
         /*
-         * A budget ran out: the answer ends the API's way.  The rest of the
-         * upstream's data is dropped (the buffer read last was handled by
-         * ngx_http_llm_stream_buf(): it may hold the last events sent).
+         * A budget ran out: the answer ends the API's way (an event the
+         * event hook could not read: with an error event).  The rest of
+         * the upstream's data is dropped (the buffer read last was handled
+         * by ngx_http_llm_stream_buf(): it may hold the last events sent).
          */
 
         for (cl = cl ? cl->next : NULL; cl; cl = cl->next) {
             cl->buf->pos = cl->buf->last;
+
+            if (cl->buf->in_file) {
+                cl->buf->file_pos = cl->buf->file_last;
+            }
         }
 
         if (ngx_http_llm_hook_flush(r, ctx, &ll) != NGX_OK
@@ -840,7 +891,32 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
         if ((size_t) (b->last - start)
             + (st->hold ? (size_t) (st->hold->last - st->hold->pos) : 0)
-            > NGX_HTTP_LLM_MAX_EVENT)
+            > NGX_HTTP_LLM_MAX_EVENT
+            && ctx->event_hook)
+        {
+            /*
+             * Too large to read, so too large to redact: the event and the
+             * rest of the stream are dropped, the stream ends with an
+             * error event (fail closed).
+             */
+
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "llm: an event of the answer of model \"%V\" is "
+                          "larger than %uz bytes and cannot be scanned, the "
+                          "stream is ended with an error", &ctx->model,
+                          (size_t) NGX_HTTP_LLM_MAX_EVENT);
+
+            if (st->hold) {
+                st->hold->last = st->hold->pos;
+            }
+
+            ctx->cut_stream = 1;
+            ctx->cut_unread = 1;
+
+        } else if ((size_t) (b->last - start)
+                   + (st->hold ? (size_t) (st->hold->last - st->hold->pos)
+                                : 0)
+                   > NGX_HTTP_LLM_MAX_EVENT)
         {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "llm: an event of the answer of model \"%V\" is "
@@ -866,9 +942,8 @@ ngx_http_llm_stream_buf(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             ref->shadow = b;
 
             return NGX_OK;
-        }
 
-        if (ngx_http_llm_hold(r, st, start, b->last) != NGX_OK) {
+        } else if (ngx_http_llm_hold(r, st, start, b->last) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -1398,6 +1473,49 @@ ngx_http_llm_stream_cut(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 {
     ngx_buf_t  *b;
 
+    if (ctx->cut_unread) {
+        /* not a budget's cut: the answer could not be read, an error */
+
+        b = ngx_create_temp_buf(r->pool, 512 + NGX_INT64_LEN);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+            b->last = ngx_sprintf(b->last,
+                          "event: error\n"
+                          "data: {\"type\":\"error\",\"error\":{\"type\":"
+                          "\"api_error\",\"message\":\"%s\"}}\n\n",
+                          NGX_HTTP_LLM_UNREAD_MESSAGE);
+
+        } else if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+            b->last = ngx_sprintf(b->last,
+                          "event: error\n"
+                          "data: {\"type\":\"error\","
+                          "\"code\":\"answer_unreadable\",\"message\":\"%s\","
+                          "\"param\":null,\"sequence_number\":%L}\n\n",
+                          NGX_HTTP_LLM_UNREAD_MESSAGE, ctx->sequence + 1);
+
+        } else if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+            b->last = ngx_sprintf(b->last,
+                          "data: {\"error\":{\"code\":500,\"message\":"
+                          "\"%s\",\"status\":\"INTERNAL\"}}\n\n",
+                          NGX_HTTP_LLM_UNREAD_MESSAGE);
+
+        } else {
+            b->last = ngx_sprintf(b->last,
+                          "data: {\"error\":{\"message\":\"%s\","
+                          "\"type\":\"server_error\",\"param\":null,"
+                          "\"code\":\"answer_unreadable\"}}\n\n"
+                          "data: [DONE]\n\n",
+                          NGX_HTTP_LLM_UNREAD_MESSAGE);
+        }
+
+        ctx->cut = 1;
+
+        return ngx_http_llm_emit(r, ctx->st, ll, b);
+    }
+
     if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES
         || ctx->api == NGX_HTTP_LLM_API_GEMINI)
     {
@@ -1595,8 +1713,12 @@ ngx_http_llm_json_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         }
     }
 
-    if (ctx->mode != NGX_HTTP_LLM_MODE_JSON && !last) {
-        /* the capture gave up: the answer is too large to change */
+    if (ctx->cut_unread || (ctx->mode != NGX_HTTP_LLM_MODE_JSON && !last)) {
+        /*
+         * The capture gave up: the answer is too large to read, so to
+         * change (redact); nothing of it is sent (fail closed), the
+         * connection is closed.
+         */
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "llm: the JSON answer of model \"%V\" is larger than "
                       "%uz bytes and cannot be rewritten", &ctx->model,
@@ -1669,6 +1791,7 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             if (r->headers_out.content_length_n > NGX_HTTP_LLM_MAX_CAPTURE) {
                 /* too large to read: the completion is not counted */
                 ctx->mode = NGX_HTTP_LLM_MODE_NONE;
+                ctx->cut_unread = ctx->hold_json;
                 return NGX_OK;
             }
 
@@ -1693,6 +1816,7 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                 if (cap > NGX_HTTP_LLM_MAX_CAPTURE) {
                     /* too large to read: the completion is not counted */
                     ctx->mode = NGX_HTTP_LLM_MODE_NONE;
+                    ctx->cut_unread = ctx->hold_json;
                     return NGX_OK;
                 }
 

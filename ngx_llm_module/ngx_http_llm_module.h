@@ -351,6 +351,12 @@ struct ngx_http_llm_ctx_s {
     unsigned                    no_retry:1;        /* can never succeed */
     unsigned                    forwarded:1;       /* content handler ran */
     unsigned                    cut_stream:1;      /* end the stream now */
+    unsigned                    cut_unread:1;      /* the answer hook
+                                                      could not read the
+                                                      answer: a stream ends
+                                                      with an error event, a
+                                                      held JSON answer is
+                                                      not sent */
     unsigned                    headers_done:1;
     unsigned                    hold_json:1;       /* json_hook: hold all */
     unsigned                    fallback_wait:1;   /* error_page comes back */

@@ -1038,6 +1038,32 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
         from = f - s->buf;
     }
 
+    if (s->open) {
+
+        /*
+         * An open key block is held from its BEGIN line, and what was held
+         * before it stays held: until the block's END line comes (or it
+         * grows too long, or the stream ends), a scan of the whole held
+         * text gives the same cut.  Only the new bytes are searched for
+         * the END line (from where one could have begun unfinished), so
+         * that a block streamed in small pieces costs linear time.
+         */
+
+        b = (s->checked > from + 96) ? s->checked - 96 : from;
+
+        if (!(flags & NGX_HTTP_LLM_PII_FINAL)
+            && s->len - s->block <= NGX_HTTP_LLM_PII_BLOCK_MAX
+            && ngx_http_llm_pii_footer(s->buf + b, s->buf + s->len) == NULL)
+        {
+            s->checked = s->len;
+            ms->nelts = 0;
+            s->cut = s->from;
+            return 0;
+        }
+
+        s->open = 0;
+    }
+
     if (ngx_http_llm_pii_scan(pii, scratch, s->buf, s->len, from, ms) != 0) {
         return -1;
     }
@@ -1108,6 +1134,21 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
 
     s->cut = (cut < s->from) ? s->from : cut;
 
+    /* the text ends in an open key block, held whole: see above */
+
+    if (n && m[n - 1].type == NGX_HTTP_LLM_PII_SECRET
+        && m[n - 1].end == s->len && m[n - 1].start >= s->cut
+        && (pii->types & (1u << NGX_HTTP_LLM_PII_SECRET)))
+    {
+        b = ngx_http_llm_pii_open_block(s->buf, s->len, from);
+
+        if (b == m[n - 1].start) {
+            s->open = 1;
+            s->block = b;
+            s->checked = s->len;
+        }
+    }
+
     return 0;
 }
 
@@ -1124,6 +1165,11 @@ ngx_http_llm_pii_stream_consume(ngx_http_llm_pii_stream_t *s)
     if (drop) {
         memmove(s->buf, s->buf + drop, s->len - drop);
         s->len -= drop;
+
+        if (s->open) {
+            s->block -= drop;
+            s->checked -= drop;
+        }
     }
 
     s->from = keep;

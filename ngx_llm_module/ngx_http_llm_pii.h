@@ -117,7 +117,13 @@ typedef struct {
     size_t                      from;        /* context bytes in front */
     size_t                      cut;         /* releasable: [from, cut) */
     ngx_http_llm_pii_matches_t  matches;     /* of the last scan */
+    size_t                      block;       /* open: where the key block
+                                                starts */
+    size_t                      checked;     /* open: no END line before */
     unsigned                    swallow:1;   /* in a too long key block */
+    unsigned                    open:1;      /* held: an open key block,
+                                                nothing after it changes
+                                                until its END line */
 } ngx_http_llm_pii_stream_t;
 
 

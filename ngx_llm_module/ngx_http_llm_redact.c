@@ -28,7 +28,12 @@
 #define NGX_HTTP_LLM_REDACT_HASH      3
 #define NGX_HTTP_LLM_REDACT_BLOCK     4
 
+/* the tokenize map: a chained hash that doubles at one value a bucket */
 #define NGX_HTTP_LLM_REDACT_BUCKETS   64
+
+/* llm_redact_max_values: placeholders are numbered up to 999999 a type */
+#define NGX_HTTP_LLM_REDACT_MAX_VALUES      10000
+#define NGX_HTTP_LLM_REDACT_MAX_VALUES_MAX  999999
 
 /* ngx_http_llm_redact_count() */
 #define NGX_HTTP_LLM_REDACT_IN_REQUEST   0
@@ -82,6 +87,7 @@ typedef struct {
     ngx_uint_t                      mode;
     ngx_uint_t                      types;
     ngx_http_llm_redact_rules_t    *rules;
+    ngx_int_t                       max_values;    /* tokenize, a request */
     ngx_str_t                       secret;
     ngx_http_llm_pii_hmac_t        *hmac;      /* keyed with secret */
     ngx_http_llm_redact_db_t       *db;
@@ -100,6 +106,17 @@ struct ngx_http_llm_redact_value_s {
     ngx_str_t                       placeholder;
     unsigned                        restore:1;     /* from the request */
 };
+
+
+/*
+ * For _skip(): the model's token; the object whose "data" members were
+ * looked at last, and whether it is a text source.
+ */
+typedef struct {
+    uint32_t                        model;
+    uint32_t                        obj;
+    ngx_uint_t                      text;
+} ngx_http_llm_redact_source_t;
 
 
 /* the text of one choice (OpenAI) or content block (Anthropic) */
@@ -127,6 +144,7 @@ typedef struct {
     size_t                          attempt;   /* ctx->attempts of streams */
 
     ngx_http_llm_redact_value_t   **buckets;
+    ngx_uint_t                      nbuckets;  /* a power of 2 */
     ngx_array_t                    *bytype[NGX_HTTP_LLM_PII_MAX_TYPES];
     ngx_uint_t                      nvalues;
 
@@ -149,6 +167,11 @@ typedef struct {
 } ngx_http_llm_redact_ctx_t;
 
 
+static ngx_int_t ngx_http_llm_redact_walk(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, uint64_t *found);
+static ngx_uint_t ngx_http_llm_redact_skip(ngx_http_llm_json_t *json,
+    uint32_t tok, ngx_str_t *text, ngx_http_llm_redact_source_t *cache);
+static ngx_uint_t ngx_http_llm_redact_opaque(u_char *p, size_t len);
 static ngx_int_t ngx_http_llm_redact_text(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc,
     ngx_http_llm_text_t *t, uint64_t *found);
@@ -156,9 +179,10 @@ static ngx_int_t ngx_http_llm_redact_blocked(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, uint64_t found);
 static ngx_int_t ngx_http_llm_redact_replacement(ngx_http_llm_redact_ctx_t *rc,
     ngx_uint_t type, u_char *value, size_t len, ngx_str_t *out);
-static ngx_http_llm_redact_value_t *ngx_http_llm_redact_tokenize(
-    ngx_http_llm_redact_ctx_t *rc, ngx_uint_t type, u_char *value,
-    size_t len);
+static ngx_int_t ngx_http_llm_redact_tokenize(ngx_http_llm_redact_ctx_t *rc,
+    ngx_uint_t type, u_char *value, size_t len,
+    ngx_http_llm_redact_value_t **value_out);
+static ngx_int_t ngx_http_llm_redact_grow(ngx_http_llm_redact_ctx_t *rc);
 static ngx_int_t ngx_http_llm_redact_build(ngx_http_llm_redact_ctx_t *rc,
     u_char *text, size_t from, size_t to, ngx_http_llm_pii_matches_t *m,
     ngx_str_t *out, ngx_uint_t *changed);
@@ -194,6 +218,10 @@ static ngx_int_t ngx_http_llm_redact_json(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *body, ngx_str_t *out);
 static ngx_int_t ngx_http_llm_redact_json_text(ngx_http_llm_redact_ctx_t *rc,
     ngx_http_llm_json_t *json, uint32_t tok);
+static ngx_int_t ngx_http_llm_redact_raw(ngx_http_llm_redact_ctx_t *rc,
+    ngx_str_t *src, ngx_str_t *out);
+static ngx_int_t ngx_http_llm_redact_raw_event(ngx_http_llm_redact_ctx_t *rc,
+    ngx_str_t *event, ngx_str_t *data, ngx_str_t *out);
 static ngx_int_t ngx_http_llm_redact_add_edit(ngx_http_llm_redact_ctx_t *rc,
     uint32_t start, uint32_t end, ngx_str_t *text);
 static ngx_int_t ngx_http_llm_redact_string(ngx_http_llm_redact_ctx_t *rc,
@@ -251,6 +279,11 @@ static ngx_conf_enum_t  ngx_http_llm_redact_modes[] = {
 };
 
 
+static ngx_conf_num_bounds_t  ngx_http_llm_redact_max_values_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_HTTP_LLM_REDACT_MAX_VALUES_MAX
+};
+
+
 static ngx_command_t  ngx_http_llm_redact_commands[] = {
 
     { ngx_string("llm_redact"),
@@ -280,6 +313,13 @@ static ngx_command_t  ngx_http_llm_redact_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("llm_redact_max_values"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_redact_loc_conf_t, max_values),
+      &ngx_http_llm_redact_max_values_bounds },
 
     { ngx_string("llm_redact_secret"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -338,8 +378,7 @@ ngx_int_t
 ngx_http_llm_redact_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     uint64_t                         found;
-    ngx_uint_t                       i;
-    ngx_http_llm_text_t             *t;
+    ngx_int_t                        rv;
     ngx_http_llm_redact_ctx_t       *rc;
     ngx_http_llm_redact_loc_conf_t  *rlcf;
     ngx_http_llm_redact_main_conf_t *rmcf;
@@ -387,14 +426,26 @@ ngx_http_llm_redact_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
 
         found = 0;
-        t = ctx->req.texts.elts;
 
-        for (i = 0; i < ctx->req.texts.nelts; i++) {
-            if (ngx_http_llm_redact_text(r, ctx, rc, &t[i], &found)
-                != NGX_OK)
-            {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
+        rv = ngx_http_llm_redact_walk(r, ctx, rc, &found);
+
+        if (rv == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "llm redact: the request has more than %i "
+                          "distinct values to tokenize (llm_redact_max_values)",
+                          rlcf->max_values);
+
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                     "too_many_sensitive_values", NULL,
+                                     "The request contains more than %i "
+                                     "distinct sensitive values, more than "
+                                     "the gateway's redaction policy "
+                                     "allows in one request.",
+                                     rlcf->max_values);
+        }
+
+        if (rv != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -420,10 +471,246 @@ ngx_http_llm_redact_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 }
 
 
+/*
+ * Every string value of the request is text a user or a tool may have
+ * written: message contents of any shape, tool calls and their results,
+ * system prompts and instructions, documents, thinking, predictions, stop
+ * sequences, metadata, tool definitions.  Skipped: object keys, and the
+ * values that only the API or the provider writes (see _skip()).
+ * NGX_DECLINED: past llm_redact_max_values.
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_redact_ctx_t *rc, uint64_t *found)
+{
+    size_t                         len;
+    uint32_t                       i;
+    ngx_int_t                      rv;
+    ngx_uint_t                     n;
+    const u_char                  *raw;
+    ngx_http_llm_text_t            t;
+    ngx_http_llm_json_t           *json;
+    ngx_http_llm_json_token_t     *tok;
+    ngx_http_llm_redact_source_t   source;
+
+    json = &ctx->req.json;
+    n = 0;
+
+    source.model = ctx->req.model_tok;
+    source.obj = NGX_HTTP_LLM_NONE;
+    source.text = 0;
+
+    for (i = 0; i < json->ntokens; i++) {
+        tok = &json->tokens[i];
+
+        if (tok->type != NGX_HTTP_LLM_JSON_STRING || tok->key
+            || tok->end - tok->start <= 2)
+        {
+            continue;
+        }
+
+        ngx_http_llm_json_raw_string(json, i, &raw, &len);
+
+        ngx_memzero(&t, sizeof(ngx_http_llm_text_t));
+        t.tok = i;
+
+        if (tok->escaped) {
+            t.text.data = ngx_pnalloc(r->pool, len);
+            if (t.text.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            t.text.len = ngx_http_llm_json_decode_string(raw, len,
+                                                         t.text.data);
+
+        } else {
+            t.text.data = (u_char *) raw;
+            t.text.len = len;
+        }
+
+        if (ngx_http_llm_redact_skip(json, i, &t.text, &source)) {
+            continue;
+        }
+
+        rv = ngx_http_llm_redact_text(r, ctx, rc, &t, found);
+        if (rv != NGX_OK) {
+            return rv;
+        }
+
+        n++;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm redact: %ui strings of the request scanned", n);
+
+    return NGX_OK;
+}
+
+
+/*
+ * String values that are not scanned: the request's model (routing owns
+ * it), and, by the key of the member they are (or whose array they are
+ * in):
+ *
+ *   - identifiers and the provider's opaque blobs: "id", "*_id", "*_ids",
+ *     "signature", "encrypted_content";
+ *   - base64 payloads: "data" (unless its object is a text source,
+ *     "type": "text"), and data: URLs in base64 in "url", "image_url",
+ *     "file_data".
+ *
+ * They are skipped only when the value has the shape of an identifier or
+ * of base64 (letters, digits, "+/=_-", line breaks): text put there is
+ * scanned.  Changing them would break the request.  Everything else is
+ * scanned, enumerations too ("role", "type": no built-in type matches
+ * them).
+ */
+
+static ngx_uint_t
+ngx_http_llm_redact_skip(ngx_http_llm_json_t *json, uint32_t tok,
+    ngx_str_t *text, ngx_http_llm_redact_source_t *cache)
+{
+    size_t         len, n;
+    uint32_t       v, obj, type;
+    const u_char  *key, *raw, *comma;
+
+    static const struct {
+        size_t       len;
+        const char  *name;
+    }  keys[] = {
+        { 2, "id" },
+        { 9, "signature" },
+        { 17, "encrypted_content" },
+        { 0, NULL }
+    };
+
+    if (tok == cache->model) {
+        return 1;
+    }
+
+    /* the key of the member: of the value, or of the array it is in */
+
+    v = tok;
+    obj = json->tokens[v].parent;
+
+    while (obj != NGX_HTTP_LLM_NONE
+           && json->tokens[obj].type == NGX_HTTP_LLM_JSON_ARRAY)
+    {
+        v = obj;
+        obj = json->tokens[v].parent;
+    }
+
+    if (obj == NGX_HTTP_LLM_NONE || v == 0 || !json->tokens[v - 1].key) {
+        return 0;
+    }
+
+    ngx_http_llm_json_raw_string(json, v - 1, &key, &len);
+
+    for (n = 0; keys[n].name; n++) {
+        if (len == keys[n].len
+            && ngx_strncmp(key, keys[n].name, len) == 0)
+        {
+            return ngx_http_llm_redact_opaque(text->data, text->len);
+        }
+    }
+
+    if ((len > 3 && ngx_strncmp(key + len - 3, "_id", 3) == 0)
+        || (len > 4 && ngx_strncmp(key + len - 4, "_ids", 4) == 0))
+    {
+        return ngx_http_llm_redact_opaque(text->data, text->len);
+    }
+
+    if (len == 4 && ngx_strncmp(key, "data", 4) == 0) {
+
+        /*
+         * Anthropic's text source: {"type":"text","data":"..."}.  The last
+         * object looked at is remembered: an object with many "data"
+         * members costs one search.
+         */
+
+        if (cache->obj != obj) {
+            cache->obj = obj;
+            cache->text = 0;
+
+            type = ngx_http_llm_json_object_get(json, obj, "type", 4);
+
+            if (type != NGX_HTTP_LLM_NONE
+                && json->tokens[type].type == NGX_HTTP_LLM_JSON_STRING)
+            {
+                ngx_http_llm_json_raw_string(json, type, &raw, &n);
+                cache->text = (n == 4 && ngx_strncmp(raw, "text", 4) == 0);
+            }
+        }
+
+        if (cache->text) {
+            return 0;
+        }
+
+        return ngx_http_llm_redact_opaque(text->data, text->len);
+    }
+
+    if ((len == 3 && ngx_strncmp(key, "url", 3) == 0)
+        || (len == 9 && ngx_strncmp(key, "image_url", 9) == 0)
+        || (len == 9 && ngx_strncmp(key, "file_data", 9) == 0))
+    {
+        /* "data:MEDIA;base64,DATA" */
+
+        if (text->len < 5
+            || ngx_strncasecmp(text->data, (u_char *) "data:", 5) != 0)
+        {
+            return 0;
+        }
+
+        comma = ngx_strlchr(text->data, text->data + ngx_min(text->len, 256),
+                            ',');
+
+        if (comma == NULL || comma - text->data < 12
+            || ngx_strncasecmp((u_char *) comma - 7, (u_char *) ";base64",
+                               7) != 0)
+        {
+            return 0;
+        }
+
+        comma++;
+
+        return ngx_http_llm_redact_opaque((u_char *) comma,
+                                          text->data + text->len - comma);
+    }
+
+    return 0;
+}
+
+
+/* an identifier or base64 (also URL-safe, with line breaks) */
+
+static ngx_uint_t
+ngx_http_llm_redact_opaque(u_char *p, size_t len)
+{
+    u_char  c, *last;
+
+    for (last = p + len; p < last; p++) {
+        c = *p;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9')
+            || c == '+' || c == '/' || c == '=' || c == '_' || c == '-'
+            || c == CR || c == LF)
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
+}
+
+
 static ngx_int_t
 ngx_http_llm_redact_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_redact_ctx_t *rc, ngx_http_llm_text_t *t, uint64_t *found)
 {
+    ngx_int_t                  rv;
     ngx_uint_t                 i;
     ngx_http_llm_span_t       *span;
     ngx_http_llm_pii_match_t  *m;
@@ -468,13 +755,13 @@ ngx_http_llm_redact_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         span->start = m[i].start;
         span->end = m[i].end;
 
-        if (ngx_http_llm_redact_replacement(rc, m[i].type,
-                                            t->text.data + m[i].start,
-                                            m[i].end - m[i].start,
-                                            &span->text)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
+        rv = ngx_http_llm_redact_replacement(rc, m[i].type,
+                                             t->text.data + m[i].start,
+                                             m[i].end - m[i].start,
+                                             &span->text);
+        if (rv != NGX_OK) {
+            /* NGX_DECLINED: past llm_redact_max_values */
+            return rv;
         }
     }
 
@@ -529,6 +816,7 @@ ngx_http_llm_redact_replacement(ngx_http_llm_redact_ctx_t *rc,
 {
     u_char                       *p, tag[8];
     size_t                        n;
+    ngx_int_t                     rv;
     const char                   *label;
     ngx_http_llm_redact_value_t  *v;
 
@@ -537,13 +825,20 @@ ngx_http_llm_redact_replacement(ngx_http_llm_redact_ctx_t *rc,
     switch (rc->conf->mode) {
 
     case NGX_HTTP_LLM_REDACT_TOKENIZE:
-        v = ngx_http_llm_redact_tokenize(rc, type, value, len);
-        if (v == NULL) {
-            return NGX_ERROR;
+        rv = ngx_http_llm_redact_tokenize(rc, type, value, len, &v);
+
+        if (rv == NGX_OK) {
+            *out = v->placeholder;
+            return NGX_OK;
         }
 
-        *out = v->placeholder;
-        return NGX_OK;
+        if (rv == NGX_ERROR || !rc->answer) {
+            /* the request is refused past llm_redact_max_values */
+            return rv;
+        }
+
+        /* a new value of the answer past the bound: masked */
+        break;
 
     case NGX_HTTP_LLM_REDACT_HASH:
         if (ngx_http_llm_pii_hmac_tag(rc->conf->hmac, value, len, tag) != 0)
@@ -567,27 +862,34 @@ ngx_http_llm_redact_replacement(ngx_http_llm_redact_ctx_t *rc,
         return NGX_OK;
 
     default: /* mask, and block mode in answers */
-        p = ngx_pnalloc(rc->pool, n + 2);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        out->data = p;
-        *p++ = '[';
-        p = ngx_cpymem(p, label, n);
-        *p++ = ']';
-        out->len = p - out->data;
-
-        return NGX_OK;
+        break;
     }
+
+    p = ngx_pnalloc(rc->pool, n + 2);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    *p++ = '[';
+    p = ngx_cpymem(p, label, n);
+    *p++ = ']';
+    out->len = p - out->data;
+
+    return NGX_OK;
 }
 
 
-/* the same value gets the same placeholder within a request */
+/*
+ * The same value gets the same placeholder within a request.  The map is a
+ * chained hash that doubles when it holds a value a bucket, so a request
+ * with many values costs linear time.  NGX_DECLINED: the value is new and
+ * the map holds llm_redact_max_values values already.
+ */
 
-static ngx_http_llm_redact_value_t *
+static ngx_int_t
 ngx_http_llm_redact_tokenize(ngx_http_llm_redact_ctx_t *rc, ngx_uint_t type,
-    u_char *value, size_t len)
+    u_char *value, size_t len, ngx_http_llm_redact_value_t **value_out)
 {
     u_char                       *p;
     size_t                        n;
@@ -599,26 +901,41 @@ ngx_http_llm_redact_tokenize(ngx_http_llm_redact_ctx_t *rc, ngx_uint_t type,
         rc->buckets = ngx_pcalloc(rc->pool, NGX_HTTP_LLM_REDACT_BUCKETS
                                   * sizeof(ngx_http_llm_redact_value_t *));
         if (rc->buckets == NULL) {
-            return NULL;
+            return NGX_ERROR;
         }
+
+        rc->nbuckets = NGX_HTTP_LLM_REDACT_BUCKETS;
     }
 
     hash = ngx_hash_key(value, len) ^ type;
-    b = hash % NGX_HTTP_LLM_REDACT_BUCKETS;
+    b = hash & (rc->nbuckets - 1);
 
     for (v = rc->buckets[b]; v; v = v->next) {
         if (v->hash == hash && v->type == type && v->value.len == len
             && ngx_memcmp(v->value.data, value, len) == 0)
         {
-            return v;
+            *value_out = v;
+            return NGX_OK;
         }
+    }
+
+    if (rc->nvalues >= (ngx_uint_t) rc->conf->max_values) {
+        return NGX_DECLINED;
+    }
+
+    if (rc->nvalues >= rc->nbuckets) {
+        if (ngx_http_llm_redact_grow(rc) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        b = hash & (rc->nbuckets - 1);
     }
 
     if (rc->bytype[type] == NULL) {
         rc->bytype[type] = ngx_array_create(rc->pool, 4,
                                        sizeof(ngx_http_llm_redact_value_t *));
         if (rc->bytype[type] == NULL) {
-            return NULL;
+            return NGX_ERROR;
         }
     }
 
@@ -628,7 +945,7 @@ ngx_http_llm_redact_tokenize(ngx_http_llm_redact_ctx_t *rc, ngx_uint_t type,
     p = ngx_pnalloc(rc->pool, len + n + NGX_INT_T_LEN + 3);
 
     if (slot == NULL || v == NULL || p == NULL) {
-        return NULL;
+        return NGX_ERROR;
     }
 
     *slot = v;
@@ -655,7 +972,45 @@ ngx_http_llm_redact_tokenize(ngx_http_llm_redact_ctx_t *rc, ngx_uint_t type,
 
     rc->nvalues++;
 
-    return v;
+    *value_out = v;
+
+    return NGX_OK;
+}
+
+
+/* twice the buckets; the values are linked into them again */
+
+static ngx_int_t
+ngx_http_llm_redact_grow(ngx_http_llm_redact_ctx_t *rc)
+{
+    ngx_uint_t                     i, n, b;
+    ngx_http_llm_redact_value_t  **buckets, *v, *next;
+
+    n = rc->nbuckets * 2;
+
+    buckets = ngx_pcalloc(rc->pool, n * sizeof(ngx_http_llm_redact_value_t *));
+    if (buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < rc->nbuckets; i++) {
+        for (v = rc->buckets[i]; v; v = next) {
+            next = v->next;
+            b = v->hash & (n - 1);
+            v->next = buckets[b];
+            buckets[b] = v;
+        }
+    }
+
+    if (rc->nbuckets > NGX_HTTP_LLM_REDACT_BUCKETS) {
+        /* a large block goes back to the system at once */
+        ngx_pfree(rc->pool, rc->buckets);
+    }
+
+    rc->buckets = buckets;
+    rc->nbuckets = n;
+
+    return NGX_OK;
 }
 
 
@@ -922,7 +1277,9 @@ ngx_http_llm_redact_openai(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     rv = ngx_http_llm_parse_json(r, ctx, data, &json);
     if (rv != NGX_OK) {
-        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
+        return (rv == NGX_ERROR)
+               ? NGX_ERROR : ngx_http_llm_redact_raw_event(rc, event, data,
+                                                           out);
     }
 
     choices = ngx_http_llm_json_object_get(&json, 0, "choices", 7);
@@ -1082,7 +1439,9 @@ ngx_http_llm_redact_anthropic(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     rv = ngx_http_llm_parse_json(r, ctx, data, &json);
     if (rv != NGX_OK) {
-        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
+        return (rv == NGX_ERROR)
+               ? NGX_ERROR : ngx_http_llm_redact_raw_event(rc, event, data,
+                                                           out);
     }
 
     type = ngx_http_llm_json_object_get(&json, 0, "type", 4);
@@ -1394,7 +1753,9 @@ ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     rv = ngx_http_llm_parse_json(r, ctx, body, &json);
     if (rv != NGX_OK) {
-        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_DECLINED;
+        /* not the JSON expected: its bytes are scanned as text */
+        return (rv == NGX_ERROR) ? NGX_ERROR
+                                 : ngx_http_llm_redact_raw(rc, body, out);
     }
 
     rc->edits.nelts = 0;
@@ -1520,6 +1881,125 @@ ngx_http_llm_redact_json_text(ngx_http_llm_redact_ctx_t *rc,
 
     return ngx_http_llm_redact_add_edit(rc, json->tokens[tok].start,
                                         json->tokens[tok].end, &out);
+}
+
+
+/*
+ * An answer, or an event's data, that is not the JSON the hooks read (not
+ * JSON, or not an object): its bytes are scanned as text and the values
+ * replaced (the request's placeholders restored), so that nothing unread
+ * reaches the client.  A value split over two such events is not joined.
+ * NGX_DECLINED: unchanged.
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_raw(ngx_http_llm_redact_ctx_t *rc, ngx_str_t *src,
+    ngx_str_t *out)
+{
+    u_char      *p;
+    ngx_str_t    text;
+    ngx_uint_t   changed;
+
+    rc->matches.nelts = 0;
+
+    if (rc->response
+        && ngx_http_llm_pii_scan(rc->pii, ngx_http_llm_redact_scratch,
+                                 src->data, src->len, 0, &rc->matches)
+           != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    changed = 0;
+
+    if (ngx_http_llm_redact_build(rc, src->data, 0, src->len, &rc->matches,
+                                  &text, &changed)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!changed) {
+        return NGX_DECLINED;
+    }
+
+    /* build's buffer is reused by the next call */
+
+    p = ngx_pnalloc(rc->pool, text.len ? text.len : 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    out->len = text.len;
+    ngx_memcpy(p, text.data, text.len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_redact_raw_event(ngx_http_llm_redact_ctx_t *rc,
+    ngx_str_t *event, ngx_str_t *data, ngx_str_t *out)
+{
+    u_char     *p, *q, *last, *eol;
+    size_t      len;
+    ngx_int_t   rv;
+    ngx_str_t   text;
+
+    rv = ngx_http_llm_redact_raw(rc, data, &text);
+
+    if (rv != NGX_OK) {
+        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
+    }
+
+    /* a "data:" line for each line of the text */
+
+    len = (event->len ? event->len + 8 : 0) + text.len + 7 + 1;
+    last = text.data + text.len;
+
+    for (q = text.data; q < last; q++) {
+        if (*q == LF) {
+            len += 7;
+        }
+    }
+
+    p = ngx_pnalloc(rc->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    if (event->len) {
+        p = ngx_cpymem(p, "event: ", 7);
+        p = ngx_cpymem(p, event->data, event->len);
+        *p++ = LF;
+    }
+
+    for (q = text.data; /* void */; q = eol + 1) {
+        eol = ngx_strlchr(q, last, LF);
+
+        p = ngx_cpymem(p, "data: ", 6);
+        p = ngx_cpymem(p, q, (eol ? eol : last) - q);
+
+        if (p[-1] == CR) {
+            /* a CR alone would end the line too */
+            p--;
+        }
+
+        *p++ = LF;
+
+        if (eol == NULL) {
+            break;
+        }
+    }
+
+    *p++ = LF;
+
+    out->len = p - out->data;
+
+    return NGX_HTTP_LLM_EVENT_REPLACE;
 }
 
 
@@ -2530,6 +3010,7 @@ ngx_http_llm_redact_create_loc_conf(ngx_conf_t *cf)
     conf->mode = NGX_CONF_UNSET_UINT;
     conf->types = NGX_CONF_UNSET_UINT;
     conf->rules = NGX_CONF_UNSET_PTR;
+    conf->max_values = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -2550,6 +3031,8 @@ ngx_http_llm_redact_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->types, prev->types, NGX_HTTP_LLM_PII_ALL);
     ngx_conf_merge_ptr_value(conf->rules, prev->rules, NULL);
     ngx_conf_merge_str_value(conf->secret, prev->secret, "");
+    ngx_conf_merge_value(conf->max_values, prev->max_values,
+                         NGX_HTTP_LLM_REDACT_MAX_VALUES);
 
     if (conf->where & NGX_HTTP_LLM_REDACT_OFF) {
         conf->db = NULL;

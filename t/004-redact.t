@@ -244,14 +244,14 @@ POST /echo/chat/completions
 
 
 
-=== TEST 5: several values, content parts, tool call arguments, other fields untouched
+=== TEST 5: several values, content parts, tool call arguments, the end user's id; structure and ids untouched
 --- request
 POST /echo/chat/completions
 {"model":"gpt-4o-mini","user":"a@b.io","messages":[{"role":"system","content":"Escalate to ops@corp.example"},{"role":"user","content":[{"type":"text","text":"I am x@y.io, +44 20 7946 0958"},{"type":"image_url","image_url":{"url":"https://e.x/a@b.io.png"}}]},{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"mail","arguments":"{\"to\":\"x@y.io\"}"}}]}]}
 --- response_body chomp
-{"model":"gpt-4o-mini","user":"a@b.io","messages":[{"role":"system","content":"Escalate to [EMAIL]"},{"role":"user","content":[{"type":"text","text":"I am [EMAIL], [PHONE]"},{"type":"image_url","image_url":{"url":"https://e.x/a@b.io.png"}}]},{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"mail","arguments":"{\"to\":\"[EMAIL]\"}"}}]}]}
+{"model":"gpt-4o-mini","user":"[EMAIL]","messages":[{"role":"system","content":"Escalate to [EMAIL]"},{"role":"user","content":[{"type":"text","text":"I am [EMAIL], [PHONE]"},{"type":"image_url","image_url":{"url":"https://e.x/a@b.io.png"}}]},{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"mail","arguments":"{\"to\":\"[EMAIL]\"}"}}]}]}
 --- error_log
-llm-log: redactions=4 
+llm-log: redactions=5 
 
 
 

@@ -436,6 +436,58 @@ test_long_block(ngx_http_llm_pii_t *pii)
 }
 
 
+/*
+ * A key block held open is not rescanned at every piece (the stream's
+ * "open" state); the result is the one of a whole text, with the END line
+ * split anywhere and values before and after the block.
+ */
+
+static void
+test_open_block(ngx_http_llm_pii_t *pii)
+{
+    char                        *text, *p, *out;
+    size_t                       i, step, held;
+    ngx_http_llm_pii_stream_t    s;
+    static const char            head[] = "mail a@b.io -----BEGIN PRIVATE "
+                                           "KEY-----\nMIIE";
+
+    text = malloc(32768);
+
+    p = text;
+    p += sprintf(p, "mail a@b.io -----BEGIN PRIVATE KEY-----\n");
+
+    for (i = 0; i < 300; i++) {
+        memset(p, 'A' + i % 26, 64);
+        p[64] = '\n';
+        p += 65;
+    }
+
+    sprintf(p, "-----END PRIVATE KEY-----\nafter c@d.io.");
+
+    for (step = 1; step <= 7; step += 2) {
+        out = stream_mask(pii, text, step, 0, 0, &held);
+        ok(strcmp(out, "mail [EMAIL] [SECRET]\nafter [EMAIL].") == 0,
+           "an open key block in %zu-byte pieces (%.60s)", step, esc(out));
+    }
+
+    memset(&s, 0, sizeof(s));
+    s.matches.alloc = test_alloc;
+    s.matches.data = &allocs;
+
+    (void) ngx_http_llm_pii_stream_write(&s, (const u_char *) head,
+                                         sizeof(head) - 1);
+    (void) ngx_http_llm_pii_stream_scan(pii, scratch, &s, 0);
+    (void) ngx_http_llm_pii_stream_write(&s, (const u_char *) "AKCA", 4);
+    (void) ngx_http_llm_pii_stream_scan(pii, scratch, &s, 0);
+
+    ok(s.open && s.cut == s.from && s.matches.nelts == 0,
+       "an open key block is held without a scan (open %u, %zu released)",
+       (unsigned) s.open, s.cut - s.from);
+
+    free(text);
+}
+
+
 static void
 test_rules(void)
 {
@@ -585,6 +637,7 @@ main(void)
     test_samples(pii);
     test_hold(pii);
     test_long_block(pii);
+    test_open_block(pii);
     test_rules();
 
     ngx_http_llm_pii_free(pii);
