@@ -85,4 +85,64 @@ double ngx_http_llm_embed_cosine_i8(const int8_t *a, uint32_t a_norm2,
     const int8_t *b, uint32_t b_norm2, size_t dim, double threshold);
 
 
+/*
+ * Scripts, for llm_cache_embedder ... scripts=LIST: a text is sent to an
+ * embedder only when at least half of its letters are of the scripts it
+ * reads.  A letter is a code point of a script's blocks; digits,
+ * punctuation, symbols and emoji are not letters.
+ */
+
+#define NGX_HTTP_LLM_SCRIPT_LATIN       0x0001
+#define NGX_HTTP_LLM_SCRIPT_GREEK       0x0002
+#define NGX_HTTP_LLM_SCRIPT_CYRILLIC    0x0004
+#define NGX_HTTP_LLM_SCRIPT_ARMENIAN    0x0008
+#define NGX_HTTP_LLM_SCRIPT_HEBREW      0x0010
+#define NGX_HTTP_LLM_SCRIPT_ARABIC      0x0020
+#define NGX_HTTP_LLM_SCRIPT_DEVANAGARI  0x0040
+#define NGX_HTTP_LLM_SCRIPT_BENGALI     0x0080
+#define NGX_HTTP_LLM_SCRIPT_THAI        0x0100
+#define NGX_HTTP_LLM_SCRIPT_GEORGIAN    0x0200
+#define NGX_HTTP_LLM_SCRIPT_HANGUL      0x0400
+#define NGX_HTTP_LLM_SCRIPT_HAN         0x0800
+#define NGX_HTTP_LLM_SCRIPT_KANA        0x1000
+#define NGX_HTTP_LLM_SCRIPT_OTHER       0x8000  /* letters of other scripts */
+#define NGX_HTTP_LLM_SCRIPT_ALL         0xffff
+
+
+/* the script of a name ("latin", "han", ..., "all"), or 0 */
+uint32_t ngx_http_llm_embed_script(const u_char *name, size_t len);
+
+/*
+ * 1 when at least half of the letters of the UTF-8 text are of the scripts
+ * of mask (or the text has no letter), 0 otherwise.  Invalid UTF-8 bytes
+ * count as letters of no script.
+ */
+int ngx_http_llm_embed_scripts_in(const u_char *text, size_t len,
+    uint32_t mask);
+
+
+#if (NGX_HTTP_LLM_EMBED_EVAL)
+
+/*
+ * The evaluation (bench/cache/paraphrase_pairs.c): the parts of the guard
+ * of the last text embedded, to measure each one.
+ */
+
+typedef struct {
+    unsigned                    negations;
+    unsigned                    prefixed;
+    uint64_t                    polar[4];
+    uint64_t                    flip[2][2];  /* antonym pairs: side 0, 1 */
+    uint32_t                    num[16];
+    unsigned                    nnum;
+} ngx_http_llm_embed_parts_t;
+
+extern ngx_http_llm_embed_parts_t  ngx_http_llm_embed_parts;
+
+/* 0: runs of han, kana and hangul are one word, as before 2026-12 */
+extern int  ngx_http_llm_embed_cjk;
+
+#endif
+
+
 #endif /* _NGX_HTTP_LLM_EMBED_H_INCLUDED_ */
