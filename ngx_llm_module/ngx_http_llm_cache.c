@@ -428,7 +428,7 @@ static ngx_command_t  ngx_http_llm_cache_commands[] = {
       NULL },
 
     { ngx_string("llm_cache_embedder"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1234,
       ngx_http_llm_cache_embedder,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
