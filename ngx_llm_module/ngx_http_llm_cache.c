@@ -106,6 +106,7 @@ typedef struct {
  */
 
 typedef struct {
+    ngx_http_llm_embed_flip_t   flip;          /* its text's antonym pairs */
     uint32_t                    norm2;         /* squared norm of v */
     uint16_t                    dim;
     int8_t                      v[1];
@@ -208,6 +209,7 @@ typedef struct {
     /* semantic: the last user message's embedding, the bucket's digest */
     ngx_http_llm_embed_t       *embed;
     ngx_http_llm_cache_vec_t   *vec;           /* a remote embedder's */
+    ngx_http_llm_embed_flip_t   flip;          /* and its antonym pairs */
     u_char                      sem_digest[NGX_HTTP_LLM_CACHE_DIGEST];
     double                      similarity;
 
@@ -1566,6 +1568,7 @@ ngx_http_llm_cache_semantic_key(ngx_http_request_t *r,
     ngx_str_t                   role, text;
     ngx_http_llm_json_t        *json;
     ngx_http_llm_embed_t       *e;
+    ngx_http_llm_embed_guard_t  guard;
 
     json = &ctx->req.json;
 
@@ -1631,14 +1634,19 @@ ngx_http_llm_cache_semantic_key(ngx_http_request_t *r,
 
         /*
          * The vector will be the service's; the builtin embedder gives the
-         * guard only (negations, numbers, opposite words; of any text), so
-         * that "enable" and "disable" never meet even if the service finds
-         * them close.  The bucket: context, guard, embedder and its model.
+         * guard only (of any text), the parts of it that were measured to
+         * pay with a real model (docs/cache.md): the negations and the
+         * numbers must be equal (they are in the bucket's digest), and no
+         * antonym pair may be flipped ("enable" / "disable", compared
+         * entry by entry).  The bucket: context, guard, embedder, model.
          */
 
-        (void) ngx_http_llm_embed(text.data, text.len, e);
+        (void) ngx_http_llm_embed_parts(text.data, text.len, e, &guard);
 
-        sig = (e->guard * 16777619) ^ clcf->embedder_tag;
+        cctx->flip = guard.flip;
+
+        sig = (ngx_http_llm_embed_guard_hash(&guard) * 16777619)
+              ^ clcf->embedder_tag;
 
         if (ngx_http_llm_cache_digest(r, ctx, cctx, &ctx->model, t, &sig,
                                       cctx->sem_digest)
@@ -1727,7 +1735,9 @@ ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
 
             vec = (ngx_http_llm_cache_vec_t *) &sem->embed;
 
-            if (vec->dim != cctx->vec->dim) {
+            if (vec->dim != cctx->vec->dim
+                || ngx_http_llm_embed_flipped(&vec->flip, &cctx->vec->flip))
+            {
                 continue;
             }
 
@@ -2182,6 +2192,7 @@ ngx_http_llm_cache_embed_read(ngx_http_request_t *sr,
         return NGX_ERROR;
     }
 
+    vec->flip = cctx->flip;
     vec->dim = (uint16_t) dim;
     vec->norm2 = 0;
 

@@ -183,11 +183,6 @@ static const char  *ngx_http_llm_embed_directed[] = {
 };
 
 
-#if (NGX_HTTP_LLM_EMBED_EVAL)
-ngx_http_llm_embed_parts_t  ngx_http_llm_embed_parts;
-#endif
-
-
 /*
  * Han, kana and hangul: each character is a word (the characters and, as
  * pairs of words, their bigrams are the features); 0 keeps the runs of
@@ -223,12 +218,20 @@ static int ngx_http_llm_embed_cmp(const void *a, const void *b);
 int
 ngx_http_llm_embed(const u_char *text, size_t len, ngx_http_llm_embed_t *e)
 {
+    return ngx_http_llm_embed_parts(text, len, e, NULL);
+}
+
+
+int
+ngx_http_llm_embed_parts(const u_char *text, size_t len,
+    ngx_http_llm_embed_t *e, ngx_http_llm_embed_guard_t *g)
+{
     u_char         c, *w, buf[NGX_HTTP_LLM_EMBED_WORD + 2];
     size_t         n, wl, i, k, words, nnum, prev_len, ntri, npre;
     double         x[NGX_HTTP_LLM_EMBED_DIM], max, scale, wt;
     uint32_t       h, prev, num[NGX_HTTP_LLM_EMBED_NUMBERS], guard, dir,
                    dir_prev, pre[NGX_HTTP_LLM_EMBED_WORDS];
-    uint64_t       polar[4];
+    uint64_t       polar[4], flip[2][2];
     const u_char  *p, *last;
     unsigned       negations, prefixed, digits, dir_pending;
     int            bit;
@@ -238,9 +241,7 @@ ngx_http_llm_embed(const u_char *text, size_t len, ngx_http_llm_embed_t *e)
     memset(x, 0, sizeof(x));
     memset(polar, 0, sizeof(polar));
 
-#if (NGX_HTTP_LLM_EMBED_EVAL)
-    memset(&ngx_http_llm_embed_parts, 0, sizeof(ngx_http_llm_embed_parts));
-#endif
+    memset(flip, 0, sizeof(flip));
 
     e->words_len = 0;
 
@@ -372,14 +373,11 @@ ngx_http_llm_embed(const u_char *text, size_t len, ngx_http_llm_embed_t *e)
             polar[bit / 64] |= (uint64_t) 1 << (bit % 64);
         }
 
-#if (NGX_HTTP_LLM_EMBED_EVAL)
         bit = ngx_http_llm_embed_index(ngx_http_llm_embed_antonyms, w, wl);
 
         if (bit >= 0 && bit / 2 < 128) {
-            ngx_http_llm_embed_parts.flip[bit % 2][bit / 2 / 64]
-                |= (uint64_t) 1 << (bit / 2 % 64);
+            flip[bit % 2][bit / 2 / 64] |= (uint64_t) 1 << (bit / 2 % 64);
         }
-#endif
 
         if (ngx_http_llm_embed_in(ngx_http_llm_embed_filler, w, wl)) {
             continue;
@@ -491,13 +489,16 @@ ngx_http_llm_embed(const u_char *text, size_t len, ngx_http_llm_embed_t *e)
 
     e->guard = guard;
 
-#if (NGX_HTTP_LLM_EMBED_EVAL)
-    ngx_http_llm_embed_parts.negations = negations;
-    ngx_http_llm_embed_parts.prefixed = prefixed;
-    memcpy(ngx_http_llm_embed_parts.polar, polar, sizeof(polar));
-    memcpy(ngx_http_llm_embed_parts.num, num, nnum * sizeof(uint32_t));
-    ngx_http_llm_embed_parts.nnum = nnum;
-#endif
+    if (g) {
+        memcpy(g->polar, polar, sizeof(polar));
+        memcpy(g->flip.side, flip, sizeof(flip));
+        g->numbers = nnum ? ngx_http_llm_embed_hash(2166136261u, (u_char *) num,
+                                                    nnum * sizeof(uint32_t))
+                          : 0;
+        g->nnum = (uint8_t) nnum;
+        g->negations = negations > 2 ? 2 : negations;
+        g->prefixed = prefixed > 3 ? 3 : prefixed;
+    }
 
     /* the signature: the set of the words' first letters */
 
@@ -1207,4 +1208,43 @@ ngx_http_llm_embed_utf8(const u_char *p, const u_char *last, uint32_t *cp)
     *cp = c;
 
     return n;
+}
+
+
+int
+ngx_http_llm_embed_flipped(const ngx_http_llm_embed_flip_t *a,
+    const ngx_http_llm_embed_flip_t *b)
+{
+    int       i;
+    uint64_t  a0, a1, b0, b1;
+
+    for (i = 0; i < 2; i++) {
+        /* pairs of which a text has one side only */
+
+        a0 = a->side[0][i] & ~a->side[1][i];
+        a1 = a->side[1][i] & ~a->side[0][i];
+        b0 = b->side[0][i] & ~b->side[1][i];
+        b1 = b->side[1][i] & ~b->side[0][i];
+
+        if ((a0 & b1) || (a1 & b0)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+uint32_t
+ngx_http_llm_embed_guard_hash(const ngx_http_llm_embed_guard_t *g)
+{
+    uint32_t  h;
+
+    h = 2166136261u;
+    h = (h ^ g->negations) * 16777619;
+    h = (h ^ g->nnum) * 16777619;
+    h = ngx_http_llm_embed_hash(h, (u_char *) &g->numbers,
+                                sizeof(g->numbers));
+
+    return h;
 }

@@ -121,27 +121,51 @@ int ngx_http_llm_embed_scripts_in(const u_char *text, size_t len,
     uint32_t mask);
 
 
-#if (NGX_HTTP_LLM_EMBED_EVAL)
-
 /*
- * The evaluation (bench/cache/paraphrase_pairs.c): the parts of the guard
- * of the last text embedded, to measure each one.
+ * The parts of a text's guard, each measured by the evaluation
+ * (bench/cache/paraphrase_eval.mjs, docs/cache.md): negations, negating
+ * prefixes, words with an opposite, antonym pairs, numbers.
  */
 
+/* the antonym pairs of a text: the words of side 0, of side 1 present */
+
 typedef struct {
-    unsigned                    negations;
-    unsigned                    prefixed;
-    uint64_t                    polar[4];
-    uint64_t                    flip[2][2];  /* antonym pairs: side 0, 1 */
-    uint32_t                    num[16];
-    unsigned                    nnum;
-} ngx_http_llm_embed_parts_t;
+    uint64_t                    side[2][2];
+} ngx_http_llm_embed_flip_t;
 
-extern ngx_http_llm_embed_parts_t  ngx_http_llm_embed_parts;
 
+typedef struct {
+    uint64_t                    polar[4];    /* words with an opposite */
+    ngx_http_llm_embed_flip_t   flip;
+    uint32_t                    numbers;     /* hash, in order of value */
+    uint8_t                     nnum;        /* numbers, at most 16 */
+    uint8_t                     negations;   /* 0, 1, 2: two or more */
+    uint8_t                     prefixed;    /* un-, dis-, non-: 0 to 3 */
+} ngx_http_llm_embed_guard_t;
+
+
+/* ngx_http_llm_embed(), and the parts of the guard in g */
+int ngx_http_llm_embed_parts(const u_char *text, size_t len,
+    ngx_http_llm_embed_t *e, ngx_http_llm_embed_guard_t *g);
+
+/*
+ * 1 when a word of an antonym pair is in one text and its opposite only
+ * in the other ("increase" / "decrease").
+ */
+int ngx_http_llm_embed_flipped(const ngx_http_llm_embed_flip_t *a,
+    const ngx_http_llm_embed_flip_t *b);
+
+/*
+ * The guard of a remote embedder's texts, as measured (docs/cache.md):
+ * the negations and the numbers, hashed (they must be equal); and
+ * ngx_http_llm_embed_flipped() on the antonym pairs, compared one by one.
+ */
+uint32_t ngx_http_llm_embed_guard_hash(const ngx_http_llm_embed_guard_t *g);
+
+
+#if (NGX_HTTP_LLM_EMBED_EVAL)
 /* 0: runs of han, kana and hangul are one word, as before 2026-12 */
 extern int  ngx_http_llm_embed_cjk;
-
 #endif
 
 

@@ -21,7 +21,7 @@
  * With --no-cjk, runs of han, kana and hangul are one word, as in the
  * builtin embedder before its character n-grams.
  *
- * Built with -DNGX_HTTP_LLM_EMBED_EVAL, which exposes the guard's parts:
+ * Built with -DNGX_HTTP_LLM_EMBED_EVAL (for --no-cjk):
  *
  *   cc -O2 -DNGX_HTTP_LLM_EMBED_EVAL -I ngx_llm_module \
  *       bench/cache/paraphrase_pairs.c ngx_llm_module/ngx_http_llm_embed.c \
@@ -35,29 +35,6 @@
 #include "ngx_http_llm_embed.h"
 
 
-static int
-flipped(const ngx_http_llm_embed_parts_t *a,
-    const ngx_http_llm_embed_parts_t *b)
-{
-    int       i;
-    uint64_t  a0, a1, b0, b1;
-
-    for (i = 0; i < 2; i++) {
-        /* pairs of which a text has one side only */
-        a0 = a->flip[0][i] & ~a->flip[1][i];
-        a1 = a->flip[1][i] & ~a->flip[0][i];
-        b0 = b->flip[0][i] & ~b->flip[1][i];
-        b1 = b->flip[1][i] & ~b->flip[0][i];
-
-        if ((a0 & b1) || (a1 & b0)) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
 int
 main(int argc, char **argv)
 {
@@ -67,9 +44,8 @@ main(int argc, char **argv)
     ssize_t                      n;
     double                       cos;
     int32_t                      dot;
-    unsigned                     na, nb;
     ngx_http_llm_embed_t         ea, eb;
-    ngx_http_llm_embed_parts_t   pa, pb;
+    ngx_http_llm_embed_guard_t   pa, pb;
 
     if (argc > 1 && strcmp(argv[1], "--no-cjk") == 0) {
         /* the builtin as it was: a run of CJK characters is one word */
@@ -94,10 +70,8 @@ main(int argc, char **argv)
         la = tab - line;
         lb = n - la - 1;
 
-        ra = ngx_http_llm_embed((u_char *) line, la, &ea);
-        pa = ngx_http_llm_embed_parts;
-        rb = ngx_http_llm_embed((u_char *) tab + 1, lb, &eb);
-        pb = ngx_http_llm_embed_parts;
+        ra = ngx_http_llm_embed_parts((u_char *) line, la, &ea, &pa);
+        rb = ngx_http_llm_embed_parts((u_char *) tab + 1, lb, &eb, &pb);
 
         cos = 0;
 
@@ -114,26 +88,19 @@ main(int argc, char **argv)
             }
         }
 
-        na = pa.negations > 2 ? 2 : pa.negations;
-        nb = pb.negations > 2 ? 2 : pb.negations;
-
         printf("%.4f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n",
                cos,
                ra == 0 && rb == 0 && ngx_http_llm_embed_same_words(&ea, &eb),
                ra == 0 && rb == 0 && ea.signature == eb.signature,
                ea.guard == eb.guard,
-               na == nb,
+               pa.negations == pb.negations,
                (pa.negations > 0) == (pb.negations > 0),
-               (pa.prefixed > 3 ? 3 : pa.prefixed)
-               == (pb.prefixed > 3 ? 3 : pb.prefixed),
+               pa.prefixed == pb.prefixed,
                memcmp(pa.polar, pb.polar, sizeof(pa.polar)) == 0,
-               !flipped(&pa, &pb),
-               pa.nnum == pb.nnum
-               && memcmp(pa.num, pb.num, pa.nnum * sizeof(uint32_t)) == 0,
+               !ngx_http_llm_embed_flipped(&pa.flip, &pb.flip),
+               pa.nnum == pb.nnum && pa.numbers == pb.numbers,
                pa.nnum == 0 || pb.nnum == 0
-               || (pa.nnum == pb.nnum
-                   && memcmp(pa.num, pb.num, pa.nnum * sizeof(uint32_t))
-                      == 0),
+               || (pa.nnum == pb.nnum && pa.numbers == pb.numbers),
                ngx_http_llm_embed_scripts_in((u_char *) line, la,
                                              NGX_HTTP_LLM_SCRIPT_LATIN),
                ngx_http_llm_embed_scripts_in((u_char *) tab + 1, lb,

@@ -275,6 +275,35 @@ main(int argc, char **argv)
     ok(sim < THRESHOLD, "han: other characters (phone number / bank card) "
        "differ%s%s", "", "");
 
+    /* the guard's parts: antonym pairs flipped */
+
+    {
+        ngx_http_llm_embed_t        ea, eb;
+        ngx_http_llm_embed_guard_t  ga, gb;
+
+        ngx_http_llm_embed_parts((u_char *) "increase the font size", 22,
+                                 &ea, &ga);
+        ngx_http_llm_embed_parts((u_char *) "decrease the font size", 22,
+                                 &eb, &gb);
+        ok(ngx_http_llm_embed_flipped(&ga.flip, &gb.flip), "antonyms: increase / "
+           "decrease flip%s%s", "", "");
+
+        ngx_http_llm_embed_parts((u_char *) "the best way to increase "
+                                 "the font size", 37, &eb, &gb);
+        ok(!ngx_http_llm_embed_flipped(&ga.flip, &gb.flip), "antonyms: a word of a "
+           "pair only on one side does not flip%s%s", "", "");
+
+        ngx_http_llm_embed_parts((u_char *) "increase or decrease the "
+                                 "font size", 34, &eb, &gb);
+        ok(!ngx_http_llm_embed_flipped(&ga.flip, &gb.flip), "antonyms: both words of "
+           "a pair on one side do not flip%s%s", "", "");
+
+        ngx_http_llm_embed_parts((u_char *) "I don't have 3 apples", 21,
+                                 &ea, &ga);
+        ok(ga.negations == 1 && ga.nnum == 1 && ga.numbers != 0,
+           "guard parts: a negation, a number%s%s", "", "");
+    }
+
     /* the cosine of a remote embedder's vectors (signed bytes) */
 
     {
