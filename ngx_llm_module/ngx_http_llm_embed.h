@@ -85,4 +85,88 @@ double ngx_http_llm_embed_cosine_i8(const int8_t *a, uint32_t a_norm2,
     const int8_t *b, uint32_t b_norm2, size_t dim, double threshold);
 
 
+/*
+ * Scripts, for llm_cache_embedder ... scripts=LIST: a text is sent to an
+ * embedder only when at least half of its letters are of the scripts it
+ * reads.  A letter is a code point of a script's blocks; digits,
+ * punctuation, symbols and emoji are not letters.
+ */
+
+#define NGX_HTTP_LLM_SCRIPT_LATIN       0x0001
+#define NGX_HTTP_LLM_SCRIPT_GREEK       0x0002
+#define NGX_HTTP_LLM_SCRIPT_CYRILLIC    0x0004
+#define NGX_HTTP_LLM_SCRIPT_ARMENIAN    0x0008
+#define NGX_HTTP_LLM_SCRIPT_HEBREW      0x0010
+#define NGX_HTTP_LLM_SCRIPT_ARABIC      0x0020
+#define NGX_HTTP_LLM_SCRIPT_DEVANAGARI  0x0040
+#define NGX_HTTP_LLM_SCRIPT_BENGALI     0x0080
+#define NGX_HTTP_LLM_SCRIPT_THAI        0x0100
+#define NGX_HTTP_LLM_SCRIPT_GEORGIAN    0x0200
+#define NGX_HTTP_LLM_SCRIPT_HANGUL      0x0400
+#define NGX_HTTP_LLM_SCRIPT_HAN         0x0800
+#define NGX_HTTP_LLM_SCRIPT_KANA        0x1000
+#define NGX_HTTP_LLM_SCRIPT_OTHER       0x8000  /* letters of other scripts */
+#define NGX_HTTP_LLM_SCRIPT_ALL         0xffff
+
+
+/* the script of a name ("latin", "han", ..., "all"), or 0 */
+uint32_t ngx_http_llm_embed_script(const u_char *name, size_t len);
+
+/*
+ * 1 when at least half of the letters of the UTF-8 text are of the scripts
+ * of mask (or the text has no letter), 0 otherwise.  Invalid UTF-8 bytes
+ * count as letters of no script.
+ */
+int ngx_http_llm_embed_scripts_in(const u_char *text, size_t len,
+    uint32_t mask);
+
+
+/*
+ * The parts of a text's guard, each measured by the evaluation
+ * (bench/cache/paraphrase_eval.mjs, docs/cache.md): negations, negating
+ * prefixes, words with an opposite, antonym pairs, numbers.
+ */
+
+/* the antonym pairs of a text: the words of side 0, of side 1 present */
+
+typedef struct {
+    uint64_t                    side[2][2];
+} ngx_http_llm_embed_flip_t;
+
+
+typedef struct {
+    uint64_t                    polar[4];    /* words with an opposite */
+    ngx_http_llm_embed_flip_t   flip;
+    uint32_t                    numbers;     /* hash, in order of value */
+    uint8_t                     nnum;        /* numbers, at most 16 */
+    uint8_t                     negations;   /* 0, 1, 2: two or more */
+    uint8_t                     prefixed;    /* un-, dis-, non-: 0 to 3 */
+} ngx_http_llm_embed_guard_t;
+
+
+/* ngx_http_llm_embed(), and the parts of the guard in g */
+int ngx_http_llm_embed_parts(const u_char *text, size_t len,
+    ngx_http_llm_embed_t *e, ngx_http_llm_embed_guard_t *g);
+
+/*
+ * 1 when a word of an antonym pair is in one text and its opposite only
+ * in the other ("increase" / "decrease").
+ */
+int ngx_http_llm_embed_flipped(const ngx_http_llm_embed_flip_t *a,
+    const ngx_http_llm_embed_flip_t *b);
+
+/*
+ * The guard of a remote embedder's texts, as measured (docs/cache.md):
+ * the negations and the numbers, hashed (they must be equal); and
+ * ngx_http_llm_embed_flipped() on the antonym pairs, compared one by one.
+ */
+uint32_t ngx_http_llm_embed_guard_hash(const ngx_http_llm_embed_guard_t *g);
+
+
+#if (NGX_HTTP_LLM_EMBED_EVAL)
+/* 0: runs of han, kana and hangul are one word, as before 2026-12 */
+extern int  ngx_http_llm_embed_cjk;
+#endif
+
+
 #endif /* _NGX_HTTP_LLM_EMBED_H_INCLUDED_ */

@@ -497,7 +497,7 @@ llm_cache_embedder "embed": "builtin" or the URI of a location (starting with "/
     }
 --- must_die
 --- error_log
-llm_cache_embedder: invalid parameter "dimensions=3" (model=NAME or timeout=TIME)
+llm_cache_embedder: invalid parameter "dimensions=3" (model=NAME, timeout=TIME or scripts=LIST)
 
 
 

@@ -212,6 +212,98 @@ main(int argc, char **argv)
     ok(ngx_http_llm_embed((u_char *) "\xff\xfe caf\xc3\xa9 \xe2\x80", 9, &e)
        == 0, "invalid and cut UTF-8 is read within its length%s%s", "", "");
 
+    /* scripts: at least half of the letters in the mask */
+
+    {
+        static const struct {
+            const char  *text;
+            uint32_t     mask;
+            int          in;
+        } sc[] = {
+            { "How do I reset my password?", NGX_HTTP_LLM_SCRIPT_LATIN, 1 },
+            { "Wie setze ich mein Passwort zur\xc3\xbc" "ck?",
+              NGX_HTTP_LLM_SCRIPT_LATIN, 1 },
+            { "\xeb\xb9\x84\xeb\xb0\x80\xeb\xb2\x88\xed\x98\xb8\xeb\xa5\xbc "
+              "\xeb\xb0\x94\xea\xbf\x94\xec\x9a\x94", /* Korean */
+              NGX_HTTP_LLM_SCRIPT_LATIN, 0 },
+            { "\xeb\xb9\x84\xeb\xb0\x80\xeb\xb2\x88\xed\x98\xb8 ok",
+              NGX_HTTP_LLM_SCRIPT_HANGUL, 1 },
+            { "\xe5\xa6\x82\xe4\xbd\x95\xe6\x9b\xb4\xe6\x8d\xa2 API key",
+              NGX_HTTP_LLM_SCRIPT_LATIN, 1 },  /* 4 han, 6 latin */
+            { "\xe5\xa6\x82\xe4\xbd\x95\xe6\x9b\xb4\xe6\x8d\xa2 API",
+              NGX_HTTP_LLM_SCRIPT_LATIN, 0 },  /* 4 han, 3 latin */
+            { "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 2024 !!!",
+              NGX_HTTP_LLM_SCRIPT_LATIN, 0 },  /* Cyrillic */
+            { "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82",
+              NGX_HTTP_LLM_SCRIPT_LATIN|NGX_HTTP_LLM_SCRIPT_CYRILLIC, 1 },
+            { "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf",
+              NGX_HTTP_LLM_SCRIPT_KANA, 1 },   /* hiragana */
+            { "12345 ?! \xf0\x9f\x98\x80", NGX_HTTP_LLM_SCRIPT_LATIN, 1 },
+            { "\xff\xfe\xfd ab", NGX_HTTP_LLM_SCRIPT_LATIN, 0 },
+            { NULL, 0, 0 }
+        };
+
+        for (i = 0; sc[i].text; i++) {
+            ok(ngx_http_llm_embed_scripts_in((u_char *) sc[i].text,
+                                             strlen(sc[i].text), sc[i].mask)
+               == sc[i].in, "scripts: \"%s\" %s", sc[i].text,
+               sc[i].in ? "in" : "out");
+        }
+
+        ok(ngx_http_llm_embed_script((u_char *) "hangul", 6)
+           == NGX_HTTP_LLM_SCRIPT_HANGUL
+           && ngx_http_llm_embed_script((u_char *) "all", 3)
+              == NGX_HTTP_LLM_SCRIPT_ALL
+           && ngx_http_llm_embed_script((u_char *) "klingon", 7) == 0,
+           "script names%s%s", "", "");
+    }
+
+    /* han, kana, hangul: one word per character */
+
+    sim = similarity("\xe5\xa6\x82\xe4\xbd\x95\xe6\x9b\xb4\xe6\x8d\xa2"
+                     "\xe6\x89\x8b\xe6\x9c\xba\xe5\x8f\xb7\xef\xbc\x9f",
+                     "\xe6\x89\x8b\xe6\x9c\xba\xe5\x8f\xb7\xe5\xa6\x82"
+                     "\xe4\xbd\x95\xe6\x9b\xb4\xe6\x8d\xa2");
+    ok(sim >= THRESHOLD, "han: the same characters in another order and "
+       "without the full width question mark are near-duplicates%s%s",
+       "", "");
+
+    sim = similarity("\xe5\xa6\x82\xe4\xbd\x95\xe6\x9b\xb4\xe6\x8d\xa2"
+                     "\xe6\x89\x8b\xe6\x9c\xba\xe5\x8f\xb7",
+                     "\xe5\xa6\x82\xe4\xbd\x95\xe6\x9b\xb4\xe6\x8d\xa2"
+                     "\xe9\x93\xb6\xe8\xa1\x8c\xe5\x8d\xa1");
+    ok(sim < THRESHOLD, "han: other characters (phone number / bank card) "
+       "differ%s%s", "", "");
+
+    /* the guard's parts: antonym pairs flipped */
+
+    {
+        ngx_http_llm_embed_t        ea, eb;
+        ngx_http_llm_embed_guard_t  ga, gb;
+
+        ngx_http_llm_embed_parts((u_char *) "increase the font size", 22,
+                                 &ea, &ga);
+        ngx_http_llm_embed_parts((u_char *) "decrease the font size", 22,
+                                 &eb, &gb);
+        ok(ngx_http_llm_embed_flipped(&ga.flip, &gb.flip), "antonyms: increase / "
+           "decrease flip%s%s", "", "");
+
+        ngx_http_llm_embed_parts((u_char *) "the best way to increase "
+                                 "the font size", 37, &eb, &gb);
+        ok(!ngx_http_llm_embed_flipped(&ga.flip, &gb.flip), "antonyms: a word of a "
+           "pair only on one side does not flip%s%s", "", "");
+
+        ngx_http_llm_embed_parts((u_char *) "increase or decrease the "
+                                 "font size", 34, &eb, &gb);
+        ok(!ngx_http_llm_embed_flipped(&ga.flip, &gb.flip), "antonyms: both words of "
+           "a pair on one side do not flip%s%s", "", "");
+
+        ngx_http_llm_embed_parts((u_char *) "I don't have 3 apples", 21,
+                                 &ea, &ga);
+        ok(ga.negations == 1 && ga.nnum == 1 && ga.numbers != 0,
+           "guard parts: a negation, a number%s%s", "", "");
+    }
+
     /* the cosine of a remote embedder's vectors (signed bytes) */
 
     {
