@@ -9,6 +9,9 @@
  *       FRAMES holds records (4-byte little-endian length, then the bytes);
  *       prints the count of each record, one per line
  *
+ *   bpe_tool estimate ENCODING RANKFILE FRAMES
+ *       the same with the estimator (ngx_http_llm_tokens.c)
+ *
  *   bpe_tool bench ENCODING RANKFILE FRAMES [SECONDS]
  *       counts all records again and again for SECONDS of CPU time (default
  *       2) and prints MB/s of the exact count and of the estimator on the
@@ -28,6 +31,27 @@
 
 #include "ngx_http_llm_bpe.h"
 #include "ngx_http_llm_tokens.h"
+
+
+#ifdef NGX_HTTP_LLM_TOKENS_PARTS
+
+/*
+ * "bpe_tool parts ...": the estimator's language and its costs (1/256
+ * token) of non-ASCII words, ASCII words and the rest before the
+ * language's scale, for
+ * bench/tokenizer/fit_lang.py; built with ngx_http_llm_tokens.c included.
+ */
+
+static unsigned  parts_lang;
+static uint64_t  parts_words, parts_ascii, parts_other;
+
+#undef NGX_HTTP_LLM_TOKENS_PARTS
+#define NGX_HTTP_LLM_TOKENS_PARTS(l, w, a, o)                                 \
+    parts_lang = l; parts_words = w; parts_ascii = a; parts_other = o
+
+#include "ngx_http_llm_tokens.c"
+
+#endif
 
 
 typedef struct {
@@ -150,6 +174,34 @@ main(int argc, char **argv)
     free(ranks);
 
     rec = read_frames(argv[4], &nrec);
+
+#ifdef NGX_HTTP_LLM_TOKENS_PARTS
+    if (strcmp(argv[1], "parts") == 0) {
+        for (i = 0; i < nrec; i++) {
+            parts_lang = 0;
+            parts_words = 0;
+            parts_ascii = 0;
+            parts_other = 0;
+            n = ngx_http_llm_estimate_tokens(rec[i].data, rec[i].len);
+            printf("%zu %u %llu %llu %llu\n", n, parts_lang,
+                   (unsigned long long) parts_words,
+                   (unsigned long long) parts_ascii,
+                   (unsigned long long) parts_other);
+        }
+
+        return 0;
+    }
+#endif
+
+    if (strcmp(argv[1], "estimate") == 0) {
+        for (i = 0; i < nrec; i++) {
+            printf("%zu\n", ngx_http_llm_estimate_tokens(rec[i].data,
+                                                          rec[i].len));
+        }
+
+        ngx_http_llm_bpe_free(bpe);
+        return 0;
+    }
 
     if (strcmp(argv[1], "count") == 0) {
         for (i = 0; i < nrec; i++) {
