@@ -667,6 +667,36 @@ static const ngx_http_llm_tokens_word_t  ngx_http_llm_tokens_words[] = {
 };
 
 
+/*
+ * ngx_http_llm_tokens_words[] by a hash of the word (1 + index; 0: none),
+ * open addressing; written from the list above by
+ * bench/tokenizer/word_hash.py: run it after editing the list.
+ */
+
+#define ngx_http_llm_tokens_word_hash(w, n)                                   \
+    (((w)[0] * 7 + ((n) > 1 ? (w)[1] : 0) * 31 + (n) * 131 + (w)[(n) - 1])   \
+     & 255)
+
+static const u_char  ngx_http_llm_tokens_word_index[256] = {
+      0,   0,   0,   0,   0,   0,   0,   0,   8,   0,   0,   0,   0,   0,   0,   0,
+      0,  49,   0,   0,   0,   0,  74,   0,   0,   0,   0,   0,  42,   0,   0,  80,
+      0,   0,   0,  67,   0,   0,   0,   0,  52,  38,  95,  20,   0,  44,  61,  59,
+      0,   0,  51,   0,  28,  79,   0,   0,   0,   0,   0,  46,  72,  73,  96,   0,
+      0,   0,   0,   7,   4,  98,  55,   0,   0,  22,  29,  33,   0,   0,   0,   0,
+     17,   0,   0,   0,  83,   0,   0,   0,   0,   0,   0,   0,   0,  93,  77,  78,
+     81,  10,  25,  30,  94,  45,   0,   0,   0,  40,  48,   0,   5,   0,   0,  37,
+     56,   0,  11,  24,  64,   0,   0,  12,  39,  65,  71,  99,  32,   0,  76,  66,
+      0,  63,   0,   0,   0,   0,  88,   0,   0,   0,   0,   0,   0,  43,   0,   0,
+      0,  75,   0,   0,   0,   0,   0,  57,  85,  92,  19,   0,   0,   0,   0,   0,
+      0,  34,  16,  90,   0,   0,   0,  89,   0,   0,   0,   0,   0,  23,   0,  15,
+     31,   0,   1,   0,   0,   0,   0,   0,   0,   0,   0,   0,  14,   0,   0,   0,
+      0,  18,   0,  58,   0,   0,  35,   0,   0,  13,   0,   0,   0,   0,   0,   3,
+      0,   0,   0,   0,   0,   0,   0,  50,   0,  41,   0,   0,   0,  70,   0,   0,
+     82,  84,   0,  36,   0,   0,   2,  47,  87,  62,  68,  60,  91,  53, 100,  54,
+     69,  97,   9,  21,   0,   0,   0,   0,   0,   0,  26,   0,   6,  86,   0,  27
+};
+
+
 /* LANG FITTED: begin (written by bench/tokenizer/fit_lang.py) */
 
 /* the cost of words in 1/256 of the fitted one, by language */
@@ -1207,10 +1237,15 @@ ngx_http_llm_tokens_lang_char(uint32_t cp, uint32_t *votes)
 static void
 ngx_http_llm_tokens_lang_word(const u_char *w, size_t n, uint32_t *votes)
 {
-    unsigned                            i;
+    unsigned                            h, i;
     const ngx_http_llm_tokens_word_t     *sw;
 
-    for (sw = ngx_http_llm_tokens_words; sw->word; sw++) {
+    for (h = ngx_http_llm_tokens_word_hash(w, n);
+         ngx_http_llm_tokens_word_index[h];
+         h = (h + 1) & 255)
+    {
+        sw = &ngx_http_llm_tokens_words[ngx_http_llm_tokens_word_index[h] - 1];
+
         if (sw->len != n) {
             continue;
         }
