@@ -33,7 +33,7 @@
 #define BPE_CACHE_KEY     26
 
 /* per-worker cache of the ranks of 3 to 8 byte strings (found or not) */
-#define BPE_RCACHE_BITS   13
+#define BPE_RCACHE_BITS   16
 
 #define BPE_JIT_STACK     (1024 * 1024)
 
