@@ -207,8 +207,10 @@ main(int argc, char **argv)
         for (i = 0; i < nrec; i++) {
             n = ngx_http_llm_bpe_count(bpe, rec[i].data, rec[i].len);
             printf("%zd\n", (ssize_t) n);
+            free(rec[i].data);
         }
 
+        free(rec);
         ngx_http_llm_bpe_free(bpe);
         return 0;
     }
