@@ -116,6 +116,44 @@ for my $enc (qw(o200k_base cl100k_base)) {
         or diag(join ', ', map { $names[$_] } @odd);
 }
 
+# the estimator (models without a tokenizer): median error <= 10% and p90
+# <= 25% in every language of the evaluation texts, on the half its language
+# scales were not fitted on (odd positions within each language, as
+# bench/tokenizer/fit_lang.py splits)
+
+SKIP: {
+    skip('no ../shared/eval/text', 1) unless $texts;
+
+    my @real = lines("$ref/o200k_base");
+    my @est = `$out/bpe_tool estimate o200k_base $ranks/o200k_base.tiktoken $ref/frames`;
+    chomp @est;
+
+    my (%err, %seen);
+
+    for my $i (0 .. $#names) {
+        next unless $names[$i] =~ /^eval:(.*):([^:]+)$/;
+        my ($id, $lang) = ($1, $2);
+        $lang = 'code' if $id =~ /code/ || $lang !~ /^[a-z]{2}(-\w+)?$/;
+        next if $seen{$lang}++ % 2 == 0;        # the train half
+        push @{$err{$lang}}, abs($est[$i] - $real[$i]) / $real[$i];
+    }
+
+    my @bad;
+
+    for my $lang (sort keys %err) {
+        my @e = sort { $a <=> $b } @{$err{$lang}};
+        my $med = $e[int($#e / 2)];
+        my $p90 = $e[int(@e * 0.9)];
+        push @bad, sprintf('%s: median %.1f%%, p90 %.1f%%', $lang,
+                           $med * 100, $p90 * 100)
+            if $med > 0.10 || $p90 > 0.25;
+    }
+
+    ok(!@bad, 'estimator: median <= 10% and p90 <= 25% in each of '
+       . scalar(keys %err) . ' languages (test half)')
+        or diag(join "\n", @bad);
+}
+
 # a malformed rank file is refused with the line named
 
 my @bad = (
