@@ -796,6 +796,21 @@ ngx_http_llm_bpe_worker_memory(ngx_http_llm_bpe_t *bpe)
 
 
 void
+ngx_http_llm_bpe_reset_caches(ngx_http_llm_bpe_t *bpe)
+{
+    if (bpe->cache) {
+        memset(bpe->cache, 0,
+               ((size_t) 1 << BPE_CACHE_BITS) * sizeof(bpe_cache_t));
+    }
+
+    if (bpe->rcache) {
+        memset(bpe->rcache, 0,
+               ((size_t) 1 << BPE_RCACHE_BITS) * sizeof(bpe_rcache_t));
+    }
+}
+
+
+void
 ngx_http_llm_bpe_stats(ngx_http_llm_bpe_t *bpe, size_t *lookups, size_t *hits)
 {
     *lookups = bpe->lookups;

@@ -59,6 +59,9 @@ size_t ngx_http_llm_bpe_worker_memory(ngx_http_llm_bpe_t *bpe);
 size_t ngx_http_llm_bpe_count(ngx_http_llm_bpe_t *bpe, const u_char *text,
     size_t len);
 
+/* empty this worker's caches (for tests) */
+void ngx_http_llm_bpe_reset_caches(ngx_http_llm_bpe_t *bpe);
+
 /* cache statistics: lookups and hits since load (for benchmarks) */
 void ngx_http_llm_bpe_stats(ngx_http_llm_bpe_t *bpe, size_t *lookups,
     size_t *hits);
