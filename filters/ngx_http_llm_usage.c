@@ -524,7 +524,7 @@ ngx_http_llm_count_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     if (estimate) {
-        n = ngx_http_llm_estimate_tokens(raw, len);
+        n = ngx_http_llm_count_tokens(ctx, raw, len);
 
         ctx->completion_estimate += n;
 

@@ -54,6 +54,13 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       0,
       NULL },
 
+    { ngx_string("llm_tokenizer"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_llm_tokenizer,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("llm_stream"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -491,6 +498,19 @@ ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
 
     m = lmcf->models.elts;
 
+    for (i = 0; i < lmcf->models.nelts; i++) {
+        if (ngx_http_llm_tokenizer_resolve(cf, lmcf, &m[i]) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (lmcf->default_model
+        && ngx_http_llm_tokenizer_resolve(cf, lmcf, lmcf->default_model)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     /*
      * A bare name (no dot, no port) must be an upstream{} block: it is the
      * common typo that would otherwise surface only at request time, as
@@ -622,7 +642,10 @@ ngx_http_llm_gateway(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* llm_model NAME upstream=NAME [input=USD] [output=USD] [cached_input=USD] */
+/*
+ * llm_model NAME upstream=NAME [input=USD] [output=USD] [cached_input=USD]
+ *     [tokenizer=NAME]
+ */
 
 static char *
 ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -674,6 +697,20 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if (m->upstream.len == 0) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "llm_model \"%V\": empty \"upstream=\"",
+                                   &m->name);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "tokenizer=", 10) == 0) {
+            m->tokenizer_name.data = value[i].data + 10;
+            m->tokenizer_name.len = value[i].len - 10;
+
+            if (m->tokenizer_name.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_model \"%V\": empty \"tokenizer=\"",
                                    &m->name);
                 return NGX_CONF_ERROR;
             }

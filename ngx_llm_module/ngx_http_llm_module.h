@@ -14,6 +14,7 @@
 
 #include "ngx_http_llm_json.h"
 #include "ngx_http_llm_tokens.h"
+#include "ngx_http_llm_bpe.h"
 
 
 #define NGX_HTTP_LLM_API_OFF        0
@@ -67,7 +68,17 @@ typedef struct {
     ngx_uint_t                  line;
     u_char                     *file;
     ngx_http_llm_stat_t        *stat;          /* its counters */
+    ngx_str_t                   tokenizer_name;
+    ngx_http_llm_bpe_t         *bpe;           /* exact counts, or NULL */
 } ngx_http_llm_model_t;
+
+
+/* llm_tokenizer NAME FILE */
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_http_llm_bpe_t         *bpe;
+} ngx_http_llm_tokenizer_t;
 
 
 /* the start of a zone's shared state: a tree of its keys, an LRU queue */
@@ -161,6 +172,7 @@ typedef struct {
     ngx_array_t                 budget_zones;  /* ngx_http_llm_budget_zone_t * */
     void                       *stats;         /* in shared memory */
     ngx_http_llm_stat_t        *unlisted;      /* models not in the catalogue */
+    ngx_array_t                 tokenizers;    /* ngx_http_llm_tokenizer_t */
 } ngx_http_llm_main_conf_t;
 
 
@@ -342,6 +354,8 @@ struct ngx_http_llm_ctx_s {
     unsigned                    usage_reported:1;  /* completion usage seen */
     unsigned                    prompt_reported:1;
     unsigned                    prompt_estimated:1;
+    unsigned                    tokens_exact:1;    /* a tokenizer counted */
+    unsigned                    tokens_estimated:1;
     unsigned                    complete:1;        /* answer ended properly */
     unsigned                    cut:1;             /* ended by an error */
     unsigned                    client_abort:1;
@@ -380,6 +394,13 @@ ngx_http_llm_ctx_t *ngx_http_llm_get_ctx(ngx_http_request_t *r);
 ngx_http_llm_ctx_t *ngx_http_llm_create_ctx(ngx_http_request_t *r);
 ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_llm_main_conf_t *lmcf,
     ngx_str_t *name);
+
+/* exact token counts (ngx_http_llm_tokenizer.c) */
+char *ngx_http_llm_tokenizer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_llm_tokenizer_resolve(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_model_t *m);
+size_t ngx_http_llm_count_tokens(ngx_http_llm_ctx_t *ctx, const u_char *text,
+    size_t len);
 ngx_int_t ngx_http_llm_subrequest(ngx_http_request_t *r, ngx_str_t *uri,
     ngx_str_t *args, ngx_str_t *body, ngx_http_llm_ctx_t *sctx,
     ngx_http_post_subrequest_t *ps, ngx_http_request_t **psr);

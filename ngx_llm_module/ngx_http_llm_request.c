@@ -1137,13 +1137,13 @@ ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx)
     t = ctx->req.texts.elts;
 
     for (i = 0; i < ctx->req.texts.nelts; i++) {
-        n += ngx_http_llm_estimate_tokens(t[i].text.data, t[i].text.len);
+        n += ngx_http_llm_count_tokens(ctx, t[i].text.data, t[i].text.len);
     }
 
     if (ctx->req.tools_tok != NGX_HTTP_LLM_NONE) {
         tools = ngx_http_llm_tok(ctx, ctx->req.tools_tok);
-        n += ngx_http_llm_estimate_tokens(ctx->req.body.data + tools->start,
-                                          tools->end - tools->start);
+        n += ngx_http_llm_count_tokens(ctx, ctx->req.body.data + tools->start,
+                                       tools->end - tools->start);
     }
 
     ctx->req.prompt_estimate = n;

@@ -552,6 +552,163 @@ static const uint16_t  ngx_http_llm_tokens_punct[2][17] = {
 
 
 /*
+ * Languages: the costs of words are scaled by the language of the text
+ * (ngx_http_llm_tokens_lang()), fitted on a split of ../shared/eval/text by
+ * bench/tokenizer/fit_lang.py.
+ */
+
+#define NGX_HTTP_LLM_TL_EN            0    /* English, code, unsure */
+#define NGX_HTTP_LLM_TL_DE            1
+#define NGX_HTTP_LLM_TL_FR            2
+#define NGX_HTTP_LLM_TL_ES            3
+#define NGX_HTTP_LLM_TL_PT            4
+#define NGX_HTTP_LLM_TL_IT            5
+#define NGX_HTTP_LLM_TL_ID            6
+#define NGX_HTTP_LLM_TL_TR            7
+#define NGX_HTTP_LLM_TL_PL            8
+#define NGX_HTTP_LLM_TL_VI            9
+#define NGX_HTTP_LLM_TL_RU            10
+#define NGX_HTTP_LLM_TL_UK            11
+#define NGX_HTTP_LLM_TL_AR            12
+#define NGX_HTTP_LLM_TL_FA            13
+#define NGX_HTTP_LLM_TL_HE            14
+#define NGX_HTTP_LLM_TL_EL            15
+#define NGX_HTTP_LLM_TL_ZH            16
+#define NGX_HTTP_LLM_TL_JA            17
+#define NGX_HTTP_LLM_TL_KO            18
+#define NGX_HTTP_LLM_TL_TH            19
+#define NGX_HTTP_LLM_TL_HI            20
+#define NGX_HTTP_LLM_TL_BN            21
+#define NGX_HTTP_LLM_TL_TA            22
+#define NGX_HTTP_LLM_TL_N             23
+
+/* scripts of letters, for the language */
+
+#define NGX_HTTP_LLM_TG_NONE          0
+#define NGX_HTTP_LLM_TG_LATIN         1
+#define NGX_HTTP_LLM_TG_CYRL          2
+#define NGX_HTTP_LLM_TG_GREK          3
+#define NGX_HTTP_LLM_TG_ARAB          4
+#define NGX_HTTP_LLM_TG_HEBR          5
+#define NGX_HTTP_LLM_TG_HAN           6
+#define NGX_HTTP_LLM_TG_KANA          7
+#define NGX_HTTP_LLM_TG_HANG          8
+#define NGX_HTTP_LLM_TG_THAI          9
+#define NGX_HTTP_LLM_TG_DEVA          10
+#define NGX_HTTP_LLM_TG_BENG          11
+#define NGX_HTTP_LLM_TG_TAML          12
+#define NGX_HTTP_LLM_TG_N             13
+
+#define NGX_HTTP_LLM_TOKENS_LANG_SAMPLE        2048
+#define NGX_HTTP_LLM_TOKENS_LANG_MIN           48
+
+
+typedef struct {
+    const char                 *word;
+    size_t                      len;
+    unsigned                    lang;
+} ngx_http_llm_tokens_word_t;
+
+
+#define ngx_http_llm_tokens_w(s, l)  { s, sizeof(s) - 1, NGX_HTTP_LLM_TL_##l }
+
+static const ngx_http_llm_tokens_word_t  ngx_http_llm_tokens_words[] = {
+    ngx_http_llm_tokens_w("the", EN), ngx_http_llm_tokens_w("and", EN),
+    ngx_http_llm_tokens_w("of", EN), ngx_http_llm_tokens_w("that", EN),
+    ngx_http_llm_tokens_w("with", EN), ngx_http_llm_tokens_w("was", EN),
+    ngx_http_llm_tokens_w("this", EN), ngx_http_llm_tokens_w("have", EN),
+    ngx_http_llm_tokens_w("der", DE), ngx_http_llm_tokens_w("die", DE),
+    ngx_http_llm_tokens_w("und", DE), ngx_http_llm_tokens_w("das", DE),
+    ngx_http_llm_tokens_w("ist", DE), ngx_http_llm_tokens_w("nicht", DE),
+    ngx_http_llm_tokens_w("mit", DE), ngx_http_llm_tokens_w("von", DE),
+    ngx_http_llm_tokens_w("sich", DE), ngx_http_llm_tokens_w("auf", DE),
+    ngx_http_llm_tokens_w("le", FR), ngx_http_llm_tokens_w("les", FR),
+    ngx_http_llm_tokens_w("des", FR), ngx_http_llm_tokens_w("et", FR),
+    ngx_http_llm_tokens_w("est", FR), ngx_http_llm_tokens_w("une", FR),
+    ngx_http_llm_tokens_w("du", FR), ngx_http_llm_tokens_w("dans", FR),
+    ngx_http_llm_tokens_w("pour", FR), ngx_http_llm_tokens_w("qui", FR),
+    ngx_http_llm_tokens_w("el", ES), ngx_http_llm_tokens_w("los", ES),
+    ngx_http_llm_tokens_w("las", ES), ngx_http_llm_tokens_w("por", ES),
+    ngx_http_llm_tokens_w("y", ES), ngx_http_llm_tokens_w("como", ES),
+    ngx_http_llm_tokens_w("pero", ES), ngx_http_llm_tokens_w("fue", ES),
+    ngx_http_llm_tokens_w("os", PT), ngx_http_llm_tokens_w("dos", PT),
+    ngx_http_llm_tokens_w("das", PT), ngx_http_llm_tokens_w("em", PT),
+    ngx_http_llm_tokens_w("um", PT), ngx_http_llm_tokens_w("com", PT),
+    ngx_http_llm_tokens_w("ao", PT), ngx_http_llm_tokens_w("foi", PT),
+    ngx_http_llm_tokens_w("il", IT), ngx_http_llm_tokens_w("che", IT),
+    ngx_http_llm_tokens_w("della", IT), ngx_http_llm_tokens_w("non", IT),
+    ngx_http_llm_tokens_w("sono", IT), ngx_http_llm_tokens_w("gli", IT),
+    ngx_http_llm_tokens_w("nel", IT), ngx_http_llm_tokens_w("alla", IT),
+    ngx_http_llm_tokens_w("anche", IT), ngx_http_llm_tokens_w("degli", IT),
+    ngx_http_llm_tokens_w("per", IT), ngx_http_llm_tokens_w("una", IT),
+    ngx_http_llm_tokens_w("come", IT), ngx_http_llm_tokens_w("questo", IT),
+    ngx_http_llm_tokens_w("stato", IT), ngx_http_llm_tokens_w("delle", IT),
+    ngx_http_llm_tokens_w("nella", IT), ngx_http_llm_tokens_w("dei", IT),
+    ngx_http_llm_tokens_w("yang", ID), ngx_http_llm_tokens_w("dan", ID),
+    ngx_http_llm_tokens_w("dengan", ID), ngx_http_llm_tokens_w("untuk", ID),
+    ngx_http_llm_tokens_w("ini", ID), ngx_http_llm_tokens_w("itu", ID),
+    ngx_http_llm_tokens_w("dari", ID), ngx_http_llm_tokens_w("tidak", ID),
+    ngx_http_llm_tokens_w("dalam", ID), ngx_http_llm_tokens_w("pada", ID),
+    ngx_http_llm_tokens_w("adalah", ID), ngx_http_llm_tokens_w("akan", ID),
+    ngx_http_llm_tokens_w("oleh", ID), ngx_http_llm_tokens_w("juga", ID),
+    ngx_http_llm_tokens_w("sebagai", ID), ngx_http_llm_tokens_w("telah", ID),
+    ngx_http_llm_tokens_w("atau", ID), ngx_http_llm_tokens_w("karena", ID),
+    ngx_http_llm_tokens_w("bir", TR), ngx_http_llm_tokens_w("ve", TR),
+    ngx_http_llm_tokens_w("bu", TR), ngx_http_llm_tokens_w("ile", TR),
+    ngx_http_llm_tokens_w("olan", TR), ngx_http_llm_tokens_w("gibi", TR),
+    ngx_http_llm_tokens_w("daha", TR), ngx_http_llm_tokens_w("sonra", TR),
+    ngx_http_llm_tokens_w("nie", PL), ngx_http_llm_tokens_w("jest", PL),
+    ngx_http_llm_tokens_w("przez", PL), ngx_http_llm_tokens_w("jak", PL),
+    ngx_http_llm_tokens_w("oraz", PL), ngx_http_llm_tokens_w("przy", PL),
+    ngx_http_llm_tokens_w("na", PL), ngx_http_llm_tokens_w("w", PL),
+    ngx_http_llm_tokens_w("trong", VI), ngx_http_llm_tokens_w("cho", VI),
+    ngx_http_llm_tokens_w("khi", VI), ngx_http_llm_tokens_w("anh", VI),
+    { NULL, 0, 0 }
+};
+
+
+/*
+ * ngx_http_llm_tokens_words[] by a hash of the word (1 + index; 0: none),
+ * open addressing; written from the list above by
+ * bench/tokenizer/word_hash.py: run it after editing the list.
+ */
+
+#define ngx_http_llm_tokens_word_hash(w, n)                                   \
+    (((w)[0] * 7 + ((n) > 1 ? (w)[1] : 0) * 31 + (n) * 131 + (w)[(n) - 1])   \
+     & 255)
+
+static const u_char  ngx_http_llm_tokens_word_index[256] = {
+      0,   0,   0,   0,   0,   0,   0,   0,   8,   0,   0,   0,   0,   0,   0,   0,
+      0,  49,   0,   0,   0,   0,  74,   0,   0,   0,   0,   0,  42,   0,   0,  80,
+      0,   0,   0,  67,   0,   0,   0,   0,  52,  38,  95,  20,   0,  44,  61,  59,
+      0,   0,  51,   0,  28,  79,   0,   0,   0,   0,   0,  46,  72,  73,  96,   0,
+      0,   0,   0,   7,   4,  98,  55,   0,   0,  22,  29,  33,   0,   0,   0,   0,
+     17,   0,   0,   0,  83,   0,   0,   0,   0,   0,   0,   0,   0,  93,  77,  78,
+     81,  10,  25,  30,  94,  45,   0,   0,   0,  40,  48,   0,   5,   0,   0,  37,
+     56,   0,  11,  24,  64,   0,   0,  12,  39,  65,  71,  99,  32,   0,  76,  66,
+      0,  63,   0,   0,   0,   0,  88,   0,   0,   0,   0,   0,   0,  43,   0,   0,
+      0,  75,   0,   0,   0,   0,   0,  57,  85,  92,  19,   0,   0,   0,   0,   0,
+      0,  34,  16,  90,   0,   0,   0,  89,   0,   0,   0,   0,   0,  23,   0,  15,
+     31,   0,   1,   0,   0,   0,   0,   0,   0,   0,   0,   0,  14,   0,   0,   0,
+      0,  18,   0,  58,   0,   0,  35,   0,   0,  13,   0,   0,   0,   0,   0,   3,
+      0,   0,   0,   0,   0,   0,   0,  50,   0,  41,   0,   0,   0,  70,   0,   0,
+     82,  84,   0,  36,   0,   0,   2,  47,  87,  62,  68,  60,  91,  53, 100,  54,
+     69,  97,   9,  21,   0,   0,   0,   0,   0,   0,  26,   0,   6,  86,   0,  27
+};
+
+
+/* LANG FITTED: begin (written by bench/tokenizer/fit_lang.py) */
+
+/* the cost of words in 1/256 of the fitted one, by language */
+static const uint32_t  ngx_http_llm_tokens_lang_scale[NGX_HTTP_LLM_TL_N] = {
+     256,  276,  258,  264,  259,  329,  347,  311,  379,  190,  212,  255,
+     229,  230,  291,  245,  279,  279,  279,  279,  242,  276,  269
+};
+
+/* LANG FITTED: end */
+
+
+/*
  * A text that is one piece only (a word, a punctuation run) and costs less
  * than this is one token: streamed deltas are one token each by
  * construction, and most of them are a single piece.
@@ -580,6 +737,10 @@ static const u_char *ngx_http_llm_tokens_punct_scan(const u_char *p,
 static const u_char *ngx_http_llm_tokens_space_scan(const u_char *p,
     const u_char *end, ngx_http_llm_tokens_piece_t *pc);
 static uint32_t ngx_http_llm_tokens_cost(ngx_http_llm_tokens_piece_t *pc);
+static unsigned ngx_http_llm_tokens_lang(const u_char *text, size_t len);
+static unsigned ngx_http_llm_tokens_lang_char(uint32_t cp, uint32_t *votes);
+static void ngx_http_llm_tokens_lang_word(const u_char *w, size_t n,
+    uint32_t *votes);
 
 
 size_t
@@ -588,7 +749,8 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     size_t                        n;
     u_char                        a, c0, c1;
     uint32_t                      cost;
-    uint64_t                      total;
+    uint64_t                      total, words, ascii;
+    unsigned                    lang;
     const u_char                 *p, *q, *end;
     ngx_http_llm_tokens_piece_t   pc;
 #ifdef NGX_HTTP_LLM_TOKENS_TRACE
@@ -602,6 +764,8 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     p = text;
     end = text + len;
     total = 0;
+    words = 0;
+    ascii = 0;
 
     while (p < end) {
 
@@ -691,18 +855,408 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
         NGX_HTTP_LLM_TOKENS_TRACE(text, start, p, &pc, cost);
 #endif
 
-        if (p == end && total == 0 && cost < NGX_HTTP_LLM_TOKENS_LONE) {
+        if (p == end && total == 0 && words == 0 && ascii == 0
+            && cost < NGX_HTTP_LLM_TOKENS_LONE)
+        {
             /* the whole text is one piece */
             return 1;
         }
 
-        total += cost;
+        if (pc.kind != NGX_HTTP_LLM_TK_WORD) {
+            total += cost;
+
+        } else if (pc.letters[NGX_HTTP_LLM_TS_ASCII] == pc.n) {
+            ascii += cost;
+
+        } else {
+            words += cost;
+        }
     }
+
+    /*
+     * Word costs corrected for the text's language: all words in a language
+     * written in Latin letters, the others' own words only (not the ASCII
+     * words of a Chinese text).  Short texts, streamed deltas among them,
+     * keep the costs as fitted.
+     */
+
+    lang = (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN)
+           ? ngx_http_llm_tokens_lang(text, len) : NGX_HTTP_LLM_TL_EN;
+
+#ifdef NGX_HTTP_LLM_TOKENS_PARTS
+    NGX_HTTP_LLM_TOKENS_PARTS(lang, words, ascii, total);
+#endif
+
+    if (lang <= NGX_HTTP_LLM_TL_VI) {
+        words += ascii;
+
+    } else {
+        total += ascii;
+    }
+
+    total += words * ngx_http_llm_tokens_lang_scale[lang]
+             / NGX_HTTP_LLM_TOKEN_UNIT;
 
     n = (size_t) ((total + NGX_HTTP_LLM_TOKEN_UNIT / 2)
                   / NGX_HTTP_LLM_TOKEN_UNIT);
 
     return n ? n : 1;
+}
+
+
+/*
+ * The language of a text, from its first NGX_HTTP_LLM_TOKENS_LANG_SAMPLE
+ * bytes: the script most of its letters are written in, then letters
+ * peculiar to a language (ы, і, پ, ñ, ş, ą, ư, ...) and a few frequent
+ * short words ("the", "yang", "della", ...).  NGX_HTTP_LLM_TL_EN (English,
+ * code, anything unsure) keeps the costs as fitted.
+ */
+
+static unsigned
+ngx_http_llm_tokens_lang(const u_char *text, size_t len)
+{
+    u_char        c, w[8];
+    size_t        n, wn;
+    uint32_t      cp, votes[NGX_HTTP_LLM_TL_N], script[NGX_HTTP_LLM_TG_N];
+    unsigned    i, best, sc, ascii_word;
+    const u_char *p, *end;
+
+    memset(votes, 0, sizeof(votes));
+    memset(script, 0, sizeof(script));
+
+    end = text + (len < NGX_HTTP_LLM_TOKENS_LANG_SAMPLE
+                  ? len : NGX_HTTP_LLM_TOKENS_LANG_SAMPLE);
+
+    wn = 0;
+    ascii_word = 1;
+
+    for (p = text; p < end; p += n) {
+        c = *p;
+
+        if (c < 0x80) {
+            n = 1;
+
+            if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+                if (wn < sizeof(w)) {
+                    w[wn] = c | 0x20;
+                }
+
+                wn++;
+                script[NGX_HTTP_LLM_TG_LATIN]++;
+                continue;
+            }
+
+            if (wn && ascii_word && wn <= sizeof(w)) {
+                ngx_http_llm_tokens_lang_word(w, wn, votes);
+            }
+
+            wn = 0;
+            ascii_word = 1;
+            continue;
+        }
+
+        /* a non-ASCII character: decode it (an invalid byte is skipped) */
+
+        if (c >= 0xc2 && c <= 0xdf && end - p >= 2) {
+            n = 2;
+            cp = (c & 0x1f) << 6 | (p[1] & 0x3f);
+
+        } else if (c >= 0xe0 && c <= 0xef && end - p >= 3) {
+            n = 3;
+            cp = (c & 0x0f) << 12 | (p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+
+        } else if (c >= 0xf0 && c <= 0xf4 && end - p >= 4) {
+            n = 4;
+            cp = (uint32_t) (c & 0x07) << 18 | (p[1] & 0x3f) << 12
+                 | (p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+
+        } else {
+            n = 1;
+            continue;
+        }
+
+        sc = ngx_http_llm_tokens_lang_char(cp, votes);
+        script[sc]++;
+
+        if (sc == NGX_HTTP_LLM_TG_LATIN) {
+            ascii_word = 0;         /* part of a word, not an ASCII word */
+            wn++;
+
+        } else {
+            if (wn && ascii_word && wn <= sizeof(w)) {
+                ngx_http_llm_tokens_lang_word(w, wn, votes);
+            }
+
+            wn = 0;
+            ascii_word = 1;
+        }
+    }
+
+    if (wn && ascii_word && wn <= sizeof(w)) {
+        ngx_http_llm_tokens_lang_word(w, wn, votes);
+    }
+
+    /* the script of most letters */
+
+    best = NGX_HTTP_LLM_TG_NONE;
+
+    for (i = 1; i < NGX_HTTP_LLM_TG_N; i++) {
+        if (script[i] > script[best]) {
+            best = i;
+        }
+    }
+
+    switch (best) {
+
+    case NGX_HTTP_LLM_TG_NONE:
+        return NGX_HTTP_LLM_TL_EN;
+
+    case NGX_HTTP_LLM_TG_CYRL:
+        return votes[NGX_HTTP_LLM_TL_UK] > votes[NGX_HTTP_LLM_TL_RU]
+               ? NGX_HTTP_LLM_TL_UK : NGX_HTTP_LLM_TL_RU;
+
+    case NGX_HTTP_LLM_TG_ARAB:
+        return votes[NGX_HTTP_LLM_TL_FA] > votes[NGX_HTTP_LLM_TL_AR]
+               ? NGX_HTTP_LLM_TL_FA : NGX_HTTP_LLM_TL_AR;
+
+    case NGX_HTTP_LLM_TG_HEBR:
+        return NGX_HTTP_LLM_TL_HE;
+
+    case NGX_HTTP_LLM_TG_GREK:
+        return NGX_HTTP_LLM_TL_EL;
+
+    case NGX_HTTP_LLM_TG_HAN:
+    case NGX_HTTP_LLM_TG_KANA:
+        return script[NGX_HTTP_LLM_TG_KANA] * 8 > script[NGX_HTTP_LLM_TG_HAN]
+               ? NGX_HTTP_LLM_TL_JA : NGX_HTTP_LLM_TL_ZH;
+
+    case NGX_HTTP_LLM_TG_HANG:
+        return NGX_HTTP_LLM_TL_KO;
+
+    case NGX_HTTP_LLM_TG_THAI:
+        return NGX_HTTP_LLM_TL_TH;
+
+    case NGX_HTTP_LLM_TG_DEVA:
+        return NGX_HTTP_LLM_TL_HI;
+
+    case NGX_HTTP_LLM_TG_BENG:
+        return NGX_HTTP_LLM_TL_BN;
+
+    case NGX_HTTP_LLM_TG_TAML:
+        return NGX_HTTP_LLM_TL_TA;
+
+    default: /* NGX_HTTP_LLM_TG_LATIN */
+        break;
+    }
+
+    best = NGX_HTTP_LLM_TL_EN;
+
+    for (i = NGX_HTTP_LLM_TL_EN + 1; i <= NGX_HTTP_LLM_TL_VI; i++) {
+        if (votes[i] > votes[best]) {
+            best = i;
+        }
+    }
+
+    /* one frequent word is enough in a short text */
+    return votes[best] >= (len < 256 ? 1u : 2u) ? best : NGX_HTTP_LLM_TL_EN;
+}
+
+
+/* the script of a non-ASCII code point, and its votes */
+
+static unsigned
+ngx_http_llm_tokens_lang_char(uint32_t cp, uint32_t *votes)
+{
+    if (cp < 0x250) {
+
+        switch (cp) {
+
+        case 0x0103: case 0x0102: case 0x0110: case 0x0111:
+        case 0x01a0: case 0x01a1: case 0x01af: case 0x01b0:
+            votes[NGX_HTTP_LLM_TL_VI] += 2;             /* ă đ ơ ư */
+            break;
+
+        case 0x0105: case 0x0104: case 0x0119: case 0x0118: case 0x0142:
+        case 0x0141: case 0x015b: case 0x015a: case 0x017a: case 0x0179:
+        case 0x017c: case 0x017b: case 0x0107: case 0x0106: case 0x0144:
+        case 0x0143:
+            votes[NGX_HTTP_LLM_TL_PL] += 2;             /* ą ę ł ś ź ż ć ń */
+            break;
+
+        case 0x015f: case 0x015e: case 0x011f: case 0x011e: case 0x0131:
+        case 0x0130:
+            votes[NGX_HTTP_LLM_TL_TR] += 2;             /* ş ğ ı İ */
+            break;
+
+        case 0x00df: case 0x00e4: case 0x00c4:
+            votes[NGX_HTTP_LLM_TL_DE] += 2;             /* ß ä */
+            break;
+
+        case 0x00f6: case 0x00fc: case 0x00d6: case 0x00dc:
+            votes[NGX_HTTP_LLM_TL_DE]++;                /* ö ü */
+            votes[NGX_HTTP_LLM_TL_TR]++;
+            break;
+
+        case 0x00e3: case 0x00f5: case 0x00c3: case 0x00d5:
+            votes[NGX_HTTP_LLM_TL_PT] += 2;             /* ã õ */
+            break;
+
+        case 0x00e7: case 0x00c7:
+            votes[NGX_HTTP_LLM_TL_PT]++;                /* ç */
+            votes[NGX_HTTP_LLM_TL_FR]++;
+            votes[NGX_HTTP_LLM_TL_TR]++;
+            break;
+
+        case 0x00f1: case 0x00d1: case 0x00bf: case 0x00a1:
+            votes[NGX_HTTP_LLM_TL_ES] += 2;             /* ñ ¿ ¡ */
+            break;
+
+        case 0x00e1: case 0x00ed: case 0x00f3: case 0x00fa:
+            votes[NGX_HTTP_LLM_TL_ES]++;                /* á í ó ú */
+            votes[NGX_HTTP_LLM_TL_PT]++;
+            break;
+
+        case 0x00ea: case 0x00e2: case 0x00ee: case 0x00f4: case 0x00fb:
+        case 0x00eb: case 0x0153:
+            votes[NGX_HTTP_LLM_TL_FR]++;                /* ê â î ô û ë œ */
+            break;
+
+        case 0x00e8: case 0x00e0:
+            votes[NGX_HTTP_LLM_TL_FR]++;                /* è à */
+            votes[NGX_HTTP_LLM_TL_IT]++;
+            break;
+
+        case 0x00ec: case 0x00f2: case 0x00f9:
+            votes[NGX_HTTP_LLM_TL_IT] += 2;             /* ì ò ù */
+            break;
+        }
+
+        return (cp >= 0xc0 && cp != 0xd7 && cp != 0xf7)
+               ? NGX_HTTP_LLM_TG_LATIN : NGX_HTTP_LLM_TG_NONE;
+    }
+
+    if (cp >= 0x1ea0 && cp <= 0x1ef9) {
+        votes[NGX_HTTP_LLM_TL_VI] += 2;
+        return NGX_HTTP_LLM_TG_LATIN;
+    }
+
+    if (cp >= 0x1e00 && cp <= 0x1eff) {
+        return NGX_HTTP_LLM_TG_LATIN;
+    }
+
+    if (cp >= 0x370 && cp <= 0x3ff) {
+        return NGX_HTTP_LLM_TG_GREK;
+    }
+
+    if (cp >= 0x1f00 && cp <= 0x1fff) {
+        return NGX_HTTP_LLM_TG_GREK;
+    }
+
+    if (cp >= 0x400 && cp <= 0x52f) {
+
+        switch (cp) {
+
+        case 0x0456: case 0x0406: case 0x0457: case 0x0407: case 0x0454:
+        case 0x0404: case 0x0491: case 0x0490:
+            votes[NGX_HTTP_LLM_TL_UK] += 2;             /* і ї є ґ */
+            break;
+
+        case 0x044b: case 0x042b: case 0x044d: case 0x042d: case 0x044a:
+        case 0x0451:
+            votes[NGX_HTTP_LLM_TL_RU] += 2;             /* ы э ъ ё */
+            break;
+        }
+
+        return NGX_HTTP_LLM_TG_CYRL;
+    }
+
+    if (cp >= 0x590 && cp <= 0x5ff) {
+        return NGX_HTTP_LLM_TG_HEBR;
+    }
+
+    if ((cp >= 0x600 && cp <= 0x6ff) || (cp >= 0x750 && cp <= 0x77f)
+        || (cp >= 0xfb50 && cp <= 0xfeff))
+    {
+        switch (cp) {
+
+        case 0x067e: case 0x0686: case 0x0698: case 0x06af: case 0x06a9:
+        case 0x06cc:
+            votes[NGX_HTTP_LLM_TL_FA]++;                /* پ چ ژ گ ک ی */
+            break;
+
+        case 0x064a: case 0x0643: case 0x0629:
+            votes[NGX_HTTP_LLM_TL_AR]++;                /* ي ك ة */
+            break;
+        }
+
+        return (cp >= 0x660 && cp <= 0x669) || (cp >= 0x6f0 && cp <= 0x6f9)
+               || (cp >= 0x60c && cp <= 0x61f)
+               ? NGX_HTTP_LLM_TG_NONE : NGX_HTTP_LLM_TG_ARAB;
+    }
+
+    if (cp >= 0x900 && cp <= 0x97f) {
+        return NGX_HTTP_LLM_TG_DEVA;
+    }
+
+    if (cp >= 0x980 && cp <= 0x9ff) {
+        return NGX_HTTP_LLM_TG_BENG;
+    }
+
+    if (cp >= 0xb80 && cp <= 0xbff) {
+        return NGX_HTTP_LLM_TG_TAML;
+    }
+
+    if (cp >= 0xe00 && cp <= 0xe7f) {
+        return NGX_HTTP_LLM_TG_THAI;
+    }
+
+    if (cp >= 0x1100 && cp <= 0x11ff) {
+        return NGX_HTTP_LLM_TG_HANG;
+    }
+
+    if (cp >= 0x3040 && cp <= 0x30ff) {
+        return NGX_HTTP_LLM_TG_KANA;
+    }
+
+    if ((cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x4e00 && cp <= 0x9fff)
+        || (cp >= 0x20000 && cp <= 0x2ffff))
+    {
+        return NGX_HTTP_LLM_TG_HAN;
+    }
+
+    if ((cp >= 0xac00 && cp <= 0xd7af) || (cp >= 0x3130 && cp <= 0x318f)) {
+        return NGX_HTTP_LLM_TG_HANG;
+    }
+
+    return NGX_HTTP_LLM_TG_NONE;
+}
+
+
+/* frequent short words, lower case, that tell Latin-script languages apart */
+
+static void
+ngx_http_llm_tokens_lang_word(const u_char *w, size_t n, uint32_t *votes)
+{
+    unsigned                            h, i;
+    const ngx_http_llm_tokens_word_t     *sw;
+
+    for (h = ngx_http_llm_tokens_word_hash(w, n);
+         ngx_http_llm_tokens_word_index[h];
+         h = (h + 1) & 255)
+    {
+        sw = &ngx_http_llm_tokens_words[ngx_http_llm_tokens_word_index[h] - 1];
+
+        if (sw->len != n) {
+            continue;
+        }
+
+        for (i = 0; i < n && sw->word[i] == w[i]; i++) { /* void */ }
+
+        if (i == n) {
+            votes[sw->lang]++;
+            return;
+        }
+    }
 }
 
 

@@ -274,6 +274,9 @@ ngx_http_llm_variable_tokens_source(ngx_http_request_t *r,
     if (ctx->usage_reported) {
         ngx_str_set(v, "usage");
 
+    } else if (ctx->tokens_exact && !ctx->tokens_estimated) {
+        ngx_str_set(v, "exact");
+
     } else {
         ngx_str_set(v, "estimate");
     }

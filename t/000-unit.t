@@ -21,11 +21,13 @@ my %sources = (
     sse_test    => ['filters/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/ngx_http_llm_pii.c'],
     embed_test  => ['ngx_llm_module/ngx_http_llm_embed.c'],
+    bpe_test    => ['ngx_llm_module/ngx_http_llm_bpe.c'],
 );
 
 # libraries to link, per test
 my %libs = (
     pii_test    => '-lhs -lcrypto',
+    bpe_test    => '-lpcre2-8',
 );
 
 # LLM_UNIT_HS_PREFIX=/prefix: the tests that use libhs are built against

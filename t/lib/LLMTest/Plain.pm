@@ -48,8 +48,9 @@ use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
+# sleep is Time::HiRes's: the tests' "sleep 0.5" would be sleep 0 otherwise
 our @EXPORT = qw(valgrind slow free_port wait_port slurp tail dechunk
-                 in_background in_parallel);
+                 in_background in_parallel sleep);
 
 # t/, from t/lib/LLMTest/Plain.pm
 my $T = abs_path(dirname(__FILE__) . '/../..');

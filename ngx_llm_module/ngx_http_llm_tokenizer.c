@@ -1,0 +1,262 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * Exact token counts in nginx: "llm_tokenizer NAME FILE;" loads a tiktoken
+ * rank file at configuration time (ngx_http_llm_bpe.c does the work),
+ * "llm_model ... tokenizer=NAME;" makes the catalogue entry count with it.
+ * The tables are built in the master process before the workers fork and
+ * are only read afterwards; each worker allocates its own small cache on
+ * its first count.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_llm_module.h"
+#include "ngx_http_llm_tokens.h"
+#include "ngx_http_llm_bpe.h"
+
+
+static void ngx_http_llm_tokenizer_cleanup(void *data);
+
+
+/* llm_tokenizer NAME FILE */
+
+char *
+ngx_http_llm_tokenizer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    char                      err[256];
+    size_t                    line, size;
+    u_char                   *data;
+    ssize_t                   n;
+    ngx_str_t                *value, file;
+    ngx_uint_t                i;
+    ngx_file_t                f;
+    ngx_file_info_t           fi;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_llm_bpe_t       *bpe;
+    ngx_http_llm_tokenizer_t *t;
+
+    (void) cmd;
+
+    value = cf->args->elts;
+
+    if (!ngx_http_llm_bpe_known(value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_tokenizer: unknown encoding \"%V\" "
+                           "(known: o200k_base, cl100k_base)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (lmcf->tokenizers.elts == NULL
+        && ngx_array_init(&lmcf->tokenizers, cf->pool, 2,
+                          sizeof(ngx_http_llm_tokenizer_t))
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    t = lmcf->tokenizers.elts;
+
+    for (i = 0; i < lmcf->tokenizers.nelts; i++) {
+        if (t[i].name.len == value[1].len
+            && ngx_strncmp(t[i].name.data, value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_tokenizer \"%V\" is duplicate", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    file = value[2];
+
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&f, sizeof(ngx_file_t));
+    f.name = file;
+    f.log = cf->log;
+
+    f.fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (f.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "llm_tokenizer \"%V\": "
+                           ngx_open_file_n " \"%V\" failed", &value[1], &file);
+        return NGX_CONF_ERROR;
+    }
+
+    data = NULL;
+
+    if (ngx_fd_info(f.fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "llm_tokenizer \"%V\": "
+                           ngx_fd_info_n " \"%V\" failed", &value[1], &file);
+        goto failed;
+    }
+
+    size = (size_t) ngx_file_size(&fi);
+
+    if (size == 0 || size > 64 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_tokenizer \"%V\": \"%V\" is %s", &value[1],
+                           &file, size ? "larger than 64M" : "empty");
+        goto failed;
+    }
+
+    /* read with the configuration's log, freed before the next directive */
+
+    data = ngx_alloc(size, cf->log);
+    if (data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_file(&f, data, size, 0);
+
+    if (n == NGX_ERROR || (size_t) n != size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_tokenizer \"%V\": \"%V\" could not be read",
+                           &value[1], &file);
+        goto failed;
+    }
+
+    bpe = ngx_http_llm_bpe_load(value[1].data, value[1].len, data, size,
+                                err, sizeof(err), &line);
+
+    if (bpe == NULL) {
+        if (line) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_tokenizer \"%V\": \"%V\" line %uz: %s",
+                               &value[1], &file, line, err);
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_tokenizer \"%V\": \"%V\": %s",
+                               &value[1], &file, err);
+        }
+
+        goto failed;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_http_llm_bpe_free(bpe);
+        goto failed;
+    }
+
+    cln->handler = ngx_http_llm_tokenizer_cleanup;
+    cln->data = bpe;
+
+    t = ngx_array_push(&lmcf->tokenizers);
+    if (t == NULL) {
+        goto failed;            /* bpe is freed by the cleanup */
+    }
+
+    t->name = value[1];
+    t->bpe = bpe;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, cf->log, 0,
+                   "llm_tokenizer \"%V\": %uz tokens, %uz bytes of tables, "
+                   "%uz per worker", &value[1], ngx_http_llm_bpe_tokens(bpe),
+                   ngx_http_llm_bpe_memory(bpe),
+                   ngx_http_llm_bpe_worker_memory(bpe));
+
+    ngx_free(data);
+
+    if (ngx_close_file(f.fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", &file);
+    }
+
+    return NGX_CONF_OK;
+
+failed:
+
+    if (data) {
+        ngx_free(data);
+    }
+
+    if (ngx_close_file(f.fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", &file);
+    }
+
+    return NGX_CONF_ERROR;
+}
+
+
+static void
+ngx_http_llm_tokenizer_cleanup(void *data)
+{
+    ngx_http_llm_bpe_free(data);
+}
+
+
+/* the "tokenizer=NAME" of every llm_model names an llm_tokenizer */
+
+ngx_int_t
+ngx_http_llm_tokenizer_resolve(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
+    ngx_http_llm_model_t *m)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_tokenizer_t  *t;
+
+    if (m->tokenizer_name.len == 0) {
+        return NGX_OK;
+    }
+
+    t = lmcf->tokenizers.elts;
+
+    for (i = 0; i < lmcf->tokenizers.nelts; i++) {
+        if (t[i].name.len == m->tokenizer_name.len
+            && ngx_strncmp(t[i].name.data, m->tokenizer_name.data,
+                           m->tokenizer_name.len)
+               == 0)
+        {
+            m->bpe = t[i].bpe;
+            return NGX_OK;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "llm_model \"%V\": no \"llm_tokenizer %V\" is defined "
+                  "in %s:%ui", &m->name, &m->tokenizer_name, m->file, m->line);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * Tokens of a text for the request's model: exact where its catalogue
+ * entry has a tokenizer, else the estimate.  Which one it was is kept for
+ * $llm_tokens_source.
+ */
+
+size_t
+ngx_http_llm_count_tokens(ngx_http_llm_ctx_t *ctx, const u_char *text,
+    size_t len)
+{
+    size_t  n;
+
+    if (ctx->entry && ctx->entry->bpe) {
+        n = ngx_http_llm_bpe_count(ctx->entry->bpe, text, len);
+
+        if (n != (size_t) -1) {
+            ctx->tokens_exact = 1;
+            return n;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                      "llm: the exact token count of %uz bytes failed "
+                      "(model \"%V\"), estimated instead", len,
+                      &ctx->entry->name);
+    }
+
+    ctx->tokens_estimated = 1;
+
+    return ngx_http_llm_estimate_tokens(text, len);
+}
