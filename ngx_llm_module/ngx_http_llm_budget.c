@@ -320,7 +320,10 @@ ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
 
         res[i].held = 0;
 
-        used = ngx_http_llm_budget_used(ctx, res[i].zone);
+        /* an answer that could not be read costs all it reserved */
+
+        used = ctx->unread ? res[i].reserved
+                           : ngx_http_llm_budget_used(ctx, res[i].zone);
 
         ngx_shmtx_lock(&res[i].zone->shpool->mutex);
 

@@ -1358,6 +1358,7 @@ ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 {
     uint32_t                    list, c, m, t;
     ngx_int_t                   rv;
+    ngx_uint_t                  changed;
     ngx_http_llm_json_t         json;
     ngx_http_llm_redact_ctx_t  *rc;
 
@@ -1368,8 +1369,34 @@ ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     rv = ngx_http_llm_parse_json(r, ctx, body, &json);
+
+    if (rv == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
     if (rv != NGX_OK) {
-        return (rv == NGX_ERROR) ? NGX_ERROR : NGX_DECLINED;
+        /* not a JSON object (text/plain, say): all of it is text */
+
+        rc->matches.nelts = 0;
+
+        if (rc->response
+            && ngx_http_llm_pii_scan(rc->pii, ngx_http_llm_redact_scratch,
+                                     body->data, body->len, 0, &rc->matches)
+               != 0)
+        {
+            return NGX_ERROR;
+        }
+
+        changed = 0;
+
+        if (ngx_http_llm_redact_build(rc, body->data, 0, body->len,
+                                      &rc->matches, out, &changed)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return changed ? NGX_OK : NGX_DECLINED;
     }
 
     rc->edits.nelts = 0;

@@ -17,8 +17,12 @@ static ngx_int_t ngx_http_llm_process_rest(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_ask_usage(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
-static ngx_uint_t ngx_http_llm_is_json(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_llm_starts_object(ngx_str_t *body);
+static ngx_uint_t ngx_http_llm_is_upload(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_llm_model_endpoint(ngx_str_t *uri);
+static ngx_int_t ngx_http_llm_duplicate_keys(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static int ngx_libc_cdecl ngx_http_llm_key_cmp(const void *one,
+    const void *two);
 static ngx_int_t ngx_http_llm_read_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *out);
 static ngx_int_t ngx_http_llm_parse(ngx_http_request_t *r,
@@ -40,14 +44,11 @@ static const char *ngx_http_llm_anthropic_type(ngx_uint_t status);
 
 #define ngx_http_llm_tok(ctx, i)  (&(ctx)->req.json.tokens[i])
 
-#define NGX_HTTP_LLM_MAYBE_JSON   2
-
 
 ngx_int_t
 ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 {
     ngx_int_t                 rc;
-    ngx_uint_t                json;
     ngx_http_llm_ctx_t       *ctx;
     ngx_http_llm_error_t     *err;
     ngx_http_llm_loc_conf_t  *lcf;
@@ -127,8 +128,7 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    json = ngx_http_llm_is_json(r);
-    if (!json) {
+    if (ngx_http_llm_is_upload(r)) {
         return NGX_DECLINED;
     }
 
@@ -140,7 +140,6 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
     ctx->api = lcf->api;
     ctx->status = NGX_DONE;
     ctx->body_requested = 1;
-    ctx->maybe_json = (json == NGX_HTTP_LLM_MAYBE_JSON);
 
     rc = ngx_http_read_client_request_body(r, ngx_http_llm_body_handler);
 
@@ -171,22 +170,67 @@ ngx_http_llm_body_handler(ngx_http_request_t *r)
 
 /*
  * The answer is read (for usage, or it is an embedder's), so the upstream
- * must not compress it: the client's Accept-Encoding is set aside, once;
- * the header filter puts it back before gzip sees it.
+ * must not compress it: every Accept-Encoding header of the client (a
+ * provider may honour any of them) is set to "identity", once; shadow and
+ * embedder subrequests share these headers.  The header filter gives the
+ * client's values back before gzip sees them.
  */
 
-void
+ngx_int_t
 ngx_http_llm_identity_encoding(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
+    ngx_uint_t                    i;
+    ngx_list_part_t              *part;
+    ngx_table_elt_t              *h;
+    ngx_http_llm_saved_header_t  *saved;
 
-    if (r->headers_in.accept_encoding && ctx->accept_encoding == NULL) {
-        ctx->accept_encoding = r->headers_in.accept_encoding;
-        ctx->accept_encoding_value = ctx->accept_encoding->value;
-        ngx_str_set(&ctx->accept_encoding->value, "identity");
+    if (ctx->accept_encoding) {
+        return NGX_OK;
     }
 
-#endif
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof("Accept-Encoding") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Accept-Encoding",
+                               sizeof("Accept-Encoding") - 1)
+               != 0)
+        {
+            continue;
+        }
+
+        if (ctx->accept_encoding == NULL) {
+            ctx->accept_encoding = ngx_array_create(r->pool, 2,
+                                           sizeof(ngx_http_llm_saved_header_t));
+            if (ctx->accept_encoding == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        saved = ngx_array_push(ctx->accept_encoding);
+        if (saved == NULL) {
+            return NGX_ERROR;
+        }
+
+        saved->header = &h[i];
+        saved->value = h[i].value;
+
+        ngx_str_set(&h[i].value, "identity");
+    }
+
+    return NGX_OK;
 }
 
 
@@ -248,10 +292,6 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ctx->maybe_json && !ngx_http_llm_starts_object(&ctx->req.body)) {
-        return NGX_DECLINED;
     }
 
     rc = ngx_http_llm_parse(r, ctx);
@@ -333,7 +373,9 @@ ngx_http_llm_process_rest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         ctx->strip_usage = 1;
     }
 
-    ngx_http_llm_identity_encoding(r, ctx);
+    if (ngx_http_llm_identity_encoding(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "llm request: model \"%V\" stream:%ui messages:%ui",
@@ -378,61 +420,69 @@ ngx_http_llm_ask_usage(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
 
 /*
- * POST bodies without a Content-Type or with a JSON media type are parsed.
- * "application/x-www-form-urlencoded" is what "curl -d" sends when told
- * nothing else: such a body is read, and parsed only if it starts with '{'.
+ * Every POST body of a gateway location is parsed as JSON, whatever its
+ * Content-Type says (a provider may read JSON labelled text/plain): a body
+ * that is not JSON gets a 400.  The one exception is a file upload
+ * (multipart/form-data: audio, files, images) to an endpoint that does not
+ * take a model call: it passes through untouched.
  */
 
 static ngx_uint_t
-ngx_http_llm_is_json(ngx_http_request_t *r)
+ngx_http_llm_is_upload(ngx_http_request_t *r)
 {
-    u_char     *p, *last;
     ngx_str_t  *type;
 
     if (r->headers_in.content_type == NULL) {
-        return 1;
+        return 0;
     }
 
     type = &r->headers_in.content_type->value;
 
-    p = type->data;
-    last = ngx_strlchr(p, p + type->len, ';');
-    if (last == NULL) {
-        last = p + type->len;
-    }
-
-    while (last > p && (last[-1] == ' ' || last[-1] == '\t')) {
-        last--;
-    }
-
-    if (last - p == 16 && ngx_strncasecmp(p, (u_char *) "application/json", 16)
-                          == 0)
+    if (type->len < 19
+        || ngx_strncasecmp(type->data, (u_char *) "multipart/form-data", 19)
+           != 0
+        || (type->len > 19 && type->data[19] != ';' && type->data[19] != ' '
+            && type->data[19] != '\t'))
     {
-        return 1;
+        return 0;
     }
 
-    if (last - p == 33
-        && ngx_strncasecmp(p, (u_char *) "application/x-www-form-urlencoded",
-                           33) == 0)
-    {
-        return NGX_HTTP_LLM_MAYBE_JSON;
-    }
-
-    return (last - p > 5
-            && ngx_strncasecmp(last - 5, (u_char *) "+json", 5) == 0);
+    return !ngx_http_llm_model_endpoint(&r->uri);
 }
 
 
+/* the URIs of model calls: they take JSON, never a form */
+
 static ngx_uint_t
-ngx_http_llm_starts_object(ngx_str_t *body)
+ngx_http_llm_model_endpoint(ngx_str_t *uri)
 {
-    u_char  *p, *last;
+    u_char      *p, *last;
+    ngx_uint_t   i;
 
-    last = body->data + body->len;
+    static ngx_str_t  ends[] = {
+        ngx_string("/completions"),       /* and /chat/completions */
+        ngx_string("/messages"),
+        ngx_string("/responses"),
+        ngx_string("/embeddings"),
+        ngx_string("generateContent"),    /* and streamGenerateContent */
+        ngx_string("embedContent"),
+        ngx_string("countTokens"),
+        ngx_string("/count_tokens")
+    };
 
-    for (p = body->data; p < last; p++) {
-        if (*p != ' ' && *p != '\t' && *p != CR && *p != LF) {
-            return (*p == '{');
+    p = uri->data;
+    last = p + uri->len;
+
+    while (last > p && last[-1] == '/') {
+        last--;
+    }
+
+    for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        if ((size_t) (last - p) >= ends[i].len
+            && ngx_strncasecmp(last - ends[i].len, ends[i].data, ends[i].len)
+               == 0)
+        {
+            return 1;
         }
     }
 
@@ -517,6 +567,154 @@ ngx_http_llm_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *out)
 }
 
 
+/*
+ * A key given twice in one object is refused, in every object of the body:
+ * the gateway reads the last copy, a provider may read the first, so the
+ * two would act on different requests (a redacted "messages" and the one
+ * sent, a budgeted "max_tokens" and the one used).  Keys are compared
+ * decoded ("model" and "\u006dodel" are one key).  Small objects are
+ * compared pairwise, larger ones sorted: O(n log n) whatever the keys.
+ */
+
+typedef struct {
+    u_char                     *data;
+    size_t                      len;
+} ngx_http_llm_key_t;
+
+
+static ngx_int_t
+ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    size_t                      len, cut;
+    uint32_t                    i, k, n, a, b, max;
+    ngx_int_t                   rc;
+    ngx_http_llm_key_t         *keys, *dup;
+    ngx_http_llm_json_t        *json;
+    ngx_http_llm_json_token_t  *t;
+
+    json = &ctx->req.json;
+    t = json->tokens;
+
+    max = 0;
+
+    for (i = 0; i < json->ntokens; i++) {
+        if (t[i].type == NGX_HTTP_LLM_JSON_OBJECT && t[i].size > max) {
+            max = t[i].size;
+        }
+    }
+
+    if (max < 2) {
+        return NGX_OK;
+    }
+
+    keys = ngx_palloc(r->pool, max * sizeof(ngx_http_llm_key_t));
+    if (keys == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    dup = NULL;
+
+    for (i = 0; i < json->ntokens && dup == NULL; i++) {
+
+        if (t[i].type != NGX_HTTP_LLM_JSON_OBJECT || t[i].size < 2) {
+            continue;
+        }
+
+        n = 0;
+
+        for (k = i + 1; k != NGX_HTTP_LLM_NONE; k = t[k].next) {
+            len = t[k].end - t[k].start - 2;
+            keys[n].data = (u_char *) json->data + t[k].start + 1;
+
+            if (t[k].escaped) {
+                u_char  *p;
+
+                p = ngx_pnalloc(r->pool, len + 1);
+                if (p == NULL) {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+
+                len = ngx_http_llm_json_decode_string(keys[n].data, len, p);
+                keys[n].data = p;
+            }
+
+            keys[n].len = len;
+            n++;
+        }
+
+        if (n <= 8) {
+            for (a = 0; a < n && dup == NULL; a++) {
+                for (b = a + 1; b < n; b++) {
+                    if (keys[a].len == keys[b].len
+                        && ngx_memcmp(keys[a].data, keys[b].data, keys[a].len)
+                           == 0)
+                    {
+                        dup = &keys[a];
+                        break;
+                    }
+                }
+            }
+
+            continue;
+        }
+
+        ngx_qsort(keys, n, sizeof(ngx_http_llm_key_t), ngx_http_llm_key_cmp);
+
+        for (a = 1; a < n; a++) {
+            if (ngx_http_llm_key_cmp(&keys[a - 1], &keys[a]) == 0) {
+                dup = &keys[a];
+                break;
+            }
+        }
+    }
+
+    if (dup == NULL) {
+        return NGX_OK;
+    }
+
+    /* the key in the message, cut short on a character boundary */
+
+    cut = dup->len;
+
+    if (cut > 64) {
+        cut = 64;
+
+        while (cut && (dup->data[cut] & 0xc0) == 0x80) {
+            cut--;
+        }
+    }
+
+    rc = ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, NULL,
+                           "Duplicate key \"%*s%s\" in the JSON body: a key "
+                           "may appear only once in an object.",
+                           cut, dup->data, cut < dup->len ? "..." : "");
+
+    if (ctx->error) {
+        ctx->error->param.data = dup->data;
+        ctx->error->param.len = cut;
+    }
+
+    return rc;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_llm_key_cmp(const void *one, const void *two)
+{
+    int                        rc;
+    const ngx_http_llm_key_t  *a = one;
+    const ngx_http_llm_key_t  *b = two;
+
+    rc = ngx_memcmp(a->data, b->data, ngx_min(a->len, b->len));
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (a->len < b->len) ? -1 : (a->len > b->len);
+}
+
+
 static ngx_int_t
 ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
@@ -554,6 +752,11 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     if (json->tokens[0].type != NGX_HTTP_LLM_JSON_OBJECT) {
         return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, NULL,
                                  "The request body must be a JSON object.");
+    }
+
+    rc = ngx_http_llm_duplicate_keys(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     /* model */
