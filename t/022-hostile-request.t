@@ -27,7 +27,6 @@ our $Mock = <<"_EOC_";
     llm_model claude-3-5-haiku upstream=mock;
 
     llm_budget_zone \$http_x_key zone=per_key:1m tokens=5000/h;
-    llm_budget_zone \$llm_api_key zone=per_api_key:1m tokens=1000/h;
 
     llm_cache_zone zone=answers:1m;
 
@@ -432,6 +431,8 @@ X-Tenant: alice
 
 
 === TEST 22: $llm_api_key as a budget key: spellings of one key share one bucket
+--- http_config eval
+$::Mock . '    llm_budget_zone $llm_api_key zone=per_api_key:1m tokens=1000/h;'
 --- config
     location / {
         llm_gateway openai;
