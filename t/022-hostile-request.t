@@ -80,6 +80,18 @@ our $Mock = <<"_EOC_";
             echo_request_body;
         }
 
+        location /big/ {
+            proxy_method GET;
+            rewrite ^ /static/big.txt break;
+            proxy_pass http://unix:\$TEST_NGINX_HTML_DIR/gzip.sock;
+        }
+
+        location /big-chunked/ {
+            default_type text/plain;
+            echo_read_request_body;
+            echo_duplicate 1100000 "word ";
+        }
+
         location /ok/ {
             default_type application/json;
             echo_read_request_body;
@@ -95,6 +107,11 @@ our $Mock = <<"_EOC_";
         gzip_http_version 1.0;
         gzip_min_length 1;
         gzip_types application/json text/event-stream;
+
+        location /static/ {
+            alias \$TEST_NGINX_HTML_DIR/;
+            default_type text/plain;
+        }
 
         location /sse/ {
             default_type text/event-stream;
@@ -445,3 +462,41 @@ $::Mock . '    llm_budget_zone $llm_api_key zone=per_api_key:1m tokens=1000/h;'
 ["Authorization: Bearer sk-split", "Authorization: bearer sk-split", "Authorization: BEARER   sk-split"]
 --- response_headers_like eval
 ["x-ratelimit-remaining-tokens: ^89\\d\$", "x-ratelimit-remaining-tokens: ^88\\d\$", "x-ratelimit-remaining-tokens: ^87\\d\$"]
+
+
+
+=== TEST 23: an answer larger than 4 MiB (Content-Length) that must be redacted is withheld
+--- user_files eval
+">>> big.txt\n" . ("word " x 1100000)
+--- request eval
+"POST /big/chat/completions\n$::Req"
+--- error_code: 502
+--- response_body_like: "code":"answer_unreadable"
+--- error_log
+cannot be read (it is too large
+
+
+
+=== TEST 24: an answer larger than 4 MiB (Content-Length), not redacted, passes and keeps the whole reservation
+--- user_files eval
+">>> big.txt\n" . ("word " x 1100000)
+--- request eval
+"POST /budget/big/chat/completions\n$::Req"
+--- more_headers
+X-Key: big1
+--- error_code: 200
+--- response_body_like: ^word word
+--- error_log eval
+qr/llm-log: key=big1 status=200 completion=0 remaining=4892$/
+
+
+
+=== TEST 25: a chunked answer that grows past 4 MiB keeps the whole reservation
+--- request eval
+"POST /budget/big-chunked/chat/completions\n$::Req"
+--- more_headers
+X-Key: big2
+--- error_code: 200
+--- response_body_like: ^word word
+--- error_log eval
+qr/llm-log: key=big2 status=200 completion=0 remaining=4892$/
