@@ -257,6 +257,7 @@ X-Key: gz1
 --- response_headers
 Content-Encoding: gzip
 x-ratelimit-remaining-tokens: 4892
+--- wait: 1
 --- error_log eval
 qr/llm-log: key=gz1 status=200 completion=0 remaining=4892$/
 
@@ -289,6 +290,7 @@ Mail [EMAIL], card [CARD].
 --- more_headers
 X-Key: text1
 --- error_code: 200
+--- wait: 1
 --- error_log eval
 qr/llm-log: key=text1 status=200 completion=[1-3]\d remaining=49[67]\d$/
 
@@ -486,6 +488,7 @@ cannot be read (it is too large
 X-Key: big1
 --- error_code: 200
 --- response_body_like: ^word word
+--- wait: 1
 --- error_log eval
 qr/llm-log: key=big1 status=200 completion=0 remaining=4892$/
 
@@ -498,5 +501,6 @@ qr/llm-log: key=big1 status=200 completion=0 remaining=4892$/
 X-Key: big2
 --- error_code: 200
 --- response_body_like: ^word word
+--- wait: 1
 --- error_log eval
 qr/llm-log: key=big2 status=200 completion=0 remaining=4892$/
