@@ -63,6 +63,7 @@ static ngx_int_t ngx_http_llm_body_filter(ngx_http_request_t *r,
 static const char *ngx_http_llm_unreadable(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_unread(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, const char *reason);
+static ngx_uint_t ngx_http_llm_vectors(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_withheld_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_llm_start_stream(ngx_http_request_t *r,
@@ -253,7 +254,7 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
 
         ctx->mode = NGX_HTTP_LLM_MODE_JSON;
 
-        if (ctx->json_hook) {
+        if (ctx->json_hook && !ngx_http_llm_vectors(r)) {
             /* the answer may change: held whole, sent with a new length */
             ctx->hold_json = 1;
             ngx_http_clear_content_length(r);
@@ -343,6 +344,17 @@ ngx_http_llm_unread(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_buf_t   *b;
     ngx_str_t   *type;
     ngx_uint_t   sse;
+
+    if (ngx_http_llm_vectors(r)) {
+        /*
+         * Embeddings: vectors, no text to redact, and no completion to
+         * count (the prompt is estimated from the request): passed.
+         */
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm: the embeddings of model \"%V\" are not read: "
+                       "%s", &ctx->model, reason);
+        return ngx_http_next_header_filter(r);
+    }
 
     ctx->unread = 1;
     ctx->no_store = 1;
@@ -438,6 +450,30 @@ ngx_http_llm_unread(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_clear_etag(r);
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/* an embeddings call (OpenAI's /embeddings, Gemini's embedContent) */
+
+static ngx_uint_t
+ngx_http_llm_vectors(ngx_http_request_t *r)
+{
+    u_char  *p, *last;
+
+    p = r->uri.data;
+    last = p + r->uri.len;
+
+    if (last - p >= 11
+        && ngx_strncasecmp(last - 11, (u_char *) "/embeddings", 11) == 0)
+    {
+        return 1;
+    }
+
+    return (last - p >= 12
+            && ngx_strncasecmp(last - 12, (u_char *) "embedContent", 12) == 0)
+           || (last - p >= 13
+               && ngx_strncasecmp(last - 13, (u_char *) "embedContents", 13)
+                  == 0);
 }
 
 
@@ -1847,7 +1883,7 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             if (r->headers_out.content_length_n > NGX_HTTP_LLM_MAX_CAPTURE) {
                 /* too large to read: the budgets keep the reservation */
                 ctx->mode = NGX_HTTP_LLM_MODE_NONE;
-                ctx->unread = 1;
+                ctx->unread = !ngx_http_llm_vectors(r);
                 ctx->no_store = 1;
                 return NGX_OK;
             }
@@ -1873,7 +1909,7 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                 if (cap > NGX_HTTP_LLM_MAX_CAPTURE) {
                     /* too large to read: the budgets keep the reservation */
                     ctx->mode = NGX_HTTP_LLM_MODE_NONE;
-                    ctx->unread = 1;
+                    ctx->unread = !ngx_http_llm_vectors(r);
                     ctx->no_store = 1;
                     return NGX_OK;
                 }

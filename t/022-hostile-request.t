@@ -504,3 +504,16 @@ X-Key: big2
 --- wait: 1
 --- error_log eval
 qr/llm-log: key=big2 status=200 completion=0 remaining=4892$/
+
+
+
+=== TEST 26: embeddings carry no text: a large embeddings answer passes, redaction or not
+--- user_files eval
+">>> big.txt\n" . ("word " x 1100000)
+--- request
+POST /big/embeddings
+{"model":"gpt-4o-mini","input":"Hi"}
+--- error_code: 200
+--- response_body_like: ^word word
+--- no_error_log
+[error]
