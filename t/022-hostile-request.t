@@ -23,6 +23,8 @@ our $Events = 'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"Mail b
 our $Mock = <<"_EOC_";
     log_format llm 'llm-log: key=\$http_x_key status=\$status completion=\$llm_completion_tokens remaining=\$llm_budget_remaining';
 
+    log_format embedder 'embedder asked, gzip=\$wants_gzip';
+
     llm_model gpt-4o-mini upstream=mock;
     llm_model claude-3-5-haiku upstream=mock;
 
@@ -90,6 +92,13 @@ our $Mock = <<"_EOC_";
             default_type text/plain;
             echo_read_request_body;
             echo_duplicate 1100000 "word ";
+        }
+
+        location = /v1/embeddings {
+            access_log logs/error.log embedder;
+            default_type application/json;
+            echo_read_request_body;
+            echo -n '{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.9,0.1,-0.05,0.2]}],"model":"e","usage":{"prompt_tokens":5,"total_tokens":5}}';
         }
 
         location /ok/ {
@@ -517,3 +526,32 @@ POST /big/embeddings
 --- response_body_like: ^word word
 --- no_error_log
 [error]
+
+
+
+=== TEST 27: Accept-Encoding: the remote embedder's subrequest gets identity in every header too
+--- config
+    location / {
+        llm_gateway openai;
+        llm_cache answers;
+        llm_cache_semantic 0.9;
+        llm_cache_embedder /embed;
+        proxy_pass http://mock;
+    }
+
+    location = /embed {
+        internal;
+        proxy_pass http://mock/v1/embeddings;
+    }
+--- request
+POST /ok/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"How do I get my money back?"}]}
+--- more_headers
+Authorization: Bearer sk-embed
+Accept-Encoding: identity
+Accept-Encoding: gzip
+--- error_code: 200
+--- error_log
+embedder asked, gzip=0
+--- no_error_log
+embedder asked, gzip=1
