@@ -25,6 +25,13 @@ our $Mock = <<"_EOC_";
 
     log_format embedder 'embedder asked, gzip=\$wants_gzip';
 
+    map \$request_body \$is_shadow {
+        "~shadow-model"  1;
+        default          0;
+    }
+
+    log_format asked 'provider asked, gzip=\$wants_gzip shadow=\$is_shadow';
+
     llm_model gpt-4o-mini upstream=mock;
     llm_model claude-3-5-haiku upstream=mock;
 
@@ -92,6 +99,13 @@ our $Mock = <<"_EOC_";
             default_type text/plain;
             echo_read_request_body;
             echo_duplicate 1100000 "word ";
+        }
+
+        location /logged/ {
+            access_log logs/error.log asked;
+            default_type application/json;
+            echo_read_request_body;
+            echo -n '$Answer';
         }
 
         location = /v1/embeddings {
@@ -555,3 +569,30 @@ Accept-Encoding: gzip
 embedder asked, gzip=0
 --- no_error_log
 embedder asked, gzip=1
+
+
+
+=== TEST 28: Accept-Encoding: the shadow subrequest gets identity in every header too
+--- http_config eval
+$::Mock . '
+    llm_model shadow-model upstream=mock;
+    llm_route shadowed { gpt-4o-mini 1; shadow shadow-model 100%; }
+'
+--- config
+    location / {
+        llm_gateway openai;
+        proxy_pass http://mock;
+    }
+--- request
+POST /logged/chat/completions
+{"model":"shadowed","messages":[{"role":"user","content":"Hi"}]}
+--- more_headers
+Accept-Encoding: identity
+Accept-Encoding: gzip
+--- error_code: 200
+--- wait: 0.5
+--- error_log
+provider asked, gzip=0 shadow=0
+provider asked, gzip=0 shadow=1
+--- no_error_log
+gzip=1
