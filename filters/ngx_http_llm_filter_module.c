@@ -154,9 +154,11 @@ static ngx_uint_t  ngx_http_llm_ref_tag;
 static ngx_int_t
 ngx_http_llm_header_filter(ngx_http_request_t *r)
 {
-    ngx_str_t            *type;
-    const char           *unread;
-    ngx_http_llm_ctx_t   *ctx;
+    ngx_str_t                    *type;
+    ngx_uint_t                    i;
+    const char                   *unread;
+    ngx_http_llm_ctx_t           *ctx;
+    ngx_http_llm_saved_header_t  *saved;
 
     if (r != r->main) {
         ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
@@ -201,9 +203,6 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
     /* the client's Accept-Encoding again, for gzip and the access log */
 
     if (ctx->accept_encoding) {
-        ngx_http_llm_saved_header_t  *saved;
-        ngx_uint_t                    i;
-
         saved = ctx->accept_encoding->elts;
 
         for (i = 0; i < ctx->accept_encoding->nelts; i++) {

@@ -585,6 +585,7 @@ typedef struct {
 static ngx_int_t
 ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
+    u_char                     *p;
     size_t                      len, cut;
     uint32_t                    i, k, n, a, b, max;
     ngx_int_t                   rc;
@@ -627,8 +628,6 @@ ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             keys[n].data = (u_char *) json->data + t[k].start + 1;
 
             if (t[k].escaped) {
-                u_char  *p;
-
                 p = ngx_pnalloc(r->pool, len + 1);
                 if (p == NULL) {
                     return NGX_HTTP_INTERNAL_SERVER_ERROR;
