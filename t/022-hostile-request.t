@@ -98,7 +98,7 @@ our $Mock = <<"_EOC_";
         location /big-chunked/ {
             default_type text/plain;
             echo_read_request_body;
-            echo_duplicate 1100000 "word ";
+            echo_duplicate 900000 "word ";
         }
 
         location /logged/ {
@@ -492,7 +492,7 @@ $::Mock . '    llm_budget_zone $llm_api_key zone=per_api_key:1m tokens=1000/h;'
 
 === TEST 23: an answer larger than 4 MiB (Content-Length) that must be redacted is withheld
 --- user_files eval
-">>> big.txt\n" . ("word " x 1100000)
+">>> big.txt\n" . ("word " x 900000)
 --- request eval
 "POST /big/chat/completions\n$::Req"
 --- error_code: 502
@@ -504,14 +504,14 @@ cannot be read (it is too large
 
 === TEST 24: an answer larger than 4 MiB (Content-Length), not redacted, passes and keeps the whole reservation
 --- user_files eval
-">>> big.txt\n" . ("word " x 1100000)
+">>> big.txt\n" . ("word " x 900000)
 --- request eval
 "POST /budget/big/chat/completions\n$::Req"
 --- more_headers
 X-Key: big1
 --- error_code: 200
 --- response_body_like: ^word word
---- wait: 1
+--- wait: 2
 --- error_log eval
 qr/llm-log: key=big1 status=200 completion=0 remaining=4892$/
 
@@ -524,7 +524,7 @@ qr/llm-log: key=big1 status=200 completion=0 remaining=4892$/
 X-Key: big2
 --- error_code: 200
 --- response_body_like: ^word word
---- wait: 1
+--- wait: 2
 --- error_log eval
 qr/llm-log: key=big2 status=200 completion=0 remaining=4892$/
 
@@ -532,7 +532,7 @@ qr/llm-log: key=big2 status=200 completion=0 remaining=4892$/
 
 === TEST 26: embeddings carry no text: a large embeddings answer passes, redaction or not
 --- user_files eval
-">>> big.txt\n" . ("word " x 1100000)
+">>> big.txt\n" . ("word " x 900000)
 --- request
 POST /big/embeddings
 {"model":"gpt-4o-mini","input":"Hi"}
