@@ -10,6 +10,14 @@
 #include "ngx_http_llm_module.h"
 
 
+/* a key of a JSON object, decoded */
+typedef struct {
+    u_char                     *data;
+    size_t                      len;
+    uint64_t                    hash;
+} ngx_http_llm_key_t;
+
+
 static void ngx_http_llm_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
@@ -21,6 +29,10 @@ static ngx_uint_t ngx_http_llm_is_upload(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_llm_model_endpoint(ngx_str_t *uri);
 static ngx_int_t ngx_http_llm_duplicate_keys(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+static ngx_http_llm_key_t *ngx_http_llm_duplicate_few(
+    ngx_http_llm_key_t *keys, uint32_t n);
+static ngx_http_llm_key_t *ngx_http_llm_duplicate_many(
+    ngx_http_llm_key_t *keys, uint32_t n, uint32_t *slots);
 static int ngx_libc_cdecl ngx_http_llm_key_cmp(const void *one,
     const void *two);
 static ngx_int_t ngx_http_llm_read_body(ngx_http_request_t *r, size_t max,
@@ -573,13 +585,13 @@ ngx_http_llm_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *out)
  * two would act on different requests (a redacted "messages" and the one
  * sent, a budgeted "max_tokens" and the one used).  Keys are compared
  * decoded ("model" and "\u006dodel" are one key).  Small objects are
- * compared pairwise, larger ones sorted: O(n log n) whatever the keys.
+ * compared pairwise, larger ones through a hash set with a per-process
+ * random seed; should its probes ever pass 16 per key (keys made to
+ * collide), the object is sorted instead: linear in practice, O(n log n)
+ * at worst, whatever the keys.
  */
 
-typedef struct {
-    u_char                     *data;
-    size_t                      len;
-} ngx_http_llm_key_t;
+static uint64_t  ngx_http_llm_key_seed;
 
 
 static ngx_int_t
@@ -587,7 +599,7 @@ ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     u_char                     *p;
     size_t                      len, cut;
-    uint32_t                    i, k, n, a, b, max;
+    uint32_t                    i, k, n, max, *slots;
     ngx_int_t                   rc;
     ngx_http_llm_key_t         *keys, *dup;
     ngx_http_llm_json_t        *json;
@@ -611,6 +623,17 @@ ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     keys = ngx_palloc(r->pool, max * sizeof(ngx_http_llm_key_t));
     if (keys == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    slots = NULL;
+
+    if (max > 8) {
+        for (k = 16; k < 2 * max; k <<= 1) { /* void */ }
+
+        slots = ngx_palloc(r->pool, k * sizeof(uint32_t));
+        if (slots == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     dup = NULL;
@@ -641,30 +664,8 @@ ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             n++;
         }
 
-        if (n <= 8) {
-            for (a = 0; a < n && dup == NULL; a++) {
-                for (b = a + 1; b < n; b++) {
-                    if (keys[a].len == keys[b].len
-                        && ngx_memcmp(keys[a].data, keys[b].data, keys[a].len)
-                           == 0)
-                    {
-                        dup = &keys[a];
-                        break;
-                    }
-                }
-            }
-
-            continue;
-        }
-
-        ngx_qsort(keys, n, sizeof(ngx_http_llm_key_t), ngx_http_llm_key_cmp);
-
-        for (a = 1; a < n; a++) {
-            if (ngx_http_llm_key_cmp(&keys[a - 1], &keys[a]) == 0) {
-                dup = &keys[a];
-                break;
-            }
-        }
+        dup = (n <= 8) ? ngx_http_llm_duplicate_few(keys, n)
+                       : ngx_http_llm_duplicate_many(keys, n, slots);
     }
 
     if (dup == NULL) {
@@ -694,6 +695,97 @@ ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     }
 
     return rc;
+}
+
+
+static ngx_http_llm_key_t *
+ngx_http_llm_duplicate_few(ngx_http_llm_key_t *keys, uint32_t n)
+{
+    uint32_t  a, b;
+
+    for (a = 0; a < n; a++) {
+        for (b = a + 1; b < n; b++) {
+            if (keys[a].len == keys[b].len
+                && ngx_memcmp(keys[a].data, keys[b].data, keys[a].len) == 0)
+            {
+                return &keys[b];
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_http_llm_key_t *
+ngx_http_llm_duplicate_many(ngx_http_llm_key_t *keys, uint32_t n,
+    uint32_t *slots)
+{
+    u_char      *p, *last;
+    uint32_t     a, b, j, mask;
+    uint64_t     h;
+    ngx_uint_t   probes;
+
+    if (ngx_http_llm_key_seed == 0) {
+        /* random() is seeded per worker by nginx */
+        ngx_http_llm_key_seed = (((uint64_t) ngx_random() << 32)
+                                 ^ (uint64_t) ngx_random()) | 1;
+    }
+
+    for (mask = 16; mask < 2 * n; mask <<= 1) { /* void */ }
+
+    ngx_memzero(slots, mask * sizeof(uint32_t));
+
+    mask--;
+    probes = 0;
+
+    for (a = 0; a < n; a++) {
+
+        /* FNV-1a from a random basis, then mixed */
+
+        h = ngx_http_llm_key_seed;
+        last = keys[a].data + keys[a].len;
+
+        for (p = keys[a].data; p < last; p++) {
+            h = (h ^ *p) * 0x100000001b3ULL;
+        }
+
+        h ^= h >> 29;
+        h *= 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 32;
+
+        keys[a].hash = h;
+
+        for (j = (uint32_t) h & mask; slots[j]; j = (j + 1) & mask) {
+            b = slots[j] - 1;
+
+            if (keys[b].hash == h && keys[b].len == keys[a].len
+                && ngx_memcmp(keys[b].data, keys[a].data, keys[a].len) == 0)
+            {
+                return &keys[a];
+            }
+
+            if (++probes > 16 * (ngx_uint_t) n) {
+                goto sort;
+            }
+        }
+
+        slots[j] = a + 1;
+    }
+
+    return NULL;
+
+sort:
+
+    ngx_qsort(keys, n, sizeof(ngx_http_llm_key_t), ngx_http_llm_key_cmp);
+
+    for (a = 1; a < n; a++) {
+        if (ngx_http_llm_key_cmp(&keys[a - 1], &keys[a]) == 0) {
+            return &keys[a];
+        }
+    }
+
+    return NULL;
 }
 
 
