@@ -65,6 +65,12 @@ struct ngx_http_llm_stream_s {
 static ngx_int_t ngx_http_llm_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static const char *ngx_http_llm_unreadable(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_unread(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, const char *reason);
+static ngx_uint_t ngx_http_llm_vectors(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_withheld_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_llm_start_stream(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_budget_headers(ngx_http_request_t *r,
@@ -159,8 +165,11 @@ static ngx_uint_t  ngx_http_llm_ref_tag;
 static ngx_int_t
 ngx_http_llm_header_filter(ngx_http_request_t *r)
 {
-    ngx_str_t            *type, key, value;
-    ngx_http_llm_ctx_t   *ctx;
+    ngx_str_t                    *type, key, value;
+    ngx_uint_t                    i;
+    const char                   *unread;
+    ngx_http_llm_ctx_t           *ctx;
+    ngx_http_llm_saved_header_t  *saved;
 
     if (r != r->main) {
         ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
@@ -219,7 +228,12 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
     /* the client's Accept-Encoding again, for gzip and the access log */
 
     if (ctx->accept_encoding) {
-        ctx->accept_encoding->value = ctx->accept_encoding_value;
+        saved = ctx->accept_encoding->elts;
+
+        for (i = 0; i < ctx->accept_encoding->nelts; i++) {
+            saved[i].header->value = saved[i].value;
+        }
+
         ctx->accept_encoding = NULL;
     }
 
@@ -229,6 +243,12 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
     }
 
     type = &r->headers_out.content_type;
+
+    unread = ngx_http_llm_unreadable(r);
+
+    if (unread) {
+        return ngx_http_llm_unread(r, ctx, unread);
+    }
 
     if (type->len >= 17
         && ngx_strncasecmp(type->data, (u_char *) "text/event-stream", 17)
@@ -253,20 +273,13 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
             return NGX_OK;
         }
 
-    } else if (type->len >= 16
-               && ngx_strncasecmp(type->data, (u_char *) "application/json",
-                                  16) == 0
-               && (r->headers_out.content_length_n <= NGX_HTTP_LLM_MAX_CAPTURE
-                   || ctx->json_hook))
-    {
+    } else {
+        /* JSON, text or no type: read whole (parsed if it parses) */
+
         ctx->mode = NGX_HTTP_LLM_MODE_JSON;
 
-        if (ctx->json_hook) {
-            /*
-             * The answer may change: held whole (read into memory if
-             * nginx wrote it to a file), sent with a new length; one too
-             * large to hold is not sent (ngx_http_llm_json_body()).
-             */
+        if (ctx->json_hook && !ngx_http_llm_vectors(r)) {
+            /* the answer may change: held whole, sent with a new length */
             ctx->hold_json = 1;
             r->filter_need_in_memory = 1;
             ngx_http_clear_content_length(r);
@@ -276,6 +289,245 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/*
+ * Which answers the module reads: every 200 answer of a gateway request
+ * (events of a text/event-stream as events, anything else whole: parsed
+ * when it is JSON, else scanned as text), unless it cannot be read: it is
+ * encoded (Content-Encoding other than identity: the upstream was asked
+ * for identity and did not comply), larger than the capture limit, or
+ * audio, an image or a video.  Returns why not, or NULL.
+ */
+
+static const char *
+ngx_http_llm_unreadable(ngx_http_request_t *r)
+{
+    u_char     *p, *last;
+    ngx_str_t  *type;
+
+    if (r->headers_out.content_encoding
+        && r->headers_out.content_encoding->hash)
+    {
+        p = r->headers_out.content_encoding->value.data;
+        last = p + r->headers_out.content_encoding->value.len;
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        while (last > p && (last[-1] == ' ' || last[-1] == '\t')) {
+            last--;
+        }
+
+        if (p != last
+            && !(last - p == 8
+                 && ngx_strncasecmp(p, (u_char *) "identity", 8) == 0))
+        {
+            return "it is encoded";
+        }
+    }
+
+    type = &r->headers_out.content_type;
+
+    if (type->len >= 17
+        && ngx_strncasecmp(type->data, (u_char *) "text/event-stream", 17)
+           == 0)
+    {
+        return NULL;
+    }
+
+    if (r->headers_out.content_length_n > NGX_HTTP_LLM_MAX_CAPTURE) {
+        return "it is too large";
+    }
+
+    if ((type->len >= 6
+         && (ngx_strncasecmp(type->data, (u_char *) "audio/", 6) == 0
+             || ngx_strncasecmp(type->data, (u_char *) "image/", 6) == 0
+             || ngx_strncasecmp(type->data, (u_char *) "video/", 6) == 0)))
+    {
+        return "media";
+    }
+
+    return NULL;
+}
+
+
+/*
+ * An answer that cannot be read: the budgets keep all they reserved (its
+ * usage is unknown), the cache does not keep it, and when it must be
+ * redacted it is withheld: a 502 in the API's format, or for a stream an
+ * error event.  Audio, images and video pass: there is no text to redact.
+ */
+
+static ngx_int_t
+ngx_http_llm_unread(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    const char *reason)
+{
+    size_t       len;
+    ngx_buf_t   *b;
+    ngx_str_t   *type;
+    ngx_uint_t   sse;
+
+    if (ngx_http_llm_vectors(r)) {
+        /*
+         * Embeddings: vectors, no text to redact, and no completion to
+         * count (the prompt is estimated from the request): passed.
+         */
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm: the embeddings of model \"%V\" are not read: "
+                       "%s", &ctx->model, reason);
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx->unread = 1;
+    ctx->no_store = 1;
+
+    type = &r->headers_out.content_type;
+
+    if ((ctx->event_hook == NULL && ctx->json_hook == NULL)
+        || ngx_strcmp(reason, "media") == 0)
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm: the answer of model \"%V\" is not read: %s",
+                       &ctx->model, reason);
+        return ngx_http_next_header_filter(r);
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "llm: the answer of model \"%V\" must be redacted and "
+                  "cannot be read (%s, Content-Type \"%V\"): withheld",
+                  &ctx->model, reason, type);
+
+    len = sizeof("event: error\ndata: {\"type\":\"error\",\"error\":"
+                 "{\"type\":\"api_error\",\"message\":\"\"}}\n\n"
+                 "{\"message\":\"\",\"type\":\"server_error\",\"param\":null,"
+                 "\"code\":\"answer_unreadable\"}") - 1
+          + 256;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the client asked for a stream: it gets one, with an error event */
+
+    sse = ctx->req.stream;
+
+    if (sse) {
+        b->last = ngx_cpymem(b->last, ctx->api == NGX_HTTP_LLM_API_ANTHROPIC
+                                      ? "event: error\ndata: "
+                                      : "data: ",
+                             ctx->api == NGX_HTTP_LLM_API_ANTHROPIC ? 19 : 6);
+    }
+
+    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        b->last = ngx_sprintf(b->last,
+                              "{\"type\":\"error\",\"error\":{\"type\":"
+                              "\"api_error\",\"message\":\"The gateway could "
+                              "not read the answer (%s) and does not pass an "
+                              "answer it cannot redact.\"}}", reason);
+
+    } else {
+        b->last = ngx_sprintf(b->last,
+                              "{\"error\":{\"message\":\"The gateway could "
+                              "not read the answer (%s) and does not pass an "
+                              "answer it cannot redact.\",\"type\":"
+                              "\"server_error\",\"param\":null,\"code\":"
+                              "\"answer_unreadable\"}}", reason);
+    }
+
+    b->last = ngx_cpymem(b->last, sse ? "\n\n" : "\n", sse ? 2 : 1);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    ctx->withheld = b;
+    ctx->mode = NGX_HTTP_LLM_MODE_WITHHELD;
+
+    if (!sse) {
+        r->headers_out.status = NGX_HTTP_BAD_GATEWAY;
+        r->headers_out.status_line.len = 0;
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    if (r->headers_out.content_encoding) {
+        r->headers_out.content_encoding->hash = 0;
+        r->headers_out.content_encoding = NULL;
+    }
+
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* an embeddings call (OpenAI's /embeddings, Gemini's embedContent) */
+
+static ngx_uint_t
+ngx_http_llm_vectors(ngx_http_request_t *r)
+{
+    u_char  *p, *last;
+
+    p = r->uri.data;
+    last = p + r->uri.len;
+
+    if (last - p >= 11
+        && ngx_strncasecmp(last - 11, (u_char *) "/embeddings", 11) == 0)
+    {
+        return 1;
+    }
+
+    return (last - p >= 12
+            && ngx_strncasecmp(last - 12, (u_char *) "embedContent", 12) == 0)
+           || (last - p >= 13
+               && ngx_strncasecmp(last - 13, (u_char *) "embedContents", 13)
+                  == 0);
+}
+
+
+/* the upstream's answer is dropped, the error goes out once */
+
+static ngx_int_t
+ngx_http_llm_withheld_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    ngx_chain_t  *cl, out;
+
+    for (cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+
+        if (cl->buf->in_file) {
+            cl->buf->file_pos = cl->buf->file_last;
+        }
+    }
+
+    if (ctx->withheld == NULL) {
+        return ngx_http_next_body_filter(r, NULL);
+    }
+
+    out.buf = ctx->withheld;
+    out.next = NULL;
+
+    ctx->withheld = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
 }
 
 
@@ -517,6 +769,10 @@ ngx_http_llm_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     if (ctx == NULL || ctx->mode == NGX_HTTP_LLM_MODE_NONE) {
         return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->mode == NGX_HTTP_LLM_MODE_WITHHELD) {
+        return ngx_http_llm_withheld_body(r, ctx, in);
     }
 
     if (ctx->mode == NGX_HTTP_LLM_MODE_JSON) {
@@ -1789,9 +2045,11 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             size_t  len;
 
             if (r->headers_out.content_length_n > NGX_HTTP_LLM_MAX_CAPTURE) {
-                /* too large to read: the completion is not counted */
+                /* too large to read: the budgets keep the reservation */
                 ctx->mode = NGX_HTTP_LLM_MODE_NONE;
                 ctx->cut_unread = ctx->hold_json;
+                ctx->unread = !ngx_http_llm_vectors(r);
+                ctx->no_store = 1;
                 return NGX_OK;
             }
 
@@ -1814,9 +2072,11 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                 cap = ngx_max(used + size, used * 2);
 
                 if (cap > NGX_HTTP_LLM_MAX_CAPTURE) {
-                    /* too large to read: the completion is not counted */
+                    /* too large to read: the budgets keep the reservation */
                     ctx->mode = NGX_HTTP_LLM_MODE_NONE;
                     ctx->cut_unread = ctx->hold_json;
+                    ctx->unread = !ngx_http_llm_vectors(r);
+                    ctx->no_store = 1;
                     return NGX_OK;
                 }
 

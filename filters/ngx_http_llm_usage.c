@@ -280,9 +280,19 @@ ngx_http_llm_usage_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     if (ngx_http_llm_parse_json(r, ctx, body, &json) != NGX_OK) {
+
+        /* not a JSON object (text/plain, say): all of it is the answer */
+
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "llm: the JSON answer of model \"%V\" could not be "
-                      "read for usage", &ctx->model);
+                      "llm: the answer of model \"%V\" is not a JSON "
+                      "object: its text is estimated for usage", &ctx->model);
+
+        ctx->completion_estimate += ngx_http_llm_estimate_tokens(body->data,
+                                                                 body->len);
+        if (!ctx->usage_reported) {
+            ctx->completion_tokens = ctx->completion_estimate;
+        }
+
         return;
     }
 

@@ -418,7 +418,11 @@ ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
         res[i].held = 0;
 
         zone = res[i].zone;
-        used = ngx_http_llm_budget_used(ctx, zone);
+
+        /* an answer that could not be read costs all it reserved */
+
+        used = ctx->unread ? ngx_max(res[i].reserved, res[i].charged)
+                           : ngx_http_llm_budget_used(ctx, zone);
 
         ngx_shmtx_lock(&zone->shpool->mutex);
 

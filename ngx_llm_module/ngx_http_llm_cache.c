@@ -600,7 +600,7 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     if (rc == NGX_DECLINED) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "llm cache: no credentials and no llm_cache_scope");
+                       "llm cache: no credentials, or an empty scope");
         goto bypass;
     }
 
@@ -904,7 +904,8 @@ ngx_http_llm_cache_control(ngx_http_request_t *r)
 /*
  * The scope: the llm_cache_scope values, or the caller's credentials
  * (Authorization, x-api-key, api-key).  NGX_DECLINED: no credentials and no
- * llm_cache_scope, the cache is not used.  Each value is length-prefixed,
+ * llm_cache_scope, or llm_cache_scope values from variables that are all
+ * empty: the cache is not used.  Each value is length-prefixed,
  * so ("ab", "c") and ("a", "bc") differ.
  */
 
@@ -935,13 +936,24 @@ ngx_http_llm_cache_scope(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
+        /*
+         * Values with variables that all come out empty (the header of
+         * "llm_cache_scope $http_x_tenant" missing) name nobody: no cache,
+         * as without credentials.  Constants name nobody either; only a
+         * scope of constants alone ("") is shared, on purpose.
+         */
+
+        found = 1;
+
         for (i = 0; i < n; i++) {
             if (ngx_http_complex_value(r, &cv[i], &v[i]) != NGX_OK) {
                 return NGX_ERROR;
             }
-        }
 
-        found = 1;
+            if (cv[i].lengths != NULL && found != 2) {
+                found = v[i].len ? 2 : 0;
+            }
+        }
 
     } else {
         v = val;
@@ -1894,7 +1906,9 @@ ngx_http_llm_cache_embed_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
      * answer comes uncompressed.
      */
 
-    ngx_http_llm_identity_encoding(r, ctx);
+    if (ngx_http_llm_identity_encoding(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     cctx->embed_sr = sr;
     cctx->embed_ctx = ectx;

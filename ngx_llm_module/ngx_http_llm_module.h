@@ -237,6 +237,15 @@ typedef struct {
 #define NGX_HTTP_LLM_MODE_NONE      0
 #define NGX_HTTP_LLM_MODE_STREAM    1          /* text/event-stream answer */
 #define NGX_HTTP_LLM_MODE_JSON      2          /* JSON answer */
+#define NGX_HTTP_LLM_MODE_WITHHELD  3          /* unreadable, replaced by
+                                                  an error */
+
+
+/* a request header whose value was replaced, and its value */
+typedef struct {
+    ngx_table_elt_t            *header;
+    ngx_str_t                   value;
+} ngx_http_llm_saved_header_t;
 
 
 typedef struct ngx_http_llm_stream_s  ngx_http_llm_stream_t;
@@ -295,12 +304,13 @@ struct ngx_http_llm_ctx_s {
     size_t                      completion_estimate;
     ngx_msec_int_t              ttft;              /* -1: no answer yet */
 
-    ngx_table_elt_t            *accept_encoding;   /* client's, swapped */
-    ngx_str_t                   accept_encoding_value;
+    ngx_array_t                *accept_encoding;   /* client's, set aside:
+                                           ngx_http_llm_saved_header_t */
 
     ngx_uint_t                  mode;              /* NGX_HTTP_LLM_MODE_* */
     ngx_http_llm_stream_t      *st;
     ngx_buf_t                  *capture;           /* JSON answer */
+    ngx_buf_t                  *withheld;          /* error sent instead */
 
     ngx_array_t                 reservations;  /* ngx_http_llm_reservation_t */
     time_t                      retry_after;
@@ -347,7 +357,6 @@ struct ngx_http_llm_ctx_s {
 
     unsigned                    body_requested:1;
     unsigned                    body_done:1;
-    unsigned                    maybe_json:1;
     unsigned                    parsed:1;      /* a gateway request */
     unsigned                    stream:1;
     unsigned                    strip_usage:1;     /* we asked for usage */
@@ -386,6 +395,9 @@ struct ngx_http_llm_ctx_s {
     unsigned                    no_store:1;        /* redacted: not cached */
     unsigned                    error_event:1;     /* the provider's own */
     unsigned                    unknown_context:1; /* previous_response_id */
+    unsigned                    unread:1;          /* answer not read: the
+                                                      budget keeps all it
+                                                      reserved */
 };
 
 
@@ -413,7 +425,7 @@ void *ngx_http_llm_shm_state(ngx_shm_zone_t *shm_zone, size_t size,
 ngx_int_t ngx_http_llm_precontent_handler(ngx_http_request_t *r);
 void ngx_http_llm_resume(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_int_t rc);
-void ngx_http_llm_identity_encoding(ngx_http_request_t *r,
+ngx_int_t ngx_http_llm_identity_encoding(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 size_t ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,

@@ -1752,10 +1752,14 @@ ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     rv = ngx_http_llm_parse_json(r, ctx, body, &json);
+
+    if (rv == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
     if (rv != NGX_OK) {
         /* not the JSON expected: its bytes are scanned as text */
-        return (rv == NGX_ERROR) ? NGX_ERROR
-                                 : ngx_http_llm_redact_raw(rc, body, out);
+        return ngx_http_llm_redact_raw(rc, body, out);
     }
 
     rc->edits.nelts = 0;

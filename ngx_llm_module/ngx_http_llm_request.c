@@ -10,6 +10,14 @@
 #include "ngx_http_llm_module.h"
 
 
+/* a key of a JSON object, decoded */
+typedef struct {
+    u_char                     *data;
+    size_t                      len;
+    uint64_t                    hash;
+} ngx_http_llm_key_t;
+
+
 static void ngx_http_llm_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
@@ -17,8 +25,14 @@ static ngx_int_t ngx_http_llm_process_rest(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_ask_usage(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
-static ngx_uint_t ngx_http_llm_is_json(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_llm_starts_object(ngx_str_t *body);
+static ngx_int_t ngx_http_llm_duplicate_keys(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_http_llm_key_t *ngx_http_llm_duplicate_few(
+    ngx_http_llm_key_t *keys, uint32_t n);
+static ngx_http_llm_key_t *ngx_http_llm_duplicate_many(
+    ngx_http_llm_key_t *keys, uint32_t n, uint32_t *slots);
+static int ngx_libc_cdecl ngx_http_llm_key_cmp(const void *one,
+    const void *two);
 static ngx_int_t ngx_http_llm_read_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *out);
 static ngx_int_t ngx_http_llm_parse(ngx_http_request_t *r,
@@ -46,15 +60,13 @@ static uint32_t ngx_http_llm_get_either(ngx_http_llm_json_t *json,
 
 #define ngx_http_llm_tok(ctx, i)  (&(ctx)->req.json.tokens[i])
 
-#define NGX_HTTP_LLM_MAYBE_JSON   2
-
 
 ngx_int_t
 ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 {
     ngx_int_t                 rc;
     ngx_str_t                 model;
-    ngx_uint_t                json, endpoint;
+    ngx_uint_t                endpoint;
     ngx_http_llm_ctx_t       *ctx;
     ngx_http_llm_error_t     *err;
     ngx_http_llm_loc_conf_t  *lcf;
@@ -134,12 +146,13 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    json = ngx_http_llm_is_json(r);
-    if (!json) {
-        return NGX_DECLINED;
-    }
-
-    /* only the endpoints of the table are model calls (ngx_http_llm_api.c) */
+    /*
+     * Only the endpoints of the table are model calls (ngx_http_llm_api.c);
+     * their bodies are parsed as JSON whatever the Content-Type says (a
+     * provider may read JSON labelled text/plain): a body that is not JSON
+     * gets a 400.  Everything else, file uploads (multipart/form-data) to
+     * audio or files endpoints among it, passes through untouched.
+     */
 
     ngx_str_null(&model);
 
@@ -162,7 +175,6 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
     ctx->req.model = model;
     ctx->status = NGX_DONE;
     ctx->body_requested = 1;
-    ctx->maybe_json = (json == NGX_HTTP_LLM_MAYBE_JSON);
 
     rc = ngx_http_read_client_request_body(r, ngx_http_llm_body_handler);
 
@@ -193,22 +205,67 @@ ngx_http_llm_body_handler(ngx_http_request_t *r)
 
 /*
  * The answer is read (for usage, or it is an embedder's), so the upstream
- * must not compress it: the client's Accept-Encoding is set aside, once;
- * the header filter puts it back before gzip sees it.
+ * must not compress it: every Accept-Encoding header of the client (a
+ * provider may honour any of them) is set to "identity", once; shadow and
+ * embedder subrequests share these headers.  The header filter gives the
+ * client's values back before gzip sees them.
  */
 
-void
+ngx_int_t
 ngx_http_llm_identity_encoding(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
+    ngx_uint_t                    i;
+    ngx_list_part_t              *part;
+    ngx_table_elt_t              *h;
+    ngx_http_llm_saved_header_t  *saved;
 
-    if (r->headers_in.accept_encoding && ctx->accept_encoding == NULL) {
-        ctx->accept_encoding = r->headers_in.accept_encoding;
-        ctx->accept_encoding_value = ctx->accept_encoding->value;
-        ngx_str_set(&ctx->accept_encoding->value, "identity");
+    if (ctx->accept_encoding) {
+        return NGX_OK;
     }
 
-#endif
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof("Accept-Encoding") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Accept-Encoding",
+                               sizeof("Accept-Encoding") - 1)
+               != 0)
+        {
+            continue;
+        }
+
+        if (ctx->accept_encoding == NULL) {
+            ctx->accept_encoding = ngx_array_create(r->pool, 2,
+                                           sizeof(ngx_http_llm_saved_header_t));
+            if (ctx->accept_encoding == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        saved = ngx_array_push(ctx->accept_encoding);
+        if (saved == NULL) {
+            return NGX_ERROR;
+        }
+
+        saved->header = &h[i];
+        saved->value = h[i].value;
+
+        ngx_str_set(&h[i].value, "identity");
+    }
+
+    return NGX_OK;
 }
 
 
@@ -270,10 +327,6 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ctx->maybe_json && !ngx_http_llm_starts_object(&ctx->req.body)) {
-        return NGX_DECLINED;
     }
 
     rc = ngx_http_llm_parse(r, ctx);
@@ -357,7 +410,9 @@ ngx_http_llm_process_rest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         ctx->strip_usage = 1;
     }
 
-    ngx_http_llm_identity_encoding(r, ctx);
+    if (ngx_http_llm_identity_encoding(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "llm request: model \"%V\" stream:%ui messages:%ui",
@@ -398,69 +453,6 @@ ngx_http_llm_ask_usage(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_str_set(&value, "{\"include_usage\":true}");
 
     return ngx_http_llm_edit_set_member(r, ctx, 0, &key, &value);
-}
-
-
-/*
- * POST bodies without a Content-Type or with a JSON media type are parsed.
- * "application/x-www-form-urlencoded" is what "curl -d" sends when told
- * nothing else: such a body is read, and parsed only if it starts with '{'.
- */
-
-static ngx_uint_t
-ngx_http_llm_is_json(ngx_http_request_t *r)
-{
-    u_char     *p, *last;
-    ngx_str_t  *type;
-
-    if (r->headers_in.content_type == NULL) {
-        return 1;
-    }
-
-    type = &r->headers_in.content_type->value;
-
-    p = type->data;
-    last = ngx_strlchr(p, p + type->len, ';');
-    if (last == NULL) {
-        last = p + type->len;
-    }
-
-    while (last > p && (last[-1] == ' ' || last[-1] == '\t')) {
-        last--;
-    }
-
-    if (last - p == 16 && ngx_strncasecmp(p, (u_char *) "application/json", 16)
-                          == 0)
-    {
-        return 1;
-    }
-
-    if (last - p == 33
-        && ngx_strncasecmp(p, (u_char *) "application/x-www-form-urlencoded",
-                           33) == 0)
-    {
-        return NGX_HTTP_LLM_MAYBE_JSON;
-    }
-
-    return (last - p > 5
-            && ngx_strncasecmp(last - 5, (u_char *) "+json", 5) == 0);
-}
-
-
-static ngx_uint_t
-ngx_http_llm_starts_object(ngx_str_t *body)
-{
-    u_char  *p, *last;
-
-    last = body->data + body->len;
-
-    for (p = body->data; p < last; p++) {
-        if (*p != ' ' && *p != '\t' && *p != CR && *p != LF) {
-            return (*p == '{');
-        }
-    }
-
-    return 0;
 }
 
 
@@ -546,6 +538,233 @@ static const char  *ngx_http_llm_allowance_names[] = {
 };
 
 
+/*
+ * A key given twice in one object is refused, in every object of the body:
+ * the gateway reads the last copy, a provider may read the first, so the
+ * two would act on different requests (a redacted "messages" and the one
+ * sent, a budgeted "max_tokens" and the one used).  Keys are compared
+ * decoded ("model" and "\u006dodel" are one key).  Small objects are
+ * compared pairwise, larger ones through a hash set with a per-process
+ * random seed; should its probes ever pass 16 per key (keys made to
+ * collide), the object is sorted instead: linear in practice, O(n log n)
+ * at worst, whatever the keys.
+ */
+
+static uint64_t  ngx_http_llm_key_seed;
+
+
+static ngx_int_t
+ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    u_char                     *p;
+    size_t                      len, cut;
+    uint32_t                    i, k, n, max, *slots;
+    ngx_int_t                   rc;
+    ngx_http_llm_key_t         *keys, *dup;
+    ngx_http_llm_json_t        *json;
+    ngx_http_llm_json_token_t  *t;
+
+    json = &ctx->req.json;
+    t = json->tokens;
+
+    max = 0;
+
+    for (i = 0; i < json->ntokens; i++) {
+        if (t[i].type == NGX_HTTP_LLM_JSON_OBJECT && t[i].size > max) {
+            max = t[i].size;
+        }
+    }
+
+    if (max < 2) {
+        return NGX_OK;
+    }
+
+    keys = ngx_palloc(r->pool, max * sizeof(ngx_http_llm_key_t));
+    if (keys == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    slots = NULL;
+
+    if (max > 8) {
+        for (k = 16; k < 2 * max; k <<= 1) { /* void */ }
+
+        slots = ngx_palloc(r->pool, k * sizeof(uint32_t));
+        if (slots == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    dup = NULL;
+
+    for (i = 0; i < json->ntokens && dup == NULL; i++) {
+
+        if (t[i].type != NGX_HTTP_LLM_JSON_OBJECT || t[i].size < 2) {
+            continue;
+        }
+
+        n = 0;
+
+        for (k = i + 1; k != NGX_HTTP_LLM_NONE; k = t[k].next) {
+            len = t[k].end - t[k].start - 2;
+            keys[n].data = (u_char *) json->data + t[k].start + 1;
+
+            if (t[k].escaped) {
+                p = ngx_pnalloc(r->pool, len + 1);
+                if (p == NULL) {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+
+                len = ngx_http_llm_json_decode_string(keys[n].data, len, p);
+                keys[n].data = p;
+            }
+
+            keys[n].len = len;
+            n++;
+        }
+
+        dup = (n <= 8) ? ngx_http_llm_duplicate_few(keys, n)
+                       : ngx_http_llm_duplicate_many(keys, n, slots);
+    }
+
+    if (dup == NULL) {
+        return NGX_OK;
+    }
+
+    /* the key in the message, cut short on a character boundary */
+
+    cut = dup->len;
+
+    if (cut > 64) {
+        cut = 64;
+
+        while (cut && (dup->data[cut] & 0xc0) == 0x80) {
+            cut--;
+        }
+    }
+
+    rc = ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, NULL,
+                           "Duplicate key \"%*s%s\" in the JSON body: a key "
+                           "may appear only once in an object.",
+                           cut, dup->data, cut < dup->len ? "..." : "");
+
+    if (ctx->error) {
+        ctx->error->param.data = dup->data;
+        ctx->error->param.len = cut;
+    }
+
+    return rc;
+}
+
+
+static ngx_http_llm_key_t *
+ngx_http_llm_duplicate_few(ngx_http_llm_key_t *keys, uint32_t n)
+{
+    uint32_t  a, b;
+
+    for (a = 0; a < n; a++) {
+        for (b = a + 1; b < n; b++) {
+            if (keys[a].len == keys[b].len
+                && ngx_memcmp(keys[a].data, keys[b].data, keys[a].len) == 0)
+            {
+                return &keys[b];
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_http_llm_key_t *
+ngx_http_llm_duplicate_many(ngx_http_llm_key_t *keys, uint32_t n,
+    uint32_t *slots)
+{
+    u_char      *p, *last;
+    uint32_t     a, b, j, mask;
+    uint64_t     h;
+    ngx_uint_t   probes;
+
+    if (ngx_http_llm_key_seed == 0) {
+        /* random() is seeded per worker by nginx */
+        ngx_http_llm_key_seed = (((uint64_t) ngx_random() << 32)
+                                 ^ (uint64_t) ngx_random()) | 1;
+    }
+
+    for (mask = 16; mask < 2 * n; mask <<= 1) { /* void */ }
+
+    ngx_memzero(slots, mask * sizeof(uint32_t));
+
+    mask--;
+    probes = 0;
+
+    for (a = 0; a < n; a++) {
+
+        /* FNV-1a from a random basis, then mixed */
+
+        h = ngx_http_llm_key_seed;
+        last = keys[a].data + keys[a].len;
+
+        for (p = keys[a].data; p < last; p++) {
+            h = (h ^ *p) * 0x100000001b3ULL;
+        }
+
+        h ^= h >> 29;
+        h *= 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 32;
+
+        keys[a].hash = h;
+
+        for (j = (uint32_t) h & mask; slots[j]; j = (j + 1) & mask) {
+            b = slots[j] - 1;
+
+            if (keys[b].hash == h && keys[b].len == keys[a].len
+                && ngx_memcmp(keys[b].data, keys[a].data, keys[a].len) == 0)
+            {
+                return &keys[a];
+            }
+
+            if (++probes > 16 * (ngx_uint_t) n) {
+                goto sort;
+            }
+        }
+
+        slots[j] = a + 1;
+    }
+
+    return NULL;
+
+sort:
+
+    ngx_qsort(keys, n, sizeof(ngx_http_llm_key_t), ngx_http_llm_key_cmp);
+
+    for (a = 1; a < n; a++) {
+        if (ngx_http_llm_key_cmp(&keys[a - 1], &keys[a]) == 0) {
+            return &keys[a];
+        }
+    }
+
+    return NULL;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_llm_key_cmp(const void *one, const void *two)
+{
+    int                        rc;
+    const ngx_http_llm_key_t  *a = one;
+    const ngx_http_llm_key_t  *b = two;
+
+    rc = ngx_memcmp(a->data, b->data, ngx_min(a->len, b->len));
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (a->len < b->len) ? -1 : (a->len > b->len);
+}
+
+
 static ngx_int_t
 ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
@@ -584,6 +803,11 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     if (json->tokens[0].type != NGX_HTTP_LLM_JSON_OBJECT) {
         return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, NULL,
                                  "The request body must be a JSON object.");
+    }
+
+    rc = ngx_http_llm_duplicate_keys(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {

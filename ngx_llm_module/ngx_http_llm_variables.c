@@ -40,6 +40,10 @@ static ngx_int_t ngx_http_llm_variable_shadow(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_llm_variable_endpoint(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_variable_api_key(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_uint_t ngx_http_llm_api_key(ngx_str_t *value, ngx_uint_t scheme,
+    ngx_str_t *key);
 
 
 static ngx_http_variable_t  ngx_http_llm_vars[] = {
@@ -98,6 +102,8 @@ static ngx_http_variable_t  ngx_http_llm_vars[] = {
 
     { ngx_string("llm_endpoint"), NULL, ngx_http_llm_variable_endpoint,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+    { ngx_string("llm_api_key"), NULL, ngx_http_llm_variable_api_key,
+      0, 0, 0 },
 
       ngx_http_null_variable
 };
@@ -442,4 +448,125 @@ ngx_http_llm_variable_endpoint(ngx_http_request_t *r,
     v->len = ngx_strlen(name);
 
     return NGX_OK;
+}
+
+
+/*
+ * The caller's credential, normalised, for budget keys and cache scopes:
+ * the token of "Authorization: Bearer TOKEN" (the scheme in any case, any
+ * white space around the token), else the value of "x-api-key", "api-key"
+ * (Azure) or "x-goog-api-key" (Gemini), trimmed.  The first header of a
+ * name counts.  Not found when there is none, or it is empty.
+ */
+
+static ngx_int_t
+ngx_http_llm_variable_api_key(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t         key;
+    ngx_uint_t        i, n, best;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  names[] = {
+        ngx_string("Authorization"),
+        ngx_string("x-api-key"),
+        ngx_string("api-key"),
+        ngx_string("x-goog-api-key")
+    };
+
+    best = sizeof(names) / sizeof(names[0]);
+    ngx_str_null(&key);
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (n = 0; n < best; n++) {
+            if (h[i].key.len == names[n].len
+                && ngx_strncasecmp(h[i].key.data, names[n].data,
+                                   names[n].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (n == best) {
+            continue;
+        }
+
+        /* the first header of the most preferred name that holds a key */
+
+        if (ngx_http_llm_api_key(&h[i].value, n == 0, &key)) {
+            best = n;
+        }
+    }
+
+    if (key.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = key.len;
+    v->data = key.data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* 1 if value holds a key: "Bearer TOKEN" (scheme) or "KEY", trimmed */
+
+static ngx_uint_t
+ngx_http_llm_api_key(ngx_str_t *value, ngx_uint_t scheme, ngx_str_t *key)
+{
+    u_char  *p, *last;
+
+    p = value->data;
+    last = p + value->len;
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    while (last > p && (last[-1] == ' ' || last[-1] == '\t')) {
+        last--;
+    }
+
+    if (scheme) {
+        if (last - p < 7
+            || ngx_strncasecmp(p, (u_char *) "bearer", 6) != 0
+            || (p[6] != ' ' && p[6] != '\t'))
+        {
+            return 0;
+        }
+
+        p += 7;
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+    }
+
+    if (p == last) {
+        return 0;
+    }
+
+    key->data = p;
+    key->len = last - p;
+
+    return 1;
 }

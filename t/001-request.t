@@ -120,16 +120,18 @@ X-Model: gpt-4o-mini
 
 
 
-=== TEST 5: a real form body is left alone
+=== TEST 5: a form body is not a model call: 400, not forwarded (whatever the Content-Type, a POST is parsed)
 --- request
 POST /v1/chat/completions
 a=b&c=d
 --- more_headers
 Content-Type: application/x-www-form-urlencoded
---- response_body chomp
-a=b&c=d
+--- error_code: 400
+--- response_body
+{"error":{"message":"We could not parse the JSON body of your request: unexpected character at offset 0.","type":"invalid_request_error","param":null,"code":null}}
 --- response_headers
 !X-Model
+!X-Got-Method
 
 
 

@@ -254,7 +254,7 @@ qr/llm-log: cache=(MISS|HIT) similarity=(-|1\.000) prompt=12 completion=9 cost=0
 
 
 
-=== TEST 6: llm_cache_scope replaces the credentials: one tenant shares its entries across keys
+=== TEST 6: llm_cache_scope replaces the credentials: one tenant shares its entries across keys; without the tenant, no cache
 --- config
     location / {
         llm_gateway openai;
@@ -267,7 +267,7 @@ qr/llm-log: cache=(MISS|HIT) similarity=(-|1\.000) prompt=12 completion=9 cost=0
 --- more_headers eval
 ["X-Tenant: acme\nAuthorization: Bearer alice", "X-Tenant: acme\nAuthorization: Bearer bob", "X-Tenant: other\nAuthorization: Bearer alice", "Authorization: Bearer alice"]
 --- response_headers eval
-["X-LLM-Cache: MISS", "X-LLM-Cache: HIT", "X-LLM-Cache: MISS", "X-LLM-Cache: MISS"]
+["X-LLM-Cache: MISS", "X-LLM-Cache: HIT", "X-LLM-Cache: MISS", "X-LLM-Cache: BYPASS"]
 
 
 

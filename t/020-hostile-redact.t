@@ -407,7 +407,7 @@ value must be between 1 and 999999
 
 
 
-=== TEST 15: a JSON answer too large to read (over 4 MiB, with its length) is not sent (the connection is closed before anything of it goes out)
+=== TEST 15: a JSON answer too large to read (over 4 MiB, with its length) is not sent: withheld with a 502 in the API's format before anything of it goes out
 --- config
     location = /bigjson/chat/completions {
         llm_gateway openai;
@@ -420,9 +420,10 @@ value must be between 1 and 999999
 --- request
 POST /bigjson/chat/completions
 {"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}
---- ignore_response
+--- error_code: 502
+--- response_body_like: ^(?!.*leak)\{"error":\{.*"code":"answer_unreadable"
 --- error_log
-is larger than 4194304 bytes and cannot be rewritten
+cannot be read (it is too large
 
 
 
