@@ -31,7 +31,7 @@ DEBIAN_PACKAGES := nginx nginx-dev libnginx-mod-http-echo $(HS_DEV) \
     libpcre2-dev libssl-dev zlib1g-dev gcc make curl \
     libtest-base-perl libtext-diff-perl libtest-longstring-perl \
     libhttp-message-perl liburi-perl liblist-moreutils-perl libwww-perl \
-    libipc-run-perl
+    libipc-run-perl redis-server
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -1,0 +1,926 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * llm_redis: a minimal event-driven Redis client (RESP2) on nginx's event
+ * loop.  Each worker keeps one connection per llm_redis and pipelines its
+ * commands on it (Redis answers in order): no pool of connections is
+ * needed for the few commands a lease or a cache lookup takes.  Every wait
+ * is bounded by timeout=; a failure is reported to the callers at once,
+ * then no new connection is tried for a second (the outage), so that no
+ * request waits on a Redis that is down.  An outage is counted and logged
+ * once per 10 seconds for all the workers of this nginx.
+ */
+
+
+#include "ngx_http_llm_module.h"
+
+
+#define NGX_HTTP_LLM_REDIS_BUF       16384
+#define NGX_HTTP_LLM_REDIS_RETRY     1000      /* ms after a failure */
+#define NGX_HTTP_LLM_REDIS_LOG_EVERY 10        /* s between outage logs */
+#define NGX_HTTP_LLM_REDIS_VALUES    16
+
+
+static ngx_int_t ngx_http_llm_redis_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_int_t ngx_http_llm_redis_connect(ngx_http_llm_redis_t *rd);
+static ngx_http_llm_redis_cmd_t *ngx_http_llm_redis_push(
+    ngx_http_llm_redis_t *rd, ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_llm_redis_handler_pt handler, void *data);
+static void ngx_http_llm_redis_handshake(ngx_http_llm_redis_cmd_t *cmd,
+    ngx_int_t rc, ngx_http_llm_resp_value_t *v, size_t n);
+static void ngx_http_llm_redis_read_handler(ngx_event_t *rev);
+static void ngx_http_llm_redis_write_handler(ngx_event_t *wev);
+static ngx_int_t ngx_http_llm_redis_replies(ngx_http_llm_redis_t *rd,
+    ngx_connection_t *c);
+static void ngx_http_llm_redis_fail(ngx_http_llm_redis_t *rd,
+    ngx_uint_t timeout, const char *reason, ngx_str_t *detail);
+static void ngx_http_llm_redis_up(ngx_http_llm_redis_t *rd);
+static ngx_int_t ngx_http_llm_redis_room(u_char **buf, size_t *size,
+    size_t used, size_t need);
+
+
+static ngx_msec_t
+ngx_http_llm_redis_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (ngx_msec_t) tp->sec * 1000 + tp->msec;
+}
+
+
+/*
+ * llm_redis NAME ADDRESS [password=STRING] [user=NAME] [db=N]
+ *           [timeout=TIME] [tls];
+ */
+
+char *
+ngx_http_llm_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    ngx_str_t              *value, zname;
+    ngx_uint_t              i;
+    ngx_http_llm_redis_t   *rd, **rdp;
+
+    value = cf->args->elts;
+
+    if (ngx_http_llm_redis_find(cf, &value[1]) != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_redis \"%V\" is duplicate", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    rd = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_redis_t));
+    if (rd == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rd->name = value[1];
+    rd->timeout = 1000;
+    rd->db = 0;
+
+    rd->url.url = value[2];
+    rd->url.default_port = 6379;
+
+    if (ngx_parse_url(cf->pool, &rd->url) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_redis \"%V\": %s in \"%V\"", &rd->name,
+                           rd->url.err ? rd->url.err : "invalid address",
+                           &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (rd->url.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_redis \"%V\": no address for \"%V\"",
+                           &rd->name, &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 3; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            rd->password.data = value[i].data + 9;
+            rd->password.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
+            rd->user.data = value[i].data + 5;
+            rd->user.len = value[i].len - 5;
+
+            if (rd->user.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            rd->db = ngx_atoi(value[i].data + 3, value[i].len - 3);
+
+            if (rd->db == NGX_ERROR) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            zname.data = value[i].data + 8;
+            zname.len = value[i].len - 8;
+
+            rd->timeout = ngx_parse_time(&zname, 0);
+
+            if (rd->timeout == (ngx_msec_t) NGX_ERROR || rd->timeout == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "tls") == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_redis \"%V\": \"tls\" is not supported "
+                               "yet by this build (use a local TLS "
+                               "tunnel such as stunnel, or a unix socket)",
+                               &rd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        goto invalid;
+    }
+
+    if (rd->user.len && rd->password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_redis \"%V\": \"user=\" needs \"password=\"",
+                           &rd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the counters, shared by the workers; the name is not a zone's */
+
+    zname.len = sizeof("llm_redis ") - 1 + rd->name.len;
+    zname.data = ngx_pnalloc(cf->pool, zname.len);
+    if (zname.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(zname.data, "llm_redis ", sizeof("llm_redis ") - 1),
+               rd->name.data, rd->name.len);
+
+    rd->shm_zone = ngx_shared_memory_add(cf, &zname, 8 * ngx_pagesize,
+                                         &ngx_http_llm_module);
+    if (rd->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rd->shm_zone->init = ngx_http_llm_redis_init_zone;
+    rd->shm_zone->data = rd;
+
+    rdp = ngx_array_push(&lmcf->redis);
+    if (rdp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *rdp = rd;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "llm_redis \"%V\": invalid parameter \"%V\"",
+                       &rd->name, &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* an llm_redis declared before (in the http block) */
+
+ngx_http_llm_redis_t *
+ngx_http_llm_redis_find(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_redis_t     **rdp;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
+
+    rdp = lmcf->redis.elts;
+
+    for (i = 0; i < lmcf->redis.nelts; i++) {
+        if (rdp[i]->name.len == name->len
+            && ngx_strncmp(rdp[i]->name.data, name->data, name->len) == 0)
+        {
+            return rdp[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_llm_redis_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_llm_redis_t *ord = data;
+
+    ngx_time_t            *tp;
+    ngx_slab_pool_t       *shpool;
+    ngx_http_llm_redis_t  *rd;
+
+    rd = shm_zone->data;
+
+    if (ord) {
+        /* reload: the counters and this nginx's identity live on */
+        rd->sh = ord->sh;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    rd->sh = ngx_slab_calloc(shpool, sizeof(ngx_http_llm_redis_sh_t));
+    if (rd->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* who takes leases, for the share of each nginx in an outage */
+
+    tp = ngx_timeofday();
+
+    rd->sh->instance = ((uint64_t) ngx_random() << 32)
+                       ^ ((uint64_t) ngx_pid << 16)
+                       ^ (uint64_t) ngx_random()
+                       ^ ((uint64_t) tp->sec * 1000 + tp->msec);
+
+    return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_llm_redis_down(ngx_http_llm_redis_t *rd)
+{
+    return rd->sh->down_since != 0;
+}
+
+
+ngx_int_t
+ngx_http_llm_redis_number(ngx_http_llm_resp_value_t *v, int64_t *value)
+{
+    size_t     i;
+    int64_t    n;
+    ngx_int_t  neg;
+
+    if (v->type == NGX_HTTP_LLM_RESP_INTEGER) {
+        *value = v->integer;
+        return NGX_OK;
+    }
+
+    if (v->type != NGX_HTTP_LLM_RESP_BULK
+        && v->type != NGX_HTTP_LLM_RESP_STATUS)
+    {
+        return NGX_ERROR;
+    }
+
+    if (v->len == 0 || v->len > 18) {
+        return NGX_ERROR;
+    }
+
+    neg = (v->data[0] == '-');
+    i = neg;
+
+    if (i == v->len) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+
+    for ( /* void */ ; i < v->len; i++) {
+        if (v->data[i] < '0' || v->data[i] > '9') {
+            return NGX_ERROR;
+        }
+
+        n = n * 10 + (v->data[i] - '0');
+    }
+
+    *value = neg ? -n : n;
+
+    return NGX_OK;
+}
+
+
+ngx_http_llm_redis_cmd_t *
+ngx_http_llm_redis_send(ngx_http_llm_redis_t *rd, ngx_uint_t argc,
+    ngx_str_t *argv, ngx_http_llm_redis_handler_pt handler, void *data)
+{
+    ngx_http_llm_redis_cmd_t  *cmd;
+
+    if (!rd->inited) {
+        ngx_queue_init(&rd->pending);
+        ngx_queue_init(&rd->free);
+        rd->inited = 1;
+    }
+
+    if (rd->connection == NULL) {
+
+        if (rd->down_until
+            && (ngx_msec_int_t) (rd->down_until - ngx_current_msec) > 0)
+        {
+            /* in an outage: no request waits for a Redis that is down */
+            (void) ngx_atomic_fetch_add(&rd->sh->skipped, 1);
+            return NULL;
+        }
+
+        if (ngx_http_llm_redis_connect(rd) != NGX_OK) {
+            return NULL;
+        }
+    }
+
+    cmd = ngx_http_llm_redis_push(rd, argc, argv, handler, data);
+    if (cmd == NULL) {
+        return NULL;
+    }
+
+    /* written from an event handler: callbacks never run in the caller */
+
+    if (!rd->connecting) {
+        ngx_post_event(rd->connection->write, &ngx_posted_events);
+    }
+
+    if (!rd->connection->read->timer_set) {
+        ngx_add_timer(rd->connection->read, rd->timeout);
+    }
+
+    rd->connection->idle = 0;
+
+    return cmd;
+}
+
+
+static ngx_http_llm_redis_cmd_t *
+ngx_http_llm_redis_push(ngx_http_llm_redis_t *rd, ngx_uint_t argc,
+    ngx_str_t *argv, ngx_http_llm_redis_handler_pt handler, void *data)
+{
+    size_t                     size, lens[16];
+    ngx_uint_t                 i;
+    ngx_queue_t               *q;
+    const u_char              *args[16];
+    ngx_http_llm_redis_cmd_t  *cmd;
+
+    if (argc > 16) {
+        return NULL;
+    }
+
+    for (i = 0; i < argc; i++) {
+        args[i] = argv[i].data;
+        lens[i] = argv[i].len;
+    }
+
+    size = ngx_http_llm_resp_command_size(argc, lens);
+
+    if (ngx_http_llm_redis_room(&rd->out, &rd->out_size, rd->out_last, size)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (!ngx_queue_empty(&rd->free)) {
+        q = ngx_queue_head(&rd->free);
+        ngx_queue_remove(q);
+        cmd = ngx_queue_data(q, ngx_http_llm_redis_cmd_t, queue);
+
+    } else {
+        cmd = ngx_palloc(ngx_cycle->pool, sizeof(ngx_http_llm_redis_cmd_t));
+        if (cmd == NULL) {
+            return NULL;
+        }
+    }
+
+    rd->out_last += ngx_http_llm_resp_command(rd->out + rd->out_last, argc,
+                                              args, lens);
+
+    cmd->handler = handler;
+    cmd->data = data;
+    cmd->start = ngx_current_msec;
+    cmd->redis = rd;
+
+    ngx_queue_insert_tail(&rd->pending, &cmd->queue);
+    rd->npending++;
+
+    return cmd;
+}
+
+
+/* room for need more bytes after used; the buffer grows (rarely) */
+
+static ngx_int_t
+ngx_http_llm_redis_room(u_char **buf, size_t *size, size_t used, size_t need)
+{
+    size_t   n;
+    u_char  *p;
+
+    if (*buf && used + need <= *size) {
+        return NGX_OK;
+    }
+
+    n = ngx_max(*size * 2, NGX_HTTP_LLM_REDIS_BUF);
+
+    while (n < used + need) {
+        n *= 2;
+    }
+
+    p = ngx_alloc(n, ngx_cycle->log);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (used) {
+        ngx_memcpy(p, *buf, used);
+    }
+
+    if (*buf) {
+        ngx_free(*buf);
+    }
+
+    *buf = p;
+    *size = n;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_redis_connect(ngx_http_llm_redis_t *rd)
+{
+    u_char            *p;
+    ngx_int_t          rc;
+    ngx_str_t          argv[3], db;
+    ngx_connection_t  *c;
+    u_char             buf[NGX_INT_T_LEN];
+
+    ngx_memzero(&rd->peer, sizeof(ngx_peer_connection_t));
+
+    rd->peer.sockaddr = rd->url.addrs[0].sockaddr;
+    rd->peer.socklen = rd->url.addrs[0].socklen;
+    rd->peer.name = &rd->url.addrs[0].name;
+    rd->peer.get = ngx_event_get_peer;
+    rd->peer.log = ngx_cycle->log;
+    rd->peer.log_error = NGX_ERROR_ERR;
+
+    rc = ngx_event_connect_peer(&rd->peer);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        ngx_http_llm_redis_fail(rd, 0, "could not connect", NULL);
+        return NGX_ERROR;
+    }
+
+    c = rd->peer.connection;
+
+    c->data = rd;
+    c->read->handler = ngx_http_llm_redis_read_handler;
+    c->write->handler = ngx_http_llm_redis_write_handler;
+    c->pool = NULL;
+
+    rd->connection = c;
+    rd->connecting = (rc == NGX_AGAIN);
+    rd->out_pos = 0;
+    rd->out_last = 0;
+    rd->in_last = 0;
+
+    (void) ngx_atomic_fetch_add(&rd->sh->connects, 1);
+
+    /* AUTH and SELECT first, pipelined with what follows */
+
+    if (rd->password.len) {
+        ngx_str_set(&argv[0], "AUTH");
+
+        if (rd->user.len) {
+            argv[1] = rd->user;
+            argv[2] = rd->password;
+        } else {
+            argv[1] = rd->password;
+        }
+
+        if (ngx_http_llm_redis_push(rd, rd->user.len ? 3 : 2, argv,
+                                    ngx_http_llm_redis_handshake, "AUTH")
+            == NULL)
+        {
+            goto failed;
+        }
+    }
+
+    if (rd->db) {
+        p = ngx_sprintf(buf, "%i", rd->db);
+        db.data = buf;
+        db.len = p - buf;
+
+        ngx_str_set(&argv[0], "SELECT");
+        argv[1] = db;
+
+        if (ngx_http_llm_redis_push(rd, 2, argv,
+                                    ngx_http_llm_redis_handshake, "SELECT")
+            == NULL)
+        {
+            goto failed;
+        }
+    }
+
+    if (!rd->connecting) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    ngx_add_timer(c->read, rd->timeout);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_http_llm_redis_fail(rd, 0, "no memory", NULL);
+
+    return NGX_ERROR;
+}
+
+
+/* AUTH or SELECT refused: a wrong password is said clearly */
+
+static void
+ngx_http_llm_redis_handshake(ngx_http_llm_redis_cmd_t *cmd, ngx_int_t rc,
+    ngx_http_llm_resp_value_t *v, size_t n)
+{
+    ngx_str_t  detail;
+
+    if (rc != NGX_OK || v[0].type != NGX_HTTP_LLM_RESP_ERROR) {
+        return;
+    }
+
+    detail.data = (u_char *) v[0].data;
+    detail.len = v[0].len;
+
+    ngx_http_llm_redis_fail(cmd->redis, 0,
+                            (ngx_strcmp(cmd->data, "AUTH") == 0)
+                            ? "AUTH refused" : "SELECT refused", &detail);
+}
+
+
+static void
+ngx_http_llm_redis_write_handler(ngx_event_t *wev)
+{
+    int                    err;
+    ssize_t                n;
+    socklen_t              len;
+    ngx_connection_t      *c;
+    ngx_http_llm_redis_t  *rd;
+
+    c = wev->data;
+    rd = c->data;
+
+    if (rd->connection != c) {
+        return;
+    }
+
+    if (rd->connecting) {
+        err = 0;
+        len = sizeof(int);
+
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len)
+            == -1)
+        {
+            err = ngx_socket_errno;
+        }
+
+        if (err) {
+            ngx_log_error(NGX_LOG_DEBUG, c->log, err,
+                          "llm_redis \"%V\": connect() failed", &rd->name);
+            ngx_http_llm_redis_fail(rd, 0, "could not connect", NULL);
+            return;
+        }
+
+        rd->connecting = 0;
+    }
+
+    while (rd->out_pos < rd->out_last) {
+        n = c->send(c, rd->out + rd->out_pos, rd->out_last - rd->out_pos);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            ngx_http_llm_redis_fail(rd, 0, "could not send", NULL);
+            return;
+        }
+
+        rd->out_pos += n;
+    }
+
+    if (rd->out_pos == rd->out_last) {
+        rd->out_pos = 0;
+        rd->out_last = 0;
+
+    } else if (rd->out_pos > rd->out_size / 2) {
+        ngx_memmove(rd->out, rd->out + rd->out_pos,
+                    rd->out_last - rd->out_pos);
+        rd->out_last -= rd->out_pos;
+        rd->out_pos = 0;
+    }
+
+    if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+        ngx_http_llm_redis_fail(rd, 0, "event error", NULL);
+    }
+}
+
+
+static void
+ngx_http_llm_redis_read_handler(ngx_event_t *rev)
+{
+    ssize_t                n;
+    ngx_connection_t      *c;
+    ngx_http_llm_redis_t  *rd;
+
+    c = rev->data;
+    rd = c->data;
+
+    if (rd->connection != c) {
+        return;
+    }
+
+    if (rev->timedout) {
+        ngx_http_llm_redis_fail(rd, 1, "timed out", NULL);
+        return;
+    }
+
+    if (c->close) {
+        /* the worker exits: an idle connection is closed */
+        ngx_close_connection(c);
+        rd->connection = NULL;
+        return;
+    }
+
+    for ( ;; ) {
+
+        if (rd->in_last == rd->in_size) {
+            if (rd->in_size >= NGX_HTTP_LLM_RESP_MAX_BULK) {
+                ngx_http_llm_redis_fail(rd, 0, "a reply is too large", NULL);
+                return;
+            }
+
+            if (ngx_http_llm_redis_room(&rd->in, &rd->in_size, rd->in_last,
+                                        rd->in_size ? rd->in_size
+                                                    : NGX_HTTP_LLM_REDIS_BUF)
+                != NGX_OK)
+            {
+                ngx_http_llm_redis_fail(rd, 0, "no memory", NULL);
+                return;
+            }
+        }
+
+        n = c->recv(c, rd->in + rd->in_last, rd->in_size - rd->in_last);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            if (rd->npending == 0 && n == 0) {
+                /* an idle connection closed by Redis (its timeout) */
+                ngx_close_connection(c);
+                rd->connection = NULL;
+                return;
+            }
+
+            ngx_http_llm_redis_fail(rd, 0, "connection closed", NULL);
+            return;
+        }
+
+        rd->in_last += n;
+
+        if (ngx_http_llm_redis_replies(rd, c) != NGX_OK) {
+            /* the connection is gone */
+            return;
+        }
+    }
+
+    if (rd->npending) {
+        ngx_add_timer(rev, rd->timeout);
+
+    } else {
+        if (rev->timer_set) {
+            ngx_del_timer(rev);
+        }
+
+        c->idle = 1;
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_http_llm_redis_fail(rd, 0, "event error", NULL);
+    }
+}
+
+
+/* the complete replies in the buffer, each to its command */
+
+static ngx_int_t
+ngx_http_llm_redis_replies(ngx_http_llm_redis_t *rd, ngx_connection_t *c)
+{
+    size_t                      pos, n;
+    ssize_t                     rc;
+    ngx_msec_t                  ms;
+    ngx_queue_t                *q;
+    ngx_atomic_uint_t           max;
+    ngx_http_llm_redis_cmd_t   *cmd;
+    ngx_http_llm_resp_value_t   v[NGX_HTTP_LLM_REDIS_VALUES];
+
+    pos = 0;
+
+    while (pos < rd->in_last) {
+
+        rc = ngx_http_llm_resp_parse(rd->in + pos, rd->in_last - pos, v,
+                                     NGX_HTTP_LLM_REDIS_VALUES, &n);
+
+        if (rc == NGX_HTTP_LLM_RESP_INCOMPLETE) {
+            break;
+        }
+
+        if (rc == NGX_HTTP_LLM_RESP_INVALID || ngx_queue_empty(&rd->pending)) {
+            ngx_http_llm_redis_fail(rd, 0, "invalid reply", NULL);
+            return NGX_ERROR;
+        }
+
+        pos += rc;
+
+        q = ngx_queue_head(&rd->pending);
+        ngx_queue_remove(q);
+        rd->npending--;
+
+        cmd = ngx_queue_data(q, ngx_http_llm_redis_cmd_t, queue);
+
+        ms = ngx_current_msec - cmd->start;
+
+        (void) ngx_atomic_fetch_add(v[0].type == NGX_HTTP_LLM_RESP_ERROR
+                                    ? &rd->sh->errors : &rd->sh->ok, 1);
+        (void) ngx_atomic_fetch_add(&rd->sh->latency_ms, ms);
+
+        max = rd->sh->latency_max;
+
+        if (ms > max) {
+            (void) ngx_atomic_cmp_set(&rd->sh->latency_max, max, ms);
+        }
+
+        if (rd->sh->down_since) {
+            ngx_http_llm_redis_up(rd);
+        }
+
+        if (cmd->handler) {
+            cmd->handler(cmd, NGX_OK, v, ngx_min(n, NGX_HTTP_LLM_REDIS_VALUES));
+        }
+
+        ngx_queue_insert_head(&rd->free, &cmd->queue);
+
+        if (rd->connection != c) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (pos) {
+        ngx_memmove(rd->in, rd->in + pos, rd->in_last - pos);
+        rd->in_last -= pos;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The connection failed: every command waiting is told, no new connection
+ * is tried for a while.  Logged once per interval for the whole nginx.
+ */
+
+static void
+ngx_http_llm_redis_fail(ngx_http_llm_redis_t *rd, ngx_uint_t timeout,
+    const char *reason, ngx_str_t *detail)
+{
+    time_t                     now, logged;
+    ngx_msec_t                 ms;
+    ngx_queue_t               *q;
+    ngx_http_llm_redis_cmd_t  *cmd;
+    ngx_http_llm_redis_sh_t   *sh;
+    ngx_str_t                  empty = ngx_null_string;
+
+    sh = rd->sh;
+
+    if (rd->connection) {
+        ngx_close_connection(rd->connection);
+        rd->connection = NULL;
+    }
+
+    rd->connecting = 0;
+    rd->out_pos = 0;
+    rd->out_last = 0;
+    rd->in_last = 0;
+    rd->down_until = ngx_current_msec + NGX_HTTP_LLM_REDIS_RETRY;
+
+    ms = ngx_http_llm_redis_now();
+
+    if (sh->down_since == 0
+        && ngx_atomic_cmp_set(&sh->down_since, 0, ms))
+    {
+        (void) ngx_atomic_fetch_add(&sh->outages, 1);
+    }
+
+    now = ngx_time();
+    logged = (time_t) sh->logged;
+
+    if (now - logged >= NGX_HTTP_LLM_REDIS_LOG_EVERY
+        && ngx_atomic_cmp_set(&sh->logged, logged, now))
+    {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "llm_redis \"%V\" (%V): %s%s%V; requests go on without "
+                      "it (logged once per %ds)", &rd->name, &rd->url.url,
+                      reason, detail ? ": " : "", detail ? detail : &empty,
+                      NGX_HTTP_LLM_REDIS_LOG_EVERY);
+    }
+
+    while (!ngx_queue_empty(&rd->pending)) {
+        q = ngx_queue_head(&rd->pending);
+        ngx_queue_remove(q);
+        rd->npending--;
+
+        cmd = ngx_queue_data(q, ngx_http_llm_redis_cmd_t, queue);
+
+        (void) ngx_atomic_fetch_add(timeout ? &sh->timeouts : &sh->failed, 1);
+
+        if (cmd->handler) {
+            cmd->handler(cmd, NGX_ERROR, NULL, 0);
+        }
+
+        ngx_queue_insert_head(&rd->free, &cmd->queue);
+    }
+}
+
+
+/* a reply after an outage: it ends */
+
+static void
+ngx_http_llm_redis_up(ngx_http_llm_redis_t *rd)
+{
+    ngx_msec_t                since, now;
+    ngx_http_llm_redis_sh_t  *sh;
+
+    sh = rd->sh;
+    since = sh->down_since;
+    now = ngx_http_llm_redis_now();
+
+    if (since == 0 || !ngx_atomic_cmp_set(&sh->down_since, since, 0)) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&sh->outage_ms,
+                                (now > since) ? now - since : 0);
+
+    sh->logged = 0;
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "llm_redis \"%V\" (%V) answers again after %Mms",
+                  &rd->name, &rd->url.url, (now > since) ? now - since : 0);
+}
+
+
+void
+ngx_http_llm_redis_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_redis_t     **rdp;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_llm_module);
+
+    if (lmcf == NULL) {
+        return;
+    }
+
+    rdp = lmcf->redis.elts;
+
+    for (i = 0; i < lmcf->redis.nelts; i++) {
+
+        if (rdp[i]->connection) {
+            ngx_close_connection(rdp[i]->connection);
+            rdp[i]->connection = NULL;
+        }
+
+        if (rdp[i]->out) {
+            ngx_free(rdp[i]->out);
+            rdp[i]->out = NULL;
+        }
+
+        if (rdp[i]->in) {
+            ngx_free(rdp[i]->in);
+            rdp[i]->in = NULL;
+        }
+    }
+}
