@@ -116,7 +116,7 @@ run: build
 	@echo "gateway on http://127.0.0.1:8080 (mock upstream on 127.0.0.1:8081); Ctrl-C stops"
 	$(NGINX_BIN) -p $(CURDIR)/ -c conf/quickstart.conf -e stderr -g 'daemon off;'
 
-FUZZ_TARGETS := json sse pii
+FUZZ_TARGETS := json sse pii resp
 
 $(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/*.c ngx_llm_module/*.h filters/*.c filters/*.h
 	@command -v clang >/dev/null || { $(SUDO) apt-get install -y -qq clang >/dev/null; }
@@ -127,6 +127,7 @@ $(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/*.c ngx_llm_module/*.h filter
 FUZZ_SRCS_json := ngx_llm_module/ngx_http_llm_json.c
 FUZZ_SRCS_sse  := filters/ngx_http_llm_sse.c
 FUZZ_SRCS_pii  := ngx_llm_module/ngx_http_llm_pii.c
+FUZZ_SRCS_resp := ngx_llm_module/ngx_http_llm_resp.c
 FUZZ_LIBS_pii  := -lhs -lcrypto
 
 # each target runs FUZZ_RUNS inputs; a crash fails the target

@@ -28,18 +28,19 @@
 typedef struct {
     u_char                      color;
     u_char                      dummy;
-    u_short                     unused;
+    u_short                     ninst;         /* redis=: nginx sharing */
+    uint32_t                    lease_at;      /* redis=: a lease asked
+                                                  (ms, truncated), or 0 */
     ngx_queue_t                 queue;         /* LRU, head: most recent */
     ngx_msec_t                  last;          /* of the last refill */
     ngx_uint_t                  inflight;      /* reservations held */
-    double                      level;         /* tokens or USD */
+    double                      level;         /* tokens or USD; redis=:
+                                                  this nginx's share */
     u_char                      digest[NGX_HTTP_LLM_BUDGET_DIGEST];
 
-    /* redis=: level is this nginx's share, leased from Redis */
-    ngx_msec_t                  lease_at;      /* a lease asked, or 0 */
-    double                      global;        /* Redis's level, last known */
-    double                      owed;          /* made here in an outage */
-    ngx_uint_t                  ninst;         /* nginx sharing, last known */
+    /* redis=, in the room left by alignment (a node fits 128 bytes) */
+    float                       global;        /* Redis's level, last known */
+    float                       owed;          /* made here in an outage */
 } ngx_http_llm_budget_node_t;
 
 
@@ -812,7 +813,6 @@ ngx_http_llm_budget_create(ngx_http_llm_budget_zone_t *zone,
 
     bn = (ngx_http_llm_budget_node_t *) &node->color;
 
-    bn->unused = 0;
     bn->last = ngx_current_msec;
     bn->inflight = 0;
     bn->level = zone->redis ? 0 : zone->limit;
@@ -1470,7 +1470,7 @@ ngx_http_llm_budget_lease_prepare(ngx_http_llm_budget_zone_t *zone,
          */
 
         target = (node->lease_at
-                  && ngx_current_msec - node->lease_at
+                  && (uint32_t) ngx_current_msec - node->lease_at
                      < 2 * zone->redis->timeout)
                  ? want : ngx_max(zone->lease, want);
 
@@ -1487,7 +1487,8 @@ ngx_http_llm_budget_lease_prepare(ngx_http_llm_budget_zone_t *zone,
         node->level += want;
     }
 
-    node->lease_at = ngx_current_msec ? ngx_current_msec : 1;
+    node->lease_at = (uint32_t) ngx_current_msec ? (uint32_t) ngx_current_msec
+                                                 : 1;
 
     return l;
 }
@@ -1666,8 +1667,8 @@ ngx_http_llm_budget_leased(ngx_http_llm_redis_cmd_t *cmd, ngx_int_t rc,
     if (node) {
         if (ok) {
             node->level += (double) granted / unit - l->owed;
-            node->global = (double) level / unit;
-            node->ninst = (ngx_uint_t) ngx_max(ninst, 1);
+            node->global = (float) ((double) level / unit);
+            node->ninst = (u_short) ngx_min(ngx_max(ninst, 1), 65535);
 
         } else {
             /*

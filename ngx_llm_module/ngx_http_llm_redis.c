@@ -924,3 +924,119 @@ ngx_http_llm_redis_exit_process(ngx_cycle_t *cycle)
         }
     }
 }
+
+
+/* llm_status: the counters of each llm_redis */
+
+size_t
+ngx_http_llm_redis_status_size(void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    return lmcf->redis.nelts * 4096 + 64;
+}
+
+
+u_char *
+ngx_http_llm_redis_status(u_char *p, void *conf, ngx_uint_t json)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    size_t                    len;
+    ngx_uint_t                i, j;
+    ngx_msec_t                since, now, outage;
+    ngx_http_llm_redis_t    **rdp, *rd;
+    ngx_http_llm_redis_sh_t  *sh;
+
+    static const char  *results[] = { "ok", "error", "failed", "timeout",
+                                      "skipped" };
+
+    if (lmcf->redis.nelts == 0) {
+        return p;
+    }
+
+    rdp = lmcf->redis.elts;
+    now = ngx_http_llm_redis_now();
+
+    if (json) {
+        p = ngx_cpymem(p, ",\"redis\":{", 10);
+    }
+
+    for (i = 0; i < lmcf->redis.nelts; i++) {
+        rd = rdp[i];
+        sh = rd->sh;
+
+        if (sh == NULL) {
+            continue;
+        }
+
+        since = sh->down_since;
+        outage = sh->outage_ms + ((since && now > since) ? now - since : 0);
+        len = ngx_min(rd->name.len, 64);
+
+        if (json) {
+            p = ngx_sprintf(p, "%s\"%*s\":{\"up\":%s,\"calls\":{\"ok\":%uA,"
+                            "\"error\":%uA,\"failed\":%uA,\"timeout\":%uA,"
+                            "\"skipped\":%uA},\"latency_ms\":{\"sum\":%uA,"
+                            "\"max\":%uA},\"connects\":%uA,\"outages\":%uA,"
+                            "\"outage_ms\":%M,\"leases\":{\"taken\":%uA,"
+                            "\"short\":%uA,\"returned\":%uA},\"cache\":{"
+                            "\"hits\":%uA,\"misses\":%uA,\"stores\":%uA}}",
+                            i ? "," : "", len, rd->name.data,
+                            since ? "false" : "true", sh->ok, sh->errors,
+                            sh->failed, sh->timeouts, sh->skipped,
+                            sh->latency_ms, sh->latency_max, sh->connects,
+                            sh->outages, outage, sh->leases, sh->lease_short,
+                            sh->returns, sh->cache_hits, sh->cache_misses,
+                            sh->cache_stores);
+            continue;
+        }
+
+        if (i == 0) {
+            p = ngx_sprintf(p, "# HELP llm_redis_up Whether the Redis of an "
+                            "llm_redis answers (0 in an outage).\n"
+                            "# TYPE llm_redis_up gauge\n");
+        }
+
+        p = ngx_sprintf(p, "llm_redis_up{redis=\"%*s\"} %d\n", len,
+                        rd->name.data, since ? 0 : 1);
+
+        for (j = 0; j < 5; j++) {
+            p = ngx_sprintf(p, "llm_redis_calls_total{redis=\"%*s\","
+                            "result=\"%s\"} %uA\n", len, rd->name.data,
+                            results[j],
+                            j == 0 ? sh->ok : j == 1 ? sh->errors
+                            : j == 2 ? sh->failed : j == 3 ? sh->timeouts
+                            : sh->skipped);
+        }
+
+        p = ngx_sprintf(p, "llm_redis_latency_ms_sum{redis=\"%*s\"} %uA\n"
+                        "llm_redis_latency_ms_max{redis=\"%*s\"} %uA\n"
+                        "llm_redis_connects_total{redis=\"%*s\"} %uA\n"
+                        "llm_redis_outages_total{redis=\"%*s\"} %uA\n"
+                        "llm_redis_outage_ms_total{redis=\"%*s\"} %M\n"
+                        "llm_redis_leases_total{redis=\"%*s\"} %uA\n"
+                        "llm_redis_leases_short_total{redis=\"%*s\"} %uA\n"
+                        "llm_redis_lease_returns_total{redis=\"%*s\"} %uA\n"
+                        "llm_redis_cache_hits_total{redis=\"%*s\"} %uA\n"
+                        "llm_redis_cache_misses_total{redis=\"%*s\"} %uA\n"
+                        "llm_redis_cache_stores_total{redis=\"%*s\"} %uA\n",
+                        len, rd->name.data, sh->latency_ms,
+                        len, rd->name.data, sh->latency_max,
+                        len, rd->name.data, sh->connects,
+                        len, rd->name.data, sh->outages,
+                        len, rd->name.data, outage,
+                        len, rd->name.data, sh->leases,
+                        len, rd->name.data, sh->lease_short,
+                        len, rd->name.data, sh->returns,
+                        len, rd->name.data, sh->cache_hits,
+                        len, rd->name.data, sh->cache_misses,
+                        len, rd->name.data, sh->cache_stores);
+    }
+
+    if (json) {
+        *p++ = '}';
+    }
+
+    return p;
+}

@@ -117,5 +117,9 @@ ngx_int_t ngx_http_llm_redis_number(ngx_http_llm_resp_value_t *v,
 
 void ngx_http_llm_redis_exit_process(ngx_cycle_t *cycle);
 
+/* llm_status (ngx_http_llm_main_conf_t: ngx_http_llm_module.h) */
+size_t ngx_http_llm_redis_status_size(void *lmcf);
+u_char *ngx_http_llm_redis_status(u_char *p, void *lmcf, ngx_uint_t json);
+
 
 #endif /* _NGX_HTTP_LLM_REDIS_H_INCLUDED_ */

@@ -21,6 +21,7 @@ my %sources = (
     sse_test    => ['filters/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/ngx_http_llm_pii.c'],
     embed_test  => ['ngx_llm_module/ngx_http_llm_embed.c'],
+    resp_test   => ['ngx_llm_module/ngx_http_llm_resp.c'],
 );
 
 # libraries to link, per test

@@ -82,6 +82,7 @@ $locations
         location /closed/ { llm_gateway openai; llm_budget closed; proxy_pass http://mock/ok/; }
         location /secure/ { llm_gateway openai; llm_budget secure; proxy_pass http://mock/ok/; }
         location /wrong/ { llm_gateway openai; llm_budget wrong; proxy_pass http://mock/ok/; }
+        location /status { llm_status; }
     }
 _EOC_
 
@@ -277,6 +278,25 @@ for my $lease (@leases) {
          . slurp($ng[2]->root . '/logs/error.log'),
          qr/llm_redis "main" \(127\.0\.0\.1:\d+\) answers again after \d+ms/,
          'the end of the outage is logged');
+}
+
+# 7. llm_status: the Redis counters (calls by result, latency, leases,
+#    outages and their time)
+
+{
+    my $json = $ng[0]->get('/status?format=json')->{body} // '';
+
+    like($json, qr/"redis":\{"main":\{"up":true,"calls":\{"ok":[1-9]\d*,"error":\d+,"failed":[1-9]\d*,"timeout":\d+,"skipped":\d+\},"latency_ms":\{"sum":\d+,"max":\d+\},"connects":[1-9]\d*,"outages":[1-9]\d*,"outage_ms":[1-9]\d*,"leases":\{"taken":[1-9]\d*,"short":[1-9]\d*,"returned":\d+\}/,
+         'JSON: calls by result, latency, connects, the outage and its time, leases');
+    like($json, qr/"wrong":\{"up":false,/, 'JSON: the Redis with a wrong password is not up');
+
+    my $prom = $ng[0]->get('/status')->{body} // '';
+
+    like($prom, qr/^llm_redis_up\{redis="main"\} 1$/m, 'Prometheus: llm_redis_up');
+    like($prom, qr/^llm_redis_calls_total\{redis="main",result="ok"\} [1-9]\d*$/m,
+         'Prometheus: llm_redis_calls_total by result');
+    like($prom, qr/^llm_redis_outage_ms_total\{redis="main"\} [1-9]\d*$/m,
+         'Prometheus: the outage time');
 }
 
 for my $ng (@ng) {
