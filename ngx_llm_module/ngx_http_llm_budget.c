@@ -41,6 +41,8 @@ typedef struct {
     /* redis=, in the room left by alignment (a node fits 128 bytes) */
     float                       global;        /* Redis's level, last known */
     float                       owed;          /* made here in an outage */
+    uint32_t                    short_until;   /* Redis had too little: not
+                                                  asked again before (ms) */
 } ngx_http_llm_budget_node_t;
 
 
@@ -279,7 +281,10 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             refused = res[i].zone;
             retry = (res[i].reserved - node->level) / res[i].zone->rate;
 
-            if (res[i].zone->redis && !ctx->budget_leased) {
+            if (res[i].zone->redis && !ctx->budget_leased
+                && (int32_t) (node->short_until
+                              - (uint32_t) ngx_current_msec) <= 0)
+            {
                 /* this nginx's share is short: a lease is asked for */
                 lease = &res[i];
                 lease_node = node;
@@ -820,6 +825,7 @@ ngx_http_llm_budget_create(ngx_http_llm_budget_zone_t *zone,
     bn->global = zone->limit;
     bn->owed = 0;
     bn->ninst = 1;
+    bn->short_until = 0;
     ngx_memcpy(bn->digest, res->digest, NGX_HTTP_LLM_BUDGET_DIGEST);
 
     ngx_rbtree_insert(&zone->sh->rbtree, node);
@@ -1669,6 +1675,16 @@ ngx_http_llm_budget_leased(ngx_http_llm_redis_cmd_t *cmd, ngx_int_t rc,
             node->level += (double) granted / unit - l->owed;
             node->global = (float) ((double) level / unit);
             node->ninst = (u_short) ngx_min(ngx_max(ninst, 1), 65535);
+
+            if (l->want > 0 && (double) granted < l->want * unit - 0.5) {
+                /*
+                 * The key is used up fleet-wide: refused requests do not
+                 * ask again before the refill (or a second) could help.
+                 */
+                wait = (ngx_msec_t) ngx_min((l->want - granted / unit)
+                                            / zone->rate, 1000.0);
+                node->short_until = (uint32_t) (ngx_current_msec + wait);
+            }
 
         } else {
             /*
