@@ -280,6 +280,43 @@ for my $lease (@leases) {
          'the end of the outage is logged');
 }
 
+# 6b. Redis stopped and restarted while 6 clients send requests to the
+#     three nginx: no 5xx, no request waits longer than the timeout
+
+{
+    my @load = map {
+        my $c = $_;
+        in_background(sub {
+            my ($n, $bad, $slowest) = (0, 0, 0);
+            my $end = time + 3 * slow();
+            while (time < $end) {
+                my $t0 = time;
+                my $s = status($c % 3, '/open', "load$c");
+                my $t = time - $t0;
+                $slowest = $t if $t > $slowest;
+                $n++;
+                $bad++ if $s ne '200' && $s ne '429';
+            }
+            return "$n $bad $slowest";
+        });
+    } 1 .. 6;
+
+    sleep 0.8 * slow();
+    $redis->stop;
+    sleep 1 * slow();
+    $redis->restart;
+
+    my ($n, $bad, $slowest) = (0, 0, 0);
+    for my $w (@load) {
+        my @f = split ' ', ($w->() // '0 1 99');
+        $n += $f[0]; $bad += $f[1]; $slowest = $f[2] if $f[2] > $slowest;
+    }
+
+    cmp_ok($n, '>', 30, "requests went on while Redis stopped and came back ($n)");
+    is($bad, 0, 'none answered but 200 or 429 (no 5xx)');
+    cmp_ok($slowest, '<', 1.5 * slow(), sprintf('no request hung (slowest %.2fs)', $slowest));
+}
+
 # 7. llm_status: the Redis counters (calls by result, latency, leases,
 #    outages and their time)
 
