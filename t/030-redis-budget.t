@@ -29,6 +29,9 @@ my $secure = LLMTest::Redis->start($ng[0]->root . '/secure', unix => 1,
                                    password => 's3cret');
 my $rsock = $secure->socket;
 
+# an ACL user on it
+$secure->cmd('ACL', 'SETUSER', 'gateway', 'on', '>gw-pass', '~llm:*', '+@all');
+
 # 20000 tokens a day: the refill (0.23 token/s) is nothing next to a test
 my $budget = 20000;
 my @leases = (500, 2000, 5000);
@@ -52,12 +55,14 @@ for my $i (0 .. 2) {
     llm_redis main 127.0.0.1:$rport timeout=300ms;
     llm_redis secure unix:$rsock password=s3cret;
     llm_redis wrong unix:$rsock password=wrong;
+    llm_redis acl unix:$rsock user=gateway password=gw-pass db=0;
 
 $zones
     llm_budget_zone \$http_x_key zone=open:1m tokens=$budget/d redis=main lease=1000;
     llm_budget_zone \$http_x_key zone=closed:1m tokens=$budget/d redis=main lease=1000 fail=closed;
     llm_budget_zone \$http_x_key zone=secure:1m tokens=1000/d redis=secure lease=100;
     llm_budget_zone \$http_x_key zone=wrong:1m tokens=1000/d redis=wrong lease=100;
+    llm_budget_zone \$http_x_key zone=acl:1m tokens=1000/d redis=acl lease=100;
 
     upstream mock {
         server unix:$root/html/mock.sock;
@@ -82,6 +87,7 @@ $locations
         location /closed/ { llm_gateway openai; llm_budget closed; proxy_pass http://mock/ok/; }
         location /secure/ { llm_gateway openai; llm_budget secure; proxy_pass http://mock/ok/; }
         location /wrong/ { llm_gateway openai; llm_budget wrong; proxy_pass http://mock/ok/; }
+        location /acl/ { llm_gateway openai; llm_budget acl; proxy_pass http://mock/ok/; }
         location /status { llm_status; }
     }
 _EOC_
@@ -214,6 +220,10 @@ for my $lease (@leases) {
     is(status(0, '/secure', 'auth'), 200, 'AUTH and a unix socket: admitted');
     cmp_ok($secure->cmd('EXISTS', 'llm:budget:{secure}:nginx'), '==', 1,
            'the lease was taken from the Redis that needs a password');
+
+    is(status(0, '/acl', 'acl'), 200, 'an ACL user (AUTH user password): admitted');
+    cmp_ok($secure->cmd('EXISTS', 'llm:budget:{acl}:nginx'), '==', 1,
+           'the lease was taken as that user');
 
     my $s = status(0, '/wrong', 'auth');
     is($s, 429, 'a wrong password: refused (no share), not an error');
