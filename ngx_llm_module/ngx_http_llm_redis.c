@@ -39,6 +39,12 @@ static void ngx_http_llm_redis_fail(ngx_http_llm_redis_t *rd,
 static void ngx_http_llm_redis_up(ngx_http_llm_redis_t *rd);
 static ngx_int_t ngx_http_llm_redis_room(u_char **buf, size_t *size,
     size_t used, size_t need);
+static void ngx_http_llm_redis_close(ngx_http_llm_redis_t *rd);
+#if (NGX_SSL)
+static ngx_int_t ngx_http_llm_redis_ssl_start(ngx_http_llm_redis_t *rd,
+    ngx_connection_t *c);
+static void ngx_http_llm_redis_ssl_done(ngx_connection_t *c);
+#endif
 
 
 static ngx_msec_t
@@ -54,7 +60,7 @@ ngx_http_llm_redis_now(void)
 
 /*
  * llm_redis NAME ADDRESS [password=STRING] [user=NAME] [db=N]
- *           [timeout=TIME] [tls];
+ *           [timeout=TIME] [tls [tls_ca=FILE]];
  */
 
 char *
@@ -63,8 +69,12 @@ ngx_http_llm_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_llm_main_conf_t *lmcf = conf;
 
     ngx_str_t              *value, zname;
-    ngx_uint_t              i;
+    ngx_uint_t              i, tls;
     ngx_http_llm_redis_t   *rd, **rdp;
+#if (NGX_SSL)
+    ngx_ssl_t              *ssl;
+    ngx_pool_cleanup_t     *cln;
+#endif
 
     value = cf->args->elts;
 
@@ -78,6 +88,8 @@ ngx_http_llm_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (rd == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    tls = 0;
 
     rd->name = value[1];
     rd->timeout = 1000;
@@ -144,16 +156,95 @@ ngx_http_llm_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strcmp(value[i].data, "tls") == 0) {
+#if (NGX_SSL)
+            tls = 1;
+            continue;
+#else
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "llm_redis \"%V\": \"tls\" is not supported "
-                               "yet by this build (use a local TLS "
-                               "tunnel such as stunnel, or a unix socket)",
-                               &rd->name);
+                               "llm_redis \"%V\": \"tls\" needs nginx "
+                               "built with OpenSSL", &rd->name);
             return NGX_CONF_ERROR;
+#endif
+        }
+
+        if (ngx_strncmp(value[i].data, "tls_ca=", 7) == 0) {
+            rd->tls_ca.data = value[i].data + 7;
+            rd->tls_ca.len = value[i].len - 7;
+
+            if (rd->tls_ca.len == 0) {
+                goto invalid;
+            }
+
+            continue;
         }
 
         goto invalid;
     }
+
+    if (rd->tls_ca.len && !tls) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_redis \"%V\": \"tls_ca=\" needs \"tls\"",
+                           &rd->name);
+        return NGX_CONF_ERROR;
+    }
+
+#if (NGX_SSL)
+
+    if (tls) {
+        if (rd->url.family == AF_UNIX) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_redis \"%V\": \"tls\" on a unix socket",
+                               &rd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+        if (ssl == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ssl->log = cf->log;
+
+        if (ngx_ssl_create(ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+        if (cln == NULL) {
+            ngx_ssl_cleanup_ctx(ssl);
+            return NGX_CONF_ERROR;
+        }
+
+        cln->handler = ngx_ssl_cleanup_ctx;
+        cln->data = ssl;
+
+        if (rd->tls_ca.len
+            && ngx_ssl_trusted_certificate(cf, ssl, &rd->tls_ca, 4) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        rd->ssl = ssl;
+
+        /* SNI: a name, not an address */
+
+        if (rd->url.host.len
+            && ngx_inet_addr(rd->url.host.data, rd->url.host.len)
+               == INADDR_NONE)
+        {
+            rd->sni = ngx_pnalloc(cf->pool, rd->url.host.len + 1);
+            if (rd->sni == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            (void) ngx_cpystrn(rd->sni, rd->url.host.data,
+                               rd->url.host.len + 1);
+        }
+    }
+
+#endif
 
     if (rd->user.len && rd->password.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -349,7 +440,7 @@ ngx_http_llm_redis_send(ngx_http_llm_redis_t *rd, ngx_uint_t argc,
 
     /* written from an event handler: callbacks never run in the caller */
 
-    if (!rd->connecting) {
+    if (!rd->connecting && !rd->handshaking) {
         ngx_post_event(rd->connection->write, &ngx_posted_events);
     }
 
@@ -487,8 +578,21 @@ ngx_http_llm_redis_connect(ngx_http_llm_redis_t *rd)
     c->write->handler = ngx_http_llm_redis_write_handler;
     c->pool = NULL;
 
+    if (rd->ssl) {
+        /* the TLS state of the connection is allocated from it */
+        c->pool = ngx_create_pool(1024, ngx_cycle->log);
+        if (c->pool == NULL) {
+            ngx_close_connection(c);
+            ngx_http_llm_redis_fail(rd, 0, "no memory", NULL);
+            return NGX_ERROR;
+        }
+    }
+
     rd->connection = c;
-    rd->connecting = (rc == NGX_AGAIN);
+    rd->handshaking = 0;
+
+    /* with tls, the handshake starts from the write handler */
+    rd->connecting = (rc == NGX_AGAIN || rd->ssl);
     rd->out_pos = 0;
     rd->out_last = 0;
     rd->in_last = 0;
@@ -531,7 +635,7 @@ ngx_http_llm_redis_connect(ngx_http_llm_redis_t *rd)
         }
     }
 
-    if (!rd->connecting) {
+    if (!rd->connecting || rc != NGX_AGAIN) {
         ngx_post_event(c->write, &ngx_posted_events);
     }
 
@@ -602,6 +706,16 @@ ngx_http_llm_redis_write_handler(ngx_event_t *wev)
         }
 
         rd->connecting = 0;
+
+#if (NGX_SSL)
+        if (rd->ssl) {
+            if (ngx_http_llm_redis_ssl_start(rd, c) != NGX_OK) {
+                ngx_http_llm_redis_fail(rd, 0, "TLS failed", NULL);
+            }
+
+            return;
+        }
+#endif
     }
 
     while (rd->out_pos < rd->out_last) {
@@ -657,8 +771,7 @@ ngx_http_llm_redis_read_handler(ngx_event_t *rev)
 
     if (c->close) {
         /* the worker exits: an idle connection is closed */
-        ngx_close_connection(c);
-        rd->connection = NULL;
+        ngx_http_llm_redis_close(rd);
         return;
     }
 
@@ -689,8 +802,7 @@ ngx_http_llm_redis_read_handler(ngx_event_t *rev)
         if (n == 0 || n == NGX_ERROR) {
             if (rd->npending == 0 && n == 0) {
                 /* an idle connection closed by Redis (its timeout) */
-                ngx_close_connection(c);
-                rd->connection = NULL;
+                ngx_http_llm_redis_close(rd);
                 return;
             }
 
@@ -814,10 +926,7 @@ ngx_http_llm_redis_fail(ngx_http_llm_redis_t *rd, ngx_uint_t timeout,
 
     sh = rd->sh;
 
-    if (rd->connection) {
-        ngx_close_connection(rd->connection);
-        rd->connection = NULL;
-    }
+    ngx_http_llm_redis_close(rd);
 
     rd->connecting = 0;
     rd->out_pos = 0;
@@ -864,6 +973,128 @@ ngx_http_llm_redis_fail(ngx_http_llm_redis_t *rd, ngx_uint_t timeout,
 }
 
 
+static void
+ngx_http_llm_redis_close(ngx_http_llm_redis_t *rd)
+{
+    ngx_pool_t        *pool;
+    ngx_connection_t  *c;
+
+    c = rd->connection;
+
+    if (c == NULL) {
+        return;
+    }
+
+    pool = c->pool;
+
+#if (NGX_SSL)
+    if (c->ssl) {
+        c->ssl->no_wait_shutdown = 1;
+        c->ssl->no_send_shutdown = 1;
+        (void) ngx_ssl_shutdown(c);
+    }
+#endif
+
+    ngx_close_connection(c);
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+
+    rd->connection = NULL;
+    rd->connecting = 0;
+    rd->handshaking = 0;
+}
+
+
+#if (NGX_SSL)
+
+static ngx_int_t
+ngx_http_llm_redis_ssl_start(ngx_http_llm_redis_t *rd, ngx_connection_t *c)
+{
+    ngx_int_t  rc;
+
+    if (ngx_ssl_create_connection(rd->ssl, c, NGX_SSL_BUFFER|NGX_SSL_CLIENT)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    c->sendfile = 0;
+
+#ifdef SSL_CTRL_SET_TLSEXT_HOSTNAME
+    if (rd->sni
+        && SSL_set_tlsext_host_name(c->ssl->connection, (char *) rd->sni)
+           == 0)
+    {
+        return NGX_ERROR;
+    }
+#endif
+
+    rd->handshaking = 1;
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_http_llm_redis_ssl_done;
+        return NGX_OK;
+    }
+
+    ngx_http_llm_redis_ssl_done(c);
+
+    return NGX_OK;
+}
+
+
+/* the handshake ended (or failed, or timed out): the commands go */
+
+static void
+ngx_http_llm_redis_ssl_done(ngx_connection_t *c)
+{
+    long                   rc;
+    ngx_http_llm_redis_t  *rd;
+
+    rd = c->data;
+
+    if (rd->connection != c) {
+        return;
+    }
+
+    rd->handshaking = 0;
+
+    if (!c->ssl->handshaked) {
+        ngx_http_llm_redis_fail(rd, c->read->timedout,
+                                c->read->timedout ? "TLS handshake timed out"
+                                                  : "TLS handshake failed",
+                                NULL);
+        return;
+    }
+
+    if (rd->tls_ca.len) {
+        rc = SSL_get_verify_result(c->ssl->connection);
+
+        if (rc != X509_V_OK) {
+            ngx_http_llm_redis_fail(rd, 0, "its certificate is not trusted",
+                                    NULL);
+            return;
+        }
+
+        if (rd->sni && ngx_ssl_check_host(c, &rd->url.host) != NGX_OK) {
+            ngx_http_llm_redis_fail(rd, 0, "its certificate is not for "
+                                    "its host", NULL);
+            return;
+        }
+    }
+
+    c->read->handler = ngx_http_llm_redis_read_handler;
+    c->write->handler = ngx_http_llm_redis_write_handler;
+
+    ngx_post_event(c->write, &ngx_posted_events);
+}
+
+#endif
+
+
 /* a reply after an outage: it ends */
 
 static void
@@ -908,10 +1139,7 @@ ngx_http_llm_redis_exit_process(ngx_cycle_t *cycle)
 
     for (i = 0; i < lmcf->redis.nelts; i++) {
 
-        if (rdp[i]->connection) {
-            ngx_close_connection(rdp[i]->connection);
-            rdp[i]->connection = NULL;
-        }
+        ngx_http_llm_redis_close(rdp[i]);
 
         if (rdp[i]->out) {
             ngx_free(rdp[i]->out);

@@ -73,6 +73,9 @@ struct ngx_http_llm_redis_s {
     ngx_msec_t                      timeout;
     ngx_shm_zone_t                 *shm_zone;
     ngx_http_llm_redis_sh_t        *sh;
+    void                           *ssl;        /* ngx_ssl_t: tls */
+    ngx_str_t                       tls_ca;     /* verify with these CAs */
+    u_char                         *sni;        /* the host, for SNI */
 
     /* this worker's */
     ngx_peer_connection_t           peer;
@@ -90,6 +93,7 @@ struct ngx_http_llm_redis_s {
     ngx_uint_t                      npending;
     unsigned                        inited:1;
     unsigned                        connecting:1;
+    unsigned                        handshaking:1;
 };
 
 

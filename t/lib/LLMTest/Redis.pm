@@ -5,6 +5,9 @@ package LLMTest::Redis;
 #
 #     my $redis = LLMTest::Redis->start($dir);          # skip_all without
 #     my $redis = LLMTest::Redis->start($dir, unix => 1, password => 's');
+#     my $redis = LLMTest::Redis->start($dir, unix => 1, tls => 1);
+#                               # also TLS on tls_port(), a self-signed
+#                               # certificate in cert() (undef: no openssl)
 #     $redis->port; $redis->socket;
 #     $redis->cmd('INFO', 'commandstats');               # the reply, as text
 #     $redis->calls('eval');                             # commandstats count
@@ -40,8 +43,18 @@ sub start {
 
     mkdir $dir;
 
+    my ($cert, $key);
+
+    if ($o{tls}) {
+        ($cert, $key) = ("$dir/cert.pem", "$dir/key.pem");
+        system("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
+               . " -keyout $key -out $cert >/dev/null 2>&1") == 0
+            or ($cert, $key) = ();
+    }
+
     my $self = bless {
         bin => $bin, dir => $dir, password => $o{password},
+        cert => $cert, key => $key, tls_port => $cert ? free_port() : undef,
         port => $o{unix} ? 0 : free_port(),
         socket => $o{unix} ? "$dir/redis.sock" : undef,
         owner => $$,
@@ -54,6 +67,8 @@ sub start {
 }
 
 sub port { $_[0]{port} }
+sub tls_port { $_[0]{tls_port} }
+sub cert { $_[0]{cert} }
 sub socket { $_[0]{socket} }
 
 sub _run {
@@ -66,6 +81,10 @@ sub _run {
     push @args, '--unixsocket', $self->{socket}, '--unixsocketperm', '700'
         if $self->{socket};
     push @args, '--requirepass', $self->{password} if $self->{password};
+    push @args, '--tls-port', $self->{tls_port}, '--tls-cert-file', $self->{cert},
+                '--tls-key-file', $self->{key}, '--tls-ca-cert-file', $self->{cert},
+                '--tls-auth-clients', 'no'
+        if $self->{cert};
 
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
