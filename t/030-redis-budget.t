@@ -58,7 +58,7 @@ for my $i (0 .. 2) {
     $ng->write_conf(workers => 2, http => <<"_EOC_");
     llm_model gpt-4o-mini upstream=mock;
 
-    llm_redis main 127.0.0.1:$rport timeout=300ms;
+    llm_redis main 127.0.0.1:$rport timeout=${\ (300 * slow())}ms;
     llm_redis secure unix:$rsock password=s3cret;
     llm_redis wrong unix:$rsock password=wrong;
     llm_redis acl unix:$rsock user=gateway password=gw-pass db=0;
@@ -308,7 +308,7 @@ SKIP: {
     # Redis is back (empty, as after a restart without persistence)
 
     $redis->restart;
-    sleep 1.2;
+    sleep 1.2 * slow();
 
     my $back = 0;
     for my $k (0 .. 5) {

@@ -29,7 +29,7 @@ for my $i (0 .. 1) {
     $ng->write_conf(workers => 2, http => <<"_EOC_");
     llm_model gpt-4o-mini upstream=mock;
 
-    llm_redis main 127.0.0.1:$rport timeout=300ms;
+    llm_redis main 127.0.0.1:$rport timeout=${\ (300 * slow())}ms;
 
     llm_cache_zone zone=shared:1m ttl=10m redis=main;
 
@@ -80,7 +80,7 @@ sub request {
     is("$s $c", '200 MISS', 'nginx 1: a miss, answered upstream');
     like($b, qr/answer of nginx 0/, "nginx 1: its upstream's answer");
 
-    sleep 0.2;
+    sleep 0.2 * slow();
 
     ($s, $c, $b) = request(1, 'shared question', 'tenant-a');
     is("$s $c", '200 HIT', 'nginx 2: a HIT from the entry nginx 1 stored in Redis');
@@ -124,12 +124,12 @@ sub request {
     is("$s $c", '200 HIT', 'the local zone still serves its own entries');
 
     $redis->restart;
-    sleep 1.2;
+    sleep 1.2 * slow();
 
     request(0, 'after the outage', 'tenant-a');
     # the first request after the outage may find the connection down
     request(0, 'after the outage 2', 'tenant-a');
-    sleep 0.2;
+    sleep 0.2 * slow();
 
     ($s, $c) = request(1, 'after the outage 2', 'tenant-a');
     is("$s $c", '200 HIT', 'Redis back: entries are shared again');
