@@ -1004,6 +1004,15 @@ ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     zone = shm_zone->data;
 
     if (ozone) {
+        if ((ozone->redis == NULL) != (zone->redis == NULL)) {
+            /* a bucket is not a share: the levels would mean another thing */
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "llm_budget_zone \"%V\": \"redis=\" cannot be "
+                          "added or removed by a reload; give the zone "
+                          "another name or size", &zone->name);
+            return NGX_ERROR;
+        }
+
         /* reload: the keys and their levels live on */
         zone->sh = ozone->sh;
         zone->shpool = ozone->shpool;
