@@ -34,7 +34,7 @@ DEBIAN_PACKAGES := nginx nginx-dev libnginx-mod-http-echo $(HS_DEV) \
     libpcre2-dev libssl-dev zlib1g-dev gcc make curl \
     libtest-base-perl libtext-diff-perl libtest-longstring-perl \
     libhttp-message-perl liburi-perl liblist-moreutils-perl libwww-perl \
-    libipc-run-perl
+    libipc-run-perl redis-server
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -180,7 +180,7 @@ run: build
 	@echo "gateway on http://127.0.0.1:8080 (mock upstream on 127.0.0.1:8081); Ctrl-C stops"
 	$(NGINX_BIN) -p $(CURDIR)/ -c conf/quickstart.conf -e stderr -g 'daemon off;'
 
-FUZZ_TARGETS := json sse pii bpe
+FUZZ_TARGETS := json sse pii bpe resp
 
 $(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/*.c ngx_llm_module/*.h filters/*.c filters/*.h
 	@command -v clang >/dev/null || { $(SUDO) apt-get install -y -qq clang >/dev/null; }
@@ -191,6 +191,7 @@ $(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/*.c ngx_llm_module/*.h filter
 FUZZ_SRCS_json := ngx_llm_module/ngx_http_llm_json.c
 FUZZ_SRCS_sse  := filters/ngx_http_llm_sse.c
 FUZZ_SRCS_pii  := ngx_llm_module/ngx_http_llm_pii.c
+FUZZ_SRCS_resp := ngx_llm_module/ngx_http_llm_resp.c
 FUZZ_LIBS_pii  := -lhs -lcrypto
 FUZZ_SRCS_bpe  := ngx_llm_module/ngx_http_llm_bpe.c
 FUZZ_LIBS_bpe  := -lpcre2-8

@@ -17,6 +17,7 @@
 #   features    plain proxy_pass, the gateway, each feature on (budget, routing,
 #               redaction, cache miss and hit, JSON log) and all of them on,
 #               in one run (wrk + bench/wrk_features.lua)
+#   redis       budgets shared through Redis vs a local zone; Redis calls/request
 #   peer        the same workload through Portkey's gateway (npm, on node, a
 #               third loopback port), plain nginx and the module (bench/peer/)
 #
@@ -28,7 +29,7 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL="throughput stream memory json budget route features peer"
+ALL="throughput stream memory json budget route features peer redis"
 WHICH=${*:-$ALL}
 for b in $WHICH; do
     case " $ALL " in *" $b "*) ;; *) die "unknown benchmark '$b' (one of: $ALL)" ;; esac

@@ -28,13 +28,36 @@
 typedef struct {
     u_char                      color;
     u_char                      dummy;
-    u_short                     unused;
+    u_short                     ninst;         /* redis=: nginx sharing */
+    uint32_t                    lease_at;      /* redis=: a lease asked
+                                                  (ms, truncated), or 0 */
     ngx_queue_t                 queue;         /* LRU, head: most recent */
     ngx_msec_t                  last;          /* of the last refill */
     ngx_uint_t                  inflight;      /* reservations held */
-    double                      level;         /* tokens or USD */
+    double                      level;         /* tokens or USD; redis=:
+                                                  this nginx's share */
     u_char                      digest[NGX_HTTP_LLM_BUDGET_DIGEST];
+
+    /* redis=, in the room left by alignment (a node fits 128 bytes) */
+    float                       global;        /* Redis's level, last known */
+    float                       owed;          /* made here in an outage */
+    uint32_t                    short_until;   /* Redis had too little: not
+                                                  asked again before (ms) */
 } ngx_http_llm_budget_node_t;
+
+
+/* a lease asked for, or a surplus given back (ngx_alloc: rare) */
+
+typedef struct {
+    ngx_http_llm_budget_zone_t *zone;
+    ngx_http_request_t         *request;       /* NULL: nobody waits */
+    ngx_http_llm_ctx_t         *ctx;
+    ngx_pool_cleanup_t         *cln;
+    ngx_rbtree_key_t            hash;
+    u_char                      digest[NGX_HTTP_LLM_BUDGET_DIGEST];
+    double                      want;
+    double                      owed;          /* sent with it */
+} ngx_http_llm_budget_lease_t;
 
 
 /* how many keys a full zone looks at, from the least recently used */
@@ -63,6 +86,16 @@ static double ngx_http_llm_budget_used(ngx_http_llm_ctx_t *ctx,
 static void ngx_http_llm_budget_report(ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_budget_parse_rate(ngx_conf_t *cf,
     ngx_str_t *value, ngx_http_llm_budget_zone_t *zone);
+static ngx_http_llm_budget_lease_t *ngx_http_llm_budget_lease_prepare(
+    ngx_http_llm_budget_zone_t *zone, ngx_http_llm_reservation_t *res,
+    ngx_http_llm_budget_node_t *node, double want);
+static ngx_int_t ngx_http_llm_budget_lease_send(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_budget_lease_t *l);
+static void ngx_http_llm_budget_leased(ngx_http_llm_redis_cmd_t *cmd,
+    ngx_int_t rc, ngx_http_llm_resp_value_t *v, size_t n);
+static void ngx_http_llm_budget_lease_cleanup(void *data);
+static void ngx_http_llm_budget_outage_refill(
+    ngx_http_llm_budget_zone_t *zone, ngx_http_llm_budget_node_t *node);
 
 
 #define ngx_http_llm_usd_per_token(price)  ((double) (price) * 1e-12)
@@ -74,6 +107,11 @@ static ngx_int_t ngx_http_llm_budget_parse_rate(ngx_conf_t *cf,
  */
 #define ngx_http_llm_budget_is_full(zone, level)                              \
     ((level) >= (zone)->limit * (1 - 1e-9))
+
+/* what is left of a key's budget: with redis=, this share and Redis's */
+#define ngx_http_llm_budget_left(zone, node)                                  \
+    ((zone)->redis ? ngx_min((node)->level + (node)->global, (zone)->limit)  \
+                   : (node)->level)
 
 
 /*
@@ -91,8 +129,12 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_str_t                     key;
     ngx_msec_t                    wait;
     ngx_sha1_t                    sha1;
-    ngx_uint_t                    i, n, level, too_large, full;
+    ngx_int_t                     rc;
+    ngx_uint_t                    i, n, level, too_large, full, unavailable;
     ngx_http_cleanup_t           *cln;
+    ngx_http_llm_reservation_t   *lease;
+    ngx_http_llm_budget_node_t   *lease_node;
+    ngx_http_llm_budget_lease_t  *l;
     ngx_http_llm_model_t         *m;
     ngx_http_llm_loc_conf_t      *lcf;
     ngx_shm_zone_t              **shm;
@@ -189,7 +231,10 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     refused = NULL;
     too_large = 0;
     full = 0;
+    unavailable = 0;
     retry = 0;
+    lease = NULL;
+    lease_node = NULL;
 
     for (i = 0; i < n; i++) {
         node = ngx_http_llm_budget_lookup(res[i].zone, &res[i]);
@@ -219,7 +264,7 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
         ngx_http_llm_budget_refill(res[i].zone, node);
 
-        res[i].remaining = node->level;
+        res[i].remaining = ngx_http_llm_budget_left(res[i].zone, node);
 
         if (refused) {
             continue;
@@ -235,7 +280,48 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         } else if (node->level < res[i].reserved) {
             refused = res[i].zone;
             retry = (res[i].reserved - node->level) / res[i].zone->rate;
+
+            if (res[i].zone->redis && !ctx->budget_leased
+                && (int32_t) (node->short_until
+                              - (uint32_t) ngx_current_msec) <= 0)
+            {
+                /* this nginx's share is short: a lease is asked for */
+                lease = &res[i];
+                lease_node = node;
+
+            } else if (res[i].zone->redis && res[i].zone->fail_closed
+                       && ngx_http_llm_redis_down(res[i].zone->redis))
+            {
+                unavailable = 1;
+                retry = 1000;
+            }
         }
+    }
+
+    if (lease) {
+        /* Redis is asked, the request waits for it (at most timeout=) */
+
+        l = ngx_http_llm_budget_lease_prepare(lease->zone, lease,
+                                              lease_node, lease->reserved);
+
+        for (i = n; i > 0; i--) {
+            ngx_shmtx_unlock(&res[i - 1].zone->shpool->mutex);
+        }
+
+        ctx->budget_leased = 1;
+        ctx->reservations.nelts = 0;
+
+        if (l) {
+            rc = ngx_http_llm_budget_lease_send(r, ctx, l);
+
+            if (rc == NGX_AGAIN) {
+                return NGX_AGAIN;
+            }
+        }
+
+        /* not asked (an outage, no memory): decided with what is here */
+
+        return ngx_http_llm_budget_admit(r, ctx);
     }
 
     if (refused && !lcf->budget_dry_run) {
@@ -274,7 +360,7 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             node->inflight++;
 
             res[i].charged = res[i].reserved;
-            res[i].remaining = node->level;
+            res[i].remaining = ngx_http_llm_budget_left(res[i].zone, node);
             res[i].held = 1;
             res[i].zone->sh->admitted++;
 
@@ -311,6 +397,19 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         if (!lcf->budget_dry_run) {
             ctx->retry_after = ngx_max(secs, 1);
             ctx->reservations.nelts = 0;
+
+            if (unavailable) {
+                /* fail=closed: Redis is down, this nginx's share is used */
+                (void) ngx_http_llm_fail(r, ctx,
+                                         NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "budget_unavailable", NULL,
+                                         "The token budget \"%V\" cannot "
+                                         "be checked now. Please try again "
+                                         "in %Ts.", &refused->name,
+                                         ctx->retry_after);
+
+                return NGX_HTTP_SPECIAL_RESPONSE;
+            }
 
             if (too_large) {
                 /* waiting cannot help: SDKs must not retry it */
@@ -401,8 +500,9 @@ ngx_http_llm_budget_cleanup(void *data)
 void
 ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
 {
-    double                       used;
-    ngx_uint_t                   i;
+    double                        used;
+    ngx_uint_t                    i;
+    ngx_http_llm_budget_lease_t  *back;
     ngx_http_llm_budget_zone_t  *zone;
     ngx_http_llm_budget_node_t  *node;
     ngx_http_llm_reservation_t  *res;
@@ -423,6 +523,7 @@ ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
 
         used = ctx->unread ? ngx_max(res[i].reserved, res[i].charged)
                            : ngx_http_llm_budget_used(ctx, zone);
+        back = NULL;
 
         ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -435,7 +536,15 @@ ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
                                   zone->limit);
             node->inflight--;
 
-            res[i].remaining = node->level;
+            res[i].remaining = ngx_http_llm_budget_left(zone, node);
+
+            if (zone->redis && node->lease_at == 0
+                && node->level > 2 * zone->lease)
+            {
+                /* a surplus (answers shorter than reserved) goes back */
+                back = ngx_http_llm_budget_lease_prepare(zone, &res[i], node,
+                                                    zone->lease - node->level);
+            }
 
             ngx_queue_remove(&node->queue);
 
@@ -455,6 +564,10 @@ ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
         }
 
         ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        if (back) {
+            (void) ngx_http_llm_budget_lease_send(NULL, NULL, back);
+        }
 
         ngx_log_debug5(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
                        "llm budget \"%V\": reserved %.3f, charged %.3f, "
@@ -554,7 +667,7 @@ ngx_http_llm_budget_overrun(ngx_http_llm_ctx_t *ctx)
 
             node->level -= over;
             res[i].charged += over;
-            res[i].remaining = node->level;
+            res[i].remaining = ngx_http_llm_budget_left(zone, node);
         }
 
         ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -709,10 +822,14 @@ ngx_http_llm_budget_create(ngx_http_llm_budget_zone_t *zone,
 
     bn = (ngx_http_llm_budget_node_t *) &node->color;
 
-    bn->unused = 0;
     bn->last = ngx_current_msec;
     bn->inflight = 0;
-    bn->level = zone->limit;
+    bn->level = zone->redis ? 0 : zone->limit;
+    bn->lease_at = 0;
+    bn->global = zone->limit;
+    bn->owed = 0;
+    bn->ninst = 1;
+    bn->short_until = 0;
     ngx_memcpy(bn->digest, res->digest, NGX_HTTP_LLM_BUDGET_DIGEST);
 
     ngx_rbtree_insert(&zone->sh->rbtree, node);
@@ -758,6 +875,15 @@ ngx_http_llm_budget_evictable(ngx_http_llm_budget_zone_t *zone,
             continue;
         }
 
+        if (zone->redis) {
+            /* its share is lost to the fleet: never more is admitted */
+            if (bn->lease_at == 0) {
+                return bn;
+            }
+
+            continue;
+        }
+
         elapsed = (ngx_msec_int_t) (ngx_current_msec - bn->last);
         level = bn->level + ngx_max(elapsed, 0) * zone->rate;
 
@@ -792,6 +918,12 @@ ngx_http_llm_budget_refill(ngx_http_llm_budget_zone_t *zone,
     ngx_http_llm_budget_node_t *node)
 {
     ngx_msec_int_t  elapsed;
+
+    if (zone->redis) {
+        /* Redis's clock refills, not this one; but in an outage */
+        ngx_http_llm_budget_outage_refill(zone, node);
+        return;
+    }
 
     elapsed = (ngx_msec_int_t) (ngx_current_msec - node->last);
 
@@ -876,6 +1008,15 @@ ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     zone = shm_zone->data;
 
     if (ozone) {
+        if ((ozone->redis == NULL) != (zone->redis == NULL)) {
+            /* a bucket is not a share: the levels would mean another thing */
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "llm_budget_zone \"%V\": \"redis=\" cannot be "
+                          "added or removed by a reload; give the zone "
+                          "another name or size", &zone->name);
+            return NGX_ERROR;
+        }
+
         /* reload: the keys and their levels live on */
         zone->sh = ozone->sh;
         zone->shpool = ozone->shpool;
@@ -895,7 +1036,8 @@ ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 /*
  * llm_budget_zone KEY zone=NAME:SIZE tokens=N/PERIOD | cost=USD/PERIOD
- *                 [cut=on|off] [full=refuse|admit];
+ *                 [cut=on|off] [full=refuse|admit]
+ *                 [redis=NAME [lease=N] [fail=open|closed]];
  */
 
 char *
@@ -904,8 +1046,8 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_llm_main_conf_t *lmcf = conf;
 
     ssize_t                            size;
-    ngx_str_t                         *value, name;
-    ngx_int_t                          cut;
+    ngx_str_t                         *value, name, lease;
+    ngx_int_t                          cut, lease_fp;
     ngx_uint_t                         i, rated;
     ngx_shm_zone_t                    *shm_zone;
     ngx_http_llm_budget_zone_t        *zone, **zp;
@@ -988,6 +1130,47 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "redis=", 6) == 0) {
+            lease.data = value[i].data + 6;
+            lease.len = value[i].len - 6;
+
+            zone->redis = ngx_http_llm_redis_find(cf, &lease);
+
+            if (zone->redis == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_budget_zone: no llm_redis \"%V\" "
+                                   "declared before", &lease);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "lease=", 6) == 0) {
+            /* in the zone's unit: tokens, or USD */
+            lease_fp = ngx_atofp(value[i].data + 6, value[i].len - 6, 6);
+
+            if (lease_fp <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_budget_zone: invalid \"%V\"",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            zone->lease = (double) lease_fp / 1e6;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "fail=open") == 0) {
+            zone->fail_closed = 0;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "fail=closed") == 0) {
+            zone->fail_closed = 1;
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "llm_budget_zone: invalid parameter \"%V\"",
                            &value[i]);
@@ -1005,6 +1188,28 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "llm_budget_zone \"%V\": \"tokens=N/PERIOD\" or "
                            "\"cost=USD/PERIOD\" is required", &name);
         return NGX_CONF_ERROR;
+    }
+
+    if (zone->redis == NULL && (zone->lease > 0 || zone->fail_closed)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_budget_zone \"%V\": \"lease=\" and "
+                           "\"fail=\" need \"redis=\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (zone->redis) {
+        /* by default a twentieth of the budget: 20 leases empty it */
+
+        if (zone->lease == 0) {
+            zone->lease = zone->limit / 20;
+        }
+
+        if (zone->lease > zone->limit) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_budget_zone \"%V\": \"lease=\" is "
+                               "larger than the budget", &name);
+            return NGX_CONF_ERROR;
+        }
     }
 
     /* cost zones stop a stream that runs past them unless told otherwise */
@@ -1192,4 +1397,395 @@ ngx_http_llm_budget_check(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * redis=NAME: the zone's buckets live in Redis, shared by every nginx that
+ * names the same zone and the same Redis.  Each nginx admits from its own
+ * share of a key (node->level, in this shared memory, for all its
+ * workers), taken from Redis in leases by a Lua script that refills the
+ * bucket with Redis's clock (TIME), never a node's.  A request waits for
+ * Redis only when the share is short (once per lease, not per request);
+ * the reconciliation is batched: a share grown by answers shorter than
+ * their reservation goes back to Redis once it exceeds two leases.
+ *
+ * In an outage with fail=open, a key's share refills here at the rate
+ * divided by the number of nginx seen taking leases in the last minute
+ * (the last known share); what is made so is owed, and taken from Redis
+ * with the next lease, so that the fleet converges when it is back.
+ */
+
+/*
+ * KEYS: the bucket, the set of nginx taking leases.  ARGV: limit, period
+ * (ms), what is asked (< 0: given back), who asks.  Amounts are integers
+ * (tokens, or nano-USD).  Returns: granted, the level left, how many nginx.
+ */
+
+static ngx_str_t  ngx_http_llm_budget_script = ngx_string(
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local limit = tonumber(ARGV[1])\n"
+    "local rate = limit / tonumber(ARGV[2])\n"
+    "local want = tonumber(ARGV[3])\n"
+    "local b = redis.call('HMGET', KEYS[1], 'l', 't')\n"
+    "local level = tonumber(b[1])\n"
+    "local ts = tonumber(b[2])\n"
+    "if level == nil or ts == nil then level = limit ts = now end\n"
+    "if now > ts then level = level + (now - ts) * rate end\n"
+    "if level > limit then level = limit end\n"
+    "local grant = 0\n"
+    "if want < 0 then\n"
+    "  level = math.min(limit, level - want)\n"
+    "elseif want > 0 then\n"
+    "  grant = math.min(want, math.max(math.floor(level), 0))\n"
+    "  level = level - grant\n"
+    "end\n"
+    "local ttl = math.min(math.ceil((limit - level) / rate), 31536000000)\n"
+    "redis.call('HSET', KEYS[1], 'l', string.format('%.17g', level),"
+    " 't', string.format('%.0f', now))\n"
+    "redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ttl + 60000))\n"
+    "redis.call('ZADD', KEYS[2], string.format('%.0f', now), ARGV[4])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf',"
+    " string.format('%.0f', now - 60000))\n"
+    "redis.call('PEXPIRE', KEYS[2], 120000)\n"
+    "return {string.format('%.0f', grant), string.format('%.0f', level),"
+    " redis.call('ZCARD', KEYS[2])}\n");
+
+
+#define ngx_http_llm_budget_unit(zone)  ((zone)->cost ? 1e9 : 1.0)
+
+
+/*
+ * Under the zone's lock: a lease for a request that needs "want" (> 0), or
+ * a surplus given back (want < 0).  The share is not touched until Redis
+ * answers, but for what is given back, taken from it at once.
+ */
+
+static ngx_http_llm_budget_lease_t *
+ngx_http_llm_budget_lease_prepare(ngx_http_llm_budget_zone_t *zone,
+    ngx_http_llm_reservation_t *res, ngx_http_llm_budget_node_t *node,
+    double want)
+{
+    double                        target;
+    ngx_http_llm_budget_lease_t  *l;
+
+    l = ngx_alloc(sizeof(ngx_http_llm_budget_lease_t), ngx_cycle->log);
+    if (l == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(l, sizeof(ngx_http_llm_budget_lease_t));
+
+    l->zone = zone;
+    l->hash = res->hash;
+    ngx_memcpy(l->digest, res->digest, NGX_HTTP_LLM_BUDGET_DIGEST);
+
+    if (want > 0) {
+        /*
+         * A whole lease, and the share back to zero when in debt; just what
+         * is needed when a lease is already on its way (parallel requests
+         * of this nginx do not hoard).
+         */
+
+        target = (node->lease_at
+                  && (uint32_t) ngx_current_msec - node->lease_at
+                     < 2 * zone->redis->timeout)
+                 ? want : ngx_max(zone->lease, want);
+
+        l->want = target - node->level;
+
+        /* what an outage made here is paid for with it */
+
+        l->owed = node->owed;
+        l->want += node->owed;
+        node->owed = 0;
+
+    } else {
+        l->want = want;
+        node->level += want;
+    }
+
+    node->lease_at = (uint32_t) ngx_current_msec ? (uint32_t) ngx_current_msec
+                                                 : 1;
+
+    return l;
+}
+
+
+/* NGX_AGAIN: asked, the handler runs later; NGX_DECLINED: not asked */
+
+static ngx_int_t
+ngx_http_llm_budget_lease_send(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_budget_lease_t *l)
+{
+    u_char                      *p, *last;
+    ngx_str_t                    argv[9];
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_llm_budget_zone_t  *zone;
+    ngx_http_llm_budget_node_t  *node;
+    ngx_http_llm_reservation_t   res;
+    ngx_http_llm_redis_cmd_t    *cmd;
+    double                       unit;
+    u_char                       buf[1024];
+
+    zone = l->zone;
+    unit = ngx_http_llm_budget_unit(zone);
+    cln = NULL;
+    cmd = NULL;
+
+    if (zone->name.len > 256) {
+        goto failed;
+    }
+
+    if (r) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            goto failed;
+        }
+
+        cln->handler = ngx_http_llm_budget_lease_cleanup;
+        cln->data = l;
+
+        l->request = r;
+        l->ctx = ctx;
+        l->cln = cln;
+    }
+
+    p = buf;
+    last = buf + sizeof(buf);
+
+    ngx_str_set(&argv[0], "EVAL");
+    argv[1] = ngx_http_llm_budget_script;
+    ngx_str_set(&argv[2], "2");
+
+    argv[3].data = p;
+    p = ngx_slprintf(p, last, "llm:budget:{%V}:", &zone->name);
+    p = ngx_hex_dump(p, l->digest, NGX_HTTP_LLM_BUDGET_DIGEST);
+    argv[3].len = p - argv[3].data;
+
+    argv[4].data = p;
+    p = ngx_slprintf(p, last, "llm:budget:{%V}:nginx", &zone->name);
+    argv[4].len = p - argv[4].data;
+
+    argv[5].data = p;
+    p = ngx_slprintf(p, last, "%.0f", zone->limit * unit);
+    argv[5].len = p - argv[5].data;
+
+    argv[6].data = p;
+    p = ngx_slprintf(p, last, "%M", zone->period);
+    argv[6].len = p - argv[6].data;
+
+    argv[7].data = p;
+    p = ngx_slprintf(p, last, "%.0f", l->want * unit);
+    argv[7].len = p - argv[7].data;
+
+    argv[8].data = p;
+    p = ngx_slprintf(p, last, "%016uxL", zone->redis->sh->instance);
+    argv[8].len = p - argv[8].data;
+
+    cmd = ngx_http_llm_redis_send(zone->redis, 9, argv,
+                                  ngx_http_llm_budget_leased, l);
+    if (cmd) {
+        return NGX_AGAIN;
+    }
+
+failed:
+
+    if (cln) {
+        cln->handler = NULL;
+    }
+
+    /* not asked: the share is as it was */
+
+    res.hash = l->hash;
+    ngx_memcpy(res.digest, l->digest, NGX_HTTP_LLM_BUDGET_DIGEST);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    node = ngx_http_llm_budget_lookup(zone, &res);
+
+    if (node) {
+        node->owed += l->owed;
+        node->lease_at = 0;
+
+        if (l->want - l->owed < 0) {
+            node->level -= l->want - l->owed;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_free(l);
+
+    return NGX_DECLINED;
+}
+
+
+/* Redis answered a lease (or failed to): the share is updated */
+
+static void
+ngx_http_llm_budget_leased(ngx_http_llm_redis_cmd_t *cmd, ngx_int_t rc,
+    ngx_http_llm_resp_value_t *v, size_t n)
+{
+    ngx_http_llm_budget_lease_t *l = cmd->data;
+
+    double                       unit;
+    int64_t                      granted, level, ninst;
+    ngx_str_t                    text;
+    ngx_uint_t                   ok;
+    ngx_msec_t                   wait;
+    ngx_connection_t            *c;
+    ngx_http_request_t          *r;
+    ngx_http_llm_ctx_t          *ctx;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_llm_budget_zone_t  *zone;
+    ngx_http_llm_budget_node_t  *node;
+    ngx_http_llm_reservation_t   res;
+
+    zone = l->zone;
+    unit = ngx_http_llm_budget_unit(zone);
+    ok = 0;
+    granted = 0;
+    level = 0;
+    ninst = 1;
+
+    if (rc == NGX_OK) {
+        if (v[0].type == NGX_HTTP_LLM_RESP_ARRAY && v[0].integer == 3
+            && n >= 4
+            && ngx_http_llm_redis_number(&v[1], &granted) == NGX_OK
+            && ngx_http_llm_redis_number(&v[2], &level) == NGX_OK
+            && ngx_http_llm_redis_number(&v[3], &ninst) == NGX_OK)
+        {
+            ok = 1;
+
+        } else {
+            text.data = (u_char *) v[0].data;
+            text.len = (v[0].type == NGX_HTTP_LLM_RESP_ERROR)
+                       ? ngx_min(v[0].len, 200) : 0;
+
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "llm_budget_zone \"%V\": unexpected reply of "
+                          "llm_redis \"%V\" to a lease: %V", &zone->name,
+                          &zone->redis->name, &text);
+        }
+    }
+
+    res.hash = l->hash;
+    ngx_memcpy(res.digest, l->digest, NGX_HTTP_LLM_BUDGET_DIGEST);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    node = ngx_http_llm_budget_lookup(zone, &res);
+
+    if (node == NULL && ok && granted > 0) {
+        /* evicted meanwhile: what was granted is not lost */
+        node = ngx_http_llm_budget_create(zone, &res, &wait);
+    }
+
+    if (node) {
+        if (ok) {
+            node->level += (double) granted / unit - l->owed;
+            node->global = (float) ((double) level / unit);
+            node->ninst = (u_short) ngx_min(ngx_max(ninst, 1), 65535);
+
+            if (l->want > 0 && (double) granted < l->want * unit - 0.5) {
+                /*
+                 * The key is used up fleet-wide: refused requests do not
+                 * ask again before the refill (or a second) could help.
+                 */
+                wait = (ngx_msec_t) ngx_min((l->want - granted / unit)
+                                            / zone->rate, 1000.0);
+                node->short_until = (uint32_t) (ngx_current_msec + wait);
+            }
+
+        } else {
+            /*
+             * Not known to be applied: what was owed stays owed; a surplus
+             * that may not have gone back is lost (never counted twice).
+             */
+            node->owed += l->owed;
+        }
+
+        node->lease_at = 0;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (ok) {
+        if (l->want > 0) {
+            (void) ngx_atomic_fetch_add(&zone->redis->sh->leases, 1);
+
+            if ((double) granted < l->want * unit - 0.5) {
+                (void) ngx_atomic_fetch_add(&zone->redis->sh->lease_short, 1);
+            }
+
+        } else {
+            (void) ngx_atomic_fetch_add(&zone->redis->sh->returns, 1);
+        }
+    }
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "llm budget \"%V\": lease of %.0f: ok:%ui granted %L, "
+                   "Redis level %L", &zone->name, l->want * unit, ok,
+                   granted, level);
+
+    r = l->request;
+    ctx = l->ctx;
+    cln = l->cln;
+
+    ngx_free(l);
+
+    if (r) {
+        /* from Redis's connection: the client's posted requests are run */
+
+        c = r->connection;
+        cln->handler = NULL;
+        ngx_http_llm_resume(r, ctx, NGX_DECLINED);
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+/* the request waiting for a lease is torn down: the lease is still kept */
+
+static void
+ngx_http_llm_budget_lease_cleanup(void *data)
+{
+    ngx_http_llm_budget_lease_t *l = data;
+
+    l->request = NULL;
+    l->ctx = NULL;
+}
+
+
+static void
+ngx_http_llm_budget_outage_refill(ngx_http_llm_budget_zone_t *zone,
+    ngx_http_llm_budget_node_t *node)
+{
+    double          add, cap;
+    ngx_msec_int_t  elapsed;
+
+    elapsed = (ngx_msec_int_t) (ngx_current_msec - node->last);
+    node->last = ngx_current_msec;
+
+    if (elapsed <= 0 || zone->fail_closed
+        || !ngx_http_llm_redis_down(zone->redis))
+    {
+        return;
+    }
+
+    /* the last known share of the refill, up to a lease */
+
+    cap = ngx_max(zone->lease, node->level);
+    add = elapsed * zone->rate / (double) ngx_max(node->ninst, 1);
+
+    if (node->level + add > cap) {
+        add = cap - node->level;
+    }
+
+    if (add > 0) {
+        node->level += add;
+        node->owed += add;
+    }
 }

@@ -166,6 +166,7 @@ typedef struct {
     ngx_shm_zone_t             *shm_zone;
     time_t                      ttl;
     size_t                      max_entry;
+    ngx_http_llm_redis_t       *redis;         /* redis=NAME: shared */
 } ngx_http_llm_cache_zone_t;
 
 
@@ -223,6 +224,7 @@ typedef struct {
     ngx_http_llm_ctx_t         *embed_ctx;
     ngx_event_t                 embed_timer;
     ngx_msec_t                  embed_started;
+    ngx_http_llm_redis_cmd_t   *redis_cmd;     /* Redis asked, awaited */
 
     /* a hit, or the answer to store */
     ngx_str_t                   text;
@@ -400,6 +402,10 @@ static char *ngx_http_llm_cache_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static ngx_int_t ngx_http_llm_cache_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_llm_cache_postconfiguration(ngx_conf_t *cf);
 static void ngx_http_llm_cache_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_llm_cache_redis_store(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx, time_t now);
+static ngx_int_t ngx_http_llm_cache_redis_lookup(ngx_http_request_t *r,
+    ngx_http_llm_cache_ctx_t *cctx);
 
 
 static ngx_command_t  ngx_http_llm_cache_commands[] = {
@@ -664,6 +670,13 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         cctx->store = 0;
         r->content_handler = ngx_http_llm_cache_handler;
         return NGX_OK;
+    }
+
+    if (zone->redis
+        && ngx_http_llm_cache_redis_lookup(r, cctx) == NGX_AGAIN)
+    {
+        /* an exact miss here: Redis is asked, the request waits */
+        return NGX_AGAIN;
     }
 
     if (cctx->remote) {
@@ -3047,6 +3060,11 @@ ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     evicted = 0;
     expired = 0;
 
+    if (zone->redis) {
+        /* for the other nginx of the fleet: the exact entry */
+        ngx_http_llm_cache_redis_store(r, ctx, cctx, now);
+    }
+
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     /* the same key stored meanwhile by another request: replaced */
@@ -4107,12 +4125,14 @@ ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t                   i;
     ngx_shm_zone_t              *shm_zone;
     ngx_http_llm_cache_zone_t   *zone, **zp;
+    ngx_http_llm_redis_t        *redis;
 
     value = cf->args->elts;
 
     size = 0;
     max = NGX_CONF_UNSET;
     ttl = NGX_HTTP_LLM_CACHE_TTL;
+    redis = NULL;
     ngx_str_null(&name);
 
     for (i = 1; i < cf->args->nelts; i++) {
@@ -4164,6 +4184,23 @@ ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "redis=", 6) == 0) {
+
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            redis = ngx_http_llm_redis_find(cf, &s);
+
+            if (redis == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_cache_zone: no llm_redis \"%V\" "
+                                   "declared before", &s);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "llm_cache_zone: invalid parameter \"%V\"",
                            &value[i]);
@@ -4194,6 +4231,7 @@ ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->name = name;
     zone->ttl = ttl;
     zone->max_entry = (size_t) max;
+    zone->redis = redis;
 
     shm_zone = ngx_shared_memory_add(cf, &name, size,
                                      &ngx_http_llm_cache_module);
@@ -5055,4 +5093,314 @@ ngx_http_llm_cache_responses(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     b->last = p;
 
     return b;
+}
+
+
+/*
+ * redis=NAME: the exact entries are shared by the fleet.  A complete answer
+ * stored here is also SET in Redis, with the zone's TTL, under its key's
+ * digest (the scope is part of it: never across tenants); an exact miss
+ * here asks Redis before the upstream, the request waiting at most the
+ * llm_redis timeout.  A Redis failure is a miss.
+ *
+ * The value: "LLC1", created (8 bytes), prompt and completion tokens (4
+ * each), the text's length (4), the stop's (2), the model's and the
+ * finish reason's (1 each), then model, finish, stop, text; integers in
+ * the host's order (the fleet runs one build).
+ */
+
+#define NGX_HTTP_LLM_CACHE_REDIS_HEADER  28
+
+
+static void ngx_http_llm_cache_redis_found(ngx_http_llm_redis_cmd_t *cmd,
+    ngx_int_t rc, ngx_http_llm_resp_value_t *v, size_t n);
+static void ngx_http_llm_cache_redis_cleanup(void *data);
+
+
+static u_char *
+ngx_http_llm_cache_redis_key(u_char *p, ngx_http_llm_cache_zone_t *zone,
+    u_char *digest)
+{
+    p = ngx_sprintf(p, "llm:cache:{%V}:", &zone->name);
+    return ngx_hex_dump(p, digest, NGX_HTTP_LLM_CACHE_DIGEST);
+}
+
+
+static void
+ngx_http_llm_cache_redis_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx, time_t now)
+{
+    u_char                     *p;
+    size_t                      size;
+    uint16_t                    u16;
+    uint32_t                    u32;
+    uint64_t                    u64;
+    ngx_str_t                   argv[5];
+    ngx_http_llm_cache_zone_t  *zone;
+
+    zone = cctx->zone;
+
+    if (zone->name.len > 256) {
+        return;
+    }
+
+    size = NGX_HTTP_LLM_CACHE_REDIS_HEADER + cctx->model.len
+           + cctx->finish.len + cctx->stop.len + cctx->text.len;
+
+    p = ngx_pnalloc(r->pool, size + 512 + 2 * NGX_HTTP_LLM_CACHE_DIGEST
+                             + NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return;
+    }
+
+    argv[2].data = p;
+
+    p = ngx_cpymem(p, "LLC1", 4);
+    u64 = (uint64_t) now;
+    p = ngx_cpymem(p, &u64, 8);
+    u32 = (uint32_t) ngx_min(ctx->prompt_tokens, 0xffffffff);
+    p = ngx_cpymem(p, &u32, 4);
+    u32 = (uint32_t) ngx_min(ctx->completion_tokens, 0xffffffff);
+    p = ngx_cpymem(p, &u32, 4);
+    u32 = (uint32_t) cctx->text.len;
+    p = ngx_cpymem(p, &u32, 4);
+    u16 = (uint16_t) cctx->stop.len;
+    p = ngx_cpymem(p, &u16, 2);
+    *p++ = (u_char) cctx->model.len;
+    *p++ = (u_char) cctx->finish.len;
+    p = ngx_cpymem(p, cctx->model.data, cctx->model.len);
+    p = ngx_cpymem(p, cctx->finish.data, cctx->finish.len);
+    p = ngx_cpymem(p, cctx->stop.data, cctx->stop.len);
+    p = ngx_cpymem(p, cctx->text.data, cctx->text.len);
+
+    argv[2].len = p - argv[2].data;
+
+    argv[1].data = p;
+    p = ngx_http_llm_cache_redis_key(p, zone, cctx->digest);
+    argv[1].len = p - argv[1].data;
+
+    ngx_str_set(&argv[0], "SET");
+    ngx_str_set(&argv[3], "EX");
+
+    argv[4].data = p;
+    p = ngx_sprintf(p, "%T", zone->ttl);
+    argv[4].len = p - argv[4].data;
+
+    if (ngx_http_llm_redis_send(zone->redis, 5, argv, NULL, NULL) != NULL) {
+        (void) ngx_atomic_fetch_add(&zone->redis->sh->cache_stores, 1);
+    }
+}
+
+
+/* NGX_AGAIN: Redis is asked, the request waits; NGX_DECLINED: a miss */
+
+static ngx_int_t
+ngx_http_llm_cache_redis_lookup(ngx_http_request_t *r,
+    ngx_http_llm_cache_ctx_t *cctx)
+{
+    u_char                     *p;
+    ngx_str_t                   argv[2];
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_llm_cache_zone_t  *zone;
+    u_char                      key[320 + 2 * NGX_HTTP_LLM_CACHE_DIGEST];
+
+    zone = cctx->zone;
+
+    if (zone->name.len > 256) {
+        return NGX_DECLINED;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = ngx_http_llm_cache_redis_key(key, zone, cctx->digest);
+
+    ngx_str_set(&argv[0], "GET");
+    argv[1].data = key;
+    argv[1].len = p - key;
+
+    cctx->redis_cmd = ngx_http_llm_redis_send(zone->redis, 2, argv,
+                                              ngx_http_llm_cache_redis_found,
+                                              cctx);
+    if (cctx->redis_cmd == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* the request may go before the reply: the reply is then ignored */
+
+    cln->handler = ngx_http_llm_cache_redis_cleanup;
+    cln->data = cctx;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_llm_cache_redis_cleanup(void *data)
+{
+    ngx_http_llm_cache_ctx_t *cctx = data;
+
+    if (cctx->redis_cmd) {
+        cctx->redis_cmd->handler = NULL;
+        cctx->redis_cmd = NULL;
+    }
+}
+
+
+/* an entry of the value, checked: NGX_OK, its fields in cctx */
+
+static ngx_int_t
+ngx_http_llm_cache_redis_decode(ngx_http_request_t *r,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_resp_value_t *v)
+{
+    u_char          *p;
+    size_t           len;
+    time_t           now;
+    uint16_t         stop_len;
+    uint32_t         prompt, completion, text_len;
+    uint64_t         created;
+    ngx_uint_t       model_len, finish_len;
+    const u_char    *d;
+
+    if (v->type != NGX_HTTP_LLM_RESP_BULK
+        || v->len < NGX_HTTP_LLM_CACHE_REDIS_HEADER
+        || ngx_memcmp(v->data, "LLC1", 4) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    d = v->data + 4;
+
+    ngx_memcpy(&created, d, 8);
+    ngx_memcpy(&prompt, d + 8, 4);
+    ngx_memcpy(&completion, d + 12, 4);
+    ngx_memcpy(&text_len, d + 16, 4);
+    ngx_memcpy(&stop_len, d + 20, 2);
+    model_len = d[22];
+    finish_len = d[23];
+
+    len = (size_t) text_len + stop_len + model_len + finish_len;
+
+    if (len != v->len - NGX_HTTP_LLM_CACHE_REDIS_HEADER || text_len == 0
+        || text_len > cctx->zone->max_entry)
+    {
+        return NGX_DECLINED;
+    }
+
+    /* this zone's TTL applies */
+
+    now = ngx_time();
+
+    if ((time_t) created > now || now - (time_t) created >= cctx->zone->ttl) {
+        return NGX_DECLINED;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, v->data + NGX_HTTP_LLM_CACHE_REDIS_HEADER, len);
+
+    cctx->model.data = p;
+    cctx->model.len = model_len;
+    p += model_len;
+
+    cctx->finish.data = p;
+    cctx->finish.len = finish_len;
+    p += finish_len;
+
+    cctx->stop.data = p;
+    cctx->stop.len = stop_len;
+    p += stop_len;
+
+    cctx->text.data = p;
+    cctx->text.len = text_len;
+
+    cctx->prompt_tokens = prompt;
+    cctx->completion_tokens = completion;
+    cctx->created = (time_t) created;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_cache_redis_found(ngx_http_llm_redis_cmd_t *cmd, ngx_int_t rc,
+    ngx_http_llm_resp_value_t *v, size_t n)
+{
+    ngx_http_llm_cache_ctx_t *cctx = cmd->data;
+
+    uint64_t                        nano;
+    ngx_connection_t               *c;
+    ngx_http_request_t             *r;
+    ngx_http_llm_ctx_t             *ctx;
+    ngx_http_llm_cache_zone_t      *zone;
+    ngx_http_llm_cache_loc_conf_t  *clcf;
+
+    cctx->redis_cmd = NULL;
+
+    r = cctx->request;
+    ctx = cctx->ctx;
+    c = r->connection;
+    zone = cctx->zone;
+
+    rc = (rc == NGX_OK) ? ngx_http_llm_cache_redis_decode(r, cctx, v)
+                        : NGX_DECLINED;
+
+    if (rc == NGX_OK) {
+        cctx->status = NGX_HTTP_LLM_CACHE_HIT;
+        cctx->store = 0;
+        cctx->similarity = 1;
+        r->content_handler = ngx_http_llm_cache_handler;
+
+        if (ngx_http_llm_cost_of(ctx, cctx->prompt_tokens,
+                                 cctx->completion_tokens, &nano)
+            != NGX_OK)
+        {
+            nano = 0;
+        }
+
+        ngx_shmtx_lock(&zone->shpool->mutex);
+        zone->sh->hits++;
+        zone->sh->tokens_saved += cctx->prompt_tokens
+                                  + cctx->completion_tokens;
+        zone->sh->nano_usd_saved += nano;
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        (void) ngx_atomic_fetch_add(&zone->redis->sh->cache_hits, 1);
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "llm cache \"%V\": hit in Redis", &zone->name);
+
+        rc = NGX_OK;
+
+    } else if (rc == NGX_ERROR) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else {
+        (void) ngx_atomic_fetch_add(&zone->redis->sh->cache_misses, 1);
+
+        /* the rest of the lookup: the semantic level */
+
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_cache_module);
+
+        if (cctx->remote
+            && ngx_http_llm_cache_embed_start(r, ctx, cctx, clcf) == NGX_AGAIN)
+        {
+            /* the embedder resumes the request */
+            return;
+        }
+
+        rc = ngx_http_llm_cache_semantic_end(r, ctx, cctx);
+
+        if (rc == NGX_ERROR) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ngx_http_llm_resume(r, ctx, rc);
+    ngx_http_run_posted_requests(c);
 }

@@ -96,6 +96,13 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       0,
       NULL },
 
+    { ngx_string("llm_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_llm_redis_directive,
+      0,
+      0,
+      NULL },
+
     { ngx_string("llm_budget_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_llm_budget_zone,
@@ -160,7 +167,7 @@ ngx_module_t  ngx_http_llm_module = {
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_llm_redis_exit_process,       /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -467,6 +474,9 @@ ngx_http_llm_create_main_conf(ngx_conf_t *cf)
            != NGX_OK
         || ngx_array_init(&lmcf->budget_zones, cf->pool, 4,
                           sizeof(ngx_http_llm_budget_zone_t *))
+           != NGX_OK
+        || ngx_array_init(&lmcf->redis, cf->pool, 1,
+                          sizeof(ngx_http_llm_redis_t *))
            != NGX_OK)
     {
         return NULL;

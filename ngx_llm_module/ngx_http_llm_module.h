@@ -57,6 +57,7 @@
 
 
 typedef struct ngx_http_llm_stat_s  ngx_http_llm_stat_t;
+typedef struct ngx_http_llm_redis_s  ngx_http_llm_redis_t;   /* redis.h */
 
 
 typedef struct {
@@ -111,9 +112,12 @@ typedef struct {
     ngx_http_llm_budget_sh_t   *sh;
     ngx_slab_pool_t            *shpool;
     ngx_shm_zone_t             *shm_zone;
+    ngx_http_llm_redis_t       *redis;         /* redis=NAME: shared */
+    double                      lease;         /* what a lease asks for */
     unsigned                    cost:1;        /* a zone of dollars */
     unsigned                    cut:1;         /* ends streams that overrun */
     unsigned                    full_admit:1;  /* full=admit */
+    unsigned                    fail_closed:1; /* fail=closed */
 } ngx_http_llm_budget_zone_t;
 
 
@@ -170,6 +174,7 @@ typedef struct {
     ngx_array_t                 routes;        /* ngx_http_llm_route_t */
     ngx_uint_t                  fallbacks;     /* some route has fallbacks */
     ngx_array_t                 budget_zones;  /* ngx_http_llm_budget_zone_t * */
+    ngx_array_t                 redis;         /* ngx_http_llm_redis_t * */
     void                       *stats;         /* in shared memory */
     ngx_http_llm_stat_t        *unlisted;      /* models not in the catalogue */
     ngx_array_t                 tokenizers;    /* ngx_http_llm_tokenizer_t */
@@ -371,6 +376,7 @@ struct ngx_http_llm_ctx_s {
     unsigned                    answered:1;        /* upstream answered 200 */
     unsigned                    budgeted:1;
     unsigned                    budget_cut_armed:1;
+    unsigned                    budget_leased:1;   /* Redis was asked */
     unsigned                    no_retry:1;        /* can never succeed */
     unsigned                    forwarded:1;       /* content handler ran */
     unsigned                    cut_stream:1;      /* end the stream now */
@@ -547,6 +553,9 @@ typedef struct {
 
 
 extern ngx_module_t  ngx_http_llm_module;
+
+
+#include "ngx_http_llm_redis.h"
 
 
 #endif /* _NGX_HTTP_LLM_MODULE_H_INCLUDED_ */

@@ -447,7 +447,8 @@ ngx_http_llm_status_handler(ngx_http_request_t *r)
 
     size = 4096 + ngx_http_llm_stats(lmcf)->nslots * 6144 + nzones * 1024
            + ngx_http_llm_cache_status_size()
-           + ngx_http_llm_redact_status_size();
+           + ngx_http_llm_redact_status_size()
+           + ngx_http_llm_redis_status_size(lmcf);
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
@@ -680,6 +681,7 @@ ngx_http_llm_status_prometheus(u_char *p, ngx_http_llm_main_conf_t *lmcf)
 #undef ngx_http_llm_each_model
 
     p = ngx_http_llm_cache_status(p, 0);
+    p = ngx_http_llm_redis_status(p, lmcf, 0);
 
     return ngx_http_llm_redact_status(p, 0);
 }
@@ -814,6 +816,7 @@ ngx_http_llm_status_json(u_char *p, ngx_http_llm_main_conf_t *lmcf)
     *p++ = '}';
     p = ngx_http_llm_cache_status(p, 1);
     p = ngx_http_llm_redact_status(p, 1);
+    p = ngx_http_llm_redis_status(p, lmcf, 1);
     p = ngx_cpymem(p, "}\n", 2);
 
     return p;

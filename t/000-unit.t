@@ -22,6 +22,7 @@ my %sources = (
     pii_test    => ['ngx_llm_module/ngx_http_llm_pii.c'],
     embed_test  => ['ngx_llm_module/ngx_http_llm_embed.c'],
     bpe_test    => ['ngx_llm_module/ngx_http_llm_bpe.c'],
+    resp_test   => ['ngx_llm_module/ngx_http_llm_resp.c'],
 );
 
 # libraries to link, per test
