@@ -26,6 +26,7 @@
 #endif
 
 #include "ngx_http_llm_pii.h"
+#include "ngx_http_llm_pii_phone.h"
 
 
 typedef int (*ngx_http_llm_pii_validate_pt)(const u_char *t, size_t len,
@@ -96,6 +97,22 @@ static int ngx_http_llm_pii_v_jwt(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_pem(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_phone_context(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_ssn_bare(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_url_secret(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_assigned(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_number_edges(const u_char *t, size_t len,
+    size_t s, size_t e);
+static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
+    size_t e);
+static int ngx_http_llm_pii_phone_plan(const u_char *d, size_t n,
+    size_t *cc_len);
+static size_t ngx_http_llm_pii_ip_suffix(const u_char *t, size_t len,
+    size_t e, unsigned bits, unsigned zone);
 
 static int ngx_http_llm_pii_on_match(unsigned int id,
     unsigned long long from, unsigned long long to, unsigned int flags,
@@ -183,8 +200,35 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "\\(?0[1-9][0-9]{0,3}\\)?(?:[ .-][0-9]{2,8}){1,4}",
       ngx_http_llm_pii_v_phone_national },
 
+    /*
+     * any national or local format after a word that names a phone
+     * number (13 languages); the validator finds the number backwards
+     */
+    { NGX_HTTP_LLM_PII_PHONE, 5, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "(?:phone|tel|telephone|mobile|cell|call|fax|whatsapp|"
+      "telefon|handy|rufnummer|erreichen|anrufen|"
+      "t\xc3\xa9l\xc3\xa9phone|portable|joindre|appeler|"
+      "tel\xc3\xa9" "fono|m\xc3\xb3vil|celular|llamar|telefone|ligue|ligar|"
+      "telefono|cellulare|chiamami|chiamare|telefoon|mobiel|bel me|"
+      "zadzwo\xc5\x84|kom\xc3\xb3rk|"
+      "\xd1\x82\xd0\xb5\xd0\xbb\xd0\xb5\xd1\x84\xd0\xbe\xd0\xbd|"
+      "\xd0\xb7\xd0\xb2\xd0\xbe\xd0\xbd\xd0\xb8|"
+      "\xe9\x9b\xbb\xe8\xa9\xb1|\xe6\x90\xba\xe5\xb8\xaf|"
+      "\xe7\x94\xb5\xe8\xaf\x9d|\xe6\x8b\xa8\xe6\x89\x93|"
+      "\xe6\x89\x8b\xe6\x9c\xba|"
+      "\xe0\xa4\xab\xe0\xa4\xbc\xe0\xa5\x8b\xe0\xa4\xa8|"
+      "\xe0\xa4\xab\xe0\xa5\x8b\xe0\xa4\xa8|"
+      "\xd9\x87\xd8\xa7\xd8\xaa\xd9\x81|\xd8\xa7\xd8\xaa\xd8\xb5\xd9\x84)"
+      "[^0-9\\n]{0,32}[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
+      ngx_http_llm_pii_v_phone_context },
+
+    /* the word after the number: Turkish "numarası", "numarasından" */
+    { NGX_HTTP_LLM_PII_PHONE, 5, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "[0-9][0-9 ().\\/-]{3,22}[0-9] ?numaras",
+      ngx_http_llm_pii_v_phone_context },
+
     { NGX_HTTP_LLM_PII_CARD, 2, 0,
-      "[0-9](?:[ -]?[0-9]){12,18}",
+      "[0-9](?:[ -]?[0-9]){11,18}",
       ngx_http_llm_pii_v_card },
 
     { NGX_HTTP_LLM_PII_SSN, 4, 0,
@@ -194,6 +238,15 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SSN, 4, 0,
       "[0-9]{3} [0-9]{2} [0-9]{4}",
       ngx_http_llm_pii_v_ssn },
+
+    { NGX_HTTP_LLM_PII_SSN, 4, 0,
+      "[0-9]{3}\\.[0-9]{2}\\.[0-9]{4}",
+      ngx_http_llm_pii_v_ssn },
+
+    /* nine bare digits after "SSN" or "social security" */
+    { NGX_HTTP_LLM_PII_SSN, 4, 0,
+      "[0-9]{9}",
+      ngx_http_llm_pii_v_ssn_bare },
 
     { NGX_HTTP_LLM_PII_IBAN, 3, 0,
       "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?",
@@ -243,10 +296,90 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "gl(?:pat|dt|rt|ptt|ft|cbt|imt|oas|soat)-[A-Za-z0-9_-]{20,}",
       ngx_http_llm_pii_v_token },
 
-    /* Slack */
+    /* GitLab runner registration tokens, agent tokens */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "xox[abposre]-[A-Za-z0-9-]{10,}",
+      "(?:GR1348941[A-Za-z0-9_-]{20,}|glagent-[A-Za-z0-9_-]{50,}"
+      "|gl(?:rt|ffct|sa|c)-[A-Za-z0-9_-]{20,})",
       ngx_http_llm_pii_v_token },
+
+    /* Slack: tokens ("xoxe.xoxp-" configuration tokens), app tokens */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:xoxe\\.)?xox[abposre]-[A-Za-z0-9-]{10,}",
+      ngx_http_llm_pii_v_token },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "xapp-[0-9]-[A-Z0-9]{9,}-[0-9]{10,}-[a-z0-9]{32,}",
+      ngx_http_llm_pii_v_token },
+
+    /* chat webhooks: Slack, Discord, Microsoft Teams */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      "(?:https?://)?hooks\\.slack\\.com/(?:services|workflows|triggers)"
+      "/[A-Za-z0-9+/_-]{30,}",
+      ngx_http_llm_pii_v_url_secret },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      "(?:https?://)?(?:ptb\\.|canary\\.)?discord(?:app)?\\.com/api/"
+      "webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,}",
+      ngx_http_llm_pii_v_url_secret },
+
+    /* cloud and SaaS keys with a fixed prefix */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:AIza[A-Za-z0-9_-]{35}"
+      "|hf_[A-Za-z]{34}"
+      "|SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}"
+      "|shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"
+      "|dop_v1_[a-f0-9]{64}|do[or]_v1_[a-f0-9]{64}"
+      "|pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"
+      "|dapi[a-f0-9]{32}(?:-[0-9])?"
+      "|PMAK-[a-f0-9]{24}-[a-f0-9]{34}"
+      "|ATATT3[A-Za-z0-9_=-]{150,}"
+      "|hv[sb]\\.[A-Za-z0-9_-]{24,}"
+      "|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2}"
+      "|lin_api_[A-Za-z0-9]{40}"
+      "|AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"
+      "|pul-[a-f0-9]{40}"
+      "|dt0c01\\.[A-Z0-9]{24}\\.[A-Z0-9]{64}"
+      "|sntry[su]_[A-Za-z0-9+/=_-]{40,}"
+      "|gsk_[A-Za-z0-9]{52}"
+      "|r8_[A-Za-z0-9]{37}"
+      "|ntn_[0-9]{11}[A-Za-z0-9]{35}"
+      "|dp\\.(?:pt|st|sa|ct|scim|audit)\\.[A-Za-z0-9]{40,44}"
+      "|sq0(?:atp|csp)-[A-Za-z0-9_-]{22,43}|EAAA[A-Za-z0-9_-]{60}"
+      "|LTAI[A-Za-z0-9]{17,21}"
+      "|xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}"
+      "|key-[a-f0-9]{32}"
+      "|[a-f0-9]{32}-us[0-9]{1,2}"
+      "|pscale_(?:pw|tkn|oauth)_[A-Za-z0-9_.=-]{32,64}"
+      "|fo1_[A-Za-z0-9_-]{43}"
+      "|snyk_[a-z]{2,4}\\.[A-Za-z0-9_-]{20,}"
+      "|sk_live_[A-Za-z0-9]{24,}|pk_live_[A-Za-z0-9]{24,}"
+      "|rzp_(?:live|test)_[A-Za-z0-9]{14}"
+      "|ops_eyJ[A-Za-z0-9+/=]{100,}"
+      "|[0-9]{8,10}:AA[A-Za-z0-9_-]{33})",
+      ngx_http_llm_pii_v_token },
+
+    /* database and broker URLs with a password */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      "(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|redis|rediss"
+      "|amqps?|mssql|sqlserver|jdbc:[a-z]+|ftp|sftp|ldaps?)://"
+      "[^:/@\\s\"']{1,64}:[^@/\\s\"']{3,128}@[A-Za-z0-9._-]+",
+      ngx_http_llm_pii_v_url_secret },
+
+    /* npm: "//registry.npmjs.org/:_authToken=..." in .npmrc */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "_auth(?:Token)?\\s{0,2}=\\s{0,2}[\"']?[A-Za-z0-9_.+/=-]{20,}",
+      ngx_http_llm_pii_v_assigned },
+
+    /*
+     * a value assigned to a name that says it is a credential:
+     * "api_key = '...'", "SECRET_TOKEN: ...", "password=..."
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      "(?:api[_.-]?key|apikey|secret|token|passw(?:or)?d|access[_.-]?key"
+      "|private[_.-]?key|client[_.-]?secret|auth[_.-]?key|credentials?)"
+      "[a-z0-9_.-]{0,24}[\"']?\\s{0,3}(?::=|=>|[:=])\\s{0,3}[\"'`]?"
+      "[A-Za-z0-9_.+/=-]{16,}",
+      ngx_http_llm_pii_v_assigned },
 
     /* Stripe */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
@@ -262,9 +395,13 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "npm_[A-Za-z0-9]{36}",
       ngx_http_llm_pii_v_token },
 
-    /* JSON Web Tokens */
+    /*
+     * JSON Web Tokens: any header (a JSON object, base64url), a JSON
+     * payload, a signature (empty with "alg": "none")
+     */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "eyJ[A-Za-z0-9_-]{6,}\\.eyJ[A-Za-z0-9_-]{6,}\\.[A-Za-z0-9_-]{16,}",
+      "eyJ[A-Za-z0-9_-]{6,}={0,2}\\.eyJ[A-Za-z0-9_-]{6,}={0,2}\\."
+      "[A-Za-z0-9_-]*={0,2}",
       ngx_http_llm_pii_v_jwt },
 
     /* PEM private key blocks */
@@ -1759,6 +1896,47 @@ ngx_http_llm_pii_number_edges(const u_char *t, size_t len, size_t s,
 }
 
 
+/*
+ * "+CC NSN": a calling code of the numbering plans and a national number of
+ * a length possible under it; a trunk prefix in parentheses, "+44 (0)20",
+ * is not counted.
+ */
+
+static int
+ngx_http_llm_pii_phone_lengths(const u_char *p, size_t n, size_t digits)
+{
+    int     plan;
+    u_char  d[3];
+    size_t  i, k, cc_len;
+
+    k = 0;
+
+    for (i = 0; i < n && k < 3; i++) {
+        if (ngx_pii_digit(p[i])) {
+            d[k++] = p[i];
+        }
+    }
+
+    plan = ngx_http_llm_pii_phone_plan(d, k, &cc_len);
+
+    if (plan < 0) {
+        return 0;
+    }
+
+    digits -= cc_len;
+
+    for (i = 0; i + 2 < n; i++) {
+        if (p[i] == '(' && p[i + 1] == '0' && p[i + 2] == ')') {
+            digits--;
+            break;
+        }
+    }
+
+    return (digits < 16
+            && (ngx_http_llm_pii_phone_plans[plan].lengths & (1u << digits)));
+}
+
+
 static int
 ngx_http_llm_pii_v_phone_intl(const u_char *t, size_t len, size_t *start,
     size_t *end)
@@ -1778,7 +1956,8 @@ ngx_http_llm_pii_v_phone_intl(const u_char *t, size_t len, size_t *start,
 
         if (!ngx_http_llm_pii_number_edges(t, len, s, e)
             || (e - s == 11 && !ngx_pii_digit(t[s + 3])
-                && t[s + 6] == t[s + 3]))
+                && t[s + 6] == t[s + 3])
+            || ngx_http_llm_pii_in_code(t, len, s, e))
         {
             return 0;
         }
@@ -1840,17 +2019,11 @@ ngx_http_llm_pii_v_phone_intl(const u_char *t, size_t len, size_t *start,
         prev = c;
     }
 
-    if (open != close || digits < 8 || digits > 15) {
+    if (open != close || digits < 5 || digits > 17) {
         return 0;
     }
 
-    /* NANP numbers have exactly 11 digits */
-
-    if (t[s + 1] == '1' && digits != 11) {
-        return 0;
-    }
-
-    return 1;
+    return ngx_http_llm_pii_phone_lengths(t + s + 1, e - s - 1, digits);
 }
 
 
@@ -1904,7 +2077,8 @@ ngx_http_llm_pii_v_phone_nanp(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    return ngx_http_llm_pii_number_edges(t, len, s, e);
+    return ngx_http_llm_pii_number_edges(t, len, s, e)
+           && !ngx_http_llm_pii_in_code(t, len, s, e);
 }
 
 
@@ -1918,7 +2092,9 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
     s = *start;
     e = *end;
 
-    if (!ngx_http_llm_pii_number_edges(t, len, s, e)) {
+    if (!ngx_http_llm_pii_number_edges(t, len, s, e)
+        || ngx_http_llm_pii_in_code(t, len, s, e))
+    {
         return 0;
     }
 
@@ -1991,6 +2167,9 @@ ngx_http_llm_pii_card_iin(const u_char *d, size_t n)
 
     switch (d[0]) {
 
+    case '1':
+        return (n == 15);                   /* UATP */
+
     case '4':
         return (n == 13 || n == 16 || n == 19);
 
@@ -1999,9 +2178,17 @@ ngx_http_llm_pii_card_iin(const u_char *d, size_t n)
             return (n == 16);
         }
 
-        return (n >= 13);                   /* Maestro */
+        if (two == 50 || (two >= 56 && two <= 58)) {
+            return (n >= 12);               /* Maestro */
+        }
+
+        return (n >= 16);
 
     case '2':
+        if (four >= 2200 && four <= 2204) {
+            return (n >= 16);               /* Mir */
+        }
+
         return (four >= 2221 && four <= 2720 && n == 16);
 
     case '3':
@@ -2020,7 +2207,21 @@ ngx_http_llm_pii_card_iin(const u_char *d, size_t n)
         return (four >= 3528 && four <= 3589 && n >= 16);
 
     case '6':
+        if (two == 62) {
+            return (n >= 14);               /* UnionPay */
+        }
+
+        if (two == 63 || two == 67) {
+            return (n >= 12);               /* Maestro */
+        }
+
         return (n >= 16);
+
+    case '8':
+        return (four >= 8100 && four <= 8171 && n >= 16);   /* UnionPay */
+
+    case '9':
+        return (four == 9792 && n == 16);   /* Troy */
 
     default:
         return 0;
@@ -2055,7 +2256,7 @@ ngx_http_llm_pii_v_card(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     u_char  d[19], sep;
-    size_t  s, e, i, n, group, seps;
+    size_t  s, e, i, n, group, seps, fours;
 
     s = *start;
     e = *end;
@@ -2105,6 +2306,7 @@ ngx_http_llm_pii_v_card(const u_char *t, size_t len, size_t *start,
         sep = 0;
         seps = 0;
         group = 0;
+        fours = 1;
 
         for (i = s; i < e; i++) {
             if (ngx_pii_digit(t[i])) {
@@ -2123,12 +2325,27 @@ ngx_http_llm_pii_v_card(const u_char *t, size_t len, size_t *start,
                 break;
             }
 
+            if (group != 4) {
+                fours = 0;
+            }
+
             sep = t[i];
             seps++;
             group = 0;
         }
 
-        if (i < e || n < 13 || (seps && group < 3)) {
+        /* a shorter last group after groups of four: "4222-2222-2222-2" */
+
+        if (i < e || n < 12 || (seps && group < 3 && !(fours && seps >= 3)))
+        {
+            continue;
+        }
+
+        if (n < 13 && seps == 0 && s > 0 && t[s - 1] == '-') {
+            continue;
+        }
+
+        if (ngx_http_llm_pii_in_code(t, len, s, e)) {
             continue;
         }
 
@@ -2219,6 +2436,22 @@ ngx_http_llm_pii_v_ipv4(const u_char *t, size_t len, size_t *start,
         if (ngx_pii_word(c) || c == '.' || c == '-') {
             return 0;
         }
+
+        /* the end of an IPv6-like group list: "7:6:5:4:3:42.42.42.42" */
+
+        if (c == ':') {
+            digits = 0;
+
+            for (i = s; i > 0 && (ngx_pii_hex(t[i - 1]) || t[i - 1] == ':');
+                 i--)
+            {
+                digits += (t[i - 1] == ':');
+            }
+
+            if (digits >= 2) {
+                return 0;
+            }
+        }
     }
 
     if (e < len) {
@@ -2230,6 +2463,10 @@ ngx_http_llm_pii_v_ipv4(const u_char *t, size_t len, size_t *start,
 
         if ((c == '.' || c == '-') && e + 1 < len && ngx_pii_alnum(t[e + 1]))
         {
+            return 0;
+        }
+
+        if (c == ':' && e + 1 < len && t[e + 1] == ':') {
             return 0;
         }
     }
@@ -2277,7 +2514,82 @@ ngx_http_llm_pii_v_ipv4(const u_char *t, size_t len, size_t *start,
         }
     }
 
+    *end = ngx_http_llm_pii_ip_suffix(t, len, e, 32, 0);
+
     return 1;
+}
+
+
+/*
+ * What follows an address and belongs to it: a zone "%eth0" (IPv6), a
+ * prefix length "/24" or, for IPv4, a netmask "/255.255.255.0".
+ */
+
+static size_t
+ngx_http_llm_pii_ip_suffix(const u_char *t, size_t len, size_t e,
+    unsigned bits, unsigned zone)
+{
+    size_t    i, dots;
+    unsigned  v;
+
+    if (zone && e + 1 < len && t[e] == '%' && ngx_pii_alnum(t[e + 1])) {
+        for (i = e + 1; i < len && (ngx_pii_alnum(t[i]) || t[i] == '_'
+                                    || t[i] == '-' || t[i] == '.');
+             i++)
+        { /* void */ }
+
+        while (t[i - 1] == '.') {
+            i--;
+        }
+
+        e = i;
+    }
+
+    if (e + 1 >= len || t[e] != '/' || !ngx_pii_digit(t[e + 1])) {
+        return e;
+    }
+
+    v = 0;
+    dots = 0;
+
+    for (i = e + 1; i < len && i < e + 17; i++) {
+        if (ngx_pii_digit(t[i])) {
+            v = v * 10 + (t[i] - '0');
+
+            if (v > 255) {
+                return e;
+            }
+
+            continue;
+        }
+
+        if (t[i] == '.' && bits == 32 && i + 1 < len
+            && ngx_pii_digit(t[i + 1]))
+        {
+            dots++;
+            v = 0;
+            continue;
+        }
+
+        break;
+    }
+
+    if (i < len && (ngx_pii_word(t[i]) || t[i] == '/'
+                    || (t[i] == '.' && i + 1 < len
+                        && ngx_pii_alnum(t[i + 1]))))
+    {
+        return e;
+    }
+
+    if (dots == 0 && v > bits) {
+        return e;
+    }
+
+    if (dots != 0 && dots != 3) {
+        return e;
+    }
+
+    return i;
 }
 
 
@@ -2286,7 +2598,7 @@ ngx_http_llm_pii_v_ipv6(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     u_char          c, buf[48], addr[16];
-    size_t          s, e, i, groups;
+    size_t          s, e, i, groups, digit;
 
     s = *start;
     e = *end;
@@ -2312,7 +2624,7 @@ ngx_http_llm_pii_v_ipv6(const u_char *t, size_t len, size_t *start,
             return 0;
         }
 
-        if (c == '.' && e + 1 < len && ngx_pii_digit(t[e + 1])) {
+        if (c == '.' && e + 1 < len && ngx_pii_alnum(t[e + 1])) {
             return 0;
         }
     }
@@ -2322,14 +2634,19 @@ ngx_http_llm_pii_v_ipv6(const u_char *t, size_t len, size_t *start,
     }
 
     groups = 0;
+    digit = 0;
 
     for (i = s; i < e; i++) {
         if (ngx_pii_hex(t[i]) && (i == s || !ngx_pii_hex(t[i - 1]))) {
             groups++;
         }
+
+        digit |= ngx_pii_digit(t[i]);
     }
 
-    if (groups < 2) {
+    /* one group: "::1", "fe80::"; with a digit ("::add" is code) */
+
+    if (groups == 0 || (groups == 1 && !digit)) {
         return 0;
     }
 
@@ -2341,6 +2658,7 @@ ngx_http_llm_pii_v_ipv6(const u_char *t, size_t len, size_t *start,
     }
 
     *start = s;
+    *end = ngx_http_llm_pii_ip_suffix(t, len, e, 128, 1);
 
     return 1;
 }
@@ -2509,8 +2827,22 @@ ngx_http_llm_pii_v_jwt(const u_char *t, size_t len, size_t *start,
         }
     }
 
-    return (memmem(out, n, "\"alg\"", 5) != NULL
-            || memmem(out, n, "\"typ\"", 5) != NULL);
+    /* a JSON object with members; no signature only with "alg": "none" */
+
+    if (n < 6 || out[0] != '{' || out[1] != '"'
+        || memmem(out, n, "\":", 2) == NULL)
+    {
+        return 0;
+    }
+
+    if (t[*end - 1] == '.') {
+        return (memmem(out, n, "none", 4) != NULL);
+    }
+
+    for (i = *end; t[i - 1] != '.'; i--) { /* void */ }
+
+    return (*end - i >= 16
+            || (*end - i == 0 && memmem(out, n, "none", 4) != NULL));
 }
 
 
@@ -2557,6 +2889,413 @@ ngx_http_llm_pii_v_pem(const u_char *t, size_t len, size_t *start,
     }
 
     *start = ((h < pf) ? pf : h) - t;
+
+    return 1;
+}
+
+
+/*
+ * Inside a longer code of capitals and digits that starts like an IBAN
+ * ("DE89 3704 0044 0532 0130 01" with a wrong check): the digits are the
+ * IBAN's, whether it is valid or not; no other type takes them.
+ */
+
+static int
+ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s, size_t e)
+{
+    size_t  b, n;
+
+    b = s;
+
+    while (b > 0 && (ngx_pii_upper(t[b - 1]) || ngx_pii_digit(t[b - 1])
+                     || (t[b - 1] == ' ' && b > 1
+                         && (ngx_pii_upper(t[b - 2])
+                             || ngx_pii_digit(t[b - 2])))))
+    {
+        b--;
+    }
+
+    if (b == s && !ngx_pii_upper(t[s])) {
+        return 0;
+    }
+
+    if (b + 4 > len || !ngx_pii_upper(t[b]) || !ngx_pii_upper(t[b + 1])
+        || !ngx_pii_digit(t[b + 2]) || !ngx_pii_digit(t[b + 3]))
+    {
+        return 0;
+    }
+
+    if (b > 0 && ngx_pii_word(t[b - 1])) {
+        return 0;
+    }
+
+    /* 15 characters or more, compact */
+
+    n = 0;
+
+    for (e = b; e < len && (ngx_pii_upper(t[e]) || ngx_pii_digit(t[e])
+                            || (t[e] == ' ' && e + 1 < len
+                                && ngx_pii_digit(t[e + 1])));
+         e++)
+    {
+        n += (t[e] != ' ');
+    }
+
+    return (n >= 15 && n <= 34 && e > s);
+}
+
+
+/* the calling code at p (1 to 3 digits) in the numbering plans, or -1 */
+
+static int
+ngx_http_llm_pii_phone_plan(const u_char *d, size_t n, size_t *cc_len)
+{
+    size_t    i, l;
+    unsigned  cc;
+
+    cc = 0;
+
+    for (l = 1; l <= 3 && l <= n; l++) {
+        cc = cc * 10 + (d[l - 1] - '0');
+
+        for (i = 0; i < sizeof(ngx_http_llm_pii_phone_plans)
+                        / sizeof(ngx_http_llm_pii_phone_plans[0]); i++)
+        {
+            if (ngx_http_llm_pii_phone_plans[i].cc == cc) {
+                *cc_len = l;
+                return (int) i;
+            }
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * A number after (or before) a word that names a phone number: the match
+ * ends at the number's last digit (or at the word after it); the number
+ * runs back over digits and single separators.
+ */
+
+static int
+ngx_http_llm_pii_v_phone_context(const u_char *t, size_t len,
+    size_t *start, size_t *end)
+{
+    u_char    c, sep;
+    size_t    s, e, i, digits, groups, open;
+    unsigned  two;
+
+    e = *end;
+
+    if (!ngx_pii_digit(t[e - 1])) {
+        /* the word after: back to the number */
+
+        while (e > *start && !ngx_pii_digit(t[e - 1])) {
+            e--;
+        }
+    }
+
+    s = e;
+
+    while (s > 0) {
+        c = t[s - 1];
+
+        if (ngx_pii_digit(c)) {
+            s--;
+            continue;
+        }
+
+        if ((c == ' ' || c == '-' || c == '.' || c == '/' || c == '('
+             || c == ')')
+            && s > 1
+            && (ngx_pii_digit(t[s - 2]) || t[s - 2] == ')'
+                || ((c == '(' || t[s - 2] == '(') && s > 2)))
+        {
+            s--;
+            continue;
+        }
+
+        if (c == '(' || c == '+') {
+            s--;
+        }
+
+        break;
+    }
+
+    while (s < e && !ngx_pii_digit(t[s]) && t[s] != '(' && t[s] != '+') {
+        s++;
+    }
+
+    if (s >= e || !ngx_http_llm_pii_number_edges(t, len, s, e)) {
+        return 0;
+    }
+
+    if (e < len && (t[e] == ':' || t[e] == ',' || t[e] == '%')
+        && e + 1 < len && ngx_pii_digit(t[e + 1]))
+    {
+        return 0;
+    }
+
+    if (s > 0 && (t[s - 1] == '$' || t[s - 1] == '#' || t[s - 1] == '/'
+                  || (t[s - 1] & 0x80 && s > 1 && t[s - 2] == 0xe2
+                      && t[s - 1] == 0x82)))
+    {
+        return 0;
+    }
+
+    if (ngx_http_llm_pii_in_code(t, len, s, e)) {
+        return 0;
+    }
+
+    digits = 0;
+    groups = 0;
+    open = 0;
+    sep = 0;
+
+    for (i = s; i < e; i++) {
+        c = t[i];
+
+        if (ngx_pii_digit(c)) {
+            digits++;
+
+            if (i == s || !ngx_pii_digit(t[i - 1])) {
+                groups++;
+            }
+
+            continue;
+        }
+
+        if (c == '(') {
+            open++;
+
+        } else if (c == ')') {
+            if (open == 0) {
+                return 0;
+            }
+
+            open--;
+
+        } else if (c == '.' || c == '/') {
+            if (sep && sep != c) {
+                return 0;
+            }
+
+            sep = c;
+        }
+    }
+
+    if (open || digits < 5 || digits > 15) {
+        return 0;
+    }
+
+    /* not a date, a time, a decimal or a year range */
+
+    if (sep == '/' || (sep == '.' && groups == 3 && e - s == 10)) {
+        return 0;
+    }
+
+    if (groups == 2 && e - s == 9 && t[s + 4] == '-') {
+        two = (t[s] - '0') * 10 + (t[s + 1] - '0');
+
+        if (two == 19 || two == 20) {
+            return 0;
+        }
+    }
+
+    if (groups == 2 && sep == '.' && digits <= 8) {
+        return 0;
+    }
+
+    *start = s;
+    *end = e;
+
+    return 1;
+}
+
+
+/* "SSN 078051120": nine digits, a valid structure, the word before */
+
+static int
+ngx_http_llm_pii_v_ssn_bare(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t          s, e, b, i, w, n;
+    unsigned        area, group, serial;
+    const u_char   *p;
+
+    static const char  *words[] = {
+        "ssn", "social security", "seguro social", "securite sociale",
+        "s\xc3\xa9" "curit\xc3\xa9 sociale", "taxpayer", "itin", NULL
+    };
+
+    s = *start;
+    e = *end;
+    p = t + s;
+
+    if ((s > 0 && (ngx_pii_word(t[s - 1]) || t[s - 1] == '.'
+                   || t[s - 1] == '-' || t[s - 1] == '+'))
+        || (e < len && (ngx_pii_word(t[e])
+                        || ((t[e] == '.' || t[e] == '-' || t[e] == ',')
+                            && e + 1 < len && ngx_pii_digit(t[e + 1])))))
+    {
+        return 0;
+    }
+
+    area = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+    group = (p[3] - '0') * 10 + (p[4] - '0');
+    serial = (p[5] - '0') * 1000 + (p[6] - '0') * 100 + (p[7] - '0') * 10
+             + (p[8] - '0');
+
+    if (area == 0 || area == 666 || area >= 900 || group == 0
+        || serial == 0)
+    {
+        return 0;
+    }
+
+    /* a word within 48 bytes before */
+
+    b = (s > 48) ? s - 48 : 0;
+
+    for (i = b; i < s; i++) {
+        for (w = 0; words[w]; w++) {
+            n = strlen(words[w]);
+
+            if (i + n <= s
+                && strncasecmp((const char *) t + i, words[w], n) == 0
+                && (i == 0 || !ngx_pii_alpha(t[i - 1]))
+                && (i + n == s || !ngx_pii_alpha(t[i + n])))
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* a webhook or a URL with a password: whole, to the end of the token */
+
+static int
+ngx_http_llm_pii_v_url_secret(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    if (*start > 0 && ngx_pii_alnum(t[*start - 1])) {
+        return 0;
+    }
+
+    if (*end < len && (ngx_pii_tokch(t[*end]) || t[*end] == '/')) {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/*
+ * "api_key = 'value'": the value only, whole, long enough and not a
+ * placeholder, with letters and digits.
+ */
+
+static int
+ngx_http_llm_pii_v_assigned(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char         c;
+    size_t         s, e, i, n, run, max_run;
+    unsigned       upper, lower, digit;
+    const u_char  *v;
+
+    static const char  *fake[] = {
+        "xxxx", "****", "your", "example", "placeholder", "changeme",
+        "redacted", "dummy", "sample", "<", "${", "{{", "process.env",
+        "os.environ", "getenv", NULL
+    };
+
+    s = *start;
+    e = *end;
+
+    if (s > 0 && (ngx_pii_alnum(t[s - 1]))) {
+        return 0;
+    }
+
+    if (e < len) {
+        c = t[e];
+
+        if (ngx_pii_alnum(c) || c == '_' || c == '-' || c == '/'
+            || c == '+' || c == '=' || c == '.' || c == '$' || c == '{'
+            || c == '(' || c == '[' || c == '<' || c == '*' || c == '%'
+            || c == '@' || c == ':')
+        {
+            /* cut in the middle, or an expression, a URL */
+            if (!(c == '.' && (e + 1 == len || !ngx_pii_alnum(t[e + 1])))) {
+                return 0;
+            }
+        }
+    }
+
+    /* the value: after the assignment and an opening quote */
+
+    for (i = e; i > s; i--) {
+        c = t[i - 1];
+
+        if (c == '=' || c == ':' || c == '>' || c == '"' || c == '\''
+            || c == '`' || c == ' ' || c == '\t')
+        {
+            break;
+        }
+    }
+
+    v = t + i;
+    n = e - i;
+
+    while (n && v[n - 1] == '.') {
+        n--;
+    }
+
+    if (n < 16) {
+        return 0;
+    }
+
+    for (i = 0; fake[i]; i++) {
+        if (memmem(v, n, fake[i], strlen(fake[i])) != NULL) {
+            return 0;
+        }
+    }
+
+    upper = 0;
+    lower = 0;
+    digit = 0;
+    run = 0;
+    max_run = 0;
+
+    for (i = 0; i < n; i++) {
+        c = v[i];
+
+        upper += ngx_pii_upper(c);
+        lower += ngx_pii_lower(c);
+        digit += ngx_pii_digit(c);
+
+        run = (i && v[i - 1] == c) ? run + 1 : 1;
+
+        if (run > max_run) {
+            max_run = run;
+        }
+    }
+
+    if (!digit || !(upper || lower) || max_run > 4) {
+        return 0;
+    }
+
+    /* a path or a dotted name: "com.example.app.Service", "/usr/lib/x" */
+
+    if (memchr(v, '/', n) && !(upper && lower)) {
+        return 0;
+    }
+
+    *start = v - t;
+    *end = v - t + n;
 
     return 1;
 }
