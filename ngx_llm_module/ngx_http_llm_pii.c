@@ -109,6 +109,12 @@ static int ngx_http_llm_pii_number_edges(const u_char *t, size_t len,
     size_t s, size_t e);
 static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
     size_t e);
+static size_t ngx_http_llm_pii_norm_char(const u_char *p, size_t n,
+    u_char *out);
+static size_t ngx_http_llm_pii_norm_first(const u_char *t, size_t len);
+static int ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
+    hs_scratch_t *scratch, const u_char *text, size_t len, size_t from,
+    ngx_http_llm_pii_matches_t *m);
 static int ngx_http_llm_pii_phone_plan(const u_char *d, size_t n,
     size_t *cc_len);
 static size_t ngx_http_llm_pii_ip_suffix(const u_char *t, size_t len,
@@ -248,8 +254,9 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "[0-9]{9}",
       ngx_http_llm_pii_v_ssn_bare },
 
-    { NGX_HTTP_LLM_PII_IBAN, 3, 0,
-      "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?",
+    /* compact, grouped by 4 or otherwise, spaces, dashes or dots */
+    { NGX_HTTP_LLM_PII_IBAN, 3, HS_FLAG_CASELESS,
+      "[A-Z]{2}[ .-]?[0-9]{2}(?:[ .-]?[A-Z0-9]){11,30}",
       ngx_http_llm_pii_v_iban },
 
     { NGX_HTTP_LLM_PII_IP, 6, 0,
@@ -257,7 +264,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_ipv4 },
 
     { NGX_HTTP_LLM_PII_IP, 6, HS_FLAG_CASELESS,
-      "[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}",
+      "[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,8}",
       ngx_http_llm_pii_v_ipv6 },
 
     /* IPv4-mapped and -compatible: "::ffff:192.0.2.128" */
@@ -870,8 +877,9 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     const u_char *text, size_t len, size_t from,
     ngx_http_llm_pii_matches_t *m)
 {
-    size_t                    i, j, b, last;
-    ngx_http_llm_pii_scan_t   sc;
+    u_char                    c, *n;
+    size_t                    i, k, first, nlen, nfrom, size, cl;
+    uint32_t                 *map;
     ngx_http_llm_pii_match_t *e;
 
     m->nelts = 0;
@@ -880,8 +888,214 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         return 0;
     }
 
-    if (len > UINT_MAX) {
+    if (len > UINT_MAX / 2) {
         return -1;
+    }
+
+    first = ngx_http_llm_pii_norm_first(text, len);
+
+    if (first == len) {
+        return ngx_http_llm_pii_scan_text(pii, scratch, text, len, from, m);
+    }
+
+    /* the normalised text, with the original offset of each byte */
+
+    size = len + 1 + (len + 1) * sizeof(uint32_t) + sizeof(uint32_t);
+
+    if (m->norm_size < size) {
+        m->norm = m->alloc(m->data, size);
+        if (m->norm == NULL) {
+            m->norm_size = 0;
+            return -1;
+        }
+
+        m->norm_size = size;
+    }
+
+    map = (uint32_t *) (m->norm + ((len + 1 + sizeof(uint32_t) - 1)
+                                   & ~(sizeof(uint32_t) - 1)));
+    n = m->norm;
+    nlen = 0;
+    nfrom = NGX_HTTP_LLM_PII_NONE;
+
+    for (i = 0; i < len; /* void */) {
+        if (i == from) {
+            nfrom = nlen;
+        }
+
+        cl = (i >= first && text[i] >= 0xc2)
+             ? ngx_http_llm_pii_norm_char(text + i, len - i, &c) : 0;
+
+        if (cl == 0) {
+            map[nlen] = (uint32_t) i;
+            n[nlen++] = text[i++];
+            continue;
+        }
+
+        if (c) {
+            map[nlen] = (uint32_t) i;
+            n[nlen++] = c;
+        }
+
+        i += cl;
+
+        if (i > from && nfrom == NGX_HTTP_LLM_PII_NONE) {
+            /* from was inside a normalised character */
+            nfrom = nlen;
+        }
+    }
+
+    if (nfrom == NGX_HTTP_LLM_PII_NONE) {
+        nfrom = nlen;
+    }
+
+    map[nlen] = (uint32_t) len;
+
+    if (ngx_http_llm_pii_scan_text(pii, scratch, n, nlen, nfrom, m) != 0) {
+        return -1;
+    }
+
+    /* back to the original bytes: a match ends after its last character */
+
+    e = m->elts;
+
+    for (k = 0; k < m->nelts; k++) {
+        i = map[e[k].end - 1];
+        cl = 1;
+
+        if (text[i] >= 0xc2 && n[e[k].end - 1] < 0x80) {
+            cl = ngx_http_llm_pii_norm_char(text + i, len - i, &c);
+        }
+
+        e[k].start = map[e[k].start];
+        e[k].end = i + (cl ? cl : 1);
+
+        if (e[k].start < from) {
+            e[k].start = from;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A character to normalise at p: its length (0 if it is not one) and, in
+ * *out, its ASCII replacement (0: removed).
+ */
+
+static size_t
+ngx_http_llm_pii_norm_char(const u_char *p, size_t n, u_char *out)
+{
+    unsigned  cp;
+
+    if (p[0] == 0xc2) {
+        if (n < 2) {
+            return 0;
+        }
+
+        if (p[1] == 0xa0) {
+            *out = ' ';
+            return 2;
+        }
+
+        if (p[1] == 0xad) {
+            *out = 0;
+            return 2;
+        }
+
+        return 0;
+    }
+
+    if ((p[0] != 0xe2 && p[0] != 0xe3 && p[0] != 0xef) || n < 3
+        || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+    {
+        return 0;
+    }
+
+    cp = ((p[0] & 0x0f) << 12) | ((p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+
+    if (cp >= 0xff01 && cp <= 0xff5e) {
+        *out = (u_char) (cp - 0xff01 + 0x21);
+        return 3;
+    }
+
+    switch (cp) {
+
+    case 0x2007:
+    case 0x202f:
+    case 0x3000:
+        *out = ' ';
+        return 3;
+
+    case 0x2010:
+    case 0x2011:
+    case 0x2012:
+    case 0x2013:
+    case 0x2212:
+        *out = '-';
+        return 3;
+
+    case 0x200b:
+    case 0x200c:
+    case 0x200d:
+    case 0x2060:
+    case 0xfeff:
+        *out = 0;
+        return 3;
+    }
+
+    return 0;
+}
+
+
+/* the offset of the first character to normalise, or len */
+
+static size_t
+ngx_http_llm_pii_norm_first(const u_char *t, size_t len)
+{
+    u_char          c;
+    size_t          first;
+    unsigned        i;
+    const u_char   *p, *last;
+
+    static const u_char  leads[] = { 0xc2, 0xe2, 0xe3, 0xef };
+
+    first = len;
+    last = t + len;
+
+    for (i = 0; i < sizeof(leads); i++) {
+        for (p = t; p < t + first; p++) {
+            p = memchr(p, leads[i], t + first - p);
+
+            if (p == NULL) {
+                break;
+            }
+
+            if (ngx_http_llm_pii_norm_char(p, last - p, &c)) {
+                first = p - t;
+                break;
+            }
+        }
+    }
+
+    return first;
+}
+
+
+static int
+ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
+    hs_scratch_t *scratch, const u_char *text, size_t len, size_t from,
+    ngx_http_llm_pii_matches_t *m)
+{
+    size_t                    i, j, b, last;
+    ngx_http_llm_pii_scan_t   sc;
+    ngx_http_llm_pii_match_t *e;
+
+    m->nelts = 0;
+
+    if (len <= from) {
+        return 0;
     }
 
     sc.pii = pii;
@@ -1279,26 +1493,45 @@ static size_t
 ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
 {
     u_char  c, l, r;
-    size_t  i, min;
+    size_t  i, k, min;
 
     min = (len - from > NGX_HTTP_LLM_PII_RUN_MAX)
           ? len - NGX_HTTP_LLM_PII_RUN_MAX : from;
 
     for (i = len; i > min; i--) {
         c = t[i - 1];
+        k = i - 1;
+
+        if (c >= 0x80) {
+            /* a character that normalises to one of these, or nothing */
+
+            while (k > min && (t[k] & 0xc0) == 0x80 && i - k < 3) {
+                k--;
+            }
+
+            if (ngx_http_llm_pii_norm_char(t + k, len - k, &c) != i - k) {
+                break;
+            }
+
+            if (c == 0) {
+                i = k + 1;
+                continue;
+            }
+        }
 
         if (ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+'
             || c == '-' || c == '@' || c == ':' || c == '(' || c == ')'
             || c == '/' || c == '=')
         {
+            i = k + 1;
             continue;
         }
 
-        if (c != ' ' || i < 2) {
+        if (c != ' ' || k < 1) {
             break;
         }
 
-        l = t[i - 2];
+        l = t[k - 1];
 
         if (!(ngx_pii_digit(l) || ngx_pii_upper(l) || l == ')')) {
             break;
@@ -1313,6 +1546,8 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
                 break;
             }
         }
+
+        i = k + 1;
     }
 
     return i;
@@ -1689,7 +1924,10 @@ static const char  ngx_http_llm_pii_iban_countries[] =
     "HU28IE22IL23IQ23IS26IT27JO30KW30KZ20LB28LC32LI21LT20LU20LV21LY25MC27"
     "MD24ME22MK19MN20MR27MT31MU30NI28NL18NO15OM23PK24PL28PS29PT25QA29RO24"
     "RS22RU33SA24SC31SD18SE24SI19SK24SM27SO23ST25SV28TL23TN24TR26UA29VA22"
-    "VG24XK20YE30";
+    "VG24XK20YE30"
+    /* IBANs of SWIFT's partial list and national registries */
+    "AO25BF28BJ28CF27CG27CI28CM27CV25DZ26GA27GQ27GW25HN28IR26KM27MA28"
+    "MG27ML28MZ25NE28SN28TD27TG28";
 
 
 int
@@ -1703,16 +1941,15 @@ ngx_http_llm_pii_iban_valid(const u_char *p, size_t len)
     n = 0;
 
     for (i = 0; i < len; i++) {
-        if (p[i] == ' ') {
+        if (p[i] == ' ' || p[i] == '-' || p[i] == '.') {
             continue;
         }
 
-        if (n == sizeof(buf) || !(ngx_pii_upper(p[i]) || ngx_pii_digit(p[i])))
-        {
+        if (n == sizeof(buf) || !ngx_pii_alnum(p[i])) {
             return 0;
         }
 
-        buf[n++] = p[i];
+        buf[n++] = ngx_pii_lower(p[i]) ? p[i] - 'a' + 'A' : p[i];
     }
 
     if (n < 15 || n > 34) {
@@ -2341,6 +2578,12 @@ ngx_http_llm_pii_v_card(const u_char *t, size_t len, size_t *start,
             continue;
         }
 
+        /* the groups go on: "4111 1111 1111 1111 111" is longer */
+
+        if (seps && e + 1 < len && t[e] == sep && ngx_pii_digit(t[e + 1])) {
+            return 0;
+        }
+
         if (n < 13 && seps == 0 && s > 0 && t[s - 1] == '-') {
             continue;
         }
@@ -2644,9 +2887,18 @@ ngx_http_llm_pii_v_ipv6(const u_char *t, size_t len, size_t *start,
         digit |= ngx_pii_digit(t[i]);
     }
 
-    /* one group: "::1", "fe80::"; with a digit ("::add" is code) */
+    /*
+     * one group: "::1", "fe80::"; with a digit or a reserved prefix
+     * ("ff::", "fecf::"; "::add" is code); none: "::" only with a zone or
+     * a prefix length ("::/0")
+     */
 
-    if (groups == 0 || (groups == 1 && !digit)) {
+    i = ngx_http_llm_pii_ip_suffix(t, len, e, 128, 1);
+
+    if ((groups == 0 && i == e)
+        || (groups == 1 && !digit && t[s] != 'f' && t[s] != 'F'
+            && t[e - 1] != 'f' && t[e - 1] != 'F'))
+    {
         return 0;
     }
 
@@ -2658,7 +2910,7 @@ ngx_http_llm_pii_v_ipv6(const u_char *t, size_t len, size_t *start,
     }
 
     *start = s;
-    *end = ngx_http_llm_pii_ip_suffix(t, len, e, 128, 1);
+    *end = i;
 
     return 1;
 }

@@ -29,6 +29,15 @@
  *
  * In prose this holds back the last word, so a value split over any number
  * of pieces is seen whole, and the stream keeps flowing.
+ *
+ * Before matching, a few characters are normalised as NFKC and common
+ * sense would: full-width ASCII forms (U+FF01..U+FF5E, "１２３") to ASCII,
+ * no-break and other spaces (U+00A0, U+2007, U+202F, U+3000) to a space,
+ * hyphens and the minus sign (U+2010..U+2013, U+2212) to "-", and
+ * zero-width characters (U+200B..U+200D, U+2060, U+FEFF, the soft hyphen
+ * U+00AD) removed, so that a value cannot hide behind them.  Matches are
+ * mapped back to the original bytes (a value written with them is
+ * redacted with them).
  */
 
 
@@ -107,6 +116,8 @@ typedef struct {
     size_t                      nalloc;
     ngx_http_llm_pii_alloc_pt   alloc;
     void                       *data;
+    u_char                     *norm;        /* normalised text and its */
+    size_t                      norm_size;   /* offsets, reused (zero them) */
 } ngx_http_llm_pii_matches_t;
 
 
