@@ -1509,6 +1509,15 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
                 k--;
             }
 
+            if (i == len && t[k] >= 0xc2
+                && i - k < (size_t) ((t[k] >= 0xf0) ? 4
+                                     : (t[k] >= 0xe0) ? 3 : 2))
+            {
+                /* an unfinished character: it may be one of them */
+                i = k + 1;
+                continue;
+            }
+
             if (ngx_http_llm_pii_norm_char(t + k, len - k, &c) != i - k) {
                 break;
             }
@@ -1533,12 +1542,31 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
 
         l = t[k - 1];
 
+        if (l >= 0x80 && k >= 3
+            && ngx_http_llm_pii_norm_char(t + k - 3, 3, &c) != 3)
+        {
+            c = l;
+        }
+
+        if (l >= 0x80) {
+            l = c;
+        }
+
         if (!(ngx_pii_digit(l) || ngx_pii_upper(l) || l == ')')) {
             break;
         }
 
         if (i < len) {
             r = t[i];
+
+            if (r >= 0x80) {
+                if (ngx_http_llm_pii_norm_char(t + i, len - i, &c)) {
+                    r = c;
+
+                } else if (r >= 0xc2 && len - i < 3) {
+                    r = '0';            /* unfinished: may be a digit */
+                }
+            }
 
             if (!(ngx_pii_digit(r) || ngx_pii_upper(r) || r == '('
                   || r == '+' || r == '-'))
@@ -2916,6 +2944,27 @@ ngx_http_llm_pii_v_ipv6(const u_char *t, size_t len, size_t *start,
 }
 
 
+/* "AKIAXXXXXXXXXXXXXXXX", "glc_1111...": six times the same character */
+
+static int
+ngx_http_llm_pii_placeholder_run(const u_char *p, size_t n)
+{
+    size_t  i, run;
+
+    run = 1;
+
+    for (i = 1; i < n; i++) {
+        run = (p[i] == p[i - 1]) ? run + 1 : 1;
+
+        if (run >= 6) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 ngx_http_llm_pii_v_aws(const u_char *t, size_t len, size_t *start,
     size_t *end)
@@ -2926,7 +2975,7 @@ ngx_http_llm_pii_v_aws(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    return 1;
+    return !ngx_http_llm_pii_placeholder_run(t + *start, *end - *start);
 }
 
 
@@ -2982,7 +3031,9 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
     unsigned  digit, alpha;
 
     if ((*start > 0 && ngx_pii_tokch(t[*start - 1]))
-        || (*end < len && ngx_pii_tokch(t[*end])))
+        || (*end < len && ngx_pii_tokch(t[*end]))
+        || t[*end - 1] == '-'
+        || ngx_http_llm_pii_placeholder_run(t + *start, *end - *start))
     {
         return 0;
     }
