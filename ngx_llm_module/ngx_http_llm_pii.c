@@ -179,7 +179,8 @@ static const char  *ngx_http_llm_pii_names[NGX_HTTP_LLM_PII_NBUILTIN] = {
 static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
 
     { NGX_HTTP_LLM_PII_EMAIL, 7, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "[a-z0-9._%+-]+@[a-z0-9-]+(?:\\.[a-z0-9-]+)*\\.[a-z]{2,24}",
+      "[a-z0-9._%+\\x80-\\xff-]+@[a-z0-9\\x80-\\xff-]+"
+      "(?:\\.[a-z0-9\\x80-\\xff-]+)*\\.(?:[a-z]{2,24}|[\\x80-\\xff]{4,64})",
       ngx_http_llm_pii_v_email },
 
     /* E.164 and international notations: "+44 20 7946 0958" */
@@ -226,11 +227,6 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "\xe0\xa4\xab\xe0\xa5\x8b\xe0\xa4\xa8|"
       "\xd9\x87\xd8\xa7\xd8\xaa\xd9\x81|\xd8\xa7\xd8\xaa\xd8\xb5\xd9\x84)"
       "[^0-9\\n]{0,32}[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
-      ngx_http_llm_pii_v_phone_context },
-
-    /* the word after the number: Turkish "numarası", "numarasından" */
-    { NGX_HTTP_LLM_PII_PHONE, 5, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "[0-9][0-9 ().\\/-]{3,22}[0-9] ?numaras",
       ngx_http_llm_pii_v_phone_context },
 
     { NGX_HTTP_LLM_PII_CARD, 2, 0,
@@ -1552,7 +1548,11 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
             l = c;
         }
 
-        if (!(ngx_pii_digit(l) || ngx_pii_upper(l) || l == ')')) {
+        /* lower case only next to a digit: "gb82 west 1234", "3704 p044" */
+
+        if (!(ngx_pii_digit(l) || ngx_pii_upper(l) || l == ')'
+              || ngx_pii_lower(l)))
+        {
             break;
         }
 
@@ -1569,8 +1569,13 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
             }
 
             if (!(ngx_pii_digit(r) || ngx_pii_upper(r) || r == '('
-                  || r == '+' || r == '-'))
+                  || r == '+' || r == '-'
+                  || (ngx_pii_lower(r) && ngx_pii_digit(l))))
             {
+                break;
+            }
+
+            if (ngx_pii_lower(l) && !ngx_pii_digit(r)) {
                 break;
             }
         }
@@ -2016,6 +2021,30 @@ ngx_http_llm_pii_iban_valid(const u_char *p, size_t len)
 }
 
 
+/*
+ * A punctuation or symbol character at p, by its first bytes: Latin-1's
+ * (U+0080..U+00BF), Greek's (U+037E ";", U+0387), general punctuation and
+ * symbols (U+2000..U+2BFF), CJK punctuation (U+3000..U+303F), full-width
+ * forms.
+ */
+
+static int
+ngx_http_llm_pii_upunct(const u_char *p, size_t n)
+{
+    if (p[0] == 0xc2 || p[0] == 0xe2) {
+        return 1;
+    }
+
+    if (n < 2) {
+        return 0;
+    }
+
+    return ((p[0] == 0xcd && p[1] == 0xbe) || (p[0] == 0xce && p[1] == 0x87)
+            || (p[0] == 0xe3 && p[1] == 0x80)
+            || (p[0] == 0xef && (p[1] == 0xbc || p[1] == 0xbd)));
+}
+
+
 static int
 ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
     size_t *end)
@@ -2042,13 +2071,51 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
 
     at--;
 
-    for (s = at; s > 0; s--) {
-        c = t[s - 1];
+    if (at > 0 && t[at - 1] >= 0x80) {
 
-        if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%'
-              || c == '+' || c == '-'))
-        {
-            break;
+        /*
+         * an internationalised local part ("θσερ@", "我買@"): letters of
+         * any script, up to a space or punctuation
+         */
+
+        for (s = at; s > 0; s--) {
+            c = t[s - 1];
+
+            if (c < 0x80) {
+                if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '-'
+                      || c == '+'))
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            if ((c & 0xc0) == 0x80) {
+                continue;
+            }
+
+            /* a lead byte: not general or CJK punctuation, not Latin-1's */
+
+            if (ngx_http_llm_pii_upunct(t + s - 1, at - s + 1)) {
+                /* the character is not part of it */
+                break;
+            }
+        }
+
+        while (s < at && (t[s] & 0xc0) == 0x80) {
+            s++;
+        }
+
+    } else {
+        for (s = at; s > 0; s--) {
+            c = t[s - 1];
+
+            if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%'
+                  || c == '+' || c == '-'))
+            {
+                break;
+            }
         }
     }
 
@@ -2071,6 +2138,10 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
 
     for (i = at + 1; i <= e; i++) {
         if (i < e && t[i] != '.') {
+            if (t[i] >= 0x80 && ngx_http_llm_pii_upunct(t + i, e - i)) {
+                return 0;
+            }
+
             continue;
         }
 
@@ -2096,7 +2167,7 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
     }
 
     if (e < len) {
-        if (ngx_pii_tokch(t[e]) || t[e] == '@') {
+        if (ngx_pii_tokch(t[e]) || t[e] == '@' || (t[e] & 0xc0) == 0x80) {
             return 0;
         }
 
@@ -3276,9 +3347,10 @@ ngx_http_llm_pii_phone_plan(const u_char *d, size_t n, size_t *cc_len)
 
 
 /*
- * A number after (or before) a word that names a phone number: the match
- * ends at the number's last digit (or at the word after it); the number
- * runs back over digits and single separators.
+ * A number after a word that names a phone number: the match ends at the
+ * number's last digit; the number runs back over digits and single
+ * separators.  (A word after the number, as in Turkish, is not used: a
+ * stream would have released the number before the word arrives.)
  */
 
 static int
@@ -3290,15 +3362,6 @@ ngx_http_llm_pii_v_phone_context(const u_char *t, size_t len,
     unsigned  two;
 
     e = *end;
-
-    if (!ngx_pii_digit(t[e - 1])) {
-        /* the word after: back to the number */
-
-        while (e > *start && !ngx_pii_digit(t[e - 1])) {
-            e--;
-        }
-    }
-
     s = e;
 
     while (s > 0) {
@@ -3309,17 +3372,22 @@ ngx_http_llm_pii_v_phone_context(const u_char *t, size_t len,
             continue;
         }
 
-        if ((c == ' ' || c == '-' || c == '.' || c == '/' || c == '('
-             || c == ')')
+        /* a separator after a digit or ")", a ")" after a digit */
+
+        if ((c == ' ' || c == '-' || c == '.' || c == '/' || c == ')')
             && s > 1
-            && (ngx_pii_digit(t[s - 2]) || t[s - 2] == ')'
-                || ((c == '(' || t[s - 2] == '(') && s > 2)))
+            && (ngx_pii_digit(t[s - 2]) || (c != ')' && t[s - 2] == ')')))
         {
             s--;
             continue;
         }
 
-        if (c == '(' || c == '+') {
+        if (c == '(') {
+            s--;
+            continue;
+        }
+
+        if (c == '+') {
             s--;
         }
 

@@ -71,7 +71,8 @@
 #define NGX_HTTP_LLM_PII_RUN_MAX      1024
 #define NGX_HTTP_LLM_PII_BLOCK_MAX    65536
 #define NGX_HTTP_LLM_PII_RULE_MAX     256
-#define NGX_HTTP_LLM_PII_CONTEXT      32
+#define NGX_HTTP_LLM_PII_CONTEXT      64    /* the words before a value:
+                                               "SSN", "phone: " */
 
 /* a placeholder: "[" NAME "_" digits "]" or "[" NAME ":" 8 hex "]" */
 #define NGX_HTTP_LLM_PII_LABEL_LEN    (NGX_HTTP_LLM_PII_NAME_LEN + 12)

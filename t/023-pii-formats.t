@@ -43,6 +43,8 @@ sub contents {
         }
     }
 
+    utf8::encode($out);             # bytes, as the body is compared
+
     return $out;
 }
 

@@ -334,7 +334,7 @@ HARD = [
     lambda: "mail «email:%s@EXAMPLE.COM»" % R.choice(FIRST).upper(),
     lambda: "mail «email:%s.%s@sub.dept.example.ac.jp»" % (R.choice(FIRST),
                                                           R.choice(LAST)),
-    lambda: "mail jos\u00e9@example.com",
+    lambda: "mail «email:jos\u00e9@example.com»",
     lambda: "card «card:%s»" % "  ".join(
         card_number()[i:i + 4] for i in range(0, 16, 4))
     if False else "card «card:%s»" % card_number(),
