@@ -105,6 +105,8 @@ static int ngx_http_llm_pii_v_url_secret(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_assigned(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 static int ngx_http_llm_pii_number_edges(const u_char *t, size_t len,
     size_t s, size_t e);
 static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
@@ -328,7 +330,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     /* cloud and SaaS keys with a fixed prefix */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
       "(?:AIza[A-Za-z0-9_-]{35}"
-      "|hf_[A-Za-z]{34}"
+      "|hf_[A-Za-z]{34}|api_org_[A-Za-z]{34}"
+      "|AC[0-9a-f]{32}|SK[0-9a-f]{32}"
       "|SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}"
       "|shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"
       "|dop_v1_[a-f0-9]{64}|do[or]_v1_[a-f0-9]{64}"
@@ -347,7 +350,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "|r8_[A-Za-z0-9]{37}"
       "|ntn_[0-9]{11}[A-Za-z0-9]{35}"
       "|dp\\.(?:pt|st|sa|ct|scim|audit)\\.[A-Za-z0-9]{40,44}"
-      "|sq0(?:atp|csp)-[A-Za-z0-9_-]{22,43}|EAAA[A-Za-z0-9_-]{60}"
+      "|(?:sandbox-)?sq0(?:atp|csp|idp|ige|idb|csb)-[A-Za-z0-9_-]{22,60}"
+      "|EAAA[A-Za-z0-9_-]{60}"
       "|LTAI[A-Za-z0-9]{17,21}"
       "|xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}"
       "|key-[a-f0-9]{32}"
@@ -358,15 +362,18 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "|sk_live_[A-Za-z0-9]{24,}|pk_live_[A-Za-z0-9]{24,}"
       "|rzp_(?:live|test)_[A-Za-z0-9]{14}"
       "|ops_eyJ[A-Za-z0-9+/=]{100,}"
-      "|[0-9]{8,10}:AA[A-Za-z0-9_-]{33})",
+      "|[0-9]{8,10}:[A-Za-z0-9_-]{35})",
       ngx_http_llm_pii_v_token },
 
-    /* database and broker URLs with a password */
-    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
-      "(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|redis|rediss"
-      "|amqps?|mssql|sqlserver|jdbc:[a-z]+|ftp|sftp|ldaps?)://"
-      "[^:/@\\s\"']{1,64}:[^@/\\s\"']{3,128}@[A-Za-z0-9._-]+",
-      ngx_http_llm_pii_v_url_secret },
+    /*
+     * URLs with a password: databases, brokers, any scheme; with the host,
+     * port and path
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "[a-z][a-z0-9+.:-]{1,24}://"
+      "[^:/@\\s\"'<>]{1,64}:[^@/\\s\"'<>]{3,128}@[A-Za-z0-9._-]+"
+      "(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/?&=+-]*)?",
+      ngx_http_llm_pii_v_cred_url },
 
     /* npm: "//registry.npmjs.org/:_authToken=..." in .npmrc */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
@@ -3099,7 +3106,7 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     size_t    i;
-    unsigned  digit, alpha;
+    unsigned  digit, alpha, upper, lower;
 
     if ((*start > 0 && ngx_pii_tokch(t[*start - 1]))
         || (*end < len && ngx_pii_tokch(t[*end]))
@@ -3111,6 +3118,8 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
 
     digit = 0;
     alpha = 0;
+    upper = 0;
+    lower = 0;
 
     for (i = *start; i < *end; i++) {
         if (ngx_pii_digit(t[i])) {
@@ -3118,10 +3127,14 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
 
         } else if (ngx_pii_alpha(t[i])) {
             alpha++;
+            upper += ngx_pii_upper(t[i]);
+            lower += ngx_pii_lower(t[i]);
         }
     }
 
-    return (digit && alpha);
+    /* letters only ("hf_..."): both cases, long */
+
+    return ((digit && alpha) || (upper && lower && *end - *start >= 24));
 }
 
 
@@ -3669,4 +3682,50 @@ ngx_http_llm_pii_v_assigned(const u_char *t, size_t len, size_t *start,
     *end = v - t + n;
 
     return 1;
+}
+
+
+/*
+ * "scheme://user:password@host:port/path" (compiled without start of
+ * match): back to the "://" before the "@", then over the scheme.
+ */
+
+static int
+ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t  s, at;
+
+    for (at = *end; at > 0 && t[at - 1] != '@'; at--) { /* void */ }
+
+    if (at == 0) {
+        return 0;
+    }
+
+    for (s = at - 1; s >= 3; s--) {
+        if (t[s - 1] == '/' && t[s - 2] == '/' && t[s - 3] == ':') {
+            break;
+        }
+    }
+
+    if (s < 3) {
+        return 0;
+    }
+
+    s -= 3;
+
+    while (s > 0 && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '+'
+                     || t[s - 1] == '.' || t[s - 1] == '-'
+                     || t[s - 1] == ':'))
+    {
+        s--;
+    }
+
+    if (s == *end || !ngx_pii_alpha(t[s])) {
+        return 0;
+    }
+
+    *start = s;
+
+    return ngx_http_llm_pii_v_url_secret(t, len, start, end);
 }

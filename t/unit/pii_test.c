@@ -389,7 +389,7 @@ static sample_t  samples[] = {
     { "none eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1LTEwMjkifQ. ok",
       "none [SECRET] ok" },
     { "db postgres://app:s3cr3tPassw0rd@db.internal:5432/app",
-      "db [SECRET]:5432/app" },
+      "db [SECRET]" },
     { "api_key = \"Zx81kQ0pLm27VbN4sT9w\"", "api_key = \"[SECRET]\"" },
     { "key AKIAXXXXXXXXXXXXXXXX, api_key = \"your_api_key_here_12345\"",
       NULL },
