@@ -139,6 +139,9 @@ static const u_char *ngx_http_llm_pii_header(const u_char *p,
 static int ngx_http_llm_pii_key_words(const u_char *p, const u_char *last);
 static size_t ngx_http_llm_pii_run_start(const u_char *t, size_t len,
     size_t from);
+static size_t ngx_http_llm_pii_word_start(const u_char *t, size_t i,
+    size_t min);
+static int ngx_http_llm_pii_upunct(const u_char *p, size_t n);
 static size_t ngx_http_llm_pii_open_placeholder(const u_char *t, size_t len,
     size_t from);
 static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
@@ -146,6 +149,13 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 
 
 #define NGX_HTTP_LLM_PII_NONE  ((size_t) -1)
+
+/*
+ * A word in another script than Latin is held back in a stream when it is
+ * shorter than this (an internationalised e-mail address's local part or
+ * domain label); longer runs (CJK prose has no spaces) are not.
+ */
+#define NGX_HTTP_LLM_PII_WORD_MAX  64
 
 /*
  * A pattern compiled without start-of-match: its validator finds the start.
@@ -1522,7 +1532,18 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
             }
 
             if (ngx_http_llm_pii_norm_char(t + k, len - k, &c) != i - k) {
-                break;
+
+                /* a short word in another script: held */
+
+                k = ngx_http_llm_pii_word_start(t, i, min);
+
+                if (k == NGX_HTTP_LLM_PII_NONE || k + 1 >= i) {
+                    /* too long, or a punctuation character */
+                    break;
+                }
+
+                i = k + 1;
+                continue;
             }
 
             if (c == 0) {
@@ -1591,6 +1612,62 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
     }
 
     return i;
+}
+
+
+/*
+ * The start of the word that ends at i (letters of any script, ASCII
+ * letters and digits, "_-+"), if it is shorter than WORD_MAX and starts
+ * after min; else NONE.
+ */
+
+static size_t
+ngx_http_llm_pii_word_start(const u_char *t, size_t i, size_t min)
+{
+    u_char  c;
+    size_t  k;
+
+    for (k = i; k > min; k--) {
+        c = t[k - 1];
+
+        if (i - k >= NGX_HTTP_LLM_PII_WORD_MAX - 1) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+
+        if (c < 0x80) {
+            if (ngx_pii_alnum(c) || c == '_' || c == '-' || c == '+') {
+                continue;
+            }
+
+            return k;
+        }
+
+        if ((c & 0xc0) == 0xc0
+            && ngx_http_llm_pii_upunct(t + k - 1, i - k + 1))
+        {
+            /* after a punctuation character */
+            while (k < i && (t[k] & 0xc0) == 0x80) {
+                k++;
+            }
+
+            return k;
+        }
+    }
+
+    /* at min: a word that begins there, or one released in part already */
+
+    if (k == 0) {
+        return 0;
+    }
+
+    c = t[k - 1];
+
+    if (c < 0x80 && !(ngx_pii_alnum(c) || c == '_' || c == '-' || c == '+'))
+    {
+        return k;
+    }
+
+    return NGX_HTTP_LLM_PII_NONE;
 }
 
 
@@ -2087,6 +2164,11 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
 
         for (s = at; s > 0; s--) {
             c = t[s - 1];
+
+            if (at - s >= NGX_HTTP_LLM_PII_WORD_MAX) {
+                /* as a stream holds it back: shorter than 64 bytes */
+                return 0;
+            }
 
             if (c < 0x80) {
                 if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '-'
