@@ -1537,7 +1537,7 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
 
                 k = ngx_http_llm_pii_word_start(t, i, min);
 
-                if (k == NGX_HTTP_LLM_PII_NONE || k + 1 >= i) {
+                if (k == NGX_HTTP_LLM_PII_NONE || k >= i) {
                     /* too long, or a punctuation character */
                     break;
                 }
