@@ -141,6 +141,7 @@ static size_t ngx_http_llm_pii_run_start(const u_char *t, size_t len,
     size_t from);
 static size_t ngx_http_llm_pii_word_start(const u_char *t, size_t i,
     size_t min);
+static int ngx_http_llm_pii_code_word(const u_char *t, size_t k);
 static int ngx_http_llm_pii_upunct(const u_char *p, size_t n);
 static size_t ngx_http_llm_pii_open_placeholder(const u_char *t, size_t len,
     size_t from);
@@ -1606,6 +1607,10 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
             if (ngx_pii_lower(l) && !ngx_pii_digit(r)) {
                 break;
             }
+
+        } else if (ngx_pii_lower(l) && !ngx_http_llm_pii_code_word(t, k)) {
+            /* "Hi " at the end is prose, "gb82 west " may go on */
+            break;
         }
 
         i = k + 1;
@@ -1668,6 +1673,26 @@ ngx_http_llm_pii_word_start(const u_char *t, size_t i, size_t min)
     }
 
     return NGX_HTTP_LLM_PII_NONE;
+}
+
+
+/*
+ * The word that ends at k has a digit, or follows a word that ends with one
+ * ("gb82 west"): a group of a code in lower case.
+ */
+
+static int
+ngx_http_llm_pii_code_word(const u_char *t, size_t k)
+{
+    size_t  w;
+
+    for (w = k; w > 0 && ngx_pii_alnum(t[w - 1]); w--) {
+        if (ngx_pii_digit(t[w - 1])) {
+            return 1;
+        }
+    }
+
+    return (w >= 2 && t[w - 1] == ' ' && ngx_pii_digit(t[w - 2]));
 }
 
 
