@@ -2221,6 +2221,10 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
             s++;
         }
 
+        if (at - s >= NGX_HTTP_LLM_PII_WORD_MAX) {
+            return 0;
+        }
+
     } else {
         for (s = at; s > 0; s--) {
             c = t[s - 1];
