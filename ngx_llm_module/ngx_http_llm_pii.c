@@ -2217,12 +2217,12 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
             }
         }
 
-        while (s < at && (t[s] & 0xc0) == 0x80) {
-            s++;
-        }
-
         if (at - s >= NGX_HTTP_LLM_PII_WORD_MAX) {
             return 0;
+        }
+
+        while (s < at && (t[s] & 0xc0) == 0x80) {
+            s++;
         }
 
     } else {
