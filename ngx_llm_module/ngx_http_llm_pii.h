@@ -18,8 +18,10 @@
  * the bytes that could still become part of a match:
  *
  *   - the trailing run of characters that built-in values are made of
- *     (letters, digits, "._%+-@:()/=" and single spaces between digit or
- *     capital groups), at most NGX_HTTP_LLM_PII_RUN_MAX bytes;
+ *     (letters, digits, "._%+-@:()/=", single spaces between digit or
+ *     capital groups or lower-case groups of a code, characters that
+ *     normalise to these, words in another script shorter than 64 bytes),
+ *     at most NGX_HTTP_LLM_PII_RUN_MAX bytes;
  *   - a private key block whose END line has not arrived yet, at most
  *     NGX_HTTP_LLM_PII_BLOCK_MAX bytes; a longer one is redacted whole;
  *   - any match that reaches into the held bytes, from its start;
