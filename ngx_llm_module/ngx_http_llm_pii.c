@@ -225,12 +225,12 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * number (13 languages); the validator finds the number backwards
      */
     { NGX_HTTP_LLM_PII_PHONE, 5, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "(?:phone|tel|telephone|mobile|cell|call|fax|whatsapp|"
-      "telefon|handy|rufnummer|erreichen|anrufen|"
-      "t\xc3\xa9l\xc3\xa9phone|portable|joindre|appeler|"
-      "tel\xc3\xa9" "fono|m\xc3\xb3vil|celular|llamar|telefone|ligue|ligar|"
-      "telefono|cellulare|chiamami|chiamare|telefoon|mobiel|bel me|"
-      "zadzwo\xc5\x84|kom\xc3\xb3rk|"
+      "(?:\\b(?:phone|tel\\b|telephone|mobile|cell\\b|cellphone|call|fax\\b"
+      "|whatsapp|telefon|handy\\b|rufnummer|erreichen|anrufen"
+      "|t\xc3\xa9l\xc3\xa9phone|t\xc3\xa9l\\b|portable|joindre|appeler"
+      "|tel\xc3\xa9" "fono|m\xc3\xb3vil|celular|llamar|telefone|ligue|ligar"
+      "|telefono|cellulare|chiamami|chiamare|telefoon|mobiel|bel me"
+      "|zadzwo\xc5\x84|kom\xc3\xb3rk)|"
       "\xd1\x82\xd0\xb5\xd0\xbb\xd0\xb5\xd1\x84\xd0\xbe\xd0\xbd|"
       "\xd0\xb7\xd0\xb2\xd0\xbe\xd0\xbd\xd0\xb8|"
       "\xe9\x9b\xbb\xe8\xa9\xb1|\xe6\x90\xba\xe5\xb8\xaf|"

@@ -338,6 +338,8 @@ static sample_t  samples[] = {
       "\xe9\x9b\xbb\xe8\xa9\xb1\xef\xbc\x9a[PHONE]" },
     { "phone: version 1.2.3, 2019-2024", NULL },
     { "call me at 10:30 or 12.50 EUR", NULL },
+    { "hotel room 12345 67, recall 2019 12345, cells 100000 each, "
+      "automobile 123456", NULL },
 
     /* numbering plans: calling codes and national lengths */
     { "dial +683 4002 now", "dial [PHONE] now" },
