@@ -3526,9 +3526,12 @@ ngx_http_llm_pii_v_phone_context(const u_char *t, size_t len,
         return 0;
     }
 
-    if (e < len && (t[e] == ':' || t[e] == ',' || t[e] == '%')
-        && e + 1 < len && ngx_pii_digit(t[e + 1]))
-    {
+    /*
+     * "10:30"; only characters that a stream holds back may be looked at
+     * after the end ("12,50" cannot: a stream decides before "5" arrives)
+     */
+
+    if (e < len && t[e] == ':' && e + 1 < len && ngx_pii_digit(t[e + 1])) {
         return 0;
     }
 
@@ -3631,7 +3634,7 @@ ngx_http_llm_pii_v_ssn_bare(const u_char *t, size_t len, size_t *start,
     if ((s > 0 && (ngx_pii_word(t[s - 1]) || t[s - 1] == '.'
                    || t[s - 1] == '-' || t[s - 1] == '+'))
         || (e < len && (ngx_pii_word(t[e])
-                        || ((t[e] == '.' || t[e] == '-' || t[e] == ',')
+                        || ((t[e] == '.' || t[e] == '-')
                             && e + 1 < len && ngx_pii_digit(t[e + 1])))))
     {
         return 0;
