@@ -139,8 +139,7 @@ static const u_char *ngx_http_llm_pii_header(const u_char *p,
 static int ngx_http_llm_pii_key_words(const u_char *p, const u_char *last);
 static size_t ngx_http_llm_pii_run_start(const u_char *t, size_t len,
     size_t from);
-static size_t ngx_http_llm_pii_word_start(const u_char *t, size_t i,
-    size_t min);
+static size_t ngx_http_llm_pii_word_start(const u_char *t, size_t i);
 static int ngx_http_llm_pii_code_word(const u_char *t, size_t k);
 static int ngx_http_llm_pii_upunct(const u_char *p, size_t n);
 static size_t ngx_http_llm_pii_open_placeholder(const u_char *t, size_t len,
@@ -1507,7 +1506,7 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
 
                 /* a short word in another script: held */
 
-                k = ngx_http_llm_pii_word_start(t, i, min);
+                k = ngx_http_llm_pii_word_start(t, i);
 
                 if (k == NGX_HTTP_LLM_PII_NONE || k >= i) {
                     /* too long, or a punctuation character */
@@ -1593,17 +1592,19 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
 
 /*
  * The start of the word that ends at i (letters of any script, ASCII
- * letters and digits, "_-+"), if it is shorter than WORD_MAX and starts
- * after min; else NONE.
+ * letters and digits, "_-+"), if it is shorter than WORD_MAX; else NONE.
+ * The word may begin in the released context: the context
+ * (64 bytes) is as long as the longest word held, so the validators see
+ * the same word in a stream as in the whole text.
  */
 
 static size_t
-ngx_http_llm_pii_word_start(const u_char *t, size_t i, size_t min)
+ngx_http_llm_pii_word_start(const u_char *t, size_t i)
 {
     u_char  c;
     size_t  k;
 
-    for (k = i; k > min; k--) {
+    for (k = i; k > 0; k--) {
         c = t[k - 1];
 
         if (i - k >= NGX_HTTP_LLM_PII_WORD_MAX - 1) {
@@ -1630,20 +1631,7 @@ ngx_http_llm_pii_word_start(const u_char *t, size_t i, size_t min)
         }
     }
 
-    /* at min: a word that begins there, or one released in part already */
-
-    if (k == 0) {
-        return 0;
-    }
-
-    c = t[k - 1];
-
-    if (c < 0x80 && !(ngx_pii_alnum(c) || c == '_' || c == '-' || c == '+'))
-    {
-        return k;
-    }
-
-    return NGX_HTTP_LLM_PII_NONE;
+    return 0;
 }
 
 
