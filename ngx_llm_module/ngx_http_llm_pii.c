@@ -3688,13 +3688,19 @@ ngx_http_llm_pii_v_assigned(const u_char *t, size_t len, size_t *start,
         }
     }
 
-    /* the value: after the assignment and an opening quote */
+    /*
+     * the value: back from the end over base64 padding, then over the
+     * characters values are made of (the assignment, a quote or a space
+     * before it)
+     */
 
-    for (i = e; i > s; i--) {
+    for (i = e; i > s && t[i - 1] == '='; i--) { /* void */ }
+
+    for ( /* void */ ; i > s; i--) {
         c = t[i - 1];
 
-        if (c == '=' || c == ':' || c == '>' || c == '"' || c == '\''
-            || c == '`' || c == ' ' || c == '\t')
+        if (!(ngx_pii_alnum(c) || c == '_' || c == '.' || c == '+'
+              || c == '/' || c == '-'))
         {
             break;
         }
