@@ -1607,7 +1607,7 @@ ngx_http_llm_pii_word_start(const u_char *t, size_t i)
     for (k = i; k > 0; k--) {
         c = t[k - 1];
 
-        if (i - k >= NGX_HTTP_LLM_PII_WORD_MAX - 1) {
+        if (i - k >= NGX_HTTP_LLM_PII_WORD_MAX) {
             return NGX_HTTP_LLM_PII_NONE;
         }
 
