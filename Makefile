@@ -48,7 +48,7 @@ export TEST_NGINX_RANDOMIZE ?= 1
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 
 .PHONY: all deps build embedder tokenizers test test-ui test-valgrind \
-	test-runner run bench fuzz clean
+	test-runner run bench fuzz phone-tables clean
 
 all: build
 
@@ -205,6 +205,14 @@ fuzz: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t)_fuzz)
 	        2>$(BUILD)/fuzz/$$t.log || { tail -50 $(BUILD)/fuzz/$$t.log; exit 1; }; \
 	    tail -1 $(BUILD)/fuzz/$$t.log; \
 	done
+
+# the numbering-plan table of the phone validator, from libphonenumber's
+# metadata (Debian's libphonenumber-dev); the result is committed
+phone-tables:
+	@dpkg -s libphonenumber-dev >/dev/null 2>&1 || { $(SUDO) apt-get install -y -qq libphonenumber-dev >/dev/null; }
+	@mkdir -p $(BUILD)
+	g++ -O1 bench/redact/gen_phone_tables.cc -lphonenumber -o $(BUILD)/gen_phone_tables
+	$(BUILD)/gen_phone_tables > ngx_llm_module/ngx_http_llm_pii_phone.h
 
 clean:
 	rm -rf $(BUILD) t/servroot*

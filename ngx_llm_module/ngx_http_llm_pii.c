@@ -26,6 +26,7 @@
 #endif
 
 #include "ngx_http_llm_pii.h"
+#include "ngx_http_llm_pii_phone.h"
 
 
 typedef int (*ngx_http_llm_pii_validate_pt)(const u_char *t, size_t len,
@@ -96,6 +97,30 @@ static int ngx_http_llm_pii_v_jwt(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_pem(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_phone_context(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_ssn_bare(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_url_secret(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_assigned(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_number_edges(const u_char *t, size_t len,
+    size_t s, size_t e);
+static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
+    size_t e);
+static size_t ngx_http_llm_pii_norm_char(const u_char *p, size_t n,
+    u_char *out);
+static size_t ngx_http_llm_pii_norm_first(const u_char *t, size_t len);
+static int ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
+    hs_scratch_t *scratch, const u_char *text, size_t len, size_t from,
+    ngx_http_llm_pii_matches_t *m);
+static int ngx_http_llm_pii_phone_plan(const u_char *d, size_t n,
+    size_t *cc_len);
+static size_t ngx_http_llm_pii_ip_suffix(const u_char *t, size_t len,
+    size_t e, unsigned bits, unsigned zone);
 
 static int ngx_http_llm_pii_on_match(unsigned int id,
     unsigned long long from, unsigned long long to, unsigned int flags,
@@ -114,6 +139,9 @@ static const u_char *ngx_http_llm_pii_header(const u_char *p,
 static int ngx_http_llm_pii_key_words(const u_char *p, const u_char *last);
 static size_t ngx_http_llm_pii_run_start(const u_char *t, size_t len,
     size_t from);
+static size_t ngx_http_llm_pii_word_start(const u_char *t, size_t i);
+static int ngx_http_llm_pii_code_word(const u_char *t, size_t k);
+static int ngx_http_llm_pii_upunct(const u_char *p, size_t n);
 static size_t ngx_http_llm_pii_open_placeholder(const u_char *t, size_t len,
     size_t from);
 static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
@@ -121,6 +149,13 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 
 
 #define NGX_HTTP_LLM_PII_NONE  ((size_t) -1)
+
+/*
+ * A word in another script than Latin is held back in a stream when it is
+ * shorter than this (an internationalised e-mail address's local part or
+ * domain label); longer runs (CJK prose has no spaces) are not.
+ */
+#define NGX_HTTP_LLM_PII_WORD_MAX  64
 
 /*
  * A pattern compiled without start-of-match: its validator finds the start.
@@ -156,7 +191,8 @@ static const char  *ngx_http_llm_pii_names[NGX_HTTP_LLM_PII_NBUILTIN] = {
 static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
 
     { NGX_HTTP_LLM_PII_EMAIL, 7, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "[a-z0-9._%+-]+@[a-z0-9-]+(?:\\.[a-z0-9-]+)*\\.[a-z]{2,24}",
+      "@[a-z0-9\\x80-\\xff-]+"
+      "(?:\\.[a-z0-9\\x80-\\xff-]+)*\\.(?:[a-z]{2,24}|[\\x80-\\xff]{4,64})",
       ngx_http_llm_pii_v_email },
 
     /* E.164 and international notations: "+44 20 7946 0958" */
@@ -183,20 +219,49 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "\\(?0[1-9][0-9]{0,3}\\)?(?:[ .-][0-9]{2,8}){1,4}",
       ngx_http_llm_pii_v_phone_national },
 
+    /*
+     * any national or local format after a word that names a phone
+     * number (13 languages); the validator finds the number backwards
+     */
+    { NGX_HTTP_LLM_PII_PHONE, 5, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "(?:\\b(?:phone|tel\\b|telephone|mobile|cell\\b|cellphone|call|fax\\b"
+      "|whatsapp|telefon|handy\\b|rufnummer|erreichen|anrufen"
+      "|t\xc3\xa9l\xc3\xa9phone|t\xc3\xa9l\\b|portable|joindre|appeler"
+      "|tel\xc3\xa9" "fono|m\xc3\xb3vil|celular|llamar|telefone|ligue|ligar"
+      "|telefono|cellulare|chiamami|chiamare|telefoon|mobiel|bel me"
+      "|zadzwo\xc5\x84|kom\xc3\xb3rk)|"
+      "\xd1\x82\xd0\xb5\xd0\xbb\xd0\xb5\xd1\x84\xd0\xbe\xd0\xbd|"
+      "\xd0\xb7\xd0\xb2\xd0\xbe\xd0\xbd\xd0\xb8|"
+      "\xe9\x9b\xbb\xe8\xa9\xb1|\xe6\x90\xba\xe5\xb8\xaf|"
+      "\xe7\x94\xb5\xe8\xaf\x9d|\xe6\x8b\xa8\xe6\x89\x93|"
+      "\xe6\x89\x8b\xe6\x9c\xba|"
+      "\xe0\xa4\xab\xe0\xa4\xbc\xe0\xa5\x8b\xe0\xa4\xa8|"
+      "\xe0\xa4\xab\xe0\xa5\x8b\xe0\xa4\xa8|"
+      "\xd9\x87\xd8\xa7\xd8\xaa\xd9\x81|\xd8\xa7\xd8\xaa\xd8\xb5\xd9\x84)"
+      "[^0-9\\n]{0,32}[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
+      ngx_http_llm_pii_v_phone_context },
+
     { NGX_HTTP_LLM_PII_CARD, 2, 0,
-      "[0-9](?:[ -]?[0-9]){12,18}",
+      "[0-9](?:[ -]?[0-9]){11,18}",
       ngx_http_llm_pii_v_card },
 
+    /* "123-45-6789", "123 45 6789", "123.45.6789" */
     { NGX_HTTP_LLM_PII_SSN, 4, 0,
-      "[0-9]{3}-[0-9]{2}-[0-9]{4}",
+      "[0-9]{3}(?:-[0-9]{2}-| [0-9]{2} |\\.[0-9]{2}\\.)[0-9]{4}",
       ngx_http_llm_pii_v_ssn },
 
+    /* nine bare digits after "SSN" or "social security" */
     { NGX_HTTP_LLM_PII_SSN, 4, 0,
-      "[0-9]{3} [0-9]{2} [0-9]{4}",
-      ngx_http_llm_pii_v_ssn },
+      "[0-9]{9}",
+      ngx_http_llm_pii_v_ssn_bare },
+
+    /* compact, grouped by 4 or otherwise, spaces, dashes or dots */
+    { NGX_HTTP_LLM_PII_IBAN, 3, 0,
+      "[A-Z]{2}[ .-]?[0-9]{2}(?:[ .-]?[A-Z0-9]){11,30}",
+      ngx_http_llm_pii_v_iban },
 
     { NGX_HTTP_LLM_PII_IBAN, 3, 0,
-      "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?",
+      "[a-z]{2}[ .-]?[0-9]{2}(?:[ .-]?[a-z0-9]){11,30}",
       ngx_http_llm_pii_v_iban },
 
     { NGX_HTTP_LLM_PII_IP, 6, 0,
@@ -204,7 +269,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_ipv4 },
 
     { NGX_HTTP_LLM_PII_IP, 6, HS_FLAG_CASELESS,
-      "[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}",
+      "[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,8}",
       ngx_http_llm_pii_v_ipv6 },
 
     /* IPv4-mapped and -compatible: "::ffff:192.0.2.128" */
@@ -229,42 +294,105 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "sk-[A-Za-z0-9_-]{20,}",
       ngx_http_llm_pii_v_sk },
 
-    /* GitHub */
+    /*
+     * tokens with a provider's prefix, one pattern (a database of fewer
+     * patterns scans faster): GitHub; GitLab (runner registration and
+     * agent tokens too); Slack ("xoxe.xoxp-" configuration tokens, app
+     * tokens); Stripe; npm
+     */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "gh[pousr]_[A-Za-z0-9]{36,}",
+      "(?:gh[pousr]_[A-Za-z0-9]{36,}"
+      "|github_pat_[A-Za-z0-9_]{22,}"
+      "|gl(?:pat|dt|rt|ptt|ft|cbt|imt|oas|soat|ffct|sa)-[A-Za-z0-9_-]{20,}"
+      "|GR1348941[A-Za-z0-9_-]{20,}|glagent-[A-Za-z0-9_-]{50,}"
+      "|(?:xoxe\\.)?xox[abposre]-[A-Za-z0-9-]{10,}"
+      "|xapp-[0-9]-[A-Z0-9]{9,}-[0-9]{10,}-[a-z0-9]{32,}"
+      "|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,}"
+      "|npm_[A-Za-z0-9]{36})",
       ngx_http_llm_pii_v_token },
 
+    /* chat webhooks: Slack, Discord, Microsoft Teams */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      "(?:https?://)?hooks\\.slack\\.com/(?:services|workflows|triggers)"
+      "/[A-Za-z0-9+/_-]{30,}",
+      ngx_http_llm_pii_v_url_secret },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      "(?:https?://)?(?:ptb\\.|canary\\.)?discord(?:app)?\\.com/api/"
+      "webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,}",
+      ngx_http_llm_pii_v_url_secret },
+
+    /* cloud and SaaS keys with a fixed prefix */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "github_pat_[A-Za-z0-9_]{22,}",
+      "(?:AIza[A-Za-z0-9_-]{35}"
+      "|hf_[A-Za-z]{34}|api_org_[A-Za-z]{34}"
+      "|AC[0-9a-f]{32}|SK[0-9a-f]{32}"
+      "|SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}"
+      "|shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"
+      "|dop_v1_[a-f0-9]{64}|do[or]_v1_[a-f0-9]{64}"
+      "|pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"
+      "|dapi[a-f0-9]{32}(?:-[0-9])?"
+      "|PMAK-[a-f0-9]{24}-[a-f0-9]{34}"
+      "|ATATT3[A-Za-z0-9_=-]{150,}"
+      "|hv[sb]\\.[A-Za-z0-9_-]{24,}"
+      "|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2}"
+      "|lin_api_[A-Za-z0-9]{40}"
+      "|AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"
+      "|pul-[a-f0-9]{40}"
+      "|dt0c01\\.[A-Z0-9]{24}\\.[A-Z0-9]{64}"
+      "|sntry[su]_[A-Za-z0-9+/=_-]{40,}"
+      "|gsk_[A-Za-z0-9]{52}"
+      "|r8_[A-Za-z0-9]{37}"
+      "|ntn_[0-9]{11}[A-Za-z0-9]{35}"
+      "|dp\\.(?:pt|st|sa|ct|scim|audit)\\.[A-Za-z0-9]{40,44}"
+      "|(?:sandbox-)?sq0(?:atp|csp|idp|ige|idb|csb)-[A-Za-z0-9_-]{22,60}"
+      "|EAAA[A-Za-z0-9_-]{60}"
+      "|LTAI[A-Za-z0-9]{17,21}"
+      "|xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}"
+      "|key-[a-f0-9]{32}"
+      "|[a-f0-9]{32}-us[0-9]{1,2}"
+      "|pscale_(?:pw|tkn|oauth)_[A-Za-z0-9_.=-]{32,64}"
+      "|fo1_[A-Za-z0-9_-]{43}"
+      "|snyk_[a-z]{2,4}\\.[A-Za-z0-9_-]{20,}"
+      "|sk_live_[A-Za-z0-9]{24,}|pk_live_[A-Za-z0-9]{24,}"
+      "|rzp_(?:live|test)_[A-Za-z0-9]{14}"
+      "|ops_eyJ[A-Za-z0-9+/=]{100,}"
+      "|[0-9]{8,10}:[A-Za-z0-9_-]{35})",
       ngx_http_llm_pii_v_token },
 
-    /* GitLab */
-    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "gl(?:pat|dt|rt|ptt|ft|cbt|imt|oas|soat)-[A-Za-z0-9_-]{20,}",
-      ngx_http_llm_pii_v_token },
+    /*
+     * URLs with a password: databases, brokers, any scheme; with the host,
+     * port and path
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "[a-z][a-z0-9+.:-]{1,24}://"
+      "[^:/@\\s\"'<>]{1,64}:[^@/\\s\"'<>]{3,128}@[A-Za-z0-9._-]+"
+      "(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/?&=+-]*)?",
+      ngx_http_llm_pii_v_cred_url },
 
-    /* Slack */
+    /* npm: "//registry.npmjs.org/:_authToken=..." in .npmrc */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "xox[abposre]-[A-Za-z0-9-]{10,}",
-      ngx_http_llm_pii_v_token },
+      "_auth(?:Token)?\\s{0,2}=\\s{0,2}[\"']?[A-Za-z0-9_.+/=-]{20,}",
+      ngx_http_llm_pii_v_assigned },
 
-    /* Stripe */
-    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
-      ngx_http_llm_pii_v_token },
+    /*
+     * a value assigned to a name that says it is a credential:
+     * "api_key = '...'", "SECRET_TOKEN: ...", "password=..."
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "(?:api[_.-]?key|apikey|secret|token|passw(?:or)?d|access[_.-]?key"
+      "|private[_.-]?key|client[_.-]?secret|auth[_.-]?key|credentials?)"
+      "[a-z0-9_.-]{0,24}[\"']?\\s{0,3}(?::=|=>|[:=])\\s{0,3}[\"'`]?"
+      "[A-Za-z0-9_.+/=-]{16,}",
+      ngx_http_llm_pii_v_assigned },
 
+    /*
+     * JSON Web Tokens: any header (a JSON object, base64url), a JSON
+     * payload, a signature (empty with "alg": "none")
+     */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "whsec_[A-Za-z0-9]{24,}",
-      ngx_http_llm_pii_v_token },
-
-    /* npm */
-    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "npm_[A-Za-z0-9]{36}",
-      ngx_http_llm_pii_v_token },
-
-    /* JSON Web Tokens */
-    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "eyJ[A-Za-z0-9_-]{6,}\\.eyJ[A-Za-z0-9_-]{6,}\\.[A-Za-z0-9_-]{16,}",
+      "eyJ[A-Za-z0-9_-]{6,}={0,2}\\.eyJ[A-Za-z0-9_-]{6,}={0,2}\\."
+      "[A-Za-z0-9_-]*={0,2}",
       ngx_http_llm_pii_v_jwt },
 
     /* PEM private key blocks */
@@ -733,8 +861,9 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     const u_char *text, size_t len, size_t from,
     ngx_http_llm_pii_matches_t *m)
 {
-    size_t                    i, j, b, last;
-    ngx_http_llm_pii_scan_t   sc;
+    u_char                    c, *n;
+    size_t                    i, k, first, nlen, nfrom, size, cl;
+    uint32_t                 *map;
     ngx_http_llm_pii_match_t *e;
 
     m->nelts = 0;
@@ -743,8 +872,214 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         return 0;
     }
 
-    if (len > UINT_MAX) {
+    if (len > UINT_MAX / 2) {
         return -1;
+    }
+
+    first = ngx_http_llm_pii_norm_first(text, len);
+
+    if (first == len) {
+        return ngx_http_llm_pii_scan_text(pii, scratch, text, len, from, m);
+    }
+
+    /* the normalised text, with the original offset of each byte */
+
+    size = len + 1 + (len + 1) * sizeof(uint32_t) + sizeof(uint32_t);
+
+    if (m->norm_size < size) {
+        m->norm = m->alloc(m->data, size);
+        if (m->norm == NULL) {
+            m->norm_size = 0;
+            return -1;
+        }
+
+        m->norm_size = size;
+    }
+
+    map = (uint32_t *) (m->norm + ((len + 1 + sizeof(uint32_t) - 1)
+                                   & ~(sizeof(uint32_t) - 1)));
+    n = m->norm;
+    nlen = 0;
+    nfrom = NGX_HTTP_LLM_PII_NONE;
+
+    for (i = 0; i < len; /* void */) {
+        if (i == from) {
+            nfrom = nlen;
+        }
+
+        cl = (i >= first && text[i] >= 0xc2)
+             ? ngx_http_llm_pii_norm_char(text + i, len - i, &c) : 0;
+
+        if (cl == 0) {
+            map[nlen] = (uint32_t) i;
+            n[nlen++] = text[i++];
+            continue;
+        }
+
+        if (c) {
+            map[nlen] = (uint32_t) i;
+            n[nlen++] = c;
+        }
+
+        i += cl;
+
+        if (i > from && nfrom == NGX_HTTP_LLM_PII_NONE) {
+            /* from was inside a normalised character */
+            nfrom = nlen;
+        }
+    }
+
+    if (nfrom == NGX_HTTP_LLM_PII_NONE) {
+        nfrom = nlen;
+    }
+
+    map[nlen] = (uint32_t) len;
+
+    if (ngx_http_llm_pii_scan_text(pii, scratch, n, nlen, nfrom, m) != 0) {
+        return -1;
+    }
+
+    /* back to the original bytes: a match ends after its last character */
+
+    e = m->elts;
+
+    for (k = 0; k < m->nelts; k++) {
+        i = map[e[k].end - 1];
+        cl = 1;
+
+        if (text[i] >= 0xc2 && n[e[k].end - 1] < 0x80) {
+            cl = ngx_http_llm_pii_norm_char(text + i, len - i, &c);
+        }
+
+        e[k].start = map[e[k].start];
+        e[k].end = i + (cl ? cl : 1);
+
+        if (e[k].start < from) {
+            e[k].start = from;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A character to normalise at p: its length (0 if it is not one) and, in
+ * *out, its ASCII replacement (0: removed).
+ */
+
+static size_t
+ngx_http_llm_pii_norm_char(const u_char *p, size_t n, u_char *out)
+{
+    unsigned  cp;
+
+    if (p[0] == 0xc2) {
+        if (n < 2) {
+            return 0;
+        }
+
+        if (p[1] == 0xa0) {
+            *out = ' ';
+            return 2;
+        }
+
+        if (p[1] == 0xad) {
+            *out = 0;
+            return 2;
+        }
+
+        return 0;
+    }
+
+    if ((p[0] != 0xe2 && p[0] != 0xe3 && p[0] != 0xef) || n < 3
+        || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+    {
+        return 0;
+    }
+
+    cp = ((p[0] & 0x0f) << 12) | ((p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+
+    if (cp >= 0xff01 && cp <= 0xff5e) {
+        *out = (u_char) (cp - 0xff01 + 0x21);
+        return 3;
+    }
+
+    switch (cp) {
+
+    case 0x2007:
+    case 0x202f:
+    case 0x3000:
+        *out = ' ';
+        return 3;
+
+    case 0x2010:
+    case 0x2011:
+    case 0x2012:
+    case 0x2013:
+    case 0x2212:
+        *out = '-';
+        return 3;
+
+    case 0x200b:
+    case 0x200c:
+    case 0x200d:
+    case 0x2060:
+    case 0xfeff:
+        *out = 0;
+        return 3;
+    }
+
+    return 0;
+}
+
+
+/* the offset of the first character to normalise, or len */
+
+static size_t
+ngx_http_llm_pii_norm_first(const u_char *t, size_t len)
+{
+    u_char          c;
+    size_t          first;
+    unsigned        i;
+    const u_char   *p, *last;
+
+    static const u_char  leads[] = { 0xc2, 0xe2, 0xe3, 0xef };
+
+    first = len;
+    last = t + len;
+
+    for (i = 0; i < sizeof(leads); i++) {
+        for (p = t; p < t + first; p++) {
+            p = memchr(p, leads[i], t + first - p);
+
+            if (p == NULL) {
+                break;
+            }
+
+            if (ngx_http_llm_pii_norm_char(p, last - p, &c)) {
+                first = p - t;
+                break;
+            }
+        }
+    }
+
+    return first;
+}
+
+
+static int
+ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
+    hs_scratch_t *scratch, const u_char *text, size_t len, size_t from,
+    ngx_http_llm_pii_matches_t *m)
+{
+    size_t                    i, j, b, last;
+    ngx_http_llm_pii_scan_t   sc;
+    ngx_http_llm_pii_match_t *e;
+
+    m->nelts = 0;
+
+    if (len <= from) {
+        return 0;
     }
 
     sc.pii = pii;
@@ -1188,43 +1523,181 @@ static size_t
 ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
 {
     u_char  c, l, r;
-    size_t  i, min;
+    size_t  i, k, min;
 
     min = (len - from > NGX_HTTP_LLM_PII_RUN_MAX)
           ? len - NGX_HTTP_LLM_PII_RUN_MAX : from;
 
     for (i = len; i > min; i--) {
         c = t[i - 1];
+        k = i - 1;
+
+        if (c >= 0x80) {
+            /* a character that normalises to one of these, or nothing */
+
+            while (k > min && (t[k] & 0xc0) == 0x80 && i - k < 3) {
+                k--;
+            }
+
+            if (i == len && t[k] >= 0xc2
+                && i - k < (size_t) ((t[k] >= 0xf0) ? 4
+                                     : (t[k] >= 0xe0) ? 3 : 2))
+            {
+                /* an unfinished character: it may be one of them */
+                i = k + 1;
+                continue;
+            }
+
+            if (ngx_http_llm_pii_norm_char(t + k, len - k, &c) != i - k) {
+
+                /* a short word in another script: held */
+
+                k = ngx_http_llm_pii_word_start(t, i);
+
+                if (k == NGX_HTTP_LLM_PII_NONE || k >= i) {
+                    /* too long, or a punctuation character */
+                    break;
+                }
+
+                i = k + 1;
+                continue;
+            }
+
+            if (c == 0) {
+                i = k + 1;
+                continue;
+            }
+        }
 
         if (ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+'
             || c == '-' || c == '@' || c == ':' || c == '(' || c == ')'
             || c == '/' || c == '=')
         {
+            i = k + 1;
             continue;
         }
 
-        if (c != ' ' || i < 2) {
+        if (c != ' ' || k < 1) {
             break;
         }
 
-        l = t[i - 2];
+        l = t[k - 1];
 
-        if (!(ngx_pii_digit(l) || ngx_pii_upper(l) || l == ')')) {
+        if (l >= 0x80 && k >= 3
+            && ngx_http_llm_pii_norm_char(t + k - 3, 3, &c) != 3)
+        {
+            c = l;
+        }
+
+        if (l >= 0x80) {
+            l = c;
+        }
+
+        /* lower case only next to a digit: "gb82 west 1234", "3704 p044" */
+
+        if (!(ngx_pii_digit(l) || ngx_pii_upper(l) || l == ')'
+              || ngx_pii_lower(l)))
+        {
             break;
         }
 
         if (i < len) {
             r = t[i];
 
+            if (r >= 0x80) {
+                if (ngx_http_llm_pii_norm_char(t + i, len - i, &c)) {
+                    r = c;
+
+                } else if (r >= 0xc2 && len - i < 3) {
+                    r = '0';            /* unfinished: may be a digit */
+                }
+            }
+
             if (!(ngx_pii_digit(r) || ngx_pii_upper(r) || r == '('
-                  || r == '+' || r == '-'))
+                  || r == '+' || r == '-'
+                  || (ngx_pii_lower(r) && ngx_pii_digit(l))))
             {
                 break;
             }
+
+            if (ngx_pii_lower(l) && !ngx_pii_digit(r)) {
+                break;
+            }
+
+        } else if (ngx_pii_lower(l) && !ngx_http_llm_pii_code_word(t, k)) {
+            /* "Hi " at the end is prose, "gb82 west " may go on */
+            break;
         }
+
+        i = k + 1;
     }
 
     return i;
+}
+
+
+/*
+ * The start of the word that ends at i (letters of any script, ASCII
+ * letters and digits, "_-+"), if it is shorter than WORD_MAX; else NONE.
+ * The word may begin in the released context: the context
+ * (64 bytes) is as long as the longest word held, so the validators see
+ * the same word in a stream as in the whole text.
+ */
+
+static size_t
+ngx_http_llm_pii_word_start(const u_char *t, size_t i)
+{
+    u_char  c;
+    size_t  k;
+
+    for (k = i; k > 0; k--) {
+        c = t[k - 1];
+
+        if (i - k >= NGX_HTTP_LLM_PII_WORD_MAX) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+
+        if (c < 0x80) {
+            if (ngx_pii_alnum(c) || c == '_' || c == '-' || c == '+') {
+                continue;
+            }
+
+            return k;
+        }
+
+        if ((c & 0xc0) == 0xc0
+            && ngx_http_llm_pii_upunct(t + k - 1, i - k + 1))
+        {
+            /* after a punctuation character */
+            while (k < i && (t[k] & 0xc0) == 0x80) {
+                k++;
+            }
+
+            return k;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The word that ends at k has a digit, or follows a word that ends with one
+ * ("gb82 west"): a group of a code in lower case.
+ */
+
+static int
+ngx_http_llm_pii_code_word(const u_char *t, size_t k)
+{
+    size_t  w;
+
+    for (w = k; w > 0 && ngx_pii_alnum(t[w - 1]); w--) {
+        if (ngx_pii_digit(t[w - 1])) {
+            return 1;
+        }
+    }
+
+    return (w >= 2 && t[w - 1] == ' ' && ngx_pii_digit(t[w - 2]));
 }
 
 
@@ -1598,7 +2071,10 @@ static const char  ngx_http_llm_pii_iban_countries[] =
     "HU28IE22IL23IQ23IS26IT27JO30KW30KZ20LB28LC32LI21LT20LU20LV21LY25MC27"
     "MD24ME22MK19MN20MR27MT31MU30NI28NL18NO15OM23PK24PL28PS29PT25QA29RO24"
     "RS22RU33SA24SC31SD18SE24SI19SK24SM27SO23ST25SV28TL23TN24TR26UA29VA22"
-    "VG24XK20YE30";
+    "VG24XK20YE30"
+    /* IBANs of SWIFT's partial list and national registries */
+    "AO25BF28BJ28CF27CG27CI28CM27CV25DZ26GA27GQ27GW25HN28IR26KM27MA28"
+    "MG27ML28MZ25NE28SN28TD27TG28";
 
 
 int
@@ -1612,16 +2088,15 @@ ngx_http_llm_pii_iban_valid(const u_char *p, size_t len)
     n = 0;
 
     for (i = 0; i < len; i++) {
-        if (p[i] == ' ') {
+        if (p[i] == ' ' || p[i] == '-' || p[i] == '.') {
             continue;
         }
 
-        if (n == sizeof(buf) || !(ngx_pii_upper(p[i]) || ngx_pii_digit(p[i])))
-        {
+        if (n == sizeof(buf) || !ngx_pii_alnum(p[i])) {
             return 0;
         }
 
-        buf[n++] = p[i];
+        buf[n++] = ngx_pii_lower(p[i]) ? p[i] - 'a' + 'A' : p[i];
     }
 
     if (n < 15 || n > 34) {
@@ -1660,6 +2135,30 @@ ngx_http_llm_pii_iban_valid(const u_char *p, size_t len)
 }
 
 
+/*
+ * A punctuation or symbol character at p, by its first bytes: Latin-1's
+ * (U+0080..U+00BF), Greek's (U+037E ";", U+0387), general punctuation and
+ * symbols (U+2000..U+2BFF), CJK punctuation (U+3000..U+303F), full-width
+ * forms.
+ */
+
+static int
+ngx_http_llm_pii_upunct(const u_char *p, size_t n)
+{
+    if (p[0] == 0xc2 || p[0] == 0xe2) {
+        return 1;
+    }
+
+    if (n < 2) {
+        return 0;
+    }
+
+    return ((p[0] == 0xcd && p[1] == 0xbe) || (p[0] == 0xce && p[1] == 0x87)
+            || (p[0] == 0xe3 && p[1] == 0x80)
+            || (p[0] == 0xef && (p[1] == 0xbc || p[1] == 0xbd)));
+}
+
+
 static int
 ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
     size_t *end)
@@ -1686,13 +2185,60 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
 
     at--;
 
-    for (s = at; s > 0; s--) {
-        c = t[s - 1];
+    if (at > 0 && t[at - 1] >= 0x80) {
 
-        if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%'
-              || c == '+' || c == '-'))
-        {
-            break;
+        /*
+         * an internationalised local part ("θσερ@", "我買@"): letters of
+         * any script, up to a space or punctuation
+         */
+
+        for (s = at; s > 0; s--) {
+            c = t[s - 1];
+
+            if (at - s >= NGX_HTTP_LLM_PII_WORD_MAX) {
+                /* as a stream holds it back: shorter than 64 bytes */
+                return 0;
+            }
+
+            if (c < 0x80) {
+                if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '-'
+                      || c == '+'))
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            if ((c & 0xc0) == 0x80) {
+                continue;
+            }
+
+            /* a lead byte: not general or CJK punctuation, not Latin-1's */
+
+            if (ngx_http_llm_pii_upunct(t + s - 1, at - s + 1)) {
+                /* the character is not part of it */
+                break;
+            }
+        }
+
+        if (at - s >= NGX_HTTP_LLM_PII_WORD_MAX) {
+            return 0;
+        }
+
+        while (s < at && (t[s] & 0xc0) == 0x80) {
+            s++;
+        }
+
+    } else {
+        for (s = at; s > 0; s--) {
+            c = t[s - 1];
+
+            if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%'
+                  || c == '+' || c == '-'))
+            {
+                break;
+            }
         }
     }
 
@@ -1715,6 +2261,10 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
 
     for (i = at + 1; i <= e; i++) {
         if (i < e && t[i] != '.') {
+            if (t[i] >= 0x80 && ngx_http_llm_pii_upunct(t + i, e - i)) {
+                return 0;
+            }
+
             continue;
         }
 
@@ -1740,7 +2290,7 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
     }
 
     if (e < len) {
-        if (ngx_pii_tokch(t[e]) || t[e] == '@') {
+        if (ngx_pii_tokch(t[e]) || t[e] == '@' || (t[e] & 0xc0) == 0x80) {
             return 0;
         }
 
@@ -1805,6 +2355,47 @@ ngx_http_llm_pii_number_edges(const u_char *t, size_t len, size_t s,
 }
 
 
+/*
+ * "+CC NSN": a calling code of the numbering plans and a national number of
+ * a length possible under it; a trunk prefix in parentheses, "+44 (0)20",
+ * is not counted.
+ */
+
+static int
+ngx_http_llm_pii_phone_lengths(const u_char *p, size_t n, size_t digits)
+{
+    int     plan;
+    u_char  d[3];
+    size_t  i, k, cc_len;
+
+    k = 0;
+
+    for (i = 0; i < n && k < 3; i++) {
+        if (ngx_pii_digit(p[i])) {
+            d[k++] = p[i];
+        }
+    }
+
+    plan = ngx_http_llm_pii_phone_plan(d, k, &cc_len);
+
+    if (plan < 0) {
+        return 0;
+    }
+
+    digits -= cc_len;
+
+    for (i = 0; i + 2 < n; i++) {
+        if (p[i] == '(' && p[i + 1] == '0' && p[i + 2] == ')') {
+            digits--;
+            break;
+        }
+    }
+
+    return (digits < 16
+            && (ngx_http_llm_pii_phone_plans[plan].lengths & (1u << digits)));
+}
+
+
 static int
 ngx_http_llm_pii_v_phone_intl(const u_char *t, size_t len, size_t *start,
     size_t *end)
@@ -1824,7 +2415,8 @@ ngx_http_llm_pii_v_phone_intl(const u_char *t, size_t len, size_t *start,
 
         if (!ngx_http_llm_pii_number_edges(t, len, s, e)
             || (e - s == 11 && !ngx_pii_digit(t[s + 3])
-                && t[s + 6] == t[s + 3]))
+                && t[s + 6] == t[s + 3])
+            || ngx_http_llm_pii_in_code(t, len, s, e))
         {
             return 0;
         }
@@ -1886,17 +2478,11 @@ ngx_http_llm_pii_v_phone_intl(const u_char *t, size_t len, size_t *start,
         prev = c;
     }
 
-    if (open != close || digits < 8 || digits > 15) {
+    if (open != close || digits < 5 || digits > 17) {
         return 0;
     }
 
-    /* NANP numbers have exactly 11 digits */
-
-    if (t[s + 1] == '1' && digits != 11) {
-        return 0;
-    }
-
-    return 1;
+    return ngx_http_llm_pii_phone_lengths(t + s + 1, e - s - 1, digits);
 }
 
 
@@ -1950,7 +2536,8 @@ ngx_http_llm_pii_v_phone_nanp(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    return ngx_http_llm_pii_number_edges(t, len, s, e);
+    return ngx_http_llm_pii_number_edges(t, len, s, e)
+           && !ngx_http_llm_pii_in_code(t, len, s, e);
 }
 
 
@@ -1964,7 +2551,9 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
     s = *start;
     e = *end;
 
-    if (!ngx_http_llm_pii_number_edges(t, len, s, e)) {
+    if (!ngx_http_llm_pii_number_edges(t, len, s, e)
+        || ngx_http_llm_pii_in_code(t, len, s, e))
+    {
         return 0;
     }
 
@@ -2037,6 +2626,9 @@ ngx_http_llm_pii_card_iin(const u_char *d, size_t n)
 
     switch (d[0]) {
 
+    case '1':
+        return (n == 15);                   /* UATP */
+
     case '4':
         return (n == 13 || n == 16 || n == 19);
 
@@ -2045,9 +2637,17 @@ ngx_http_llm_pii_card_iin(const u_char *d, size_t n)
             return (n == 16);
         }
 
-        return (n >= 13);                   /* Maestro */
+        if (two == 50 || (two >= 56 && two <= 58)) {
+            return (n >= 12);               /* Maestro */
+        }
+
+        return (n >= 16);
 
     case '2':
+        if (four >= 2200 && four <= 2204) {
+            return (n >= 16);               /* Mir */
+        }
+
         return (four >= 2221 && four <= 2720 && n == 16);
 
     case '3':
@@ -2066,7 +2666,21 @@ ngx_http_llm_pii_card_iin(const u_char *d, size_t n)
         return (four >= 3528 && four <= 3589 && n >= 16);
 
     case '6':
+        if (two == 62) {
+            return (n >= 14);               /* UnionPay */
+        }
+
+        if (two == 63 || two == 67) {
+            return (n >= 12);               /* Maestro */
+        }
+
         return (n >= 16);
+
+    case '8':
+        return (four >= 8100 && four <= 8171 && n >= 16);   /* UnionPay */
+
+    case '9':
+        return (four == 9792 && n == 16);   /* Troy */
 
     default:
         return 0;
@@ -2101,7 +2715,7 @@ ngx_http_llm_pii_v_card(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     u_char  d[19], sep;
-    size_t  s, e, i, n, group, seps;
+    size_t  s, e, i, n, group, seps, fours;
 
     s = *start;
     e = *end;
@@ -2151,6 +2765,7 @@ ngx_http_llm_pii_v_card(const u_char *t, size_t len, size_t *start,
         sep = 0;
         seps = 0;
         group = 0;
+        fours = 1;
 
         for (i = s; i < e; i++) {
             if (ngx_pii_digit(t[i])) {
@@ -2169,12 +2784,33 @@ ngx_http_llm_pii_v_card(const u_char *t, size_t len, size_t *start,
                 break;
             }
 
+            if (group != 4) {
+                fours = 0;
+            }
+
             sep = t[i];
             seps++;
             group = 0;
         }
 
-        if (i < e || n < 13 || (seps && group < 3)) {
+        /* a shorter last group after groups of four: "4222-2222-2222-2" */
+
+        if (i < e || n < 12 || (seps && group < 3 && !(fours && seps >= 3)))
+        {
+            continue;
+        }
+
+        /* the groups go on: "4111 1111 1111 1111 111" is longer */
+
+        if (seps && e + 1 < len && t[e] == sep && ngx_pii_digit(t[e + 1])) {
+            return 0;
+        }
+
+        if (n < 13 && seps == 0 && s > 0 && t[s - 1] == '-') {
+            continue;
+        }
+
+        if (ngx_http_llm_pii_in_code(t, len, s, e)) {
             continue;
         }
 
@@ -2265,6 +2901,22 @@ ngx_http_llm_pii_v_ipv4(const u_char *t, size_t len, size_t *start,
         if (ngx_pii_word(c) || c == '.' || c == '-') {
             return 0;
         }
+
+        /* the end of an IPv6-like group list: "7:6:5:4:3:42.42.42.42" */
+
+        if (c == ':') {
+            digits = 0;
+
+            for (i = s; i > 0 && (ngx_pii_hex(t[i - 1]) || t[i - 1] == ':');
+                 i--)
+            {
+                digits += (t[i - 1] == ':');
+            }
+
+            if (digits >= 2) {
+                return 0;
+            }
+        }
     }
 
     if (e < len) {
@@ -2276,6 +2928,10 @@ ngx_http_llm_pii_v_ipv4(const u_char *t, size_t len, size_t *start,
 
         if ((c == '.' || c == '-') && e + 1 < len && ngx_pii_alnum(t[e + 1]))
         {
+            return 0;
+        }
+
+        if (c == ':' && e + 1 < len && t[e + 1] == ':') {
             return 0;
         }
     }
@@ -2323,7 +2979,82 @@ ngx_http_llm_pii_v_ipv4(const u_char *t, size_t len, size_t *start,
         }
     }
 
+    *end = ngx_http_llm_pii_ip_suffix(t, len, e, 32, 0);
+
     return 1;
+}
+
+
+/*
+ * What follows an address and belongs to it: a zone "%eth0" (IPv6), a
+ * prefix length "/24" or, for IPv4, a netmask "/255.255.255.0".
+ */
+
+static size_t
+ngx_http_llm_pii_ip_suffix(const u_char *t, size_t len, size_t e,
+    unsigned bits, unsigned zone)
+{
+    size_t    i, dots;
+    unsigned  v;
+
+    if (zone && e + 1 < len && t[e] == '%' && ngx_pii_alnum(t[e + 1])) {
+        for (i = e + 1; i < len && (ngx_pii_alnum(t[i]) || t[i] == '_'
+                                    || t[i] == '-' || t[i] == '.');
+             i++)
+        { /* void */ }
+
+        while (t[i - 1] == '.') {
+            i--;
+        }
+
+        e = i;
+    }
+
+    if (e + 1 >= len || t[e] != '/' || !ngx_pii_digit(t[e + 1])) {
+        return e;
+    }
+
+    v = 0;
+    dots = 0;
+
+    for (i = e + 1; i < len && i < e + 17; i++) {
+        if (ngx_pii_digit(t[i])) {
+            v = v * 10 + (t[i] - '0');
+
+            if (v > 255) {
+                return e;
+            }
+
+            continue;
+        }
+
+        if (t[i] == '.' && bits == 32 && i + 1 < len
+            && ngx_pii_digit(t[i + 1]))
+        {
+            dots++;
+            v = 0;
+            continue;
+        }
+
+        break;
+    }
+
+    if (i < len && (ngx_pii_word(t[i]) || t[i] == '/'
+                    || (t[i] == '.' && i + 1 < len
+                        && ngx_pii_alnum(t[i + 1]))))
+    {
+        return e;
+    }
+
+    if (dots == 0 && v > bits) {
+        return e;
+    }
+
+    if (dots != 0 && dots != 3) {
+        return e;
+    }
+
+    return i;
 }
 
 
@@ -2332,7 +3063,7 @@ ngx_http_llm_pii_v_ipv6(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     u_char          c, buf[48], addr[16];
-    size_t          s, e, i, groups;
+    size_t          s, e, i, groups, digit;
 
     s = *start;
     e = *end;
@@ -2358,7 +3089,7 @@ ngx_http_llm_pii_v_ipv6(const u_char *t, size_t len, size_t *start,
             return 0;
         }
 
-        if (c == '.' && e + 1 < len && ngx_pii_digit(t[e + 1])) {
+        if (c == '.' && e + 1 < len && ngx_pii_alnum(t[e + 1])) {
             return 0;
         }
     }
@@ -2368,14 +3099,28 @@ ngx_http_llm_pii_v_ipv6(const u_char *t, size_t len, size_t *start,
     }
 
     groups = 0;
+    digit = 0;
 
     for (i = s; i < e; i++) {
         if (ngx_pii_hex(t[i]) && (i == s || !ngx_pii_hex(t[i - 1]))) {
             groups++;
         }
+
+        digit |= ngx_pii_digit(t[i]);
     }
 
-    if (groups < 2) {
+    /*
+     * one group: "::1", "fe80::"; with a digit or a reserved prefix
+     * ("ff::", "fecf::"; "::add" is code); none: "::" only with a zone or
+     * a prefix length ("::/0")
+     */
+
+    i = ngx_http_llm_pii_ip_suffix(t, len, e, 128, 1);
+
+    if ((groups == 0 && i == e)
+        || (groups == 1 && !digit && t[s] != 'f' && t[s] != 'F'
+            && t[e - 1] != 'f' && t[e - 1] != 'F'))
+    {
         return 0;
     }
 
@@ -2387,8 +3132,30 @@ ngx_http_llm_pii_v_ipv6(const u_char *t, size_t len, size_t *start,
     }
 
     *start = s;
+    *end = i;
 
     return 1;
+}
+
+
+/* "AKIAXXXXXXXXXXXXXXXX", "glc_1111...": six times the same character */
+
+static int
+ngx_http_llm_pii_placeholder_run(const u_char *p, size_t n)
+{
+    size_t  i, run;
+
+    run = 1;
+
+    for (i = 1; i < n; i++) {
+        run = (p[i] == p[i - 1]) ? run + 1 : 1;
+
+        if (run >= 6) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -2402,7 +3169,7 @@ ngx_http_llm_pii_v_aws(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    return 1;
+    return !ngx_http_llm_pii_placeholder_run(t + *start, *end - *start);
 }
 
 
@@ -2455,16 +3222,20 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     size_t    i;
-    unsigned  digit, alpha;
+    unsigned  digit, alpha, upper, lower;
 
     if ((*start > 0 && ngx_pii_tokch(t[*start - 1]))
-        || (*end < len && ngx_pii_tokch(t[*end])))
+        || (*end < len && ngx_pii_tokch(t[*end]))
+        || t[*end - 1] == '-'
+        || ngx_http_llm_pii_placeholder_run(t + *start, *end - *start))
     {
         return 0;
     }
 
     digit = 0;
     alpha = 0;
+    upper = 0;
+    lower = 0;
 
     for (i = *start; i < *end; i++) {
         if (ngx_pii_digit(t[i])) {
@@ -2472,10 +3243,14 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
 
         } else if (ngx_pii_alpha(t[i])) {
             alpha++;
+            upper += ngx_pii_upper(t[i]);
+            lower += ngx_pii_lower(t[i]);
         }
     }
 
-    return (digit && alpha);
+    /* letters only ("hf_..."): both cases, long */
+
+    return ((digit && alpha) || (upper && lower && *end - *start >= 24));
 }
 
 
@@ -2555,8 +3330,22 @@ ngx_http_llm_pii_v_jwt(const u_char *t, size_t len, size_t *start,
         }
     }
 
-    return (memmem(out, n, "\"alg\"", 5) != NULL
-            || memmem(out, n, "\"typ\"", 5) != NULL);
+    /* a JSON object with members; no signature only with "alg": "none" */
+
+    if (n < 6 || out[0] != '{' || out[1] != '"'
+        || memmem(out, n, "\":", 2) == NULL)
+    {
+        return 0;
+    }
+
+    if (t[*end - 1] == '.') {
+        return (memmem(out, n, "none", 4) != NULL);
+    }
+
+    for (i = *end; t[i - 1] != '.'; i--) { /* void */ }
+
+    return (*end - i >= 16
+            || (*end - i == 0 && memmem(out, n, "none", 4) != NULL));
 }
 
 
@@ -2605,4 +3394,459 @@ ngx_http_llm_pii_v_pem(const u_char *t, size_t len, size_t *start,
     *start = ((h < pf) ? pf : h) - t;
 
     return 1;
+}
+
+
+/*
+ * Inside a longer code of capitals and digits that starts like an IBAN
+ * ("DE89 3704 0044 0532 0130 01" with a wrong check): the digits are the
+ * IBAN's, whether it is valid or not; no other type takes them.
+ */
+
+static int
+ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s, size_t e)
+{
+    size_t  b, n;
+
+    b = s;
+
+    while (b > 0 && (ngx_pii_upper(t[b - 1]) || ngx_pii_digit(t[b - 1])
+                     || (t[b - 1] == ' ' && b > 1
+                         && (ngx_pii_upper(t[b - 2])
+                             || ngx_pii_digit(t[b - 2])))))
+    {
+        b--;
+    }
+
+    if (b == s && !ngx_pii_upper(t[s])) {
+        return 0;
+    }
+
+    if (b + 4 > len || !ngx_pii_upper(t[b]) || !ngx_pii_upper(t[b + 1])
+        || !ngx_pii_digit(t[b + 2]) || !ngx_pii_digit(t[b + 3]))
+    {
+        return 0;
+    }
+
+    if (b > 0 && ngx_pii_word(t[b - 1])) {
+        return 0;
+    }
+
+    /* 15 characters or more, compact */
+
+    n = 0;
+
+    for (e = b; e < len && (ngx_pii_upper(t[e]) || ngx_pii_digit(t[e])
+                            || (t[e] == ' ' && e + 1 < len
+                                && ngx_pii_digit(t[e + 1])));
+         e++)
+    {
+        n += (t[e] != ' ');
+    }
+
+    return (n >= 15 && n <= 34 && e > s);
+}
+
+
+/* the calling code at p (1 to 3 digits) in the numbering plans, or -1 */
+
+static int
+ngx_http_llm_pii_phone_plan(const u_char *d, size_t n, size_t *cc_len)
+{
+    size_t    i, l;
+    unsigned  cc;
+
+    cc = 0;
+
+    for (l = 1; l <= 3 && l <= n; l++) {
+        cc = cc * 10 + (d[l - 1] - '0');
+
+        for (i = 0; i < sizeof(ngx_http_llm_pii_phone_plans)
+                        / sizeof(ngx_http_llm_pii_phone_plans[0]); i++)
+        {
+            if (ngx_http_llm_pii_phone_plans[i].cc == cc) {
+                *cc_len = l;
+                return (int) i;
+            }
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * A number after a word that names a phone number: the match ends at the
+ * number's last digit; the number runs back over digits and single
+ * separators.  (A word after the number, as in Turkish, is not used: a
+ * stream would have released the number before the word arrives.)
+ */
+
+static int
+ngx_http_llm_pii_v_phone_context(const u_char *t, size_t len,
+    size_t *start, size_t *end)
+{
+    u_char    c, sep;
+    size_t    s, e, i, digits, groups, open;
+    unsigned  two;
+
+    e = *end;
+    s = e;
+
+    while (s > 0) {
+        c = t[s - 1];
+
+        if (ngx_pii_digit(c)) {
+            s--;
+            continue;
+        }
+
+        /* a separator after a digit or ")", a ")" after a digit */
+
+        if ((c == ' ' || c == '-' || c == '.' || c == '/' || c == ')')
+            && s > 1
+            && (ngx_pii_digit(t[s - 2]) || (c != ')' && t[s - 2] == ')')))
+        {
+            s--;
+            continue;
+        }
+
+        if (c == '(') {
+            s--;
+            continue;
+        }
+
+        if (c == '+') {
+            s--;
+        }
+
+        break;
+    }
+
+    while (s < e && !ngx_pii_digit(t[s]) && t[s] != '(' && t[s] != '+') {
+        s++;
+    }
+
+    if (s >= e || !ngx_http_llm_pii_number_edges(t, len, s, e)) {
+        return 0;
+    }
+
+    /*
+     * "10:30"; only characters that a stream holds back may be looked at
+     * after the end ("12,50" cannot: a stream decides before "5" arrives)
+     */
+
+    if (e < len && t[e] == ':' && e + 1 < len && ngx_pii_digit(t[e + 1])) {
+        return 0;
+    }
+
+    if (s > 0 && (t[s - 1] == '$' || t[s - 1] == '#' || t[s - 1] == '/'
+                  || (t[s - 1] & 0x80 && s > 1 && t[s - 2] == 0xe2
+                      && t[s - 1] == 0x82)))
+    {
+        return 0;
+    }
+
+    if (ngx_http_llm_pii_in_code(t, len, s, e)) {
+        return 0;
+    }
+
+    digits = 0;
+    groups = 0;
+    open = 0;
+    sep = 0;
+
+    for (i = s; i < e; i++) {
+        c = t[i];
+
+        if (ngx_pii_digit(c)) {
+            digits++;
+
+            if (i == s || !ngx_pii_digit(t[i - 1])) {
+                groups++;
+            }
+
+            continue;
+        }
+
+        if (c == '(') {
+            open++;
+
+        } else if (c == ')') {
+            if (open == 0) {
+                return 0;
+            }
+
+            open--;
+
+        } else if (c == '.' || c == '/') {
+            if (sep && sep != c) {
+                return 0;
+            }
+
+            sep = c;
+        }
+    }
+
+    if (open || digits < 5 || digits > 15) {
+        return 0;
+    }
+
+    /* not a date, a time, a decimal or a year range */
+
+    if (sep == '/' || (sep == '.' && groups == 3 && e - s == 10)) {
+        return 0;
+    }
+
+    if (groups == 2 && e - s == 9 && t[s + 4] == '-') {
+        two = (t[s] - '0') * 10 + (t[s + 1] - '0');
+
+        if (two == 19 || two == 20) {
+            return 0;
+        }
+    }
+
+    if (groups == 2 && sep == '.' && digits <= 8) {
+        return 0;
+    }
+
+    *start = s;
+    *end = e;
+
+    return 1;
+}
+
+
+/* "SSN 078051120": nine digits, a valid structure, the word before */
+
+static int
+ngx_http_llm_pii_v_ssn_bare(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t          s, e, b, i, w, n;
+    unsigned        area, group, serial;
+    const u_char   *p;
+
+    static const char  *words[] = {
+        "ssn", "social security", "seguro social", "securite sociale",
+        "s\xc3\xa9" "curit\xc3\xa9 sociale", "taxpayer", "itin", NULL
+    };
+
+    s = *start;
+    e = *end;
+    p = t + s;
+
+    if ((s > 0 && (ngx_pii_word(t[s - 1]) || t[s - 1] == '.'
+                   || t[s - 1] == '-' || t[s - 1] == '+'))
+        || (e < len && (ngx_pii_word(t[e])
+                        || ((t[e] == '.' || t[e] == '-')
+                            && e + 1 < len && ngx_pii_digit(t[e + 1])))))
+    {
+        return 0;
+    }
+
+    area = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+    group = (p[3] - '0') * 10 + (p[4] - '0');
+    serial = (p[5] - '0') * 1000 + (p[6] - '0') * 100 + (p[7] - '0') * 10
+             + (p[8] - '0');
+
+    if (area == 0 || area == 666 || area >= 900 || group == 0
+        || serial == 0)
+    {
+        return 0;
+    }
+
+    /* a word within 48 bytes before */
+
+    b = (s > 48) ? s - 48 : 0;
+
+    for (i = b; i < s; i++) {
+        for (w = 0; words[w]; w++) {
+            n = strlen(words[w]);
+
+            if (i + n <= s
+                && strncasecmp((const char *) t + i, words[w], n) == 0
+                && (i == 0 || !ngx_pii_alpha(t[i - 1]))
+                && (i + n == s || !ngx_pii_alpha(t[i + n])))
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* a webhook or a URL with a password: whole, to the end of the token */
+
+static int
+ngx_http_llm_pii_v_url_secret(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    if (*start > 0 && ngx_pii_alnum(t[*start - 1])) {
+        return 0;
+    }
+
+    if (*end < len && (ngx_pii_tokch(t[*end]) || t[*end] == '/')) {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/*
+ * "api_key = 'value'": the value only, whole, long enough and not a
+ * placeholder, with letters and digits.
+ */
+
+static int
+ngx_http_llm_pii_v_assigned(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char         c;
+    size_t         s, e, i, n, run, max_run;
+    unsigned       upper, lower, digit;
+    const u_char  *v;
+
+    static const char  *fake[] = {
+        "xxxx", "****", "your", "example", "placeholder", "changeme",
+        "redacted", "dummy", "sample", "<", "${", "{{", "process.env",
+        "os.environ", "getenv", NULL
+    };
+
+    s = *start;                        /* compiled without SOM: 0 */
+    e = *end;
+
+    if (e < len) {
+        c = t[e];
+
+        if (ngx_pii_alnum(c) || c == '_' || c == '-' || c == '/'
+            || c == '+' || c == '=' || c == '.' || c == '$' || c == '{'
+            || c == '(' || c == '[' || c == '<' || c == '*' || c == '%'
+            || c == '@' || c == ':')
+        {
+            /* cut in the middle, or an expression, a URL */
+            if (!(c == '.' && (e + 1 == len || !ngx_pii_alnum(t[e + 1])))) {
+                return 0;
+            }
+        }
+    }
+
+    /*
+     * the value: back from the end over base64 padding, then over the
+     * characters values are made of (the assignment, a quote or a space
+     * before it)
+     */
+
+    for (i = e; i > s && t[i - 1] == '='; i--) { /* void */ }
+
+    for ( /* void */ ; i > s; i--) {
+        c = t[i - 1];
+
+        if (!(ngx_pii_alnum(c) || c == '_' || c == '.' || c == '+'
+              || c == '/' || c == '-'))
+        {
+            break;
+        }
+    }
+
+    v = t + i;
+    n = e - i;
+
+    while (n && v[n - 1] == '.') {
+        n--;
+    }
+
+    if (n < 16) {
+        return 0;
+    }
+
+    for (i = 0; fake[i]; i++) {
+        if (memmem(v, n, fake[i], strlen(fake[i])) != NULL) {
+            return 0;
+        }
+    }
+
+    upper = 0;
+    lower = 0;
+    digit = 0;
+    run = 0;
+    max_run = 0;
+
+    for (i = 0; i < n; i++) {
+        c = v[i];
+
+        upper += ngx_pii_upper(c);
+        lower += ngx_pii_lower(c);
+        digit += ngx_pii_digit(c);
+
+        run = (i && v[i - 1] == c) ? run + 1 : 1;
+
+        if (run > max_run) {
+            max_run = run;
+        }
+    }
+
+    if (!digit || !(upper || lower) || max_run > 4) {
+        return 0;
+    }
+
+    /* a path or a dotted name: "com.example.app.Service", "/usr/lib/x" */
+
+    if (memchr(v, '/', n) && !(upper && lower)) {
+        return 0;
+    }
+
+    *start = v - t;
+    *end = v - t + n;
+
+    return 1;
+}
+
+
+/*
+ * "scheme://user:password@host:port/path" (compiled without start of
+ * match): back to the "://" before the "@", then over the scheme.
+ */
+
+static int
+ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t  s, at;
+
+    for (at = *end; at > 0 && t[at - 1] != '@'; at--) { /* void */ }
+
+    if (at == 0) {
+        return 0;
+    }
+
+    for (s = at - 1; s >= 3; s--) {
+        if (t[s - 1] == '/' && t[s - 2] == '/' && t[s - 3] == ':') {
+            break;
+        }
+    }
+
+    if (s < 3) {
+        return 0;
+    }
+
+    s -= 3;
+
+    while (s > 0 && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '+'
+                     || t[s - 1] == '.' || t[s - 1] == '-'
+                     || t[s - 1] == ':'))
+    {
+        s--;
+    }
+
+    if (s == *end || !ngx_pii_alpha(t[s])) {
+        return 0;
+    }
+
+    *start = s;
+
+    return ngx_http_llm_pii_v_url_secret(t, len, start, end);
 }

@@ -18,8 +18,10 @@
  * the bytes that could still become part of a match:
  *
  *   - the trailing run of characters that built-in values are made of
- *     (letters, digits, "._%+-@:()/=" and single spaces between digit or
- *     capital groups), at most NGX_HTTP_LLM_PII_RUN_MAX bytes;
+ *     (letters, digits, "._%+-@:()/=", single spaces between digit or
+ *     capital groups or lower-case groups of a code, characters that
+ *     normalise to these, words in another script shorter than 64 bytes),
+ *     at most NGX_HTTP_LLM_PII_RUN_MAX bytes;
  *   - a private key block whose END line has not arrived yet, at most
  *     NGX_HTTP_LLM_PII_BLOCK_MAX bytes; a longer one is redacted whole;
  *   - any match that reaches into the held bytes, from its start;
@@ -29,6 +31,15 @@
  *
  * In prose this holds back the last word, so a value split over any number
  * of pieces is seen whole, and the stream keeps flowing.
+ *
+ * Before matching, a few characters are normalised as NFKC and common
+ * sense would: full-width ASCII forms (U+FF01..U+FF5E, "１２３") to ASCII,
+ * no-break and other spaces (U+00A0, U+2007, U+202F, U+3000) to a space,
+ * hyphens and the minus sign (U+2010..U+2013, U+2212) to "-", and
+ * zero-width characters (U+200B..U+200D, U+2060, U+FEFF, the soft hyphen
+ * U+00AD) removed, so that a value cannot hide behind them.  Matches are
+ * mapped back to the original bytes (a value written with them is
+ * redacted with them).
  */
 
 
@@ -62,7 +73,8 @@
 #define NGX_HTTP_LLM_PII_RUN_MAX      1024
 #define NGX_HTTP_LLM_PII_BLOCK_MAX    65536
 #define NGX_HTTP_LLM_PII_RULE_MAX     256
-#define NGX_HTTP_LLM_PII_CONTEXT      32
+#define NGX_HTTP_LLM_PII_CONTEXT      64    /* the words before a value:
+                                               "SSN", "phone: " */
 
 /* a placeholder: "[" NAME "_" digits "]" or "[" NAME ":" 8 hex "]" */
 #define NGX_HTTP_LLM_PII_LABEL_LEN    (NGX_HTTP_LLM_PII_NAME_LEN + 12)
@@ -107,6 +119,8 @@ typedef struct {
     size_t                      nalloc;
     ngx_http_llm_pii_alloc_pt   alloc;
     void                       *data;
+    u_char                     *norm;        /* normalised text and its */
+    size_t                      norm_size;   /* offsets, reused (zero them) */
 } ngx_http_llm_pii_matches_t;
 
 

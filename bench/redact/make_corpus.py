@@ -83,9 +83,14 @@ def phone():
     if k == 11:
         return "%s %s %s" % (a, e, n)
     if k == 12:
-        return "+%s%s%s%s" % (R.choice(["44", "49", "33"]), R.randint(1, 9),
+        # a French national number has 9 digits (libphonenumber's metadata),
+        # British and German ones 10 here
+        cc = R.choice(["44", "49", "33"])
+        return "+%s%s%s%s" % (cc, R.randint(1, 9),
                               "%03d" % R.randint(0, 999),
-                              "%06d" % R.randint(0, 999999))
+                              "%06d" % R.randint(0, 999999)
+                              if cc != "33" else
+                              "%05d" % (R.randint(0, 999999) % 100000))
     return "+1%s%s%s" % (a, e, n)
 
 
@@ -309,6 +314,10 @@ def positive():
             ctx = "connect to [{}]:443"
         if t == "ip" and "." in v and "[{}]" in ctx:
             ctx = "host {} is down"
+        if ctx.endswith("{}/24"):
+            # a prefix length belongs to the address (as in the public
+            # corpus' IP test suites)
+            ctx, v = ctx[:-3], v + "/24"
         parts.append(ctx.format(label(t, v)))
     parts.append(R.choice(PROSE))
     return " ".join(p for p in parts if p)
@@ -325,7 +334,7 @@ HARD = [
     lambda: "mail «email:%s@EXAMPLE.COM»" % R.choice(FIRST).upper(),
     lambda: "mail «email:%s.%s@sub.dept.example.ac.jp»" % (R.choice(FIRST),
                                                           R.choice(LAST)),
-    lambda: "mail jos\u00e9@example.com",
+    lambda: "mail «email:jos\u00e9@example.com»",
     lambda: "card «card:%s»" % "  ".join(
         card_number()[i:i + 4] for i in range(0, 16, 4))
     if False else "card «card:%s»" % card_number(),

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Redaction: recall and precision per type on the labelled corpus, scan
+# Redaction: recall and precision per type on the own labelled corpus and
+# on the public one (../shared/eval/pii, see public_eval.py), scan
 # throughput against PCRE2 JIT, and (with RL=1) the added latency through
 # nginx.  Prints markdown; the figures in docs/redaction.md come from here.
 #
@@ -26,9 +27,18 @@ cpu() { if [ "$(nproc)" -ge 2 ]; then taskset -c 0 "$@"; else "$@"; fi; }
     "$REPO/ngx_llm_module/ngx_http_llm_json.c" \
     -lhs -lcrypto -lpcre2-8 -o "$TMP/scan_bench"
 
+"$CC" -O2 -I "$REPO/ngx_llm_module" "$DIR/scan_cases.c" \
+    "$REPO/ngx_llm_module/ngx_http_llm_pii.c" -lhs -lcrypto -o "$TMP/scan_cases"
+
 echo "### Recall and precision (bench/redact/corpus.txt)"
 echo
 "$TMP/eval" "$DIR/corpus.txt"
+echo
+echo "### Recall and precision on the public corpus (held-out half)"
+echo
+# ../shared/eval/pii (or PII_CORPUS=DIR): read in place, never copied here
+python3 "$DIR/public_eval.py" --split held --scanner "$TMP/scan_cases" \
+    || echo "(the public corpus is not found: set PII_CORPUS)"
 echo
 echo "### Scan throughput"
 echo

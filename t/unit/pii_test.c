@@ -328,6 +328,87 @@ static sample_t  samples[] = {
       " EC PRIVATE KEY-----\nBB\n-----END EC PRIVATE KEY-----\nok",
       "[SECRET][SECRET]\nok" },
     { "~+1 (515 )455-0100.", NULL },
+
+    /* issue 17: national formats after a word for a phone number */
+    { "call me at 8 (812) 555-12-34 tonight",
+      "call me at [PHONE] tonight" },
+    { "Tel. (11) 4567-8901", "Tel. [PHONE]" },
+    { "Telefon: 0 30 901820 0", "Telefon: [PHONE]" },
+    { "\xe9\x9b\xbb\xe8\xa9\xb1\xef\xbc\x9a" "03-1234-5678",
+      "\xe9\x9b\xbb\xe8\xa9\xb1\xef\xbc\x9a[PHONE]" },
+    { "phone: version 1.2.3, 2019-2024", NULL },
+    { "call me at 10:30 or 12.50 EUR", NULL },
+    { "hotel room 12345 67, recall 2019 12345, cells 100000 each, "
+      "automobile 123456", NULL },
+
+    /* numbering plans: calling codes and national lengths */
+    { "dial +683 4002 now", "dial [PHONE] now" },
+    { "ref +999 1234 5678 x", NULL },
+    { "+33 6 12 34 56 78 and +33 612 345 678 9", "[PHONE] and +33 612 345 "
+      "678 9" },
+
+    /* no phone, no card inside a code that starts like an IBAN */
+    { "acct XK05 1212 0123 4567 8906 ok", "acct [IBAN] ok" },
+    { "acct XK05 0044 2012 3456 7891 ok", NULL },
+    { "acct GB82 4111 1111 1111 1111 1 ok", NULL },
+
+    /* cards: 12 to 19 digits by issuer range, short last group */
+    { "unionpay 6212 3456 7890 128", "unionpay [CARD]" },
+    { "troy 9792-0011-2233-4452", "troy [CARD]" },
+    { "mir 2200 1234 5678 9019", "mir [CARD]" },
+    { "uatp 154001234567891", "uatp [CARD]" },
+    { "maestro 5018 1234 5673", "maestro [CARD]" },
+    { "visa 4222-2222-2222-2 ok", "visa [CARD] ok" },
+    { "card 4111 1111 1111 1111 111 x", NULL },
+
+    /* SSNs: bare after a word, dotted */
+    { "SSN 536221234 on file", "SSN [SSN] on file" },
+    { "social security number: 536221234.",
+      "social security number: [SSN]." },
+    { "ssn 536.22.1234 ok", "ssn [SSN] ok" },
+    { "order 536221234 shipped, SSN 666221234", NULL },
+
+    /* IPs: compressed, zone, prefix length, netmask */
+    { "from 10.0.0.0/8 and fe80::1%eth0 and ::1",
+      "from [IP] and [IP] and [IP]" },
+    { "route 2001:db8::/32 via 192.0.2.1/255.255.255.0",
+      "route [IP] via [IP]" },
+    { "ff02::2 and ::/0", "[IP] and [IP]" },
+    { "7:6:5:4:3:42.42.42.42 and 1.2.3.4::", NULL },
+    { "at 10.0.0.1/33 std::add", "at [IP]/33 std::add" },
+
+    /* secrets */
+    { "hook https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/"
+      "AbCdEfGhIjKlMnOpQrStUvWx", "hook [SECRET]" },
+    { "runner glrt-AbCdEf0123456789GhIjKl", "runner [SECRET]" },
+    { "agent glagent-Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56Qr78St90Uv12Wx34Yz56",
+      "agent [SECRET]" },
+    { "//registry.npmjs.org/:_authToken=6f2c1a8e-41b3-4c1d-9e3a-2b7d5c9f0a14",
+      "//registry.npmjs.org/:_authToken=[SECRET]" },
+    { "jwt eyJraWQiOiIyMDI0LXExIiwieDV0IjoiWm05dlltRnkifQ.eyJzdWIiOiJ1LTEwMjk"
+      "iLCJpYXQiOjE3MDAwMDAwMDB9.c2lnbmF0dXJlLW9mLWEtdG9rZW4tMTIz",
+      "jwt [SECRET]" },
+    { "none eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1LTEwMjkifQ. ok",
+      "none [SECRET] ok" },
+    { "db postgres://app:s3cr3tPassw0rd@db.internal:5432/app",
+      "db [SECRET]" },
+    { "api_key = \"Zx81kQ0pLm27VbN4sT9w\"", "api_key = \"[SECRET]\"" },
+    { "key AKIAXXXXXXXXXXXXXXXX, api_key = \"your_api_key_here_12345\"",
+      NULL },
+
+    /* normalised: full-width digits, zero-width and no-break spaces */
+    { "card \xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 "
+      "\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 "
+      "\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 "
+      "\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 ok",
+      "card [CARD] ok" },
+    { "ssn 536\xe2\x80\x8b-22-1234 ok", "ssn [SSN] ok" },
+    { "call +44\xc2\xa0" "20\xc2\xa0" "7946\xc2\xa0" "0958 ok",
+      "call [PHONE] ok" },
+    { "4111\xe2\x80\x8c" "1111\xe2\x80\x8d" "1111\xef\xbb\xbf" "1111",
+      "[CARD]" },
+    { "caf\xc3\xa9 \xe2\x80\x9cquoted\xe2\x80\x9d \xef\xbc\x91\xef\xbc\x92",
+      NULL },
     { "eyJhbGciOiJIUzI1NiJ9 alone", NULL },
     { "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
       "aws_secret_access_key = [SECRET]\n" },

@@ -1,0 +1,196 @@
+# PII and secret formats of issue 17 through nginx: national phone
+# numbers, numbering plans, cards by issuer range, SSN variants, IPv6 and
+# prefix lengths, webhooks and registry tokens, JWTs with any header, and
+# values hidden behind full-width digits, zero-width or no-break spaces: in
+# a request, in a JSON answer, and in a stream sent one character per
+# event.
+
+use Test::Nginx::Socket 'no_plan';
+use JSON::PP ();
+
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+no_shuffle();
+no_long_string();
+log_level('info');
+no_root_location();
+
+sub chunk {
+    my $t = shift;
+    return 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
+        . '"delta":{"content":"' . $t . '"},"finish_reason":null}]}\n\n';
+}
+
+# one event per character; a JSON escape ("\\uff14") is one character
+sub by_char {
+    my $text = shift;
+    my @pieces = $text =~ /(\\\\u[0-9a-f]{4}|.)/g;
+    return join "\n", map { "            echo -n '" . chunk($_) . "';\n"
+                            . "            echo_flush;" } @pieces;
+}
+
+# the text of a streamed answer, all deltas joined
+sub contents {
+    my $body = shift;
+    my $out = '';
+
+    for my $line (split /\n/, $body) {
+        next unless $line =~ /^data: (\{.*)$/;
+        my $j = eval { JSON::PP::decode_json($1) } or return "bad JSON: $line";
+
+        for my $c (@{ $j->{choices} || [] }) {
+            $out .= $c->{delta}{content} // '';
+        }
+    }
+
+    utf8::encode($out);             # bytes, as the body is compared
+
+    return $out;
+}
+
+our $Stop = 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
+    . '"delta":{},"finish_reason":"stop"}]}\n\n';
+our $Done = 'data: [DONE]\n\n';
+
+our $Stream = by_char('SSN 536221234, call me at 8 (812) 555-12-34, '
+    . 'card \\\\uff14\\\\uff11\\\\uff11\\\\uff11 1111 1111 1111, '
+    . 'from fe80::1%eth0 and 10.0.0.0/8, '
+    . 'runner glrt-AbCdEf0123456789GhIjKl, ok');
+
+our $Answer = 'Call 8 (812) 555-12-34 or +683 4002; card 6212 3456 7890 128 '
+    . 'or 4222-2222-2222-2; SSN 536221234 or 536.22.1234; net 2001:db8::/32 '
+    . 'and fe80::1%eth0; hook https://hooks.slack.com/services/T0ABCDEF1/'
+    . 'B0ABCDEF2/AbCdEfGhIjKlMnOpQrStUvWx. Not +999 1234 5678 nor '
+    . '7:6:5:4:3:42.42.42.42.';
+
+our $Mock = <<"_EOC_";
+    log_format llm 'llm-log: redactions=\$llm_redactions status=\$status';
+
+    llm_model gpt-4o-mini upstream=mock;
+
+    upstream mock {
+        server unix:\$TEST_NGINX_HTML_DIR/mock.sock;
+    }
+
+    server {
+        listen unix:\$TEST_NGINX_HTML_DIR/mock.sock;
+        access_log off;
+        error_log logs/mock.log info;
+
+        # what the provider receives
+        location /echo/ {
+            default_type text/plain;
+            echo_read_request_body;
+            echo -n \$request_body;
+        }
+
+        location /json/ {
+            default_type application/json;
+            echo_read_request_body;
+            echo '{"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"$Answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50}}';
+        }
+
+        location /split/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+$Stream
+            echo -n '$Stop';
+            echo -n '$Done';
+        }
+    }
+_EOC_
+
+our $Gateway = <<'_EOC_';
+    location / {
+        llm_gateway openai;
+        llm_redact request response;
+        proxy_pass http://mock;
+        access_log logs/error.log llm;
+    }
+_EOC_
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("http_config", $Mock) unless defined $block->http_config;
+    $block->set_value("config", $Gateway) unless defined $block->config;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: request: national phone formats, numbering plans, cards by issuer range
+--- request
+POST /echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"call me at 8 (812) 555-12-34, Tel. (11) 4567-8901, dial +683 4002; unionpay 6212 3456 7890 128, troy 9792-0011-2233-4452, mir 2200 1234 5678 9019, maestro 5018 1234 5673, visa 4222-2222-2222-2. Not: +999 1234 5678, IBAN DE89 3704 0044 0532 0130 01, 4111 1111 1111 1111 111."}]}
+--- response_body chomp
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"call me at [PHONE], Tel. [PHONE], dial [PHONE]; unionpay [CARD], troy [CARD], mir [CARD], maestro [CARD], visa [CARD]. Not: +999 1234 5678, IBAN DE89 3704 0044 0532 0130 01, 4111 1111 1111 1111 111."}]}
+--- error_log
+llm-log: redactions=8 
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: request: SSN variants, IPv6 forms and prefix lengths, webhooks, registry tokens, any JWT header
+--- request
+POST /echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"SSN 536221234, ssn 536.22.1234; from 10.0.0.0/8, fe80::1%eth0, ::1, 2001:db8::/32, not 7:6:5:4:3:42.42.42.42"},{"role":"user","content":"order 536221234\nhook https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/AbCdEfGhIjKlMnOpQrStUvWx\nrunner glrt-AbCdEf0123456789GhIjKl\n//registry.npmjs.org/:_authToken=6f2c1a8e-41b3-4c1d-9e3a-2b7d5c9f0a14\njwt eyJraWQiOiIyMDI0LXExIiwieDV0IjoiWm05dlltRnkifQ.eyJzdWIiOiJ1LTEwMjkiLCJpYXQiOjE3MDAwMDAwMDB9.c2lnbmF0dXJlLW9mLWEtdG9rZW4tMTIz"}]}
+--- response_body chomp
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"SSN [SSN], ssn [SSN]; from [IP], [IP], [IP], [IP], not 7:6:5:4:3:42.42.42.42"},{"role":"user","content":"order 536221234\nhook [SECRET]\nrunner [SECRET]\n//registry.npmjs.org/:_authToken=[SECRET]\njwt [SECRET]"}]}
+--- error_log
+llm-log: redactions=10 
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: request: full-width digits, zero-width and no-break spaces do not hide a value
+--- request
+POST /echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"card \uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11, ssn 536\u200b-22-1234, call +44\u00a020\u00a07946\u00a00958, mail jo\u200be@example.com, caf\u00e9 \uff11\uff12"}]}
+--- response_body chomp
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"card [CARD], ssn [SSN], call [PHONE], mail [EMAIL], café １２"}]}
+--- error_log
+llm-log: redactions=4 
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: JSON answer: the new formats are masked before the client sees them
+--- request
+POST /json/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}
+--- response_body_like eval
+qr/"content":"Call \[PHONE\] or \[PHONE\]; card \[CARD\] or \[CARD\]; SSN \[SSN\] or \[SSN\]; net \[IP\] and \[IP\]; hook \[SECRET\]\. Not \+999 1234 5678 nor 7:6:5:4:3:42\.42\.42\.42\."/
+--- error_log
+llm-log: redactions=9 
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: stream, one character per event: each value is seen whole
+--- request
+POST /split/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_filters eval
+\&main::contents
+--- response_body chomp
+SSN [SSN], call me at [PHONE], card [CARD], from [IP] and [IP], runner [SECRET], ok
+--- error_log
+llm-log: redactions=6 
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 6: stream, one character per event: no piece of a value reaches the client
+--- request
+POST /split/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_unlike eval
+qr/536|812|555|\\uff14|\\uff11|fe80|eth0|10\.0\.0|glrt|GhIjKl/
