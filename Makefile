@@ -21,7 +21,7 @@ BUILD  ?= $(CURDIR)/build
 OBJS   := $(BUILD)/objs
 MODULE := $(BUILD)/ngx_http_llm_module.so
 
-SRCS := $(wildcard ngx_llm_module/*.c ngx_llm_module/*.h filters/*.c filters/*.h)
+SRCS := $(wildcard ngx_llm_module/*.c ngx_llm_module/*.h ngx_llm_module/*/*.c ngx_llm_module/*/*.h filters/*.c filters/*.h)
 
 # Hyperscan on x86-64; Vectorscan (same API, conflicts with it) elsewhere,
 # or where it is already installed
@@ -48,7 +48,7 @@ export TEST_NGINX_RANDOMIZE ?= 1
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 
 .PHONY: all deps build embedder tokenizers test test-ui test-valgrind \
-	test-runner run bench fuzz clean
+	test-runner run bench fuzz clean check-engines
 
 all: build
 
@@ -106,7 +106,7 @@ $(EMBEDDER_STAMP): t/embedder/package.json t/embedder/package-lock.json
 	        "t/027 will skip"; \
 	fi
 
-test: build tokenizers
+test: build tokenizers check-engines
 	-@$(MAKE) -s embedder
 	prove $(PROVE_INC) -j$(PROVE_JOBS) t/
 
@@ -172,6 +172,11 @@ bench: build
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk >/dev/null
 	MODULE=$(MODULE) bash bench/run.sh
 
+# the engines (ngx_llm_module/engines/) build without nginx and need none
+# of its symbols
+check-engines:
+	bash tools/check-engines.sh $(BUILD)/engines
+
 test-runner: deps
 	TEST_NGINX_LOAD_MODULES=$(ECHO_MODULE) prove -I t/runner t/runner/selftest/
 
@@ -182,17 +187,17 @@ run: build
 
 FUZZ_TARGETS := json sse pii bpe
 
-$(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/*.c ngx_llm_module/*.h filters/*.c filters/*.h
+$(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/engines/*.c ngx_llm_module/engines/*.h
 	@command -v clang >/dev/null || { $(SUDO) apt-get install -y -qq clang >/dev/null; }
 	@mkdir -p $(BUILD)/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module -I filters \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module/engines \
 	    $< $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*) -o $@
 
-FUZZ_SRCS_json := ngx_llm_module/ngx_http_llm_json.c
-FUZZ_SRCS_sse  := filters/ngx_http_llm_sse.c
-FUZZ_SRCS_pii  := ngx_llm_module/ngx_http_llm_pii.c
+FUZZ_SRCS_json := ngx_llm_module/engines/ngx_http_llm_json.c
+FUZZ_SRCS_sse  := ngx_llm_module/engines/ngx_http_llm_sse.c
+FUZZ_SRCS_pii  := ngx_llm_module/engines/ngx_http_llm_pii.c
 FUZZ_LIBS_pii  := -lhs -lcrypto
-FUZZ_SRCS_bpe  := ngx_llm_module/ngx_http_llm_bpe.c
+FUZZ_SRCS_bpe  := ngx_llm_module/engines/ngx_http_llm_bpe.c
 FUZZ_LIBS_bpe  := -lpcre2-8
 
 # each target runs FUZZ_RUNS inputs; a crash fails the target

@@ -16,12 +16,12 @@ my $cc = $ENV{CC} || 'cc';
 make_path($out);
 
 my %sources = (
-    json_test   => ['ngx_llm_module/ngx_http_llm_json.c'],
-    tokens_test => ['ngx_llm_module/ngx_http_llm_tokens.c'],
-    sse_test    => ['filters/ngx_http_llm_sse.c'],
-    pii_test    => ['ngx_llm_module/ngx_http_llm_pii.c'],
-    embed_test  => ['ngx_llm_module/ngx_http_llm_embed.c'],
-    bpe_test    => ['ngx_llm_module/ngx_http_llm_bpe.c'],
+    json_test   => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
+    tokens_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c'],
+    sse_test    => ['ngx_llm_module/engines/ngx_http_llm_sse.c'],
+    pii_test    => ['ngx_llm_module/engines/ngx_http_llm_pii.c'],
+    embed_test  => ['ngx_llm_module/engines/ngx_http_llm_embed.c'],
+    bpe_test    => ['ngx_llm_module/engines/ngx_http_llm_bpe.c'],
 );
 
 # libraries to link, per test
@@ -56,7 +56,7 @@ for my $test (sort glob("$root/t/unit/*.c")) {
 
     my $bin = "$out/$name";
     my $cmd = join ' ', $cc, '-O1 -g -Wall -Wextra -Werror -Wno-unused-parameter',
-        "-I$root/ngx_llm_module -I$root/filters", $test,
+        "-I$root/ngx_llm_module/engines", $test,
         (map { "$root/$_" } @$deps), $libs{$name} // '', "-o", $bin, '2>&1';
 
     my $log = `$cmd`;
