@@ -48,7 +48,7 @@ export TEST_NGINX_RANDOMIZE ?= 1
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 
 .PHONY: all deps build embedder tokenizers test test-ui test-valgrind \
-	test-runner run bench fuzz clean check-engines
+	test-runner run bench fuzz clean check-engines callgraph
 
 all: build
 
@@ -176,6 +176,12 @@ bench: build
 # of its symbols
 check-engines:
 	bash tools/check-engines.sh $(BUILD)/engines
+
+# the call graph between the sources, from the objects of the build, into
+# docs/architecture.md; fails on a cycle between files of different layers
+callgraph: build
+	python3 tools/callgraph.py $(OBJS) --update docs/architecture.md
+	python3 tools/callgraph.py $(OBJS) >/dev/null
 
 test-runner: deps
 	TEST_NGINX_LOAD_MODULES=$(ECHO_MODULE) prove -I t/runner t/runner/selftest/

@@ -2114,19 +2114,15 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 
 /*
- * The answer has ended, its last bytes not yet sent: it is stored in the
- * cache and the budgets are settled now, not when the request ends, so that
+ * The answer has ended, its last bytes not yet sent: the END hooks run now
+ * (the cache stores it, the budgets are settled), not when the request ends, so that
  * the client's next request sees them.
  */
 
 static void
 ngx_http_llm_answer_end(ngx_http_llm_ctx_t *ctx)
 {
-    ngx_http_llm_cache_end(ctx);
-
-    if (ctx->budgeted) {
-        ngx_http_llm_budget_settle(ctx);
-    }
+    ngx_http_llm_answer_end_hooks(ctx);
 }
 
 

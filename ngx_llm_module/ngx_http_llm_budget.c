@@ -1193,3 +1193,59 @@ ngx_http_llm_budget_check(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf)
 
     return NGX_OK;
 }
+
+
+/* the pipeline's hooks of budgets (see ngx_http_llm_module.h) */
+
+static void
+ngx_http_llm_budget_text_hook(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    const u_char *text, size_t len)
+{
+    /* a stream over its reservation is cut as soon as it is seen */
+
+    if (ctx->budget_cut_armed && ctx->mode == NGX_HTTP_LLM_MODE_STREAM
+        && ngx_http_llm_budget_overrun(ctx))
+    {
+        ctx->budget_cut_armed = 0;
+        ctx->cut_stream = 1;
+    }
+}
+
+
+static void
+ngx_http_llm_budget_end_hook(ngx_http_llm_ctx_t *ctx)
+{
+    if (ctx->budgeted) {
+        ngx_http_llm_budget_settle(ctx);
+    }
+}
+
+
+ngx_int_t
+ngx_http_llm_budget_init(ngx_conf_t *cf)
+{
+    ngx_http_llm_hook_t  *h;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_ADMIT);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->request = ngx_http_llm_budget_admit;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_TEXT);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->text = ngx_http_llm_budget_text_hook;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_END);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->end = ngx_http_llm_budget_end_hook;
+
+    return NGX_OK;
+}

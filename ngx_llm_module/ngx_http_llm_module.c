@@ -445,6 +445,7 @@ ngx_http_llm_shm_state(ngx_shm_zone_t *shm_zone, size_t size,
 static void *
 ngx_http_llm_create_main_conf(ngx_conf_t *cf)
 {
+    ngx_uint_t                 i;
     ngx_http_llm_main_conf_t  *lmcf;
 
     lmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_main_conf_t));
@@ -472,7 +473,119 @@ ngx_http_llm_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    for (i = 0; i < NGX_HTTP_LLM_HOOKS; i++) {
+        if (ngx_array_init(&lmcf->hooks[i], cf->pool, 2,
+                           sizeof(ngx_http_llm_hook_t))
+            != NGX_OK)
+        {
+            return NULL;
+        }
+    }
+
     return lmcf;
+}
+
+
+/*
+ * A new entry at the end of a hook list, for the caller to fill: called by
+ * the features in their postconfiguration.
+ */
+
+ngx_http_llm_hook_t *
+ngx_http_llm_add_hook(ngx_conf_t *cf, ngx_uint_t kind)
+{
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
+
+    return ngx_array_push(&lmcf->hooks[kind]);
+}
+
+
+/*
+ * The request hooks of a kind, in order: the first result other than
+ * NGX_DECLINED ends the run and is returned (ROUTE, CHECK, ANSWER, ADMIT,
+ * REDIRECT); FORWARD and CONTENT run them all.
+ */
+
+ngx_int_t
+ngx_http_llm_run_hooks(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_uint_t kind)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 i;
+    ngx_http_llm_hook_t       *h;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    h = lmcf->hooks[kind].elts;
+
+    for (i = 0; i < lmcf->hooks[kind].nelts; i++) {
+        rc = h[i].request(r, ctx);
+
+        if (rc != NGX_DECLINED
+            && kind != NGX_HTTP_LLM_HOOK_FORWARD
+            && kind != NGX_HTTP_LLM_HOOK_CONTENT)
+        {
+            return rc;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+void
+ngx_http_llm_answer_event_hooks(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_hook_t       *h;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    h = lmcf->hooks[NGX_HTTP_LLM_HOOK_EVENT].elts;
+
+    for (i = 0; i < lmcf->hooks[NGX_HTTP_LLM_HOOK_EVENT].nelts; i++) {
+        h[i].json(r, ctx, json);
+    }
+}
+
+
+void
+ngx_http_llm_answer_text_hooks(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, const u_char *text, size_t len)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_hook_t       *h;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    h = lmcf->hooks[NGX_HTTP_LLM_HOOK_TEXT].elts;
+
+    for (i = 0; i < lmcf->hooks[NGX_HTTP_LLM_HOOK_TEXT].nelts; i++) {
+        h[i].text(r, ctx, text, len);
+    }
+}
+
+
+void
+ngx_http_llm_answer_end_hooks(ngx_http_llm_ctx_t *ctx)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_hook_t       *h;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_llm_module);
+
+    h = lmcf->hooks[NGX_HTTP_LLM_HOOK_END].elts;
+
+    for (i = 0; i < lmcf->hooks[NGX_HTTP_LLM_HOOK_END].nelts; i++) {
+        h[i].end(ctx);
+    }
 }
 
 
@@ -831,6 +944,14 @@ ngx_http_llm_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_llm_log_handler;
+
+    /* the features still configured by this module: routing, budgets */
+
+    if (ngx_http_llm_route_init(cf) != NGX_OK
+        || ngx_http_llm_budget_init(cf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
