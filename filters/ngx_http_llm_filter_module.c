@@ -1304,13 +1304,20 @@ ngx_http_llm_stream_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     rc = ngx_http_llm_usage_event(r, ctx, &event, &data);
 
-    if (rc != NGX_HTTP_LLM_EVENT_PASS || ctx->event_hook == NULL) {
-        return rc;
+    if (rc == NGX_HTTP_LLM_EVENT_PASS && ctx->event_hook) {
+        ngx_str_null(&st->replacement);
+
+        rc = ctx->event_hook(r, ctx, &event, &data, &st->replacement);
     }
 
-    ngx_str_null(&st->replacement);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm stream: event \"%V\", %uz bytes: %s%s", &event, size,
+                   rc == NGX_HTTP_LLM_EVENT_PASS ? "passed"
+                   : rc == NGX_HTTP_LLM_EVENT_DROP ? "dropped"
+                   : rc == NGX_HTTP_LLM_EVENT_REPLACE ? "replaced" : "error",
+                   ctx->cut_stream ? ", the stream is cut" : "");
 
-    return ctx->event_hook(r, ctx, &event, &data, &st->replacement);
+    return rc;
 }
 
 

@@ -2331,6 +2331,10 @@ ngx_http_llm_cache_arm(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     ctx->cache_collect = 1;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm cache: miss, model \"%V\", the answer of attempt %ui "
+                   "will be read for storing", &ctx->model, ctx->attempts);
+
     return NGX_OK;
 }
 

@@ -33,11 +33,6 @@ static ngx_conf_enum_t  ngx_http_llm_gateway_apis[] = {
 };
 
 
-static ngx_conf_num_bounds_t  ngx_http_llm_status_bounds = {
-    ngx_conf_check_num_bounds, 400, 599
-};
-
-
 static ngx_command_t  ngx_http_llm_commands[] = {
 
     { ngx_string("llm_gateway"),
@@ -94,41 +89,6 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       ngx_http_llm_status,
       0,
       0,
-      NULL },
-
-    { ngx_string("llm_budget_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
-      ngx_http_llm_budget_zone,
-      0,
-      0,
-      NULL },
-
-    { ngx_string("llm_budget"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_llm_budget,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("llm_budget_status"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_llm_loc_conf_t, budget_status),
-      &ngx_http_llm_status_bounds },
-
-    { ngx_string("llm_budget_dry_run"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_llm_loc_conf_t, budget_dry_run),
-      NULL },
-
-    { ngx_string("llm_budget_allowance"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_llm_loc_conf_t, budget_allowance),
       NULL },
 
       ngx_null_command
@@ -460,15 +420,9 @@ ngx_http_llm_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    if (ngx_array_init(&lmcf->budget_refs, cf->pool, 4,
-                       sizeof(ngx_http_llm_budget_ref_t))
-        != NGX_OK
-        || ngx_array_init(&lmcf->routes, cf->pool, 4,
-                          sizeof(ngx_http_llm_route_t))
-           != NGX_OK
-        || ngx_array_init(&lmcf->budget_zones, cf->pool, 4,
-                          sizeof(ngx_http_llm_budget_zone_t *))
-           != NGX_OK)
+    if (ngx_array_init(&lmcf->routes, cf->pool, 4,
+                       sizeof(ngx_http_llm_route_t))
+        != NGX_OK)
     {
         return NULL;
     }
@@ -599,8 +553,7 @@ ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_upstream_srv_conf_t  **uscfp;
     ngx_http_upstream_main_conf_t  *umcf;
 
-    if (ngx_http_llm_budget_check(cf, lmcf) != NGX_OK
-        || ngx_http_llm_route_check(cf, lmcf) != NGX_OK
+    if (ngx_http_llm_route_check(cf, lmcf) != NGX_OK
         || ngx_http_llm_status_zone(cf, lmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -676,10 +629,6 @@ ngx_http_llm_create_loc_conf(ngx_conf_t *cf)
     conf->api = NGX_CONF_UNSET_UINT;
     conf->stream = NGX_CONF_UNSET;
     conf->stream_usage = NGX_CONF_UNSET;
-    conf->budgets = NGX_CONF_UNSET_PTR;
-    conf->budget_status = NGX_CONF_UNSET_UINT;
-    conf->budget_dry_run = NGX_CONF_UNSET;
-    conf->budget_allowance = NGX_CONF_UNSET_UINT;
     conf->route_key = NGX_CONF_UNSET_PTR;
 
     return conf;
@@ -698,12 +647,6 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->api, prev->api, NGX_HTTP_LLM_API_OFF);
     ngx_conf_merge_value(conf->stream, prev->stream, 1);
     ngx_conf_merge_value(conf->stream_usage, prev->stream_usage, 1);
-    ngx_conf_merge_ptr_value(conf->budgets, prev->budgets, NULL);
-    ngx_conf_merge_uint_value(conf->budget_status, prev->budget_status,
-                              NGX_HTTP_TOO_MANY_REQUESTS);
-    ngx_conf_merge_value(conf->budget_dry_run, prev->budget_dry_run, 0);
-    ngx_conf_merge_uint_value(conf->budget_allowance, prev->budget_allowance,
-                              1024);
     ngx_conf_merge_ptr_value(conf->route_key, prev->route_key, NULL);
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
@@ -945,11 +888,9 @@ ngx_http_llm_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_llm_log_handler;
 
-    /* the features still configured by this module: routing, budgets */
+    /* the features still configured by this module: routing */
 
-    if (ngx_http_llm_route_init(cf) != NGX_OK
-        || ngx_http_llm_budget_init(cf) != NGX_OK)
-    {
+    if (ngx_http_llm_route_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -233,10 +233,8 @@ typedef union {
 typedef struct {
     ngx_array_t                 models;        /* ngx_http_llm_model_t */
     ngx_http_llm_model_t       *default_model; /* "llm_model * ..." */
-    ngx_array_t                 budget_refs;   /* ngx_http_llm_budget_ref_t */
     ngx_array_t                 routes;        /* ngx_http_llm_route_t */
     ngx_uint_t                  fallbacks;     /* some route has fallbacks */
-    ngx_array_t                 budget_zones;  /* ngx_http_llm_budget_zone_t * */
     void                       *stats;         /* in shared memory */
     ngx_http_llm_stat_t        *unlisted;      /* models not in the catalogue */
     ngx_array_t                 tokenizers;    /* ngx_http_llm_tokenizer_t */
@@ -249,11 +247,6 @@ typedef struct {
     ngx_uint_t                  api;
     ngx_flag_t                  stream;
     ngx_flag_t                  stream_usage;
-
-    ngx_array_t                *budgets;       /* ngx_shm_zone_t * */
-    ngx_uint_t                  budget_status;
-    ngx_flag_t                  budget_dry_run;
-    ngx_uint_t                  budget_allowance;
 
     ngx_http_complex_value_t   *route_key;
 } ngx_http_llm_loc_conf_t;
@@ -550,18 +543,6 @@ ngx_int_t ngx_http_llm_parse_json(ngx_http_request_t *r,
 ngx_int_t ngx_http_llm_cost(ngx_http_llm_ctx_t *ctx, uint64_t *nano_usd);
 ngx_int_t ngx_http_llm_cost_of(ngx_http_llm_ctx_t *ctx, size_t prompt_tokens,
     size_t completion_tokens, uint64_t *nano_usd);
-
-/* ngx_http_llm_budget.c */
-ngx_int_t ngx_http_llm_budget_admit(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
-void ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx);
-ngx_uint_t ngx_http_llm_budget_overrun(ngx_http_llm_ctx_t *ctx);
-char *ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_int_t ngx_http_llm_budget_check(ngx_conf_t *cf,
-    ngx_http_llm_main_conf_t *lmcf);
-ngx_int_t ngx_http_llm_budget_init(ngx_conf_t *cf);
 
 /* ngx_http_llm_redact.c */
 ngx_int_t ngx_http_llm_redact_request(ngx_http_request_t *r,

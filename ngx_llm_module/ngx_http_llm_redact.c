@@ -467,6 +467,12 @@ ngx_http_llm_redact_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         ctx->json_hook = ngx_http_llm_redact_json;
     }
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm redact: the answer is %s (redacted:%ui "
+                   "restored values:%ui)",
+                   (rc->response || rc->restore) ? "scanned" : "not scanned",
+                   (ngx_uint_t) rc->response, rc->nvalues);
+
     return NGX_DECLINED;
 }
 

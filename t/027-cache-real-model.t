@@ -14,6 +14,9 @@
 use strict;
 use warnings;
 use Test::Nginx::Socket;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use IO::Select;
