@@ -295,6 +295,10 @@ embedder got: {"model":"use-lite","input":"비밀번호를 어떻게 재설정�
 
 
 === TEST 5.1: a model slower than timeout=: the request misses after it and is served
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request eval
 main::ask("How do I reset my password?", "/slow/v1/chat/completions")
 --- response_headers
