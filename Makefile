@@ -21,7 +21,7 @@ BUILD  ?= $(CURDIR)/build
 OBJS   := $(BUILD)/objs
 MODULE := $(BUILD)/ngx_http_llm_module.so
 
-SRCS := $(wildcard ngx_llm_module/*.c ngx_llm_module/*.h filters/*.c filters/*.h)
+SRCS := $(wildcard ngx_llm_module/*.c ngx_llm_module/*.h ngx_llm_module/*/*.c ngx_llm_module/*/*.h filters/*.c filters/*.h)
 
 # Hyperscan on x86-64; Vectorscan (same API, conflicts with it) elsewhere,
 # or where it is already installed
@@ -43,12 +43,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PROVE_INC := $(shell perl -MTest::Nginx::Socket -e1 2>/dev/null \
                      || echo "-I $(CURDIR)/t/runner")
 
+# features left out of the build (config): LLM_WITHOUT_BUDGET=1,
+# LLM_WITHOUT_CACHE=1, LLM_WITHOUT_REDACT=1; use another BUILD= for them
+export LLM_WITHOUT_BUDGET LLM_WITHOUT_CACHE LLM_WITHOUT_REDACT LLM_WITH_REDACT
+
 export TEST_NGINX_BINARY ?= $(NGINX_BIN)
 export TEST_NGINX_RANDOMIZE ?= 1
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 
 .PHONY: all deps build embedder tokenizers test test-ui test-valgrind \
-	test-runner run bench fuzz phone-tables clean
+	test-runner run bench fuzz phone-tables clean check-engines callgraph \
+	test-variants test-static
 
 all: build
 
@@ -71,12 +76,13 @@ $(OBJS)/Makefile: config
 	if [ -f conf_flags ]; then \
 	    . ./conf_flags; \
 	    ./configure \
-	        --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC $$(dpkg-buildflags --get CPPFLAGS)" \
+	        --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC $$(dpkg-buildflags --get CPPFLAGS) $(LLM_CC_OPT)" \
 	        --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC" \
 	        "$${NGX_CONF_FLAGS[@]}" \
 	        --add-dynamic-module=$(CURDIR) --builddir=$(OBJS) >$(BUILD)/configure.log; \
 	else \
 	    ./configure --with-compat --with-http_v2_module \
+	        --with-cc-opt="$(LLM_CC_OPT)" \
 	        --add-dynamic-module=$(CURDIR) --builddir=$(OBJS) >$(BUILD)/configure.log; \
 	fi
 
@@ -106,7 +112,7 @@ $(EMBEDDER_STAMP): t/embedder/package.json t/embedder/package-lock.json
 	        "t/027 will skip"; \
 	fi
 
-test: build tokenizers
+test: build tokenizers check-engines
 	-@$(MAKE) -s embedder
 	prove $(PROVE_INC) -j$(PROVE_JOBS) t/
 
@@ -172,6 +178,87 @@ bench: build
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk >/dev/null
 	MODULE=$(MODULE) bash bench/run.sh
 
+# the engines (ngx_llm_module/engines/) build without nginx and need none
+# of its symbols
+check-engines:
+	bash tools/check-engines.sh $(BUILD)/engines
+
+# The variants of the build that CI checks (.ci/run), each in its own
+# build directory:
+# - build/noredact: LLM_WITHOUT_REDACT=1, the whole suite against it (the
+#   blocks and files of a missing feature skip, t/lib/LLMTest/Suite.pm);
+# - build/minimal: budget, cache and redaction all left out, nginx -t of a
+#   gateway and of llm_redact (which must say why it is refused);
+# - build/nohs: Hyperscan hidden from the compiler (a hs/hs.h that does not
+#   compile first in the include path, no pkg-config): config must build
+#   without redaction, and nginx -t must name the missing library.
+NOHS_HIDE := $(BUILD)/nohs/hide
+
+variant-check = printf 'load_module %s;\nevents {}\nhttp { server { listen 127.0.0.1:1; location / { llm_gateway openai; %s } } }\n' \
+	    $(1)/ngx_http_llm_module.so '$(2)' > $(1)/t.conf; \
+	$(NGINX_BIN) -t -q -g 'error_log stderr; pid /dev/null;' -c $(1)/t.conf
+
+test-variants: deps
+	$(MAKE) -s BUILD=$(BUILD)/noredact LLM_WITHOUT_REDACT=1 build
+	TEST_NGINX_LOAD_MODULES="$(BUILD)/noredact/ngx_http_llm_module.so $(ECHO_MODULE)" \
+	    prove $(PROVE_INC) -j$(PROVE_JOBS) t/
+	$(MAKE) -s BUILD=$(BUILD)/minimal LLM_WITHOUT_REDACT=1 LLM_WITHOUT_CACHE=1 \
+	    LLM_WITHOUT_BUDGET=1 build
+	@$(call variant-check,$(BUILD)/minimal,llm_stream on;)
+	@! ( $(call variant-check,$(BUILD)/minimal,llm_redact request;) ) 2>$(BUILD)/minimal/t.log
+	grep -q '"llm_redact" is not available: .* built without redaction' $(BUILD)/minimal/t.log
+	@mkdir -p $(NOHS_HIDE)/hs && echo '#error hidden by make test-variants' > $(NOHS_HIDE)/hs/hs.h
+	PKG_CONFIG_LIBDIR=/nonexistent $(MAKE) -s BUILD=$(BUILD)/nohs \
+	    LLM_CC_OPT="-isystem $(NOHS_HIDE)" build
+	grep -q 'building without redaction' $(BUILD)/nohs/configure.log
+	! ldd $(BUILD)/nohs/ngx_http_llm_module.so | grep -q libhs
+	@! ( $(call variant-check,$(BUILD)/nohs,llm_redact request;) ) 2>$(BUILD)/nohs/t.log
+	grep -q '"llm_redact" needs Hyperscan or Vectorscan' $(BUILD)/nohs/t.log
+	@echo "variants: without redaction (suite), minimal, no Hyperscan: passed"
+
+# a static nginx (--add-module) with the module built in, in build/static;
+# nginx -t of a configuration that uses every feature.  Debian's nginx-dev
+# has headers only: the full sources are the orig tarball of Debian's nginx
+# source package (apt-get source, with a private deb-src list in build/apt),
+# or NGINX_FULL_SRC=/path/to/nginx-x.y.z
+STATIC := $(BUILD)/static
+NGINX_FULL_SRC ?= $(STATIC)/nginx-src
+APT_SRC_OPTS = -o Dir::Etc::SourceList=/dev/null \
+    -o Dir::Etc::SourceParts=$(BUILD)/apt/parts \
+    -o Dir::State::Lists=$(BUILD)/apt/lists -o Debug::NoLocking=1
+
+$(STATIC)/nginx-src/configure:
+	rm -rf $(BUILD)/apt $(STATIC)/nginx-src
+	mkdir -p $(BUILD)/apt/parts $(BUILD)/apt/lists/partial $(BUILD)/apt/src
+	. /etc/os-release && printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: %s %s-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb-src\nURIs: http://deb.debian.org/debian-security\nSuites: %s-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+	    $$VERSION_CODENAME $$VERSION_CODENAME $$VERSION_CODENAME > $(BUILD)/apt/parts/src.sources
+	apt-get $(APT_SRC_OPTS) update -qq
+	cd $(BUILD)/apt/src && { apt-get $(APT_SRC_OPTS) source --download-only -qq \
+	    nginx=$$(dpkg-query -W -f='$${Version}' nginx) || true; }
+	mkdir -p $(STATIC)/nginx-src
+	tar -xzf $$(ls $(BUILD)/apt/src/nginx_*.orig.tar.gz | head -1) \
+	    --strip-components=1 -C $(STATIC)/nginx-src
+	test -f $@
+
+test-static: deps $(if $(filter $(STATIC)/nginx-src,$(NGINX_FULL_SRC)),$(STATIC)/nginx-src/configure)
+	@mkdir -p $(STATIC)/logs
+	cd $(NGINX_FULL_SRC) && ./configure --with-compat --with-http_v2_module \
+	    --prefix=$(STATIC) --add-module=$(CURDIR) --builddir=$(STATIC)/objs \
+	    >$(STATIC)/configure.log
+	$(MAKE) -s -f $(STATIC)/objs/Makefile -C $(NGINX_FULL_SRC) binary >$(STATIC)/make.log 2>&1 \
+	    || { tail -30 $(STATIC)/make.log; exit 1; }
+	$(STATIC)/objs/nginx -V 2>&1 | grep -q -- '--add-module=$(CURDIR)'
+	printf 'events {}\nhttp { llm_budget_zone $$remote_addr zone=b:1m tokens=1000/m; llm_cache_zone zone=c:1m; server { listen 127.0.0.1:1; location / { llm_gateway openai; llm_budget b; llm_cache c; llm_redact request; proxy_pass http://127.0.0.1:2; } } }\n' \
+	    > $(STATIC)/t.conf
+	$(STATIC)/objs/nginx -t -q -p $(STATIC) -g 'error_log stderr; pid /dev/null;' -c $(STATIC)/t.conf
+	@echo "static: nginx built with --add-module, nginx -t of every feature passed"
+
+# the call graph between the sources, from the objects of the build, into
+# docs/architecture.md; fails on a cycle between files of different layers
+callgraph: build
+	python3 tools/callgraph.py $(OBJS) --update docs/architecture.md
+	python3 tools/callgraph.py $(OBJS) >/dev/null
+
 test-runner: deps
 	TEST_NGINX_LOAD_MODULES=$(ECHO_MODULE) prove -I t/runner t/runner/selftest/
 
@@ -182,18 +269,18 @@ run: build
 
 FUZZ_TARGETS := json sse pii bpe resp
 
-$(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/*.c ngx_llm_module/*.h filters/*.c filters/*.h
+$(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/engines/*.c ngx_llm_module/engines/*.h
 	@command -v clang >/dev/null || { $(SUDO) apt-get install -y -qq clang >/dev/null; }
 	@mkdir -p $(BUILD)/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module -I filters \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module/engines \
 	    $< $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*) -o $@
 
-FUZZ_SRCS_json := ngx_llm_module/ngx_http_llm_json.c
-FUZZ_SRCS_sse  := filters/ngx_http_llm_sse.c
-FUZZ_SRCS_pii  := ngx_llm_module/ngx_http_llm_pii.c
-FUZZ_SRCS_resp := ngx_llm_module/ngx_http_llm_resp.c
+FUZZ_SRCS_json := ngx_llm_module/engines/ngx_http_llm_json.c
+FUZZ_SRCS_sse  := ngx_llm_module/engines/ngx_http_llm_sse.c
+FUZZ_SRCS_pii  := ngx_llm_module/engines/ngx_http_llm_pii.c
+FUZZ_SRCS_resp := ngx_llm_module/engines/ngx_http_llm_resp.c
 FUZZ_LIBS_pii  := -lhs -lcrypto
-FUZZ_SRCS_bpe  := ngx_llm_module/ngx_http_llm_bpe.c
+FUZZ_SRCS_bpe  := ngx_llm_module/engines/ngx_http_llm_bpe.c
 FUZZ_LIBS_bpe  := -lpcre2-8
 
 # each target runs FUZZ_RUNS inputs; a crash fails the target
@@ -212,7 +299,7 @@ phone-tables:
 	@dpkg -s libphonenumber-dev >/dev/null 2>&1 || { $(SUDO) apt-get install -y -qq libphonenumber-dev >/dev/null; }
 	@mkdir -p $(BUILD)
 	g++ -O1 bench/redact/gen_phone_tables.cc -lphonenumber -o $(BUILD)/gen_phone_tables
-	$(BUILD)/gen_phone_tables > ngx_llm_module/ngx_http_llm_pii_phone.h
+	$(BUILD)/gen_phone_tables > ngx_llm_module/engines/ngx_http_llm_pii_phone.h
 
 clean:
 	rm -rf $(BUILD) t/servroot*

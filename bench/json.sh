@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark 4: throughput of the module's JSON scanner (bench/json_bench.c:
 # a ~1 MB chat completion body, counting pass + filling pass, 200 times),
-# built with -O2 against ngx_llm_module/ngx_http_llm_json.c.
+# built with -O2 against ngx_llm_module/engines/ngx_http_llm_json.c.
 #
 #   bash bench/json.sh
 #
@@ -13,8 +13,8 @@ JSON_RUNS=${JSON_RUNS:-3}
 CC=${CC:-cc}
 
 bin=$BENCH_TMP/json_bench
-if ! "$CC" -O2 -I "$REPO/ngx_llm_module" "$BENCH_DIR/json_bench.c" \
-        "$REPO/ngx_llm_module/ngx_http_llm_json.c" -o "$bin" 2>"$BENCH_TMP/json_bench.cc.log"
+if ! "$CC" -O2 -I "$REPO/ngx_llm_module/engines" "$BENCH_DIR/json_bench.c" \
+        "$REPO/ngx_llm_module/engines/ngx_http_llm_json.c" -o "$bin" 2>"$BENCH_TMP/json_bench.cc.log"
 then
     log "json: json_bench.c does not build: $(head -5 "$BENCH_TMP/json_bench.cc.log")"
     echo "### JSON scanner"
@@ -52,7 +52,7 @@ med() {   # LABEL COLUMN
 
 echo "### JSON scanner (bench/json_bench.c)"
 echo
-echo "cc -O2 against ngx_llm_module/ngx_http_llm_json.c; median of $JSON_RUNS runs"
+echo "cc -O2 against ngx_llm_module/engines/ngx_http_llm_json.c; median of $JSON_RUNS runs"
 echo "(each: 200 iterations of a counting pass then a filling pass over the body)."
 echo
 echo "| body | bytes | JSON tokens | counting MB/s | filling MB/s | **count + fill MB/s** | ms per body |"

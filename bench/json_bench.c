@@ -4,8 +4,8 @@
  *
  * Throughput of the JSON scanner on a ~1 MB chat completion request.
  *
- *   cc -O2 -I ngx_llm_module bench/json_bench.c \
- *       ngx_llm_module/ngx_http_llm_json.c -o build/bench/json_bench
+ *   cc -O2 -I ngx_llm_module/engines bench/json_bench.c \
+ *       ngx_llm_module/engines/ngx_http_llm_json.c -o build/bench/json_bench
  *   ./build/bench/json_bench
  */
 

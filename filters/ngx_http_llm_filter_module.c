@@ -1304,13 +1304,20 @@ ngx_http_llm_stream_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     rc = ngx_http_llm_usage_event(r, ctx, &event, &data);
 
-    if (rc != NGX_HTTP_LLM_EVENT_PASS || ctx->event_hook == NULL) {
-        return rc;
+    if (rc == NGX_HTTP_LLM_EVENT_PASS && ctx->event_hook) {
+        ngx_str_null(&st->replacement);
+
+        rc = ctx->event_hook(r, ctx, &event, &data, &st->replacement);
     }
 
-    ngx_str_null(&st->replacement);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm stream: event \"%V\", %uz bytes: %s%s", &event, size,
+                   rc == NGX_HTTP_LLM_EVENT_PASS ? "passed"
+                   : rc == NGX_HTTP_LLM_EVENT_DROP ? "dropped"
+                   : rc == NGX_HTTP_LLM_EVENT_REPLACE ? "replaced" : "error",
+                   ctx->cut_stream ? ", the stream is cut" : "");
 
-    return ctx->event_hook(r, ctx, &event, &data, &st->replacement);
+    return rc;
 }
 
 
@@ -2114,19 +2121,15 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 
 /*
- * The answer has ended, its last bytes not yet sent: it is stored in the
- * cache and the budgets are settled now, not when the request ends, so that
+ * The answer has ended, its last bytes not yet sent: the END hooks run now
+ * (the cache stores it, the budgets are settled), not when the request ends, so that
  * the client's next request sees them.
  */
 
 static void
 ngx_http_llm_answer_end(ngx_http_llm_ctx_t *ctx)
 {
-    ngx_http_llm_cache_end(ctx);
-
-    if (ctx->budgeted) {
-        ngx_http_llm_budget_settle(ctx);
-    }
+    ngx_http_llm_answer_end_hooks(ctx);
 }
 
 

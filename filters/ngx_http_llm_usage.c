@@ -26,8 +26,6 @@ static ngx_int_t ngx_http_llm_count_member(ngx_http_request_t *r,
     const char *key, size_t len);
 static int64_t ngx_http_llm_get_count(ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_json_t *json, uint32_t obj, const char *key, size_t len);
-static uint64_t ngx_http_llm_mul_sat(uint64_t a, uint64_t b);
-static uint64_t ngx_http_llm_add_sat(uint64_t a, uint64_t b);
 static int64_t ngx_http_llm_clamp_count(ngx_http_llm_ctx_t *ctx,
     const char *key, size_t len, const u_char *text, size_t size);
 static ngx_int_t ngx_http_llm_responses_event(ngx_http_request_t *r,
@@ -92,9 +90,7 @@ ngx_http_llm_openai_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return (rc == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
     }
 
-    if (ctx->cache_collect) {
-        ngx_http_llm_cache_event(r, ctx, &json);
-    }
+    ngx_http_llm_answer_event_hooks(r, ctx, &json);
 
     t = ngx_http_llm_get(&json, 0, "error");
 
@@ -210,9 +206,7 @@ ngx_http_llm_anthropic_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return (rc == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
     }
 
-    if (ctx->cache_collect) {
-        ngx_http_llm_cache_event(r, ctx, &json);
-    }
+    ngx_http_llm_answer_event_hooks(r, ctx, &json);
 
     /* the "type" member names the event; the "event:" line repeats it */
 
@@ -493,9 +487,11 @@ ngx_http_llm_count_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 {
     size_t         len, n;
     ngx_uint_t     estimate;
-    const u_char  *raw;
+    const u_char  *raw, *text;
 
     ngx_http_llm_json_raw_string(json, tok, &raw, &len);
+
+    text = NULL;
 
     if (len == 0) {
         return NGX_OK;
@@ -529,9 +525,7 @@ ngx_http_llm_count_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         raw = ctx->text;
     }
 
-    if (ctx->collect_text) {
-        ngx_http_llm_collect_text(r, ctx, (u_char *) raw, len);
-    }
+    text = raw;
 
     if (estimate) {
         n = ngx_http_llm_count_tokens(ctx, raw, len);
@@ -549,12 +543,9 @@ done:
         ngx_http_llm_mark_ttft(r, ctx);
     }
 
-    if (ctx->budget_cut_armed && ctx->mode == NGX_HTTP_LLM_MODE_STREAM
-        && ngx_http_llm_budget_overrun(ctx))
-    {
-        ctx->budget_cut_armed = 0;
-        ctx->cut_stream = 1;
-    }
+    /* routing's comparison, the budget's cut of a stream */
+
+    ngx_http_llm_answer_text_hooks(r, ctx, text, text ? len : 0);
 
     return NGX_OK;
 }
@@ -625,136 +616,6 @@ ngx_http_llm_clamp_count(ngx_http_llm_ctx_t *ctx, const char *key, size_t len,
 
 
 /*
- * Parse a JSON text of the answer into the ctx's token array, which is
- * reused from event to event and grows only for a larger one.
- * NGX_DECLINED: not JSON, or not an object.
- */
-
-ngx_int_t
-ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    ngx_str_t *data, ngx_http_llm_json_t *json)
-{
-    uint32_t  size;
-
-    ngx_memzero(json, sizeof(ngx_http_llm_json_t));
-
-    json->data = data->data;
-    json->len = data->len;
-
-    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
-        return NGX_DECLINED;
-    }
-
-    if (json->ntokens > ctx->tokens_size) {
-        if (ctx->tokens) {
-            ngx_pfree(r->pool, ctx->tokens);
-        }
-
-        size = ngx_max(json->ntokens, 64);
-
-        ctx->tokens = ngx_palloc(r->pool,
-                                 size * sizeof(ngx_http_llm_json_token_t));
-        if (ctx->tokens == NULL) {
-            ctx->tokens_size = 0;
-            return NGX_ERROR;
-        }
-
-        ctx->tokens_size = size;
-    }
-
-    json->tokens = ctx->tokens;
-    json->max_tokens = ctx->tokens_size;
-
-    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK
-        || json->tokens[0].type != NGX_HTTP_LLM_JSON_OBJECT)
-    {
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-
-/* cost in nano-dollars; NGX_DECLINED when the model has no prices */
-
-ngx_int_t
-ngx_http_llm_cost(ngx_http_llm_ctx_t *ctx, uint64_t *nano_usd)
-{
-    return ngx_http_llm_cost_of(ctx, ngx_http_llm_prompt_tokens(ctx),
-                                ctx->completion_tokens, nano_usd);
-}
-
-
-ngx_int_t
-ngx_http_llm_cost_of(ngx_http_llm_ctx_t *ctx, size_t prompt_tokens,
-    size_t completion_tokens, uint64_t *nano_usd)
-{
-    uint64_t               prompt, cached, cached_price, sum;
-    ngx_http_llm_model_t  *m;
-
-    m = ctx->entry;
-
-    if (m == NULL
-        || (m->input == NGX_HTTP_LLM_PRICE_UNSET
-            && m->output == NGX_HTTP_LLM_PRICE_UNSET))
-    {
-        return NGX_DECLINED;
-    }
-
-    cached = ngx_min(ctx->cached_tokens, prompt_tokens);
-    prompt = prompt_tokens - cached;
-
-    cached_price = (m->cached_input != NGX_HTTP_LLM_PRICE_UNSET)
-                   ? (uint64_t) m->cached_input
-                   : (m->input != NGX_HTTP_LLM_PRICE_UNSET)
-                     ? (uint64_t) m->input : 0;
-
-    /* micro-USD per 1M tokens = nano-USD per 1000 tokens */
-
-    if (ctx->error && !ctx->forwarded) {
-        /* refused before it was forwarded: nothing reached the provider */
-        *nano_usd = 0;
-        return NGX_OK;
-    }
-
-    /*
-     * Usage figures are at most NGX_HTTP_LLM_USAGE_MAX, estimates are
-     * bounded by the body's size, prices by llm_model's parser: the
-     * saturation is only a guard, no figure wraps around.
-     */
-
-    sum = ngx_http_llm_mul_sat(prompt, (uint64_t) ngx_max(m->input, 0));
-    sum = ngx_http_llm_add_sat(sum, ngx_http_llm_mul_sat(cached,
-                                                         cached_price));
-    sum = ngx_http_llm_add_sat(sum,
-                               ngx_http_llm_mul_sat(completion_tokens,
-                                           (uint64_t) ngx_max(m->output, 0)));
-
-    *nano_usd = sum / 1000;
-
-    return NGX_OK;
-}
-
-
-static uint64_t
-ngx_http_llm_mul_sat(uint64_t a, uint64_t b)
-{
-    if (a != 0 && b > UINT64_MAX / a) {
-        return UINT64_MAX;
-    }
-
-    return a * b;
-}
-
-
-static uint64_t
-ngx_http_llm_add_sat(uint64_t a, uint64_t b)
-{
-    return (a > UINT64_MAX - b) ? UINT64_MAX : a + b;
-}
-
-
-/*
  * The provider ended the stream with its own error event (an OpenAI
  * object with "error", Anthropic's and the Responses API's "error" event,
  * Gemini's error object): a complete stream, nothing is appended to it.
@@ -796,9 +657,7 @@ ngx_http_llm_responses_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return (rc == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_LLM_EVENT_PASS;
     }
 
-    if (ctx->cache_collect) {
-        ngx_http_llm_cache_event(r, ctx, &json);
-    }
+    ngx_http_llm_answer_event_hooks(r, ctx, &json);
 
     t = ngx_http_llm_get(&json, 0, "type");
 

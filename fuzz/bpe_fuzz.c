@@ -3,8 +3,8 @@
  *
  * libFuzzer target for the exact token counter, see fuzz/README.md.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module \
- *       fuzz/bpe_fuzz.c ngx_llm_module/ngx_http_llm_bpe.c -lpcre2-8 \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module/engines \
+ *       fuzz/bpe_fuzz.c ngx_llm_module/engines/ngx_http_llm_bpe.c -lpcre2-8 \
  *       -o build/fuzz/bpe_fuzz
  *
  * The rank file is $BPE_FUZZ_RANKS (e.g. build/tokenizers/o200k_base.tiktoken),

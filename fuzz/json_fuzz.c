@@ -4,8 +4,8 @@
  *
  * libFuzzer target for the JSON scanner, see fuzz/README.md.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module \
- *       fuzz/json_fuzz.c ngx_llm_module/ngx_http_llm_json.c \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module/engines \
+ *       fuzz/json_fuzz.c ngx_llm_module/engines/ngx_http_llm_json.c \
  *       -o build/fuzz/json_fuzz
  */
 

@@ -4,8 +4,8 @@
  *
  * libFuzzer target for the PII engine, see fuzz/README.md.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module \
- *       fuzz/pii_fuzz.c ngx_llm_module/ngx_http_llm_pii.c -lhs -lcrypto \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module/engines \
+ *       fuzz/pii_fuzz.c ngx_llm_module/engines/ngx_http_llm_pii.c -lhs -lcrypto \
  *       -o build/fuzz/pii_fuzz
  *
  * Byte 0 chooses the largest slice (1 to 16 bytes, bit 4: times 8), byte 1

@@ -4,7 +4,7 @@
  * libFuzzer target for the RESP2 reply parser, see fuzz/README.md.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module \
- *       fuzz/resp_fuzz.c ngx_llm_module/ngx_http_llm_resp.c \
+ *       fuzz/resp_fuzz.c ngx_llm_module/engines/ngx_http_llm_resp.c \
  *       -o build/fuzz/resp_fuzz
  *
  * The input, from an exactly sized copy, is parsed reply after reply as

@@ -3,8 +3,8 @@
  *
  * libFuzzer target for the incremental SSE parser, see fuzz/README.md.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module \
- *       -I filters fuzz/sse_fuzz.c filters/ngx_http_llm_sse.c \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I ngx_llm_module/engines \
+ *       fuzz/sse_fuzz.c ngx_llm_module/engines/ngx_http_llm_sse.c \
  *       -o build/fuzz/sse_fuzz
  *
  * The first two input bytes choose how the rest is sliced:

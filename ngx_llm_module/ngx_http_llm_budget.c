@@ -20,7 +20,7 @@
  */
 
 
-#include "ngx_http_llm_module.h"
+#include "ngx_http_llm_budget.h"
 
 #include <ngx_sha1.h>
 
@@ -136,13 +136,13 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_http_llm_budget_node_t   *lease_node;
     ngx_http_llm_budget_lease_t  *l;
     ngx_http_llm_model_t         *m;
-    ngx_http_llm_loc_conf_t      *lcf;
+    ngx_http_llm_budget_loc_conf_t  *lcf;
     ngx_shm_zone_t              **shm;
     ngx_http_llm_budget_zone_t   *zone, *refused;
     ngx_http_llm_budget_node_t   *node;
     ngx_http_llm_reservation_t   *res;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_budget_module);
 
     if (lcf->budgets == NULL) {
         return NGX_DECLINED;
@@ -266,6 +266,11 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
         res[i].remaining = ngx_http_llm_budget_left(res[i].zone, node);
 
+        ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm budget \"%V\": level %.3f, reserving %.3f "
+                       "of %.3f", &res[i].zone->name, node->level,
+                       res[i].reserved, res[i].zone->limit);
+
         if (refused) {
             continue;
         }
@@ -368,6 +373,11 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                 ctx->budget_cut_armed = 1;
             }
         }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm budget: admitted in %ui zones%s", n,
+                       ctx->budget_cut_armed ? ", streams cut on overrun"
+                                             : "");
     }
 
     for (i = n; i > 0; i--) {
@@ -378,7 +388,9 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     if (refused) {
         secs = (time_t) ((retry + 999) / 1000);
-        level = lcf->budget_dry_run ? NGX_LOG_NOTICE : NGX_LOG_WARN;
+        /* a dry run one level lower, as limit_req logs its delays */
+        level = lcf->budget_dry_run ? lcf->budget_log_level + 1
+                                    : lcf->budget_log_level;
 
         /* "%f" of ngx_sprintf() goes through int64_t: bounded for display */
 
@@ -1017,7 +1029,39 @@ ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             return NGX_ERROR;
         }
 
-        /* reload: the keys and their levels live on */
+        /*
+         * reload: the keys and their levels live on, so they must still
+         * mean the same (as limit_req does for its key)
+         */
+
+        if (zone->key.value.len != ozone->key.value.len
+            || ngx_strncmp(zone->key.value.data, ozone->key.value.data,
+                           zone->key.value.len)
+               != 0)
+        {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "llm_budget_zone \"%V\" uses the \"%V\" key "
+                          "while previously it used the \"%V\" key",
+                          &shm_zone->shm.name, &zone->key.value,
+                          &ozone->key.value);
+            return NGX_ERROR;
+        }
+
+        if (zone->cost != ozone->cost) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "llm_budget_zone \"%V\" counts %s while "
+                          "previously it counted %s",
+                          &shm_zone->shm.name,
+                          zone->cost ? "cost" : "tokens",
+                          ozone->cost ? "cost" : "tokens");
+            return NGX_ERROR;
+        }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, shm_zone->shm.log, 0,
+                       "llm budget zone \"%V\": levels kept, %s",
+                       &shm_zone->shm.name,
+                       zone->cost ? "cost" : "tokens");
+
         zone->sh = ozone->sh;
         zone->shpool = ozone->shpool;
         return NGX_OK;
@@ -1043,7 +1087,7 @@ ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 char *
 ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_llm_main_conf_t *lmcf = conf;
+    ngx_http_llm_budget_main_conf_t *lmcf = conf;
 
     ssize_t                            size;
     ngx_str_t                         *value, name, lease;
@@ -1319,12 +1363,12 @@ invalid:
 char *
 ngx_http_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_llm_loc_conf_t *lcf = conf;
+    ngx_http_llm_budget_loc_conf_t *lcf = conf;
 
-    ngx_str_t                  *value;
-    ngx_uint_t                  i;
-    ngx_shm_zone_t             *shm_zone, **zp;
-    ngx_http_llm_main_conf_t   *lmcf;
+    ngx_str_t                        *value;
+    ngx_uint_t                        i;
+    ngx_shm_zone_t                   *shm_zone, **zp;
+    ngx_http_llm_budget_main_conf_t  *lmcf;
     ngx_http_llm_budget_ref_t  *ref;
 
     value = cf->args->elts;
@@ -1361,7 +1405,7 @@ ngx_http_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     /* checked once the http block is read: zones may be declared later */
 
-    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_budget_module);
 
     ref = ngx_array_push(&lmcf->budget_refs);
     if (ref == NULL) {
@@ -1379,7 +1423,8 @@ ngx_http_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /* after the http block: every llm_budget names a declared zone */
 
 ngx_int_t
-ngx_http_llm_budget_check(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf)
+ngx_http_llm_budget_check(ngx_conf_t *cf,
+    ngx_http_llm_budget_main_conf_t *lmcf)
 {
     ngx_uint_t                  i;
     ngx_http_llm_budget_ref_t  *ref;
@@ -1788,4 +1833,236 @@ ngx_http_llm_budget_outage_refill(ngx_http_llm_budget_zone_t *zone,
         node->level += add;
         node->owed += add;
     }
+}
+
+
+/* the pipeline's hooks of budgets (see ngx_http_llm_module.h) */
+
+static void
+ngx_http_llm_budget_text_hook(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    const u_char *text, size_t len)
+{
+    /* a stream over its reservation is cut as soon as it is seen */
+
+    if (ctx->budget_cut_armed && ctx->mode == NGX_HTTP_LLM_MODE_STREAM
+        && ngx_http_llm_budget_overrun(ctx))
+    {
+        ctx->budget_cut_armed = 0;
+        ctx->cut_stream = 1;
+    }
+}
+
+
+static void
+ngx_http_llm_budget_end_hook(ngx_http_llm_ctx_t *ctx)
+{
+    if (ctx->budgeted) {
+        ngx_http_llm_budget_settle(ctx);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_llm_budget_init(ngx_conf_t *cf)
+{
+    ngx_http_llm_hook_t  *h;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_ADMIT);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->request = ngx_http_llm_budget_admit;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_TEXT);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->text = ngx_http_llm_budget_text_hook;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_END);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->end = ngx_http_llm_budget_end_hook;
+
+    return NGX_OK;
+}
+
+
+/* the budget module: its directives and configuration */
+
+static void *ngx_http_llm_budget_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_budget_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_llm_budget_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_budget_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+
+
+static ngx_conf_num_bounds_t  ngx_http_llm_budget_status_bounds = {
+    ngx_conf_check_num_bounds, 400, 599
+};
+
+
+static ngx_conf_enum_t  ngx_http_llm_budget_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_llm_budget_commands[] = {
+
+    { ngx_string("llm_budget_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_llm_budget_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("llm_budget"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_budget,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_budget_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_budget_loc_conf_t, budget_status),
+      &ngx_http_llm_budget_status_bounds },
+
+    { ngx_string("llm_budget_dry_run"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_budget_loc_conf_t, budget_dry_run),
+      NULL },
+
+    { ngx_string("llm_budget_allowance"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_budget_loc_conf_t, budget_allowance),
+      NULL },
+
+    { ngx_string("llm_budget_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_budget_loc_conf_t, budget_log_level),
+      &ngx_http_llm_budget_log_levels },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_llm_budget_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_llm_budget_init,              /* postconfiguration */
+
+    ngx_http_llm_budget_create_main_conf,  /* create main configuration */
+    ngx_http_llm_budget_init_main_conf,    /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_llm_budget_create_loc_conf,   /* create location configuration */
+    ngx_http_llm_budget_merge_loc_conf     /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_llm_budget_module = {
+    NGX_MODULE_V1,
+    &ngx_http_llm_budget_module_ctx,       /* module context */
+    ngx_http_llm_budget_commands,          /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_llm_budget_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_budget_main_conf_t  *lmcf;
+
+    lmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_budget_main_conf_t));
+    if (lmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&lmcf->budget_refs, cf->pool, 4,
+                       sizeof(ngx_http_llm_budget_ref_t))
+        != NGX_OK
+        || ngx_array_init(&lmcf->budget_zones, cf->pool, 4,
+                          sizeof(ngx_http_llm_budget_zone_t *))
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return lmcf;
+}
+
+
+static char *
+ngx_http_llm_budget_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    if (ngx_http_llm_budget_check(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_llm_budget_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_budget_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_budget_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->budgets = NGX_CONF_UNSET_PTR;
+    conf->budget_status = NGX_CONF_UNSET_UINT;
+    conf->budget_dry_run = NGX_CONF_UNSET;
+    conf->budget_allowance = NGX_CONF_UNSET_UINT;
+    conf->budget_log_level = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_llm_budget_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_llm_budget_loc_conf_t *prev = parent;
+    ngx_http_llm_budget_loc_conf_t *conf = child;
+
+    ngx_conf_merge_ptr_value(conf->budgets, prev->budgets, NULL);
+    ngx_conf_merge_uint_value(conf->budget_status, prev->budget_status,
+                              NGX_HTTP_TOO_MANY_REQUESTS);
+    ngx_conf_merge_value(conf->budget_dry_run, prev->budget_dry_run, 0);
+    ngx_conf_merge_uint_value(conf->budget_allowance, prev->budget_allowance,
+                              1024);
+    ngx_conf_merge_uint_value(conf->budget_log_level, prev->budget_log_level,
+                              NGX_LOG_WARN);
+
+    return NGX_CONF_OK;
 }

@@ -2344,6 +2344,10 @@ ngx_http_llm_cache_arm(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     ctx->cache_collect = 1;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm cache: miss, model \"%V\", the answer of attempt %ui "
+                   "will be read for storing", &ctx->model, ctx->attempts);
+
     return NGX_OK;
 }
 
@@ -4665,11 +4669,48 @@ ngx_http_llm_cache_preconfiguration(ngx_conf_t *cf)
 }
 
 
+/* the answer's events, parsed: captured while a miss is armed */
+
+static void
+ngx_http_llm_cache_event_hook(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_json_t *json)
+{
+    if (ctx->cache_collect) {
+        ngx_http_llm_cache_event(r, ctx, json);
+    }
+}
+
+
 static ngx_int_t
 ngx_http_llm_cache_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_http_llm_hook_t  *h;
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_llm_cache_header_filter;
+
+    /* the pipeline's hooks (see ngx_http_llm_module.h) */
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_ANSWER);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->request = ngx_http_llm_cache_lookup;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_EVENT);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->json = ngx_http_llm_cache_event_hook;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_END);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->end = ngx_http_llm_cache_end;
 
     return NGX_OK;
 }

@@ -33,11 +33,6 @@ static ngx_conf_enum_t  ngx_http_llm_gateway_apis[] = {
 };
 
 
-static ngx_conf_num_bounds_t  ngx_http_llm_status_bounds = {
-    ngx_conf_check_num_bounds, 400, 599
-};
-
-
 static ngx_command_t  ngx_http_llm_commands[] = {
 
     { ngx_string("llm_gateway"),
@@ -101,41 +96,6 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       ngx_http_llm_redis_directive,
       0,
       0,
-      NULL },
-
-    { ngx_string("llm_budget_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
-      ngx_http_llm_budget_zone,
-      0,
-      0,
-      NULL },
-
-    { ngx_string("llm_budget"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_llm_budget,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("llm_budget_status"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_llm_loc_conf_t, budget_status),
-      &ngx_http_llm_status_bounds },
-
-    { ngx_string("llm_budget_dry_run"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_llm_loc_conf_t, budget_dry_run),
-      NULL },
-
-    { ngx_string("llm_budget_allowance"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_llm_loc_conf_t, budget_allowance),
       NULL },
 
       ngx_null_command
@@ -452,6 +412,7 @@ ngx_http_llm_shm_state(ngx_shm_zone_t *shm_zone, size_t size,
 static void *
 ngx_http_llm_create_main_conf(ngx_conf_t *cf)
 {
+    ngx_uint_t                 i;
     ngx_http_llm_main_conf_t  *lmcf;
 
     lmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_main_conf_t));
@@ -466,15 +427,9 @@ ngx_http_llm_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    if (ngx_array_init(&lmcf->budget_refs, cf->pool, 4,
-                       sizeof(ngx_http_llm_budget_ref_t))
+    if (ngx_array_init(&lmcf->routes, cf->pool, 4,
+                       sizeof(ngx_http_llm_route_t))
         != NGX_OK
-        || ngx_array_init(&lmcf->routes, cf->pool, 4,
-                          sizeof(ngx_http_llm_route_t))
-           != NGX_OK
-        || ngx_array_init(&lmcf->budget_zones, cf->pool, 4,
-                          sizeof(ngx_http_llm_budget_zone_t *))
-           != NGX_OK
         || ngx_array_init(&lmcf->redis, cf->pool, 1,
                           sizeof(ngx_http_llm_redis_t *))
            != NGX_OK)
@@ -482,7 +437,119 @@ ngx_http_llm_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    for (i = 0; i < NGX_HTTP_LLM_HOOKS; i++) {
+        if (ngx_array_init(&lmcf->hooks[i], cf->pool, 2,
+                           sizeof(ngx_http_llm_hook_t))
+            != NGX_OK)
+        {
+            return NULL;
+        }
+    }
+
     return lmcf;
+}
+
+
+/*
+ * A new entry at the end of a hook list, for the caller to fill: called by
+ * the features in their postconfiguration.
+ */
+
+ngx_http_llm_hook_t *
+ngx_http_llm_add_hook(ngx_conf_t *cf, ngx_uint_t kind)
+{
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
+
+    return ngx_array_push(&lmcf->hooks[kind]);
+}
+
+
+/*
+ * The request hooks of a kind, in order: the first result other than
+ * NGX_DECLINED ends the run and is returned (ROUTE, CHECK, ANSWER, ADMIT,
+ * REDIRECT); FORWARD and CONTENT run them all.
+ */
+
+ngx_int_t
+ngx_http_llm_run_hooks(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_uint_t kind)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 i;
+    ngx_http_llm_hook_t       *h;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    h = lmcf->hooks[kind].elts;
+
+    for (i = 0; i < lmcf->hooks[kind].nelts; i++) {
+        rc = h[i].request(r, ctx);
+
+        if (rc != NGX_DECLINED
+            && kind != NGX_HTTP_LLM_HOOK_FORWARD
+            && kind != NGX_HTTP_LLM_HOOK_CONTENT)
+        {
+            return rc;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+void
+ngx_http_llm_answer_event_hooks(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_hook_t       *h;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    h = lmcf->hooks[NGX_HTTP_LLM_HOOK_EVENT].elts;
+
+    for (i = 0; i < lmcf->hooks[NGX_HTTP_LLM_HOOK_EVENT].nelts; i++) {
+        h[i].json(r, ctx, json);
+    }
+}
+
+
+void
+ngx_http_llm_answer_text_hooks(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, const u_char *text, size_t len)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_hook_t       *h;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    h = lmcf->hooks[NGX_HTTP_LLM_HOOK_TEXT].elts;
+
+    for (i = 0; i < lmcf->hooks[NGX_HTTP_LLM_HOOK_TEXT].nelts; i++) {
+        h[i].text(r, ctx, text, len);
+    }
+}
+
+
+void
+ngx_http_llm_answer_end_hooks(ngx_http_llm_ctx_t *ctx)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_hook_t       *h;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_llm_module);
+
+    h = lmcf->hooks[NGX_HTTP_LLM_HOOK_END].elts;
+
+    for (i = 0; i < lmcf->hooks[NGX_HTTP_LLM_HOOK_END].nelts; i++) {
+        h[i].end(ctx);
+    }
 }
 
 
@@ -496,8 +563,7 @@ ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_upstream_srv_conf_t  **uscfp;
     ngx_http_upstream_main_conf_t  *umcf;
 
-    if (ngx_http_llm_budget_check(cf, lmcf) != NGX_OK
-        || ngx_http_llm_route_check(cf, lmcf) != NGX_OK
+    if (ngx_http_llm_route_check(cf, lmcf) != NGX_OK
         || ngx_http_llm_status_zone(cf, lmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -573,10 +639,6 @@ ngx_http_llm_create_loc_conf(ngx_conf_t *cf)
     conf->api = NGX_CONF_UNSET_UINT;
     conf->stream = NGX_CONF_UNSET;
     conf->stream_usage = NGX_CONF_UNSET;
-    conf->budgets = NGX_CONF_UNSET_PTR;
-    conf->budget_status = NGX_CONF_UNSET_UINT;
-    conf->budget_dry_run = NGX_CONF_UNSET;
-    conf->budget_allowance = NGX_CONF_UNSET_UINT;
     conf->route_key = NGX_CONF_UNSET_PTR;
 
     return conf;
@@ -595,12 +657,6 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->api, prev->api, NGX_HTTP_LLM_API_OFF);
     ngx_conf_merge_value(conf->stream, prev->stream, 1);
     ngx_conf_merge_value(conf->stream_usage, prev->stream_usage, 1);
-    ngx_conf_merge_ptr_value(conf->budgets, prev->budgets, NULL);
-    ngx_conf_merge_uint_value(conf->budget_status, prev->budget_status,
-                              NGX_HTTP_TOO_MANY_REQUESTS);
-    ngx_conf_merge_value(conf->budget_dry_run, prev->budget_dry_run, 0);
-    ngx_conf_merge_uint_value(conf->budget_allowance, prev->budget_allowance,
-                              1024);
     ngx_conf_merge_ptr_value(conf->route_key, prev->route_key, NULL);
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
@@ -841,6 +897,12 @@ ngx_http_llm_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_llm_log_handler;
+
+    /* the features still configured by this module: routing */
+
+    if (ngx_http_llm_route_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

@@ -167,17 +167,84 @@ typedef struct {
 } ngx_http_llm_route_t;
 
 
+/*
+ * The pipeline's hooks.  A feature registers its own in its
+ * postconfiguration (ngx_http_llm_add_hook(), like nginx's phase handlers);
+ * the request pipeline (ngx_http_llm_request.c) and the answer reader
+ * (filters/) run them in the order of registration and never name a
+ * feature.  The lists are in the main configuration, so a reload that
+ * fails keeps the running cycle's.
+ *
+ * Request hooks, ngx_http_llm_request_hook_pt, once the body is parsed:
+ *   ROUTE     choose the model and its entry: NGX_OK chosen, NGX_DECLINED
+ *             next (then the catalogue), NGX_ERROR;
+ *   CHECK     refuse or rewrite the request (redaction);
+ *   ANSWER    answer it from elsewhere (the cache): NGX_OK answered,
+ *             NGX_AGAIN wait (the hook calls ngx_http_llm_resume() later);
+ *   ADMIT     admission (budgets);
+ *             for these three: NGX_DECLINED to go on, anything else ends
+ *             the pipeline with it;
+ *   FORWARD   the body is final and goes upstream (shadows): all run, their
+ *             result is ignored;
+ *   CONTENT   the request (or a subrequest with a context) goes to its
+ *             content handler: all run, result ignored;
+ *   REDIRECT  the request came back through an internal redirect:
+ *             NGX_DECLINED not for this hook, else the pipeline's result.
+ * Answer hooks:
+ *   EVENT     ngx_http_llm_answer_json_pt: each event of a streamed answer,
+ *             parsed (the cache's capture);
+ *   TEXT      ngx_http_llm_answer_text_pt: after each piece of answer text
+ *             was counted (routing's comparison, the budget's cut); text
+ *             is the decoded piece, always when a feature set
+ *             ctx->collect_text, else it may be NULL;
+ *   END       ngx_http_llm_answer_end_pt: the answer ended, its last bytes
+ *             not yet sent (cache store, budget settlement).
+ * A feature that changes the answer sets ctx->event_hook / ctx->json_hook
+ * for the request, from its CHECK hook (redaction).
+ */
+
+#define NGX_HTTP_LLM_HOOK_ROUTE     0
+#define NGX_HTTP_LLM_HOOK_CHECK     1
+#define NGX_HTTP_LLM_HOOK_ANSWER    2
+#define NGX_HTTP_LLM_HOOK_ADMIT     3
+#define NGX_HTTP_LLM_HOOK_FORWARD   4
+#define NGX_HTTP_LLM_HOOK_CONTENT   5
+#define NGX_HTTP_LLM_HOOK_REDIRECT  6
+#define NGX_HTTP_LLM_HOOK_EVENT     7
+#define NGX_HTTP_LLM_HOOK_TEXT      8
+#define NGX_HTTP_LLM_HOOK_END       9
+#define NGX_HTTP_LLM_HOOKS          10
+
+
+typedef struct ngx_http_llm_ctx_s     ngx_http_llm_ctx_t;
+
+typedef ngx_int_t (*ngx_http_llm_request_hook_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+typedef void (*ngx_http_llm_answer_json_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json);
+typedef void (*ngx_http_llm_answer_text_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, const u_char *text, size_t len);
+typedef void (*ngx_http_llm_answer_end_pt)(ngx_http_llm_ctx_t *ctx);
+
+typedef union {
+    ngx_http_llm_request_hook_pt    request;
+    ngx_http_llm_answer_json_pt     json;
+    ngx_http_llm_answer_text_pt     text;
+    ngx_http_llm_answer_end_pt      end;
+} ngx_http_llm_hook_t;
+
+
 typedef struct {
     ngx_array_t                 models;        /* ngx_http_llm_model_t */
     ngx_http_llm_model_t       *default_model; /* "llm_model * ..." */
-    ngx_array_t                 budget_refs;   /* ngx_http_llm_budget_ref_t */
     ngx_array_t                 routes;        /* ngx_http_llm_route_t */
     ngx_uint_t                  fallbacks;     /* some route has fallbacks */
-    ngx_array_t                 budget_zones;  /* ngx_http_llm_budget_zone_t * */
     ngx_array_t                 redis;         /* ngx_http_llm_redis_t * */
     void                       *stats;         /* in shared memory */
     ngx_http_llm_stat_t        *unlisted;      /* models not in the catalogue */
     ngx_array_t                 tokenizers;    /* ngx_http_llm_tokenizer_t */
+    ngx_array_t                 hooks[NGX_HTTP_LLM_HOOKS];
+                                               /* ngx_http_llm_hook_t */
 } ngx_http_llm_main_conf_t;
 
 
@@ -185,11 +252,6 @@ typedef struct {
     ngx_uint_t                  api;
     ngx_flag_t                  stream;
     ngx_flag_t                  stream_usage;
-
-    ngx_array_t                *budgets;       /* ngx_shm_zone_t * */
-    ngx_uint_t                  budget_status;
-    ngx_flag_t                  budget_dry_run;
-    ngx_uint_t                  budget_allowance;
 
     ngx_http_complex_value_t   *route_key;
 } ngx_http_llm_loc_conf_t;
@@ -254,7 +316,6 @@ typedef struct {
 
 
 typedef struct ngx_http_llm_stream_s  ngx_http_llm_stream_t;
-typedef struct ngx_http_llm_ctx_s     ngx_http_llm_ctx_t;
 
 
 /*
@@ -408,6 +469,14 @@ struct ngx_http_llm_ctx_s {
 
 
 /* ngx_http_llm_module.c */
+ngx_http_llm_hook_t *ngx_http_llm_add_hook(ngx_conf_t *cf, ngx_uint_t kind);
+ngx_int_t ngx_http_llm_run_hooks(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_uint_t kind);
+void ngx_http_llm_answer_event_hooks(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json);
+void ngx_http_llm_answer_text_hooks(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, const u_char *text, size_t len);
+void ngx_http_llm_answer_end_hooks(ngx_http_llm_ctx_t *ctx);
 ngx_http_llm_ctx_t *ngx_http_llm_get_ctx(ngx_http_request_t *r);
 ngx_http_llm_ctx_t *ngx_http_llm_create_ctx(ngx_http_request_t *r);
 ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_llm_main_conf_t *lmcf,
@@ -473,22 +542,13 @@ ngx_int_t ngx_http_llm_usage_event(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *event, ngx_str_t *data);
 void ngx_http_llm_usage_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *body);
+
+/* ngx_http_llm_cost.c */
 ngx_int_t ngx_http_llm_parse_json(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *data, ngx_http_llm_json_t *json);
 ngx_int_t ngx_http_llm_cost(ngx_http_llm_ctx_t *ctx, uint64_t *nano_usd);
 ngx_int_t ngx_http_llm_cost_of(ngx_http_llm_ctx_t *ctx, size_t prompt_tokens,
     size_t completion_tokens, uint64_t *nano_usd);
-
-/* ngx_http_llm_budget.c */
-ngx_int_t ngx_http_llm_budget_admit(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
-void ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx);
-ngx_uint_t ngx_http_llm_budget_overrun(ngx_http_llm_ctx_t *ctx);
-char *ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_int_t ngx_http_llm_budget_check(ngx_conf_t *cf,
-    ngx_http_llm_main_conf_t *lmcf);
 
 /* ngx_http_llm_redact.c */
 ngx_int_t ngx_http_llm_redact_request(ngx_http_request_t *r,
@@ -518,6 +578,7 @@ void ngx_http_llm_wrap_content(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_collect_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     u_char *text, size_t len);
+ngx_int_t ngx_http_llm_route_init(ngx_conf_t *cf);
 
 /* ngx_http_llm_cache.c */
 ngx_int_t ngx_http_llm_cache_lookup(ngx_http_request_t *r,

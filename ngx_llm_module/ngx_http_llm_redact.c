@@ -467,6 +467,12 @@ ngx_http_llm_redact_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         ctx->json_hook = ngx_http_llm_redact_json;
     }
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm redact: the answer is %s (redacted:%ui "
+                   "restored values:%ui)",
+                   (rc->response || rc->restore) ? "scanned" : "not scanned",
+                   (ngx_uint_t) rc->response, rc->nvalues);
+
     return NGX_DECLINED;
 }
 
@@ -2907,10 +2913,23 @@ ngx_http_llm_redact_postconfiguration(ngx_conf_t *cf)
     ngx_uint_t                        i;
     ngx_shm_zone_t                   *shm_zone;
     ngx_pool_cleanup_t               *cln;
+    ngx_http_llm_hook_t              *h;
     ngx_http_llm_redact_db_t        **db;
     ngx_http_llm_redact_main_conf_t  *rmcf;
 
     static ngx_str_t  name = ngx_string("ngx_http_llm_redact");
+
+    /*
+     * the pipeline's CHECK hook (see ngx_http_llm_module.h); it sets the
+     * request's answer hooks when the location redacts answers
+     */
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_CHECK);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->request = ngx_http_llm_redact_request;
 
     rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_redact_module);
 

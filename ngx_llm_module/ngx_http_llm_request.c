@@ -74,8 +74,9 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
     if (r != r->main) {
         ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
 
-        if (ctx && ctx->shadow) {
-            ngx_http_llm_wrap_content(r, ctx);
+        if (ctx) {
+            /* a subrequest of a feature (a shadow): its content handler */
+            (void) ngx_http_llm_run_hooks(r, ctx, NGX_HTTP_LLM_HOOK_CONTENT);
         }
 
         return NGX_DECLINED;
@@ -96,9 +97,12 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
             return NGX_DECLINED;
         }
 
-        if (ctx && ctx->fallback_wait) {
-            /* an attempt failed and error_page brought the request back */
-            ctx->status = ngx_http_llm_route_fallback(r, ctx);
+        rc = ctx ? ngx_http_llm_run_hooks(r, ctx, NGX_HTTP_LLM_HOOK_REDIRECT)
+                 : NGX_DECLINED;
+
+        if (rc != NGX_DECLINED) {
+            /* a feature took it back (routing: an attempt failed) */
+            ctx->status = (rc == NGX_DONE) ? NGX_DECLINED : rc;
 
         } else if (r->error_page && r->err_status
                    && lcf->api != NGX_HTTP_LLM_API_OFF)
@@ -122,7 +126,8 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
         if (ctx->status != NGX_HTTP_SPECIAL_RESPONSE) {
 
             if (ctx->status == NGX_DECLINED && ctx->parsed) {
-                ngx_http_llm_wrap_content(r, ctx);
+                (void) ngx_http_llm_run_hooks(r, ctx,
+                                              NGX_HTTP_LLM_HOOK_CONTENT);
             }
 
             return ctx->status;
@@ -340,7 +345,7 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->model = ctx->req.model;
     ctx->stream = (ctx->req.stream && lcf->stream) ? 1 : 0;
 
-    rc = ngx_http_llm_route_request(r, ctx);
+    rc = ngx_http_llm_run_hooks(r, ctx, NGX_HTTP_LLM_HOOK_ROUTE);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -358,17 +363,20 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
-    rc = ngx_http_llm_redact_request(r, ctx);
+    /* checks and rewrites of the request: redaction */
+
+    rc = ngx_http_llm_run_hooks(r, ctx, NGX_HTTP_LLM_HOOK_CHECK);
     if (rc != NGX_DECLINED) {
         return rc;
     }
 
     /*
-     * The cache: after redaction (a refused request is never answered from
-     * the cache), before budgets (a hit costs no tokens).
+     * An answer from elsewhere, the cache: after the checks (a refused
+     * request is never answered from the cache), before admission (a hit
+     * costs no tokens).
      */
 
-    rc = ngx_http_llm_cache_lookup(r, ctx);
+    rc = ngx_http_llm_run_hooks(r, ctx, NGX_HTTP_LLM_HOOK_ANSWER);
     if (rc != NGX_DECLINED) {
         /* NGX_AGAIN: a remote embedder was asked, ngx_http_llm_resume() */
         return rc;
@@ -379,8 +387,8 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
 
 /*
- * The pipeline after the cache step: budgets, usage on streams, the body's
- * edits, the shadow.
+ * The pipeline after the ANSWER hooks: admission, usage on streams, the
+ * body's edits, the FORWARD hooks.
  */
 
 static ngx_int_t
@@ -391,7 +399,7 @@ ngx_http_llm_process_rest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
 
-    rc = ngx_http_llm_budget_admit(r, ctx);
+    rc = ngx_http_llm_run_hooks(r, ctx, NGX_HTTP_LLM_HOOK_ADMIT);
     if (rc != NGX_DECLINED) {
         return rc;
     }
@@ -424,12 +432,9 @@ ngx_http_llm_process_rest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
-    if (ngx_http_llm_route_shadow(r, ctx) != NGX_OK) {
-        /* the primary goes on whatever happens to its shadow */
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "llm shadow: could not start the shadow request of "
-                      "model \"%V\"", &ctx->model);
-    }
+    /* the body is final: shadows */
+
+    (void) ngx_http_llm_run_hooks(r, ctx, NGX_HTTP_LLM_HOOK_FORWARD);
 
     return NGX_DECLINED;
 }

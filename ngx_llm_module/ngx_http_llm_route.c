@@ -1133,3 +1133,108 @@ ngx_http_llm_route_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return NGX_CONF_OK;
 }
+
+
+/* the pipeline's hooks of routing (see ngx_http_llm_module.h) */
+
+static ngx_int_t
+ngx_http_llm_route_forward_hook(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx)
+{
+    if (ngx_http_llm_route_shadow(r, ctx) != NGX_OK) {
+        /* the primary goes on whatever happens to its shadow */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm shadow: could not start the shadow request of "
+                      "model \"%V\"", &ctx->model);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_llm_route_content_hook(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx)
+{
+    if (r == r->main || ctx->shadow) {
+        ngx_http_llm_wrap_content(r, ctx);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* NGX_DONE stands for the fallback's NGX_DECLINED: go on to the content */
+
+static ngx_int_t
+ngx_http_llm_route_redirect_hook(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (!ctx->fallback_wait) {
+        return NGX_DECLINED;
+    }
+
+    /* an attempt failed and error_page brought the request back */
+
+    rc = ngx_http_llm_route_fallback(r, ctx);
+
+    return (rc == NGX_DECLINED) ? NGX_DONE : rc;
+}
+
+
+/* answer text: the shadow comparison's hash and sketch */
+
+static void
+ngx_http_llm_route_text_hook(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    const u_char *text, size_t len)
+{
+    if (ctx->collect_text && text != NULL) {
+        ngx_http_llm_collect_text(r, ctx, (u_char *) text, len);
+    }
+}
+
+
+ngx_int_t
+ngx_http_llm_route_init(ngx_conf_t *cf)
+{
+    ngx_http_llm_hook_t  *h;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_ROUTE);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->request = ngx_http_llm_route_request;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_FORWARD);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->request = ngx_http_llm_route_forward_hook;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_CONTENT);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->request = ngx_http_llm_route_content_hook;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_REDIRECT);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->request = ngx_http_llm_route_redirect_hook;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_TEXT);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->text = ngx_http_llm_route_text_hook;
+
+    return NGX_OK;
+}

@@ -12,6 +12,35 @@
 #include "ngx_http_llm_module.h"
 
 
+/*
+ * The counters of the other features, which may be left out of the build
+ * (config): what is not built reports nothing.
+ */
+
+#if (NGX_HTTP_LLM_BUDGET)
+#include "ngx_http_llm_budget.h"
+
+#define ngx_http_llm_budget_zones()                                           \
+    (&((ngx_http_llm_budget_main_conf_t *)                                    \
+       ngx_http_cycle_get_module_main_conf(ngx_cycle,                         \
+                                           ngx_http_llm_budget_module))       \
+      ->budget_zones)
+#else
+static ngx_array_t  ngx_http_llm_no_budget_zones;
+#define ngx_http_llm_budget_zones()  (&ngx_http_llm_no_budget_zones)
+#endif
+
+#if !(NGX_HTTP_LLM_CACHE)
+#define ngx_http_llm_cache_status_size()    0
+#define ngx_http_llm_cache_status(p, json)  (p)
+#endif
+
+#if !(NGX_HTTP_LLM_REDACT)
+#define ngx_http_llm_redact_status_size()    0
+#define ngx_http_llm_redact_status(p, json)  (p)
+#endif
+
+
 #define NGX_HTTP_LLM_STAT_SLOTS   256
 #define NGX_HTTP_LLM_STAT_NAME    64
 #define NGX_HTTP_LLM_TTFT_BINS    8
@@ -443,7 +472,7 @@ ngx_http_llm_status_handler(ngx_http_request_t *r)
 
     json = (format.len == 4 && ngx_strncmp(format.data, "json", 4) == 0);
 
-    nzones = lmcf->budget_zones.nelts;
+    nzones = ngx_http_llm_budget_zones()->nelts;
 
     size = 4096 + ngx_http_llm_stats(lmcf)->nslots * 6144 + nzones * 1024
            + ngx_http_llm_cache_status_size()
@@ -648,11 +677,11 @@ ngx_http_llm_status_prometheus(u_char *p, ngx_http_llm_main_conf_t *lmcf)
                             "Sum of the shadow requests' latency, ms.", "%uA",
                             ngx_http_llm_v(s->shadow_latency));
 
-    zones = lmcf->budget_zones.elts;
+    zones = ngx_http_llm_budget_zones()->elts;
 
 #define ngx_http_llm_each_zone(metric, type, help, field)                     \
     p = ngx_http_llm_prom_family(p, metric, type, help);                      \
-    for (i = 0; i < lmcf->budget_zones.nelts; i++) {                          \
+    for (i = 0; i < ngx_http_llm_budget_zones()->nelts; i++) {                          \
         z = zones[i];                                                         \
         if (z->sh == NULL) {                                                  \
             continue;                                                         \
@@ -785,10 +814,10 @@ ngx_http_llm_status_json(u_char *p, ngx_http_llm_main_conf_t *lmcf)
 
     p = ngx_cpymem(p, "},\"budgets\":{", 13);
 
-    zones = lmcf->budget_zones.elts;
+    zones = ngx_http_llm_budget_zones()->elts;
     first = 1;
 
-    for (i = 0; i < lmcf->budget_zones.nelts; i++) {
+    for (i = 0; i < ngx_http_llm_budget_zones()->nelts; i++) {
         z = zones[i];
 
         if (z->sh == NULL) {

@@ -2,6 +2,9 @@
 # directive and the problem.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 
 no_shuffle();
 

@@ -1,6 +1,9 @@
 # The request pipeline: what llm_gateway parses, refuses and passes through.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -397,6 +400,10 @@ X-Model: gpt-4o-mini
 
 
 === TEST 29: a Content-Length over client_max_body_size: 413, not forwarded
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request eval
 "POST /v1/chat/completions\n{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"" . ("a" x 70000) . "\"}]}"
 --- error_code: 413
@@ -408,6 +415,10 @@ client intended to send too large body
 
 
 === TEST 30: a chunked body over client_max_body_size: 413, not forwarded
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- raw_request eval
 my $body = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"" . ("a" x 70000) . "\"}]}";
 "POST /v1/chat/completions HTTP/1.1\r

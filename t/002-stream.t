@@ -2,6 +2,9 @@
 # estimated), usage injected and stripped, cut and aborted streams.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -262,6 +265,10 @@ qr/llm-log: model=gpt-4o-mini stream=1 prompt=\d+ completion=1 total=\d+ source=
 
 
 === TEST 8: the upstream cut in the middle of a stream: error event and a clean end
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- config
     location / {
         llm_gateway openai;
@@ -284,6 +291,10 @@ qr/llm-log: model=gpt-4o-mini stream=1 prompt=\d+ completion=1 total=\d+ source=
 
 
 === TEST 9: a close-delimited (HTTP/1.0) upstream stream that ends early is completed with an error event
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request
 POST /cut/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[]}
@@ -298,6 +309,10 @@ qr/source=estimate/,
 
 
 === TEST 10: an upstream read timeout in the middle of a stream: error event and a clean end
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- config
     location / {
         llm_gateway openai;

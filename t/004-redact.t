@@ -3,6 +3,9 @@
 # events), tokenize round trips, counts and logs.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 use JSON::PP ();
 use Digest::SHA ();
 

@@ -2,6 +2,9 @@
 # configuration errors.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -223,6 +226,9 @@ X-User: user-1
 
 
 === TEST 5: a fallback chain over 503, 429 and a refused connection
+--- no_error_log
+[alert]
+[emerg]
 --- request
 POST /chat/completions
 {"model":"chain","messages":[{"role":"user","content":"Hi"}]}
@@ -239,6 +245,10 @@ llm-log: requested=chain model=ok route=chain attempts=4 shadow=- status=200
 
 
 === TEST 6: a fallback after a timeout
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request
 POST /chat/completions
 {"model":"tardy","messages":[]}
@@ -265,6 +275,9 @@ llm: model "m503" failed with 503, falling back to "m429"
 
 
 === TEST 8: when the last fallback cannot be reached, the client gets an error in the API's format
+--- no_error_log
+[alert]
+[emerg]
 --- request
 POST /chat/completions
 {"model":"gone","messages":[]}
@@ -344,6 +357,10 @@ qr/llm-log: requested=shadowed model=ok route=shadowed attempts=1 shadow=ok2 sta
 
 
 === TEST 14: a slow shadow does not hold the primary answer, and is cut at its timeout
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request
 POST /chat/completions
 {"model":"slowshadow","messages":[{"role":"user","content":"Hi"}]}
@@ -432,6 +449,10 @@ llm_route "r1" is duplicate
 
 
 === TEST 23: limit_req's 503 in a gateway location is answered, not retried
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- config
     location / {
         llm_gateway openai;
@@ -451,6 +472,9 @@ llm_route "r1" is duplicate
 
 
 === TEST 24: a request passed through untouched is not sent twice when its upstream fails
+--- no_error_log
+[alert]
+[emerg]
 --- config
     location / {
         llm_gateway openai;

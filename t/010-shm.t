@@ -12,6 +12,8 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Plain;
+use LLMTest::Features;
+llm_require("budget");
 
 my $ng = LLMTest::Plain->new('llm-shm');
 my $root = $ng->root;

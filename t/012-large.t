@@ -2,6 +2,9 @@
 # on whole; a body over the limit is refused before it is forwarded.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -60,6 +63,10 @@ a client request body is buffered to a temporary file
 
 
 === TEST 2: the same body over client_max_body_size is refused, never forwarded
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- config
     location / {
         client_max_body_size 10m;

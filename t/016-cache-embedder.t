@@ -6,6 +6,9 @@
 # makes the request miss; configuration errors are refused by nginx -t.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -297,6 +300,10 @@ main::ask("Could I get my money back?", "/stream/chat/completions"),
 
 
 === TEST 7: a slow embedder: the request misses after the timeout and is served
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request eval
 main::ask("How do I get a refund?", "/slow/chat/completions")
 --- response_headers
@@ -311,6 +318,10 @@ llm cache "main": embedder "/embed-slow" did not answer in 300ms; looked up as a
 
 
 === TEST 8: a slow embedder does not hold the client: the next request on the connection is served (an exact hit), the timeout is counted
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request eval
 [
 main::ask("How do I get a refund?", "/slow/chat/completions"),
@@ -422,6 +433,10 @@ qr/embedder "\/embed-missing" failed: status 404/
 
 
 === TEST 8.7: failures are counted; the next request on the connection is served
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request eval
 [
 main::ask("How do I get a refund?", "/fail/chat/completions"),
@@ -436,6 +451,10 @@ main::ask("Where is my parcel?", "/garbage/chat/completions"),
 
 
 === TEST 9: counters on llm_status: calls by result (Prometheus)
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request eval
 [
 main::ask("How do I get a refund?"),

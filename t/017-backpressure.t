@@ -30,6 +30,8 @@ use Time::HiRes qw(sleep time);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Plain;
+use LLMTest::Features;
+llm_require("budget");
 
 my $ng = LLMTest::Plain->new('llm-bp');
 my $root = $ng->root;

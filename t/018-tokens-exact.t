@@ -40,9 +40,9 @@ my ($texts) = grep { -f } ($ENV{LLM_EVAL_TEXTS} // (),
                            '/work/shared/eval/text/texts.jsonl');
 
 my $log = `$cc -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \\
-           -I$root/ngx_llm_module $root/bench/tokenizer/bpe_tool.c \\
-           $root/ngx_llm_module/ngx_http_llm_bpe.c \\
-           $root/ngx_llm_module/ngx_http_llm_tokens.c -lpcre2-8 \\
+           -I$root/ngx_llm_module/engines $root/bench/tokenizer/bpe_tool.c \\
+           $root/ngx_llm_module/engines/ngx_http_llm_bpe.c \\
+           $root/ngx_llm_module/engines/ngx_http_llm_tokens.c -lpcre2-8 \\
            -o $out/bpe_tool 2>&1`;
 is($?, 0, 'bpe_tool compiles') or do { diag($log); done_testing(); exit };
 

@@ -10,6 +10,9 @@
 
 use utf8;
 use Test::Nginx::Socket;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 use File::Basename qw(dirname);
 use File::Spec;
 use JSON::PP ();

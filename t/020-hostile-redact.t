@@ -5,6 +5,9 @@
 # that cannot be read (an event over 1 MiB) failing closed.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 use JSON::PP ();
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
@@ -354,6 +357,10 @@ llm-log: redactions=7 status=200
 
 
 === TEST 11: a streamed event too large to scan ends the stream with an error; nothing of it or after it reaches the client
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request
 POST /big/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
@@ -367,6 +374,10 @@ is larger than 1048576 bytes and cannot be scanned, the stream is ended with an 
 
 
 === TEST 12: the same with Anthropic's stream: its error event
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request
 POST /anthropic/abig/v1/messages
 {"model":"claude-3-5-haiku","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}
@@ -408,6 +419,10 @@ value must be between 1 and 999999
 
 
 === TEST 15: a JSON answer too large to read (over 4 MiB, with its length) is not sent: withheld with a 502 in the API's format before anything of it goes out
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- config
     location = /bigjson/chat/completions {
         llm_gateway openai;

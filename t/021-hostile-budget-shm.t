@@ -23,6 +23,8 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Plain;
+use LLMTest::Features;
+llm_require("budget");
 
 my $ng = LLMTest::Plain->new('llm-hostile-budget', timeout => 20 * slow());
 my $root = $ng->root;

@@ -5,6 +5,9 @@
 # keys that cannot be evicted are in t/021-hostile-budget-shm.t.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 

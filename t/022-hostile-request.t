@@ -5,6 +5,9 @@
 # cache scope bypasses the cache, and $llm_api_key normalises credentials.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -229,6 +232,10 @@ X-AE: gzip
 
 
 === TEST 3: an answer that arrives compressed anyway is withheld when it must be redacted: 502 in OpenAI's format
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request eval
 "POST /gzip/chat/completions\n$::Req"
 --- error_code: 502
@@ -243,6 +250,10 @@ must be redacted and cannot be read (it is encoded
 
 
 === TEST 4: a compressed stream is withheld when it must be redacted: an error event
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request eval
 "POST /gzip-sse/chat/completions\n$::StreamReq"
 --- error_code: 200
@@ -257,6 +268,10 @@ must be redacted and cannot be read (it is encoded
 
 
 === TEST 5: Anthropic: the withheld answer is an error in Anthropic's format
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- config
     location / {
         llm_gateway anthropic;
@@ -491,6 +506,10 @@ $::Mock . '    llm_budget_zone $llm_api_key zone=per_api_key:1m tokens=1000/h;'
 
 
 === TEST 23: an answer larger than 4 MiB (Content-Length) that must be redacted is withheld
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- user_files eval
 ">>> big.txt\n" . ("word " x 900000)
 --- request eval

@@ -5,6 +5,9 @@
 # response.incomplete, stream endings, routing's model rewrite, errors.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 use JSON::PP;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();

@@ -8,6 +8,9 @@
 # are estimated.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 

@@ -14,6 +14,9 @@
 use strict;
 use warnings;
 use Test::Nginx::Socket;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use IO::Select;
@@ -292,6 +295,10 @@ embedder got: {"model":"use-lite","input":"비밀번호를 어떻게 재설정�
 
 
 === TEST 5.1: a model slower than timeout=: the request misses after it and is served
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 --- request eval
 main::ask("How do I reset my password?", "/slow/v1/chat/completions")
 --- response_headers

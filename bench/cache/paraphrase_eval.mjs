@@ -7,8 +7,8 @@
  * without script gating, and the part of each component of the guard.
  *
  *   make embedder
- *   cc -O2 -DNGX_HTTP_LLM_EMBED_EVAL -I ngx_llm_module \
- *       bench/cache/paraphrase_pairs.c ngx_llm_module/ngx_http_llm_embed.c \
+ *   cc -O2 -DNGX_HTTP_LLM_EMBED_EVAL -I ngx_llm_module/engines \
+ *       bench/cache/paraphrase_pairs.c ngx_llm_module/engines/ngx_http_llm_embed.c \
  *       -o build/paraphrase_pairs
  *   nice -n 10 node bench/cache/paraphrase_eval.mjs [--data DIR] [--out DIR]
  *

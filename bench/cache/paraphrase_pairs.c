@@ -23,8 +23,8 @@
  *
  * Built with -DNGX_HTTP_LLM_EMBED_EVAL (for --no-cjk):
  *
- *   cc -O2 -DNGX_HTTP_LLM_EMBED_EVAL -I ngx_llm_module \
- *       bench/cache/paraphrase_pairs.c ngx_llm_module/ngx_http_llm_embed.c \
+ *   cc -O2 -DNGX_HTTP_LLM_EMBED_EVAL -I ngx_llm_module/engines \
+ *       bench/cache/paraphrase_pairs.c ngx_llm_module/engines/ngx_http_llm_embed.c \
  *       -o build/paraphrase_pairs
  */
 

@@ -336,8 +336,8 @@ stop_nginx "$UP_MASTER"
 #    built with Debian's flags (-O2).
 
 log "cache: remote embedder scan (bench/cache/vec_scan.c)"
-cc -O2 -g -I "$REPO/ngx_llm_module" "$BENCH_DIR/cache/vec_scan.c" \
-    "$REPO/ngx_llm_module/ngx_http_llm_embed.c" -o "$BENCH_TMP/vec_scan" \
+cc -O2 -g -I "$REPO/ngx_llm_module/engines" "$BENCH_DIR/cache/vec_scan.c" \
+    "$REPO/ngx_llm_module/engines/ngx_http_llm_embed.c" -o "$BENCH_TMP/vec_scan" \
     || die "vec_scan does not build"
 
 echo

@@ -5,8 +5,8 @@
  * precision and recall by threshold, the figures by category at one
  * threshold, and the pairs it gets wrong there.
  *
- *   cc -O2 -I ngx_llm_module bench/cache/semantic_eval.c \
- *       ngx_llm_module/ngx_http_llm_embed.c -lm -o semantic_eval
+ *   cc -O2 -I ngx_llm_module/engines bench/cache/semantic_eval.c \
+ *       ngx_llm_module/engines/ngx_http_llm_embed.c -lm -o semantic_eval
  *   ./semantic_eval bench/cache/semantic_pairs.tsv [THRESHOLD]
  *
  * A pair labelled 1 is a hit wanted (the same question), 0 a hit that

@@ -6,8 +6,8 @@
  * The comparison is the module's own (ngx_http_llm_embed_cosine_i8), built
  * with the flags of Debian's nginx (-O2).
  *
- *   cc -O2 -g -I ngx_llm_module bench/cache/vec_scan.c \
- *       ngx_llm_module/ngx_http_llm_embed.c -o vec_scan
+ *   cc -O2 -g -I ngx_llm_module/engines bench/cache/vec_scan.c \
+ *       ngx_llm_module/engines/ngx_http_llm_embed.c -o vec_scan
  *   ./vec_scan [ENTRIES]
  *
  * Vectors are random (normalized to the largest component, rounded to

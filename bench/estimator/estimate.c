@@ -14,8 +14,8 @@
  *                     "record start end kind lead contraction upper
  *                      letters[11] ascii sym[3] nl cost"
  *
- * Build: cc -O2 -I ngx_llm_module bench/estimator/estimate.c \
- *            ngx_llm_module/ngx_http_llm_tokens.c -o build/estimate
+ * Build: cc -O2 -I ngx_llm_module/engines bench/estimator/estimate.c \
+ *            ngx_llm_module/engines/ngx_http_llm_tokens.c -o build/estimate
  */
 
 

@@ -20,7 +20,7 @@
  *     squares for newlines and non-ASCII symbols.
  *
  * Usage: node fit.mjs BIN_DUMP [--write]   (run.sh --fit does it)
- * --write replaces the FITTED block of ngx_llm_module/ngx_http_llm_tokens.c.
+ * --write replaces the FITTED block of ngx_llm_module/engines/ngx_http_llm_tokens.c.
  */
 
 import fs from 'node:fs';

@@ -1,7 +1,7 @@
 #!/bin/sh
 #
 # Token estimator evaluation: installs the reference tokenizer (npm), builds
-# bench/estimator/estimate.c against ngx_llm_module/ngx_http_llm_tokens.c and
+# bench/estimator/estimate.c against ngx_llm_module/engines/ngx_http_llm_tokens.c and
 # prints the error table (docs/estimator.md).
 #
 #   bench/estimator/run.sh            evaluate
@@ -36,7 +36,7 @@ case "${1:-}" in
     ;;
 
 --fit)
-    $cc $cflags -DESTIMATE_DUMP -I "$root/ngx_llm_module" estimate.c \
+    $cc $cflags -DESTIMATE_DUMP -I "$root/ngx_llm_module/engines" estimate.c \
         -o "$build/estimate_dump"
     node fit.mjs "$build/estimate_dump" --write
     ;;
@@ -50,7 +50,7 @@ case "${1:-}" in
     ;;
 esac
 
-$cc $cflags -I "$root/ngx_llm_module" estimate.c \
-    "$root/ngx_llm_module/ngx_http_llm_tokens.c" -o "$build/estimate"
+$cc $cflags -I "$root/ngx_llm_module/engines" estimate.c \
+    "$root/ngx_llm_module/engines/ngx_http_llm_tokens.c" -o "$build/estimate"
 
 node eval.mjs "$build/estimate"

@@ -6,8 +6,8 @@
  * (bench/redact/corpus.txt, see make_corpus.py).  A found value counts only
  * with its exact span and type.
  *
- *   cc -O2 -I ngx_llm_module bench/redact/eval.c \
- *       ngx_llm_module/ngx_http_llm_pii.c -lhs -lcrypto -o eval
+ *   cc -O2 -I ngx_llm_module/engines bench/redact/eval.c \
+ *       ngx_llm_module/engines/ngx_http_llm_pii.c -lhs -lcrypto -o eval
  *   ./eval [-v] bench/redact/corpus.txt
  */
 

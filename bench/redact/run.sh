@@ -19,16 +19,16 @@ trap 'rm -rf "$TMP"' EXIT
 
 cpu() { if [ "$(nproc)" -ge 2 ]; then taskset -c 0 "$@"; else "$@"; fi; }
 
-"$CC" -O2 -I "$REPO/ngx_llm_module" "$DIR/eval.c" \
-    "$REPO/ngx_llm_module/ngx_http_llm_pii.c" -lhs -lcrypto -o "$TMP/eval"
+"$CC" -O2 -I "$REPO/ngx_llm_module/engines" "$DIR/eval.c" \
+    "$REPO/ngx_llm_module/engines/ngx_http_llm_pii.c" -lhs -lcrypto -o "$TMP/eval"
 
-"$CC" -O2 -I "$REPO/ngx_llm_module" "$DIR/scan_bench.c" \
-    "$REPO/ngx_llm_module/ngx_http_llm_pii.c" \
-    "$REPO/ngx_llm_module/ngx_http_llm_json.c" \
+"$CC" -O2 -I "$REPO/ngx_llm_module/engines" "$DIR/scan_bench.c" \
+    "$REPO/ngx_llm_module/engines/ngx_http_llm_pii.c" \
+    "$REPO/ngx_llm_module/engines/ngx_http_llm_json.c" \
     -lhs -lcrypto -lpcre2-8 -o "$TMP/scan_bench"
 
 "$CC" -O2 -I "$REPO/ngx_llm_module" "$DIR/scan_cases.c" \
-    "$REPO/ngx_llm_module/ngx_http_llm_pii.c" -lhs -lcrypto -o "$TMP/scan_cases"
+    "$REPO/ngx_llm_module/engines/ngx_http_llm_pii.c" -lhs -lcrypto -o "$TMP/scan_cases"
 
 echo "### Recall and precision (bench/redact/corpus.txt)"
 echo

@@ -13,8 +13,8 @@
  * corpus) scanned one message at a time, as requests are; and the
  * redaction corpus (dense with values).
  *
- *   cc -O2 -I ngx_llm_module bench/redact/scan_bench.c \
- *       ngx_llm_module/ngx_http_llm_pii.c ngx_llm_module/ngx_http_llm_json.c \
+ *   cc -O2 -I ngx_llm_module/engines bench/redact/scan_bench.c \
+ *       ngx_llm_module/engines/ngx_http_llm_pii.c ngx_llm_module/engines/ngx_http_llm_json.c \
  *       -lhs -lcrypto -lpcre2-8 -o scan_bench
  *   ./scan_bench corpus.txt chat1.jsonl [chat2.jsonl ...]
  */

@@ -17,8 +17,8 @@
  *       2) and prints MB/s of the exact count and of the estimator on the
  *       same records, the cache hit rate and the memory of the tables
  *
- *   cc -O2 -I ngx_llm_module bench/tokenizer/bpe_tool.c \
- *       ngx_llm_module/ngx_http_llm_bpe.c ngx_llm_module/ngx_http_llm_tokens.c \
+ *   cc -O2 -I ngx_llm_module/engines bench/tokenizer/bpe_tool.c \
+ *       ngx_llm_module/engines/ngx_http_llm_bpe.c ngx_llm_module/engines/ngx_http_llm_tokens.c \
  *       -lpcre2-8 -o build/tokenizer/bpe_tool
  */
 

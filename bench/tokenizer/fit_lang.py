@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fits the estimator's word-cost scale per language (the LANG FITTED block
-of ngx_llm_module/ngx_http_llm_tokens.c) on one split of
+of ngx_llm_module/engines/ngx_http_llm_tokens.c) on one split of
 ../shared/eval/text/ and reports the error per language on both splits.
 
   python3 bench/tokenizer/fit_lang.py TEXTS_DIR [--write] [--fixed zh=1.09,...]

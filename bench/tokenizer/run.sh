@@ -24,11 +24,11 @@ cflags="-O2 -g -Wall -Wextra -Werror -Wno-unused-parameter"
 
 mkdir -p "$build/bench"
 
-$cc $cflags -I "$root/ngx_llm_module" "$here/bpe_tool.c" \
-    "$root/ngx_llm_module/ngx_http_llm_bpe.c" \
-    "$root/ngx_llm_module/ngx_http_llm_tokens.c" -lpcre2-8 -o "$build/bpe_tool"
-$cc $cflags -DNGX_HTTP_LLM_TOKENS_PARTS -I "$root/ngx_llm_module" \
-    "$here/bpe_tool.c" "$root/ngx_llm_module/ngx_http_llm_bpe.c" -lpcre2-8 \
+$cc $cflags -I "$root/ngx_llm_module/engines" "$here/bpe_tool.c" \
+    "$root/ngx_llm_module/engines/ngx_http_llm_bpe.c" \
+    "$root/ngx_llm_module/engines/ngx_http_llm_tokens.c" -lpcre2-8 -o "$build/bpe_tool"
+$cc $cflags -DNGX_HTTP_LLM_TOKENS_PARTS -I "$root/ngx_llm_module/engines" \
+    "$here/bpe_tool.c" "$root/ngx_llm_module/engines/ngx_http_llm_bpe.c" -lpcre2-8 \
     -o "$build/bpe_parts"
 
 python3 "$here/frames.py" "$texts/texts.jsonl" "$build/bench"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Regenerates ngx_http_llm_tokens_word_index[] in
-ngx_llm_module/ngx_http_llm_tokens.c from the list ngx_http_llm_tokens_words[]
+ngx_llm_module/engines/ngx_http_llm_tokens.c from the list ngx_http_llm_tokens_words[]
 above it (run it after editing the list):
 
   python3 bench/tokenizer/word_hash.py"""

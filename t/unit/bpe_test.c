@@ -8,7 +8,7 @@
  * heap merges against a naive reference, the pre-split (no merge across
  * pieces), invalid UTF-8 as U+FFFD, the loader's errors.
  *
- *   cc -I ngx_llm_module t/unit/bpe_test.c ngx_llm_module/ngx_http_llm_bpe.c \
+ *   cc -I ngx_llm_module/engines t/unit/bpe_test.c ngx_llm_module/engines/ngx_http_llm_bpe.c \
  *       -lpcre2-8 -o build/unit/bpe_test
  */
 

@@ -7,8 +7,8 @@
  * bench/cache/semantic_pairs.tsv at the default threshold (precision at
  * least 0.97, recall at least 0.60: the figures of docs/cache.md).
  *
- *   cc -I ngx_llm_module t/unit/embed_test.c \
- *       ngx_llm_module/ngx_http_llm_embed.c -o build/unit/embed_test
+ *   cc -I ngx_llm_module/engines t/unit/embed_test.c \
+ *       ngx_llm_module/engines/ngx_http_llm_embed.c -o build/unit/embed_test
  */
 
 

@@ -4,8 +4,8 @@
  *
  * Unit tests of the JSON scanner; prints TAP.
  *
- *   cc -I ngx_llm_module t/unit/json_test.c \
- *       ngx_llm_module/ngx_http_llm_json.c -o build/unit/json_test
+ *   cc -I ngx_llm_module/engines t/unit/json_test.c \
+ *       ngx_llm_module/engines/ngx_http_llm_json.c -o build/unit/json_test
  */
 
 

@@ -4,8 +4,8 @@
  *
  * Unit tests of the PII engine; prints TAP.
  *
- *   cc -I ngx_llm_module t/unit/pii_test.c \
- *       ngx_llm_module/ngx_http_llm_pii.c -lhs -lcrypto -o build/unit/pii_test
+ *   cc -I ngx_llm_module/engines t/unit/pii_test.c \
+ *       ngx_llm_module/engines/ngx_http_llm_pii.c -lhs -lcrypto -o build/unit/pii_test
  */
 
 

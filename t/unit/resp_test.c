@@ -5,7 +5,7 @@
  * Unit tests of the RESP2 parser and command encoder; prints TAP.
  *
  *   cc -I ngx_llm_module t/unit/resp_test.c \
- *       ngx_llm_module/ngx_http_llm_resp.c -o build/unit/resp_test
+ *       ngx_llm_module/engines/ngx_http_llm_resp.c -o build/unit/resp_test
  */
 
 

@@ -3,8 +3,8 @@
  *
  * Unit tests of the incremental SSE parser; prints TAP.
  *
- *   cc -I ngx_llm_module -I filters t/unit/sse_test.c \
- *       filters/ngx_http_llm_sse.c -o build/unit/sse_test
+ *   cc -I ngx_llm_module/engines t/unit/sse_test.c \
+ *       ngx_llm_module/engines/ngx_http_llm_sse.c -o build/unit/sse_test
  */
 
 

@@ -4,8 +4,8 @@
  *
  * TAP unit test of ngx_http_llm_estimate_tokens().
  *
- *   cc -I ngx_llm_module t/unit/tokens_test.c \
- *       ngx_llm_module/ngx_http_llm_tokens.c -o build/unit/tokens_test
+ *   cc -I ngx_llm_module/engines t/unit/tokens_test.c \
+ *       ngx_llm_module/engines/ngx_http_llm_tokens.c -o build/unit/tokens_test
  *
  * Every text is copied to a heap buffer of exactly its length, so that a
  * read past the end shows under ASan or valgrind.

@@ -129,6 +129,6 @@ client prematurely closed connection
 POST /v1/chat/completions
 {}
 --- error_code: 502
---- error_log
-nobody-here.sock failed (2: No such file or directory)
+--- error_log eval
+qr/\[crit\] .*nobody-here\.sock failed \(2: No such file or directory\)/
 --- response_body_like: 502 Bad Gateway

@@ -1299,13 +1299,21 @@ sub check_error_log ($$$$$) {
 
     return if $dry_run;
 
-    # like Test::Nginx: loud warnings for unexpected severe messages
-    my @all = ($block->error_log, $block->no_error_log);
+    # unexpected severe messages: an [alert] or a [crit] fails the block
+    # (Test::Nginx only warns), an [emerg] is a loud warning; a block that
+    # expects one names its level in --- error_log, or lists in its own
+    # --- no_error_log the levels that must not appear (checked above)
     for my $level (qw(alert crit emerg)) {
-        next if grep { _value_contains($_, "[$level") } @all;
+        next if _value_contains($block->error_log, "[$level");
+        next if defined $block->no_error_log;
         next if $level eq 'emerg' && defined $block->must_die;    # expected there
         for my $line (@{ $get->() }) {
-            warn "WARNING: $name - " . fmt_str($line) . "\n" if index($line, "[$level]") >= 0;
+            next if index($line, "[$level]") < 0;
+            if ($level eq 'emerg') {
+                warn "WARNING: $name - " . fmt_str($line) . "\n";
+            } else {
+                fail("$name - unexpected [$level] in error.log: " . fmt_str($line));
+            }
         }
     }
     for my $line (@{ $lines || [] }) {
