@@ -487,6 +487,7 @@ ngx_int_t ngx_http_llm_budget_check(ngx_conf_t *cf,
 /* ngx_http_llm_redact.c */
 ngx_int_t ngx_http_llm_redact_request(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+ngx_uint_t ngx_http_llm_redact_request_on(ngx_http_request_t *r);
 size_t ngx_http_llm_redact_status_size(void);
 u_char *ngx_http_llm_redact_status(u_char *p, ngx_uint_t json);
 

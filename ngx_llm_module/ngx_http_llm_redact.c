@@ -368,6 +368,19 @@ static hs_scratch_t                     *ngx_http_llm_redact_scratch;
 static ngx_http_llm_redact_main_conf_t  *ngx_http_llm_redact_scratch_conf;
 
 
+/* request redaction is on in the location (the phase handler asks) */
+
+ngx_uint_t
+ngx_http_llm_redact_request_on(ngx_http_request_t *r)
+{
+    ngx_http_llm_redact_loc_conf_t  *rlcf;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_redact_module);
+
+    return (rlcf->pii != NULL && (rlcf->where & NGX_HTTP_LLM_REDACT_REQUEST));
+}
+
+
 /*
  * The request: called by the pipeline after the catalogue lookup.  Returns
  * NGX_DECLINED to go on, NGX_HTTP_SPECIAL_RESPONSE with a prepared refusal

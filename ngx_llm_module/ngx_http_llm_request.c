@@ -21,6 +21,8 @@ typedef struct {
 static void ngx_http_llm_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_process_other(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_process_rest(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_ask_usage(ngx_http_request_t *r,
@@ -158,12 +160,21 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 
     endpoint = ngx_http_llm_endpoint(r, lcf->api, &model);
 
-    if (endpoint == NGX_HTTP_LLM_EP_NONE) {
+    if (endpoint == NGX_HTTP_LLM_EP_NONE
+        && !ngx_http_llm_redact_request_on(r))
+    {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "llm: \"%V\" is not a model call, passed through",
                        &r->uri);
         return NGX_DECLINED;
     }
+
+    /*
+     * With request redaction on, a POST that is not a model call (token
+     * counting, batches, anything the table does not name) is still
+     * redacted: ngx_http_llm_process_other().  It is neither budgeted nor
+     * logged as a model call (ctx->parsed stays 0).
+     */
 
     ctx = ngx_http_llm_create_ctx(r);
     if (ctx == NULL) {
@@ -329,6 +340,10 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ctx->endpoint == NGX_HTTP_LLM_EP_NONE) {
+        return ngx_http_llm_process_other(r, ctx);
+    }
+
     rc = ngx_http_llm_parse(r, ctx);
     if (rc != NGX_OK) {
         return rc;
@@ -375,6 +390,79 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     }
 
     return ngx_http_llm_process_rest(r, ctx);
+}
+
+
+/*
+ * A POST that is not a model call, in a location with request redaction:
+ * its body is parsed as JSON and every string value goes through the same
+ * walk as a model call's (the mode applies).  A body that is not JSON
+ * (multipart uploads among others) cannot be scanned: it is refused, fail
+ * closed.  An empty body has nothing to scan (POST .../cancel).
+ */
+
+static ngx_int_t
+ngx_http_llm_process_other(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_int_t             rc;
+    ngx_http_llm_json_t  *json;
+
+    if (ctx->req.body.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    json = &ctx->req.json;
+
+    json->data = ctx->req.body.data;
+    json->len = ctx->req.body.len;
+
+    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
+        goto unreadable;
+    }
+
+    json->tokens = ngx_palloc(r->pool,
+                              json->ntokens * sizeof(ngx_http_llm_json_token_t));
+    if (json->tokens == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json->max_tokens = json->ntokens;
+
+    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
+        goto unreadable;
+    }
+
+    ctx->req.model_tok = NGX_HTTP_LLM_NONE;
+
+    rc = ngx_http_llm_redact_request(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (ctx->edits.nelts) {
+        if (ngx_http_llm_apply_edits(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm: \"%V\" is not a model call, redacted (%ui edits)",
+                   &r->uri, ctx->edits.nelts);
+
+    return NGX_DECLINED;
+
+unreadable:
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "llm redact: the body of \"%V\" is not JSON and cannot be "
+                  "scanned, refused", &r->uri);
+
+    return ngx_http_llm_fail(r, ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                             "unscannable_body", NULL,
+                             "The request body is not JSON, so the gateway's "
+                             "redaction policy cannot scan it; the request "
+                             "was refused.  File uploads must go through a "
+                             "location without request redaction.");
 }
 
 
