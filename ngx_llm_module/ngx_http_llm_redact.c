@@ -1753,7 +1753,7 @@ static ngx_int_t
 ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *body, ngx_str_t *out)
 {
-    uint32_t                    list, c, m, t;
+    uint32_t                    list, c, m, t, p;
     ngx_int_t                   rv;
     ngx_http_llm_json_t         json;
     ngx_http_llm_redact_ctx_t  *rc;
@@ -1780,6 +1780,42 @@ ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
         if (ngx_http_llm_redact_responses_texts(rc, &json, 0) != NGX_OK) {
             return NGX_ERROR;
+        }
+
+    } else if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+
+        /* candidates[].content.parts[].text; a stream is withheld */
+
+        list = ngx_http_llm_json_object_get(&json, 0, "candidates", 10);
+
+        if (list != NGX_HTTP_LLM_NONE
+            && json.tokens[list].type == NGX_HTTP_LLM_JSON_ARRAY)
+        {
+            for (c = ngx_http_llm_json_first(&json, list);
+                 c != NGX_HTTP_LLM_NONE;
+                 c = json.tokens[c].next)
+            {
+                m = ngx_http_llm_json_object_get(&json, c, "content", 7);
+                p = ngx_http_llm_json_object_get(&json, m, "parts", 5);
+
+                if (p == NGX_HTTP_LLM_NONE
+                    || json.tokens[p].type != NGX_HTTP_LLM_JSON_ARRAY)
+                {
+                    continue;
+                }
+
+                for (t = ngx_http_llm_json_first(&json, p);
+                     t != NGX_HTTP_LLM_NONE;
+                     t = json.tokens[t].next)
+                {
+                    if (ngx_http_llm_redact_json_text(rc, &json,
+                            ngx_http_llm_json_object_get(&json, t, "text", 4))
+                        != NGX_OK)
+                    {
+                        return NGX_ERROR;
+                    }
+                }
+            }
         }
 
     } else if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {

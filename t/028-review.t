@@ -27,6 +27,39 @@ our $Mock = <<'_EOC_';
             echo_read_request_body;
             echo "upstream got: $request_body";
         }
+
+        location /gans/ {
+            default_type application/json;
+            echo_read_request_body;
+            echo '{"candidates":[{"content":{"role":"model","parts":[{"text":"Mail bob@example.com, "},{"text":"card 4111 1111 1111 1111 or [EMAIL_1]"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":9,"totalTokenCount":12}}';
+        }
+
+        location /gsse/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+            echo -n 'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Mail bob@exa"}]}}]}\r\n\r\n';
+            echo -n 'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"mple.com"}]},"finishReason":"STOP"}]}\r\n\r\n';
+        }
+
+        location /gz/ {
+            default_type application/json;
+            add_header Content-Encoding gzip;
+            echo_read_request_body;
+            echo -n 'xxxx';
+        }
+
+        location /gzsse/ {
+            default_type text/event-stream;
+            add_header Content-Encoding gzip;
+            echo_read_request_body;
+            echo -n 'xxxx';
+        }
+
+        location /garr/ {
+            default_type application/json;
+            echo_read_request_body;
+            echo '[{"candidates":[{"content":{"role":"model","parts":[{"text":"Mail bob@exa"}]}}]},{"candidates":[{"content":{"role":"model","parts":[{"text":"mple.com"}]},"finishReason":"STOP"}]}]';
+        }
     }
 _EOC_
 
@@ -117,3 +150,127 @@ bob\@example.com\r
 ["upstream got: \n", "upstream got: not json bob\@example.com\n"]
 --- error_code eval
 [200, 200]
+
+
+
+=== TEST 5: fix 3 - a Gemini answer is redacted (llm_redact response)
+--- config
+    location /gans/ {
+        llm_gateway gemini;
+        llm_redact response;
+        proxy_pass http://mock;
+    }
+--- request
+POST /gans/v1beta/models/gemini-2.0-flash:generateContent
+{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}
+--- response_body_like: ^\{"candidates":\[\{"content":\{"role":"model","parts":\[\{"text":"Mail \[EMAIL\], "\},\{"text":"card \[CARD\] or \[EMAIL_1\]"\}\]\}
+--- error_code: 200
+
+
+
+=== TEST 6: fix 3 - tokenize placeholders are restored in a Gemini answer
+--- config
+    location /gans/ {
+        llm_gateway gemini;
+        llm_redact request;
+        llm_redact_mode tokenize;
+        proxy_pass http://mock;
+    }
+--- request
+POST /gans/v1beta/models/gemini-2.0-flash:generateContent
+{"contents":[{"role":"user","parts":[{"text":"write to alice@example.org"}]}]}
+--- response_body_like: "text":"card 4111 1111 1111 1111 or alice@example\.org"
+--- error_code: 200
+
+
+
+=== TEST 7: fix 3 - a Gemini SSE stream under response redaction is withheld, with an error event in Google's format
+--- config
+    location /gsse/ {
+        llm_gateway gemini;
+        llm_redact response;
+        proxy_pass http://mock;
+    }
+--- request
+POST /gsse/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse
+{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}
+--- response_headers
+Content-Type: text/event-stream
+--- response_body_like: ^data: \{"error":\{"code":502,"message":"The gateway could not read the answer \(a Gemini stream is not redacted\)[^"]*","status":"UNAVAILABLE"\}\}\n\n$
+--- error_code: 200
+--- error_log
+a Gemini stream is not redacted
+
+
+
+=== TEST 8: fix 3 - a Gemini stream as a JSON array under response redaction is withheld with a 502 in Google's format
+--- config
+    location /garr/ {
+        llm_gateway gemini;
+        llm_redact response;
+        proxy_pass http://mock;
+    }
+--- request
+POST /garr/v1beta/models/gemini-2.0-flash:streamGenerateContent
+{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}
+--- response_body_like: ^\{"error":\{"code":502,"message":"[^"]+","status":"UNAVAILABLE"\}\}$
+--- error_code: 502
+
+
+
+=== TEST 9: fix 3 - without redaction a Gemini stream passes as it is
+--- config
+    location /gsse/ {
+        llm_gateway gemini;
+        proxy_pass http://mock;
+    }
+--- request
+POST /gsse/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse
+{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}
+--- response_body_like: bob@exa.*mple\.com
+--- error_code: 200
+
+
+
+=== TEST 10: fix 8 - an unreadable Gemini answer is withheld with a 502 in Google's format
+--- config
+    location /gz/ {
+        llm_gateway gemini;
+        llm_redact response;
+        proxy_pass http://mock;
+    }
+--- request
+POST /gz/v1beta/models/gemini-2.0-flash:generateContent
+{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}
+--- response_body_like: ^\{"error":\{"code":502,"message":"The gateway could not read the answer \(it is encoded\)[^"]*","status":"UNAVAILABLE"\}\}$
+--- error_code: 502
+
+
+
+=== TEST 11: fix 8 - an unreadable Responses stream is withheld with an error event of the Responses API
+--- config
+    location /gzsse/ {
+        llm_gateway openai;
+        llm_redact response;
+        proxy_pass http://mock;
+    }
+--- request
+POST /gzsse/v1/responses
+{"model":"gpt-4o","input":"hi","stream":true}
+--- response_body_like: ^event: error\ndata: \{"type":"error","code":"answer_unreadable","message":"The gateway could not read the answer \(it is encoded\)[^"]*","param":null,"sequence_number":0\}\n\n$
+--- error_code: 200
+
+
+
+=== TEST 12: fix 8 - a Responses answer that is not a stream keeps the OpenAI error object
+--- config
+    location /gz/ {
+        llm_gateway openai;
+        llm_redact response;
+        proxy_pass http://mock;
+    }
+--- request
+POST /gz/v1/responses
+{"model":"gpt-4o","input":"hi"}
+--- response_body_like: ^\{"error":\{"message":"The gateway could not read the answer \(it is encoded\)[^"]*","type":"server_error","param":null,"code":"answer_unreadable"\}\}$
+--- error_code: 502
