@@ -390,8 +390,10 @@ ngx_http_llm_redact_request_on(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_llm_redact_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
+    uint32_t                         u;
     uint64_t                         found;
     ngx_int_t                        rv;
+    const char                      *name;
     ngx_http_llm_redact_ctx_t       *rc;
     ngx_http_llm_redact_loc_conf_t  *rlcf;
     ngx_http_llm_redact_main_conf_t *rmcf;
@@ -431,6 +433,47 @@ ngx_http_llm_redact_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     ctx->hook_data = rc;
     ngx_http_set_ctx(r, rc, ngx_http_llm_redact_module);
+
+    if ((rlcf->where & NGX_HTTP_LLM_REDACT_REQUEST)
+        && rlcf->mode == NGX_HTTP_LLM_REDACT_TOKENIZE
+        && ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES)
+    {
+        /*
+         * Placeholders are numbered per request: the turns the provider
+         * stored ("previous_response_id", "conversation") hold those of
+         * earlier requests, which would be restored to this request's
+         * values.  Refused.
+         */
+
+        name = "previous_response_id";
+        u = ngx_http_llm_json_object_get(&ctx->req.json, 0, name, 20);
+
+        if (u == NGX_HTTP_LLM_NONE
+            || ctx->req.json.tokens[u].type == NGX_HTTP_LLM_JSON_NULL)
+        {
+            name = "conversation";
+            u = ngx_http_llm_json_object_get(&ctx->req.json, 0, name, 12);
+        }
+
+        if (u != NGX_HTTP_LLM_NONE
+            && ctx->req.json.tokens[u].type != NGX_HTTP_LLM_JSON_NULL)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "llm redact: \"%s\" with llm_redact_mode "
+                          "tokenize, refused", name);
+
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                     "unsupported_with_tokenize", name,
+                                     "%s cannot be used through this "
+                                     "gateway: its redaction policy "
+                                     "(tokenize) numbers placeholders per "
+                                     "request, so the turns the provider "
+                                     "stored would be restored to the "
+                                     "wrong values.  Send the whole "
+                                     "conversation in input instead.",
+                                     name);
+        }
+    }
 
     if (rlcf->where & NGX_HTTP_LLM_REDACT_REQUEST) {
 

@@ -18,9 +18,11 @@ our $Mock = <<'_EOC_';
 
     upstream mock { server unix:$TEST_NGINX_HTML_DIR/mock.sock; }
 
+    log_format upstream_body escape=none 'upstream log: $request_uri $request_body';
+
     server {
         listen unix:$TEST_NGINX_HTML_DIR/mock.sock;
-        access_log off;
+        access_log logs/error.log upstream_body;
 
         location / {
             default_type application/json;
@@ -274,3 +276,45 @@ POST /gz/v1/responses
 {"model":"gpt-4o","input":"hi"}
 --- response_body_like: ^\{"error":\{"message":"The gateway could not read the answer \(it is encoded\)[^"]*","type":"server_error","param":null,"code":"answer_unreadable"\}\}$
 --- error_code: 502
+
+
+
+=== TEST 13: fix 4 - tokenize mode refuses Responses requests that use the provider's stored state
+--- config
+    location /v1/ {
+        llm_gateway openai;
+        llm_redact request;
+        llm_redact_mode tokenize;
+        proxy_pass http://mock;
+    }
+--- pipelined_requests eval
+['POST /v1/responses
+{"model":"gpt-4o","previous_response_id":"resp_1","input":"and mail it to bob@example.com"}',
+'POST /v1/responses
+{"model":"gpt-4o","conversation":{"id":"conv_1"},"input":"hi"}']
+--- response_body_like eval
+['^\{"error":\{"message":"previous_response_id cannot be used through this gateway: its redaction policy \(tokenize\)[^"]*","type":"invalid_request_error","param":"previous_response_id","code":"unsupported_with_tokenize"\}\}',
+'"param":"conversation","code":"unsupported_with_tokenize"']
+--- error_code eval
+[400, 400]
+--- no_error_log
+upstream log:
+
+
+
+=== TEST 14: fix 4 - a null previous_response_id is no stored state: tokenized and passed
+--- config
+    location /v1/ {
+        llm_gateway openai;
+        llm_redact request;
+        llm_redact_mode tokenize;
+        proxy_pass http://mock;
+    }
+--- request
+POST /v1/responses
+{"model":"gpt-4o","previous_response_id":null,"input":"mail bob@example.com"}
+--- response_body
+upstream got: {"model":"gpt-4o","previous_response_id":null,"input":"mail bob@example.com"}
+--- error_code: 200
+--- error_log
+upstream log: /v1/responses {"model":"gpt-4o","previous_response_id":null,"input":"mail [EMAIL_1]"}
