@@ -114,6 +114,7 @@ typedef struct {
     unsigned                    cost:1;        /* a zone of dollars */
     unsigned                    cut:1;         /* ends streams that overrun */
     unsigned                    full_admit:1;  /* full=admit */
+    unsigned                    empty_refuse:1; /* empty=refuse */
 } ngx_http_llm_budget_zone_t;
 
 

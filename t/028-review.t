@@ -318,3 +318,62 @@ upstream got: {"model":"gpt-4o","previous_response_id":null,"input":"mail bob@ex
 --- error_code: 200
 --- error_log
 upstream log: /v1/responses {"model":"gpt-4o","previous_response_id":null,"input":"mail [EMAIL_1]"}
+
+
+
+=== TEST 15: fix 5 - $llm_api_key prefers the API's own credential (anthropic: x-api-key; gemini: x-goog-api-key, then ?key=; openai: Bearer, then api-key)
+--- config
+    location /a/ {
+        llm_gateway anthropic;
+        add_header X-Key "[$llm_api_key]";
+        return 204;
+    }
+    location /g/ {
+        llm_gateway gemini;
+        add_header X-Key "[$llm_api_key]";
+        return 204;
+    }
+    location /o/ {
+        llm_gateway openai;
+        add_header X-Key "[$llm_api_key]";
+        return 204;
+    }
+--- request eval
+["GET /a/", "GET /a/", "GET /g/?alt=sse&key=g-arg", "GET /g/?key=g-arg", "GET /g/?key=g-arg", "GET /o/", "GET /o/"]
+--- more_headers eval
+["Authorization: Bearer junk-1\nx-api-key: sk-ant-real", "Authorization: Bearer only-bearer", "", "x-goog-api-key: g-header", "Authorization: Bearer junk-2", "x-api-key: other\nAuthorization: Bearer sk-oai", "x-api-key: other\napi-key: azure-key"]
+--- error_code eval
+[204, 204, 204, 204, 204, 204, 204]
+--- response_headers eval
+["X-Key: [sk-ant-real]", "X-Key: [only-bearer]", "X-Key: [g-arg]", "X-Key: [g-header]", "X-Key: [g-arg]", "X-Key: [sk-oai]", "X-Key: [azure-key]"]
+
+
+
+=== TEST 16: fix 5 - empty=refuse refuses a request without a key (401), empty=pass (the default) lets it through
+--- http_config eval
+$::Mock . '    llm_budget_zone $llm_api_key zone=strict:1m tokens=100000/h empty=refuse;
+    llm_budget_zone $llm_api_key zone=lax:1m tokens=100000/h;'
+--- config
+    location /strict/ {
+        llm_gateway openai;
+        llm_budget strict;
+        proxy_pass http://mock;
+    }
+    location /lax/ {
+        llm_gateway openai;
+        llm_budget lax;
+        proxy_pass http://mock;
+    }
+--- request eval
+["POST /strict/v1/chat/completions
+{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+"POST /strict/v1/chat/completions
+{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+"POST /lax/v1/chat/completions
+{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"]
+--- more_headers eval
+["", "Authorization: Bearer sk-1", ""]
+--- error_code eval
+[401, 200, 200]
+--- response_body_like eval
+['"code":"missing_budget_key"', 'upstream got', 'upstream got']
