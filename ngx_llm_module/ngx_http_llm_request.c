@@ -1873,6 +1873,27 @@ ngx_http_llm_parse_gemini(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         req->max_tokens = n;
     }
 
+    /* candidateCount answers, each up to maxOutputTokens: reserved so */
+
+    t = ngx_http_llm_get_either(json, 0, "generationConfig",
+                                "generation_config");
+    v = ngx_http_llm_get_either(json, t, "candidateCount",
+                                "candidate_count");
+
+    if (v != NGX_HTTP_LLM_NONE
+        && json->tokens[v].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        if (ngx_http_llm_json_get_int(json, v, &n) != NGX_HTTP_LLM_JSON_OK
+            || n < 0)
+        {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     NULL, "generationConfig.candidateCount:"
+                                     " expected a non-negative integer");
+        }
+
+        req->choices = ngx_max(n, 1);
+    }
+
     t = ngx_http_llm_json_object_get(json, 0, "tools", 5);
 
     if (t != NGX_HTTP_LLM_NONE

@@ -377,3 +377,26 @@ $::Mock . '    llm_budget_zone $llm_api_key zone=strict:1m tokens=100000/h empty
 [401, 200, 200]
 --- response_body_like eval
 ['"code":"missing_budget_key"', 'upstream got', 'upstream got']
+
+
+
+=== TEST 17: fix 6 - Gemini candidateCount multiplies the completion allowance reserved
+--- http_config eval
+$::Mock . '    llm_budget_zone $http_x_key zone=gem:1m tokens=300/h;'
+--- config
+    location /gans/ {
+        llm_gateway gemini;
+        llm_budget gem;
+        proxy_pass http://mock;
+    }
+--- request eval
+["POST /gans/v1beta/models/gemini-2.0-flash:generateContent
+{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}],\"generationConfig\":{\"maxOutputTokens\":100,\"candidateCount\":4}}",
+"POST /gans/v1beta/models/gemini-2.0-flash:generateContent
+{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}],\"generationConfig\":{\"maxOutputTokens\":100,\"candidateCount\":1}}"]
+--- more_headers
+X-Key: k1
+--- error_code eval
+[429, 200]
+--- response_body_like eval
+['^\{"error":\{"code":429,"message":"Request too large for gemini-2.0-flash: the token budget \\\\"gem\\\\" allows 300 tokens, the request needs 4\d\d\.[^"]*","status":"RESOURCE_EXHAUSTED"\}\}', '"candidates"']
