@@ -214,6 +214,7 @@ typedef struct {
 
     ngx_array_t                 texts;         /* ngx_http_llm_text_t */
     ngx_uint_t                  nmessages;
+    size_t                      token_ids;     /* inputs given as token IDs */
 
     int64_t                     max_tokens;    /* -1: not given */
     int64_t                     choices;       /* "n", 1 if not given */

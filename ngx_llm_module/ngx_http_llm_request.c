@@ -1329,13 +1329,15 @@ static ngx_int_t
 ngx_http_llm_parse_inputs(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     uint32_t tok)
 {
-    uint32_t              i;
+    uint32_t              i, n;
     ngx_int_t             rc;
     ngx_str_t             role;
+    ngx_uint_t            ids;
     ngx_http_llm_json_t  *json;
 
     json = &ctx->req.json;
     ngx_str_set(&role, "user");
+    ids = 0;
 
     if (json->tokens[tok].type == NGX_HTTP_LLM_JSON_STRING) {
         ctx->req.nmessages = 1;
@@ -1361,6 +1363,32 @@ ngx_http_llm_parse_inputs(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         } else if (json->tokens[i].type == NGX_HTTP_LLM_JSON_OBJECT) {
             /* Responses API input items look like messages */
             return ngx_http_llm_parse_messages(r, ctx, tok);
+
+        } else if (json->tokens[i].type == NGX_HTTP_LLM_JSON_NUMBER) {
+
+            /* token IDs: [1000, 2000] is one input, each ID a token */
+
+            if (!ids) {
+                ids = 1;
+                ctx->req.nmessages++;
+            }
+
+            ctx->req.token_ids++;
+
+        } else if (json->tokens[i].type == NGX_HTTP_LLM_JSON_ARRAY) {
+
+            /* [[1000, 2000], [3000]]: inputs of token IDs */
+
+            ctx->req.nmessages++;
+
+            for (n = ngx_http_llm_json_first(json, i);
+                 n != NGX_HTTP_LLM_NONE;
+                 n = json->tokens[n].next)
+            {
+                if (json->tokens[n].type == NGX_HTTP_LLM_JSON_NUMBER) {
+                    ctx->req.token_ids++;
+                }
+            }
         }
     }
 
@@ -1451,6 +1479,10 @@ ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx)
     for (i = 0; i < ctx->req.texts.nelts; i++) {
         n += ngx_http_llm_count_tokens(ctx, t[i].text.data, t[i].text.len);
     }
+
+    /* inputs given as token IDs: one token each, exactly */
+
+    n += ctx->req.token_ids;
 
     if (ctx->req.tools_tok != NGX_HTTP_LLM_NONE) {
         tools = ngx_http_llm_tok(ctx, ctx->req.tools_tok);

@@ -400,3 +400,39 @@ X-Key: k1
 [429, 200]
 --- response_body_like eval
 ['^\{"error":\{"code":429,"message":"Request too large for gemini-2.0-flash: the token budget \\\\"gem\\\\" allows 300 tokens, the request needs 4\d\d\.[^"]*","status":"RESOURCE_EXHAUSTED"\}\}', '"candidates"']
+
+
+
+=== TEST 18: fix 7 - token-ID inputs of embeddings count one token per ID
+--- http_config eval
+$::Mock . q{    log_format llm028 'llm-log: ep=$llm_endpoint prompt=$llm_prompt_tokens source=$llm_tokens_source';}
+--- config
+    location /v1/ {
+        llm_gateway openai;
+        proxy_pass http://mock;
+        access_log logs/error.log llm028;
+    }
+--- request eval
+"POST /v1/embeddings
+{\"model\":\"text-embedding-3-small\",\"input\":[[1000,1001,1002,1003,1004,1005,1006,1007,1008,1009,1010,1011,1012,1013,1014,1015,1016,1017,1018,1019,1020,1021,1022,1023,1024,1025,1026,1027,1028,1029,1030,1031,1032,1033,1034,1035,1036,1037,1038,1039,1040,1041,1042,1043,1044,1045,1046,1047,1048,1049,1050,1051,1052,1053,1054,1055,1056,1057,1058,1059,1060,1061,1062,1063,1064,1065,1066,1067,1068,1069,1070,1071,1072,1073,1074,1075,1076,1077,1078,1079,1080,1081,1082,1083,1084,1085,1086,1087,1088,1089,1090,1091,1092,1093,1094,1095,1096,1097,1098,1099],[5000,5001,5002,5003,5004,5005,5006,5007,5008,5009,5010,5011,5012,5013,5014,5015,5016,5017,5018,5019,5020,5021,5022,5023,5024,5025,5026,5027,5028,5029,5030,5031,5032,5033,5034,5035,5036,5037,5038,5039,5040,5041,5042,5043,5044,5045,5046,5047,5048,5049]]}"
+--- error_code: 200
+--- error_log eval
+qr/llm-log: ep=embeddings prompt=161 source=estimate/
+
+
+
+=== TEST 19: fix 7 - a legacy completions prompt of token IDs counts one token per ID
+--- http_config eval
+$::Mock . q{    log_format llm028 'llm-log: ep=$llm_endpoint prompt=$llm_prompt_tokens source=$llm_tokens_source';}
+--- config
+    location /v1/ {
+        llm_gateway openai;
+        proxy_pass http://mock;
+        access_log logs/error.log llm028;
+    }
+--- request eval
+"POST /v1/completions
+{\"model\":\"gpt-3.5-turbo-instruct\",\"prompt\":[7000,7001,7002,7003,7004,7005,7006,7007,7008,7009,7010,7011,7012,7013,7014,7015,7016,7017,7018,7019,7020,7021,7022,7023,7024,7025,7026,7027,7028,7029],\"max_tokens\":1}"
+--- error_code: 200
+--- error_log eval
+qr/llm-log: ep=completions prompt=37 source=estimate/
