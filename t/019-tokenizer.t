@@ -372,3 +372,23 @@ $c
 --- response_body_like: "content"
 --- error_log eval
 qr/llm-log: model=gpt-4o prompt=(\d+)(??{ $1 >= $::Lo4m && $1 <= $::Hi4m ? '' : '(*FAIL)' }) completion=\d+ source=exact\b/
+
+
+
+=== TEST 16: nginx -t: another encoding's rank file (o200k's file as cl100k_base)
+--- http_config
+    llm_tokenizer cl100k_base $TEST_NGINX_TOKENIZERS/o200k_base.tiktoken;
+--- config
+--- must_die
+--- error_log eval
+qr/llm_tokenizer "cl100k_base": "\S+o200k_base.tiktoken" has 199998 tokens, the cl100k_base rank file has 100256 \(another encoding's file\?\)/
+
+
+
+=== TEST 17: nginx -t: cl100k's file as o200k_base
+--- http_config
+    llm_tokenizer o200k_base $TEST_NGINX_TOKENIZERS/cl100k_base.tiktoken;
+--- config
+--- must_die
+--- error_log eval
+qr/llm_tokenizer "o200k_base": "\S+cl100k_base.tiktoken" has 100256 tokens, the o200k_base rank file has 199998/

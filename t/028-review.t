@@ -436,3 +436,30 @@ $::Mock . q{    log_format llm028 'llm-log: ep=$llm_endpoint prompt=$llm_prompt_
 --- error_code: 200
 --- error_log eval
 qr/llm-log: ep=completions prompt=37 source=estimate/
+
+
+
+=== TEST 20: fix 9 - nginx -t: a duplicate parameter of llm_budget_zone
+--- http_config eval
+$::Mock . '    llm_budget_zone $llm_api_key zone=dup:1m tokens=1000/h full=admit full=refuse;'
+--- config
+--- must_die
+--- error_log
+llm_budget_zone: duplicate parameter "full=refuse"
+
+
+
+=== TEST 21: fix 9 - nginx -t: a duplicate parameter of llm_cache_embedder
+--- http_config eval
+$::Mock . '    llm_cache_zone zone=answers:1m ttl=1h;'
+--- config
+    location /v1/ {
+        llm_gateway openai;
+        llm_cache answers;
+        llm_cache_semantic 0.95;
+        llm_cache_embedder /_emb scripts=latin scripts=han;
+        proxy_pass http://mock;
+    }
+--- must_die
+--- error_log
+llm_cache_embedder: duplicate parameter "scripts=han"
