@@ -246,6 +246,23 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
 
     unread = ngx_http_llm_unreadable(r);
 
+    if (unread == NULL && ctx->api == NGX_HTTP_LLM_API_GEMINI
+        && (ctx->event_hook || ctx->json_hook)
+        && (ctx->endpoint == NGX_HTTP_LLM_EP_STREAM_GENERATE
+            || (type->len >= 17
+                && ngx_strncasecmp(type->data,
+                                   (u_char *) "text/event-stream", 17)
+                   == 0)))
+    {
+        /*
+         * Gemini streams (SSE or a JSON array of chunks) are not redacted
+         * chunk by chunk (a value split across chunks would pass): with
+         * response redaction, or placeholders to restore, they are
+         * withheld, fail closed.  Whole Gemini answers are redacted.
+         */
+        unread = "a Gemini stream is not redacted";
+    }
+
     if (unread) {
         return ngx_http_llm_unread(r, ctx, unread);
     }
@@ -411,15 +428,30 @@ ngx_http_llm_unread(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    /* the client asked for a stream: it gets one, with an error event */
+    /*
+     * The client asked for a stream: it gets one, with an error event in
+     * its API's format (a Gemini stream without alt=sse is a JSON array:
+     * it gets a JSON error).
+     */
 
     sse = ctx->req.stream;
 
+    if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+        sse = (type->len >= 17
+               && ngx_strncasecmp(type->data, (u_char *) "text/event-stream",
+                                  17)
+                  == 0);
+    }
+
     if (sse) {
-        b->last = ngx_cpymem(b->last, ctx->api == NGX_HTTP_LLM_API_ANTHROPIC
-                                      ? "event: error\ndata: "
-                                      : "data: ",
-                             ctx->api == NGX_HTTP_LLM_API_ANTHROPIC ? 19 : 6);
+        if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC
+            || ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES)
+        {
+            b->last = ngx_cpymem(b->last, "event: error\ndata: ", 19);
+
+        } else {
+            b->last = ngx_cpymem(b->last, "data: ", 6);
+        }
     }
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
@@ -428,6 +460,22 @@ ngx_http_llm_unread(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                               "\"api_error\",\"message\":\"The gateway could "
                               "not read the answer (%s) and does not pass an "
                               "answer it cannot redact.\"}}", reason);
+
+    } else if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+        b->last = ngx_sprintf(b->last,
+                              "{\"error\":{\"code\":502,\"message\":\"The "
+                              "gateway could not read the answer (%s) and "
+                              "does not pass an answer it cannot redact.\","
+                              "\"status\":\"UNAVAILABLE\"}}", reason);
+
+    } else if (sse && ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+        b->last = ngx_sprintf(b->last,
+                              "{\"type\":\"error\",\"code\":"
+                              "\"answer_unreadable\",\"message\":\"The "
+                              "gateway could not read the answer (%s) and "
+                              "does not pass an answer it cannot redact.\","
+                              "\"param\":null,\"sequence_number\":0}",
+                              reason);
 
     } else {
         b->last = ngx_sprintf(b->last,

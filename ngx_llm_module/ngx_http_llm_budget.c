@@ -187,7 +187,29 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
 
         if (key.len == 0) {
-            continue;
+
+            if (!zone->empty_refuse) {
+                /* empty=pass: not limited by this zone */
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "llm budget \"%V\": the request has no key, %s "
+                          "(empty=refuse)", &zone->name,
+                          lcf->budget_dry_run ? "would be refused (dry run)"
+                                              : "refused");
+
+            if (lcf->budget_dry_run) {
+                continue;
+            }
+
+            ctx->reservations.nelts = 0;
+
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                                     "missing_budget_key", NULL,
+                                     "The request carries no key for the "
+                                     "token budget \"%V\" (no API key?) and "
+                                     "was refused.", &zone->name);
         }
 
         res = ngx_array_push(&ctx->reservations);
@@ -1080,7 +1102,7 @@ ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 /*
  * llm_budget_zone KEY zone=NAME:SIZE tokens=N/PERIOD | cost=USD/PERIOD
- *                 [cut=on|off] [full=refuse|admit]
+ *                 [cut=on|off] [full=refuse|admit] [empty=pass|refuse]
  *                 [redis=NAME [lease=N] [fail=open|closed]];
  */
 
@@ -1092,10 +1114,15 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ssize_t                            size;
     ngx_str_t                         *value, name, lease;
     ngx_int_t                          cut, lease_fp;
-    ngx_uint_t                         i, rated;
+    ngx_uint_t                         i, n, rated, seen;
     ngx_shm_zone_t                    *shm_zone;
     ngx_http_llm_budget_zone_t        *zone, **zp;
     ngx_http_compile_complex_value_t   ccv;
+
+    static ngx_str_t  params[] = {
+        ngx_string("cut="), ngx_string("full="), ngx_string("empty="),
+        ngx_string("redis="), ngx_string("lease="), ngx_string("fail=")
+    };
 
     value = cf->args->elts;
 
@@ -1117,6 +1144,7 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     size = 0;
     ngx_str_null(&name);
     rated = 0;
+    seen = 0;
     cut = -1;
 
     for (i = 2; i < cf->args->nelts; i++) {
@@ -1152,6 +1180,28 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             continue;
+        }
+
+        /* each once: "full=admit full=refuse" is an error */
+
+        for (n = 0; n < sizeof(params) / sizeof(params[0]); n++) {
+            if (ngx_strncmp(value[i].data, params[n].data, params[n].len)
+                == 0)
+            {
+                break;
+            }
+        }
+
+        if (n < sizeof(params) / sizeof(params[0])) {
+
+            if (seen & (1 << n)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_budget_zone: duplicate parameter "
+                                   "\"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            seen |= 1 << n;
         }
 
         if (ngx_strcmp(value[i].data, "cut=on") == 0) {
@@ -1212,6 +1262,16 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strcmp(value[i].data, "fail=closed") == 0) {
             zone->fail_closed = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "empty=pass") == 0) {
+            zone->empty_refuse = 0;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "empty=refuse") == 0) {
+            zone->empty_refuse = 1;
             continue;
         }
 

@@ -4405,8 +4405,9 @@ ngx_http_llm_cache_embedder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_llm_cache_loc_conf_t *clcf = conf;
 
+    u_char      *eq;
     ngx_str_t   *value, s;
-    ngx_uint_t   i;
+    ngx_uint_t   i, j;
 
     if (clcf->embedder != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -4443,6 +4444,22 @@ ngx_http_llm_cache_embedder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->embedder_scripts = NGX_HTTP_LLM_SCRIPT_ALL;
 
     for (i = 2; i < cf->args->nelts; i++) {
+
+        /* each parameter once: "scripts=latin scripts=han" is an error */
+
+        eq = ngx_strlchr(value[i].data, value[i].data + value[i].len, '=');
+
+        for (j = 2; eq && j < i; j++) {
+            if (value[j].len > (size_t) (eq - value[i].data)
+                && ngx_strncmp(value[j].data, value[i].data,
+                               eq - value[i].data + 1) == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "llm_cache_embedder: duplicate parameter "
+                                   "\"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
 
         if (ngx_strncmp(value[i].data, "model=", 6) == 0
             && value[i].len > 6)

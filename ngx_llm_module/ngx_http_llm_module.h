@@ -118,6 +118,7 @@ typedef struct {
     unsigned                    cut:1;         /* ends streams that overrun */
     unsigned                    full_admit:1;  /* full=admit */
     unsigned                    fail_closed:1; /* fail=closed */
+    unsigned                    empty_refuse:1; /* empty=refuse */
 } ngx_http_llm_budget_zone_t;
 
 
@@ -190,6 +191,13 @@ typedef struct {
  *             content handler: all run, result ignored;
  *   REDIRECT  the request came back through an internal redirect:
  *             NGX_DECLINED not for this hook, else the pipeline's result.
+ *   OTHER     a POST of a gateway location that is not a model call (not
+ *             in the endpoint table: token counting, batches): called first
+ *             with ctx NULL before the body is read, NGX_OK if the hook
+ *             wants the body (request redaction in the location), else
+ *             NGX_DECLINED; then, with the body parsed as JSON, as CHECK
+ *             (NGX_DECLINED to go on).  Such a request is neither budgeted
+ *             nor logged as a model call.
  * Answer hooks:
  *   EVENT     ngx_http_llm_answer_json_pt: each event of a streamed answer,
  *             parsed (the cache's capture);
@@ -213,7 +221,8 @@ typedef struct {
 #define NGX_HTTP_LLM_HOOK_EVENT     7
 #define NGX_HTTP_LLM_HOOK_TEXT      8
 #define NGX_HTTP_LLM_HOOK_END       9
-#define NGX_HTTP_LLM_HOOKS          10
+#define NGX_HTTP_LLM_HOOK_OTHER     10
+#define NGX_HTTP_LLM_HOOKS          11
 
 
 typedef struct ngx_http_llm_ctx_s     ngx_http_llm_ctx_t;
@@ -280,6 +289,7 @@ typedef struct {
 
     ngx_array_t                 texts;         /* ngx_http_llm_text_t */
     ngx_uint_t                  nmessages;
+    size_t                      token_ids;     /* inputs given as token IDs */
 
     int64_t                     max_tokens;    /* -1: not given */
     int64_t                     choices;       /* "n", 1 if not given */

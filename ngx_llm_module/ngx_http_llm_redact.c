@@ -369,6 +369,28 @@ static ngx_http_llm_redact_main_conf_t  *ngx_http_llm_redact_scratch_conf;
 
 
 /*
+ * The pipeline's OTHER hook: a POST that is not a model call.  Asked first
+ * without a context (is its body wanted?): yes when the location redacts
+ * requests; then, with the body parsed, redacted like a model call's.
+ */
+
+static ngx_int_t
+ngx_http_llm_redact_other(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_http_llm_redact_loc_conf_t  *rlcf;
+
+    if (ctx) {
+        return ngx_http_llm_redact_request(r, ctx);
+    }
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_redact_module);
+
+    return (rlcf->pii != NULL && (rlcf->where & NGX_HTTP_LLM_REDACT_REQUEST))
+           ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
  * The request: called by the pipeline after the catalogue lookup.  Returns
  * NGX_DECLINED to go on, NGX_HTTP_SPECIAL_RESPONSE with a prepared refusal
  * (block mode), or an HTTP status.
@@ -377,8 +399,10 @@ static ngx_http_llm_redact_main_conf_t  *ngx_http_llm_redact_scratch_conf;
 ngx_int_t
 ngx_http_llm_redact_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
+    uint32_t                         u;
     uint64_t                         found;
     ngx_int_t                        rv;
+    const char                      *name;
     ngx_http_llm_redact_ctx_t       *rc;
     ngx_http_llm_redact_loc_conf_t  *rlcf;
     ngx_http_llm_redact_main_conf_t *rmcf;
@@ -418,6 +442,47 @@ ngx_http_llm_redact_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     ctx->hook_data = rc;
     ngx_http_set_ctx(r, rc, ngx_http_llm_redact_module);
+
+    if ((rlcf->where & NGX_HTTP_LLM_REDACT_REQUEST)
+        && rlcf->mode == NGX_HTTP_LLM_REDACT_TOKENIZE
+        && ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES)
+    {
+        /*
+         * Placeholders are numbered per request: the turns the provider
+         * stored ("previous_response_id", "conversation") hold those of
+         * earlier requests, which would be restored to this request's
+         * values.  Refused.
+         */
+
+        name = "previous_response_id";
+        u = ngx_http_llm_json_object_get(&ctx->req.json, 0, name, 20);
+
+        if (u == NGX_HTTP_LLM_NONE
+            || ctx->req.json.tokens[u].type == NGX_HTTP_LLM_JSON_NULL)
+        {
+            name = "conversation";
+            u = ngx_http_llm_json_object_get(&ctx->req.json, 0, name, 12);
+        }
+
+        if (u != NGX_HTTP_LLM_NONE
+            && ctx->req.json.tokens[u].type != NGX_HTTP_LLM_JSON_NULL)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "llm redact: \"%s\" with llm_redact_mode "
+                          "tokenize, refused", name);
+
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                     "unsupported_with_tokenize", name,
+                                     "%s cannot be used through this "
+                                     "gateway: its redaction policy "
+                                     "(tokenize) numbers placeholders per "
+                                     "request, so the turns the provider "
+                                     "stored would be restored to the "
+                                     "wrong values.  Send the whole "
+                                     "conversation in input instead.",
+                                     name);
+        }
+    }
 
     if (rlcf->where & NGX_HTTP_LLM_REDACT_REQUEST) {
 
@@ -1746,7 +1811,7 @@ static ngx_int_t
 ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *body, ngx_str_t *out)
 {
-    uint32_t                    list, c, m, t;
+    uint32_t                    list, c, m, t, p;
     ngx_int_t                   rv;
     ngx_http_llm_json_t         json;
     ngx_http_llm_redact_ctx_t  *rc;
@@ -1773,6 +1838,42 @@ ngx_http_llm_redact_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
         if (ngx_http_llm_redact_responses_texts(rc, &json, 0) != NGX_OK) {
             return NGX_ERROR;
+        }
+
+    } else if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+
+        /* candidates[].content.parts[].text; a stream is withheld */
+
+        list = ngx_http_llm_json_object_get(&json, 0, "candidates", 10);
+
+        if (list != NGX_HTTP_LLM_NONE
+            && json.tokens[list].type == NGX_HTTP_LLM_JSON_ARRAY)
+        {
+            for (c = ngx_http_llm_json_first(&json, list);
+                 c != NGX_HTTP_LLM_NONE;
+                 c = json.tokens[c].next)
+            {
+                m = ngx_http_llm_json_object_get(&json, c, "content", 7);
+                p = ngx_http_llm_json_object_get(&json, m, "parts", 5);
+
+                if (p == NGX_HTTP_LLM_NONE
+                    || json.tokens[p].type != NGX_HTTP_LLM_JSON_ARRAY)
+                {
+                    continue;
+                }
+
+                for (t = ngx_http_llm_json_first(&json, p);
+                     t != NGX_HTTP_LLM_NONE;
+                     t = json.tokens[t].next)
+                {
+                    if (ngx_http_llm_redact_json_text(rc, &json,
+                            ngx_http_llm_json_object_get(&json, t, "text", 4))
+                        != NGX_OK)
+                    {
+                        return NGX_ERROR;
+                    }
+                }
+            }
         }
 
     } else if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
@@ -2930,6 +3031,13 @@ ngx_http_llm_redact_postconfiguration(ngx_conf_t *cf)
     }
 
     h->request = ngx_http_llm_redact_request;
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_OTHER);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->request = ngx_http_llm_redact_other;
 
     rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_redact_module);
 

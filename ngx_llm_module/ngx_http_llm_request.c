@@ -21,6 +21,8 @@ typedef struct {
 static void ngx_http_llm_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_process_other(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_process_rest(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_ask_usage(ngx_http_request_t *r,
@@ -163,12 +165,23 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 
     endpoint = ngx_http_llm_endpoint(r, lcf->api, &model);
 
-    if (endpoint == NGX_HTTP_LLM_EP_NONE) {
+    if (endpoint == NGX_HTTP_LLM_EP_NONE
+        && ngx_http_llm_run_hooks(r, NULL, NGX_HTTP_LLM_HOOK_OTHER)
+           == NGX_DECLINED)
+    {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "llm: \"%V\" is not a model call, passed through",
                        &r->uri);
         return NGX_DECLINED;
     }
+
+    /*
+     * A POST that is not a model call (token counting, batches, anything
+     * the table does not name) that an OTHER hook wants (request
+     * redaction) is read and given to it: ngx_http_llm_process_other().
+     * It is neither budgeted nor logged as a model call (ctx->parsed stays
+     * 0).
+     */
 
     ctx = ngx_http_llm_create_ctx(r);
     if (ctx == NULL) {
@@ -334,6 +347,10 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ctx->endpoint == NGX_HTTP_LLM_EP_NONE) {
+        return ngx_http_llm_process_other(r, ctx);
+    }
+
     rc = ngx_http_llm_parse(r, ctx);
     if (rc != NGX_OK) {
         return rc;
@@ -383,6 +400,80 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     }
 
     return ngx_http_llm_process_rest(r, ctx);
+}
+
+
+/*
+ * A POST that is not a model call, wanted by an OTHER hook (request
+ * redaction: every string value goes through the same walk as a model
+ * call's, in the location's mode): its body is parsed as JSON.  A body that
+ * is not JSON (multipart uploads among others) cannot be scanned: it is
+ * refused, fail closed.  An empty body has nothing to scan (POST
+ * .../cancel).
+ */
+
+static ngx_int_t
+ngx_http_llm_process_other(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_int_t             rc;
+    ngx_http_llm_json_t  *json;
+
+    if (ctx->req.body.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    json = &ctx->req.json;
+
+    json->data = ctx->req.body.data;
+    json->len = ctx->req.body.len;
+
+    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
+        goto unreadable;
+    }
+
+    json->tokens = ngx_palloc(r->pool,
+                              json->ntokens * sizeof(ngx_http_llm_json_token_t));
+    if (json->tokens == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json->max_tokens = json->ntokens;
+
+    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
+        goto unreadable;
+    }
+
+    ctx->req.model_tok = NGX_HTTP_LLM_NONE;
+
+    rc = ngx_http_llm_run_hooks(r, ctx, NGX_HTTP_LLM_HOOK_OTHER);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (ctx->edits.nelts) {
+        if (ngx_http_llm_apply_edits(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm: \"%V\" is not a model call, redacted (%ui edits)",
+                   &r->uri, ctx->edits.nelts);
+
+    return NGX_DECLINED;
+
+unreadable:
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "llm redact: the body of \"%V\" is not JSON and cannot be "
+                  "scanned, refused", &r->uri);
+
+    return ngx_http_llm_fail(r, ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                             "unscannable_body", NULL,
+                             "The request body is not JSON, so the gateway's "
+                             "redaction policy cannot scan it; the request "
+                             "was refused.  File uploads must go through a "
+                             "location without request redaction.");
 }
 
 
@@ -1246,13 +1337,15 @@ static ngx_int_t
 ngx_http_llm_parse_inputs(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     uint32_t tok)
 {
-    uint32_t              i;
+    uint32_t              i, n;
     ngx_int_t             rc;
     ngx_str_t             role;
+    ngx_uint_t            ids;
     ngx_http_llm_json_t  *json;
 
     json = &ctx->req.json;
     ngx_str_set(&role, "user");
+    ids = 0;
 
     if (json->tokens[tok].type == NGX_HTTP_LLM_JSON_STRING) {
         ctx->req.nmessages = 1;
@@ -1278,6 +1371,32 @@ ngx_http_llm_parse_inputs(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         } else if (json->tokens[i].type == NGX_HTTP_LLM_JSON_OBJECT) {
             /* Responses API input items look like messages */
             return ngx_http_llm_parse_messages(r, ctx, tok);
+
+        } else if (json->tokens[i].type == NGX_HTTP_LLM_JSON_NUMBER) {
+
+            /* token IDs: [1000, 2000] is one input, each ID a token */
+
+            if (!ids) {
+                ids = 1;
+                ctx->req.nmessages++;
+            }
+
+            ctx->req.token_ids++;
+
+        } else if (json->tokens[i].type == NGX_HTTP_LLM_JSON_ARRAY) {
+
+            /* [[1000, 2000], [3000]]: inputs of token IDs */
+
+            ctx->req.nmessages++;
+
+            for (n = ngx_http_llm_json_first(json, i);
+                 n != NGX_HTTP_LLM_NONE;
+                 n = json->tokens[n].next)
+            {
+                if (json->tokens[n].type == NGX_HTTP_LLM_JSON_NUMBER) {
+                    ctx->req.token_ids++;
+                }
+            }
         }
     }
 
@@ -1368,6 +1487,10 @@ ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx)
     for (i = 0; i < ctx->req.texts.nelts; i++) {
         n += ngx_http_llm_count_tokens(ctx, t[i].text.data, t[i].text.len);
     }
+
+    /* inputs given as token IDs: one token each, exactly */
+
+    n += ctx->req.token_ids;
 
     if (ctx->req.tools_tok != NGX_HTTP_LLM_NONE) {
         tools = ngx_http_llm_tok(ctx, ctx->req.tools_tok);
@@ -1788,6 +1911,27 @@ ngx_http_llm_parse_gemini(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
 
         req->max_tokens = n;
+    }
+
+    /* candidateCount answers, each up to maxOutputTokens: reserved so */
+
+    t = ngx_http_llm_get_either(json, 0, "generationConfig",
+                                "generation_config");
+    v = ngx_http_llm_get_either(json, t, "candidateCount",
+                                "candidate_count");
+
+    if (v != NGX_HTTP_LLM_NONE
+        && json->tokens[v].type != NGX_HTTP_LLM_JSON_NULL)
+    {
+        if (ngx_http_llm_json_get_int(json, v, &n) != NGX_HTTP_LLM_JSON_OK
+            || n < 0)
+        {
+            return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL,
+                                     NULL, "generationConfig.candidateCount:"
+                                     " expected a non-negative integer");
+        }
+
+        req->choices = ngx_max(n, 1);
     }
 
     t = ngx_http_llm_json_object_get(json, 0, "tools", 5);

@@ -31,7 +31,7 @@ ngx_http_llm_tokenizer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_llm_main_conf_t *lmcf = conf;
 
     char                      err[256];
-    size_t                    line, size;
+    size_t                    line, size, expect;
     u_char                   *data;
     ssize_t                   n;
     ngx_str_t                *value, file;
@@ -139,6 +139,26 @@ ngx_http_llm_tokenizer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                &value[1], &file, err);
         }
 
+        goto failed;
+    }
+
+    /*
+     * The file must be the encoding named: a rank file of the other one
+     * loads (its pattern differs) and would count wrongly.  The published
+     * files have 199,998 (o200k_base) and 100,256 (cl100k_base) tokens.
+     */
+
+    expect = (value[1].len == 10
+              && ngx_strncmp(value[1].data, "o200k_base", 10) == 0)
+             ? 199998 : 100256;
+
+    if (ngx_http_llm_bpe_tokens(bpe) != expect) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_tokenizer \"%V\": \"%V\" has %uz tokens, "
+                           "the %V rank file has %uz (another encoding's "
+                           "file?)", &value[1], &file,
+                           ngx_http_llm_bpe_tokens(bpe), &value[1], expect);
+        ngx_http_llm_bpe_free(bpe);
         goto failed;
     }
 

@@ -453,20 +453,30 @@ ngx_http_llm_variable_endpoint(ngx_http_request_t *r,
 
 /*
  * The caller's credential, normalised, for budget keys and cache scopes:
- * the token of "Authorization: Bearer TOKEN" (the scheme in any case, any
- * white space around the token), else the value of "x-api-key", "api-key"
- * (Azure) or "x-goog-api-key" (Gemini), trimmed.  The first header of a
- * name counts.  Not found when there is none, or it is empty.
+ * the API's own credential first, as the provider reads it, then the
+ * others (a client cannot pick a fresh key, and so a fresh budget, by
+ * adding a header its provider ignores):
+ *
+ *   openai (and no llm_gateway): "Authorization: Bearer TOKEN" (the scheme
+ *       in any case, any white space around the token), "api-key" (Azure),
+ *       "x-api-key", "x-goog-api-key";
+ *   anthropic: "x-api-key", Authorization, "api-key", "x-goog-api-key";
+ *   gemini: "x-goog-api-key", the "key" argument of the URI, Authorization,
+ *       "api-key", "x-api-key".
+ *
+ * Values are trimmed; the first header of a name counts.  Not found when
+ * there is none, or it is empty.
  */
 
 static ngx_int_t
 ngx_http_llm_variable_api_key(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_str_t         key;
-    ngx_uint_t        i, n, best;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t                 key, arg;
+    ngx_uint_t                i, n, best, api, *rank;
+    ngx_list_part_t          *part;
+    ngx_table_elt_t          *h;
+    ngx_http_llm_loc_conf_t  *lcf;
 
     static ngx_str_t  names[] = {
         ngx_string("Authorization"),
@@ -475,7 +485,22 @@ ngx_http_llm_variable_api_key(ngx_http_request_t *r,
         ngx_string("x-goog-api-key")
     };
 
-    best = sizeof(names) / sizeof(names[0]);
+    /* the rank of each name above per API, 0 first; gemini's 1 is ?key= */
+
+    static ngx_uint_t  ranks[][4] = {
+        { 0, 2, 1, 3 },     /* openai */
+        { 1, 0, 2, 3 },     /* anthropic */
+        { 2, 4, 3, 0 }      /* gemini */
+    };
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    api = lcf->api;
+
+    rank = (api == NGX_HTTP_LLM_API_ANTHROPIC) ? ranks[1]
+           : (api == NGX_HTTP_LLM_API_GEMINI) ? ranks[2] : ranks[0];
+
+    best = 5;
     ngx_str_null(&key);
 
     part = &r->headers_in.headers.part;
@@ -493,7 +518,7 @@ ngx_http_llm_variable_api_key(ngx_http_request_t *r,
             i = 0;
         }
 
-        for (n = 0; n < best; n++) {
+        for (n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
             if (h[i].key.len == names[n].len
                 && ngx_strncasecmp(h[i].key.data, names[n].data,
                                    names[n].len) == 0)
@@ -502,15 +527,22 @@ ngx_http_llm_variable_api_key(ngx_http_request_t *r,
             }
         }
 
-        if (n == best) {
+        if (n == sizeof(names) / sizeof(names[0]) || rank[n] >= best) {
             continue;
         }
 
         /* the first header of the most preferred name that holds a key */
 
         if (ngx_http_llm_api_key(&h[i].value, n == 0, &key)) {
-            best = n;
+            best = rank[n];
         }
+    }
+
+    if (api == NGX_HTTP_LLM_API_GEMINI && best > 1
+        && ngx_http_arg(r, (u_char *) "key", 3, &arg) == NGX_OK
+        && ngx_http_llm_api_key(&arg, 0, &arg))
+    {
+        key = arg;
     }
 
     if (key.len == 0) {

@@ -101,6 +101,41 @@ if ($ENV{TEST_NGINX_TOKENIZERS} && -d "$npm/node_modules/gpt-tokenizer") {
     $DeltasC += $c[$_] for 3 .. $#c;
 }
 
+# one pre-split piece of 64 KB (lowercase letters, no space), and a 4 MB
+# one made of 64 copies of it: the engine counts pieces over 16 KB in
+# chunks of 16 KB, at most 2 tokens off per chunk boundary
+# (docs/estimator.md).  gpt-tokenizer is quadratic on such a piece (3 s for
+# 64 KB), so its count is taken on the 64 KB piece (3 boundaries: within 6
+# tokens); the 4 MB piece's chunks are those of the 64 KB one 64 times, so
+# its count must be within 64 x 6 of 64 times gpt-tokenizer's.
+# The count is made when the log line is written (no budget here): the
+# line must be there 2 s after the answer.
+
+our $Word = do {
+    my ($s, $w) = (1, '');
+    for (1 .. 65536) {
+        $s = ($s * 1103515245 + 12345) % 4294967296;
+        $w .= chr(97 + (int($s / 65536) % 26));
+    }
+    $w;
+};
+
+if ($ENV{TEST_NGINX_TOKENIZERS} && -d "$npm/node_modules/gpt-tokenizer") {
+    my ($w) = ref_counts('o200k_base', $Word);
+
+    # a user message: 3 for the reply and 4 for the message
+    our $Lo64 = 7 + $w - 2 * 3;
+    our $Hi64 = 7 + $w + 2 * 3;
+    our $Lo4m = 7 + 64 * ($w - 2 * 3);
+    our $Hi4m = 7 + 64 * ($w + 2 * 3);
+}
+
+sub word_body {
+    my ($copies) = @_;
+    return '{"model":"gpt-4o","messages":[{"role":"user","content":"'
+           . ($Word x $copies) . '"}]}';
+}
+
 my $json = JSON::PP->new->utf8->canonical;
 
 sub body {
@@ -316,3 +351,47 @@ qr/llm_model "gpt-4o": no "llm_tokenizer cl100k_base" is defined in \S+:\d+/
 --- must_die
 --- error_log
 llm_tokenizer "cl100k_base" is duplicate
+
+
+
+=== TEST 14: a 64 KB single-word prompt: within 2 tokens per 16 KB chunk boundary of gpt-tokenizer
+--- request eval
+"POST /json/chat/completions\n" . main::word_body(1)
+--- response_body_like: "content"
+--- error_log eval
+qr/llm-log: model=gpt-4o prompt=(\d+)(??{ $1 >= $::Lo64 && $1 <= $::Hi64 ? '' : '(*FAIL)' }) completion=\d+ source=exact\b/
+
+
+
+=== TEST 15: a 4 MB single-word prompt is counted in chunks, about 1 s (it took 4-6 s and 370 MB before)
+--- http_config eval
+my $c = $::Mock;
+$c =~ s/^(\s*llm_tokenizer o200k_base)/    client_max_body_size 8m;\n    client_body_buffer_size 8m;\n$1/m;
+$c
+--- request eval
+"POST /json/chat/completions\n" . main::word_body(64)
+--- timeout: 3
+--- wait: 2
+--- response_body_like: "content"
+--- error_log eval
+qr/llm-log: model=gpt-4o prompt=(\d+)(??{ $1 >= $::Lo4m && $1 <= $::Hi4m ? '' : '(*FAIL)' }) completion=\d+ source=exact\b/
+
+
+
+=== TEST 16: nginx -t: another encoding's rank file (o200k's file as cl100k_base)
+--- http_config
+    llm_tokenizer cl100k_base $TEST_NGINX_TOKENIZERS/o200k_base.tiktoken;
+--- config
+--- must_die
+--- error_log eval
+qr/llm_tokenizer "cl100k_base": "\S+o200k_base.tiktoken" has 199998 tokens, the cl100k_base rank file has 100256 \(another encoding's file\?\)/
+
+
+
+=== TEST 17: nginx -t: cl100k's file as o200k_base
+--- http_config
+    llm_tokenizer o200k_base $TEST_NGINX_TOKENIZERS/cl100k_base.tiktoken;
+--- config
+--- must_die
+--- error_log eval
+qr/llm_tokenizer "o200k_base": "\S+cl100k_base.tiktoken" has 100256 tokens, the o200k_base rank file has 199998/

@@ -26,7 +26,17 @@
 #define BPE_SMALL         48
 
 /* heap scratch kept per worker: pieces up to this length */
-#define BPE_SCRATCH       4096
+#define BPE_SCRATCH       16384
+
+/*
+ * A piece longer than BPE_CHUNK bytes (a run of letters with no space, a
+ * long base64 or hex blob) is merged in chunks of about BPE_CHUNK bytes,
+ * cut on UTF-8 character boundaries: the cost stays linear and no memory
+ * beyond the worker's scratch is needed.  The count may differ from the
+ * exact one by at most one token per chunk boundary (a token that would
+ * have spanned it).  No real text has such pieces; see docs/estimator.md.
+ */
+#define BPE_CHUNK         16384
 
 /* per-worker cache of the counts of pieces up to BPE_CACHE_KEY bytes */
 #define BPE_CACHE_BITS    14
@@ -169,6 +179,7 @@ static size_t bpe_merge_small(ngx_http_llm_bpe_t *bpe, const u_char *p,
 static size_t bpe_merge_heap(ngx_http_llm_bpe_t *bpe, const u_char *p,
     size_t n);
 static size_t bpe_piece(ngx_http_llm_bpe_t *bpe, const u_char *p, size_t n);
+static size_t bpe_chunks(ngx_http_llm_bpe_t *bpe, const u_char *p, size_t n);
 static size_t bpe_split(ngx_http_llm_bpe_t *bpe, const u_char *text,
     size_t len);
 static size_t bpe_utf8_valid(const u_char *p, size_t n);
@@ -1096,6 +1107,41 @@ bpe_merge_heap(ngx_http_llm_bpe_t *bpe, const u_char *p, size_t n)
 
 
 static size_t
+bpe_chunks(ngx_http_llm_bpe_t *bpe, const u_char *p, size_t n)
+{
+    size_t  c, len, total;
+
+    total = 0;
+
+    while (n) {
+        len = n;
+
+        if (len > BPE_CHUNK) {
+            len = BPE_CHUNK;
+
+            /* not inside a UTF-8 sequence (at most 3 continuation bytes) */
+
+            while (len > BPE_CHUNK - 3 && (p[len] & 0xc0) == 0x80) {
+                len--;
+            }
+        }
+
+        c = (len > BPE_SMALL) ? bpe_merge_heap(bpe, p, len)
+                              : bpe_merge_small(bpe, p, len);
+        if (c == (size_t) -1) {
+            return c;
+        }
+
+        total += c;
+        p += len;
+        n -= len;
+    }
+
+    return total;
+}
+
+
+static size_t
 bpe_piece(ngx_http_llm_bpe_t *bpe, const u_char *p, size_t n)
 {
     size_t        c;
@@ -1104,6 +1150,10 @@ bpe_piece(ngx_http_llm_bpe_t *bpe, const u_char *p, size_t n)
 
     if (n == 1) {
         return 1;
+    }
+
+    if (n > BPE_CHUNK) {
+        return bpe_chunks(bpe, p, n);
     }
 
     if (n > BPE_CACHE_KEY) {

@@ -1117,7 +1117,7 @@ ngx_http_llm_embed_script_of(uint32_t c)
 int
 ngx_http_llm_embed_scripts_in(const u_char *text, size_t len, uint32_t mask)
 {
-    size_t         in, all, n;
+    size_t         in, all, n, w;
     uint32_t       c, script;
     const u_char  *p, *last;
 
@@ -1160,8 +1160,19 @@ ngx_http_llm_embed_scripts_in(const u_char *text, size_t len, uint32_t mask)
         script = ngx_http_llm_embed_script_of(c);
 
         if (script) {
-            all++;
-            in += (mask & script) ? 1 : 0;
+
+            /*
+             * A Han ideograph says about what 3 Latin letters say, a kana
+             * or a Hangul syllable 2: weighed so, a Chinese question with
+             * two English words in it is not "mostly Latin".
+             */
+
+            w = (script == NGX_HTTP_LLM_SCRIPT_HAN) ? 3
+                : (script == NGX_HTTP_LLM_SCRIPT_KANA
+                   || script == NGX_HTTP_LLM_SCRIPT_HANGUL) ? 2 : 1;
+
+            all += w;
+            in += (mask & script) ? w : 0;
         }
     }
 

@@ -240,7 +240,8 @@ int
 main(void)
 {
     char                 err[256], *file, *buf, msg[128];
-    size_t               len, line, i, j, n, bad;
+    char                *big;
+    size_t               len, line, i, j, n, bad, c, want;
     unsigned             seed;
     ngx_http_llm_bpe_t  *bpe, *cl;
 
@@ -312,6 +313,34 @@ main(void)
     snprintf(msg, sizeof(msg), "2100 random words of 1 to 3000 letters "
              "as the naive merge loop (%zu differ)", bad);
     ok(bad == 0, msg);
+
+    /*
+     * A word over 16 KB is merged in chunks of 16 KB (no allocation, linear
+     * time): a 4 MB word counts as the sum of its 256 chunks, each exact
+     * (the heap is checked against the naive loop above), and stays within
+     * two tokens per chunk boundary of the naive count (checked on 40 KB).
+     */
+
+    big = malloc(4 << 20);
+    for (j = 0; j < (4 << 20); j++) {
+        big[j] = "abc"[rand_r(&seed) % 3];
+    }
+
+    c = count(bpe, big, 4 << 20);
+    want = 0;
+    for (j = 0; j < (4 << 20); j += 16384) {
+        want += count(bpe, big + j, 16384);
+    }
+
+    ok(c == want, "a 4 MB word counts as its 16 KB chunks");
+
+    c = count(bpe, big, 40000);
+    want = naive((u_char *) big, 40000);
+    snprintf(msg, sizeof(msg), "a 40000-byte word: %zu, naive %zu, within "
+             "2 tokens per boundary (2)", c, want);
+    ok((c > want ? c - want : want - c) <= 4, msg);
+
+    free(big);
 
     /* a long run of one character, through the heap, twice (cache) */
 

@@ -212,7 +212,8 @@ main(int argc, char **argv)
     ok(ngx_http_llm_embed((u_char *) "\xff\xfe caf\xc3\xa9 \xe2\x80", 9, &e)
        == 0, "invalid and cut UTF-8 is read within its length%s%s", "", "");
 
-    /* scripts: at least half of the letters in the mask */
+    /* scripts: at least half of the letters in the mask (han 3, kana and
+       hangul 2) */
 
     {
         static const struct {
@@ -229,7 +230,18 @@ main(int argc, char **argv)
             { "\xeb\xb9\x84\xeb\xb0\x80\xeb\xb2\x88\xed\x98\xb8 ok",
               NGX_HTTP_LLM_SCRIPT_HANGUL, 1 },
             { "\xe5\xa6\x82\xe4\xbd\x95\xe6\x9b\xb4\xe6\x8d\xa2 API key",
-              NGX_HTTP_LLM_SCRIPT_LATIN, 1 },  /* 4 han, 6 latin */
+              NGX_HTTP_LLM_SCRIPT_LATIN, 0 },  /* 4 han (12), 6 latin */
+            { "\xe5\xa6\x82\xe4\xbd\x95 reset the API key",
+              NGX_HTTP_LLM_SCRIPT_LATIN, 1 },  /* 2 han (6), 14 latin */
+            /* "如何在Python中使用asyncio库的事件循环": 12 han (36), 13 latin */
+            { "\xe5\xa6\x82\xe4\xbd\x95\xe5\x9c\xa8Python\xe4\xb8\xad"
+              "\xe4\xbd\xbf\xe7\x94\xa8" "asyncio\xe5\xba\x93\xe7\x9a\x84"
+              "\xe4\xba\x8b\xe4\xbb\xb6\xe5\xbe\xaa\xe7\x8e\xaf",
+              NGX_HTTP_LLM_SCRIPT_LATIN, 0 },
+            /* "useEffect 훅에서 async 함수를 쓰는 방법": 10 hangul (20), 14 latin */
+            { "useEffect \xed\x9b\x85\xec\x97\x90\xec\x84\x9c async "
+              "\xed\x95\xa8\xec\x88\x98\xeb\xa5\xbc \xec\x93\xb0\xeb\x8a\x94 "
+              "\xeb\xb0\xa9\xeb\xb2\x95", NGX_HTTP_LLM_SCRIPT_LATIN, 0 },
             { "\xe5\xa6\x82\xe4\xbd\x95\xe6\x9b\xb4\xe6\x8d\xa2 API",
               NGX_HTTP_LLM_SCRIPT_LATIN, 0 },  /* 4 han, 3 latin */
             { "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 2024 !!!",
