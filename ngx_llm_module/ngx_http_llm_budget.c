@@ -910,8 +910,12 @@ ngx_http_llm_budget_evictable(ngx_http_llm_budget_zone_t *zone,
         }
 
         if (zone->redis) {
-            /* its share is lost to the fleet: never more is admitted */
-            if (bn->lease_at == 0) {
+            /*
+             * Its share is lost to the fleet: never more is admitted.  Not
+             * a key that owes Redis what an outage made here, nor one in
+             * debt: that would be forgotten.
+             */
+            if (bn->lease_at == 0 && bn->owed <= 0 && bn->level >= 0) {
                 return bn;
             }
 
@@ -1492,7 +1496,15 @@ ngx_http_llm_budget_check(ngx_conf_t *cf,
     ref = lmcf->budget_refs.elts;
 
     for (i = 0; i < lmcf->budget_refs.nelts; i++) {
-        if (ref[i].shm_zone->data == NULL) {
+        /*
+         * The zone is looked up by name under the core module's tag, which
+         * other zones of the module share (llm_redis's counters, the
+         * status zone): only an llm_budget_zone will do.
+         */
+
+        if (ref[i].shm_zone->data == NULL
+            || ref[i].shm_zone->init != ngx_http_llm_budget_init_zone)
+        {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "llm_budget \"%V\": no llm_budget_zone with this "
                           "name in %s:%ui", &ref[i].shm_zone->shm.name,

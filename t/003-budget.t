@@ -413,6 +413,20 @@ llm_budget "nosuchzone": no llm_budget_zone with this name
 
 
 
+=== TEST 16b: llm_budget naming another zone of the module (llm_redis's counters) fails nginx -t (it crashed a worker)
+--- http_config eval
+$::Mock . "    llm_redis r1 127.0.0.1:1;\n"
+--- config
+    location / {
+        llm_gateway openai;
+        llm_budget "llm_redis r1";
+    }
+--- must_die
+--- error_log
+llm_budget "llm_redis r1": no llm_budget_zone with this name
+
+
+
 === TEST 17: llm_budget_zone with a bad rate fails nginx -t
 --- http_config
     llm_budget_zone $http_x_key zone=z1:1m tokens=10/w;

@@ -16,6 +16,8 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Plain;
+use LLMTest::Features;
+llm_require("budget");
 use LLMTest::Redis;
 use Time::HiRes qw(time sleep);
 

@@ -13,6 +13,8 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Plain;
+use LLMTest::Features;
+llm_require("cache");
 use LLMTest::Redis;
 use Time::HiRes qw(time sleep);
 

@@ -23,7 +23,7 @@ import sys
 LAYERS = ['engines', 'core', 'pipeline', 'features']
 
 CORE = {'module', 'request', 'api', 'rewrite', 'variables', 'tokenizer',
-        'cost'}
+        'cost', 'redis'}
 
 
 def layer(path):
