@@ -5,7 +5,8 @@
 # what passes through untouched (count_tokens, batches, files), and how
 # streams end: a provider's own error event ends the stream with nothing
 # appended, a last event without its blank line is read, reasoning deltas
-# are estimated.
+# are estimated; Gemini routing (the model segment of the path rewritten:
+# weights, fallback, shadow) and the exact cache of generateContent.
 
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
@@ -32,6 +33,7 @@ our $Mock = <<'_EOC_';
     llm_route gemsplit { gemini-2.5-flash 1; gemini-2.5-pro 1; }
     llm_route gemchain { gem-down 1; fallback gem-busy gemini-2.5-pro; }
     llm_route gemshadowed { gemini-2.5-flash 1; shadow gem-shadow 100%; }
+    llm_cache_zone zone=answers:1m;
     log_format mockgot 'mock-got: $request_method $request_uri';
 
     llm_budget_zone $http_x_key zone=per_key:1m tokens=500/h;
@@ -176,6 +178,13 @@ our $Gateway = <<'_EOC_';
         llm_gateway gemini;
         llm_budget per_key;
         llm_budget_allowance 100;
+        proxy_pass http://mock/;
+        access_log logs/error.log llm;
+    }
+
+    location /gemcache/ {
+        llm_gateway gemini;
+        llm_cache answers;
         proxy_pass http://mock/;
         access_log logs/error.log llm;
     }
@@ -441,3 +450,27 @@ models/gemsplit
 --- response_body_like: "text":"Paris\."
 --- error_log eval
 [qr/mock-got: POST \/gemroute\/v1beta\/models\/gemini-2\.5-flash:generateContent$/, qr/mock-got: POST \/gemroute\/v1beta\/models\/gem-shadow:generateContent$/, qr/llm shadow: route "gemshadowed" primary "gemini-2\.5-flash" status 200 tokens 2 .*shadow "gem-shadow" status 200 latency \d+ms tokens 2 .*exact 1/, qr/llm-log: ep=generateContent model=gemini-2\.5-flash status=200/]
+
+
+
+=== TEST 19: the exact cache for Gemini generateContent: stored, replayed in Google's format (text, finishReason, usageMetadata, modelVersion)
+--- request eval
+["POST /gemcache/gem/v1beta/models/gemini-2.5-flash:generateContent\n$::Gem", "POST /gemcache/gem/v1beta/models/gemini-2.5-flash:generateContent\n$::Gem"]
+--- more_headers
+X-Goog-Api-Key: alice
+--- response_headers eval
+["X-LLM-Cache: MISS", "X-LLM-Cache: HIT"]
+--- response_body eval
+["{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Paris.\"}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":12,\"candidatesTokenCount\":2,\"totalTokenCount\":60,\"cachedContentTokenCount\":4,\"thoughtsTokenCount\":46},\"modelVersion\":\"gemini-2.5-flash\"}\n", "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Paris.\"}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":12,\"candidatesTokenCount\":48,\"totalTokenCount\":60},\"modelVersion\":\"gemini-2.5-flash\"}\n"]
+
+
+
+=== TEST 20: Gemini answers the cache does not keep: streams, and a request for several candidates
+--- request eval
+["POST /gemcache/gemsse/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse\n$::Gem", "POST /gemcache/gem/v1beta/models/gemini-2.5-flash:generateContent\n{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"Hi\"}]}],\"generationConfig\":{\"candidateCount\":2}}"]
+--- more_headers
+X-Goog-Api-Key: alice
+--- response_headers eval
+["X-LLM-Cache: BYPASS", "X-LLM-Cache: BYPASS"]
+--- response_body_like eval
+["Paris", "Paris"]
