@@ -368,6 +368,10 @@ static ngx_int_t ngx_http_llm_cache_responses_json(ngx_http_request_t *r,
 static ngx_buf_t *ngx_http_llm_cache_responses(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
 static u_char *ngx_http_llm_cache_id(u_char *p);
+static ngx_int_t ngx_http_llm_cache_gemini_json(ngx_http_request_t *r,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_json_t *json);
+static ngx_buf_t *ngx_http_llm_cache_gemini(ngx_http_request_t *r,
+    ngx_http_llm_cache_ctx_t *cctx);
 static ngx_int_t ngx_http_llm_cache_set_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
 static ngx_int_t ngx_http_llm_cache_header_filter(ngx_http_request_t *r);
@@ -624,7 +628,9 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     cctx->store = 1;
 
-    if (clcf->semantic && ctx->endpoint != NGX_HTTP_LLM_EP_RESPONSES) {
+    if (clcf->semantic && ctx->endpoint != NGX_HTTP_LLM_EP_RESPONSES
+        && ctx->api != NGX_HTTP_LLM_API_GEMINI)
+    {
 #if (NGX_HTTP_LLM_CACHE_BENCH)
         t0 = ngx_http_llm_cache_ns();
 #endif
@@ -779,6 +785,18 @@ ngx_http_llm_cache_applies(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     json = &ctx->req.json;
 
+    if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+        /* Gemini: whole answers (:generateContent) of one candidate */
+
+        t = ngx_http_llm_cache_get(json, 0, "contents");
+
+        return (ctx->endpoint == NGX_HTTP_LLM_EP_GENERATE
+                && !ctx->req.stream
+                && ctx->req.choices <= 1
+                && ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY))
+               ? NGX_OK : NGX_DECLINED;
+    }
+
     if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
         /*
          * The Responses API: not a request that continues a stored
@@ -928,7 +946,7 @@ ngx_http_llm_cache_scope(ngx_http_request_t *r,
 {
     u_char                    *p;
     size_t                     len;
-    ngx_str_t                  val[3], *v;
+    ngx_str_t                  val[4], *v;
     ngx_uint_t                 i, n, found;
     ngx_list_part_t           *part;
     ngx_table_elt_t           *h;
@@ -937,7 +955,8 @@ ngx_http_llm_cache_scope(ngx_http_request_t *r,
     static ngx_str_t  names[] = {
         ngx_string("Authorization"),
         ngx_string("x-api-key"),
-        ngx_string("api-key")
+        ngx_string("api-key"),
+        ngx_string("x-goog-api-key")      /* Gemini */
     };
 
     if (clcf->scope) {
@@ -990,7 +1009,7 @@ ngx_http_llm_cache_scope(ngx_http_request_t *r,
                 i = 0;
             }
 
-            for (len = 0; len < 3; len++) {
+            for (len = 0; len < 4; len++) {
                 if (h[i].key.len == names[len].len
                     && ngx_strncasecmp(h[i].key.data, names[len].data,
                                        names[len].len) == 0
@@ -1000,6 +1019,12 @@ ngx_http_llm_cache_scope(ngx_http_request_t *r,
                     found = 1;
                 }
             }
+        }
+
+        /* the fourth only when present: the other APIs' keys unchanged */
+
+        if (val[3].len) {
+            n = 4;
         }
     }
 
@@ -2806,6 +2831,10 @@ ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return ngx_http_llm_cache_responses_json(r, cctx, &json);
     }
 
+    if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+        return ngx_http_llm_cache_gemini_json(r, cctx, &json);
+    }
+
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
         t = ngx_http_llm_cache_get(&json, 0, "content");
 
@@ -2988,6 +3017,10 @@ ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         ngx_string("stop_sequence"), ngx_null_string
     };
 
+    static ngx_str_t  gemini_ok[] = {
+        ngx_string("STOP"), ngx_string("MAX_TOKENS"), ngx_null_string
+    };
+
     zone = cctx->zone;
 
     if (cctx->text.len == 0) {
@@ -3000,13 +3033,16 @@ ngx_http_llm_cache_store(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
             ngx_str_set(&cctx->finish, "end_turn");
 
+        } else if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+            ngx_str_set(&cctx->finish, "STOP");
+
         } else {
             ngx_str_set(&cctx->finish, "stop");
         }
     }
 
     for (f = (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) ? anthropic_ok
-                                                      : openai_ok;
+             : (ctx->api == NGX_HTTP_LLM_API_GEMINI) ? gemini_ok : openai_ok;
          f->len;
          f++)
     {
@@ -3231,6 +3267,9 @@ ngx_http_llm_cache_handler(ngx_http_request_t *r)
     } else if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
         b = ngx_http_llm_cache_responses(r, ctx, cctx);
 
+    } else if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+        b = ngx_http_llm_cache_gemini(r, cctx);
+
     } else {
         b = ngx_http_llm_cache_openai(r, ctx, cctx);
     }
@@ -3400,6 +3439,128 @@ ngx_http_llm_cache_openai(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 #undef ngx_http_llm_cache_chunk_head
 
     p = ngx_cpymem(p, "data: [DONE]\n\n", sizeof("data: [DONE]\n\n") - 1);
+
+    b->last = p;
+
+    return b;
+}
+
+
+/*
+ * Gemini: a whole generateContent answer of one candidate whose parts are
+ * text (thought parts are left out, as they are of Anthropic's thinking);
+ * any other part (a function call, code, inline data) is not kept.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_gemini_json(ngx_http_request_t *r,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_json_t *json)
+{
+    uint32_t  t, c, v;
+
+    t = ngx_http_llm_cache_get(json, 0, "candidates");
+
+    if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)
+        || json->tokens[t].size != 1)
+    {
+        return NGX_DECLINED;
+    }
+
+    c = ngx_http_llm_json_first(json, t);
+
+    t = ngx_http_llm_cache_get(json, c, "content");
+    t = ngx_http_llm_cache_get(json, t, "parts");
+
+    if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
+        return NGX_DECLINED;
+    }
+
+    for (t = ngx_http_llm_json_first(json, t);
+         t != NGX_HTTP_LLM_NONE;
+         t = json->tokens[t].next)
+    {
+        v = ngx_http_llm_cache_get(json, t, "thought");
+
+        if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_TRUE)) {
+            continue;
+        }
+
+        v = ngx_http_llm_cache_get(json, t, "text");
+
+        if (!ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)
+            || ngx_http_llm_cache_get(json, t, "functionCall")
+               != NGX_HTTP_LLM_NONE
+            || ngx_http_llm_cache_get(json, t, "executableCode")
+               != NGX_HTTP_LLM_NONE
+            || ngx_http_llm_cache_get(json, t, "inlineData")
+               != NGX_HTTP_LLM_NONE
+            || ngx_http_llm_cache_append(r, cctx, json, v) != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    if (ngx_http_llm_cache_copy(r, json,
+                                ngx_http_llm_cache_get(json, c,
+                                                       "finishReason"),
+                                32, &cctx->finish)
+        != NGX_OK
+        || ngx_http_llm_cache_copy(r, json,
+                                   ngx_http_llm_cache_get(json, 0,
+                                                          "modelVersion"),
+                                   NGX_HTTP_LLM_CACHE_MAX_MODEL, &cctx->model)
+           != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Gemini: a generateContent answer with the text in one part */
+
+static ngx_buf_t *
+ngx_http_llm_cache_gemini(ngx_http_request_t *r,
+    ngx_http_llm_cache_ctx_t *cctx)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_buf_t  *b;
+
+    len = sizeof("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"") - 1
+          + ngx_http_llm_json_encoded_len(cctx->text.data, cctx->text.len)
+          + sizeof("\"}],\"role\":\"model\"},\"finishReason\":\"") - 1
+          + ngx_http_llm_json_encoded_len(cctx->finish.data,
+                                          cctx->finish.len)
+          + sizeof("\",\"index\":0}],\"usageMetadata\":{"
+                   "\"promptTokenCount\":,\"candidatesTokenCount\":,"
+                   "\"totalTokenCount\":},\"modelVersion\":\"\"}\n") - 1
+          + 3 * NGX_INT64_LEN
+          + ngx_http_llm_json_encoded_len(cctx->model.data, cctx->model.len);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(b->last, "{\"candidates\":[{\"content\":{\"parts\":"
+                   "[{\"text\":\"",
+                   sizeof("{\"candidates\":[{\"content\":{\"parts\":"
+                          "[{\"text\":\"") - 1);
+    p = ngx_http_llm_json_encode_string(p, cctx->text.data, cctx->text.len);
+    p = ngx_cpymem(p, "\"}],\"role\":\"model\"},\"finishReason\":\"",
+                   sizeof("\"}],\"role\":\"model\"},\"finishReason\":\"")
+                   - 1);
+    p = ngx_http_llm_json_encode_string(p, cctx->finish.data,
+                                        cctx->finish.len);
+    p = ngx_sprintf(p, "\",\"index\":0}],\"usageMetadata\":{"
+                    "\"promptTokenCount\":%uD,\"candidatesTokenCount\":%uD,"
+                    "\"totalTokenCount\":%uD},\"modelVersion\":\"",
+                    cctx->prompt_tokens, cctx->completion_tokens,
+                    cctx->prompt_tokens + cctx->completion_tokens);
+    p = ngx_http_llm_json_encode_string(p, cctx->model.data, cctx->model.len);
+    p = ngx_cpymem(p, "\"}\n", 3);
 
     b->last = p;
 

@@ -31,6 +31,8 @@ static char *ngx_http_llm_route_line(ngx_conf_t *cf, ngx_command_t *dummy,
 static ngx_int_t ngx_http_llm_route_resolve(ngx_conf_t *cf,
     ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_route_t *route,
     ngx_http_llm_target_t *t);
+static ngx_int_t ngx_http_llm_set_model_path(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *name);
 static ngx_int_t ngx_http_llm_set_model(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_target_t *t);
 static ngx_int_t ngx_http_llm_shadow_start(ngx_http_request_t *r,
@@ -434,8 +436,9 @@ ngx_http_llm_route_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_http_llm_loc_conf_t   *lcf;
     ngx_http_llm_main_conf_t  *lmcf;
 
-    if (ctx->req.model_tok == NGX_HTTP_LLM_NONE) {
-        /* Gemini: the model is in the path, not rewritten */
+    if (ctx->req.model_tok == NGX_HTTP_LLM_NONE
+        && ctx->api != NGX_HTTP_LLM_API_GEMINI)
+    {
         return NGX_DECLINED;
     }
 
@@ -520,6 +523,11 @@ ngx_http_llm_set_model(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ctx->model = t->name;
     ctx->entry = t->entry;
 
+    if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+        /* Gemini: the model is the path's, the body names none */
+        return ngx_http_llm_set_model_path(r, ctx, &t->name);
+    }
+
     value.len = ngx_http_llm_json_encoded_len(t->name.data, t->name.len) + 2;
     value.data = ngx_pnalloc(r->pool, value.len);
     if (value.data == NULL) {
@@ -549,6 +557,61 @@ ngx_http_llm_set_model(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                                      ctx->req.json.tokens[ctx->req.model_tok]
                                          .end,
                                      &value);
+}
+
+
+/*
+ * Gemini's model is the URI's segment before ":generateContent": r->uri
+ * gets the target's name there, as "rewrite" would change it, so that
+ * "proxy_pass http://$llm_upstream;" (or a proxy_pass with a URI part)
+ * sends the rewritten path; $uri shows it, $request_uri stays the
+ * client's.  Each attempt finds the segment again in the current URI (a
+ * fallback comes back through error_page with the previous attempt's).
+ */
+
+static ngx_int_t
+ngx_http_llm_set_model_path(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *name)
+{
+    u_char     *p, *end;
+    ngx_str_t   model, uri;
+
+    ngx_str_null(&model);
+
+    if (ngx_http_llm_endpoint(r, ctx->api, &model) == NGX_HTTP_LLM_EP_NONE
+        || model.len == 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm: no model segment in \"%V\" to rewrite to \"%V\"",
+                      &r->uri, name);
+        return NGX_ERROR;
+    }
+
+    if (model.len == name->len
+        && ngx_strncmp(model.data, name->data, name->len) == 0)
+    {
+        return NGX_OK;
+    }
+
+    uri.len = r->uri.len - model.len + name->len;
+    uri.data = ngx_pnalloc(r->pool, uri.len);
+    if (uri.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    end = r->uri.data + r->uri.len;
+
+    p = ngx_cpymem(uri.data, r->uri.data, model.data - r->uri.data);
+    p = ngx_cpymem(p, name->data, name->len);
+    ngx_memcpy(p, model.data + model.len, end - (model.data + model.len));
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm route: uri \"%V\" -> \"%V\"", &r->uri, &uri);
+
+    r->uri = uri;
+    r->valid_unparsed_uri = 0;
+
+    return NGX_OK;
 }
 
 
@@ -811,7 +874,8 @@ ngx_http_llm_route_shadow(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 static ngx_int_t
 ngx_http_llm_shadow_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    ngx_str_t                    body;
+    unsigned                     valid_unparsed_uri;
+    ngx_str_t                    body, uri, suri;
     ngx_http_request_t          *sr;
     ngx_http_llm_ctx_t          *sctx;
     ngx_http_cleanup_t          *cln;
@@ -823,10 +887,22 @@ ngx_http_llm_shadow_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     primary.name = ctx->model;
     primary.entry = ctx->entry;
 
+    uri = r->uri;
+    valid_unparsed_uri = r->valid_unparsed_uri;
+
     if (ngx_http_llm_set_model(r, ctx, &ctx->route->shadow) != NGX_OK
-        || ngx_http_llm_build_body(r, ctx, &body) != NGX_OK
-        || ngx_http_llm_set_model(r, ctx, &primary) != NGX_OK)
+        || ngx_http_llm_build_body(r, ctx, &body) != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    /* Gemini: the shadow's path names its model; the primary's is kept */
+
+    suri = r->uri;
+    r->uri = uri;
+    r->valid_unparsed_uri = valid_unparsed_uri;
+
+    if (ngx_http_llm_set_model(r, ctx, &primary) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -853,7 +929,7 @@ ngx_http_llm_shadow_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ps->handler = ngx_http_llm_shadow_done;
     ps->data = sctx;
 
-    if (ngx_http_llm_subrequest(r, &r->uri, &r->args, &body, sctx, ps, &sr)
+    if (ngx_http_llm_subrequest(r, &suri, &r->args, &body, sctx, ps, &sr)
         != NGX_OK)
     {
         return NGX_ERROR;

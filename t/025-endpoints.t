@@ -5,7 +5,8 @@
 # what passes through untouched (count_tokens, batches, files), and how
 # streams end: a provider's own error event ends the stream with nothing
 # appended, a last event without its blank line is read, reasoning deltas
-# are estimated.
+# are estimated; Gemini routing (the model segment of the path rewritten:
+# weights, fallback, shadow) and the exact cache of generateContent.
 
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
@@ -24,7 +25,16 @@ our $Mock = <<'_EOC_';
 
     llm_model text-embedding-3-small upstream=mock input=20.00;
     llm_model gemini-2.5-flash upstream=mock input=1.00 output=10.00;
+    llm_model gemini-2.5-pro upstream=mock input=2.00 output=20.00;
+    llm_model gem-down upstream=mock;
+    llm_model gem-busy upstream=mock;
+    llm_model gem-shadow upstream=mock;
     llm_model * upstream=mock;
+    llm_route gemsplit { gemini-2.5-flash 1; gemini-2.5-pro 1; }
+    llm_route gemchain { gem-down 1; fallback gem-busy gemini-2.5-pro; }
+    llm_route gemshadowed { gemini-2.5-flash 1; shadow gem-shadow 100%; }
+    llm_cache_zone zone=answers:1m;
+    log_format mockgot 'mock-got: $request_method $request_uri';
 
     llm_budget_zone $http_x_key zone=per_key:1m tokens=500/h;
 
@@ -36,6 +46,23 @@ our $Mock = <<'_EOC_';
 
         location /v1/ {
             echo "passed through: $request_method $uri";
+        }
+
+        location ~ ^/(gemroute/)?v1beta/models/gem-down: {
+            access_log logs/error.log mockgot;
+            return 503 '{"error":{"code":503,"message":"down","status":"UNAVAILABLE"}}';
+        }
+
+        location ~ ^/(gemroute/)?v1beta/models/gem-busy: {
+            access_log logs/error.log mockgot;
+            return 429 '{"error":{"code":429,"message":"busy","status":"RESOURCE_EXHAUSTED"}}';
+        }
+
+        location ~ ^/(gemroute/)?v1beta/models/ {
+            default_type application/json;
+            access_log logs/error.log mockgot;
+            echo_read_request_body;
+            echo '{"candidates":[{"content":{"parts":[{"text":"Paris."}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":2,"totalTokenCount":14}}';
         }
 
         location /emb/ {
@@ -152,6 +179,20 @@ our $Gateway = <<'_EOC_';
         llm_budget per_key;
         llm_budget_allowance 100;
         proxy_pass http://mock/;
+        access_log logs/error.log llm;
+    }
+
+    location /gemcache/ {
+        llm_gateway gemini;
+        llm_cache answers;
+        proxy_pass http://mock/;
+        access_log logs/error.log llm;
+    }
+
+    location /gemroute/ {
+        llm_gateway gemini;
+        llm_route_key $http_x_user;
+        proxy_pass http://$llm_upstream;
         access_log logs/error.log llm;
     }
 _EOC_
@@ -365,3 +406,71 @@ ended before its end event
 --- ignore_response
 --- error_log eval
 qr/llm-log: ep=chat model=gpt-4o-mini status=200 prompt=\d+ completion=1\d cached=0 reasoning=0 source=estimate/
+
+
+
+=== TEST 16: a weighted llm_route alias in a Gemini path: the chosen model's path reaches the upstream (proxy_pass http://$llm_upstream), sticky by llm_route_key
+--- request eval
+"POST /gemroute/v1beta/models/gemsplit:generateContent?alt=json\n$::Gem"
+--- more_headers
+X-User: carol
+--- response_body_like: "text":"Paris\."
+--- error_log eval
+[qr/mock-got: POST \/gemroute\/v1beta\/models\/gemini-2\.5-flash:generateContent\?alt=json$/, qr/llm-log: ep=generateContent model=gemini-2\.5-flash status=200 prompt=12 completion=2 .* cost=0\.000032000/]
+--- no_error_log
+models/gemsplit
+
+
+
+=== TEST 16b: the same alias with another llm_route_key value: the route's other model, in the path and in the cost
+--- request eval
+"POST /gemroute/v1beta/models/gemsplit:generateContent?alt=json\n$::Gem"
+--- more_headers
+X-User: alice
+--- response_body_like: "text":"Paris\."
+--- error_log eval
+[qr/mock-got: POST \/gemroute\/v1beta\/models\/gemini-2\.5-pro:generateContent\?alt=json$/, qr/llm-log: ep=generateContent model=gemini-2\.5-pro status=200 prompt=12 completion=2 .* cost=0\.000064000/]
+--- no_error_log
+models/gemsplit
+
+
+
+=== TEST 17: Gemini fallback: a 503 then a 429 first answer, the next model's path is tried (proxy_pass with a URI part); the stream's ?alt=sse is kept
+--- request eval
+"POST /gemini/v1beta/models/gemchain:streamGenerateContent?alt=sse\n$::Gem"
+--- response_body_like: "text":"Paris\."
+--- error_log eval
+[qr/mock-got: POST \/v1beta\/models\/gem-down:streamGenerateContent\?alt=sse/, qr/mock-got: POST \/v1beta\/models\/gem-busy:streamGenerateContent\?alt=sse/, qr/mock-got: POST \/v1beta\/models\/gemini-2\.5-pro:streamGenerateContent\?alt=sse/, qr/model "gem-busy" failed with 429, falling back to "gemini-2\.5-pro"/, qr/llm-log: ep=streamGenerateContent model=gemini-2\.5-pro status=200/]
+
+
+
+=== TEST 18: Gemini shadow traffic: the shadow model's path gets the same request in the background; the client gets the primary's answer
+--- request eval
+"POST /gemroute/v1beta/models/gemshadowed:generateContent\n$::Gem"
+--- response_body_like: "text":"Paris\."
+--- error_log eval
+[qr/mock-got: POST \/gemroute\/v1beta\/models\/gemini-2\.5-flash:generateContent$/, qr/mock-got: POST \/gemroute\/v1beta\/models\/gem-shadow:generateContent$/, qr/llm shadow: route "gemshadowed" primary "gemini-2\.5-flash" status 200 tokens 2 .*shadow "gem-shadow" status 200 latency \d+ms tokens 2 .*exact 1/, qr/llm-log: ep=generateContent model=gemini-2\.5-flash status=200/]
+
+
+
+=== TEST 19: the exact cache for Gemini generateContent: stored, replayed in Google's format (text, finishReason, usageMetadata, modelVersion)
+--- request eval
+["POST /gemcache/gem/v1beta/models/gemini-2.5-flash:generateContent\n$::Gem", "POST /gemcache/gem/v1beta/models/gemini-2.5-flash:generateContent\n$::Gem"]
+--- more_headers
+X-Goog-Api-Key: alice
+--- response_headers eval
+["X-LLM-Cache: MISS", "X-LLM-Cache: HIT"]
+--- response_body eval
+["{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Paris.\"}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":12,\"candidatesTokenCount\":2,\"totalTokenCount\":60,\"cachedContentTokenCount\":4,\"thoughtsTokenCount\":46},\"modelVersion\":\"gemini-2.5-flash\"}\n", "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Paris.\"}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":12,\"candidatesTokenCount\":48,\"totalTokenCount\":60},\"modelVersion\":\"gemini-2.5-flash\"}\n"]
+
+
+
+=== TEST 20: Gemini answers the cache does not keep: streams, and a request for several candidates
+--- request eval
+["POST /gemcache/gemsse/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse\n$::Gem", "POST /gemcache/gem/v1beta/models/gemini-2.5-flash:generateContent\n{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"Hi\"}]}],\"generationConfig\":{\"candidateCount\":2}}"]
+--- more_headers
+X-Goog-Api-Key: alice
+--- response_headers eval
+["X-LLM-Cache: BYPASS", "X-LLM-Cache: BYPASS"]
+--- response_body_like eval
+["Paris", "Paris"]
