@@ -14,6 +14,7 @@ markdown.  --strict also fails on a call up a layer.
 """
 
 import collections
+import fnmatch
 import glob
 import os
 import subprocess
@@ -22,8 +23,12 @@ import sys
 # layers, lowest first; a file may call its own layer and those below
 LAYERS = ['engines', 'core', 'pipeline', 'features']
 
-CORE = {'module', 'request', 'api', 'rewrite', 'variables', 'tokenizer',
-        'cost', 'redis'}
+# the files of ngx_llm_module/ (engines/ and filters/ aside) that belong to
+# a feature, by name (ngx_http_llm_NAME.c): a feature may be split into
+# several files (ngx_http_llm_cache_key.c, ...); every other file there is
+# the core
+FEATURES = ['budget', 'budget_*', 'cache', 'cache_*', 'redact', 'redact_*',
+            'route', 'route_*', 'status', 'status_*']
 
 
 def layer(path):
@@ -33,9 +38,9 @@ def layer(path):
         return 'engines', name
     if d == 'filters':
         return 'pipeline', name
-    if name in CORE:
-        return 'core', name
-    return 'features', name
+    if any(fnmatch.fnmatchcase(name, f) for f in FEATURES):
+        return 'features', name
+    return 'core', name
 
 
 def main():
