@@ -189,8 +189,11 @@ check-engines:
 # build directory:
 # - build/noredact: LLM_WITHOUT_REDACT=1, the whole suite against it (the
 #   blocks and files of a missing feature skip, t/lib/LLMTest/Suite.pm);
-# - build/minimal: budget, cache and redaction all left out, nginx -t of a
-#   gateway and of llm_redact (which must say why it is refused);
+# - build/minimal: every feature left out (budget, cache, redaction,
+#   routing, status: the core and the pipeline alone), nginx -t of a
+#   gateway, of llm_redact (which must say why it is refused), of
+#   llm_status and llm_route_key (unknown), and the request, stream and
+#   configuration tests (t/000-config.t, t/001, t/002) against it;
 # - build/nohs: Hyperscan hidden from the compiler (a hs/hs.h that does not
 #   compile first in the include path, no pkg-config): config must build
 #   without redaction, and nginx -t must name the missing library.
@@ -205,10 +208,16 @@ test-variants: deps
 	TEST_NGINX_LOAD_MODULES="$(BUILD)/noredact/ngx_http_llm_module.so $(ECHO_MODULE)" \
 	    prove $(PROVE_INC) -j$(PROVE_JOBS) t/
 	$(MAKE) -s BUILD=$(BUILD)/minimal LLM_WITHOUT_REDACT=1 LLM_WITHOUT_CACHE=1 \
-	    LLM_WITHOUT_BUDGET=1 build
+	    LLM_WITHOUT_BUDGET=1 LLM_WITHOUT_ROUTE=1 LLM_WITHOUT_STATUS=1 build
 	@$(call variant-check,$(BUILD)/minimal,llm_stream on;)
 	@! ( $(call variant-check,$(BUILD)/minimal,llm_redact request;) ) 2>$(BUILD)/minimal/t.log
 	grep -q '"llm_redact" is not available: .* built without redaction' $(BUILD)/minimal/t.log
+	@! ( $(call variant-check,$(BUILD)/minimal,llm_status;) ) 2>$(BUILD)/minimal/t.log
+	grep -q 'unknown directive "llm_status"' $(BUILD)/minimal/t.log
+	@! ( $(call variant-check,$(BUILD)/minimal,llm_route_key $$remote_addr;) ) 2>$(BUILD)/minimal/t.log
+	grep -q 'unknown directive "llm_route_key"' $(BUILD)/minimal/t.log
+	TEST_NGINX_LOAD_MODULES="$(BUILD)/minimal/ngx_http_llm_module.so $(ECHO_MODULE)" \
+	    prove $(PROVE_INC) -j$(PROVE_JOBS) t/000-config.t t/001-request.t t/002-stream.t
 	@mkdir -p $(NOHS_HIDE)/hs && echo '#error hidden by make test-variants' > $(NOHS_HIDE)/hs/hs.h
 	PKG_CONFIG_LIBDIR=/nonexistent $(MAKE) -s BUILD=$(BUILD)/nohs \
 	    LLM_CC_OPT="-isystem $(NOHS_HIDE)" build
@@ -216,7 +225,7 @@ test-variants: deps
 	! ldd $(BUILD)/nohs/ngx_http_llm_module.so | grep -q libhs
 	@! ( $(call variant-check,$(BUILD)/nohs,llm_redact request;) ) 2>$(BUILD)/nohs/t.log
 	grep -q '"llm_redact" needs Hyperscan or Vectorscan' $(BUILD)/nohs/t.log
-	@echo "variants: without redaction (suite), minimal, no Hyperscan: passed"
+	@echo "variants: without redaction (suite), minimal (core and pipeline), no Hyperscan: passed"
 
 # a static nginx (--add-module) with the module built in, in build/static;
 # nginx -t of a configuration that uses every feature.  Debian's nginx-dev
