@@ -259,7 +259,7 @@ test-static: deps $(if $(filter $(STATIC)/nginx-src,$(NGINX_FULL_SRC)),$(STATIC)
 	$(MAKE) -s -f $(STATIC)/objs/Makefile -C $(NGINX_FULL_SRC) binary >$(STATIC)/make.log 2>&1 \
 	    || { tail -30 $(STATIC)/make.log; exit 1; }
 	$(STATIC)/objs/nginx -V 2>&1 | grep -q -- '--add-module=$(CURDIR)'
-	printf 'events {}\nhttp { llm_budget_zone $$remote_addr zone=b:1m tokens=1000/m; llm_cache_zone zone=c:1m; server { listen 127.0.0.1:1; location / { llm_gateway openai; llm_budget b; llm_cache c; llm_redact request; proxy_pass http://127.0.0.1:2; } } }\n' \
+	printf 'events {}\nhttp { llm_model m upstream=127.0.0.1:2; llm_route r { m 1; fallback m; } llm_budget_zone $$remote_addr zone=b:1m tokens=1000/m; llm_cache_zone zone=c:1m; server { listen 127.0.0.1:1; location / { llm_gateway openai; llm_budget b; llm_cache c; llm_redact request; llm_route_key $$remote_addr; proxy_pass http://127.0.0.1:2; } location /status { llm_status; } } }\n' \
 	    > $(STATIC)/t.conf
 	$(STATIC)/objs/nginx -t -q -p $(STATIC) -g 'error_log stderr; pid /dev/null;' -c $(STATIC)/t.conf
 	@echo "static: nginx built with --add-module, nginx -t of every feature passed"
