@@ -55,6 +55,7 @@ export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 
 .PHONY: all deps build embedder tokenizers test test-ui test-valgrind \
 	test-runner run bench fuzz phone-tables clean check-engines callgraph \
+	check-layers \
 	test-variants test-static
 
 all: build
@@ -114,7 +115,7 @@ $(EMBEDDER_STAMP): t/embedder/package.json t/embedder/package-lock.json
 	        "t/027 will skip"; \
 	fi
 
-test: build tokenizers check-engines
+test: build tokenizers check-engines check-layers
 	-@$(MAKE) -s embedder
 	prove $(PROVE_INC) -j$(PROVE_JOBS) t/
 
@@ -263,6 +264,11 @@ test-static: deps $(if $(filter $(STATIC)/nginx-src,$(NGINX_FULL_SRC)),$(STATIC)
 	    > $(STATIC)/t.conf
 	$(STATIC)/objs/nginx -t -q -p $(STATIC) -g 'error_log stderr; pid /dev/null;' -c $(STATIC)/t.conf
 	@echo "static: nginx built with --add-module, nginx -t of every feature passed"
+
+# the layers (docs/architecture.md): no call up a layer, no cycle between
+# files of different layers, in the objects of the build
+check-layers: build
+	python3 tools/callgraph.py $(OBJS) --strict >/dev/null
 
 # the call graph between the sources, from the objects of the build, into
 # docs/architecture.md; fails on a cycle between files of different layers

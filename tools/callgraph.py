@@ -8,7 +8,8 @@ cycle.
 
     tools/callgraph.py [OBJDIR] [--markdown] [--update FILE] [--strict]
 
-OBJDIR is build/objs.  --update FILE replaces the text between the lines
+OBJDIR is build/objs (only the objects its Makefile names are read).
+--update FILE replaces the text between the lines
 "<!-- callgraph begin -->" and "<!-- callgraph end -->" of FILE with the
 markdown.  --strict also fails on a call up a layer.
 """
@@ -54,6 +55,15 @@ def main():
     args = [a for a in argv if not a.startswith('--')]
     objdir = args[0] if args else 'build/objs'
     objs = sorted(glob.glob(os.path.join(objdir, 'addon', '*', '*.o')))
+
+    # only the objects of the current build: the build's Makefile names
+    # them (a file removed or renamed since leaves a stale object behind)
+    mk = os.path.join(objdir, 'Makefile')
+    if os.path.exists(mk):
+        text = open(mk).read()
+        objs = [o for o in objs
+                if '/addon/%s/%s' % (os.path.basename(os.path.dirname(o)),
+                                     os.path.basename(o)) in text]
     if not objs:
         sys.exit('callgraph: no objects under %s/addon (make build first)'
                  % objdir)
