@@ -203,7 +203,7 @@ ngx_http_llm_route_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static char *
 ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_llm_route_main_conf_t *lmcf = conf;
+    ngx_http_llm_route_main_conf_t *rmcf = conf;
 
     char                  *rv;
     ngx_str_t             *value;
@@ -213,9 +213,9 @@ ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    route = lmcf->routes.elts;
+    route = rmcf->routes.elts;
 
-    for (i = 0; i < lmcf->routes.nelts; i++) {
+    for (i = 0; i < rmcf->routes.nelts; i++) {
         if (route[i].alias.len == value[1].len
             && ngx_strncmp(route[i].alias.data, value[1].data,
                            value[1].len) == 0)
@@ -226,7 +226,7 @@ ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    route = ngx_array_push(&lmcf->routes);
+    route = ngx_array_push(&rmcf->routes);
     if (route == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -269,7 +269,7 @@ ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (route->fallbacks.nelts) {
-        lmcf->fallbacks = 1;
+        rmcf->fallbacks = 1;
     }
 
     return NGX_CONF_OK;
@@ -585,13 +585,13 @@ ngx_http_llm_route_error_pages(ngx_conf_t *cf,
 static ngx_int_t
 ngx_http_llm_route_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    uint32_t                   hash;
-    ngx_str_t                  key;
-    ngx_uint_t                 i, n;
+    uint32_t                         hash;
+    ngx_str_t                        key;
+    ngx_uint_t                       i, n;
     ngx_http_llm_route_t            *route;
     ngx_http_llm_target_t           *t;
-    ngx_http_llm_route_loc_conf_t   *lcf;
-    ngx_http_llm_route_main_conf_t  *lmcf;
+    ngx_http_llm_route_loc_conf_t   *rlcf;
+    ngx_http_llm_route_main_conf_t  *rmcf;
 
     if (ctx->req.model_tok == NGX_HTTP_LLM_NONE
         && ctx->api != NGX_HTTP_LLM_API_GEMINI)
@@ -599,12 +599,12 @@ ngx_http_llm_route_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_route_module);
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_route_module);
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_route_module);
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_route_module);
 
-    route = lmcf->routes.elts;
+    route = rmcf->routes.elts;
 
-    for (i = 0; i < lmcf->routes.nelts; i++) {
+    for (i = 0; i < rmcf->routes.nelts; i++) {
         if (route[i].alias.len == ctx->requested_model.len
             && ngx_strncmp(route[i].alias.data, ctx->requested_model.data,
                            ctx->requested_model.len) == 0)
@@ -613,7 +613,7 @@ ngx_http_llm_route_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
-    if (i == lmcf->routes.nelts) {
+    if (i == rmcf->routes.nelts) {
         return NGX_DECLINED;
     }
 
@@ -622,8 +622,8 @@ ngx_http_llm_route_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->route_alias = route->alias;
     ctx->fallback_left = (ctx->fallback_next < route->fallbacks.nelts);
 
-    if (lcf->route_key) {
-        if (ngx_http_complex_value(r, lcf->route_key, &key) != NGX_OK) {
+    if (rlcf->route_key) {
+        if (ngx_http_complex_value(r, rlcf->route_key, &key) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -1307,19 +1307,19 @@ ngx_http_llm_similarity(ngx_str_t *a, ngx_str_t *b)
 static char *
 ngx_http_llm_route_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_llm_route_loc_conf_t *lcf = conf;
+    ngx_http_llm_route_loc_conf_t *rlcf = conf;
 
     ngx_str_t                         *value;
     ngx_http_compile_complex_value_t   ccv;
 
-    if (lcf->route_key != NGX_CONF_UNSET_PTR) {
+    if (rlcf->route_key != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    lcf->route_key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-    if (lcf->route_key == NULL) {
+    rlcf->route_key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (rlcf->route_key == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -1327,7 +1327,7 @@ ngx_http_llm_route_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ccv.cf = cf;
     ccv.value = &value[1];
-    ccv.complex_value = lcf->route_key;
+    ccv.complex_value = rlcf->route_key;
 
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
