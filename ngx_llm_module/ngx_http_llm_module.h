@@ -309,10 +309,10 @@ typedef size_t (*ngx_http_llm_counters_size_pt)(void);
 typedef u_char *(*ngx_http_llm_counters_pt)(u_char *p, ngx_uint_t json);
 
 typedef struct {
-    ngx_uint_t                  rank;          /* in the Prometheus text */
-    ngx_uint_t                  json_rank;
-    ngx_http_llm_counters_size_pt  size;
-    ngx_http_llm_counters_pt    write;
+    ngx_uint_t                      rank;      /* in the Prometheus text */
+    ngx_uint_t                      json_rank;
+    ngx_http_llm_counters_size_pt   size;
+    ngx_http_llm_counters_pt        write;
 } ngx_http_llm_counters_t;
 
 
