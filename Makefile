@@ -44,8 +44,10 @@ PROVE_INC := $(shell perl -MTest::Nginx::Socket -e1 2>/dev/null \
                      || echo "-I $(CURDIR)/t/runner")
 
 # features left out of the build (config): LLM_WITHOUT_BUDGET=1,
-# LLM_WITHOUT_CACHE=1, LLM_WITHOUT_REDACT=1; use another BUILD= for them
-export LLM_WITHOUT_BUDGET LLM_WITHOUT_CACHE LLM_WITHOUT_REDACT LLM_WITH_REDACT
+# LLM_WITHOUT_CACHE=1, LLM_WITHOUT_REDACT=1, LLM_WITHOUT_ROUTE=1,
+# LLM_WITHOUT_STATUS=1; use another BUILD= for them
+export LLM_WITHOUT_BUDGET LLM_WITHOUT_CACHE LLM_WITHOUT_REDACT LLM_WITH_REDACT \
+       LLM_WITHOUT_ROUTE LLM_WITHOUT_STATUS
 
 export TEST_NGINX_BINARY ?= $(NGINX_BIN)
 export TEST_NGINX_RANDOMIZE ?= 1
@@ -53,6 +55,7 @@ export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 
 .PHONY: all deps build embedder tokenizers test test-ui test-valgrind \
 	test-runner run bench fuzz phone-tables clean check-engines callgraph \
+	check-layers \
 	test-variants test-static
 
 all: build
@@ -112,7 +115,7 @@ $(EMBEDDER_STAMP): t/embedder/package.json t/embedder/package-lock.json
 	        "t/027 will skip"; \
 	fi
 
-test: build tokenizers check-engines
+test: build tokenizers check-engines check-layers
 	-@$(MAKE) -s embedder
 	prove $(PROVE_INC) -j$(PROVE_JOBS) t/
 
@@ -187,8 +190,11 @@ check-engines:
 # build directory:
 # - build/noredact: LLM_WITHOUT_REDACT=1, the whole suite against it (the
 #   blocks and files of a missing feature skip, t/lib/LLMTest/Suite.pm);
-# - build/minimal: budget, cache and redaction all left out, nginx -t of a
-#   gateway and of llm_redact (which must say why it is refused);
+# - build/minimal: every feature left out (budget, cache, redaction,
+#   routing, status: the core and the pipeline alone), nginx -t of a
+#   gateway, of llm_redact (which must say why it is refused), of
+#   llm_status and llm_route_key (unknown), and the request, stream and
+#   configuration tests (t/000-config.t, t/001, t/002) against it;
 # - build/nohs: Hyperscan hidden from the compiler (a hs/hs.h that does not
 #   compile first in the include path, no pkg-config): config must build
 #   without redaction, and nginx -t must name the missing library.
@@ -203,10 +209,16 @@ test-variants: deps
 	TEST_NGINX_LOAD_MODULES="$(BUILD)/noredact/ngx_http_llm_module.so $(ECHO_MODULE)" \
 	    prove $(PROVE_INC) -j$(PROVE_JOBS) t/
 	$(MAKE) -s BUILD=$(BUILD)/minimal LLM_WITHOUT_REDACT=1 LLM_WITHOUT_CACHE=1 \
-	    LLM_WITHOUT_BUDGET=1 build
+	    LLM_WITHOUT_BUDGET=1 LLM_WITHOUT_ROUTE=1 LLM_WITHOUT_STATUS=1 build
 	@$(call variant-check,$(BUILD)/minimal,llm_stream on;)
 	@! ( $(call variant-check,$(BUILD)/minimal,llm_redact request;) ) 2>$(BUILD)/minimal/t.log
 	grep -q '"llm_redact" is not available: .* built without redaction' $(BUILD)/minimal/t.log
+	@! ( $(call variant-check,$(BUILD)/minimal,llm_status;) ) 2>$(BUILD)/minimal/t.log
+	grep -q 'unknown directive "llm_status"' $(BUILD)/minimal/t.log
+	@! ( $(call variant-check,$(BUILD)/minimal,llm_route_key $$remote_addr;) ) 2>$(BUILD)/minimal/t.log
+	grep -q 'unknown directive "llm_route_key"' $(BUILD)/minimal/t.log
+	TEST_NGINX_LOAD_MODULES="$(BUILD)/minimal/ngx_http_llm_module.so $(ECHO_MODULE)" \
+	    prove $(PROVE_INC) -j$(PROVE_JOBS) t/000-config.t t/001-request.t t/002-stream.t
 	@mkdir -p $(NOHS_HIDE)/hs && echo '#error hidden by make test-variants' > $(NOHS_HIDE)/hs/hs.h
 	PKG_CONFIG_LIBDIR=/nonexistent $(MAKE) -s BUILD=$(BUILD)/nohs \
 	    LLM_CC_OPT="-isystem $(NOHS_HIDE)" build
@@ -214,7 +226,7 @@ test-variants: deps
 	! ldd $(BUILD)/nohs/ngx_http_llm_module.so | grep -q libhs
 	@! ( $(call variant-check,$(BUILD)/nohs,llm_redact request;) ) 2>$(BUILD)/nohs/t.log
 	grep -q '"llm_redact" needs Hyperscan or Vectorscan' $(BUILD)/nohs/t.log
-	@echo "variants: without redaction (suite), minimal, no Hyperscan: passed"
+	@echo "variants: without redaction (suite), minimal (core and pipeline), no Hyperscan: passed"
 
 # a static nginx (--add-module) with the module built in, in build/static;
 # nginx -t of a configuration that uses every feature.  Debian's nginx-dev
@@ -248,10 +260,15 @@ test-static: deps $(if $(filter $(STATIC)/nginx-src,$(NGINX_FULL_SRC)),$(STATIC)
 	$(MAKE) -s -f $(STATIC)/objs/Makefile -C $(NGINX_FULL_SRC) binary >$(STATIC)/make.log 2>&1 \
 	    || { tail -30 $(STATIC)/make.log; exit 1; }
 	$(STATIC)/objs/nginx -V 2>&1 | grep -q -- '--add-module=$(CURDIR)'
-	printf 'events {}\nhttp { llm_budget_zone $$remote_addr zone=b:1m tokens=1000/m; llm_cache_zone zone=c:1m; server { listen 127.0.0.1:1; location / { llm_gateway openai; llm_budget b; llm_cache c; llm_redact request; proxy_pass http://127.0.0.1:2; } } }\n' \
+	printf 'events {}\nhttp { llm_model m upstream=127.0.0.1:2; llm_route r { m 1; fallback m; } llm_budget_zone $$remote_addr zone=b:1m tokens=1000/m; llm_cache_zone zone=c:1m; server { listen 127.0.0.1:1; location / { llm_gateway openai; llm_budget b; llm_cache c; llm_redact request; llm_route_key $$remote_addr; proxy_pass http://127.0.0.1:2; } location /status { llm_status; } } }\n' \
 	    > $(STATIC)/t.conf
 	$(STATIC)/objs/nginx -t -q -p $(STATIC) -g 'error_log stderr; pid /dev/null;' -c $(STATIC)/t.conf
 	@echo "static: nginx built with --add-module, nginx -t of every feature passed"
+
+# the layers (docs/architecture.md): no call up a layer, no cycle between
+# files of different layers, in the objects of the build
+check-layers: build
+	python3 tools/callgraph.py $(OBJS) --strict >/dev/null
 
 # the call graph between the sources, from the objects of the build, into
 # docs/architecture.md; fails on a cycle between files of different layers

@@ -63,6 +63,9 @@ struct ngx_http_llm_stream_s {
 
 
 static ngx_int_t ngx_http_llm_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_content_hook(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_content_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static const char *ngx_http_llm_unreadable(ngx_http_request_t *r);
@@ -275,9 +278,7 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
             return NGX_ERROR;
         }
 
-        if (ctx->stream && r->upstream && ctx->route
-            && ctx->fallback_next < ctx->route->fallbacks.nelts)
-        {
+        if (ctx->stream && r->upstream && ctx->fallback_left) {
             /*
              * A stream whose first event is an error falls back: the
              * header waits for that first event (see ngx_http_llm_held).
@@ -2203,13 +2204,92 @@ ngx_http_llm_mark_ttft(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 static ngx_int_t
 ngx_http_llm_filter_init(ngx_conf_t *cf)
 {
+    ngx_http_llm_hook_t  *h;
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_llm_header_filter;
 
     ngx_http_next_body_filter = ngx_http_top_body_filter;
     ngx_http_top_body_filter = ngx_http_llm_body_filter;
 
+    /* the wrapper of the location's content handler (see below) */
+
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_CONTENT);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->request = ngx_http_llm_content_hook;
+
     return NGX_OK;
+}
+
+
+/*
+ * The pipeline's CONTENT hook: a gateway request (or a shadow, not an
+ * embedder's subrequest) goes to the location's content handler through
+ * ngx_http_llm_content_handler().
+ */
+
+static ngx_int_t
+ngx_http_llm_content_hook(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    if ((r == r->main || ctx->shadow)
+        && r->content_handler
+        && r->content_handler != ngx_http_llm_content_handler)
+    {
+        ctx->content_handler = r->content_handler;
+        r->content_handler = ngx_http_llm_content_handler;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The content handler of a gateway request: the location's own (proxy),
+ * then the upstream it created is finalized through
+ * ngx_http_llm_upstream_finalize(), and the features adjust it (UPSTREAM
+ * hooks: routing).
+ */
+
+static ngx_int_t
+ngx_http_llm_content_handler(ngx_http_request_t *r)
+{
+    ngx_int_t             rc;
+    ngx_http_llm_ctx_t   *ctx;
+    ngx_http_upstream_t  *u;
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    /*
+     * Until the answer's header is sent, coming back through error_page
+     * means this attempt failed (perhaps at once, inside the handler), when
+     * a feature armed it (routing, with fallbacks).
+     */
+
+    ctx->fallback_wait = ctx->fallback_armed;
+
+    /* from here on the request may reach the provider: it may cost */
+    ctx->forwarded = 1;
+
+    rc = ctx->content_handler(r);
+
+    u = r->upstream;
+
+    if (u == NULL || u->conf == NULL
+        || u->finalize_request == ngx_http_llm_upstream_finalize)
+    {
+        /* no upstream, or a later attempt (run inside this one) has it */
+        return rc;
+    }
+
+    ctx->upstream_finalize = u->finalize_request;
+    u->finalize_request = ngx_http_llm_upstream_finalize;
+
+    (void) ngx_http_llm_run_hooks(r, ctx, NGX_HTTP_LLM_HOOK_UPSTREAM);
+
+    return rc;
 }
 
 

@@ -1934,6 +1934,98 @@ ngx_http_llm_budget_end_hook(ngx_http_llm_ctx_t *ctx)
 }
 
 
+/* llm_status: the zones' counters, read under each zone's lock */
+
+static size_t
+ngx_http_llm_budget_status_size(void)
+{
+    ngx_http_llm_budget_main_conf_t  *bmcf;
+
+    bmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_llm_budget_module);
+
+    return 1024 + bmcf->budget_zones.nelts * 1024;
+}
+
+
+static u_char *
+ngx_http_llm_budget_status(u_char *p, ngx_uint_t json)
+{
+    ngx_uint_t                        i, n, first;
+    ngx_http_llm_budget_zone_t      **zones, *z;
+    ngx_http_llm_budget_main_conf_t  *bmcf;
+
+    bmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_llm_budget_module);
+
+    zones = bmcf->budget_zones.elts;
+
+    if (json) {
+        p = ngx_cpymem(p, ",\"budgets\":{", 12);
+        first = 1;
+
+        for (i = 0; i < bmcf->budget_zones.nelts; i++) {
+            z = zones[i];
+
+            if (z->sh == NULL) {
+                continue;
+            }
+
+            if (!first) {
+                *p++ = ',';
+            }
+
+            first = 0;
+
+            ngx_shmtx_lock(&z->shpool->mutex);
+
+            p = ngx_sprintf(p, "\"%*s\":{\"admitted\":%ui,\"refused\":%ui,"
+                            "\"keys\":%ui,\"evicted\":%ui,\"full\":%ui}",
+                            ngx_min(z->name.len, NGX_HTTP_LLM_STAT_NAME),
+                            z->name.data,
+                            z->sh->admitted, z->sh->refused, z->sh->keys,
+                            z->sh->evicted, z->sh->full);
+
+            ngx_shmtx_unlock(&z->shpool->mutex);
+        }
+
+        *p++ = '}';
+
+        return p;
+    }
+
+#define ngx_http_llm_each_zone(metric, type, help, field)                     \
+    p = ngx_http_llm_prom_family(p, metric, type, help);                      \
+    for (i = 0; i < bmcf->budget_zones.nelts; i++) {                          \
+        z = zones[i];                                                         \
+        if (z->sh == NULL) {                                                  \
+            continue;                                                         \
+        }                                                                     \
+        ngx_shmtx_lock(&z->shpool->mutex);                                    \
+        n = z->sh->field;                                                     \
+        ngx_shmtx_unlock(&z->shpool->mutex);                                  \
+        p = ngx_sprintf(p, metric "{zone=\"%*s\"} %ui\n",                     \
+                        ngx_min(z->name.len, NGX_HTTP_LLM_STAT_NAME),         \
+                        z->name.data, n);                                     \
+    }
+
+    ngx_http_llm_each_zone("llm_budget_admitted_total", "counter",
+                           "Requests admitted by a budget zone.", admitted);
+    ngx_http_llm_each_zone("llm_budget_refused_total", "counter",
+                           "Requests refused by a budget zone.", refused);
+    ngx_http_llm_each_zone("llm_budget_keys", "gauge",
+                           "Keys held in a budget zone.", keys);
+    ngx_http_llm_each_zone("llm_budget_evicted_total", "counter",
+                           "Keys evicted from a full budget zone.", evicted);
+    ngx_http_llm_each_zone("llm_budget_full_total", "counter",
+                           "New keys refused by a full budget zone.", full);
+
+#undef ngx_http_llm_each_zone
+
+    return p;
+}
+
+
 static ngx_int_t
 ngx_http_llm_budget_init(ngx_conf_t *cf)
 {
@@ -1960,7 +2052,10 @@ ngx_http_llm_budget_init(ngx_conf_t *cf)
 
     h->end = ngx_http_llm_budget_end_hook;
 
-    return NGX_OK;
+    return ngx_http_llm_add_counters(cf, NGX_HTTP_LLM_COUNTERS_BUDGETS,
+                                     NGX_HTTP_LLM_COUNTERS_BUDGETS,
+                                     ngx_http_llm_budget_status_size,
+                                     ngx_http_llm_budget_status);
 }
 
 

@@ -4890,7 +4890,10 @@ ngx_http_llm_cache_postconfiguration(ngx_conf_t *cf)
 
     h->end = ngx_http_llm_cache_end;
 
-    return NGX_OK;
+    return ngx_http_llm_add_counters(cf, NGX_HTTP_LLM_COUNTERS_CACHE,
+                                     NGX_HTTP_LLM_COUNTERS_CACHE,
+                                     ngx_http_llm_cache_status_size,
+                                     ngx_http_llm_cache_status);
 }
 
 

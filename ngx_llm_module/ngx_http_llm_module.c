@@ -22,6 +22,8 @@ static ngx_int_t ngx_http_llm_parse_price(ngx_str_t *value, ngx_int_t *price);
 static ngx_int_t ngx_http_llm_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_llm_postconfiguration(ngx_conf_t *cf);
 static void ngx_http_llm_ctx_cleanup(void *data);
+static size_t ngx_http_llm_redis_counters_size(void);
+static u_char *ngx_http_llm_redis_counters(u_char *p, ngx_uint_t json);
 
 
 static ngx_conf_enum_t  ngx_http_llm_gateway_apis[] = {
@@ -68,27 +70,6 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_llm_loc_conf_t, stream_usage),
-      NULL },
-
-    { ngx_string("llm_route"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
-      ngx_http_llm_route_block,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("llm_route_key"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_llm_route_key,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("llm_status"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_llm_status,
-      0,
-      0,
       NULL },
 
     { ngx_string("llm_redis"),
@@ -427,11 +408,14 @@ ngx_http_llm_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    if (ngx_array_init(&lmcf->routes, cf->pool, 4,
-                       sizeof(ngx_http_llm_route_t))
+    if (ngx_array_init(&lmcf->redis, cf->pool, 1,
+                       sizeof(ngx_http_llm_redis_t *))
         != NGX_OK
-        || ngx_array_init(&lmcf->redis, cf->pool, 1,
-                          sizeof(ngx_http_llm_redis_t *))
+        || ngx_array_init(&lmcf->stat_wants, cf->pool, 4,
+                          sizeof(ngx_http_llm_stat_want_t))
+           != NGX_OK
+        || ngx_array_init(&lmcf->counters, cf->pool, 4,
+                          sizeof(ngx_http_llm_counters_t))
            != NGX_OK)
     {
         return NULL;
@@ -563,9 +547,7 @@ ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_upstream_srv_conf_t  **uscfp;
     ngx_http_upstream_main_conf_t  *umcf;
 
-    if (ngx_http_llm_route_check(cf, lmcf) != NGX_OK
-        || ngx_http_llm_status_zone(cf, lmcf) != NGX_OK)
-    {
+    if (ngx_http_llm_stats_zone(cf, lmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -639,7 +621,6 @@ ngx_http_llm_create_loc_conf(ngx_conf_t *cf)
     conf->api = NGX_CONF_UNSET_UINT;
     conf->stream = NGX_CONF_UNSET;
     conf->stream_usage = NGX_CONF_UNSET;
-    conf->route_key = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -651,23 +632,9 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_llm_loc_conf_t *prev = parent;
     ngx_http_llm_loc_conf_t *conf = child;
 
-    ngx_http_core_loc_conf_t  *clcf;
-    ngx_http_llm_main_conf_t  *lmcf;
-
     ngx_conf_merge_uint_value(conf->api, prev->api, NGX_HTTP_LLM_API_OFF);
     ngx_conf_merge_value(conf->stream, prev->stream, 1);
     ngx_conf_merge_value(conf->stream_usage, prev->stream_usage, 1);
-    ngx_conf_merge_ptr_value(conf->route_key, prev->route_key, NULL);
-
-    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
-
-    if (conf->api != NGX_HTTP_LLM_API_OFF && lmcf->fallbacks) {
-        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-        if (ngx_http_llm_route_error_pages(cf, clcf) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-    }
 
     return NGX_CONF_OK;
 }
@@ -889,20 +856,35 @@ ngx_http_llm_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_llm_precontent_handler;
 
-    /* counters, after the access log line is written */
+    /* the counters of llm_redis, on the llm_status page */
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_llm_log_handler;
-
-    /* the features still configured by this module: routing */
-
-    if (ngx_http_llm_route_init(cf) != NGX_OK) {
+    if (ngx_http_llm_add_counters(cf, NGX_HTTP_LLM_COUNTERS_REDIS,
+                                  NGX_HTTP_LLM_COUNTERS_REDIS_JSON,
+                                  ngx_http_llm_redis_counters_size,
+                                  ngx_http_llm_redis_counters)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
     return NGX_OK;
+}
+
+
+static size_t
+ngx_http_llm_redis_counters_size(void)
+{
+    return ngx_http_llm_redis_status_size(
+               ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_http_llm_module));
+}
+
+
+static u_char *
+ngx_http_llm_redis_counters(u_char *p, ngx_uint_t json)
+{
+    return ngx_http_llm_redis_status(p,
+               ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_http_llm_module),
+               json);
 }

@@ -58,6 +58,8 @@
 
 typedef struct ngx_http_llm_stat_s  ngx_http_llm_stat_t;
 typedef struct ngx_http_llm_redis_s  ngx_http_llm_redis_t;   /* redis.h */
+typedef struct ngx_http_llm_route_s  ngx_http_llm_route_t;   /* routing's
+                                                  own, opaque to the core */
 
 
 typedef struct {
@@ -142,32 +144,6 @@ typedef struct {
 } ngx_http_llm_budget_ref_t;
 
 
-typedef struct {
-    ngx_str_t                   name;
-    ngx_http_llm_model_t       *entry;
-    ngx_uint_t                  weight;
-    ngx_uint_t                  line;
-} ngx_http_llm_target_t;
-
-
-typedef struct {
-    ngx_str_t                   alias;
-    ngx_array_t                 targets;       /* ngx_http_llm_target_t */
-    ngx_uint_t                  total;         /* of the weights */
-    ngx_array_t                 fallbacks;     /* ngx_http_llm_target_t */
-    ngx_http_llm_target_t       shadow;
-    ngx_uint_t                  shadow_share;  /* thousandths of a percent */
-    ngx_uint_t                  shadow_max;    /* in flight, per worker */
-    ngx_msec_t                  shadow_timeout;
-
-    ngx_uint_t                  shadow_inflight;   /* in this worker */
-    ngx_http_llm_stat_t        *stat;
-
-    u_char                     *file;
-    ngx_uint_t                  line;
-} ngx_http_llm_route_t;
-
-
 /*
  * The pipeline's hooks.  A feature registers its own in its
  * postconfiguration (ngx_http_llm_add_hook(), like nginx's phase handlers);
@@ -189,6 +165,10 @@ typedef struct {
  *             result is ignored;
  *   CONTENT   the request (or a subrequest with a context) goes to its
  *             content handler: all run, result ignored;
+ *   UPSTREAM  the location's content handler created r->upstream (the
+ *             pipeline's wrapper of it, filters/): adjust its
+ *             configuration (routing: timeouts of shadows, errors
+ *             intercepted for a fallback); all run, result ignored;
  *   REDIRECT  the request came back through an internal redirect:
  *             NGX_DECLINED not for this hook, else the pipeline's result.
  *   OTHER     a POST of a gateway location that is not a model call (not
@@ -222,7 +202,8 @@ typedef struct {
 #define NGX_HTTP_LLM_HOOK_TEXT      8
 #define NGX_HTTP_LLM_HOOK_END       9
 #define NGX_HTTP_LLM_HOOK_OTHER     10
-#define NGX_HTTP_LLM_HOOKS          11
+#define NGX_HTTP_LLM_HOOK_UPSTREAM  11
+#define NGX_HTTP_LLM_HOOKS          12
 
 
 typedef struct ngx_http_llm_ctx_s     ngx_http_llm_ctx_t;
@@ -243,14 +224,106 @@ typedef union {
 } ngx_http_llm_hook_t;
 
 
+/*
+ * Counter slots (ngx_http_llm_counters.c): one zone of shared memory holds
+ * up to 256 named slots of atomics, found by name again at each
+ * configuration load, so counters live across reloads.  The core gives one
+ * to each catalogue model and to "(unlisted)"; a feature asks for its own
+ * at configuration time with ngx_http_llm_add_stat() (routing: one per
+ * route).  Who counts into a slot is its owner's business: the status
+ * module counts the models in the log phase, routing its routes.
+ */
+
+#define NGX_HTTP_LLM_STAT_SLOTS   256
+#define NGX_HTTP_LLM_STAT_NAME    64
+#define NGX_HTTP_LLM_TTFT_BINS    8
+
+#define NGX_HTTP_LLM_STAT_MODEL   1
+#define NGX_HTTP_LLM_STAT_ROUTE   2
+
+
+struct ngx_http_llm_stat_s {
+    u_char                      name[NGX_HTTP_LLM_STAT_NAME];
+    ngx_uint_t                  len;
+    ngx_uint_t                  kind;
+
+    ngx_atomic_t                requests;
+    ngx_atomic_t                streams;
+    ngx_atomic_t                status_2xx;
+    ngx_atomic_t                status_4xx;
+    ngx_atomic_t                status_429;
+    ngx_atomic_t                status_5xx;
+    ngx_atomic_t                aborted;
+    ngx_atomic_t                cut;
+    ngx_atomic_t                prompt_tokens;
+    ngx_atomic_t                completion_tokens;
+    ngx_atomic_t                cached_tokens;
+    ngx_atomic_t                estimated;
+    ngx_atomic_t                cost;              /* nano-USD */
+    ngx_atomic_t                fallbacks;
+    ngx_atomic_t                ttft[NGX_HTTP_LLM_TTFT_BINS + 1];
+    ngx_atomic_t                ttft_sum;
+    ngx_atomic_t                ttft_count;
+
+    ngx_atomic_t                shadow_sent;
+    ngx_atomic_t                shadow_skipped;
+    ngx_atomic_t                shadow_ok;
+    ngx_atomic_t                shadow_errors;
+    ngx_atomic_t                shadow_agree;
+    ngx_atomic_t                shadow_similarity; /* sum, hundredths */
+    ngx_atomic_t                shadow_latency;    /* sum, ms */
+};
+
+
+typedef struct {
+    ngx_uint_t                  nslots;
+    ngx_http_llm_stat_t         slots[NGX_HTTP_LLM_STAT_SLOTS];
+} ngx_http_llm_stats_t;
+
+
+/* a slot asked for by a feature: *stat is set when the zone is ready */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_uint_t                  kind;
+    ngx_http_llm_stat_t       **stat;
+} ngx_http_llm_stat_want_t;
+
+
+/*
+ * The registry of the llm_status page: a feature with counters to show
+ * registers, in its postconfiguration, how much room its section needs at
+ * most and how to write it (Prometheus text, or a JSON member beginning
+ * with ","); the status module writes its models, then the sections by
+ * rank, and names no feature.  The ranks keep the page's order as it was
+ * (Redis comes before redaction in the Prometheus text, after it in JSON).
+ */
+
+#define NGX_HTTP_LLM_COUNTERS_ROUTES      10
+#define NGX_HTTP_LLM_COUNTERS_BUDGETS     20
+#define NGX_HTTP_LLM_COUNTERS_CACHE       30
+#define NGX_HTTP_LLM_COUNTERS_REDIS       40
+#define NGX_HTTP_LLM_COUNTERS_REDACT      50
+#define NGX_HTTP_LLM_COUNTERS_REDIS_JSON  60
+
+typedef size_t (*ngx_http_llm_counters_size_pt)(void);
+typedef u_char *(*ngx_http_llm_counters_pt)(u_char *p, ngx_uint_t json);
+
+typedef struct {
+    ngx_uint_t                      rank;      /* in the Prometheus text */
+    ngx_uint_t                      json_rank;
+    ngx_http_llm_counters_size_pt   size;
+    ngx_http_llm_counters_pt        write;
+} ngx_http_llm_counters_t;
+
+
 typedef struct {
     ngx_array_t                 models;        /* ngx_http_llm_model_t */
     ngx_http_llm_model_t       *default_model; /* "llm_model * ..." */
-    ngx_array_t                 routes;        /* ngx_http_llm_route_t */
-    ngx_uint_t                  fallbacks;     /* some route has fallbacks */
     ngx_array_t                 redis;         /* ngx_http_llm_redis_t * */
-    void                       *stats;         /* in shared memory */
+    ngx_http_llm_stats_t       *stats;         /* in shared memory */
     ngx_http_llm_stat_t        *unlisted;      /* models not in the catalogue */
+    ngx_array_t                 stat_wants;    /* ngx_http_llm_stat_want_t */
+    ngx_array_t                 counters;      /* ngx_http_llm_counters_t */
     ngx_array_t                 tokenizers;    /* ngx_http_llm_tokenizer_t */
     ngx_array_t                 hooks[NGX_HTTP_LLM_HOOKS];
                                                /* ngx_http_llm_hook_t */
@@ -261,8 +334,6 @@ typedef struct {
     ngx_uint_t                  api;
     ngx_flag_t                  stream;
     ngx_flag_t                  stream_usage;
-
-    ngx_http_complex_value_t   *route_key;
 } ngx_http_llm_loc_conf_t;
 
 
@@ -394,8 +465,9 @@ struct ngx_http_llm_ctx_s {
     uint64_t                    budget_remaining;
     ngx_msec_t                  budget_reset;
 
-    /* routing */
+    /* routing (ngx_http_llm_route.c) */
     ngx_http_llm_route_t       *route;
+    ngx_str_t                   route_alias;       /* $llm_route */
     ngx_http_handler_pt         content_handler;   /* the location's own */
     ngx_uint_t                  fallback_next;
     ngx_int_t                   failed_status;
@@ -460,6 +532,10 @@ struct ngx_http_llm_ctx_s {
     unsigned                    headers_done:1;
     unsigned                    hold_json:1;       /* json_hook: hold all */
     unsigned                    fallback_wait:1;   /* error_page comes back */
+    unsigned                    fallback_armed:1;  /* wait from the content
+                                                      handler on (routing) */
+    unsigned                    fallback_left:1;   /* a fallback model is
+                                                      left (routing) */
     unsigned                    header_held:1;     /* until the first event */
     unsigned                    fallback_event:1;  /* it was an error */
     unsigned                    error_first:1;     /* first event: an error */
@@ -570,26 +646,6 @@ u_char *ngx_http_llm_redact_status(u_char *p, ngx_uint_t json);
 #define NGX_HTTP_LLM_EVENT_DROP     1
 #define NGX_HTTP_LLM_EVENT_REPLACE  2
 
-/* ngx_http_llm_route.c */
-char *ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_llm_route_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_int_t ngx_http_llm_route_check(ngx_conf_t *cf,
-    ngx_http_llm_main_conf_t *lmcf);
-ngx_int_t ngx_http_llm_route_error_pages(ngx_conf_t *cf,
-    ngx_http_core_loc_conf_t *clcf);
-ngx_int_t ngx_http_llm_route_request(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
-ngx_int_t ngx_http_llm_route_fallback(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
-ngx_int_t ngx_http_llm_route_shadow(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
-void ngx_http_llm_wrap_content(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
-void ngx_http_llm_collect_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    u_char *text, size_t len);
-ngx_int_t ngx_http_llm_route_init(ngx_conf_t *cf);
-
 /* ngx_http_llm_cache.c */
 ngx_int_t ngx_http_llm_cache_lookup(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
@@ -599,17 +655,16 @@ void ngx_http_llm_cache_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 size_t ngx_http_llm_cache_status_size(void);
 u_char *ngx_http_llm_cache_status(u_char *p, ngx_uint_t json);
 
-/* ngx_http_llm_status.c */
-ngx_int_t ngx_http_llm_status_zone(ngx_conf_t *cf,
+/* ngx_http_llm_counters.c */
+ngx_int_t ngx_http_llm_stats_zone(ngx_conf_t *cf,
     ngx_http_llm_main_conf_t *lmcf);
-ngx_int_t ngx_http_llm_log_handler(ngx_http_request_t *r);
-void ngx_http_llm_stat_shadow(ngx_http_llm_route_t *route, ngx_uint_t sent,
-    ngx_uint_t status, ngx_msec_t latency, ngx_uint_t exact,
-    ngx_uint_t similarity);
-char *ngx_http_llm_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-
-/* ngx_http_llm_status_html.c */
-ngx_int_t ngx_http_llm_status_html(ngx_http_request_t *r);
+ngx_int_t ngx_http_llm_add_stat(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_uint_t kind, ngx_http_llm_stat_t **stat);
+ngx_int_t ngx_http_llm_add_counters(ngx_conf_t *cf, ngx_uint_t rank,
+    ngx_uint_t json_rank, ngx_http_llm_counters_size_pt size,
+    ngx_http_llm_counters_pt write);
+u_char *ngx_http_llm_prom_family(u_char *p, const char *name,
+    const char *type, const char *help);
 
 /* ngx_http_llm_variables.c */
 ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);

@@ -3039,6 +3039,15 @@ ngx_http_llm_redact_postconfiguration(ngx_conf_t *cf)
 
     h->request = ngx_http_llm_redact_other;
 
+    if (ngx_http_llm_add_counters(cf, NGX_HTTP_LLM_COUNTERS_REDACT,
+                                  NGX_HTTP_LLM_COUNTERS_REDACT,
+                                  ngx_http_llm_redact_status_size,
+                                  ngx_http_llm_redact_status)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_redact_module);
 
     if (rmcf->dbs.nelts == 0) {

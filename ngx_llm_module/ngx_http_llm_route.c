@@ -21,16 +21,32 @@
 
 
 #include "ngx_http_llm_module.h"
+#include "ngx_http_llm_route.h"
 
 
 #define NGX_HTTP_LLM_SKETCH  4096
 
 
+static char *ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_llm_route_line(ngx_conf_t *cf, ngx_command_t *dummy,
+    void *conf);
+static char *ngx_http_llm_route_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_llm_route_resolve(ngx_conf_t *cf,
     ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_route_t *route,
     ngx_http_llm_target_t *t);
+static ngx_int_t ngx_http_llm_route_error_pages(ngx_conf_t *cf,
+    ngx_http_core_loc_conf_t *clcf);
+static ngx_int_t ngx_http_llm_route_fallback(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_route_shadow(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static void ngx_http_llm_collect_text(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, u_char *text, size_t len);
+static void ngx_http_llm_route_stat_shadow(ngx_http_llm_route_t *route,
+    ngx_uint_t sent, ngx_uint_t status, ngx_msec_t latency, ngx_uint_t exact,
+    ngx_uint_t similarity);
 static ngx_int_t ngx_http_llm_set_model_path(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *name);
 static ngx_int_t ngx_http_llm_set_model(ngx_http_request_t *r,
@@ -44,6 +60,12 @@ static void ngx_http_llm_shadow_timeout(ngx_event_t *ev);
 static ngx_uint_t ngx_http_llm_similarity(ngx_str_t *a, ngx_str_t *b);
 static ngx_int_t ngx_http_llm_reset_answer(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+static void *ngx_http_llm_route_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_route_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_llm_route_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_route_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_llm_route_init(ngx_conf_t *cf);
 
 
 static ngx_int_t  ngx_http_llm_fallback_statuses[] = {
@@ -56,12 +78,132 @@ static ngx_int_t  ngx_http_llm_fallback_statuses[] = {
 };
 
 
+static ngx_command_t  ngx_http_llm_route_commands[] = {
+
+    { ngx_string("llm_route"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_http_llm_route_block,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_route_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_route_key,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_llm_route_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_llm_route_init,               /* postconfiguration */
+
+    ngx_http_llm_route_create_main_conf,   /* create main configuration */
+    ngx_http_llm_route_init_main_conf,     /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_llm_route_create_loc_conf,    /* create location configuration */
+    ngx_http_llm_route_merge_loc_conf      /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_llm_route_module = {
+    NGX_MODULE_V1,
+    &ngx_http_llm_route_module_ctx,        /* module context */
+    ngx_http_llm_route_commands,           /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_llm_route_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_route_main_conf_t  *rmcf;
+
+    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_route_main_conf_t));
+    if (rmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&rmcf->routes, cf->pool, 4,
+                       sizeof(ngx_http_llm_route_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return rmcf;
+}
+
+
+static void *
+ngx_http_llm_route_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_route_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_route_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->route_key = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+/*
+ * The location's llm_gateway is known here: the core module's
+ * configuration is merged first (config's module order).
+ */
+
+static char *
+ngx_http_llm_route_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_llm_route_loc_conf_t *prev = parent;
+    ngx_http_llm_route_loc_conf_t *conf = child;
+
+    ngx_http_llm_loc_conf_t         *lcf;
+    ngx_http_core_loc_conf_t        *clcf;
+    ngx_http_llm_route_main_conf_t  *rmcf;
+
+    ngx_conf_merge_ptr_value(conf->route_key, prev->route_key, NULL);
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_route_module);
+    lcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_llm_module);
+
+    if (lcf->api != NGX_HTTP_LLM_API_OFF && rmcf->fallbacks) {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+        if (ngx_http_llm_route_error_pages(cf, clcf) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /* llm_route ALIAS { MODEL WEIGHT; fallback MODEL ...; shadow MODEL P%; } */
 
-char *
+static char *
 ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_llm_main_conf_t *lmcf = conf;
+    ngx_http_llm_route_main_conf_t *rmcf = conf;
 
     char                  *rv;
     ngx_str_t             *value;
@@ -71,9 +213,9 @@ ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    route = lmcf->routes.elts;
+    route = rmcf->routes.elts;
 
-    for (i = 0; i < lmcf->routes.nelts; i++) {
+    for (i = 0; i < rmcf->routes.nelts; i++) {
         if (route[i].alias.len == value[1].len
             && ngx_strncmp(route[i].alias.data, value[1].data,
                            value[1].len) == 0)
@@ -84,7 +226,7 @@ ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    route = ngx_array_push(&lmcf->routes);
+    route = ngx_array_push(&rmcf->routes);
     if (route == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -127,7 +269,7 @@ ngx_http_llm_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (route->fallbacks.nelts) {
-        lmcf->fallbacks = 1;
+        rmcf->fallbacks = 1;
     }
 
     return NGX_CONF_OK;
@@ -279,25 +421,40 @@ invalid_percent:
 }
 
 
-/* after the http block: every model of every route is in the catalogue */
+/*
+ * After the http block: every model of every route is in the catalogue;
+ * each route has a counter slot.
+ */
 
-ngx_int_t
-ngx_http_llm_route_check(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf)
+static char *
+ngx_http_llm_route_init_main_conf(ngx_conf_t *cf, void *conf)
 {
-    ngx_uint_t              i, j;
-    ngx_http_llm_route_t   *route;
-    ngx_http_llm_target_t  *t;
+    ngx_http_llm_route_main_conf_t *rmcf = conf;
 
-    route = lmcf->routes.elts;
+    ngx_uint_t                 i, j;
+    ngx_http_llm_route_t      *route;
+    ngx_http_llm_target_t     *t;
+    ngx_http_llm_main_conf_t  *lmcf;
 
-    for (i = 0; i < lmcf->routes.nelts; i++) {
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
+
+    route = rmcf->routes.elts;
+
+    for (i = 0; i < rmcf->routes.nelts; i++) {
+
+        if (ngx_http_llm_add_stat(cf, &route[i].alias,
+                                  NGX_HTTP_LLM_STAT_ROUTE, &route[i].stat)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
 
         t = route[i].targets.elts;
         for (j = 0; j < route[i].targets.nelts; j++) {
             if (ngx_http_llm_route_resolve(cf, lmcf, &route[i], &t[j])
                 != NGX_OK)
             {
-                return NGX_ERROR;
+                return NGX_CONF_ERROR;
             }
         }
 
@@ -306,7 +463,7 @@ ngx_http_llm_route_check(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf)
             if (ngx_http_llm_route_resolve(cf, lmcf, &route[i], &t[j])
                 != NGX_OK)
             {
-                return NGX_ERROR;
+                return NGX_CONF_ERROR;
             }
         }
 
@@ -315,11 +472,11 @@ ngx_http_llm_route_check(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf)
                                           &route[i].shadow)
                != NGX_OK)
         {
-            return NGX_ERROR;
+            return NGX_CONF_ERROR;
         }
     }
 
-    return NGX_OK;
+    return NGX_CONF_OK;
 }
 
 
@@ -348,7 +505,7 @@ ngx_http_llm_route_resolve(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
  * location has its own error_page for a status.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_llm_route_error_pages(ngx_conf_t *cf,
     ngx_http_core_loc_conf_t *clcf)
 {
@@ -425,16 +582,16 @@ ngx_http_llm_route_error_pages(ngx_conf_t *cf,
 
 /* choose the model of a routed request; NGX_DECLINED: not an alias */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_llm_route_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    uint32_t                   hash;
-    ngx_str_t                  key;
-    ngx_uint_t                 i, n;
-    ngx_http_llm_route_t      *route;
-    ngx_http_llm_target_t     *t;
-    ngx_http_llm_loc_conf_t   *lcf;
-    ngx_http_llm_main_conf_t  *lmcf;
+    uint32_t                         hash;
+    ngx_str_t                        key;
+    ngx_uint_t                       i, n;
+    ngx_http_llm_route_t            *route;
+    ngx_http_llm_target_t           *t;
+    ngx_http_llm_route_loc_conf_t   *rlcf;
+    ngx_http_llm_route_main_conf_t  *rmcf;
 
     if (ctx->req.model_tok == NGX_HTTP_LLM_NONE
         && ctx->api != NGX_HTTP_LLM_API_GEMINI)
@@ -442,12 +599,12 @@ ngx_http_llm_route_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_route_module);
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_route_module);
 
-    route = lmcf->routes.elts;
+    route = rmcf->routes.elts;
 
-    for (i = 0; i < lmcf->routes.nelts; i++) {
+    for (i = 0; i < rmcf->routes.nelts; i++) {
         if (route[i].alias.len == ctx->requested_model.len
             && ngx_strncmp(route[i].alias.data, ctx->requested_model.data,
                            ctx->requested_model.len) == 0)
@@ -456,15 +613,17 @@ ngx_http_llm_route_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
-    if (i == lmcf->routes.nelts) {
+    if (i == rmcf->routes.nelts) {
         return NGX_DECLINED;
     }
 
     route = &route[i];
     ctx->route = route;
+    ctx->route_alias = route->alias;
+    ctx->fallback_left = (ctx->fallback_next < route->fallbacks.nelts);
 
-    if (lcf->route_key) {
-        if (ngx_http_complex_value(r, lcf->route_key, &key) != NGX_OK) {
+    if (rlcf->route_key) {
+        if (ngx_http_complex_value(r, rlcf->route_key, &key) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -621,7 +780,7 @@ ngx_http_llm_set_model_path(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
  * Returns what the pre-content handler returns.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_llm_route_fallback(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     ngx_http_llm_target_t       *t;
@@ -676,6 +835,8 @@ ngx_http_llm_route_fallback(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     t = ctx->route->fallbacks.elts;
     t = &t[ctx->fallback_next++];
 
+    ctx->fallback_left = (ctx->fallback_next < ctx->route->fallbacks.nelts);
+
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "llm: model \"%V\" failed with %i%s, falling back to \"%V\"",
                   &ctx->model, ctx->failed_status,
@@ -693,7 +854,7 @@ ngx_http_llm_route_fallback(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_llm_wrap_content(r, ctx);
+    /* the pipeline's CONTENT hooks run next (ngx_http_llm_request.c) */
 
     return NGX_DECLINED;
 }
@@ -753,53 +914,29 @@ ngx_http_llm_reset_answer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
 
 /*
- * The content handler of a gateway request: the location's own (proxy),
- * then adjustments of the upstream it created.
+ * The pipeline's UPSTREAM hook: the location's content handler created the
+ * upstream of an attempt (filters/ngx_http_llm_filter_module.c).
  */
 
 static ngx_int_t
-ngx_http_llm_content_handler(ngx_http_request_t *r)
+ngx_http_llm_route_upstream_hook(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx)
 {
-    ngx_int_t                  rc;
-    ngx_http_llm_ctx_t        *ctx;
     ngx_http_upstream_t       *u;
     ngx_http_upstream_conf_t  *conf;
-    ngx_http_llm_main_conf_t  *lmcf;
 
-    ctx = ngx_http_llm_get_ctx(r);
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
-
-    /*
-     * Until the answer's header is sent, coming back through error_page
-     * means this attempt failed (perhaps at once, inside the handler).
-     */
-
-    ctx->fallback_wait = (lmcf->fallbacks && !ctx->shadow);
-
-    /* from here on the request may reach the provider: it may cost */
-    ctx->forwarded = 1;
-
-    rc = ctx->content_handler(r);
-
-    u = r->upstream;
-
-    if (u == NULL || u->conf == NULL
-        || u->finalize_request == ngx_http_llm_upstream_finalize)
-    {
-        /* no upstream, or a later attempt (run inside this one) has it */
-        return rc;
+    if (ctx->route == NULL) {
+        return NGX_DECLINED;
     }
 
-    ctx->upstream_finalize = u->finalize_request;
-    u->finalize_request = ngx_http_llm_upstream_finalize;
+    u = r->upstream;
 
     if (ctx->shadow) {
         /* a shadow must end soon: it holds the client's request */
 
         conf = ngx_palloc(r->pool, sizeof(ngx_http_upstream_conf_t));
         if (conf == NULL) {
-            return rc;
+            return NGX_DECLINED;
         }
 
         *conf = *u->conf;
@@ -810,15 +947,15 @@ ngx_http_llm_content_handler(ngx_http_request_t *r)
         conf->intercept_errors = 0;
         u->conf = conf;
 
-        return rc;
+        return NGX_DECLINED;
     }
 
-    if (ctx->route && ctx->fallback_next < ctx->route->fallbacks.nelts) {
+    if (ctx->fallback_next < ctx->route->fallbacks.nelts) {
         /* 429 and 5xx answers go to error_page: a fallback may follow */
 
         conf = ngx_palloc(r->pool, sizeof(ngx_http_upstream_conf_t));
         if (conf == NULL) {
-            return rc;
+            return NGX_DECLINED;
         }
 
         *conf = *u->conf;
@@ -826,25 +963,13 @@ ngx_http_llm_content_handler(ngx_http_request_t *r)
         u->conf = conf;
     }
 
-    return rc;
-}
-
-
-void
-ngx_http_llm_wrap_content(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
-{
-    if (r->content_handler
-        && r->content_handler != ngx_http_llm_content_handler)
-    {
-        ctx->content_handler = r->content_handler;
-        r->content_handler = ngx_http_llm_content_handler;
-    }
+    return NGX_DECLINED;
 }
 
 
 /* start the shadow request of a routed request, if it is wanted */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_llm_route_shadow(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     ngx_http_llm_route_t  *route;
@@ -858,7 +983,7 @@ ngx_http_llm_route_shadow(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->shadow_wanted = 0;
 
     if (route->shadow_inflight >= route->shadow_max) {
-        ngx_http_llm_stat_shadow(route, 0, 0, 0, 0, 0);
+        ngx_http_llm_route_stat_shadow(route, 0, 0, 0, 0, 0);
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "llm shadow: route \"%V\": %ui shadow requests in "
@@ -920,6 +1045,7 @@ ngx_http_llm_shadow_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     sctx->endpoint = ctx->endpoint;
     sctx->primary = ctx;
     sctx->route = ctx->route;
+    sctx->route_alias = ctx->route_alias;
     sctx->model = ctx->route->shadow.name;
     sctx->requested_model = ctx->requested_model;
     sctx->entry = ctx->route->shadow.entry;
@@ -1034,7 +1160,7 @@ ngx_http_llm_shadow_report(void *data)
         similarity = 0;
     }
 
-    ngx_http_llm_stat_shadow(ctx->route, 1, sctx->shadow_status,
+    ngx_http_llm_route_stat_shadow(ctx->route, 1, sctx->shadow_status,
                              sctx->latency, exact, similarity);
 
     ngx_log_error(NGX_LOG_NOTICE, ctx->request->connection->log, 0,
@@ -1087,7 +1213,7 @@ ngx_http_llm_shadow_timeout(ngx_event_t *ev)
 
 /* keep a sketch of the answer's text (bounded) and a hash of all of it */
 
-void
+static void
 ngx_http_llm_collect_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     u_char *text, size_t len)
 {
@@ -1178,22 +1304,22 @@ ngx_http_llm_similarity(ngx_str_t *a, ngx_str_t *b)
 
 /* llm_route_key $var; */
 
-char *
+static char *
 ngx_http_llm_route_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_llm_loc_conf_t *lcf = conf;
+    ngx_http_llm_route_loc_conf_t *rlcf = conf;
 
     ngx_str_t                         *value;
     ngx_http_compile_complex_value_t   ccv;
 
-    if (lcf->route_key != NGX_CONF_UNSET_PTR) {
+    if (rlcf->route_key != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    lcf->route_key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-    if (lcf->route_key == NULL) {
+    rlcf->route_key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (rlcf->route_key == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -1201,7 +1327,7 @@ ngx_http_llm_route_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ccv.cf = cf;
     ccv.value = &value[1];
-    ccv.complex_value = lcf->route_key;
+    ccv.complex_value = rlcf->route_key;
 
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -1232,9 +1358,18 @@ static ngx_int_t
 ngx_http_llm_route_content_hook(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx)
 {
-    if (r == r->main || ctx->shadow) {
-        ngx_http_llm_wrap_content(r, ctx);
-    }
+    ngx_http_llm_route_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_route_module);
+
+    /*
+     * Some route has fallbacks, so gateway locations have the error pages
+     * that bring a failed attempt back: from the content handler on, until
+     * the answer's header is sent, coming back means the attempt failed
+     * (ngx_http_llm_route_redirect_hook()).
+     */
+
+    ctx->fallback_armed = (rmcf->fallbacks && r == r->main);
 
     return NGX_DECLINED;
 }
@@ -1272,10 +1407,214 @@ ngx_http_llm_route_text_hook(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
-ngx_int_t
+/* the log phase: a routed request and its fallbacks, on its route */
+
+static ngx_int_t
+ngx_http_llm_route_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_llm_ctx_t   *ctx;
+    ngx_http_llm_stat_t  *s;
+
+    ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx == NULL || !ctx->parsed || ctx->shadow || ctx->route == NULL) {
+        return NGX_OK;
+    }
+
+    s = ctx->route->stat;
+
+    if (s == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_atomic_fetch_add(&s->requests, 1);
+
+    if (ctx->attempts > 1) {
+        ngx_atomic_fetch_add(&s->fallbacks, ctx->attempts - 1);
+    }
+
+    return NGX_OK;
+}
+
+
+/* a shadow exchange, counted on its route */
+
+static void
+ngx_http_llm_route_stat_shadow(ngx_http_llm_route_t *route, ngx_uint_t sent,
+    ngx_uint_t status, ngx_msec_t latency, ngx_uint_t exact,
+    ngx_uint_t similarity)
+{
+    ngx_http_llm_stat_t  *s;
+
+    s = route->stat;
+
+    if (s == NULL) {
+        return;
+    }
+
+    if (!sent) {
+        ngx_atomic_fetch_add(&s->shadow_skipped, 1);
+        return;
+    }
+
+    ngx_atomic_fetch_add(&s->shadow_sent, 1);
+
+    if (status == NGX_HTTP_OK) {
+        ngx_atomic_fetch_add(&s->shadow_ok, 1);
+
+    } else {
+        ngx_atomic_fetch_add(&s->shadow_errors, 1);
+    }
+
+    if (exact) {
+        ngx_atomic_fetch_add(&s->shadow_agree, 1);
+    }
+
+    ngx_atomic_fetch_add(&s->shadow_similarity, similarity);
+    ngx_atomic_fetch_add(&s->shadow_latency, latency);
+}
+
+
+/*
+ * llm_status: the routes' counters (every route slot of the zone, those of
+ * earlier configurations included), in the Prometheus text format or JSON
+ */
+
+static size_t
+ngx_http_llm_route_status_size(void)
+{
+    ngx_uint_t                 i, n;
+    ngx_http_llm_stats_t      *st;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_llm_module);
+    st = lmcf->stats;
+
+    n = 0;
+
+    for (i = 0; st && i < st->nslots; i++) {
+        if (st->slots[i].kind == NGX_HTTP_LLM_STAT_ROUTE) {
+            n++;
+        }
+    }
+
+    return 2048 + n * 2048;
+}
+
+
+#define ngx_http_llm_v(x)  ((ngx_atomic_uint_t) (x))
+
+
+static u_char *
+ngx_http_llm_route_status(u_char *p, ngx_uint_t json)
+{
+    ngx_uint_t                 i, first;
+    ngx_http_llm_stat_t       *s;
+    ngx_http_llm_stats_t      *st;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_llm_module);
+    st = lmcf->stats;
+
+    if (st == NULL) {
+        return p;
+    }
+
+    if (json) {
+        p = ngx_cpymem(p, ",\"routes\":{", 11);
+        first = 1;
+
+        for (i = 0; i < st->nslots; i++) {
+            s = &st->slots[i];
+
+            if (s->kind != NGX_HTTP_LLM_STAT_ROUTE) {
+                continue;
+            }
+
+            if (!first) {
+                *p++ = ',';
+            }
+
+            first = 0;
+
+            p = ngx_sprintf(p, "\"%*s\":{\"requests\":%uA,"
+                            "\"fallbacks\":%uA,"
+                            "\"shadow\":{\"sent\":%uA,\"skipped\":%uA,"
+                            "\"ok\":%uA,\"errors\":%uA,\"agree\":%uA,"
+                            "\"similarity_sum\":%uA.%02uA,"
+                            "\"latency_ms_sum\":%uA}}",
+                            s->len, s->name, ngx_http_llm_v(s->requests),
+                            ngx_http_llm_v(s->fallbacks),
+                            ngx_http_llm_v(s->shadow_sent),
+                            ngx_http_llm_v(s->shadow_skipped),
+                            ngx_http_llm_v(s->shadow_ok),
+                            ngx_http_llm_v(s->shadow_errors),
+                            ngx_http_llm_v(s->shadow_agree),
+                            ngx_http_llm_v(s->shadow_similarity) / 100,
+                            ngx_http_llm_v(s->shadow_similarity) % 100,
+                            ngx_http_llm_v(s->shadow_latency));
+        }
+
+        *p++ = '}';
+
+        return p;
+    }
+
+#define ngx_http_llm_each_route(metric, type, help, fmt, ...)                 \
+    p = ngx_http_llm_prom_family(p, metric, type, help);                      \
+    for (i = 0; i < st->nslots; i++) {                                        \
+        s = &st->slots[i];                                                    \
+        if (s->kind != NGX_HTTP_LLM_STAT_ROUTE) {                             \
+            continue;                                                         \
+        }                                                                     \
+        p = ngx_sprintf(p, metric "{route=\"%*s\"} " fmt "\n",                \
+                        s->len, s->name, __VA_ARGS__);                        \
+    }
+
+    ngx_http_llm_each_route("llm_route_requests_total", "counter",
+                            "Requests by route.", "%uA",
+                            ngx_http_llm_v(s->requests));
+    ngx_http_llm_each_route("llm_route_fallbacks_total", "counter",
+                            "Fallback attempts by route.", "%uA",
+                            ngx_http_llm_v(s->fallbacks));
+    ngx_http_llm_each_route("llm_shadow_requests_total", "counter",
+                            "Shadow requests sent by route.", "%uA",
+                            ngx_http_llm_v(s->shadow_sent));
+    ngx_http_llm_each_route("llm_shadow_skipped_total", "counter",
+                            "Shadow requests skipped (too many in flight).",
+                            "%uA", ngx_http_llm_v(s->shadow_skipped));
+    ngx_http_llm_each_route("llm_shadow_ok_total", "counter",
+                            "Shadow requests answered with 200.", "%uA",
+                            ngx_http_llm_v(s->shadow_ok));
+    ngx_http_llm_each_route("llm_shadow_errors_total", "counter",
+                            "Shadow requests that failed.", "%uA",
+                            ngx_http_llm_v(s->shadow_errors));
+    ngx_http_llm_each_route("llm_shadow_agree_total", "counter",
+                            "Shadow answers identical to the primary's.",
+                            "%uA", ngx_http_llm_v(s->shadow_agree));
+    ngx_http_llm_each_route("llm_shadow_similarity_sum", "counter",
+                            "Sum of the shadow answers' similarity (0..1).",
+                            "%uA.%02uA",
+                            ngx_http_llm_v(s->shadow_similarity) / 100,
+                            ngx_http_llm_v(s->shadow_similarity) % 100);
+    ngx_http_llm_each_route("llm_shadow_latency_ms_sum", "counter",
+                            "Sum of the shadow requests' latency, ms.", "%uA",
+                            ngx_http_llm_v(s->shadow_latency));
+
+#undef ngx_http_llm_each_route
+
+    return p;
+}
+
+
+static ngx_int_t
 ngx_http_llm_route_init(ngx_conf_t *cf)
 {
-    ngx_http_llm_hook_t  *h;
+    ngx_http_handler_pt        *lh;
+    ngx_http_llm_hook_t        *h;
+    ngx_http_core_main_conf_t  *cmcf;
 
     h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_ROUTE);
     if (h == NULL) {
@@ -1312,5 +1651,26 @@ ngx_http_llm_route_init(ngx_conf_t *cf)
 
     h->text = ngx_http_llm_route_text_hook;
 
-    return NGX_OK;
+    h = ngx_http_llm_add_hook(cf, NGX_HTTP_LLM_HOOK_UPSTREAM);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->request = ngx_http_llm_route_upstream_hook;
+
+    /* the routes' counters, after the access log line is written */
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    lh = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (lh == NULL) {
+        return NGX_ERROR;
+    }
+
+    *lh = ngx_http_llm_route_log_handler;
+
+    return ngx_http_llm_add_counters(cf, NGX_HTTP_LLM_COUNTERS_ROUTES,
+                                     NGX_HTTP_LLM_COUNTERS_ROUTES,
+                                     ngx_http_llm_route_status_size,
+                                     ngx_http_llm_route_status);
 }

@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_llm_module.h"
+#include "ngx_http_llm_status.h"
 
 
 static u_char  ngx_http_llm_status_page[] =

@@ -391,7 +391,7 @@ ngx_http_llm_variable_route(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    return ngx_http_llm_variable_string(v, ctx->route ? &ctx->route->alias
+    return ngx_http_llm_variable_string(v, ctx->route ? &ctx->route_alias
                                                       : NULL);
 }
 

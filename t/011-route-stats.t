@@ -9,6 +9,9 @@ use Time::HiRes qw(sleep);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Plain;
+use LLMTest::Features;
+
+llm_require("route");
 
 my $ng = LLMTest::Plain->new('llm-route');
 my $root = $ng->root;

@@ -42,7 +42,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Plain;
 use LLMTest::Features;
-llm_require("budget");
+llm_require("budget", "status");
 
 my $valgrind = valgrind();
 

@@ -357,6 +357,7 @@ llm_tokenizer "cl100k_base" is duplicate
 === TEST 14: a 64 KB single-word prompt: within 2 tokens per 16 KB chunk boundary of gpt-tokenizer
 --- request eval
 "POST /json/chat/completions\n" . main::word_body(1)
+--- wait: 2
 --- response_body_like: "content"
 --- error_log eval
 qr/llm-log: model=gpt-4o prompt=(\d+)(??{ $1 >= $::Lo64 && $1 <= $::Hi64 ? '' : '(*FAIL)' }) completion=\d+ source=exact\b/

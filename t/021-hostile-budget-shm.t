@@ -24,7 +24,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Plain;
 use LLMTest::Features;
-llm_require("budget");
+llm_require("budget", "status");
 
 my $ng = LLMTest::Plain->new('llm-hostile-budget', timeout => 20 * slow());
 my $root = $ng->root;

@@ -17,7 +17,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Plain;
 use LLMTest::Features;
-llm_require("budget");
+llm_require("budget", "status");
 use LLMTest::Redis;
 use Time::HiRes qw(time sleep);
 

@@ -8,12 +8,14 @@ cycle.
 
     tools/callgraph.py [OBJDIR] [--markdown] [--update FILE] [--strict]
 
-OBJDIR is build/objs.  --update FILE replaces the text between the lines
+OBJDIR is build/objs (only the objects its Makefile names are read).
+--update FILE replaces the text between the lines
 "<!-- callgraph begin -->" and "<!-- callgraph end -->" of FILE with the
 markdown.  --strict also fails on a call up a layer.
 """
 
 import collections
+import fnmatch
 import glob
 import os
 import subprocess
@@ -22,8 +24,12 @@ import sys
 # layers, lowest first; a file may call its own layer and those below
 LAYERS = ['engines', 'core', 'pipeline', 'features']
 
-CORE = {'module', 'request', 'api', 'rewrite', 'variables', 'tokenizer',
-        'cost', 'redis'}
+# the files of ngx_llm_module/ (engines/ and filters/ aside) that belong to
+# a feature, by name (ngx_http_llm_NAME.c): a feature may be split into
+# several files (ngx_http_llm_cache_key.c, ...); every other file there is
+# the core
+FEATURES = ['budget', 'budget_*', 'cache', 'cache_*', 'redact', 'redact_*',
+            'route', 'route_*', 'status', 'status_*']
 
 
 def layer(path):
@@ -33,9 +39,9 @@ def layer(path):
         return 'engines', name
     if d == 'filters':
         return 'pipeline', name
-    if name in CORE:
-        return 'core', name
-    return 'features', name
+    if any(fnmatch.fnmatchcase(name, f) for f in FEATURES):
+        return 'features', name
+    return 'core', name
 
 
 def main():
@@ -49,6 +55,15 @@ def main():
     args = [a for a in argv if not a.startswith('--')]
     objdir = args[0] if args else 'build/objs'
     objs = sorted(glob.glob(os.path.join(objdir, 'addon', '*', '*.o')))
+
+    # only the objects of the current build: the build's Makefile names
+    # them (a file removed or renamed since leaves a stale object behind)
+    mk = os.path.join(objdir, 'Makefile')
+    if os.path.exists(mk):
+        text = open(mk).read()
+        objs = [o for o in objs
+                if '/addon/%s/%s' % (os.path.basename(os.path.dirname(o)),
+                                     os.path.basename(o)) in text]
     if not objs:
         sys.exit('callgraph: no objects under %s/addon (make build first)'
                  % objdir)

@@ -1,9 +1,10 @@
 package LLMTest::Features;
 
 # Which features the module under test was built with (config's
-# LLM_WITHOUT_BUDGET, LLM_WITHOUT_CACHE, LLM_WITHOUT_REDACT, or no
-# Hyperscan): the ngx_http_llm_module.so of TEST_NGINX_LOAD_MODULES has a
-# feature when its entry point is among the module's symbols.
+# LLM_WITHOUT_BUDGET, LLM_WITHOUT_CACHE, LLM_WITHOUT_REDACT,
+# LLM_WITHOUT_ROUTE, LLM_WITHOUT_STATUS, or no Hyperscan): the
+# ngx_http_llm_module.so of TEST_NGINX_LOAD_MODULES has a feature when its
+# entry point (or its ngx_module_t) is among the module's symbols.
 #
 #   llm_has(FEATURE)         true when built with it
 #   llm_require(FEATURE...)  skips the whole file otherwise
@@ -21,6 +22,8 @@ my %entry = (
     budget => 'ngx_http_llm_budget_admit',
     cache  => 'ngx_http_llm_cache_lookup',
     redact => 'ngx_http_llm_redact_request',
+    route  => 'ngx_http_llm_route_module',
+    status => 'ngx_http_llm_status_module',
 );
 
 # the directives and variables of each feature
@@ -28,6 +31,9 @@ our %llm_uses = (
     budget => qr/\bllm_budget/,
     cache  => qr/\bllm_cache/,
     redact => qr/\bllm_redact/,
+    # the directives only: $llm_route is the core's variable
+    route  => qr/(?<![\$\w])llm_route(?:_key)?\s/,
+    status => qr/(?<![\$\w])llm_status\s*;/,
 );
 
 my %has;

@@ -5,7 +5,8 @@ package LLMTest::Suite;
 #
 # - a block whose configuration uses a feature that the module under test
 #   was built without (config's LLM_WITHOUT_BUDGET, LLM_WITHOUT_CACHE,
-#   LLM_WITHOUT_REDACT, or no Hyperscan) is skipped, saying so;
+#   LLM_WITHOUT_REDACT, LLM_WITHOUT_ROUTE, LLM_WITHOUT_STATUS, or no
+#   Hyperscan) is skipped, saying so;
 #   (LLMTest::Features; the plain tests call its llm_require());
 # - a block without --- no_error_log gets "[error]", "[alert]", "[crit]"
 #   and "[emerg]" as its no_error_log: nothing at those levels may be
