@@ -37,6 +37,19 @@
 #define NGX_HTTP_LLM_TOKEN_UNIT       256
 
 
+/* runs of ASCII letters eight bytes at a time where the lowest byte is first */
+
+#define NGX_HTTP_LLM_TOKENS_ONES      0x0101010101010101ULL
+#define NGX_HTTP_LLM_TOKENS_HIGHS     0x8080808080808080ULL
+
+#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#define NGX_HTTP_LLM_TOKENS_SWAR      1
+#else
+#define NGX_HTTP_LLM_TOKENS_SWAR      0
+#endif
+
+
 /* character classes (low 4 bits of an attribute byte) */
 
 #define NGX_HTTP_LLM_TC_WS            0    /* \s but \r and \n */
@@ -604,7 +617,7 @@ static const uint16_t  ngx_http_llm_tokens_punct[2][17] = {
 
 
 typedef struct {
-    const char                 *word;
+    u_char                      word[8];    /* zero-padded */
     size_t                      len;
     unsigned                    lang;
 } ngx_http_llm_tokens_word_t;
@@ -663,7 +676,7 @@ static const ngx_http_llm_tokens_word_t  ngx_http_llm_tokens_words[] = {
     ngx_http_llm_tokens_w("na", PL), ngx_http_llm_tokens_w("w", PL),
     ngx_http_llm_tokens_w("trong", VI), ngx_http_llm_tokens_w("cho", VI),
     ngx_http_llm_tokens_w("khi", VI), ngx_http_llm_tokens_w("anh", VI),
-    { NULL, 0, 0 }
+    { "", 0, 0 }
 };
 
 
@@ -741,6 +754,24 @@ static unsigned ngx_http_llm_tokens_lang(const u_char *text, size_t len);
 static unsigned ngx_http_llm_tokens_lang_char(uint32_t cp, uint32_t *votes);
 static void ngx_http_llm_tokens_lang_word(const u_char *w, size_t n,
     uint32_t *votes);
+static inline void ngx_http_llm_tokens_lower8(u_char *w, const u_char *p,
+    size_t n, const u_char *end);
+
+
+/*
+ * The ASCII fast path (left out with -DNGX_HTTP_LLM_TOKENS_NO_FAST, and when
+ * the pieces are traced): most pieces of most prompts are ASCII, and are
+ * cut and costed here without the piece structure and the generic scanners.
+ */
+
+static inline const u_char *ngx_http_llm_tokens_letters(const u_char *p,
+    const u_char *end, uint64_t fold);
+
+#if !defined NGX_HTTP_LLM_TOKENS_NO_FAST && !defined NGX_HTTP_LLM_TOKENS_TRACE
+#define NGX_HTTP_LLM_TOKENS_FAST  1
+static inline const u_char *ngx_http_llm_tokens_fast(const u_char *p,
+    const u_char *end, uint32_t *cost, unsigned *word);
+#endif
 
 
 size_t
@@ -768,6 +799,35 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     ascii = 0;
 
     while (p < end) {
+
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+        if (*p < 0x80) {
+            unsigned  word;
+
+            q = ngx_http_llm_tokens_fast(p, end, &cost, &word);
+
+            if (q != NULL) {
+                p = q;
+
+                if (p == end && total == 0 && words == 0 && ascii == 0
+                    && cost < NGX_HTTP_LLM_TOKENS_LONE)
+                {
+                    return 1;
+                }
+
+                if (word) {
+                    ascii += cost;
+
+                } else {
+                    total += cost;
+                }
+
+                continue;
+            }
+
+            /* a character the fast path does not know: the generic one */
+        }
+#endif
 
 #ifdef NGX_HTTP_LLM_TOKENS_TRACE
         start = p;
@@ -905,6 +965,382 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 
 
 /*
+ * The end of a run of ASCII lower case letters from p, or, with fold
+ * 0x2020202020202020, of letters of either case.  Eight bytes at a time: a
+ * byte x (| fold) is a letter when x + (0x80 - 'a') has its high bit set
+ * and x + (0x80 - 'z' - 1) has not, and the byte itself is below 0x80; a
+ * carry out of a byte above 0x7f can only spoil the bytes after it, and the
+ * first byte that is not a letter is the lowest one flagged.
+ */
+
+static inline const u_char *
+ngx_http_llm_tokens_letters(const u_char *p, const u_char *end, uint64_t fold)
+{
+#if (NGX_HTTP_LLM_TOKENS_SWAR)
+    uint64_t  w, x, bad;
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+
+        x = w | fold;
+        bad = ~((x + NGX_HTTP_LLM_TOKENS_ONES * (0x80 - 'a'))
+                & ~(x + NGX_HTTP_LLM_TOKENS_ONES * (0x80 - 'z' - 1))
+                & ~w)
+              & NGX_HTTP_LLM_TOKENS_HIGHS;
+
+        if (bad) {
+            return p + (__builtin_ctzll(bad) >> 3);
+        }
+
+        p += 8;
+    }
+#endif
+
+    while (p < end && (u_char) ((*p | (u_char) fold) - 'a') < 26) {
+        p++;
+    }
+
+    return p;
+}
+
+
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+
+/*
+ * One piece from p (*p < 0x80), as the main loop and the generic scanners
+ * would cut and cost it, when every character whose class decides is ASCII
+ * or ends the piece: returns its end, its cost and whether it is a word of
+ * ASCII letters ("ascii" in the main loop).  NULL when the generic scanners
+ * would take a non-ASCII character into the piece (a letter in a word, a
+ * symbol in a punctuation run, white space): the caller scans the piece
+ * again from p with them.  t/unit/tokens_fast_test.c compares both paths.
+ */
+
+static inline const u_char *
+ngx_http_llm_tokens_fast(const u_char *p, const u_char *end, uint32_t *cost,
+    unsigned *word)
+{
+    u_char         a, c, c0, c1, lead, l1, l2;
+    int32_t        k;
+    uint32_t       n, upper, nl, spaces, other, sv_spaces, sv_other, sv_nl;
+    unsigned       contraction, shape;
+    const u_char  *s, *q, *start, *last, *after_nl;
+
+    c0 = ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*p]);
+    q = p + 1;
+    c1 = NGX_HTTP_LLM_TC_END;
+
+    if (q < end
+        && (c0 == NGX_HTTP_LLM_TC_WS || c0 == NGX_HTTP_LLM_TC_PUNCT))
+    {
+        (void) ngx_http_llm_tokens_next(q, end, &a);
+        c1 = ngx_http_llm_tc(a);
+    }
+
+    switch (c0) {
+
+    case NGX_HTTP_LLM_TC_UP:
+    case NGX_HTTP_LLM_TC_LOW:
+        lead = NGX_HTTP_LLM_TL_NONE;
+        s = p;
+        goto word;
+
+    case NGX_HTTP_LLM_TC_NUM:
+
+        /* \p{N}{1,3}: one token, whatever the digits */
+
+        s = q;
+
+        for (n = 1; n < 3 && s < end; n++) {
+            q = s + ngx_http_llm_tokens_next(s, end, &a);
+
+            if (ngx_http_llm_tc(a) != NGX_HTTP_LLM_TC_NUM) {
+                break;
+            }
+
+            s = q;
+        }
+
+        *cost = NGX_HTTP_LLM_TOKEN_UNIT;
+        *word = 0;
+        return s;
+
+    case NGX_HTTP_LLM_TC_PUNCT:
+
+        if (ngx_http_llm_is_letter(c1)) {
+            lead = NGX_HTTP_LLM_TL_OTHER;
+            s = q;
+            goto word;
+        }
+
+        lead = NGX_HTTP_LLM_TL_NONE;
+        s = p;
+        goto punct;
+
+    case NGX_HTTP_LLM_TC_WS:
+
+        if (ngx_http_llm_is_letter(c1)) {
+            lead = (*p == ' ') ? NGX_HTTP_LLM_TL_SPACE : NGX_HTTP_LLM_TL_OTHER;
+            s = q;
+            goto word;
+        }
+
+        if (*p == ' ' && c1 == NGX_HTTP_LLM_TC_PUNCT) {
+            lead = NGX_HTTP_LLM_TL_SPACE;
+            s = q;
+            goto punct;
+        }
+
+        s = p;
+        goto space;
+
+    default: /* NGX_HTTP_LLM_TC_NL */
+        s = p;
+        goto space;
+    }
+
+word:
+
+    /* [A-Z]*[a-z]+ or [A-Z]+[a-z]*; a non-ASCII letter: the generic path */
+
+    upper = 0;
+
+    while (s < end && (u_char) (*s - 'A') < 26) {
+        upper++;
+        s++;
+    }
+
+    n = upper;
+
+    if (s < end) {
+        if (*s >= 0x80) {
+            (void) ngx_http_llm_tokens_char(s, end, &a);
+
+            if (ngx_http_llm_is_letter(ngx_http_llm_tc(a))) {
+                return NULL;
+            }
+
+        } else if ((u_char) (*s - 'a') < 26) {
+
+            q = ngx_http_llm_tokens_letters(s + 1, end, 0);
+            n += q - s;
+            s = q;
+
+            if (s < end && *s >= 0x80) {
+                (void) ngx_http_llm_tokens_char(s, end, &a);
+                c = ngx_http_llm_tc(a);
+
+                if (c == NGX_HTTP_LLM_TC_LOW || c == NGX_HTTP_LLM_TC_BOTH) {
+                    return NULL;
+                }
+            }
+        }
+    }
+
+    /* (?i:'s|'t|'re|'ve|'m|'ll|'d) */
+
+    contraction = 0;
+
+    if (end - s >= 2 && s[0] == '\'') {
+        l1 = s[1] | 0x20;
+        l2 = (end - s >= 3) ? (s[2] | 0x20) : 0;
+
+        if (l1 == 's' || l1 == 't' || l1 == 'm' || l1 == 'd') {
+            contraction = 1;
+            s += 2;
+
+        } else if ((l1 == 'l' && l2 == 'l') || (l1 == 'v' && l2 == 'e')
+                   || (l1 == 'r' && l2 == 'e'))
+        {
+            contraction = 1;
+            s += 3;
+        }
+    }
+
+    if (upper == 0) {
+        shape = NGX_HTTP_LLM_TW_LOWER;
+
+    } else if (upper == 1) {
+        shape = NGX_HTTP_LLM_TW_CAP;
+
+    } else if (upper == n) {
+        shape = NGX_HTTP_LLM_TW_CAPS;
+
+    } else {
+        shape = NGX_HTTP_LLM_TW_MIXED;
+    }
+
+    if (n > NGX_HTTP_LLM_TW_MAX_LEN) {
+        k = ngx_http_llm_tokens_word[shape][lead][NGX_HTTP_LLM_TW_MAX_LEN]
+            + (int32_t) (n - NGX_HTTP_LLM_TW_MAX_LEN)
+              * NGX_HTTP_LLM_TOKENS_WORD_LONG;
+
+    } else {
+        k = ngx_http_llm_tokens_word[shape][lead][n];
+    }
+
+    if (contraction) {
+        k += NGX_HTTP_LLM_TOKENS_CONTRACTION;
+    }
+
+    *cost = k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
+                                        : (uint32_t) k;
+    *word = 1;
+    return s;
+
+punct:
+
+    /* [^\s\p{L}\p{N}]+[\r\n/]*: a non-ASCII symbol, the generic path */
+
+    n = 0;
+
+    while (s < end) {
+
+        if (*s >= 0x80) {
+            (void) ngx_http_llm_tokens_char(s, end, &a);
+
+            if (ngx_http_llm_tc(a) == NGX_HTTP_LLM_TC_PUNCT) {
+                return NULL;
+            }
+
+            break;
+        }
+
+        if (ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*s])
+            != NGX_HTTP_LLM_TC_PUNCT)
+        {
+            break;
+        }
+
+        n++;
+        s++;
+    }
+
+    nl = 0;
+
+    while (s < end) {
+
+        if (*s == '\n' || *s == '\r') {
+            nl++;
+
+        } else if (*s == '/') {
+            n++;
+
+        } else {
+            break;
+        }
+
+        s++;
+    }
+
+    if (n > NGX_HTTP_LLM_TP_MAX_LEN) {
+        k = ngx_http_llm_tokens_punct[lead][NGX_HTTP_LLM_TP_MAX_LEN]
+            + (int32_t) (n - NGX_HTTP_LLM_TP_MAX_LEN)
+              * NGX_HTTP_LLM_TOKENS_PUNCT_LONG;
+
+    } else {
+        k = ngx_http_llm_tokens_punct[lead][n];
+    }
+
+    k += (int32_t) nl * NGX_HTTP_LLM_TOKENS_PUNCT_NL;
+
+    *cost = k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
+                                        : (uint32_t) k;
+    *word = 0;
+    return s;
+
+space:
+
+    /* \s*[\r\n]+ | \s+(?!\S) | \s+, as ngx_http_llm_tokens_space_scan() */
+
+    start = s;
+    last = s;
+    after_nl = NULL;
+    spaces = 0;
+    other = 0;
+    nl = 0;
+    sv_spaces = 0;
+    sv_other = 0;
+    sv_nl = 0;
+
+    while (s < end) {
+
+        if (*s >= 0x80) {
+            (void) ngx_http_llm_tokens_char(s, end, &a);
+            c = ngx_http_llm_tc(a);
+
+            if (c == NGX_HTTP_LLM_TC_WS || c == NGX_HTTP_LLM_TC_NL) {
+                return NULL;
+            }
+
+            break;
+        }
+
+        c = ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*s]);
+
+        if (c == NGX_HTTP_LLM_TC_NL) {
+            nl++;
+            after_nl = s + 1;
+            sv_spaces = spaces;
+            sv_other = other;
+            sv_nl = nl;
+
+        } else if (c != NGX_HTTP_LLM_TC_WS) {
+            break;
+
+        } else if (*s == ' ') {
+            spaces++;
+
+        } else {
+            other++;
+        }
+
+        last = s;
+        s++;
+    }
+
+    if (after_nl != NULL) {
+        s = after_nl;
+        spaces = sv_spaces;
+        other = sv_other;
+        nl = sv_nl;
+
+    } else if (s < end && last > start) {
+
+        /* the last white space character goes to the next piece */
+
+        if (*last == ' ') {
+            spaces--;
+
+        } else {
+            other--;
+        }
+
+        s = last;
+    }
+
+    n = other + nl;
+    k = NGX_HTTP_LLM_TOKEN_UNIT;
+
+    if (n > 1) {
+        k += (int32_t) (n - 1) * NGX_HTTP_LLM_TOKEN_UNIT
+             / NGX_HTTP_LLM_TOKENS_SPACE_OTHER;
+    }
+
+    if (spaces > NGX_HTTP_LLM_TOKENS_SPACE_SPACES) {
+        k += (int32_t) (spaces - NGX_HTTP_LLM_TOKENS_SPACE_SPACES)
+             * NGX_HTTP_LLM_TOKENS_SPACE_SPACE;
+    }
+
+    *cost = (uint32_t) k;
+    *word = 0;
+    return s;
+}
+
+#endif /* NGX_HTTP_LLM_TOKENS_FAST */
+
+
+/*
  * The language of a text, from its first NGX_HTTP_LLM_TOKENS_LANG_SAMPLE
  * bytes: the script most of its letters are written in, then letters
  * peculiar to a language (ы, і, پ, ñ, ş, ą, ư, ...) and a few frequent
@@ -937,12 +1373,32 @@ ngx_http_llm_tokens_lang(const u_char *text, size_t len)
             n = 1;
 
             if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
-                if (wn < sizeof(w)) {
-                    w[wn] = c | 0x20;
+
+                /* a run of ASCII letters at once */
+
+                n = ngx_http_llm_tokens_letters(p + 1, end,
+                                                NGX_HTTP_LLM_TOKENS_ONES * 0x20)
+                    - p;
+
+                /*
+                 * The word in lower case, zero-padded for
+                 * ngx_http_llm_tokens_lang_word(); a word goes on after an
+                 * invalid byte, which is skipped
+                 */
+
+                if (wn == 0) {
+                    if (n <= sizeof(w)) {
+                        ngx_http_llm_tokens_lower8(w, p, n, end);
+                    }
+
+                } else if (ascii_word) {
+                    for (i = 0; i < n && wn + i < sizeof(w); i++) {
+                        w[wn + i] = p[i] | 0x20;
+                    }
                 }
 
-                wn++;
-                script[NGX_HTTP_LLM_TG_LATIN]++;
+                wn += n;
+                script[NGX_HTTP_LLM_TG_LATIN] += n;
                 continue;
             }
 
@@ -1234,10 +1690,15 @@ ngx_http_llm_tokens_lang_char(uint32_t cp, uint32_t *votes)
 
 /* frequent short words, lower case, that tell Latin-script languages apart */
 
+/*
+ * w: n letters (n <= 8) zero-padded to 8 bytes, as the list's words are,
+ * compared 8 bytes at once
+ */
+
 static void
 ngx_http_llm_tokens_lang_word(const u_char *w, size_t n, uint32_t *votes)
 {
-    unsigned                            h, i;
+    unsigned                            h;
     const ngx_http_llm_tokens_word_t     *sw;
 
     for (h = ngx_http_llm_tokens_word_hash(w, n);
@@ -1246,16 +1707,40 @@ ngx_http_llm_tokens_lang_word(const u_char *w, size_t n, uint32_t *votes)
     {
         sw = &ngx_http_llm_tokens_words[ngx_http_llm_tokens_word_index[h] - 1];
 
-        if (sw->len != n) {
-            continue;
-        }
-
-        for (i = 0; i < n && sw->word[i] == w[i]; i++) { /* void */ }
-
-        if (i == n) {
+        if (memcmp(sw->word, w, 8) == 0) {
             votes[sw->lang]++;
             return;
         }
+    }
+}
+
+
+/* w[0 .. 7]: the n (<= 8) ASCII letters at p in lower case, then zeros */
+
+static inline void
+ngx_http_llm_tokens_lower8(u_char *w, const u_char *p, size_t n,
+    const u_char *end)
+{
+    size_t    i;
+#if (NGX_HTTP_LLM_TOKENS_SWAR)
+    uint64_t  x;
+
+    if (end - p >= 8) {
+        memcpy(&x, p, 8);
+
+        x |= NGX_HTTP_LLM_TOKENS_ONES * 0x20;
+
+        if (n < 8) {
+            x &= (1ULL << (8 * n)) - 1;
+        }
+
+        memcpy(w, &x, 8);
+        return;
+    }
+#endif
+
+    for (i = 0; i < 8; i++) {
+        w[i] = (i < n) ? (p[i] | 0x20) : 0;
     }
 }
 
