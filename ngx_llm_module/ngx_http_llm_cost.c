@@ -31,6 +31,25 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     json->data = data->data;
     json->len = data->len;
 
+    /* one pass when the array is large enough, as it mostly is */
+
+    if (ctx->tokens) {
+        json->tokens = ctx->tokens;
+        json->max_tokens = ctx->tokens_size;
+
+        if (ngx_http_llm_json_parse(json) == NGX_HTTP_LLM_JSON_OK) {
+            return (json->tokens[0].type == NGX_HTTP_LLM_JSON_OBJECT)
+                   ? NGX_OK : NGX_DECLINED;
+        }
+
+        if (!json->full) {
+            return NGX_DECLINED;
+        }
+
+        json->tokens = NULL;
+        json->max_tokens = 0;
+    }
+
     if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
         return NGX_DECLINED;
     }

@@ -513,6 +513,8 @@ void ngx_http_llm_resume(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 ngx_int_t ngx_http_llm_identity_encoding(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 size_t ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_parse_tokens(ngx_pool_t *pool,
+    ngx_http_llm_json_t *json);
 ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_uint_t status, const char *code, const char *param,
     const char *fmt, ...);
