@@ -31,24 +31,40 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     json->data = data->data;
     json->len = data->len;
 
-    /* one pass when the array is large enough, as it mostly is */
+    /*
+     * One pass when the array is large enough, as it mostly is: the first
+     * answer of the request gets one sized by a guess, as request bodies do
+     * (ngx_http_llm_parse_tokens())
+     */
 
-    if (ctx->tokens) {
-        json->tokens = ctx->tokens;
-        json->max_tokens = ctx->tokens_size;
+    if (ctx->tokens == NULL) {
+        size = ngx_min(data->len / 32 + 64, 2048);
 
-        if (ngx_http_llm_json_parse(json) == NGX_HTTP_LLM_JSON_OK) {
-            return (json->tokens[0].type == NGX_HTTP_LLM_JSON_OBJECT)
-                   ? NGX_OK : NGX_DECLINED;
+        ctx->tokens = ngx_palloc(r->pool,
+                                 size * sizeof(ngx_http_llm_json_token_t));
+        if (ctx->tokens == NULL) {
+            return NGX_ERROR;
         }
 
-        if (!json->full) {
-            return NGX_DECLINED;
-        }
-
-        json->tokens = NULL;
-        json->max_tokens = 0;
+        ctx->tokens_size = size;
     }
+
+    json->tokens = ctx->tokens;
+    json->max_tokens = ctx->tokens_size;
+
+    if (ngx_http_llm_json_parse(json) == NGX_HTTP_LLM_JSON_OK) {
+        return (json->tokens[0].type == NGX_HTTP_LLM_JSON_OBJECT)
+               ? NGX_OK : NGX_DECLINED;
+    }
+
+    if (!json->full) {
+        return NGX_DECLINED;
+    }
+
+    /* more tokens than the array holds: count them, then fill */
+
+    json->tokens = NULL;
+    json->max_tokens = 0;
 
     if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
         return NGX_DECLINED;
