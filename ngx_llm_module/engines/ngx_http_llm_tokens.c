@@ -616,6 +616,30 @@ static const uint16_t  ngx_http_llm_tokens_punct[2][17] = {
 #define NGX_HTTP_LLM_TOKENS_LANG_MIN           48
 
 
+/* the language guess, made in steps */
+
+typedef struct {
+    const u_char               *p;          /* where the scan is */
+    const u_char               *end;        /* the end of the sample */
+    size_t                      wn;         /* letters of the current word */
+    unsigned                    ascii_word;
+    u_char                      w[8];       /* its first 8, zero-padded */
+    uint32_t                    votes[NGX_HTTP_LLM_TL_N];
+    uint32_t                    script[NGX_HTTP_LLM_TG_N];
+} ngx_http_llm_tokens_lang_t;
+
+
+/* a piece of the fast path, for the language guess */
+
+typedef struct {
+    const u_char               *letters;    /* a word: its first letter */
+    size_t                      n;          /* letters, contraction aside */
+    unsigned                    word;
+    unsigned                    lead;
+    unsigned                    contraction;  /* its letters, 0: none */
+} ngx_http_llm_tokens_fast_t;
+
+
 typedef struct {
     u_char                      word[8];    /* zero-padded */
     size_t                      len;
@@ -690,6 +714,10 @@ static const ngx_http_llm_tokens_word_t  ngx_http_llm_tokens_words[] = {
     (((w)[0] * 7 + ((n) > 1 ? (w)[1] : 0) * 31 + (n) * 131 + (w)[(n) - 1])   \
      & 255)
 
+/* the same of a zero-padded word: w[1] is 0 when n is 1 */
+#define ngx_http_llm_tokens_word_hash8(w, n)                                  \
+    (((w)[0] * 7 + (w)[1] * 31 + (n) * 131 + (w)[(n) - 1]) & 255)
+
 static const u_char  ngx_http_llm_tokens_word_index[256] = {
       0,   0,   0,   0,   0,   0,   0,   0,   8,   0,   0,   0,   0,   0,   0,   0,
       0,  49,   0,   0,   0,   0,  74,   0,   0,   0,   0,   0,  42,   0,   0,  80,
@@ -738,6 +766,18 @@ static const uint32_t  ngx_http_llm_tokens_lang_scale[NGX_HTTP_LLM_TL_N] = {
 #define NGX_HTTP_LLM_TOKENS_SPACE_SPACE        3
 
 
+/*
+ * The ASCII fast path (left out with -DNGX_HTTP_LLM_TOKENS_NO_FAST, and when
+ * the pieces are traced): most pieces of most prompts are ASCII, and are
+ * cut and costed without the piece structure and the generic scanners, and
+ * the language guess is made along with them.
+ */
+
+#if !defined NGX_HTTP_LLM_TOKENS_NO_FAST && !defined NGX_HTTP_LLM_TOKENS_TRACE
+#define NGX_HTTP_LLM_TOKENS_FAST  1
+#endif
+
+
 static inline size_t ngx_http_llm_tokens_next(const u_char *p,
     const u_char *end, u_char *attr);
 static size_t ngx_http_llm_tokens_char(const u_char *p, const u_char *end,
@@ -750,27 +790,29 @@ static const u_char *ngx_http_llm_tokens_punct_scan(const u_char *p,
 static const u_char *ngx_http_llm_tokens_space_scan(const u_char *p,
     const u_char *end, ngx_http_llm_tokens_piece_t *pc);
 static uint32_t ngx_http_llm_tokens_cost(ngx_http_llm_tokens_piece_t *pc);
+#ifndef NGX_HTTP_LLM_TOKENS_FAST
 static unsigned ngx_http_llm_tokens_lang(const u_char *text, size_t len);
+#endif
+static void ngx_http_llm_tokens_lang_init(ngx_http_llm_tokens_lang_t *l,
+    const u_char *text, size_t len);
+static inline void ngx_http_llm_tokens_lang_break(
+    ngx_http_llm_tokens_lang_t *l);
+static inline void ngx_http_llm_tokens_lang_run(ngx_http_llm_tokens_lang_t *l,
+    const u_char *p, size_t n);
+static void ngx_http_llm_tokens_lang_scan(ngx_http_llm_tokens_lang_t *l,
+    const u_char *to);
+static unsigned ngx_http_llm_tokens_lang_done(ngx_http_llm_tokens_lang_t *l,
+    size_t len);
 static unsigned ngx_http_llm_tokens_lang_char(uint32_t cp, uint32_t *votes);
-static void ngx_http_llm_tokens_lang_word(const u_char *w, size_t n,
+static inline void ngx_http_llm_tokens_lang_word(const u_char *w, size_t n,
     uint32_t *votes);
 static inline void ngx_http_llm_tokens_lower8(u_char *w, const u_char *p,
     size_t n, const u_char *end);
-
-
-/*
- * The ASCII fast path (left out with -DNGX_HTTP_LLM_TOKENS_NO_FAST, and when
- * the pieces are traced): most pieces of most prompts are ASCII, and are
- * cut and costed here without the piece structure and the generic scanners.
- */
-
 static inline const u_char *ngx_http_llm_tokens_letters(const u_char *p,
     const u_char *end, uint64_t fold);
-
-#if !defined NGX_HTTP_LLM_TOKENS_NO_FAST && !defined NGX_HTTP_LLM_TOKENS_TRACE
-#define NGX_HTTP_LLM_TOKENS_FAST  1
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
 static inline const u_char *ngx_http_llm_tokens_fast(const u_char *p,
-    const u_char *end, uint32_t *cost, unsigned *word);
+    const u_char *end, uint32_t *cost, ngx_http_llm_tokens_fast_t *f);
 #endif
 
 
@@ -784,6 +826,11 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     unsigned                    lang;
     const u_char                 *p, *q, *end;
     ngx_http_llm_tokens_piece_t   pc;
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+    unsigned                      guess;
+    ngx_http_llm_tokens_fast_t    f;
+    ngx_http_llm_tokens_lang_t    l;
+#endif
 #ifdef NGX_HTTP_LLM_TOKENS_TRACE
     const u_char                 *start;
 #endif
@@ -798,15 +845,62 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     words = 0;
     ascii = 0;
 
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+    guess = (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN);
+    f.letters = NULL;
+    f.n = 0;
+    f.word = 0;
+    f.lead = 0;
+    f.contraction = 0;
+
+    if (guess) {
+        ngx_http_llm_tokens_lang_init(&l, text, len);
+    }
+#endif
+
     while (p < end) {
 
 #ifdef NGX_HTTP_LLM_TOKENS_FAST
         if (*p < 0x80) {
-            unsigned  word;
 
-            q = ngx_http_llm_tokens_fast(p, end, &cost, &word);
+            q = ngx_http_llm_tokens_fast(p, end, &cost, &f);
 
             if (q != NULL) {
+
+                /*
+                 * The language guess along: a piece of the fast path is
+                 * ASCII, its letters and what ends a word are known
+                 */
+
+                if (guess && l.p < l.end) {
+
+                    if (l.p == p && q <= l.end) {
+
+                        if (f.word) {
+                            if (f.lead) {
+                                ngx_http_llm_tokens_lang_break(&l);
+                            }
+
+                            ngx_http_llm_tokens_lang_run(&l, f.letters, f.n);
+
+                            if (f.contraction) {
+                                ngx_http_llm_tokens_lang_break(&l);
+                                ngx_http_llm_tokens_lang_run(&l,
+                                                        q - f.contraction,
+                                                        f.contraction);
+                            }
+
+                        } else {
+                            ngx_http_llm_tokens_lang_break(&l);
+                        }
+
+                        l.p = q;
+
+                    } else {
+                        ngx_http_llm_tokens_lang_scan(&l, q);
+                    }
+                }
+
                 p = q;
 
                 if (p == end && total == 0 && words == 0 && ascii == 0
@@ -815,7 +909,7 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
                     return 1;
                 }
 
-                if (word) {
+                if (f.word) {
                     ascii += cost;
 
                 } else {
@@ -911,6 +1005,12 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 
         cost = ngx_http_llm_tokens_cost(&pc);
 
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+        if (guess && l.p < l.end) {
+            ngx_http_llm_tokens_lang_scan(&l, p);
+        }
+#endif
+
 #ifdef NGX_HTTP_LLM_TOKENS_TRACE
         NGX_HTTP_LLM_TOKENS_TRACE(text, start, p, &pc, cost);
 #endif
@@ -940,8 +1040,18 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
      * keep the costs as fitted.
      */
 
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+    if (guess) {
+        ngx_http_llm_tokens_lang_scan(&l, l.end);
+        lang = ngx_http_llm_tokens_lang_done(&l, len);
+
+    } else {
+        lang = NGX_HTTP_LLM_TL_EN;
+    }
+#else
     lang = (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN)
            ? ngx_http_llm_tokens_lang(text, len) : NGX_HTTP_LLM_TL_EN;
+#endif
 
 #ifdef NGX_HTTP_LLM_TOKENS_PARTS
     NGX_HTTP_LLM_TOKENS_PARTS(lang, words, ascii, total);
@@ -1018,7 +1128,7 @@ ngx_http_llm_tokens_letters(const u_char *p, const u_char *end, uint64_t fold)
 
 static inline const u_char *
 ngx_http_llm_tokens_fast(const u_char *p, const u_char *end, uint32_t *cost,
-    unsigned *word)
+    ngx_http_llm_tokens_fast_t *f)
 {
     u_char         a, c, c0, c1, lead, l1, l2;
     int32_t        k;
@@ -1047,22 +1157,26 @@ ngx_http_llm_tokens_fast(const u_char *p, const u_char *end, uint32_t *cost,
 
     case NGX_HTTP_LLM_TC_NUM:
 
-        /* \p{N}{1,3}: one token, whatever the digits */
+        /* \p{N}{1,3}: one token; a non-ASCII digit: the generic path */
 
         s = q;
 
         for (n = 1; n < 3 && s < end; n++) {
-            q = s + ngx_http_llm_tokens_next(s, end, &a);
+            (void) ngx_http_llm_tokens_next(s, end, &a);
 
             if (ngx_http_llm_tc(a) != NGX_HTTP_LLM_TC_NUM) {
                 break;
             }
 
-            s = q;
+            if (*s >= 0x80) {
+                return NULL;
+            }
+
+            s++;
         }
 
         *cost = NGX_HTTP_LLM_TOKEN_UNIT;
-        *word = 0;
+        f->word = 0;
         return s;
 
     case NGX_HTTP_LLM_TC_PUNCT:
@@ -1103,6 +1217,7 @@ word:
 
     /* [A-Z]*[a-z]+ or [A-Z]+[a-z]*; a non-ASCII letter: the generic path */
 
+    f->letters = s;
     upper = 0;
 
     while (s < end && (u_char) (*s - 'A') < 26) {
@@ -1152,10 +1267,15 @@ word:
         } else if ((l1 == 'l' && l2 == 'l') || (l1 == 'v' && l2 == 'e')
                    || (l1 == 'r' && l2 == 'e'))
         {
-            contraction = 1;
+            contraction = 2;
             s += 3;
         }
     }
+
+    f->word = 1;
+    f->lead = (f->letters != p);
+    f->n = n;
+    f->contraction = contraction;
 
     if (upper == 0) {
         shape = NGX_HTTP_LLM_TW_LOWER;
@@ -1185,7 +1305,6 @@ word:
 
     *cost = k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
                                         : (uint32_t) k;
-    *word = 1;
     return s;
 
 punct:
@@ -1246,7 +1365,7 @@ punct:
 
     *cost = k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
                                         : (uint32_t) k;
-    *word = 0;
+    f->word = 0;
     return s;
 
 space:
@@ -1333,7 +1452,7 @@ space:
     }
 
     *cost = (uint32_t) k;
-    *word = 0;
+    f->word = 0;
     return s;
 }
 
@@ -1348,25 +1467,103 @@ space:
  * code, anything unsure) keeps the costs as fitted.
  */
 
+#ifndef NGX_HTTP_LLM_TOKENS_FAST
+
 static unsigned
 ngx_http_llm_tokens_lang(const u_char *text, size_t len)
 {
-    u_char        c, w[8];
-    size_t        n, wn;
-    uint32_t      cp, votes[NGX_HTTP_LLM_TL_N], script[NGX_HTTP_LLM_TG_N];
-    unsigned    i, best, sc, ascii_word;
-    const u_char *p, *end;
+    ngx_http_llm_tokens_lang_t  l;
 
-    memset(votes, 0, sizeof(votes));
-    memset(script, 0, sizeof(script));
+    ngx_http_llm_tokens_lang_init(&l, text, len);
+    ngx_http_llm_tokens_lang_scan(&l, l.end);
 
-    end = text + (len < NGX_HTTP_LLM_TOKENS_LANG_SAMPLE
-                  ? len : NGX_HTTP_LLM_TOKENS_LANG_SAMPLE);
+    return ngx_http_llm_tokens_lang_done(&l, len);
+}
 
-    wn = 0;
-    ascii_word = 1;
+#endif
 
-    for (p = text; p < end; p += n) {
+
+/*
+ * The guess is a scan of the sample from left to right; it can be made in
+ * steps (the estimator's fast path makes it along with the pieces): l->p is
+ * where it stopped, which may be past where it was asked to go (a character
+ * it decoded, a run of letters).
+ */
+
+static void
+ngx_http_llm_tokens_lang_init(ngx_http_llm_tokens_lang_t *l,
+    const u_char *text, size_t len)
+{
+    memset(l, 0, sizeof(ngx_http_llm_tokens_lang_t));
+
+    l->p = text;
+    l->end = text + (len < NGX_HTTP_LLM_TOKENS_LANG_SAMPLE
+                     ? len : NGX_HTTP_LLM_TOKENS_LANG_SAMPLE);
+    l->ascii_word = 1;
+}
+
+
+/* an ASCII character that is not a letter: the end of a word */
+
+static inline void
+ngx_http_llm_tokens_lang_break(ngx_http_llm_tokens_lang_t *l)
+{
+    if (l->wn && l->ascii_word && l->wn <= sizeof(l->w)) {
+        ngx_http_llm_tokens_lang_word(l->w, l->wn, l->votes);
+    }
+
+    l->wn = 0;
+    l->ascii_word = 1;
+}
+
+
+/* n ASCII letters at p, all of them (the whole run or the rest of it) */
+
+static inline void
+ngx_http_llm_tokens_lang_run(ngx_http_llm_tokens_lang_t *l, const u_char *p,
+    size_t n)
+{
+    size_t  i;
+
+    /*
+     * The word in lower case, zero-padded for ngx_http_llm_tokens_lang_word();
+     * a word goes on after an invalid byte, which is skipped
+     */
+
+    if (l->wn == 0) {
+        if (n <= sizeof(l->w)) {
+            ngx_http_llm_tokens_lower8(l->w, p, n, l->end);
+        }
+
+    } else if (l->ascii_word) {
+        for (i = 0; i < n && l->wn + i < sizeof(l->w); i++) {
+            l->w[l->wn + i] = p[i] | 0x20;
+        }
+    }
+
+    l->wn += n;
+    l->script[NGX_HTTP_LLM_TG_LATIN] += n;
+}
+
+
+/* the sample up to "to" (or past it, to the end of what it looks at) */
+
+static void
+ngx_http_llm_tokens_lang_scan(ngx_http_llm_tokens_lang_t *l, const u_char *to)
+{
+    u_char         c;
+    size_t         n;
+    uint32_t       cp;
+    unsigned       sc;
+    const u_char  *p, *end;
+
+    end = l->end;
+
+    if (to > end) {
+        to = end;
+    }
+
+    for (p = l->p; p < to; p += n) {
         c = *p;
 
         if (c < 0x80) {
@@ -1380,34 +1577,11 @@ ngx_http_llm_tokens_lang(const u_char *text, size_t len)
                                                 NGX_HTTP_LLM_TOKENS_ONES * 0x20)
                     - p;
 
-                /*
-                 * The word in lower case, zero-padded for
-                 * ngx_http_llm_tokens_lang_word(); a word goes on after an
-                 * invalid byte, which is skipped
-                 */
-
-                if (wn == 0) {
-                    if (n <= sizeof(w)) {
-                        ngx_http_llm_tokens_lower8(w, p, n, end);
-                    }
-
-                } else if (ascii_word) {
-                    for (i = 0; i < n && wn + i < sizeof(w); i++) {
-                        w[wn + i] = p[i] | 0x20;
-                    }
-                }
-
-                wn += n;
-                script[NGX_HTTP_LLM_TG_LATIN] += n;
+                ngx_http_llm_tokens_lang_run(l, p, n);
                 continue;
             }
 
-            if (wn && ascii_word && wn <= sizeof(w)) {
-                ngx_http_llm_tokens_lang_word(w, wn, votes);
-            }
-
-            wn = 0;
-            ascii_word = 1;
+            ngx_http_llm_tokens_lang_break(l);
             continue;
         }
 
@@ -1431,26 +1605,36 @@ ngx_http_llm_tokens_lang(const u_char *text, size_t len)
             continue;
         }
 
-        sc = ngx_http_llm_tokens_lang_char(cp, votes);
-        script[sc]++;
+        sc = ngx_http_llm_tokens_lang_char(cp, l->votes);
+        l->script[sc]++;
 
         if (sc == NGX_HTTP_LLM_TG_LATIN) {
-            ascii_word = 0;         /* part of a word, not an ASCII word */
-            wn++;
+            l->ascii_word = 0;      /* part of a word, not an ASCII word */
+            l->wn++;
 
         } else {
-            if (wn && ascii_word && wn <= sizeof(w)) {
-                ngx_http_llm_tokens_lang_word(w, wn, votes);
-            }
-
-            wn = 0;
-            ascii_word = 1;
+            ngx_http_llm_tokens_lang_break(l);
         }
     }
 
-    if (wn && ascii_word && wn <= sizeof(w)) {
-        ngx_http_llm_tokens_lang_word(w, wn, votes);
+    if (p > l->p) {
+        l->p = p;
     }
+}
+
+
+static unsigned
+ngx_http_llm_tokens_lang_done(ngx_http_llm_tokens_lang_t *l, size_t len)
+{
+    unsigned   i, best;
+    uint32_t  *votes, *script;
+
+    if (l->wn && l->ascii_word && l->wn <= sizeof(l->w)) {
+        ngx_http_llm_tokens_lang_word(l->w, l->wn, l->votes);
+    }
+
+    votes = l->votes;
+    script = l->script;
 
     /* the script of most letters */
 
@@ -1516,6 +1700,7 @@ ngx_http_llm_tokens_lang(const u_char *text, size_t len)
     /* one frequent word is enough in a short text */
     return votes[best] >= (len < 256 ? 1u : 2u) ? best : NGX_HTTP_LLM_TL_EN;
 }
+
 
 
 /* the script of a non-ASCII code point, and its votes */
@@ -1695,13 +1880,13 @@ ngx_http_llm_tokens_lang_char(uint32_t cp, uint32_t *votes)
  * compared 8 bytes at once
  */
 
-static void
+static inline void
 ngx_http_llm_tokens_lang_word(const u_char *w, size_t n, uint32_t *votes)
 {
     unsigned                            h;
     const ngx_http_llm_tokens_word_t     *sw;
 
-    for (h = ngx_http_llm_tokens_word_hash(w, n);
+    for (h = ngx_http_llm_tokens_word_hash8(w, n);
          ngx_http_llm_tokens_word_index[h];
          h = (h + 1) & 255)
     {
