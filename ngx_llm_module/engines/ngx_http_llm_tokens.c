@@ -444,6 +444,31 @@ static const ngx_http_llm_tokens_range_t  ngx_http_llm_tokens_ranges[] = {
 };
 
 
+/*
+ * U+0080 .. U+00FF as the ranges above give them, one byte each (written
+ * from them; t/unit/tokens_fast_test.c checks that they agree)
+ */
+
+static const u_char  ngx_http_llm_tokens_latin1[128] = {
+    0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa0, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa6, 0xa6, 0x14, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa6, 0xa6, 0xa5, 0xa5, 0xa6, 0x13, 0xa6, 0xa6,
+    0xa6, 0xa5, 0x14, 0xa6, 0xa5, 0xa5, 0xa5, 0xa6,
+    0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12,
+    0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12,
+    0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0xa6,
+    0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x13,
+    0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13,
+    0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13,
+    0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0xa6,
+    0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13
+};
+
+
 /* FITTED: begin (written by bench/estimator/fit.mjs, do not edit) */
 
 /* a word of cased letters: [case][lead][letters] */
@@ -783,6 +808,7 @@ static inline size_t ngx_http_llm_tokens_next(const u_char *p,
 static size_t ngx_http_llm_tokens_char(const u_char *p, const u_char *end,
     u_char *attr);
 static u_char ngx_http_llm_tokens_lookup(uint32_t cp);
+static u_char ngx_http_llm_tokens_lookup_ranges(uint32_t cp);
 static const u_char *ngx_http_llm_tokens_word_scan(const u_char *p,
     const u_char *end, ngx_http_llm_tokens_piece_t *pc);
 static const u_char *ngx_http_llm_tokens_punct_scan(const u_char *p,
@@ -1136,8 +1162,17 @@ ngx_http_llm_tokens_fast(const u_char *p, const u_char *end, uint32_t *cost,
     unsigned       contraction, shape;
     const u_char  *s, *q, *start, *last, *after_nl;
 
-    c0 = ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*p]);
     q = p + 1;
+
+    /* the most common piece first: " word" */
+
+    if (*p == ' ' && q < end && (u_char) ((*q | 0x20) - 'a') < 26) {
+        lead = NGX_HTTP_LLM_TL_SPACE;
+        s = q;
+        goto word;
+    }
+
+    c0 = ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*p]);
     c1 = NGX_HTTP_LLM_TC_END;
 
     if (q < end
@@ -2008,6 +2043,19 @@ invalid:
 
 static u_char
 ngx_http_llm_tokens_lookup(uint32_t cp)
+{
+    /* Latin-1 (é, ñ, ß, NBSP, ...) from its own table */
+
+    if (cp < 0x100) {
+        return ngx_http_llm_tokens_latin1[cp - 0x80];
+    }
+
+    return ngx_http_llm_tokens_lookup_ranges(cp);
+}
+
+
+static u_char
+ngx_http_llm_tokens_lookup_ranges(uint32_t cp)
 {
     u_char  a;
     size_t  lo, hi, mid;

@@ -18,7 +18,9 @@
  *     language of the corpus), whole and from 8 random offsets (cut in the
  *     middle of words and of UTF-8 sequences), when the file is found
  *     (LLM_EVAL_TEXTS, or looked for next to the repository);
- *   - a bench/make_body.mjs style chat prompt of 16 KB.
+ *   - a bench/make_body.mjs style chat prompt of 16 KB;
+ *
+ * and that the Latin-1 table gives each code point the class of the ranges.
  *
  * Every text is copied to a heap buffer of exactly its length, so that a
  * read past the end shows under ASan or valgrind.
@@ -263,6 +265,23 @@ main(void)
     if (buf == NULL) {
         return 2;
     }
+
+    /* the Latin-1 table is what the ranges say */
+
+    good = 1;
+
+    for (i = 0x80; i < 0x100; i++) {
+        if (ngx_http_llm_tokens_latin1[i - 0x80]
+            != ngx_http_llm_tokens_lookup_ranges((uint32_t) i))
+        {
+            printf("# U+%04zX: table %02x, ranges %02x\n", i,
+                   ngx_http_llm_tokens_latin1[i - 0x80],
+                   ngx_http_llm_tokens_lookup_ranges((uint32_t) i));
+            good = 0;
+        }
+    }
+
+    tokens_ok(good, "the Latin-1 table agrees with the ranges");
 
     /* random texts and every prefix of each */
 
