@@ -421,6 +421,13 @@ struct ngx_http_llm_ctx_s {
 
     ngx_http_llm_json_token_t  *tokens;            /* reused per event */
     uint32_t                    tokens_size;
+    uint32_t                    tokens_n;          /* the last document
+                                                      parsed into tokens:
+                                                      its tokens, where, how
+                                                      long, its digest */
+    u_char                     *tokens_of;
+    size_t                      tokens_len;
+    uint64_t                    tokens_digest;
     u_char                     *text;              /* decoded delta text */
     size_t                      text_size;
 
