@@ -16,9 +16,10 @@
 # counters dumped: Ir (instructions executed by the worker) / CG_N.
 #
 # Environment: CG_SIZES ("1024"), CG_PATHS ("plain gw bu rt rq rr cm lg all"),
-# CG_N (200), CG_WARM (60), CG_KEYS (50), CG_TOP (0: if > 0, the top
-# CG_TOP functions by inclusive... exclusive Ir of each path's dump).
-# CG_OUT: a directory to keep the dumps in (default: the work directory).
+# CG_N (200), CG_WARM (60), CG_KEYS (50), CG_TOP (0; N > 0: the N functions
+# with the most instructions of their own, per path, on stderr), CG_OUT (a
+# directory to keep the dumps in, PATH-SIZE.cg, for callgrind_annotate;
+# default: the work directory, removed at the end).
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
