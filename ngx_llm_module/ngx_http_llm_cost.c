@@ -12,6 +12,7 @@
 
 static uint64_t ngx_http_llm_mul_sat(uint64_t a, uint64_t b);
 static uint64_t ngx_http_llm_add_sat(uint64_t a, uint64_t b);
+static uint64_t ngx_http_llm_parse_digest(u_char *p, size_t len);
 
 
 /*
@@ -25,11 +26,69 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *data, ngx_http_llm_json_t *json)
 {
     uint32_t  size;
+    uint64_t  digest;
 
     ngx_memzero(json, sizeof(ngx_http_llm_json_t));
 
     json->data = data->data;
     json->len = data->len;
+
+    /*
+     * The same answer (or event) read again by another feature (the usage
+     * reader, redaction, the cache each read it): its tokens are still in
+     * the array when it is the last document parsed into it, at the same
+     * place, with the same bytes.
+     */
+
+    digest = ngx_http_llm_parse_digest(data->data, data->len);
+
+    if (ctx->tokens_n
+        && ctx->tokens_of == data->data
+        && ctx->tokens_len == data->len
+        && ctx->tokens_digest == digest)
+    {
+        json->tokens = ctx->tokens;
+        json->max_tokens = ctx->tokens_size;
+        json->ntokens = ctx->tokens_n;
+
+        return NGX_OK;
+    }
+
+    ctx->tokens_n = 0;
+
+    /*
+     * One pass when the array is large enough, as it mostly is: the first
+     * answer of the request gets one sized by a guess, as request bodies do
+     * (ngx_http_llm_parse_tokens())
+     */
+
+    if (ctx->tokens == NULL) {
+        size = ngx_min(data->len / 32 + 64, 2048);
+
+        ctx->tokens = ngx_palloc(r->pool,
+                                 size * sizeof(ngx_http_llm_json_token_t));
+        if (ctx->tokens == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->tokens_size = size;
+    }
+
+    json->tokens = ctx->tokens;
+    json->max_tokens = ctx->tokens_size;
+
+    if (ngx_http_llm_json_parse(json) == NGX_HTTP_LLM_JSON_OK) {
+        goto parsed;
+    }
+
+    if (!json->full) {
+        return NGX_DECLINED;
+    }
+
+    /* more tokens than the array holds: count them, then fill */
+
+    json->tokens = NULL;
+    json->max_tokens = 0;
 
     if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
         return NGX_DECLINED;
@@ -55,13 +114,45 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     json->tokens = ctx->tokens;
     json->max_tokens = ctx->tokens_size;
 
-    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK
-        || json->tokens[0].type != NGX_HTTP_LLM_JSON_OBJECT)
-    {
+    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
         return NGX_DECLINED;
     }
 
+parsed:
+
+    if (json->tokens[0].type != NGX_HTTP_LLM_JSON_OBJECT) {
+        return NGX_DECLINED;
+    }
+
+    ctx->tokens_n = json->ntokens;
+    ctx->tokens_of = data->data;
+    ctx->tokens_len = data->len;
+    ctx->tokens_digest = digest;
+
     return NGX_OK;
+}
+
+
+/* a 64-bit digest of the bytes, eight at a time */
+
+static uint64_t
+ngx_http_llm_parse_digest(u_char *p, size_t len)
+{
+    uint64_t  h, w;
+
+    h = 0x9e3779b97f4a7c15ULL ^ len;
+
+    for ( /* void */ ; len >= 8; p += 8, len -= 8) {
+        ngx_memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+
+    while (len--) {
+        h = (h ^ *p++) * 0x100000001b3ULL;
+    }
+
+    return h ^ (h >> 29);
 }
 
 

@@ -493,6 +493,13 @@ struct ngx_http_llm_ctx_s {
 
     ngx_http_llm_json_token_t  *tokens;            /* reused per event */
     uint32_t                    tokens_size;
+    uint32_t                    tokens_n;          /* the last document
+                                                      parsed into tokens:
+                                                      its tokens, where, how
+                                                      long, its digest */
+    u_char                     *tokens_of;
+    size_t                      tokens_len;
+    uint64_t                    tokens_digest;
     u_char                     *text;              /* decoded delta text */
     size_t                      text_size;
 
@@ -589,6 +596,8 @@ void ngx_http_llm_resume(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 ngx_int_t ngx_http_llm_identity_encoding(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 size_t ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_parse_tokens(ngx_pool_t *pool,
+    ngx_http_llm_json_t *json);
 ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_uint_t status, const char *code, const char *param,
     const char *fmt, ...);

@@ -404,6 +404,67 @@ ngx_http_llm_process(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
 
 /*
+ * The request body's tokens, from the pool.  One pass where it can: into an
+ * array sized for what request bodies usually hold (a few tokens per 100
+ * bytes of chat messages, more for tool schemas), at most
+ * NGX_HTTP_LLM_PARSE_GUESS_MAX tokens; only a document with more tokens is
+ * counted, then filled again into an array of exactly that many (as all
+ * documents once were).  NGX_DECLINED: not JSON (json->err says why, the
+ * same error either way).
+ */
+
+#define NGX_HTTP_LLM_PARSE_GUESS_MAX  2048
+
+ngx_int_t
+ngx_http_llm_parse_tokens(ngx_pool_t *pool, ngx_http_llm_json_t *json)
+{
+    size_t  guess;
+
+    guess = ngx_min(json->len / 32 + 64, NGX_HTTP_LLM_PARSE_GUESS_MAX);
+
+    json->tokens = ngx_palloc(pool, guess * sizeof(ngx_http_llm_json_token_t));
+    if (json->tokens == NULL) {
+        return NGX_ERROR;
+    }
+
+    json->max_tokens = guess;
+
+    if (ngx_http_llm_json_parse(json) == NGX_HTTP_LLM_JSON_OK) {
+        return NGX_OK;
+    }
+
+    if (!json->full) {
+        return NGX_DECLINED;
+    }
+
+    /* more tokens than guessed: count them */
+
+    ngx_pfree(pool, json->tokens);
+
+    json->tokens = NULL;
+    json->max_tokens = 0;
+
+    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
+        return NGX_DECLINED;
+    }
+
+    json->tokens = ngx_palloc(pool,
+                              json->ntokens * sizeof(ngx_http_llm_json_token_t));
+    if (json->tokens == NULL) {
+        return NGX_ERROR;
+    }
+
+    json->max_tokens = json->ntokens;
+
+    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * A POST that is not a model call, wanted by an OTHER hook (request
  * redaction: every string value goes through the same walk as a model
  * call's, in the location's mode): its body is parsed as JSON.  A body that
@@ -427,19 +488,13 @@ ngx_http_llm_process_other(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     json->data = ctx->req.body.data;
     json->len = ctx->req.body.len;
 
-    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
-        goto unreadable;
-    }
+    rc = ngx_http_llm_parse_tokens(r->pool, json);
 
-    json->tokens = ngx_palloc(r->pool,
-                              json->ntokens * sizeof(ngx_http_llm_json_token_t));
-    if (json->tokens == NULL) {
+    if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    json->max_tokens = json->ntokens;
-
-    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
+    if (rc != NGX_OK) {
         goto unreadable;
     }
 
@@ -880,19 +935,13 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     json->data = req->body.data;
     json->len = req->body.len;
 
-    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
-        goto invalid;
-    }
+    rc = ngx_http_llm_parse_tokens(r->pool, json);
 
-    json->tokens = ngx_palloc(r->pool,
-                              json->ntokens * sizeof(ngx_http_llm_json_token_t));
-    if (json->tokens == NULL) {
+    if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    json->max_tokens = json->ntokens;
-
-    if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
+    if (rc != NGX_OK) {
         goto invalid;
     }
 

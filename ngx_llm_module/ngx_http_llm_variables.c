@@ -16,6 +16,8 @@ static ngx_int_t ngx_http_llm_variable_string(ngx_http_variable_value_t *v,
     ngx_str_t *s);
 static ngx_int_t ngx_http_llm_variable_str(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static u_char *ngx_http_llm_variable_digits(u_char *p, uint64_t n,
+    size_t width);
 static ngx_int_t ngx_http_llm_variable_size(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_llm_variable_upstream(ngx_http_request_t *r,
@@ -161,10 +163,40 @@ ngx_http_llm_variable_number(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = ngx_sprintf(p, "%uL", n) - p;
+    v->len = ngx_http_llm_variable_digits(p, n, 0) - p;
     v->data = p;
 
     return NGX_OK;
+}
+
+
+/*
+ * n in decimal at p, at least "width" digits (zero-padded); returns the end.
+ * What ngx_sprintf("%uL") and ("%0NuL") write, without parsing a format:
+ * every logged request formats several of these.
+ */
+
+static u_char *
+ngx_http_llm_variable_digits(u_char *p, uint64_t n, size_t width)
+{
+    u_char   buf[NGX_INT64_LEN], *d;
+    size_t   len;
+
+    d = buf + NGX_INT64_LEN;
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    len = buf + NGX_INT64_LEN - d;
+
+    while (width > len) {
+        *p++ = '0';
+        width--;
+    }
+
+    return ngx_cpymem(p, d, len);
 }
 
 
@@ -332,9 +364,13 @@ ngx_http_llm_variable_cost(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         return NGX_ERROR;
     }
 
-    v->len = ngx_sprintf(p, "%uL.%09uL", nano / 1000000000,
-                         nano % 1000000000) - p;
     v->data = p;
+
+    p = ngx_http_llm_variable_digits(p, nano / 1000000000, 0);
+    *p++ = '.';
+    p = ngx_http_llm_variable_digits(p, nano % 1000000000, 9);
+
+    v->len = p - v->data;
 
     return NGX_OK;
 }

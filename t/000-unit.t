@@ -18,6 +18,8 @@ make_path($out);
 my %sources = (
     json_test   => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
     tokens_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c'],
+    tokens_fast_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
+                         'ngx_llm_module/engines/ngx_http_llm_json.c'],
     sse_test    => ['ngx_llm_module/engines/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/engines/ngx_http_llm_pii.c'],
     embed_test  => ['ngx_llm_module/engines/ngx_http_llm_embed.c'],

@@ -182,6 +182,14 @@ _EOC_
 our $Req = '{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"Hi"}]}';
 our $StreamReq = '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Hi"}]}';
 
+# a dense body: 6,000 tokens in 25 KB, more than the token array the parser
+# first fills (1 per 32 bytes + 64, at most 2048): counted, then filled
+our $Bias = join(',', map { qq{"$_":1} } 1 .. 3000);
+our $Dense = '{"model":"gpt-4o-mini","logit_bias":{' . $Bias
+             . '},"messages":[{"role":"user","content":"Hi"}]}';
+our $DenseDup = '{"model":"gpt-4o-mini","logit_bias":{' . $Bias
+                . ',"1":2},"messages":[{"role":"user","content":"Hi"}]}';
+
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -615,3 +623,26 @@ provider asked, gzip=0 shadow=0
 provider asked, gzip=0 shadow=1
 --- no_error_log
 gzip=1
+
+
+
+=== TEST 29: a body with more tokens than the parser's first array (6,000 in 25 KB): parsed all the same, passed as it is
+--- request eval
+"POST /parsed/chat/completions\n$::Dense"
+--- error_code: 200
+--- response_headers
+X-Model: gpt-4o-mini
+--- response_body eval
+$::Dense
+--- no_error_log
+[error]
+
+
+
+=== TEST 30: the same with a key repeated at the end of the dense object: found (every token was read)
+--- request eval
+"POST /parsed/chat/completions\n$::DenseDup"
+--- error_code: 400
+--- response_body_like: Duplicate key \\"1\\" in the JSON body
+--- no_error_log
+[error]

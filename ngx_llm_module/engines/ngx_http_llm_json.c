@@ -120,6 +120,7 @@ ngx_http_llm_json_parse(ngx_http_llm_json_t *p)
     p->ntokens = 0;
     p->err = NULL;
     p->err_offset = 0;
+    p->full = 0;
 
     if ((uint64_t) p->len > 0xffffffffULL) {
         p->err = "document too large";
@@ -190,6 +191,7 @@ token:
 
     if (n >= max_tokens) {
         p->err = "too many tokens";
+        p->full = (tokens != NULL);
         goto failed;
     }
 

@@ -79,6 +79,9 @@ typedef struct {
     uint32_t                    ntokens;    /* tokens used (or needed) */
     size_t                      err_offset; /* where the error was found */
     const char                 *err;        /* static message, NULL if OK */
+    unsigned                    full:1;     /* the error is that tokens[] is
+                                               too small (the document may
+                                               be valid): count, then fill */
 } ngx_http_llm_json_t;
 
 

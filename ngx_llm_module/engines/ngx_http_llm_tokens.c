@@ -37,6 +37,19 @@
 #define NGX_HTTP_LLM_TOKEN_UNIT       256
 
 
+/* runs of ASCII letters eight bytes at a time where the lowest byte is first */
+
+#define NGX_HTTP_LLM_TOKENS_ONES      0x0101010101010101ULL
+#define NGX_HTTP_LLM_TOKENS_HIGHS     0x8080808080808080ULL
+
+#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#define NGX_HTTP_LLM_TOKENS_SWAR      1
+#else
+#define NGX_HTTP_LLM_TOKENS_SWAR      0
+#endif
+
+
 /* character classes (low 4 bits of an attribute byte) */
 
 #define NGX_HTTP_LLM_TC_WS            0    /* \s but \r and \n */
@@ -431,6 +444,31 @@ static const ngx_http_llm_tokens_range_t  ngx_http_llm_tokens_ranges[] = {
 };
 
 
+/*
+ * U+0080 .. U+00FF as the ranges above give them, one byte each (written
+ * from them; t/unit/tokens_fast_test.c checks that they agree)
+ */
+
+static const u_char  ngx_http_llm_tokens_latin1[128] = {
+    0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa0, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa6, 0xa6, 0x14, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6,
+    0xa6, 0xa6, 0xa5, 0xa5, 0xa6, 0x13, 0xa6, 0xa6,
+    0xa6, 0xa5, 0x14, 0xa6, 0xa5, 0xa5, 0xa5, 0xa6,
+    0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12,
+    0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12,
+    0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0xa6,
+    0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12, 0x13,
+    0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13,
+    0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13,
+    0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0xa6,
+    0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13, 0x13
+};
+
+
 /* FITTED: begin (written by bench/estimator/fit.mjs, do not edit) */
 
 /* a word of cased letters: [case][lead][letters] */
@@ -603,8 +641,32 @@ static const uint16_t  ngx_http_llm_tokens_punct[2][17] = {
 #define NGX_HTTP_LLM_TOKENS_LANG_MIN           48
 
 
+/* the language guess, made in steps */
+
 typedef struct {
-    const char                 *word;
+    const u_char               *p;          /* where the scan is */
+    const u_char               *end;        /* the end of the sample */
+    size_t                      wn;         /* letters of the current word */
+    unsigned                    ascii_word;
+    u_char                      w[8];       /* its first 8, zero-padded */
+    uint32_t                    votes[NGX_HTTP_LLM_TL_N];
+    uint32_t                    script[NGX_HTTP_LLM_TG_N];
+} ngx_http_llm_tokens_lang_t;
+
+
+/* a piece of the fast path, for the language guess */
+
+typedef struct {
+    const u_char               *letters;    /* a word: its first letter */
+    size_t                      n;          /* letters, contraction aside */
+    unsigned                    word;
+    unsigned                    lead;
+    unsigned                    contraction;  /* its letters, 0: none */
+} ngx_http_llm_tokens_fast_t;
+
+
+typedef struct {
+    u_char                      word[8];    /* zero-padded */
     size_t                      len;
     unsigned                    lang;
 } ngx_http_llm_tokens_word_t;
@@ -663,7 +725,7 @@ static const ngx_http_llm_tokens_word_t  ngx_http_llm_tokens_words[] = {
     ngx_http_llm_tokens_w("na", PL), ngx_http_llm_tokens_w("w", PL),
     ngx_http_llm_tokens_w("trong", VI), ngx_http_llm_tokens_w("cho", VI),
     ngx_http_llm_tokens_w("khi", VI), ngx_http_llm_tokens_w("anh", VI),
-    { NULL, 0, 0 }
+    { "", 0, 0 }
 };
 
 
@@ -676,6 +738,10 @@ static const ngx_http_llm_tokens_word_t  ngx_http_llm_tokens_words[] = {
 #define ngx_http_llm_tokens_word_hash(w, n)                                   \
     (((w)[0] * 7 + ((n) > 1 ? (w)[1] : 0) * 31 + (n) * 131 + (w)[(n) - 1])   \
      & 255)
+
+/* the same of a zero-padded word: w[1] is 0 when n is 1 */
+#define ngx_http_llm_tokens_word_hash8(w, n)                                  \
+    (((w)[0] * 7 + (w)[1] * 31 + (n) * 131 + (w)[(n) - 1]) & 255)
 
 static const u_char  ngx_http_llm_tokens_word_index[256] = {
       0,   0,   0,   0,   0,   0,   0,   0,   8,   0,   0,   0,   0,   0,   0,   0,
@@ -725,11 +791,24 @@ static const uint32_t  ngx_http_llm_tokens_lang_scale[NGX_HTTP_LLM_TL_N] = {
 #define NGX_HTTP_LLM_TOKENS_SPACE_SPACE        3
 
 
+/*
+ * The ASCII fast path (left out with -DNGX_HTTP_LLM_TOKENS_NO_FAST, and when
+ * the pieces are traced): most pieces of most prompts are ASCII, and are
+ * cut and costed without the piece structure and the generic scanners, and
+ * the language guess is made along with them.
+ */
+
+#if !defined NGX_HTTP_LLM_TOKENS_NO_FAST && !defined NGX_HTTP_LLM_TOKENS_TRACE
+#define NGX_HTTP_LLM_TOKENS_FAST  1
+#endif
+
+
 static inline size_t ngx_http_llm_tokens_next(const u_char *p,
     const u_char *end, u_char *attr);
 static size_t ngx_http_llm_tokens_char(const u_char *p, const u_char *end,
     u_char *attr);
 static u_char ngx_http_llm_tokens_lookup(uint32_t cp);
+static u_char ngx_http_llm_tokens_lookup_ranges(uint32_t cp);
 static const u_char *ngx_http_llm_tokens_word_scan(const u_char *p,
     const u_char *end, ngx_http_llm_tokens_piece_t *pc);
 static const u_char *ngx_http_llm_tokens_punct_scan(const u_char *p,
@@ -737,10 +816,30 @@ static const u_char *ngx_http_llm_tokens_punct_scan(const u_char *p,
 static const u_char *ngx_http_llm_tokens_space_scan(const u_char *p,
     const u_char *end, ngx_http_llm_tokens_piece_t *pc);
 static uint32_t ngx_http_llm_tokens_cost(ngx_http_llm_tokens_piece_t *pc);
+#ifndef NGX_HTTP_LLM_TOKENS_FAST
 static unsigned ngx_http_llm_tokens_lang(const u_char *text, size_t len);
+#endif
+static void ngx_http_llm_tokens_lang_init(ngx_http_llm_tokens_lang_t *l,
+    const u_char *text, size_t len);
+static inline void ngx_http_llm_tokens_lang_break(
+    ngx_http_llm_tokens_lang_t *l);
+static inline void ngx_http_llm_tokens_lang_run(ngx_http_llm_tokens_lang_t *l,
+    const u_char *p, size_t n);
+static void ngx_http_llm_tokens_lang_scan(ngx_http_llm_tokens_lang_t *l,
+    const u_char *to);
+static unsigned ngx_http_llm_tokens_lang_done(ngx_http_llm_tokens_lang_t *l,
+    size_t len);
 static unsigned ngx_http_llm_tokens_lang_char(uint32_t cp, uint32_t *votes);
-static void ngx_http_llm_tokens_lang_word(const u_char *w, size_t n,
+static inline void ngx_http_llm_tokens_lang_word(const u_char *w, size_t n,
     uint32_t *votes);
+static inline void ngx_http_llm_tokens_lower8(u_char *w, const u_char *p,
+    size_t n, const u_char *end);
+static inline const u_char *ngx_http_llm_tokens_letters(const u_char *p,
+    const u_char *end, uint64_t fold);
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+static inline const u_char *ngx_http_llm_tokens_fast(const u_char *p,
+    const u_char *end, uint32_t *cost, ngx_http_llm_tokens_fast_t *f);
+#endif
 
 
 size_t
@@ -753,6 +852,11 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     unsigned                    lang;
     const u_char                 *p, *q, *end;
     ngx_http_llm_tokens_piece_t   pc;
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+    unsigned                      guess;
+    ngx_http_llm_tokens_fast_t    f;
+    ngx_http_llm_tokens_lang_t    l;
+#endif
 #ifdef NGX_HTTP_LLM_TOKENS_TRACE
     const u_char                 *start;
 #endif
@@ -767,7 +871,83 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     words = 0;
     ascii = 0;
 
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+    guess = (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN);
+    f.letters = NULL;
+    f.n = 0;
+    f.word = 0;
+    f.lead = 0;
+    f.contraction = 0;
+
+    if (guess) {
+        ngx_http_llm_tokens_lang_init(&l, text, len);
+    }
+#endif
+
     while (p < end) {
+
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+        if (*p < 0x80) {
+
+            q = ngx_http_llm_tokens_fast(p, end, &cost, &f);
+
+            if (q != NULL) {
+
+                /*
+                 * The language guess along: a piece of the fast path is
+                 * ASCII, its letters and what ends a word are known
+                 */
+
+                if (guess && l.p < l.end) {
+
+                    if (l.p == p && q <= l.end) {
+
+                        if (f.word) {
+                            if (f.lead) {
+                                ngx_http_llm_tokens_lang_break(&l);
+                            }
+
+                            ngx_http_llm_tokens_lang_run(&l, f.letters, f.n);
+
+                            if (f.contraction) {
+                                ngx_http_llm_tokens_lang_break(&l);
+                                ngx_http_llm_tokens_lang_run(&l,
+                                                        q - f.contraction,
+                                                        f.contraction);
+                            }
+
+                        } else {
+                            ngx_http_llm_tokens_lang_break(&l);
+                        }
+
+                        l.p = q;
+
+                    } else {
+                        ngx_http_llm_tokens_lang_scan(&l, q);
+                    }
+                }
+
+                p = q;
+
+                if (p == end && total == 0 && words == 0 && ascii == 0
+                    && cost < NGX_HTTP_LLM_TOKENS_LONE)
+                {
+                    return 1;
+                }
+
+                if (f.word) {
+                    ascii += cost;
+
+                } else {
+                    total += cost;
+                }
+
+                continue;
+            }
+
+            /* a character the fast path does not know: the generic one */
+        }
+#endif
 
 #ifdef NGX_HTTP_LLM_TOKENS_TRACE
         start = p;
@@ -851,6 +1031,12 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 
         cost = ngx_http_llm_tokens_cost(&pc);
 
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+        if (guess && l.p < l.end) {
+            ngx_http_llm_tokens_lang_scan(&l, p);
+        }
+#endif
+
 #ifdef NGX_HTTP_LLM_TOKENS_TRACE
         NGX_HTTP_LLM_TOKENS_TRACE(text, start, p, &pc, cost);
 #endif
@@ -880,8 +1066,18 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
      * keep the costs as fitted.
      */
 
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+    if (guess) {
+        ngx_http_llm_tokens_lang_scan(&l, l.end);
+        lang = ngx_http_llm_tokens_lang_done(&l, len);
+
+    } else {
+        lang = NGX_HTTP_LLM_TL_EN;
+    }
+#else
     lang = (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN)
            ? ngx_http_llm_tokens_lang(text, len) : NGX_HTTP_LLM_TL_EN;
+#endif
 
 #ifdef NGX_HTTP_LLM_TOKENS_PARTS
     NGX_HTTP_LLM_TOKENS_PARTS(lang, words, ascii, total);
@@ -905,6 +1101,400 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 
 
 /*
+ * The end of a run of ASCII lower case letters from p, or, with fold
+ * 0x2020202020202020, of letters of either case.  Eight bytes at a time: a
+ * byte x (| fold) is a letter when x + (0x80 - 'a') has its high bit set
+ * and x + (0x80 - 'z' - 1) has not, and the byte itself is below 0x80; a
+ * carry out of a byte above 0x7f can only spoil the bytes after it, and the
+ * first byte that is not a letter is the lowest one flagged.
+ */
+
+static inline const u_char *
+ngx_http_llm_tokens_letters(const u_char *p, const u_char *end, uint64_t fold)
+{
+#if (NGX_HTTP_LLM_TOKENS_SWAR)
+    uint64_t  w, x, bad;
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+
+        x = w | fold;
+        bad = ~((x + NGX_HTTP_LLM_TOKENS_ONES * (0x80 - 'a'))
+                & ~(x + NGX_HTTP_LLM_TOKENS_ONES * (0x80 - 'z' - 1))
+                & ~w)
+              & NGX_HTTP_LLM_TOKENS_HIGHS;
+
+        if (bad) {
+            return p + (__builtin_ctzll(bad) >> 3);
+        }
+
+        p += 8;
+    }
+#endif
+
+    while (p < end && (u_char) ((*p | (u_char) fold) - 'a') < 26) {
+        p++;
+    }
+
+    return p;
+}
+
+
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+
+/*
+ * One piece from p (*p < 0x80), as the main loop and the generic scanners
+ * would cut and cost it, when every character whose class decides is ASCII
+ * or ends the piece: returns its end, its cost and whether it is a word of
+ * ASCII letters ("ascii" in the main loop).  NULL when the generic scanners
+ * would take a non-ASCII character into the piece (a letter in a word, a
+ * symbol in a punctuation run, white space): the caller scans the piece
+ * again from p with them.  t/unit/tokens_fast_test.c compares both paths.
+ */
+
+static inline const u_char *
+ngx_http_llm_tokens_fast(const u_char *p, const u_char *end, uint32_t *cost,
+    ngx_http_llm_tokens_fast_t *f)
+{
+    u_char         a, c, c0, c1, lead, l1, l2;
+    int32_t        k;
+    uint32_t       n, upper, nl, spaces, other, sv_spaces, sv_other, sv_nl;
+    unsigned       contraction, shape;
+    const u_char  *s, *q, *start, *last, *after_nl;
+
+    q = p + 1;
+
+    /* the most common piece first: " word" */
+
+    if (*p == ' ' && q < end && (u_char) ((*q | 0x20) - 'a') < 26) {
+        lead = NGX_HTTP_LLM_TL_SPACE;
+        s = q;
+        goto word;
+    }
+
+    c0 = ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*p]);
+    c1 = NGX_HTTP_LLM_TC_END;
+
+    if (q < end
+        && (c0 == NGX_HTTP_LLM_TC_WS || c0 == NGX_HTTP_LLM_TC_PUNCT))
+    {
+        (void) ngx_http_llm_tokens_next(q, end, &a);
+        c1 = ngx_http_llm_tc(a);
+    }
+
+    switch (c0) {
+
+    case NGX_HTTP_LLM_TC_UP:
+    case NGX_HTTP_LLM_TC_LOW:
+        lead = NGX_HTTP_LLM_TL_NONE;
+        s = p;
+        goto word;
+
+    case NGX_HTTP_LLM_TC_NUM:
+
+        /* \p{N}{1,3}: one token; a non-ASCII digit: the generic path */
+
+        s = q;
+
+        for (n = 1; n < 3 && s < end; n++) {
+            (void) ngx_http_llm_tokens_next(s, end, &a);
+
+            if (ngx_http_llm_tc(a) != NGX_HTTP_LLM_TC_NUM) {
+                break;
+            }
+
+            if (*s >= 0x80) {
+                return NULL;
+            }
+
+            s++;
+        }
+
+        *cost = NGX_HTTP_LLM_TOKEN_UNIT;
+        f->word = 0;
+        return s;
+
+    case NGX_HTTP_LLM_TC_PUNCT:
+
+        if (ngx_http_llm_is_letter(c1)) {
+            lead = NGX_HTTP_LLM_TL_OTHER;
+            s = q;
+            goto word;
+        }
+
+        lead = NGX_HTTP_LLM_TL_NONE;
+        s = p;
+        goto punct;
+
+    case NGX_HTTP_LLM_TC_WS:
+
+        if (ngx_http_llm_is_letter(c1)) {
+            lead = (*p == ' ') ? NGX_HTTP_LLM_TL_SPACE : NGX_HTTP_LLM_TL_OTHER;
+            s = q;
+            goto word;
+        }
+
+        if (*p == ' ' && c1 == NGX_HTTP_LLM_TC_PUNCT) {
+            lead = NGX_HTTP_LLM_TL_SPACE;
+            s = q;
+            goto punct;
+        }
+
+        s = p;
+        goto space;
+
+    default: /* NGX_HTTP_LLM_TC_NL */
+        s = p;
+        goto space;
+    }
+
+word:
+
+    /* [A-Z]*[a-z]+ or [A-Z]+[a-z]*; a non-ASCII letter: the generic path */
+
+    f->letters = s;
+    upper = 0;
+
+    while (s < end && (u_char) (*s - 'A') < 26) {
+        upper++;
+        s++;
+    }
+
+    n = upper;
+
+    if (s < end) {
+        if (*s >= 0x80) {
+            (void) ngx_http_llm_tokens_char(s, end, &a);
+
+            if (ngx_http_llm_is_letter(ngx_http_llm_tc(a))) {
+                return NULL;
+            }
+
+        } else if ((u_char) (*s - 'a') < 26) {
+
+            q = ngx_http_llm_tokens_letters(s + 1, end, 0);
+            n += q - s;
+            s = q;
+
+            if (s < end && *s >= 0x80) {
+                (void) ngx_http_llm_tokens_char(s, end, &a);
+                c = ngx_http_llm_tc(a);
+
+                if (c == NGX_HTTP_LLM_TC_LOW || c == NGX_HTTP_LLM_TC_BOTH) {
+                    return NULL;
+                }
+            }
+        }
+    }
+
+    /* (?i:'s|'t|'re|'ve|'m|'ll|'d) */
+
+    contraction = 0;
+
+    if (end - s >= 2 && s[0] == '\'') {
+        l1 = s[1] | 0x20;
+        l2 = (end - s >= 3) ? (s[2] | 0x20) : 0;
+
+        if (l1 == 's' || l1 == 't' || l1 == 'm' || l1 == 'd') {
+            contraction = 1;
+            s += 2;
+
+        } else if ((l1 == 'l' && l2 == 'l') || (l1 == 'v' && l2 == 'e')
+                   || (l1 == 'r' && l2 == 'e'))
+        {
+            contraction = 2;
+            s += 3;
+        }
+    }
+
+    f->word = 1;
+    f->lead = (f->letters != p);
+    f->n = n;
+    f->contraction = contraction;
+
+    if (upper == 0) {
+        shape = NGX_HTTP_LLM_TW_LOWER;
+
+    } else if (upper == 1) {
+        shape = NGX_HTTP_LLM_TW_CAP;
+
+    } else if (upper == n) {
+        shape = NGX_HTTP_LLM_TW_CAPS;
+
+    } else {
+        shape = NGX_HTTP_LLM_TW_MIXED;
+    }
+
+    if (n > NGX_HTTP_LLM_TW_MAX_LEN) {
+        k = ngx_http_llm_tokens_word[shape][lead][NGX_HTTP_LLM_TW_MAX_LEN]
+            + (int32_t) (n - NGX_HTTP_LLM_TW_MAX_LEN)
+              * NGX_HTTP_LLM_TOKENS_WORD_LONG;
+
+    } else {
+        k = ngx_http_llm_tokens_word[shape][lead][n];
+    }
+
+    if (contraction) {
+        k += NGX_HTTP_LLM_TOKENS_CONTRACTION;
+    }
+
+    *cost = k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
+                                        : (uint32_t) k;
+    return s;
+
+punct:
+
+    /* [^\s\p{L}\p{N}]+[\r\n/]*: a non-ASCII symbol, the generic path */
+
+    n = 0;
+
+    while (s < end) {
+
+        if (*s >= 0x80) {
+            (void) ngx_http_llm_tokens_char(s, end, &a);
+
+            if (ngx_http_llm_tc(a) == NGX_HTTP_LLM_TC_PUNCT) {
+                return NULL;
+            }
+
+            break;
+        }
+
+        if (ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*s])
+            != NGX_HTTP_LLM_TC_PUNCT)
+        {
+            break;
+        }
+
+        n++;
+        s++;
+    }
+
+    nl = 0;
+
+    while (s < end) {
+
+        if (*s == '\n' || *s == '\r') {
+            nl++;
+
+        } else if (*s == '/') {
+            n++;
+
+        } else {
+            break;
+        }
+
+        s++;
+    }
+
+    if (n > NGX_HTTP_LLM_TP_MAX_LEN) {
+        k = ngx_http_llm_tokens_punct[lead][NGX_HTTP_LLM_TP_MAX_LEN]
+            + (int32_t) (n - NGX_HTTP_LLM_TP_MAX_LEN)
+              * NGX_HTTP_LLM_TOKENS_PUNCT_LONG;
+
+    } else {
+        k = ngx_http_llm_tokens_punct[lead][n];
+    }
+
+    k += (int32_t) nl * NGX_HTTP_LLM_TOKENS_PUNCT_NL;
+
+    *cost = k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
+                                        : (uint32_t) k;
+    f->word = 0;
+    return s;
+
+space:
+
+    /* \s*[\r\n]+ | \s+(?!\S) | \s+, as ngx_http_llm_tokens_space_scan() */
+
+    start = s;
+    last = s;
+    after_nl = NULL;
+    spaces = 0;
+    other = 0;
+    nl = 0;
+    sv_spaces = 0;
+    sv_other = 0;
+    sv_nl = 0;
+
+    while (s < end) {
+
+        if (*s >= 0x80) {
+            (void) ngx_http_llm_tokens_char(s, end, &a);
+            c = ngx_http_llm_tc(a);
+
+            if (c == NGX_HTTP_LLM_TC_WS || c == NGX_HTTP_LLM_TC_NL) {
+                return NULL;
+            }
+
+            break;
+        }
+
+        c = ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*s]);
+
+        if (c == NGX_HTTP_LLM_TC_NL) {
+            nl++;
+            after_nl = s + 1;
+            sv_spaces = spaces;
+            sv_other = other;
+            sv_nl = nl;
+
+        } else if (c != NGX_HTTP_LLM_TC_WS) {
+            break;
+
+        } else if (*s == ' ') {
+            spaces++;
+
+        } else {
+            other++;
+        }
+
+        last = s;
+        s++;
+    }
+
+    if (after_nl != NULL) {
+        s = after_nl;
+        spaces = sv_spaces;
+        other = sv_other;
+        nl = sv_nl;
+
+    } else if (s < end && last > start) {
+
+        /* the last white space character goes to the next piece */
+
+        if (*last == ' ') {
+            spaces--;
+
+        } else {
+            other--;
+        }
+
+        s = last;
+    }
+
+    n = other + nl;
+    k = NGX_HTTP_LLM_TOKEN_UNIT;
+
+    if (n > 1) {
+        k += (int32_t) (n - 1) * NGX_HTTP_LLM_TOKEN_UNIT
+             / NGX_HTTP_LLM_TOKENS_SPACE_OTHER;
+    }
+
+    if (spaces > NGX_HTTP_LLM_TOKENS_SPACE_SPACES) {
+        k += (int32_t) (spaces - NGX_HTTP_LLM_TOKENS_SPACE_SPACES)
+             * NGX_HTTP_LLM_TOKENS_SPACE_SPACE;
+    }
+
+    *cost = (uint32_t) k;
+    f->word = 0;
+    return s;
+}
+
+#endif /* NGX_HTTP_LLM_TOKENS_FAST */
+
+
+/*
  * The language of a text, from its first NGX_HTTP_LLM_TOKENS_LANG_SAMPLE
  * bytes: the script most of its letters are written in, then letters
  * peculiar to a language (ы, і, پ, ñ, ş, ą, ư, ...) and a few frequent
@@ -912,46 +1502,121 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
  * code, anything unsure) keeps the costs as fitted.
  */
 
+#ifndef NGX_HTTP_LLM_TOKENS_FAST
+
 static unsigned
 ngx_http_llm_tokens_lang(const u_char *text, size_t len)
 {
-    u_char        c, w[8];
-    size_t        n, wn;
-    uint32_t      cp, votes[NGX_HTTP_LLM_TL_N], script[NGX_HTTP_LLM_TG_N];
-    unsigned    i, best, sc, ascii_word;
-    const u_char *p, *end;
+    ngx_http_llm_tokens_lang_t  l;
 
-    memset(votes, 0, sizeof(votes));
-    memset(script, 0, sizeof(script));
+    ngx_http_llm_tokens_lang_init(&l, text, len);
+    ngx_http_llm_tokens_lang_scan(&l, l.end);
 
-    end = text + (len < NGX_HTTP_LLM_TOKENS_LANG_SAMPLE
-                  ? len : NGX_HTTP_LLM_TOKENS_LANG_SAMPLE);
+    return ngx_http_llm_tokens_lang_done(&l, len);
+}
 
-    wn = 0;
-    ascii_word = 1;
+#endif
 
-    for (p = text; p < end; p += n) {
+
+/*
+ * The guess is a scan of the sample from left to right; it can be made in
+ * steps (the estimator's fast path makes it along with the pieces): l->p is
+ * where it stopped, which may be past where it was asked to go (a character
+ * it decoded, a run of letters).
+ */
+
+static void
+ngx_http_llm_tokens_lang_init(ngx_http_llm_tokens_lang_t *l,
+    const u_char *text, size_t len)
+{
+    memset(l, 0, sizeof(ngx_http_llm_tokens_lang_t));
+
+    l->p = text;
+    l->end = text + (len < NGX_HTTP_LLM_TOKENS_LANG_SAMPLE
+                     ? len : NGX_HTTP_LLM_TOKENS_LANG_SAMPLE);
+    l->ascii_word = 1;
+}
+
+
+/* an ASCII character that is not a letter: the end of a word */
+
+static inline void
+ngx_http_llm_tokens_lang_break(ngx_http_llm_tokens_lang_t *l)
+{
+    if (l->wn && l->ascii_word && l->wn <= sizeof(l->w)) {
+        ngx_http_llm_tokens_lang_word(l->w, l->wn, l->votes);
+    }
+
+    l->wn = 0;
+    l->ascii_word = 1;
+}
+
+
+/* n ASCII letters at p, all of them (the whole run or the rest of it) */
+
+static inline void
+ngx_http_llm_tokens_lang_run(ngx_http_llm_tokens_lang_t *l, const u_char *p,
+    size_t n)
+{
+    size_t  i;
+
+    /*
+     * The word in lower case, zero-padded for ngx_http_llm_tokens_lang_word();
+     * a word goes on after an invalid byte, which is skipped
+     */
+
+    if (l->wn == 0) {
+        if (n <= sizeof(l->w)) {
+            ngx_http_llm_tokens_lower8(l->w, p, n, l->end);
+        }
+
+    } else if (l->ascii_word) {
+        for (i = 0; i < n && l->wn + i < sizeof(l->w); i++) {
+            l->w[l->wn + i] = p[i] | 0x20;
+        }
+    }
+
+    l->wn += n;
+    l->script[NGX_HTTP_LLM_TG_LATIN] += n;
+}
+
+
+/* the sample up to "to" (or past it, to the end of what it looks at) */
+
+static void
+ngx_http_llm_tokens_lang_scan(ngx_http_llm_tokens_lang_t *l, const u_char *to)
+{
+    u_char         c;
+    size_t         n;
+    uint32_t       cp;
+    unsigned       sc;
+    const u_char  *p, *end;
+
+    end = l->end;
+
+    if (to > end) {
+        to = end;
+    }
+
+    for (p = l->p; p < to; p += n) {
         c = *p;
 
         if (c < 0x80) {
             n = 1;
 
             if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
-                if (wn < sizeof(w)) {
-                    w[wn] = c | 0x20;
-                }
 
-                wn++;
-                script[NGX_HTTP_LLM_TG_LATIN]++;
+                /* a run of ASCII letters at once */
+
+                n = ngx_http_llm_tokens_letters(p + 1, end,
+                                                NGX_HTTP_LLM_TOKENS_ONES * 0x20)
+                    - p;
+
+                ngx_http_llm_tokens_lang_run(l, p, n);
                 continue;
             }
 
-            if (wn && ascii_word && wn <= sizeof(w)) {
-                ngx_http_llm_tokens_lang_word(w, wn, votes);
-            }
-
-            wn = 0;
-            ascii_word = 1;
+            ngx_http_llm_tokens_lang_break(l);
             continue;
         }
 
@@ -975,26 +1640,36 @@ ngx_http_llm_tokens_lang(const u_char *text, size_t len)
             continue;
         }
 
-        sc = ngx_http_llm_tokens_lang_char(cp, votes);
-        script[sc]++;
+        sc = ngx_http_llm_tokens_lang_char(cp, l->votes);
+        l->script[sc]++;
 
         if (sc == NGX_HTTP_LLM_TG_LATIN) {
-            ascii_word = 0;         /* part of a word, not an ASCII word */
-            wn++;
+            l->ascii_word = 0;      /* part of a word, not an ASCII word */
+            l->wn++;
 
         } else {
-            if (wn && ascii_word && wn <= sizeof(w)) {
-                ngx_http_llm_tokens_lang_word(w, wn, votes);
-            }
-
-            wn = 0;
-            ascii_word = 1;
+            ngx_http_llm_tokens_lang_break(l);
         }
     }
 
-    if (wn && ascii_word && wn <= sizeof(w)) {
-        ngx_http_llm_tokens_lang_word(w, wn, votes);
+    if (p > l->p) {
+        l->p = p;
     }
+}
+
+
+static unsigned
+ngx_http_llm_tokens_lang_done(ngx_http_llm_tokens_lang_t *l, size_t len)
+{
+    unsigned   i, best;
+    uint32_t  *votes, *script;
+
+    if (l->wn && l->ascii_word && l->wn <= sizeof(l->w)) {
+        ngx_http_llm_tokens_lang_word(l->w, l->wn, l->votes);
+    }
+
+    votes = l->votes;
+    script = l->script;
 
     /* the script of most letters */
 
@@ -1060,6 +1735,7 @@ ngx_http_llm_tokens_lang(const u_char *text, size_t len)
     /* one frequent word is enough in a short text */
     return votes[best] >= (len < 256 ? 1u : 2u) ? best : NGX_HTTP_LLM_TL_EN;
 }
+
 
 
 /* the script of a non-ASCII code point, and its votes */
@@ -1234,28 +1910,57 @@ ngx_http_llm_tokens_lang_char(uint32_t cp, uint32_t *votes)
 
 /* frequent short words, lower case, that tell Latin-script languages apart */
 
-static void
+/*
+ * w: n letters (n <= 8) zero-padded to 8 bytes, as the list's words are,
+ * compared 8 bytes at once
+ */
+
+static inline void
 ngx_http_llm_tokens_lang_word(const u_char *w, size_t n, uint32_t *votes)
 {
-    unsigned                            h, i;
+    unsigned                            h;
     const ngx_http_llm_tokens_word_t     *sw;
 
-    for (h = ngx_http_llm_tokens_word_hash(w, n);
+    for (h = ngx_http_llm_tokens_word_hash8(w, n);
          ngx_http_llm_tokens_word_index[h];
          h = (h + 1) & 255)
     {
         sw = &ngx_http_llm_tokens_words[ngx_http_llm_tokens_word_index[h] - 1];
 
-        if (sw->len != n) {
-            continue;
-        }
-
-        for (i = 0; i < n && sw->word[i] == w[i]; i++) { /* void */ }
-
-        if (i == n) {
+        if (memcmp(sw->word, w, 8) == 0) {
             votes[sw->lang]++;
             return;
         }
+    }
+}
+
+
+/* w[0 .. 7]: the n (<= 8) ASCII letters at p in lower case, then zeros */
+
+static inline void
+ngx_http_llm_tokens_lower8(u_char *w, const u_char *p, size_t n,
+    const u_char *end)
+{
+    size_t    i;
+#if (NGX_HTTP_LLM_TOKENS_SWAR)
+    uint64_t  x;
+
+    if (end - p >= 8) {
+        memcpy(&x, p, 8);
+
+        x |= NGX_HTTP_LLM_TOKENS_ONES * 0x20;
+
+        if (n < 8) {
+            x &= (1ULL << (8 * n)) - 1;
+        }
+
+        memcpy(w, &x, 8);
+        return;
+    }
+#endif
+
+    for (i = 0; i < 8; i++) {
+        w[i] = (i < n) ? (p[i] | 0x20) : 0;
     }
 }
 
@@ -1338,6 +2043,19 @@ invalid:
 
 static u_char
 ngx_http_llm_tokens_lookup(uint32_t cp)
+{
+    /* Latin-1 (é, ñ, ß, NBSP, ...) from its own table */
+
+    if (cp < 0x100) {
+        return ngx_http_llm_tokens_latin1[cp - 0x80];
+    }
+
+    return ngx_http_llm_tokens_lookup_ranges(cp);
+}
+
+
+static u_char
+ngx_http_llm_tokens_lookup_ranges(uint32_t cp)
 {
     u_char  a;
     size_t  lo, hi, mid;

@@ -645,6 +645,49 @@ test_tokens_limit(void)
     ok(rc == NGX_HTTP_LLM_JSON_ERROR && p.err
        && strcmp(p.err, "too many tokens") == 0 && p.err_offset == 10,
        "too many tokens on a member value at 10");
+
+    /*
+     * "full": the array was too small (one pass into a guessed array, then
+     * count and fill again), unlike any other error
+     */
+
+    ok(p.full == 1, "too many tokens for the array: full");
+
+    p.data = (const u_char *) "[1,2,3]";
+    p.len = 7;
+    p.max_tokens = 4;
+    rc = ngx_http_llm_json_parse(&p);
+
+    ok(rc == NGX_HTTP_LLM_JSON_OK && p.full == 0,
+       "parsed into an array large enough: not full");
+
+    p.data = (const u_char *) "[1,2,x]";
+    rc = ngx_http_llm_json_parse(&p);
+
+    ok(rc == NGX_HTTP_LLM_JSON_ERROR && p.full == 0 && p.err
+       && strcmp(p.err, "unexpected character") == 0,
+       "invalid document, array large enough: not full");
+
+    p.max_tokens = 2;
+    rc = ngx_http_llm_json_parse(&p);
+
+    ok(rc == NGX_HTTP_LLM_JSON_ERROR && p.full == 1,
+       "invalid document past a full array: full (the count says why)");
+
+    p.tokens = NULL;
+    p.max_tokens = 0;
+    rc = ngx_http_llm_json_parse(&p);
+
+    ok(rc == NGX_HTTP_LLM_JSON_ERROR && p.full == 0 && p.err
+       && strcmp(p.err, "unexpected character") == 0 && p.err_offset == 5,
+       "then the counting pass: the document's own error, not full");
+
+    p.max_tokens = 2;
+    p.data = (const u_char *) "[1,2,3]";
+    rc = ngx_http_llm_json_parse(&p);
+
+    ok(rc == NGX_HTTP_LLM_JSON_ERROR && p.full == 0,
+       "a limit on the counting pass: an error, not full");
 }
 
 
