@@ -41,6 +41,7 @@ let data = process.env.PARAPHRASE_DIR || '';
 let out = path.join(root, 'build', 'paraphrase');
 let tool = path.join(root, 'build', 'paraphrase_pairs');
 let modules = path.join(root, 'build', 'embedder', 'node_modules');
+let dump = false;
 
 for (let i = 2; i < process.argv.length; i++) {
     const a = process.argv[i];
@@ -48,6 +49,7 @@ for (let i = 2; i < process.argv.length; i++) {
     else if (a === '--out') out = process.argv[++i];
     else if (a === '--tool') tool = process.argv[++i];
     else if (a === '--modules') modules = process.argv[++i];
+    else if (a === '--dump') dump = true;
     else { console.error('unknown argument ' + a); process.exit(2); }
 }
 
@@ -119,7 +121,8 @@ const rows = execFileSync(tool, { input: tsv, maxBuffer: 1 << 28 })
              .toString().trim().split('\n');
 if (rows.length !== pairs.length) throw new Error('paraphrase_pairs: rows');
 const FIELDS = ['cos', 'words', 'sig', 'guard', 'neg', 'negp', 'prefix',
-                'polar', 'flip', 'num', 'numc', 'latin_a', 'latin_b'];
+                'polar', 'flip', 'swap', 'renamed', 'num', 'numc', 'latin_a',
+                'latin_b'];
 rows.forEach((row, i) => {
     const v = row.split('\t').map(Number);
     const b = {};
@@ -227,6 +230,14 @@ for (const p of modelPairs) {
     p.m = (dot > 0 && a.n2 && b.n2) ? dot / Math.sqrt(a.n2 * b.n2) : 0;
 }
 
+/* --dump: every pair with its fields, for analyses of other candidates */
+if (dump) {
+    fs.writeFileSync(path.join(out, 'pairs.json'), JSON.stringify(pairs.map((p) => ({
+        a: p.a, b: p.b, label: p.label, file: p.file, group: p.group,
+        split: p.split, m: p.m, f: p.b_
+    }))));
+}
+
 /* decisions */
 
 const THRESHOLDS = [];
@@ -236,7 +247,11 @@ for (let t = 80; t <= 97; t++) THRESHOLDS.push(t / 100);
 const GUARDS = {
     none: [],
     module: ['guard'],
-    remote: ['neg', 'num', 'flip'],
+    remote: ['neg', 'num', 'flip', 'swap', 'renamed'],
+    'remote-before': ['neg', 'num', 'flip'],
+    'remote-swap': ['neg', 'num', 'flip', 'renamed'],
+    'remote-renamed': ['neg', 'num', 'flip', 'swap'],
+    swap: ['swap'], renamed: ['renamed'],
     neg: ['neg'], negp: ['negp'], num: ['num'], numc: ['numc'],
     polar: ['polar'], flip: ['flip'], prefix: ['prefix'],
     'module-neg': ['prefix', 'polar', 'num'],
@@ -346,8 +361,8 @@ for (const g of groups) {
     console.log(`| ${g} | ${s.fit} | ${s.test} | ${s.test_pos} |`);
 }
 
-const parts = ['neg', 'negp', 'num', 'numc', 'polar', 'flip', 'prefix', 'names',
-               'guard'];
+const parts = ['neg', 'negp', 'num', 'numc', 'polar', 'flip', 'swap',
+               'renamed', 'prefix', 'names', 'guard'];
 
 for (const split of ['fit', 'test']) {
     console.log(`\n## Guard parts, ${split} split: share of pairs each lets through\n`);
