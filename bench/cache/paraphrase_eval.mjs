@@ -22,6 +22,14 @@
  * "test".  en_clinc150 is reported apart (its positives often differ in
  * slot values: not "same answer" ground truth, see PROVENANCE.md).
  *
+ * The guard's parts come from paraphrase_pairs (the module's code):
+ * negations, numbers, antonym pairs, words with an opposite, negating
+ * prefixes, swapped words, replaced names; "names" (all names equal) is
+ * measured here only.  --dump writes every pair with its fields to
+ * OUT/pairs.json.  EVAL_GUARD names the guard of the model's curves
+ * (default "remote", the module's; "remote-before", the guard before
+ * swapped words and names).
+ *
  * The model's vectors are computed once and kept in OUT/use-lite.* (keyed
  * by text): a second run embeds nothing.  Like the module, the vectors
  * are quantized to signed bytes (normalized to their largest component)
