@@ -267,7 +267,7 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
     ngx_http_llm_embed_order_t  order;
     const u_char  *p, *last;
     unsigned       negations, prefixed, digits, dir_pending, capital,
-                   ascii, sentence, letters, capitals;
+                   ascii, sentence, letters, capitals, rel, question;
     int            bit;
     long           q;
     uint32_t       cp, script;
@@ -430,9 +430,10 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
             wl--;
         }
 
-        if (ascii
-            && ngx_http_llm_embed_in(ngx_http_llm_embed_relations, w, wl))
-        {
+        rel = ascii
+              && ngx_http_llm_embed_in(ngx_http_llm_embed_relations, w, wl);
+
+        if (rel) {
             ngx_http_llm_embed_order_add(&order, w, wl, 1);
         }
 
@@ -488,10 +489,9 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
          * Japanese) say the same in another order.
          */
 
-        if (ascii
-            && !ngx_http_llm_embed_in(ngx_http_llm_embed_question, w, wl)
-            && !ngx_http_llm_embed_in(ngx_http_llm_embed_relations, w, wl))
-        {
+        question = ngx_http_llm_embed_in(ngx_http_llm_embed_question, w, wl);
+
+        if (ascii && !rel && !question) {
             ngx_http_llm_embed_order_add(&order, w, wl, 0);
         }
 
@@ -501,7 +501,7 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
             e->words_len = NGX_HTTP_LLM_EMBED_TEXT + 1;
 
         } else {
-            if (ngx_http_llm_embed_in(ngx_http_llm_embed_question, w, wl)) {
+            if (question) {
                 /* marked: "?what" */
                 e->words[e->words_len++] = '?';
             }
@@ -511,7 +511,7 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
             e->words[e->words_len++] = ' ';
         }
 
-        if (!ngx_http_llm_embed_in(ngx_http_llm_embed_question, w, wl)) {
+        if (!question) {
             pre[npre++] = ngx_http_llm_embed_hash(2166136261u, w,
                                                   wl < 3 ? wl : 3);
         }
