@@ -1809,9 +1809,7 @@ ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
 
             vec = (ngx_http_llm_cache_vec_t *) &sem->embed;
 
-            if (vec->dim != cctx->vec->dim
-                || ngx_http_llm_embed_flipped(&vec->flip, &cctx->vec->flip))
-            {
+            if (vec->dim != cctx->vec->dim) {
                 continue;
             }
 
@@ -1820,7 +1818,11 @@ ngx_http_llm_cache_semantic_fetch(ngx_http_request_t *r,
                                                vec->v, vec->norm2,
                                                vec->dim, threshold);
 
-            if (sim >= threshold && sim > best) {
+            /* antonyms, swapped words, names: above the threshold only */
+
+            if (sim >= threshold && sim > best
+                && !ngx_http_llm_embed_flipped(&vec->flip, &cctx->vec->flip))
+            {
                 best = sim;
                 hit = sem->node;
             }

@@ -176,6 +176,20 @@ main::ask("In Python, how do I reverse a list?"),
 
 
 
+=== TEST 4.1: two names that trade places around the same words miss (similarity 0.945 before the check of swapped words); the same words with a clause moved as a whole still hit
+--- request eval
+[
+main::ask("The Comanca river is a tributary of the Redea river in Romania"),
+main::ask("The Redea river is a tributary of the Comanca river in Romania"),
+main::ask("In Romania, the Comanca river is a tributary of the Redea river"),
+]
+--- response_headers eval
+["X-LLM-Cache: MISS\nX-Mock: upstream",
+ "X-LLM-Cache: MISS\nX-Mock: upstream",
+ "X-LLM-Cache: SEMANTIC\n!X-Mock\nX-Similarity: 0.945"]
+
+
+
 === TEST 5: llm_cache_semantic off (the default): exact matches only, and nothing indexed for a semantic lookup later
 --- request eval
 [

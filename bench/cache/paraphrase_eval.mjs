@@ -22,6 +22,14 @@
  * "test".  en_clinc150 is reported apart (its positives often differ in
  * slot values: not "same answer" ground truth, see PROVENANCE.md).
  *
+ * The guard's parts come from paraphrase_pairs (the module's code):
+ * negations, numbers, antonym pairs, words with an opposite, negating
+ * prefixes, swapped words, replaced names; "names" (all names equal) is
+ * measured here only.  --dump writes every pair with its fields to
+ * OUT/pairs.json.  EVAL_GUARD names the guard of the model's curves
+ * (default "remote", the module's; "remote-before", the guard before
+ * swapped words and names).
+ *
  * The model's vectors are computed once and kept in OUT/use-lite.* (keyed
  * by text): a second run embeds nothing.  Like the module, the vectors
  * are quantized to signed bytes (normalized to their largest component)
@@ -41,6 +49,7 @@ let data = process.env.PARAPHRASE_DIR || '';
 let out = path.join(root, 'build', 'paraphrase');
 let tool = path.join(root, 'build', 'paraphrase_pairs');
 let modules = path.join(root, 'build', 'embedder', 'node_modules');
+let dump = false;
 
 for (let i = 2; i < process.argv.length; i++) {
     const a = process.argv[i];
@@ -48,6 +57,7 @@ for (let i = 2; i < process.argv.length; i++) {
     else if (a === '--out') out = process.argv[++i];
     else if (a === '--tool') tool = process.argv[++i];
     else if (a === '--modules') modules = process.argv[++i];
+    else if (a === '--dump') dump = true;
     else { console.error('unknown argument ' + a); process.exit(2); }
 }
 
@@ -119,7 +129,8 @@ const rows = execFileSync(tool, { input: tsv, maxBuffer: 1 << 28 })
              .toString().trim().split('\n');
 if (rows.length !== pairs.length) throw new Error('paraphrase_pairs: rows');
 const FIELDS = ['cos', 'words', 'sig', 'guard', 'neg', 'negp', 'prefix',
-                'polar', 'flip', 'num', 'numc', 'latin_a', 'latin_b'];
+                'polar', 'flip', 'swap', 'renamed', 'num', 'numc', 'latin_a',
+                'latin_b'];
 rows.forEach((row, i) => {
     const v = row.split('\t').map(Number);
     const b = {};
@@ -227,6 +238,14 @@ for (const p of modelPairs) {
     p.m = (dot > 0 && a.n2 && b.n2) ? dot / Math.sqrt(a.n2 * b.n2) : 0;
 }
 
+/* --dump: every pair with its fields, for analyses of other candidates */
+if (dump) {
+    fs.writeFileSync(path.join(out, 'pairs.json'), JSON.stringify(pairs.map((p) => ({
+        a: p.a, b: p.b, label: p.label, file: p.file, group: p.group,
+        split: p.split, m: p.m, f: p.b_
+    }))));
+}
+
 /* decisions */
 
 const THRESHOLDS = [];
@@ -236,7 +255,11 @@ for (let t = 80; t <= 97; t++) THRESHOLDS.push(t / 100);
 const GUARDS = {
     none: [],
     module: ['guard'],
-    remote: ['neg', 'num', 'flip'],
+    remote: ['neg', 'num', 'flip', 'swap', 'renamed'],
+    'remote-before': ['neg', 'num', 'flip'],
+    'remote-swap': ['neg', 'num', 'flip', 'renamed'],
+    'remote-renamed': ['neg', 'num', 'flip', 'swap'],
+    swap: ['swap'], renamed: ['renamed'],
     neg: ['neg'], negp: ['negp'], num: ['num'], numc: ['numc'],
     polar: ['polar'], flip: ['flip'], prefix: ['prefix'],
     'module-neg': ['prefix', 'polar', 'num'],
@@ -346,8 +369,8 @@ for (const g of groups) {
     console.log(`| ${g} | ${s.fit} | ${s.test} | ${s.test_pos} |`);
 }
 
-const parts = ['neg', 'negp', 'num', 'numc', 'polar', 'flip', 'prefix', 'names',
-               'guard'];
+const parts = ['neg', 'negp', 'num', 'numc', 'polar', 'flip', 'swap',
+               'renamed', 'prefix', 'names', 'guard'];
 
 for (const split of ['fit', 'test']) {
     console.log(`\n## Guard parts, ${split} split: share of pairs each lets through\n`);

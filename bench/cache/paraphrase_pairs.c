@@ -14,6 +14,9 @@
  *   polar    1 when the same words with an opposite are present
  *   flip     1 when no antonym pair is flipped (a word in one text, its
  *            opposite only in the other)
+ *   swap     1 unless two words trade places (ngx_http_llm_embed_swapped())
+ *   names    1 unless each text has a name the other has not
+ *            (ngx_http_llm_embed_renamed())
  *   num      1 when the numbers are the same
  *   numc     1 unless both have numbers and they differ
  *   latin_a, latin_b   1 when at least half of the letters are Latin
@@ -47,9 +50,15 @@ main(int argc, char **argv)
     ngx_http_llm_embed_t         ea, eb;
     ngx_http_llm_embed_guard_t   pa, pb;
 
-    if (argc > 1 && strcmp(argv[1], "--no-cjk") == 0) {
-        /* the builtin as it was: a run of CJK characters is one word */
-        ngx_http_llm_embed_cjk = 0;
+    for (k = 1; k < argc; k++) {
+        if (strcmp(argv[k], "--no-cjk") == 0) {
+            /* the builtin as it was: a run of CJK characters is one word */
+            ngx_http_llm_embed_cjk = 0;
+
+        } else if (strncmp(argv[k], "--swap=", 7) == 0) {
+            /* variants of the check of swapped words */
+            ngx_http_llm_embed_swap_mode = atoi(argv[k] + 7);
+        }
     }
 
     line = NULL;
@@ -88,7 +97,7 @@ main(int argc, char **argv)
             }
         }
 
-        printf("%.4f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n",
+        printf("%.4f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n",
                cos,
                ra == 0 && rb == 0 && ngx_http_llm_embed_same_words(&ea, &eb),
                ra == 0 && rb == 0 && ea.signature == eb.signature,
@@ -97,7 +106,9 @@ main(int argc, char **argv)
                (pa.negations > 0) == (pb.negations > 0),
                pa.prefixed == pb.prefixed,
                memcmp(pa.polar, pb.polar, sizeof(pa.polar)) == 0,
-               !ngx_http_llm_embed_flipped(&pa.flip, &pb.flip),
+               !ngx_http_llm_embed_antonyms_flipped(&pa.flip, &pb.flip),
+               !ngx_http_llm_embed_swapped(&ea.order, &eb.order),
+               !ngx_http_llm_embed_renamed(&ea.order, &eb.order),
                pa.nnum == pb.nnum && pa.numbers == pb.numbers,
                pa.nnum == 0 || pb.nnum == 0
                || (pa.nnum == pb.nnum && pa.numbers == pb.numbers),

@@ -174,6 +174,19 @@ static const char  *ngx_http_llm_embed_antonyms[] = {
 };
 
 
+/*
+ * Words that mark the role of the next one: in the order of a text's words
+ * (ngx_http_llm_embed_swapped()) they stay, as markers.
+ */
+
+static const char  *ngx_http_llm_embed_relations[] = {
+    "from", "to", "by", "of", "than", "vs", "versus", "into", "onto", "for",
+    "between", "against", "at", "in", "on", "with", "as", "over", "toward",
+    "towards",
+    NULL
+};
+
+
 /* a word before and after these: "celsius to fahrenheit" has a direction */
 
 static const char  *ngx_http_llm_embed_directed[] = {
@@ -196,6 +209,13 @@ int  ngx_http_llm_embed_cjk = 1;
 
 #define ngx_http_llm_embed_memcpy(d, s, n)  (void) memcpy(d, s, n)
 
+/* the check of swapped words: 1, both directions; 2, neighbours too */
+#if (NGX_HTTP_LLM_EMBED_EVAL)
+int  ngx_http_llm_embed_swap_mode = 1;
+#else
+#define ngx_http_llm_embed_swap_mode  1
+#endif
+
 
 static size_t ngx_http_llm_embed_utf8(const u_char *p, const u_char *last,
     uint32_t *cp);
@@ -213,6 +233,18 @@ static void ngx_http_llm_embed_add(double *x, uint32_t h, double weight);
 static uint32_t ngx_http_llm_embed_hash(uint32_t h, const u_char *p,
     size_t len);
 static int ngx_http_llm_embed_cmp(const void *a, const void *b);
+static void ngx_http_llm_embed_order_add(ngx_http_llm_embed_order_t *o,
+    const u_char *w, size_t wl, unsigned rel);
+static int ngx_http_llm_embed_order_find(const ngx_http_llm_embed_order_t *o,
+    uint16_t h);
+static void ngx_http_llm_embed_name_add(ngx_http_llm_embed_order_t *o,
+    const u_char *w, size_t wl);
+static int ngx_http_llm_embed_names_in(const ngx_http_llm_embed_order_t *a,
+    const ngx_http_llm_embed_order_t *b);
+static unsigned ngx_http_llm_embed_popcount(uint64_t x);
+static int ngx_http_llm_embed_swapped_dir(
+    const ngx_http_llm_embed_order_t *a, const ngx_http_llm_embed_order_t *b,
+    int dir);
 
 
 int
@@ -232,8 +264,10 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
     uint32_t       h, prev, num[NGX_HTTP_LLM_EMBED_NUMBERS], guard, dir,
                    dir_prev, pre[NGX_HTTP_LLM_EMBED_WORDS];
     uint64_t       polar[4], flip[2][2];
+    ngx_http_llm_embed_order_t  order;
     const u_char  *p, *last;
-    unsigned       negations, prefixed, digits, dir_pending;
+    unsigned       negations, prefixed, digits, dir_pending, capital,
+                   ascii, sentence, letters, capitals, rel, question;
     int            bit;
     long           q;
     uint32_t       cp, script;
@@ -242,6 +276,14 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
     memset(polar, 0, sizeof(polar));
 
     memset(flip, 0, sizeof(flip));
+    order.n = 0;
+    order.bag = 0;
+    order.nnames = 0;
+    order.caps = 0;
+
+    sentence = 1;
+    letters = 0;
+    capitals = 0;
 
     e->words_len = 0;
 
@@ -266,6 +308,8 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
         w = buf + 1;
         wl = 0;
         digits = 0;
+        capital = 0;
+        ascii = 1;
 
         while (p < last) {
             c = *p;
@@ -291,6 +335,10 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
                     break;
                 }
 
+                if (c == '.' || c == '?' || c == '!' || c == ':' || c == ';') {
+                    sentence = 1;
+                }
+
                 p++;
                 continue;
 
@@ -309,6 +357,7 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
                         ngx_http_llm_embed_memcpy(w, p, n);
                         wl = n;
                         p += n;
+                        ascii = 0;
                     }
 
                     break;
@@ -332,6 +381,13 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
 
             if (c >= '0' && c <= '9') {
                 digits = 1;
+
+            } else if (c >= 0x80) {
+                ascii = 0;
+            }
+
+            if (wl == 0) {
+                capital = (*p >= 'A' && *p <= 'Z');
             }
 
             if (wl < NGX_HTTP_LLM_EMBED_WORD) {
@@ -343,6 +399,20 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
 
         if (wl == 0) {
             break;
+        }
+
+        /* names: capitalized, not at the start of a sentence, not "I" */
+
+        if (!(w[0] >= '0' && w[0] <= '9')) {
+            if (letters++ && capital) {
+                capitals++;
+            }
+
+            if (capital && !sentence && !(wl == 1 && w[0] == 'i')) {
+                ngx_http_llm_embed_name_add(&order, w, wl);
+            }
+
+            sentence = 0;
         }
 
         if (ngx_http_llm_embed_in(ngx_http_llm_embed_negations, w, wl)) {
@@ -358,6 +428,13 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
 
         } else if (wl == 4 && memcmp(w, "hows", 4) == 0) {
             wl--;
+        }
+
+        rel = ascii
+              && ngx_http_llm_embed_in(ngx_http_llm_embed_relations, w, wl);
+
+        if (rel) {
+            ngx_http_llm_embed_order_add(&order, w, wl, 1);
         }
 
         if (ngx_http_llm_embed_in(ngx_http_llm_embed_directed, w, wl)) {
@@ -406,13 +483,25 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
 
         words++;
 
+        /*
+         * The order of words in ASCII letters only: languages that mark
+         * roles by case (Russian, Polish) or write no spaces (Chinese,
+         * Japanese) say the same in another order.
+         */
+
+        question = ngx_http_llm_embed_in(ngx_http_llm_embed_question, w, wl);
+
+        if (ascii && !rel && !question) {
+            ngx_http_llm_embed_order_add(&order, w, wl, 0);
+        }
+
         /* the word, kept for the comparison of words */
 
         if (e->words_len + wl + 2 > NGX_HTTP_LLM_EMBED_TEXT) {
             e->words_len = NGX_HTTP_LLM_EMBED_TEXT + 1;
 
         } else {
-            if (ngx_http_llm_embed_in(ngx_http_llm_embed_question, w, wl)) {
+            if (question) {
                 /* marked: "?what" */
                 e->words[e->words_len++] = '?';
             }
@@ -422,7 +511,7 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
             e->words[e->words_len++] = ' ';
         }
 
-        if (!ngx_http_llm_embed_in(ngx_http_llm_embed_question, w, wl)) {
+        if (!question) {
             pre[npre++] = ngx_http_llm_embed_hash(2166136261u, w,
                                                   wl < 3 ? wl : 3);
         }
@@ -489,6 +578,27 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
 
     e->guard = guard;
 
+    /* the order: which words are there once */
+
+    for (i = 0; i < order.n; i++) {
+        for (k = 0; k < order.n; k++) {
+            if (k != i && order.w[k] == order.w[i]) {
+                break;
+            }
+        }
+
+        if (k == order.n) {
+            order.w[i] |= NGX_HTTP_LLM_EMBED_ONCE;
+        }
+    }
+
+    if (capitals * 10 > (letters > 1 ? letters - 1 : 0) * 3) {
+        /* more than 30% of the words after the first: not names */
+        order.caps = 1;
+    }
+
+    e->order = order;
+
     if (g) {
         memcpy(g->polar, polar, sizeof(polar));
         memcpy(g->flip.side, flip, sizeof(flip));
@@ -498,6 +608,8 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
         g->nnum = (uint8_t) nnum;
         g->negations = negations > 2 ? 2 : negations;
         g->prefixed = prefixed > 3 ? 3 : prefixed;
+        g->flip.order = order;
+
     }
 
     /* the signature: the set of the words' first letters */
@@ -569,7 +681,8 @@ ngx_http_llm_embed_same_words(const ngx_http_llm_embed_t *a,
     const ngx_http_llm_embed_t *b)
 {
     return ngx_http_llm_embed_covered(a, b)
-           && ngx_http_llm_embed_covered(b, a);
+           && ngx_http_llm_embed_covered(b, a)
+           && !ngx_http_llm_embed_swapped(&a->order, &b->order);
 }
 
 
@@ -848,7 +961,7 @@ ngx_http_llm_embed_index(const char **list, const u_char *w, size_t len)
 {
     int                         i, k;
     uint32_t                    h;
-    const char                **lists[7], **l;
+    const char                **lists[8], **l;
     ngx_http_llm_embed_slot_t  *s;
 
     if (!ngx_http_llm_embed_ready) {
@@ -858,7 +971,8 @@ ngx_http_llm_embed_index(const char **list, const u_char *w, size_t len)
         lists[3] = ngx_http_llm_embed_directed;
         lists[4] = ngx_http_llm_embed_question;
         lists[5] = ngx_http_llm_embed_antonyms;
-        lists[6] = NULL;
+        lists[6] = ngx_http_llm_embed_relations;
+        lists[7] = NULL;
 
         for (k = 0; lists[k]; k++) {
             l = lists[k];
@@ -892,7 +1006,8 @@ ngx_http_llm_embed_index(const char **list, const u_char *w, size_t len)
         : (list == ngx_http_llm_embed_negations) ? 1
         : (list == ngx_http_llm_embed_polar) ? 2
         : (list == ngx_http_llm_embed_directed) ? 3
-        : (list == ngx_http_llm_embed_question) ? 4 : 5;
+        : (list == ngx_http_llm_embed_question) ? 4
+        : (list == ngx_http_llm_embed_antonyms) ? 5 : 6;
 
     h = ngx_http_llm_embed_hash(0x811c9dc5u ^ k, w, len)
         % NGX_HTTP_LLM_EMBED_SLOTS;
@@ -1222,8 +1337,211 @@ ngx_http_llm_embed_utf8(const u_char *p, const u_char *last, uint32_t *cp)
 }
 
 
+static void
+ngx_http_llm_embed_order_add(ngx_http_llm_embed_order_t *o, const u_char *w,
+    size_t wl, unsigned rel)
+{
+    uint32_t  h;
+
+    if (o->n >= NGX_HTTP_LLM_EMBED_ORDER) {
+        return;
+    }
+
+    h = ngx_http_llm_embed_hash(0x811c9dc5u ^ 'o', w, wl);
+    h = (h ^ (h >> 16)) & 0x3fff;
+
+    o->w[o->n++] = (uint16_t) (h | (rel ? NGX_HTTP_LLM_EMBED_REL : 0));
+    o->bag |= (uint64_t) 1 << (h % 64);
+}
+
+
+static void
+ngx_http_llm_embed_name_add(ngx_http_llm_embed_order_t *o, const u_char *w,
+    size_t wl)
+{
+    int       i;
+    uint32_t  h;
+
+    h = ngx_http_llm_embed_hash(0x811c9dc5u ^ 'n', w, wl);
+    h = (h ^ (h >> 16)) & 0xffff;
+
+    for (i = 0; i < o->nnames; i++) {
+        if (o->names[i] == h) {
+            return;
+        }
+    }
+
+    if (o->nnames == NGX_HTTP_LLM_EMBED_NAMES) {
+        /* too many to compare */
+        o->caps = 1;
+        return;
+    }
+
+    o->names[o->nnames++] = (uint16_t) h;
+}
+
+
+int
+ngx_http_llm_embed_renamed(const ngx_http_llm_embed_order_t *a,
+    const ngx_http_llm_embed_order_t *b)
+{
+    if (a->caps || b->caps) {
+        return 0;
+    }
+
+    return !ngx_http_llm_embed_names_in(a, b)
+           && !ngx_http_llm_embed_names_in(b, a);
+}
+
+
+/* 1 when every name of a is one of b */
+
+static int
+ngx_http_llm_embed_names_in(const ngx_http_llm_embed_order_t *a,
+    const ngx_http_llm_embed_order_t *b)
+{
+    int  i, k;
+
+    for (i = 0; i < a->nnames; i++) {
+        for (k = 0; k < b->nnames; k++) {
+            if (a->names[i] == b->names[k]) {
+                break;
+            }
+        }
+
+        if (k == b->nnames) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* the place of h in the order o, or -1 */
+
+static int
+ngx_http_llm_embed_order_find(const ngx_http_llm_embed_order_t *o,
+    uint16_t h)
+{
+    int  i;
+
+    for (i = 0; i < o->n; i++) {
+        if (o->w[i] == h) {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+static unsigned
+ngx_http_llm_embed_popcount(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+
+    return (unsigned) ((x * 0x0101010101010101ULL) >> 56);
+}
+
+
+int
+ngx_http_llm_embed_swapped(const ngx_http_llm_embed_order_t *a,
+    const ngx_http_llm_embed_order_t *b)
+{
+    /* the word before, and the two that trade places: three in common */
+
+    if (ngx_http_llm_embed_popcount(a->bag & b->bag) < 3) {
+        return 0;
+    }
+
+    return ngx_http_llm_embed_swapped_dir(a, b, 1)
+           || ((ngx_http_llm_embed_swap_mode & 1)
+               && ngx_http_llm_embed_swapped_dir(a, b, -1));
+}
+
+
+/*
+ * Two words x and y (once in each text) follow the same word t (once in
+ * each text): x in a, y in b, and they are in the other order in the
+ * other text; dir -1: they precede t.
+ */
+
+static int
+ngx_http_llm_embed_swapped_dir(const ngx_http_llm_embed_order_t *a,
+    const ngx_http_llm_embed_order_t *b, int dir)
+{
+    int       i, j, ax, ay, bx, by;
+    uint16_t  t, x, y;
+
+    for (i = 0; i < a->n; i++) {
+        t = a->w[i];
+
+        if (!(t & NGX_HTTP_LLM_EMBED_ONCE)) {
+            continue;
+        }
+
+        j = ngx_http_llm_embed_order_find(b, t);
+
+        ax = i + dir;
+        by = j + dir;
+
+        if (j < 0 || ax < 0 || ax >= a->n || by < 0 || by >= b->n) {
+            continue;
+        }
+
+        /* x next to t in a, y in b: words (not markers), once in each */
+
+        x = a->w[ax];
+        y = b->w[by];
+
+        if (x == y
+            || ((x | y) & NGX_HTTP_LLM_EMBED_REL)
+            || !(x & y & NGX_HTTP_LLM_EMBED_ONCE))
+        {
+            continue;
+        }
+
+        ay = ngx_http_llm_embed_order_find(a, y);
+        bx = ngx_http_llm_embed_order_find(b, x);
+
+        if (ay < 0 || bx < 0) {
+            continue;
+        }
+
+        /* neighbours in both ("Spain (Catalonia)"), or the same order */
+
+        if ((ngx_http_llm_embed_swap_mode & 2) == 0
+            && (ax - ay == 1 || ay - ax == 1) && (bx - by == 1 || by - bx == 1))
+        {
+            continue;
+        }
+
+        if ((ax < ay) == (bx < by)) {
+            continue;
+        }
+
+        return 1;
+    }
+
+    return 0;
+}
+
+
 int
 ngx_http_llm_embed_flipped(const ngx_http_llm_embed_flip_t *a,
+    const ngx_http_llm_embed_flip_t *b)
+{
+    return ngx_http_llm_embed_antonyms_flipped(a, b)
+           || ngx_http_llm_embed_swapped(&a->order, &b->order)
+           || ngx_http_llm_embed_renamed(&a->order, &b->order);
+}
+
+
+int
+ngx_http_llm_embed_antonyms_flipped(const ngx_http_llm_embed_flip_t *a,
     const ngx_http_llm_embed_flip_t *b)
 {
     int       i;

@@ -35,11 +35,41 @@
 #define NGX_HTTP_LLM_EMBED_TEXT    240     /* bytes of words, at most */
 
 
+/*
+ * The order of a text's first words, for ngx_http_llm_embed_swapped():
+ * each word a 14-bit hash, with NGX_HTTP_LLM_EMBED_REL for the words that
+ * mark the role of the next one ("from", "to", "by", "of", ...) and
+ * NGX_HTTP_LLM_EMBED_ONCE for a word that is there once; bag has bit
+ * (hash % 64) of each word.
+ */
+
+#define NGX_HTTP_LLM_EMBED_ORDER  24
+#define NGX_HTTP_LLM_EMBED_REL    0x8000
+#define NGX_HTTP_LLM_EMBED_ONCE   0x4000
+
+#define NGX_HTTP_LLM_EMBED_NAMES  12
+
+typedef struct {
+    uint64_t                    bag;
+    uint16_t                    w[NGX_HTTP_LLM_EMBED_ORDER];
+    uint8_t                     n;
+    /*
+     * names: words with a capital letter that do not start a sentence
+     * (16-bit hashes); caps: the text capitalizes too many words for them
+     * to be names (German nouns), or has more than NGX_HTTP_LLM_EMBED_NAMES
+     */
+    uint8_t                     nnames;
+    uint8_t                     caps;
+    uint16_t                    names[NGX_HTTP_LLM_EMBED_NAMES];
+} ngx_http_llm_embed_order_t;
+
+
 typedef struct {
     uint32_t                    norm2;      /* squared norm of v */
     uint32_t                    guard;
     uint32_t                    signature;  /* of its words, for an index */
     uint16_t                    words_len;
+    ngx_http_llm_embed_order_t  order;
     int8_t                      v[NGX_HTTP_LLM_EMBED_DIM];
     u_char                      words[NGX_HTTP_LLM_EMBED_TEXT];
 } ngx_http_llm_embed_t;
@@ -64,7 +94,8 @@ double ngx_http_llm_embed_cosine(const ngx_http_llm_embed_t *a,
 
 /*
  * 1 when every word of each text matches a word of the other: the same, or
- * one typo apart (two for words of 8 letters or more; none under 5).
+ * one typo apart (two for words of 8 letters or more; none under 5); and
+ * no two words trade places (ngx_http_llm_embed_swapped()).
  */
 int ngx_http_llm_embed_same_words(const ngx_http_llm_embed_t *a,
     const ngx_http_llm_embed_t *b);
@@ -127,10 +158,17 @@ int ngx_http_llm_embed_scripts_in(const u_char *text, size_t len,
  * prefixes, words with an opposite, antonym pairs, numbers.
  */
 
-/* the antonym pairs of a text: the words of side 0, of side 1 present */
+
+
+/*
+ * What a remote embedder's entries are compared by, one by one, besides
+ * the guard's hash: the antonym pairs of a text (the words of side 0, of
+ * side 1 present) and the order of its words.
+ */
 
 typedef struct {
     uint64_t                    side[2][2];
+    ngx_http_llm_embed_order_t  order;
 } ngx_http_llm_embed_flip_t;
 
 
@@ -152,6 +190,30 @@ int ngx_http_llm_embed_parts(const u_char *text, size_t len,
  * 1 when a word of an antonym pair is in one text and its opposite only
  * in the other ("increase" / "decrease").
  */
+int ngx_http_llm_embed_antonyms_flipped(const ngx_http_llm_embed_flip_t *a,
+    const ngx_http_llm_embed_flip_t *b);
+
+/*
+ * 1 when two words that both texts have once trade places, after the same
+ * word ("flights from Paris to Rome" / "flights from Rome to Paris",
+ * "Quintiq was bought by Dassault" / "Dassault was bought by Quintiq"),
+ * unless they are neighbours in both texts ("Spain (Catalonia)").
+ */
+int ngx_http_llm_embed_swapped(const ngx_http_llm_embed_order_t *a,
+    const ngx_http_llm_embed_order_t *b);
+
+/*
+ * 1 when each text has a name that the other has not ("... in Kolkata" /
+ * "... in Mumbai"), unless one of them capitalizes more than 30% of its
+ * words (German nouns are not names).
+ */
+int ngx_http_llm_embed_renamed(const ngx_http_llm_embed_order_t *a,
+    const ngx_http_llm_embed_order_t *b);
+
+/*
+ * What a remote embedder's entries must not differ by, compared one by
+ * one: an antonym pair flipped, two words swapped, a name replaced.
+ */
 int ngx_http_llm_embed_flipped(const ngx_http_llm_embed_flip_t *a,
     const ngx_http_llm_embed_flip_t *b);
 
@@ -166,6 +228,8 @@ uint32_t ngx_http_llm_embed_guard_hash(const ngx_http_llm_embed_guard_t *g);
 #if (NGX_HTTP_LLM_EMBED_EVAL)
 /* 0: runs of han, kana and hangul are one word, as before 2026-12 */
 extern int  ngx_http_llm_embed_cjk;
+/* ngx_http_llm_embed_swapped(): 1, both directions; 2, neighbours too */
+extern int  ngx_http_llm_embed_swap_mode;
 #endif
 
 

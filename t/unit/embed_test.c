@@ -310,6 +310,80 @@ main(int argc, char **argv)
         ok(!ngx_http_llm_embed_flipped(&ga.flip, &gb.flip), "antonyms: both words of "
            "a pair on one side do not flip%s%s", "", "");
 
+        /* two words trade places; a name replaced */
+
+#define parts(text, e, g)                                                    \
+        ngx_http_llm_embed_parts((u_char *) text, sizeof(text) - 1, e, g)
+
+        parts("flights from Paris to Rome", &ea, &ga);
+        parts("flights from Rome to Paris", &eb, &gb);
+        ok(ngx_http_llm_embed_swapped(&ga.flip.order, &gb.flip.order)
+           && ngx_http_llm_embed_flipped(&ga.flip, &gb.flip),
+           "swapped: from Paris to Rome / from Rome to Paris%s%s", "", "");
+        ok(ngx_http_llm_embed_similarity(&ea, &eb) == 0,
+           "swapped: the builtin embedder tells them apart%s%s", "", "");
+
+        parts("Later in 2014, Quintiq was bought by Dassault.", &ea, &ga);
+        parts("In 2014, Dassault was bought by Quintiq.", &eb, &gb);
+        ok(ngx_http_llm_embed_swapped(&ga.flip.order, &gb.flip.order),
+           "swapped: bought by Dassault / bought by Quintiq%s%s", "", "");
+
+        parts("Wilder committed suicide and Walter died in 1938",
+              &ea, &ga);
+        parts("Walter committed suicide and Wilder died in 1938",
+              &eb, &gb);
+        ok(ngx_http_llm_embed_swapped(&ga.flip.order, &gb.flip.order),
+           "swapped: the subjects of two verbs%s%s", "", "");
+
+        parts("In Spain (Catalonia) there are many festivals", &ea, &ga);
+        parts("In Catalonia (Spain) there are many festivals", &eb, &gb);
+        ok(!ngx_http_llm_embed_swapped(&ga.flip.order, &gb.flip.order),
+           "swapped: neighbours that trade places are not%s%s", "", "");
+
+        parts("In 2009 he moved to Paris for his studies", &ea, &ga);
+        parts("He moved to Paris for his studies in 2009", &eb, &gb);
+        ok(!ngx_http_llm_embed_swapped(&ga.flip.order, &gb.flip.order)
+           && !ngx_http_llm_embed_flipped(&ga.flip, &gb.flip),
+           "swapped: a clause moved as a whole is not%s%s", "", "");
+
+        parts("How do I learn Python quickly?", &ea, &ga);
+        parts("What is the fastest way to learn Python?", &eb, &gb);
+        ok(!ngx_http_llm_embed_flipped(&ga.flip, &gb.flip),
+           "swapped: a paraphrase in other words is not%s%s", "", "");
+
+        parts("\xd0\x9c\xd0\xb0\xd0\xbc\xd0\xb0 "
+              "\xd0\xbc\xd0\xbe\xd0\xb5\xd1\x82 "
+              "\xd1\x80\xd0\xb0\xd0\xbc\xd1\x83", &ea, &ga);
+        parts("\xd0\xa0\xd0\xb0\xd0\xbc\xd1\x83 "
+              "\xd0\xbc\xd0\xbe\xd0\xb5\xd1\x82 "
+              "\xd0\xbc\xd0\xb0\xd0\xbc\xd0\xb0", &eb, &gb);
+        ok(ga.flip.order.n == 0
+           && !ngx_http_llm_embed_swapped(&ga.flip.order, &gb.flip.order),
+           "swapped: words not in ASCII letters (Russian marks roles by "
+           "case) are not compared%s%s", "", "");
+
+        parts("What is the best hotel in Kolkata?", &ea, &ga);
+        parts("What is the best hotel in Mumbai?", &eb, &gb);
+        ok(ngx_http_llm_embed_renamed(&ga.flip.order, &gb.flip.order)
+           && ngx_http_llm_embed_flipped(&ga.flip, &gb.flip),
+           "renamed: Kolkata / Mumbai%s%s", "", "");
+
+        parts("What is the best hotel in Kolkata, India?", &eb, &gb);
+        ok(!ngx_http_llm_embed_renamed(&ga.flip.order, &gb.flip.order),
+           "renamed: a name added on one side only is not%s%s", "", "");
+
+        parts("Which hotel in Kolkata is the best?", &eb, &gb);
+        ok(!ngx_http_llm_embed_renamed(&ga.flip.order, &gb.flip.order),
+           "renamed: the first word of a sentence is not a name%s%s", "", "");
+
+        parts("Ein junger Mann sitzt im Park auf einer Bank", &ea, &ga);
+        parts("Ein junger Mensch sitzt im Garten auf einer Bank", &eb, &gb);
+        ok(!ngx_http_llm_embed_renamed(&ga.flip.order, &gb.flip.order),
+           "renamed: a text that capitalizes its nouns has no names%s%s",
+           "", "");
+
+#undef parts
+
         ngx_http_llm_embed_parts((u_char *) "I don't have 3 apples", 21,
                                  &ea, &ga);
         ok(ga.negations == 1 && ga.nnum == 1 && ga.numbers != 0,
