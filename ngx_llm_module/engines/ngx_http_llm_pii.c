@@ -144,6 +144,10 @@ static int ngx_http_llm_pii_code_word(const u_char *t, size_t k);
 static int ngx_http_llm_pii_upunct(const u_char *p, size_t n);
 static size_t ngx_http_llm_pii_open_placeholder(const u_char *t, size_t len,
     size_t from);
+static size_t ngx_http_llm_pii_open_email(const u_char *t, size_t len,
+    size_t from);
+static size_t ngx_http_llm_pii_email_quoted(const u_char *t, size_t at,
+    int *bad);
 static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
     const u_char *last, const char *s, size_t n);
 
@@ -174,6 +178,11 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
                            || ((c) >= 'A' && (c) <= 'F'))
 #define ngx_pii_word(c)   (ngx_pii_alnum(c) || (c) == '_')
 #define ngx_pii_tokch(c)  (ngx_pii_word(c) || (c) == '-')
+/* e-mail local parts: RFC 5322 atext, the ordinary and the other characters */
+#define ngx_pii_atext_ord(c)  (ngx_pii_alnum(c) || (c) == '.' || (c) == '_'  \
+                               || (c) == '%' || (c) == '+' || (c) == '-')
+#define ngx_pii_atext_sp(c)   ((c) != 0 && strchr("!#$&'*/=?^`{|}~", (c)) \
+                               != NULL)
 
 
 static const char  *ngx_http_llm_pii_names[NGX_HTTP_LLM_PII_NBUILTIN] = {
@@ -191,8 +200,10 @@ static const char  *ngx_http_llm_pii_names[NGX_HTTP_LLM_PII_NBUILTIN] = {
 static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
 
     { NGX_HTTP_LLM_PII_EMAIL, 7, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "@[a-z0-9\\x80-\\xff-]+"
-      "(?:\\.[a-z0-9\\x80-\\xff-]+)*\\.(?:[a-z]{2,24}|[\\x80-\\xff]{4,64})",
+      "@(?:[a-z0-9\\x80-\\xff-]+(?:\\.[a-z0-9\\x80-\\xff-]+)*"
+      "\\.(?:[a-z](?:[a-z0-9-]{0,61}[a-z])?|[\\x80-\\xff]{4,64})"
+      "|[a-z]{2}"
+      "|\\[(?:[0-9]{1,3}(?:\\.[0-9]{1,3}){3}|ipv6:[0-9a-f:.]{2,45})\\])",
       ngx_http_llm_pii_v_email },
 
     /* E.164 and international notations: "+44 20 7946 0958" */
@@ -1446,6 +1457,13 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
         }
     }
 
+    if (pii->types & (1u << NGX_HTTP_LLM_PII_EMAIL)) {
+        b = ngx_http_llm_pii_open_email(s->buf, s->len, from);
+        if (b < cut) {
+            cut = b;
+        }
+    }
+
     if (flags & NGX_HTTP_LLM_PII_PLACEHOLDERS) {
         b = ngx_http_llm_pii_open_placeholder(s->buf, s->len, from);
         if (b < cut) {
@@ -1571,7 +1589,7 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
 
         if (ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+'
             || c == '-' || c == '@' || c == ':' || c == '(' || c == ')'
-            || c == '/' || c == '=')
+            || c == '/' || c == '=' || ngx_pii_atext_sp(c))
         {
             i = k + 1;
             continue;
@@ -1698,6 +1716,95 @@ ngx_http_llm_pii_code_word(const u_char *t, size_t k)
     }
 
     return (w >= 2 && t[w - 1] == ' ' && ngx_pii_digit(t[w - 2]));
+}
+
+
+/*
+ * An e-mail address being written that the run of value characters does
+ * not hold whole: a quoted local part (it has spaces, '"' is not a value
+ * character: '"a b', '"a b"', '"a b"@exam') and a domain literal
+ * ("me@[192.0.2.", "me@[IPv6:::1]").  Where to hold from, or len.
+ */
+
+static size_t
+ngx_http_llm_pii_open_email(const u_char *t, size_t len, size_t from)
+{
+    int     bad;
+    u_char  c;
+    size_t  i, q, min;
+
+    /* a domain literal: from its local part */
+
+    i = len;
+
+    if (i > from && t[i - 1] == ']') {
+        i--;
+    }
+
+    while (i > from && len - i < 48
+           && (ngx_pii_alnum(t[i - 1]) || t[i - 1] == '.' || t[i - 1] == ':'))
+    {
+        i--;
+    }
+
+    if (i >= from + 2 && t[i - 1] == '[' && t[i - 2] == '@') {
+        i -= 2;
+
+        if (i > from && t[i - 1] == '"') {
+            q = ngx_http_llm_pii_email_quoted(t, i, &bad);
+            return (q != NGX_HTTP_LLM_PII_NONE && q >= from) ? q : i;
+        }
+
+        return ngx_http_llm_pii_run_start(t, i, from);
+    }
+
+    /* a quoted local part and the domain after it */
+
+    for (i = len; i > from && (ngx_pii_alnum(t[i - 1]) || t[i - 1] == '.'
+                               || t[i - 1] == '-' || t[i - 1] >= 0x80);
+         i--)
+    { /* void */ }
+
+    if (i > from + 1 && t[i - 1] == '@' && t[i - 2] == '"') {
+        q = ngx_http_llm_pii_email_quoted(t, i - 1, &bad);
+        return (q != NGX_HTTP_LLM_PII_NONE && q >= from) ? q : len;
+    }
+
+    /* an open quoted string, or one that has just been closed */
+
+    min = (len - from > 64) ? len - 64 : from;
+
+    for (q = len; q-- > min; /* void */) {
+        if (t[q] != '"' || (q > 0 && t[q - 1] == '\\')) {
+            continue;
+        }
+
+        if (q == len - 1) {
+            i = ngx_http_llm_pii_email_quoted(t, len, &bad);
+
+            if (i != NGX_HTTP_LLM_PII_NONE && i >= from) {
+                return i;
+            }
+        }
+
+        for (i = q + 1; i < len; i++) {
+            if (t[i] < 0x20 || t[i] == 0x7f) {
+                return len;
+            }
+        }
+
+        c = (q > 0) ? t[q - 1] : ' ';
+
+        if (ngx_pii_atext_ord(c) || ngx_pii_atext_sp(c) || c == '"'
+            || c == '\\')
+        {
+            return len;
+        }
+
+        return q;
+    }
+
+    return len;
 }
 
 
@@ -2159,12 +2266,255 @@ ngx_http_llm_pii_upunct(const u_char *p, size_t n)
 }
 
 
+/*
+ * E-mail addresses.  The pattern starts at the "@" (without SOM): the
+ * validator finds the local part backwards, checks the domain (RFC 1035
+ * and 5321 labels, a domain literal, a dotless top-level domain) and what
+ * follows it.
+ *
+ * The local part is RFC 5322's dot-atom (letters, digits and
+ * "!#$%&'*+-/=?^_`{|}~"), a quoted string ("a b"@x.org), or letters of
+ * any script (RFC 6532).  In text, the atext characters are more often
+ * delimiters than part of an address: "x=me@example.com" is a key and an
+ * address, "'me@example.com'" and "**me@example.com**" are quoted.  So the
+ * local part is the run of ordinary characters (letters, digits,
+ * "._%+-") before the "@", and it is extended over one of the other atext
+ * characters only where that character cannot be a delimiter:
+ *
+ *   "=" after a piece that itself follows another atext character
+ *       ("user+mailbox/department=shipping@"), and not after a key name
+ *       ("email=", "to=") nor a URL's "?", "&", "#" or "=";
+ *   "/", "?", "&", "#" after the first piece of a word, when that piece
+ *       is no URL's host or path ("user+mailbox/department", not
+ *       "example.com/users/me@", "https://");
+ *   the others ("o'brien", "a!b", "x*y") between two letters or digits.
+ *
+ * A local part made only of atext characters ("!#$%&'*+-/=?^_`{|}~@") is
+ * taken whole.
+ */
+
+
+/* two-letter top-level domains taken without a dot ("test@io"): ccTLDs that
+   are not also common words or tags ("me", "us", "in", "it", "no", ...) */
+
+static const char  ngx_http_llm_pii_cctld[] =
+    "ac ad ae af ag ai al ao aq ar au aw ax az ba bb bd bf bg bh bi bj bm "
+    "bn bo br bs bt bw bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw "
+    "cx cy cz de dj dk dm dz ec ee eg er es et eu fi fj fk fm fo fr ga gb "
+    "gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu "
+    "ie il im io iq ir je jm jo jp ke kg kh ki km kn kp kr kw ky kz lb lc "
+    "li lk lr ls lt lu lv ly mc md mg mh mk ml mm mn mp mq mr mt mu mv mw "
+    "mx mz nc nf ng ni nl np nr nu nz om pe pf pg ph pk pl pm pn pr ps pt "
+    "pw py qa ro rs ru rw sa sb sc sd se sg si sj sk sl sm sn sr ss sv sx "
+    "sy sz tc td tf tg th tj tk tl tm tn tr tt tv tw tz ua ug uk uy uz va "
+    "vc ve vg vi vn vu wf ws ye yt za zm zw";
+
+
+static int
+ngx_http_llm_pii_email_key(const u_char *p, size_t n)
+{
+    size_t  i, k;
+
+    static const char  *keys[] = {
+        "email", "e-mail", "e_mail", "mail", "to", "from", "cc", "bcc",
+        "user", "username", "login", "address", "addr", "recipient",
+        "sender", "reply-to", "author", "committer", "account", "contact",
+        "id", "q", "u", "e", NULL
+    };
+
+    for (i = 0; keys[i]; i++) {
+        k = strlen(keys[i]);
+
+        if (n >= k && strncasecmp((const char *) p + n - k, keys[i], k) == 0
+            && (n == k || !ngx_pii_alpha(p[n - k - 1])))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A quoted local part that ends with the '"' before at: where it starts,
+ * NONE if there is none; *bad is set when one ends there but is glued to
+ * a word before it ('test"text"@').
+ */
+
+static size_t
+ngx_http_llm_pii_email_quoted(const u_char *t, size_t at, int *bad)
+{
+    u_char  c;
+    size_t  q, i, min;
+
+    *bad = 0;
+
+    if (at < 3 || t[at - 1] != '"') {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    min = (at > 64) ? at - 64 : 0;
+
+    for (q = at - 1; q-- > min; /* void */) {
+        if (t[q] != '"' || (q > 0 && t[q - 1] == '\\')) {
+            continue;
+        }
+
+        for (i = q + 1; i < at - 1; i++) {
+            c = t[i];
+
+            if (c == '\\') {
+                /* a quoted pair: an ASCII character (RFC 5322) */
+
+                if (i + 1 >= at - 1 || t[i + 1] < 0x20 || t[i + 1] >= 0x7f) {
+                    break;
+                }
+
+                i++;
+                continue;
+            }
+
+            if (c == '"' || c < 0x20 || c == 0x7f) {
+                break;
+            }
+        }
+
+        if (i != at - 1) {
+            continue;
+        }
+
+        if (q + 2 == at) {
+            /* "" */
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+
+        if (q > 0 && (ngx_pii_atext_ord(t[q - 1]) || t[q - 1] == '"'
+                      || t[q - 1] == '\\' || ngx_pii_atext_sp(t[q - 1])))
+        {
+            *bad = 1;
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+
+        return q;
+    }
+
+    return NGX_HTTP_LLM_PII_NONE;
+}
+
+
+/*
+ * A symbol that IDNA 2008 does not allow in a domain and that the
+ * punctuation test does not know: Greek spacing accents (U+1FBD..U+1FFE,
+ * "me@\xe1\xbf\xaf.com").
+ */
+
+static int
+ngx_http_llm_pii_email_symbol(const u_char *p, size_t n)
+{
+    unsigned  cp;
+
+    if (n < 3 || p[0] != 0xe1) {
+        return 0;
+    }
+
+    cp = 0x1000 | ((p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+
+    return cp == 0x1fbd || (cp >= 0x1fbf && cp <= 0x1fc1)
+           || (cp >= 0x1fcd && cp <= 0x1fcf) || (cp >= 0x1fdd && cp <= 0x1fdf)
+           || (cp >= 0x1fed && cp <= 0x1fef) || cp == 0x1ffd || cp == 0x1ffe;
+}
+
+
+/* the start of a dot-atom local part that ends at at (see above) */
+
+static size_t
+ngx_http_llm_pii_email_local(const u_char *t, size_t at)
+{
+    u_char  c, b;
+    size_t  s, k, l, i;
+    int     cross;
+
+    for (s = at; s > 0 && ngx_pii_atext_ord(t[s - 1]); s--) { /* void */ }
+
+    if (s == at) {
+        if (at == 0 || !ngx_pii_atext_sp(t[at - 1])) {
+            return at;
+        }
+
+        /* only atext characters: "!#$%&'*+-/=?^_`{|}~@" */
+
+        while (s > 0 && (ngx_pii_atext_ord(t[s - 1])
+                         || ngx_pii_atext_sp(t[s - 1])))
+        {
+            s--;
+        }
+
+        return s;
+    }
+
+    while (s > 0 && ngx_pii_atext_sp(t[s - 1])) {
+        k = s - 1;
+        c = t[k];
+
+        for (l = k; l > 0 && ngx_pii_atext_ord(t[l - 1]); l--) { /* void */ }
+
+        if (l == k) {
+            /* a delimiter: "**me@", "'me@", "==me@" */
+            break;
+        }
+
+        b = (l > 0) ? t[l - 1] : ' ';
+
+        switch (c) {
+
+        case '=':
+            cross = ngx_pii_atext_sp(b) && b != '?' && b != '&' && b != '#'
+                    && b != '=' && !ngx_http_llm_pii_email_key(t + l, k - l);
+            break;
+
+        case '/':
+        case '?':
+        case '&':
+        case '#':
+            cross = !ngx_pii_atext_sp(b) && b != ':' && b != '@';
+
+            for (i = l; cross && i < k; i++) {
+                if (t[i] == '.') {
+                    /* a host or a file name: "example.com/me@" */
+                    cross = 0;
+                }
+            }
+
+            if (c != '/' && ngx_http_llm_pii_email_key(t + l, k - l)) {
+                cross = 0;
+            }
+
+            break;
+
+        default:
+            cross = ngx_pii_alnum(t[k - 1]) && ngx_pii_alnum(t[s]);
+        }
+
+        if (!cross) {
+            break;
+        }
+
+        s = l;
+    }
+
+    return s;
+}
+
+
 static int
 ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
-    u_char         c;
-    size_t         s, e, i, at, dot, label;
+    u_char         c, ip[16];
+    char           lit[48];
+    size_t         s, e, i, at, dot, label, n;
+    int            bad, upper;
     const u_char  *tld;
     size_t         tld_len;
 
@@ -2230,16 +2580,18 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
             s++;
         }
 
-    } else {
-        for (s = at; s > 0; s--) {
-            c = t[s - 1];
+    } else if (at > 0 && t[at - 1] == '"') {
 
-            if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%'
-                  || c == '+' || c == '-'))
-            {
-                break;
-            }
+        s = ngx_http_llm_pii_email_quoted(t, at, &bad);
+
+        if (s == NGX_HTTP_LLM_PII_NONE) {
+            return 0;
         }
+
+        goto domain;
+
+    } else {
+        s = ngx_http_llm_pii_email_local(t, at);
     }
 
     /* no leading dot, no "..": the local part starts after them */
@@ -2254,22 +2606,68 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    /* labels of 1..63 characters, no hyphen at either end */
+domain:
+
+    if (t[at + 1] == '[') {
+
+        /* a domain literal: "[192.0.2.1]", "[IPv6:2001:db8::1]" */
+
+        n = e - at - 3;
+
+        if (t[e - 1] != ']' || n >= sizeof(lit)) {
+            return 0;
+        }
+
+        memcpy(lit, t + at + 2, n);
+        lit[n] = '\0';
+
+        if (n > 5 && strncasecmp(lit, "ipv6:", 5) == 0) {
+            if (inet_pton(AF_INET6, lit + 5, ip) != 1) {
+                return 0;
+            }
+
+        } else if (inet_pton(AF_INET, lit, ip) != 1) {
+            return 0;
+        }
+
+        goto after;
+    }
+
+    /*
+     * labels of 1..63 characters, no hyphen at either end, no "--" in the
+     * third and fourth places but in "xn--" (RFC 5891); at most 253
+     */
+
+    if (e - at - 1 > 253) {
+        return 0;
+    }
 
     label = at + 1;
     dot = 0;
+    upper = 0;
 
     for (i = at + 1; i <= e; i++) {
         if (i < e && t[i] != '.') {
-            if (t[i] >= 0x80 && ngx_http_llm_pii_upunct(t + i, e - i)) {
+            if (t[i] >= 0x80 && (ngx_http_llm_pii_upunct(t + i, e - i)
+                                 || ngx_http_llm_pii_email_symbol(t + i,
+                                                                  e - i)))
+            {
                 return 0;
             }
+
+            upper |= ngx_pii_upper(t[i]);
 
             continue;
         }
 
         if (i == label || i - label > 63 || t[label] == '-'
             || t[i - 1] == '-')
+        {
+            return 0;
+        }
+
+        if (i - label >= 4 && t[label + 2] == '-' && t[label + 3] == '-'
+            && strncasecmp((const char *) t + label, "xn", 2) != 0)
         {
             return 0;
         }
@@ -2281,6 +2679,39 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
     tld = t + dot;
     tld_len = e - dot;
 
+    if (dot == at + 1) {
+
+        /* a top-level domain alone: a two-letter country code */
+
+        if (tld_len != 2 || !ngx_pii_lower(tld[0] | 0x20)
+            || !ngx_pii_lower(tld[1] | 0x20))
+        {
+            return 0;
+        }
+
+        for (i = 0; i + 1 < sizeof(ngx_http_llm_pii_cctld); i += 3) {
+            if ((tld[0] | 0x20) == ngx_http_llm_pii_cctld[i]
+                && (tld[1] | 0x20) == ngx_http_llm_pii_cctld[i + 1])
+            {
+                break;
+            }
+        }
+
+        if (i + 1 >= sizeof(ngx_http_llm_pii_cctld)) {
+            return 0;
+        }
+
+        /* not "@io." nor "@de-": a longer name that did not match */
+
+        if (e < len && (t[e] == '.' || t[e] == '-')) {
+            return 0;
+        }
+
+    } else if (tld_len == 1 && upper) {
+        /* a one-letter TLD in lower case only: not "X@W.T" (code) */
+        return 0;
+    }
+
     for (i = 0; exts[i]; i++) {
         if (strlen(exts[i]) == tld_len
             && strncasecmp(exts[i], (const char *) tld, tld_len) == 0)
@@ -2289,12 +2720,25 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
         }
     }
 
+after:
+
     if (e < len) {
-        if (ngx_pii_tokch(t[e]) || t[e] == '@' || (t[e] & 0xc0) == 0x80) {
+        c = t[e];
+
+        if (ngx_pii_tokch(c) || c == '@' || (c & 0xc0) == 0x80) {
             return 0;
         }
 
-        if (t[e] == '.' && e + 1 < len && ngx_pii_alnum(t[e + 1])) {
+        if (c == '.' && e + 1 < len && ngx_pii_alnum(t[e + 1])) {
+            return 0;
+        }
+
+        /* "git@github.com:org/repo": a host and a path (scp, ssh) */
+
+        if (c == ':' && e + 1 < len && (ngx_pii_alnum(t[e + 1])
+                                        || t[e + 1] == '/'
+                                        || t[e + 1] == '~'))
+        {
             return 0;
         }
     }
