@@ -107,6 +107,10 @@ static int ngx_http_llm_pii_v_assigned(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_national(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 static int ngx_http_llm_pii_number_edges(const u_char *t, size_t len,
     size_t s, size_t e);
 static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
@@ -186,7 +190,7 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 
 
 static const char  *ngx_http_llm_pii_names[NGX_HTTP_LLM_PII_NBUILTIN] = {
-    "email", "phone", "card", "ssn", "iban", "ip", "secret"
+    "email", "phone", "card", "ssn", "iban", "ip", "secret", "national_id"
 };
 
 
@@ -194,7 +198,8 @@ static const char  *ngx_http_llm_pii_names[NGX_HTTP_LLM_PII_NBUILTIN] = {
  * Built-in patterns.  Hyperscan reports, for every end of a match, the
  * leftmost start (NOSOM: the validator finds it); the validators confirm a
  * span (and may narrow it).
- * prio orders equal spans: secret, card, iban, ssn, phone, ip, email.
+ * prio orders equal spans: secret, card, iban, ssn, national_id, phone, ip,
+ * email.
  */
 
 static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
@@ -405,6 +410,23 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "eyJ[A-Za-z0-9_-]{6,}={0,2}\\.eyJ[A-Za-z0-9_-]{6,}={0,2}\\."
       "[A-Za-z0-9_-]*={0,2}",
       ngx_http_llm_pii_v_jwt },
+
+    /*
+     * national identification numbers with a check (see the validators):
+     * digits in their countries' layouts; then the schemes with letters
+     * (ES DNI/NIE, FR NIR of Corsica, IT codice fiscale, MX CURP)
+     */
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, 0,
+      "[0-9][0-9 .+-]{6,22}[0-9kKxX]",
+      ngx_http_llm_pii_v_national },
+
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, HS_FLAG_CASELESS,
+      "(?:[0-9]{8}|[xyz][ -]?[0-9]{7})[ -]?[a-z]"
+      "|[1-8] ?[0-9]{2} ?[0-9]{2} ?2[ab] ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}"
+      "|[a-z]{6}[0-9lmnp-v]{2}[abcdehlmprst][0-9lmnp-v]{2}[a-z]"
+      "[0-9lmnp-v]{3}[a-z]"
+      "|[a-z]{4}[0-9]{6}[hmx][a-z]{5}[0-9a-z][0-9]",
+      ngx_http_llm_pii_v_national_alpha },
 
     /* PEM private key blocks */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
@@ -4293,4 +4315,720 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
     *start = s;
 
     return ngx_http_llm_pii_v_url_secret(t, len, start, end);
+}
+
+
+/*
+ * National identification numbers (type national_id, off by default).
+ * Only schemes with a check digit or letter are found, each in the
+ * layouts its country writes it in, and every candidate is validated:
+ *
+ *   CN resident identity card  18 characters, birth date, ISO 7064 mod 11-2
+ *   IN Aadhaar                 12 digits grouped 4-4-4, Verhoeff
+ *   BR CPF                     11 digits, "ddd.ddd.ddd-dd", two mod-11 digits
+ *   ES DNI / NIE               8 digits (X/Y/Z and 7) and a mod-23 letter
+ *   IT codice fiscale          16 characters, birth date, check letter
+ *   MX CURP                    18 characters, birth date, check digit
+ *   FR NIR                     15 characters (Corsica "2A"/"2B"), mod-97 key
+ *   TR T.C. kimlik no          11 digits, two check digits
+ *   CL RUT                     "12.345.678-5", "12345678-K": mod 11
+ *   GR AMKA                    11 digits, birth date, Luhn
+ *   PL PESEL                   11 digits, birth date, weighted check digit
+ *   NO fodselsnummer           11 digits, birth date, two mod-11 digits
+ *   ZA identity number         13 digits, birth date, Luhn
+ *   TH personal ID             13 digits, mod 11
+ *   KR resident registration   13 digits ("YYMMDD-NNNNNNN"), birth date, check
+ *   DO cedula                  "ddd-ddddddd-d", Luhn
+ *   SE personnummer            "YYMMDD-NNNN", "YYYYMMDD-NNNN": date, Luhn
+ *
+ * A random run of digits passes one check digit in ten: bare numbers are
+ * taken only in the layouts with a date and a check, or two checks;
+ * shorter or weaker schemes (NL BSN, bare RUT, bare Aadhaar, bare cedula)
+ * need their separators.
+ */
+
+typedef int (*ngx_http_llm_pii_nid_pt)(const u_char *c, size_t n);
+
+
+static int
+ngx_http_llm_pii_nid_date(unsigned y, unsigned m, unsigned d)
+{
+    static const unsigned char  days[] = {
+        31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+    };
+
+    (void) y;
+
+    return m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1];
+}
+
+
+#define ngx_pii_d(c, i)  ((unsigned) ((c)[i] - '0'))
+#define ngx_pii_d2(c, i) (ngx_pii_d(c, i) * 10 + ngx_pii_d(c, (i) + 1))
+
+
+static int
+ngx_http_llm_pii_nid_digits(const u_char *c, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (!ngx_pii_digit(c[i])) {
+            return 0;
+        }
+    }
+
+    /* "11111111111", "00000000000": placeholders */
+
+    for (i = 1; i < n && c[i] == c[0]; i++) { /* void */ }
+
+    return i < n;
+}
+
+
+static int
+ngx_http_llm_pii_nid_cpf(const u_char *c, size_t n)
+{
+    unsigned  i, s1, s2;
+
+    if (n != 11 || !ngx_http_llm_pii_nid_digits(c, n)) {
+        return 0;
+    }
+
+    s1 = 0;
+    s2 = 0;
+
+    for (i = 0; i < 9; i++) {
+        s1 += ngx_pii_d(c, i) * (10 - i);
+        s2 += ngx_pii_d(c, i) * (11 - i);
+    }
+
+    if ((s1 * 10) % 11 % 10 != ngx_pii_d(c, 9)) {
+        return 0;
+    }
+
+    s2 += ngx_pii_d(c, 9) * 2;
+
+    return (s2 * 10) % 11 % 10 == ngx_pii_d(c, 10);
+}
+
+
+static int
+ngx_http_llm_pii_nid_tckn(const u_char *c, size_t n)
+{
+    int       odd, even;
+    unsigned  i, sum;
+
+    if (n != 11 || !ngx_http_llm_pii_nid_digits(c, n) || c[0] == '0') {
+        return 0;
+    }
+
+    odd = ngx_pii_d(c, 0) + ngx_pii_d(c, 2) + ngx_pii_d(c, 4) + ngx_pii_d(c, 6)
+          + ngx_pii_d(c, 8);
+    even = ngx_pii_d(c, 1) + ngx_pii_d(c, 3) + ngx_pii_d(c, 5)
+           + ngx_pii_d(c, 7);
+
+    if ((unsigned) (((odd * 7 - even) % 10 + 10) % 10) != ngx_pii_d(c, 9)) {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 10; i++) {
+        sum += ngx_pii_d(c, i);
+    }
+
+    return sum % 10 == ngx_pii_d(c, 10);
+}
+
+
+static int
+ngx_http_llm_pii_nid_amka(const u_char *c, size_t n)
+{
+    return n == 11 && ngx_http_llm_pii_nid_digits(c, n)
+           && ngx_http_llm_pii_nid_date(ngx_pii_d2(c, 4), ngx_pii_d2(c, 2),
+                                        ngx_pii_d2(c, 0))
+           && ngx_http_llm_pii_luhn(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid_pesel(const u_char *c, size_t n)
+{
+    unsigned  i, m, sum;
+
+    static const unsigned  w[] = { 1, 3, 7, 9, 1, 3, 7, 9, 1, 3 };
+
+    if (n != 11 || !ngx_http_llm_pii_nid_digits(c, n)) {
+        return 0;
+    }
+
+    m = ngx_pii_d2(c, 2) % 20;         /* 1800s +80, 2000s +20, ... */
+
+    if (!ngx_http_llm_pii_nid_date(ngx_pii_d2(c, 0), m, ngx_pii_d2(c, 4))) {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 10; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    return (10 - sum % 10) % 10 == ngx_pii_d(c, 10);
+}
+
+
+static int
+ngx_http_llm_pii_nid_mod11(const u_char *c, const unsigned *w, size_t n)
+{
+    unsigned  i, sum;
+
+    for (sum = 0, i = 0; i < n; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    sum = 11 - sum % 11;
+
+    return (sum == 11) ? 0 : (int) sum;     /* 10: invalid */
+}
+
+
+static int
+ngx_http_llm_pii_nid_fnr(const u_char *c, size_t n)
+{
+    unsigned  d, m;
+
+    static const unsigned  w1[] = { 3, 7, 6, 1, 8, 9, 4, 5, 2 };
+    static const unsigned  w2[] = { 5, 4, 3, 2, 7, 6, 5, 4, 3, 2 };
+
+    if (n != 11 || !ngx_http_llm_pii_nid_digits(c, n)) {
+        return 0;
+    }
+
+    d = ngx_pii_d2(c, 0) % 40;           /* D-numbers: day + 40 */
+    m = ngx_pii_d2(c, 2) % 40;           /* H-numbers: month + 40 */
+
+    return ngx_http_llm_pii_nid_date(0, m, d)
+           && (unsigned) ngx_http_llm_pii_nid_mod11(c, w1, 9)
+              == ngx_pii_d(c, 9)
+           && (unsigned) ngx_http_llm_pii_nid_mod11(c, w2, 10)
+              == ngx_pii_d(c, 10);
+}
+
+
+static int
+ngx_http_llm_pii_nid_11(const u_char *c, size_t n)
+{
+    return ngx_http_llm_pii_nid_cpf(c, n) || ngx_http_llm_pii_nid_tckn(c, n)
+           || ngx_http_llm_pii_nid_amka(c, n)
+           || ngx_http_llm_pii_nid_pesel(c, n)
+           || ngx_http_llm_pii_nid_fnr(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid_za(const u_char *c, size_t n)
+{
+    return n == 13 && ngx_http_llm_pii_nid_digits(c, n)
+           && ngx_http_llm_pii_nid_date(ngx_pii_d2(c, 0), ngx_pii_d2(c, 2),
+                                        ngx_pii_d2(c, 4))
+           && c[10] <= '2' && ngx_http_llm_pii_luhn(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid_th(const u_char *c, size_t n)
+{
+    unsigned  i, sum;
+
+    if (n != 13 || !ngx_http_llm_pii_nid_digits(c, n) || c[0] == '0'
+        || c[0] == '9')
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 12; i++) {
+        sum += ngx_pii_d(c, i) * (13 - i);
+    }
+
+    return (11 - sum % 11) % 10 == ngx_pii_d(c, 12);
+}
+
+
+static int
+ngx_http_llm_pii_nid_kr(const u_char *c, size_t n)
+{
+    unsigned  i, sum;
+
+    static const unsigned  w[] = { 2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5 };
+
+    if (n != 13 || !ngx_http_llm_pii_nid_digits(c, n)
+        || !ngx_http_llm_pii_nid_date(ngx_pii_d2(c, 0), ngx_pii_d2(c, 2),
+                                      ngx_pii_d2(c, 4)))
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 12; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    return (11 - sum % 11) % 10 == ngx_pii_d(c, 12);
+}
+
+
+static int
+ngx_http_llm_pii_nid_13(const u_char *c, size_t n)
+{
+    return ngx_http_llm_pii_nid_za(c, n) || ngx_http_llm_pii_nid_th(c, n)
+           || ngx_http_llm_pii_nid_kr(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid_cn(const u_char *c, size_t n)
+{
+    unsigned  i, sum, y;
+
+    static const unsigned  w[] = {
+        7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2
+    };
+    static const char      check[] = "10X98765432";
+
+    if (n != 18 || !ngx_http_llm_pii_nid_digits(c, 17)
+        || c[0] < '1' || c[0] > '8')
+    {
+        return 0;
+    }
+
+    y = ngx_pii_d2(c, 6) * 100 + ngx_pii_d2(c, 8);
+
+    if (y < 1900 || y > 2099
+        || !ngx_http_llm_pii_nid_date(y, ngx_pii_d2(c, 10),
+                                      ngx_pii_d2(c, 12)))
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 17; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    return (u_char) check[sum % 11] == ((c[17] == 'x') ? 'X' : c[17]);
+}
+
+
+static int
+ngx_http_llm_pii_nid_aadhaar(const u_char *c, size_t n)
+{
+    unsigned  i, k;
+
+    static const unsigned char  d[10][10] = {
+        { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, { 1, 2, 3, 4, 0, 6, 7, 8, 9, 5 },
+        { 2, 3, 4, 0, 1, 7, 8, 9, 5, 6 }, { 3, 4, 0, 1, 2, 8, 9, 5, 6, 7 },
+        { 4, 0, 1, 2, 3, 9, 5, 6, 7, 8 }, { 5, 9, 8, 7, 6, 0, 4, 3, 2, 1 },
+        { 6, 5, 9, 8, 7, 1, 0, 4, 3, 2 }, { 7, 6, 5, 9, 8, 2, 1, 0, 4, 3 },
+        { 8, 7, 6, 5, 9, 3, 2, 1, 0, 4 }, { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0 }
+    };
+    static const unsigned char  p[8][10] = {
+        { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, { 1, 5, 7, 6, 2, 8, 3, 0, 9, 4 },
+        { 5, 8, 0, 3, 7, 9, 6, 1, 4, 2 }, { 8, 9, 1, 6, 0, 4, 3, 5, 2, 7 },
+        { 9, 4, 5, 3, 1, 2, 6, 8, 7, 0 }, { 4, 2, 8, 6, 5, 7, 3, 9, 0, 1 },
+        { 2, 7, 9, 3, 8, 0, 6, 4, 1, 5 }, { 7, 0, 4, 6, 9, 1, 3, 2, 5, 8 }
+    };
+
+    if (n != 12 || !ngx_http_llm_pii_nid_digits(c, n) || c[0] < '2') {
+        return 0;
+    }
+
+    for (k = 0, i = 0; i < 12; i++) {
+        k = d[k][p[i % 8][ngx_pii_d(c, 11 - i)]];
+    }
+
+    return k == 0;
+}
+
+
+static int
+ngx_http_llm_pii_nid_rut(const u_char *c, size_t n)
+{
+    unsigned  i, sum, w, r;
+    u_char    v;
+
+    if (n < 8 || n > 9 || !ngx_http_llm_pii_nid_digits(c, n - 1)) {
+        return 0;
+    }
+
+    for (sum = 0, w = 2, i = n - 1; i-- > 0; /* void */) {
+        sum += ngx_pii_d(c, i) * w;
+        w = (w == 7) ? 2 : w + 1;
+    }
+
+    r = 11 - sum % 11;
+    v = (r == 11) ? '0' : (r == 10) ? 'K' : (u_char) ('0' + r);
+
+    return (ngx_pii_digit(c[n - 1]) ? c[n - 1] : (c[n - 1] & ~0x20)) == v;
+}
+
+
+static int
+ngx_http_llm_pii_nid_nir(const u_char *c, size_t n)
+{
+    u_char    d[13];
+    unsigned  i, r;
+
+    if (n != 15 || c[0] < '1' || c[0] > '8'
+        || !ngx_pii_digit(c[13]) || !ngx_pii_digit(c[14]))
+    {
+        return 0;
+    }
+
+    /* the key: 97 - (the first 13 mod 97), Corsica "2A" as 19, "2B" 18 */
+
+    memcpy(d, c, 13);
+
+    if (d[5] == '2' && (d[6] == 'A' || d[6] == 'a')) {
+        d[5] = '1';
+        d[6] = '9';
+
+    } else if (d[5] == '2' && (d[6] == 'B' || d[6] == 'b')) {
+        d[5] = '1';
+        d[6] = '8';
+    }
+
+    for (r = 0, i = 0; i < 13; i++) {
+        if (!ngx_pii_digit(d[i])) {
+            return 0;
+        }
+
+        r = (r * 10 + (d[i] - '0')) % 97;
+    }
+
+    if (97 - r == ngx_pii_d2(c, 13)) {
+        return 1;
+    }
+
+    if (d[5] != '1' || c[5] != '2') {
+        return 0;
+    }
+
+    /* Corsica as "20", as some implementations compute it */
+
+    d[5] = '2';
+    d[6] = '0';
+
+    for (r = 0, i = 0; i < 13; i++) {
+        r = (r * 10 + (d[i] - '0')) % 97;
+    }
+
+    return 97 - r == ngx_pii_d2(c, 13);
+}
+
+
+static int
+ngx_http_llm_pii_nid_cedula(const u_char *c, size_t n)
+{
+
+    return n == 11 && ngx_http_llm_pii_nid_digits(c, n)
+           && ngx_http_llm_pii_luhn(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid_se(const u_char *c, size_t n)
+{
+    if (n == 12) {
+        /* YYYYMMDDNNNC: the century is not in the check */
+        if (ngx_pii_d2(c, 0) < 18 || ngx_pii_d2(c, 0) > 20) {
+            return 0;
+        }
+
+        c += 2;
+        n = 10;
+    }
+
+    return n == 10 && ngx_http_llm_pii_nid_digits(c, n)
+           && ngx_http_llm_pii_nid_date(0, ngx_pii_d2(c, 2),
+                                        ngx_pii_d2(c, 4) % 60)
+           && ngx_http_llm_pii_luhn(c, n);
+}
+
+
+/* the layouts of the digit schemes: 'd' a digit, 'c' the check character */
+
+typedef struct {
+    const char                *layout;
+    ngx_http_llm_pii_nid_pt    valid;
+} ngx_http_llm_pii_nid_layout_t;
+
+
+static const ngx_http_llm_pii_nid_layout_t  ngx_http_llm_pii_nid_layouts[] = {
+    { "ddddddddddd", ngx_http_llm_pii_nid_11 },
+    { "ddd.ddd.ddd-dd", ngx_http_llm_pii_nid_cpf },
+    { "ddddddddd-dd", ngx_http_llm_pii_nid_cpf },
+    { "ddd-ddddddd-d", ngx_http_llm_pii_nid_cedula },
+    { "dddddd ddddd", ngx_http_llm_pii_nid_fnr },
+    { "dddddd-ddddd", ngx_http_llm_pii_nid_fnr },
+    { "dd-dd-dd-ddddd", ngx_http_llm_pii_nid_fnr },
+    { "dd dd dd ddd dd", ngx_http_llm_pii_nid_fnr },
+    { "dd.ddd.ddd-c", ngx_http_llm_pii_nid_rut },
+    { "d.ddd.ddd-c", ngx_http_llm_pii_nid_rut },
+    { "dddddddd-c", ngx_http_llm_pii_nid_rut },
+    { "ddddddd-c", ngx_http_llm_pii_nid_rut },
+    { "ddddddddddddd", ngx_http_llm_pii_nid_13 },
+    { "d-dddd-ddddd-dd-d", ngx_http_llm_pii_nid_th },
+    { "d dddd ddddd dd d", ngx_http_llm_pii_nid_th },
+    { "dddddd-ddddddd", ngx_http_llm_pii_nid_kr },
+    { "dddddddddddddddddc", ngx_http_llm_pii_nid_cn },
+    { "dddd dddd dddd", ngx_http_llm_pii_nid_aadhaar },
+    { "dddd-dddd-dddd", ngx_http_llm_pii_nid_aadhaar },
+    { "ddddddddddddddd", ngx_http_llm_pii_nid_nir },
+    { "d dd dd dd ddd ddd dd", ngx_http_llm_pii_nid_nir },
+    { "dddddd-dddd", ngx_http_llm_pii_nid_se },
+    { "dddddd+dddd", ngx_http_llm_pii_nid_se },
+    { "dddddddd-dddd", ngx_http_llm_pii_nid_se },
+    { NULL, NULL }
+};
+
+
+static int
+ngx_http_llm_pii_v_national(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char    c, chars[24];
+    size_t    s, e, i, k, n;
+    unsigned  l;
+    const char  *lay;
+
+    s = *start;
+    e = *end;
+
+    if (e < len) {
+        c = t[e];
+
+        if (ngx_pii_alnum(c) || c == '@'
+            || ((c == '.' || c == '-' || c == '+' || c == ' ')
+                && e + 1 < len && ngx_pii_digit(t[e + 1])))
+        {
+            /* a longer number */
+            return 0;
+        }
+    }
+
+    if (e - s > 24) {
+        s = e - 24;
+    }
+
+    /* the start: the candidate's, or a later group's ("5678 3100600445635") */
+
+    for (/* void */; s < e; s++) {
+        if (!ngx_pii_alnum(t[s])
+            || (s > *start && ngx_pii_alnum(t[s - 1])))
+        {
+            continue;
+        }
+
+        if (s > 0) {
+            c = t[s - 1];
+
+            if (ngx_pii_alnum(c) || c == '+' || c == '@' || c == '/'
+                || (c & 0xc0) == 0x80
+                || ((c == '.' || c == '-' || c == ',')
+                    && s > 1 && ngx_pii_digit(t[s - 2])))
+            {
+                continue;
+            }
+
+            /* a group of a longer number ("4023 8984 9398 8029") */
+
+            if (c == ' ' && s > 1 && ngx_pii_digit(t[s - 2])) {
+                continue;
+            }
+        }
+
+        if (ngx_http_llm_pii_in_code(t, len, s, e)) {
+            /* an IBAN's groups */
+            return 0;
+        }
+
+        n = 0;
+
+        for (l = 0; ngx_http_llm_pii_nid_layouts[l].layout; l++) {
+            lay = ngx_http_llm_pii_nid_layouts[l].layout;
+
+            if (strlen(lay) != e - s) {
+                continue;
+            }
+
+            for (i = 0, n = 0; i < e - s; i++) {
+                c = t[s + i];
+
+                if (lay[i] == 'd' ? !ngx_pii_digit(c)
+                    : lay[i] == 'c' ? !(ngx_pii_digit(c) || c == 'k'
+                                        || c == 'K' || c == 'x' || c == 'X')
+                    : c != (u_char) lay[i])
+                {
+                    break;
+                }
+
+                if (lay[i] == 'd' || lay[i] == 'c') {
+                    chars[n++] = c;
+                }
+            }
+
+            if (i == e - s && ngx_http_llm_pii_nid_layouts[l].valid(chars, n))
+            {
+                goto found;
+            }
+        }
+    }
+
+    return 0;
+
+found:
+
+    /* "CL 12.345.678-5": the country code belongs to it */
+
+    k = s;
+
+    if (k >= 3 && t[k - 1] == ' ' && (t[k - 3] & ~0x20) == 'C'
+        && (t[k - 2] & ~0x20) == 'L' && (k == 3 || !ngx_pii_alnum(t[k - 4])))
+    {
+        s = k - 3;
+    }
+
+    *start = s;
+
+    return 1;
+}
+
+
+/* the schemes with letters: ES DNI/NIE, IT codice fiscale, MX CURP, FR NIR */
+
+static int
+ngx_http_llm_pii_nid_es(const u_char *c, size_t n)
+{
+    unsigned  i, v;
+
+    static const char  letters[] = "TRWAGMYFPDXBNJZSQVHLCKE";
+
+    v = 0;
+
+    for (i = 0; i + 1 < n; i++) {
+        if (i == 0 && (c[0] | 0x20) >= 'x' && (c[0] | 0x20) <= 'z') {
+            v = (c[0] | 0x20) - 'x';
+            continue;
+        }
+
+        if (!ngx_pii_digit(c[i])) {
+            return 0;
+        }
+
+        v = v * 10 + ngx_pii_d(c, i);
+    }
+
+    return n == 9 && letters[v % 23] == (c[8] & ~0x20);
+}
+
+
+static int
+ngx_http_llm_pii_nid_cf(const u_char *c, size_t n)
+{
+    u_char    ch;
+    unsigned  i, sum, v;
+
+    static const unsigned char  odd[] = {
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12,
+        14, 16, 10, 22, 25, 24, 23
+    };
+
+    if (n != 16) {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 15; i++) {
+        ch = c[i];
+        v = ngx_pii_digit(ch) ? (unsigned) (ch - '0')
+                              : (unsigned) ((ch | 0x20) - 'a');
+
+        if (v > 25) {
+            return 0;
+        }
+
+        sum += (i % 2 == 0) ? odd[v] : v;
+    }
+
+    /* the birth date: month letter and day (women: +40), omocodia aside */
+
+    return (unsigned) ((c[15] | 0x20) - 'a') == sum % 26;
+}
+
+
+static int
+ngx_http_llm_pii_nid_curp(const u_char *c, size_t n)
+{
+    u_char    ch;
+    unsigned  i, sum, v;
+
+    if (n != 18
+        || !ngx_http_llm_pii_nid_date(0, ngx_pii_d2(c, 6), ngx_pii_d2(c, 8)))
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 17; i++) {
+        ch = c[i];
+
+        if (ngx_pii_digit(ch)) {
+            v = ch - '0';
+
+        } else {
+            v = (ch | 0x20) - 'a' + 10;
+            v += (v > 23);                 /* "Ñ" is 24 */
+        }
+
+        sum += v * (18 - i);
+    }
+
+    return (10 - sum % 10) % 10 == ngx_pii_d(c, 17);
+}
+
+
+static int
+ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char  c, chars[24];
+    size_t  s, e, i, n;
+
+    s = *start;
+    e = *end;
+
+    if ((s > 0 && ngx_pii_alnum(t[s - 1]))
+        || (e < len && (ngx_pii_alnum(t[e]) || t[e] == '@')))
+    {
+        return 0;
+    }
+
+    for (n = 0, i = s; i < e && n < sizeof(chars); i++) {
+        c = t[i];
+
+        if (ngx_pii_alnum(c)) {
+            chars[n++] = c;
+        }
+    }
+
+    switch (n) {
+
+    case 9:
+        return ngx_http_llm_pii_nid_es(chars, n);
+
+    case 15:
+        return ngx_http_llm_pii_nid_nir(chars, n);
+
+    case 16:
+        return ngx_http_llm_pii_nid_cf(chars, n);
+
+    case 18:
+        return ngx_http_llm_pii_nid_curp(chars, n);
+    }
+
+    return 0;
 }
