@@ -2723,12 +2723,6 @@ domain:
             return 0;
         }
 
-        /* not "@io." nor "@de-": a longer name that did not match */
-
-        if (e < len && (t[e] == '.' || t[e] == '-')) {
-            return 0;
-        }
-
     } else if (tld_len == 1 && upper) {
         /* a one-letter TLD in lower case only: not "X@W.T" (code) */
         return 0;

@@ -289,6 +289,26 @@ static sample_t  samples[] = {
       NULL },
     { "mail git@github.com: now", "mail [EMAIL]: now" },
 
+    /* national_id: a check digit or letter in each country's layouts */
+    { "CN 11010119491001001X, 11010119491001001x; IN 2341 2341 2346.",
+      "CN [NATIONAL_ID], [NATIONAL_ID]; IN [NATIONAL_ID]." },
+    { "CPF 390.533.447-05 or 39053344705; DNI 78699688J, 78699688 j, "
+      "X-2482300W", "CPF [NATIONAL_ID] or [NATIONAL_ID]; DNI [NATIONAL_ID], "
+      "[NATIONAL_ID], [NATIONAL_ID]" },
+    { "CF MRTNTN23M02D969P, CURP BOXW310820HNERXN09, NIR 2 95 10 99 126 "
+      "111 93 and 253072A07300443", "CF [NATIONAL_ID], CURP [NATIONAL_ID], "
+      "NIR [NATIONAL_ID] and [NATIONAL_ID]" },
+    { "TC 10010405214, RUT CL 76086428-5 and 12.531.909-2, RRN "
+      "971013-9019902, ZA 7503305044089, TH 1-2345-45678-78-1.",
+      "TC [NATIONAL_ID], RUT [NATIONAL_ID] and [NATIONAL_ID], RRN "
+      "[NATIONAL_ID], ZA [NATIONAL_ID], TH [NATIONAL_ID]." },
+    { "CPF 390.533.447-06, 11010119491001001 1, 2341 2341 2347, "
+      "78699688A, MRTNTN23M02D969Q, 10010405215, 76086428-6, "
+      "1-2345-45678-78-2", NULL },
+    { "in an IBAN DE89 3704 0044 0532 0130 00 or a card 4111 1111 1111 "
+      "1111, 2341 2341 2346 7", "in an IBAN [IBAN] or a card [CARD], "
+      "2341 2341 2346 7" },
+
     /* phone */
     { "call +1 (415) 555-0100 today", "call [PHONE] today" },
     { "call 415-555-0100.", "call [PHONE]." },
