@@ -416,16 +416,18 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * digits in their countries' layouts; then the schemes with letters
      * (ES DNI/NIE, FR NIR of Corsica, IT codice fiscale, MX CURP)
      */
-    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, 0,
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, NGX_HTTP_LLM_PII_NOSOM,
       "[0-9][0-9 .+-]{6,22}[0-9kKxX]",
       ngx_http_llm_pii_v_national },
 
-    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, HS_FLAG_CASELESS,
-      "(?:[0-9]{8}|[xyz][ -]?[0-9]{7})[ -]?[a-z]"
-      "|[1-8] ?[0-9]{2} ?[0-9]{2} ?2[ab] ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}"
-      "|[a-z]{6}[0-9lmnp-v]{2}[abcdehlmprst][0-9lmnp-v]{2}[a-z]"
-      "[0-9lmnp-v]{3}[a-z]"
-      "|[a-z]{4}[0-9]{6}[hmx][a-z]{5}[0-9a-z][0-9]",
+    /* codice fiscale and CURP in capitals: caseless, these patterns
+       would halve the scan's speed */
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, 0,
+      "(?:[0-9]{8}|[XYZxyz][ -]?[0-9]{7})[ -]?[A-Za-z]"
+      "|[1-8] ?[0-9]{2} ?[0-9]{2} ?2[ABab] ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}"
+      "|[A-Z]{6}[0-9LMNP-V]{2}[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z]"
+      "[0-9LMNP-V]{3}[A-Z]"
+      "|[A-Z]{4}[0-9]{6}[HMX][A-Z]{5}[0-9A-Z][0-9]",
       ngx_http_llm_pii_v_national_alpha },
 
     /* PEM private key blocks */
@@ -1789,7 +1791,12 @@ ngx_http_llm_pii_open_email(const u_char *t, size_t len, size_t from)
 
     if (i > from + 1 && t[i - 1] == '@' && t[i - 2] == '"') {
         q = ngx_http_llm_pii_email_quoted(t, i - 1, &bad);
-        return (q != NGX_HTTP_LLM_PII_NONE && q >= from) ? q : len;
+
+        if (q != NGX_HTTP_LLM_PII_NONE && q >= from) {
+            return q;
+        }
+
+        /* or an open one that has an "@" in it: '"a@' */
     }
 
     /* an open quoted string, or one that has just been closed */
@@ -4791,8 +4798,18 @@ ngx_http_llm_pii_v_national(const u_char *t, size_t len, size_t *start,
     unsigned  l;
     const char  *lay;
 
-    s = *start;
+    /* compiled without SOM: back over the digits and separators */
+
     e = *end;
+
+    for (s = e - 1; s > 0 && e - s < 24
+                    && (ngx_pii_digit(t[s - 1]) || t[s - 1] == ' '
+                        || t[s - 1] == '.' || t[s - 1] == '-'
+                        || t[s - 1] == '+');
+         s--)
+    { /* void */ }
+
+    *start = s;
 
     if (e < len) {
         c = t[e];
