@@ -2504,7 +2504,7 @@ ngx_http_llm_redact_types(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 1; i < cf->args->nelts; i++) {
 
         if (ngx_strcmp(value[i].data, "all") == 0) {
-            types |= NGX_HTTP_LLM_PII_ALL;
+            types |= NGX_HTTP_LLM_PII_DEFAULT;
             continue;
         }
 
@@ -2514,9 +2514,10 @@ ngx_http_llm_redact_types(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "unknown type \"%V\" in \"%V\" directive, "
                                "it must be \"email\", \"phone\", \"card\", "
-                               "\"ssn\", \"iban\", \"ip\", \"secret\" or "
-                               "\"all\" (rules of llm_redact_rules are "
-                               "always on)", &value[i], &cmd->name);
+                               "\"ssn\", \"iban\", \"ip\", \"secret\", "
+                               "\"national_id\" or \"all\" (rules of "
+                               "llm_redact_rules are always on)", &value[i],
+                               &cmd->name);
             return NGX_CONF_ERROR;
         }
 
@@ -3168,7 +3169,8 @@ ngx_http_llm_redact_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_LLM_REDACT_OFF);
     ngx_conf_merge_uint_value(conf->mode, prev->mode,
                               NGX_HTTP_LLM_REDACT_MASK);
-    ngx_conf_merge_uint_value(conf->types, prev->types, NGX_HTTP_LLM_PII_ALL);
+    ngx_conf_merge_uint_value(conf->types, prev->types,
+                              NGX_HTTP_LLM_PII_DEFAULT);
     ngx_conf_merge_ptr_value(conf->rules, prev->rules, NULL);
     ngx_conf_merge_str_value(conf->secret, prev->secret, "");
     ngx_conf_merge_value(conf->max_values, prev->max_values,

@@ -439,6 +439,199 @@ NEGATIVES = [
 ]
 
 
+# Issue 17, second round: more e-mail formats and their look-alikes, and
+# national identification numbers (type national_id, off by default in
+# nginx).  A generator of its own (R2), appended after the lines above, so
+# that those stay what they were.
+R2 = random.Random(17)
+
+
+def name2():
+    return R2.choice(FIRST), R2.choice(LAST)
+
+
+def email2():
+    f, l = name2()
+    return "%s.%s@%s" % (f, l, R2.choice(DOMAINS))
+
+
+EMAIL_POS = [
+    lambda: "write to «email:%s+mailbox/department=shipping@%s»" % (
+        name2()[0], R2.choice(DOMAINS)),
+    lambda: "mail «email:%s'%s@%s» today" % (name2()[0][0], name2()[1],
+                                                R2.choice(DOMAINS)),
+    lambda: "Reply-To: «email:\"%s %s\"@%s»" % (name2() + (R2.choice(DOMAINS),)),
+    lambda: "send it to «email:%s@[192.0.2.%d]»" % (name2()[0],
+                                                     R2.randint(1, 254)),
+    lambda: "or «email:%s@[IPv6:2001:db8::%x]»" % (name2()[0],
+                                                    R2.randint(1, 0xffff)),
+    lambda: "https://app.example.com/invite?email=«email:%s»&ref=mail" %
+            email2(),
+    lambda: "curl 'https://api.example.com/v1/users?to=«email:%s»&page=%d'" % (
+        email2(), R2.randint(1, 9)),
+    lambda: "EMAIL=«email:%s» in the .env file" % email2(),
+    lambda: "git commit --author=«email:%s» -m fix" % email2(),
+    lambda: "git config user.email=«email:%s»" % email2(),
+    lambda: "x=«email:%s» is the key" % email2(),
+    lambda: "mailto:«email:%s»?subject=Hello" % email2(),
+    lambda: "**«email:%s»** and `«email:%s»`" % (email2(), email2()),
+    lambda: "'«email:%s»', {«email:%s»}" % (email2(), email2()),
+    lambda: "GET /users/«email:%s»/profile" % email2(),
+    lambda: "mail «email:%s@xn--bcher-kva.example»" % name2()[0],
+]
+
+EMAIL_NEG = [
+    lambda: "git clone git@github.com:%s/%s.git" % name2(),
+    lambda: "git remote add origin git@gitlab.example.com:%s/repo.git" %
+            name2()[1],
+    lambda: "npm i react@%d.%d.%d lodash@^4.17.%d @types/node@%d.0.0" % (
+        R2.randint(15, 19), R2.randint(0, 9), R2.randint(0, 9),
+        R2.randint(0, 21), R2.randint(16, 22)),
+    lambda: "pnpm add next@latest vue@next pkg@beta",
+    lambda: "pip install 'foo @ git+https://github.com/%s/foo.git'" %
+            name2()[1],
+    lambda: "log in as %s@localhost or root@localhost:5432" % name2()[0],
+    lambda: "@Component({selector: 'app-%s'}) @Injectable() @Override" %
+            name2()[1],
+    lambda: "@pytest.fixture\ndef %s(): return x@w.T + b" % name2()[1],
+    lambda: "attn = q@k.T / 8; y = X@W" ,
+    lambda: "drinks@my place at %d, ping @%s" % (R2.randint(5, 9), name2()[0]),
+    lambda: "https://example.com/search?q=%s&page=%d#top" % (name2()[1],
+                                                            R2.randint(1, 9)),
+    lambda: "he said \"see you %s\" and left" % name2()[0],
+    lambda: "icon@%dx.webp and logo@%dx.svg" % (R2.randint(2, 3),
+                                                R2.randint(2, 3)),
+    lambda: "docker pull %s/app@sha256:%064x" % (name2()[1],
+                                                 R2.getrandbits(256)),
+]
+
+
+def digits(n):
+    return "".join(str(R2.randint(0, 9)) for _ in range(n))
+
+
+def luhn_ok(d):
+    return luhn_check(d) == 0
+
+
+def cpf():
+    while True:
+        b = [R2.randint(0, 9) for _ in range(9)]
+        c1 = sum(x * (10 - i) for i, x in enumerate(b)) * 10 % 11 % 10
+        c2 = sum(x * (11 - i) for i, x in enumerate(b + [c1])) * 10 % 11 % 10
+        d = "".join(map(str, b + [c1, c2]))
+        if len(set(d)) > 1:
+            return "%s.%s.%s-%s" % (d[:3], d[3:6], d[6:9], d[9:]) \
+                if R2.random() < 0.7 else d
+
+
+def cn_ric():
+    w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    b = "%d%05d%04d%02d%02d%03d" % (R2.randint(1, 6), R2.randint(0, 99999),
+                                     R2.randint(1950, 2010), R2.randint(1, 12),
+                                     R2.randint(1, 28), R2.randint(0, 999))
+    return b + "10X98765432"[sum(int(x) * y for x, y in zip(b, w)) % 11]
+
+
+def es_dni():
+    n = R2.randint(0, 99999999)
+    letter = "TRWAGMYFPDXBNJZSQVHLCKE"[n % 23]
+    if R2.random() < 0.3:
+        k = R2.randint(0, 2)
+        m = R2.randint(0, 9999999)
+        return "%s%07d%s" % ("XYZ"[k], m,
+                             "TRWAGMYFPDXBNJZSQVHLCKE"[(k * 10 ** 7 + m) % 23])
+    return "%08d%s%s" % (n, R2.choice(["", "-"]), letter)
+
+
+def tckn():
+    while True:
+        b = [R2.randint(1, 9)] + [R2.randint(0, 9) for _ in range(8)]
+        c10 = ((sum(b[0::2]) * 7 - sum(b[1::2])) % 10)
+        c11 = (sum(b) + c10) % 10
+        return "".join(map(str, b + [c10, c11]))
+
+
+def rut():
+    body = R2.randint(5000000, 25000000)
+    s, w = 0, 2
+    for ch in reversed(str(body)):
+        s += int(ch) * w
+        w = 2 if w == 7 else w + 1
+    r = 11 - s % 11
+    c = "0" if r == 11 else "K" if r == 10 else str(r)
+    b = str(body)
+    if R2.random() < 0.5:
+        b = "{:,}".format(body).replace(",", ".")
+    return "%s-%s" % (b, c)
+
+
+VD = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+      [2, 3, 4, 0, 1, 7, 8, 9, 5, 6], [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+      [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+      [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+      [8, 7, 6, 5, 9, 3, 2, 1, 0, 4], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]]
+VP = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+      [5, 8, 0, 3, 7, 9, 6, 1, 4, 2], [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+      [9, 4, 5, 3, 1, 2, 6, 8, 7, 0], [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+      [2, 7, 9, 3, 8, 0, 6, 4, 1, 5], [7, 0, 4, 6, 9, 1, 3, 2, 5, 8]]
+
+
+def verhoeff_ok(d):
+    c = 0
+    for i, ch in enumerate(reversed(d)):
+        c = VD[c][VP[i % 8][int(ch)]]
+    return c == 0
+
+
+def aadhaar():
+    while True:
+        d = str(R2.randint(2, 9)) + digits(11)
+        if verhoeff_ok(d):
+            return R2.choice([" ", "-"]).join([d[:4], d[4:8], d[8:]])
+
+
+def codice_fiscale():
+    odd = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12,
+           14, 16, 10, 22, 25, 24, 23]
+    up = string.ascii_uppercase
+    b = ("".join(R2.choice(up) for _ in range(6)) + "%02d" % R2.randint(40, 99)
+         + R2.choice("ABCDEHLMPRST") + "%02d" % R2.randint(1, 71)
+         + R2.choice(up) + "%03d" % R2.randint(1, 999))
+    s = 0
+    for i, ch in enumerate(b):
+        v = int(ch) if ch.isdigit() else ord(ch) - 65
+        s += odd[v] if i % 2 == 0 else v
+    return b + up[s % 26]
+
+
+NID_POS = [
+    lambda: "CPF «national_id:%s»" % cpf(),
+    lambda: "身份证号 «national_id:%s»" % cn_ric(),
+    lambda: "mi DNI es «national_id:%s»" % es_dni(),
+    lambda: "T.C. kimlik no «national_id:%s»" % tckn(),
+    lambda: "RUT «national_id:%s»" % rut(),
+    lambda: "Aadhaar «national_id:%s»" % aadhaar(),
+    lambda: "codice fiscale «national_id:%s»" % codice_fiscale(),
+]
+
+NID_NEG = [
+    lambda: "order %s shipped" % digits(11),
+    lambda: "at %d ms" % R2.randint(1600000000000, 1800000000000),
+    lambda: "EAN %s" % ean13("50"),
+    lambda: "tracking %s%s" % (R2.choice(["9400", "9205", "9361"]), digits(18)),
+    lambda: "invoice %s-%s" % (digits(8), R2.randint(0, 9)),
+    lambda: "ref 1%s, batch %s" % (digits(12), digits(11)),
+    lambda: "the model %s-%s" % (digits(8), R2.choice("ABCDEFGH")),
+]
+
+
+def ean13(prefix):
+    body = prefix + digits(12 - len(prefix))
+    s = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(body))
+    return body + str((10 - s % 10) % 10)
+
+
 def main():
     lines = []
     for _ in range(1400):
@@ -448,7 +641,17 @@ def main():
     for i in range(150):
         lines.append(HARD[i % len(HARD)]())
     R.shuffle(lines)
-    for line in lines:
+    more = []
+    for i in range(160):
+        more.append(EMAIL_POS[i % len(EMAIL_POS)]())
+    for i in range(140):
+        more.append(EMAIL_NEG[i % len(EMAIL_NEG)]())
+    for i in range(140):
+        more.append(NID_POS[i % len(NID_POS)]())
+    for i in range(400):
+        more.append(NID_NEG[i % len(NID_NEG)]())
+    R2.shuffle(more)
+    for line in lines + more:
         print(line)
 
 

@@ -17,7 +17,12 @@ built-in type on); the scoring follows the corpus' labelling rules:
 - a detection in a positive row that overlaps no labelled value is a false
   positive, except for secrets (the corpus marks only what the rule under
   test reports: counted apart as uncertain);
-- national_id is not a type of the engine: not scored.
+- national_id (off by default in nginx, on here) is scored on its own
+  rows, per scheme (kind); its negatives are all scheme-scoped (invalid
+  for that scheme, reported apart), so its false positives are the
+  national_id detections in the rows of every other type (phone numbers,
+  cards, IBANs, ... are not national IDs) and those in positive rows that
+  overlap no labelled value.
 
 Split: a case belongs to the "fit" half when the first byte of
 sha256(id) is even, to the "held" half otherwise.  Tuning looks at "fit";
@@ -38,7 +43,19 @@ import subprocess
 import sys
 import tempfile
 
-TYPES = ["email", "phone", "card", "ssn", "iban", "ip", "secret"]
+TYPES = ["email", "phone", "card", "ssn", "iban", "ip", "secret",
+         "national_id"]
+
+# national_id kinds (python-stdnum modules, django-localflavor fields) of
+# the schemes the engine validates
+NID_COVERED = re.compile(
+    r"^(cn\.ric|CNIDCardField|in\.aadhaar|INAadhaarNumberField|br\.cpf"
+    r"|BRCPFField|es\.dni|es\.nie|ESIdentityCardNumberField"
+    r"|it\.codicefiscale|mx\.curp|MXCURPField|fr\.nir"
+    r"|FRNationalIdentificationNumber|tr\.tckimlik|cl\.rut|CLRutField"
+    r"|gr\.amka|pl\.pesel|PLPESELField|no\.fodselsnummer|NOSocialSecurityNumber"
+    r"|za\.idnr|ZAIDField|th\.pin|kr\.rrn|do\.cedula"
+    r"|se\.personnummer|SEPersonalIdentityNumberField)$")
 
 # secret kinds (gitleaks rule ids, trufflehog detectors) of the providers
 # the engine has a rule for: a token prefix, a URL shape, a JWT, a key
@@ -68,9 +85,10 @@ def build_scanner():
     out = os.path.join(tmp, "scan_cases")
     subprocess.check_call([
         os.environ.get("CC", "cc"), "-O2", "-I",
-        os.path.join(REPO, "ngx_llm_module"),
+        os.path.join(REPO, "ngx_llm_module", "engines"),
         os.path.join(HERE, "scan_cases.c"),
-        os.path.join(REPO, "ngx_llm_module", "ngx_http_llm_pii.c"),
+        os.path.join(REPO, "ngx_llm_module", "engines",
+                     "ngx_http_llm_pii.c"),
         "-lhs", "-lcrypto", "-o", out])
     return out
 
@@ -139,6 +157,7 @@ def main():
     by_type = collections.defaultdict(Z)
     by_source = collections.defaultdict(Z)
     by_kind = collections.defaultdict(Z)
+    by_cross = collections.Counter()
 
     for r, line in zip(rows, out):
         t = r["type"]
@@ -208,6 +227,17 @@ def main():
         by_source[(t,) + src].update(c)
         by_kind[(t, r["kind"])].update(c)
 
+        if t != "national_id":
+            # a national ID found in a row of another type is wrong
+            x = sum(1 for d in (line.split(";") if line else [])
+                    if d.split(" ")[2] == "national_id")
+            if x:
+                by_type["national_id"]["fp"] += x
+                by_type["national_id"]["cross"] += x
+                by_cross[t] += x
+                if "national_id" in a.verbose:
+                    print("FP(cross)", t, r["kind"], repr(text[:200]))
+
     def pr(c):
         tp = c["found"]
         prec = tp / (tp + c["fp"]) if tp + c["fp"] else 1.0
@@ -256,6 +286,36 @@ def main():
             key[0], key[1], key[2], c["values"],
             "%.3f" % rec if c["values"] else "-", c["neg"], c["fp"],
             "%.3f" % prec if c["found"] + c["fp"] else "-"))
+    print()
+    c = by_type["national_id"]
+    print("national_id: %d detections in the %d rows of the other types "
+          "(false positives: %s); %d of %d scheme-scoped invalid numbers "
+          "were redacted." % (
+              c["cross"], sum(by_type[t]["values"] + by_type[t]["neg"]
+                              for t in TYPES if t != "national_id"),
+              ", ".join("%s %d" % kv for kv in sorted(by_cross.items()))
+              or "none", c["kfired"], c["kneg"]))
+    c = collections.Counter()
+    for (t, kind), v in by_kind.items():
+        if t == "national_id" and NID_COVERED.match(kind):
+            c.update(v)
+    prec, rec = pr(c)
+    print()
+    print("national_id, the schemes the engine validates (%d values): "
+          "recall %.3f; %d of %d of their invalid numbers redacted." % (
+              c["values"], rec, c["kfired"], c["kneg"]))
+    print()
+    print("| national_id scheme | values | recall | invalid numbers | "
+          "invalid redacted |")
+    print("|---|---:|---:|---:|---:|")
+    for key in sorted(by_kind, key=lambda k: (-by_kind[k]["values"], k)):
+        c = by_kind[key]
+        if key[0] != "national_id" or not NID_COVERED.match(key[1]):
+            continue
+        prec, rec = pr(c)
+        print("| %s | %d | %s | %d | %d |" % (
+            key[1], c["values"], "%.3f" % rec if c["values"] else "-",
+            c["kneg"], c["kfired"]))
     for t in a.kinds:
         print()
         print("| %s kind | values | recall | false positives |" % t)

@@ -358,7 +358,7 @@ main(int argc, char **argv)
     int                     bad, i, errcode;
     char                    err[256];
     size_t                  len, erroff;
-    unsigned                type, flags, n;
+    unsigned                type, flags, n, mask;
     unsigned                fl[64], ids[64];
     const char             *pat, *exprs[64];
     char                   *alt, *p;
@@ -379,8 +379,11 @@ main(int argc, char **argv)
         load_jsonl(&chat, argv[i]);
     }
 
-    pii = ngx_http_llm_pii_compile(NGX_HTTP_LLM_PII_ALL, NULL, 0, err,
-                                   sizeof(err), &bad);
+    /* the default types; SCAN_TYPES=all adds national_id */
+    mask = (getenv("SCAN_TYPES") && strcmp(getenv("SCAN_TYPES"), "all") == 0)
+           ? NGX_HTTP_LLM_PII_ALL : NGX_HTTP_LLM_PII_DEFAULT;
+
+    pii = ngx_http_llm_pii_compile(mask, NULL, 0, err, sizeof(err), &bad);
     if (pii == NULL) {
         fprintf(stderr, "compile: %s\n", err);
         return 1;
@@ -390,13 +393,20 @@ main(int argc, char **argv)
 
     len = 0;
 
-    for (n = 0; (pat = ngx_http_llm_pii_builtin_pattern(n, &type, &flags));
-         n++)
+    for (i = 0, n = 0;
+         (pat = ngx_http_llm_pii_builtin_pattern((unsigned) i, &type,
+                                                 &flags));
+         i++)
     {
+        if (!(mask & (1u << type))) {
+            continue;
+        }
+
         exprs[n] = pat;
         fl[n] = flags;
         ids[n] = n;
         len += strlen(pat) + 16;
+        n++;
     }
 
     if (hs_compile_multi(exprs, fl, ids, n, HS_MODE_BLOCK, NULL, &db, &cerr)

@@ -107,6 +107,10 @@ static int ngx_http_llm_pii_v_assigned(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_national(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 static int ngx_http_llm_pii_number_edges(const u_char *t, size_t len,
     size_t s, size_t e);
 static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
@@ -144,6 +148,10 @@ static int ngx_http_llm_pii_code_word(const u_char *t, size_t k);
 static int ngx_http_llm_pii_upunct(const u_char *p, size_t n);
 static size_t ngx_http_llm_pii_open_placeholder(const u_char *t, size_t len,
     size_t from);
+static size_t ngx_http_llm_pii_open_email(const u_char *t, size_t len,
+    size_t from);
+static size_t ngx_http_llm_pii_email_quoted(const u_char *t, size_t at,
+    int *bad);
 static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
     const u_char *last, const char *s, size_t n);
 
@@ -174,10 +182,15 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
                            || ((c) >= 'A' && (c) <= 'F'))
 #define ngx_pii_word(c)   (ngx_pii_alnum(c) || (c) == '_')
 #define ngx_pii_tokch(c)  (ngx_pii_word(c) || (c) == '-')
+/* e-mail local parts: RFC 5322 atext, the ordinary and the other characters */
+#define ngx_pii_atext_ord(c)  (ngx_pii_alnum(c) || (c) == '.' || (c) == '_'  \
+                               || (c) == '%' || (c) == '+' || (c) == '-')
+#define ngx_pii_atext_sp(c)   ((c) != 0 && strchr("!#$&'*/=?^`{|}~", (c)) \
+                               != NULL)
 
 
 static const char  *ngx_http_llm_pii_names[NGX_HTTP_LLM_PII_NBUILTIN] = {
-    "email", "phone", "card", "ssn", "iban", "ip", "secret"
+    "email", "phone", "card", "ssn", "iban", "ip", "secret", "national_id"
 };
 
 
@@ -185,14 +198,17 @@ static const char  *ngx_http_llm_pii_names[NGX_HTTP_LLM_PII_NBUILTIN] = {
  * Built-in patterns.  Hyperscan reports, for every end of a match, the
  * leftmost start (NOSOM: the validator finds it); the validators confirm a
  * span (and may narrow it).
- * prio orders equal spans: secret, card, iban, ssn, phone, ip, email.
+ * prio orders equal spans: secret, card, iban, ssn, national_id, phone, ip,
+ * email.
  */
 
 static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
 
     { NGX_HTTP_LLM_PII_EMAIL, 7, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "@[a-z0-9\\x80-\\xff-]+"
-      "(?:\\.[a-z0-9\\x80-\\xff-]+)*\\.(?:[a-z]{2,24}|[\\x80-\\xff]{4,64})",
+      "@(?:[a-z0-9\\x80-\\xff-]+(?:\\.[a-z0-9\\x80-\\xff-]+)*"
+      "\\.(?:[a-z](?:[a-z0-9-]{0,61}[a-z])?|[\\x80-\\xff]{4,64})"
+      "|[a-z]{2}"
+      "|\\[(?:[0-9]{1,3}(?:\\.[0-9]{1,3}){3}|ipv6:[0-9a-f:.]{2,45})\\])",
       ngx_http_llm_pii_v_email },
 
     /* E.164 and international notations: "+44 20 7946 0958" */
@@ -394,6 +410,25 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "eyJ[A-Za-z0-9_-]{6,}={0,2}\\.eyJ[A-Za-z0-9_-]{6,}={0,2}\\."
       "[A-Za-z0-9_-]*={0,2}",
       ngx_http_llm_pii_v_jwt },
+
+    /*
+     * national identification numbers with a check (see the validators):
+     * digits in their countries' layouts; then the schemes with letters
+     * (ES DNI/NIE, FR NIR of Corsica, IT codice fiscale, MX CURP)
+     */
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, NGX_HTTP_LLM_PII_NOSOM,
+      "[0-9][0-9 .+-]{6,22}[0-9kKxX]",
+      ngx_http_llm_pii_v_national },
+
+    /* codice fiscale and CURP in capitals: caseless, these patterns
+       would halve the scan's speed */
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, 0,
+      "(?:[0-9]{8}|[XYZxyz][ -]?[0-9]{7})[ -]?[A-Za-z]"
+      "|[1-8] ?[0-9]{2} ?[0-9]{2} ?2[ABab] ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}"
+      "|[A-Z]{6}[0-9LMNP-V]{2}[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z]"
+      "[0-9LMNP-V]{3}[A-Z]"
+      "|[A-Z]{4}[0-9]{6}[HMX][A-Z]{5}[0-9A-Z][0-9]",
+      ngx_http_llm_pii_v_national_alpha },
 
     /* PEM private key blocks */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
@@ -1446,6 +1481,13 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
         }
     }
 
+    if (pii->types & (1u << NGX_HTTP_LLM_PII_EMAIL)) {
+        b = ngx_http_llm_pii_open_email(s->buf, s->len, from);
+        if (b < cut) {
+            cut = b;
+        }
+    }
+
     if (flags & NGX_HTTP_LLM_PII_PLACEHOLDERS) {
         b = ngx_http_llm_pii_open_placeholder(s->buf, s->len, from);
         if (b < cut) {
@@ -1571,7 +1613,7 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
 
         if (ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+'
             || c == '-' || c == '@' || c == ':' || c == '(' || c == ')'
-            || c == '/' || c == '=')
+            || c == '/' || c == '=' || ngx_pii_atext_sp(c))
         {
             i = k + 1;
             continue;
@@ -1698,6 +1740,100 @@ ngx_http_llm_pii_code_word(const u_char *t, size_t k)
     }
 
     return (w >= 2 && t[w - 1] == ' ' && ngx_pii_digit(t[w - 2]));
+}
+
+
+/*
+ * An e-mail address being written that the run of value characters does
+ * not hold whole: a quoted local part (it has spaces, '"' is not a value
+ * character: '"a b', '"a b"', '"a b"@exam') and a domain literal
+ * ("me@[192.0.2.", "me@[IPv6:::1]").  Where to hold from, or len.
+ */
+
+static size_t
+ngx_http_llm_pii_open_email(const u_char *t, size_t len, size_t from)
+{
+    int     bad;
+    u_char  c;
+    size_t  i, q, min;
+
+    /* a domain literal: from its local part */
+
+    i = len;
+
+    if (i > from && t[i - 1] == ']') {
+        i--;
+    }
+
+    while (i > from && len - i < 48
+           && (ngx_pii_alnum(t[i - 1]) || t[i - 1] == '.' || t[i - 1] == ':'))
+    {
+        i--;
+    }
+
+    if (i >= from + 2 && t[i - 1] == '[' && t[i - 2] == '@') {
+        i -= 2;
+
+        if (i > from && t[i - 1] == '"') {
+            q = ngx_http_llm_pii_email_quoted(t, i, &bad);
+            return (q != NGX_HTTP_LLM_PII_NONE && q >= from) ? q : i;
+        }
+
+        return ngx_http_llm_pii_run_start(t, i, from);
+    }
+
+    /* a quoted local part and the domain after it */
+
+    for (i = len; i > from && (ngx_pii_alnum(t[i - 1]) || t[i - 1] == '.'
+                               || t[i - 1] == '-' || t[i - 1] >= 0x80);
+         i--)
+    { /* void */ }
+
+    if (i > from + 1 && t[i - 1] == '@' && t[i - 2] == '"') {
+        q = ngx_http_llm_pii_email_quoted(t, i - 1, &bad);
+
+        if (q != NGX_HTTP_LLM_PII_NONE && q >= from) {
+            return q;
+        }
+
+        /* or an open one that has an "@" in it: '"a@' */
+    }
+
+    /* an open quoted string, or one that has just been closed */
+
+    min = (len - from > 64) ? len - 64 : from;
+
+    for (q = len; q-- > min; /* void */) {
+        if (t[q] != '"' || (q > 0 && t[q - 1] == '\\')) {
+            continue;
+        }
+
+        if (q == len - 1) {
+            i = ngx_http_llm_pii_email_quoted(t, len, &bad);
+
+            if (i != NGX_HTTP_LLM_PII_NONE && i >= from) {
+                return i;
+            }
+        }
+
+        for (i = q + 1; i < len; i++) {
+            if (t[i] < 0x20 || t[i] == 0x7f) {
+                return len;
+            }
+        }
+
+        c = (q > 0) ? t[q - 1] : ' ';
+
+        if (ngx_pii_atext_ord(c) || ngx_pii_atext_sp(c) || c == '"'
+            || c == '\\')
+        {
+            return len;
+        }
+
+        return q;
+    }
+
+    return len;
 }
 
 
@@ -2159,12 +2295,255 @@ ngx_http_llm_pii_upunct(const u_char *p, size_t n)
 }
 
 
+/*
+ * E-mail addresses.  The pattern starts at the "@" (without SOM): the
+ * validator finds the local part backwards, checks the domain (RFC 1035
+ * and 5321 labels, a domain literal, a dotless top-level domain) and what
+ * follows it.
+ *
+ * The local part is RFC 5322's dot-atom (letters, digits and
+ * "!#$%&'*+-/=?^_`{|}~"), a quoted string ("a b"@x.org), or letters of
+ * any script (RFC 6532).  In text, the atext characters are more often
+ * delimiters than part of an address: "x=me@example.com" is a key and an
+ * address, "'me@example.com'" and "**me@example.com**" are quoted.  So the
+ * local part is the run of ordinary characters (letters, digits,
+ * "._%+-") before the "@", and it is extended over one of the other atext
+ * characters only where that character cannot be a delimiter:
+ *
+ *   "=" after a piece that itself follows another atext character
+ *       ("user+mailbox/department=shipping@"), and not after a key name
+ *       ("email=", "to=") nor a URL's "?", "&", "#" or "=";
+ *   "/", "?", "&", "#" after the first piece of a word, when that piece
+ *       is no URL's host or path ("user+mailbox/department", not
+ *       "example.com/users/me@", "https://");
+ *   the others ("o'brien", "a!b", "x*y") between two letters or digits.
+ *
+ * A local part made only of atext characters ("!#$%&'*+-/=?^_`{|}~@") is
+ * taken whole.
+ */
+
+
+/* two-letter top-level domains taken without a dot ("test@io"): ccTLDs that
+   are not also common words or tags ("me", "us", "in", "it", "no", ...) */
+
+static const char  ngx_http_llm_pii_cctld[] =
+    "ac ad ae af ag ai al ao aq ar au aw ax az ba bb bd bf bg bh bi bj bm "
+    "bn bo br bs bt bw bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw "
+    "cx cy cz de dj dk dm dz ec ee eg er es et eu fi fj fk fm fo fr ga gb "
+    "gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu "
+    "ie il im io iq ir je jm jo jp ke kg kh ki km kn kp kr kw ky kz lb lc "
+    "li lk lr ls lt lu lv ly mc md mg mh mk ml mm mn mp mq mr mt mu mv mw "
+    "mx mz nc nf ng ni nl np nr nu nz om pe pf pg ph pk pl pm pn pr ps pt "
+    "pw py qa ro rs ru rw sa sb sc sd se sg si sj sk sl sm sn sr ss sv sx "
+    "sy sz tc td tf tg th tj tk tl tm tn tr tt tv tw tz ua ug uk uy uz va "
+    "vc ve vg vi vn vu wf ws ye yt za zm zw";
+
+
+static int
+ngx_http_llm_pii_email_key(const u_char *p, size_t n)
+{
+    size_t  i, k;
+
+    static const char  *keys[] = {
+        "email", "e-mail", "e_mail", "mail", "to", "from", "cc", "bcc",
+        "user", "username", "login", "address", "addr", "recipient",
+        "sender", "reply-to", "author", "committer", "account", "contact",
+        "id", "q", "u", "e", NULL
+    };
+
+    for (i = 0; keys[i]; i++) {
+        k = strlen(keys[i]);
+
+        if (n >= k && strncasecmp((const char *) p + n - k, keys[i], k) == 0
+            && (n == k || !ngx_pii_alpha(p[n - k - 1])))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A quoted local part that ends with the '"' before at: where it starts,
+ * NONE if there is none; *bad is set when one ends there but is glued to
+ * a word before it ('test"text"@').
+ */
+
+static size_t
+ngx_http_llm_pii_email_quoted(const u_char *t, size_t at, int *bad)
+{
+    u_char  c;
+    size_t  q, i, min;
+
+    *bad = 0;
+
+    if (at < 3 || t[at - 1] != '"') {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    min = (at > 64) ? at - 64 : 0;
+
+    for (q = at - 1; q-- > min; /* void */) {
+        if (t[q] != '"' || (q > 0 && t[q - 1] == '\\')) {
+            continue;
+        }
+
+        for (i = q + 1; i < at - 1; i++) {
+            c = t[i];
+
+            if (c == '\\') {
+                /* a quoted pair: an ASCII character (RFC 5322) */
+
+                if (i + 1 >= at - 1 || t[i + 1] < 0x20 || t[i + 1] >= 0x7f) {
+                    break;
+                }
+
+                i++;
+                continue;
+            }
+
+            if (c == '"' || c < 0x20 || c == 0x7f) {
+                break;
+            }
+        }
+
+        if (i != at - 1) {
+            continue;
+        }
+
+        if (q + 2 == at) {
+            /* "" */
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+
+        if (q > 0 && (ngx_pii_atext_ord(t[q - 1]) || t[q - 1] == '"'
+                      || t[q - 1] == '\\' || ngx_pii_atext_sp(t[q - 1])))
+        {
+            *bad = 1;
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+
+        return q;
+    }
+
+    return NGX_HTTP_LLM_PII_NONE;
+}
+
+
+/*
+ * A symbol that IDNA 2008 does not allow in a domain and that the
+ * punctuation test does not know: Greek spacing accents (U+1FBD..U+1FFE,
+ * "me@\xe1\xbf\xaf.com").
+ */
+
+static int
+ngx_http_llm_pii_email_symbol(const u_char *p, size_t n)
+{
+    unsigned  cp;
+
+    if (n < 3 || p[0] != 0xe1) {
+        return 0;
+    }
+
+    cp = 0x1000 | ((p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+
+    return cp == 0x1fbd || (cp >= 0x1fbf && cp <= 0x1fc1)
+           || (cp >= 0x1fcd && cp <= 0x1fcf) || (cp >= 0x1fdd && cp <= 0x1fdf)
+           || (cp >= 0x1fed && cp <= 0x1fef) || cp == 0x1ffd || cp == 0x1ffe;
+}
+
+
+/* the start of a dot-atom local part that ends at at (see above) */
+
+static size_t
+ngx_http_llm_pii_email_local(const u_char *t, size_t at)
+{
+    u_char  c, b;
+    size_t  s, k, l, i;
+    int     cross;
+
+    for (s = at; s > 0 && ngx_pii_atext_ord(t[s - 1]); s--) { /* void */ }
+
+    if (s == at) {
+        if (at == 0 || !ngx_pii_atext_sp(t[at - 1])) {
+            return at;
+        }
+
+        /* only atext characters: "!#$%&'*+-/=?^_`{|}~@" */
+
+        while (s > 0 && (ngx_pii_atext_ord(t[s - 1])
+                         || ngx_pii_atext_sp(t[s - 1])))
+        {
+            s--;
+        }
+
+        return s;
+    }
+
+    while (s > 0 && ngx_pii_atext_sp(t[s - 1])) {
+        k = s - 1;
+        c = t[k];
+
+        for (l = k; l > 0 && ngx_pii_atext_ord(t[l - 1]); l--) { /* void */ }
+
+        if (l == k) {
+            /* a delimiter: "**me@", "'me@", "==me@" */
+            break;
+        }
+
+        b = (l > 0) ? t[l - 1] : ' ';
+
+        switch (c) {
+
+        case '=':
+            cross = ngx_pii_atext_sp(b) && b != '?' && b != '&' && b != '#'
+                    && b != '=' && !ngx_http_llm_pii_email_key(t + l, k - l);
+            break;
+
+        case '/':
+        case '?':
+        case '&':
+        case '#':
+            cross = !ngx_pii_atext_sp(b) && b != ':' && b != '@';
+
+            for (i = l; cross && i < k; i++) {
+                if (t[i] == '.') {
+                    /* a host or a file name: "example.com/me@" */
+                    cross = 0;
+                }
+            }
+
+            if (c != '/' && ngx_http_llm_pii_email_key(t + l, k - l)) {
+                cross = 0;
+            }
+
+            break;
+
+        default:
+            cross = ngx_pii_alnum(t[k - 1]) && ngx_pii_alnum(t[s]);
+        }
+
+        if (!cross) {
+            break;
+        }
+
+        s = l;
+    }
+
+    return s;
+}
+
+
 static int
 ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
-    u_char         c;
-    size_t         s, e, i, at, dot, label;
+    u_char         c, ip[16];
+    char           lit[48];
+    size_t         s, e, i, at, dot, label, n;
+    int            bad, upper;
     const u_char  *tld;
     size_t         tld_len;
 
@@ -2230,16 +2609,18 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
             s++;
         }
 
-    } else {
-        for (s = at; s > 0; s--) {
-            c = t[s - 1];
+    } else if (at > 0 && t[at - 1] == '"') {
 
-            if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%'
-                  || c == '+' || c == '-'))
-            {
-                break;
-            }
+        s = ngx_http_llm_pii_email_quoted(t, at, &bad);
+
+        if (s == NGX_HTTP_LLM_PII_NONE) {
+            return 0;
         }
+
+        goto domain;
+
+    } else {
+        s = ngx_http_llm_pii_email_local(t, at);
     }
 
     /* no leading dot, no "..": the local part starts after them */
@@ -2254,22 +2635,68 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    /* labels of 1..63 characters, no hyphen at either end */
+domain:
+
+    if (t[at + 1] == '[') {
+
+        /* a domain literal: "[192.0.2.1]", "[IPv6:2001:db8::1]" */
+
+        n = e - at - 3;
+
+        if (t[e - 1] != ']' || n >= sizeof(lit)) {
+            return 0;
+        }
+
+        memcpy(lit, t + at + 2, n);
+        lit[n] = '\0';
+
+        if (n > 5 && strncasecmp(lit, "ipv6:", 5) == 0) {
+            if (inet_pton(AF_INET6, lit + 5, ip) != 1) {
+                return 0;
+            }
+
+        } else if (inet_pton(AF_INET, lit, ip) != 1) {
+            return 0;
+        }
+
+        goto after;
+    }
+
+    /*
+     * labels of 1..63 characters, no hyphen at either end, no "--" in the
+     * third and fourth places but in "xn--" (RFC 5891); at most 253
+     */
+
+    if (e - at - 1 > 253) {
+        return 0;
+    }
 
     label = at + 1;
     dot = 0;
+    upper = 0;
 
     for (i = at + 1; i <= e; i++) {
         if (i < e && t[i] != '.') {
-            if (t[i] >= 0x80 && ngx_http_llm_pii_upunct(t + i, e - i)) {
+            if (t[i] >= 0x80 && (ngx_http_llm_pii_upunct(t + i, e - i)
+                                 || ngx_http_llm_pii_email_symbol(t + i,
+                                                                  e - i)))
+            {
                 return 0;
             }
+
+            upper |= ngx_pii_upper(t[i]);
 
             continue;
         }
 
         if (i == label || i - label > 63 || t[label] == '-'
             || t[i - 1] == '-')
+        {
+            return 0;
+        }
+
+        if (i - label >= 4 && t[label + 2] == '-' && t[label + 3] == '-'
+            && strncasecmp((const char *) t + label, "xn", 2) != 0)
         {
             return 0;
         }
@@ -2281,6 +2708,33 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
     tld = t + dot;
     tld_len = e - dot;
 
+    if (dot == at + 1) {
+
+        /* a top-level domain alone: a two-letter country code */
+
+        if (tld_len != 2 || !ngx_pii_lower(tld[0] | 0x20)
+            || !ngx_pii_lower(tld[1] | 0x20))
+        {
+            return 0;
+        }
+
+        for (i = 0; i + 1 < sizeof(ngx_http_llm_pii_cctld); i += 3) {
+            if ((tld[0] | 0x20) == ngx_http_llm_pii_cctld[i]
+                && (tld[1] | 0x20) == ngx_http_llm_pii_cctld[i + 1])
+            {
+                break;
+            }
+        }
+
+        if (i + 1 >= sizeof(ngx_http_llm_pii_cctld)) {
+            return 0;
+        }
+
+    } else if (tld_len == 1 && upper) {
+        /* a one-letter TLD in lower case only: not "X@W.T" (code) */
+        return 0;
+    }
+
     for (i = 0; exts[i]; i++) {
         if (strlen(exts[i]) == tld_len
             && strncasecmp(exts[i], (const char *) tld, tld_len) == 0)
@@ -2289,12 +2743,25 @@ ngx_http_llm_pii_v_email(const u_char *t, size_t len, size_t *start,
         }
     }
 
+after:
+
     if (e < len) {
-        if (ngx_pii_tokch(t[e]) || t[e] == '@' || (t[e] & 0xc0) == 0x80) {
+        c = t[e];
+
+        if (ngx_pii_tokch(c) || c == '@' || (c & 0xc0) == 0x80) {
             return 0;
         }
 
-        if (t[e] == '.' && e + 1 < len && ngx_pii_alnum(t[e + 1])) {
+        if (c == '.' && e + 1 < len && ngx_pii_alnum(t[e + 1])) {
+            return 0;
+        }
+
+        /* "git@github.com:org/repo": a host and a path (scp, ssh) */
+
+        if (c == ':' && e + 1 < len && (ngx_pii_alnum(t[e + 1])
+                                        || t[e + 1] == '/'
+                                        || t[e + 1] == '~'))
+        {
             return 0;
         }
     }
@@ -3849,4 +4316,730 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
     *start = s;
 
     return ngx_http_llm_pii_v_url_secret(t, len, start, end);
+}
+
+
+/*
+ * National identification numbers (type national_id, off by default).
+ * Only schemes with a check digit or letter are found, each in the
+ * layouts its country writes it in, and every candidate is validated:
+ *
+ *   CN resident identity card  18 characters, birth date, ISO 7064 mod 11-2
+ *   IN Aadhaar                 12 digits grouped 4-4-4, Verhoeff
+ *   BR CPF                     11 digits, "ddd.ddd.ddd-dd", two mod-11 digits
+ *   ES DNI / NIE               8 digits (X/Y/Z and 7) and a mod-23 letter
+ *   IT codice fiscale          16 characters, birth date, check letter
+ *   MX CURP                    18 characters, birth date, check digit
+ *   FR NIR                     15 characters (Corsica "2A"/"2B"), mod-97 key
+ *   TR T.C. kimlik no          11 digits, two check digits
+ *   CL RUT                     "12.345.678-5", "12345678-K": mod 11
+ *   GR AMKA                    11 digits, birth date, Luhn
+ *   PL PESEL                   11 digits, birth date, weighted check digit
+ *   NO fodselsnummer           11 digits, birth date, two mod-11 digits
+ *   ZA identity number         13 digits, birth date, Luhn
+ *   TH personal ID             13 digits, mod 11
+ *   KR resident registration   13 digits ("YYMMDD-NNNNNNN"), birth date, check
+ *   DO cedula                  "ddd-ddddddd-d", Luhn
+ *   SE personnummer            "YYMMDD-NNNN", "YYYYMMDD-NNNN": date, Luhn
+ *
+ * A random run of digits passes one check digit in ten: bare numbers are
+ * taken only in the layouts with a date and a check, or two checks;
+ * shorter or weaker schemes (NL BSN, bare RUT, bare Aadhaar, bare cedula)
+ * need their separators.
+ */
+
+typedef int (*ngx_http_llm_pii_nid_pt)(const u_char *c, size_t n);
+
+
+static int
+ngx_http_llm_pii_nid_date(unsigned y, unsigned m, unsigned d)
+{
+    static const unsigned char  days[] = {
+        31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+    };
+
+    (void) y;
+
+    return m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1];
+}
+
+
+#define ngx_pii_d(c, i)  ((unsigned) ((c)[i] - '0'))
+#define ngx_pii_d2(c, i) (ngx_pii_d(c, i) * 10 + ngx_pii_d(c, (i) + 1))
+
+
+static int
+ngx_http_llm_pii_nid_digits(const u_char *c, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (!ngx_pii_digit(c[i])) {
+            return 0;
+        }
+    }
+
+    /* "11111111111", "00000000000": placeholders */
+
+    for (i = 1; i < n && c[i] == c[0]; i++) { /* void */ }
+
+    return i < n;
+}
+
+
+static int
+ngx_http_llm_pii_nid_cpf(const u_char *c, size_t n)
+{
+    unsigned  i, s1, s2;
+
+    if (n != 11 || !ngx_http_llm_pii_nid_digits(c, n)) {
+        return 0;
+    }
+
+    s1 = 0;
+    s2 = 0;
+
+    for (i = 0; i < 9; i++) {
+        s1 += ngx_pii_d(c, i) * (10 - i);
+        s2 += ngx_pii_d(c, i) * (11 - i);
+    }
+
+    if ((s1 * 10) % 11 % 10 != ngx_pii_d(c, 9)) {
+        return 0;
+    }
+
+    s2 += ngx_pii_d(c, 9) * 2;
+
+    return (s2 * 10) % 11 % 10 == ngx_pii_d(c, 10);
+}
+
+
+static int
+ngx_http_llm_pii_nid_tckn(const u_char *c, size_t n)
+{
+    int       odd, even;
+    unsigned  i, sum;
+
+    if (n != 11 || !ngx_http_llm_pii_nid_digits(c, n) || c[0] == '0') {
+        return 0;
+    }
+
+    odd = ngx_pii_d(c, 0) + ngx_pii_d(c, 2) + ngx_pii_d(c, 4) + ngx_pii_d(c, 6)
+          + ngx_pii_d(c, 8);
+    even = ngx_pii_d(c, 1) + ngx_pii_d(c, 3) + ngx_pii_d(c, 5)
+           + ngx_pii_d(c, 7);
+
+    if ((unsigned) (((odd * 7 - even) % 10 + 10) % 10) != ngx_pii_d(c, 9)) {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 10; i++) {
+        sum += ngx_pii_d(c, i);
+    }
+
+    return sum % 10 == ngx_pii_d(c, 10);
+}
+
+
+static int
+ngx_http_llm_pii_nid_amka(const u_char *c, size_t n)
+{
+    return n == 11 && ngx_http_llm_pii_nid_digits(c, n)
+           && ngx_http_llm_pii_nid_date(ngx_pii_d2(c, 4), ngx_pii_d2(c, 2),
+                                        ngx_pii_d2(c, 0))
+           && ngx_http_llm_pii_luhn(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid_pesel(const u_char *c, size_t n)
+{
+    unsigned  i, m, sum;
+
+    static const unsigned  w[] = { 1, 3, 7, 9, 1, 3, 7, 9, 1, 3 };
+
+    if (n != 11 || !ngx_http_llm_pii_nid_digits(c, n)) {
+        return 0;
+    }
+
+    m = ngx_pii_d2(c, 2) % 20;         /* 1800s +80, 2000s +20, ... */
+
+    if (!ngx_http_llm_pii_nid_date(ngx_pii_d2(c, 0), m, ngx_pii_d2(c, 4))) {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 10; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    return (10 - sum % 10) % 10 == ngx_pii_d(c, 10);
+}
+
+
+static int
+ngx_http_llm_pii_nid_mod11(const u_char *c, const unsigned *w, size_t n)
+{
+    unsigned  i, sum;
+
+    for (sum = 0, i = 0; i < n; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    sum = 11 - sum % 11;
+
+    return (sum == 11) ? 0 : (int) sum;     /* 10: invalid */
+}
+
+
+static int
+ngx_http_llm_pii_nid_fnr(const u_char *c, size_t n)
+{
+    unsigned  d, m;
+
+    static const unsigned  w1[] = { 3, 7, 6, 1, 8, 9, 4, 5, 2 };
+    static const unsigned  w2[] = { 5, 4, 3, 2, 7, 6, 5, 4, 3, 2 };
+
+    if (n != 11 || !ngx_http_llm_pii_nid_digits(c, n)) {
+        return 0;
+    }
+
+    d = ngx_pii_d2(c, 0) % 40;           /* D-numbers: day + 40 */
+    m = ngx_pii_d2(c, 2) % 40;           /* H-numbers: month + 40 */
+
+    return ngx_http_llm_pii_nid_date(0, m, d)
+           && (unsigned) ngx_http_llm_pii_nid_mod11(c, w1, 9)
+              == ngx_pii_d(c, 9)
+           && (unsigned) ngx_http_llm_pii_nid_mod11(c, w2, 10)
+              == ngx_pii_d(c, 10);
+}
+
+
+static int
+ngx_http_llm_pii_nid_11(const u_char *c, size_t n)
+{
+    return ngx_http_llm_pii_nid_cpf(c, n) || ngx_http_llm_pii_nid_tckn(c, n)
+           || ngx_http_llm_pii_nid_amka(c, n)
+           || ngx_http_llm_pii_nid_pesel(c, n)
+           || ngx_http_llm_pii_nid_fnr(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid_za(const u_char *c, size_t n)
+{
+    return n == 13 && ngx_http_llm_pii_nid_digits(c, n)
+           && ngx_http_llm_pii_nid_date(ngx_pii_d2(c, 0), ngx_pii_d2(c, 2),
+                                        ngx_pii_d2(c, 4))
+           && c[10] <= '2' && ngx_http_llm_pii_luhn(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid_th(const u_char *c, size_t n)
+{
+    unsigned  i, sum;
+
+    if (n != 13 || !ngx_http_llm_pii_nid_digits(c, n) || c[0] == '0'
+        || c[0] == '9')
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 12; i++) {
+        sum += ngx_pii_d(c, i) * (13 - i);
+    }
+
+    return (11 - sum % 11) % 10 == ngx_pii_d(c, 12);
+}
+
+
+static int
+ngx_http_llm_pii_nid_kr(const u_char *c, size_t n)
+{
+    unsigned  i, sum;
+
+    static const unsigned  w[] = { 2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5 };
+
+    if (n != 13 || !ngx_http_llm_pii_nid_digits(c, n)
+        || !ngx_http_llm_pii_nid_date(ngx_pii_d2(c, 0), ngx_pii_d2(c, 2),
+                                      ngx_pii_d2(c, 4)))
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 12; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    return (11 - sum % 11) % 10 == ngx_pii_d(c, 12);
+}
+
+
+static int
+ngx_http_llm_pii_nid_13(const u_char *c, size_t n)
+{
+    return ngx_http_llm_pii_nid_za(c, n) || ngx_http_llm_pii_nid_th(c, n)
+           || ngx_http_llm_pii_nid_kr(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid_cn(const u_char *c, size_t n)
+{
+    unsigned  i, sum, y;
+
+    static const unsigned  w[] = {
+        7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2
+    };
+    static const char      check[] = "10X98765432";
+
+    if (n != 18 || !ngx_http_llm_pii_nid_digits(c, 17)
+        || c[0] < '1' || c[0] > '8')
+    {
+        return 0;
+    }
+
+    y = ngx_pii_d2(c, 6) * 100 + ngx_pii_d2(c, 8);
+
+    if (y < 1900 || y > 2099
+        || !ngx_http_llm_pii_nid_date(y, ngx_pii_d2(c, 10),
+                                      ngx_pii_d2(c, 12)))
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 17; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    return (u_char) check[sum % 11] == ((c[17] == 'x') ? 'X' : c[17]);
+}
+
+
+static int
+ngx_http_llm_pii_nid_aadhaar(const u_char *c, size_t n)
+{
+    unsigned  i, k;
+
+    static const unsigned char  d[10][10] = {
+        { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, { 1, 2, 3, 4, 0, 6, 7, 8, 9, 5 },
+        { 2, 3, 4, 0, 1, 7, 8, 9, 5, 6 }, { 3, 4, 0, 1, 2, 8, 9, 5, 6, 7 },
+        { 4, 0, 1, 2, 3, 9, 5, 6, 7, 8 }, { 5, 9, 8, 7, 6, 0, 4, 3, 2, 1 },
+        { 6, 5, 9, 8, 7, 1, 0, 4, 3, 2 }, { 7, 6, 5, 9, 8, 2, 1, 0, 4, 3 },
+        { 8, 7, 6, 5, 9, 3, 2, 1, 0, 4 }, { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0 }
+    };
+    static const unsigned char  p[8][10] = {
+        { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, { 1, 5, 7, 6, 2, 8, 3, 0, 9, 4 },
+        { 5, 8, 0, 3, 7, 9, 6, 1, 4, 2 }, { 8, 9, 1, 6, 0, 4, 3, 5, 2, 7 },
+        { 9, 4, 5, 3, 1, 2, 6, 8, 7, 0 }, { 4, 2, 8, 6, 5, 7, 3, 9, 0, 1 },
+        { 2, 7, 9, 3, 8, 0, 6, 4, 1, 5 }, { 7, 0, 4, 6, 9, 1, 3, 2, 5, 8 }
+    };
+
+    if (n != 12 || !ngx_http_llm_pii_nid_digits(c, n) || c[0] < '2') {
+        return 0;
+    }
+
+    for (k = 0, i = 0; i < 12; i++) {
+        k = d[k][p[i % 8][ngx_pii_d(c, 11 - i)]];
+    }
+
+    return k == 0;
+}
+
+
+static int
+ngx_http_llm_pii_nid_rut(const u_char *c, size_t n)
+{
+    unsigned  i, sum, w, r;
+    u_char    v;
+
+    if (n < 8 || n > 9 || !ngx_http_llm_pii_nid_digits(c, n - 1)) {
+        return 0;
+    }
+
+    for (sum = 0, w = 2, i = n - 1; i-- > 0; /* void */) {
+        sum += ngx_pii_d(c, i) * w;
+        w = (w == 7) ? 2 : w + 1;
+    }
+
+    r = 11 - sum % 11;
+    v = (r == 11) ? '0' : (r == 10) ? 'K' : (u_char) ('0' + r);
+
+    return (ngx_pii_digit(c[n - 1]) ? c[n - 1] : (c[n - 1] & ~0x20)) == v;
+}
+
+
+static int
+ngx_http_llm_pii_nid_nir(const u_char *c, size_t n)
+{
+    u_char    d[13];
+    unsigned  i, r;
+
+    if (n != 15 || c[0] < '1' || c[0] > '8'
+        || !ngx_pii_digit(c[13]) || !ngx_pii_digit(c[14]))
+    {
+        return 0;
+    }
+
+    /* the key: 97 - (the first 13 mod 97), Corsica "2A" as 19, "2B" 18 */
+
+    memcpy(d, c, 13);
+
+    if (d[5] == '2' && (d[6] == 'A' || d[6] == 'a')) {
+        d[5] = '1';
+        d[6] = '9';
+
+    } else if (d[5] == '2' && (d[6] == 'B' || d[6] == 'b')) {
+        d[5] = '1';
+        d[6] = '8';
+    }
+
+    for (r = 0, i = 0; i < 13; i++) {
+        if (!ngx_pii_digit(d[i])) {
+            return 0;
+        }
+
+        r = (r * 10 + (d[i] - '0')) % 97;
+    }
+
+    if (97 - r == ngx_pii_d2(c, 13)) {
+        return 1;
+    }
+
+    if (d[5] != '1' || c[5] != '2') {
+        return 0;
+    }
+
+    /* Corsica as "20", as some implementations compute it */
+
+    d[5] = '2';
+    d[6] = '0';
+
+    for (r = 0, i = 0; i < 13; i++) {
+        r = (r * 10 + (d[i] - '0')) % 97;
+    }
+
+    return 97 - r == ngx_pii_d2(c, 13);
+}
+
+
+static int
+ngx_http_llm_pii_nid_cedula(const u_char *c, size_t n)
+{
+
+    return n == 11 && ngx_http_llm_pii_nid_digits(c, n)
+           && ngx_http_llm_pii_luhn(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid_se(const u_char *c, size_t n)
+{
+    if (n == 12) {
+        /* YYYYMMDDNNNC: the century is not in the check */
+        if (ngx_pii_d2(c, 0) < 18 || ngx_pii_d2(c, 0) > 20) {
+            return 0;
+        }
+
+        c += 2;
+        n = 10;
+    }
+
+    return n == 10 && ngx_http_llm_pii_nid_digits(c, n)
+           && ngx_http_llm_pii_nid_date(0, ngx_pii_d2(c, 2),
+                                        ngx_pii_d2(c, 4) % 60)
+           && ngx_http_llm_pii_luhn(c, n);
+}
+
+
+/* the layouts of the digit schemes: 'd' a digit, 'c' the check character */
+
+typedef struct {
+    const char                *layout;
+    ngx_http_llm_pii_nid_pt    valid;
+} ngx_http_llm_pii_nid_layout_t;
+
+
+static const ngx_http_llm_pii_nid_layout_t  ngx_http_llm_pii_nid_layouts[] = {
+    { "ddddddddddd", ngx_http_llm_pii_nid_11 },
+    { "ddd.ddd.ddd-dd", ngx_http_llm_pii_nid_cpf },
+    { "ddddddddd-dd", ngx_http_llm_pii_nid_cpf },
+    { "ddd-ddddddd-d", ngx_http_llm_pii_nid_cedula },
+    { "dddddd ddddd", ngx_http_llm_pii_nid_fnr },
+    { "dddddd-ddddd", ngx_http_llm_pii_nid_fnr },
+    { "dd-dd-dd-ddddd", ngx_http_llm_pii_nid_fnr },
+    { "dd dd dd ddd dd", ngx_http_llm_pii_nid_fnr },
+    { "dd.ddd.ddd-c", ngx_http_llm_pii_nid_rut },
+    { "d.ddd.ddd-c", ngx_http_llm_pii_nid_rut },
+    { "dddddddd-c", ngx_http_llm_pii_nid_rut },
+    { "ddddddd-c", ngx_http_llm_pii_nid_rut },
+    { "ddddddddddddd", ngx_http_llm_pii_nid_13 },
+    { "d-dddd-ddddd-dd-d", ngx_http_llm_pii_nid_th },
+    { "d dddd ddddd dd d", ngx_http_llm_pii_nid_th },
+    { "dddddd-ddddddd", ngx_http_llm_pii_nid_kr },
+    { "dddddddddddddddddc", ngx_http_llm_pii_nid_cn },
+    { "dddd dddd dddd", ngx_http_llm_pii_nid_aadhaar },
+    { "dddd-dddd-dddd", ngx_http_llm_pii_nid_aadhaar },
+    { "ddddddddddddddd", ngx_http_llm_pii_nid_nir },
+    { "d dd dd dd ddd ddd dd", ngx_http_llm_pii_nid_nir },
+    { "dddddd-dddd", ngx_http_llm_pii_nid_se },
+    { "dddddd+dddd", ngx_http_llm_pii_nid_se },
+    { "dddddddd-dddd", ngx_http_llm_pii_nid_se },
+    { NULL, NULL }
+};
+
+
+static int
+ngx_http_llm_pii_v_national(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char    c, chars[24];
+    size_t    s, e, i, k, n;
+    unsigned  l;
+    const char  *lay;
+
+    /* compiled without SOM: back over the digits and separators */
+
+    e = *end;
+
+    for (s = e - 1; s > 0 && e - s < 24
+                    && (ngx_pii_digit(t[s - 1]) || t[s - 1] == ' '
+                        || t[s - 1] == '.' || t[s - 1] == '-'
+                        || t[s - 1] == '+');
+         s--)
+    { /* void */ }
+
+    *start = s;
+
+    if (e < len) {
+        c = t[e];
+
+        if (ngx_pii_alnum(c) || c == '@'
+            || ((c == '.' || c == '-' || c == '+' || c == ' ')
+                && e + 1 < len && ngx_pii_digit(t[e + 1])))
+        {
+            /* a longer number */
+            return 0;
+        }
+    }
+
+    if (e - s > 24) {
+        s = e - 24;
+    }
+
+    /* the start: the candidate's, or a later group's ("5678 3100600445635") */
+
+    for (/* void */; s < e; s++) {
+        if (!ngx_pii_alnum(t[s])
+            || (s > *start && ngx_pii_alnum(t[s - 1])))
+        {
+            continue;
+        }
+
+        if (s > 0) {
+            c = t[s - 1];
+
+            if (ngx_pii_alnum(c) || c == '+' || c == '@' || c == '/'
+                || (c & 0xc0) == 0x80
+                || ((c == '.' || c == '-' || c == ',')
+                    && s > 1 && ngx_pii_digit(t[s - 2])))
+            {
+                continue;
+            }
+
+            /* a group of a longer number ("4023 8984 9398 8029") */
+
+            if (c == ' ' && s > 1 && ngx_pii_digit(t[s - 2])) {
+                continue;
+            }
+        }
+
+        if (ngx_http_llm_pii_in_code(t, len, s, e)) {
+            /* an IBAN's groups */
+            return 0;
+        }
+
+        n = 0;
+
+        for (l = 0; ngx_http_llm_pii_nid_layouts[l].layout; l++) {
+            lay = ngx_http_llm_pii_nid_layouts[l].layout;
+
+            if (strlen(lay) != e - s) {
+                continue;
+            }
+
+            for (i = 0, n = 0; i < e - s; i++) {
+                c = t[s + i];
+
+                if (lay[i] == 'd' ? !ngx_pii_digit(c)
+                    : lay[i] == 'c' ? !(ngx_pii_digit(c) || c == 'k'
+                                        || c == 'K' || c == 'x' || c == 'X')
+                    : c != (u_char) lay[i])
+                {
+                    break;
+                }
+
+                if (lay[i] == 'd' || lay[i] == 'c') {
+                    chars[n++] = c;
+                }
+            }
+
+            if (i == e - s && ngx_http_llm_pii_nid_layouts[l].valid(chars, n))
+            {
+                goto found;
+            }
+        }
+    }
+
+    return 0;
+
+found:
+
+    /* "CL 12.345.678-5": the country code belongs to it */
+
+    k = s;
+
+    if (k >= 3 && t[k - 1] == ' ' && (t[k - 3] & ~0x20) == 'C'
+        && (t[k - 2] & ~0x20) == 'L' && (k == 3 || !ngx_pii_alnum(t[k - 4])))
+    {
+        s = k - 3;
+    }
+
+    *start = s;
+
+    return 1;
+}
+
+
+/* the schemes with letters: ES DNI/NIE, IT codice fiscale, MX CURP, FR NIR */
+
+static int
+ngx_http_llm_pii_nid_es(const u_char *c, size_t n)
+{
+    unsigned  i, v;
+
+    static const char  letters[] = "TRWAGMYFPDXBNJZSQVHLCKE";
+
+    v = 0;
+
+    for (i = 0; i + 1 < n; i++) {
+        if (i == 0 && (c[0] | 0x20) >= 'x' && (c[0] | 0x20) <= 'z') {
+            v = (c[0] | 0x20) - 'x';
+            continue;
+        }
+
+        if (!ngx_pii_digit(c[i])) {
+            return 0;
+        }
+
+        v = v * 10 + ngx_pii_d(c, i);
+    }
+
+    return n == 9 && letters[v % 23] == (c[8] & ~0x20);
+}
+
+
+static int
+ngx_http_llm_pii_nid_cf(const u_char *c, size_t n)
+{
+    u_char    ch;
+    unsigned  i, sum, v;
+
+    static const unsigned char  odd[] = {
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12,
+        14, 16, 10, 22, 25, 24, 23
+    };
+
+    if (n != 16) {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 15; i++) {
+        ch = c[i];
+        v = ngx_pii_digit(ch) ? (unsigned) (ch - '0')
+                              : (unsigned) ((ch | 0x20) - 'a');
+
+        if (v > 25) {
+            return 0;
+        }
+
+        sum += (i % 2 == 0) ? odd[v] : v;
+    }
+
+    /* the birth date: month letter and day (women: +40), omocodia aside */
+
+    return (unsigned) ((c[15] | 0x20) - 'a') == sum % 26;
+}
+
+
+static int
+ngx_http_llm_pii_nid_curp(const u_char *c, size_t n)
+{
+    u_char    ch;
+    unsigned  i, sum, v;
+
+    if (n != 18
+        || !ngx_http_llm_pii_nid_date(0, ngx_pii_d2(c, 6), ngx_pii_d2(c, 8)))
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 17; i++) {
+        ch = c[i];
+
+        if (ngx_pii_digit(ch)) {
+            v = ch - '0';
+
+        } else {
+            v = (ch | 0x20) - 'a' + 10;
+            v += (v > 23);                 /* "Ñ" is 24 */
+        }
+
+        sum += v * (18 - i);
+    }
+
+    return (10 - sum % 10) % 10 == ngx_pii_d(c, 17);
+}
+
+
+static int
+ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char  c, chars[24];
+    size_t  s, e, i, n;
+
+    s = *start;
+    e = *end;
+
+    if ((s > 0 && ngx_pii_alnum(t[s - 1]))
+        || (e < len && (ngx_pii_alnum(t[e]) || t[e] == '@')))
+    {
+        return 0;
+    }
+
+    for (n = 0, i = s; i < e && n < sizeof(chars); i++) {
+        c = t[i];
+
+        if (ngx_pii_alnum(c)) {
+            chars[n++] = c;
+        }
+    }
+
+    switch (n) {
+
+    case 9:
+        return ngx_http_llm_pii_nid_es(chars, n);
+
+    case 15:
+        return ngx_http_llm_pii_nid_nir(chars, n);
+
+    case 16:
+        return ngx_http_llm_pii_nid_cf(chars, n);
+
+    case 18:
+        return ngx_http_llm_pii_nid_curp(chars, n);
+    }
+
+    return 0;
 }

@@ -61,9 +61,13 @@
 #define NGX_HTTP_LLM_PII_IBAN         4
 #define NGX_HTTP_LLM_PII_IP           5
 #define NGX_HTTP_LLM_PII_SECRET       6
-#define NGX_HTTP_LLM_PII_NBUILTIN     7
+#define NGX_HTTP_LLM_PII_NATIONAL_ID  7
+#define NGX_HTTP_LLM_PII_NBUILTIN     8
 
-#define NGX_HTTP_LLM_PII_ALL          0x7f  /* all built-in types */
+#define NGX_HTTP_LLM_PII_ALL          0xff  /* all built-in types */
+#define NGX_HTTP_LLM_PII_DEFAULT      0x7f  /* the default and "all" of
+                                               llm_redact_types: all but
+                                               national_id */
 
 #define NGX_HTTP_LLM_PII_MAX_TYPES    64    /* built-in and custom */
 #define NGX_HTTP_LLM_PII_MAX_RULES    1024

@@ -256,6 +256,59 @@ static sample_t  samples[] = {
     { "icon@2x.png and npm@1.2.3 and @mention", NULL },
     { "user@localhost", NULL },
 
+    /* email: RFC 5322 atext, quoted local parts, domain literals */
+    { "to user+mailbox/department=shipping@example.tld ok",
+      "to [EMAIL] ok" },
+    { "Reply-To: !#$%&'*+-/=?^_`.{|}~@example.tld", "Reply-To: [EMAIL]" },
+    { "mail o'brien@example.ie or a!b@example.com", "mail [EMAIL] or [EMAIL]" },
+    { "mail \"quoted local part\"@example.org now", "mail [EMAIL] now" },
+    { "<\"me \\\" \\\\ me\"@example.org>", "<[EMAIL]>" },
+    { "he said \"hi there\" and \"a b\"@x.org.", "he said \"hi there\" and [EMAIL]." },
+    { "bad\"quotes\"@example.com \"\"@x.org test\"@iana.org", NULL },
+    { "me@[127.0.0.1], me@[IPv6:::1] and me@[IPv6:2001:db8::1]",
+      "[EMAIL], [EMAIL] and [EMAIL]" },
+    { "me@[tag:text] test@[1.2.3.4 me@[300.1.1.1]",
+      "me@[tag:text] test@[[IP] me@[300.1.1.1]" },
+    { "test@io, test@iana.a, test@xn--hxajbheg2az3al.xn--jxalpdlp",
+      "[EMAIL], [EMAIL], [EMAIL]" },
+    { "me@x drinks@my place space@test me@bad-tld-1 me@bad.tld-2", NULL },
+    { "me@yy--0.tld me@yy\xef\xbc\x8d\xef\xbc\x8d" "0.tld X@W.T", NULL },
+
+    /* the local part stops at a delimiter */
+    { "https://x.example/?email=jo@example.com&x=1",
+      "https://x.example/?email=[EMAIL]&x=1" },
+    { "EMAIL=jo@example.com --author=jo@example.com user.email=jo@ex.io",
+      "EMAIL=[EMAIL] --author=[EMAIL] user.email=[EMAIL]" },
+    { "x=me@example.com mailto:me@example.com",
+      "x=[EMAIL] mailto:[EMAIL]" },
+    { "see https://example.com/users/jo@example.com/profile",
+      "see https://example.com/users/[EMAIL]/profile" },
+    { "**jo@example.com**, `jo@example.com`, 'jo@example.com', {jo@ex.io}",
+      "**[EMAIL]**, `[EMAIL]`, '[EMAIL]', {[EMAIL]}" },
+    { "git@github.com:org/repo.git react@18.2.0 @Component pkg@latest",
+      NULL },
+    { "mail git@github.com: now", "mail [EMAIL]: now" },
+
+    /* national_id: a check digit or letter in each country's layouts */
+    { "CN 11010119491001001X, 11010119491001001x; IN 2341 2341 2346.",
+      "CN [NATIONAL_ID], [NATIONAL_ID]; IN [NATIONAL_ID]." },
+    { "CPF 390.533.447-05 or 39053344705; DNI 78699688J, 78699688 j, "
+      "X-2482300W", "CPF [NATIONAL_ID] or [NATIONAL_ID]; DNI [NATIONAL_ID], "
+      "[NATIONAL_ID], [NATIONAL_ID]" },
+    { "CF MRTNTN23M02D969P, CURP BOXW310820HNERXN09, NIR 2 95 10 99 126 "
+      "111 93 and 253072A07300443", "CF [NATIONAL_ID], CURP [NATIONAL_ID], "
+      "NIR [NATIONAL_ID] and [NATIONAL_ID]" },
+    { "TC 10010405214, RUT CL 76086428-5 and 12.531.909-2, RRN "
+      "971013-9019902, ZA 7503305044089, TH 1-2345-45678-78-1.",
+      "TC [NATIONAL_ID], RUT [NATIONAL_ID] and [NATIONAL_ID], RRN "
+      "[NATIONAL_ID], ZA [NATIONAL_ID], TH [NATIONAL_ID]." },
+    { "CPF 390.533.447-06, 11010119491001001 1, 2341 2341 2347, "
+      "78699688A, MRTNTN23M02D969Q, 10010405215, 76086428-6, "
+      "1-2345-45678-78-2", NULL },
+    { "in an IBAN DE89 3704 0044 0532 0130 00 or a card 4111 1111 1111 "
+      "1111, 2341 2341 2346 7", "in an IBAN [IBAN] or a card [CARD], "
+      "2341 2341 2346 7" },
+
     /* phone */
     { "call +1 (415) 555-0100 today", "call [PHONE] today" },
     { "call 415-555-0100.", "call [PHONE]." },
