@@ -107,6 +107,9 @@ static int ngx_http_llm_pii_v_assigned(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_context(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_random(const u_char *v, size_t n);
 static int ngx_http_llm_pii_number_edges(const u_char *t, size_t len,
     size_t s, size_t e);
 static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
@@ -385,6 +388,18 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "[a-z0-9_.-]{0,24}[\"']?\\s{0,3}(?::=|=>|[:=])\\s{0,3}[\"'`]?"
       "[A-Za-z0-9_.+/=-]{16,}",
       ngx_http_llm_pii_v_assigned },
+
+    /*
+     * a random-looking token shortly after a word that names a credential,
+     * on the same line: "Using adobe KEY=zoaw0c0m50m0hz2h1fm21y4tqfyl7ifi",
+     * "plivo token - 'qFj32Da8vf-g_-8qLu9P_k8XPyAHGrvKrzGTQIN4'",
+     * "<secret>{x AQAAABAAA xTiPNSDg6JjzG8fWoLb8JlE8SBcMKkCx2fZLZD91}";
+     * the word only: the validator finds the token after it
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "(?:key|token|secret|passw(?:or)?d|pass|pwd|auth|authorization"
+      "|credentials?|bearer|access)",
+      ngx_http_llm_pii_v_context },
 
     /*
      * JSON Web Tokens: any header (a JSON object, base64url), a JSON
@@ -3849,4 +3864,502 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
     *start = s;
 
     return ngx_http_llm_pii_v_url_secret(t, len, start, end);
+}
+
+
+/*
+ * The context detector.  Hyperscan reports the end of a word that names a
+ * credential; the value is the first token of characters values are made
+ * of ("A-Za-z0-9_+/=.%-") that starts at most CONTEXT_GAP bytes after the
+ * word's end, on the same line, with at most three short words in between
+ * ("<secret>{airship AQAAABAAA xyz...}"), and that looks random
+ * (ngx_http_llm_pii_random()).  It is not taken when:
+ *
+ *   - the word is part of a longer word ("keyboard", "author", "monkey",
+ *     "compass"; a plural "s" is fine, so is a compound name: "apiKey",
+ *     "SECRET_TOKEN", "sumoKey1");
+ *   - the name goes on with a part that says the value is something else
+ *     ("key_id", "tokenName", "PASSWORD_FILE", "secret_hash");
+ *   - the word before it is "public", "cache", "primary", ... ("public
+ *     key: ...", "cache key: ...");
+ *   - a word in between says so ("key fingerprint SHA256:...", "token
+ *     id 9f0c...", "commit"), or starts another assignment
+ *     ("password=x; session=8f3a...").
+ *
+ * In a stream the word may be in the released context: CONTEXT_GAP plus
+ * the longest word stays within NGX_HTTP_LLM_PII_CONTEXT bytes, and every
+ * character of a token is one that the stream holds back, so the token is
+ * judged whole, as in a whole text.
+ */
+
+#define NGX_HTTP_LLM_PII_CONTEXT_GAP   40
+#define NGX_HTTP_LLM_PII_CONTEXT_TAIL  24
+
+#define ngx_pii_valch(c)  (ngx_pii_word(c) || (c) == '-' || (c) == '+'        \
+                           || (c) == '/' || (c) == '=' || (c) == '.'          \
+                           || (c) == '%')
+
+
+/* the words of the pattern above, longest first */
+
+static const char  *ngx_http_llm_pii_cred_words[] = {
+    "authorization", "credentials", "credential", "password", "passwd",
+    "secret", "bearer", "access", "token", "pass", "auth", "pwd", "key",
+    NULL
+};
+
+
+/* a word (or a part of a name) that says that the value is no secret */
+
+static const char  *ngx_http_llm_pii_not_secret[] = {
+    "id", "ids", "uuid", "guid", "name", "names", "file", "filename", "path",
+    "dir", "url", "uri", "host", "endpoint", "type", "hash", "hashes", "sha",
+    "sha1", "sha256", "sha384", "sha512", "md5", "checksum", "digest",
+    "fingerprint", "commit", "integrity", "version", "len", "length", "size",
+    "count", "format", "prefix", "expiry", "expires", "expiration", "date",
+    "time", "timestamp", "index", "field", "column", "header", "public",
+    "pub", "limit", "usage", "tokens", NULL
+};
+
+
+/* said before "key" or "token" */
+
+static const char  *ngx_http_llm_pii_not_before[] = {
+    "public", "pub", "cache", "primary", "foreign", "sort", "partition",
+    "object", "routing", "max", "total", "input", "output", "completion",
+    "prompt", "authenticity", "csrf", "xsrf", NULL
+};
+
+
+/* English words that a credential word is part of */
+
+static const char  *ngx_http_llm_pii_not_words[] = {
+    "monkey", "donkey", "turkey", "hockey", "jockey", "whiskey", "lackey",
+    "compass", "bypass", "trespass", "overpass", "underpass", "surpass",
+    "impass", NULL
+};
+
+
+static int
+ngx_http_llm_pii_in_list(const u_char *p, size_t n, const char **list)
+{
+    size_t  i;
+
+    for (i = 0; list[i]; i++) {
+        if (strlen(list[i]) == n
+            && strncasecmp(list[i], (const char *) p, n) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A part of a name says that the value is no secret: the name is cut at
+ * "_", "-", "." and where lower case turns to upper case or to digits
+ * ("key_id", "tokenName", "SECRET_FILE").
+ */
+
+static int
+ngx_http_llm_pii_name_negated(const u_char *p, size_t n)
+{
+    size_t  i, s;
+
+    s = 0;
+
+    for (i = 0; i <= n; i++) {
+        if (i == n || !ngx_pii_alnum(p[i])
+            || (i > s && ngx_pii_upper(p[i]) && ngx_pii_lower(p[i - 1]))
+            || (i > s && ngx_pii_digit(p[i]) != ngx_pii_digit(p[i - 1])))
+        {
+            if (i > s
+                && ngx_http_llm_pii_in_list(p + s, i - s,
+                                            ngx_http_llm_pii_not_secret))
+            {
+                return 1;
+            }
+
+            s = (i < n && ngx_pii_alnum(p[i])) ? i : i + 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char   c;
+    size_t   e, w, i, k, a, b, v, ve, p, limit, skipped, wl;
+
+    e = *end;
+    wl = 0;
+
+    for (i = 0; ngx_http_llm_pii_cred_words[i]; i++) {
+        wl = strlen(ngx_http_llm_pii_cred_words[i]);
+
+        if (wl <= e
+            && strncasecmp(ngx_http_llm_pii_cred_words[i],
+                           (const char *) t + e - wl, wl) == 0)
+        {
+            break;
+        }
+    }
+
+    if (ngx_http_llm_pii_cred_words[i] == NULL) {
+        return 0;
+    }
+
+    w = e - wl;
+
+    /* part of a longer word: "keyboard", "author", "accessible" */
+
+    if (e < len && ngx_pii_alpha(t[e])
+        && ngx_pii_lower(t[e]) == ngx_pii_lower(t[e - 1]))
+    {
+        if ((t[e] == 's' || t[e] == 'S')
+            && (e + 1 == len || !ngx_pii_alpha(t[e + 1])))
+        {
+            e++;                               /* a plural */
+
+        } else {
+            return 0;
+        }
+    }
+
+    /* "monkey", "compass": the whole word of letters */
+
+    for (a = w; a > 0 && ngx_pii_alpha(t[a - 1]); a--) { /* void */ }
+
+    if (a < w && ngx_pii_lower(t[w])
+        && ngx_http_llm_pii_in_list(t + a, e - a, ngx_http_llm_pii_not_words))
+    {
+        return 0;
+    }
+
+    /* "public key", "publicKey", "cache_key", "max_tokens" */
+
+    p = w;
+
+    if (p > 0 && (t[p - 1] == ' ' || t[p - 1] == '_' || t[p - 1] == '-'
+                  || t[p - 1] == '.'))
+    {
+        p--;
+    }
+
+    for (k = p; k > 0 && ngx_pii_alpha(t[k - 1]) && p - k < 16; k--) {
+        if (ngx_http_llm_pii_in_list(t + k - 1, p - k + 1,
+                                     ngx_http_llm_pii_not_before)
+            && (k == 1 || !ngx_pii_alpha(t[k - 2])
+                || (ngx_pii_lower(t[k - 2]) && ngx_pii_upper(t[k - 1]))))
+        {
+            return 0;
+        }
+    }
+
+    /* the rest of the name: "_KEY", "1", "_secret", not "_id" */
+
+    for (p = e; p < len && ngx_pii_word(t[p]); p++) {
+        if (p - e >= NGX_HTTP_LLM_PII_CONTEXT_TAIL) {
+            return 0;
+        }
+    }
+
+    if (p > e && ngx_http_llm_pii_name_negated(t + e, p - e)) {
+        return 0;
+    }
+
+    limit = e + NGX_HTTP_LLM_PII_CONTEXT_GAP;
+    skipped = 0;
+
+    for ( ;; ) {
+
+        /* to the next token, on this line */
+
+        while (p < len && !ngx_pii_valch(t[p])) {
+            if (t[p] == '\n' || t[p] == '\r') {
+                return 0;
+            }
+
+            p++;
+        }
+
+        if (p >= len || p >= limit) {
+            return 0;
+        }
+
+        for (a = p; p < len && ngx_pii_valch(t[p]); p++) { /* void */ }
+
+        b = p;
+
+        /* "=value": the value; "name=value": another assignment */
+
+        for (v = a; v < b && !ngx_pii_alnum(t[v]); v++) { /* void */ }
+
+        for (k = v; k + 1 < b; k++) {
+            if (t[k] == '=' && ngx_pii_alnum(t[k + 1])) {
+                return 0;
+            }
+        }
+
+        if (v == b) {
+            continue;                          /* "=", " - ", "://" */
+        }
+
+        for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
+
+        if (ve - v >= 16) {
+            c = (b < len) ? t[b] : '\0';
+
+            if (c == '@' || v >= limit) {
+                return 0;
+            }
+
+            if (!ngx_http_llm_pii_random(t + v, ve - v)) {
+                return 0;
+            }
+
+            *start = v;
+            *end = ve;
+
+            return 1;
+        }
+
+        /* a short word between: "{airship AQAAABAAA ...}", "token - '" */
+
+        if (++skipped > 3 || ngx_http_llm_pii_name_negated(t + v, ve - v)) {
+            return 0;
+        }
+
+        if (b < len && t[b] == ':') {
+            return 0;                          /* "token x: ...": another */
+        }
+    }
+}
+
+
+/* s (lower case) in p, in any case */
+
+static int
+ngx_http_llm_pii_memcasemem(const u_char *p, size_t n, const char *s)
+{
+    size_t  i, k;
+
+    k = strlen(s);
+
+    for (i = 0; i + k <= n; i++) {
+        if (strncasecmp((const char *) p + i, s, k) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* "8-4-4-4-12" hexadecimal digits */
+
+static int
+ngx_http_llm_pii_uuid(const u_char *v, size_t n)
+{
+    size_t  i;
+
+    if (n != 36) {
+        return 0;
+    }
+
+    for (i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (v[i] != '-') {
+                return 0;
+            }
+
+        } else if (!ngx_pii_hex(v[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* hexadecimal digits and dashes only */
+
+static int
+ngx_http_llm_pii_hex(const u_char *v, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (!ngx_pii_hex(v[i]) && v[i] != '-') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* n * log2(n) * 1000, for the entropy of up to 64 characters */
+
+static const unsigned  ngx_http_llm_pii_nlogn[] = {
+    0, 0, 2000, 4755, 8000, 11610, 15510, 19651,
+    24000, 28529, 33219, 38054, 43020, 48106, 53303, 58603,
+    64000, 69487, 75059, 80711, 86439, 92239, 98107, 104042,
+    110039, 116096, 122211, 128382, 134606, 140881, 147207, 153580,
+    160000, 166465, 172974, 179525, 186117, 192750, 199421, 206131,
+    212877, 219660, 226477, 233329, 240215, 247133, 254084, 261066,
+    268078, 275121, 282193, 289294, 296423, 303580, 310764, 317975,
+    325212, 332475, 339763, 347076, 354413, 361775, 369160, 376569,
+    384000
+};
+
+
+/*
+ * A token that looks random rather than like a word, a name, a number, a
+ * path or a placeholder:
+ *
+ *   - 16 to 512 characters, no run of five times the same character, no
+ *     placeholder word ("your_", "example", "xxxx", "changeme", ...);
+ *   - Shannon entropy of at least 3 bits per character (of the first 64);
+ *   - letters and digits, the character class changing often (at least
+ *     once in five characters: "zoaw0c0m50m0hz2h1fm21y4t", not
+ *     "release-2024-01-15"), and, when there are few digits, letters
+ *     that are not words (when the class changes less than once in 2.5
+ *     characters, fewer than 30 % vowels: "generateKeyPair2" is a name);
+ *     or a UUID; or, without digits, both cases changing at
+ *     least every 2.5 characters and few vowels ("hfCnuVcYOgiRjlDEmAoRbN");
+ *   - with a "/", both cases and digits (not a path).
+ */
+
+static int
+ngx_http_llm_pii_random(const u_char *v, size_t n)
+{
+    u_char    c, cls, prev;
+    size_t    i, m, run, max_run, alnum, tr, digit, upper, lower, vowel;
+    size_t    counts[256];
+    unsigned  h;
+
+    static const char  *fake[] = {
+        "xxxx", "your", "example", "placeholder", "changeme", "redacted",
+        "dummy", "sample", "<", "${", "{{", NULL
+    };
+
+    if (n < 16 || n > 512) {
+        return 0;
+    }
+
+    for (m = n; m > 0 && v[m - 1] == '='; m--) { /* void */ }
+
+    if (m < 16) {
+        return 0;
+    }
+
+    for (i = 0; fake[i]; i++) {
+        if (ngx_http_llm_pii_memcasemem(v, m, fake[i])) {
+            return 0;
+        }
+    }
+
+    alnum = 0;
+    tr = 0;
+    digit = 0;
+    upper = 0;
+    lower = 0;
+    vowel = 0;
+    run = 0;
+    max_run = 0;
+    prev = 0;
+
+    for (i = 0; i < m; i++) {
+        c = v[i];
+
+        run = (i && v[i - 1] == c) ? run + 1 : 1;
+
+        if (run > max_run) {
+            max_run = run;
+        }
+
+        if (ngx_pii_digit(c)) {
+            cls = 1;
+            digit++;
+
+        } else if (ngx_pii_upper(c)) {
+            cls = 2;
+            upper++;
+
+        } else if (ngx_pii_lower(c)) {
+            cls = 3;
+            lower++;
+
+        } else {
+            continue;
+        }
+
+        c |= 0x20;
+        vowel += (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u');
+
+        tr += (prev && prev != cls);
+        prev = cls;
+        alnum++;
+    }
+
+    if (max_run > 4 || alnum < 16) {
+        return 0;
+    }
+
+    /* entropy of the first 64 characters, in thousandths of a bit */
+
+    memset(counts, 0, sizeof(counts));
+
+    n = (m < 64) ? m : 64;
+
+    for (i = 0; i < n; i++) {
+        counts[v[i]]++;
+    }
+
+    h = ngx_http_llm_pii_nlogn[n];
+
+    for (i = 0; i < n; i++) {
+        if (counts[v[i]]) {
+            h -= ngx_http_llm_pii_nlogn[counts[v[i]]];
+            counts[v[i]] = 0;
+        }
+    }
+
+    if (h < 3000 * n) {
+        return 0;
+    }
+
+    if (ngx_http_llm_pii_uuid(v, m)) {
+        return 1;
+    }
+
+    if (memchr(v, '/', m) && !(upper && lower && digit)) {
+        return 0;
+    }
+
+    if (digit == 0) {
+        return (upper && lower && m >= 20 && tr * 5 >= alnum * 2
+                && vowel * 10 < (upper + lower) * 3);
+    }
+
+    if (upper + lower == 0 || tr * 5 < alnum) {
+        return 0;
+    }
+
+    /* few digits and letters that read like words: a name */
+
+    if (!ngx_http_llm_pii_hex(v, m) && upper + lower >= 12 && digit * 5 < m
+        && tr * 5 < alnum * 2 && vowel * 10 >= (upper + lower) * 3)
+    {
+        return 0;
+    }
+
+    return 1;
 }
