@@ -109,7 +109,16 @@ static int ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_context(const u_char *t, size_t len,
     size_t *start, size_t *end);
-static int ngx_http_llm_pii_random(const u_char *v, size_t n);
+static int ngx_http_llm_pii_v_azure(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_conn_password(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min);
+static int ngx_http_llm_pii_slack(const u_char *v, size_t n);
 static int ngx_http_llm_pii_number_edges(const u_char *t, size_t len,
     size_t s, size_t e);
 static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
@@ -372,6 +381,33 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "[^:/@\\s\"'<>]{1,64}:[^@/\\s\"'<>]{3,128}@[A-Za-z0-9._-]+"
       "(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/?&=+-]*)?",
       ngx_http_llm_pii_v_cred_url },
+
+    /*
+     * JDBC URLs with a password, whole: "jdbc:mysql://app:pw@db/app",
+     * "jdbc:sqlserver://db:1433;user=sa;password=...",
+     * "jdbc:oracle:thin:scott/tiger@db:1521:orcl"
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      "jdbc:[a-z][a-z0-9]*:[^\\s\"'`<>]{4,}",
+      ngx_http_llm_pii_v_jdbc },
+
+    /*
+     * a password in a connection string or a query: "Server=db;User
+     * ID=sa;Password=P@ssw0rd!;", "?user=app&password=...": the value
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "[;&?][ \\t]{0,2}(?:password|passwd|pwd)[ \\t]{0,2}=",
+      ngx_http_llm_pii_v_conn_password },
+
+    /* curl -u user:password, --user user:password: the argument */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      "(?:-u|--user)[ =]",
+      ngx_http_llm_pii_v_curl_user },
+
+    /* Azure AD client secrets: "abc8Q~" and 31 to 34 more characters */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}",
+      ngx_http_llm_pii_v_azure },
 
     /* npm: "//registry.npmjs.org/:_authToken=..." in .npmrc */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
@@ -1586,7 +1622,7 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
 
         if (ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+'
             || c == '-' || c == '@' || c == ':' || c == '(' || c == ')'
-            || c == '/' || c == '=')
+            || c == '/' || c == '=' || c == '~')
         {
             i = k + 1;
             continue;
@@ -3241,9 +3277,17 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
 
     if ((*start > 0 && ngx_pii_tokch(t[*start - 1]))
         || (*end < len && ngx_pii_tokch(t[*end]))
-        || t[*end - 1] == '-'
-        || ngx_http_llm_pii_placeholder_run(t + *start, *end - *start))
+        || t[*end - 1] == '-')
     {
+        return 0;
+    }
+
+    if (*end - *start > 5 && memcmp(t + *start, "xox", 3) == 0) {
+        if (!ngx_http_llm_pii_slack(t + *start, *end - *start)) {
+            return 0;
+        }
+
+    } else if (ngx_http_llm_pii_placeholder_run(t + *start, *end - *start)) {
         return 0;
     }
 
@@ -3740,7 +3784,7 @@ ngx_http_llm_pii_v_assigned(const u_char *t, size_t len, size_t *start,
         if (ngx_pii_alnum(c) || c == '_' || c == '-' || c == '/'
             || c == '+' || c == '=' || c == '.' || c == '$' || c == '{'
             || c == '(' || c == '[' || c == '<' || c == '*' || c == '%'
-            || c == '@' || c == ':')
+            || c == '@' || c == ':' || c == '#')
         {
             /* cut in the middle, or an expression, a URL */
             if (!(c == '.' && (e + 1 == len || !ngx_pii_alnum(t[e + 1])))) {
@@ -3995,9 +4039,10 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     u_char   c;
-    size_t   e, w, i, k, a, b, v, ve, p, limit, skipped, wl;
+    size_t   e, w, i, k, a, b, v, ve, p, limit, skipped, wl, min;
 
     e = *end;
+    min = 16;
     wl = 0;
 
     for (i = 0; ngx_http_llm_pii_cred_words[i]; i++) {
@@ -4113,14 +4158,14 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
         for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
 
-        if (ve - v >= 16) {
+        if (ve - v >= min) {
             c = (b < len) ? t[b] : '\0';
 
             if (c == '@' || v >= limit) {
                 return 0;
             }
 
-            if (!ngx_http_llm_pii_random(t + v, ve - v)) {
+            if (!ngx_http_llm_pii_random(t + v, ve - v, min)) {
                 return 0;
             }
 
@@ -4138,6 +4183,15 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
         if (b < len && t[b] == ':') {
             return 0;                          /* "token x: ...": another */
+        }
+
+        /* "Authorization: Basic YnJvd3Nlcjo=": an HTTP scheme, shorter */
+
+        if (wl == 13 && ve - v >= 5
+            && (strncasecmp((const char *) t + v, "basic", ve - v) == 0
+                || strncasecmp((const char *) t + v, "bearer", ve - v) == 0))
+        {
+            min = 8;
         }
     }
 }
@@ -4238,7 +4292,7 @@ static const unsigned  ngx_http_llm_pii_nlogn[] = {
  */
 
 static int
-ngx_http_llm_pii_random(const u_char *v, size_t n)
+ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min)
 {
     u_char    c, cls, prev;
     size_t    i, m, run, max_run, alnum, tr, digit, upper, lower, vowel;
@@ -4250,13 +4304,13 @@ ngx_http_llm_pii_random(const u_char *v, size_t n)
         "dummy", "sample", "<", "${", "{{", NULL
     };
 
-    if (n < 16 || n > 512) {
+    if (n < min || n > 512) {
         return 0;
     }
 
     for (m = n; m > 0 && v[m - 1] == '='; m--) { /* void */ }
 
-    if (m < 16) {
+    if (m < min) {
         return 0;
     }
 
@@ -4309,7 +4363,7 @@ ngx_http_llm_pii_random(const u_char *v, size_t n)
         alnum++;
     }
 
-    if (max_run > 4 || alnum < 16) {
+    if (max_run > 4 || alnum < min) {
         return 0;
     }
 
@@ -4332,7 +4386,7 @@ ngx_http_llm_pii_random(const u_char *v, size_t n)
         }
     }
 
-    if (h < 3000 * n) {
+    if (h < ((min < 16) ? 2500 : 3000) * n) {
         return 0;
     }
 
@@ -4360,6 +4414,333 @@ ngx_http_llm_pii_random(const u_char *v, size_t n)
     {
         return 0;
     }
+
+    return 1;
+}
+
+
+/*
+ * A Slack token "xoxb-<digits>-<digits>-<random>": the digit groups may
+ * repeat a digit ("xoxa-2-511111111-..."), the last part must not be a
+ * placeholder ("xoxe.xoxp-1-RANDOMSTRINGHERE", "...AccessTokenHere").
+ */
+
+static int
+ngx_http_llm_pii_slack(const u_char *v, size_t n)
+{
+    size_t  i, k;
+
+    for (k = n; k > 0 && v[k - 1] != '-'; k--) { /* void */ }
+
+    if (ngx_http_llm_pii_placeholder_run(v + k, n - k)) {
+        return 0;
+    }
+
+    if (n - k >= 16) {
+        for (i = k; i < n && !ngx_pii_digit(v[i]); i++) { /* void */ }
+
+        if (i == n && !ngx_http_llm_pii_random(v + k, n - k, 16)) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+ngx_http_llm_pii_v_azure(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t  s, e;
+
+    s = *start;
+    e = *end;
+
+    if ((s > 0 && (ngx_pii_tokch(t[s - 1]) || t[s - 1] == '~'))
+        || (e < len && (ngx_pii_tokch(t[e]) || t[e] == '~' || t[e] == '.')))
+    {
+        return 0;
+    }
+
+    return !ngx_http_llm_pii_placeholder_run(t + s, e - s);
+}
+
+
+/* where a connection string's value ends: ";", "&", a quote, a space */
+
+#define ngx_pii_conn_end(c)  ((c) == ';' || (c) == '&' || (c) == '"'         \
+                              || (c) == '\'' || (c) == '`' || (c) == '<'      \
+                              || (c) == '>' || (c) == ' ' || (c) == '\t'      \
+                              || (c) == '\r' || (c) == '\n')
+
+
+/* a value that stands for a password: "{password}", "$DB_PASS", "***" */
+
+static int
+ngx_http_llm_pii_conn_placeholder(const u_char *v, size_t n)
+{
+    static const char  *fake[] = {
+        "your", "xxx", "***", "password", "changeme", "example", "secret",
+        "redacted", "<", NULL
+    };
+
+    size_t  i;
+
+    if (n == 0 || v[0] == '{' || v[0] == '$' || v[0] == '%' || v[0] == '*'
+        || v[0] == '[' || v[0] == '(')
+    {
+        return 1;
+    }
+
+    for (i = 0; fake[i]; i++) {
+        if (ngx_http_llm_pii_memcasemem(v, n, fake[i])) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * "jdbc:...": whole, to the end of the token, when it holds a password:
+ * a "password=" (or "pwd=", "pass=") parameter with a value, or
+ * "user:password@" / "user/password@".
+ */
+
+static int
+ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t   s, e, i, k, at, u;
+
+    s = *start;
+    e = *end;
+
+    if (e < len && !ngx_pii_conn_end(t[e]) && t[e] != ';' && t[e] != '&') {
+        return 0;
+    }
+
+    /* the whole token: its parameters go on after ";" and "&" */
+
+    if (e < len && (t[e] == ';' || t[e] == '&')) {
+        return 0;
+    }
+
+    if (s > 0 && ngx_pii_alnum(t[s - 1])) {
+        return 0;
+    }
+
+    for (i = s; i < e; i++) {
+        if (t[i] != '=' || i < s + 4) {
+            continue;
+        }
+
+        for (k = i; k > s && ngx_pii_alpha(t[k - 1]); k--) { /* void */ }
+
+        if (k == s || (t[k - 1] != ';' && t[k - 1] != '&' && t[k - 1] != '?'
+                       && t[k - 1] != ':'))
+        {
+            continue;
+        }
+
+        if (!((i - k == 8 && strncasecmp((const char *) t + k, "password", 8)
+               == 0)
+              || (i - k == 3 && strncasecmp((const char *) t + k, "pwd", 3)
+                  == 0)
+              || (i - k == 4 && strncasecmp((const char *) t + k, "pass", 4)
+                  == 0)))
+        {
+            continue;
+        }
+
+        for (u = i + 1; u < e && t[u] != ';' && t[u] != '&'; u++) {
+            /* void */
+        }
+
+        if (u == e && e == len) {
+            return 1;                          /* the value may go on */
+        }
+
+        if (!ngx_http_llm_pii_conn_placeholder(t + i + 1, u - i - 1)) {
+            return 1;
+        }
+    }
+
+    /* "//user:password@host", "thin:scott/tiger@host" */
+
+    for (at = s; at < e && t[at] != '@'; at++) { /* void */ }
+
+    if (at == e) {
+        return 0;
+    }
+
+    for (u = at; u > s && t[u - 1] != ':' && !(t[u - 1] == '/'
+                                               && t[u - 2] == '/');
+         u--)
+    {
+        /* void */
+    }
+
+    if (t[u - 1] == ':' && u >= s + 3 && t[u - 2] == '/' && t[u - 3] == '/') {
+        /* "//user:password@" */
+        return 0;
+    }
+
+    if (t[u - 1] == '/') {
+        /* after "//": "user:password" */
+        for (k = u; k < at && t[k] != ':'; k++) { /* void */ }
+
+        return (k + 1 < at);
+    }
+
+    /* after ":": "scott/tiger" */
+
+    for (k = u; k < at && t[k] != '/'; k++) { /* void */ }
+
+    return (k > u && k + 1 < at);
+}
+
+
+/* the value after "password=" in a connection string or a query */
+
+static int
+ngx_http_llm_pii_v_conn_password(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t  v, e;
+
+    v = *end;
+
+    while (v < len && (t[v] == ' ' || t[v] == '\t')) {
+        v++;
+    }
+
+    for (e = v; e < len && !ngx_pii_conn_end(t[e]); e++) { /* void */ }
+
+    if (e == v) {
+        return 0;
+    }
+
+    if (e < len && ngx_http_llm_pii_conn_placeholder(t + v, e - v)) {
+        return 0;
+    }
+
+    /* at the end of the text: it may go on in a stream, taken as it is */
+
+    *start = v;
+    *end = e;
+
+    return 1;
+}
+
+
+/*
+ * "curl -u user:password", "--user user:password", quoted or not: the
+ * argument, when it has a ":" and "curl" or "wget" comes before on its line.
+ */
+
+static int
+ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char  q;
+    size_t  o, p, a, b, colon, i;
+
+    p = *end;
+
+    /* the option: after a space; "-u" or "--user" */
+
+    for (o = p - 1; o > 0 && t[o - 1] != ' ' && t[o - 1] != '\t'; o--) {
+        if (p - o > 8) {
+            return 0;
+        }
+    }
+
+    if (o == 0 || t[o] != '-') {
+        return 0;
+    }
+
+    /* "curl" or "wget" before it on the line, within 56 bytes */
+
+    for (i = o; i > 4 && o - i < 56 && t[i - 1] != '\n'; i--) {
+        if ((strncasecmp((const char *) t + i - 5, "curl ", 5) == 0
+             || strncasecmp((const char *) t + i - 5, "wget ", 5) == 0)
+            && (i == 5 || !ngx_pii_alnum(t[i - 6])))
+        {
+            break;
+        }
+    }
+
+    if (i <= 4 || o - i >= 56 || t[i - 1] == '\n') {
+        return 0;
+    }
+
+    while (p < len && t[p] == ' ') {
+        p++;
+    }
+
+    if (p == len) {
+        return 0;
+    }
+
+    a = p;
+    q = 0;
+
+    if (t[p] == '"' || t[p] == '\'') {
+        q = t[p];
+        a = ++p;
+    }
+
+    colon = 0;
+
+    for (b = a; b < len; b++) {
+        if (q) {
+            if (t[b] == q || t[b] == '\n') {
+                break;
+            }
+
+        } else if (t[b] == ' ' || t[b] == '\t' || t[b] == '\n'
+                   || t[b] == '\r')
+        {
+            break;
+
+        } else if (t[b] == '"' || t[b] == '\'') {
+            /* a quoted part: kevin:'pRf7vG2h1L8nQkW9' */
+            for (i = b + 1; i < len && t[i] != t[b] && t[i] != '\n'; i++) {
+                /* void */
+            }
+
+            b = (i < len && t[i] == t[b]) ? i : i - 1;
+            continue;
+        }
+
+        if (t[b] == ':' && colon == 0) {
+            colon = b + 1;
+        }
+    }
+
+    if (colon == 0 || b - a < 4 || t[a] == '<' || t[a] == '[' || t[a] == '{'
+        || t[a] == '$'
+        || (b > colon
+            && ngx_http_llm_pii_conn_placeholder(t + colon, b - colon)))
+    {
+        return 0;
+    }
+
+    /* "1000:1000" is a user and a group */
+
+    for (i = colon; i < b && (ngx_pii_digit(t[i]) || t[i] == '\''); i++) {
+        /* void */
+    }
+
+    if (i == b && b < len) {
+        return 0;
+    }
+
+    *start = a;
+    *end = b;
 
     return 1;
 }
