@@ -111,6 +111,10 @@ static int ngx_http_llm_pii_v_context(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_azure(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_cred_bare(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_cred_url_open(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_conn_password(const u_char *t, size_t len,
@@ -374,13 +378,33 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
 
     /*
      * URLs with a password: databases, brokers, any scheme; with the host,
-     * port and path
+     * port and path; an empty user ("redis://:pw@host"), a password with
+     * "@", ":" or other special characters ("P@ss:w0rd!"), percent-encoded
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
       "[a-z][a-z0-9+.:-]{1,24}://"
-      "[^:/@\\s\"'<>]{1,64}:[^@/\\s\"'<>]{3,128}@[A-Za-z0-9._-]+"
+      "[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}@[A-Za-z0-9._-]+"
       "(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/?&=+-]*)?",
       ngx_http_llm_pii_v_cred_url },
+
+    /*
+     * the same, not finished yet: at the end of a stream's held text it is
+     * held from the scheme, so that a long password with characters that
+     * are not held back ("P@ss w?rd") is judged whole
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "[a-z][a-z0-9+.:-]{1,24}://[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}",
+      ngx_http_llm_pii_v_cred_url_open },
+
+    /*
+     * the same without a scheme, with a port or a path after the host:
+     * "admin:s3cret@db.example.com:5432/app"
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      "[A-Za-z0-9._-]:[A-Za-z0-9._%+~=()-]{3,128}@[A-Za-z0-9-]+"
+      "(?:\\.[A-Za-z0-9-]+)*"
+      "(?::[0-9]{2,5}|/)[A-Za-z0-9._~%/?&=+-]*",
+      ngx_http_llm_pii_v_cred_bare },
 
     /*
      * JDBC URLs with a password, whole: "jdbc:mysql://app:pw@db/app",
@@ -3892,6 +3916,12 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
+    /* an empty user: "redis://:pw@host", not "cvs://:pserver:anon@host" */
+
+    if (t[s] == ':' && memchr(t + s + 1, ':', at - 1 - (s + 1)) != NULL) {
+        return 0;
+    }
+
     s -= 3;
 
     while (s > 0 && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '+'
@@ -4481,8 +4511,7 @@ static int
 ngx_http_llm_pii_conn_placeholder(const u_char *v, size_t n)
 {
     static const char  *fake[] = {
-        "your", "xxx", "***", "password", "changeme", "example", "secret",
-        "redacted", "<", NULL
+        "your", "xxx", "***", "redacted", "<", NULL
     };
 
     size_t  i;
@@ -4638,7 +4667,10 @@ ngx_http_llm_pii_v_conn_password(const u_char *t, size_t len, size_t *start,
 
 /*
  * "curl -u user:password", "--user user:password", quoted or not: the
- * argument, when it has a ":" and "curl" or "wget" comes before on its line.
+ * argument, when it has a ":" and "curl" or "wget" comes before on its line
+ * (within 56 bytes: in a stream the option is in the released context).
+ * An argument that reaches the end of the text is taken as it is: in a
+ * stream it may go on, and it is held from its start.
  */
 
 static int
@@ -4721,8 +4753,20 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
         }
     }
 
-    if (colon == 0 || b - a < 4 || t[a] == '<' || t[a] == '[' || t[a] == '{'
-        || t[a] == '$'
+    if (b - a > 256 || b == a || t[a] == '<' || t[a] == '[' || t[a] == '{'
+        || t[a] == '$')
+    {
+        return 0;
+    }
+
+    if (b == len) {
+        /* it may go on in a stream: held from its start */
+        *start = a;
+        *end = b;
+        return 1;
+    }
+
+    if (colon == 0 || b - a < 4
         || (b > colon
             && ngx_http_llm_pii_conn_placeholder(t + colon, b - colon)))
     {
@@ -4735,12 +4779,135 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
         /* void */
     }
 
-    if (i == b && b < len) {
+    if (i == b) {
         return 0;
     }
 
     *start = a;
     *end = b;
+
+    return 1;
+}
+
+
+/*
+ * "user:password@host:port/path" without a scheme (compiled without start
+ * of match): back to the "@", the ":" before it, the user; whole, after a
+ * space, a quote, "=" or the start; not a number for a user ("10:30@").
+ */
+
+static int
+ngx_http_llm_pii_v_cred_bare(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t  at, colon, s, i;
+
+    for (at = *end; at > 0 && t[at - 1] != '@'; at--) { /* void */ }
+
+    if (at == 0) {
+        return 0;
+    }
+
+    at--;
+
+    for (colon = at; colon > 0 && t[colon - 1] != ':'; colon--) {
+        /* void */
+    }
+
+    if (colon == 0) {
+        return 0;
+    }
+
+    colon--;
+
+    for (s = colon; s > 0 && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '.'
+                              || t[s - 1] == '_' || t[s - 1] == '-');
+         s--)
+    {
+        /* void */
+    }
+
+    if (s == colon
+        || (s > 0 && t[s - 1] != ' ' && t[s - 1] != '\t' && t[s - 1] != '\n'
+            && t[s - 1] != '"' && t[s - 1] != '\'' && t[s - 1] != '='
+            && t[s - 1] != '(' && t[s - 1] != '`'))
+    {
+        return 0;
+    }
+
+    for (i = s; i < colon && ngx_pii_digit(t[i]); i++) { /* void */ }
+
+    if (i == colon) {
+        return 0;
+    }
+
+    if (ngx_http_llm_pii_conn_placeholder(t + colon + 1, at - colon - 1)) {
+        return 0;
+    }
+
+    *start = s;
+
+    return ngx_http_llm_pii_v_url_secret(t, len, start, end);
+}
+
+
+/*
+ * "scheme://user:passw" at the very end of the text (compiled without start
+ * of match): what a stream has of a URL with a password so far, "@" and a
+ * part of the host included.  Not a port ("http://host:8080"): the part
+ * after the user's ":" has a non-digit.  The user is made of characters a
+ * stream holds back (as in the pattern of a whole URL), so the URL is held
+ * from its scheme until this takes over.
+ */
+
+static int
+ngx_http_llm_pii_v_cred_url_open(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t  s, c, i;
+
+    if (*end != len) {
+        return 0;
+    }
+
+    /* the last "://", the ":" after the user */
+
+    for (s = len; s >= 3; s--) {
+        if (t[s - 1] == '/' && t[s - 2] == '/' && t[s - 3] == ':') {
+            break;
+        }
+    }
+
+    if (s < 3) {
+        return 0;
+    }
+
+    c = s;
+
+    while (c < len && t[c] != ':') {
+        c++;
+    }
+
+    for (i = c + 1; i < len && ngx_pii_digit(t[i]); i++) { /* void */ }
+
+    if (c == len || i == len) {
+        return 0;
+    }
+
+    s -= 3;
+
+    while (s > 0 && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '+'
+                     || t[s - 1] == '.' || t[s - 1] == '-'
+                     || t[s - 1] == ':'))
+    {
+        s--;
+    }
+
+    if (!ngx_pii_alpha(t[s]) || (s > 0 && ngx_pii_alnum(t[s - 1]))) {
+        return 0;
+    }
+
+    *start = s;
 
     return 1;
 }
