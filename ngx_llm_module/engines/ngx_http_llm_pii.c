@@ -4493,6 +4493,14 @@ ngx_http_llm_pii_v_azure(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
+    /* a full stop after it */
+
+    if (t[e - 1] == '.' && e - s > 37) {
+        e--;
+    }
+
+    *end = e;
+
     return !ngx_http_llm_pii_placeholder_run(t + s, e - s);
 }
 
@@ -4560,6 +4568,16 @@ ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len, size_t *start,
     if (s > 0 && ngx_pii_alnum(t[s - 1])) {
         return 0;
     }
+
+    /* punctuation after it: "...:orcl;", "...:orcl." */
+
+    while (t[e - 1] == ';' || t[e - 1] == ',' || t[e - 1] == '.'
+           || t[e - 1] == ')')
+    {
+        e--;
+    }
+
+    *end = e;
 
     for (i = s; i < e; i++) {
         if (t[i] != '=' || i < s + 4) {
