@@ -123,6 +123,9 @@ static int ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min);
 static int ngx_http_llm_pii_slack(const u_char *v, size_t n);
+static int ngx_http_llm_pii_fake(const u_char *v, size_t n);
+static int ngx_http_llm_pii_casecmp(const u_char *p, const char *s,
+    size_t n);
 static int ngx_http_llm_pii_number_edges(const u_char *t, size_t len,
     size_t s, size_t e);
 static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
@@ -398,11 +401,11 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
 
     /*
      * the same without a scheme, with a port or a path after the host:
-     * "admin:s3cret@db.example.com:5432/app"
+     * "admin:s3cret@db.example.com:5432/app"; from the "@" (a literal is
+     * cheap to look for), the validator finds "user:password" before it
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
-      "[A-Za-z0-9._-]:[A-Za-z0-9._%+~=()-]{3,128}@[A-Za-z0-9-]+"
-      "(?:\\.[A-Za-z0-9-]+)*"
+      "@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*"
       "(?::[0-9]{2,5}|/)[A-Za-z0-9._~%/?&=+-]*",
       ngx_http_llm_pii_v_cred_bare },
 
@@ -3974,54 +3977,107 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
                            || (c) == '%')
 
 
+typedef struct {
+    const char                     *name;
+    size_t                          len;
+} ngx_http_llm_pii_word_t;
+
+#define ngx_pii_w(s)  { s, sizeof(s) - 1 }
+
+
 /* the words of the pattern above, longest first */
 
-static const char  *ngx_http_llm_pii_cred_words[] = {
-    "authorization", "credentials", "credential", "password", "passwd",
-    "secret", "bearer", "access", "token", "pass", "auth", "pwd", "key",
-    NULL
+static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_cred_words[] = {
+    ngx_pii_w("authorization"), ngx_pii_w("credentials"),
+    ngx_pii_w("credential"), ngx_pii_w("password"), ngx_pii_w("passwd"),
+    ngx_pii_w("secret"), ngx_pii_w("bearer"), ngx_pii_w("access"),
+    ngx_pii_w("token"), ngx_pii_w("pass"), ngx_pii_w("auth"),
+    ngx_pii_w("pwd"), ngx_pii_w("key"),
+    { NULL, 0 }
 };
 
 
 /* a word (or a part of a name) that says that the value is no secret */
 
-static const char  *ngx_http_llm_pii_not_secret[] = {
-    "id", "ids", "uuid", "guid", "name", "names", "file", "filename", "path",
-    "dir", "url", "uri", "host", "endpoint", "type", "hash", "hashes", "sha",
-    "sha1", "sha256", "sha384", "sha512", "md5", "checksum", "digest",
-    "fingerprint", "commit", "integrity", "version", "len", "length", "size",
-    "count", "format", "prefix", "expiry", "expires", "expiration", "date",
-    "time", "timestamp", "index", "field", "column", "header", "public",
-    "pub", "limit", "usage", "tokens", NULL
+static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_not_secret[] = {
+    ngx_pii_w("id"), ngx_pii_w("ids"), ngx_pii_w("uuid"), ngx_pii_w("guid"),
+    ngx_pii_w("name"), ngx_pii_w("names"), ngx_pii_w("file"),
+    ngx_pii_w("filename"), ngx_pii_w("path"), ngx_pii_w("dir"),
+    ngx_pii_w("url"), ngx_pii_w("uri"), ngx_pii_w("host"),
+    ngx_pii_w("endpoint"), ngx_pii_w("type"), ngx_pii_w("hash"),
+    ngx_pii_w("hashes"), ngx_pii_w("sha"), ngx_pii_w("sha1"),
+    ngx_pii_w("sha256"), ngx_pii_w("sha384"), ngx_pii_w("sha512"),
+    ngx_pii_w("md5"), ngx_pii_w("checksum"), ngx_pii_w("digest"),
+    ngx_pii_w("fingerprint"), ngx_pii_w("commit"), ngx_pii_w("integrity"),
+    ngx_pii_w("version"), ngx_pii_w("len"), ngx_pii_w("length"),
+    ngx_pii_w("size"), ngx_pii_w("count"), ngx_pii_w("format"),
+    ngx_pii_w("prefix"), ngx_pii_w("expiry"), ngx_pii_w("expires"),
+    ngx_pii_w("expiration"), ngx_pii_w("date"), ngx_pii_w("time"),
+    ngx_pii_w("timestamp"), ngx_pii_w("index"), ngx_pii_w("field"),
+    ngx_pii_w("column"), ngx_pii_w("header"), ngx_pii_w("public"),
+    ngx_pii_w("pub"), ngx_pii_w("limit"), ngx_pii_w("usage"),
+    ngx_pii_w("tokens"),
+    { NULL, 0 }
 };
 
 
 /* said before "key" or "token" */
 
-static const char  *ngx_http_llm_pii_not_before[] = {
-    "public", "pub", "cache", "primary", "foreign", "sort", "partition",
-    "object", "routing", "max", "total", "input", "output", "completion",
-    "prompt", "authenticity", "csrf", "xsrf", NULL
+static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_not_before[] = {
+    ngx_pii_w("public"), ngx_pii_w("pub"), ngx_pii_w("cache"),
+    ngx_pii_w("primary"), ngx_pii_w("foreign"), ngx_pii_w("sort"),
+    ngx_pii_w("partition"), ngx_pii_w("object"), ngx_pii_w("routing"),
+    ngx_pii_w("max"), ngx_pii_w("total"), ngx_pii_w("input"),
+    ngx_pii_w("output"), ngx_pii_w("completion"), ngx_pii_w("prompt"),
+    ngx_pii_w("authenticity"), ngx_pii_w("csrf"), ngx_pii_w("xsrf"),
+    { NULL, 0 }
 };
 
 
 /* English words that a credential word is part of */
 
-static const char  *ngx_http_llm_pii_not_words[] = {
-    "monkey", "donkey", "turkey", "hockey", "jockey", "whiskey", "lackey",
-    "compass", "bypass", "trespass", "overpass", "underpass", "surpass",
-    "impass", NULL
+static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_not_words[] = {
+    ngx_pii_w("monkey"), ngx_pii_w("donkey"), ngx_pii_w("turkey"),
+    ngx_pii_w("hockey"), ngx_pii_w("jockey"), ngx_pii_w("whiskey"),
+    ngx_pii_w("lackey"), ngx_pii_w("compass"), ngx_pii_w("bypass"),
+    ngx_pii_w("trespass"), ngx_pii_w("overpass"), ngx_pii_w("underpass"),
+    ngx_pii_w("surpass"), ngx_pii_w("impass"),
+    { NULL, 0 }
 };
 
 
+/* p is s (lower case letters and digits) in any case */
+
 static int
-ngx_http_llm_pii_in_list(const u_char *p, size_t n, const char **list)
+ngx_http_llm_pii_casecmp(const u_char *p, const char *s, size_t n)
+{
+    u_char  c;
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        c = p[i];
+
+        if (ngx_pii_upper(c)) {
+            c |= 0x20;
+        }
+
+        if (c != (u_char) s[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+ngx_http_llm_pii_in_list(const u_char *p, size_t n,
+    const ngx_http_llm_pii_word_t *list)
 {
     size_t  i;
 
-    for (i = 0; list[i]; i++) {
-        if (strlen(list[i]) == n
-            && strncasecmp(list[i], (const char *) p, n) == 0)
+    for (i = 0; list[i].name; i++) {
+        if (list[i].len == n && ngx_http_llm_pii_casecmp(p, list[i].name, n))
         {
             return 1;
         }
@@ -4049,7 +4105,7 @@ ngx_http_llm_pii_name_negated(const u_char *p, size_t n)
             || (i > s && ngx_pii_upper(p[i]) && ngx_pii_lower(p[i - 1]))
             || (i > s && ngx_pii_digit(p[i]) != ngx_pii_digit(p[i - 1])))
         {
-            if (i > s
+            if (i - s >= 2 && i - s <= 11
                 && ngx_http_llm_pii_in_list(p + s, i - s,
                                             ngx_http_llm_pii_not_secret))
             {
@@ -4069,24 +4125,27 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     u_char   c;
-    size_t   e, w, i, k, a, b, v, ve, p, limit, skipped, wl, min;
+    size_t   e, w, i, k, l, a, b, v, ve, p, limit, skipped, wl, min;
 
     e = *end;
     min = 16;
     wl = 0;
 
-    for (i = 0; ngx_http_llm_pii_cred_words[i]; i++) {
-        wl = strlen(ngx_http_llm_pii_cred_words[i]);
+    c = t[e - 1] | 0x20;
 
-        if (wl <= e
-            && strncasecmp(ngx_http_llm_pii_cred_words[i],
-                           (const char *) t + e - wl, wl) == 0)
+    for (i = 0; ngx_http_llm_pii_cred_words[i].name; i++) {
+        wl = ngx_http_llm_pii_cred_words[i].len;
+
+        if (wl <= e && ngx_http_llm_pii_cred_words[i].name[wl - 1] == c
+            && ngx_http_llm_pii_casecmp(t + e - wl,
+                                        ngx_http_llm_pii_cred_words[i].name,
+                                        wl))
         {
             break;
         }
     }
 
-    if (ngx_http_llm_pii_cred_words[i] == NULL) {
+    if (ngx_http_llm_pii_cred_words[i].name == NULL) {
         return 0;
     }
 
@@ -4103,6 +4162,35 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
             e++;                               /* a plural */
 
         } else {
+            return 0;
+        }
+    }
+
+    /* a run of value characters long enough to look at, on this line */
+
+    limit = e + NGX_HTTP_LLM_PII_CONTEXT_GAP;
+
+    for (p = e, a = e; p < len; p++) {
+        c = t[p];
+
+        if (ngx_pii_valch(c)) {
+            if (p + 1 - a >= 8) {
+                break;
+            }
+
+            continue;
+        }
+
+        if (c == '\n' || c == '\r' || p >= limit) {
+            return 0;
+        }
+
+        a = p + 1;
+    }
+
+    if (p == len) {
+        /* a run at the end of the text: it may go on in a stream */
+        if (a >= limit) {
             return 0;
         }
     }
@@ -4128,10 +4216,18 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
     }
 
     for (k = p; k > 0 && ngx_pii_alpha(t[k - 1]) && p - k < 16; k--) {
-        if (ngx_http_llm_pii_in_list(t + k - 1, p - k + 1,
-                                     ngx_http_llm_pii_not_before)
-            && (k == 1 || !ngx_pii_alpha(t[k - 2])
-                || (ngx_pii_lower(t[k - 2]) && ngx_pii_upper(t[k - 1]))))
+        /* void */
+    }
+
+    for (i = 0; k < p && ngx_http_llm_pii_not_before[i].name; i++) {
+        l = ngx_http_llm_pii_not_before[i].len;
+
+        if (l <= p - k
+            && ngx_http_llm_pii_casecmp(t + p - l,
+                                        ngx_http_llm_pii_not_before[i].name,
+                                        l)
+            && (p - l == k
+                || (ngx_pii_lower(t[p - l - 1]) && ngx_pii_upper(t[p - l]))))
         {
             return 0;
         }
@@ -4149,7 +4245,6 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    limit = e + NGX_HTTP_LLM_PII_CONTEXT_GAP;
     skipped = 0;
 
     for ( ;; ) {
@@ -4232,12 +4327,99 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 static int
 ngx_http_llm_pii_memcasemem(const u_char *p, size_t n, const char *s)
 {
+    u_char  c0, c;
     size_t  i, k;
 
     k = strlen(s);
+    c0 = (u_char) s[0];
 
     for (i = 0; i + k <= n; i++) {
-        if (strncasecmp((const char *) p + i, s, k) == 0) {
+        c = p[i];
+
+        if (ngx_pii_upper(c)) {
+            c |= 0x20;
+        }
+
+        if (c == c0 && strncasecmp((const char *) p + i, s, k) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A placeholder word in a token: "xxxx", "your", "example", "placeholder",
+ * "changeme", "redacted", "dummy", "sample", "<", "${", "{{"; one pass.
+ */
+
+static int
+ngx_http_llm_pii_fake(const u_char *v, size_t n)
+{
+    u_char       c;
+    size_t       i, k;
+    const char  *w;
+
+    for (i = 0; i < n; i++) {
+        c = v[i];
+
+        if (ngx_pii_upper(c)) {
+            c |= 0x20;
+        }
+
+        switch (c) {
+
+        case 'x':
+            w = "xxxx";
+            break;
+
+        case 'y':
+            w = "your";
+            break;
+
+        case 'e':
+            w = "example";
+            break;
+
+        case 'p':
+            w = "placeholder";
+            break;
+
+        case 'c':
+            w = "changeme";
+            break;
+
+        case 'r':
+            w = "redacted";
+            break;
+
+        case 'd':
+            w = "dummy";
+            break;
+
+        case 's':
+            w = "sample";
+            break;
+
+        case '<':
+            return 1;
+
+        case '$':
+            w = "${";
+            break;
+
+        case '{':
+            w = "{{";
+            break;
+
+        default:
+            continue;
+        }
+
+        k = strlen(w);
+
+        if (n - i >= k && ngx_http_llm_pii_casecmp(v + i, w, k)) {
             return 1;
         }
     }
@@ -4308,7 +4490,8 @@ static const unsigned  ngx_http_llm_pii_nlogn[] = {
  * A token that looks random rather than like a word, a name, a number, a
  * path or a placeholder:
  *
- *   - 16 to 512 characters, no run of five times the same character, no
+ *   - 16 to 1000 characters (a stream holds a run of up to 1024), no run
+ *     of five times the same character, no
  *     placeholder word ("your_", "example", "xxxx", "changeme", ...);
  *   - Shannon entropy of at least 3 bits per character (of the first 64);
  *   - letters and digits, the character class changing often (at least
@@ -4324,17 +4507,11 @@ static const unsigned  ngx_http_llm_pii_nlogn[] = {
 static int
 ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min)
 {
-    u_char    c, cls, prev;
+    u_char    c, cls, prev, counts[256];
     size_t    i, m, run, max_run, alnum, tr, digit, upper, lower, vowel;
-    size_t    counts[256];
     unsigned  h;
 
-    static const char  *fake[] = {
-        "xxxx", "your", "example", "placeholder", "changeme", "redacted",
-        "dummy", "sample", "<", "${", "{{", NULL
-    };
-
-    if (n < min || n > 512) {
+    if (n < min || n > 1000) {
         return 0;
     }
 
@@ -4344,10 +4521,8 @@ ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min)
         return 0;
     }
 
-    for (i = 0; fake[i]; i++) {
-        if (ngx_http_llm_pii_memcasemem(v, m, fake[i])) {
-            return 0;
-        }
+    if (ngx_http_llm_pii_fake(v, m)) {
+        return 0;
     }
 
     alnum = 0;
@@ -4818,6 +4993,7 @@ static int
 ngx_http_llm_pii_v_cred_bare(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
+    u_char  c;
     size_t  at, colon, s, i;
 
     for (at = *end; at > 0 && t[at - 1] != '@'; at--) { /* void */ }
@@ -4828,11 +5004,22 @@ ngx_http_llm_pii_v_cred_bare(const u_char *t, size_t len, size_t *start,
 
     at--;
 
-    for (colon = at; colon > 0 && t[colon - 1] != ':'; colon--) {
-        /* void */
+    /* the password: 3 to 128 characters a stream holds back */
+
+    for (colon = at; colon > 0 && at - colon <= 128; colon--) {
+        c = t[colon - 1];
+
+        if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%'
+              || c == '+' || c == '~' || c == '=' || c == '(' || c == ')'
+              || c == '-'))
+        {
+            break;
+        }
     }
 
-    if (colon == 0) {
+    if (colon == 0 || t[colon - 1] != ':' || at - colon < 3
+        || at - colon > 128)
+    {
         return 0;
     }
 
