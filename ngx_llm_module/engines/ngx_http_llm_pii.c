@@ -460,8 +460,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * the word only: the validator finds the token after it
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "(?:key|token|secret|passw(?:or)?d|pass|pwd|auth|authorization"
-      "|credentials?|bearer|access)",
+      "(?:key|token|secret|passw(?:or)?d|pwd|auth|authorization"
+      "|credentials?|bearer)",
       ngx_http_llm_pii_v_context },
 
     /*
@@ -1593,7 +1593,7 @@ ngx_http_llm_pii_stream_consume(ngx_http_llm_pii_stream_t *s)
 
 /*
  * Where the trailing run of "value" characters starts: letters, digits,
- * "._%+-@:()/=", and single spaces between digit or capital groups (cards,
+ * "._%+-@:()/=~", and single spaces between digit or capital groups (cards,
  * phones, IBANs, key headers).
  */
 
@@ -3952,8 +3952,8 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
  * ("<secret>{airship AQAAABAAA xyz...}"), and that looks random
  * (ngx_http_llm_pii_random()).  It is not taken when:
  *
- *   - the word is part of a longer word ("keyboard", "author", "monkey",
- *     "compass"; a plural "s" is fine, so is a compound name: "apiKey",
+ *   - the word is part of a longer word ("keyboard", "author", "monkey";
+ *     a plural "s" is fine, so is a compound name: "apiKey",
  *     "SECRET_TOKEN", "sumoKey1");
  *   - the name goes on with a part that says the value is something else
  *     ("key_id", "tokenName", "PASSWORD_FILE", "secret_hash");
@@ -3990,9 +3990,8 @@ typedef struct {
 static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_cred_words[] = {
     ngx_pii_w("authorization"), ngx_pii_w("credentials"),
     ngx_pii_w("credential"), ngx_pii_w("password"), ngx_pii_w("passwd"),
-    ngx_pii_w("secret"), ngx_pii_w("bearer"), ngx_pii_w("access"),
-    ngx_pii_w("token"), ngx_pii_w("pass"), ngx_pii_w("auth"),
-    ngx_pii_w("pwd"), ngx_pii_w("key"),
+    ngx_pii_w("secret"), ngx_pii_w("bearer"), ngx_pii_w("token"),
+    ngx_pii_w("auth"), ngx_pii_w("pwd"), ngx_pii_w("key"),
     { NULL, 0 }
 };
 
@@ -4039,9 +4038,7 @@ static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_not_before[] = {
 static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_not_words[] = {
     ngx_pii_w("monkey"), ngx_pii_w("donkey"), ngx_pii_w("turkey"),
     ngx_pii_w("hockey"), ngx_pii_w("jockey"), ngx_pii_w("whiskey"),
-    ngx_pii_w("lackey"), ngx_pii_w("compass"), ngx_pii_w("bypass"),
-    ngx_pii_w("trespass"), ngx_pii_w("overpass"), ngx_pii_w("underpass"),
-    ngx_pii_w("surpass"), ngx_pii_w("impass"),
+    ngx_pii_w("lackey"),
     { NULL, 0 }
 };
 
@@ -4195,7 +4192,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
         }
     }
 
-    /* "monkey", "compass": the whole word of letters */
+    /* "monkey": the whole word of letters */
 
     for (a = w; a > 0 && ngx_pii_alpha(t[a - 1]); a--) { /* void */ }
 
