@@ -126,6 +126,7 @@ static int ngx_http_llm_pii_slack(const u_char *v, size_t n);
 static int ngx_http_llm_pii_fake(const u_char *v, size_t n);
 static int ngx_http_llm_pii_casecmp(const u_char *p, const char *s,
     size_t n);
+static size_t ngx_http_llm_pii_scheme(const u_char *t, size_t c);
 static int ngx_http_llm_pii_number_edges(const u_char *t, size_t len,
     size_t s, size_t e);
 static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
@@ -457,11 +458,12 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * on the same line: "Using adobe KEY=zoaw0c0m50m0hz2h1fm21y4tqfyl7ifi",
      * "plivo token - 'qFj32Da8vf-g_-8qLu9P_k8XPyAHGrvKrzGTQIN4'",
      * "<secret>{x AQAAABAAA xTiPNSDg6JjzG8fWoLb8JlE8SBcMKkCx2fZLZD91}";
-     * the word only: the validator finds the token after it
+     * the word and the character after it (not a letter: "keyboard",
+     * "tokenizer" are not reported); the validator finds the token
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
       "(?:key|token|secret|passw(?:or)?d|pwd|auth|authorization"
-      "|credentials?|bearer)",
+      "|credentials?|bearer)s?[^a-z]",
       ngx_http_llm_pii_v_context },
 
     /*
@@ -3925,22 +3927,49 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    s -= 3;
+    s = ngx_http_llm_pii_scheme(t, s - 3);
 
-    while (s > 0 && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '+'
-                     || t[s - 1] == '.' || t[s - 1] == '-'
-                     || t[s - 1] == ':'))
-    {
-        s--;
+    if (s == NGX_HTTP_LLM_PII_NONE) {
+        return 0;
     }
 
-    if (s == *end || !ngx_pii_alpha(t[s])) {
+    if (*end < len && (ngx_pii_tokch(t[*end]) || t[*end] == '/')) {
         return 0;
     }
 
     *start = s;
 
-    return ngx_http_llm_pii_v_url_secret(t, len, start, end);
+    return 1;
+}
+
+
+/*
+ * The start of the scheme that ends at c (the ":" of "://"): back over
+ * scheme characters, at most 25, from the first letter ("--postgres://"
+ * starts at "p").  Nothing before those 25 characters is looked at: a
+ * stream holds a URL with a password from there (the pattern of an
+ * unfinished one), so it sees the same bytes as a whole text.
+ */
+
+static size_t
+ngx_http_llm_pii_scheme(const u_char *t, size_t c)
+{
+    size_t  s;
+
+    for (s = c; s > 0 && c - s < 25
+                && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '+'
+                    || t[s - 1] == '.' || t[s - 1] == '-'
+                    || t[s - 1] == ':');
+         s--)
+    {
+        /* void */
+    }
+
+    while (s < c && !ngx_pii_alpha(t[s])) {
+        s++;
+    }
+
+    return (s < c) ? s : NGX_HTTP_LLM_PII_NONE;
 }
 
 
@@ -4124,9 +4153,17 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
     u_char   c;
     size_t   e, w, i, k, l, a, b, v, ve, p, limit, skipped, wl, min;
 
-    e = *end;
+    /* the character after the word, and a plural "s" */
+
+    e = *end - 1;
     min = 16;
     wl = 0;
+
+    if (e > 4 && (t[e - 1] == 's' || t[e - 1] == 'S')
+        && (t[e - 2] | 0x20) != 's')
+    {
+        e--;
+    }
 
     c = t[e - 1] | 0x20;
 
@@ -4148,19 +4185,8 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
     w = e - wl;
 
-    /* part of a longer word: "keyboard", "author", "accessible" */
-
-    if (e < len && ngx_pii_alpha(t[e])
-        && ngx_pii_lower(t[e]) == ngx_pii_lower(t[e - 1]))
-    {
-        if ((t[e] == 's' || t[e] == 'S')
-            && (e + 1 == len || !ngx_pii_alpha(t[e + 1])))
-        {
-            e++;                               /* a plural */
-
-        } else {
-            return 0;
-        }
+    if (e < len && (t[e] == 's' || t[e] == 'S')) {
+        e++;                                   /* a plural */
     }
 
     /* a run of value characters long enough to look at, on this line */
@@ -5096,16 +5122,9 @@ ngx_http_llm_pii_v_cred_url_open(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    s -= 3;
+    s = ngx_http_llm_pii_scheme(t, s - 3);
 
-    while (s > 0 && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '+'
-                     || t[s - 1] == '.' || t[s - 1] == '-'
-                     || t[s - 1] == ':'))
-    {
-        s--;
-    }
-
-    if (!ngx_pii_alpha(t[s]) || (s > 0 && ngx_pii_alnum(t[s - 1]))) {
+    if (s == NGX_HTTP_LLM_PII_NONE) {
         return 0;
     }
 
