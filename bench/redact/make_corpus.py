@@ -11,7 +11,8 @@ About two thirds of the lines carry values (every type, in the formats people
 paste into chats); the rest are look-alikes: Luhn-invalid card numbers, IBANs
 with a bad checksum, invalid SSN ranges, version strings, timestamps, order
 and tracking numbers, ISBNs, UUIDs, hashes, MAC addresses, file names with
-"@", package specs, scikit-learn, certificates and public keys.
+"@", package specs, scikit-learn, certificates and public keys; and hashes,
+digests, ids and fingerprints next to the words of the context detector.
 """
 
 import base64
@@ -632,6 +633,59 @@ def ean13(prefix):
     return body + str((10 - s % 10) % 10)
 
 
+# Look-alikes next to the words the context detector reads (a random token
+# after "key", "token", "secret", "password", "auth", "access", ...): hashes,
+# digests, ids and fingerprints that such a word stands near in real text.
+# Drawn from a generator of their own and put in at the end, so that the
+# lines above (and their random draws) stay as they were.
+Q = random.Random(17)
+
+
+def qhex(n):
+    return "".join(Q.choice("0123456789abcdef") for _ in range(n))
+
+
+def qb64(n):
+    return "".join(Q.choice(string.ascii_letters + string.digits + "+/")
+                   for _ in range(n))
+
+
+def quuid():
+    h = qhex(32)
+    return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+
+
+CONTEXT_NEGATIVES = [
+    lambda: "fixed the token refresh in commit %s" % qhex(40),
+    lambda: "the auth bug: git show %s" % qhex(40),
+    lambda: "password file sha256: %s" % qhex(64),
+    lambda: "secret checksum sha256:%s" % qhex(64),
+    lambda: "api key id %s" % quuid(),
+    lambda: "token uuid %s was revoked" % quuid(),
+    lambda: "access request id: %s" % quuid(),
+    lambda: "the key fingerprint is SHA256:%s." % qb64(43),
+    lambda: "auth package integrity sha512-%s==" % qb64(86),
+    lambda: "access the image nginx@sha256:%s" % qhex(64),
+    lambda: "credentials digest: sha256:%s" % qhex(64),
+    lambda: "cache key: node-modules-%s" % qhex(40),
+    lambda: "public key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI%s" % qb64(43),
+    lambda: "pubkey %s" % qb64(44),
+    lambda: "token count %d, max_tokens %d" % (Q.randint(100, 99999),
+                                             Q.randint(256, 8192)),
+    lambda: "key path /etc/ssl/private/%s.key" % Q.choice(FIRST),
+    lambda: "the keyboard layout %s and the monkey %s" % (qhex(20), qhex(20)),
+    lambda: "secret santa list: %s, %s" % (Q.choice(FIRST), Q.choice(FIRST)),
+    lambda: "password policy v%d.%d.%d" % (Q.randint(1, 9), Q.randint(0, 9),
+                                           Q.randint(0, 99)),
+    lambda: "access the dashboard at https://grafana.example.com/d/%s/"
+            "overview" % qhex(12),
+    lambda: "token crypto_1.generateKeyPairSync and tokenize.generate_tokens",
+    lambda: "authorization header name X-Request-Id: %s" % quuid(),
+    lambda: "the key is the column release_2024_%02d_%02d" % (
+        Q.randint(1, 12), Q.randint(1, 28)),
+]
+
+
 def main():
     lines = []
     for _ in range(1400):
@@ -641,6 +695,9 @@ def main():
     for i in range(150):
         lines.append(HARD[i % len(HARD)]())
     R.shuffle(lines)
+    for i in range(230):
+        lines.insert(Q.randint(0, len(lines)),
+                     CONTEXT_NEGATIVES[i % len(CONTEXT_NEGATIVES)]())
     more = []
     for i in range(160):
         more.append(EMAIL_POS[i % len(EMAIL_POS)]())

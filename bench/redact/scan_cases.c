@@ -7,7 +7,7 @@
  * Output: one line per text, "start end type" triples (byte offsets, the
  * built-in type's name) separated by ";".  All built-in types are on.
  *
- *   cc -O2 -I ngx_llm_module bench/redact/scan_cases.c \
+ *   cc -O2 -I ngx_llm_module/engines bench/redact/scan_cases.c \
  *       ngx_llm_module/engines/ngx_http_llm_pii.c -lhs -lcrypto -o scan_cases
  */
 

@@ -111,6 +111,26 @@ static int ngx_http_llm_pii_v_national(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_context(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_azure(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_cred_bare(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_cred_url_open(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_conn_password(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min);
+static int ngx_http_llm_pii_slack(const u_char *v, size_t n);
+static int ngx_http_llm_pii_fake(const u_char *v, size_t n);
+static int ngx_http_llm_pii_casecmp(const u_char *p, const char *s,
+    size_t n);
+static size_t ngx_http_llm_pii_scheme(const u_char *t, size_t c);
 static int ngx_http_llm_pii_number_edges(const u_char *t, size_t len,
     size_t s, size_t e);
 static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
@@ -378,13 +398,60 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
 
     /*
      * URLs with a password: databases, brokers, any scheme; with the host,
-     * port and path
+     * port and path; an empty user ("redis://:pw@host"), a password with
+     * "@", ":" or other special characters ("P@ss:w0rd!"), percent-encoded
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
       "[a-z][a-z0-9+.:-]{1,24}://"
-      "[^:/@\\s\"'<>]{1,64}:[^@/\\s\"'<>]{3,128}@[A-Za-z0-9._-]+"
+      "[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}@[A-Za-z0-9._-]+"
       "(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/?&=+-]*)?",
       ngx_http_llm_pii_v_cred_url },
+
+    /*
+     * the same, not finished yet: at the end of a stream's held text it is
+     * held from the scheme, so that a long password with characters that
+     * are not held back ("P@ss w?rd") is judged whole
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "[a-z][a-z0-9+.:-]{1,24}://[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}",
+      ngx_http_llm_pii_v_cred_url_open },
+
+    /*
+     * the same without a scheme, with a port or a path after the host:
+     * "admin:s3cret@db.example.com:5432/app"; from the "@" (a literal is
+     * cheap to look for), the validator finds "user:password" before it
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      "@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*"
+      "(?::[0-9]{2,5}|/)[A-Za-z0-9._~%/?&=+-]*",
+      ngx_http_llm_pii_v_cred_bare },
+
+    /*
+     * JDBC URLs with a password, whole: "jdbc:mysql://app:pw@db/app",
+     * "jdbc:sqlserver://db:1433;user=sa;password=...",
+     * "jdbc:oracle:thin:scott/tiger@db:1521:orcl"
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      "jdbc:[a-z][a-z0-9]*:[^\\s\"'`<>]{4,}",
+      ngx_http_llm_pii_v_jdbc },
+
+    /*
+     * a password in a connection string or a query: "Server=db;User
+     * ID=sa;Password=P@ssw0rd!;", "?user=app&password=...": the value
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "[;&?][ \\t]{0,2}(?:password|passwd|pwd)[ \\t]{0,2}=",
+      ngx_http_llm_pii_v_conn_password },
+
+    /* curl -u user:password, --user user:password: the argument */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      "(?:-u|--user)[ =]",
+      ngx_http_llm_pii_v_curl_user },
+
+    /* Azure AD client secrets: "abc8Q~" and 31 to 34 more characters */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}",
+      ngx_http_llm_pii_v_azure },
 
     /* npm: "//registry.npmjs.org/:_authToken=..." in .npmrc */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
@@ -401,6 +468,19 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "[a-z0-9_.-]{0,24}[\"']?\\s{0,3}(?::=|=>|[:=])\\s{0,3}[\"'`]?"
       "[A-Za-z0-9_.+/=-]{16,}",
       ngx_http_llm_pii_v_assigned },
+
+    /*
+     * a random-looking token shortly after a word that names a credential,
+     * on the same line: "Using adobe KEY=zoaw0c0m50m0hz2h1fm21y4tqfyl7ifi",
+     * "plivo token - 'qFj32Da8vf-g_-8qLu9P_k8XPyAHGrvKrzGTQIN4'",
+     * "<secret>{x AQAAABAAA xTiPNSDg6JjzG8fWoLb8JlE8SBcMKkCx2fZLZD91}";
+     * the word and the character after it (not a letter: "keyboard",
+     * "tokenizer" are not reported); the validator finds the token
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "(?:key|token|secret|passw(?:or)?d|pwd|auth|authorization"
+      "|credentials?|bearer)s?[^a-z]",
+      ngx_http_llm_pii_v_context },
 
     /*
      * JSON Web Tokens: any header (a JSON object, base64url), a JSON
@@ -1557,7 +1637,7 @@ ngx_http_llm_pii_stream_consume(ngx_http_llm_pii_stream_t *s)
 
 /*
  * Where the trailing run of "value" characters starts: letters, digits,
- * "._%+-@:()/=", and single spaces between digit or capital groups (cards,
+ * "._%+-@:()/=~", and single spaces between digit or capital groups (cards,
  * phones, IBANs, key headers).
  */
 
@@ -1613,7 +1693,7 @@ ngx_http_llm_pii_run_start(const u_char *t, size_t len, size_t from)
 
         if (ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+'
             || c == '-' || c == '@' || c == ':' || c == '(' || c == ')'
-            || c == '/' || c == '=' || ngx_pii_atext_sp(c))
+            || c == '/' || c == '=' || c == '~' || ngx_pii_atext_sp(c))
         {
             i = k + 1;
             continue;
@@ -3693,9 +3773,17 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
 
     if ((*start > 0 && ngx_pii_tokch(t[*start - 1]))
         || (*end < len && ngx_pii_tokch(t[*end]))
-        || t[*end - 1] == '-'
-        || ngx_http_llm_pii_placeholder_run(t + *start, *end - *start))
+        || t[*end - 1] == '-')
     {
+        return 0;
+    }
+
+    if (*end - *start > 5 && memcmp(t + *start, "xox", 3) == 0) {
+        if (!ngx_http_llm_pii_slack(t + *start, *end - *start)) {
+            return 0;
+        }
+
+    } else if (ngx_http_llm_pii_placeholder_run(t + *start, *end - *start)) {
         return 0;
     }
 
@@ -4192,7 +4280,7 @@ ngx_http_llm_pii_v_assigned(const u_char *t, size_t len, size_t *start,
         if (ngx_pii_alnum(c) || c == '_' || c == '-' || c == '/'
             || c == '+' || c == '=' || c == '.' || c == '$' || c == '{'
             || c == '(' || c == '[' || c == '<' || c == '*' || c == '%'
-            || c == '@' || c == ':')
+            || c == '@' || c == ':' || c == '#')
         {
             /* cut in the middle, or an expression, a URL */
             if (!(c == '.' && (e + 1 == len || !ngx_pii_alnum(t[e + 1])))) {
@@ -4300,16 +4388,1155 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    s -= 3;
+    /* an empty user: "redis://:pw@host", not "cvs://:pserver:anon@host" */
 
-    while (s > 0 && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '+'
-                     || t[s - 1] == '.' || t[s - 1] == '-'
-                     || t[s - 1] == ':'))
-    {
-        s--;
+    if (t[s] == ':' && memchr(t + s + 1, ':', at - 1 - (s + 1)) != NULL) {
+        return 0;
     }
 
-    if (s == *end || !ngx_pii_alpha(t[s])) {
+    s = ngx_http_llm_pii_scheme(t, s - 3);
+
+    if (s == NGX_HTTP_LLM_PII_NONE) {
+        return 0;
+    }
+
+    if (*end < len && (ngx_pii_tokch(t[*end]) || t[*end] == '/')) {
+        return 0;
+    }
+
+    *start = s;
+
+    return 1;
+}
+
+
+/*
+ * The start of the scheme that ends at c (the ":" of "://"): back over
+ * scheme characters, at most 25, from the first letter ("--postgres://"
+ * starts at "p").  Nothing before those 25 characters is looked at: a
+ * stream holds a URL with a password from there (the pattern of an
+ * unfinished one), so it sees the same bytes as a whole text.
+ */
+
+static size_t
+ngx_http_llm_pii_scheme(const u_char *t, size_t c)
+{
+    size_t  s;
+
+    for (s = c; s > 0 && c - s < 25
+                && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '+'
+                    || t[s - 1] == '.' || t[s - 1] == '-'
+                    || t[s - 1] == ':');
+         s--)
+    {
+        /* void */
+    }
+
+    while (s < c && !ngx_pii_alpha(t[s])) {
+        s++;
+    }
+
+    return (s < c) ? s : NGX_HTTP_LLM_PII_NONE;
+}
+
+
+/*
+ * The context detector.  Hyperscan reports the end of a word that names a
+ * credential; the value is the first token of characters values are made
+ * of ("A-Za-z0-9_+/=.%-") that starts at most CONTEXT_GAP bytes after the
+ * word's end, on the same line, with at most three short words in between
+ * ("<secret>{airship AQAAABAAA xyz...}"), and that looks random
+ * (ngx_http_llm_pii_random()).  It is not taken when:
+ *
+ *   - the word is part of a longer word ("keyboard", "author", "monkey";
+ *     a plural "s" is fine, so is a compound name: "apiKey",
+ *     "SECRET_TOKEN", "sumoKey1");
+ *   - the name goes on with a part that says the value is something else
+ *     ("key_id", "tokenName", "PASSWORD_FILE", "secret_hash");
+ *   - the word before it is "public", "cache", "primary", ... ("public
+ *     key: ...", "cache key: ...");
+ *   - a word in between says so ("key fingerprint SHA256:...", "token
+ *     id 9f0c...", "commit"), or starts another assignment
+ *     ("password=x; session=8f3a...").
+ *
+ * In a stream the word may be in the released context: CONTEXT_GAP plus
+ * the longest word stays within NGX_HTTP_LLM_PII_CONTEXT bytes, and every
+ * character of a token is one that the stream holds back, so the token is
+ * judged whole, as in a whole text.
+ */
+
+#define NGX_HTTP_LLM_PII_CONTEXT_GAP   40
+#define NGX_HTTP_LLM_PII_CONTEXT_TAIL  24
+
+#define ngx_pii_valch(c)  (ngx_pii_word(c) || (c) == '-' || (c) == '+'        \
+                           || (c) == '/' || (c) == '=' || (c) == '.'          \
+                           || (c) == '%')
+
+
+typedef struct {
+    const char                     *name;
+    size_t                          len;
+} ngx_http_llm_pii_word_t;
+
+#define ngx_pii_w(s)  { s, sizeof(s) - 1 }
+
+
+/* the words of the pattern above, longest first */
+
+static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_cred_words[] = {
+    ngx_pii_w("authorization"), ngx_pii_w("credentials"),
+    ngx_pii_w("credential"), ngx_pii_w("password"), ngx_pii_w("passwd"),
+    ngx_pii_w("secret"), ngx_pii_w("bearer"), ngx_pii_w("token"),
+    ngx_pii_w("auth"), ngx_pii_w("pwd"), ngx_pii_w("key"),
+    { NULL, 0 }
+};
+
+
+/* a word (or a part of a name) that says that the value is no secret */
+
+static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_not_secret[] = {
+    ngx_pii_w("id"), ngx_pii_w("ids"), ngx_pii_w("uuid"), ngx_pii_w("guid"),
+    ngx_pii_w("name"), ngx_pii_w("names"), ngx_pii_w("file"),
+    ngx_pii_w("filename"), ngx_pii_w("path"), ngx_pii_w("dir"),
+    ngx_pii_w("url"), ngx_pii_w("uri"), ngx_pii_w("host"),
+    ngx_pii_w("endpoint"), ngx_pii_w("type"), ngx_pii_w("hash"),
+    ngx_pii_w("hashes"), ngx_pii_w("sha"), ngx_pii_w("sha1"),
+    ngx_pii_w("sha256"), ngx_pii_w("sha384"), ngx_pii_w("sha512"),
+    ngx_pii_w("md5"), ngx_pii_w("checksum"), ngx_pii_w("digest"),
+    ngx_pii_w("fingerprint"), ngx_pii_w("commit"), ngx_pii_w("integrity"),
+    ngx_pii_w("version"), ngx_pii_w("len"), ngx_pii_w("length"),
+    ngx_pii_w("size"), ngx_pii_w("count"), ngx_pii_w("format"),
+    ngx_pii_w("prefix"), ngx_pii_w("expiry"), ngx_pii_w("expires"),
+    ngx_pii_w("expiration"), ngx_pii_w("date"), ngx_pii_w("time"),
+    ngx_pii_w("timestamp"), ngx_pii_w("index"), ngx_pii_w("field"),
+    ngx_pii_w("column"), ngx_pii_w("header"), ngx_pii_w("public"),
+    ngx_pii_w("pub"), ngx_pii_w("limit"), ngx_pii_w("usage"),
+    ngx_pii_w("tokens"),
+    { NULL, 0 }
+};
+
+
+/* said before "key" or "token" */
+
+static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_not_before[] = {
+    ngx_pii_w("public"), ngx_pii_w("pub"), ngx_pii_w("cache"),
+    ngx_pii_w("primary"), ngx_pii_w("foreign"), ngx_pii_w("sort"),
+    ngx_pii_w("partition"), ngx_pii_w("object"), ngx_pii_w("routing"),
+    ngx_pii_w("max"), ngx_pii_w("total"), ngx_pii_w("input"),
+    ngx_pii_w("output"), ngx_pii_w("completion"), ngx_pii_w("prompt"),
+    ngx_pii_w("authenticity"), ngx_pii_w("csrf"), ngx_pii_w("xsrf"),
+    { NULL, 0 }
+};
+
+
+/* English words that a credential word is part of */
+
+static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_not_words[] = {
+    ngx_pii_w("monkey"), ngx_pii_w("donkey"), ngx_pii_w("turkey"),
+    ngx_pii_w("hockey"), ngx_pii_w("jockey"), ngx_pii_w("whiskey"),
+    ngx_pii_w("lackey"),
+    { NULL, 0 }
+};
+
+
+/* p is s (lower case letters and digits) in any case */
+
+static int
+ngx_http_llm_pii_casecmp(const u_char *p, const char *s, size_t n)
+{
+    u_char  c;
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        c = p[i];
+
+        if (ngx_pii_upper(c)) {
+            c |= 0x20;
+        }
+
+        if (c != (u_char) s[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+ngx_http_llm_pii_in_list(const u_char *p, size_t n,
+    const ngx_http_llm_pii_word_t *list)
+{
+    size_t  i;
+
+    for (i = 0; list[i].name; i++) {
+        if (list[i].len == n && ngx_http_llm_pii_casecmp(p, list[i].name, n))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A part of a name says that the value is no secret: the name is cut at
+ * "_", "-", "." and where lower case turns to upper case or to digits
+ * ("key_id", "tokenName", "SECRET_FILE").
+ */
+
+static int
+ngx_http_llm_pii_name_negated(const u_char *p, size_t n)
+{
+    size_t  i, s;
+
+    s = 0;
+
+    for (i = 0; i <= n; i++) {
+        if (i == n || !ngx_pii_alnum(p[i])
+            || (i > s && ngx_pii_upper(p[i]) && ngx_pii_lower(p[i - 1]))
+            || (i > s && ngx_pii_digit(p[i]) != ngx_pii_digit(p[i - 1])))
+        {
+            if (i - s >= 2 && i - s <= 11
+                && ngx_http_llm_pii_in_list(p + s, i - s,
+                                            ngx_http_llm_pii_not_secret))
+            {
+                return 1;
+            }
+
+            s = (i < n && ngx_pii_alnum(p[i])) ? i : i + 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char   c;
+    size_t   e, w, i, k, l, a, b, v, ve, p, limit, skipped, wl, min;
+
+    /* the character after the word, and a plural "s" */
+
+    e = *end - 1;
+    min = 16;
+    wl = 0;
+
+    if (e > 4 && (t[e - 1] == 's' || t[e - 1] == 'S')
+        && (t[e - 2] | 0x20) != 's')
+    {
+        e--;
+    }
+
+    c = t[e - 1] | 0x20;
+
+    for (i = 0; ngx_http_llm_pii_cred_words[i].name; i++) {
+        wl = ngx_http_llm_pii_cred_words[i].len;
+
+        if (wl <= e && ngx_http_llm_pii_cred_words[i].name[wl - 1] == c
+            && ngx_http_llm_pii_casecmp(t + e - wl,
+                                        ngx_http_llm_pii_cred_words[i].name,
+                                        wl))
+        {
+            break;
+        }
+    }
+
+    if (ngx_http_llm_pii_cred_words[i].name == NULL) {
+        return 0;
+    }
+
+    w = e - wl;
+
+    if (e < len && (t[e] == 's' || t[e] == 'S')) {
+        e++;                                   /* a plural */
+    }
+
+    /* a run of value characters long enough to look at, on this line */
+
+    limit = e + NGX_HTTP_LLM_PII_CONTEXT_GAP;
+
+    for (p = e, a = e; p < len; p++) {
+        c = t[p];
+
+        if (ngx_pii_valch(c)) {
+            if (p + 1 - a >= 8) {
+                break;
+            }
+
+            continue;
+        }
+
+        if (c == '\n' || c == '\r' || p >= limit) {
+            return 0;
+        }
+
+        a = p + 1;
+    }
+
+    if (p == len) {
+        /* a run at the end of the text: it may go on in a stream */
+        if (a >= limit) {
+            return 0;
+        }
+    }
+
+    /* "monkey": the whole word of letters */
+
+    for (a = w; a > 0 && ngx_pii_alpha(t[a - 1]); a--) { /* void */ }
+
+    if (a < w && ngx_pii_lower(t[w])
+        && ngx_http_llm_pii_in_list(t + a, e - a, ngx_http_llm_pii_not_words))
+    {
+        return 0;
+    }
+
+    /* "public key", "publicKey", "cache_key", "max_tokens" */
+
+    p = w;
+
+    if (p > 0 && (t[p - 1] == ' ' || t[p - 1] == '_' || t[p - 1] == '-'
+                  || t[p - 1] == '.'))
+    {
+        p--;
+    }
+
+    for (k = p; k > 0 && ngx_pii_alpha(t[k - 1]) && p - k < 16; k--) {
+        /* void */
+    }
+
+    for (i = 0; k < p && ngx_http_llm_pii_not_before[i].name; i++) {
+        l = ngx_http_llm_pii_not_before[i].len;
+
+        if (l <= p - k
+            && ngx_http_llm_pii_casecmp(t + p - l,
+                                        ngx_http_llm_pii_not_before[i].name,
+                                        l)
+            && (p - l == k
+                || (ngx_pii_lower(t[p - l - 1]) && ngx_pii_upper(t[p - l]))))
+        {
+            return 0;
+        }
+    }
+
+    /* the rest of the name: "_KEY", "1", "_secret", not "_id" */
+
+    for (p = e; p < len && ngx_pii_word(t[p]); p++) {
+        if (p - e >= NGX_HTTP_LLM_PII_CONTEXT_TAIL) {
+            return 0;
+        }
+    }
+
+    if (p > e && ngx_http_llm_pii_name_negated(t + e, p - e)) {
+        return 0;
+    }
+
+    skipped = 0;
+
+    for ( ;; ) {
+
+        /* to the next token, on this line */
+
+        while (p < len && !ngx_pii_valch(t[p])) {
+            if (t[p] == '\n' || t[p] == '\r') {
+                return 0;
+            }
+
+            p++;
+        }
+
+        if (p >= len || p >= limit) {
+            return 0;
+        }
+
+        for (a = p; p < len && ngx_pii_valch(t[p]); p++) { /* void */ }
+
+        b = p;
+
+        /* "=value": the value; "name=value": another assignment */
+
+        for (v = a; v < b && !ngx_pii_alnum(t[v]); v++) { /* void */ }
+
+        for (k = v; k + 1 < b; k++) {
+            if (t[k] == '=' && ngx_pii_alnum(t[k + 1])) {
+                return 0;
+            }
+        }
+
+        if (v == b) {
+            continue;                          /* "=", " - ", "://" */
+        }
+
+        for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
+
+        if (ve - v >= min) {
+            c = (b < len) ? t[b] : '\0';
+
+            if (c == '@' || v >= limit) {
+                return 0;
+            }
+
+            if (!ngx_http_llm_pii_random(t + v, ve - v, min)) {
+                return 0;
+            }
+
+            *start = v;
+            *end = ve;
+
+            return 1;
+        }
+
+        /* a short word between: "{airship AQAAABAAA ...}", "token - '" */
+
+        if (++skipped > 3 || ngx_http_llm_pii_name_negated(t + v, ve - v)) {
+            return 0;
+        }
+
+        if (b < len && t[b] == ':') {
+            return 0;                          /* "token x: ...": another */
+        }
+
+        /* "Authorization: Basic YnJvd3Nlcjo=": an HTTP scheme, shorter */
+
+        if (wl == 13 && ve - v >= 5
+            && (strncasecmp((const char *) t + v, "basic", ve - v) == 0
+                || strncasecmp((const char *) t + v, "bearer", ve - v) == 0))
+        {
+            min = 8;
+        }
+    }
+}
+
+
+/* s (lower case) in p, in any case */
+
+static int
+ngx_http_llm_pii_memcasemem(const u_char *p, size_t n, const char *s)
+{
+    u_char  c0, c;
+    size_t  i, k;
+
+    k = strlen(s);
+    c0 = (u_char) s[0];
+
+    for (i = 0; i + k <= n; i++) {
+        c = p[i];
+
+        if (ngx_pii_upper(c)) {
+            c |= 0x20;
+        }
+
+        if (c == c0 && strncasecmp((const char *) p + i, s, k) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A placeholder word in a token: "xxxx", "your", "example", "placeholder",
+ * "changeme", "redacted", "dummy", "sample", "<", "${", "{{"; one pass.
+ */
+
+static int
+ngx_http_llm_pii_fake(const u_char *v, size_t n)
+{
+    u_char       c;
+    size_t       i, k;
+    const char  *w;
+
+    for (i = 0; i < n; i++) {
+        c = v[i];
+
+        if (ngx_pii_upper(c)) {
+            c |= 0x20;
+        }
+
+        switch (c) {
+
+        case 'x':
+            w = "xxxx";
+            break;
+
+        case 'y':
+            w = "your";
+            break;
+
+        case 'e':
+            w = "example";
+            break;
+
+        case 'p':
+            w = "placeholder";
+            break;
+
+        case 'c':
+            w = "changeme";
+            break;
+
+        case 'r':
+            w = "redacted";
+            break;
+
+        case 'd':
+            w = "dummy";
+            break;
+
+        case 's':
+            w = "sample";
+            break;
+
+        case '<':
+            return 1;
+
+        case '$':
+            w = "${";
+            break;
+
+        case '{':
+            w = "{{";
+            break;
+
+        default:
+            continue;
+        }
+
+        k = strlen(w);
+
+        if (n - i >= k && ngx_http_llm_pii_casecmp(v + i, w, k)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* "8-4-4-4-12" hexadecimal digits */
+
+static int
+ngx_http_llm_pii_uuid(const u_char *v, size_t n)
+{
+    size_t  i;
+
+    if (n != 36) {
+        return 0;
+    }
+
+    for (i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (v[i] != '-') {
+                return 0;
+            }
+
+        } else if (!ngx_pii_hex(v[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* hexadecimal digits and dashes only */
+
+static int
+ngx_http_llm_pii_hex(const u_char *v, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (!ngx_pii_hex(v[i]) && v[i] != '-') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* n * log2(n) * 1000, for the entropy of up to 64 characters */
+
+static const unsigned  ngx_http_llm_pii_nlogn[] = {
+    0, 0, 2000, 4755, 8000, 11610, 15510, 19651,
+    24000, 28529, 33219, 38054, 43020, 48106, 53303, 58603,
+    64000, 69487, 75059, 80711, 86439, 92239, 98107, 104042,
+    110039, 116096, 122211, 128382, 134606, 140881, 147207, 153580,
+    160000, 166465, 172974, 179525, 186117, 192750, 199421, 206131,
+    212877, 219660, 226477, 233329, 240215, 247133, 254084, 261066,
+    268078, 275121, 282193, 289294, 296423, 303580, 310764, 317975,
+    325212, 332475, 339763, 347076, 354413, 361775, 369160, 376569,
+    384000
+};
+
+
+/*
+ * A token that looks random rather than like a word, a name, a number, a
+ * path or a placeholder:
+ *
+ *   - 16 to 1000 characters (a stream holds a run of up to 1024), no run
+ *     of five times the same character, no
+ *     placeholder word ("your_", "example", "xxxx", "changeme", ...);
+ *   - Shannon entropy of at least 3 bits per character (of the first 64);
+ *   - letters and digits, the character class changing often (at least
+ *     once in five characters: "zoaw0c0m50m0hz2h1fm21y4t", not
+ *     "release-2024-01-15"), and, when there are few digits, letters
+ *     that are not words (when the class changes less than once in 2.5
+ *     characters, fewer than 30 % vowels: "generateKeyPair2" is a name);
+ *     or a UUID; or, without digits, both cases changing at
+ *     least every 2.5 characters and few vowels ("hfCnuVcYOgiRjlDEmAoRbN");
+ *   - with a "/", both cases and digits (not a path).
+ */
+
+static int
+ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min)
+{
+    u_char    c, cls, prev, counts[256];
+    size_t    i, m, run, max_run, alnum, tr, digit, upper, lower, vowel;
+    unsigned  h;
+
+    if (n < min || n > 1000) {
+        return 0;
+    }
+
+    for (m = n; m > 0 && v[m - 1] == '='; m--) { /* void */ }
+
+    if (m < min) {
+        return 0;
+    }
+
+    if (ngx_http_llm_pii_fake(v, m)) {
+        return 0;
+    }
+
+    alnum = 0;
+    tr = 0;
+    digit = 0;
+    upper = 0;
+    lower = 0;
+    vowel = 0;
+    run = 0;
+    max_run = 0;
+    prev = 0;
+
+    for (i = 0; i < m; i++) {
+        c = v[i];
+
+        run = (i && v[i - 1] == c) ? run + 1 : 1;
+
+        if (run > max_run) {
+            max_run = run;
+        }
+
+        if (ngx_pii_digit(c)) {
+            cls = 1;
+            digit++;
+
+        } else if (ngx_pii_upper(c)) {
+            cls = 2;
+            upper++;
+
+        } else if (ngx_pii_lower(c)) {
+            cls = 3;
+            lower++;
+
+        } else {
+            continue;
+        }
+
+        c |= 0x20;
+        vowel += (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u');
+
+        tr += (prev && prev != cls);
+        prev = cls;
+        alnum++;
+    }
+
+    if (max_run > 4 || alnum < min) {
+        return 0;
+    }
+
+    /* entropy of the first 64 characters, in thousandths of a bit */
+
+    memset(counts, 0, sizeof(counts));
+
+    n = (m < 64) ? m : 64;
+
+    for (i = 0; i < n; i++) {
+        counts[v[i]]++;
+    }
+
+    h = ngx_http_llm_pii_nlogn[n];
+
+    for (i = 0; i < n; i++) {
+        if (counts[v[i]]) {
+            h -= ngx_http_llm_pii_nlogn[counts[v[i]]];
+            counts[v[i]] = 0;
+        }
+    }
+
+    if (h < ((min < 16) ? 2500 : 3000) * n) {
+        return 0;
+    }
+
+    if (ngx_http_llm_pii_uuid(v, m)) {
+        return 1;
+    }
+
+    if (memchr(v, '/', m) && !(upper && lower && digit)) {
+        return 0;
+    }
+
+    if (digit == 0) {
+        return (upper && lower && m >= 20 && tr * 5 >= alnum * 2
+                && vowel * 10 < (upper + lower) * 3);
+    }
+
+    if (upper + lower == 0 || tr * 5 < alnum) {
+        return 0;
+    }
+
+    /* few digits and letters that read like words: a name */
+
+    if (!ngx_http_llm_pii_hex(v, m) && upper + lower >= 12 && digit * 5 < m
+        && tr * 5 < alnum * 2 && vowel * 10 >= (upper + lower) * 3)
+    {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/*
+ * A Slack token "xoxb-<digits>-<digits>-<random>": the digit groups may
+ * repeat a digit ("xoxa-2-511111111-..."), the last part must not be a
+ * placeholder ("xoxe.xoxp-1-RANDOMSTRINGHERE", "...AccessTokenHere").
+ */
+
+static int
+ngx_http_llm_pii_slack(const u_char *v, size_t n)
+{
+    size_t  i, k;
+
+    for (k = n; k > 0 && v[k - 1] != '-'; k--) { /* void */ }
+
+    if (ngx_http_llm_pii_placeholder_run(v + k, n - k)) {
+        return 0;
+    }
+
+    if (n - k >= 16) {
+        for (i = k; i < n && !ngx_pii_digit(v[i]); i++) { /* void */ }
+
+        if (i == n && !ngx_http_llm_pii_random(v + k, n - k, 16)) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+ngx_http_llm_pii_v_azure(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t  s, e;
+
+    s = *start;
+    e = *end;
+
+    if ((s > 0 && (ngx_pii_tokch(t[s - 1]) || t[s - 1] == '~'))
+        || (e < len && (ngx_pii_tokch(t[e]) || t[e] == '~' || t[e] == '.')))
+    {
+        return 0;
+    }
+
+    /* a full stop after it */
+
+    if (t[e - 1] == '.' && e - s > 37) {
+        e--;
+    }
+
+    *end = e;
+
+    return !ngx_http_llm_pii_placeholder_run(t + s, e - s);
+}
+
+
+/* where a connection string's value ends: ";", "&", a quote, a space */
+
+#define ngx_pii_conn_end(c)  ((c) == ';' || (c) == '&' || (c) == '"'         \
+                              || (c) == '\'' || (c) == '`' || (c) == '<'      \
+                              || (c) == '>' || (c) == ' ' || (c) == '\t'      \
+                              || (c) == '\r' || (c) == '\n')
+
+
+/* a value that stands for a password: "{password}", "$DB_PASS", "***" */
+
+static int
+ngx_http_llm_pii_conn_placeholder(const u_char *v, size_t n)
+{
+    static const char  *fake[] = {
+        "your", "xxx", "***", "redacted", "<", NULL
+    };
+
+    size_t  i;
+
+    if (n == 0 || v[0] == '{' || v[0] == '$' || v[0] == '%' || v[0] == '*'
+        || v[0] == '[' || v[0] == '(')
+    {
+        return 1;
+    }
+
+    for (i = 0; fake[i]; i++) {
+        if (ngx_http_llm_pii_memcasemem(v, n, fake[i])) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * "jdbc:...": whole, to the end of the token, when it holds a password:
+ * a "password=" (or "pwd=", "pass=") parameter with a value, or
+ * "user:password@" / "user/password@".
+ */
+
+static int
+ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t   s, e, i, k, at, u;
+
+    s = *start;
+    e = *end;
+
+    if (e < len && !ngx_pii_conn_end(t[e]) && t[e] != ';' && t[e] != '&') {
+        return 0;
+    }
+
+    /* the whole token: its parameters go on after ";" and "&" */
+
+    if (e < len && (t[e] == ';' || t[e] == '&')) {
+        return 0;
+    }
+
+    if (s > 0 && ngx_pii_alnum(t[s - 1])) {
+        return 0;
+    }
+
+    /* punctuation after it: "...:orcl;", "...:orcl." */
+
+    while (t[e - 1] == ';' || t[e - 1] == ',' || t[e - 1] == '.'
+           || t[e - 1] == ')')
+    {
+        e--;
+    }
+
+    *end = e;
+
+    for (i = s; i < e; i++) {
+        if (t[i] != '=' || i < s + 4) {
+            continue;
+        }
+
+        for (k = i; k > s && ngx_pii_alpha(t[k - 1]); k--) { /* void */ }
+
+        if (k == s || (t[k - 1] != ';' && t[k - 1] != '&' && t[k - 1] != '?'
+                       && t[k - 1] != ':'))
+        {
+            continue;
+        }
+
+        if (!((i - k == 8 && strncasecmp((const char *) t + k, "password", 8)
+               == 0)
+              || (i - k == 3 && strncasecmp((const char *) t + k, "pwd", 3)
+                  == 0)
+              || (i - k == 4 && strncasecmp((const char *) t + k, "pass", 4)
+                  == 0)))
+        {
+            continue;
+        }
+
+        for (u = i + 1; u < e && t[u] != ';' && t[u] != '&'; u++) {
+            /* void */
+        }
+
+        if (u == e && e == len) {
+            return 1;                          /* the value may go on */
+        }
+
+        if (!ngx_http_llm_pii_conn_placeholder(t + i + 1, u - i - 1)) {
+            return 1;
+        }
+    }
+
+    /* "//user:password@host", "thin:scott/tiger@host" */
+
+    for (at = s; at < e && t[at] != '@'; at++) { /* void */ }
+
+    if (at == e) {
+        return 0;
+    }
+
+    for (u = at; u > s && t[u - 1] != ':' && !(t[u - 1] == '/'
+                                               && t[u - 2] == '/');
+         u--)
+    {
+        /* void */
+    }
+
+    if (t[u - 1] == ':' && u >= s + 3 && t[u - 2] == '/' && t[u - 3] == '/') {
+        /* "//user:password@" */
+        return 0;
+    }
+
+    if (t[u - 1] == '/') {
+        /* after "//": "user:password" */
+        for (k = u; k < at && t[k] != ':'; k++) { /* void */ }
+
+        return (k + 1 < at);
+    }
+
+    /* after ":": "scott/tiger" */
+
+    for (k = u; k < at && t[k] != '/'; k++) { /* void */ }
+
+    return (k > u && k + 1 < at);
+}
+
+
+/* the value after "password=" in a connection string or a query */
+
+static int
+ngx_http_llm_pii_v_conn_password(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t  v, e;
+
+    v = *end;
+
+    while (v < len && (t[v] == ' ' || t[v] == '\t')) {
+        v++;
+    }
+
+    for (e = v; e < len && !ngx_pii_conn_end(t[e]); e++) { /* void */ }
+
+    if (e == v) {
+        return 0;
+    }
+
+    if (e < len && ngx_http_llm_pii_conn_placeholder(t + v, e - v)) {
+        return 0;
+    }
+
+    /* at the end of the text: it may go on in a stream, taken as it is */
+
+    *start = v;
+    *end = e;
+
+    return 1;
+}
+
+
+/*
+ * "curl -u user:password", "--user user:password", quoted or not: the
+ * argument, when it has a ":" and "curl" or "wget" comes before on its line
+ * (within 56 bytes: in a stream the option is in the released context).
+ * An argument that reaches the end of the text is taken as it is: in a
+ * stream it may go on, and it is held from its start.
+ */
+
+static int
+ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char  q;
+    size_t  o, p, a, b, colon, i;
+
+    p = *end;
+
+    /* the option: after a space; "-u" or "--user" */
+
+    for (o = p - 1; o > 0 && t[o - 1] != ' ' && t[o - 1] != '\t'; o--) {
+        if (p - o > 8) {
+            return 0;
+        }
+    }
+
+    if (o == 0 || t[o] != '-') {
+        return 0;
+    }
+
+    /* "curl" or "wget" before it on the line, within 56 bytes */
+
+    for (i = o; i > 4 && o - i < 56 && t[i - 1] != '\n'; i--) {
+        if ((strncasecmp((const char *) t + i - 5, "curl ", 5) == 0
+             || strncasecmp((const char *) t + i - 5, "wget ", 5) == 0)
+            && (i == 5 || !ngx_pii_alnum(t[i - 6])))
+        {
+            break;
+        }
+    }
+
+    if (i <= 4 || o - i >= 56 || t[i - 1] == '\n') {
+        return 0;
+    }
+
+    while (p < len && t[p] == ' ') {
+        p++;
+    }
+
+    if (p == len) {
+        return 0;
+    }
+
+    a = p;
+    q = 0;
+
+    if (t[p] == '"' || t[p] == '\'') {
+        q = t[p];
+        a = ++p;
+    }
+
+    colon = 0;
+
+    for (b = a; b < len; b++) {
+        if (q) {
+            if (t[b] == q || t[b] == '\n') {
+                break;
+            }
+
+        } else if (t[b] == ' ' || t[b] == '\t' || t[b] == '\n'
+                   || t[b] == '\r')
+        {
+            break;
+
+        } else if (t[b] == '"' || t[b] == '\'') {
+            /* a quoted part: kevin:'pRf7vG2h1L8nQkW9' */
+            for (i = b + 1; i < len && t[i] != t[b] && t[i] != '\n'; i++) {
+                /* void */
+            }
+
+            b = (i < len && t[i] == t[b]) ? i : i - 1;
+            continue;
+        }
+
+        if (t[b] == ':' && colon == 0) {
+            colon = b + 1;
+        }
+    }
+
+    if (b - a > 256 || b == a || t[a] == '<' || t[a] == '[' || t[a] == '{'
+        || t[a] == '$')
+    {
+        return 0;
+    }
+
+    if (b == len) {
+        /* it may go on in a stream: held from its start */
+        *start = a;
+        *end = b;
+        return 1;
+    }
+
+    if (colon == 0 || b - a < 4
+        || (b > colon
+            && ngx_http_llm_pii_conn_placeholder(t + colon, b - colon)))
+    {
+        return 0;
+    }
+
+    /* "1000:1000" is a user and a group */
+
+    for (i = colon; i < b && (ngx_pii_digit(t[i]) || t[i] == '\''); i++) {
+        /* void */
+    }
+
+    if (i == b) {
+        return 0;
+    }
+
+    *start = a;
+    *end = b;
+
+    return 1;
+}
+
+
+/*
+ * "user:password@host:port/path" without a scheme (compiled without start
+ * of match): back to the "@", the ":" before it, the user; whole, after a
+ * space, a quote, "=" or the start; not a number for a user ("10:30@").
+ */
+
+static int
+ngx_http_llm_pii_v_cred_bare(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char  c;
+    size_t  at, colon, s, i;
+
+    for (at = *end; at > 0 && t[at - 1] != '@'; at--) { /* void */ }
+
+    if (at == 0) {
+        return 0;
+    }
+
+    at--;
+
+    /* the password: 3 to 128 characters a stream holds back */
+
+    for (colon = at; colon > 0 && at - colon <= 128; colon--) {
+        c = t[colon - 1];
+
+        if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%'
+              || c == '+' || c == '~' || c == '=' || c == '(' || c == ')'
+              || c == '-'))
+        {
+            break;
+        }
+    }
+
+    if (colon == 0 || t[colon - 1] != ':' || at - colon < 3
+        || at - colon > 128)
+    {
+        return 0;
+    }
+
+    colon--;
+
+    for (s = colon; s > 0 && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '.'
+                              || t[s - 1] == '_' || t[s - 1] == '-');
+         s--)
+    {
+        /* void */
+    }
+
+    if (s == colon
+        || (s > 0 && t[s - 1] != ' ' && t[s - 1] != '\t' && t[s - 1] != '\n'
+            && t[s - 1] != '"' && t[s - 1] != '\'' && t[s - 1] != '='
+            && t[s - 1] != '(' && t[s - 1] != '`'))
+    {
+        return 0;
+    }
+
+    for (i = s; i < colon && ngx_pii_digit(t[i]); i++) { /* void */ }
+
+    if (i == colon) {
+        return 0;
+    }
+
+    if (ngx_http_llm_pii_conn_placeholder(t + colon + 1, at - colon - 1)) {
         return 0;
     }
 
@@ -5042,4 +6269,59 @@ ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len, size_t *start,
     }
 
     return 0;
+}
+
+
+/*
+ * "scheme://user:passw" at the very end of the text (compiled without start
+ * of match): what a stream has of a URL with a password so far, "@" and a
+ * part of the host included.  Not a port ("http://host:8080"): the part
+ * after the user's ":" has a non-digit.  The user is made of characters a
+ * stream holds back (as in the pattern of a whole URL), so the URL is held
+ * from its scheme until this takes over.
+ */
+
+static int
+ngx_http_llm_pii_v_cred_url_open(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t  s, c, i;
+
+    if (*end != len) {
+        return 0;
+    }
+
+    /* the last "://", the ":" after the user */
+
+    for (s = len; s >= 3; s--) {
+        if (t[s - 1] == '/' && t[s - 2] == '/' && t[s - 3] == ':') {
+            break;
+        }
+    }
+
+    if (s < 3) {
+        return 0;
+    }
+
+    c = s;
+
+    while (c < len && t[c] != ':') {
+        c++;
+    }
+
+    for (i = c + 1; i < len && ngx_pii_digit(t[i]); i++) { /* void */ }
+
+    if (c == len || i == len) {
+        return 0;
+    }
+
+    s = ngx_http_llm_pii_scheme(t, s - 3);
+
+    if (s == NGX_HTTP_LLM_PII_NONE) {
+        return 0;
+    }
+
+    *start = s;
+
+    return 1;
 }

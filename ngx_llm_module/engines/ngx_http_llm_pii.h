@@ -18,7 +18,7 @@
  * the bytes that could still become part of a match:
  *
  *   - the trailing run of characters that built-in values are made of
- *     (letters, digits, "._%+-@:()/=", single spaces between digit or
+ *     (letters, digits, "._%+-@:()/=~", single spaces between digit or
  *     capital groups or lower-case groups of a code, characters that
  *     normalise to these, words in another script shorter than 64 bytes),
  *     at most NGX_HTTP_LLM_PII_RUN_MAX bytes;

@@ -469,6 +469,71 @@ static sample_t  samples[] = {
       "\"SecretAccessKey\": \"[SECRET]\"" },
     { "secret_access_key: abcdefghijklmnopqrstuvwxyzabcdefghijklmn", NULL },
 
+    /* a random token after a word that names a credential */
+    { "[DEBUG] Using adobe KEY=zoaw0c0m50m0hz2h1fm21y4tqfyl7ifi\n",
+      "[DEBUG] Using adobe KEY=[SECRET]\n" },
+    { "plivo token - 'qFj32Da8vf-g_-8qLu9P_k8XPyAHGrvKrzGTQIN4'",
+      "plivo token - '[SECRET]'" },
+    { "<secret>{airship AQAAABAAA xTiPNSDg6JjzG8fWoLb8JlE8SBcMKkCx2fZLZD91}"
+      "</secret>", "<secret>{airship AQAAABAAA [SECRET]}</secret>" },
+    { "const hubspotKey = \"3f6c1e9a-52b7-4d0e-9a8c-7e21b4d5f093\";",
+      "const hubspotKey = \"[SECRET]\";" },
+    { "fastlyKey string = \"TVAWji0p7uDI6OP9DyWvmV-vgoUoXIuf\"",
+      "fastlyKey string = \"[SECRET]\"" },
+    { "curl -H 'Authorization: Basic YnJvd3Nlcjo=' x",
+      "curl -H 'Authorization: Basic [SECRET]' x" },
+
+    /* ... and what is no credential next to such a word */
+    { "the key fingerprint is SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3t"
+      "D2s.", NULL },
+    { "token id 9f0c2b7e-4d1a-4e8b-9c3f-5a6b7c8d9e0f, key_id: 9f0c2b7e4d1a4e8b"
+      "9c3f, tokenName abc123def456ghi789", NULL },
+    { "cache key: node-modules-3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c5d4e3f2a",
+      NULL },
+    { "public key: AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi"
+      "0dh2l9GKJl", NULL },
+    { "fixed the token refresh in commit 3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c5d4e"
+      "3f2a", NULL },
+    { "password hash sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca"
+      "495991b7852b855", NULL },
+    { "auth integrity sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+"
+      "5yhHKpAbzi97Q8pv==", NULL },
+    { "access the image nginx@sha256:0b159cd1ee1203dad901967ac55eee18c24da84b"
+      "a3be384690304be93538bea8", NULL },
+    { "the key is in ~/.ssh/id_ed25519_github_deploy_2024, max_tokens: 4096, "
+      "keyboard 3f2a9c8b7e6d5f4a3b2c, monkey 3f2a9c8b7e6d5f4a3b2c", NULL },
+    { "access https://grafana.example.com/d/abc123xyz987/overview and "
+      "token crypto_1.generateKeyPairSync", NULL },
+
+    /* URLs with a password, connection strings, curl */
+    { "url=jdbc:mysql://app:S3cr3t-pw@db:3306/shop?useSSL=true ok",
+      "url=[SECRET] ok" },
+    { "jdbc:oracle:thin:scott/tiger@dbhost:1521:orcl", "[SECRET]" },
+    { "jdbc:mysql://localhost:3306/db?useSSL=false ok", NULL },
+    { "Server=db;User ID=sa;Password=Sup3r$ecret!;Encrypt=True",
+      "Server=db;User ID=sa;Password=[SECRET];Encrypt=True" },
+    { "Uid=sa;Pwd={your_password};", NULL },
+    { "curl -u elastic:P@ssw0rd$1 https://localhost:9200",
+      "curl -u [SECRET] https://localhost:9200" },
+    { "curl --user kevin:'pRf7vG2h1L8nQkW9' -iX PATCH",
+      "curl --user [SECRET] -iX PATCH" },
+    { "curl -u <user:password> x; docker run -u 1000:1000 x; git push -u "
+      "origin main", NULL },
+    { "connect admin:s3cret@db.example.com:5432/app now",
+      "connect [SECRET] now" },
+    { "redis://:s3cr3tpass@cache:6379/0 and postgres://admin:P@ssw0rd@db:5432"
+      "/app", "[SECRET] and [SECRET]" },
+    { "cvs://:pserver:anoncvs@sources.example.org ok",
+      "cvs://:pserver:[EMAIL] ok" },
+
+    /* Azure AD client secrets, Slack tokens with repeated digits */
+    { "client_secret: .IQ8Q~79R7TOWOspFnWcEG-dYt4KXqFqxK16cxr",
+      "client_secret: [SECRET]" },
+    { "slack xoxa-2-511111111-31111111111-3111111111111-e039d02840a0b9379c",
+      "slack [SECRET]" },
+    { "xoxe.xoxp-1-RANDOMSTRINGHERE and xoxe.xoxp-1-SlackAppConfigurationAcc"
+      "essTokenHere", NULL },
+
     /* several values */
     { "Hi, I'm Jo (jo@ex.io, +1 415 555 0100); card 4111111111111111.",
       "Hi, I'm Jo ([EMAIL], [PHONE]); card [CARD]." },
@@ -513,6 +578,46 @@ test_samples(ngx_http_llm_pii_t *pii)
         ok(good, "stream split at every place: \"%s\"",
            esc(samples[i].in));
     }
+}
+
+
+/*
+ * A JDBC URL whose password is a parameter after ";" or "&": whole in a
+ * text; in a stream the parameters before the password may have been
+ * released (they hold no run of value characters to keep), the password
+ * never is.
+ */
+
+static void
+test_jdbc_stream(ngx_http_llm_pii_t *pii)
+{
+    char        *out;
+    size_t       k, len;
+    int          good;
+    const char  *in;
+
+    in = "url=jdbc:sqlserver://db:1433;user=sa;password=P@ssw0rd!;encrypt=t"
+         "rue ok";
+
+    out = mask(pii, in);
+    ok(strcmp(out, "url=[SECRET] ok") == 0, "block: \"%s\" -> \"%s\"",
+       esc(in), esc(out));
+
+    len = strlen(in);
+    good = 1;
+
+    for (k = 0; k < len; k++) {
+        out = (k == 0) ? stream_mask(pii, in, 1, 0, 0, NULL)
+                       : stream_mask(pii, in, 0, k, 0, NULL);
+
+        if (strstr(out, "P@ss") != NULL || strstr(out, "[SECRET] ok") == NULL) {
+            printf("# split at %zu: \"%s\"\n", k, esc(out));
+            good = 0;
+            break;
+        }
+    }
+
+    ok(good, "stream: the JDBC password is never released: \"%s\"", esc(in));
 }
 
 
@@ -769,6 +874,7 @@ main(void)
 
     test_helpers();
     test_samples(pii);
+    test_jdbc_stream(pii);
     test_hold(pii);
     test_long_block(pii);
     test_open_block(pii);

@@ -1,0 +1,207 @@
+# Secrets of issue 17 through nginx: a random token after a word that
+# names a credential (the context detector) and the look-alikes it leaves
+# alone, URLs with a password in every form (an empty user, "@" in the
+# password, no scheme), JDBC URLs and connection strings, curl -u, Slack
+# tokens with repeated digits, Azure AD client secrets: in a request, in a
+# JSON answer, and in a stream sent one character per event.
+
+use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LLMTest::Suite;
+use JSON::PP ();
+
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+no_shuffle();
+no_long_string();
+log_level('info');
+no_root_location();
+
+sub chunk {
+    my $t = shift;
+    return 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
+        . '"delta":{"content":"' . $t . '"},"finish_reason":null}]}\n\n';
+}
+
+# one event per character; a JSON escape ("\\uff14") is one character
+sub by_char {
+    my $text = shift;
+    my @pieces = $text =~ /(\\\\u[0-9a-f]{4}|.)/g;
+    return join "\n", map { "            echo -n '" . chunk($_) . "';\n"
+                            . "            echo_flush;" } @pieces;
+}
+
+# the text of a streamed answer, all deltas joined
+sub contents {
+    my $body = shift;
+    my $out = '';
+
+    for my $line (split /\n/, $body) {
+        next unless $line =~ /^data: (\{.*)$/;
+        my $j = eval { JSON::PP::decode_json($1) } or return "bad JSON: $line";
+
+        for my $c (@{ $j->{choices} || [] }) {
+            $out .= $c->{delta}{content} // '';
+        }
+    }
+
+    utf8::encode($out);             # bytes, as the body is compared
+
+    return $out;
+}
+
+our $Stop = 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
+    . '"delta":{},"finish_reason":"stop"}]}\n\n';
+our $Done = 'data: [DONE]\n\n';
+
+our $Stream = by_char('key=zoaw0c0m50m0hz2h1fm21y4tqfyl7ifi, '
+    . 'plivo token - qFj32Da8vf-g_-8qLu9P_k8XPyAHGrvKrzGTQIN4, '
+    . 'db postgres://admin:P@ssw0rd@db:5432/app, '
+    . 'slack xoxa-2-511111111-31111111111-3111111111111-e039d02840a0b9379c, '
+    . 'client_secret: .IQ8Q~79R7TOWOspFnWcEG-dYt4KXqFqxK16cxr, '
+    . 'curl -u elastic:P@ssw0rd!1 https://x, '
+    . 'Server=db;User ID=sa;Password=Sup3r!ecret;Encrypt=True, ok');
+
+our $Answer = 'Use KEY=zoaw0c0m50m0hz2h1fm21y4tqfyl7ifi or <secret>{airship '
+    . 'AQAAABAAA xTiPNSDg6JjzG8fWoLb8JlE8SBcMKkCx2fZLZD91}</secret>; '
+    . 'db redis://:s3cr3tpass@cache:6379/0 or admin:s3cret@db.example.com:5432/app '
+    . 'or jdbc:oracle:thin:scott/tiger@dbhost:1521:orcl; '
+    . 'slack xoxa-2-511111111-31111111111-3111111111111-e039d02840a0b9379c; '
+    . 'azure .IQ8Q~79R7TOWOspFnWcEG-dYt4KXqFqxK16cxr. Not the key fingerprint '
+    . 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s nor token id '
+    . '9f0c2b7e-4d1a-4e8b-9c3f-5a6b7c8d9e0f.';
+
+our $Mock = <<"_EOC_";
+    log_format llm 'llm-log: redactions=\$llm_redactions status=\$status';
+
+    llm_model gpt-4o-mini upstream=mock;
+
+    upstream mock {
+        server unix:\$TEST_NGINX_HTML_DIR/mock.sock;
+    }
+
+    server {
+        listen unix:\$TEST_NGINX_HTML_DIR/mock.sock;
+        access_log off;
+        error_log logs/mock.log info;
+
+        # what the provider receives
+        location /echo/ {
+            default_type text/plain;
+            echo_read_request_body;
+            echo -n \$request_body;
+        }
+
+        location /json/ {
+            default_type application/json;
+            echo_read_request_body;
+            echo '{"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"$Answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50}}';
+        }
+
+        location /split/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+$Stream
+            echo -n '$Stop';
+            echo -n '$Done';
+        }
+    }
+_EOC_
+
+our $Gateway = <<'_EOC_';
+    location / {
+        llm_gateway openai;
+        llm_redact request response;
+        proxy_pass http://mock;
+        access_log logs/error.log llm;
+    }
+_EOC_
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("http_config", $Mock) unless defined $block->http_config;
+    $block->set_value("config", $Gateway) unless defined $block->config;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: request: a random token after a word that names a credential; hashes, ids and fingerprints next to such a word are left alone
+--- request
+POST /echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"[DEBUG] Using adobe KEY=zoaw0c0m50m0hz2h1fm21y4tqfyl7ifi\nplivo token - 'qFj32Da8vf-g_-8qLu9P_k8XPyAHGrvKrzGTQIN4'\n<secret>{airship AQAAABAAA xTiPNSDg6JjzG8fWoLb8JlE8SBcMKkCx2fZLZD91}</secret>\nconst hubspotKey = \"3f6c1e9a-52b7-4d0e-9a8c-7e21b4d5f093\";\nAuthorization: Basic YnJvd3Nlcjo=\nthe key fingerprint is SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s, token id 9f0c2b7e-4d1a-4e8b-9c3f-5a6b7c8d9e0f, cache key: node-modules-3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c5d4e3f2a, fixed the token refresh in commit 3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c5d4e3f2a, public key: AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"}]}
+--- response_body chomp
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"[DEBUG] Using adobe KEY=[SECRET]\nplivo token - '[SECRET]'\n<secret>{airship AQAAABAAA [SECRET]}</secret>\nconst hubspotKey = \"[SECRET]\";\nAuthorization: Basic [SECRET]\nthe key fingerprint is SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s, token id 9f0c2b7e-4d1a-4e8b-9c3f-5a6b7c8d9e0f, cache key: node-modules-3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c5d4e3f2a, fixed the token refresh in commit 3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c5d4e3f2a, public key: AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"}]}
+--- error_log
+llm-log: redactions=5 
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: request: URLs with a password in every form, JDBC URLs, connection strings, curl -u
+--- request
+POST /echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"db postgres://admin:P@ssw0rd@db:5432/app, cache redis://:s3cr3tpass@cache:6379/0, bare admin:s3cret@db.example.com:5432/app, mongo mongodb+srv://admin:Pa$$w0rd!@cluster0.abcde.mongodb.net/test, pct postgres://app:p%40ss%3Aword@db/app\nurl=jdbc:sqlserver://db:1433;user=sa;password=P@ssw0rd!;encrypt=true\njdbc:oracle:thin:scott/tiger@dbhost:1521:orcl\nServer=db;User ID=sa;Password=Sup3r$ecret!;Encrypt=True\ncurl -u elastic:P@ssw0rd$1 https://localhost:9200\nNot: http://localhost:8080/x, jdbc:mysql://localhost:3306/db?useSSL=false, Uid=sa;Pwd={your_password};, docker run -u 1000:1000 img, git push -u origin main"}]}
+--- response_body chomp
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"db [SECRET], cache [SECRET], bare [SECRET], mongo [SECRET], pct [SECRET]\nurl=[SECRET]\n[SECRET]\nServer=db;User ID=sa;Password=[SECRET];Encrypt=True\ncurl -u [SECRET] https://localhost:9200\nNot: http://localhost:8080/x, jdbc:mysql://localhost:3306/db?useSSL=false, Uid=sa;Pwd={your_password};, docker run -u 1000:1000 img, git push -u origin main"}]}
+--- error_log
+llm-log: redactions=9 
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: request: Slack tokens with repeated digits, Azure AD client secrets; placeholders are left alone
+--- request
+POST /echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"slack xoxa-2-511111111-31111111111-3111111111111-e039d02840a0b9379c, client_secret: .IQ8Q~79R7TOWOspFnWcEG-dYt4KXqFqxK16cxr, (QtT8Q~9C-_Ij~RouHVpD2Tuf3oHWGh.DQ3kcjbAn). Not: xoxe.xoxp-1-RANDOMSTRINGHERE, xoxe.xoxp-1-SlackAppConfigurationAccessTokenHere"}]}
+--- response_body chomp
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"slack [SECRET], client_secret: [SECRET], ([SECRET]). Not: xoxe.xoxp-1-RANDOMSTRINGHERE, xoxe.xoxp-1-SlackAppConfigurationAccessTokenHere"}]}
+--- error_log
+llm-log: redactions=3 
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: JSON answer: the secrets are masked before the client sees them, the look-alikes are not
+--- request
+POST /json/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}
+--- response_body_like eval
+qr/"content":"Use KEY=\[SECRET\] or <secret>\{airship AQAAABAAA \[SECRET\]\}<\/secret>; db \[SECRET\] or \[SECRET\] or \[SECRET\]; slack \[SECRET\]; azure \[SECRET\]\. Not the key fingerprint SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s nor token id 9f0c2b7e-4d1a-4e8b-9c3f-5a6b7c8d9e0f\."/
+--- error_log
+llm-log: redactions=7 
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: stream, one character per event: each secret is seen whole
+--- request
+POST /split/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_filters eval
+\&main::contents
+--- response_body chomp
+key=[SECRET], plivo token - [SECRET], db [SECRET], slack [SECRET], client_secret: [SECRET], curl -u [SECRET] https://x, Server=db;User ID=sa;Password=[SECRET];Encrypt=True, ok
+--- error_log
+llm-log: redactions=7 
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 6: stream, one character per event: no piece of a secret reaches the client
+--- request
+POST /split/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_unlike eval
+qr/zoaw|7ifi|qFj3|QIN4|admin|ssw0|e039|a0b9379c|IQ8Q|16cxr|elastic|Sup3r/
+--- no_error_log
+[error]
