@@ -590,7 +590,7 @@ void ngx_http_llm_collect_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     u_char *text, size_t len);
 ngx_int_t ngx_http_llm_route_init(ngx_conf_t *cf);
 
-/* ngx_http_llm_cache.c */
+/* ngx_http_llm_cache_module.c, ngx_http_llm_cache_capture.c */
 ngx_int_t ngx_http_llm_cache_lookup(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_cache_end(ngx_http_llm_ctx_t *ctx);
