@@ -161,6 +161,8 @@ typedef struct {
     unsigned                    failed:1;      /* the answer is not kept */
     unsigned                    too_large:1;
     unsigned                    message:1;     /* Responses: its item seen */
+    unsigned                    json_read:1;   /* a JSON answer: read */
+    unsigned                    json_ok:1;     /* and it can be stored */
 } ngx_http_llm_cache_ctx_t;
 
 

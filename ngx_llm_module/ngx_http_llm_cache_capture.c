@@ -18,8 +18,14 @@ static ngx_int_t ngx_http_llm_cache_append(ngx_http_request_t *r,
 static ngx_int_t ngx_http_llm_cache_copy(ngx_http_request_t *r,
     ngx_http_llm_json_t *json, uint32_t tok, size_t max, ngx_str_t *out);
 static void ngx_http_llm_cache_cleanup(void *data);
+static void ngx_http_llm_cache_json_answer(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
+    ngx_http_llm_json_t *json);
 static ngx_int_t ngx_http_llm_cache_read_json(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx);
+static ngx_int_t ngx_http_llm_cache_read_answer(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_ctx_t *cctx,
+    ngx_http_llm_json_t *json);
 static ngx_int_t ngx_http_llm_cache_gemini_json(ngx_http_request_t *r,
     ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_json_t *json);
 static void ngx_http_llm_cache_responses_event(ngx_http_request_t *r,
@@ -78,6 +84,12 @@ ngx_http_llm_cache_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     cctx = ctx->cache;
 
     if (cctx == NULL) {
+        return;
+    }
+
+    if (ctx->st == NULL) {
+        /* a JSON answer's object, parsed once by the usage reader */
+        ngx_http_llm_cache_json_answer(r, ctx, cctx, json);
         return;
     }
 
@@ -323,7 +335,7 @@ ngx_http_llm_cache_append(ngx_http_request_t *r,
 
         /* decoded text is never longer than its raw JSON form */
 
-        size = ngx_max(cctx->text_size * 2, 4096);
+        size = cctx->text_size ? cctx->text_size * 2 : 256;
         size = ngx_max(size, cctx->entry.text.len + len);
 
         p = ngx_pnalloc(r->pool, size);
@@ -399,6 +411,7 @@ ngx_http_llm_cache_cleanup(void *data)
 {
     ngx_http_llm_ctx_t *ctx = data;
 
+    ngx_int_t                  rc;
     ngx_http_request_t        *r;
     ngx_http_llm_cache_ctx_t  *cctx;
 
@@ -438,9 +451,19 @@ ngx_http_llm_cache_cleanup(void *data)
     }
 
     if (ctx->st == NULL) {
-        /* a JSON answer: read from the filter's capture */
+        /*
+         * A JSON answer: read already from the object the usage reader
+         * parsed, or else from the filter's capture
+         */
 
-        if (ngx_http_llm_cache_read_json(r, ctx, cctx) != NGX_OK) {
+        if (cctx->json_read && cctx->attempt == ctx->attempts) {
+            rc = cctx->json_ok ? NGX_OK : NGX_DECLINED;
+
+        } else {
+            rc = ngx_http_llm_cache_read_json(r, ctx, cctx);
+        }
+
+        if (rc != NGX_OK) {
             if (cctx->too_large) {
                 ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                               "llm cache \"%V\": the answer of model \"%V\" "
@@ -472,13 +495,45 @@ ngx_http_llm_cache_end(ngx_http_llm_ctx_t *ctx)
 }
 
 
+/*
+ * A JSON answer's object, given by the usage reader (the EVENT hook) once
+ * it parsed it: read at once, rather than parsed again at the end.  An
+ * answer that will not be stored (its status) is not read.
+ */
+
+static void
+ngx_http_llm_cache_json_answer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_json_t *json)
+{
+    cctx->attempt = ctx->attempts;
+    cctx->json_read = 1;
+    cctx->json_ok = 0;
+
+    if (r->headers_out.status != NGX_HTTP_OK || !cctx->store) {
+        return;
+    }
+
+    cctx->entry.text.len = 0;
+    ngx_str_null(&cctx->entry.model);
+    ngx_str_null(&cctx->entry.finish);
+    ngx_str_null(&cctx->entry.stop);
+    cctx->too_large = 0;
+    cctx->message = 0;
+
+    cctx->json_ok = (ngx_http_llm_cache_read_answer(r, ctx, cctx, json)
+                     == NGX_OK);
+}
+
+
+/*
+ * A JSON answer not read yet (its object was not given to the EVENT hook:
+ * Gemini's, or one the usage reader could not parse): parsed here.
+ */
+
 static ngx_int_t
 ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_cache_ctx_t *cctx)
 {
-    size_t               len;
-    u_char              *type;
-    uint32_t             t, c, m, v;
     ngx_str_t            body;
     ngx_http_llm_json_t  json;
 
@@ -493,17 +548,31 @@ ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    t = ngx_http_llm_cache_get(&json, 0, "error");
+    return ngx_http_llm_cache_read_answer(r, ctx, cctx, &json);
+}
+
+
+/* a JSON answer's object, parsed: NGX_OK, an entry can reproduce it */
+
+static ngx_int_t
+ngx_http_llm_cache_read_answer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_http_llm_json_t *json)
+{
+    size_t               len;
+    u_char              *type;
+    uint32_t             t, c, m, v;
+
+    t = ngx_http_llm_cache_get(json, 0, "error");
 
     if (t != NGX_HTTP_LLM_NONE
-        && json.tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
+        && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
     {
         /* "error": null is no error (a Responses API object has one) */
         return NGX_DECLINED;
     }
 
-    if (ngx_http_llm_cache_copy(r, &json,
-                                ngx_http_llm_cache_get(&json, 0, "model"),
+    if (ngx_http_llm_cache_copy(r, json,
+                                ngx_http_llm_cache_get(json, 0, "model"),
                                 NGX_HTTP_LLM_CACHE_MAX_MODEL,
                                 &cctx->entry.model)
         != NGX_OK)
@@ -512,48 +581,48 @@ ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
-        return ngx_http_llm_cache_responses_json(r, cctx, &json);
+        return ngx_http_llm_cache_responses_json(r, cctx, json);
     }
 
     if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
-        return ngx_http_llm_cache_gemini_json(r, cctx, &json);
+        return ngx_http_llm_cache_gemini_json(r, cctx, json);
     }
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
-        t = ngx_http_llm_cache_get(&json, 0, "content");
+        t = ngx_http_llm_cache_get(json, 0, "content");
 
-        if (!ngx_http_llm_cache_is(&json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
+        if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
             return NGX_DECLINED;
         }
 
-        for (c = ngx_http_llm_json_first(&json, t);
+        for (c = ngx_http_llm_json_first(json, t);
              c != NGX_HTTP_LLM_NONE;
-             c = json.tokens[c].next)
+             c = json->tokens[c].next)
         {
-            v = ngx_http_llm_cache_get(&json, c, "type");
+            v = ngx_http_llm_cache_get(json, c, "type");
 
-            if (!ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_STRING)) {
+            if (!ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)) {
                 return NGX_DECLINED;
             }
 
-            ngx_http_llm_json_raw_string(&json, v, (const u_char **) &type,
+            ngx_http_llm_json_raw_string(json, v, (const u_char **) &type,
                                          &len);
 
             if (len == 4 && ngx_strncmp(type, "text", 4) == 0) {
                 /* cited text: its citations cannot be replayed */
 
-                v = ngx_http_llm_cache_get(&json, c, "citations");
+                v = ngx_http_llm_cache_get(json, c, "citations");
 
                 if (v != NGX_HTTP_LLM_NONE
-                    && json.tokens[v].type != NGX_HTTP_LLM_JSON_NULL)
+                    && json->tokens[v].type != NGX_HTTP_LLM_JSON_NULL)
                 {
                     return NGX_DECLINED;
                 }
 
-                v = ngx_http_llm_cache_get(&json, c, "text");
+                v = ngx_http_llm_cache_get(json, c, "text");
 
-                if (ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_STRING)
-                    && ngx_http_llm_cache_append(r, cctx, &json, v) != NGX_OK)
+                if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)
+                    && ngx_http_llm_cache_append(r, cctx, json, v) != NGX_OK)
                 {
                     return NGX_DECLINED;
                 }
@@ -571,13 +640,13 @@ ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             return NGX_DECLINED;
         }
 
-        if (ngx_http_llm_cache_copy(r, &json,
-                                    ngx_http_llm_cache_get(&json, 0,
+        if (ngx_http_llm_cache_copy(r, json,
+                                    ngx_http_llm_cache_get(json, 0,
                                                            "stop_reason"),
                                     32, &cctx->entry.finish)
             != NGX_OK
-            || ngx_http_llm_cache_copy(r, &json,
-                                       ngx_http_llm_cache_get(&json, 0,
+            || ngx_http_llm_cache_copy(r, json,
+                                       ngx_http_llm_cache_get(json, 0,
                                                           "stop_sequence"),
                                        NGX_HTTP_LLM_CACHE_MAX_STOP,
                                        &cctx->entry.stop)
@@ -589,53 +658,53 @@ ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_OK;
     }
 
-    t = ngx_http_llm_cache_get(&json, 0, "choices");
+    t = ngx_http_llm_cache_get(json, 0, "choices");
 
-    if (!ngx_http_llm_cache_is(&json, t, NGX_HTTP_LLM_JSON_ARRAY)
-        || json.tokens[t].size != 1)
+    if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)
+        || json->tokens[t].size != 1)
     {
         return NGX_DECLINED;
     }
 
-    c = ngx_http_llm_json_first(&json, t);
-    m = ngx_http_llm_cache_get(&json, c, "message");
+    c = ngx_http_llm_json_first(json, t);
+    m = ngx_http_llm_cache_get(json, c, "message");
 
-    if (!ngx_http_llm_cache_is(&json, m, NGX_HTTP_LLM_JSON_OBJECT)) {
+    if (!ngx_http_llm_cache_is(json, m, NGX_HTTP_LLM_JSON_OBJECT)) {
         return NGX_DECLINED;
     }
 
-    v = ngx_http_llm_cache_get(&json, m, "tool_calls");
+    v = ngx_http_llm_cache_get(json, m, "tool_calls");
 
-    if (ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_ARRAY)
-        && json.tokens[v].size)
+    if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_ARRAY)
+        && json->tokens[v].size)
     {
         return NGX_DECLINED;
     }
 
-    v = ngx_http_llm_cache_get(&json, m, "function_call");
+    v = ngx_http_llm_cache_get(json, m, "function_call");
 
     if (v != NGX_HTTP_LLM_NONE
-        && !ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_NULL))
+        && !ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_NULL))
     {
         return NGX_DECLINED;
     }
 
-    v = ngx_http_llm_cache_get(&json, m, "refusal");
+    v = ngx_http_llm_cache_get(json, m, "refusal");
 
-    if (ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_STRING)) {
+    if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)) {
         return NGX_DECLINED;
     }
 
-    v = ngx_http_llm_cache_get(&json, m, "content");
+    v = ngx_http_llm_cache_get(json, m, "content");
 
-    if (!ngx_http_llm_cache_is(&json, v, NGX_HTTP_LLM_JSON_STRING)
-        || ngx_http_llm_cache_append(r, cctx, &json, v) != NGX_OK)
+    if (!ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)
+        || ngx_http_llm_cache_append(r, cctx, json, v) != NGX_OK)
     {
         return NGX_DECLINED;
     }
 
-    if (ngx_http_llm_cache_copy(r, &json,
-                                ngx_http_llm_cache_get(&json, c,
+    if (ngx_http_llm_cache_copy(r, json,
+                                ngx_http_llm_cache_get(json, c,
                                                        "finish_reason"),
                                 32, &cctx->entry.finish)
         != NGX_OK)

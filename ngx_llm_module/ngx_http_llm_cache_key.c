@@ -59,6 +59,7 @@ static int ngx_libc_cdecl ngx_http_llm_cache_member_cmp(const void *one,
 
 #if (NGX_OPENSSL)
 static EVP_MD_CTX  *ngx_http_llm_cache_md;
+static EVP_MD      *ngx_http_llm_cache_sha256;
 #endif
 
 
@@ -410,14 +411,33 @@ ngx_http_llm_cache_digest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     unsigned int               mdlen;
 
     if (ngx_http_llm_cache_md == NULL) {
-        /* one per worker, reused, freed at the worker's exit */
+        /*
+         * One per worker, reused, freed at the worker's exit; with OpenSSL
+         * 3 the algorithm is fetched once too (EVP_sha256() makes
+         * EVP_DigestInit_ex() fetch it from the provider on every call)
+         */
+
         ngx_http_llm_cache_md = EVP_MD_CTX_new();
         if (ngx_http_llm_cache_md == NULL) {
             return NGX_ERROR;
         }
+
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+        ngx_http_llm_cache_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+#else
+        ngx_http_llm_cache_sha256 = (EVP_MD *) EVP_sha256();
+#endif
+        if (ngx_http_llm_cache_sha256 == NULL) {
+            EVP_MD_CTX_free(ngx_http_llm_cache_md);
+            ngx_http_llm_cache_md = NULL;
+            return NGX_ERROR;
+        }
     }
 
-    if (EVP_DigestInit_ex(ngx_http_llm_cache_md, EVP_sha256(), NULL) != 1) {
+    if (EVP_DigestInit_ex(ngx_http_llm_cache_md, ngx_http_llm_cache_sha256,
+                          NULL)
+        != 1)
+    {
         return NGX_ERROR;
     }
 
@@ -657,8 +677,8 @@ ngx_http_llm_cache_hash_object(ngx_http_llm_cache_hash_t *h,
     u_char                        head[5];
     uint32_t                      k;
     ngx_str_t                    *u;
-    ngx_uint_t                    i, n;
-    ngx_http_llm_cache_member_t  *m, local[16];
+    ngx_uint_t                    i, j, n;
+    ngx_http_llm_cache_member_t  *m, local[16], tmp;
 
     n = json->tokens[obj].size;
 
@@ -703,9 +723,30 @@ ngx_http_llm_cache_hash_object(ngx_http_llm_cache_hash_t *h,
 
     n = i;
 
-    if (n > 1) {
+    if (n > 16) {
         ngx_qsort(m, n, sizeof(ngx_http_llm_cache_member_t),
                   ngx_http_llm_cache_member_cmp);
+
+    } else {
+        /*
+         * A few members (the usual case): an insertion sort, stable like
+         * glibc's qsort() (a merge sort), so that members of the same name
+         * keep their order; no call per comparison
+         */
+
+        for (i = 1; i < n; i++) {
+            tmp = m[i];
+
+            for (j = i;
+                 j > 0 && ngx_memn2cmp(m[j - 1].key.data, tmp.key.data,
+                                       m[j - 1].key.len, tmp.key.len) > 0;
+                 j--)
+            {
+                m[j] = m[j - 1];
+            }
+
+            m[j] = tmp;
+        }
     }
 
     head[0] = 'o';
@@ -775,5 +816,13 @@ ngx_http_llm_cache_key_exit(void)
         EVP_MD_CTX_free(ngx_http_llm_cache_md);
         ngx_http_llm_cache_md = NULL;
     }
+
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+    if (ngx_http_llm_cache_sha256) {
+        EVP_MD_free(ngx_http_llm_cache_sha256);
+    }
+#endif
+
+    ngx_http_llm_cache_sha256 = NULL;
 #endif
 }

@@ -200,7 +200,8 @@ typedef struct {
  *             nor logged as a model call.
  * Answer hooks:
  *   EVENT     ngx_http_llm_answer_json_pt: each event of a streamed answer,
- *             parsed (the cache's capture);
+ *             parsed, and the object of a JSON answer (ctx->st is NULL),
+ *             parsed once for all (the cache's capture);
  *   TEXT      ngx_http_llm_answer_text_pt: after each piece of answer text
  *             was counted (routing's comparison, the budget's cut); text
  *             is the decoded piece, always when a feature set
