@@ -292,6 +292,9 @@ ngx_http_llm_usage_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     ctx->complete = 1;
 
+    /* the answer's object to the features that read it (the cache) */
+    ngx_http_llm_answer_event_hooks(r, ctx, &json);
+
     usage = ngx_http_llm_get(&json, 0, "usage");
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {

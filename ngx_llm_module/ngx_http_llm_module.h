@@ -180,7 +180,8 @@ typedef struct {
  *             nor logged as a model call.
  * Answer hooks:
  *   EVENT     ngx_http_llm_answer_json_pt: each event of a streamed answer,
- *             parsed (the cache's capture);
+ *             parsed, and the object of a JSON answer (ctx->st is NULL),
+ *             parsed once for all (the cache's capture);
  *   TEXT      ngx_http_llm_answer_text_pt: after each piece of answer text
  *             was counted (routing's comparison, the budget's cut); text
  *             is the decoded piece, always when a feature set
@@ -655,7 +656,7 @@ u_char *ngx_http_llm_redact_status(u_char *p, ngx_uint_t json);
 #define NGX_HTTP_LLM_EVENT_DROP     1
 #define NGX_HTTP_LLM_EVENT_REPLACE  2
 
-/* ngx_http_llm_cache.c */
+/* ngx_http_llm_cache_module.c, ngx_http_llm_cache_capture.c */
 ngx_int_t ngx_http_llm_cache_lookup(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_cache_end(ngx_http_llm_ctx_t *ctx);

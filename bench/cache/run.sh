@@ -12,8 +12,9 @@
 #    requests over all the keys (all hits), the time of the key's digest and
 #    of the zone's lookup (lock, tree walk, copy of the entry) measured in
 #    the worker, p50 and p99.  This needs a module built with
-#    -DNGX_HTTP_LLM_CACHE_BENCH (built here, in the work directory), which
-#    adds two clock_gettime() calls and the $llm_cache_bench variable.
+#    LLM_CACHE_BENCH=1 (built here, in the work directory): config then
+#    adds bench/cache/ngx_http_llm_cache_bench.c, which times the lookup's
+#    steps (clock_gettime()) and makes the $llm_cache_bench variable.
 # 3. Semantic lookup with 10,000 and 100,000 semantic entries: short
 #    questions ("What is the capital of country number N?") stored, then
 #    asked again as near-duplicates (lower case, no question mark): the time
@@ -35,8 +36,8 @@ CA_MEM_ZONE=${CA_MEM_ZONE:-8m}
 LUA=$BENCH_DIR/cache/wrk_cache.lua
 
 if [ -z "${BENCH_MODULE:-}" ]; then
-    log "cache: building the module with -DNGX_HTTP_LLM_CACHE_BENCH"
-    BUILD=$BENCH_TMP/build DEB_CFLAGS_APPEND=-DNGX_HTTP_LLM_CACHE_BENCH \
+    log "cache: building the module with LLM_CACHE_BENCH=1"
+    BUILD=$BENCH_TMP/build LLM_CACHE_BENCH=1 \
         make -s -C "$REPO" build >"$BENCH_TMP/build.log" 2>&1 \
         || die "the bench build failed: $(tail -5 "$BENCH_TMP/build.log")"
     BENCH_MODULE=$BENCH_TMP/build/ngx_http_llm_module.so

@@ -1,0 +1,828 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * The answer cache's key: which requests are cached at all (one choice, no
+ * log probabilities...), the client's Cache-Control, the scope (by default
+ * the caller's credentials), and the digest of the scope, the API, the
+ * effective model and the request body's parsed structure (strings
+ * decoded, numbers by value, object members sorted by name), less the
+ * members that only change the framing or the bookkeeping (stream,
+ * stream_options, user, metadata, ...).  White space in the JSON text does
+ * not matter; any difference in content does.
+ */
+
+
+#include "ngx_http_llm_cache.h"
+
+#include <ngx_sha1.h>
+
+#if (NGX_OPENSSL)
+#include <openssl/evp.h>
+#endif
+
+
+/* the key's digest is computed over a canonical form, fed in blocks */
+
+typedef struct {
+#if (NGX_OPENSSL)
+    EVP_MD_CTX                 *md;
+#else
+    ngx_sha1_t                  sha1;
+#endif
+    ngx_pool_t                 *pool;
+    uint32_t                    skip;          /* a token left out */
+    u_char                     *scratch;       /* decoded strings */
+    size_t                      scratch_size;
+    size_t                      n;
+    u_char                      buf[2048];
+} ngx_http_llm_cache_hash_t;
+
+
+typedef struct {
+    ngx_str_t                   key;
+    uint32_t                    value;
+} ngx_http_llm_cache_member_t;
+
+
+static void ngx_http_llm_cache_hash_add(ngx_http_llm_cache_hash_t *h,
+    const void *data, size_t len);
+static void ngx_http_llm_cache_hash_str(ngx_http_llm_cache_hash_t *h,
+    u_char tag, const u_char *data, size_t len);
+static ngx_int_t ngx_http_llm_cache_hash_value(ngx_http_llm_cache_hash_t *h,
+    ngx_http_llm_json_t *json, uint32_t tok, ngx_uint_t top);
+static ngx_int_t ngx_http_llm_cache_hash_object(ngx_http_llm_cache_hash_t *h,
+    ngx_http_llm_json_t *json, uint32_t obj, ngx_uint_t top);
+static int ngx_libc_cdecl ngx_http_llm_cache_member_cmp(const void *one,
+    const void *two);
+
+
+#if (NGX_OPENSSL)
+static EVP_MD_CTX  *ngx_http_llm_cache_md;
+static EVP_MD      *ngx_http_llm_cache_sha256;
+#endif
+
+
+/*
+ * Top-level members left out of the key: the framing of the answer, and
+ * the caller's bookkeeping, which does not change what the model says.
+ * The model is keyed as the effective model, after routing.
+ */
+
+static ngx_str_t  ngx_http_llm_cache_unkeyed[] = {
+    ngx_string("model"),
+    ngx_string("stream"),
+    ngx_string("stream_options"),
+    ngx_string("user"),
+    ngx_string("metadata"),
+    ngx_string("store"),
+    ngx_string("service_tier"),
+    ngx_string("prompt_cache_key"),
+    ngx_string("safety_identifier"),
+    ngx_null_string
+};
+
+
+/*
+ * Chat requests whose answer an entry can reproduce: one choice, no
+ * log probabilities, no audio.
+ */
+
+ngx_int_t
+ngx_http_llm_cache_applies(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    int64_t               n;
+    uint32_t              t, m;
+    ngx_str_t             s;
+    ngx_http_llm_json_t  *json;
+
+    json = &ctx->req.json;
+
+    if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
+        /* Gemini: whole answers (:generateContent) of one candidate */
+
+        t = ngx_http_llm_cache_get(json, 0, "contents");
+
+        return (ctx->endpoint == NGX_HTTP_LLM_EP_GENERATE
+                && !ctx->req.stream
+                && ctx->req.choices <= 1
+                && ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY))
+               ? NGX_OK : NGX_DECLINED;
+    }
+
+    if (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) {
+        /*
+         * The Responses API: not a request that continues a stored
+         * response (its context is not in the body), not a background one
+         */
+
+        t = ngx_http_llm_cache_get(json, 0, "background");
+
+        return (ctx->unknown_context
+                || ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_TRUE))
+               ? NGX_DECLINED : NGX_OK;
+    }
+
+    t = ngx_http_llm_cache_get(json, 0, "messages");
+
+    if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
+        return NGX_OK;
+    }
+
+    t = ngx_http_llm_cache_get(json, 0, "n");
+
+    if (ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_NUMBER)
+        && (ngx_http_llm_json_get_int(json, t, &n) != NGX_HTTP_LLM_JSON_OK
+            || n != 1))
+    {
+        return NGX_DECLINED;
+    }
+
+    t = ngx_http_llm_cache_get(json, 0, "logprobs");
+
+    if (ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_TRUE)) {
+        return NGX_DECLINED;
+    }
+
+    t = ngx_http_llm_cache_get(json, 0, "modalities");
+
+    if (ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
+        for (m = ngx_http_llm_json_first(json, t);
+             m != NGX_HTTP_LLM_NONE;
+             m = json->tokens[m].next)
+        {
+            if (json->tokens[m].type != NGX_HTTP_LLM_JSON_STRING) {
+                continue;
+            }
+
+            ngx_http_llm_json_raw_string(json, m, (const u_char **) &s.data,
+                                         &s.len);
+
+            if (s.len != 4 || ngx_strncmp(s.data, "text", 4) != 0) {
+                return NGX_DECLINED;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the client's Cache-Control: no-store, no-cache */
+
+ngx_uint_t
+ngx_http_llm_cache_control(ngx_http_request_t *r)
+{
+    u_char           *p, *last, *start;
+    ngx_uint_t        i, cc;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    cc = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof("Cache-Control") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               sizeof("Cache-Control") - 1) != 0)
+        {
+            continue;
+        }
+
+        p = h[i].value.data;
+        last = p + h[i].value.len;
+
+        while (p < last) {
+
+            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+                p++;
+            }
+
+            start = p;
+
+            while (p < last && *p != ',' && *p != ' ' && *p != '\t'
+                   && *p != '=')
+            {
+                p++;
+            }
+
+            if (p - start == 8
+                && ngx_strncasecmp(start, (u_char *) "no-store", 8) == 0)
+            {
+                cc |= NGX_HTTP_LLM_CACHE_NO_STORE;
+
+            } else if (p - start == 8
+                       && ngx_strncasecmp(start, (u_char *) "no-cache", 8)
+                          == 0)
+            {
+                cc |= NGX_HTTP_LLM_CACHE_NO_CACHE;
+            }
+
+            while (p < last && *p != ',') {
+                p++;
+            }
+        }
+    }
+
+    return cc;
+}
+
+
+/*
+ * The scope: the llm_cache_scope values, or the caller's credentials
+ * (Authorization, x-api-key, api-key).  NGX_DECLINED: no credentials and no
+ * llm_cache_scope, or llm_cache_scope values from variables that are all
+ * empty: the cache is not used.  Each value is length-prefixed,
+ * so ("ab", "c") and ("a", "bc") differ.
+ */
+
+ngx_int_t
+ngx_http_llm_cache_scope(ngx_http_request_t *r,
+    ngx_http_llm_cache_loc_conf_t *clcf, ngx_str_t *scope)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_str_t                  val[4], *v;
+    ngx_uint_t                 i, n, found;
+    ngx_list_part_t           *part;
+    ngx_table_elt_t           *h;
+    ngx_http_complex_value_t  *cv;
+
+    static ngx_str_t  names[] = {
+        ngx_string("Authorization"),
+        ngx_string("x-api-key"),
+        ngx_string("api-key"),
+        ngx_string("x-goog-api-key")      /* Gemini */
+    };
+
+    if (clcf->scope) {
+        cv = clcf->scope->elts;
+        n = clcf->scope->nelts;
+
+        v = ngx_palloc(r->pool, n * sizeof(ngx_str_t));
+        if (v == NULL) {
+            return NGX_ERROR;
+        }
+
+        /*
+         * Values with variables that all come out empty (the header of
+         * "llm_cache_scope $http_x_tenant" missing) name nobody: no cache,
+         * as without credentials.  Constants name nobody either; only a
+         * scope of constants alone ("") is shared, on purpose.
+         */
+
+        found = 1;
+
+        for (i = 0; i < n; i++) {
+            if (ngx_http_complex_value(r, &cv[i], &v[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            if (cv[i].lengths != NULL && found != 2) {
+                found = v[i].len ? 2 : 0;
+            }
+        }
+
+    } else {
+        v = val;
+        n = 3;
+        found = 0;
+
+        ngx_memzero(val, sizeof(val));
+
+        part = &r->headers_in.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            for (len = 0; len < 4; len++) {
+                if (h[i].key.len == names[len].len
+                    && ngx_strncasecmp(h[i].key.data, names[len].data,
+                                       names[len].len) == 0
+                    && h[i].value.len)
+                {
+                    val[len] = h[i].value;
+                    found = 1;
+                }
+            }
+        }
+
+        /* the fourth only when present: the other APIs' keys unchanged */
+
+        if (val[3].len) {
+            n = 4;
+        }
+    }
+
+    if (!found) {
+        return NGX_DECLINED;
+    }
+
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += 4 + v[i].len;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    scope->data = p;
+    scope->len = len;
+
+    for (i = 0; i < n; i++) {
+        *p++ = (u_char) (v[i].len >> 24);
+        *p++ = (u_char) (v[i].len >> 16);
+        *p++ = (u_char) (v[i].len >> 8);
+        *p++ = (u_char) v[i].len;
+        p = ngx_cpymem(p, v[i].data, v[i].len);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The key: a digest (SHA-256, cut to 128 bits) of the scope, the API, the
+ * model and the canonical form of the request body.
+ */
+
+ngx_int_t
+ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_str_t *model)
+{
+    if (ngx_http_llm_cache_digest(r, ctx, cctx, model, NGX_HTTP_LLM_NONE,
+                                  NULL, cctx->digest)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cctx->key_model = *model;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The digest of a request: all of it, or all but one token (the last user
+ * message of a semantic lookup, with the signature of its words).
+ */
+
+ngx_int_t
+ngx_http_llm_cache_digest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_ctx_t *cctx, ngx_str_t *model, uint32_t skip,
+    uint32_t *signature, u_char *digest)
+{
+    u_char                     api;
+    ngx_int_t                  rc;
+    ngx_http_llm_cache_hash_t  h;
+#if (NGX_OPENSSL)
+    u_char                     md[EVP_MAX_MD_SIZE];
+    unsigned int               mdlen;
+
+    if (ngx_http_llm_cache_md == NULL) {
+        /*
+         * One per worker, reused, freed at the worker's exit; with OpenSSL
+         * 3 the algorithm is fetched once too (EVP_sha256() makes
+         * EVP_DigestInit_ex() fetch it from the provider on every call)
+         */
+
+        ngx_http_llm_cache_md = EVP_MD_CTX_new();
+        if (ngx_http_llm_cache_md == NULL) {
+            return NGX_ERROR;
+        }
+
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+        ngx_http_llm_cache_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+#else
+        ngx_http_llm_cache_sha256 = (EVP_MD *) EVP_sha256();
+#endif
+        if (ngx_http_llm_cache_sha256 == NULL) {
+            EVP_MD_CTX_free(ngx_http_llm_cache_md);
+            ngx_http_llm_cache_md = NULL;
+            return NGX_ERROR;
+        }
+    }
+
+    if (EVP_DigestInit_ex(ngx_http_llm_cache_md, ngx_http_llm_cache_sha256,
+                          NULL)
+        != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    h.md = ngx_http_llm_cache_md;
+#else
+    u_char                     md[20];
+
+    ngx_sha1_init(&h.sha1);
+#endif
+
+    h.pool = r->pool;
+    h.skip = skip;
+    h.scratch = NULL;
+    h.scratch_size = 0;
+    h.n = 0;
+
+    api = (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) ? 'R'
+                                                        : (u_char) ctx->api;
+
+    if (skip == NGX_HTTP_LLM_NONE) {
+        ngx_http_llm_cache_hash_add(&h, "llm-cache/1", sizeof("llm-cache/1"));
+
+    } else {
+        ngx_http_llm_cache_hash_add(&h, "llm-cache-semantic/1",
+                                    sizeof("llm-cache-semantic/1"));
+    }
+
+    ngx_http_llm_cache_hash_add(&h, &api, 1);
+    ngx_http_llm_cache_hash_str(&h, 'S', cctx->scope.data, cctx->scope.len);
+    ngx_http_llm_cache_hash_str(&h, 'M', model->data, model->len);
+
+    rc = ngx_http_llm_cache_hash_value(&h, &ctx->req.json, 0, 1);
+
+    if (signature) {
+        ngx_http_llm_cache_hash_add(&h, signature, sizeof(uint32_t));
+    }
+
+    if (h.scratch) {
+        ngx_pfree(r->pool, h.scratch);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+#if (NGX_OPENSSL)
+    if (EVP_DigestUpdate(h.md, h.buf, h.n) != 1
+        || EVP_DigestFinal_ex(h.md, md, &mdlen) != 1)
+    {
+        return NGX_ERROR;
+    }
+#else
+    ngx_sha1_update(&h.sha1, h.buf, h.n);
+    ngx_sha1_final(md, &h.sha1);
+#endif
+
+    ngx_memcpy(digest, md, NGX_HTTP_LLM_CACHE_DIGEST);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_cache_hash_add(ngx_http_llm_cache_hash_t *h, const void *data,
+    size_t len)
+{
+    size_t         n;
+    const u_char  *p;
+
+    p = data;
+
+    while (len) {
+        if (h->n == sizeof(h->buf)) {
+#if (NGX_OPENSSL)
+            (void) EVP_DigestUpdate(h->md, h->buf, h->n);
+#else
+            ngx_sha1_update(&h->sha1, h->buf, h->n);
+#endif
+            h->n = 0;
+        }
+
+        n = ngx_min(len, sizeof(h->buf) - h->n);
+
+        ngx_memcpy(h->buf + h->n, p, n);
+
+        h->n += n;
+        p += n;
+        len -= n;
+    }
+}
+
+
+static void
+ngx_http_llm_cache_hash_str(ngx_http_llm_cache_hash_t *h, u_char tag,
+    const u_char *data, size_t len)
+{
+    u_char  head[5];
+
+    head[0] = tag;
+    head[1] = (u_char) (len >> 24);
+    head[2] = (u_char) (len >> 16);
+    head[3] = (u_char) (len >> 8);
+    head[4] = (u_char) len;
+
+    ngx_http_llm_cache_hash_add(h, head, 5);
+    ngx_http_llm_cache_hash_add(h, data, len);
+}
+
+
+/*
+ * The canonical form of a JSON value: a type tag, then strings decoded and
+ * length-prefixed, numbers by value (1, 1.0 and 1e0 are the same), arrays in
+ * order, object members sorted by name.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_hash_value(ngx_http_llm_cache_hash_t *h,
+    ngx_http_llm_json_t *json, uint32_t tok, ngx_uint_t top)
+{
+    u_char                      num[9];
+    double                      d;
+    int64_t                     i;
+    uint32_t                    e;
+    ngx_str_t                   s;
+    ngx_http_llm_json_token_t  *t;
+
+    if (tok == h->skip) {
+        ngx_http_llm_cache_hash_add(h, "X", 1);
+        return NGX_OK;
+    }
+
+    t = &json->tokens[tok];
+
+    switch (t->type) {
+
+    case NGX_HTTP_LLM_JSON_OBJECT:
+        return ngx_http_llm_cache_hash_object(h, json, tok, top);
+
+    case NGX_HTTP_LLM_JSON_ARRAY:
+        num[0] = 'a';
+        num[1] = (u_char) (t->size >> 24);
+        num[2] = (u_char) (t->size >> 16);
+        num[3] = (u_char) (t->size >> 8);
+        num[4] = (u_char) t->size;
+        ngx_http_llm_cache_hash_add(h, num, 5);
+
+        for (e = ngx_http_llm_json_first(json, tok);
+             e != NGX_HTTP_LLM_NONE;
+             e = json->tokens[e].next)
+        {
+            if (ngx_http_llm_cache_hash_value(h, json, e, 0) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_LLM_JSON_STRING:
+        ngx_http_llm_json_raw_string(json, tok, (const u_char **) &s.data,
+                                     &s.len);
+
+        if (t->escaped) {
+            if (s.len > h->scratch_size) {
+                if (h->scratch) {
+                    ngx_pfree(h->pool, h->scratch);
+                }
+
+                h->scratch_size = ngx_max(s.len, 256);
+                h->scratch = ngx_pnalloc(h->pool, h->scratch_size);
+                if (h->scratch == NULL) {
+                    h->scratch_size = 0;
+                    return NGX_ERROR;
+                }
+            }
+
+            s.len = ngx_http_llm_json_decode_string(s.data, s.len,
+                                                    h->scratch);
+            s.data = h->scratch;
+        }
+
+        ngx_http_llm_cache_hash_str(h, 's', s.data, s.len);
+        return NGX_OK;
+
+    case NGX_HTTP_LLM_JSON_NUMBER:
+        if (t->integer
+            && ngx_http_llm_json_get_int(json, tok, &i) == NGX_HTTP_LLM_JSON_OK)
+        {
+            goto integer;
+        }
+
+        if (ngx_http_llm_json_get_double(json, tok, &d)
+            != NGX_HTTP_LLM_JSON_OK)
+        {
+            /* out of range: by its text */
+            ngx_http_llm_cache_hash_str(h, 'N', json->data + t->start,
+                                        t->end - t->start);
+            return NGX_OK;
+        }
+
+        if (d > -9.2e18 && d < 9.2e18 && d == (double) (int64_t) d) {
+            i = (int64_t) d;
+            goto integer;
+        }
+
+        num[0] = 'd';
+        ngx_memcpy(&num[1], &d, 8);
+        ngx_http_llm_cache_hash_add(h, num, 9);
+        return NGX_OK;
+
+    case NGX_HTTP_LLM_JSON_TRUE:
+        ngx_http_llm_cache_hash_add(h, "t", 1);
+        return NGX_OK;
+
+    case NGX_HTTP_LLM_JSON_FALSE:
+        ngx_http_llm_cache_hash_add(h, "f", 1);
+        return NGX_OK;
+
+    default: /* NGX_HTTP_LLM_JSON_NULL */
+        ngx_http_llm_cache_hash_add(h, "n", 1);
+        return NGX_OK;
+    }
+
+integer:
+
+    num[0] = 'i';
+    ngx_memcpy(&num[1], &i, 8);
+    ngx_http_llm_cache_hash_add(h, num, 9);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_cache_hash_object(ngx_http_llm_cache_hash_t *h,
+    ngx_http_llm_json_t *json, uint32_t obj, ngx_uint_t top)
+{
+    u_char                        head[5];
+    uint32_t                      k;
+    ngx_str_t                    *u;
+    ngx_uint_t                    i, j, n;
+    ngx_http_llm_cache_member_t  *m, local[16], tmp;
+
+    n = json->tokens[obj].size;
+
+    if (n <= 16) {
+        m = local;
+
+    } else {
+        m = ngx_palloc(h->pool, n * sizeof(ngx_http_llm_cache_member_t));
+        if (m == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    i = 0;
+
+    for (k = ngx_http_llm_json_first(json, obj);
+         k != NGX_HTTP_LLM_NONE && i < n;
+         k = json->tokens[k].next)
+    {
+        if (ngx_http_llm_cache_decode(h->pool, json, k, &m[i].key) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (top) {
+            for (u = ngx_http_llm_cache_unkeyed; u->len; u++) {
+                if (u->len == m[i].key.len
+                    && ngx_strncmp(u->data, m[i].key.data, u->len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (u->len) {
+                continue;
+            }
+        }
+
+        m[i].value = k + 1;
+        i++;
+    }
+
+    n = i;
+
+    if (n > 16) {
+        ngx_qsort(m, n, sizeof(ngx_http_llm_cache_member_t),
+                  ngx_http_llm_cache_member_cmp);
+
+    } else {
+        /*
+         * A few members (the usual case): an insertion sort, stable like
+         * glibc's qsort() (a merge sort), so that members of the same name
+         * keep their order; no call per comparison
+         */
+
+        for (i = 1; i < n; i++) {
+            tmp = m[i];
+
+            for (j = i;
+                 j > 0 && ngx_memn2cmp(m[j - 1].key.data, tmp.key.data,
+                                       m[j - 1].key.len, tmp.key.len) > 0;
+                 j--)
+            {
+                m[j] = m[j - 1];
+            }
+
+            m[j] = tmp;
+        }
+    }
+
+    head[0] = 'o';
+    head[1] = (u_char) (n >> 24);
+    head[2] = (u_char) (n >> 16);
+    head[3] = (u_char) (n >> 8);
+    head[4] = (u_char) n;
+    ngx_http_llm_cache_hash_add(h, head, 5);
+
+    for (i = 0; i < n; i++) {
+        ngx_http_llm_cache_hash_str(h, 'k', m[i].key.data, m[i].key.len);
+
+        if (ngx_http_llm_cache_hash_value(h, json, m[i].value, 0) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* a string token, decoded: in place when it has no escapes */
+
+ngx_int_t
+ngx_http_llm_cache_decode(ngx_pool_t *pool, ngx_http_llm_json_t *json,
+    uint32_t tok, ngx_str_t *out)
+{
+    size_t         len;
+    const u_char  *raw;
+
+    ngx_http_llm_json_raw_string(json, tok, &raw, &len);
+
+    if (!json->tokens[tok].escaped) {
+        out->data = (u_char *) raw;
+        out->len = len;
+        return NGX_OK;
+    }
+
+    out->data = ngx_pnalloc(pool, len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = ngx_http_llm_json_decode_string(raw, len, out->data);
+
+    return NGX_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_llm_cache_member_cmp(const void *one, const void *two)
+{
+    const ngx_http_llm_cache_member_t  *a = one;
+    const ngx_http_llm_cache_member_t  *b = two;
+
+    return ngx_memn2cmp(a->key.data, b->key.data, a->key.len, b->key.len);
+}
+
+
+/* the worker exits: its digest context is freed */
+
+void
+ngx_http_llm_cache_key_exit(void)
+{
+#if (NGX_OPENSSL)
+    if (ngx_http_llm_cache_md) {
+        EVP_MD_CTX_free(ngx_http_llm_cache_md);
+        ngx_http_llm_cache_md = NULL;
+    }
+
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+    if (ngx_http_llm_cache_sha256) {
+        EVP_MD_free(ngx_http_llm_cache_sha256);
+    }
+#endif
+
+    ngx_http_llm_cache_sha256 = NULL;
+#endif
+}
