@@ -49,6 +49,15 @@
 #define NGX_HTTP_LLM_TOKENS_SWAR      0
 #endif
 
+/* and sixteen at a time with SSE2 (x86-64), unless -DNGX_HTTP_LLM_TOKENS_NO_SIMD */
+
+#if (defined __SSE2__ && !defined NGX_HTTP_LLM_TOKENS_NO_SIMD)
+#define NGX_HTTP_LLM_TOKENS_SSE2      1
+#include <emmintrin.h>
+#else
+#define NGX_HTTP_LLM_TOKENS_SSE2      0
+#endif
+
 
 /* character classes (low 4 bits of an attribute byte) */
 
@@ -165,6 +174,34 @@ static const u_char  ngx_http_llm_tokens_ascii[128] = {
 #undef D
 #undef U
 #undef L
+
+
+/*
+ * What an ASCII character is in front of a word: none (a letter: the word
+ * starts here), a space or another lead; 3: it cannot lead one (a digit, a
+ * newline)
+ */
+
+#define A   NGX_HTTP_LLM_TL_NONE
+#define B   NGX_HTTP_LLM_TL_SPACE
+#define O   NGX_HTTP_LLM_TL_OTHER
+#define X   3
+
+static const u_char  ngx_http_llm_tokens_lead[128] = {
+    O, O, O, O, O, O, O, O, O, O, X, O, O, X, O, O,     /* \t \n \v \f \r */
+    O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+    B, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,     /* space ! ... / */
+    X, X, X, X, X, X, X, X, X, X, O, O, O, O, O, O,     /* 0-9 :;<=>? */
+    O, A, A, A, A, A, A, A, A, A, A, A, A, A, A, A,     /* @ A-O */
+    A, A, A, A, A, A, A, A, A, A, A, O, O, O, O, O,     /* P-Z [\]^_ */
+    O, A, A, A, A, A, A, A, A, A, A, A, A, A, A, A,     /* ` a-o */
+    A, A, A, A, A, A, A, A, A, A, A, O, O, O, O, O      /* p-z {|}~ DEL */
+};
+
+#undef A
+#undef B
+#undef O
+#undef X
 
 
 /*
@@ -743,6 +780,12 @@ static const ngx_http_llm_tokens_word_t  ngx_http_llm_tokens_words[] = {
 #define ngx_http_llm_tokens_word_hash8(w, n)                                  \
     (((w)[0] * 7 + (w)[1] * 31 + (n) * 131 + (w)[(n) - 1]) & 255)
 
+/* the same of n letters of either case, not copied */
+#define ngx_http_llm_tokens_word_hash_folded(s, n)                            \
+    ((((s)[0] | 0x20) * 7 + ((n) > 1 ? ((s)[1] | 0x20) : 0) * 31             \
+      + (n) * 131 + ((s)[(n) - 1] | 0x20))                                    \
+     & 255)
+
 static const u_char  ngx_http_llm_tokens_word_index[256] = {
       0,   0,   0,   0,   0,   0,   0,   0,   8,   0,   0,   0,   0,   0,   0,   0,
       0,  49,   0,   0,   0,   0,  74,   0,   0,   0,   0,   0,  42,   0,   0,  80,
@@ -853,7 +896,9 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     const u_char                 *p, *q, *end;
     ngx_http_llm_tokens_piece_t   pc;
 #ifdef NGX_HTTP_LLM_TOKENS_FAST
-    unsigned                      guess;
+    int32_t                       k;
+    unsigned                      guess, lead, shape;
+    const u_char                 *s;
     ngx_http_llm_tokens_fast_t    f;
     ngx_http_llm_tokens_lang_t    l;
 #endif
@@ -888,6 +933,90 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 
 #ifdef NGX_HTTP_LLM_TOKENS_FAST
         if (*p < 0x80) {
+
+            /*
+             * The most common piece of all, a word of ASCII letters in
+             * lower case or capitalized, with or without its lead, that an
+             * ASCII character other than a letter or an apostrophe ends
+             * (no contraction, no non-ASCII letter): cut, costed and given
+             * to the language guess here, in a few instructions
+             */
+
+            lead = ngx_http_llm_tokens_lead[*p];
+            s = p + (lead != NGX_HTTP_LLM_TL_NONE);
+
+            if (lead <= NGX_HTTP_LLM_TL_OTHER && s < end
+                && (u_char) ((*s | 0x20) - 'a') < 26)
+            {
+                q = ngx_http_llm_tokens_letters(s + 1, end, 0);
+
+                if (q < end && *q < 0x80 && *q != '\''
+                    && (u_char) ((*q | 0x20) - 'a') >= 26)
+                {
+                    n = q - s;
+                    shape = ((u_char) (*s - 'A') < 26) ? NGX_HTTP_LLM_TW_CAP
+                                                       : NGX_HTTP_LLM_TW_LOWER;
+
+                    if (n > NGX_HTTP_LLM_TW_MAX_LEN) {
+                        k = ngx_http_llm_tokens_word[shape][lead]
+                                                    [NGX_HTTP_LLM_TW_MAX_LEN]
+                            + (int32_t) (n - NGX_HTTP_LLM_TW_MAX_LEN)
+                              * NGX_HTTP_LLM_TOKENS_WORD_LONG;
+
+                    } else {
+                        k = ngx_http_llm_tokens_word[shape][lead][n];
+                    }
+
+                    ascii += k < NGX_HTTP_LLM_TOKEN_UNIT
+                             ? NGX_HTTP_LLM_TOKEN_UNIT : (uint32_t) k;
+
+                    if (guess && l.p < l.end) {
+
+                        if (l.p == p && q <= l.end) {
+
+                            if (lead != NGX_HTTP_LLM_TL_NONE) {
+                                ngx_http_llm_tokens_lang_break(&l);
+                            }
+
+                            if (l.wn == 0) {
+
+                                /*
+                                 * a whole word: what follows it ends it for
+                                 * the guess too, it is looked up now
+                                 */
+
+                                l.script[NGX_HTTP_LLM_TG_LATIN] += n;
+
+                                /*
+                                 * the hash from the letters themselves: most
+                                 * words are not on the list and need no copy
+                                 */
+
+                                if (n <= sizeof(l.w)
+                                    && ngx_http_llm_tokens_word_index[
+                                           ngx_http_llm_tokens_word_hash_folded(
+                                               s, n)])
+                                {
+                                    ngx_http_llm_tokens_lower8(l.w, s, n, end);
+                                    ngx_http_llm_tokens_lang_word(l.w, n,
+                                                                  l.votes);
+                                }
+
+                            } else {
+                                ngx_http_llm_tokens_lang_run(&l, s, n);
+                            }
+
+                            l.p = q;
+
+                        } else {
+                            ngx_http_llm_tokens_lang_scan(&l, q);
+                        }
+                    }
+
+                    p = q;
+                    continue;
+                }
+            }
 
             q = ngx_http_llm_tokens_fast(p, end, &cost, &f);
 
@@ -1112,6 +1241,29 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 static inline const u_char *
 ngx_http_llm_tokens_letters(const u_char *p, const u_char *end, uint64_t fold)
 {
+#if (NGX_HTTP_LLM_TOKENS_SSE2)
+    unsigned  m;
+    __m128i   v;
+
+    /*
+     * a byte (| fold) is a letter when, as a signed byte, it is above
+     * 'a' - 1 and below 'z' + 1: a byte above 0x7f is negative
+     */
+
+    while (end - p >= 16) {
+        v = _mm_or_si128(_mm_loadu_si128((const __m128i *) p),
+                         _mm_set1_epi8((char) fold));
+        v = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                          _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
+        m = ~(unsigned) _mm_movemask_epi8(v) & 0xffff;
+
+        if (m) {
+            return p + __builtin_ctz(m);
+        }
+
+        p += 16;
+    }
+#endif
 #if (NGX_HTTP_LLM_TOKENS_SWAR)
     uint64_t  w, x, bad;
 
