@@ -49,7 +49,10 @@
 #define NGX_HTTP_LLM_TOKENS_SWAR      0
 #endif
 
-/* and sixteen at a time with SSE2 (x86-64), unless -DNGX_HTTP_LLM_TOKENS_NO_SIMD */
+/*
+ * and sixteen at a time with SSE2 (x86-64), unless built with
+ * -DNGX_HTTP_LLM_TOKENS_NO_SIMD (the portable path, tested as well)
+ */
 
 #if (defined __SSE2__ && !defined NGX_HTTP_LLM_TOKENS_NO_SIMD)
 #define NGX_HTTP_LLM_TOKENS_SSE2      1
@@ -197,7 +200,7 @@ static const u_char  ngx_http_llm_tokens_ascii[128] = {
 static const u_char  ngx_http_llm_tokens_lead[256] = {
     O, O, O, O, O, O, O, O, O, O, D, O, O, D, O, O,     /* \t \n \v \f \r */
     O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
-    B, O, O, O, O, O, O, Q, O, O, O, O, O, O, O, O,     /* space ! ... ' ... / */
+    B, O, O, O, O, O, O, Q, O, O, O, O, O, O, O, O,     /* space ! ... ' / */
     D, D, D, D, D, D, D, D, D, D, O, O, O, O, O, O,     /* 0-9 :;<=>? */
     O, A, A, A, A, A, A, A, A, A, A, A, A, A, A, A,     /* @ A-O */
     A, A, A, A, A, A, A, A, A, A, A, O, O, O, O, O,     /* P-Z [\]^_ */
@@ -947,11 +950,9 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
         if (*p < 0x80) {
 
             /*
-             * The most common piece of all, a word of ASCII letters in
-             * lower case or capitalized, with or without its lead, that an
-             * ASCII character other than a letter or an apostrophe ends
-             * (no contraction, no non-ASCII letter): cut, costed and given
-             * to the language guess here, in a few instructions
+             * the commonest pieces first, as many as follow each other
+             * (ASCII words, ", ", a newline); then the piece that stopped
+             * them, by the fast path
              */
 
             p = ngx_http_llm_tokens_word_run(p, end, &ascii, &total,
