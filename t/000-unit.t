@@ -20,11 +20,18 @@ my %sources = (
     tokens_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c'],
     tokens_fast_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
                          'ngx_llm_module/engines/ngx_http_llm_json.c'],
+    tokens_fast_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
+                                'ngx_llm_module/engines/ngx_http_llm_json.c'],
     sse_test    => ['ngx_llm_module/engines/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/engines/ngx_http_llm_pii.c'],
     embed_test  => ['ngx_llm_module/engines/ngx_http_llm_embed.c'],
     bpe_test    => ['ngx_llm_module/engines/ngx_http_llm_bpe.c'],
     resp_test   => ['ngx_llm_module/engines/ngx_http_llm_resp.c'],
+);
+
+# compiler flags, per test: the estimator's portable path (no SSE2/NEON)
+my %cflags = (
+    tokens_fast_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
 );
 
 # libraries to link, per test
@@ -69,6 +76,7 @@ for my $test (sort glob("$root/t/unit/*.c")) {
 
     my $bin = "$out/$name";
     my $cmd = join ' ', $cc, '-O1 -g -Wall -Wextra -Werror -Wno-unused-parameter',
+        $cflags{$name} // '',
         "-I$root/ngx_llm_module/engines", $test,
         (map { "$root/$_" } @$deps), $libs{$name} // '', "-o", $bin, '2>&1';
 

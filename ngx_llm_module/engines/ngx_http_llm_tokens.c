@@ -49,6 +49,18 @@
 #define NGX_HTTP_LLM_TOKENS_SWAR      0
 #endif
 
+/*
+ * and sixteen at a time with SSE2 (x86-64), unless built with
+ * -DNGX_HTTP_LLM_TOKENS_NO_SIMD (the portable path, tested as well)
+ */
+
+#if (defined __SSE2__ && !defined NGX_HTTP_LLM_TOKENS_NO_SIMD)
+#define NGX_HTTP_LLM_TOKENS_SSE2      1
+#include <emmintrin.h>
+#else
+#define NGX_HTTP_LLM_TOKENS_SSE2      0
+#endif
+
 
 /* character classes (low 4 bits of an attribute byte) */
 
@@ -165,6 +177,51 @@ static const u_char  ngx_http_llm_tokens_ascii[128] = {
 #undef D
 #undef U
 #undef L
+
+
+/*
+ * Each byte: what it is in front of a word (low 2 bits): none (a letter: the
+ * word starts here), a space or another lead, 3: it cannot lead one (a
+ * digit, a newline, a non-ASCII byte); and whether it ends a run of ASCII
+ * letters with no more to the piece (an ASCII character, not a letter, not
+ * an apostrophe), for the estimator's inline word pieces
+ */
+
+#define NGX_HTTP_LLM_TOKENS_LEAD      0x03
+#define NGX_HTTP_LLM_TOKENS_STOP      0x10    /* ends a word, no contraction */
+
+#define A   NGX_HTTP_LLM_TL_NONE
+#define B   (NGX_HTTP_LLM_TL_SPACE | NGX_HTTP_LLM_TOKENS_STOP)
+#define O   (NGX_HTTP_LLM_TL_OTHER | NGX_HTTP_LLM_TOKENS_STOP)
+#define Q   NGX_HTTP_LLM_TL_OTHER
+#define D   (3 | NGX_HTTP_LLM_TOKENS_STOP)
+#define X   3
+
+static const u_char  ngx_http_llm_tokens_lead[256] = {
+    O, O, O, O, O, O, O, O, O, O, D, O, O, D, O, O,     /* \t \n \v \f \r */
+    O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+    B, O, O, O, O, O, O, Q, O, O, O, O, O, O, O, O,     /* space ! ... ' / */
+    D, D, D, D, D, D, D, D, D, D, O, O, O, O, O, O,     /* 0-9 :;<=>? */
+    O, A, A, A, A, A, A, A, A, A, A, A, A, A, A, A,     /* @ A-O */
+    A, A, A, A, A, A, A, A, A, A, A, O, O, O, O, O,     /* P-Z [\]^_ */
+    O, A, A, A, A, A, A, A, A, A, A, A, A, A, A, A,     /* ` a-o */
+    A, A, A, A, A, A, A, A, A, A, A, O, O, O, O, O,     /* p-z {|}~ DEL */
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X
+};
+
+#undef A
+#undef B
+#undef O
+#undef Q
+#undef D
+#undef X
 
 
 /*
@@ -837,6 +894,9 @@ static inline void ngx_http_llm_tokens_lower8(u_char *w, const u_char *p,
 static inline const u_char *ngx_http_llm_tokens_letters(const u_char *p,
     const u_char *end, uint64_t fold);
 #ifdef NGX_HTTP_LLM_TOKENS_FAST
+static const u_char *ngx_http_llm_tokens_word_run(const u_char *p,
+    const u_char *end, uint64_t *ascii, uint64_t *other,
+    ngx_http_llm_tokens_lang_t *l);
 static inline const u_char *ngx_http_llm_tokens_fast(const u_char *p,
     const u_char *end, uint32_t *cost, ngx_http_llm_tokens_fast_t *f);
 #endif
@@ -888,6 +948,15 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 
 #ifdef NGX_HTTP_LLM_TOKENS_FAST
         if (*p < 0x80) {
+
+            /*
+             * the commonest pieces first, as many as follow each other
+             * (ASCII words, ", ", a newline); then the piece that stopped
+             * them, by the fast path
+             */
+
+            p = ngx_http_llm_tokens_word_run(p, end, &ascii, &total,
+                                             guess && l.p < l.end ? &l : NULL);
 
             q = ngx_http_llm_tokens_fast(p, end, &cost, &f);
 
@@ -1112,6 +1181,29 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 static inline const u_char *
 ngx_http_llm_tokens_letters(const u_char *p, const u_char *end, uint64_t fold)
 {
+#if (NGX_HTTP_LLM_TOKENS_SSE2)
+    unsigned  m;
+    __m128i   v;
+
+    /*
+     * a byte (| fold) is a letter when, as a signed byte, it is above
+     * 'a' - 1 and below 'z' + 1: a byte above 0x7f is negative
+     */
+
+    while (end - p >= 16) {
+        v = _mm_or_si128(_mm_loadu_si128((const __m128i *) p),
+                         _mm_set1_epi8((char) fold));
+        v = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                          _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
+        m = ~(unsigned) _mm_movemask_epi8(v) & 0xffff;
+
+        if (m) {
+            return p + __builtin_ctz(m);
+        }
+
+        p += 16;
+    }
+#endif
 #if (NGX_HTTP_LLM_TOKENS_SWAR)
     uint64_t  w, x, bad;
 
@@ -1141,6 +1233,190 @@ ngx_http_llm_tokens_letters(const u_char *p, const u_char *end, uint64_t fold)
 
 
 #ifdef NGX_HTTP_LLM_TOKENS_FAST
+
+
+/*
+ * The most common pieces of all, one after another from p (*p < 0x80):
+ *
+ *   - words of ASCII letters in lower case or capitalized, with or without
+ *     their lead, that an ASCII character other than a letter or an
+ *     apostrophe ends (no contraction, no non-ASCII letter);
+ *   - an ASCII punctuation character before a space (", ", ". ");
+ *   - a newline before an ASCII character that is not white space;
+ *
+ * never the end of the text.  They are cut and costed as
+ * ngx_http_llm_tokens_fast() would, their costs added to *ascii (words) and
+ * *other, and given to the language guess l (NULL: none, or it is over).
+ * Returns where the first other piece starts: p or an ASCII character after
+ * it, never the end.  In a function of its own so that its few variables
+ * stay in registers.
+ */
+
+static const u_char *
+ngx_http_llm_tokens_word_run(const u_char *p, const u_char *end,
+    uint64_t *ascii, uint64_t *other, ngx_http_llm_tokens_lang_t *l)
+{
+    u_char         a;
+    size_t         n;
+    int32_t        k;
+    uint32_t       latin;
+    uint64_t       words, rest;
+    unsigned       lead, shape, h;
+    const u_char  *s, *q;
+    ngx_http_llm_tokens_lang_t  *lg;
+
+    words = 0;
+    rest = 0;
+    latin = 0;
+    lg = l;
+
+    for ( ;; ) {
+        lead = ngx_http_llm_tokens_lead[*p] & NGX_HTTP_LLM_TOKENS_LEAD;
+        s = p + (lead != NGX_HTTP_LLM_TL_NONE);
+
+        if (s == end) {
+            break;
+        }
+
+        if (lead > NGX_HTTP_LLM_TL_OTHER
+            || (u_char) ((*s | 0x20) - 'a') >= 26)
+        {
+            /* not a word */
+
+            a = ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*p]);
+
+            if (a == NGX_HTTP_LLM_TC_PUNCT && *s == ' ') {
+
+                /* [^\s\p{L}\p{N}]+[\r\n/]*: one character, then a space */
+
+                k = ngx_http_llm_tokens_punct[NGX_HTTP_LLM_TL_NONE][1];
+
+            } else if (a == NGX_HTTP_LLM_TC_NL && *s < 0x80
+                       && ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*s])
+                          > NGX_HTTP_LLM_TC_NL)
+            {
+                /* \s*[\r\n]+: one newline, then no white space */
+
+                k = NGX_HTTP_LLM_TOKEN_UNIT;
+
+            } else {
+                break;
+            }
+
+            rest += k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
+                                                : (uint32_t) k;
+            q = s;
+
+            if (l != NULL) {
+
+                if (l->p == p && q <= l->end) {
+                    ngx_http_llm_tokens_lang_break(l);
+                    l->p = q;
+
+                } else {
+                    ngx_http_llm_tokens_lang_scan(l, q);
+
+                    if (l->p >= l->end) {
+                        l = NULL;
+                    }
+                }
+            }
+
+            p = q;
+            continue;
+        }
+
+        q = ngx_http_llm_tokens_letters(s + 1, end, 0);
+
+        if (q == end
+            || !(ngx_http_llm_tokens_lead[*q] & NGX_HTTP_LLM_TOKENS_STOP))
+        {
+            break;
+        }
+
+        n = q - s;
+        shape = ((u_char) (*s - 'A') < 26) ? NGX_HTTP_LLM_TW_CAP
+                                           : NGX_HTTP_LLM_TW_LOWER;
+
+        if (n > NGX_HTTP_LLM_TW_MAX_LEN) {
+            k = ngx_http_llm_tokens_word[shape][lead][NGX_HTTP_LLM_TW_MAX_LEN]
+                + (int32_t) (n - NGX_HTTP_LLM_TW_MAX_LEN)
+                  * NGX_HTTP_LLM_TOKENS_WORD_LONG;
+
+        } else {
+            k = ngx_http_llm_tokens_word[shape][lead][n];
+        }
+
+        words += k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
+                                             : (uint32_t) k;
+
+        if (l != NULL) {
+
+            if (l->p == p && q <= l->end) {
+
+                /*
+                 * (l->wn == 0: no word is open, l->ascii_word is 1, a break
+                 * would change nothing)
+                 */
+
+                if (l->wn != 0) {
+                    if (lead == NGX_HTTP_LLM_TL_NONE) {
+                        ngx_http_llm_tokens_lang_run(l, s, n);
+                        l->p = q;
+                        p = q;
+                        continue;
+                    }
+
+                    ngx_http_llm_tokens_lang_break(l);
+                }
+
+                /*
+                 * a whole word: what follows it ends it for the guess too,
+                 * it is looked up now; the hash from the letters themselves,
+                 * as most words are not on the list and need no copy
+                 */
+
+                latin += n;
+
+                if (n <= sizeof(l->w)) {
+                    h = (s[0] | 0x20) * 7 + n * 131 + (q[-1] | 0x20);
+
+                    if (n > 1) {
+                        h += (s[1] | 0x20) * 31;
+                    }
+
+                    if (ngx_http_llm_tokens_word_index[h & 255]) {
+                        ngx_http_llm_tokens_lower8(l->w, s, n, end);
+                        ngx_http_llm_tokens_lang_word(l->w, n, l->votes);
+                    }
+                }
+
+                l->p = q;
+
+            } else {
+                ngx_http_llm_tokens_lang_scan(l, q);
+
+                if (l->p >= l->end) {
+                    l = NULL;
+                }
+            }
+        }
+
+        /* q < end, *q is ASCII: the next piece starts there */
+        p = q;
+    }
+
+    *ascii += words;
+    *other += rest;
+
+    if (latin) {
+        /* only ngx_http_llm_tokens_lang_done() reads the counts */
+        lg->script[NGX_HTTP_LLM_TG_LATIN] += latin;
+    }
+
+    return p;
+}
+
 
 /*
  * One piece from p (*p < 0x80), as the main loop and the generic scanners

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The estimator's speed on a chat prompt: instructions (callgrind, robust on
+# a loaded machine) and MB/s, per build of ngx_http_llm_tokens.c.
+#
+#   bash bench/estimator/speed.sh                 # this tree's estimator
+#   SRC=/path/to/ngx_http_llm_tokens.c bash bench/estimator/speed.sh
+#
+# The prompt is bench/make_body.mjs's (SIZES, default "1024 16384"): its
+# messages' texts, estimated one by one as the module does.  Each is run
+# with the default build (SSE2 on x86-64) and with
+# -DNGX_HTTP_LLM_TOKENS_NO_SIMD (the portable path); ITERS (2000) rounds for
+# the MB/s, which depend on the machine's load.
+
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+src=${SRC:-$root/ngx_llm_module/engines/ngx_http_llm_tokens.c}
+sizes=${SIZES:-1024 16384}
+iters=${ITERS:-2000}
+cc=${CC:-cc}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cat > "$tmp/speed.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/types.h>
+
+size_t ngx_http_llm_estimate_tokens(const u_char *text, size_t len);
+
+/* texts separated by NUL bytes in argv[1]; argv[2] rounds */
+
+int
+main(int argc, char **argv)
+{
+    static u_char    buf[1 << 20];
+    FILE            *f;
+    long             i, n;
+    size_t           len, tokens;
+    double           s;
+    u_char          *p, *z, *e;
+    struct timespec  t0, t1;
+
+    f = fopen(argv[1], "rb");
+    if (f == NULL) {
+        return 2;
+    }
+
+    len = fread(buf, 1, sizeof(buf), f);
+    n = argc > 2 ? atol(argv[2]) : 1;
+    tokens = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    for (i = 0; i < n; i++) {
+        for (p = buf, e = buf + len; p < e; p = z + 1) {
+            z = memchr(p, 0, e - p);
+            z = z ? z : e;
+            tokens += ngx_http_llm_estimate_tokens(p, z - p);
+        }
+    }
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+    printf("%zu bytes, %zu tokens, %.0f MB/s\n", len, tokens / n,
+           len * n / s / 1e6);
+    return 0;
+}
+C
+
+for v in default NO_SIMD; do
+    flags=""
+    [ $v = NO_SIMD ] && flags=-DNGX_HTTP_LLM_TOKENS_NO_SIMD
+    $cc -O2 $flags -I "$root/ngx_llm_module/engines" "$tmp/speed.c" "$src" \
+        -o "$tmp/speed-$v"
+done
+
+for size in $sizes; do
+    node "$root/bench/make_body.mjs" "$size" | node -e '
+        const b = JSON.parse(require("fs").readFileSync(0));
+        process.stdout.write(Buffer.concat(b.messages.map(m =>
+            Buffer.concat([Buffer.from(m.content), Buffer.from([0])]))));
+    ' > "$tmp/body-$size"
+
+    for v in default NO_SIMD; do
+        ir=-
+        if command -v valgrind > /dev/null; then
+            valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" \
+                "$tmp/speed-$v" "$tmp/body-$size" 1 > /dev/null 2>&1
+            ir=$(callgrind_annotate --inclusive=yes "$tmp/cg" \
+                 | awk '/ngx_http_llm_estimate_tokens/ { print $1; exit }')
+        fi
+        echo "body $size, $v build: $ir instructions;" \
+             "$("$tmp/speed-$v" "$tmp/body-$size" "$iters")"
+    done
+done
