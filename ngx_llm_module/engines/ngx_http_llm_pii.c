@@ -3291,9 +3291,10 @@ ngx_http_llm_pii_v_card(const u_char *t, size_t len, size_t *start,
         }
 
         /*
-         * thirteen digits in one run in a Maestro range are an EAN-13
-         * barcode (GS1 prefixes 50, 560-579, 630-631, ...): no issuer
-         * hands out 13-digit Maestro numbers, written in groups they stay
+         * thirteen digits in one run in a Maestro range (the only 13-digit
+         * lengths are Visa's and Maestro's) are an EAN-13 barcode (GS1
+         * prefixes 50, 560-579, ...), not a card; written in groups they
+         * stay a card
          */
 
         if (n == 13 && seps == 0 && d[0] != '4') {
