@@ -197,3 +197,16 @@ POST /split/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
 --- response_body_unlike eval
 qr/536|812|555|\\uff14|\\uff11|fe80|eth0|10\.0\.0|glrt|GhIjKl/
+
+
+
+=== TEST 7: request: 11-digit ids with a leading 1 and EAN-13 barcodes in a Maestro range stay; the same digits written as a phone or a card go
+--- request
+POST /echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"order 16223891923 shipped, batch 14978887221; EAN 5089085209268, item 5000852489645. Call 16223891923, +1 622 389 1923 or 1-622-389-1923; maestro 5089 0852 0926 8, visa 4222222222222."}]}
+--- response_body chomp
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"order 16223891923 shipped, batch 14978887221; EAN 5089085209268, item 5000852489645. Call [PHONE], [PHONE] or [PHONE]; maestro [CARD], visa [CARD]."}]}
+--- error_log
+llm-log: redactions=5 
+--- no_error_log
+[error]

@@ -3062,19 +3062,23 @@ ngx_http_llm_pii_v_phone_nanp(const u_char *t, size_t len, size_t *start,
         }
     }
 
+    /*
+     * bare ten digits are order numbers more often than phones, and so are
+     * bare eleven with a leading "1" ("order 16223891923"): the country
+     * code is written with a "+" or a separator ("+1 415 555 0100",
+     * "1-800-555-0199"); after a phone word the context rule takes them
+     */
+
+    if (seps == 0 && !prefix) {
+        return 0;
+    }
+
     if (n == 11) {
         if (d[0] != '1') {
             return 0;
         }
 
-        prefix = 1;
         memmove(d, d + 1, 10);
-    }
-
-    /* bare ten digits are order numbers more often than phones */
-
-    if (seps == 0 && !prefix) {
-        return 0;
     }
 
     /* no N11 area code */
@@ -3363,6 +3367,17 @@ ngx_http_llm_pii_v_card(const u_char *t, size_t len, size_t *start,
 
         if (!ngx_http_llm_pii_card_iin(d, n) || !ngx_http_llm_pii_luhn(d, n))
         {
+            continue;
+        }
+
+        /*
+         * thirteen digits in one run in a Maestro range (the only 13-digit
+         * lengths are Visa's and Maestro's) are an EAN-13 barcode (GS1
+         * prefixes 50, 560-579, ...), not a card; written in groups they
+         * stay a card
+         */
+
+        if (n == 13 && seps == 0 && d[0] != '4') {
             continue;
         }
 

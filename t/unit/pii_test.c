@@ -319,6 +319,11 @@ static sample_t  samples[] = {
     { "tel 020 7946 0958", "tel [PHONE]" },
     { "06 12 34 56 78", "[PHONE]" },
     { "order 4155550100 shipped", NULL },
+
+    /* NANP with its "1" but no "+" or separator: an id, not a phone */
+    { "order 16223891923 shipped, batch 14978887221", NULL },
+    { "call 16223891923 now, or 1-622-389-1923, 1 622 389 1923, "
+      "+16223891923", "call [PHONE] now, or [PHONE], [PHONE], [PHONE]" },
     { "at 2024-01-15 10:30:00", NULL },
     { "date 05.11.2024 and 05-11-2024 10:30", NULL },
     { "ISBN 978-3-16-148410-0", NULL },
@@ -411,6 +416,12 @@ static sample_t  samples[] = {
     { "mir 2200 1234 5678 9019", "mir [CARD]" },
     { "uatp 154001234567891", "uatp [CARD]" },
     { "maestro 5018 1234 5673", "maestro [CARD]" },
+
+    /* EAN-13 barcodes in a Maestro range (Luhn-valid by chance) */
+    { "EAN 5089085209268, 5000852489645; item 5033618900399", NULL },
+    { "maestro 5089 0852 0926 8 or 5089-0852-0926-8",
+      "maestro [CARD] or [CARD]" },
+    { "visa 4222222222222 ok", "visa [CARD] ok" },
     { "visa 4222-2222-2222-2 ok", "visa [CARD] ok" },
     { "card 4111 1111 1111 1111 111 x", NULL },
 
