@@ -372,7 +372,7 @@ $c
 --- request eval
 "POST /json/chat/completions\n" . main::word_body(64)
 --- timeout: 30
---- wait: 2
+--- wait: 6
 --- response_body_like: "content"
 --- error_log eval
 qr/llm-log: model=gpt-4o prompt=(\d+)(??{ $1 >= $::Lo4m && $1 <= $::Hi4m ? '' : '(*FAIL)' }) completion=\d+ source=exact\b/

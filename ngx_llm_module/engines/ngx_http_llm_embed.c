@@ -267,7 +267,8 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
     ngx_http_llm_embed_order_t  order;
     const u_char  *p, *last;
     unsigned       negations, prefixed, digits, dir_pending, capital,
-                   ascii, sentence, letters, capitals, rel, question;
+                   ascii, sentence, letters, capitals, rel, question,
+                   pronoun;
     int            bit;
     long           q;
     uint32_t       cp, script;
@@ -309,6 +310,7 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
         wl = 0;
         digits = 0;
         capital = 0;
+        pronoun = 0;
         ascii = 1;
 
         while (p < last) {
@@ -318,6 +320,8 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
                 c |= 0x20;
 
             } else if (c == '\'' && wl) {
+                /* "I'm", "I've", "I'll", "I'd": the pronoun, not a name */
+                pronoun |= (wl == 1 && w[0] == 'i');
                 p++;
                 continue;
 
@@ -325,6 +329,7 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
                        && p[2] == 0x99 && wl)
             {
                 /* a typographic apostrophe, U+2019 */
+                pronoun |= (wl == 1 && w[0] == 'i');
                 p += 3;
                 continue;
 
@@ -401,14 +406,20 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
             break;
         }
 
-        /* names: capitalized, not at the start of a sentence, not "I" */
+        /*
+         * names: capitalized, not at the start of a sentence, not "I" nor
+         * its contractions ("I'm" is "im" here), which are not counted
+         * among the capitalized words either
+         */
+
+        pronoun |= (wl == 1 && w[0] == 'i');
 
         if (!(w[0] >= '0' && w[0] <= '9')) {
-            if (letters++ && capital) {
+            if (letters++ && capital && !pronoun) {
                 capitals++;
             }
 
-            if (capital && !sentence && !(wl == 1 && w[0] == 'i')) {
+            if (capital && !sentence && !pronoun) {
                 ngx_http_llm_embed_name_add(&order, w, wl);
             }
 
@@ -592,8 +603,14 @@ ngx_http_llm_embed_parts(const u_char *text, size_t len,
         }
     }
 
-    if (capitals * 10 > (letters > 1 ? letters - 1 : 0) * 3) {
-        /* more than 30% of the words after the first: not names */
+    if (capitals >= 2
+        && capitals * 10 > (letters > 1 ? letters - 1 : 0) * 3)
+    {
+        /*
+         * more than 30% of the words after the first, two at least: not
+         * names (a short text with one name, "Who wrote Hamlet?", is not
+         * a text that capitalizes its nouns)
+         */
         order.caps = 1;
     }
 

@@ -382,6 +382,28 @@ main(int argc, char **argv)
            "renamed: a text that capitalizes its nouns has no names%s%s",
            "", "");
 
+        /* one name in a short text is more than 30% of its words */
+
+        parts("Who wrote Hamlet?", &ea, &ga);
+        parts("Who wrote Macbeth?", &eb, &gb);
+        ok(ngx_http_llm_embed_renamed(&ga.flip.order, &gb.flip.order)
+           && ngx_http_llm_embed_flipped(&ga.flip, &gb.flip),
+           "renamed: Hamlet / Macbeth (one name in three words)%s%s",
+           "", "");
+
+        parts("population of Tokyo", &ea, &ga);
+        parts("population of Osaka", &eb, &gb);
+        ok(ngx_http_llm_embed_renamed(&ga.flip.order, &gb.flip.order),
+           "renamed: Tokyo / Osaka (one name in three words)%s%s", "", "");
+
+        /* "I'm", "I've" are the pronoun, not names */
+
+        parts("Tell me what I'm missing here", &ea, &ga);
+        parts("Tell me what I\xe2\x80\x99ve missed here", &eb, &gb);
+        ok(!ngx_http_llm_embed_renamed(&ga.flip.order, &gb.flip.order)
+           && ga.flip.order.nnames == 0 && gb.flip.order.nnames == 0,
+           "renamed: I'm / I've are not names%s%s", "", "");
+
 #undef parts
 
         ngx_http_llm_embed_parts((u_char *) "I don't have 3 apples", 21,
