@@ -10,9 +10,11 @@
 #include "ngx_http_llm_module.h"
 
 
+#define NGX_HTTP_LLM_PARSE_KEEP  65536
+
+
 static uint64_t ngx_http_llm_mul_sat(uint64_t a, uint64_t b);
 static uint64_t ngx_http_llm_add_sat(uint64_t a, uint64_t b);
-static uint64_t ngx_http_llm_parse_digest(u_char *p, size_t len);
 
 
 /*
@@ -26,7 +28,6 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *data, ngx_http_llm_json_t *json)
 {
     uint32_t  size;
-    uint64_t  digest;
 
     ngx_memzero(json, sizeof(ngx_http_llm_json_t));
 
@@ -37,15 +38,16 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
      * The same answer (or event) read again by another feature (the usage
      * reader, redaction, the cache each read it): its tokens are still in
      * the array when it is the last document parsed into it, at the same
-     * place, with the same bytes.
+     * place, with the same bytes.  The bytes are compared with a copy, not
+     * a digest: a buffer is reused for the next event at the same place and
+     * length, and an upstream that chose bytes colliding in a fast digest
+     * would have another feature read the previous event's tokens.
      */
-
-    digest = ngx_http_llm_parse_digest(data->data, data->len);
 
     if (ctx->tokens_n
         && ctx->tokens_of == data->data
         && ctx->tokens_len == data->len
-        && ctx->tokens_digest == digest)
+        && ngx_memcmp(ctx->tokens_copy, data->data, data->len) == 0)
     {
         json->tokens = ctx->tokens;
         json->max_tokens = ctx->tokens_size;
@@ -124,35 +126,35 @@ parsed:
         return NGX_DECLINED;
     }
 
+    /* kept for the next reader: documents up to 64 KB (events, answers) */
+
+    if (data->len > NGX_HTTP_LLM_PARSE_KEEP) {
+        return NGX_OK;
+    }
+
+    if (data->len > ctx->tokens_copy_size) {
+        size = ngx_max(data->len, 1024);
+
+        if (ctx->tokens_copy) {
+            ngx_pfree(r->pool, ctx->tokens_copy);
+        }
+
+        ctx->tokens_copy = ngx_pnalloc(r->pool, size);
+        if (ctx->tokens_copy == NULL) {
+            ctx->tokens_copy_size = 0;
+            return NGX_OK;
+        }
+
+        ctx->tokens_copy_size = size;
+    }
+
+    ngx_memcpy(ctx->tokens_copy, data->data, data->len);
+
     ctx->tokens_n = json->ntokens;
     ctx->tokens_of = data->data;
     ctx->tokens_len = data->len;
-    ctx->tokens_digest = digest;
 
     return NGX_OK;
-}
-
-
-/* a 64-bit digest of the bytes, eight at a time */
-
-static uint64_t
-ngx_http_llm_parse_digest(u_char *p, size_t len)
-{
-    uint64_t  h, w;
-
-    h = 0x9e3779b97f4a7c15ULL ^ len;
-
-    for ( /* void */ ; len >= 8; p += 8, len -= 8) {
-        ngx_memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-
-    while (len--) {
-        h = (h ^ *p++) * 0x100000001b3ULL;
-    }
-
-    return h ^ (h >> 29);
 }
 
 

@@ -497,10 +497,12 @@ struct ngx_http_llm_ctx_s {
     uint32_t                    tokens_n;          /* the last document
                                                       parsed into tokens:
                                                       its tokens, where, how
-                                                      long, its digest */
+                                                      long, a copy of its
+                                                      bytes */
     u_char                     *tokens_of;
     size_t                      tokens_len;
-    uint64_t                    tokens_digest;
+    u_char                     *tokens_copy;
+    size_t                      tokens_copy_size;
     u_char                     *text;              /* decoded delta text */
     size_t                      text_size;
 
