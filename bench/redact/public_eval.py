@@ -68,9 +68,9 @@ def build_scanner():
     out = os.path.join(tmp, "scan_cases")
     subprocess.check_call([
         os.environ.get("CC", "cc"), "-O2", "-I",
-        os.path.join(REPO, "ngx_llm_module"),
+        os.path.join(REPO, "ngx_llm_module", "engines"),
         os.path.join(HERE, "scan_cases.c"),
-        os.path.join(REPO, "ngx_llm_module", "ngx_http_llm_pii.c"),
+        os.path.join(REPO, "ngx_llm_module", "engines", "ngx_http_llm_pii.c"),
         "-lhs", "-lcrypto", "-o", out])
     return out
 

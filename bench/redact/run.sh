@@ -27,7 +27,7 @@ cpu() { if [ "$(nproc)" -ge 2 ]; then taskset -c 0 "$@"; else "$@"; fi; }
     "$REPO/ngx_llm_module/engines/ngx_http_llm_json.c" \
     -lhs -lcrypto -lpcre2-8 -o "$TMP/scan_bench"
 
-"$CC" -O2 -I "$REPO/ngx_llm_module" "$DIR/scan_cases.c" \
+"$CC" -O2 -I "$REPO/ngx_llm_module/engines" "$DIR/scan_cases.c" \
     "$REPO/ngx_llm_module/engines/ngx_http_llm_pii.c" -lhs -lcrypto -o "$TMP/scan_cases"
 
 echo "### Recall and precision (bench/redact/corpus.txt)"
