@@ -1542,7 +1542,7 @@ int
 ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, ngx_http_llm_pii_stream_t *s, unsigned flags)
 {
-    size_t                       cut, from, b, i, n, keep;
+    size_t                       cut, from, b, i, n, keep, run;
     const u_char                *f;
     ngx_http_llm_pii_match_t    *m;
     ngx_http_llm_pii_matches_t  *ms;
@@ -1604,6 +1604,32 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
         s->open = 0;
     }
 
+    run = s->len;
+
+    if (pii->types && !(flags & NGX_HTTP_LLM_PII_FINAL)) {
+        run = ngx_http_llm_pii_run_start(s->buf, s->len, from);
+
+        if (run <= s->from && from == s->from
+            && ngx_http_llm_pii_memmem(s->buf, s->buf + s->len,
+                                       NGX_HTTP_LLM_PII_BEGIN,
+                                       sizeof(NGX_HTTP_LLM_PII_BEGIN) - 1)
+               == NULL)
+        {
+            /*
+             * All the text after the context is one run that may go on:
+             * nothing can be released (the cut below is never after the
+             * run's start, nor before s->from), whatever the scan finds.
+             * Scanned when the run ends (a delta that begins a new word).
+             * With a key block's header, scanned: the scan may find the
+             * block open, which holds what comes after it (see above).
+             */
+
+            ms->nelts = 0;
+            s->cut = s->from;
+            return 0;
+        }
+    }
+
     if (ngx_http_llm_pii_scan(pii, scratch, s->buf, s->len, from, ms) != 0) {
         return -1;
     }
@@ -1640,7 +1666,7 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
     }
 
     if (pii->types) {
-        cut = ngx_http_llm_pii_run_start(s->buf, s->len, from);
+        cut = run;
     }
 
     if (pii->window > 1) {
