@@ -31,6 +31,34 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     json->data = data->data;
     json->len = data->len;
 
+    if (ctx->tokens == NULL) {
+        ctx->tokens = ngx_palloc(r->pool,
+                                 64 * sizeof(ngx_http_llm_json_token_t));
+        if (ctx->tokens == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->tokens_size = 64;
+    }
+
+    /*
+     * One pass when the tokens allocated (64, or for an earlier event of the
+     * answer) are enough; else counted first, then parsed.
+     */
+
+    json->tokens = ctx->tokens;
+    json->max_tokens = ctx->tokens_size;
+
+    if (ngx_http_llm_json_parse(json) == NGX_HTTP_LLM_JSON_OK) {
+        return (json->tokens[0].type == NGX_HTTP_LLM_JSON_OBJECT)
+               ? NGX_OK : NGX_DECLINED;
+    }
+
+    json->tokens = NULL;
+    json->max_tokens = 0;
+    json->ntokens = 0;
+    json->err = NULL;
+
     if (ngx_http_llm_json_parse(json) != NGX_HTTP_LLM_JSON_OK) {
         return NGX_DECLINED;
     }
