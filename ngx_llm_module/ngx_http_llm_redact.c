@@ -145,7 +145,9 @@ typedef struct {
 
     ngx_http_llm_redact_value_t   **buckets;
     ngx_uint_t                      nbuckets;  /* a power of 2 */
-    ngx_array_t                    *bytype[NGX_HTTP_LLM_PII_MAX_TYPES];
+    ngx_array_t                   **bytype;    /* tokenize: values by type,
+                                                  NGX_HTTP_LLM_PII_MAX_TYPES
+                                                  allocated on the first */
     ngx_uint_t                      nvalues;
 
     ngx_http_llm_pii_matches_t      matches;   /* of block scans */
@@ -1002,6 +1004,14 @@ ngx_http_llm_redact_tokenize(ngx_http_llm_redact_ctx_t *rc, ngx_uint_t type,
         b = hash & (rc->nbuckets - 1);
     }
 
+    if (rc->bytype == NULL) {
+        rc->bytype = ngx_pcalloc(rc->pool, NGX_HTTP_LLM_PII_MAX_TYPES
+                                           * sizeof(ngx_array_t *));
+        if (rc->bytype == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     if (rc->bytype[type] == NULL) {
         rc->bytype[type] = ngx_array_create(rc->pool, 4,
                                        sizeof(ngx_http_llm_redact_value_t *));
@@ -1247,7 +1257,7 @@ ngx_http_llm_redact_restore(ngx_http_llm_redact_ctx_t *rc, u_char *p,
         if (n) {
             type = ngx_http_llm_pii_find_label(rc->conf->pii, label,
                                                label_len);
-            values = (type >= 0) ? rc->bytype[type] : NULL;
+            values = (type >= 0 && rc->bytype) ? rc->bytype[type] : NULL;
 
             v = values ? values->elts : NULL;
 
