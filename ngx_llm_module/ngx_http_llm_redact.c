@@ -42,6 +42,12 @@
 #define NGX_HTTP_LLM_REDACT_BLOCKED      3
 #define NGX_HTTP_LLM_REDACT_MAX_RULES_FILE  (1024 * 1024)
 
+/*
+ * The worker's buffer of joined strings is at most this large (with their
+ * offsets): the strings of a larger request are scanned one by one
+ */
+#define NGX_HTTP_LLM_REDACT_JOIN_MAX     (1024 * 1024)
+
 
 typedef struct {
     ngx_str_t                       file;
@@ -171,6 +177,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_llm_redact_walk(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, uint64_t *found);
+static ngx_int_t ngx_http_llm_redact_decode(ngx_http_request_t *r,
+    ngx_http_llm_json_t *json, uint32_t i, ngx_str_t *text);
 static ngx_uint_t ngx_http_llm_redact_skip(ngx_http_llm_json_t *json,
     uint32_t tok, ngx_str_t *text, ngx_http_llm_redact_source_t *cache);
 static ngx_uint_t ngx_http_llm_redact_opaque(u_char *p, size_t len);
@@ -369,6 +377,10 @@ ngx_module_t  ngx_http_llm_redact_module = {
 static hs_scratch_t                     *ngx_http_llm_redact_scratch;
 static ngx_http_llm_redact_main_conf_t  *ngx_http_llm_redact_scratch_conf;
 
+/* the worker's buffer of a request's strings, joined (see _walk()) */
+static u_char                           *ngx_http_llm_redact_join;
+static size_t                            ngx_http_llm_redact_join_size;
+
 
 /*
  * The pipeline's OTHER hook: a POST that is not a model call.  Asked first
@@ -557,10 +569,12 @@ static ngx_int_t
 ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_redact_ctx_t *rc, uint64_t *found)
 {
-    size_t                         len;
-    uint32_t                       i;
+    int                            each;
+    size_t                         len, size, pos, *ends;
+    u_char                        *hit;
+    uint32_t                       i, *toks;
     ngx_int_t                      rv;
-    ngx_uint_t                     n;
+    ngx_uint_t                     n, k, all;
     const u_char                  *raw;
     ngx_http_llm_text_t            t;
     ngx_http_llm_json_t           *json;
@@ -568,11 +582,65 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_redact_source_t   source;
 
     json = &ctx->req.json;
+    ends = NULL;
+    toks = NULL;
+    hit = NULL;
+
+    /*
+     * The strings to scan, decoded and joined (each followed by '\n') in
+     * the worker's buffer, are scanned at once: only those in which
+     * Hyperscan reported something are scanned again, alone, and redacted
+     * (a Hyperscan scan has a fixed cost, as large as 150 bytes of text).
+     * The body itself is not copied.
+     */
+
+    size = 0;
     n = 0;
+
+    for (i = 0; i < json->ntokens; i++) {
+        tok = &json->tokens[i];
+
+        if (tok->type == NGX_HTTP_LLM_JSON_STRING && !tok->key
+            && tok->end - tok->start > 2)
+        {
+            size += tok->end - tok->start - 1;
+            n++;
+        }
+    }
+
+    len = size + n * (sizeof(size_t) + sizeof(uint32_t) + 1)
+          + sizeof(size_t);
+
+    all = (n < 2 || len > NGX_HTTP_LLM_REDACT_JOIN_MAX);
+
+    if (!all) {
+        if (ngx_http_llm_redact_join_size < len) {
+            if (ngx_http_llm_redact_join) {
+                ngx_free(ngx_http_llm_redact_join);
+            }
+
+            ngx_http_llm_redact_join_size = 0;
+
+            ngx_http_llm_redact_join = ngx_alloc(len, r->connection->log);
+            if (ngx_http_llm_redact_join == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_http_llm_redact_join_size = len;
+        }
+
+        ends = (size_t *) ngx_align_ptr(ngx_http_llm_redact_join + size,
+                                        sizeof(size_t));
+        toks = (uint32_t *) (ends + n);
+        hit = (u_char *) (toks + n);
+    }
 
     source.model = ctx->req.model_tok;
     source.obj = NGX_HTTP_LLM_NONE;
     source.text = 0;
+
+    pos = 0;
+    k = 0;
 
     for (i = 0; i < json->ntokens; i++) {
         tok = &json->tokens[i];
@@ -588,18 +656,32 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         ngx_memzero(&t, sizeof(ngx_http_llm_text_t));
         t.tok = i;
 
-        if (tok->escaped) {
-            t.text.data = ngx_pnalloc(r->pool, len);
-            if (t.text.data == NULL) {
-                return NGX_ERROR;
+        if (!all) {
+            t.text.data = ngx_http_llm_redact_join + pos;
+
+            if (tok->escaped) {
+                t.text.len = ngx_http_llm_json_decode_string(raw, len,
+                                                             t.text.data);
+            } else {
+                ngx_memcpy(t.text.data, raw, len);
+                t.text.len = len;
             }
 
-            t.text.len = ngx_http_llm_json_decode_string(raw, len,
-                                                         t.text.data);
+            if (ngx_http_llm_redact_skip(json, i, &t.text, &source)) {
+                continue;
+            }
 
-        } else {
-            t.text.data = (u_char *) raw;
-            t.text.len = len;
+            pos += t.text.len;
+            ends[k] = pos;
+            toks[k] = i;
+            k++;
+            ngx_http_llm_redact_join[pos++] = '\n';
+
+            continue;
+        }
+
+        if (ngx_http_llm_redact_decode(r, json, i, &t.text) != NGX_OK) {
+            return NGX_ERROR;
         }
 
         if (ngx_http_llm_redact_skip(json, i, &t.text, &source)) {
@@ -610,12 +692,73 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         if (rv != NGX_OK) {
             return rv;
         }
-
-        n++;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "llm redact: %ui strings of the request scanned", n);
+    if (all) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm redact: %ui strings of the request scanned", n);
+        return NGX_OK;
+    }
+
+    each = ngx_http_llm_pii_texts(rc->conf->pii, ngx_http_llm_redact_scratch,
+                                  ngx_http_llm_redact_join, pos, ends, k, hit,
+                                  &rc->matches);
+
+    if (each == -1) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm redact: the scan of the request failed");
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm redact: %ui strings of the request scanned at once%s",
+                   k, each ? " (custom rules: each alone)" : "");
+
+    for (n = 0; n < k; n++) {
+        if (each == 0 && !hit[n]) {
+            continue;
+        }
+
+        ngx_memzero(&t, sizeof(ngx_http_llm_text_t));
+        t.tok = toks[n];
+
+        if (ngx_http_llm_redact_decode(r, json, toks[n], &t.text) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        rv = ngx_http_llm_redact_text(r, ctx, rc, &t, found);
+        if (rv != NGX_OK) {
+            return rv;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* a string of the request, decoded (zero-copy without escapes) */
+
+static ngx_int_t
+ngx_http_llm_redact_decode(ngx_http_request_t *r, ngx_http_llm_json_t *json,
+    uint32_t i, ngx_str_t *text)
+{
+    size_t         len;
+    const u_char  *raw;
+
+    ngx_http_llm_json_raw_string(json, i, &raw, &len);
+
+    if (json->tokens[i].escaped) {
+        text->data = ngx_pnalloc(r->pool, len);
+        if (text->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        text->len = ngx_http_llm_json_decode_string(raw, len, text->data);
+
+    } else {
+        text->data = (u_char *) raw;
+        text->len = len;
+    }
 
     return NGX_OK;
 }
@@ -3265,6 +3408,12 @@ ngx_http_llm_redact_exit_process(ngx_cycle_t *cycle)
         hs_free_scratch(ngx_http_llm_redact_scratch);
         ngx_http_llm_redact_scratch = NULL;
         ngx_http_llm_redact_scratch_conf = NULL;
+    }
+
+    if (ngx_http_llm_redact_join) {
+        ngx_free(ngx_http_llm_redact_join);
+        ngx_http_llm_redact_join = NULL;
+        ngx_http_llm_redact_join_size = 0;
     }
 }
 

@@ -78,6 +78,18 @@ typedef struct {
 } ngx_http_llm_pii_scan_t;
 
 
+typedef struct {
+    const size_t                   *ends;
+    size_t                          n;
+    u_char                         *hit;
+} ngx_http_llm_pii_texts_t;
+
+
+/* where the breakpoints start in m->norm, after len + 1 bytes */
+#define NGX_HTTP_LLM_PII_BP_OFF(len)                                          \
+    (((len) + 1 + sizeof(ngx_http_llm_pii_bp_t) - 1)                          \
+     & ~(sizeof(ngx_http_llm_pii_bp_t) - 1))
+
 /* normalised text: from byte norm on, the bytes come from orig on */
 typedef struct {
     uint32_t                        norm;
@@ -137,6 +149,14 @@ static size_t ngx_http_llm_pii_norm_at(const u_char *t, size_t i,
     size_t len, size_t *cl, u_char *c);
 static size_t ngx_http_llm_pii_orig(const ngx_http_llm_pii_bp_t *bp,
     size_t nbp, size_t x);
+static int ngx_http_llm_pii_normalise(const u_char *text, size_t len,
+    size_t from, ngx_http_llm_pii_matches_t *m, size_t *pnlen,
+    size_t *pnfrom, size_t *pnbp);
+static size_t ngx_http_llm_pii_norm_pos(const ngx_http_llm_pii_bp_t *bp,
+    size_t nbp, size_t x);
+static int ngx_http_llm_pii_on_report(unsigned int id,
+    unsigned long long from, unsigned long long to, unsigned int flags,
+    void *data);
 static int ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *text, size_t len, size_t from,
     ngx_http_llm_pii_matches_t *m);
@@ -736,7 +756,7 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
         /* after the patterns: not one of them (not freed, not a type) */
         pii->begin = (unsigned) n;
         exprs[n] = NGX_HTTP_LLM_PII_BEGIN;
-        flags[n] = HS_FLAG_SINGLEMATCH;
+        flags[n] = 0;              /* each: see ngx_http_llm_pii_texts() */
         ids[n] = (unsigned) n;
         w++;
     }
@@ -906,8 +926,9 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     const u_char *text, size_t len, size_t from,
     ngx_http_llm_pii_matches_t *m)
 {
+    int                       rc;
     u_char                    c, *n;
-    size_t                    i, k, next, nlen, nfrom, size, cl, nbp;
+    size_t                    i, k, nlen, nfrom, cl, nbp;
     ngx_http_llm_pii_bp_t    *bp;
     ngx_http_llm_pii_match_t *e;
 
@@ -921,10 +942,216 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         return -1;
     }
 
+    rc = ngx_http_llm_pii_normalise(text, len, from, m, &nlen, &nfrom, &nbp);
+
+    if (rc == -1) {
+        return -1;
+    }
+
+    if (rc == 0) {
+        return ngx_http_llm_pii_scan_text(pii, scratch, text, len, from, m);
+    }
+
+    n = m->norm;
+    bp = (ngx_http_llm_pii_bp_t *) (m->norm + NGX_HTTP_LLM_PII_BP_OFF(len));
+
+    if (ngx_http_llm_pii_scan_text(pii, scratch, n, nlen, nfrom, m) != 0) {
+        return -1;
+    }
+
+    /* back to the original bytes: a match ends after its last character */
+
+    e = m->elts;
+
+    for (k = 0; k < m->nelts; k++) {
+        i = ngx_http_llm_pii_orig(bp, nbp, e[k].end - 1);
+        cl = 1;
+
+        if (text[i] >= 0xc2 && n[e[k].end - 1] < 0x80) {
+            cl = ngx_http_llm_pii_norm_char(text + i, len - i, &c);
+        }
+
+        e[k].start = ngx_http_llm_pii_orig(bp, nbp, e[k].start);
+        e[k].end = i + (cl ? cl : 1);
+
+        if (e[k].start < from) {
+            e[k].start = from;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Many texts, one scan: the texts joined by the caller, each followed by a
+ * '\n' (ends[k]: the offset of text k's '\n'), scanned once; hit[k] is set
+ * when Hyperscan reported a match that ends in text k or on its '\n'.
+ * Every text that ngx_http_llm_pii_scan() would find a value in is hit:
+ * the built-in patterns have no anchors, a word boundary at a text's edge
+ * is one at the '\n' too, and a candidate of a text alone is one in the
+ * joined text, reported at the same end (and "-----BEGIN " is reported
+ * at each occurrence).  A text hit may have none (a candidate that
+ * validation refuses, or that spans two texts): the caller scans the hit
+ * ones.  Returns 0; 1 with custom rules (a rule may be anchored: the
+ * caller scans each text); -1 on an error.
+ */
+
+int
+ngx_http_llm_pii_texts(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
+    const u_char *text, size_t len, const size_t *ends, size_t n,
+    u_char *hit, ngx_http_llm_pii_matches_t *m)
+{
+    int                        rc;
+    size_t                     k, nlen, nfrom, nbp;
+    size_t                    *nends;
+    const u_char              *scan;
+    ngx_http_llm_pii_bp_t     *bp;
+    ngx_http_llm_pii_texts_t   tx;
+
+    memset(hit, 0, n);
+
+    if (pii->db == NULL || n == 0) {
+        return 0;
+    }
+
+    if (pii->ntypes > NGX_HTTP_LLM_PII_NBUILTIN) {
+        return 1;
+    }
+
+    if (len > UINT_MAX / 2) {
+        return -1;
+    }
+
+    rc = ngx_http_llm_pii_normalise(text, len, 0, m, &nlen, &nfrom, &nbp);
+
+    if (rc == -1) {
+        return -1;
+    }
+
+    scan = text;
+    nends = (size_t *) ends;
+
+    if (rc == 1) {
+
+        /*
+         * The ends in the normalised text: a '\n' is copied, never inside
+         * a normalised character (the last breakpoint at or before it)
+         */
+
+        scan = m->norm;
+        bp = (ngx_http_llm_pii_bp_t *) (m->norm + NGX_HTTP_LLM_PII_BP_OFF(len));
+        len = nlen;
+
+        nends = m->alloc(m->data, n * sizeof(size_t));
+        if (nends == NULL) {
+            return -1;
+        }
+
+        for (k = 0; k < n; k++) {
+            nends[k] = ngx_http_llm_pii_norm_pos(bp, nbp, ends[k]);
+        }
+    }
+
+    tx.ends = nends;
+    tx.n = n;
+    tx.hit = hit;
+
+    if (hs_scan(pii->db, (const char *) scan, (unsigned int) len, 0, scratch,
+                ngx_http_llm_pii_on_report, &tx)
+        != HS_SUCCESS)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_llm_pii_on_report(unsigned int id, unsigned long long from,
+    unsigned long long to, unsigned int flags, void *data)
+{
+    ngx_http_llm_pii_texts_t *tx = data;
+
+    size_t  lo, hi, mid, last;
+
+    if (to == 0) {
+        return 0;
+    }
+
+    /* the first text whose '\n' is at or after the match's last byte */
+
+    last = (size_t) to - 1;
+    lo = 0;
+    hi = tx->n;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        if (tx->ends[mid] < last) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    if (lo < tx->n) {
+        tx->hit[lo] = 1;
+    }
+
+    return 0;
+}
+
+
+/* the offset in the normalised text of byte x of the text, not inside a
+ * normalised character */
+
+static size_t
+ngx_http_llm_pii_norm_pos(const ngx_http_llm_pii_bp_t *bp, size_t nbp,
+    size_t x)
+{
+    size_t  lo, hi, mid;
+
+    lo = 0;
+    hi = nbp;
+
+    while (hi - lo > 1) {
+        mid = lo + (hi - lo) / 2;
+
+        if (bp[mid].orig <= x) {
+            lo = mid;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return bp[lo].norm + (x - bp[lo].orig);
+}
+
+
+/*
+ * The normalised text of text (in m->norm, with its breakpoints after it,
+ * see NGX_HTTP_LLM_PII_BP_OFF): 1, or 0 when nothing is to normalise (the
+ * text is scanned as it is), -1 on an allocation error.  *pnfrom: where
+ * from is in it.
+ */
+
+static int
+ngx_http_llm_pii_normalise(const u_char *text, size_t len, size_t from,
+    ngx_http_llm_pii_matches_t *m, size_t *pnlen, size_t *pnfrom,
+    size_t *pnbp)
+{
+    u_char                    c, *n;
+    size_t                    i, next, nlen, nfrom, size, cl, nbp;
+    ngx_http_llm_pii_bp_t    *bp;
+
     next = ngx_http_llm_pii_norm_next(text, 0, len, &cl, &c);
 
     if (next == len) {
-        return ngx_http_llm_pii_scan_text(pii, scratch, text, len, from, m);
+        return 0;
     }
 
     /*
@@ -934,8 +1161,7 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
      * or more: at most len / 2 + 1 breakpoints.
      */
 
-    size = ((len + 1 + sizeof(ngx_http_llm_pii_bp_t) - 1)
-            & ~(sizeof(ngx_http_llm_pii_bp_t) - 1))
+    size = NGX_HTTP_LLM_PII_BP_OFF(len)
            + (len / 2 + 2) * sizeof(ngx_http_llm_pii_bp_t);
 
     if (m->norm_size < size) {
@@ -949,9 +1175,7 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     }
 
     n = m->norm;
-    bp = (ngx_http_llm_pii_bp_t *)
-             (m->norm + ((len + 1 + sizeof(ngx_http_llm_pii_bp_t) - 1)
-                         & ~(sizeof(ngx_http_llm_pii_bp_t) - 1)));
+    bp = (ngx_http_llm_pii_bp_t *) (m->norm + NGX_HTTP_LLM_PII_BP_OFF(len));
     bp[0].norm = 0;
     bp[0].orig = 0;
     nbp = 1;
@@ -1009,31 +1233,11 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         nfrom = nlen;
     }
 
-    if (ngx_http_llm_pii_scan_text(pii, scratch, n, nlen, nfrom, m) != 0) {
-        return -1;
-    }
+    *pnlen = nlen;
+    *pnfrom = nfrom;
+    *pnbp = nbp;
 
-    /* back to the original bytes: a match ends after its last character */
-
-    e = m->elts;
-
-    for (k = 0; k < m->nelts; k++) {
-        i = ngx_http_llm_pii_orig(bp, nbp, e[k].end - 1);
-        cl = 1;
-
-        if (text[i] >= 0xc2 && n[e[k].end - 1] < 0x80) {
-            cl = ngx_http_llm_pii_norm_char(text + i, len - i, &c);
-        }
-
-        e[k].start = ngx_http_llm_pii_orig(bp, nbp, e[k].start);
-        e[k].end = i + (cl ? cl : 1);
-
-        if (e[k].start < from) {
-            e[k].start = from;
-        }
-    }
-
-    return 0;
+    return 1;
 }
 
 
