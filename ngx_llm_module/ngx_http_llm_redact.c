@@ -48,6 +48,9 @@
  */
 #define NGX_HTTP_LLM_REDACT_JOIN_MAX     (1024 * 1024)
 
+/* a longer string is scanned alone (see _walk()) */
+#define NGX_HTTP_LLM_REDACT_JOIN_LONG    2048
+
 
 typedef struct {
     ngx_str_t                       file;
@@ -571,10 +574,11 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 {
     int                            each;
     size_t                         len, size, pos, *ends;
-    u_char                        *hit;
-    uint32_t                       i, *toks;
+    u_char                        *hit, *hitj;
+    uint32_t                       i, *toks, *jk;
     ngx_int_t                      rv;
-    ngx_uint_t                     n, k, all;
+    ngx_str_t                     *texts;
+    ngx_uint_t                     n, k, j, all;
     const u_char                  *raw;
     ngx_http_llm_text_t            t;
     ngx_http_llm_json_t           *json;
@@ -582,16 +586,21 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_redact_source_t   source;
 
     json = &ctx->req.json;
+    texts = NULL;
     ends = NULL;
     toks = NULL;
+    jk = NULL;
     hit = NULL;
+    hitj = NULL;
 
     /*
      * The strings to scan, decoded and joined (each followed by '\n') in
      * the worker's buffer, are scanned at once: only those in which
      * Hyperscan reported something are scanned again, alone, and redacted
-     * (a Hyperscan scan has a fixed cost, as large as 150 bytes of text).
-     * The body itself is not copied.
+     * (a Hyperscan scan has a fixed cost, that of about 150 bytes of
+     * text).  A string longer than JOIN_LONG is scanned alone only: it
+     * would be scanned twice if it has a value.  The body itself is not
+     * copied.
      */
 
     size = 0;
@@ -608,8 +617,9 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         }
     }
 
-    len = size + n * (sizeof(size_t) + sizeof(uint32_t) + 1)
-          + sizeof(size_t);
+    len = size + n * (sizeof(ngx_str_t) + sizeof(size_t)
+                      + 2 * sizeof(uint32_t) + 2)
+          + sizeof(ngx_str_t);
 
     all = (n < 2 || len > NGX_HTTP_LLM_REDACT_JOIN_MAX);
 
@@ -629,10 +639,13 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             ngx_http_llm_redact_join_size = len;
         }
 
-        ends = (size_t *) ngx_align_ptr(ngx_http_llm_redact_join + size,
-                                        sizeof(size_t));
+        texts = (ngx_str_t *) ngx_align_ptr(ngx_http_llm_redact_join + size,
+                                            sizeof(ngx_str_t));
+        ends = (size_t *) (texts + n);
         toks = (uint32_t *) (ends + n);
-        hit = (u_char *) (toks + n);
+        jk = toks + n;
+        hit = (u_char *) (jk + n);
+        hitj = hit + n;
     }
 
     source.model = ctx->req.model_tok;
@@ -641,6 +654,7 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     pos = 0;
     k = 0;
+    j = 0;
 
     for (i = 0; i < json->ntokens; i++) {
         tok = &json->tokens[i];
@@ -656,7 +670,7 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         ngx_memzero(&t, sizeof(ngx_http_llm_text_t));
         t.tok = i;
 
-        if (!all) {
+        if (!all && len <= NGX_HTTP_LLM_REDACT_JOIN_LONG) {
             t.text.data = ngx_http_llm_redact_join + pos;
 
             if (tok->escaped) {
@@ -671,10 +685,12 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                 continue;
             }
 
-            pos += t.text.len;
-            ends[k] = pos;
+            texts[k] = t.text;
             toks[k] = i;
-            k++;
+            hit[k] = 0;
+            pos += t.text.len;
+            ends[j] = pos;
+            jk[j++] = k++;
             ngx_http_llm_redact_join[pos++] = '\n';
 
             continue;
@@ -685,6 +701,14 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         }
 
         if (ngx_http_llm_redact_skip(json, i, &t.text, &source)) {
+            continue;
+        }
+
+        if (!all) {
+            /* scanned alone, in its turn */
+            texts[k] = t.text;
+            toks[k] = i;
+            hit[k++] = 1;
             continue;
         }
 
@@ -701,8 +725,8 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     each = ngx_http_llm_pii_texts(rc->conf->pii, ngx_http_llm_redact_scratch,
-                                  ngx_http_llm_redact_join, pos, ends, k, hit,
-                                  &rc->matches);
+                                  ngx_http_llm_redact_join, pos, ends, j,
+                                  hitj, &rc->matches);
 
     if (each == -1) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -710,21 +734,27 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "llm redact: %ui strings of the request scanned at once%s",
-                   k, each ? " (custom rules: each alone)" : "");
+    for (n = 0; n < j; n++) {
+        if (hitj[n] || each) {
+            hit[jk[n]] = 1;
+        }
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm redact: %ui strings of the request, %ui scanned "
+                   "at once%s", k, j,
+                   each ? " (custom rules: each alone)" : "");
+
+    /* in the order of the request: tokenize numbers the values so */
 
     for (n = 0; n < k; n++) {
-        if (each == 0 && !hit[n]) {
+        if (!hit[n]) {
             continue;
         }
 
         ngx_memzero(&t, sizeof(ngx_http_llm_text_t));
         t.tok = toks[n];
-
-        if (ngx_http_llm_redact_decode(r, json, toks[n], &t.text) != NGX_OK) {
-            return NGX_ERROR;
-        }
+        t.text = texts[n];
 
         rv = ngx_http_llm_redact_text(r, ctx, rc, &t, found);
         if (rv != NGX_OK) {
