@@ -42,6 +42,15 @@
 #define NGX_HTTP_LLM_REDACT_BLOCKED      3
 #define NGX_HTTP_LLM_REDACT_MAX_RULES_FILE  (1024 * 1024)
 
+/*
+ * The worker's buffer of joined strings is at most this large (with their
+ * offsets): the strings of a larger request are scanned one by one
+ */
+#define NGX_HTTP_LLM_REDACT_JOIN_MAX     (1024 * 1024)
+
+/* a longer string is scanned alone (see _walk()) */
+#define NGX_HTTP_LLM_REDACT_JOIN_LONG    2048
+
 
 typedef struct {
     ngx_str_t                       file;
@@ -145,7 +154,9 @@ typedef struct {
 
     ngx_http_llm_redact_value_t   **buckets;
     ngx_uint_t                      nbuckets;  /* a power of 2 */
-    ngx_array_t                    *bytype[NGX_HTTP_LLM_PII_MAX_TYPES];
+    ngx_array_t                   **bytype;    /* tokenize: values by type,
+                                                  NGX_HTTP_LLM_PII_MAX_TYPES
+                                                  allocated on the first */
     ngx_uint_t                      nvalues;
 
     ngx_http_llm_pii_matches_t      matches;   /* of block scans */
@@ -169,6 +180,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_llm_redact_walk(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, uint64_t *found);
+static ngx_int_t ngx_http_llm_redact_decode(ngx_http_request_t *r,
+    ngx_http_llm_json_t *json, uint32_t i, ngx_str_t *text);
 static ngx_uint_t ngx_http_llm_redact_skip(ngx_http_llm_json_t *json,
     uint32_t tok, ngx_str_t *text, ngx_http_llm_redact_source_t *cache);
 static ngx_uint_t ngx_http_llm_redact_opaque(u_char *p, size_t len);
@@ -367,6 +380,10 @@ ngx_module_t  ngx_http_llm_redact_module = {
 static hs_scratch_t                     *ngx_http_llm_redact_scratch;
 static ngx_http_llm_redact_main_conf_t  *ngx_http_llm_redact_scratch_conf;
 
+/* the worker's buffer of a request's strings, joined (see _walk()) */
+static u_char                           *ngx_http_llm_redact_join;
+static size_t                            ngx_http_llm_redact_join_size;
+
 
 /*
  * The pipeline's OTHER hook: a POST that is not a model call.  Asked first
@@ -555,10 +572,13 @@ static ngx_int_t
 ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_redact_ctx_t *rc, uint64_t *found)
 {
-    size_t                         len;
-    uint32_t                       i;
+    int                            each;
+    size_t                         len, size, pos, *ends;
+    u_char                        *hit, *hitj;
+    uint32_t                       i, *toks, *jk;
     ngx_int_t                      rv;
-    ngx_uint_t                     n;
+    ngx_str_t                     *texts;
+    ngx_uint_t                     n, k, j, all;
     const u_char                  *raw;
     ngx_http_llm_text_t            t;
     ngx_http_llm_json_t           *json;
@@ -566,11 +586,75 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_redact_source_t   source;
 
     json = &ctx->req.json;
+    texts = NULL;
+    ends = NULL;
+    toks = NULL;
+    jk = NULL;
+    hit = NULL;
+    hitj = NULL;
+
+    /*
+     * The strings to scan, decoded and joined (each followed by '\n') in
+     * the worker's buffer, are scanned at once: only those in which
+     * Hyperscan reported something are scanned again, alone, and redacted
+     * (a Hyperscan scan has a fixed cost, that of about 150 bytes of
+     * text).  A string longer than JOIN_LONG is scanned alone only: it
+     * would be scanned twice if it has a value.  The body itself is not
+     * copied.
+     */
+
+    size = 0;
     n = 0;
+
+    for (i = 0; i < json->ntokens; i++) {
+        tok = &json->tokens[i];
+
+        if (tok->type == NGX_HTTP_LLM_JSON_STRING && !tok->key
+            && tok->end - tok->start > 2)
+        {
+            size += tok->end - tok->start - 1;
+            n++;
+        }
+    }
+
+    len = size + n * (sizeof(ngx_str_t) + sizeof(size_t)
+                      + 2 * sizeof(uint32_t) + 2)
+          + sizeof(ngx_str_t);
+
+    all = (n < 2 || len > NGX_HTTP_LLM_REDACT_JOIN_MAX);
+
+    if (!all) {
+        if (ngx_http_llm_redact_join_size < len) {
+            if (ngx_http_llm_redact_join) {
+                ngx_free(ngx_http_llm_redact_join);
+            }
+
+            ngx_http_llm_redact_join_size = 0;
+
+            ngx_http_llm_redact_join = ngx_alloc(len, r->connection->log);
+            if (ngx_http_llm_redact_join == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_http_llm_redact_join_size = len;
+        }
+
+        texts = (ngx_str_t *) ngx_align_ptr(ngx_http_llm_redact_join + size,
+                                            sizeof(ngx_str_t));
+        ends = (size_t *) (texts + n);
+        toks = (uint32_t *) (ends + n);
+        jk = toks + n;
+        hit = (u_char *) (jk + n);
+        hitj = hit + n;
+    }
 
     source.model = ctx->req.model_tok;
     source.obj = NGX_HTTP_LLM_NONE;
     source.text = 0;
+
+    pos = 0;
+    k = 0;
+    j = 0;
 
     for (i = 0; i < json->ntokens; i++) {
         tok = &json->tokens[i];
@@ -586,21 +670,45 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         ngx_memzero(&t, sizeof(ngx_http_llm_text_t));
         t.tok = i;
 
-        if (tok->escaped) {
-            t.text.data = ngx_pnalloc(r->pool, len);
-            if (t.text.data == NULL) {
-                return NGX_ERROR;
+        if (!all && len <= NGX_HTTP_LLM_REDACT_JOIN_LONG) {
+            t.text.data = ngx_http_llm_redact_join + pos;
+
+            if (tok->escaped) {
+                t.text.len = ngx_http_llm_json_decode_string(raw, len,
+                                                             t.text.data);
+            } else {
+                ngx_memcpy(t.text.data, raw, len);
+                t.text.len = len;
             }
 
-            t.text.len = ngx_http_llm_json_decode_string(raw, len,
-                                                         t.text.data);
+            if (ngx_http_llm_redact_skip(json, i, &t.text, &source)) {
+                continue;
+            }
 
-        } else {
-            t.text.data = (u_char *) raw;
-            t.text.len = len;
+            texts[k] = t.text;
+            toks[k] = i;
+            hit[k] = 0;
+            pos += t.text.len;
+            ends[j] = pos;
+            jk[j++] = k++;
+            ngx_http_llm_redact_join[pos++] = '\n';
+
+            continue;
+        }
+
+        if (ngx_http_llm_redact_decode(r, json, i, &t.text) != NGX_OK) {
+            return NGX_ERROR;
         }
 
         if (ngx_http_llm_redact_skip(json, i, &t.text, &source)) {
+            continue;
+        }
+
+        if (!all) {
+            /* scanned alone, in its turn */
+            texts[k] = t.text;
+            toks[k] = i;
+            hit[k++] = 1;
             continue;
         }
 
@@ -608,12 +716,79 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         if (rv != NGX_OK) {
             return rv;
         }
-
-        n++;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "llm redact: %ui strings of the request scanned", n);
+    if (all) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm redact: %ui strings of the request scanned", n);
+        return NGX_OK;
+    }
+
+    each = ngx_http_llm_pii_texts(rc->conf->pii, ngx_http_llm_redact_scratch,
+                                  ngx_http_llm_redact_join, pos, ends, j,
+                                  hitj, &rc->matches);
+
+    if (each == -1) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm redact: the scan of the request failed");
+        return NGX_ERROR;
+    }
+
+    for (n = 0; n < j; n++) {
+        if (hitj[n] || each) {
+            hit[jk[n]] = 1;
+        }
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm redact: %ui strings of the request, %ui scanned "
+                   "at once%s", k, j,
+                   each ? " (custom rules: each alone)" : "");
+
+    /* in the order of the request: tokenize numbers the values so */
+
+    for (n = 0; n < k; n++) {
+        if (!hit[n]) {
+            continue;
+        }
+
+        ngx_memzero(&t, sizeof(ngx_http_llm_text_t));
+        t.tok = toks[n];
+        t.text = texts[n];
+
+        rv = ngx_http_llm_redact_text(r, ctx, rc, &t, found);
+        if (rv != NGX_OK) {
+            return rv;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* a string of the request, decoded (zero-copy without escapes) */
+
+static ngx_int_t
+ngx_http_llm_redact_decode(ngx_http_request_t *r, ngx_http_llm_json_t *json,
+    uint32_t i, ngx_str_t *text)
+{
+    size_t         len;
+    const u_char  *raw;
+
+    ngx_http_llm_json_raw_string(json, i, &raw, &len);
+
+    if (json->tokens[i].escaped) {
+        text->data = ngx_pnalloc(r->pool, len);
+        if (text->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        text->len = ngx_http_llm_json_decode_string(raw, len, text->data);
+
+    } else {
+        text->data = (u_char *) raw;
+        text->len = len;
+    }
 
     return NGX_OK;
 }
@@ -1002,6 +1177,14 @@ ngx_http_llm_redact_tokenize(ngx_http_llm_redact_ctx_t *rc, ngx_uint_t type,
         b = hash & (rc->nbuckets - 1);
     }
 
+    if (rc->bytype == NULL) {
+        rc->bytype = ngx_pcalloc(rc->pool, NGX_HTTP_LLM_PII_MAX_TYPES
+                                           * sizeof(ngx_array_t *));
+        if (rc->bytype == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     if (rc->bytype[type] == NULL) {
         rc->bytype[type] = ngx_array_create(rc->pool, 4,
                                        sizeof(ngx_http_llm_redact_value_t *));
@@ -1247,7 +1430,7 @@ ngx_http_llm_redact_restore(ngx_http_llm_redact_ctx_t *rc, u_char *p,
         if (n) {
             type = ngx_http_llm_pii_find_label(rc->conf->pii, label,
                                                label_len);
-            values = (type >= 0) ? rc->bytype[type] : NULL;
+            values = (type >= 0 && rc->bytype) ? rc->bytype[type] : NULL;
 
             v = values ? values->elts : NULL;
 
@@ -3266,6 +3449,12 @@ ngx_http_llm_redact_exit_process(ngx_cycle_t *cycle)
         hs_free_scratch(ngx_http_llm_redact_scratch);
         ngx_http_llm_redact_scratch = NULL;
         ngx_http_llm_redact_scratch_conf = NULL;
+    }
+
+    if (ngx_http_llm_redact_join) {
+        ngx_free(ngx_http_llm_redact_join);
+        ngx_http_llm_redact_join = NULL;
+        ngx_http_llm_redact_join_size = 0;
     }
 }
 

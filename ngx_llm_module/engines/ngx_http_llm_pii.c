@@ -28,6 +28,13 @@
 #include "ngx_http_llm_pii.h"
 #include "ngx_http_llm_pii_phone.h"
 
+#if (defined __SSE2__ && defined __GNUC__)
+#include <emmintrin.h>
+#define NGX_HTTP_LLM_PII_SSE2  1
+#else
+#define NGX_HTTP_LLM_PII_SSE2  0
+#endif
+
 
 typedef int (*ngx_http_llm_pii_validate_pt)(const u_char *t, size_t len,
     size_t *start, size_t *end);
@@ -49,6 +56,9 @@ struct ngx_http_llm_pii_s {
     unsigned                        ntypes;
     unsigned                        types;       /* built-in types */
     size_t                          window;      /* of the custom rules */
+    unsigned                        begin;       /* the Hyperscan id of
+                                                    "-----BEGIN ", or
+                                                    NGX_HTTP_LLM_PII_NOID */
     char                            names[NGX_HTTP_LLM_PII_MAX_TYPES]
                                          [NGX_HTTP_LLM_PII_NAME_LEN + 1];
     char                            labels[NGX_HTTP_LLM_PII_MAX_TYPES]
@@ -64,7 +74,27 @@ typedef struct {
     size_t                          from;
     ngx_http_llm_pii_matches_t     *m;
     int                             error;
+    int                             begin;       /* "-----BEGIN " seen */
 } ngx_http_llm_pii_scan_t;
+
+
+typedef struct {
+    const size_t                   *ends;
+    size_t                          n;
+    u_char                         *hit;
+} ngx_http_llm_pii_texts_t;
+
+
+/* where the breakpoints start in m->norm, after len + 1 bytes */
+#define NGX_HTTP_LLM_PII_BP_OFF(len)                                          \
+    (((len) + 1 + sizeof(ngx_http_llm_pii_bp_t) - 1)                          \
+     & ~(sizeof(ngx_http_llm_pii_bp_t) - 1))
+
+/* normalised text: from byte norm on, the bytes come from orig on */
+typedef struct {
+    uint32_t                        norm;
+    uint32_t                        orig;
+} ngx_http_llm_pii_bp_t;
 
 
 static int ngx_http_llm_pii_v_email(const u_char *t, size_t len,
@@ -137,7 +167,20 @@ static int ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s,
     size_t e);
 static size_t ngx_http_llm_pii_norm_char(const u_char *p, size_t n,
     u_char *out);
-static size_t ngx_http_llm_pii_norm_first(const u_char *t, size_t len);
+static size_t ngx_http_llm_pii_norm_next(const u_char *t, size_t i,
+    size_t len, size_t *cl, u_char *c);
+static size_t ngx_http_llm_pii_norm_at(const u_char *t, size_t i,
+    size_t len, size_t *cl, u_char *c);
+static size_t ngx_http_llm_pii_orig(const ngx_http_llm_pii_bp_t *bp,
+    size_t nbp, size_t x);
+static int ngx_http_llm_pii_normalise(const u_char *text, size_t len,
+    size_t from, ngx_http_llm_pii_matches_t *m, size_t *pnlen,
+    size_t *pnfrom, size_t *pnbp);
+static size_t ngx_http_llm_pii_norm_pos(const ngx_http_llm_pii_bp_t *bp,
+    size_t nbp, size_t x);
+static int ngx_http_llm_pii_on_report(unsigned int id,
+    unsigned long long from, unsigned long long to, unsigned int flags,
+    void *data);
 static int ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *text, size_t len, size_t from,
     ngx_http_llm_pii_matches_t *m);
@@ -191,6 +234,16 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
  * part of an e-mail address) costs Hyperscan 35 times its speed.
  */
 #define NGX_HTTP_LLM_PII_NOSOM  0x80000000
+
+#define NGX_HTTP_LLM_PII_NOID   ((unsigned) -1)
+
+/*
+ * Not a type: a literal compiled into the database with the secrets, so
+ * that the scan says whether the text has the start of a private key
+ * block header.  Without it, the search for an unclosed block (two memmem()
+ * passes over every text scanned) is skipped.
+ */
+#define NGX_HTTP_LLM_PII_BEGIN  "-----BEGIN "
 
 #define ngx_pii_digit(c)  ((c) >= '0' && (c) <= '9')
 #define ngx_pii_upper(c)  ((c) >= 'A' && (c) <= 'Z')
@@ -664,12 +717,13 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
         goto nomem;
     }
 
-    n = NGX_HTTP_LLM_PII_NPATTERNS + nrules;
+    n = NGX_HTTP_LLM_PII_NPATTERNS + nrules + 1;     /* and BEGIN */
 
     pii->patterns = calloc(n, sizeof(ngx_http_llm_pii_pattern_t));
     exprs = calloc(n, sizeof(char *));
     flags = calloc(n, sizeof(unsigned));
     ids = calloc(n, sizeof(unsigned));
+    pii->begin = NGX_HTTP_LLM_PII_NOID;
 
     if (pii->patterns == NULL || exprs == NULL || flags == NULL
         || ids == NULL)
@@ -811,11 +865,22 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
         goto failed;
     }
 
+    w = n;
+
+    if (pii->types & (1u << NGX_HTTP_LLM_PII_SECRET)) {
+        /* after the patterns: not one of them (not freed, not a type) */
+        pii->begin = (unsigned) n;
+        exprs[n] = NGX_HTTP_LLM_PII_BEGIN;
+        flags[n] = 0;              /* each: see ngx_http_llm_pii_texts() */
+        ids[n] = (unsigned) n;
+        w++;
+    }
+
     rc = hs_compile_multi((const char * const *) exprs, flags, ids,
-                          (unsigned) n, HS_MODE_BLOCK, NULL, &pii->db, &cerr);
+                          (unsigned) w, HS_MODE_BLOCK, NULL, &pii->db, &cerr);
 
     if (rc != HS_SUCCESS) {
-        if (cerr->expression >= 0
+        if (cerr->expression >= 0 && cerr->expression < (int) n
             && pii->patterns[cerr->expression].validate == NULL)
         {
             t = pii->patterns[cerr->expression].type;
@@ -976,9 +1041,10 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     const u_char *text, size_t len, size_t from,
     ngx_http_llm_pii_matches_t *m)
 {
+    int                       rc;
     u_char                    c, *n;
-    size_t                    i, k, first, nlen, nfrom, size, cl;
-    uint32_t                 *map;
+    size_t                    i, k, nlen, nfrom, cl, nbp;
+    ngx_http_llm_pii_bp_t    *bp;
     ngx_http_llm_pii_match_t *e;
 
     m->nelts = 0;
@@ -991,15 +1057,227 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         return -1;
     }
 
-    first = ngx_http_llm_pii_norm_first(text, len);
+    rc = ngx_http_llm_pii_normalise(text, len, from, m, &nlen, &nfrom, &nbp);
 
-    if (first == len) {
+    if (rc == -1) {
+        return -1;
+    }
+
+    if (rc == 0) {
         return ngx_http_llm_pii_scan_text(pii, scratch, text, len, from, m);
     }
 
-    /* the normalised text, with the original offset of each byte */
+    n = m->norm;
+    bp = (ngx_http_llm_pii_bp_t *) (m->norm + NGX_HTTP_LLM_PII_BP_OFF(len));
 
-    size = len + 1 + (len + 1) * sizeof(uint32_t) + sizeof(uint32_t);
+    if (ngx_http_llm_pii_scan_text(pii, scratch, n, nlen, nfrom, m) != 0) {
+        return -1;
+    }
+
+    /* back to the original bytes: a match ends after its last character */
+
+    e = m->elts;
+
+    for (k = 0; k < m->nelts; k++) {
+        i = ngx_http_llm_pii_orig(bp, nbp, e[k].end - 1);
+        cl = 1;
+
+        if (text[i] >= 0xc2 && n[e[k].end - 1] < 0x80) {
+            cl = ngx_http_llm_pii_norm_char(text + i, len - i, &c);
+        }
+
+        e[k].start = ngx_http_llm_pii_orig(bp, nbp, e[k].start);
+        e[k].end = i + (cl ? cl : 1);
+
+        if (e[k].start < from) {
+            e[k].start = from;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Many texts, one scan: the texts joined by the caller, each followed by a
+ * '\n' (ends[k]: the offset of text k's '\n'), scanned once; hit[k] is set
+ * when Hyperscan reported a match that ends in text k or on its '\n'.
+ * Every text that ngx_http_llm_pii_scan() would find a value in is hit:
+ * the built-in patterns have no anchors, a word boundary at a text's edge
+ * is one at the '\n' too, and a candidate of a text alone is one in the
+ * joined text, reported at the same end (and "-----BEGIN " is reported
+ * at each occurrence).  A text hit may have none (a candidate that
+ * validation refuses, or that spans two texts): the caller scans the hit
+ * ones.  Returns 0; 1 with custom rules (a rule may be anchored: the
+ * caller scans each text); -1 on an error.
+ */
+
+int
+ngx_http_llm_pii_texts(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
+    const u_char *text, size_t len, const size_t *ends, size_t n,
+    u_char *hit, ngx_http_llm_pii_matches_t *m)
+{
+    int                        rc;
+    size_t                     k, nlen, nfrom, nbp;
+    size_t                    *nends;
+    const u_char              *scan;
+    ngx_http_llm_pii_bp_t     *bp;
+    ngx_http_llm_pii_texts_t   tx;
+
+    memset(hit, 0, n);
+
+    if (pii->db == NULL || n == 0) {
+        return 0;
+    }
+
+    if (pii->ntypes > NGX_HTTP_LLM_PII_NBUILTIN) {
+        return 1;
+    }
+
+    if (len > UINT_MAX / 2) {
+        return -1;
+    }
+
+    rc = ngx_http_llm_pii_normalise(text, len, 0, m, &nlen, &nfrom, &nbp);
+
+    if (rc == -1) {
+        return -1;
+    }
+
+    scan = text;
+    nends = (size_t *) ends;
+
+    if (rc == 1) {
+
+        /*
+         * The ends in the normalised text: a '\n' is copied, never inside
+         * a normalised character (the last breakpoint at or before it)
+         */
+
+        scan = m->norm;
+        bp = (ngx_http_llm_pii_bp_t *) (m->norm + NGX_HTTP_LLM_PII_BP_OFF(len));
+        len = nlen;
+
+        nends = m->alloc(m->data, n * sizeof(size_t));
+        if (nends == NULL) {
+            return -1;
+        }
+
+        for (k = 0; k < n; k++) {
+            nends[k] = ngx_http_llm_pii_norm_pos(bp, nbp, ends[k]);
+        }
+    }
+
+    tx.ends = nends;
+    tx.n = n;
+    tx.hit = hit;
+
+    if (hs_scan(pii->db, (const char *) scan, (unsigned int) len, 0, scratch,
+                ngx_http_llm_pii_on_report, &tx)
+        != HS_SUCCESS)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_llm_pii_on_report(unsigned int id, unsigned long long from,
+    unsigned long long to, unsigned int flags, void *data)
+{
+    ngx_http_llm_pii_texts_t *tx = data;
+
+    size_t  lo, hi, mid, last;
+
+    if (to == 0) {
+        return 0;
+    }
+
+    /* the first text whose '\n' is at or after the match's last byte */
+
+    last = (size_t) to - 1;
+    lo = 0;
+    hi = tx->n;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        if (tx->ends[mid] < last) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    if (lo < tx->n) {
+        tx->hit[lo] = 1;
+    }
+
+    return 0;
+}
+
+
+/* the offset in the normalised text of byte x of the text, not inside a
+ * normalised character */
+
+static size_t
+ngx_http_llm_pii_norm_pos(const ngx_http_llm_pii_bp_t *bp, size_t nbp,
+    size_t x)
+{
+    size_t  lo, hi, mid;
+
+    lo = 0;
+    hi = nbp;
+
+    while (hi - lo > 1) {
+        mid = lo + (hi - lo) / 2;
+
+        if (bp[mid].orig <= x) {
+            lo = mid;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return bp[lo].norm + (x - bp[lo].orig);
+}
+
+
+/*
+ * The normalised text of text (in m->norm, with its breakpoints after it,
+ * see NGX_HTTP_LLM_PII_BP_OFF): 1, or 0 when nothing is to normalise (the
+ * text is scanned as it is), -1 on an allocation error.  *pnfrom: where
+ * from is in it.
+ */
+
+static int
+ngx_http_llm_pii_normalise(const u_char *text, size_t len, size_t from,
+    ngx_http_llm_pii_matches_t *m, size_t *pnlen, size_t *pnfrom,
+    size_t *pnbp)
+{
+    u_char                    c, *n;
+    size_t                    i, next, nlen, nfrom, size, cl, nbp;
+    ngx_http_llm_pii_bp_t    *bp;
+
+    next = ngx_http_llm_pii_norm_next(text, 0, len, &cl, &c);
+
+    if (next == len) {
+        return 0;
+    }
+
+    /*
+     * The normalised text, and where its bytes come from: runs copied as
+     * they are, a breakpoint after each normalised character (the next
+     * byte's offset in the text).  A normalised character takes 2 bytes
+     * or more: at most len / 2 + 1 breakpoints.
+     */
+
+    size = NGX_HTTP_LLM_PII_BP_OFF(len)
+           + (len / 2 + 2) * sizeof(ngx_http_llm_pii_bp_t);
 
     if (m->norm_size < size) {
         m->norm = m->alloc(m->data, size);
@@ -1011,70 +1289,225 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         m->norm_size = size;
     }
 
-    map = (uint32_t *) (m->norm + ((len + 1 + sizeof(uint32_t) - 1)
-                                   & ~(sizeof(uint32_t) - 1)));
     n = m->norm;
+    bp = (ngx_http_llm_pii_bp_t *) (m->norm + NGX_HTTP_LLM_PII_BP_OFF(len));
+    bp[0].norm = 0;
+    bp[0].orig = 0;
+    nbp = 1;
     nlen = 0;
     nfrom = NGX_HTTP_LLM_PII_NONE;
 
-    for (i = 0; i < len; /* void */) {
+    for (i = 0; /* void */; /* void */) {
+
+        /* the run before the next character to normalise */
+
+        if (next > i) {
+            if (from >= i && from < next) {
+                nfrom = nlen + (from - i);
+            }
+
+            memcpy(n + nlen, text + i, next - i);
+            nlen += next - i;
+            i = next;
+        }
+
+        if (i == len) {
+            break;
+        }
+
         if (i == from) {
             nfrom = nlen;
         }
 
-        cl = (i >= first && text[i] >= 0xc2)
-             ? ngx_http_llm_pii_norm_char(text + i, len - i, &c) : 0;
-
-        if (cl == 0) {
-            map[nlen] = (uint32_t) i;
-            n[nlen++] = text[i++];
-            continue;
-        }
-
         if (c) {
-            map[nlen] = (uint32_t) i;
             n[nlen++] = c;
         }
 
         i += cl;
 
+        /* the next byte comes from i */
+
+        if (bp[nbp - 1].norm == nlen) {
+            bp[nbp - 1].orig = (uint32_t) i;
+
+        } else {
+            bp[nbp].norm = (uint32_t) nlen;
+            bp[nbp].orig = (uint32_t) i;
+            nbp++;
+        }
+
         if (i > from && nfrom == NGX_HTTP_LLM_PII_NONE) {
             /* from was inside a normalised character */
             nfrom = nlen;
         }
+
+        next = ngx_http_llm_pii_norm_next(text, i, len, &cl, &c);
     }
 
     if (nfrom == NGX_HTTP_LLM_PII_NONE) {
         nfrom = nlen;
     }
 
-    map[nlen] = (uint32_t) len;
+    *pnlen = nlen;
+    *pnfrom = nfrom;
+    *pnbp = nbp;
 
-    if (ngx_http_llm_pii_scan_text(pii, scratch, n, nlen, nfrom, m) != 0) {
-        return -1;
+    return 1;
+}
+
+
+/* the offset in the text of byte x of the normalised text */
+
+static size_t
+ngx_http_llm_pii_orig(const ngx_http_llm_pii_bp_t *bp, size_t nbp, size_t x)
+{
+    size_t  lo, hi, mid;
+
+    /* the last breakpoint at or before x (bp[0].norm is 0) */
+
+    lo = 0;
+    hi = nbp;
+
+    while (hi - lo > 1) {
+        mid = lo + (hi - lo) / 2;
+
+        if (bp[mid].norm <= x) {
+            lo = mid;
+
+        } else {
+            hi = mid;
+        }
     }
 
-    /* back to the original bytes: a match ends after its last character */
+    return bp[lo].orig + (x - bp[lo].norm);
+}
 
-    e = m->elts;
 
-    for (k = 0; k < m->nelts; k++) {
-        i = map[e[k].end - 1];
-        cl = 1;
+/*
+ * The offset of the next character to normalise at or after i (its length
+ * in *cl, its replacement in *c), or len.  Every byte offset is tried, as
+ * ngx_http_llm_pii_norm_char() would be at each, but only at the lead
+ * bytes of the characters (0xc2, 0xe2, 0xe3, 0xef) followed by a byte that
+ * can come second in one of them; 16 bytes are looked at at once (SSE2),
+ * or 8 when they are ASCII.
+ */
 
-        if (text[i] >= 0xc2 && n[e[k].end - 1] < 0x80) {
-            cl = ngx_http_llm_pii_norm_char(text + i, len - i, &c);
+static size_t
+ngx_http_llm_pii_norm_next(const u_char *t, size_t i, size_t len,
+    size_t *cl, u_char *c)
+{
+    size_t     end;
+    uint64_t   w;
+#if (NGX_HTTP_LLM_PII_SSE2)
+    unsigned   bits;
+    __m128i    v, lead;
+
+    const __m128i  c2 = _mm_set1_epi8((char) 0xc2);
+    const __m128i  e2 = _mm_set1_epi8((char) 0xe2);
+    const __m128i  e3 = _mm_set1_epi8((char) 0xe3);
+    const __m128i  ef = _mm_set1_epi8((char) 0xef);
+
+    while (len - i >= 16) {
+        v = _mm_loadu_si128((const __m128i *) (t + i));
+
+        if (_mm_movemask_epi8(v) == 0) {
+            i += 16;
+            continue;
         }
 
-        e[k].start = map[e[k].start];
-        e[k].end = i + (cl ? cl : 1);
+        lead = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, c2),
+                                         _mm_cmpeq_epi8(v, e2)),
+                            _mm_or_si128(_mm_cmpeq_epi8(v, e3),
+                                         _mm_cmpeq_epi8(v, ef)));
 
-        if (e[k].start < from) {
-            e[k].start = from;
+        for (bits = (unsigned) _mm_movemask_epi8(lead);
+             bits;
+             bits &= bits - 1)
+        {
+            end = i + __builtin_ctz(bits);
+
+            if (ngx_http_llm_pii_norm_at(t, end, len, cl, c)) {
+                return end;
+            }
+        }
+
+        i += 16;
+    }
+#endif
+
+    for ( ;; ) {
+        while (len - i >= 8) {
+            memcpy(&w, t + i, 8);
+
+            if (w & 0x8080808080808080ULL) {
+                break;
+            }
+
+            i += 8;
+        }
+
+        end = (len - i > 8) ? i + 8 : len;
+
+        for ( /* void */ ; i < end; i++) {
+            if (t[i] >= 0xc2 && ngx_http_llm_pii_norm_at(t, i, len, cl, c)) {
+                return i;
+            }
+        }
+
+        if (i == len) {
+            return len;
         }
     }
+}
 
-    return 0;
+
+/* a character to normalise at t + i: its length (or 0), see norm_next() */
+
+static size_t
+ngx_http_llm_pii_norm_at(const u_char *t, size_t i, size_t len, size_t *cl,
+    u_char *c)
+{
+    u_char  b;
+
+    if (i + 1 >= len) {
+        return 0;
+    }
+
+    b = t[i + 1];
+
+    switch (t[i]) {
+
+    case 0xc2:
+        if (b != 0xa0 && b != 0xad) {
+            return 0;
+        }
+        break;
+
+    case 0xe2:
+        if (b != 0x80 && b != 0x81 && b != 0x88) {
+            return 0;
+        }
+        break;
+
+    case 0xe3:
+        if (b != 0x80) {
+            return 0;
+        }
+        break;
+
+    case 0xef:
+        if (b != 0xbb && b != 0xbc && b != 0xbd) {
+            return 0;
+        }
+        break;
+
+    default:
+        return 0;
+    }
+
+    *cl = ngx_http_llm_pii_norm_char(t + i, len - i, c);
+
+    return *cl;
 }
 
 
@@ -1148,40 +1581,6 @@ ngx_http_llm_pii_norm_char(const u_char *p, size_t n, u_char *out)
 }
 
 
-/* the offset of the first character to normalise, or len */
-
-static size_t
-ngx_http_llm_pii_norm_first(const u_char *t, size_t len)
-{
-    u_char          c;
-    size_t          first;
-    unsigned        i;
-    const u_char   *p, *last;
-
-    static const u_char  leads[] = { 0xc2, 0xe2, 0xe3, 0xef };
-
-    first = len;
-    last = t + len;
-
-    for (i = 0; i < sizeof(leads); i++) {
-        for (p = t; p < t + first; p++) {
-            p = memchr(p, leads[i], t + first - p);
-
-            if (p == NULL) {
-                break;
-            }
-
-            if (ngx_http_llm_pii_norm_char(p, last - p, &c)) {
-                first = p - t;
-                break;
-            }
-        }
-    }
-
-    return first;
-}
-
-
 static int
 ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *text, size_t len, size_t from,
@@ -1203,6 +1602,7 @@ ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
     sc.from = from;
     sc.m = m;
     sc.error = 0;
+    sc.begin = 0;
 
     if (hs_scan(pii->db, (const char *) text, (unsigned int) len, 0, scratch,
                 ngx_http_llm_pii_on_match, &sc)
@@ -1211,9 +1611,13 @@ ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
         return -1;
     }
 
-    /* a private key block that is not closed runs to the end */
+    /*
+     * A private key block that is not closed runs to the end.  Its header
+     * starts with "-----BEGIN ": without it in the text (Hyperscan says),
+     * there is none.
+     */
 
-    if (pii->types & (1u << NGX_HTTP_LLM_PII_SECRET)) {
+    if (sc.begin) {
         b = ngx_http_llm_pii_open_block(text, len, from);
 
         if (b != NGX_HTTP_LLM_PII_NONE
@@ -1270,6 +1674,11 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
     size_t                       s, e;
     const u_char                *t;
     ngx_http_llm_pii_pattern_t  *pat;
+
+    if (id == sc->pii->begin) {
+        sc->begin = 1;
+        return 0;
+    }
 
     pat = &sc->pii->patterns[id];
     t = sc->text;
@@ -1452,7 +1861,7 @@ int
 ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, ngx_http_llm_pii_stream_t *s, unsigned flags)
 {
-    size_t                       cut, from, b, i, n, keep;
+    size_t                       cut, from, b, i, n, keep, run;
     const u_char                *f;
     ngx_http_llm_pii_match_t    *m;
     ngx_http_llm_pii_matches_t  *ms;
@@ -1514,6 +1923,32 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
         s->open = 0;
     }
 
+    run = s->len;
+
+    if (pii->types && !(flags & NGX_HTTP_LLM_PII_FINAL)) {
+        run = ngx_http_llm_pii_run_start(s->buf, s->len, from);
+
+        if (run <= s->from && from == s->from
+            && ngx_http_llm_pii_memmem(s->buf, s->buf + s->len,
+                                       NGX_HTTP_LLM_PII_BEGIN,
+                                       sizeof(NGX_HTTP_LLM_PII_BEGIN) - 1)
+               == NULL)
+        {
+            /*
+             * All the text after the context is one run that may go on:
+             * nothing can be released (the cut below is never after the
+             * run's start, nor before s->from), whatever the scan finds.
+             * Scanned when the run ends (a delta that begins a new word).
+             * With a key block's header, scanned: the scan may find the
+             * block open, which holds what comes after it (see above).
+             */
+
+            ms->nelts = 0;
+            s->cut = s->from;
+            return 0;
+        }
+    }
+
     if (ngx_http_llm_pii_scan(pii, scratch, s->buf, s->len, from, ms) != 0) {
         return -1;
     }
@@ -1550,7 +1985,7 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
     }
 
     if (pii->types) {
-        cut = ngx_http_llm_pii_run_start(s->buf, s->len, from);
+        cut = run;
     }
 
     if (pii->window > 1) {

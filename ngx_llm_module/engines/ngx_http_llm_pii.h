@@ -199,6 +199,19 @@ int ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii,
     ngx_http_llm_pii_matches_t *m);
 
 /*
+ * Which of n texts ngx_http_llm_pii_scan() may find values in, with one
+ * Hyperscan scan: the caller joins them in text, each followed by '\n'
+ * (ends[k]: the offset of text k's '\n'); hit[k] is set for each text
+ * Hyperscan reported a candidate in (a superset of the texts with
+ * values).  0; 1 when the database has custom rules (not supported: scan
+ * each text); -1 on an error.
+ */
+int ngx_http_llm_pii_texts(const ngx_http_llm_pii_t *pii,
+    hs_scratch_t *scratch, const u_char *text, size_t len,
+    const size_t *ends, size_t n, u_char *hit,
+    ngx_http_llm_pii_matches_t *m);
+
+/*
  * Streams.  Zero the stream and set matches.alloc/data first.  Write what
  * arrived, scan: s->buf[s->from, s->cut) can be released now, with the
  * matches of s->matches that end at or before s->cut; then consume it.

@@ -862,6 +862,84 @@ test_helpers(void)
 }
 
 
+/*
+ * ngx_http_llm_pii_texts(): texts joined and scanned at once; every text
+ * in which a scan alone finds a value is hit, prose is not
+ */
+
+static void
+test_texts(ngx_http_llm_pii_t *pii)
+{
+    int                          rc, bad;
+    char                         err[256];
+    u_char                       join[1024], hit[16];
+    size_t                       ends[16], n, k, pos, len;
+    ngx_http_llm_pii_t          *rules;
+    ngx_http_llm_pii_rule_t      rule;
+    ngx_http_llm_pii_matches_t   m, one;
+    const char                  *e;
+
+    static const char  *texts[] = {
+        "system",
+        "You are a helpful assistant.",
+        "mail jane.doe@example.com please",
+        "the gateway streams tokens to the client",
+        "call me on tel",                         /* a word at the end ... */
+        "0044 20 7946 0958",                      /* ... a number after it */
+        "key -----BEGIN RSA PRIVATE KEY-----\nMIIEow",  /* open block */
+        "card\xc2\xa0" "4111\xe2\x80\x8b" "1111 1111 1111 and", /* NBSP, ZWSP */
+        "\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93-45-6789 ssn",
+        "another line of prose, with no value",
+        "ip 192.0.2.1"
+    };
+
+    n = sizeof(texts) / sizeof(texts[0]);
+    pos = 0;
+
+    for (k = 0; k < n; k++) {
+        len = strlen(texts[k]);
+        memcpy(join + pos, texts[k], len);
+        pos += len;
+        ends[k] = pos;
+        join[pos++] = '\n';
+    }
+
+    memset(&m, 0, sizeof(m));
+    m.alloc = test_alloc;
+    m.data = &allocs;
+    one = m;
+
+    rc = ngx_http_llm_pii_texts(pii, scratch, join, pos, ends, n, hit, &m);
+    ok(rc == 0, "texts: scanned at once (%d)", rc);
+
+    for (k = 0; k < n; k++) {
+        ngx_http_llm_pii_scan(pii, scratch, (const u_char *) texts[k],
+                              strlen(texts[k]), 0, &one);
+
+        if (one.nelts) {
+            ok(hit[k], "texts: \"%s\" has a value and is hit", texts[k]);
+        }
+    }
+
+    ok(!hit[0] && !hit[1] && !hit[3] && !hit[9], "texts: prose is not hit");
+    ok(hit[2] && hit[5] && hit[6] && hit[7] && hit[8] && hit[10],
+       "texts: e-mail, phone, open key block, normalised card and SSN, IP");
+
+    /* custom rules may be anchored: each text is to be scanned alone */
+
+    ngx_http_llm_pii_parse_rule((u_char *) "ticket ^T[0-9]{5}", 17, &rule,
+                                &e);
+    rules = ngx_http_llm_pii_compile(NGX_HTTP_LLM_PII_ALL, &rule, 1, err,
+                                     sizeof(err), &bad);
+
+    if (ok(rules != NULL, "texts: compile a rule")) {
+        ok(ngx_http_llm_pii_texts(rules, scratch, join, pos, ends, n, hit,
+                                  &m) == 1, "texts: not with custom rules");
+        ngx_http_llm_pii_free(rules);
+    }
+}
+
+
 int
 main(void)
 {
@@ -890,6 +968,7 @@ main(void)
     test_long_block(pii);
     test_open_block(pii);
     test_rules();
+    test_texts(pii);
 
     ngx_http_llm_pii_free(pii);
     hs_free_scratch(scratch);
