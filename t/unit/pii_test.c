@@ -883,7 +883,9 @@ test_texts(ngx_http_llm_pii_t *pii)
         "system",
         "You are a helpful assistant.",
         "mail jane.doe@example.com please",
-        "the gateway streams tokens to the client",
+        "the gateway streams words to the client",  /* no "token": the
+                                                      secret context word
+                                                      is reported */
         "call me on tel",                         /* a word at the end ... */
         "0044 20 7946 0958",                      /* ... a number after it */
         "key -----BEGIN RSA PRIVATE KEY-----\nMIIEow",  /* open block */
