@@ -192,6 +192,15 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
  */
 #define NGX_HTTP_LLM_PII_NOSOM  0x80000000
 
+/*
+ * A pattern whose value a stream holds from its start as long as it may
+ * still match (its validator reports a value that reaches the end of the
+ * text).  Found begun in the released context, it was refused before: its
+ * look-behind ("curl " before "-u") has been cut at the start of the
+ * context since, and is not taken, as the whole text does not take it.
+ */
+#define NGX_HTTP_LLM_PII_HELD   0x40000000
+
 #define ngx_pii_digit(c)  ((c) >= '0' && (c) <= '9')
 #define ngx_pii_upper(c)  ((c) >= 'A' && (c) <= 'Z')
 #define ngx_pii_lower(c)  ((c) >= 'a' && (c) <= 'z')
@@ -444,7 +453,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_conn_password },
 
     /* curl -u user:password, --user user:password: the argument */
-    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+    { NGX_HTTP_LLM_PII_SECRET, 1,
+      NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_HELD,
       "(?:-u|--user)[ =]",
       ngx_http_llm_pii_v_curl_user },
 
@@ -556,7 +566,7 @@ ngx_http_llm_pii_builtin_pattern(unsigned i, unsigned *type, unsigned *flags)
     }
 
     *type = ngx_http_llm_pii_builtins[i].type;
-    *flags = ngx_http_llm_pii_builtins[i].flags;
+    *flags = ngx_http_llm_pii_builtins[i].flags & ~NGX_HTTP_LLM_PII_HELD;
 
     if (*flags & NGX_HTTP_LLM_PII_NOSOM) {
         *flags &= ~NGX_HTTP_LLM_PII_NOSOM;
@@ -1298,6 +1308,12 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
     }
 
     if (s < sc->from) {
+
+        if (pat->flags & NGX_HTTP_LLM_PII_HELD) {
+            /* refused while it was held: its look-behind is cut short */
+            return 0;
+        }
+
         /* begun in the context, released already: the rest of it */
         s = sc->from;
     }
@@ -4741,7 +4757,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
         /* to the next token, on this line */
 
-        while (p < len && !ngx_pii_valch(t[p])) {
+        while (p < len && p < limit && !ngx_pii_valch(t[p])) {
             if (t[p] == '\n' || t[p] == '\r') {
                 return 0;
             }
@@ -4753,18 +4769,40 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
             return 0;
         }
 
-        for (a = p; p < len && ngx_pii_valch(t[p]); p++) { /* void */ }
+        /*
+         * a run longer than a stream holds (RUN_MAX) is no value: a stream
+         * releases it in pieces, and ngx_http_llm_pii_random() takes at
+         * most 1000 characters; not looked at to its end, as each credential
+         * word in "key=key=key=..." would look at the same run again
+         */
+
+        /*
+         * "=value": the value from its first letter or digit; "name=value"
+         * after it: another assignment, in the same pass
+         */
+
+        v = NGX_HTTP_LLM_PII_NONE;
+
+        for (a = p; p < len && ngx_pii_valch(t[p]); p++) {
+            if (p - a >= NGX_HTTP_LLM_PII_RUN_MAX) {
+                return 0;
+            }
+
+            if (v == NGX_HTTP_LLM_PII_NONE) {
+                if (ngx_pii_alnum(t[p])) {
+                    v = p;
+                }
+
+            } else if (t[p] == '=' && p + 1 < len && ngx_pii_alnum(t[p + 1]))
+            {
+                return 0;
+            }
+        }
 
         b = p;
 
-        /* "=value": the value; "name=value": another assignment */
-
-        for (v = a; v < b && !ngx_pii_alnum(t[v]); v++) { /* void */ }
-
-        for (k = v; k + 1 < b; k++) {
-            if (t[k] == '=' && ngx_pii_alnum(t[k + 1])) {
-                return 0;
-            }
+        if (v == NGX_HTTP_LLM_PII_NONE) {
+            v = b;
         }
 
         if (v == b) {
@@ -5011,6 +5049,33 @@ ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min)
         return 0;
     }
 
+    /*
+     * entropy of the first 64 characters, in thousandths of a bit; first,
+     * as it costs the same for a long token ("key/key/key/...": each word
+     * in the run looks at the rest of it)
+     */
+
+    memset(counts, 0, sizeof(counts));
+
+    n = (m < 64) ? m : 64;
+
+    for (i = 0; i < n; i++) {
+        counts[v[i]]++;
+    }
+
+    h = ngx_http_llm_pii_nlogn[n];
+
+    for (i = 0; i < n; i++) {
+        if (counts[v[i]]) {
+            h -= ngx_http_llm_pii_nlogn[counts[v[i]]];
+            counts[v[i]] = 0;
+        }
+    }
+
+    if (h < ((min < 16) ? 2500 : 3000) * n) {
+        return 0;
+    }
+
     if (ngx_http_llm_pii_fake(v, m)) {
         return 0;
     }
@@ -5059,29 +5124,6 @@ ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min)
     }
 
     if (max_run > 4 || alnum < min) {
-        return 0;
-    }
-
-    /* entropy of the first 64 characters, in thousandths of a bit */
-
-    memset(counts, 0, sizeof(counts));
-
-    n = (m < 64) ? m : 64;
-
-    for (i = 0; i < n; i++) {
-        counts[v[i]]++;
-    }
-
-    h = ngx_http_llm_pii_nlogn[n];
-
-    for (i = 0; i < n; i++) {
-        if (counts[v[i]]) {
-            h -= ngx_http_llm_pii_nlogn[counts[v[i]]];
-            counts[v[i]] = 0;
-        }
-    }
-
-    if (h < ((min < 16) ? 2500 : 3000) * n) {
         return 0;
     }
 
