@@ -5367,7 +5367,13 @@ ngx_http_llm_pii_v_conn_password(const u_char *t, size_t len, size_t *start,
 
     v = *end;
 
-    while (v < len && (t[v] == ' ' || t[v] == '\t')) {
+    /*
+     * at most two blanks, as before the "=": in a stream, blanks are not
+     * held, and the "password=" of a value after more of them could have
+     * left the context when the value comes (more: e == v, no value)
+     */
+
+    while (v < len && v - *end < 2 && (t[v] == ' ' || t[v] == '\t')) {
         v++;
     }
 
@@ -5434,7 +5440,16 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
+    /*
+     * at most a few spaces: they are not held in a stream, and the option
+     * must still be in the context when its argument comes
+     */
+
     while (p < len && t[p] == ' ') {
+        if (p - *end >= 4) {
+            return 0;
+        }
+
         p++;
     }
 

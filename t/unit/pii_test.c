@@ -527,6 +527,17 @@ static sample_t  samples[] = {
     { "dbwget -u e,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
       ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,:x",
       NULL },
+    /*
+     * a connection-string password after many blanks: not in a stream (the
+     * "password=" has left the context), not in a whole text (review2)
+     */
+    { "Server=db;Password=                                                  "
+      "                          Sup3rS3cret;x=1", NULL },
+    { "Server=db;Password=  Sup3rS3cret;x=1",
+      "Server=db;Password=  [SECRET];x=1" },
+    { "curl -u                                                              "
+      "                    admin:Sup3rS3cret x", NULL },
+    { "curl -u    admin:Sup3rS3cret x", "curl -u    [SECRET] x" },
     { "connect admin:s3cret@db.example.com:5432/app now",
       "connect [SECRET] now" },
     { "redis://:s3cr3tpass@cache:6379/0 and postgres://admin:P@ssw0rd@db:5432"
