@@ -4483,6 +4483,8 @@ ngx_http_llm_pii_scheme(const u_char *t, size_t c)
 
 #define NGX_HTTP_LLM_PII_CONTEXT_GAP   40
 #define NGX_HTTP_LLM_PII_CONTEXT_TAIL  24
+#define NGX_HTTP_LLM_PII_CONTEXT_BEHIND 18    /* a separator, 16 letters and
+                                                 the one before them */
 
 #define ngx_pii_valch(c)  (ngx_pii_word(c) || (c) == '-' || (c) == '+'        \
                            || (c) == '/' || (c) == '=' || (c) == '.'          \
@@ -4814,7 +4816,17 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
         if (ve - v >= min) {
             c = (b < len) ? t[b] : '\0';
 
-            if (c == '@' || v >= limit) {
+            /*
+             * the look-behind ("public", "authenticity_" before the word)
+             * reads up to BEHIND bytes before the word: with the token, it
+             * must fit in a stream's context, or a stream, whose context
+             * starts at v - CONTEXT, would judge a word cut short
+             */
+
+            if (c == '@' || v >= limit
+                || v - w > NGX_HTTP_LLM_PII_CONTEXT
+                           - NGX_HTTP_LLM_PII_CONTEXT_BEHIND)
+            {
                 return 0;
             }
 

@@ -538,6 +538,15 @@ static sample_t  samples[] = {
     { "curl -u                                                              "
       "                    admin:Sup3rS3cret x", NULL },
     { "curl -u    admin:Sup3rS3cret x", "curl -u    [SECRET] x" },
+    /*
+     * "authenticity_" says the value is no secret: a token that far after
+     * a long word is not taken, in a stream the context would have cut
+     * "authenticity" short (review2)
+     */
+    { "xx authenticity_authorization:                                      "
+      "zoaw0c0m50m0hz2h1fm21y4tqfyl7ifi ok", NULL },
+    { "xx authorization:                       zoaw0c0m50m0hz2h1fm21y4tqfyl7if"
+      "i ok", "xx authorization:                       [SECRET] ok" },
     { "connect admin:s3cret@db.example.com:5432/app now",
       "connect [SECRET] now" },
     { "redis://:s3cr3tpass@cache:6379/0 and postgres://admin:P@ssw0rd@db:5432"
