@@ -170,6 +170,10 @@ static size_t ngx_http_llm_pii_open_placeholder(const u_char *t, size_t len,
     size_t from);
 static size_t ngx_http_llm_pii_open_email(const u_char *t, size_t len,
     size_t from);
+static size_t ngx_http_llm_pii_open_literal(const u_char *t, size_t len,
+    size_t from);
+static size_t ngx_http_llm_pii_open_quoted(const u_char *t, size_t len,
+    size_t from);
 static size_t ngx_http_llm_pii_email_quoted(const u_char *t, size_t at,
     int *bad);
 static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
@@ -1849,11 +1853,27 @@ ngx_http_llm_pii_code_word(const u_char *t, size_t k)
 static size_t
 ngx_http_llm_pii_open_email(const u_char *t, size_t len, size_t from)
 {
-    int     bad;
-    u_char  c;
-    size_t  i, q, min;
+    size_t  lit, q;
 
-    /* a domain literal: from its local part */
+    /*
+     * both: a domain literal may be opened inside an open quoted string
+     * ('"a b me@[' goes on to '"a b me@[x] ok"@example.org')
+     */
+
+    lit = ngx_http_llm_pii_open_literal(t, len, from);
+    q = ngx_http_llm_pii_open_quoted(t, len, from);
+
+    return (lit < q) ? lit : q;
+}
+
+
+/* a domain literal ("me@[192.0.2.", "me@[IPv6:::1]"): from its local part */
+
+static size_t
+ngx_http_llm_pii_open_literal(const u_char *t, size_t len, size_t from)
+{
+    int     bad;
+    size_t  i, q;
 
     i = len;
 
@@ -1877,6 +1897,19 @@ ngx_http_llm_pii_open_email(const u_char *t, size_t len, size_t from)
 
         return ngx_http_llm_pii_run_start(t, i, from);
     }
+
+    return len;
+}
+
+
+/* a quoted local part: '"a b', '"a b"', '"a b"@exam' */
+
+static size_t
+ngx_http_llm_pii_open_quoted(const u_char *t, size_t len, size_t from)
+{
+    int     bad;
+    u_char  c;
+    size_t  i, q, min;
 
     /* a quoted local part and the domain after it */
 

@@ -258,6 +258,11 @@ static sample_t  samples[] = {
     { "user@localhost", NULL },
 
     /* email: RFC 5322 atext, quoted local parts, domain literals */
+    /*
+     * a domain literal opened inside an open quoted local part: both held
+     * in a stream (the quoted part was released at "me@[", review2)
+     */
+    { "say \"a b me@[x] ok\"@example.org now", "say [EMAIL] now" },
     { "to user+mailbox/department=shipping@example.tld ok",
       "to [EMAIL] ok" },
     { "Reply-To: !#$%&'*+-/=?^_`.{|}~@example.tld", "Reply-To: [EMAIL]" },
