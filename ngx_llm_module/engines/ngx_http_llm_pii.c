@@ -4019,6 +4019,16 @@ ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s, size_t e)
                          && (ngx_pii_upper(t[b - 2])
                              || ngx_pii_digit(t[b - 2])))))
     {
+        /*
+         * no two spaces follow each other: 70 bytes back hold 35
+         * characters or more, a code longer than 34 (not to the start of
+         * every long run of digit groups: "12345678901 12345678901 ...")
+         */
+
+        if (s - b >= 70) {
+            return 0;
+        }
+
         b--;
     }
 

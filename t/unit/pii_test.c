@@ -683,8 +683,10 @@ test_hold(ngx_http_llm_pii_t *pii)
  * Credential words one after another in a run of value characters
  * ("key=key=key=...", "key/key/..."): each word's token is looked at to at
  * most a stream's run (RUN_MAX), not to the end of the run, so a whole text
- * costs time in proportion to its length (on 6decf24 128 KB took seconds:
- * every word read the rest of the run).  CPU time, not wall time.
+ * costs time in proportion to its length (on 6decf24 256 KB took seconds:
+ * every word read the rest of the run).  Digit groups one after another:
+ * the IBAN look-behind went back to the start of the run for each number.
+ * CPU time, not wall time.
  */
 
 static void
@@ -695,9 +697,10 @@ test_hostile(ngx_http_llm_pii_t *pii)
     clock_t                      t0;
     double                       secs;
     ngx_http_llm_pii_matches_t   m;
-    static const char           *units[] = { "key=", "key/", "password=" };
+    static const char           *units[] = { "key=", "key/", "password=",
+                                             "12345678901 " };
 
-    len = 128 * 1024;
+    len = 256 * 1024;
 
     text = malloc(len + 16);
     if (text == NULL) {
@@ -720,8 +723,8 @@ test_hostile(ngx_http_llm_pii_t *pii)
 
         ok(ngx_http_llm_pii_scan(pii, scratch, (const u_char *) text, i, 0,
                                  &m) == 0
-           && m.nelts == 0, "hostile \"%s\" x %zu: no match", units[k],
-           i / n);
+           && (m.nelts == 0 || k == 3), "hostile \"%s\" x %zu: scanned",
+           units[k], i / n);
 
         secs = (double) (clock() - t0) / CLOCKS_PER_SEC;
 
