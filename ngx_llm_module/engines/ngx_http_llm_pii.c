@@ -4431,6 +4431,12 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
 {
     size_t  s, at;
 
+    /* only the end of the token, first: see ngx_http_llm_pii_v_cred_bare() */
+
+    if (*end < len && (ngx_pii_tokch(t[*end]) || t[*end] == '/')) {
+        return 0;
+    }
+
     for (at = *end; at > 0 && t[at - 1] != '@'; at--) { /* void */ }
 
     if (at == 0) {
@@ -4456,10 +4462,6 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
     s = ngx_http_llm_pii_scheme(t, s - 3);
 
     if (s == NGX_HTTP_LLM_PII_NONE) {
-        return 0;
-    }
-
-    if (*end < len && (ngx_pii_tokch(t[*end]) || t[*end] == '/')) {
         return 0;
     }
 
@@ -5597,6 +5599,17 @@ ngx_http_llm_pii_v_cred_bare(const u_char *t, size_t len, size_t *start,
 {
     u_char  c;
     size_t  at, colon, s, i;
+
+    /*
+     * Hyperscan reports every end in the path ("@db/app": "/", "/a", ...):
+     * only the end of the token is taken (ngx_http_llm_pii_v_url_secret()),
+     * the others are refused first, before going back to the "@" (each
+     * would: quadratic)
+     */
+
+    if (*end < len && (ngx_pii_tokch(t[*end]) || t[*end] == '/')) {
+        return 0;
+    }
 
     for (at = *end; at > 0 && t[at - 1] != '@'; at--) { /* void */ }
 

@@ -732,6 +732,36 @@ test_hostile(ngx_http_llm_pii_t *pii)
            units[k], i / n, secs);
     }
 
+    /*
+     * a URL with a password and a long path: Hyperscan reports every end
+     * in the path, only the token's end is looked at
+     */
+
+    for (k = 0; k < 2; k++) {
+        n = (k == 0) ? sizeof("postgres://app:Pa55w0rd9@db:5432/") - 1
+                     : sizeof("app:Pa55w0rd9@db:5432/") - 1;
+        memcpy(text, (k == 0) ? "postgres://app:Pa55w0rd9@db:5432/"
+                              : "app:Pa55w0rd9@db:5432/", n);
+        memset(text + n, 'a', len - n);
+
+        memset(&m, 0, sizeof(m));
+        m.alloc = test_alloc;
+        m.data = &allocs;
+
+        t0 = clock();
+
+        ok(ngx_http_llm_pii_scan(pii, scratch, (const u_char *) text, len, 0,
+                                 &m) == 0
+           && m.nelts == 1 && m.elts[0].start == 0 && m.elts[0].end == len,
+           "hostile URL with a password and a path of %zu bytes: whole",
+           len - n);
+
+        secs = (double) (clock() - t0) / CLOCKS_PER_SEC;
+
+        ok(secs < 1.0, "hostile URL with a long path: %.3f s of CPU (< 1 s)",
+           secs);
+    }
+
     free(text);
 }
 
