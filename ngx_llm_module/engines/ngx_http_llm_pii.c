@@ -2512,7 +2512,14 @@ ngx_http_llm_pii_email_quoted(const u_char *t, size_t at, int *bad)
         return NGX_HTTP_LLM_PII_NONE;
     }
 
-    min = (at > 64) ? at - 64 : 0;
+    /*
+     * the opening quote at most 63 bytes before the "@", so that the byte
+     * before it, looked at, is in a stream's 64 bytes of context too (at 64
+     * a stream saw the quote at the start of its context, not the "\\"
+     * before it)
+     */
+
+    min = (at > 63) ? at - 63 : 0;
 
     for (q = at - 1; q-- > min; /* void */) {
         if (t[q] != '"' || (q > 0 && t[q - 1] == '\\')) {

@@ -263,6 +263,12 @@ static sample_t  samples[] = {
      * in a stream (the quoted part was released at "me@[", review2)
      */
     { "say \"a b me@[x] ok\"@example.org now", "say [EMAIL] now" },
+    /*
+     * an escaped quote 64 bytes before the "@": a stream saw it at the
+     * start of its context, without the "\\" before it (review2)
+     */
+    { "say \"a b,\\\"" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "xxxxxxxx\"@example.org now", NULL },
     { "to user+mailbox/department=shipping@example.tld ok",
       "to [EMAIL] ok" },
     { "Reply-To: !#$%&'*+-/=?^_`.{|}~@example.tld", "Reply-To: [EMAIL]" },
