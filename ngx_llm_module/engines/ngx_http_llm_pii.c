@@ -213,6 +213,10 @@ static size_t ngx_http_llm_pii_open_placeholder(const u_char *t, size_t len,
     size_t from);
 static size_t ngx_http_llm_pii_open_email(const u_char *t, size_t len,
     size_t from);
+static size_t ngx_http_llm_pii_open_literal(const u_char *t, size_t len,
+    size_t from);
+static size_t ngx_http_llm_pii_open_quoted(const u_char *t, size_t len,
+    size_t from);
 static size_t ngx_http_llm_pii_email_quoted(const u_char *t, size_t at,
     int *bad);
 static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
@@ -244,6 +248,15 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
  * passes over every text scanned) is skipped.
  */
 #define NGX_HTTP_LLM_PII_BEGIN  "-----BEGIN "
+
+/*
+ * A pattern whose value a stream holds from its start as long as it may
+ * still match (its validator reports a value that reaches the end of the
+ * text).  Found begun in the released context, it was refused before: its
+ * look-behind ("curl " before "-u") has been cut at the start of the
+ * context since, and is not taken, as the whole text does not take it.
+ */
+#define NGX_HTTP_LLM_PII_HELD   0x40000000
 
 #define ngx_pii_digit(c)  ((c) >= '0' && (c) <= '9')
 #define ngx_pii_upper(c)  ((c) >= 'A' && (c) <= 'Z')
@@ -497,7 +510,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_conn_password },
 
     /* curl -u user:password, --user user:password: the argument */
-    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+    { NGX_HTTP_LLM_PII_SECRET, 1,
+      NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_HELD,
       "(?:-u|--user)[ =]",
       ngx_http_llm_pii_v_curl_user },
 
@@ -612,7 +626,7 @@ ngx_http_llm_pii_builtin_pattern(unsigned i, unsigned *type, unsigned *flags)
     }
 
     *type = ngx_http_llm_pii_builtins[i].type;
-    *flags = ngx_http_llm_pii_builtins[i].flags;
+    *flags = ngx_http_llm_pii_builtins[i].flags & ~NGX_HTTP_LLM_PII_HELD;
 
     if (*flags & NGX_HTTP_LLM_PII_NOSOM) {
         *flags &= ~NGX_HTTP_LLM_PII_NOSOM;
@@ -1710,6 +1724,12 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
     }
 
     if (s < sc->from) {
+
+        if (pat->flags & NGX_HTTP_LLM_PII_HELD) {
+            /* refused while it was held: its look-behind is cut short */
+            return 0;
+        }
+
         /* begun in the context, released already: the rest of it */
         s = sc->from;
     }
@@ -2271,11 +2291,27 @@ ngx_http_llm_pii_code_word(const u_char *t, size_t k)
 static size_t
 ngx_http_llm_pii_open_email(const u_char *t, size_t len, size_t from)
 {
-    int     bad;
-    u_char  c;
-    size_t  i, q, min;
+    size_t  lit, q;
 
-    /* a domain literal: from its local part */
+    /*
+     * both: a domain literal may be opened inside an open quoted string
+     * ('"a b me@[' goes on to '"a b me@[x] ok"@example.org')
+     */
+
+    lit = ngx_http_llm_pii_open_literal(t, len, from);
+    q = ngx_http_llm_pii_open_quoted(t, len, from);
+
+    return (lit < q) ? lit : q;
+}
+
+
+/* a domain literal ("me@[192.0.2.", "me@[IPv6:::1]"): from its local part */
+
+static size_t
+ngx_http_llm_pii_open_literal(const u_char *t, size_t len, size_t from)
+{
+    int     bad;
+    size_t  i, q;
 
     i = len;
 
@@ -2299,6 +2335,19 @@ ngx_http_llm_pii_open_email(const u_char *t, size_t len, size_t from)
 
         return ngx_http_llm_pii_run_start(t, i, from);
     }
+
+    return len;
+}
+
+
+/* a quoted local part: '"a b', '"a b"', '"a b"@exam' */
+
+static size_t
+ngx_http_llm_pii_open_quoted(const u_char *t, size_t len, size_t from)
+{
+    int     bad;
+    u_char  c;
+    size_t  i, q, min;
 
     /* a quoted local part and the domain after it */
 
@@ -2901,7 +2950,14 @@ ngx_http_llm_pii_email_quoted(const u_char *t, size_t at, int *bad)
         return NGX_HTTP_LLM_PII_NONE;
     }
 
-    min = (at > 64) ? at - 64 : 0;
+    /*
+     * the opening quote at most 63 bytes before the "@", so that the byte
+     * before it, looked at, is in a stream's 64 bytes of context too (at 64
+     * a stream saw the quote at the start of its context, not the "\\"
+     * before it)
+     */
+
+    min = (at > 63) ? at - 63 : 0;
 
     for (q = at - 1; q-- > min; /* void */) {
         if (t[q] != '"' || (q > 0 && t[q - 1] == '\\')) {
@@ -4423,6 +4479,16 @@ ngx_http_llm_pii_in_code(const u_char *t, size_t len, size_t s, size_t e)
                          && (ngx_pii_upper(t[b - 2])
                              || ngx_pii_digit(t[b - 2])))))
     {
+        /*
+         * no two spaces follow each other: 70 bytes back hold 35
+         * characters or more, a code longer than 34 (not to the start of
+         * every long run of digit groups: "12345678901 12345678901 ...")
+         */
+
+        if (s - b >= 70) {
+            return 0;
+        }
+
         b--;
     }
 
@@ -4825,6 +4891,12 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
 {
     size_t  s, at;
 
+    /* only the end of the token, first: see ngx_http_llm_pii_v_cred_bare() */
+
+    if (*end < len && (ngx_pii_tokch(t[*end]) || t[*end] == '/')) {
+        return 0;
+    }
+
     for (at = *end; at > 0 && t[at - 1] != '@'; at--) { /* void */ }
 
     if (at == 0) {
@@ -4850,10 +4922,6 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
     s = ngx_http_llm_pii_scheme(t, s - 3);
 
     if (s == NGX_HTTP_LLM_PII_NONE) {
-        return 0;
-    }
-
-    if (*end < len && (ngx_pii_tokch(t[*end]) || t[*end] == '/')) {
         return 0;
     }
 
@@ -4920,6 +4988,8 @@ ngx_http_llm_pii_scheme(const u_char *t, size_t c)
 
 #define NGX_HTTP_LLM_PII_CONTEXT_GAP   40
 #define NGX_HTTP_LLM_PII_CONTEXT_TAIL  24
+#define NGX_HTTP_LLM_PII_CONTEXT_BEHIND 18    /* a separator, 16 letters and
+                                                 the one before them */
 
 #define ngx_pii_valch(c)  (ngx_pii_word(c) || (c) == '-' || (c) == '+'        \
                            || (c) == '/' || (c) == '=' || (c) == '.'          \
@@ -5194,7 +5264,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
         /* to the next token, on this line */
 
-        while (p < len && !ngx_pii_valch(t[p])) {
+        while (p < len && p < limit && !ngx_pii_valch(t[p])) {
             if (t[p] == '\n' || t[p] == '\r') {
                 return 0;
             }
@@ -5206,18 +5276,40 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
             return 0;
         }
 
-        for (a = p; p < len && ngx_pii_valch(t[p]); p++) { /* void */ }
+        /*
+         * a run longer than a stream holds (RUN_MAX) is no value: a stream
+         * releases it in pieces, and ngx_http_llm_pii_random() takes at
+         * most 1000 characters; not looked at to its end, as each credential
+         * word in "key=key=key=..." would look at the same run again
+         */
+
+        /*
+         * "=value": the value from its first letter or digit; "name=value"
+         * after it: another assignment, in the same pass
+         */
+
+        v = NGX_HTTP_LLM_PII_NONE;
+
+        for (a = p; p < len && ngx_pii_valch(t[p]); p++) {
+            if (p - a >= NGX_HTTP_LLM_PII_RUN_MAX) {
+                return 0;
+            }
+
+            if (v == NGX_HTTP_LLM_PII_NONE) {
+                if (ngx_pii_alnum(t[p])) {
+                    v = p;
+                }
+
+            } else if (t[p] == '=' && p + 1 < len && ngx_pii_alnum(t[p + 1]))
+            {
+                return 0;
+            }
+        }
 
         b = p;
 
-        /* "=value": the value; "name=value": another assignment */
-
-        for (v = a; v < b && !ngx_pii_alnum(t[v]); v++) { /* void */ }
-
-        for (k = v; k + 1 < b; k++) {
-            if (t[k] == '=' && ngx_pii_alnum(t[k + 1])) {
-                return 0;
-            }
+        if (v == NGX_HTTP_LLM_PII_NONE) {
+            v = b;
         }
 
         if (v == b) {
@@ -5229,7 +5321,17 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
         if (ve - v >= min) {
             c = (b < len) ? t[b] : '\0';
 
-            if (c == '@' || v >= limit) {
+            /*
+             * the look-behind ("public", "authenticity_" before the word)
+             * reads up to BEHIND bytes before the word: with the token, it
+             * must fit in a stream's context, or a stream, whose context
+             * starts at v - CONTEXT, would judge a word cut short
+             */
+
+            if (c == '@' || v >= limit
+                || v - w > NGX_HTTP_LLM_PII_CONTEXT
+                           - NGX_HTTP_LLM_PII_CONTEXT_BEHIND)
+            {
                 return 0;
             }
 
@@ -5464,6 +5566,33 @@ ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min)
         return 0;
     }
 
+    /*
+     * entropy of the first 64 characters, in thousandths of a bit; first,
+     * as it costs the same for a long token ("key/key/key/...": each word
+     * in the run looks at the rest of it)
+     */
+
+    memset(counts, 0, sizeof(counts));
+
+    n = (m < 64) ? m : 64;
+
+    for (i = 0; i < n; i++) {
+        counts[v[i]]++;
+    }
+
+    h = ngx_http_llm_pii_nlogn[n];
+
+    for (i = 0; i < n; i++) {
+        if (counts[v[i]]) {
+            h -= ngx_http_llm_pii_nlogn[counts[v[i]]];
+            counts[v[i]] = 0;
+        }
+    }
+
+    if (h < ((min < 16) ? 2500 : 3000) * n) {
+        return 0;
+    }
+
     if (ngx_http_llm_pii_fake(v, m)) {
         return 0;
     }
@@ -5512,29 +5641,6 @@ ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min)
     }
 
     if (max_run > 4 || alnum < min) {
-        return 0;
-    }
-
-    /* entropy of the first 64 characters, in thousandths of a bit */
-
-    memset(counts, 0, sizeof(counts));
-
-    n = (m < 64) ? m : 64;
-
-    for (i = 0; i < n; i++) {
-        counts[v[i]]++;
-    }
-
-    h = ngx_http_llm_pii_nlogn[n];
-
-    for (i = 0; i < n; i++) {
-        if (counts[v[i]]) {
-            h -= ngx_http_llm_pii_nlogn[counts[v[i]]];
-            counts[v[i]] = 0;
-        }
-    }
-
-    if (h < ((min < 16) ? 2500 : 3000) * n) {
         return 0;
     }
 
@@ -5778,7 +5884,13 @@ ngx_http_llm_pii_v_conn_password(const u_char *t, size_t len, size_t *start,
 
     v = *end;
 
-    while (v < len && (t[v] == ' ' || t[v] == '\t')) {
+    /*
+     * at most two blanks, as before the "=": in a stream, blanks are not
+     * held, and the "password=" of a value after more of them could have
+     * left the context when the value comes (more: e == v, no value)
+     */
+
+    while (v < len && v - *end < 2 && (t[v] == ' ' || t[v] == '\t')) {
         v++;
     }
 
@@ -5845,7 +5957,16 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
+    /*
+     * at most a few spaces: they are not held in a stream, and the option
+     * must still be in the context when its argument comes
+     */
+
     while (p < len && t[p] == ' ') {
+        if (p - *end >= 4) {
+            return 0;
+        }
+
         p++;
     }
 
@@ -5938,6 +6059,17 @@ ngx_http_llm_pii_v_cred_bare(const u_char *t, size_t len, size_t *start,
 {
     u_char  c;
     size_t  at, colon, s, i;
+
+    /*
+     * Hyperscan reports every end in the path ("@db/app": "/", "/a", ...):
+     * only the end of the token is taken (ngx_http_llm_pii_v_url_secret()),
+     * the others are refused first, before going back to the "@" (each
+     * would: quadratic)
+     */
+
+    if (*end < len && (ngx_pii_tokch(t[*end]) || t[*end] == '/')) {
+        return 0;
+    }
 
     for (at = *end; at > 0 && t[at - 1] != '@'; at--) { /* void */ }
 

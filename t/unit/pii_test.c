@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ngx_http_llm_pii.h"
 
@@ -257,6 +258,17 @@ static sample_t  samples[] = {
     { "user@localhost", NULL },
 
     /* email: RFC 5322 atext, quoted local parts, domain literals */
+    /*
+     * a domain literal opened inside an open quoted local part: both held
+     * in a stream (the quoted part was released at "me@[", review2)
+     */
+    { "say \"a b me@[x] ok\"@example.org now", "say [EMAIL] now" },
+    /*
+     * an escaped quote 64 bytes before the "@": a stream saw it at the
+     * start of its context, without the "\\" before it (review2)
+     */
+    { "say \"a b,\\\"" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "xxxxxxxx\"@example.org now", NULL },
     { "to user+mailbox/department=shipping@example.tld ok",
       "to [EMAIL] ok" },
     { "Reply-To: !#$%&'*+-/=?^_`.{|}~@example.tld", "Reply-To: [EMAIL]" },
@@ -530,6 +542,33 @@ static sample_t  samples[] = {
       "curl --user [SECRET] -iX PATCH" },
     { "curl -u <user:password> x; docker run -u 1000:1000 x; git push -u "
       "origin main", NULL },
+    /*
+     * not after "dbwget": in a stream, once the argument is released, the
+     * context may come to start at "wget" (review2)
+     */
+    { "dbwget -u e,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
+      ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,:x",
+      NULL },
+    /*
+     * a connection-string password after many blanks: not in a stream (the
+     * "password=" has left the context), not in a whole text (review2)
+     */
+    { "Server=db;Password=                                                  "
+      "                          Sup3rS3cret;x=1", NULL },
+    { "Server=db;Password=  Sup3rS3cret;x=1",
+      "Server=db;Password=  [SECRET];x=1" },
+    { "curl -u                                                              "
+      "                    admin:Sup3rS3cret x", NULL },
+    { "curl -u    admin:Sup3rS3cret x", "curl -u    [SECRET] x" },
+    /*
+     * "authenticity_" says the value is no secret: a token that far after
+     * a long word is not taken, in a stream the context would have cut
+     * "authenticity" short (review2)
+     */
+    { "xx authenticity_authorization:                                      "
+      "zoaw0c0m50m0hz2h1fm21y4tqfyl7ifi ok", NULL },
+    { "xx authorization:                       zoaw0c0m50m0hz2h1fm21y4tqfyl7if"
+      "i ok", "xx authorization:                       [SECRET] ok" },
     { "connect admin:s3cret@db.example.com:5432/app now",
       "connect [SECRET] now" },
     { "redis://:s3cr3tpass@cache:6379/0 and postgres://admin:P@ssw0rd@db:5432"
@@ -654,6 +693,93 @@ test_hold(ngx_http_llm_pii_t *pii)
                       NGX_HTTP_LLM_PII_PLACEHOLDERS, &held);
     ok(strcmp(out, "is [EMAIL_1] ok [PHONE_12]") == 0, "placeholders pass");
     ok(held >= 9, "an unfinished placeholder is held (%zu)", held);
+}
+
+
+/*
+ * Credential words one after another in a run of value characters
+ * ("key=key=key=...", "key/key/..."): each word's token is looked at to at
+ * most a stream's run (RUN_MAX), not to the end of the run, so a whole text
+ * costs time in proportion to its length (on 6decf24 256 KB took seconds:
+ * every word read the rest of the run).  Digit groups one after another:
+ * the IBAN look-behind went back to the start of the run for each number.
+ * CPU time, not wall time.
+ */
+
+static void
+test_hostile(ngx_http_llm_pii_t *pii)
+{
+    char                        *text;
+    size_t                       i, k, n, len;
+    clock_t                      t0;
+    double                       secs;
+    ngx_http_llm_pii_matches_t   m;
+    static const char           *units[] = { "key=", "key/", "password=",
+                                             "12345678901 " };
+
+    len = 256 * 1024;
+
+    text = malloc(len + 16);
+    if (text == NULL) {
+        ok(0, "hostile: memory");
+        return;
+    }
+
+    for (k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
+        n = strlen(units[k]);
+
+        for (i = 0; i + n <= len; i += n) {
+            memcpy(text + i, units[k], n);
+        }
+
+        memset(&m, 0, sizeof(m));
+        m.alloc = test_alloc;
+        m.data = &allocs;
+
+        t0 = clock();
+
+        ok(ngx_http_llm_pii_scan(pii, scratch, (const u_char *) text, i, 0,
+                                 &m) == 0
+           && (m.nelts == 0 || k == 3), "hostile \"%s\" x %zu: scanned",
+           units[k], i / n);
+
+        secs = (double) (clock() - t0) / CLOCKS_PER_SEC;
+
+        ok(secs < 1.0, "hostile \"%s\" x %zu: %.3f s of CPU (< 1 s)",
+           units[k], i / n, secs);
+    }
+
+    /*
+     * a URL with a password and a long path: Hyperscan reports every end
+     * in the path, only the token's end is looked at
+     */
+
+    for (k = 0; k < 2; k++) {
+        n = (k == 0) ? sizeof("postgres://app:Pa55w0rd9@db:5432/") - 1
+                     : sizeof("app:Pa55w0rd9@db:5432/") - 1;
+        memcpy(text, (k == 0) ? "postgres://app:Pa55w0rd9@db:5432/"
+                              : "app:Pa55w0rd9@db:5432/", n);
+        memset(text + n, 'a', len - n);
+
+        memset(&m, 0, sizeof(m));
+        m.alloc = test_alloc;
+        m.data = &allocs;
+
+        t0 = clock();
+
+        ok(ngx_http_llm_pii_scan(pii, scratch, (const u_char *) text, len, 0,
+                                 &m) == 0
+           && m.nelts == 1 && m.elts[0].start == 0 && m.elts[0].end == len,
+           "hostile URL with a password and a path of %zu bytes: whole",
+           len - n);
+
+        secs = (double) (clock() - t0) / CLOCKS_PER_SEC;
+
+        ok(secs < 1.0, "hostile URL with a long path: %.3f s of CPU (< 1 s)",
+           secs);
+    }
+
+    free(text);
 }
 
 
@@ -967,6 +1093,7 @@ main(void)
     test_samples(pii);
     test_jdbc_stream(pii);
     test_hold(pii);
+    test_hostile(pii);
     test_long_block(pii);
     test_open_block(pii);
     test_rules();
