@@ -343,8 +343,10 @@ typedef struct {
     uint32_t                    tok;           /* its STRING token */
     ngx_int_t                   message;       /* message index, -1: system */
     ngx_str_t                   role;          /* decoded, may be empty */
-    ngx_str_t                   text;          /* decoded (zero-copy when the
-                                                  JSON string had no escapes) */
+    ngx_str_t                   text;          /* zero-copy when the JSON
+                                                  string has no escapes; else
+                                                  NULL until decoded, read it
+                                                  with ngx_http_llm_text() */
 } ngx_http_llm_text_t;
 
 
@@ -599,6 +601,8 @@ void ngx_http_llm_resume(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 ngx_int_t ngx_http_llm_identity_encoding(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 size_t ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_text(ngx_http_llm_ctx_t *ctx, ngx_http_llm_text_t *t,
+    ngx_str_t *text);
 ngx_int_t ngx_http_llm_parse_tokens(ngx_pool_t *pool,
     ngx_http_llm_json_t *json);
 ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,

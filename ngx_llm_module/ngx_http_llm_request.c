@@ -18,6 +18,7 @@ typedef struct {
 } ngx_http_llm_key_t;
 
 
+static ngx_int_t ngx_http_llm_body_buffer(ngx_http_request_t *r);
 static void ngx_http_llm_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
@@ -194,6 +195,10 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
     ctx->status = NGX_DONE;
     ctx->body_requested = 1;
 
+    if (ngx_http_llm_body_buffer(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     rc = ngx_http_read_client_request_body(r, ngx_http_llm_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
@@ -203,6 +208,89 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
     ngx_http_finalize_request(r, NGX_DONE);
 
     return NGX_DONE;
+}
+
+
+/*
+ * The body in one piece of memory, so that it is parsed where it lies
+ * (ngx_http_llm_read_body()) instead of joined into a copy.  nginx reads
+ * a body into r->header_in after the part that came with the headers when
+ * the rest fits there, else the rest into a buffer of its own, apart from
+ * that part.  For a body that nginx keeps in memory anyway (the rest
+ * within client_body_buffer_size and a quarter, as nginx decides), part of
+ * which came with the headers: that part is moved into a buffer with room
+ * for the whole body, which becomes r->header_in, and nginx reads the rest
+ * right after it.  Only what came with the headers is copied (at most
+ * client_header_buffer_size or a large header buffer), never the rest.
+ * HTTP/1.x with a Content-Length only; the buffers the headers point into
+ * are left as they are.
+ */
+
+static ngx_int_t
+ngx_http_llm_body_buffer(ngx_http_request_t *r)
+{
+    off_t                      len, rest;
+    size_t                     preread, size;
+    ngx_buf_t                 *b;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    len = r->headers_in.content_length_n;
+
+    if (r->http_version > NGX_HTTP_VERSION_11
+        || r->headers_in.chunked
+        || len <= 0
+        || r->header_in == NULL
+        || r->request_body
+        || r->request_body_in_file_only)
+    {
+        return NGX_OK;
+    }
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return NGX_OK;
+    }
+#endif
+
+    preread = r->header_in->last - r->header_in->pos;
+
+    if (preread == 0 || (off_t) preread >= len) {
+        /* one buffer already: read in one, or all came with the headers */
+        return NGX_OK;
+    }
+
+    rest = len - (off_t) preread;
+
+    if (rest <= r->header_in->end - r->header_in->last) {
+        /* nginx reads it into r->header_in itself */
+        return NGX_OK;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    size = clcf->client_body_buffer_size;
+    size += size >> 2;
+
+    if (rest >= (off_t) size) {
+        /* to a temporary file, as nginx would */
+        return NGX_OK;
+    }
+
+    b = ngx_create_temp_buf(r->pool, (size_t) len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, r->header_in->pos, preread);
+
+    r->header_in->pos = r->header_in->last;
+    r->header_in = b;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm: body of %O bytes read into one buffer, %uz came "
+                   "with the headers", len, preread);
+
+    return NGX_OK;
 }
 
 
@@ -608,9 +696,10 @@ ngx_http_llm_ask_usage(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
 
 /*
- * The body as one contiguous string: zero-copy when it is one memory
- * buffer, else copied from its buffers and temp file.  NGX_DECLINED: larger
- * than max.
+ * The body as one contiguous string: zero-copy when it lies in one piece
+ * of memory (one buffer, or buffers one after the other: what
+ * ngx_http_llm_body_buffer() arranges), else joined once into a copy from
+ * its buffers and temp file.  NGX_DECLINED: larger than max.
  */
 
 static ngx_int_t
@@ -645,6 +734,35 @@ ngx_http_llm_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *out)
         out->len = (size_t) len;
         return NGX_OK;
     }
+
+    /* memory buffers that follow each other: no copy either */
+
+    for (p = b->last, cl = cl->next;
+         cl && !b->in_file;
+         cl = cl->next)
+    {
+        if (cl->buf->in_file) {
+            break;
+        }
+
+        if (ngx_buf_size(cl->buf) == 0) {
+            continue;
+        }
+
+        if (cl->buf->pos != p) {
+            break;
+        }
+
+        p = cl->buf->last;
+    }
+
+    if (cl == NULL && !b->in_file) {
+        out->data = b->pos;
+        out->len = (size_t) len;
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
 
     p = ngx_pnalloc(r->pool, (size_t) len + 1);
     if (p == NULL) {
@@ -1468,9 +1586,43 @@ ngx_http_llm_add_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     t->message = message;
     t->role = *role;
 
-    if (ngx_http_llm_decode(r, &ctx->req.json, tok, &t->text) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    /*
+     * The text points into the body when the string has no escapes;
+     * otherwise it is decoded when something reads it (the estimate of
+     * the prompt's tokens, often never): t->text.data stays NULL until then.
+     */
+
+    if (ctx->req.json.tokens[tok].escaped) {
+        t->text.data = NULL;
+        t->text.len = 0;
+        return NGX_OK;
     }
+
+    ngx_http_llm_json_raw_string(&ctx->req.json, tok,
+                                 (const u_char **) &t->text.data,
+                                 &t->text.len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The decoded text of a piece of prompt text, decoded once on the first
+ * call.  NGX_ERROR: no memory.
+ */
+
+ngx_int_t
+ngx_http_llm_text(ngx_http_llm_ctx_t *ctx, ngx_http_llm_text_t *t,
+    ngx_str_t *text)
+{
+    if (t->text.data == NULL
+        && ngx_http_llm_decode(ctx->request, &ctx->req.json, t->tok, &t->text)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    *text = t->text;
 
     return NGX_OK;
 }
@@ -1512,6 +1664,7 @@ size_t
 ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx)
 {
     size_t                      n;
+    ngx_str_t                   text;
     ngx_uint_t                  i;
     ngx_http_llm_text_t        *t;
     ngx_http_llm_json_token_t  *tools;
@@ -1534,7 +1687,14 @@ ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx)
     t = ctx->req.texts.elts;
 
     for (i = 0; i < ctx->req.texts.nelts; i++) {
-        n += ngx_http_llm_count_tokens(ctx, t[i].text.data, t[i].text.len);
+        if (ngx_http_llm_text(ctx, &t[i], &text) != NGX_OK) {
+            /* no memory to decode it: the raw string is close enough */
+            ngx_http_llm_json_raw_string(&ctx->req.json, t[i].tok,
+                                         (const u_char **) &text.data,
+                                         &text.len);
+        }
+
+        n += ngx_http_llm_count_tokens(ctx, text.data, text.len);
     }
 
     /* inputs given as token IDs: one token each, exactly */
