@@ -808,6 +808,56 @@ static const char  *ngx_http_llm_allowance_names[] = {
 
 
 /*
+ * The members of the body that ngx_http_llm_parse() reads, found in one
+ * walk over its keys (ngx_http_llm_json_object_get_n()); the allowance
+ * names in the order of ngx_http_llm_allowance_names[].
+ */
+
+enum {
+    NGX_HTTP_LLM_KEY_MODEL = 0,
+    NGX_HTTP_LLM_KEY_STREAM,
+    NGX_HTTP_LLM_KEY_STREAM_OPTIONS,
+    NGX_HTTP_LLM_KEY_ALLOWANCE,
+    NGX_HTTP_LLM_KEY_N = NGX_HTTP_LLM_KEY_ALLOWANCE + 3,
+    NGX_HTTP_LLM_KEY_BEST_OF,
+    NGX_HTTP_LLM_KEY_TEMPERATURE,
+    NGX_HTTP_LLM_KEY_TOOLS,
+    NGX_HTTP_LLM_KEY_SYSTEM,
+    NGX_HTTP_LLM_KEY_MESSAGES,
+    NGX_HTTP_LLM_KEY_PROMPT,
+    NGX_HTTP_LLM_KEY_INPUT,
+    NGX_HTTP_LLM_KEYS
+};
+
+
+#define ngx_http_llm_name(s)  { s, sizeof(s) - 1 }
+
+static const ngx_http_llm_json_name_t  ngx_http_llm_body_keys[] = {
+    ngx_http_llm_name("model"),
+    ngx_http_llm_name("stream"),
+    ngx_http_llm_name("stream_options"),
+    ngx_http_llm_name("max_completion_tokens"),
+    ngx_http_llm_name("max_tokens"),
+    ngx_http_llm_name("max_output_tokens"),
+    ngx_http_llm_name("n"),
+    ngx_http_llm_name("best_of"),
+    ngx_http_llm_name("temperature"),
+    ngx_http_llm_name("tools"),
+    ngx_http_llm_name("system"),
+    ngx_http_llm_name("messages"),
+    ngx_http_llm_name("prompt"),
+    ngx_http_llm_name("input")
+};
+
+
+static const ngx_http_llm_json_name_t  ngx_http_llm_message_keys[] = {
+    ngx_http_llm_name("role"),
+    ngx_http_llm_name("content"),
+    ngx_http_llm_name("tool_calls")
+};
+
+
+/*
  * A key given twice in one object is refused, in every object of the body:
  * the gateway reads the last copy, a provider may read the first, so the
  * two would act on different requests (a redacted "messages" and the one
@@ -1038,7 +1088,7 @@ static ngx_int_t
 ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     int64_t                     n;
-    uint32_t                    t, v;
+    uint32_t                    t, v, key[NGX_HTTP_LLM_KEYS];
     ngx_uint_t                  i;
     ngx_int_t                   rc;
     ngx_str_t                   system = ngx_string("system");
@@ -1078,9 +1128,12 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return ngx_http_llm_parse_gemini(r, ctx);
     }
 
+    ngx_http_llm_json_object_get_n(json, 0, ngx_http_llm_body_keys,
+                                   NGX_HTTP_LLM_KEYS, key);
+
     /* model */
 
-    t = ngx_http_llm_json_object_get(json, 0, "model", 5);
+    t = key[NGX_HTTP_LLM_KEY_MODEL];
 
     if (t == NGX_HTTP_LLM_NONE) {
         return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, "model",
@@ -1105,7 +1158,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     /* stream, stream_options */
 
-    t = ngx_http_llm_json_object_get(json, 0, "stream", 6);
+    t = key[NGX_HTTP_LLM_KEY_STREAM];
 
     if (t != NGX_HTTP_LLM_NONE) {
         tok = ngx_http_llm_tok(ctx, t);
@@ -1121,7 +1174,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
-    t = ngx_http_llm_json_object_get(json, 0, "stream_options", 14);
+    t = key[NGX_HTTP_LLM_KEY_STREAM_OPTIONS];
 
     if (t != NGX_HTTP_LLM_NONE
         && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
@@ -1160,7 +1213,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                     / sizeof(ngx_http_llm_allowance_names[0]); i++)
     {
         name = ngx_http_llm_allowance_names[i];
-        t = ngx_http_llm_json_object_get(json, 0, name, ngx_strlen(name));
+        t = key[NGX_HTTP_LLM_KEY_ALLOWANCE + i];
 
         if (t != NGX_HTTP_LLM_NONE
             && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
@@ -1192,7 +1245,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     for (i = 0; ctx->api == NGX_HTTP_LLM_API_OPENAI && i < 2; i++) {
         name = i ? "best_of" : "n";
-        t = ngx_http_llm_json_object_get(json, 0, name, ngx_strlen(name));
+        t = key[NGX_HTTP_LLM_KEY_N + i];
 
         if (t == NGX_HTTP_LLM_NONE
             || json->tokens[t].type == NGX_HTTP_LLM_JSON_NULL)
@@ -1211,7 +1264,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         req->choices = ngx_max(req->choices, n);
     }
 
-    t = ngx_http_llm_json_object_get(json, 0, "temperature", 11);
+    t = key[NGX_HTTP_LLM_KEY_TEMPERATURE];
 
     if (t != NGX_HTTP_LLM_NONE
         && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
@@ -1227,7 +1280,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
-    t = ngx_http_llm_json_object_get(json, 0, "tools", 5);
+    t = key[NGX_HTTP_LLM_KEY_TOOLS];
 
     if (t != NGX_HTTP_LLM_NONE
         && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
@@ -1259,7 +1312,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     }
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
-        t = ngx_http_llm_json_object_get(json, 0, "system", 6);
+        t = key[NGX_HTTP_LLM_KEY_SYSTEM];
 
         if (t != NGX_HTTP_LLM_NONE
             && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
@@ -1279,7 +1332,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
-    t = ngx_http_llm_json_object_get(json, 0, "messages", 8);
+    t = key[NGX_HTTP_LLM_KEY_MESSAGES];
 
     if (t != NGX_HTTP_LLM_NONE) {
         return ngx_http_llm_parse_messages(r, ctx, t);
@@ -1287,9 +1340,9 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     /* completions ("prompt"), embeddings and responses ("input") */
 
-    t = ngx_http_llm_json_object_get(json, 0, "prompt", 6);
+    t = key[NGX_HTTP_LLM_KEY_PROMPT];
     if (t == NGX_HTTP_LLM_NONE) {
-        t = ngx_http_llm_json_object_get(json, 0, "input", 5);
+        t = key[NGX_HTTP_LLM_KEY_INPUT];
     }
 
     if (t != NGX_HTTP_LLM_NONE) {
@@ -1327,7 +1380,7 @@ static ngx_int_t
 ngx_http_llm_parse_messages(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     uint32_t messages)
 {
-    uint32_t                    m, t, c, f, a;
+    uint32_t                    m, t, c, f, a, key[3];
     ngx_int_t                   i, rc;
     ngx_str_t                   role;
     ngx_http_llm_json_t        *json;
@@ -1356,7 +1409,10 @@ ngx_http_llm_parse_messages(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
         ngx_str_null(&role);
 
-        t = ngx_http_llm_json_object_get(json, m, "role", 4);
+        ngx_http_llm_json_object_get_n(json, m, ngx_http_llm_message_keys, 3,
+                                       key);
+
+        t = key[0];
 
         if (t != NGX_HTTP_LLM_NONE) {
             if (json->tokens[t].type != NGX_HTTP_LLM_JSON_STRING) {
@@ -1370,7 +1426,7 @@ ngx_http_llm_parse_messages(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             }
         }
 
-        t = ngx_http_llm_json_object_get(json, m, "content", 7);
+        t = key[1];
 
         if (t != NGX_HTTP_LLM_NONE) {
             tok = &json->tokens[t];
@@ -1392,7 +1448,7 @@ ngx_http_llm_parse_messages(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
         /* assistant tool calls: their arguments are prompt text too */
 
-        t = ngx_http_llm_json_object_get(json, m, "tool_calls", 10);
+        t = key[2];
 
         if (t != NGX_HTTP_LLM_NONE
             && json->tokens[t].type == NGX_HTTP_LLM_JSON_ARRAY)

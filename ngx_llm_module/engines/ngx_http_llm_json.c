@@ -1136,6 +1136,51 @@ ngx_http_llm_json_object_get(const ngx_http_llm_json_t *p, uint32_t obj,
 }
 
 
+void
+ngx_http_llm_json_object_get_n(const ngx_http_llm_json_t *p, uint32_t obj,
+    const ngx_http_llm_json_name_t *names, uint32_t n, uint32_t *vals)
+{
+    size_t                            len;
+    uint32_t                          i, k;
+    const u_char                     *raw;
+    const ngx_http_llm_json_token_t  *t;
+
+    for (i = 0; i < n; i++) {
+        vals[i] = NGX_HTTP_LLM_JSON_NONE;
+    }
+
+    if (p->tokens == NULL || obj >= p->ntokens
+        || p->tokens[obj].type != NGX_HTTP_LLM_JSON_OBJECT
+        || p->tokens[obj].size == 0)
+    {
+        return;
+    }
+
+    for (k = obj + 1; k != NGX_HTTP_LLM_JSON_NONE; k = t->next) {
+        t = &p->tokens[k];
+        raw = p->data + t->start + 1;
+        len = t->end - t->start - 2;
+
+        for (i = 0; i < n; i++) {
+
+            if (t->escaped) {
+                if (ngx_http_llm_json_key_eq(raw, len,
+                                             (const u_char *) names[i].name,
+                                             names[i].len))
+                {
+                    vals[i] = k + 1;
+                }
+
+            } else if (len == names[i].len
+                       && memcmp(raw, names[i].name, len) == 0)
+            {
+                vals[i] = k + 1;
+            }
+        }
+    }
+}
+
+
 uint32_t
 ngx_http_llm_json_first(const ngx_http_llm_json_t *p, uint32_t tok)
 {

@@ -106,6 +106,22 @@ int ngx_http_llm_json_parse(ngx_http_llm_json_t *p);
 uint32_t ngx_http_llm_json_object_get(const ngx_http_llm_json_t *p,
     uint32_t obj, const char *key, size_t key_len);
 
+/* a member name for ngx_http_llm_json_object_get_n() */
+typedef struct {
+    const char                 *name;
+    size_t                      len;
+} ngx_http_llm_json_name_t;
+
+
+/*
+ * The values of n members of object token "obj" in one walk over its keys:
+ * vals[i] is what ngx_http_llm_json_object_get(p, obj, names[i].name,
+ * names[i].len) returns (NONE for every name when obj is not an object).
+ */
+void ngx_http_llm_json_object_get_n(const ngx_http_llm_json_t *p,
+    uint32_t obj, const ngx_http_llm_json_name_t *names, uint32_t n,
+    uint32_t *vals);
+
 /* first element / first key of an array or object, or NONE */
 uint32_t ngx_http_llm_json_first(const ngx_http_llm_json_t *p, uint32_t tok);
 

@@ -12,7 +12,8 @@
  * Both must agree on everything: the result, the error and its offset, the
  * tokens counted and filled (every field), the "full" flag with too small
  * an array, a smaller max_depth; the decoded strings (of valid documents,
- * and of arbitrary bytes), object_get for every key.  Each document is put
+ * and of arbitrary bytes), object_get (and object_get_n, which e28ee8b had
+ * not, against its object_get) for every key.  Each document is put
  * at the very end of a page followed by an inaccessible one, so that a read
  * past its end crashes.  Prints TAP.
  *
@@ -465,8 +466,14 @@ check_doc(void)
     const u_char         *data, *raw;
     ngx_http_llm_json_t   a, b;
 
+    uint32_t              vals[6];
+
     static const char  *keys[] = { "model", "messages", "role", "content",
                                    "a", "" };
+    static const ngx_http_llm_json_name_t  names[] = {
+        { "model", 5 }, { "messages", 8 }, { "role", 4 }, { "content", 7 },
+        { "a", 1 }, { "", 0 }
+    };
 
     checked++;
 
@@ -605,10 +612,16 @@ check_doc(void)
             continue;
         }
 
+        ngx_http_llm_json_object_get_n(&b, i, names,
+                                       sizeof(names) / sizeof(names[0]),
+                                       vals);
+
         for (va = 0; va < sizeof(keys) / sizeof(keys[0]); va++) {
-            if (ref_json_object_get(&a, i, keys[va], strlen(keys[va]))
-                != ngx_http_llm_json_object_get(&b, i, keys[va],
-                                                strlen(keys[va])))
+            vb = ref_json_object_get(&a, i, keys[va], strlen(keys[va]));
+
+            if (vb != ngx_http_llm_json_object_get(&b, i, keys[va],
+                                                   strlen(keys[va]))
+                || vb != vals[va])
             {
                 differ("object_get", doc_len);
                 return;
