@@ -133,22 +133,13 @@ ngx_http_llm_json_plain16(const u_char *pos)
 }
 
 
-/* the special bytes of pos[0..31], bit i for pos[i] */
+/* the special bytes of pos[0..15], bit i for pos[i] */
 
 static inline uint32_t
-ngx_http_llm_json_special32(const u_char *pos)
+ngx_http_llm_json_special16(const u_char *pos)
 {
-    __m128i  m1, m2;
-
-    m1 = ngx_http_llm_json_plain16(pos);
-    m2 = ngx_http_llm_json_plain16(pos + 16);
-
-    if (_mm_movemask_epi8(_mm_and_si128(m1, m2)) == 0xffff) {
-        return 0;
-    }
-
-    return ((uint32_t) _mm_movemask_epi8(m1)
-            | ((uint32_t) _mm_movemask_epi8(m2) << 16)) ^ 0xffffffff;
+    return (uint32_t) _mm_movemask_epi8(ngx_http_llm_json_plain16(pos))
+           ^ 0xffff;
 }
 
 #endif
@@ -501,18 +492,27 @@ ngx_http_llm_json_scan_string(ngx_http_llm_json_t *p, const u_char *pos,
 #if (NGX_HTTP_LLM_JSON_SSE2)
 
     /*
-     * Thirty-two bytes at a time: the special bytes of a window are found
-     * at once, and each is handled in turn without loading the window
-     * again (escapes and non-ASCII characters are often a few bytes apart).
+     * Sixteen bytes at a time, two per round: the special bytes of a
+     * window of sixteen are found at once, and each is handled in turn
+     * without loading the window again (escapes and non-ASCII characters
+     * are often a few bytes apart).  Short strings (keys) end in the first
+     * window.
      */
 
     while ((size_t) (last - pos) >= 32) {
         base = pos;
 
         for ( ;; ) {
-            bits = ngx_http_llm_json_special32(base);
+            bits = ngx_http_llm_json_special16(base);
 
             if (bits) {
+                break;
+            }
+
+            bits = ngx_http_llm_json_special16(base + 16);
+
+            if (bits) {
+                base += 16;
                 break;
             }
 
@@ -540,14 +540,14 @@ ngx_http_llm_json_scan_string(ngx_http_llm_json_t *p, const u_char *pos,
 
             off = (size_t) (pos - base);
 
-            if (off >= 32) {
+            if (off >= 16) {
                 break;
             }
 
-            bits &= 0xffffffff << off;
+            bits &= 0xffff << off;
 
             if (bits == 0) {
-                pos = base + 32;
+                pos = base + 16;
                 break;
             }
         }
