@@ -877,42 +877,21 @@ ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     u_char                     *p;
     size_t                      len, cut;
-    uint32_t                    i, k, n, max, *slots;
+    uint32_t                    i, k, n, size, nkeys, nslots, *slots;
     ngx_int_t                   rc;
-    ngx_http_llm_key_t         *keys, *dup;
+    ngx_http_llm_key_t         *keys, *dup, few[8];
     ngx_http_llm_json_t        *json;
     ngx_http_llm_json_token_t  *t;
 
     json = &ctx->req.json;
     t = json->tokens;
 
-    max = 0;
+    /* objects of up to 8 members (most) need no allocation */
 
-    for (i = 0; i < json->ntokens; i++) {
-        if (t[i].type == NGX_HTTP_LLM_JSON_OBJECT && t[i].size > max) {
-            max = t[i].size;
-        }
-    }
-
-    if (max < 2) {
-        return NGX_OK;
-    }
-
-    keys = ngx_palloc(r->pool, max * sizeof(ngx_http_llm_key_t));
-    if (keys == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
+    keys = few;
+    nkeys = 8;
     slots = NULL;
-
-    if (max > 8) {
-        for (k = 16; k < 2 * max; k <<= 1) { /* void */ }
-
-        slots = ngx_palloc(r->pool, k * sizeof(uint32_t));
-        if (slots == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
+    nslots = 0;
 
     dup = NULL;
 
@@ -920,6 +899,30 @@ ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
         if (t[i].type != NGX_HTTP_LLM_JSON_OBJECT || t[i].size < 2) {
             continue;
+        }
+
+        size = t[i].size;
+
+        if (size > nkeys) {
+            keys = ngx_palloc(r->pool, size * sizeof(ngx_http_llm_key_t));
+            if (keys == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            nkeys = size;
+        }
+
+        if (size > 8) {
+            for (k = 16; k < 2 * size; k <<= 1) { /* void */ }
+
+            if (k > nslots) {
+                slots = ngx_palloc(r->pool, k * sizeof(uint32_t));
+                if (slots == NULL) {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+
+                nslots = k;
+            }
         }
 
         n = 0;

@@ -1161,18 +1161,23 @@ ngx_http_llm_json_object_get_n(const ngx_http_llm_json_t *p, uint32_t obj,
         raw = p->data + t->start + 1;
         len = t->end - t->start - 2;
 
-        for (i = 0; i < n; i++) {
-
-            if (t->escaped) {
+        if (t->escaped) {
+            for (i = 0; i < n; i++) {
                 if (ngx_http_llm_json_key_eq(raw, len,
                                              (const u_char *) names[i].name,
                                              names[i].len))
                 {
                     vals[i] = k + 1;
                 }
+            }
 
-            } else if (len == names[i].len
-                       && memcmp(raw, names[i].name, len) == 0)
+            continue;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (len == names[i].len
+                && (len == 0 || raw[0] == (u_char) names[i].name[0])
+                && memcmp(raw, names[i].name, len) == 0)
             {
                 vals[i] = k + 1;
             }
