@@ -11,7 +11,12 @@
  * done in two passes over the same input: the first one (tokens == NULL)
  * validates and counts the tokens, the second fills an array of exactly that
  * many tokens, so the caller allocates once and the memory is bounded by the
- * document's own structure.
+ * document's own structure (or the caller fills an array sized by a guess,
+ * and counts only when the scanner says it is full).  String contents are
+ * scanned sixteen bytes at a time with SSE2 where the compiler targets it
+ * (-DNGX_HTTP_LLM_JSON_NO_SIMD: eight at a time in a 64-bit word); the
+ * results are the same either way, and the same as those of the scanner of
+ * e28ee8b (t/unit/json_diff_test.c, fuzz/json_diff_fuzz.c).
  *
  * Token layout: tokens are stored in document order (pre-order).  An object
  * with N members is followed by N key/value pairs: each key is a STRING token
