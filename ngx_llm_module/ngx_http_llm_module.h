@@ -354,6 +354,9 @@ typedef struct {
 typedef struct {
     ngx_str_t                   body;          /* the original body */
     ngx_http_llm_json_t         json;
+    ngx_buf_t                  *header_in;     /* r->header_in, while the
+                                                  body is read into another
+                                                  (ngx_http_llm_body_buffer) */
 
     ngx_str_t                   model;         /* decoded "model" */
     uint32_t                    model_tok;

@@ -18,7 +18,8 @@ typedef struct {
 } ngx_http_llm_key_t;
 
 
-static ngx_int_t ngx_http_llm_body_buffer(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_body_buffer(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static void ngx_http_llm_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
@@ -195,13 +196,18 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
     ctx->status = NGX_DONE;
     ctx->body_requested = 1;
 
-    if (ngx_http_llm_body_buffer(r) != NGX_OK) {
+    if (ngx_http_llm_body_buffer(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_llm_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        if (ctx->req.header_in) {
+            r->header_in = ctx->req.header_in;
+            ctx->req.header_in = NULL;
+        }
+
         return rc;
     }
 
@@ -223,11 +229,15 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
  * right after it.  Only what came with the headers is copied (at most
  * client_header_buffer_size or a large header buffer), never the rest.
  * HTTP/1.x with a Content-Length only; the buffers the headers point into
- * are left as they are.
+ * are left as they are.  r->header_in is given back its own buffer as soon
+ * as the body is read (ngx_http_llm_body_handler()): nginx looks at it for
+ * a pipelined request after it has freed the request's pool, where the
+ * other buffer was allocated.  A body that is not read whole ends the
+ * connection (400, 408, or an error), with no such look.
  */
 
 static ngx_int_t
-ngx_http_llm_body_buffer(ngx_http_request_t *r)
+ngx_http_llm_body_buffer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     off_t                      len, rest;
     size_t                     preread, size;
@@ -284,6 +294,8 @@ ngx_http_llm_body_buffer(ngx_http_request_t *r)
     b->last = ngx_cpymem(b->pos, r->header_in->pos, preread);
 
     r->header_in->pos = r->header_in->last;
+
+    ctx->req.header_in = r->header_in;
     r->header_in = b;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -300,6 +312,12 @@ ngx_http_llm_body_handler(ngx_http_request_t *r)
     ngx_http_llm_ctx_t  *ctx;
 
     ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx->req.header_in) {
+        /* its own buffer, consumed: ngx_http_llm_body_buffer() */
+        r->header_in = ctx->req.header_in;
+        ctx->req.header_in = NULL;
+    }
 
     ctx->body_done = 1;
     ctx->status = ngx_http_llm_process(r, ctx);
