@@ -284,7 +284,7 @@ run: build
 	@echo "gateway on http://127.0.0.1:8080 (mock upstream on 127.0.0.1:8081); Ctrl-C stops"
 	$(NGINX_BIN) -p $(CURDIR)/ -c conf/quickstart.conf -e stderr -g 'daemon off;'
 
-FUZZ_TARGETS := json sse pii bpe resp
+FUZZ_TARGETS := json json_diff sse pii bpe resp
 
 $(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/engines/*.c ngx_llm_module/engines/*.h
 	@command -v clang >/dev/null || { $(SUDO) apt-get install -y -qq clang >/dev/null; }
@@ -293,6 +293,7 @@ $(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c ngx_llm_module/engines/*.c ngx_llm_module/en
 	    $< $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*) -o $@
 
 FUZZ_SRCS_json := ngx_llm_module/engines/ngx_http_llm_json.c
+FUZZ_SRCS_json_diff := ngx_llm_module/engines/ngx_http_llm_json.c
 FUZZ_SRCS_sse  := ngx_llm_module/engines/ngx_http_llm_sse.c
 FUZZ_SRCS_pii  := ngx_llm_module/engines/ngx_http_llm_pii.c
 FUZZ_SRCS_resp := ngx_llm_module/engines/ngx_http_llm_resp.c

@@ -343,8 +343,10 @@ typedef struct {
     uint32_t                    tok;           /* its STRING token */
     ngx_int_t                   message;       /* message index, -1: system */
     ngx_str_t                   role;          /* decoded, may be empty */
-    ngx_str_t                   text;          /* decoded (zero-copy when the
-                                                  JSON string had no escapes) */
+    ngx_str_t                   text;          /* zero-copy when the JSON
+                                                  string has no escapes; else
+                                                  NULL until decoded, read it
+                                                  with ngx_http_llm_text() */
 } ngx_http_llm_text_t;
 
 
@@ -352,6 +354,9 @@ typedef struct {
 typedef struct {
     ngx_str_t                   body;          /* the original body */
     ngx_http_llm_json_t         json;
+    ngx_buf_t                  *header_in;     /* r->header_in, while the
+                                                  body is read into another
+                                                  (ngx_http_llm_body_buffer) */
 
     ngx_str_t                   model;         /* decoded "model" */
     uint32_t                    model_tok;
@@ -599,6 +604,8 @@ void ngx_http_llm_resume(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 ngx_int_t ngx_http_llm_identity_encoding(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 size_t ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_text(ngx_http_llm_ctx_t *ctx, ngx_http_llm_text_t *t,
+    ngx_str_t *text);
 ngx_int_t ngx_http_llm_parse_tokens(ngx_pool_t *pool,
     ngx_http_llm_json_t *json);
 ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,

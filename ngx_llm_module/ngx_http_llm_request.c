@@ -18,6 +18,8 @@ typedef struct {
 } ngx_http_llm_key_t;
 
 
+static ngx_int_t ngx_http_llm_body_buffer(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static void ngx_http_llm_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
@@ -194,9 +196,18 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
     ctx->status = NGX_DONE;
     ctx->body_requested = 1;
 
+    if (ngx_http_llm_body_buffer(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     rc = ngx_http_read_client_request_body(r, ngx_http_llm_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        if (ctx->req.header_in) {
+            r->header_in = ctx->req.header_in;
+            ctx->req.header_in = NULL;
+        }
+
         return rc;
     }
 
@@ -206,12 +217,107 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * The body in one piece of memory, so that it is parsed where it lies
+ * (ngx_http_llm_read_body()) instead of joined into a copy.  nginx reads
+ * a body into r->header_in after the part that came with the headers when
+ * the rest fits there, else the rest into a buffer of its own, apart from
+ * that part.  For a body that nginx keeps in memory anyway (the rest
+ * within client_body_buffer_size and a quarter, as nginx decides), part of
+ * which came with the headers: that part is moved into a buffer with room
+ * for the whole body, which becomes r->header_in, and nginx reads the rest
+ * right after it.  Only what came with the headers is copied (at most
+ * client_header_buffer_size or a large header buffer), never the rest.
+ * HTTP/1.x with a Content-Length only; the buffers the headers point into
+ * are left as they are.  r->header_in is given back its own buffer as soon
+ * as the body is read (ngx_http_llm_body_handler()): nginx looks at it for
+ * a pipelined request after it has freed the request's pool, where the
+ * other buffer was allocated.  A body that is not read whole ends the
+ * connection (400, 408, or an error), with no such look.
+ */
+
+static ngx_int_t
+ngx_http_llm_body_buffer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    off_t                      len, rest;
+    size_t                     preread, size;
+    ngx_buf_t                 *b;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    len = r->headers_in.content_length_n;
+
+    if (r->http_version > NGX_HTTP_VERSION_11
+        || r->headers_in.chunked
+        || len <= 0
+        || r->header_in == NULL
+        || r->request_body
+        || r->request_body_in_file_only)
+    {
+        return NGX_OK;
+    }
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return NGX_OK;
+    }
+#endif
+
+    preread = r->header_in->last - r->header_in->pos;
+
+    if (preread == 0 || (off_t) preread >= len) {
+        /* one buffer already: read in one, or all came with the headers */
+        return NGX_OK;
+    }
+
+    rest = len - (off_t) preread;
+
+    if (rest <= r->header_in->end - r->header_in->last) {
+        /* nginx reads it into r->header_in itself */
+        return NGX_OK;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    size = clcf->client_body_buffer_size;
+    size += size >> 2;
+
+    if (rest >= (off_t) size) {
+        /* to a temporary file, as nginx would */
+        return NGX_OK;
+    }
+
+    b = ngx_create_temp_buf(r->pool, (size_t) len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, r->header_in->pos, preread);
+
+    r->header_in->pos = r->header_in->last;
+
+    ctx->req.header_in = r->header_in;
+    r->header_in = b;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm: body of %O bytes read into one buffer, %uz came "
+                   "with the headers", len, preread);
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_llm_body_handler(ngx_http_request_t *r)
 {
     ngx_http_llm_ctx_t  *ctx;
 
     ctx = ngx_http_llm_get_ctx(r);
+
+    if (ctx->req.header_in) {
+        /* its own buffer, consumed: ngx_http_llm_body_buffer() */
+        r->header_in = ctx->req.header_in;
+        ctx->req.header_in = NULL;
+    }
 
     ctx->body_done = 1;
     ctx->status = ngx_http_llm_process(r, ctx);
@@ -608,9 +714,10 @@ ngx_http_llm_ask_usage(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
 
 /*
- * The body as one contiguous string: zero-copy when it is one memory
- * buffer, else copied from its buffers and temp file.  NGX_DECLINED: larger
- * than max.
+ * The body as one contiguous string: zero-copy when it lies in one piece
+ * of memory (one buffer, or buffers one after the other: what
+ * ngx_http_llm_body_buffer() arranges), else joined once into a copy from
+ * its buffers and temp file.  NGX_DECLINED: larger than max.
  */
 
 static ngx_int_t
@@ -645,6 +752,35 @@ ngx_http_llm_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *out)
         out->len = (size_t) len;
         return NGX_OK;
     }
+
+    /* memory buffers that follow each other: no copy either */
+
+    for (p = b->last, cl = cl->next;
+         cl && !b->in_file;
+         cl = cl->next)
+    {
+        if (cl->buf->in_file) {
+            break;
+        }
+
+        if (ngx_buf_size(cl->buf) == 0) {
+            continue;
+        }
+
+        if (cl->buf->pos != p) {
+            break;
+        }
+
+        p = cl->buf->last;
+    }
+
+    if (cl == NULL && !b->in_file) {
+        out->data = b->pos;
+        out->len = (size_t) len;
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
 
     p = ngx_pnalloc(r->pool, (size_t) len + 1);
     if (p == NULL) {
@@ -690,6 +826,56 @@ static const char  *ngx_http_llm_allowance_names[] = {
 
 
 /*
+ * The members of the body that ngx_http_llm_parse() reads, found in one
+ * walk over its keys (ngx_http_llm_json_object_get_n()); the allowance
+ * names in the order of ngx_http_llm_allowance_names[].
+ */
+
+enum {
+    NGX_HTTP_LLM_KEY_MODEL = 0,
+    NGX_HTTP_LLM_KEY_STREAM,
+    NGX_HTTP_LLM_KEY_STREAM_OPTIONS,
+    NGX_HTTP_LLM_KEY_ALLOWANCE,
+    NGX_HTTP_LLM_KEY_N = NGX_HTTP_LLM_KEY_ALLOWANCE + 3,
+    NGX_HTTP_LLM_KEY_BEST_OF,
+    NGX_HTTP_LLM_KEY_TEMPERATURE,
+    NGX_HTTP_LLM_KEY_TOOLS,
+    NGX_HTTP_LLM_KEY_SYSTEM,
+    NGX_HTTP_LLM_KEY_MESSAGES,
+    NGX_HTTP_LLM_KEY_PROMPT,
+    NGX_HTTP_LLM_KEY_INPUT,
+    NGX_HTTP_LLM_KEYS
+};
+
+
+#define ngx_http_llm_name(s)  { s, sizeof(s) - 1 }
+
+static const ngx_http_llm_json_name_t  ngx_http_llm_body_keys[] = {
+    ngx_http_llm_name("model"),
+    ngx_http_llm_name("stream"),
+    ngx_http_llm_name("stream_options"),
+    ngx_http_llm_name("max_completion_tokens"),
+    ngx_http_llm_name("max_tokens"),
+    ngx_http_llm_name("max_output_tokens"),
+    ngx_http_llm_name("n"),
+    ngx_http_llm_name("best_of"),
+    ngx_http_llm_name("temperature"),
+    ngx_http_llm_name("tools"),
+    ngx_http_llm_name("system"),
+    ngx_http_llm_name("messages"),
+    ngx_http_llm_name("prompt"),
+    ngx_http_llm_name("input")
+};
+
+
+static const ngx_http_llm_json_name_t  ngx_http_llm_message_keys[] = {
+    ngx_http_llm_name("role"),
+    ngx_http_llm_name("content"),
+    ngx_http_llm_name("tool_calls")
+};
+
+
+/*
  * A key given twice in one object is refused, in every object of the body:
  * the gateway reads the last copy, a provider may read the first, so the
  * two would act on different requests (a redacted "messages" and the one
@@ -709,42 +895,21 @@ ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     u_char                     *p;
     size_t                      len, cut;
-    uint32_t                    i, k, n, max, *slots;
+    uint32_t                    i, k, n, size, nkeys, nslots, *slots;
     ngx_int_t                   rc;
-    ngx_http_llm_key_t         *keys, *dup;
+    ngx_http_llm_key_t         *keys, *dup, few[8];
     ngx_http_llm_json_t        *json;
     ngx_http_llm_json_token_t  *t;
 
     json = &ctx->req.json;
     t = json->tokens;
 
-    max = 0;
+    /* objects of up to 8 members (most) need no allocation */
 
-    for (i = 0; i < json->ntokens; i++) {
-        if (t[i].type == NGX_HTTP_LLM_JSON_OBJECT && t[i].size > max) {
-            max = t[i].size;
-        }
-    }
-
-    if (max < 2) {
-        return NGX_OK;
-    }
-
-    keys = ngx_palloc(r->pool, max * sizeof(ngx_http_llm_key_t));
-    if (keys == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
+    keys = few;
+    nkeys = 8;
     slots = NULL;
-
-    if (max > 8) {
-        for (k = 16; k < 2 * max; k <<= 1) { /* void */ }
-
-        slots = ngx_palloc(r->pool, k * sizeof(uint32_t));
-        if (slots == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
+    nslots = 0;
 
     dup = NULL;
 
@@ -752,6 +917,30 @@ ngx_http_llm_duplicate_keys(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
         if (t[i].type != NGX_HTTP_LLM_JSON_OBJECT || t[i].size < 2) {
             continue;
+        }
+
+        size = t[i].size;
+
+        if (size > nkeys) {
+            keys = ngx_palloc(r->pool, size * sizeof(ngx_http_llm_key_t));
+            if (keys == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            nkeys = size;
+        }
+
+        if (size > 8) {
+            for (k = 16; k < 2 * size; k <<= 1) { /* void */ }
+
+            if (k > nslots) {
+                slots = ngx_palloc(r->pool, k * sizeof(uint32_t));
+                if (slots == NULL) {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+
+                nslots = k;
+            }
         }
 
         n = 0;
@@ -920,7 +1109,7 @@ static ngx_int_t
 ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     int64_t                     n;
-    uint32_t                    t, v;
+    uint32_t                    t, v, key[NGX_HTTP_LLM_KEYS];
     ngx_uint_t                  i;
     ngx_int_t                   rc;
     ngx_str_t                   system = ngx_string("system");
@@ -960,9 +1149,12 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return ngx_http_llm_parse_gemini(r, ctx);
     }
 
+    ngx_http_llm_json_object_get_n(json, 0, ngx_http_llm_body_keys,
+                                   NGX_HTTP_LLM_KEYS, key);
+
     /* model */
 
-    t = ngx_http_llm_json_object_get(json, 0, "model", 5);
+    t = key[NGX_HTTP_LLM_KEY_MODEL];
 
     if (t == NGX_HTTP_LLM_NONE) {
         return ngx_http_llm_fail(r, ctx, NGX_HTTP_BAD_REQUEST, NULL, "model",
@@ -987,7 +1179,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     /* stream, stream_options */
 
-    t = ngx_http_llm_json_object_get(json, 0, "stream", 6);
+    t = key[NGX_HTTP_LLM_KEY_STREAM];
 
     if (t != NGX_HTTP_LLM_NONE) {
         tok = ngx_http_llm_tok(ctx, t);
@@ -1003,7 +1195,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
-    t = ngx_http_llm_json_object_get(json, 0, "stream_options", 14);
+    t = key[NGX_HTTP_LLM_KEY_STREAM_OPTIONS];
 
     if (t != NGX_HTTP_LLM_NONE
         && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
@@ -1042,7 +1234,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                     / sizeof(ngx_http_llm_allowance_names[0]); i++)
     {
         name = ngx_http_llm_allowance_names[i];
-        t = ngx_http_llm_json_object_get(json, 0, name, ngx_strlen(name));
+        t = key[NGX_HTTP_LLM_KEY_ALLOWANCE + i];
 
         if (t != NGX_HTTP_LLM_NONE
             && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
@@ -1074,7 +1266,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     for (i = 0; ctx->api == NGX_HTTP_LLM_API_OPENAI && i < 2; i++) {
         name = i ? "best_of" : "n";
-        t = ngx_http_llm_json_object_get(json, 0, name, ngx_strlen(name));
+        t = key[NGX_HTTP_LLM_KEY_N + i];
 
         if (t == NGX_HTTP_LLM_NONE
             || json->tokens[t].type == NGX_HTTP_LLM_JSON_NULL)
@@ -1093,7 +1285,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         req->choices = ngx_max(req->choices, n);
     }
 
-    t = ngx_http_llm_json_object_get(json, 0, "temperature", 11);
+    t = key[NGX_HTTP_LLM_KEY_TEMPERATURE];
 
     if (t != NGX_HTTP_LLM_NONE
         && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
@@ -1109,7 +1301,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
-    t = ngx_http_llm_json_object_get(json, 0, "tools", 5);
+    t = key[NGX_HTTP_LLM_KEY_TOOLS];
 
     if (t != NGX_HTTP_LLM_NONE
         && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
@@ -1141,7 +1333,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     }
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
-        t = ngx_http_llm_json_object_get(json, 0, "system", 6);
+        t = key[NGX_HTTP_LLM_KEY_SYSTEM];
 
         if (t != NGX_HTTP_LLM_NONE
             && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
@@ -1161,7 +1353,7 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
-    t = ngx_http_llm_json_object_get(json, 0, "messages", 8);
+    t = key[NGX_HTTP_LLM_KEY_MESSAGES];
 
     if (t != NGX_HTTP_LLM_NONE) {
         return ngx_http_llm_parse_messages(r, ctx, t);
@@ -1169,9 +1361,9 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     /* completions ("prompt"), embeddings and responses ("input") */
 
-    t = ngx_http_llm_json_object_get(json, 0, "prompt", 6);
+    t = key[NGX_HTTP_LLM_KEY_PROMPT];
     if (t == NGX_HTTP_LLM_NONE) {
-        t = ngx_http_llm_json_object_get(json, 0, "input", 5);
+        t = key[NGX_HTTP_LLM_KEY_INPUT];
     }
 
     if (t != NGX_HTTP_LLM_NONE) {
@@ -1209,7 +1401,7 @@ static ngx_int_t
 ngx_http_llm_parse_messages(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     uint32_t messages)
 {
-    uint32_t                    m, t, c, f, a;
+    uint32_t                    m, t, c, f, a, key[3];
     ngx_int_t                   i, rc;
     ngx_str_t                   role;
     ngx_http_llm_json_t        *json;
@@ -1238,7 +1430,10 @@ ngx_http_llm_parse_messages(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
         ngx_str_null(&role);
 
-        t = ngx_http_llm_json_object_get(json, m, "role", 4);
+        ngx_http_llm_json_object_get_n(json, m, ngx_http_llm_message_keys, 3,
+                                       key);
+
+        t = key[0];
 
         if (t != NGX_HTTP_LLM_NONE) {
             if (json->tokens[t].type != NGX_HTTP_LLM_JSON_STRING) {
@@ -1252,7 +1447,7 @@ ngx_http_llm_parse_messages(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             }
         }
 
-        t = ngx_http_llm_json_object_get(json, m, "content", 7);
+        t = key[1];
 
         if (t != NGX_HTTP_LLM_NONE) {
             tok = &json->tokens[t];
@@ -1274,7 +1469,7 @@ ngx_http_llm_parse_messages(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
         /* assistant tool calls: their arguments are prompt text too */
 
-        t = ngx_http_llm_json_object_get(json, m, "tool_calls", 10);
+        t = key[2];
 
         if (t != NGX_HTTP_LLM_NONE
             && json->tokens[t].type == NGX_HTTP_LLM_JSON_ARRAY)
@@ -1468,9 +1663,43 @@ ngx_http_llm_add_text(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     t->message = message;
     t->role = *role;
 
-    if (ngx_http_llm_decode(r, &ctx->req.json, tok, &t->text) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    /*
+     * The text points into the body when the string has no escapes;
+     * otherwise it is decoded when something reads it (the estimate of
+     * the prompt's tokens, often never): t->text.data stays NULL until then.
+     */
+
+    if (ctx->req.json.tokens[tok].escaped) {
+        t->text.data = NULL;
+        t->text.len = 0;
+        return NGX_OK;
     }
+
+    ngx_http_llm_json_raw_string(&ctx->req.json, tok,
+                                 (const u_char **) &t->text.data,
+                                 &t->text.len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The decoded text of a piece of prompt text, decoded once on the first
+ * call.  NGX_ERROR: no memory.
+ */
+
+ngx_int_t
+ngx_http_llm_text(ngx_http_llm_ctx_t *ctx, ngx_http_llm_text_t *t,
+    ngx_str_t *text)
+{
+    if (t->text.data == NULL
+        && ngx_http_llm_decode(ctx->request, &ctx->req.json, t->tok, &t->text)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    *text = t->text;
 
     return NGX_OK;
 }
@@ -1512,6 +1741,7 @@ size_t
 ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx)
 {
     size_t                      n;
+    ngx_str_t                   text;
     ngx_uint_t                  i;
     ngx_http_llm_text_t        *t;
     ngx_http_llm_json_token_t  *tools;
@@ -1534,7 +1764,14 @@ ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx)
     t = ctx->req.texts.elts;
 
     for (i = 0; i < ctx->req.texts.nelts; i++) {
-        n += ngx_http_llm_count_tokens(ctx, t[i].text.data, t[i].text.len);
+        if (ngx_http_llm_text(ctx, &t[i], &text) != NGX_OK) {
+            /* no memory to decode it: the raw string is close enough */
+            ngx_http_llm_json_raw_string(&ctx->req.json, t[i].tok,
+                                         (const u_char **) &text.data,
+                                         &text.len);
+        }
+
+        n += ngx_http_llm_count_tokens(ctx, text.data, text.len);
     }
 
     /* inputs given as token IDs: one token each, exactly */

@@ -17,6 +17,9 @@ make_path($out);
 
 my %sources = (
     json_test   => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
+    json_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
+    json_diff_test => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
+    json_diff_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
     tokens_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c'],
     tokens_fast_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
                          'ngx_llm_module/engines/ngx_http_llm_json.c'],
@@ -29,9 +32,12 @@ my %sources = (
     resp_test   => ['ngx_llm_module/engines/ngx_http_llm_resp.c'],
 );
 
-# compiler flags, per test: the estimator's portable path (no SSE2/NEON)
+# compiler flags, per test: the estimator's and the JSON scanner's
+# portable paths (no SSE2/NEON)
 my %cflags = (
     tokens_fast_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
+    json_nosimd_test => '-DNGX_HTTP_LLM_JSON_NO_SIMD',
+    json_diff_nosimd_test => '-DNGX_HTTP_LLM_JSON_NO_SIMD',
 );
 
 # libraries to link, per test

@@ -1,0 +1,1317 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ */
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ngx_http_llm_json.h"
+
+
+#define NGX_HTTP_LLM_JSON_ONES     0x0101010101010101ULL
+#define NGX_HTTP_LLM_JSON_HIGHS    0x8080808080808080ULL
+
+#define NGX_HTTP_LLM_JSON_DBL_MAX  1.7976931348623157e308
+
+#if (defined __GNUC__ && defined __BYTE_ORDER__                              \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#define NGX_HTTP_LLM_JSON_CTZ      1
+#else
+#define NGX_HTTP_LLM_JSON_CTZ      0
+#endif
+
+/* the role of the next token */
+#define NGX_HTTP_LLM_JSON_ROOT     0
+#define NGX_HTTP_LLM_JSON_ELEMENT  1
+#define NGX_HTTP_LLM_JSON_KEY      2
+#define NGX_HTTP_LLM_JSON_MEMBER   3
+
+
+#define ngx_http_llm_json_is_ws(c)                                           \
+    ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
+
+#define ngx_http_llm_json_skip_ws(pos, last)                                 \
+    while ((pos) < (last) && ngx_http_llm_json_is_ws(*(pos))) (pos)++
+
+#define ngx_http_llm_json_is_digit(c)  ((u_char) ((c) - '0') <= 9)
+
+
+static const u_char *ngx_http_llm_json_fail(ngx_http_llm_json_t *p,
+    const char *err, size_t offset);
+static const u_char *ngx_http_llm_json_scan_string(ngx_http_llm_json_t *p,
+    const u_char *pos, const u_char *last, unsigned *escaped);
+static const u_char *ngx_http_llm_json_scan_hex4(ngx_http_llm_json_t *p,
+    const u_char *pos, const u_char *last, uint32_t *cp);
+static const u_char *ngx_http_llm_json_scan_number(ngx_http_llm_json_t *p,
+    const u_char *pos, const u_char *last, unsigned *integer);
+static const u_char *ngx_http_llm_json_scan_literal(ngx_http_llm_json_t *p,
+    const u_char *pos, const u_char *last, const char *lit, size_t n);
+static inline int ngx_http_llm_json_hex(u_char c);
+static int ngx_http_llm_json_hex4(const u_char *pos, uint32_t *cp);
+static size_t ngx_http_llm_json_unescape(const u_char **ppos,
+    const u_char *last, u_char *out);
+static int ngx_http_llm_json_key_eq(const u_char *raw, size_t len,
+    const u_char *key, size_t key_len);
+static const ngx_http_llm_json_token_t *ngx_http_llm_json_number(
+    const ngx_http_llm_json_t *p, uint32_t tok);
+
+
+/*
+ * Bytes that end a run of plain string contents: control characters, '"',
+ * '\\' and everything above 0x7f (the start of a multibyte UTF-8 sequence
+ * or an invalid byte).
+ */
+
+static const u_char  ngx_http_llm_json_special[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0x00 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0x10 */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    /* 0x20 '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    /* 0x30 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    /* 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,    /* 0x50 '\\' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    /* 0x60 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    /* 0x70 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0x80 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0x90 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0xa0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0xb0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0xc0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0xd0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0xe0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1     /* 0xf0 */
+};
+
+
+/* short escapes of control characters for the encoder, 0: use \u00XX */
+
+static const u_char  ngx_http_llm_json_ctl_escape[32] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 'b', 't', 'n', 0, 'f', 'r', 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+
+static const double  ngx_http_llm_json_pow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+
+/* 10^(2^i), in extended precision where the platform has it */
+
+static const long double  ngx_http_llm_json_pow10_bin[] = {
+    1e1L, 1e2L, 1e4L, 1e8L, 1e16L, 1e32L, 1e64L, 1e128L, 1e256L
+};
+
+
+int
+ngx_http_llm_json_parse(ngx_http_llm_json_t *p)
+{
+    u_char                      c, kind[NGX_HTTP_LLM_JSON_MAX_DEPTH];
+    unsigned                    role, escaped, integer;
+    uint32_t                    n, idx, depth, max_depth, max_tokens;
+    uint32_t                    stack[NGX_HTTP_LLM_JSON_MAX_DEPTH];
+    uint32_t                    prev[NGX_HTTP_LLM_JSON_MAX_DEPTH];
+    const u_char               *data, *pos, *last;
+    ngx_http_llm_json_token_t  *tokens, *tok;
+
+    p->ntokens = 0;
+    p->err = NULL;
+    p->err_offset = 0;
+    p->full = 0;
+
+    if ((uint64_t) p->len > 0xffffffffULL) {
+        p->err = "document too large";
+        return NGX_HTTP_LLM_JSON_ERROR;
+    }
+
+    if (p->len == 0) {
+        p->err = "empty body";
+        return NGX_HTTP_LLM_JSON_ERROR;
+    }
+
+    max_depth = p->max_depth;
+    if (max_depth == 0 || max_depth > NGX_HTTP_LLM_JSON_MAX_DEPTH) {
+        max_depth = NGX_HTTP_LLM_JSON_MAX_DEPTH;
+    }
+
+    tokens = p->tokens;
+
+    /*
+     * The filling pass cannot go beyond its array; the counting pass is
+     * unlimited unless the caller sets a limit.
+     */
+
+    max_tokens = p->max_tokens;
+    if (tokens == NULL && max_tokens == 0) {
+        max_tokens = NGX_HTTP_LLM_JSON_NONE;
+    }
+
+    data = p->data;
+    pos = data;
+    last = data + p->len;
+
+    n = 0;
+    depth = 0;
+    tok = NULL;
+    role = NGX_HTTP_LLM_JSON_ROOT;
+
+    ngx_http_llm_json_skip_ws(pos, last);
+
+    if (pos == last) {
+        p->err = "empty body";
+        p->err_offset = p->len;
+        return NGX_HTTP_LLM_JSON_ERROR;
+    }
+
+token:
+
+    /* pos < last, white space skipped: the first byte of a token */
+
+    c = *pos;
+
+    if (role == NGX_HTTP_LLM_JSON_KEY) {
+        if (c != '"') {
+            goto unexpected;
+        }
+
+    } else {
+        switch (c) {
+        case '{': case '[': case '"': case '-':
+        case '0': case '1': case '2': case '3': case '4':
+        case '5': case '6': case '7': case '8': case '9':
+        case 't': case 'f': case 'n':
+            break;
+        default:
+            goto unexpected;
+        }
+    }
+
+    if (n >= max_tokens) {
+        p->err = "too many tokens";
+        p->full = (tokens != NULL);
+        goto failed;
+    }
+
+    idx = n++;
+
+    if (tokens) {
+        tok = &tokens[idx];
+
+        tok->start = (uint32_t) (pos - data);
+        tok->end = 0;
+        tok->parent = depth ? stack[depth - 1] : NGX_HTTP_LLM_JSON_NONE;
+        tok->next = NGX_HTTP_LLM_JSON_NONE;
+        tok->size = 0;
+        tok->type = 0;
+        tok->key = 0;
+        tok->escaped = 0;
+        tok->integer = 0;
+
+        if (role == NGX_HTTP_LLM_JSON_ELEMENT
+            || role == NGX_HTTP_LLM_JSON_KEY)
+        {
+            if (prev[depth - 1] != NGX_HTTP_LLM_JSON_NONE) {
+                tokens[prev[depth - 1]].next = idx;
+            }
+
+            prev[depth - 1] = idx;
+            tokens[stack[depth - 1]].size++;
+        }
+    }
+
+    switch (c) {
+
+    case '{':
+    case '[':
+        if (depth == max_depth) {
+            p->err = "maximum nesting depth exceeded";
+            goto failed;
+        }
+
+        if (tok) {
+            tok->type = (c == '{') ? NGX_HTTP_LLM_JSON_OBJECT
+                                   : NGX_HTTP_LLM_JSON_ARRAY;
+        }
+
+        stack[depth] = idx;
+        prev[depth] = NGX_HTTP_LLM_JSON_NONE;
+        kind[depth] = c;
+        depth++;
+
+        pos++;
+        ngx_http_llm_json_skip_ws(pos, last);
+
+        if (pos == last) {
+            goto unexpected_end;
+        }
+
+        if (*pos == (u_char) (c + 2)) {
+            /* "{}" or "[]": '}' is '{' + 2, ']' is '[' + 2 */
+            goto close;
+        }
+
+        role = (c == '{') ? NGX_HTTP_LLM_JSON_KEY : NGX_HTTP_LLM_JSON_ELEMENT;
+        goto token;
+
+    case '"':
+        escaped = 0;
+        pos = ngx_http_llm_json_scan_string(p, pos + 1, last, &escaped);
+        if (pos == NULL) {
+            goto error;
+        }
+
+        if (tok) {
+            tok->type = NGX_HTTP_LLM_JSON_STRING;
+            tok->escaped = escaped;
+            tok->end = (uint32_t) (pos - data);
+        }
+
+        if (role != NGX_HTTP_LLM_JSON_KEY) {
+            break;
+        }
+
+        if (tok) {
+            tok->key = 1;
+        }
+
+        ngx_http_llm_json_skip_ws(pos, last);
+
+        if (pos == last) {
+            goto unexpected_end;
+        }
+
+        if (*pos != ':') {
+            goto unexpected;
+        }
+
+        pos++;
+        ngx_http_llm_json_skip_ws(pos, last);
+
+        if (pos == last) {
+            goto unexpected_end;
+        }
+
+        role = NGX_HTTP_LLM_JSON_MEMBER;
+        goto token;
+
+    case 't':
+        pos = ngx_http_llm_json_scan_literal(p, pos, last, "true", 4);
+        c = NGX_HTTP_LLM_JSON_TRUE;
+        goto literal;
+
+    case 'f':
+        pos = ngx_http_llm_json_scan_literal(p, pos, last, "false", 5);
+        c = NGX_HTTP_LLM_JSON_FALSE;
+        goto literal;
+
+    case 'n':
+        pos = ngx_http_llm_json_scan_literal(p, pos, last, "null", 4);
+        c = NGX_HTTP_LLM_JSON_NULL;
+
+    literal:
+
+        if (pos == NULL) {
+            goto error;
+        }
+
+        if (tok) {
+            tok->type = c;
+            tok->end = (uint32_t) (pos - data);
+        }
+
+        break;
+
+    default: /* '-', '0' .. '9' */
+        integer = 1;
+        pos = ngx_http_llm_json_scan_number(p, pos, last, &integer);
+        if (pos == NULL) {
+            goto error;
+        }
+
+        if (tok) {
+            tok->type = NGX_HTTP_LLM_JSON_NUMBER;
+            tok->integer = integer;
+            tok->end = (uint32_t) (pos - data);
+        }
+
+        break;
+    }
+
+next:
+
+    /* a value has ended at pos */
+
+    ngx_http_llm_json_skip_ws(pos, last);
+
+    if (depth == 0) {
+        if (pos != last) {
+            p->err = "trailing data after the JSON value";
+            goto failed;
+        }
+
+        p->ntokens = n;
+        return NGX_HTTP_LLM_JSON_OK;
+    }
+
+    if (pos == last) {
+        goto unexpected_end;
+    }
+
+    if (*pos == ',') {
+        pos++;
+        ngx_http_llm_json_skip_ws(pos, last);
+
+        if (pos == last) {
+            goto unexpected_end;
+        }
+
+        role = (kind[depth - 1] == '{') ? NGX_HTTP_LLM_JSON_KEY
+                                        : NGX_HTTP_LLM_JSON_ELEMENT;
+        goto token;
+    }
+
+    if (*pos != (u_char) (kind[depth - 1] + 2)) {
+        goto unexpected;
+    }
+
+close:
+
+    /* pos points to the '}' or ']' that closes stack[depth - 1] */
+
+    depth--;
+
+    if (tokens) {
+        tokens[stack[depth]].end = (uint32_t) (pos + 1 - data);
+    }
+
+    pos++;
+    goto next;
+
+unexpected:
+
+    p->err = "unexpected character";
+    goto failed;
+
+unexpected_end:
+
+    p->err = "unexpected end of data";
+
+failed:
+
+    p->err_offset = (size_t) (pos - data);
+
+error:
+
+    p->ntokens = n;
+    return NGX_HTTP_LLM_JSON_ERROR;
+}
+
+
+static const u_char *
+ngx_http_llm_json_fail(ngx_http_llm_json_t *p, const char *err,
+    size_t offset)
+{
+    p->err = err;
+    p->err_offset = offset;
+
+    return NULL;
+}
+
+
+/*
+ * pos points past the opening quote; returns the position past the closing
+ * quote or NULL on error.
+ */
+
+static const u_char *
+ngx_http_llm_json_scan_string(ngx_http_llm_json_t *p, const u_char *pos,
+    const u_char *last, unsigned *escaped)
+{
+    u_char         c, lo, hi;
+    size_t         more;
+    uint32_t       cp, low;
+    uint64_t       w, t, hit;
+    const u_char  *esc;
+
+    for ( ;; ) {
+
+        /* skip plain ASCII eight bytes at a time */
+
+        while (last - pos >= 8) {
+            memcpy(&w, pos, 8);
+
+            t = w ^ (NGX_HTTP_LLM_JSON_ONES * '"');
+            hit = (t - NGX_HTTP_LLM_JSON_ONES) & ~t;
+
+            t = w ^ (NGX_HTTP_LLM_JSON_ONES * '\\');
+            hit |= (t - NGX_HTTP_LLM_JSON_ONES) & ~t;
+
+            hit |= (w - NGX_HTTP_LLM_JSON_ONES * 0x20) & ~w;
+            hit |= w;
+            hit &= NGX_HTTP_LLM_JSON_HIGHS;
+
+            if (hit) {
+#if (NGX_HTTP_LLM_JSON_CTZ)
+                /*
+                 * The lowest flagged byte is a real one: a false flag can
+                 * only come from a borrow, and borrows propagate upwards.
+                 */
+                pos += __builtin_ctzll(hit) >> 3;
+#endif
+                break;
+            }
+
+            pos += 8;
+        }
+
+        while (pos < last && ngx_http_llm_json_special[*pos] == 0) {
+            pos++;
+        }
+
+        if (pos == last) {
+            goto unterminated;
+        }
+
+        c = *pos;
+
+        if (c == '"') {
+            return pos + 1;
+        }
+
+        if (c == '\\') {
+            *escaped = 1;
+            esc = pos++;
+
+            if (pos == last) {
+                goto unterminated;
+            }
+
+            switch (*pos) {
+            case '"': case '\\': case '/':
+            case 'b': case 'f': case 'n': case 'r': case 't':
+                pos++;
+                continue;
+
+            case 'u':
+                break;
+
+            default:
+                return ngx_http_llm_json_fail(p, "invalid escape",
+                                              pos - p->data);
+            }
+
+            pos = ngx_http_llm_json_scan_hex4(p, pos + 1, last, &cp);
+            if (pos == NULL) {
+                return NULL;
+            }
+
+            if (cp < 0xd800 || cp > 0xdfff) {
+                continue;
+            }
+
+            if (cp >= 0xdc00) {
+                goto lone;
+            }
+
+            /* a high surrogate: "\uDC00".."\uDFFF" must follow */
+
+            if (pos == last) {
+                goto unterminated;
+            }
+
+            if (*pos != '\\') {
+                goto lone;
+            }
+
+            if (pos + 1 == last) {
+                goto unterminated;
+            }
+
+            if (pos[1] != 'u') {
+                goto lone;
+            }
+
+            pos = ngx_http_llm_json_scan_hex4(p, pos + 2, last, &low);
+            if (pos == NULL) {
+                return NULL;
+            }
+
+            if (low < 0xdc00 || low > 0xdfff) {
+                goto lone;
+            }
+
+            continue;
+        }
+
+        if (c < 0x20) {
+            return ngx_http_llm_json_fail(p, "control character in string",
+                                          pos - p->data);
+        }
+
+        /* UTF-8, RFC 3629 */
+
+        lo = 0x80;
+        hi = 0xbf;
+
+        if (c < 0xc2) {
+            goto invalid;
+
+        } else if (c < 0xe0) {
+            more = 0;
+
+        } else if (c < 0xf0) {
+            more = 1;
+
+            if (c == 0xe0) {
+                lo = 0xa0;
+
+            } else if (c == 0xed) {
+                hi = 0x9f;
+            }
+
+        } else if (c < 0xf5) {
+            more = 2;
+
+            if (c == 0xf0) {
+                lo = 0x90;
+
+            } else if (c == 0xf4) {
+                hi = 0x8f;
+            }
+
+        } else {
+            goto invalid;
+        }
+
+        pos++;
+
+        if (pos == last) {
+            goto unterminated;
+        }
+
+        if (*pos < lo || *pos > hi) {
+            goto invalid;
+        }
+
+        pos++;
+
+        while (more) {
+            if (pos == last) {
+                goto unterminated;
+            }
+
+            if ((*pos & 0xc0) != 0x80) {
+                goto invalid;
+            }
+
+            pos++;
+            more--;
+        }
+    }
+
+unterminated:
+
+    return ngx_http_llm_json_fail(p, "unterminated string", p->len);
+
+invalid:
+
+    return ngx_http_llm_json_fail(p, "invalid UTF-8 in string",
+                                  pos - p->data);
+
+lone:
+
+    return ngx_http_llm_json_fail(p, "lone surrogate in \\u escape",
+                                  esc - p->data);
+}
+
+
+static const u_char *
+ngx_http_llm_json_scan_hex4(ngx_http_llm_json_t *p, const u_char *pos,
+    const u_char *last, uint32_t *cp)
+{
+    int       d;
+    uint32_t  v, i;
+
+    v = 0;
+
+    for (i = 0; i < 4; i++) {
+        if (pos == last) {
+            return ngx_http_llm_json_fail(p, "unterminated string", p->len);
+        }
+
+        d = ngx_http_llm_json_hex(*pos);
+        if (d < 0) {
+            return ngx_http_llm_json_fail(p, "invalid escape", pos - p->data);
+        }
+
+        v = (v << 4) | (uint32_t) d;
+        pos++;
+    }
+
+    *cp = v;
+
+    return pos;
+}
+
+
+/* RFC 8259: -? (0 | [1-9][0-9]*) (\.[0-9]+)? ([eE][+-]?[0-9]+)? */
+
+static const u_char *
+ngx_http_llm_json_scan_number(ngx_http_llm_json_t *p, const u_char *pos,
+    const u_char *last, unsigned *integer)
+{
+    if (*pos == '-') {
+        pos++;
+
+        if (pos == last) {
+            goto invalid;
+        }
+    }
+
+    if (*pos == '0') {
+        pos++;
+
+        if (pos < last && ngx_http_llm_json_is_digit(*pos)) {
+            goto invalid;
+        }
+
+    } else if (ngx_http_llm_json_is_digit(*pos)) {
+        do {
+            pos++;
+        } while (pos < last && ngx_http_llm_json_is_digit(*pos));
+
+    } else {
+        goto invalid;
+    }
+
+    *integer = 1;
+
+    if (pos < last && *pos == '.') {
+        *integer = 0;
+        pos++;
+
+        if (pos == last || !ngx_http_llm_json_is_digit(*pos)) {
+            goto invalid;
+        }
+
+        do {
+            pos++;
+        } while (pos < last && ngx_http_llm_json_is_digit(*pos));
+    }
+
+    if (pos < last && (*pos == 'e' || *pos == 'E')) {
+        *integer = 0;
+        pos++;
+
+        if (pos < last && (*pos == '+' || *pos == '-')) {
+            pos++;
+        }
+
+        if (pos == last || !ngx_http_llm_json_is_digit(*pos)) {
+            goto invalid;
+        }
+
+        do {
+            pos++;
+        } while (pos < last && ngx_http_llm_json_is_digit(*pos));
+    }
+
+    return pos;
+
+invalid:
+
+    return ngx_http_llm_json_fail(p, "invalid number", pos - p->data);
+}
+
+
+static const u_char *
+ngx_http_llm_json_scan_literal(ngx_http_llm_json_t *p, const u_char *pos,
+    const u_char *last, const char *lit, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (pos == last) {
+            return ngx_http_llm_json_fail(p, "unexpected end of data",
+                                          p->len);
+        }
+
+        if (*pos != (u_char) lit[i]) {
+            return ngx_http_llm_json_fail(p, "unexpected character",
+                                          pos - p->data);
+        }
+
+        pos++;
+    }
+
+    return pos;
+}
+
+
+static inline int
+ngx_http_llm_json_hex(u_char c)
+{
+    u_char  l;
+
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    l = c | 0x20;
+
+    if (l >= 'a' && l <= 'f') {
+        return l - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+/* four hex digits at pos, which has at least four bytes */
+
+static int
+ngx_http_llm_json_hex4(const u_char *pos, uint32_t *cp)
+{
+    int       d;
+    uint32_t  v, i;
+
+    v = 0;
+
+    for (i = 0; i < 4; i++) {
+        d = ngx_http_llm_json_hex(pos[i]);
+        if (d < 0) {
+            return NGX_HTTP_LLM_JSON_ERROR;
+        }
+
+        v = (v << 4) | (uint32_t) d;
+    }
+
+    *cp = v;
+
+    return NGX_HTTP_LLM_JSON_OK;
+}
+
+
+/*
+ * Decode the escape at *ppos (a '\\') into out, advance *ppos past it and
+ * return the number of bytes written, never more than were consumed.  Input
+ * that was not validated is tolerated: a malformed escape yields its
+ * characters without the backslash, a lone surrogate yields U+FFFD.
+ */
+
+static size_t
+ngx_http_llm_json_unescape(const u_char **ppos, const u_char *last,
+    u_char *out)
+{
+    u_char         c;
+    uint32_t       cp, low;
+    const u_char  *pos;
+
+    pos = *ppos + 1;
+
+    if (pos == last) {
+        *ppos = pos;
+        out[0] = '\\';
+        return 1;
+    }
+
+    c = *pos++;
+    *ppos = pos;
+
+    switch (c) {
+    case 'b':
+        out[0] = '\b';
+        return 1;
+    case 'f':
+        out[0] = '\f';
+        return 1;
+    case 'n':
+        out[0] = '\n';
+        return 1;
+    case 'r':
+        out[0] = '\r';
+        return 1;
+    case 't':
+        out[0] = '\t';
+        return 1;
+    case 'u':
+        break;
+    default:
+        out[0] = c;
+        return 1;
+    }
+
+    if (last - pos < 4 || ngx_http_llm_json_hex4(pos, &cp) != 0) {
+        out[0] = 'u';
+        return 1;
+    }
+
+    pos += 4;
+
+    if (cp >= 0xd800 && cp <= 0xdbff
+        && last - pos >= 6 && pos[0] == '\\' && pos[1] == 'u'
+        && ngx_http_llm_json_hex4(pos + 2, &low) == 0
+        && low >= 0xdc00 && low <= 0xdfff)
+    {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        pos += 6;
+
+    } else if (cp >= 0xd800 && cp <= 0xdfff) {
+        cp = 0xfffd;
+    }
+
+    *ppos = pos;
+
+    if (cp < 0x80) {
+        out[0] = (u_char) cp;
+        return 1;
+    }
+
+    if (cp < 0x800) {
+        out[0] = (u_char) (0xc0 | (cp >> 6));
+        out[1] = (u_char) (0x80 | (cp & 0x3f));
+        return 2;
+    }
+
+    if (cp < 0x10000) {
+        out[0] = (u_char) (0xe0 | (cp >> 12));
+        out[1] = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (u_char) (0x80 | (cp & 0x3f));
+        return 3;
+    }
+
+    out[0] = (u_char) (0xf0 | (cp >> 18));
+    out[1] = (u_char) (0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (u_char) (0x80 | (cp & 0x3f));
+    return 4;
+}
+
+
+/* compare the raw contents of a string with decoded text, without a copy */
+
+static int
+ngx_http_llm_json_key_eq(const u_char *raw, size_t len, const u_char *key,
+    size_t key_len)
+{
+    u_char         buf[4];
+    size_t         n;
+    const u_char  *pos, *last, *k, *klast;
+
+    pos = raw;
+    last = raw + len;
+    k = key;
+    klast = key + key_len;
+
+    while (pos < last) {
+
+        if (*pos != '\\') {
+            if (k == klast || *k != *pos) {
+                return 0;
+            }
+
+            k++;
+            pos++;
+            continue;
+        }
+
+        n = ngx_http_llm_json_unescape(&pos, last, buf);
+
+        if ((size_t) (klast - k) < n || memcmp(k, buf, n) != 0) {
+            return 0;
+        }
+
+        k += n;
+    }
+
+    return k == klast;
+}
+
+
+uint32_t
+ngx_http_llm_json_object_get(const ngx_http_llm_json_t *p, uint32_t obj,
+    const char *key, size_t key_len)
+{
+    uint32_t                          k, found;
+    const u_char                     *raw;
+    const ngx_http_llm_json_token_t  *t;
+
+    if (p->tokens == NULL || obj >= p->ntokens
+        || p->tokens[obj].type != NGX_HTTP_LLM_JSON_OBJECT
+        || p->tokens[obj].size == 0)
+    {
+        return NGX_HTTP_LLM_JSON_NONE;
+    }
+
+    found = NGX_HTTP_LLM_JSON_NONE;
+
+    for (k = obj + 1; k != NGX_HTTP_LLM_JSON_NONE; k = t->next) {
+        t = &p->tokens[k];
+        raw = p->data + t->start + 1;
+
+        if (t->escaped) {
+            if (ngx_http_llm_json_key_eq(raw, t->end - t->start - 2,
+                                         (const u_char *) key, key_len))
+            {
+                found = k + 1;
+            }
+
+        } else if (t->end - t->start - 2 == key_len
+                   && memcmp(raw, key, key_len) == 0)
+        {
+            found = k + 1;
+        }
+    }
+
+    return found;
+}
+
+
+uint32_t
+ngx_http_llm_json_first(const ngx_http_llm_json_t *p, uint32_t tok)
+{
+    const ngx_http_llm_json_token_t  *t;
+
+    if (p->tokens == NULL || tok >= p->ntokens) {
+        return NGX_HTTP_LLM_JSON_NONE;
+    }
+
+    t = &p->tokens[tok];
+
+    if ((t->type != NGX_HTTP_LLM_JSON_OBJECT
+         && t->type != NGX_HTTP_LLM_JSON_ARRAY)
+        || t->size == 0)
+    {
+        return NGX_HTTP_LLM_JSON_NONE;
+    }
+
+    return tok + 1;
+}
+
+
+void
+ngx_http_llm_json_raw_string(const ngx_http_llm_json_t *p, uint32_t tok,
+    const u_char **s, size_t *len)
+{
+    const ngx_http_llm_json_token_t  *t;
+
+    t = &p->tokens[tok];
+
+    *s = p->data + t->start + 1;
+    *len = t->end - t->start - 2;
+}
+
+
+size_t
+ngx_http_llm_json_decode_string(const u_char *raw, size_t len, u_char *out)
+{
+    size_t         n;
+    u_char        *o;
+    const u_char  *pos, *last, *bs;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    pos = raw;
+    last = raw + len;
+    o = out;
+
+    while (pos < last) {
+        bs = memchr(pos, '\\', last - pos);
+
+        if (bs == NULL) {
+            n = last - pos;
+            memcpy(o, pos, n);
+            o += n;
+            break;
+        }
+
+        n = bs - pos;
+        memcpy(o, pos, n);
+        o += n;
+
+        pos = bs;
+        o += ngx_http_llm_json_unescape(&pos, last, o);
+    }
+
+    return o - out;
+}
+
+
+size_t
+ngx_http_llm_json_encoded_len(const u_char *s, size_t len)
+{
+    u_char  c;
+    size_t  i, n;
+
+    n = len;
+
+    for (i = 0; i < len; i++) {
+        c = s[i];
+
+        if (c < 0x20) {
+            n += ngx_http_llm_json_ctl_escape[c] ? 1 : 5;
+
+        } else if (c == '"' || c == '\\') {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+u_char *
+ngx_http_llm_json_encode_string(u_char *dst, const u_char *s, size_t len)
+{
+    u_char                c;
+    size_t                i;
+    static const u_char   hex[] = "0123456789abcdef";
+
+    for (i = 0; i < len; i++) {
+        c = s[i];
+
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *dst++ = c;
+            continue;
+        }
+
+        *dst++ = '\\';
+
+        if (c >= 0x20) {
+            *dst++ = c;
+
+        } else if (ngx_http_llm_json_ctl_escape[c]) {
+            *dst++ = ngx_http_llm_json_ctl_escape[c];
+
+        } else {
+            *dst++ = 'u';
+            *dst++ = '0';
+            *dst++ = '0';
+            *dst++ = hex[c >> 4];
+            *dst++ = hex[c & 0xf];
+        }
+    }
+
+    return dst;
+}
+
+
+static const ngx_http_llm_json_token_t *
+ngx_http_llm_json_number(const ngx_http_llm_json_t *p, uint32_t tok)
+{
+    const ngx_http_llm_json_token_t  *t;
+
+    if (p->tokens == NULL || tok >= p->ntokens) {
+        return NULL;
+    }
+
+    t = &p->tokens[tok];
+
+    if (t->type != NGX_HTTP_LLM_JSON_NUMBER || t->end <= t->start) {
+        return NULL;
+    }
+
+    return t;
+}
+
+
+int
+ngx_http_llm_json_get_int(const ngx_http_llm_json_t *p, uint32_t tok,
+    int64_t *out)
+{
+    int                               neg;
+    uint64_t                          v, d, limit;
+    const u_char                     *pos, *last;
+    const ngx_http_llm_json_token_t  *t;
+
+    t = ngx_http_llm_json_number(p, tok);
+
+    if (t == NULL || !t->integer) {
+        return NGX_HTTP_LLM_JSON_ERROR;
+    }
+
+    pos = p->data + t->start;
+    last = p->data + t->end;
+
+    neg = (*pos == '-');
+    if (neg) {
+        pos++;
+    }
+
+    limit = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+
+    if (pos == last) {
+        return NGX_HTTP_LLM_JSON_ERROR;
+    }
+
+    v = 0;
+
+    while (pos < last) {
+        d = (uint64_t) (*pos - '0');
+
+        if (d > 9 || v > (limit - d) / 10) {
+            return NGX_HTTP_LLM_JSON_ERROR;
+        }
+
+        v = v * 10 + d;
+        pos++;
+    }
+
+    if (!neg) {
+        *out = (int64_t) v;
+
+    } else if (v == (uint64_t) INT64_MAX + 1) {
+        *out = INT64_MIN;
+
+    } else {
+        *out = -(int64_t) v;
+    }
+
+    return NGX_HTTP_LLM_JSON_OK;
+}
+
+
+/*
+ * Up to 19 significant digits are gathered into a 64-bit mantissa and scaled
+ * by a power of ten.  With a mantissa below 2^53 and |exponent| <= 22 (the
+ * common case: "0.7", "1e3", "12.5E-1") both operands are exact and the
+ * result is correctly rounded.  Otherwise the scaling is done in long double
+ * (64-bit mantissa on x86, 113 bits on aarch64) and the result is within an
+ * ulp or so; where long double is double, within a few ulps.  Values beyond
+ * the range of double are an error, values below it are 0.
+ */
+
+int
+ngx_http_llm_json_get_double(const ngx_http_llm_json_t *p, uint32_t tok,
+    double *out)
+{
+    int                               neg, eneg;
+    double                            v;
+    int64_t                           e10, exp;
+    uint64_t                          m;
+    uint32_t                          nd, i;
+    long double                       lv;
+    const u_char                     *pos, *last;
+    const ngx_http_llm_json_token_t  *t;
+
+    t = ngx_http_llm_json_number(p, tok);
+
+    if (t == NULL) {
+        return NGX_HTTP_LLM_JSON_ERROR;
+    }
+
+    pos = p->data + t->start;
+    last = p->data + t->end;
+
+    neg = (*pos == '-');
+    if (neg) {
+        pos++;
+    }
+
+    m = 0;
+    nd = 0;
+    e10 = 0;
+
+    while (pos < last && ngx_http_llm_json_is_digit(*pos)) {
+        if (nd < 19) {
+            m = m * 10 + (*pos - '0');
+            nd += (m != 0);
+
+        } else {
+            e10++;
+        }
+
+        pos++;
+    }
+
+    if (pos < last && *pos == '.') {
+        pos++;
+
+        while (pos < last && ngx_http_llm_json_is_digit(*pos)) {
+            if (nd < 19) {
+                m = m * 10 + (*pos - '0');
+                nd += (m != 0);
+                e10--;
+            }
+
+            pos++;
+        }
+    }
+
+    if (pos < last && (*pos == 'e' || *pos == 'E')) {
+        pos++;
+
+        eneg = 0;
+
+        if (pos < last && (*pos == '+' || *pos == '-')) {
+            eneg = (*pos == '-');
+            pos++;
+        }
+
+        exp = 0;
+
+        while (pos < last && ngx_http_llm_json_is_digit(*pos)) {
+            if (exp < 1000000) {
+                exp = exp * 10 + (*pos - '0');
+            }
+
+            pos++;
+        }
+
+        e10 += eneg ? -exp : exp;
+    }
+
+    if (pos != last) {
+        return NGX_HTTP_LLM_JSON_ERROR;
+    }
+
+    if (m == 0 || e10 < -400) {
+        v = 0.0;
+
+    } else if (e10 > 400) {
+        return NGX_HTTP_LLM_JSON_ERROR;
+
+    } else if (e10 >= -22 && e10 <= 22 && m <= (1ULL << 53)) {
+        v = (double) m;
+
+        if (e10 >= 0) {
+            v *= ngx_http_llm_json_pow10[e10];
+
+        } else {
+            v /= ngx_http_llm_json_pow10[-e10];
+        }
+
+    } else {
+        lv = (long double) m;
+
+        if (e10 >= 0) {
+            for (i = 0; e10; i++, e10 >>= 1) {
+                if (e10 & 1) {
+                    lv *= ngx_http_llm_json_pow10_bin[i];
+                }
+            }
+
+        } else {
+            for (i = 0, e10 = -e10; e10; i++, e10 >>= 1) {
+                if (e10 & 1) {
+                    lv /= ngx_http_llm_json_pow10_bin[i];
+                }
+            }
+        }
+
+        v = (double) lv;
+    }
+
+    if (v > NGX_HTTP_LLM_JSON_DBL_MAX) {
+        return NGX_HTTP_LLM_JSON_ERROR;
+    }
+
+    *out = neg ? -v : v;
+
+    return NGX_HTTP_LLM_JSON_OK;
+}
