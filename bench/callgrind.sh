@@ -120,7 +120,8 @@ for size in $CG_SIZES; do
         echo "$size $p $per" >>"$RESULTS"
         if [ "$CG_TOP" -gt 0 ]; then
             callgrind_annotate --threshold=100 "$CG_OUT/$p-$size.cg" 2>/dev/null \
-                | sed -n '/^Ir/,$p' | grep -v '^-' | head -$((CG_TOP + 2)) >&2
+                | sed -n '/^Ir/,$p' | grep -v '^-' | head -$((CG_TOP + 2)) >&2 \
+                || true   # head closes the pipe early: SIGPIPE under pipefail
         fi
     done
 
