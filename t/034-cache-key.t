@@ -10,7 +10,7 @@
 # (larger than any buffer of the walk), more than 16 members, numbers of
 # every form, several messages and content parts, for OpenAI and
 # Anthropic.  A change in the key's computation (a walk that hashes other
-# bytes) fails here.
+# bytes) fails here.  The budget's keys too: the SHA-1 of the key, in hex.
 #
 # One nginx and a redis-server: plain TAP (t/lib/LLMTest/Plain.pm).
 
@@ -45,6 +45,7 @@ $ng->write_conf(workers => 1, http => <<"_EOC_");
     llm_redis main 127.0.0.1:$rport;
 
     llm_cache_zone zone=keys:1m ttl=10m redis=main;
+    llm_budget_zone \$http_x_key zone=bk:1m tokens=1000000/d redis=main;
 
     upstream mock {
         server unix:$root/html/mock.sock;
@@ -71,6 +72,12 @@ $ng->write_conf(workers => 1, http => <<"_EOC_");
         location /v1/chat/ {
             llm_gateway openai;
             llm_cache keys;
+            proxy_pass http://mock/oa/;
+        }
+
+        location /bu/ {
+            llm_gateway openai;
+            llm_budget bk;
             proxy_pass http://mock/oa/;
         }
 
@@ -179,6 +186,24 @@ for my $c (@cases) {
     is("$r->{status} $cache", '200 MISS', "$name: a miss, stored");
 
     is(new_keys(), key_of($api, $cred, $model, $body), "$name: the key in Redis");
+}
+
+# the budget's key in Redis: the SHA-1 of the key, in hex
+
+for my $k ('key-1', 'a much longer budget key, ' . ('x' x 100)) {
+    my $r = $ng->post('/bu/v1/chat/completions',
+                      '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]}',
+                      'X-Key' => $k);
+    is($r->{status}, 200, "budget key of " . length($k) . " bytes: admitted");
+
+    my $want = 'llm:budget:{bk}:' . Digest::SHA::sha1_hex($k);
+    my $got = '';
+    for (1 .. 50) {
+        $got = join ' ', grep { $_ eq $want } split /\n/, $redis->cmd('KEYS', 'llm:budget:{bk}:*');
+        last if $got;
+        sleep 0.05 * slow();
+    }
+    is($got, $want, "budget key of " . length($k) . " bytes: its SHA-1 in Redis");
 }
 
 unlike(slurp($ng->root . '/logs/error.log'), qr/\[(alert|crit|emerg)\]|exited on signal/,
