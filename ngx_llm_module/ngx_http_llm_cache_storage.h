@@ -110,8 +110,8 @@ typedef struct {
     ngx_uint_t                  entries;
     size_t                      bytes;         /* of the entries */
     uint64_t                    hits;
-    uint64_t                    misses;
-    uint64_t                    bypassed;
+    ngx_atomic_t                misses;        /* counted without the lock */
+    ngx_atomic_t                bypassed;
     uint64_t                    stored;
     uint64_t                    evicted;
     uint64_t                    expired;
