@@ -344,7 +344,10 @@ typedef struct {
     ngx_int_t                   message;       /* message index, -1: system */
     ngx_str_t                   role;          /* decoded, may be empty */
     ngx_str_t                   text;          /* decoded (zero-copy when the
-                                                  JSON string had no escapes) */
+                                                  JSON string had no escapes);
+                                                  the cache key hashes it as
+                                                  the decoded token tok:
+                                                  NULL data if not decoded */
 } ngx_http_llm_text_t;
 
 
