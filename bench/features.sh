@@ -24,6 +24,8 @@
 #   cm     /cm/     + llm_cache, every body different: a miss and a store
 #   ch     /ch/     + llm_cache, the same body every time: hits
 #   lg     /lg/     + a JSON access log of every $llm_* variable
+#   lb     /lb/     lg's log through a buffer (buffer=64k flush=1s): only
+#                   when FE_PATHS names it, not in the default set
 #   all    /all/    budget + the alias + llm_redact request response +
 #                   llm_cache (misses) + the JSON access log
 #
@@ -67,7 +69,7 @@ check_prereqs wrk node curl taskset
 ALL_PATHS="plain gw aa bu rt rq rr cm ch lg all"
 PATHS=${FE_PATHS:-$ALL_PATHS}
 for p in $PATHS; do
-    case " $ALL_PATHS " in *" $p "*) ;; *) die "unknown path '$p' (one of: $ALL_PATHS)" ;; esac
+    case " $ALL_PATHS lb " in *" $p "*) ;; *) die "unknown path '$p' (one of: $ALL_PATHS lb)" ;; esac
 done
 case " $PATHS " in *" plain "*) ;; *) die "FE_PATHS must have plain" ;; esac
 case " $PATHS " in *" gw "*) ;; *) die "FE_PATHS must have gw" ;; esac
@@ -82,6 +84,7 @@ declare -A NAME=(
     [cm]="+ cache, miss and store"
     [ch]="+ cache, hit"
     [lg]="+ JSON access log (\$llm_* variables)"
+    [lb]="+ the same log, buffer=64k (not in the default set)"
     [all]="**all on** (budget, routing, redaction both ways, cache miss, JSON log)"
 )
 source "$(dirname "${BASH_SOURCE[0]}")/features_conf.sh"
@@ -278,7 +281,7 @@ for size in $FE_SIZES; do
         | grep -o '"status":[0-9]*,' | tr -dc '0-9\n' | sort | uniq -c \
         | awk -v s="$size" '{ printf "%s log_status %s×%s\n", s, $2, $1 }' >>"$CHECKS"
     grep -m1 '"status":200,' "$BENCH_TMP/front/all.json.log" >"$BENCH_TMP/all-$size.json.line" || true
-    rm -f "$BENCH_TMP/front/"{lg,all}.json.log
+    rm -f "$BENCH_TMP/front/"{lg,lb,all}.json.log
 
     stop_pair
 done

@@ -5,7 +5,7 @@
 FE_CACHE_ZONE=${FE_CACHE_ZONE:-64m}
 
 declare -A LOC=([plain]=plain [gw]=gw [aa]=gw [bu]=bu [rt]=gw [rq]=rq [rr]=rr
-                [cm]=cm [ch]=ch [lg]=lg [all]=all)
+                [cm]=cm [ch]=ch [lg]=lg [lb]=lb [all]=all)
 
 HUGE_TOKENS=1000000000000   # 1e12 tokens an hour: never refused
 
@@ -75,6 +75,14 @@ FRONT_SERVER_EXTRA="
         location /lg/ {
             llm_gateway  openai;
             access_log   $BENCH_TMP/front/lg.json.log  llm_json;
+            proxy_pass   http://\$llm_upstream;
+        }
+
+        # not in the default set of paths: lg's log, written through a
+        # buffer (one write() per 64 KB instead of one per request)
+        location /lb/ {
+            llm_gateway  openai;
+            access_log   $BENCH_TMP/front/lb.json.log  llm_json  buffer=64k  flush=1s;
             proxy_pass   http://\$llm_upstream;
         }
 

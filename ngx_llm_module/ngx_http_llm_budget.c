@@ -22,7 +22,18 @@
 
 #include "ngx_http_llm_budget.h"
 
+#if (NGX_OPENSSL)
+/*
+ * The key's SHA-1 by OpenSSL's (its SHA-NI/AVX2 block function) rather than
+ * nginx's portable one: the same digest, a fraction of the time per key
+ */
+#ifndef OPENSSL_SUPPRESS_DEPRECATED
+#define OPENSSL_SUPPRESS_DEPRECATED
+#endif
+#include <openssl/sha.h>
+#else
 #include <ngx_sha1.h>
+#endif
 
 
 typedef struct {
@@ -128,7 +139,11 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     time_t                        secs;
     ngx_str_t                     key;
     ngx_msec_t                    wait;
+#if (NGX_OPENSSL)
+    SHA_CTX                       sha1;
+#else
     ngx_sha1_t                    sha1;
+#endif
     ngx_int_t                     rc;
     ngx_uint_t                    i, n, level, too_large, full, unavailable;
     ngx_http_cleanup_t           *cln;
@@ -219,9 +234,18 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
         /* the key is kept as its digest: any length, never the key itself */
 
+#if (NGX_OPENSSL)
+        if (SHA1_Init(&sha1) != 1
+            || SHA1_Update(&sha1, key.data, key.len) != 1
+            || SHA1_Final(res->digest, &sha1) != 1)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+#else
         ngx_sha1_init(&sha1);
         ngx_sha1_update(&sha1, key.data, key.len);
         ngx_sha1_final(res->digest, &sha1);
+#endif
 
         ngx_memcpy(&res->hash, res->digest, sizeof(ngx_rbtree_key_t));
 
@@ -243,8 +267,10 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     /* one lock order for every request: no deadlock between workers */
 
-    ngx_qsort(res, n, sizeof(ngx_http_llm_reservation_t),
-              ngx_http_llm_reservation_cmp);
+    if (n > 1) {
+        ngx_qsort(res, n, sizeof(ngx_http_llm_reservation_t),
+                  ngx_http_llm_reservation_cmp);
+    }
 
     for (i = 0; i < n; i++) {
         ngx_shmtx_lock(&res[i].zone->shpool->mutex);

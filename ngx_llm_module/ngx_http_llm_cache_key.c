@@ -18,15 +18,31 @@
 #include <ngx_sha1.h>
 
 #if (NGX_OPENSSL)
-#include <openssl/evp.h>
+/*
+ * SHA-256 through its own functions rather than EVP: no provider dispatch,
+ * no allocation of the digest's context at each EVP_DigestInit_ex() and no
+ * cleansing free at each final (OpenSSL 3), the same block function (and
+ * so the same SHA-NI/AVX code) and the same digest
+ */
+#ifndef OPENSSL_SUPPRESS_DEPRECATED
+#define OPENSSL_SUPPRESS_DEPRECATED
+#endif
+#include <openssl/sha.h>
 #endif
 
 
-/* the key's digest is computed over a canonical form, fed in blocks */
+/*
+ * The key's digest is computed over a canonical form: small pieces (type
+ * tags, lengths, short strings) are gathered in buf, long strings go
+ * straight from the request body into the digest, so the bytes hashed are
+ * the same whatever the chunks.
+ */
+
+#define NGX_HTTP_LLM_CACHE_HASH_DIRECT  128
 
 typedef struct {
 #if (NGX_OPENSSL)
-    EVP_MD_CTX                 *md;
+    SHA256_CTX                  sha256;
 #else
     ngx_sha1_t                  sha1;
 #endif
@@ -34,8 +50,12 @@ typedef struct {
     uint32_t                    skip;          /* a token left out */
     u_char                     *scratch;       /* decoded strings */
     size_t                      scratch_size;
+    ngx_http_llm_text_t        *texts;         /* the prompt's texts, decoded
+                                                  by the request parser */
+    ngx_uint_t                  ntexts;
+    ngx_uint_t                  text;          /* the next one expected */
     size_t                      n;
-    u_char                      buf[2048];
+    u_char                      buf[4096];
 } ngx_http_llm_cache_hash_t;
 
 
@@ -45,8 +65,12 @@ typedef struct {
 } ngx_http_llm_cache_member_t;
 
 
-static void ngx_http_llm_cache_hash_add(ngx_http_llm_cache_hash_t *h,
+static ngx_inline void ngx_http_llm_cache_hash_add(
+    ngx_http_llm_cache_hash_t *h, const void *data, size_t len);
+static void ngx_http_llm_cache_hash_long(ngx_http_llm_cache_hash_t *h,
     const void *data, size_t len);
+static ngx_int_t ngx_http_llm_cache_hash_escaped(ngx_http_llm_cache_hash_t *h,
+    ngx_http_llm_json_t *json, uint32_t tok, const u_char *raw, size_t len);
 static void ngx_http_llm_cache_hash_str(ngx_http_llm_cache_hash_t *h,
     u_char tag, const u_char *data, size_t len);
 static ngx_int_t ngx_http_llm_cache_hash_value(ngx_http_llm_cache_hash_t *h,
@@ -55,12 +79,6 @@ static ngx_int_t ngx_http_llm_cache_hash_object(ngx_http_llm_cache_hash_t *h,
     ngx_http_llm_json_t *json, uint32_t obj, ngx_uint_t top);
 static int ngx_libc_cdecl ngx_http_llm_cache_member_cmp(const void *one,
     const void *two);
-
-
-#if (NGX_OPENSSL)
-static EVP_MD_CTX  *ngx_http_llm_cache_md;
-static EVP_MD      *ngx_http_llm_cache_sha256;
-#endif
 
 
 /*
@@ -407,41 +425,11 @@ ngx_http_llm_cache_digest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_int_t                  rc;
     ngx_http_llm_cache_hash_t  h;
 #if (NGX_OPENSSL)
-    u_char                     md[EVP_MAX_MD_SIZE];
-    unsigned int               mdlen;
+    u_char                     md[SHA256_DIGEST_LENGTH];
 
-    if (ngx_http_llm_cache_md == NULL) {
-        /*
-         * One per worker, reused, freed at the worker's exit; with OpenSSL
-         * 3 the algorithm is fetched once too (EVP_sha256() makes
-         * EVP_DigestInit_ex() fetch it from the provider on every call)
-         */
-
-        ngx_http_llm_cache_md = EVP_MD_CTX_new();
-        if (ngx_http_llm_cache_md == NULL) {
-            return NGX_ERROR;
-        }
-
-#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
-        ngx_http_llm_cache_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-#else
-        ngx_http_llm_cache_sha256 = (EVP_MD *) EVP_sha256();
-#endif
-        if (ngx_http_llm_cache_sha256 == NULL) {
-            EVP_MD_CTX_free(ngx_http_llm_cache_md);
-            ngx_http_llm_cache_md = NULL;
-            return NGX_ERROR;
-        }
-    }
-
-    if (EVP_DigestInit_ex(ngx_http_llm_cache_md, ngx_http_llm_cache_sha256,
-                          NULL)
-        != 1)
-    {
+    if (SHA256_Init(&h.sha256) != 1) {
         return NGX_ERROR;
     }
-
-    h.md = ngx_http_llm_cache_md;
 #else
     u_char                     md[20];
 
@@ -452,6 +440,9 @@ ngx_http_llm_cache_digest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     h.skip = skip;
     h.scratch = NULL;
     h.scratch_size = 0;
+    h.texts = ctx->req.texts.elts;
+    h.ntexts = ctx->req.texts.nelts;
+    h.text = 0;
     h.n = 0;
 
     api = (ctx->endpoint == NGX_HTTP_LLM_EP_RESPONSES) ? 'R'
@@ -484,8 +475,8 @@ ngx_http_llm_cache_digest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
 #if (NGX_OPENSSL)
-    if (EVP_DigestUpdate(h.md, h.buf, h.n) != 1
-        || EVP_DigestFinal_ex(h.md, md, &mdlen) != 1)
+    if (SHA256_Update(&h.sha256, h.buf, h.n) != 1
+        || SHA256_Final(md, &h.sha256) != 1)
     {
         return NGX_ERROR;
     }
@@ -500,33 +491,60 @@ ngx_http_llm_cache_digest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
-static void
+static ngx_inline void
 ngx_http_llm_cache_hash_add(ngx_http_llm_cache_hash_t *h, const void *data,
     size_t len)
 {
-    size_t         n;
-    const u_char  *p;
-
-    p = data;
-
-    while (len) {
-        if (h->n == sizeof(h->buf)) {
-#if (NGX_OPENSSL)
-            (void) EVP_DigestUpdate(h->md, h->buf, h->n);
-#else
-            ngx_sha1_update(&h->sha1, h->buf, h->n);
-#endif
-            h->n = 0;
-        }
-
-        n = ngx_min(len, sizeof(h->buf) - h->n);
-
-        ngx_memcpy(h->buf + h->n, p, n);
-
-        h->n += n;
-        p += n;
-        len -= n;
+    if (len <= sizeof(h->buf) - h->n && len < NGX_HTTP_LLM_CACHE_HASH_DIRECT)
+    {
+        ngx_memcpy(h->buf + h->n, data, len);
+        h->n += len;
+        return;
     }
+
+    ngx_http_llm_cache_hash_long(h, data, len);
+}
+
+
+static void
+ngx_http_llm_cache_hash_flush(ngx_http_llm_cache_hash_t *h)
+{
+    if (h->n == 0) {
+        return;
+    }
+
+#if (NGX_OPENSSL)
+    (void) SHA256_Update(&h->sha256, h->buf, h->n);
+#else
+    ngx_sha1_update(&h->sha1, h->buf, h->n);
+#endif
+
+    h->n = 0;
+}
+
+
+/* a long piece: what is gathered goes first, then the piece where it is */
+
+static void
+ngx_http_llm_cache_hash_long(ngx_http_llm_cache_hash_t *h, const void *data,
+    size_t len)
+{
+    if (len < NGX_HTTP_LLM_CACHE_HASH_DIRECT) {
+        /* a short piece that does not fit */
+        ngx_http_llm_cache_hash_flush(h);
+
+        ngx_memcpy(h->buf, data, len);
+        h->n = len;
+        return;
+    }
+
+    ngx_http_llm_cache_hash_flush(h);
+
+#if (NGX_OPENSSL)
+    (void) SHA256_Update(&h->sha256, data, len);
+#else
+    ngx_sha1_update(&h->sha1, data, len);
+#endif
 }
 
 
@@ -600,23 +618,11 @@ ngx_http_llm_cache_hash_value(ngx_http_llm_cache_hash_t *h,
                                      &s.len);
 
         if (t->escaped) {
-            if (s.len > h->scratch_size) {
-                if (h->scratch) {
-                    ngx_pfree(h->pool, h->scratch);
-                }
-
-                h->scratch_size = ngx_max(s.len, 256);
-                h->scratch = ngx_pnalloc(h->pool, h->scratch_size);
-                if (h->scratch == NULL) {
-                    h->scratch_size = 0;
-                    return NGX_ERROR;
-                }
-            }
-
-            s.len = ngx_http_llm_json_decode_string(s.data, s.len,
-                                                    h->scratch);
-            s.data = h->scratch;
+            return ngx_http_llm_cache_hash_escaped(h, json, tok, s.data,
+                                                   s.len);
         }
+
+        /* no escapes: its bytes in the body are its decoded bytes */
 
         ngx_http_llm_cache_hash_str(h, 's', s.data, s.len);
         return NGX_OK;
@@ -665,6 +671,76 @@ integer:
     num[0] = 'i';
     ngx_memcpy(&num[1], &i, 8);
     ngx_http_llm_cache_hash_add(h, num, 9);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A string with escapes, decoded: the prompt's texts were decoded by the
+ * request parser already (the walk meets them in about the order they were
+ * collected: a few are looked at from the last one met); others are
+ * decoded into the gathering buffer, after room for their header, or into
+ * the scratch when larger.
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_hash_escaped(ngx_http_llm_cache_hash_t *h,
+    ngx_http_llm_json_t *json, uint32_t tok, const u_char *raw, size_t len)
+{
+    u_char      *p;
+    size_t       n;
+    ngx_uint_t   i, last;
+
+    last = ngx_min(h->text + 4, h->ntexts);
+
+    for (i = h->text; i < last; i++) {
+        if (h->texts[i].tok == tok && h->texts[i].text.data != NULL) {
+            h->text = i + 1;
+            ngx_http_llm_cache_hash_str(h, 's', h->texts[i].text.data,
+                                        h->texts[i].text.len);
+            return NGX_OK;
+        }
+    }
+
+    /* the decoded text is never longer than the raw one */
+
+    if (len + 5 <= sizeof(h->buf)) {
+        if (len + 5 > sizeof(h->buf) - h->n) {
+            ngx_http_llm_cache_hash_flush(h);
+        }
+
+        p = h->buf + h->n;
+
+        n = ngx_http_llm_json_decode_string(raw, len, p + 5);
+
+        p[0] = 's';
+        p[1] = (u_char) (n >> 24);
+        p[2] = (u_char) (n >> 16);
+        p[3] = (u_char) (n >> 8);
+        p[4] = (u_char) n;
+
+        h->n += 5 + n;
+
+        return NGX_OK;
+    }
+
+    if (len > h->scratch_size) {
+        if (h->scratch) {
+            ngx_pfree(h->pool, h->scratch);
+        }
+
+        h->scratch_size = len;
+        h->scratch = ngx_pnalloc(h->pool, h->scratch_size);
+        if (h->scratch == NULL) {
+            h->scratch_size = 0;
+            return NGX_ERROR;
+        }
+    }
+
+    n = ngx_http_llm_json_decode_string(raw, len, h->scratch);
+
+    ngx_http_llm_cache_hash_str(h, 's', h->scratch, n);
 
     return NGX_OK;
 }
@@ -806,23 +882,9 @@ ngx_http_llm_cache_member_cmp(const void *one, const void *two)
 }
 
 
-/* the worker exits: its digest context is freed */
+/* the worker exits: nothing is kept between digests any more */
 
 void
 ngx_http_llm_cache_key_exit(void)
 {
-#if (NGX_OPENSSL)
-    if (ngx_http_llm_cache_md) {
-        EVP_MD_CTX_free(ngx_http_llm_cache_md);
-        ngx_http_llm_cache_md = NULL;
-    }
-
-#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
-    if (ngx_http_llm_cache_sha256) {
-        EVP_MD_free(ngx_http_llm_cache_sha256);
-    }
-#endif
-
-    ngx_http_llm_cache_sha256 = NULL;
-#endif
 }

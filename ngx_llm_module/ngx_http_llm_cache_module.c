@@ -291,9 +291,7 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
 bypass:
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
-    zone->sh->bypassed++;
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    (void) ngx_atomic_fetch_add(&zone->sh->bypassed, 1);
 
     return NGX_DECLINED;
 }
@@ -336,9 +334,9 @@ ngx_http_llm_cache_semantic_end(ngx_http_request_t *r,
 
     cctx->status = NGX_HTTP_LLM_CACHE_MISS;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
-    zone->sh->misses++;
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    /* a counter alone: no lock taken for it */
+
+    (void) ngx_atomic_fetch_add(&zone->sh->misses, 1);
 
     if (ngx_http_llm_cache_arm(r, ctx, cctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -635,8 +633,8 @@ ngx_http_llm_cache_status(u_char *p, ngx_uint_t json)
 
             if (json) {
                 p = ngx_sprintf(p, "%s\"%*s\":{\"hits\":%uL,"
-                                "\"semantic_hits\":%uL,\"misses\":%uL,"
-                                "\"bypassed\":%uL,\"stored\":%uL,"
+                                "\"semantic_hits\":%uL,\"misses\":%uA,"
+                                "\"bypassed\":%uA,\"stored\":%uL,"
                                 "\"evicted\":%uL,\"expired\":%uL,"
                                 "\"entries\":%ui,\"semantic_entries\":%ui,"
                                 "\"bytes\":%uz,\"saved_tokens\":%uL,"
@@ -660,8 +658,8 @@ ngx_http_llm_cache_status(u_char *p, ngx_uint_t json)
             case 0:
                 p = ngx_sprintf(p, "%s{zone=\"%*s\",result=\"hit\"} %uL\n"
                                 "%s{zone=\"%*s\",result=\"semantic\"} %uL\n"
-                                "%s{zone=\"%*s\",result=\"miss\"} %uL\n"
-                                "%s{zone=\"%*s\",result=\"bypass\"} %uL\n",
+                                "%s{zone=\"%*s\",result=\"miss\"} %uA\n"
+                                "%s{zone=\"%*s\",result=\"bypass\"} %uA\n",
                                 families[0], len, name, sh.hits,
                                 families[0], len, name, sh.semantic_hits,
                                 families[0], len, name, sh.misses,

@@ -3,7 +3,7 @@
  * Copyright (C) ngx_llm_module authors
  *
  * The answer cache's storage: entries in a shared memory zone (slab,
- * red-black tree by key digest, LRU queue, TTL), the semantic buckets they
+ * hash table by key digest, LRU queue, TTL), the semantic buckets they
  * belong to, eviction, and the zone kept across a reload.  It knows
  * nothing of requests (see ngx_http_llm_cache_storage.h): its callers give
  * it digests, entries, a pool and a log.
@@ -20,6 +20,13 @@ static ngx_rbtree_node_t *ngx_http_llm_cache_find_digest(ngx_rbtree_t *tree,
     u_char *digest);
 static void ngx_http_llm_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static void ngx_http_llm_cache_hash_insert(ngx_http_llm_cache_sh_t *sh,
+    ngx_http_llm_cache_node_t *cn);
+static void ngx_http_llm_cache_hash_delete(ngx_http_llm_cache_sh_t *sh,
+    ngx_http_llm_cache_node_t *cn);
+
+/* zone bytes per bucket of the hash table */
+#define NGX_HTTP_LLM_CACHE_HASH_BYTES  512
 
 
 /* a zone's state: made, or kept across a reload */
@@ -30,6 +37,7 @@ ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_llm_cache_zone_t  *ozone = data;
 
     size_t                      len;
+    ngx_uint_t                  n;
     ngx_http_llm_cache_zone_t  *zone;
 
     zone = shm_zone->data;
@@ -61,6 +69,22 @@ ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_rbtree_init(&zone->sh->sem_rbtree, &zone->sh->sem_sentinel,
                     ngx_http_llm_cache_rbtree_insert_value);
 
+    /* the hash table: a power of two of buckets, one per 512 bytes */
+
+    for (n = 64; n * 2 <= shm_zone->shm.size / NGX_HTTP_LLM_CACHE_HASH_BYTES;
+         n *= 2)
+    {
+        /* void */
+    }
+
+    zone->sh->hash = ngx_slab_calloc(zone->shpool,
+                                     n * sizeof(ngx_rbtree_node_t *));
+    if (zone->sh->hash == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->sh->hash_mask = n - 1;
+
     len = sizeof(" in llm_cache_zone \"\"") + shm_zone->shm.name.len;
 
     zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
@@ -82,8 +106,56 @@ ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 ngx_http_llm_cache_node_t *
 ngx_http_llm_cache_find(ngx_http_llm_cache_zone_t *zone, u_char *digest)
 {
-    return (ngx_http_llm_cache_node_t *)
-               ngx_http_llm_cache_find_digest(&zone->sh->rbtree, digest);
+    ngx_rbtree_key_t            key;
+    ngx_rbtree_node_t          *node;
+    ngx_http_llm_cache_node_t  *cn;
+
+    ngx_memcpy(&key, digest, sizeof(ngx_rbtree_key_t));
+
+    /* a chain goes through its nodes' left links */
+
+    for (node = zone->sh->hash[key & zone->sh->hash_mask];
+         node;
+         node = node->left)
+    {
+        cn = (ngx_http_llm_cache_node_t *) node;
+
+        if (node->key == key
+            && ngx_memcmp(cn->digest, digest, NGX_HTTP_LLM_CACHE_DIGEST) == 0)
+        {
+            return cn;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_llm_cache_hash_insert(ngx_http_llm_cache_sh_t *sh,
+    ngx_http_llm_cache_node_t *cn)
+{
+    ngx_rbtree_node_t  **head;
+
+    head = &sh->hash[cn->node.key & sh->hash_mask];
+
+    cn->node.left = *head;
+    *head = &cn->node;
+}
+
+
+static void
+ngx_http_llm_cache_hash_delete(ngx_http_llm_cache_sh_t *sh,
+    ngx_http_llm_cache_node_t *cn)
+{
+    ngx_rbtree_node_t  **p;
+
+    for (p = &sh->hash[cn->node.key & sh->hash_mask]; *p; p = &(*p)->left) {
+        if (*p == &cn->node) {
+            *p = cn->node.left;
+            return;
+        }
+    }
 }
 
 
@@ -110,7 +182,7 @@ ngx_http_llm_cache_delete(ngx_http_llm_cache_zone_t *zone,
     }
 
     ngx_queue_remove(&cn->queue);
-    ngx_rbtree_delete(&zone->sh->rbtree, &cn->node);
+    ngx_http_llm_cache_hash_delete(zone->sh, cn);
 
     zone->sh->entries--;
     zone->sh->bytes -= ngx_http_llm_cache_node_size(cn);
@@ -216,9 +288,9 @@ ngx_http_llm_cache_alloc(ngx_http_llm_cache_zone_t *zone, size_t size,
 
 
 /*
- * Entries and semantic buckets: both trees are ordered by the digest, which
- * both nodes keep at the same offset (checked below), so one insert and one
- * search serve.
+ * The semantic buckets' tree, ordered by the digest, which a bucket keeps
+ * at the offset of an entry's (checked below: the insert reads it through
+ * the entry's type).
  */
 
 typedef char  ngx_http_llm_cache_digest_at_same_offset[
@@ -535,7 +607,7 @@ ngx_http_llm_cache_write(ngx_http_llm_cache_zone_t *zone, u_char *digest,
         }
     }
 
-    ngx_rbtree_insert(&zone->sh->rbtree, &cn->node);
+    ngx_http_llm_cache_hash_insert(zone->sh, cn);
     ngx_queue_insert_head(&zone->sh->queue, &cn->queue);
 
     zone->sh->entries++;

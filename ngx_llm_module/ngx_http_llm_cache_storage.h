@@ -36,7 +36,9 @@
 
 
 typedef struct {
-    ngx_rbtree_node_t           node;          /* key: the digest's start */
+    ngx_rbtree_node_t           node;          /* key: the digest's start;
+                                                  left: the next entry of
+                                                  its hash chain */
     ngx_queue_t                 queue;         /* LRU, head: most recent */
     u_char                      digest[NGX_HTTP_LLM_CACHE_DIGEST];
     time_t                      created;
@@ -108,8 +110,8 @@ typedef struct {
     ngx_uint_t                  entries;
     size_t                      bytes;         /* of the entries */
     uint64_t                    hits;
-    uint64_t                    misses;
-    uint64_t                    bypassed;
+    ngx_atomic_t                misses;        /* counted without the lock */
+    ngx_atomic_t                bypassed;
     uint64_t                    stored;
     uint64_t                    evicted;
     uint64_t                    expired;
@@ -119,6 +121,15 @@ typedef struct {
     uint64_t                    embed_errors;
     uint64_t                    embed_timeouts;
     time_t                      warned;        /* last "full" warning */
+    /*
+     * The entries by digest: a hash table of chains (through each entry's
+     * node.left), sized by the zone (a bucket per 512 bytes).  A lookup in
+     * a zone of many entries touches two or three cache lines, where the
+     * tree (kept above for the layout, unused by entries) touched one per
+     * level, each a cache and TLB miss in a large zone.
+     */
+    ngx_rbtree_node_t         **hash;          /* of entries' nodes */
+    ngx_uint_t                  hash_mask;
 } ngx_http_llm_cache_sh_t;
 
 

@@ -346,7 +346,9 @@ typedef struct {
     ngx_str_t                   text;          /* zero-copy when the JSON
                                                   string has no escapes; else
                                                   NULL until decoded, read it
-                                                  with ngx_http_llm_text() */
+                                                  with ngx_http_llm_text(); the
+                                                  cache key hashes it as the
+                                                  decoded token tok when set */
 } ngx_http_llm_text_t;
 
 
