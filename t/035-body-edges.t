@@ -395,3 +395,43 @@ my $h = index($r, "\r\n\r\n") + 4;
 --- wait: 0.3
 --- error_log eval
 ["shadow-got: POST " . length(::body(16384, 'shadow', 'shadowm')) . " "]
+
+
+
+=== TEST 14: a body not read whole, the request ended by post_action after client_body_timeout: the connection is not kept, its rest is not read as a request (a body read in place lives in the request's pool: nginx looked at r->header_in after freeing it)
+--- config
+    location /v1/ {
+        client_max_body_size 1m;
+        client_body_buffer_size 64k;
+        client_body_timeout 300ms;
+        post_action /after;
+        llm_gateway openai;
+        proxy_pass http://$llm_upstream;
+    }
+
+    location = /after {
+        internal;
+        return 204;
+    }
+
+    location /smuggled {
+        return 200 "smuggled\n";
+    }
+--- raw_request eval
+my $b = ::body(16384, 'stalled');
+substr($b, 700, 26) = "GET /smuggled HTTP/1.0\r\n\r\n";
+my $r = ::post($b, 'keep-alive');
+my $h = index($r, "\r\n\r\n") + 4;
+[substr($r, 0, $h + 700), { value => substr($r, $h + 700), delay_before => 0.8 }]
+--- log_level: debug
+--- ignore_response
+--- abort
+--- timeout: 2
+--- wait: 0.2
+--- no_access_log
+GET /smuggled
+--- no_error_log
+set http keepalive handler
+[alert]
+[crit]
+mock-got
