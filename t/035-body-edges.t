@@ -4,7 +4,9 @@
 # client_body_in_file_only, proxy_request_buffering off, keep-alive and a
 # next request in the same read as the end of a body, redaction and
 # fallback re-sending the body.  The upstream (and the next request) must
-# get their bytes exactly.
+# get their bytes exactly.  TESTs 9 and 10 send two requests on one
+# connection: the first answer is checked, the second is checked through
+# the mock's log (the runner warns about the bytes after the first answer).
 
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
