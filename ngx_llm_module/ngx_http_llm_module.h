@@ -379,6 +379,8 @@ typedef struct {
     unsigned                    stream:1;
     unsigned                    include_usage:1;   /* asked by the client */
     unsigned                    has_tools:1;
+    unsigned                    keepalive:1;   /* r->keepalive, while
+                                                  header_in is set */
 } ngx_http_llm_request_t;
 
 

@@ -20,6 +20,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_llm_body_buffer(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+static void ngx_http_llm_body_buffer_done(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static void ngx_http_llm_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
@@ -203,11 +205,7 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
     rc = ngx_http_read_client_request_body(r, ngx_http_llm_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        if (ctx->req.header_in) {
-            r->header_in = ctx->req.header_in;
-            ctx->req.header_in = NULL;
-        }
-
+        ngx_http_llm_body_buffer_done(r, ctx);
         return rc;
     }
 
@@ -232,8 +230,12 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
  * are left as they are.  r->header_in is given back its own buffer as soon
  * as the body is read (ngx_http_llm_body_handler()): nginx looks at it for
  * a pipelined request after it has freed the request's pool, where the
- * other buffer was allocated.  A body that is not read whole ends the
- * connection (400, 408, or an error), with no such look.
+ * other buffer was allocated.  Until then the connection is not to be kept
+ * (r->keepalive is cleared, and given back with the buffer): a body that
+ * is not read whole ends the connection, whatever ends the request (400,
+ * an error, or a 408 that nginx does not close the connection for, as
+ * with post_action), and nginx never looks at the other buffer after
+ * freeing it.
  */
 
 static ngx_int_t
@@ -298,11 +300,34 @@ ngx_http_llm_body_buffer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->req.header_in = r->header_in;
     r->header_in = b;
 
+    ctx->req.keepalive = r->keepalive;
+    r->keepalive = 0;
+
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "llm: body of %O bytes read into one buffer, %uz came "
                    "with the headers", len, preread);
 
     return NGX_OK;
+}
+
+
+/*
+ * r->header_in given back its own buffer, consumed, and r->keepalive its
+ * value: the body is read, or its reading failed
+ * (ngx_http_llm_body_buffer()).
+ */
+
+static void
+ngx_http_llm_body_buffer_done(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    if (ctx->req.header_in == NULL) {
+        return;
+    }
+
+    r->header_in = ctx->req.header_in;
+    r->keepalive = ctx->req.keepalive;
+
+    ctx->req.header_in = NULL;
 }
 
 
@@ -313,11 +338,7 @@ ngx_http_llm_body_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_llm_get_ctx(r);
 
-    if (ctx->req.header_in) {
-        /* its own buffer, consumed: ngx_http_llm_body_buffer() */
-        r->header_in = ctx->req.header_in;
-        ctx->req.header_in = NULL;
-    }
+    ngx_http_llm_body_buffer_done(r, ctx);
 
     ctx->body_done = 1;
     ctx->status = ngx_http_llm_process(r, ctx);
