@@ -164,6 +164,8 @@ static int ngx_http_llm_pii_v_sas(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_bundler(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_password(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 
 static int ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min);
 static int ngx_http_llm_pii_slack(const u_char *v, size_t n);
@@ -685,7 +687,18 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
       "BUNDLE_[A-Z0-9_]*__[A-Z]{2,}[\"']?[ \\t]{0,2}[:=][ \\t]{0,2}[\"']?"
       "[A-Za-z0-9._%+-]+:[^\\s\"']+",
-      ngx_http_llm_pii_v_bundler }
+      ngx_http_llm_pii_v_bundler },
+
+    /*
+     * a password assigned in a configuration file (env, ini, YAML, TOML,
+     * HCL, properties, JSON): "password = \"rootpw42\"", "db_pwd: s3cr3t!1";
+     * shorter than the assigned values above and without their shape;
+     * the validator takes the value, whole, quoted or to the end of its word
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "(?:passw(?:or)?d|pwd)[a-z0-9_.-]{0,16}[\"']?[ \\t]{0,16}"
+      "(?::=|=>|[:=])[ \\t]{0,3}",
+      ngx_http_llm_pii_v_password }
 };
 
 
@@ -2134,10 +2147,27 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
         }
     }
 
-    /* a match that reaches the held bytes is held whole */
+    /*
+     * A match that reaches the held bytes is held whole; but not more than
+     * RUN_MAX bytes of it before the held run (a URL with a password whose
+     * path never ends, a JDBC URL, a long token: each delta would rescan
+     * all of it).  Such a match is redacted up to the cut now; the rest is
+     * released as text (the scheme and the password are gone from the
+     * buffer, so the rest is no longer part of a value).  Not a key block:
+     * it is held up to BLOCK_MAX above.
+     */
 
     for (i = n; i-- > 0; /* void */) {
         if (m[i].start < cut && m[i].end >= cut) {
+            if (cut - m[i].start >= NGX_HTTP_LLM_PII_RUN_MAX
+                && cut > from
+                && memcmp(s->buf + m[i].start, NGX_HTTP_LLM_PII_BEGIN,
+                          sizeof(NGX_HTTP_LLM_PII_BEGIN) - 2) != 0)
+            {
+                m[i].end = cut;
+                continue;
+            }
+
             cut = m[i].start;
         }
     }
@@ -5440,6 +5470,29 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
                 return 0;
             }
 
+            /*
+             * "key:secret" pairs ("KUoABcy4...:ocjGep7t..."): the parts
+             * after a ":" too (characters a stream holds back)
+             */
+
+            while (ve == b && b + 1 < len && t[b] == ':'
+                   && ngx_pii_alnum(t[b + 1]))
+            {
+                for (p = b + 1; p < len && ngx_pii_valch(t[p]); p++) {
+                    if (p - v >= NGX_HTTP_LLM_PII_RUN_MAX) {
+                        return 0;
+                    }
+                }
+
+                b = p;
+
+                for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
+            }
+
+            if (b < len && t[b] == '@') {
+                return 0;                      /* "user:password@host" */
+            }
+
             *start = v;
             *end = ve;
 
@@ -7193,6 +7246,29 @@ ngx_http_llm_pii_named_token(const u_char *t, size_t len, size_t w,
                 return 0;
             }
 
+            /*
+             * "key:secret" pairs ("KUoABcy4...:ocjGep7t..."): the parts
+             * after a ":" too (characters a stream holds back)
+             */
+
+            while (ve == b && b + 1 < len && t[b] == ':'
+                   && ngx_pii_alnum(t[b + 1]))
+            {
+                for (p = b + 1; p < len && ngx_pii_valch(t[p]); p++) {
+                    if (p - v >= NGX_HTTP_LLM_PII_RUN_MAX) {
+                        return 0;
+                    }
+                }
+
+                b = p;
+
+                for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
+            }
+
+            if (b < len && t[b] == '@') {
+                return 0;                      /* "user:password@host" */
+            }
+
             *start = v;
             *end = ve;
 
@@ -7450,6 +7526,194 @@ ngx_http_llm_pii_v_bundler(const u_char *t, size_t len, size_t *start,
 
     *start = v;
     *end = e;
+
+    return 1;
+}
+
+
+/*
+ * A password assigned in a configuration file (compiled without start of
+ * match; the match ends after the assignment and its blanks).  The value:
+ *
+ *   - quoted ("..." or '...'), up to the closing quote, or bare, up to a
+ *     blank, a line end, ",", ";" or "#" (a comment);
+ *   - 6 to 128 characters that a stream holds back (letters, digits and
+ *     "._%+-@:()/=~!$&*?^{|}" ...): a value with another one is not
+ *     taken, in a whole text as in a stream, which could have released
+ *     its first part;
+ *   - a letter and a digit or another character, or a quoted value of 8
+ *     or more letters ("rootpasswd"), not a placeholder ("changeme",
+ *     "${DB_PASS}", "<password>", "%PASSWORD%", "****", "your..."), not
+ *     a word that names the value itself ("password", "secret", "none");
+ *   - the name does not say that the value is something else
+ *     ("password_file", "PASSWORD_HASH", "pwd_length"), and the name is a
+ *     name: not part of a longer word ("passwordless").
+ *
+ * The closing quote or the blank after the value comes after it; a stream
+ * holds the value (a run) until that character arrives.
+ */
+
+static int
+ngx_http_llm_pii_v_password(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char   c, q;
+    size_t   e, n, p, v, ve, i;
+    unsigned alpha, digit, other;
+
+    static const char  *words[] = {
+        "password", "passwd", "secret", "changeme", "none", "null", "true",
+        "false", "empty", "required", "optional", "string", "undefined",
+        NULL
+    };
+
+    e = *end;
+
+    /* the name: back over name characters to "pass" / "pwd" */
+
+    for (n = e; n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'
+                          || t[n - 1] == ':' || t[n - 1] == '='
+                          || t[n - 1] == '>');
+         n--)
+    {
+        /* void */
+    }
+
+    if (n > 0 && (t[n - 1] == '"' || t[n - 1] == '\'')) {
+        n--;
+    }
+
+    p = n;
+
+    for (i = n; i > 0 && n - i < 40 && (ngx_pii_alnum(t[i - 1])
+                                        || t[i - 1] == '_' || t[i - 1] == '.'
+                                        || t[i - 1] == '-');
+         i--)
+    {
+        /* void */
+    }
+
+    /* the credential word in the name, and what follows it */
+
+    for ( /* void */ ; i < p; i++) {
+        if (ngx_http_llm_pii_casecmp(t + i, "passw", 5)
+            || (ngx_http_llm_pii_casecmp(t + i, "pwd", 3)
+                && (i == 0 || !ngx_pii_lower(t[i - 1]))))
+        {
+            break;
+        }
+    }
+
+    if (i == p || e - i > NGX_HTTP_LLM_PII_CONTEXT - 8) {
+        return 0;
+    }
+
+    if (i > 0 && ngx_pii_lower(t[i - 1]) && ngx_pii_lower(t[i])) {
+        /* "mypassword" is a name, "userpassword" too; not "passwordless" */
+    }
+
+    for (v = i; v < p && ngx_pii_alpha(t[v]); v++) { /* void */ }
+
+    if (v < p && ngx_pii_lower(t[v - 1]) && ngx_pii_lower(t[v])) {
+        return 0;                                   /* "passwordless" */
+    }
+
+    if (v < p && ngx_http_llm_pii_name_negated(t + v, p - v)) {
+        return 0;
+    }
+
+    /* the value */
+
+    v = e;
+    q = 0;
+
+    if (v < len && (t[v] == '"' || t[v] == '\'' || t[v] == '`')) {
+        q = t[v++];
+    }
+
+    alpha = 0;
+    digit = 0;
+    other = 0;
+
+    for (ve = v; ve < len; ve++) {
+        c = t[ve];
+
+        if (q ? c == q
+              : (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ','
+                 || c == ';' || c == '#' || c == '"'))
+        {
+            break;
+        }
+
+        if (ngx_pii_alpha(c)) {
+            alpha++;
+
+        } else if (ngx_pii_digit(c)) {
+            digit++;
+
+        } else if (c != 0 && strchr("._%+-@:()/=~!$&*?^{|}'", c) != NULL) {
+            other++;
+
+        } else {
+            return 0;
+        }
+
+        if (ve - v > 128) {
+            return 0;
+        }
+    }
+
+    if (ve == len) {
+        return 0;                   /* it may go on: held, judged later */
+    }
+
+    while (!q && ve > v && (t[ve - 1] == '.' || t[ve - 1] == ':')) {
+        ve--;                       /* the end of a sentence */
+    }
+
+    n = ve - v;
+
+    if (n < 6 || alpha == 0) {
+        return 0;
+    }
+
+    if (digit + other == 0 && !(q && n >= 8)) {
+        return 0;
+    }
+
+    c = t[v];
+
+    if (c == '$' || c == '%' || c == '{' || c == '*' || c == '<'
+        || c == '(' || c == '&')
+    {
+        return 0;
+    }
+
+    if (ngx_http_llm_pii_fake(t + v, n)
+        || ngx_http_llm_pii_placeholder_run(t + v, n))
+    {
+        return 0;
+    }
+
+    for (i = 0; words[i]; i++) {
+        if (n == strlen(words[i])
+            && ngx_http_llm_pii_casecmp(t + v, words[i], n))
+        {
+            return 0;
+        }
+    }
+
+    /* an expression: "os.getenv(...)", "var.db_password", "env:X" */
+
+    if (!q && (memchr(t + v, '(', n) != NULL
+               || (n > 4 && (ngx_http_llm_pii_casecmp(t + v, "var.", 4)
+                             || ngx_http_llm_pii_casecmp(t + v, "env.", 4)))))
+    {
+        return 0;
+    }
+
+    *start = v;
+    *end = ve;
 
     return 1;
 }
