@@ -88,6 +88,16 @@ our $Answer2 = 'new relic ziJdi0Y4mj4TIJZ9RnvIh4TOetAf; '
     . 'DB_PWD=s3cr3t!x9 # prod; not github commit '
     . '3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a nor password: required.';
 
+# a key and its companion (the id on the next line), a quoted 12 to 15
+# character token after a credential word; \\u000a is a line break,
+# \\u0022 a quote (one event each)
+our $Stream3 = by_char('acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\\\\u000a'
+    . 'acme id: 1wdncxln\\\\u000aipinfo token = \\\\u0022bb9a2f5fe555a6\\\\u0022 ok');
+
+our $Answer3 = 'acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\\\\nacme id: 1wdncxln\\\\n'
+    . 'ipinfo token = \\\\"bb9a2f5fe555a6\\\\" ok; not: order id: 1wdncxln, '
+    . 'token = \\\\"refreshed\\\\"';
+
 our $Mock = <<"_EOC_";
     log_format llm 'llm-log: redactions=\$llm_redactions status=\$status';
 
@@ -125,6 +135,20 @@ our $Mock = <<"_EOC_";
             default_type text/event-stream;
             echo_read_request_body;
 $Stream2
+            echo -n '$Stop';
+            echo -n '$Done';
+        }
+
+        location /json3/ {
+            default_type application/json;
+            echo_read_request_body;
+            echo '{"id":"c4","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"$Answer3"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50}}';
+        }
+
+        location /split3/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+$Stream3
             echo -n '$Stop';
             echo -n '$Done';
         }
@@ -286,5 +310,60 @@ POST /split2/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
 --- response_body_unlike eval
 qr/HAZt|R8U|NRAK|QRW|GP5H|KxQ|deploy|f00d|rootpw|x9|1Vk6|vi99|2599593|r22hib/
+--- no_error_log
+[error]
+
+
+
+=== TEST 11: request: the companion of a key (an id, a user, a host on the next line), a quoted 12-character token after a credential word; an id without a key before it is left alone
+--- request
+POST /echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nacme id: 1wdncxln\ncensys_key: \"7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\"\ncensys_user: \"k3x9q2w8-ops\"\nipinfo token = '3fa77bb6fe6d85'\nNot: order id: 1wdncxln, cache key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nhost: db01.example.org, token = 'refreshed'"}]}
+--- response_body chomp
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"acme key: [SECRET]\nacme id: [SECRET]\ncensys_key: \"[SECRET]\"\ncensys_user: \"[SECRET]\"\nipinfo token = '[SECRET]'\nNot: order id: 1wdncxln, cache key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nhost: db01.example.org, token = 'refreshed'"}]}
+--- error_log
+llm-log: redactions=5 
+--- no_error_log
+[error]
+
+
+
+=== TEST 12: JSON answer: a key and its companion, a quoted 12-character token
+--- request
+POST /json3/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}
+--- response_body_like eval
+qr/"content":"acme key: \[SECRET\]\\nacme id: \[SECRET\]\\nipinfo token = \\"\[SECRET\]\\" ok; not: order id: 1wdncxln, token = \\"refreshed\\""/
+--- error_log
+llm-log: redactions=3 
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: stream, one character per event: a key and its companion, a quoted 12-character token, whole
+--- request
+POST /split3/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_filters eval
+\&main::contents
+--- response_body chomp
+acme key: [SECRET]
+acme id: [SECRET]
+ipinfo token = "[SECRET]" ok
+--- error_log
+llm-log: redactions=3 
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 14: stream, one character per event: no piece of the key, its companion or the short token reaches the client
+--- request
+POST /split3/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_unlike eval
+qr/7X8s|FAbG|1wdn|cxln|bb9a|55a6/
 --- no_error_log
 [error]

@@ -644,6 +644,16 @@ static sample_t  samples[] = {
       "var.db_password\npasswordless: true1\nPassword: 8 characters\n"
       "password = \"<password>\"", NULL },
 
+    /* the companions of a key; a quoted 12-character token */
+    { "acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nacme id: 1wdncxln\n"
+      "censys_key: \"7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\"\ncensys_user: "
+      "\"k3x9q2w8-ops\"\n", "acme key: [SECRET]\nacme id: [SECRET]\n"
+      "censys_key: \"[SECRET]\"\ncensys_user: \"[SECRET]\"\n" },
+    { "ipinfo token = '3fa77bb6fe6d85' ok", "ipinfo token = '[SECRET]' ok" },
+    { "order id: 1wdncxln, cache key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\n"
+      "host: db01.example.org, token = 'refreshed', public key: 7X8s51fbLtBy"
+      "HwiUmrCaoND5bgfTFAbG\nuser: bob1", NULL },
+
     /* a key and its secret joined by ":" */
     { "token = '1Vk6U2v7uFoKD90sPVOTAnkKMB647t:DItOdTXYHVvi99uc'",
       "token = '[SECRET]'" },
