@@ -7127,6 +7127,7 @@ static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_not_key[] = {
     ngx_pii_w("object"), ngx_pii_w("resource"), ngx_pii_w("deployment"),
     ngx_pii_w("session"), ngx_pii_w("number"), ngx_pii_w("code"),
     ngx_pii_w("status"), ngx_pii_w("error"), ngx_pii_w("sid"),
+    ngx_pii_w("style"), ngx_pii_w("styles"), ngx_pii_w("map"),
     { NULL, 0 }
 };
 
@@ -7263,6 +7264,16 @@ ngx_http_llm_pii_named_token(const u_char *t, size_t len, size_t w,
         if (ve - v >= min) {
             if ((b < len && t[b] == '@') || v >= limit
                 || v - w > NGX_HTTP_LLM_PII_CONTEXT - 2)
+            {
+                return 0;
+            }
+
+            /* a path or a URL ("mapbox://styles/user/ck2x..."), not base64 */
+
+            if ((memchr(t + v, '/', ve - v) != NULL
+                 || memchr(t + a, '/', v - a) != NULL)
+                && memchr(t + v, '+', ve - v) == NULL
+                && memchr(t + v, '=', ve - v) == NULL)
             {
                 return 0;
             }
@@ -7688,9 +7699,11 @@ ngx_http_llm_pii_v_password(const u_char *t, size_t len, size_t *start,
         }
     }
 
-    if (ve == len) {
-        return 0;                   /* it may go on: held, judged later */
-    }
+    /*
+     * At the end of the text: in a stream it may go on, but it is a run
+     * that the stream holds whole anyway, and judged again with what
+     * follows; in a whole text it ends there.
+     */
 
     while (!q && ve > v && (t[ve - 1] == '.' || t[ve - 1] == ':')) {
         ve--;                       /* the end of a sentence */
@@ -7928,11 +7941,7 @@ ngx_http_llm_pii_v_companion(const u_char *t, size_t len, size_t *start,
         }
     }
 
-    if (ve == len) {
-        return 0;                   /* it may go on: held, judged later */
-    }
-
-    c = t[ve];
+    c = (ve < len) ? t[ve] : ' ';    /* the end: see v_password() */
 
     if (!(c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ','
           || c == ';' || c == '"' || c == '\'' || c == '}' || c == ')'
