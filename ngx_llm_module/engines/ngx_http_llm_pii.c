@@ -7594,7 +7594,7 @@ ngx_http_llm_pii_v_password(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     u_char   c, q;
-    size_t   e, n, p, v, ve, i;
+    size_t   e, n, p, v, ve, i, k;
     unsigned alpha, digit, other;
 
     static const char  *words[] = {
@@ -7733,11 +7733,23 @@ ngx_http_llm_pii_v_password(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
+    for (k = n; k > 0 && t[v + k - 1] == '='; k--) { /* void */ }
+
     for (i = 0; words[i]; i++) {
-        if (n == strlen(words[i])
-            && ngx_http_llm_pii_casecmp(t + v, words[i], n))
+        if (k == strlen(words[i])
+            && ngx_http_llm_pii_casecmp(t + v, words[i], k))
         {
             return 0;
+        }
+    }
+
+    /* another assignment in a bare value: "password=pwd=x" */
+
+    if (!q) {
+        for (i = v; i + 1 < ve; i++) {
+            if (t[i] == '=' && t[i + 1] != '=') {
+                return 0;
+            }
         }
     }
 
