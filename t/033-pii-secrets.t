@@ -88,13 +88,13 @@ our $Answer2 = 'new relic ziJdi0Y4mj4TIJZ9RnvIh4TOetAf; '
     . 'DB_PWD=s3cr3t!x9 # prod; not github commit '
     . '3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a nor password: required.';
 
-# a key and its companion (the id on the next line), a quoted 12 to 15
-# character token after a credential word; \\u000a is a line break,
-# \\u0022 a quote (one event each)
+# a quoted 12 to 15 character token after a credential word, on the
+# line after a key; \\u000a is a line break, \\u0022 a quote (one event
+# each)
 our $Stream3 = by_char('acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\\\\u000a'
-    . 'acme id: 1wdncxln\\\\u000aipinfo token = \\\\u0022bb9a2f5fe555a6\\\\u0022 ok');
+    . 'ipinfo token = \\\\u0022bb9a2f5fe555a6\\\\u0022 ok');
 
-our $Answer3 = 'acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\\\\nacme id: 1wdncxln\\\\n'
+our $Answer3 = 'acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\\\\n'
     . 'ipinfo token = \\\\"bb9a2f5fe555a6\\\\" ok; not: order id: 1wdncxln, '
     . 'token = \\\\"refreshed\\\\"';
 
@@ -265,7 +265,7 @@ qr/zoaw|7ifi|qFj3|QIN4|admin|ssw0|e039|a0b9379c|IQ8Q|16cxr|elastic|Sup3r/
 === TEST 7: request: a provider's name before a token, documented prefixes, Azure SAS, Bundler, Tableau, passwords in configuration files, key:secret pairs; look-alikes left alone
 --- request
 POST /echo/chat/completions
-{"model":"gpt-4o-mini","messages":[{"role":"user","content":"datadog: HAZt9xslXTTIQrh6bpy0VAq3GZuO2R8U\nnew relic 'ziJdi0Y4mj4TIJZ9RnvIh4TOetAf'\nBBDC-8s0Rc3VgTg9VaZEoBFUhIiJyqGNSOvQmIQbgSc7I8gzN\nsgp_82f04cfc56843619aa15d298cf22778591fcf7de 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 NRAK-DRG7ABH4TNGB38OBZH1D8DM8QRW\npat.S1ZaRkeKPPpQqF-K4pGFj1.96fb46492dec445af9d27547.BJuIWCWGZis8pFqGmxaO HRKU-pQ-j3lWFvjLjKR7PttINXPs3nGEBBV3WIkNZAObehT_Z2HM5u1ByAUzDWj6z da2-w6i42fip1zozy5vpuynl5a4g04\noc login --token=sha256~mx-dH8qzuGsepL4glLHNWHedKjhJLS9BnfVV95Q-UCb\nfb 915826198106172|z4gIcnmr8CNMMQc3lXa7nPP6h_l\n5iDGjTC6La4alyyQSzgrmm==:jTbM88DujEo9BSxqTU5CEflgpFptgqHU\nhttps://acct.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&sp=r&se=2026-01-01T00:00:00Z&sig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetKxQ%3D\nexport BUNDLE_GEMS__EXAMPLE__COM=deploy:f00dcafe\npassword       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\ntoken = '1Vk6U2v7uFoKD90sPVOTAnkKMB647t:DItOdTXYHVvi99uc'\nPOST https://hooks.zapier.com/hooks/catch/2599593/r22hib/\nNot: github commit 3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a, github.com/ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, stripe customer cus_ziJdi0Y4mj4TIJZ9Rn, sentry event id 9f1c2b7a4e8d4c3bb5a6f0e1d2c3b4a5, datadog ID=ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, password: required, password = \"changeme\", password_file = \"/run/secrets/db1\""}]}
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"datadog: HAZt9xslXTTIQrh6bpy0VAq3GZuO2R8U\nnew relic 'ziJdi0Y4mj4TIJZ9RnvIh4TOetAf'\nBBDC-8s0Rc3VgTg9VaZEoBFUhIiJyqGNSOvQmIQbgSc7I8gzN\nsgp_82f04cfc56843619aa15d298cf22778591fcf7de 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 NRAK-DRG7ABH4TNGB38OBZH1D8DM8QRW\npat.S1ZaRkeKPPpQqF-K4pGFj1.96fb46492dec445af9d27547.BJuIWCWGZis8pFqGmxaO HRKU-pQ-j3lWFvjLjKR7PttINXPs3nGEBBV3WIkNZAObehT_Z2HM5u1ByAUzDWj6z da2-w6i42fip1zozy5vpuynl5a4g04\noc login --token=sha256~mx-dH8qzuGsepL4glLHNWHedKjhJLS9BnfVV95Q-UCb\nfb EAAIPDtM7hU3L1QjW9eRuRc2j178KRm3sVAYfg0WyZdFGAAZWRqKpKGVzMiXVo3v1oQuEuY7nNg1nWHDnCBx0BNdm9hpaqd4q3Tx1ByTcIJH8XabOIWuSLuZYQ4\n5iDGjTC6La4alyyQSzgrmm==:jTbM88DujEo9BSxqTU5CEflgpFptgqHU\nhttps://acct.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&sp=r&se=2026-01-01T00:00:00Z&sig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetKxQ%3D\nexport BUNDLE_GEMS__EXAMPLE__COM=deploy:f00dcafe\npassword       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\ntoken = '1Vk6U2v7uFoKD90sPVOTAnkKMB647t:DItOdTXYHVvi99uc'\nPOST https://hooks.zapier.com/hooks/catch/2599593/r22hib/\nNot: github commit 3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a, github.com/ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, stripe customer cus_ziJdi0Y4mj4TIJZ9Rn, sentry event id 9f1c2b7a4e8d4c3bb5a6f0e1d2c3b4a5, datadog ID=ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, password: required, password = \"changeme\", password_file = \"/run/secrets/db1\""}]}
 --- response_body chomp
 {"model":"gpt-4o-mini","messages":[{"role":"user","content":"datadog: [SECRET]\nnew relic '[SECRET]'\n[SECRET]\n[SECRET] [SECRET] [SECRET]\n[SECRET] [SECRET] [SECRET]\noc login --token=[SECRET]\nfb [SECRET]\n[SECRET]\nhttps://acct.blob.core.windows.net/c/f.txt?[SECRET]\nexport BUNDLE_GEMS__EXAMPLE__COM=[SECRET]\npassword       = \"[SECRET]\"\nadmin_password: '[SECRET]'\ntoken = '[SECRET]'\nPOST [SECRET]\nNot: github commit 3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a, github.com/ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, stripe customer cus_ziJdi0Y4mj4TIJZ9Rn, sentry event id 9f1c2b7a4e8d4c3bb5a6f0e1d2c3b4a5, datadog ID=ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, password: required, password = \"changeme\", password_file = \"/run/secrets/db1\""}]}
 --- error_log
@@ -315,33 +315,33 @@ qr/HAZt|R8U|NRAK|QRW|GP5H|KxQ|deploy|f00d|rootpw|x9|1Vk6|vi99|2599593|r22hib/
 
 
 
-=== TEST 11: request: the companion of a key (an id, a user, a host on the next line), a quoted 12-character token after a credential word; an id without a key before it is left alone
+=== TEST 11: request: a quoted 12-character token after a credential word; short words and ids are left alone
 --- request
 POST /echo/chat/completions
-{"model":"gpt-4o-mini","messages":[{"role":"user","content":"acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nacme id: 1wdncxln\ncensys_key: \"7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\"\ncensys_user: \"k3x9q2w8-ops\"\nipinfo token = '3fa77bb6fe6d85'\nNot: order id: 1wdncxln, cache key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nhost: db01.example.org, token = 'refreshed'"}]}
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nipinfo token = '3fa77bb6fe6d85'\nNot: order id: 1wdncxln, cache key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nhost: db01.example.org, token = 'refreshed'"}]}
 --- response_body chomp
-{"model":"gpt-4o-mini","messages":[{"role":"user","content":"acme key: [SECRET]\nacme id: [SECRET]\ncensys_key: \"[SECRET]\"\ncensys_user: \"[SECRET]\"\nipinfo token = '[SECRET]'\nNot: order id: 1wdncxln, cache key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nhost: db01.example.org, token = 'refreshed'"}]}
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"acme key: [SECRET]\nipinfo token = '[SECRET]'\nNot: order id: 1wdncxln, cache key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nhost: db01.example.org, token = 'refreshed'"}]}
 --- error_log
-llm-log: redactions=5 
+llm-log: redactions=2 
 --- no_error_log
 [error]
 
 
 
-=== TEST 12: JSON answer: a key and its companion, a quoted 12-character token
+=== TEST 12: JSON answer: a quoted 12-character token
 --- request
 POST /json3/chat/completions
 {"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}
 --- response_body_like eval
-qr/"content":"acme key: \[SECRET\]\\nacme id: \[SECRET\]\\nipinfo token = \\"\[SECRET\]\\" ok; not: order id: 1wdncxln, token = \\"refreshed\\""/
+qr/"content":"acme key: \[SECRET\]\\nipinfo token = \\"\[SECRET\]\\" ok; not: order id: 1wdncxln, token = \\"refreshed\\""/
 --- error_log
-llm-log: redactions=3 
+llm-log: redactions=2 
 --- no_error_log
 [error]
 
 
 
-=== TEST 13: stream, one character per event: a key and its companion, a quoted 12-character token, whole
+=== TEST 13: stream, one character per event: a quoted 12-character token, whole
 --- request
 POST /split3/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
@@ -349,21 +349,20 @@ POST /split3/chat/completions
 \&main::contents
 --- response_body chomp
 acme key: [SECRET]
-acme id: [SECRET]
 ipinfo token = "[SECRET]" ok
 --- error_log
-llm-log: redactions=3 
+llm-log: redactions=2 
 --- no_error_log
 [error]
 [warn]
 
 
 
-=== TEST 14: stream, one character per event: no piece of the key, its companion or the short token reaches the client
+=== TEST 14: stream, one character per event: no piece of the key or the short token reaches the client
 --- request
 POST /split3/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
 --- response_body_unlike eval
-qr/7X8s|FAbG|1wdn|cxln|bb9a|55a6/
+qr/7X8s|FAbG|bb9a|55a6/
 --- no_error_log
 [error]

@@ -688,9 +688,9 @@ CONTEXT_NEGATIVES = [
 
 # Secret recall, second block (a provider's name before a token, more
 # documented prefixes, Azure SAS, Bundler, passwords in configuration files,
-# "key:secret" pairs, the companions of a key, quoted 12-character tokens)
-# and their look-alikes: a generator of its own, appended after the lines
-# above, which stay as they were.
+# "key:secret" pairs, quoted 12-character tokens; an id after a key is not
+# a secret) and their look-alikes: a generator of its own, appended after
+# the lines above, which stay as they were.
 S = random.Random(29)
 ALNUM = string.ascii_letters + string.digits
 
@@ -741,8 +741,7 @@ SECRET2_POS = [
     lambda: "password = \"«secret:%s%d!»\"" % (slow(8), S.randint(10, 99)),
     lambda: "DB_PASSWORD: «secret:%s%d»" % (srand(10), S.randint(10, 99)),
     lambda: "token = '«secret:%s:%s»'" % (srand(30), srand(16)),
-    lambda: "api key: «secret:%s»\\napi id: «secret:%s»" % (srand(32),
-                                                         slow(8)),
+    lambda: "api key: «secret:%s»\\napi id: %s" % (srand(32), slow(8)),
     lambda: "token = '«secret:%s»'" % shex(14),
 ]
 

@@ -166,8 +166,6 @@ static int ngx_http_llm_pii_v_bundler(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_password(const u_char *t, size_t len,
     size_t *start, size_t *end);
-static int ngx_http_llm_pii_v_companion(const u_char *t, size_t len,
-    size_t *start, size_t *end);
 
 static int ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min);
 static int ngx_http_llm_pii_slack(const u_char *v, size_t n);
@@ -648,8 +646,9 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     /*
      * more tokens with a provider's prefix (their documented formats):
      * Bitbucket Data Center, Sourcegraph, LangSmith, New Relic user keys,
-     * Harness, Heroku, AWS AppSync, OpenShift, Facebook app and user
-     * access tokens
+     * Harness, Heroku, AWS AppSync, OpenShift, Facebook user access
+     * tokens ("EAA..."; an app token "<app id>|<secret>" starts with a
+     * digit class, which cost Hyperscan 6 % on prose: left out)
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
       "(?:BBDC-[A-Za-z0-9+/]{44}"
@@ -660,7 +659,6 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "|HRKU-[A-Za-z0-9_-]{60}"
       "|da2-[a-z0-9]{26}"
       "|sha256~[A-Za-z0-9_-]{43}"
-      "|[0-9]{14,17}\\|[A-Za-z0-9_-]{26,40}"
       "|EAA[A-Za-z0-9]{90,})",
       ngx_http_llm_pii_v_token },
 
@@ -700,19 +698,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
       "(?:passw(?:or)?d|pwd)[a-z0-9_.-]{0,16}[\"']?[ \\t]{0,16}"
       "(?::=|=>|[:=])[ \\t]{0,3}",
-      ngx_http_llm_pii_v_password },
-
-    /*
-     * the companions of a key: an id, a user name, an account, a host or
-     * a URL assigned right after a credential ("KEY=a8Fq...\nID=x7Kp",
-     * "censys_key: \"...\"\ncensys_user: \"...\""): the value, when a
-     * credential word and a random-looking token come before it, on its
-     * line or the line before, within a stream's context
-     */
-    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "(?:id|user(?:name)?|login|account|host(?:name)?|domain|url|endpoint"
-      "|email|org)[\"']?[ \\t]{0,3}(?:[:=]|-[ \\t])",
-      ngx_http_llm_pii_v_companion }
+      ngx_http_llm_pii_v_password }
 };
 
 
@@ -7759,238 +7745,6 @@ ngx_http_llm_pii_v_password(const u_char *t, size_t len, size_t *start,
                || (n > 4 && (ngx_http_llm_pii_casecmp(t + v, "var.", 4)
                              || ngx_http_llm_pii_casecmp(t + v, "env.", 4)))))
     {
-        return 0;
-    }
-
-    *start = v;
-    *end = ve;
-
-    return 1;
-}
-
-
-/*
- * Is there, in t[w0, w1), a credential word ("key", "token", "secret",
- * "password", ...) as a word or the last part of a name ("censys_key",
- * "apiKey"), not after "public", "cache", ... nor going on with "_id",
- * followed by a random-looking token that ends before w1, with at most
- * one line break between its end and w1?  Nothing outside [w0, w1) is
- * read.
- */
-
-static int
-ngx_http_llm_pii_cred_before(const u_char *t, size_t w0, size_t w1)
-{
-    size_t  i, j, k, l, p, v, wl, nl;
-
-    for (i = w0 + 1; i < w1; i++) {
-        if (!ngx_pii_alpha(t[i])
-            || (ngx_pii_alpha(t[i - 1])
-                && !(ngx_pii_lower(t[i - 1]) && ngx_pii_upper(t[i]))))
-        {
-            continue;
-        }
-
-        for (j = 0; ngx_http_llm_pii_cred_words[j].name; j++) {
-            wl = ngx_http_llm_pii_cred_words[j].len;
-
-            if (i + wl <= w1
-                && ngx_http_llm_pii_casecmp(t + i,
-                                            ngx_http_llm_pii_cred_words[j].name,
-                                            wl)
-                && (i + wl == w1 || !ngx_pii_lower(t[i + wl])))
-            {
-                break;
-            }
-        }
-
-        if (ngx_http_llm_pii_cred_words[j].name == NULL) {
-            continue;
-        }
-
-        /* "public key", "cache_key" */
-
-        p = i;
-
-        if (p > w0 + 1 && (t[p - 1] == ' ' || t[p - 1] == '_'
-                           || t[p - 1] == '-' || t[p - 1] == '.'))
-        {
-            p--;
-        }
-
-        for (k = p; k > w0 + 1 && ngx_pii_alpha(t[k - 1]); k--) { /* void */ }
-
-        if (k < p && ngx_http_llm_pii_in_list(t + k, p - k,
-                                              ngx_http_llm_pii_not_before))
-        {
-            continue;
-        }
-
-        /* the rest of the name: "_KEY", not "_id" */
-
-        for (p = i + wl; p < w1 && ngx_pii_word(t[p]); p++) { /* void */ }
-
-        if (p > i + wl
-            && ngx_http_llm_pii_name_negated(t + i + wl, p - i - wl))
-        {
-            continue;
-        }
-
-        /* a separator, then the token */
-
-        for (l = 0; p < w1 && !ngx_pii_valch(t[p]) && t[p] != '\n'
-                    && t[p] != '\r' && l < 4;
-             p++, l++)
-        {
-            /* void */
-        }
-
-        v = NGX_HTTP_LLM_PII_NONE;
-
-        for (k = p; k < w1 && ngx_pii_valch(t[k]); k++) {
-            if (v == NGX_HTTP_LLM_PII_NONE && ngx_pii_alnum(t[k])) {
-                v = k;
-            }
-        }
-
-        if (v == NGX_HTTP_LLM_PII_NONE || k == w1) {
-            continue;
-        }
-
-        for (l = k, nl = 0; l < w1; l++) {
-            nl += (t[l] == '\n');
-        }
-
-        if (nl > 1) {
-            continue;
-        }
-
-        if (ngx_http_llm_pii_random(t + v, k - v, 16)) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/*
- * The companion of a key (compiled without start of match; the match ends
- * after "ID=", "user: ", "host - "): the value after the name, whole
- * (letters, digits, "._@:/+-": characters a stream holds back), 4 to 128
- * characters, not a placeholder nor an expression, when a credential and
- * its token come before the name, within a stream's context before the
- * value (ngx_http_llm_pii_cred_before()).  The character after the value
- * must have arrived: a stream holds the value until then.
- */
-
-static int
-ngx_http_llm_pii_v_companion(const u_char *t, size_t len, size_t *start,
-    size_t *end)
-{
-    u_char  c;
-    size_t  n, v, ve, w0;
-
-    static const char  *words[] = {
-        "none", "null", "true", "false", "undefined", "default", "admin",
-        "root", "localhost", "string", NULL
-    };
-
-    size_t  i, k;
-
-    /* the name: back over blanks, quotes and the separator */
-
-    for (n = *end; n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'
-                             || t[n - 1] == ':' || t[n - 1] == '='
-                             || t[n - 1] == '-');
-         n--)
-    {
-        /* void */
-    }
-
-    if (n > 0 && (t[n - 1] == '"' || t[n - 1] == '\'')) {
-        n--;
-    }
-
-    for (i = n; i > 0 && ngx_pii_alpha(t[i - 1]); i--) { /* void */ }
-
-    /* a word or the last part of a name: "ID", "censys_user", "orgId" */
-
-    if (i > 0 && ngx_pii_alnum(t[i - 1])) {
-        return 0;
-    }
-
-    for ( /* void */ ; i > 0 && n - i < 40 && (ngx_pii_word(t[i - 1])
-                                               || t[i - 1] == '.');
-         i--)
-    {
-        /* void */
-    }
-
-    /* the value, after blanks and a quote */
-
-    for (v = *end; v < len && v - *end < 3 && (t[v] == ' ' || t[v] == '\t');
-         v++)
-    {
-        /* void */
-    }
-
-    if (v < len && (t[v] == '"' || t[v] == '\'' || t[v] == '{')) {
-        v++;
-    }
-
-    for (ve = v; ve < len; ve++) {
-        c = t[ve];
-
-        if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '@' || c == ':'
-              || c == '/' || c == '+' || c == '-'))
-        {
-            break;
-        }
-
-        if (ve - v > 128) {
-            return 0;
-        }
-    }
-
-    c = (ve < len) ? t[ve] : ' ';    /* the end: see v_password() */
-
-    if (!(c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ','
-          || c == ';' || c == '"' || c == '\'' || c == '}' || c == ')'
-          || c == '<' || c == ']'))
-    {
-        return 0;
-    }
-
-    while (ve > v && (t[ve - 1] == '.' || t[ve - 1] == ':'
-                      || t[ve - 1] == '/'))
-    {
-        ve--;
-    }
-
-    if (ve - v < 4 || !ngx_pii_alnum(t[v])) {
-        return 0;
-    }
-
-    if (ngx_http_llm_pii_fake(t + v, ve - v)
-        || ngx_http_llm_pii_placeholder_run(t + v, ve - v))
-    {
-        return 0;
-    }
-
-    for (k = 0; words[k]; k++) {
-        if (ve - v == strlen(words[k])
-            && ngx_http_llm_pii_casecmp(t + v, words[k], ve - v))
-        {
-            return 0;
-        }
-    }
-
-    /* the credential before the name, within the context of the value */
-
-    w0 = (v > NGX_HTTP_LLM_PII_CONTEXT) ? v - NGX_HTTP_LLM_PII_CONTEXT : 0;
-
-    if (i <= w0 || !ngx_http_llm_pii_cred_before(t, w0, i)) {
         return 0;
     }
 

@@ -611,9 +611,9 @@ static sample_t  samples[] = {
       "z da2-w6i42fip1zozy5vpuynl5a4g04", "[SECRET] [SECRET] [SECRET]" },
     { "oc login --token=sha256~mx-dH8qzuGsepL4glLHNWHedKjhJLS9BnfVV95Q-UCb",
       "oc login --token=[SECRET]" },
-    { "fb 915826198106172|z4gIcnmr8CNMMQc3lXa7nPP6h_l and EAAIPDtM7hU3L1QjW"
+    { "fb EAAIPDtM7hU3L1QjW"
       "9eRuRc2j178KRm3sVAYfg0WyZdFGAAZWRqKpKGVzMiXVo3v1oQuEuY7nNg1nWHDnCBx0B"
-      "Ndm9hpaqd4q3Tx1ByTcIJH8XabOIWuSLuZYQ4.", "fb [SECRET] and [SECRET]." },
+      "Ndm9hpaqd4q3Tx1ByTcIJH8XabOIWuSLuZYQ4.", "fb [SECRET]." },
 
     /* Zapier hooks, Tableau, Azure SAS, Bundler */
     { "POST https://hooks.zapier.com/hooks/catch/2599593/r22hib/ now",
@@ -644,11 +644,7 @@ static sample_t  samples[] = {
       "var.db_password\npasswordless: true1\nPassword: 8 characters\n"
       "password = \"<password>\"", NULL },
 
-    /* the companions of a key; a quoted 12-character token */
-    { "acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nacme id: 1wdncxln\n"
-      "censys_key: \"7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\"\ncensys_user: "
-      "\"k3x9q2w8-ops\"\n", "acme key: [SECRET]\nacme id: [SECRET]\n"
-      "censys_key: \"[SECRET]\"\ncensys_user: \"[SECRET]\"\n" },
+    /* a quoted 12-character token after a credential word */
     { "ipinfo token = '3fa77bb6fe6d85' ok", "ipinfo token = '[SECRET]' ok" },
     { "order id: 1wdncxln, cache key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\n"
       "host: db01.example.org, token = 'refreshed', public key: 7X8s51fbLtBy"
