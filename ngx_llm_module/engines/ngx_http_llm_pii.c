@@ -7491,16 +7491,6 @@ ngx_http_llm_pii_v_bundler(const u_char *t, size_t len, size_t *start,
 
     e = *end;
 
-    if (e < len && !(t[e] == ' ' || t[e] == '\t' || t[e] == '\n'
-                     || t[e] == '\r' || t[e] == '"' || t[e] == '\''))
-    {
-        return 0;
-    }
-
-    while (e > 0 && (t[e - 1] == ';' || t[e - 1] == ',')) {
-        e--;
-    }
-
     /* back to "BUNDLE_", at most a context before the end */
 
     for (n = e; n >= 7; n--) {
@@ -7543,6 +7533,25 @@ ngx_http_llm_pii_v_bundler(const u_char *t, size_t len, size_t *start,
     c = t[v];
 
     if (c == '$' || c == '<' || c == '{' || c == '%') {
+        return 0;
+    }
+
+    /*
+     * the value: up to the first character a stream does not hold back
+     * (";", ",", a blank, a quote), whatever follows it
+     */
+
+    for (e = v; e < len; e++) {
+        c = t[e];
+
+        if (!(ngx_pii_alnum(c) || (c != 0 && strchr("._%+@:/=~!#$&*?^{|}()-",
+                                                     c) != NULL)))
+        {
+            break;
+        }
+    }
+
+    if (e == v || memchr(t + v, ':', e - v) == NULL) {
         return 0;
     }
 
