@@ -7639,10 +7639,6 @@ ngx_http_llm_pii_v_password(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    if (i > 0 && ngx_pii_lower(t[i - 1]) && ngx_pii_lower(t[i])) {
-        /* "mypassword" is a name, "userpassword" too; not "passwordless" */
-    }
-
     for (v = i; v < p && ngx_pii_alpha(t[v]); v++) { /* void */ }
 
     if (v < p && ngx_pii_lower(t[v - 1]) && ngx_pii_lower(t[v])) {
