@@ -3,7 +3,10 @@
 # alone, URLs with a password in every form (an empty user, "@" in the
 # password, no scheme), JDBC URLs and connection strings, curl -u, Slack
 # tokens with repeated digits, Azure AD client secrets: in a request, in a
-# JSON answer, and in a stream sent one character per event.
+# JSON answer, and in a stream sent one character per event.  TESTs 7 to
+# 10: the second block (a provider's name before a token, more documented
+# prefixes, Azure SAS, Bundler, passwords in configuration files, Zapier
+# hooks, "key:secret" pairs).
 
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
@@ -72,6 +75,29 @@ our $Answer = 'Use KEY=zoaw0c0m50m0hz2h1fm21y4tqfyl7ifi or <secret>{airship '
     . 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s nor token id '
     . '9f0c2b7e-4d1a-4e8b-9c3f-5a6b7c8d9e0f.';
 
+our $Stream2 = by_char('datadog: HAZt9xslXTTIQrh6bpy0VAq3GZuO2R8U, '
+    . 'NRAK-DRG7ABH4TNGB38OBZH1D8DM8QRW, '
+    . 'sas sv=2022-11-02&sp=r&sig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetKxQ%3D, '
+    . 'BUNDLE_GEMS__EXAMPLE__COM=deploy:f00dcafe, password = rootpw42!x, '
+    . 'token = 1Vk6U2v7uFoKD90sPVOTAnkKMB647t:DItOdTXYHVvi99uc, '
+    . 'zap https://hooks.zapier.com/hooks/catch/2599593/r22hib/ ok');
+
+our $Answer2 = 'new relic ziJdi0Y4mj4TIJZ9RnvIh4TOetAf; '
+    . 'sgp_82f04cfc56843619aa15d298cf22778591fcf7de; '
+    . 'oc login --token=sha256~mx-dH8qzuGsepL4glLHNWHedKjhJLS9BnfVV95Q-UCb; '
+    . 'DB_PWD=s3cr3t!x9 # prod; not github commit '
+    . '3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a nor password: required.';
+
+# a quoted 12 to 15 character token after a credential word, on the
+# line after a key; \\u000a is a line break, \\u0022 a quote (one event
+# each)
+our $Stream3 = by_char('acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\\\\u000a'
+    . 'ipinfo token = \\\\u0022bb9a2f5fe555a6\\\\u0022 ok');
+
+our $Answer3 = 'acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\\\\n'
+    . 'ipinfo token = \\\\"bb9a2f5fe555a6\\\\" ok; not: order id: 1wdncxln, '
+    . 'token = \\\\"refreshed\\\\"';
+
 our $Mock = <<"_EOC_";
     log_format llm 'llm-log: redactions=\$llm_redactions status=\$status';
 
@@ -97,6 +123,34 @@ our $Mock = <<"_EOC_";
             default_type application/json;
             echo_read_request_body;
             echo '{"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"$Answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50}}';
+        }
+
+        location /json2/ {
+            default_type application/json;
+            echo_read_request_body;
+            echo '{"id":"c3","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"$Answer2"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50}}';
+        }
+
+        location /split2/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+$Stream2
+            echo -n '$Stop';
+            echo -n '$Done';
+        }
+
+        location /json3/ {
+            default_type application/json;
+            echo_read_request_body;
+            echo '{"id":"c4","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"$Answer3"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50}}';
+        }
+
+        location /split3/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+$Stream3
+            echo -n '$Stop';
+            echo -n '$Done';
         }
 
         location /split/ {
@@ -203,5 +257,112 @@ POST /split/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
 --- response_body_unlike eval
 qr/zoaw|7ifi|qFj3|QIN4|admin|ssw0|e039|a0b9379c|IQ8Q|16cxr|elastic|Sup3r/
+--- no_error_log
+[error]
+
+
+
+=== TEST 7: request: a provider's name before a token, documented prefixes, Azure SAS, Bundler, Tableau, passwords in configuration files, key:secret pairs; look-alikes left alone
+--- request
+POST /echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"datadog: HAZt9xslXTTIQrh6bpy0VAq3GZuO2R8U\nnew relic 'ziJdi0Y4mj4TIJZ9RnvIh4TOetAf'\nBBDC-8s0Rc3VgTg9VaZEoBFUhIiJyqGNSOvQmIQbgSc7I8gzN\nsgp_82f04cfc56843619aa15d298cf22778591fcf7de 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 NRAK-DRG7ABH4TNGB38OBZH1D8DM8QRW\npat.S1ZaRkeKPPpQqF-K4pGFj1.96fb46492dec445af9d27547.BJuIWCWGZis8pFqGmxaO HRKU-pQ-j3lWFvjLjKR7PttINXPs3nGEBBV3WIkNZAObehT_Z2HM5u1ByAUzDWj6z da2-w6i42fip1zozy5vpuynl5a4g04\noc login --token=sha256~mx-dH8qzuGsepL4glLHNWHedKjhJLS9BnfVV95Q-UCb\nfb EAAIPDtM7hU3L1QjW9eRuRc2j178KRm3sVAYfg0WyZdFGAAZWRqKpKGVzMiXVo3v1oQuEuY7nNg1nWHDnCBx0BNdm9hpaqd4q3Tx1ByTcIJH8XabOIWuSLuZYQ4\n5iDGjTC6La4alyyQSzgrmm==:jTbM88DujEo9BSxqTU5CEflgpFptgqHU\nhttps://acct.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&sp=r&se=2026-01-01T00:00:00Z&sig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetKxQ%3D\nexport BUNDLE_GEMS__EXAMPLE__COM=deploy:f00dcafe\npassword       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\ntoken = '1Vk6U2v7uFoKD90sPVOTAnkKMB647t:DItOdTXYHVvi99uc'\nPOST https://hooks.zapier.com/hooks/catch/2599593/r22hib/\nNot: github commit 3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a, github.com/ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, stripe customer cus_ziJdi0Y4mj4TIJZ9Rn, sentry event id 9f1c2b7a4e8d4c3bb5a6f0e1d2c3b4a5, datadog ID=ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, password: required, password = \"changeme\", password_file = \"/run/secrets/db1\""}]}
+--- response_body chomp
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"datadog: [SECRET]\nnew relic '[SECRET]'\n[SECRET]\n[SECRET] [SECRET] [SECRET]\n[SECRET] [SECRET] [SECRET]\noc login --token=[SECRET]\nfb [SECRET]\n[SECRET]\nhttps://acct.blob.core.windows.net/c/f.txt?[SECRET]\nexport BUNDLE_GEMS__EXAMPLE__COM=[SECRET]\npassword       = \"[SECRET]\"\nadmin_password: '[SECRET]'\ntoken = '[SECRET]'\nPOST [SECRET]\nNot: github commit 3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a, github.com/ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, stripe customer cus_ziJdi0Y4mj4TIJZ9Rn, sentry event id 9f1c2b7a4e8d4c3bb5a6f0e1d2c3b4a5, datadog ID=ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, password: required, password = \"changeme\", password_file = \"/run/secrets/db1\""}]}
+--- error_log
+llm-log: redactions=18 
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: JSON answer: the second block's secrets are masked, the look-alikes are not
+--- request
+POST /json2/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}
+--- response_body_like eval
+qr/"content":"new relic \[SECRET\]; \[SECRET\]; oc login --token=\[SECRET\]; DB_PWD=\[SECRET\] # prod; not github commit 3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a nor password: required\."/
+--- error_log
+llm-log: redactions=4 
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: stream, one character per event: the second block's secrets are seen whole
+--- request
+POST /split2/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_filters eval
+\&main::contents
+--- response_body chomp
+datadog: [SECRET], [SECRET], sas [SECRET], BUNDLE_GEMS__EXAMPLE__COM=[SECRET], password = [SECRET], token = [SECRET], zap [SECRET] ok
+--- error_log
+llm-log: redactions=7 
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 10: stream, one character per event: no piece of the second block's secrets reaches the client
+--- request
+POST /split2/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_unlike eval
+qr/HAZt|R8U|NRAK|QRW|GP5H|KxQ|deploy|f00d|rootpw|x9|1Vk6|vi99|2599593|r22hib/
+--- no_error_log
+[error]
+
+
+
+=== TEST 11: request: a quoted 12-character token after a credential word; short words and ids are left alone
+--- request
+POST /echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nipinfo token = '3fa77bb6fe6d85'\nNot: order id: 1wdncxln, cache key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nhost: db01.example.org, token = 'refreshed'"}]}
+--- response_body chomp
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"acme key: [SECRET]\nipinfo token = '[SECRET]'\nNot: order id: 1wdncxln, cache key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\nhost: db01.example.org, token = 'refreshed'"}]}
+--- error_log
+llm-log: redactions=2 
+--- no_error_log
+[error]
+
+
+
+=== TEST 12: JSON answer: a quoted 12-character token
+--- request
+POST /json3/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}
+--- response_body_like eval
+qr/"content":"acme key: \[SECRET\]\\nipinfo token = \\"\[SECRET\]\\" ok; not: order id: 1wdncxln, token = \\"refreshed\\""/
+--- error_log
+llm-log: redactions=2 
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: stream, one character per event: a quoted 12-character token, whole
+--- request
+POST /split3/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_filters eval
+\&main::contents
+--- response_body chomp
+acme key: [SECRET]
+ipinfo token = "[SECRET]" ok
+--- error_log
+llm-log: redactions=2 
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 14: stream, one character per event: no piece of the key or the short token reaches the client
+--- request
+POST /split3/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_unlike eval
+qr/7X8s|FAbG|bb9a|55a6/
 --- no_error_log
 [error]

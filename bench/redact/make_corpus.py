@@ -686,6 +686,92 @@ CONTEXT_NEGATIVES = [
 ]
 
 
+# Secret recall, second block (a provider's name before a token, more
+# documented prefixes, Azure SAS, Bundler, passwords in configuration files,
+# "key:secret" pairs, quoted 12-character tokens; an id after a key is not
+# a secret) and their look-alikes: a generator of its own, appended after
+# the lines above, which stay as they were.
+S = random.Random(29)
+ALNUM = string.ascii_letters + string.digits
+
+
+def srand(n, alphabet=ALNUM):
+    # letters and digits, and both cases when the alphabet has them
+    while True:
+        v = "".join(S.choice(alphabet) for _ in range(n))
+        if (any(c.isdigit() for c in v)
+                and any(c.isupper() for c in v) == any(
+                    c.isupper() for c in alphabet)
+                and any(c.islower() for c in v) == any(
+                    c.islower() for c in alphabet)):
+            return v
+
+
+def shex(n):
+    return "".join(S.choice("0123456789abcdef") for _ in range(n))
+
+
+def slow(n):
+    return "".join(S.choice(string.ascii_lowercase + string.digits)
+                   for _ in range(n))
+
+
+PROVIDERS = ["datadog", "mapbox", "sendgrid", "algolia", "pagerduty",
+             "new relic", "cloudflare", "mailgun", "airtable", "twilio"]
+
+SECRET2_POS = [
+    lambda: "%s: «secret:%s»" % (S.choice(PROVIDERS), srand(32)),
+    lambda: "%s '«secret:%s»'" % (S.choice(PROVIDERS), srand(28)),
+    lambda: "[DEBUG] Using %s KEY=«secret:%s»" % (S.choice(PROVIDERS),
+                                                  srand(32)),
+    lambda: "bitbucket «secret:BBDC-%s»" % srand(44, ALNUM + "+/"),
+    lambda: "SRC_ACCESS_TOKEN «secret:sgp_%s»" % shex(40),
+    lambda: "export LANGSMITH_API_KEY=«secret:lsv2_pt_%s_%s»" % (shex(32),
+                                                                shex(10)),
+    lambda: "NEW_RELIC_USER_KEY «secret:NRAK-%s»" % srand(
+        27, string.ascii_uppercase + string.digits),
+    lambda: "heroku «secret:HRKU-%s»" % srand(60, ALNUM + "_-"),
+    lambda: "oc login --token=«secret:sha256~%s»" % srand(43, ALNUM + "_-"),
+    lambda: "hook «secret:https://hooks.zapier.com/hooks/catch/%s/%s/»" % (
+        "".join(S.choice(string.digits) for _ in range(7)), slow(6)),
+    lambda: "https://acct.blob.core.windows.net/c/f.txt?«secret:sv=2022-11-02"
+            "&ss=b&sp=r&se=2026-0%d-01T00:00:00Z&sig=%s%%3D»" % (
+                S.randint(1, 9), srand(43)),
+    lambda: "export BUNDLE_GEMS__EXAMPLE__COM=«secret:deploy:%s»" % shex(8),
+    lambda: "password = \"«secret:%s%d!»\"" % (slow(8), S.randint(10, 99)),
+    lambda: "DB_PASSWORD: «secret:%s%d»" % (srand(10), S.randint(10, 99)),
+    lambda: "token = '«secret:%s:%s»'" % (srand(30), srand(16)),
+    lambda: "api key: «secret:%s»\\napi id: %s" % (srand(32), slow(8)),
+    lambda: "token = '«secret:%s»'" % shex(14),
+]
+
+SECRET2_NEG = [
+    lambda: "github commit %s" % shex(40),
+    lambda: "see github.com/%s/%s" % (slow(8), srand(20)),
+    lambda: "stripe customer cus_%s" % srand(16),
+    lambda: "sentry event id %s" % shex(32),
+    lambda: "datadog trace id %s" % shex(32),
+    lambda: "cloudflare ray id %s-FRA" % shex(16),
+    lambda: "twilio message sid SM%s" % shex(32),
+    lambda: "aws region eu-west-1, bucket %s-assets" % slow(10),
+    lambda: "heroku release v%d, build %s" % (S.randint(10, 999), shex(24)),
+    lambda: "mapbox style mapbox://styles/%s/%s" % (slow(8), srand(25)),
+    lambda: "npm install @sentry/node@%d.%d.%d" % (S.randint(5, 9),
+                                                 S.randint(0, 99),
+                                                 S.randint(0, 9)),
+    lambda: "password: required, password_file = \"/run/secrets/%s\"" % (
+        slow(6)),
+    lambda: "password = \"${DB_PASS}\", password: \"changeme\"",
+    lambda: "the password must be at least %d characters" % S.randint(8, 16),
+    lambda: "order id: %s, user: %s" % (slow(8), S.choice(FIRST).lower()),
+    lambda: "cache key: %s\\nhost: db%02d.example.org" % (srand(32),
+                                                      S.randint(1, 99)),
+    lambda: "token = 'refreshed', key = 'en-US'",
+    lambda: "sig=%s alone" % srand(43),
+    lambda: "BUNDLE_JOBS=%d BUNDLE_PATH=vendor/bundle" % S.randint(2, 8),
+]
+
+
 def main():
     lines = []
     for _ in range(1400):
@@ -708,7 +794,13 @@ def main():
     for i in range(400):
         more.append(NID_NEG[i % len(NID_NEG)]())
     R2.shuffle(more)
-    for line in lines + more:
+    second = []
+    for i in range(170):
+        second.append(SECRET2_POS[i % len(SECRET2_POS)]())
+    for i in range(190):
+        second.append(SECRET2_NEG[i % len(SECRET2_NEG)]())
+    S.shuffle(second)
+    for line in lines + more + second:
         print(line)
 
 

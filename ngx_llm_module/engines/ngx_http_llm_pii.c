@@ -155,6 +155,18 @@ static int ngx_http_llm_pii_v_conn_password(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len,
     size_t *start, size_t *end);
+/* secret recall, second block (see "Provider names" at the end) */
+static int ngx_http_llm_pii_v_provider(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_tableau(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_sas(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_bundler(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_password(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+
 static int ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min);
 static int ngx_http_llm_pii_slack(const u_char *v, size_t n);
 static int ngx_http_llm_pii_fake(const u_char *v, size_t n);
@@ -257,6 +269,37 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
  * context since, and is not taken, as the whole text does not take it.
  */
 #define NGX_HTTP_LLM_PII_HELD   0x40000000
+
+/*
+ * Services that publish API keys without a prefix of their own (or with a
+ * short one), by the name people write next to a key: "mapbox", "new
+ * relic", "aws".  Written from the services' documentation, not from a
+ * corpus; no English word ("box", "square", "linear", "notion" are left
+ * out: prose is full of them).  See ngx_http_llm_pii_v_provider().
+ */
+#define NGX_HTTP_LLM_PII_PROVIDERS                                            \
+    "(?:new\\x20relic|browserstack|digitalocean|launchdarkly|artifactory|"    \
+    "huggingface|messagebird|sourcegraph|uptimerobot|woocommerce|"            \
+    "assemblyai|cloudflare|cloudinary|cloudsmith|confluence|contentful|"      \
+    "elevenlabs|eventbrite|freshworks|gocardless|mattermost|quickbooks|"      \
+    "salesforce|sendinblue|smartsheet|sonarcloud|statuspage|amplitude|"       \
+    "anthropic|atlassian|backblaze|bitbucket|bitwarden|braintree|"            \
+    "buildkite|chargebee|coveralls|dynatrace|freshdesk|infisical|"            \
+    "langsmith|mailchimp|onesignal|pagerduty|pinterest|pipedrive|"            \
+    "sonarqube|sumologic|terraform|airtable|appveyor|bitfinex|calendly|"      \
+    "circleci|clearbit|coinbase|deepgram|docusign|firebase|intercom|"         \
+    "langfuse|linkedin|mandrill|mixpanel|newrelic|opsgenie|pastebin|"         \
+    "paystack|postmark|razorpay|scaleway|sendbird|sendgrid|supabase|"         \
+    "telegram|typeform|unsplash|wakatime|weaviate|algolia|alibaba|"           \
+    "binance|bugsnag|clickup|codecov|datadog|discord|doppler|dropbox|"        \
+    "grafana|hetzner|hubspot|ipstack|klaviyo|mailgun|mailjet|maxmind|"        \
+    "mistral|netlify|posthog|rollbar|shopify|spotify|tencent|twitter|"        \
+    "webflow|zendesk|aliyun|bitmex|codacy|cohere|disqus|fastly|flickr|"       \
+    "github|gitlab|gitter|heroku|ipinfo|linode|mapbox|openai|paypal|"         \
+    "pubnub|pusher|qdrant|sentry|splunk|strava|stripe|telnyx|travis|"         \
+    "trello|twilio|twitch|vercel|vonage|yandex|zapier|adobe|apify|asana|"     \
+    "auth0|azure|bitly|deepl|figma|imgur|jfrog|nexmo|ngrok|nuget|plaid|"      \
+    "plivo|sinch|vultr|groq|jira|okta|snyk|zoho|aws|gcp)"
 
 #define ngx_pii_digit(c)  ((c) >= '0' && (c) <= '9')
 #define ngx_pii_upper(c)  ((c) >= 'A' && (c) <= 'Z')
@@ -584,7 +627,78 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
       "-----BEGIN (?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY-----[\\s\\S]*"
       "-----END (?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY-----",
-      ngx_http_llm_pii_v_pem }
+      ngx_http_llm_pii_v_pem },
+
+    /*
+     * Secret recall, second block: appended, so that the entries above
+     * keep their shapes (see "Provider names" near the end of the file).
+     *
+     * A random-looking token shortly after the name of a service whose
+     * keys have no prefix of their own ("mapbox sk.nc7...", "textmagic
+     * 'hnNIvpj0...'"): names of services that publish API keys, written
+     * from their documentation, none of them an English word; the
+     * validator finds the token as the context detector does
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      NGX_HTTP_LLM_PII_PROVIDERS "[^a-z]",
+      ngx_http_llm_pii_v_provider },
+
+    /*
+     * more tokens with a provider's prefix (their documented formats):
+     * Bitbucket Data Center, Sourcegraph, LangSmith, New Relic user keys,
+     * Harness, Heroku, AWS AppSync, OpenShift, Facebook user access
+     * tokens ("EAA..."; an app token "<app id>|<secret>" starts with a
+     * digit class, which cost Hyperscan 6 % on prose: left out)
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:BBDC-[A-Za-z0-9+/]{44}"
+      "|sgp_(?:[A-Fa-f0-9]{16}_)?[A-Fa-f0-9]{40}"
+      "|lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}"
+      "|NRAK-[A-Z0-9]{27}"
+      "|(?:pat|sat)\\.[A-Za-z0-9_-]{22}\\.[a-f0-9]{24}\\.[A-Za-z0-9]{20}"
+      "|HRKU-[A-Za-z0-9_-]{60}"
+      "|da2-[a-z0-9]{26}"
+      "|sha256~[A-Za-z0-9_-]{43}"
+      "|EAA[A-Za-z0-9]{90,})",
+      ngx_http_llm_pii_v_token },
+
+    /* Zapier webhooks */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      "(?:https?://)?hooks\\.zapier\\.com/hooks/catch/[A-Za-z0-9/]{8,}",
+      ngx_http_llm_pii_v_url_secret },
+
+    /* Tableau personal access token secrets: "<22>==:<32>" */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "[A-Za-z0-9+/]{22}==:[A-Za-z0-9]{32}",
+      ngx_http_llm_pii_v_tableau },
+
+    /*
+     * Azure shared access signatures: a query with "sv=" and "sig=",
+     * whole; from "sig=", the validator finds the query's start
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      "sig=[A-Za-z0-9%+/]{20,}(?:=|%3[Dd]){0,2}",
+      ngx_http_llm_pii_v_sas },
+
+    /*
+     * Bundler credentials for a gem source in the environment or in
+     * .bundle/config: "BUNDLE_GEMS__EXAMPLE__COM: user:password"; the value
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      "BUNDLE_[A-Z0-9_]*__[A-Z]{2,}[\"']?[ \\t]{0,2}[:=][ \\t]{0,2}[\"']?"
+      "[A-Za-z0-9._%+-]+:[^\\s\"']+",
+      ngx_http_llm_pii_v_bundler },
+
+    /*
+     * a password assigned in a configuration file (env, ini, YAML, TOML,
+     * HCL, properties, JSON): "password = \"rootpw42\"", "db_pwd: s3cr3t!1";
+     * shorter than the assigned values above and without their shape;
+     * the validator takes the value, whole, quoted or to the end of its word
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "(?:passw(?:or)?d|pwd)[a-z0-9_.-]{0,16}[\"']?[ \\t]{0,16}"
+      "(?::=|=>|[:=])[ \\t]{0,3}",
+      ngx_http_llm_pii_v_password }
 };
 
 
@@ -2033,10 +2147,27 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
         }
     }
 
-    /* a match that reaches the held bytes is held whole */
+    /*
+     * A match that reaches the held bytes is held whole; but not more than
+     * RUN_MAX bytes of it before the held run (a URL with a password whose
+     * path never ends, a JDBC URL, a long token: each delta would rescan
+     * all of it).  Such a match is redacted up to the cut now; the rest is
+     * released as text (the scheme and the password are gone from the
+     * buffer, so the rest is no longer part of a value).  Not a key block:
+     * it is held up to BLOCK_MAX above.
+     */
 
     for (i = n; i-- > 0; /* void */) {
         if (m[i].start < cut && m[i].end >= cut) {
+            if (cut - m[i].start >= NGX_HTTP_LLM_PII_RUN_MAX
+                && cut > from
+                && memcmp(s->buf + m[i].start, NGX_HTTP_LLM_PII_BEGIN,
+                          sizeof(NGX_HTTP_LLM_PII_BEGIN) - 2) != 0)
+            {
+                m[i].end = cut;
+                continue;
+            }
+
             cut = m[i].start;
         }
     }
@@ -5318,6 +5449,17 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
         for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
 
+        /*
+         * a quoted token ("token = '3ff77bb6fe6885'"): 12 characters are
+         * enough, the quotes say where it ends
+         */
+
+        if (min == 16 && ve - v >= 12 && ve == b && v > 0 && b < len
+            && (t[v - 1] == '\'' || t[v - 1] == '"') && t[b] == t[v - 1])
+        {
+            min = 12;
+        }
+
         if (ve - v >= min) {
             c = (b < len) ? t[b] : '\0';
 
@@ -5337,6 +5479,29 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
             if (!ngx_http_llm_pii_random(t + v, ve - v, min)) {
                 return 0;
+            }
+
+            /*
+             * "key:secret" pairs ("KUoABcy4...:ocjGep7t..."): the parts
+             * after a ":" too (characters a stream holds back)
+             */
+
+            while (ve == b && b + 1 < len && t[b] == ':'
+                   && ngx_pii_alnum(t[b + 1]))
+            {
+                for (p = b + 1; p < len && ngx_pii_valch(t[p]); p++) {
+                    if (p - v >= NGX_HTTP_LLM_PII_RUN_MAX) {
+                        return 0;
+                    }
+                }
+
+                b = p;
+
+                for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
+            }
+
+            if (b < len && t[b] == '@') {
+                return 0;                      /* "user:password@host" */
             }
 
             *start = v;
@@ -6907,6 +7072,689 @@ ngx_http_llm_pii_v_cred_url_open(const u_char *t, size_t len, size_t *start,
     }
 
     *start = s;
+
+    return 1;
+}
+
+
+/*
+ * Secret recall, second block: the validators of the patterns appended to
+ * the table ("Provider names" and what follows).  They reuse the context
+ * detector's checks (ngx_http_llm_pii_random(), _name_negated()) and
+ * follow its rules for streams: a word may lie in the released context, a
+ * token is made of characters a stream holds back.
+ */
+
+
+/* a word between a provider's name and a token that says it is no key */
+
+static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_not_key[] = {
+    ngx_pii_w("user"), ngx_pii_w("username"), ngx_pii_w("login"),
+    ngx_pii_w("email"), ngx_pii_w("account"), ngx_pii_w("acct"),
+    ngx_pii_w("org"), ngx_pii_w("organization"), ngx_pii_w("team"),
+    ngx_pii_w("project"), ngx_pii_w("workspace"), ngx_pii_w("tenant"),
+    ngx_pii_w("region"), ngx_pii_w("zone"), ngx_pii_w("bucket"),
+    ngx_pii_w("cluster"), ngx_pii_w("instance"), ngx_pii_w("channel"),
+    ngx_pii_w("repo"), ngx_pii_w("repository"), ngx_pii_w("branch"),
+    ngx_pii_w("tag"), ngx_pii_w("release"), ngx_pii_w("build"),
+    ngx_pii_w("run"), ngx_pii_w("job"), ngx_pii_w("workflow"),
+    ngx_pii_w("pipeline"), ngx_pii_w("issue"), ngx_pii_w("ticket"),
+    ngx_pii_w("pr"), ngx_pii_w("event"), ngx_pii_w("request"),
+    ngx_pii_w("req"), ngx_pii_w("trace"), ngx_pii_w("span"),
+    ngx_pii_w("ray"), ngx_pii_w("order"), ngx_pii_w("invoice"),
+    ngx_pii_w("customer"), ngx_pii_w("charge"), ngx_pii_w("payment"),
+    ngx_pii_w("subscription"), ngx_pii_w("price"), ngx_pii_w("product"),
+    ngx_pii_w("plan"), ngx_pii_w("message"), ngx_pii_w("msg"),
+    ngx_pii_w("app"), ngx_pii_w("site"), ngx_pii_w("page"),
+    ngx_pii_w("dashboard"), ngx_pii_w("model"), ngx_pii_w("image"),
+    ngx_pii_w("container"), ngx_pii_w("package"), ngx_pii_w("gist"),
+    ngx_pii_w("file"), ngx_pii_w("sheet"), ngx_pii_w("doc"),
+    ngx_pii_w("document"), ngx_pii_w("folder"), ngx_pii_w("record"),
+    ngx_pii_w("object"), ngx_pii_w("resource"), ngx_pii_w("deployment"),
+    ngx_pii_w("session"), ngx_pii_w("number"), ngx_pii_w("code"),
+    ngx_pii_w("status"), ngx_pii_w("error"), ngx_pii_w("sid"),
+    ngx_pii_w("style"), ngx_pii_w("styles"), ngx_pii_w("map"),
+    { NULL, 0 }
+};
+
+
+static int
+ngx_http_llm_pii_not_key_name(const u_char *p, size_t n)
+{
+    size_t  i, s;
+
+    if (ngx_http_llm_pii_name_negated(p, n)) {
+        return 1;
+    }
+
+    s = 0;
+
+    for (i = 0; i <= n; i++) {
+        if (i == n || !ngx_pii_alnum(p[i])
+            || (i > s && ngx_pii_upper(p[i]) && ngx_pii_lower(p[i - 1]))
+            || (i > s && ngx_pii_digit(p[i]) != ngx_pii_digit(p[i - 1])))
+        {
+            if (i - s >= 2 && i - s <= 12
+                && ngx_http_llm_pii_in_list(p + s, i - s,
+                                            ngx_http_llm_pii_not_key))
+            {
+                return 1;
+            }
+
+            s = (i < n && ngx_pii_alnum(p[i])) ? i : i + 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The token after a name that ends at e (w: the name's start): the first
+ * run of value characters of at least min characters that starts within
+ * CONTEXT_GAP bytes after e on the same line, with at most three short
+ * words before it, none of which says that the value is something else;
+ * it must look random.  The name's start and the token's start stay
+ * within a stream's context (w is looked at, and one byte before it).
+ */
+
+static int
+ngx_http_llm_pii_named_token(const u_char *t, size_t len, size_t w,
+    size_t e, size_t min, size_t *start, size_t *end)
+{
+    size_t  p, a, b, v, ve, limit, skipped;
+
+    limit = e + NGX_HTTP_LLM_PII_CONTEXT_GAP;
+
+    /* a run of value characters long enough to look at, on this line */
+
+    for (p = e, a = e; p < len; p++) {
+        if (ngx_pii_valch(t[p])) {
+            if (p + 1 - a >= 8) {
+                break;
+            }
+
+            continue;
+        }
+
+        if (t[p] == '\n' || t[p] == '\r' || p >= limit) {
+            return 0;
+        }
+
+        a = p + 1;
+    }
+
+    if (p == len && a >= limit) {
+        return 0;
+    }
+
+    /* the rest of the name: "_API_KEY", "1", not "_id", "_user" */
+
+    for (p = e; p < len && ngx_pii_word(t[p]); p++) {
+        if (p - e >= NGX_HTTP_LLM_PII_CONTEXT_TAIL) {
+            return 0;
+        }
+    }
+
+    if (p > e && ngx_http_llm_pii_not_key_name(t + e, p - e)) {
+        return 0;
+    }
+
+    skipped = 0;
+
+    for ( ;; ) {
+
+        while (p < len && p < limit && !ngx_pii_valch(t[p])) {
+            if (t[p] == '\n' || t[p] == '\r') {
+                return 0;
+            }
+
+            p++;
+        }
+
+        if (p >= len || p >= limit) {
+            return 0;
+        }
+
+        v = NGX_HTTP_LLM_PII_NONE;
+
+        for (a = p; p < len && ngx_pii_valch(t[p]); p++) {
+            if (p - a >= NGX_HTTP_LLM_PII_RUN_MAX) {
+                return 0;
+            }
+
+            if (v == NGX_HTTP_LLM_PII_NONE) {
+                if (ngx_pii_alnum(t[p])) {
+                    v = p;
+                }
+
+            } else if (t[p] == '=' && p + 1 < len && ngx_pii_alnum(t[p + 1]))
+            {
+                /* "KEY=value": the value, unless the name says otherwise */
+                if (ngx_http_llm_pii_not_key_name(t + v, p - v)) {
+                    return 0;
+                }
+
+                v = p + 1;
+            }
+        }
+
+        b = p;
+
+        if (v == NGX_HTTP_LLM_PII_NONE || v == b) {
+            continue;
+        }
+
+        for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
+
+        if (ve - v >= min) {
+            if ((b < len && t[b] == '@') || v >= limit
+                || v - w > NGX_HTTP_LLM_PII_CONTEXT - 2)
+            {
+                return 0;
+            }
+
+            /* a path or a URL ("mapbox://styles/user/ck2x..."), not base64 */
+
+            if ((memchr(t + v, '/', ve - v) != NULL
+                 || memchr(t + a, '/', v - a) != NULL)
+                && memchr(t + v, '+', ve - v) == NULL
+                && memchr(t + v, '=', ve - v) == NULL)
+            {
+                return 0;
+            }
+
+            if (!ngx_http_llm_pii_random(t + v, ve - v, min)) {
+                return 0;
+            }
+
+            /*
+             * "key:secret" pairs ("KUoABcy4...:ocjGep7t..."): the parts
+             * after a ":" too (characters a stream holds back)
+             */
+
+            while (ve == b && b + 1 < len && t[b] == ':'
+                   && ngx_pii_alnum(t[b + 1]))
+            {
+                for (p = b + 1; p < len && ngx_pii_valch(t[p]); p++) {
+                    if (p - v >= NGX_HTTP_LLM_PII_RUN_MAX) {
+                        return 0;
+                    }
+                }
+
+                b = p;
+
+                for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
+            }
+
+            if (b < len && t[b] == '@') {
+                return 0;                      /* "user:password@host" */
+            }
+
+            *start = v;
+            *end = ve;
+
+            return 1;
+        }
+
+        if (++skipped > 3 || ngx_http_llm_pii_not_key_name(t + v, ve - v)) {
+            return 0;
+        }
+
+        if (b < len && t[b] == ':') {
+            return 0;                       /* "github user: ...": another */
+        }
+    }
+}
+
+
+/*
+ * Provider names: "mapbox sk.nc7.R5t...", "aws: AKIA...", "stripe
+ * '...'".  The name is a word of its own, or the first part of a name
+ * ("mapboxToken", "SENDGRID_KEY"); not part of a host or a path
+ * ("github.com/...", "api.stripe.com", "@sentry/node").
+ */
+
+static int
+ngx_http_llm_pii_v_provider(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char  c;
+    size_t  w, e;
+
+    w = *start;
+    e = *end - 1;                     /* the character after the name */
+
+    if (w > 0) {
+        c = t[w - 1];
+
+        if (ngx_pii_digit(c) || c == '.' || c == '/' || c == '@'
+            || c == '-' || c == '_'
+            || (ngx_pii_alpha(c) && !(ngx_pii_lower(c) && ngx_pii_upper(t[w]))))
+        {
+            return 0;
+        }
+    }
+
+    c = t[e];
+
+    if (c == '/' || c == '@'
+        || (c == '.' && e + 1 < len && ngx_pii_alpha(t[e + 1])))
+    {
+        return 0;
+    }
+
+    return ngx_http_llm_pii_named_token(t, len, w, e, 16, start, end);
+}
+
+
+/* Tableau personal access token secrets: "<22 base64>==:<32>" */
+
+static int
+ngx_http_llm_pii_v_tableau(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char  c;
+
+    if (*start > 0) {
+        c = t[*start - 1];
+
+        if (ngx_pii_alnum(c) || c == '+' || c == '/' || c == '=') {
+            return 0;
+        }
+    }
+
+    if (*end < len && ngx_pii_tokch(t[*end])) {
+        return 0;
+    }
+
+    return ngx_http_llm_pii_random(t + *end - 32, 32, 16);
+}
+
+
+/*
+ * Azure shared access signatures: "sv=2022-11-02&ss=b&...&sig=...", the
+ * query whole, with the parameters after "sig=" (all of them characters a
+ * stream holds back).  Back from "sig=" over the parameters to the query's
+ * start ("?", a space, a quote, or "NAME=" before the first parameter); the
+ * query must have "sv=" (the signed version).
+ */
+
+#define ngx_pii_sasch(c)  (ngx_pii_alnum(c) || (c) == '%' || (c) == ':'      \
+                           || (c) == '.' || (c) == '_' || (c) == '='          \
+                           || (c) == '&' || (c) == '-')
+
+static int
+ngx_http_llm_pii_v_sas(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t  e, g, s, p, q, eq;
+    int     sv;
+
+    e = *end;
+
+    if (e < len && (ngx_pii_alnum(t[e]) || t[e] == '+' || t[e] == '/'
+                    || t[e] == '%' || t[e] == '='))
+    {
+        return 0;
+    }
+
+    /* the parameters after the signature */
+
+    while (e + 1 < len && t[e] == '&' && ngx_pii_alpha(t[e + 1])) {
+        for (p = e + 1; p < len && ngx_pii_sasch(t[p]) && t[p] != '&'; p++) {
+            /* void */
+        }
+
+        e = p;
+    }
+
+    /* "sig=": its start, the last one before the end */
+
+    for (g = *end; g >= 4; g--) {
+        if (t[g - 4] == 's' && t[g - 3] == 'i' && t[g - 2] == 'g'
+            && t[g - 1] == '=')
+        {
+            break;
+        }
+    }
+
+    if (g < 4) {
+        return 0;
+    }
+
+    g -= 4;
+
+    if (g == 0 || t[g - 1] != '&') {
+        return 0;                   /* the signature alone says nothing */
+    }
+
+    for (s = g; s > 0 && g - s < 512 && ngx_pii_sasch(t[s - 1]); s--) {
+        /* void */
+    }
+
+    /* "NAME=sv=...": the query starts after the name */
+
+    for (q = s; q < g && t[q] != '&'; q++) { /* void */ }
+
+    eq = 0;
+
+    for (p = s; p < q; p++) {
+        if (t[p] == '=') {
+            eq++;
+        }
+    }
+
+    if (eq > 1) {
+        while (t[s] != '=') {
+            s++;
+        }
+
+        s++;
+    }
+
+    /* the parameters: "sv=" among them */
+
+    sv = 0;
+
+    for (p = s; p < g; p++) {
+        if ((p == s || t[p - 1] == '&') && p + 3 <= g
+            && t[p] == 's' && t[p + 1] == 'v' && t[p + 2] == '=')
+        {
+            sv = 1;
+        }
+    }
+
+    if (!sv) {
+        return 0;
+    }
+
+    *start = s;
+    *end = e;
+
+    return 1;
+}
+
+
+/*
+ * Bundler: "BUNDLE_GEMS__EXAMPLE__COM=user:password" (compiled without
+ * start of match): the value, after the name; the name's start within a
+ * stream's context before the value.
+ */
+
+static int
+ngx_http_llm_pii_v_bundler(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char  c;
+    size_t  e, n, v;
+
+    e = *end;
+
+    /* back to "BUNDLE_", at most a context before the end */
+
+    for (n = e; n >= 7; n--) {
+        if (memcmp(t + n - 7, "BUNDLE_", 7) == 0) {
+            break;
+        }
+
+        if (e - n > 2 * NGX_HTTP_LLM_PII_CONTEXT) {
+            return 0;
+        }
+    }
+
+    if (n < 7) {
+        return 0;
+    }
+
+    n -= 7;
+
+    if (n > 0 && (ngx_pii_word(t[n - 1]))) {
+        return 0;
+    }
+
+    for (v = n + 7; v < e && (ngx_pii_upper(t[v]) || ngx_pii_digit(t[v])
+                              || t[v] == '_');
+         v++)
+    {
+        /* void */
+    }
+
+    while (v < e && (t[v] == '"' || t[v] == '\'' || t[v] == ' '
+                     || t[v] == '\t' || t[v] == ':' || t[v] == '='))
+    {
+        v++;
+    }
+
+    if (v >= e || v - n > NGX_HTTP_LLM_PII_CONTEXT - 1) {
+        return 0;
+    }
+
+    c = t[v];
+
+    if (c == '$' || c == '<' || c == '{' || c == '%') {
+        return 0;
+    }
+
+    /*
+     * the value: up to the first character a stream does not hold back
+     * (";", ",", a blank, a quote), whatever follows it
+     */
+
+    for (e = v; e < len; e++) {
+        c = t[e];
+
+        if (!(ngx_pii_alnum(c) || (c != 0 && strchr("._%+@:/=~!#$&*?^{|}()-",
+                                                     c) != NULL)))
+        {
+            break;
+        }
+    }
+
+    if (e == v || memchr(t + v, ':', e - v) == NULL) {
+        return 0;
+    }
+
+    *start = v;
+    *end = e;
+
+    return 1;
+}
+
+
+/*
+ * A password assigned in a configuration file (compiled without start of
+ * match; the match ends after the assignment and its blanks).  The value:
+ *
+ *   - quoted ("..." or '...'), up to the closing quote, or bare, up to a
+ *     blank, a line end, ",", ";" or "#" (a comment);
+ *   - 6 to 128 characters that a stream holds back (letters, digits and
+ *     "._%+-@:()/=~!$&*?^{|}" ...): a value with another one is not
+ *     taken, in a whole text as in a stream, which could have released
+ *     its first part;
+ *   - a letter and a digit or another character, or a quoted value of 8
+ *     or more letters ("rootpasswd"), not a placeholder ("changeme",
+ *     "${DB_PASS}", "<password>", "%PASSWORD%", "****", "your..."), not
+ *     a word that names the value itself ("password", "secret", "none");
+ *   - the name does not say that the value is something else
+ *     ("password_file", "PASSWORD_HASH", "pwd_length"), and the name is a
+ *     name: not part of a longer word ("passwordless").
+ *
+ * The closing quote or the blank after the value comes after it; a stream
+ * holds the value (a run) until that character arrives.
+ */
+
+static int
+ngx_http_llm_pii_v_password(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char   c, q;
+    size_t   e, n, p, v, ve, i, k;
+    unsigned alpha, digit, other;
+
+    static const char  *words[] = {
+        "password", "passwd", "secret", "changeme", "none", "null", "true",
+        "false", "empty", "required", "optional", "string", "undefined",
+        NULL
+    };
+
+    e = *end;
+
+    /* the name: back over name characters to "pass" / "pwd" */
+
+    for (n = e; n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'
+                          || t[n - 1] == ':' || t[n - 1] == '='
+                          || t[n - 1] == '>');
+         n--)
+    {
+        /* void */
+    }
+
+    if (n > 0 && (t[n - 1] == '"' || t[n - 1] == '\'')) {
+        n--;
+    }
+
+    p = n;
+
+    for (i = n; i > 0 && n - i < 40 && (ngx_pii_alnum(t[i - 1])
+                                        || t[i - 1] == '_' || t[i - 1] == '.'
+                                        || t[i - 1] == '-');
+         i--)
+    {
+        /* void */
+    }
+
+    /* the credential word in the name, and what follows it */
+
+    for ( /* void */ ; i < p; i++) {
+        if (ngx_http_llm_pii_casecmp(t + i, "passw", 5)
+            || (ngx_http_llm_pii_casecmp(t + i, "pwd", 3)
+                && (i == 0 || !ngx_pii_lower(t[i - 1]))))
+        {
+            break;
+        }
+    }
+
+    if (i == p || e - i > NGX_HTTP_LLM_PII_CONTEXT - 8) {
+        return 0;
+    }
+
+    for (v = i; v < p && ngx_pii_alpha(t[v]); v++) { /* void */ }
+
+    if (v < p && ngx_pii_lower(t[v - 1]) && ngx_pii_lower(t[v])) {
+        return 0;                                   /* "passwordless" */
+    }
+
+    if (v < p && ngx_http_llm_pii_name_negated(t + v, p - v)) {
+        return 0;
+    }
+
+    /* the value */
+
+    v = e;
+    q = 0;
+
+    if (v < len && (t[v] == '"' || t[v] == '\'' || t[v] == '`')) {
+        q = t[v++];
+    }
+
+    alpha = 0;
+    digit = 0;
+    other = 0;
+
+    for (ve = v; ve < len; ve++) {
+        c = t[ve];
+
+        if (q ? c == q
+              : (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ','
+                 || c == ';' || c == '#' || c == '"'))
+        {
+            break;
+        }
+
+        if (ngx_pii_alpha(c)) {
+            alpha++;
+
+        } else if (ngx_pii_digit(c)) {
+            digit++;
+
+        } else if (c != 0 && strchr("._%+-@:()/=~!$&*?^{|}'", c) != NULL) {
+            other++;
+
+        } else {
+            return 0;
+        }
+
+        if (ve - v > 128) {
+            return 0;
+        }
+    }
+
+    /*
+     * At the end of the text: in a stream it may go on, but it is a run
+     * that the stream holds whole anyway, and judged again with what
+     * follows; in a whole text it ends there.
+     */
+
+    while (!q && ve > v && (t[ve - 1] == '.' || t[ve - 1] == ':')) {
+        ve--;                       /* the end of a sentence */
+    }
+
+    n = ve - v;
+
+    if (n < 6 || alpha == 0) {
+        return 0;
+    }
+
+    if (digit + other == 0 && !(q && n >= 8)) {
+        return 0;
+    }
+
+    c = t[v];
+
+    if (c == '$' || c == '%' || c == '{' || c == '*' || c == '<'
+        || c == '(' || c == '&')
+    {
+        return 0;
+    }
+
+    if (ngx_http_llm_pii_fake(t + v, n)
+        || ngx_http_llm_pii_placeholder_run(t + v, n))
+    {
+        return 0;
+    }
+
+    for (k = n; k > 0 && t[v + k - 1] == '='; k--) { /* void */ }
+
+    for (i = 0; words[i]; i++) {
+        if (k == strlen(words[i])
+            && ngx_http_llm_pii_casecmp(t + v, words[i], k))
+        {
+            return 0;
+        }
+    }
+
+    /* another assignment in a bare value: "password=pwd=x" */
+
+    if (!q) {
+        for (i = v; i + 1 < ve; i++) {
+            if (t[i] == '=' && t[i + 1] != '=') {
+                return 0;
+            }
+        }
+    }
+
+    /* an expression: "os.getenv(...)", "var.db_password", "env:X" */
+
+    if (!q && (memchr(t + v, '(', n) != NULL
+               || (n > 4 && (ngx_http_llm_pii_casecmp(t + v, "var.", 4)
+                             || ngx_http_llm_pii_casecmp(t + v, "env.", 4)))))
+    {
+        return 0;
+    }
+
+    *start = v;
+    *end = ve;
 
     return 1;
 }

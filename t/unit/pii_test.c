@@ -588,6 +588,72 @@ static sample_t  samples[] = {
     { "Hi, I'm Jo (jo@ex.io, +1 415 555 0100); card 4111111111111111.",
       "Hi, I'm Jo ([EMAIL], [PHONE]); card [CARD]." },
 
+    /* secret recall, second block: a provider's name before a token */
+    { "datadog: HAZt9xslXTTIQrh6bpy0VAq3GZuO2R8U end",
+      "datadog: [SECRET] end" },
+    { "new relic 'ziJdi0Y4mj4TIJZ9RnvIh4TOetAf' and mapboxToken = "
+      "\"HAZt9xslXTTIQrh6bpy0VAq3GZuO2R8U\"",
+      "new relic '[SECRET]' and mapboxToken = \"[SECRET]\"" },
+    { "[DEBUG] Using sendgrid KEY=ziJdi0Y4mj4TIJZ9RnvIh4TOetAf",
+      "[DEBUG] Using sendgrid KEY=[SECRET]" },
+    { "github commit 3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a, see "
+      "github.com/ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, stripe customer "
+      "cus_ziJdi0Y4mj4TIJZ9Rn, sentry event id 9f1c2b7a4e8d4c3bb5a6f0e1d2c3"
+      "b4a5, datadog ID=ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, my twilio number", NULL },
+
+    /* documented prefixes */
+    { "BBDC-8s0Rc3VgTg9VaZEoBFUhIiJyqGNSOvQmIQbgSc7I8gzN ok", "[SECRET] ok" },
+    { "sgp_82f04cfc56843619aa15d298cf22778591fcf7de, lsv2_sk_2e67fa6b0d1a57"
+      "ab569dbe23065eee4f_e09850eaa6, NRAK-DRG7ABH4TNGB38OBZH1D8DM8QRW",
+      "[SECRET], [SECRET], [SECRET]" },
+    { "pat.S1ZaRkeKPPpQqF-K4pGFj1.96fb46492dec445af9d27547.BJuIWCWGZis8pFqG"
+      "mxaO HRKU-pQ-j3lWFvjLjKR7PttINXPs3nGEBBV3WIkNZAObehT_Z2HM5u1ByAUzDWj6"
+      "z da2-w6i42fip1zozy5vpuynl5a4g04", "[SECRET] [SECRET] [SECRET]" },
+    { "oc login --token=sha256~mx-dH8qzuGsepL4glLHNWHedKjhJLS9BnfVV95Q-UCb",
+      "oc login --token=[SECRET]" },
+    { "fb EAAIPDtM7hU3L1QjW"
+      "9eRuRc2j178KRm3sVAYfg0WyZdFGAAZWRqKpKGVzMiXVo3v1oQuEuY7nNg1nWHDnCBx0B"
+      "Ndm9hpaqd4q3Tx1ByTcIJH8XabOIWuSLuZYQ4.", "fb [SECRET]." },
+
+    /* Zapier hooks, Tableau, Azure SAS, Bundler */
+    { "POST https://hooks.zapier.com/hooks/catch/2599593/r22hib/ now",
+      "POST [SECRET] now" },
+    { "pat\n5iDGjTC6La4alyyQSzgrmm==:jTbM88DujEo9BSxqTU5CEflgpFptgqHU\n",
+      "pat\n[SECRET]\n" },
+    { "https://acct.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&sp=r&se"
+      "=2026-01-01T00:00:00Z&sig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetK"
+      "xQ%3D ok", "https://acct.blob.core.windows.net/c/f.txt?[SECRET] ok" },
+    { "SAS_TOKEN=sp=r&st=2026-01-01T00:00:00Z&spr=https&sv=2022-11-02&sr=c&s"
+      "ig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetKxQ%3D",
+      "SAS_TOKEN=[SECRET]" },
+    { "export BUNDLE_GEMS__EXAMPLE__COM=deploy:f00dcafe; "
+      "BUNDLE_ENTERPRISE__CONTRIBSYS__COM: \"ab12cd34:ef56ab78\"",
+      "export BUNDLE_GEMS__EXAMPLE__COM=[SECRET]; "
+      "BUNDLE_ENTERPRISE__CONTRIBSYS__COM: \"[SECRET]\"" },
+    { "sig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetKxQ%3D BUNDLE_X__COM="
+      "${CREDS}", NULL },
+
+    /* passwords assigned in configuration files */
+    { "password       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\n"
+      "DB_PWD=s3cr3t!x9 # prod", "password       = \"[SECRET]\"\n"
+      "admin_password: '[SECRET]'\nDB_PWD=[SECRET] # prod" },
+    { "password = \"rootpasswd\" and \"password\": \"hunter2hunter\"",
+      "password = \"[SECRET]\" and \"password\": \"[SECRET]\"" },
+    { "password: required\npassword = \"${DB_PASS}\"\npassword_file = "
+      "\"/run/secrets/db1\"\npassword: \"changeme\"\npassword = "
+      "var.db_password\npasswordless: true1\nPassword: 8 characters\n"
+      "password = \"<password>\"", NULL },
+
+    /* a quoted 12-character token after a credential word */
+    { "ipinfo token = '3fa77bb6fe6d85' ok", "ipinfo token = '[SECRET]' ok" },
+    { "order id: 1wdncxln, cache key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\n"
+      "host: db01.example.org, token = 'refreshed', public key: 7X8s51fbLtBy"
+      "HwiUmrCaoND5bgfTFAbG\nuser: bob1", NULL },
+
+    /* a key and its secret joined by ":" */
+    { "token = '1Vk6U2v7uFoKD90sPVOTAnkKMB647t:DItOdTXYHVvi99uc'",
+      "token = '[SECRET]'" },
+
     { NULL, NULL }
 };
 
@@ -780,6 +846,101 @@ test_hostile(ngx_http_llm_pii_t *pii)
     }
 
     free(text);
+}
+
+
+/*
+ * A URL with a password whose path never ends, streamed in 16-byte
+ * deltas: it was held whole and rescanned with every delta (at e28ee8b
+ * 20 KB took about a second, 256 KB minutes).  Now at most RUN_MAX bytes
+ * of it before the held run are held: the URL is redacted up to there
+ * (its user and password with it) and the rest of the path is released as
+ * text.  CPU time, and the bytes held after a write.
+ */
+
+static void
+test_url_cap(ngx_http_llm_pii_t *pii)
+{
+    char                       *text, *out, *p;
+    size_t                      i, k, n, len, pos, held, maxheld;
+    clock_t                     t0;
+    double                      secs;
+    ngx_http_llm_pii_stream_t   s;
+    static const char          *heads[] = {
+        "see postgres://app:Pa55w0rd9@db:5432/",
+        "see jdbc:mysql://app:Pa55w0rd9@db:3306/"
+    };
+
+    len = 256 * 1024;
+
+    text = malloc(len + 1);
+    out = malloc(2 * len + 64);
+
+    if (text == NULL || out == NULL) {
+        ok(0, "URL cap: memory");
+        free(text);
+        free(out);
+        return;
+    }
+
+    for (k = 0; k < 2; k++) {
+        n = strlen(heads[k]);
+        memcpy(text, heads[k], n);
+
+        for (i = n; i < len; i++) {
+            text[i] = "abcdefghij/"[i % 11];
+        }
+
+        text[len] = '\0';
+
+        memset(&s, 0, sizeof(s));
+        s.matches.alloc = test_alloc;
+        s.matches.data = &allocs;
+
+        p = out;
+        maxheld = 0;
+        t0 = clock();
+
+        for (pos = 0; pos < len; pos += 16) {
+            n = (len - pos < 16) ? len - pos : 16;
+
+            if (ngx_http_llm_pii_stream_write(&s, (const u_char *) text + pos,
+                                              n)
+                != 0
+                || ngx_http_llm_pii_stream_scan(pii, scratch, &s,
+                                                (pos + n == len)
+                                                ? NGX_HTTP_LLM_PII_FINAL : 0)
+                   != 0)
+            {
+                break;
+            }
+
+            p += put_matches(pii, s.buf, s.from, s.cut, &s.matches, p);
+
+            held = s.len - s.cut;
+
+            if (held > maxheld) {
+                maxheld = held;
+            }
+
+            ngx_http_llm_pii_stream_consume(&s);
+        }
+
+        secs = (double) (clock() - t0) / CLOCKS_PER_SEC;
+
+        ok(pos >= len, "URL cap \"%s\": streamed", heads[k]);
+        ok(strncmp(out, "see [SECRET]", 12) == 0
+           && strstr(out, "Pa55") == NULL && strstr(out, "app:") == NULL,
+           "URL cap \"%s\": the password never released", heads[k]);
+        ok(maxheld <= 2 * NGX_HTTP_LLM_PII_RUN_MAX + 64,
+           "URL cap \"%s\": at most %zu bytes held (%zu)", heads[k],
+           (size_t) 2 * NGX_HTTP_LLM_PII_RUN_MAX + 64, maxheld);
+        ok(secs < 1.0, "URL cap \"%s\": 256 KB in 16-byte deltas, %.3f s "
+           "of CPU (< 1 s)", heads[k], secs);
+    }
+
+    free(text);
+    free(out);
 }
 
 
@@ -1094,6 +1255,7 @@ main(void)
     test_jdbc_stream(pii);
     test_hold(pii);
     test_hostile(pii);
+    test_url_cap(pii);
     test_long_block(pii);
     test_open_block(pii);
     test_rules();
