@@ -22,6 +22,10 @@ my %sources = (
                          'ngx_llm_module/engines/ngx_http_llm_json.c'],
     tokens_fast_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
                                 'ngx_llm_module/engines/ngx_http_llm_json.c'],
+    tokens_diff_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
+                         'ngx_llm_module/engines/ngx_http_llm_json.c'],
+    tokens_diff_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
+                                'ngx_llm_module/engines/ngx_http_llm_json.c'],
     sse_test    => ['ngx_llm_module/engines/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/engines/ngx_http_llm_pii.c'],
     embed_test  => ['ngx_llm_module/engines/ngx_http_llm_embed.c'],
@@ -32,6 +36,7 @@ my %sources = (
 # compiler flags, per test: the estimator's portable path (no SSE2/NEON)
 my %cflags = (
     tokens_fast_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
+    tokens_diff_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
 );
 
 # libraries to link, per test
