@@ -110,6 +110,14 @@
 #define NGX_HTTP_LLM_TK_SPACE         3
 
 
+/* the sums the costs of pieces go to */
+
+#define NGX_HTTP_LLM_TB_ASCII         0    /* words of ASCII letters */
+#define NGX_HTTP_LLM_TB_WORD          1    /* other words */
+#define NGX_HTTP_LLM_TB_OTHER         2    /* the other pieces */
+#define NGX_HTTP_LLM_TB_N             3
+
+
 /* the character in front of a word, or of a punctuation run */
 
 #define NGX_HTTP_LLM_TL_NONE          0
@@ -177,51 +185,6 @@ static const u_char  ngx_http_llm_tokens_ascii[128] = {
 #undef D
 #undef U
 #undef L
-
-
-/*
- * Each byte: what it is in front of a word (low 2 bits): none (a letter: the
- * word starts here), a space or another lead, 3: it cannot lead one (a
- * digit, a newline, a non-ASCII byte); and whether it ends a run of ASCII
- * letters with no more to the piece (an ASCII character, not a letter, not
- * an apostrophe), for the estimator's inline word pieces
- */
-
-#define NGX_HTTP_LLM_TOKENS_LEAD      0x03
-#define NGX_HTTP_LLM_TOKENS_STOP      0x10    /* ends a word, no contraction */
-
-#define A   NGX_HTTP_LLM_TL_NONE
-#define B   (NGX_HTTP_LLM_TL_SPACE | NGX_HTTP_LLM_TOKENS_STOP)
-#define O   (NGX_HTTP_LLM_TL_OTHER | NGX_HTTP_LLM_TOKENS_STOP)
-#define Q   NGX_HTTP_LLM_TL_OTHER
-#define D   (3 | NGX_HTTP_LLM_TOKENS_STOP)
-#define X   3
-
-static const u_char  ngx_http_llm_tokens_lead[256] = {
-    O, O, O, O, O, O, O, O, O, O, D, O, O, D, O, O,     /* \t \n \v \f \r */
-    O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
-    B, O, O, O, O, O, O, Q, O, O, O, O, O, O, O, O,     /* space ! ... ' / */
-    D, D, D, D, D, D, D, D, D, D, O, O, O, O, O, O,     /* 0-9 :;<=>? */
-    O, A, A, A, A, A, A, A, A, A, A, A, A, A, A, A,     /* @ A-O */
-    A, A, A, A, A, A, A, A, A, A, A, O, O, O, O, O,     /* P-Z [\]^_ */
-    O, A, A, A, A, A, A, A, A, A, A, A, A, A, A, A,     /* ` a-o */
-    A, A, A, A, A, A, A, A, A, A, A, O, O, O, O, O,     /* p-z {|}~ DEL */
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X
-};
-
-#undef A
-#undef B
-#undef O
-#undef Q
-#undef D
-#undef X
 
 
 /*
@@ -711,15 +674,18 @@ typedef struct {
 } ngx_http_llm_tokens_lang_t;
 
 
-/* a piece of the fast path, for the language guess */
+/* the bit masks of 64 bytes of text (ngx_http_llm_tokens_classify()) */
 
 typedef struct {
-    const u_char               *letters;    /* a word: its first letter */
-    size_t                      n;          /* letters, contraction aside */
-    unsigned                    word;
-    unsigned                    lead;
-    unsigned                    contraction;  /* its letters, 0: none */
-} ngx_http_llm_tokens_fast_t;
+    uint64_t                    letter;
+    uint64_t                    upper;
+    uint64_t                    digit;
+    uint64_t                    space;
+    uint64_t                    white;
+    uint64_t                    nl;
+    uint64_t                    high;
+    uint64_t                    punct;
+} ngx_http_llm_tokens_block_t;
 
 
 typedef struct {
@@ -855,7 +821,8 @@ static const uint32_t  ngx_http_llm_tokens_lang_scale[NGX_HTTP_LLM_TL_N] = {
  * the language guess is made along with them.
  */
 
-#if !defined NGX_HTTP_LLM_TOKENS_NO_FAST && !defined NGX_HTTP_LLM_TOKENS_TRACE
+#if (!defined NGX_HTTP_LLM_TOKENS_NO_FAST                                     \
+     && !defined NGX_HTTP_LLM_TOKENS_TRACE && defined __GNUC__)
 #define NGX_HTTP_LLM_TOKENS_FAST  1
 #endif
 
@@ -873,9 +840,10 @@ static const u_char *ngx_http_llm_tokens_punct_scan(const u_char *p,
 static const u_char *ngx_http_llm_tokens_space_scan(const u_char *p,
     const u_char *end, ngx_http_llm_tokens_piece_t *pc);
 static uint32_t ngx_http_llm_tokens_cost(ngx_http_llm_tokens_piece_t *pc);
-#ifndef NGX_HTTP_LLM_TOKENS_FAST
+static const u_char *ngx_http_llm_tokens_piece(const u_char *p,
+    const u_char *end, uint32_t *cost, unsigned *bucket,
+    ngx_http_llm_tokens_piece_t *pc);
 static unsigned ngx_http_llm_tokens_lang(const u_char *text, size_t len);
-#endif
 static void ngx_http_llm_tokens_lang_init(ngx_http_llm_tokens_lang_t *l,
     const u_char *text, size_t len);
 static inline void ngx_http_llm_tokens_lang_break(
@@ -894,11 +862,17 @@ static inline void ngx_http_llm_tokens_lower8(u_char *w, const u_char *p,
 static inline const u_char *ngx_http_llm_tokens_letters(const u_char *p,
     const u_char *end, uint64_t fold);
 #ifdef NGX_HTTP_LLM_TOKENS_FAST
-static const u_char *ngx_http_llm_tokens_word_run(const u_char *p,
-    const u_char *end, uint64_t *ascii, uint64_t *other,
-    ngx_http_llm_tokens_lang_t *l);
+static void ngx_http_llm_tokens_classify(const u_char *p, size_t n,
+    ngx_http_llm_tokens_block_t *b);
+static inline void ngx_http_llm_tokens_classify_letters(const u_char *p,
+    uint64_t *letters, uint64_t *high);
+static inline unsigned ngx_http_llm_tokens_run(uint64_t m, unsigned i);
+static inline unsigned ngx_http_llm_tokens_popcount(uint64_t x);
+static const u_char *ngx_http_llm_tokens_blocks(const u_char *text,
+    const u_char *p, const u_char *end, uint64_t *sums);
 static inline const u_char *ngx_http_llm_tokens_fast(const u_char *p,
-    const u_char *end, uint32_t *cost, ngx_http_llm_tokens_fast_t *f);
+    const u_char *end, uint32_t *cost, unsigned *word);
+static void ngx_http_llm_tokens_lang_blocks(ngx_http_llm_tokens_lang_t *l);
 #endif
 
 
@@ -906,20 +880,12 @@ size_t
 ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 {
     size_t                        n;
-    u_char                        a, c0, c1;
     uint32_t                      cost;
     uint64_t                      total, words, ascii;
-    unsigned                    lang;
+    uint64_t                      sums[NGX_HTTP_LLM_TB_N];
+    unsigned                      lang, bucket;
     const u_char                 *p, *q, *end;
     ngx_http_llm_tokens_piece_t   pc;
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
-    unsigned                      guess;
-    ngx_http_llm_tokens_fast_t    f;
-    ngx_http_llm_tokens_lang_t    l;
-#endif
-#ifdef NGX_HTTP_LLM_TOKENS_TRACE
-    const u_char                 *start;
-#endif
 
     if (text == NULL || len == 0) {
         return 0;
@@ -927,206 +893,44 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 
     p = text;
     end = text + len;
-    total = 0;
-    words = 0;
-    ascii = 0;
-
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
-    guess = (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN);
-    f.letters = NULL;
-    f.n = 0;
-    f.word = 0;
-    f.lead = 0;
-    f.contraction = 0;
-
-    if (guess) {
-        ngx_http_llm_tokens_lang_init(&l, text, len);
-    }
-#endif
+    sums[NGX_HTTP_LLM_TB_ASCII] = 0;
+    sums[NGX_HTTP_LLM_TB_WORD] = 0;
+    sums[NGX_HTTP_LLM_TB_OTHER] = 0;
 
     while (p < end) {
 
 #ifdef NGX_HTTP_LLM_TOKENS_FAST
-        if (*p < 0x80) {
 
-            /*
-             * the commonest pieces first, as many as follow each other
-             * (ASCII words, ", ", a newline); then the piece that stopped
-             * them, by the fast path
-             */
+        /*
+         * 64 bytes at a time; the first piece of the text, which may be
+         * the whole text, is left to the code below
+         */
 
-            p = ngx_http_llm_tokens_word_run(p, end, &ascii, &total,
-                                             guess && l.p < l.end ? &l : NULL);
+        p = ngx_http_llm_tokens_blocks(text, p, end, sums);
 
-            q = ngx_http_llm_tokens_fast(p, end, &cost, &f);
-
-            if (q != NULL) {
-
-                /*
-                 * The language guess along: a piece of the fast path is
-                 * ASCII, its letters and what ends a word are known
-                 */
-
-                if (guess && l.p < l.end) {
-
-                    if (l.p == p && q <= l.end) {
-
-                        if (f.word) {
-                            if (f.lead) {
-                                ngx_http_llm_tokens_lang_break(&l);
-                            }
-
-                            ngx_http_llm_tokens_lang_run(&l, f.letters, f.n);
-
-                            if (f.contraction) {
-                                ngx_http_llm_tokens_lang_break(&l);
-                                ngx_http_llm_tokens_lang_run(&l,
-                                                        q - f.contraction,
-                                                        f.contraction);
-                            }
-
-                        } else {
-                            ngx_http_llm_tokens_lang_break(&l);
-                        }
-
-                        l.p = q;
-
-                    } else {
-                        ngx_http_llm_tokens_lang_scan(&l, q);
-                    }
-                }
-
-                p = q;
-
-                if (p == end && total == 0 && words == 0 && ascii == 0
-                    && cost < NGX_HTTP_LLM_TOKENS_LONE)
-                {
-                    return 1;
-                }
-
-                if (f.word) {
-                    ascii += cost;
-
-                } else {
-                    total += cost;
-                }
-
-                continue;
-            }
-
-            /* a character the fast path does not know: the generic one */
+        if (p == end) {
+            break;
         }
 #endif
+
+        q = ngx_http_llm_tokens_piece(p, end, &cost, &bucket, &pc);
 
 #ifdef NGX_HTTP_LLM_TOKENS_TRACE
-        start = p;
+        NGX_HTTP_LLM_TOKENS_TRACE(text, p, q, &pc, cost);
 #endif
 
-        n = ngx_http_llm_tokens_next(p, end, &a);
-        c0 = ngx_http_llm_tc(a);
-        q = p + n;
-
-        c1 = NGX_HTTP_LLM_TC_END;
-
-        if (q < end
-            && (c0 == NGX_HTTP_LLM_TC_WS || c0 == NGX_HTTP_LLM_TC_PUNCT))
-        {
-            (void) ngx_http_llm_tokens_next(q, end, &a);
-            c1 = ngx_http_llm_tc(a);
-        }
-
-        memset(&pc, 0, sizeof(ngx_http_llm_tokens_piece_t));
-
-        switch (c0) {
-
-        case NGX_HTTP_LLM_TC_UP:
-        case NGX_HTTP_LLM_TC_LOW:
-        case NGX_HTTP_LLM_TC_BOTH:
-            p = ngx_http_llm_tokens_word_scan(p, end, &pc);
-            break;
-
-        case NGX_HTTP_LLM_TC_NUM:
-
-            /* \p{N}{1,3} */
-
-            pc.kind = NGX_HTTP_LLM_TK_NUM;
-            p = q;
-
-            for (n = 1; n < 3 && p < end; n++) {
-                q = p + ngx_http_llm_tokens_next(p, end, &a);
-
-                if (ngx_http_llm_tc(a) != NGX_HTTP_LLM_TC_NUM) {
-                    break;
-                }
-
-                p = q;
-            }
-
-            break;
-
-        case NGX_HTTP_LLM_TC_PUNCT:
-
-            if (ngx_http_llm_is_letter(c1)) {
-                pc.lead = NGX_HTTP_LLM_TL_OTHER;
-                p = ngx_http_llm_tokens_word_scan(q, end, &pc);
-
-            } else {
-                p = ngx_http_llm_tokens_punct_scan(p, end, &pc);
-            }
-
-            break;
-
-        case NGX_HTTP_LLM_TC_WS:
-
-            if (ngx_http_llm_is_letter(c1)) {
-                pc.lead = (*p == ' ') ? NGX_HTTP_LLM_TL_SPACE
-                                      : NGX_HTTP_LLM_TL_OTHER;
-                p = ngx_http_llm_tokens_word_scan(q, end, &pc);
-
-            } else if (*p == ' ' && c1 == NGX_HTTP_LLM_TC_PUNCT) {
-                pc.lead = NGX_HTTP_LLM_TL_SPACE;
-                p = ngx_http_llm_tokens_punct_scan(q, end, &pc);
-
-            } else {
-                p = ngx_http_llm_tokens_space_scan(p, end, &pc);
-            }
-
-            break;
-
-        default: /* NGX_HTTP_LLM_TC_NL */
-            p = ngx_http_llm_tokens_space_scan(p, end, &pc);
-            break;
-        }
-
-        cost = ngx_http_llm_tokens_cost(&pc);
-
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
-        if (guess && l.p < l.end) {
-            ngx_http_llm_tokens_lang_scan(&l, p);
-        }
-#endif
-
-#ifdef NGX_HTTP_LLM_TOKENS_TRACE
-        NGX_HTTP_LLM_TOKENS_TRACE(text, start, p, &pc, cost);
-#endif
-
-        if (p == end && total == 0 && words == 0 && ascii == 0
-            && cost < NGX_HTTP_LLM_TOKENS_LONE)
-        {
+        if (q == end && p == text && cost < NGX_HTTP_LLM_TOKENS_LONE) {
             /* the whole text is one piece */
             return 1;
         }
 
-        if (pc.kind != NGX_HTTP_LLM_TK_WORD) {
-            total += cost;
-
-        } else if (pc.letters[NGX_HTTP_LLM_TS_ASCII] == pc.n) {
-            ascii += cost;
-
-        } else {
-            words += cost;
-        }
+        sums[bucket] += cost;
+        p = q;
     }
+
+    total = sums[NGX_HTTP_LLM_TB_OTHER];
+    words = sums[NGX_HTTP_LLM_TB_WORD];
+    ascii = sums[NGX_HTTP_LLM_TB_ASCII];
 
     /*
      * Word costs corrected for the text's language: all words in a language
@@ -1135,18 +939,8 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
      * keep the costs as fitted.
      */
 
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
-    if (guess) {
-        ngx_http_llm_tokens_lang_scan(&l, l.end);
-        lang = ngx_http_llm_tokens_lang_done(&l, len);
-
-    } else {
-        lang = NGX_HTTP_LLM_TL_EN;
-    }
-#else
     lang = (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN)
            ? ngx_http_llm_tokens_lang(text, len) : NGX_HTTP_LLM_TL_EN;
-#endif
 
 #ifdef NGX_HTTP_LLM_TOKENS_PARTS
     NGX_HTTP_LLM_TOKENS_PARTS(lang, words, ascii, total);
@@ -1166,6 +960,127 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
                   / NGX_HTTP_LLM_TOKEN_UNIT);
 
     return n ? n : 1;
+}
+
+
+/*
+ * One piece from p (p < end): returns its end, its cost, and the sum it
+ * goes to: a word of ASCII letters, another word, or another piece.  The
+ * ASCII fast path first, then the generic scanners (pc: the piece they
+ * saw, for the trace).
+ */
+
+static const u_char *
+ngx_http_llm_tokens_piece(const u_char *p, const u_char *end, uint32_t *cost,
+    unsigned *bucket, ngx_http_llm_tokens_piece_t *pc)
+{
+    size_t         n;
+    u_char         a, c0, c1;
+    const u_char  *q;
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+    unsigned       word;
+
+    if (*p < 0x80) {
+        q = ngx_http_llm_tokens_fast(p, end, cost, &word);
+
+        if (q != NULL) {
+            *bucket = word ? NGX_HTTP_LLM_TB_ASCII : NGX_HTTP_LLM_TB_OTHER;
+            return q;
+        }
+
+        /* a character the fast path does not know: the generic one */
+    }
+#endif
+
+    n = ngx_http_llm_tokens_next(p, end, &a);
+    c0 = ngx_http_llm_tc(a);
+    q = p + n;
+
+    c1 = NGX_HTTP_LLM_TC_END;
+
+    if (q < end
+        && (c0 == NGX_HTTP_LLM_TC_WS || c0 == NGX_HTTP_LLM_TC_PUNCT))
+    {
+        (void) ngx_http_llm_tokens_next(q, end, &a);
+        c1 = ngx_http_llm_tc(a);
+    }
+
+    memset(pc, 0, sizeof(ngx_http_llm_tokens_piece_t));
+
+    switch (c0) {
+
+    case NGX_HTTP_LLM_TC_UP:
+    case NGX_HTTP_LLM_TC_LOW:
+    case NGX_HTTP_LLM_TC_BOTH:
+        p = ngx_http_llm_tokens_word_scan(p, end, pc);
+        break;
+
+    case NGX_HTTP_LLM_TC_NUM:
+
+        /* \p{N}{1,3} */
+
+        pc->kind = NGX_HTTP_LLM_TK_NUM;
+        p = q;
+
+        for (n = 1; n < 3 && p < end; n++) {
+            q = p + ngx_http_llm_tokens_next(p, end, &a);
+
+            if (ngx_http_llm_tc(a) != NGX_HTTP_LLM_TC_NUM) {
+                break;
+            }
+
+            p = q;
+        }
+
+        break;
+
+    case NGX_HTTP_LLM_TC_PUNCT:
+
+        if (ngx_http_llm_is_letter(c1)) {
+            pc->lead = NGX_HTTP_LLM_TL_OTHER;
+            p = ngx_http_llm_tokens_word_scan(q, end, pc);
+
+        } else {
+            p = ngx_http_llm_tokens_punct_scan(p, end, pc);
+        }
+
+        break;
+
+    case NGX_HTTP_LLM_TC_WS:
+
+        if (ngx_http_llm_is_letter(c1)) {
+            pc->lead = (*p == ' ') ? NGX_HTTP_LLM_TL_SPACE
+                                   : NGX_HTTP_LLM_TL_OTHER;
+            p = ngx_http_llm_tokens_word_scan(q, end, pc);
+
+        } else if (*p == ' ' && c1 == NGX_HTTP_LLM_TC_PUNCT) {
+            pc->lead = NGX_HTTP_LLM_TL_SPACE;
+            p = ngx_http_llm_tokens_punct_scan(q, end, pc);
+
+        } else {
+            p = ngx_http_llm_tokens_space_scan(p, end, pc);
+        }
+
+        break;
+
+    default: /* NGX_HTTP_LLM_TC_NL */
+        p = ngx_http_llm_tokens_space_scan(p, end, pc);
+        break;
+    }
+
+    *cost = ngx_http_llm_tokens_cost(pc);
+
+    if (pc->kind != NGX_HTTP_LLM_TK_WORD) {
+        *bucket = NGX_HTTP_LLM_TB_OTHER;
+
+    } else if (pc->letters[NGX_HTTP_LLM_TS_ASCII] == pc->n) {
+        *bucket = NGX_HTTP_LLM_TB_ASCII;
+
+    } else {
+        *bucket = NGX_HTTP_LLM_TB_WORD;
+    }
+
+    return p;
 }
 
 
@@ -1236,185 +1151,541 @@ ngx_http_llm_tokens_letters(const u_char *p, const u_char *end, uint64_t fold)
 
 
 /*
- * The most common pieces of all, one after another from p (*p < 0x80):
- *
- *   - words of ASCII letters in lower case or capitalized, with or without
- *     their lead, that an ASCII character other than a letter or an
- *     apostrophe ends (no contraction, no non-ASCII letter);
- *   - an ASCII punctuation character before a space (", ", ". ");
- *   - a newline before an ASCII character that is not white space;
- *
- * never the end of the text.  They are cut and costed as
- * ngx_http_llm_tokens_fast() would, their costs added to *ascii (words) and
- * *other, and given to the language guess l (NULL: none, or it is over).
- * Returns where the first other piece starts: p or an ASCII character after
- * it, never the end.  In a function of its own so that its few variables
- * stay in registers.
+ * 64 bytes from p as bit masks, bit i for p[i]: ASCII letters, upper case
+ * ASCII letters, digits, spaces, white space (\t \n \v \f \r and the space),
+ * newlines (\r \n), bytes above 0x7f, and the other ASCII characters (the
+ * pre-tokenizer's punctuation, TC_PUNCT in ngx_http_llm_tokens_ascii[]).
+ * With n < 64 (the end of the text) the bits from n on are clear in all.
  */
 
-static const u_char *
-ngx_http_llm_tokens_word_run(const u_char *p, const u_char *end,
-    uint64_t *ascii, uint64_t *other, ngx_http_llm_tokens_lang_t *l)
+static void
+ngx_http_llm_tokens_classify(const u_char *p, size_t n,
+    ngx_http_llm_tokens_block_t *b)
 {
-    u_char         a;
-    size_t         n;
-    int32_t        k;
-    uint32_t       latin;
-    uint64_t       words, rest;
-    unsigned       lead, shape, h;
-    const u_char  *s, *q;
-    ngx_http_llm_tokens_lang_t  *lg;
+    u_char    buf[64];
+    uint64_t  valid;
+#if (NGX_HTTP_LLM_TOKENS_SSE2)
+    unsigned  k, letter, lower;
+    __m128i   v, lc, sp;
+#else
+    u_char    c;
+    unsigned  k;
+    uint64_t  bit;
+#endif
 
-    words = 0;
-    rest = 0;
-    latin = 0;
-    lg = l;
+    valid = ~0ULL;
 
-    for ( ;; ) {
-        lead = ngx_http_llm_tokens_lead[*p] & NGX_HTTP_LLM_TOKENS_LEAD;
-        s = p + (lead != NGX_HTTP_LLM_TL_NONE);
+    if (n < 64) {
+        memcpy(buf, p, n);
+        memset(buf + n, 0, 64 - n);
+        p = buf;
+        valid = (1ULL << n) - 1;
+    }
 
-        if (s == end) {
-            break;
-        }
+    b->letter = 0;
+    b->upper = 0;
+    b->digit = 0;
+    b->space = 0;
+    b->white = 0;
+    b->nl = 0;
+    b->high = 0;
 
-        if (lead > NGX_HTTP_LLM_TL_OTHER
-            || (u_char) ((*s | 0x20) - 'a') >= 26)
-        {
-            /* not a word */
+#if (NGX_HTTP_LLM_TOKENS_SSE2)
 
-            a = ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*p]);
+    for (k = 0; k < 64; k += 16) {
+        v = _mm_loadu_si128((const __m128i *) (p + k));
 
-            if (a == NGX_HTTP_LLM_TC_PUNCT && *s == ' ') {
+        /* a byte above 0x7f is negative: never in a range below */
 
-                /* [^\s\p{L}\p{N}]+[\r\n/]*: one character, then a space */
+        lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
+        letter = _mm_movemask_epi8(
+                     _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
+                                   _mm_cmplt_epi8(lc, _mm_set1_epi8('z' + 1))));
 
-                k = ngx_http_llm_tokens_punct[NGX_HTTP_LLM_TL_NONE][1];
+        /* bit 5 of a letter (lower case), moved to bit 7 */
+        lower = _mm_movemask_epi8(_mm_slli_epi16(v, 2));
 
-            } else if (a == NGX_HTTP_LLM_TC_NL && *s < 0x80
-                       && ngx_http_llm_tc(ngx_http_llm_tokens_ascii[*s])
-                          > NGX_HTTP_LLM_TC_NL)
-            {
-                /* \s*[\r\n]+: one newline, then no white space */
+        b->letter |= (uint64_t) letter << k;
+        b->upper |= (uint64_t) (letter & ~lower) << k;
 
-                k = NGX_HTTP_LLM_TOKEN_UNIT;
+        b->digit |= (uint64_t) _mm_movemask_epi8(
+                     _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                   _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))))
+                    << k;
 
-            } else {
-                break;
-            }
+        sp = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
+        b->space |= (uint64_t) _mm_movemask_epi8(sp) << k;
 
-            rest += k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
-                                                : (uint32_t) k;
-            q = s;
+        b->white |= (uint64_t) _mm_movemask_epi8(_mm_or_si128(sp,
+                     _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('\t' - 1)),
+                                   _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1)))))
+                    << k;
 
-            if (l != NULL) {
+        b->nl |= (uint64_t) _mm_movemask_epi8(
+                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))))
+                 << k;
 
-                if (l->p == p && q <= l->end) {
-                    ngx_http_llm_tokens_lang_break(l);
-                    l->p = q;
+        b->high |= (uint64_t) _mm_movemask_epi8(v) << k;
+    }
 
-                } else {
-                    ngx_http_llm_tokens_lang_scan(l, q);
+#else
 
-                    if (l->p >= l->end) {
-                        l = NULL;
-                    }
-                }
-            }
+    for (k = 0; k < 64; k++) {
+        c = p[k];
+        bit = 1ULL << k;
 
-            p = q;
+        if (c >= 0x80) {
+            b->high |= bit;
             continue;
         }
 
-        q = ngx_http_llm_tokens_letters(s + 1, end, 0);
+        switch (ngx_http_llm_tc(ngx_http_llm_tokens_ascii[c])) {
 
-        if (q == end
-            || !(ngx_http_llm_tokens_lead[*q] & NGX_HTTP_LLM_TOKENS_STOP))
-        {
+        case NGX_HTTP_LLM_TC_UP:
+            b->upper |= bit;
+            b->letter |= bit;
+            break;
+
+        case NGX_HTTP_LLM_TC_LOW:
+            b->letter |= bit;
+            break;
+
+        case NGX_HTTP_LLM_TC_NUM:
+            b->digit |= bit;
+            break;
+
+        case NGX_HTTP_LLM_TC_NL:
+            b->nl |= bit;
+            b->white |= bit;
+            break;
+
+        case NGX_HTTP_LLM_TC_WS:
+            b->white |= bit;
+
+            if (c == ' ') {
+                b->space |= bit;
+            }
+
+            break;
+
+        default:
+            break;
+        }
+    }
+
+#endif
+
+    b->punct = ~(b->letter | b->digit | b->white | b->high) & valid;
+}
+
+
+/* ASCII letters and bytes above 0x7f of the 64 bytes at p */
+
+static inline void
+ngx_http_llm_tokens_classify_letters(const u_char *p, uint64_t *letters,
+    uint64_t *high)
+{
+    unsigned  k;
+#if (NGX_HTTP_LLM_TOKENS_SSE2)
+    __m128i   v, lc;
+
+    *letters = 0;
+    *high = 0;
+
+    for (k = 0; k < 64; k += 16) {
+        v = _mm_loadu_si128((const __m128i *) (p + k));
+        lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
+
+        *letters |= (uint64_t) _mm_movemask_epi8(
+                     _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
+                                   _mm_cmplt_epi8(lc, _mm_set1_epi8('z' + 1))))
+                    << k;
+        *high |= (uint64_t) _mm_movemask_epi8(v) << k;
+    }
+#else
+    *letters = 0;
+    *high = 0;
+
+    for (k = 0; k < 64; k++) {
+        *letters |= (uint64_t) ((u_char) ((p[k] | 0x20) - 'a') < 26) << k;
+        *high |= (uint64_t) (p[k] >> 7) << k;
+    }
+#endif
+}
+
+
+/* the number of set bits of m from bit i up (i < 63) */
+
+static inline unsigned
+ngx_http_llm_tokens_run(uint64_t m, unsigned i)
+{
+    /* bit 63 of a block's masks is never used: 63 when the run gets there */
+
+    return (unsigned) __builtin_ctzll(~(m >> i) | (1ULL << 63));
+}
+
+
+static inline unsigned
+ngx_http_llm_tokens_popcount(uint64_t x)
+{
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+
+    return (unsigned) ((x * NGX_HTTP_LLM_TOKENS_ONES) >> 56);
+}
+
+
+#define ngx_http_llm_tokens_bit(m, i)  (((m) >> (i)) & 1)
+
+
+/*
+ * The most common pieces, one after another from p (*p < 0x80), 64 bytes
+ * at a time from their bit masks:
+ *
+ *   - words of ASCII letters ([A-Z]*[a-z]*) with or without their lead (a
+ *     space, an ASCII punctuation character, \t \v \f) that an ASCII
+ *     character other than an apostrophe ends;
+ *   - runs of ASCII punctuation, with or without a leading space, then
+ *     [\r\n/]*, that an ASCII character ends;
+ *   - runs of ASCII white space, cut as ngx_http_llm_tokens_space_scan()
+ *     does, that an ASCII character ends;
+ *   - runs of ASCII digits, 3 to a piece, that an ASCII character ends;
+ *
+ * each only when what ends it (and what decides its kind: the character
+ * after its first) is in the same 64 bytes, never at the end of the text.
+ * They are cut and costed as ngx_http_llm_tokens_fast() and the generic
+ * path would, their costs added to *ascii (words) and *other.  A piece that
+ * does not fit in the rest of a block starts the next one; one that does
+ * not fit in a block (or that a non-ASCII character decides) is left to
+ * the caller: returns where it starts, never the end.
+ */
+
+static const u_char *
+ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
+    const u_char *end, uint64_t *sums)
+{
+    size_t                       w;
+    int32_t                      k;
+    uint32_t                     cost;
+    unsigned                     i, s, e, j, n, u, lead, shape, spaces, nl;
+    unsigned                     bucket;
+    uint64_t                     words, rest, range, m;
+    const u_char                *q;
+    ngx_http_llm_tokens_block_t  b;
+    ngx_http_llm_tokens_piece_t  pc;
+
+    words = 0;
+    rest = 0;
+
+    for ( ;; ) {
+
+        /* bit 63 stays clear: a run of bits from i ends at 63 at most */
+
+        w = end - p;
+
+        if (w > 63) {
+            ngx_http_llm_tokens_classify(p, 64, &b);
+            w = 63;
+
+        } else {
+            ngx_http_llm_tokens_classify(p, w, &b);
+        }
+
+        i = 0;
+
+    again:
+
+        for ( ;; ) {
+
+            /* a piece from i (< w) */
+
+            if (ngx_http_llm_tokens_bit(b.letter, i)) {
+                lead = NGX_HTTP_LLM_TL_NONE;
+                s = i;
+                goto word;
+            }
+
+            if (i + 1 >= w) {
+                /* what decides the piece is in the next block */
+                goto next;
+            }
+
+            if (ngx_http_llm_tokens_bit(b.space, i)) {
+
+                if (ngx_http_llm_tokens_bit(b.letter, i + 1)) {
+                    lead = NGX_HTTP_LLM_TL_SPACE;
+                    s = i + 1;
+                    goto word;
+                }
+
+                if (ngx_http_llm_tokens_bit(b.punct, i + 1)) {
+                    lead = NGX_HTTP_LLM_TL_SPACE;
+                    s = i + 1;
+                    goto punct;
+                }
+
+                if (ngx_http_llm_tokens_bit(b.high, i + 1)) {
+                    goto piece;
+                }
+
+                goto white;
+            }
+
+            if (ngx_http_llm_tokens_bit(b.punct, i)) {
+
+                if (ngx_http_llm_tokens_bit(b.letter, i + 1)) {
+                    lead = NGX_HTTP_LLM_TL_OTHER;
+                    s = i + 1;
+                    goto word;
+                }
+
+                if (ngx_http_llm_tokens_bit(b.high, i + 1)) {
+                    goto piece;
+                }
+
+                lead = NGX_HTTP_LLM_TL_NONE;
+                s = i;
+                goto punct;
+            }
+
+            if (ngx_http_llm_tokens_bit(b.digit, i)) {
+                goto digits;
+            }
+
+            if (ngx_http_llm_tokens_bit(b.nl, i)) {
+                goto white;
+            }
+
+            if (ngx_http_llm_tokens_bit(b.white, i)) {
+
+                /* \t \v \f */
+
+                if (ngx_http_llm_tokens_bit(b.letter, i + 1)) {
+                    lead = NGX_HTTP_LLM_TL_OTHER;
+                    s = i + 1;
+                    goto word;
+                }
+
+                if (ngx_http_llm_tokens_bit(b.high, i + 1)) {
+                    goto piece;
+                }
+
+                goto white;
+            }
+
+            /* a non-ASCII character */
+            goto piece;
+
+        word:
+
+            /* [A-Z]*[a-z]*, then not an apostrophe, not a non-ASCII letter */
+
+            u = ngx_http_llm_tokens_run(b.upper, s);
+            e = s + u;
+
+            if (e >= w) {
+                goto next;
+            }
+
+            e += ngx_http_llm_tokens_run(b.letter & ~b.upper, e);
+
+            if (e >= w) {
+                goto next;
+            }
+
+            if (ngx_http_llm_tokens_bit(b.high, e) || p[e] == '\'') {
+                goto piece;
+            }
+
+            n = e - s;
+
+            if (u == 0) {
+                shape = NGX_HTTP_LLM_TW_LOWER;
+
+            } else if (u == 1) {
+                shape = NGX_HTTP_LLM_TW_CAP;
+
+            } else if (u == n) {
+                shape = NGX_HTTP_LLM_TW_CAPS;
+
+            } else {
+                shape = NGX_HTTP_LLM_TW_MIXED;
+            }
+
+            if (n > NGX_HTTP_LLM_TW_MAX_LEN) {
+                k = ngx_http_llm_tokens_word[shape][lead]
+                                            [NGX_HTTP_LLM_TW_MAX_LEN]
+                    + (int32_t) (n - NGX_HTTP_LLM_TW_MAX_LEN)
+                      * NGX_HTTP_LLM_TOKENS_WORD_LONG;
+
+            } else {
+                k = ngx_http_llm_tokens_word[shape][lead][n];
+            }
+
+            words += k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
+                                                 : (uint32_t) k;
+            i = e;
+            continue;
+
+        punct:
+
+            /* [^\s\p{L}\p{N}]+[\r\n/]* from s */
+
+            j = s + ngx_http_llm_tokens_run(b.punct, s);
+
+            if (j >= w) {
+                goto next;
+            }
+
+            if (ngx_http_llm_tokens_bit(b.high, j)) {
+                goto piece;
+            }
+
+            n = j - s;
+            nl = 0;
+
+            while (j < w && (p[j] == '\n' || p[j] == '\r' || p[j] == '/')) {
+                if (p[j] == '/') {
+                    n++;
+
+                } else {
+                    nl++;
+                }
+
+                j++;
+            }
+
+            if (j >= w) {
+                goto next;
+            }
+
+            if (n > NGX_HTTP_LLM_TP_MAX_LEN) {
+                k = ngx_http_llm_tokens_punct[lead][NGX_HTTP_LLM_TP_MAX_LEN]
+                    + (int32_t) (n - NGX_HTTP_LLM_TP_MAX_LEN)
+                      * NGX_HTTP_LLM_TOKENS_PUNCT_LONG;
+
+            } else {
+                k = ngx_http_llm_tokens_punct[lead][n];
+            }
+
+            k += (int32_t) nl * NGX_HTTP_LLM_TOKENS_PUNCT_NL;
+
+            rest += k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
+                                                : (uint32_t) k;
+            i = j;
+            continue;
+
+        white:
+
+            /* \s*[\r\n]+ | \s+(?!\S) | \s+ from i */
+
+            j = i + ngx_http_llm_tokens_run(b.white, i);
+
+            if (j >= w) {
+                goto next;
+            }
+
+            if (ngx_http_llm_tokens_bit(b.high, j)) {
+                goto piece;
+            }
+
+            /* bits i .. j - 1 (j < 64) */
+            range = ((1ULL << j) - 1) & ~((1ULL << i) - 1);
+            m = b.nl & range;
+
+            if (m) {
+                /* up to the last newline */
+                e = 64 - __builtin_clzll(m);
+                nl = ngx_http_llm_tokens_popcount(m);
+
+            } else {
+                /* the last white space character goes to the next piece */
+                e = (j - i > 1) ? j - 1 : j;
+                nl = 0;
+            }
+
+            range &= (1ULL << e) - 1;
+            spaces = ngx_http_llm_tokens_popcount(b.space & range);
+            n = e - i - spaces;
+
+            k = NGX_HTTP_LLM_TOKEN_UNIT;
+
+            if (n > 1) {
+                k += (int32_t) (n - 1) * NGX_HTTP_LLM_TOKEN_UNIT
+                     / NGX_HTTP_LLM_TOKENS_SPACE_OTHER;
+            }
+
+            if (spaces > NGX_HTTP_LLM_TOKENS_SPACE_SPACES) {
+                k += (int32_t) (spaces - NGX_HTTP_LLM_TOKENS_SPACE_SPACES)
+                     * NGX_HTTP_LLM_TOKENS_SPACE_SPACE;
+            }
+
+            rest += (uint32_t) k;
+            i = e;
+            continue;
+
+        digits:
+
+            /* \p{N}{1,3}, one token each */
+
+            j = i + ngx_http_llm_tokens_run(b.digit, i);
+
+            if (j >= w) {
+                goto next;
+            }
+
+            if (ngx_http_llm_tokens_bit(b.high, j)) {
+                goto piece;
+            }
+
+            rest += (j - i + 2) / 3 * NGX_HTTP_LLM_TOKEN_UNIT;
+            i = j;
+        }
+
+    next:
+
+        /* the piece from i does not fit in the rest of the block */
+
+        if (i != 0 && p + w < end) {
+            p += i;
+            continue;
+        }
+
+    piece:
+
+        /*
+         * A piece the bit masks do not cut: by the fast path or the generic
+         * one; the first piece of the text is left to the caller, which
+         * knows when the whole text is one piece
+         */
+
+        if (p + i == text) {
             break;
         }
 
-        n = q - s;
-        shape = ((u_char) (*s - 'A') < 26) ? NGX_HTTP_LLM_TW_CAP
-                                           : NGX_HTTP_LLM_TW_LOWER;
+        q = ngx_http_llm_tokens_piece(p + i, end, &cost, &bucket, &pc);
+        sums[bucket] += cost;
 
-        if (n > NGX_HTTP_LLM_TW_MAX_LEN) {
-            k = ngx_http_llm_tokens_word[shape][lead][NGX_HTTP_LLM_TW_MAX_LEN]
-                + (int32_t) (n - NGX_HTTP_LLM_TW_MAX_LEN)
-                  * NGX_HTTP_LLM_TOKENS_WORD_LONG;
-
-        } else {
-            k = ngx_http_llm_tokens_word[shape][lead][n];
+        if (q == end) {
+            p = end;
+            i = 0;
+            break;
         }
 
-        words += k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
-                                             : (uint32_t) k;
-
-        if (l != NULL) {
-
-            if (l->p == p && q <= l->end) {
-
-                /*
-                 * (l->wn == 0: no word is open, l->ascii_word is 1, a break
-                 * would change nothing)
-                 */
-
-                if (l->wn != 0) {
-                    if (lead == NGX_HTTP_LLM_TL_NONE) {
-                        ngx_http_llm_tokens_lang_run(l, s, n);
-                        l->p = q;
-                        p = q;
-                        continue;
-                    }
-
-                    ngx_http_llm_tokens_lang_break(l);
-                }
-
-                /*
-                 * a whole word: what follows it ends it for the guess too,
-                 * it is looked up now; the hash from the letters themselves,
-                 * as most words are not on the list and need no copy
-                 */
-
-                latin += n;
-
-                if (n <= sizeof(l->w)) {
-                    h = (s[0] | 0x20) * 7 + n * 131 + (q[-1] | 0x20);
-
-                    if (n > 1) {
-                        h += (s[1] | 0x20) * 31;
-                    }
-
-                    if (ngx_http_llm_tokens_word_index[h & 255]) {
-                        ngx_http_llm_tokens_lower8(l->w, s, n, end);
-                        ngx_http_llm_tokens_lang_word(l->w, n, l->votes);
-                    }
-                }
-
-                l->p = q;
-
-            } else {
-                ngx_http_llm_tokens_lang_scan(l, q);
-
-                if (l->p >= l->end) {
-                    l = NULL;
-                }
-            }
+        if (q - p < (ssize_t) w) {
+            i = q - p;
+            goto again;
         }
 
-        /* q < end, *q is ASCII: the next piece starts there */
         p = q;
     }
 
-    *ascii += words;
-    *other += rest;
+    sums[NGX_HTTP_LLM_TB_ASCII] += words;
+    sums[NGX_HTTP_LLM_TB_OTHER] += rest;
 
-    if (latin) {
-        /* only ngx_http_llm_tokens_lang_done() reads the counts */
-        lg->script[NGX_HTTP_LLM_TG_LATIN] += latin;
-    }
-
-    return p;
+    return p + i;
 }
 
 
@@ -1430,7 +1701,7 @@ ngx_http_llm_tokens_word_run(const u_char *p, const u_char *end,
 
 static inline const u_char *
 ngx_http_llm_tokens_fast(const u_char *p, const u_char *end, uint32_t *cost,
-    ngx_http_llm_tokens_fast_t *f)
+    unsigned *word)
 {
     u_char         a, c, c0, c1, lead, l1, l2;
     int32_t        k;
@@ -1487,7 +1758,7 @@ ngx_http_llm_tokens_fast(const u_char *p, const u_char *end, uint32_t *cost,
         }
 
         *cost = NGX_HTTP_LLM_TOKEN_UNIT;
-        f->word = 0;
+        *word = 0;
         return s;
 
     case NGX_HTTP_LLM_TC_PUNCT:
@@ -1528,7 +1799,6 @@ word:
 
     /* [A-Z]*[a-z]+ or [A-Z]+[a-z]*; a non-ASCII letter: the generic path */
 
-    f->letters = s;
     upper = 0;
 
     while (s < end && (u_char) (*s - 'A') < 26) {
@@ -1583,10 +1853,7 @@ word:
         }
     }
 
-    f->word = 1;
-    f->lead = (f->letters != p);
-    f->n = n;
-    f->contraction = contraction;
+    *word = 1;
 
     if (upper == 0) {
         shape = NGX_HTTP_LLM_TW_LOWER;
@@ -1676,7 +1943,7 @@ punct:
 
     *cost = k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
                                         : (uint32_t) k;
-    f->word = 0;
+    *word = 0;
     return s;
 
 space:
@@ -1763,7 +2030,7 @@ space:
     }
 
     *cost = (uint32_t) k;
-    f->word = 0;
+    *word = 0;
     return s;
 }
 
@@ -1778,17 +2045,133 @@ space:
  * code, anything unsure) keeps the costs as fitted.
  */
 
-#ifndef NGX_HTTP_LLM_TOKENS_FAST
-
 static unsigned
 ngx_http_llm_tokens_lang(const u_char *text, size_t len)
 {
     ngx_http_llm_tokens_lang_t  l;
 
     ngx_http_llm_tokens_lang_init(&l, text, len);
+
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+    ngx_http_llm_tokens_lang_blocks(&l);
+#endif
+
     ngx_http_llm_tokens_lang_scan(&l, l.end);
 
     return ngx_http_llm_tokens_lang_done(&l, len);
+}
+
+
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+
+/*
+ * The scan of ngx_http_llm_tokens_lang_scan() 64 bytes at a time, as long
+ * as 64 bytes of the sample are left: the ASCII part of a block from the
+ * bit masks of its letters (the words that start and end in it looked up
+ * at once, the one that goes on past it opened), a non-ASCII character by
+ * ngx_http_llm_tokens_lang_scan().
+ */
+
+static void
+ngx_http_llm_tokens_lang_blocks(ngx_http_llm_tokens_lang_t *l)
+{
+    unsigned       m, r, os, s, e, n, h;
+    uint64_t       letters, high, seg, complete, starts, ends, gaps;
+    const u_char  *p, *end;
+
+    p = l->p;
+    end = l->end;
+
+    while (end - p >= 64) {
+        ngx_http_llm_tokens_classify_letters(p, &letters, &high);
+
+        if (high & 1) {
+            /* one character */
+            l->p = p;
+            ngx_http_llm_tokens_lang_scan(l, p + 1);
+            p = l->p;
+            continue;
+        }
+
+        /* the ASCII bytes 0 .. m - 1 */
+
+        m = high ? (unsigned) __builtin_ctzll(high) : 64;
+        seg = (m == 64) ? ~0ULL : (1ULL << m) - 1;
+        letters &= seg;
+
+        if (l->wn) {
+
+            /* the word that is open goes on with the letters from 0 */
+
+            r = ngx_http_llm_tokens_run(letters, 0);
+
+            if (r) {
+                ngx_http_llm_tokens_lang_run(l, p, r);
+            }
+
+            if (r >= m) {
+                p += m;
+                continue;
+            }
+
+            ngx_http_llm_tokens_lang_break(l);
+            letters &= ~((1ULL << r) - 1);
+        }
+
+        /* no word is open: the run of letters that reaches m stays open */
+
+        if (ngx_http_llm_tokens_bit(letters, m - 1)) {
+            gaps = ~letters & seg;
+            os = gaps ? 64 - __builtin_clzll(gaps) : 0;
+
+        } else {
+            os = m;
+        }
+
+        complete = (os == 64) ? letters : letters & ((1ULL << os) - 1);
+
+        if (complete) {
+            l->script[NGX_HTTP_LLM_TG_LATIN] +=
+                                     ngx_http_llm_tokens_popcount(complete);
+
+            starts = complete & ~(complete << 1);
+            ends = complete & ~(complete >> 1);
+
+            do {
+                s = __builtin_ctzll(starts);
+                e = __builtin_ctzll(ends);
+                n = e - s + 1;
+
+                if (n <= sizeof(l->w)) {
+
+                    /* the hash from the letters, most words need no copy */
+
+                    h = (p[s] | 0x20) * 7 + n * 131 + (p[e] | 0x20);
+
+                    if (n > 1) {
+                        h += (p[s + 1] | 0x20) * 31;
+                    }
+
+                    if (ngx_http_llm_tokens_word_index[h & 255]) {
+                        ngx_http_llm_tokens_lower8(l->w, p + s, n, end);
+                        ngx_http_llm_tokens_lang_word(l->w, n, l->votes);
+                    }
+                }
+
+                starts &= starts - 1;
+                ends &= ends - 1;
+
+            } while (starts);
+        }
+
+        if (os < m) {
+            ngx_http_llm_tokens_lang_run(l, p + os, m - os);
+        }
+
+        p += m;
+    }
+
+    l->p = p;
 }
 
 #endif
