@@ -26,6 +26,8 @@ my %sources = (
                          'ngx_llm_module/engines/ngx_http_llm_json.c'],
     tokens_diff_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
                                 'ngx_llm_module/engines/ngx_http_llm_json.c'],
+    tokens_diff_sse2_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
+                              'ngx_llm_module/engines/ngx_http_llm_json.c'],
     sse_test    => ['ngx_llm_module/engines/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/engines/ngx_http_llm_pii.c'],
     embed_test  => ['ngx_llm_module/engines/ngx_http_llm_embed.c'],
@@ -33,10 +35,12 @@ my %sources = (
     resp_test   => ['ngx_llm_module/engines/ngx_http_llm_resp.c'],
 );
 
-# compiler flags, per test: the estimator's portable path (no SSE2/NEON)
+# compiler flags, per test: the estimator's portable path (no SSE2/NEON),
+# its SSE2 path on a CPU with AVX2
 my %cflags = (
     tokens_fast_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
     tokens_diff_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
+    tokens_diff_sse2_test => '-DNGX_HTTP_LLM_TOKENS_NO_AVX2',
 );
 
 # libraries to link, per test

@@ -61,6 +61,21 @@
 #define NGX_HTTP_LLM_TOKENS_SSE2      0
 #endif
 
+/*
+ * and the bit masks of 64 bytes of text 32 at a time with AVX2 on x86-64
+ * when the CPU has it (chosen at run time: the build stays SSE2), unless
+ * built with -DNGX_HTTP_LLM_TOKENS_NO_AVX2 (SSE2 only, tested as well)
+ */
+
+#if (NGX_HTTP_LLM_TOKENS_SSE2 && defined __x86_64__ && defined __GNUC__      \
+     && (__GNUC__ >= 5 || defined __clang__)                                  \
+     && !defined NGX_HTTP_LLM_TOKENS_NO_AVX2)
+#define NGX_HTTP_LLM_TOKENS_AVX2      1
+#include <immintrin.h>
+#else
+#define NGX_HTTP_LLM_TOKENS_AVX2      0
+#endif
+
 
 /* character classes (low 4 bits of an attribute byte) */
 
@@ -609,6 +624,15 @@ static const uint16_t  ngx_http_llm_tokens_punct[2][17] = {
 /* FITTED: end */
 
 
+/* a punctuation character alone, at least one token */
+
+#define NGX_HTTP_LLM_TOKENS_PUNCT1                                           \
+    (ngx_http_llm_tokens_punct[NGX_HTTP_LLM_TL_NONE][1]                     \
+     < NGX_HTTP_LLM_TOKEN_UNIT                                               \
+     ? NGX_HTTP_LLM_TOKEN_UNIT                                               \
+     : ngx_http_llm_tokens_punct[NGX_HTTP_LLM_TL_NONE][1])
+
+
 /*
  * Languages: the costs of words are scaled by the language of the text
  * (ngx_http_llm_tokens_lang()), fitted on a split of ../shared/eval/text by
@@ -685,6 +709,11 @@ typedef struct {
     uint64_t                    nl;
     uint64_t                    high;
     uint64_t                    punct;
+    uint64_t                    stop;      /* high, and apostrophes */
+    uint64_t                    halt;      /* stop, and the end */
+    uint64_t                    sw;        /* " word" */
+    uint64_t                    ps;        /* ", " */
+    uint64_t                    ws;        /* white space alone */
 } ngx_http_llm_tokens_block_t;
 
 
@@ -786,6 +815,127 @@ static const u_char  ngx_http_llm_tokens_word_index[256] = {
 };
 
 
+/*
+ * The lengths (bit n - 1: n letters) of the words of the list above by
+ * their first two characters, each as (c & 0x1f) (1 for a, 26 for z): a
+ * word that is not there needs no lookup.  The second character of a word
+ * of one letter is what ends it, anything: bit 0 is in each column of its
+ * first letter's row.  Written from the list; t/unit/tokens_fast_test.c
+ * checks that they agree.
+ */
+
+static const u_char  ngx_http_llm_tokens_word_first[27][32] = {
+    {   /* not a letter */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* a */
+          0,   0,   0,   0,  32,   0,   0,   0,   0,   0,   0,   8,   8,   0,  20,   2,
+          0,   0,   0,   0,   8,   4,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* b */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   4,   0,   0,   0,   0,   0,   0,
+          0,   0,   0,   0,   0,   2,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* c */
+          0,   0,   0,   0,   0,   0,   0,   0,   4,   0,   0,   0,   0,   0,   0,  12,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* d */
+          0,  28,   0,   0,   0,  52,   0,   0,   0,   4,   0,   0,   0,   0,   0,   4,
+          0,   0,   0,   0,   0,   2,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* e */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   2,   2,   0,   0,
+          0,   0,   0,   4,   2,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* f */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   4,
+          0,   0,   0,   0,   0,   4,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* g */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   8,   0,   0,   4,   0,   0,   0,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* h */
+          0,   8,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* i */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   6,   0,   4,   0,
+          0,   0,   0,   4,   4,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* j */
+          0,   4,   0,   0,   0,   8,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+          0,   0,   0,   0,   0,   8,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* k */
+          0,  32,   0,   0,   0,   0,   0,   0,   4,   0,   0,   0,   0,   0,   0,   0,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* l */
+          0,   4,   0,   0,   0,   6,   0,   0,   0,   0,   0,   0,   0,   0,   0,   4,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* m */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   4,   0,   0,   0,   0,   0,   0,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* n */
+          0,   2,   0,   0,   0,  20,   0,   0,   0,  20,   0,   0,   0,   0,   0,   4,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* o */
+          0,   0,   0,   0,   0,   0,   2,   0,   0,   0,   0,   0,   8,   0,   0,   0,
+          0,   0,   8,   2,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* p */
+          0,   8,   0,   0,   0,  12,   0,   0,   0,   0,   0,   0,   0,   0,   0,  12,
+          0,   0,  24,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* q */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+          0,   0,   0,   0,   0,  36,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* r */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* s */
+          0,   0,   0,   0,   0,  64,   0,   0,   0,   8,   0,   0,   0,   0,   0,  24,
+          0,   0,   0,   0,  16,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* t */
+          0,   0,   0,   0,   0,  16,   0,   0,  12,  16,   0,   0,   0,   0,   0,   0,
+          0,   0,  16,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* u */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   2,  20,   0,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* v */
+          0,   0,   0,   0,   0,   2,   0,   0,   0,   0,   0,   0,   0,   0,   0,   4,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* w */
+          1,   5,   1,   1,   1,   1,   1,   1,   1,   9,   1,   1,   1,   1,   1,   1,
+          1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1
+    },
+    {   /* x */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    },
+    {   /* y */
+          1,   9,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,
+          1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1
+    },
+    {   /* z */
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+          0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0
+    }
+};
+
+
 /* LANG FITTED: begin (written by bench/tokenizer/fit_lang.py) */
 
 /* the cost of words in 1/256 of the fitted one, by language */
@@ -843,7 +993,9 @@ static uint32_t ngx_http_llm_tokens_cost(ngx_http_llm_tokens_piece_t *pc);
 static const u_char *ngx_http_llm_tokens_piece(const u_char *p,
     const u_char *end, uint32_t *cost, unsigned *bucket,
     ngx_http_llm_tokens_piece_t *pc);
+#ifndef NGX_HTTP_LLM_TOKENS_FAST
 static unsigned ngx_http_llm_tokens_lang(const u_char *text, size_t len);
+#endif
 static void ngx_http_llm_tokens_lang_init(ngx_http_llm_tokens_lang_t *l,
     const u_char *text, size_t len);
 static inline void ngx_http_llm_tokens_lang_break(
@@ -864,15 +1016,18 @@ static inline const u_char *ngx_http_llm_tokens_letters(const u_char *p,
 #ifdef NGX_HTTP_LLM_TOKENS_FAST
 static void ngx_http_llm_tokens_classify(const u_char *p, size_t n,
     ngx_http_llm_tokens_block_t *b);
-static inline void ngx_http_llm_tokens_classify_letters(const u_char *p,
-    uint64_t *letters, uint64_t *high);
+static unsigned ngx_http_llm_tokens_hot(const ngx_http_llm_tokens_block_t *b,
+    const u_char *p, unsigned i, uint64_t *words, uint64_t *rest,
+    ngx_http_llm_tokens_lang_t *l);
+static void ngx_http_llm_tokens_lang_block(ngx_http_llm_tokens_lang_t *l,
+    const u_char *p, const ngx_http_llm_tokens_block_t *b, unsigned to);
 static inline unsigned ngx_http_llm_tokens_run(uint64_t m, unsigned i);
 static inline unsigned ngx_http_llm_tokens_popcount(uint64_t x);
 static const u_char *ngx_http_llm_tokens_blocks(const u_char *text,
-    const u_char *p, const u_char *end, uint64_t *sums);
+    const u_char *p, const u_char *end, uint64_t *sums,
+    ngx_http_llm_tokens_lang_t *l);
 static inline const u_char *ngx_http_llm_tokens_fast(const u_char *p,
     const u_char *end, uint32_t *cost, unsigned *word);
-static void ngx_http_llm_tokens_lang_blocks(ngx_http_llm_tokens_lang_t *l);
 #endif
 
 
@@ -886,6 +1041,9 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     unsigned                      lang, bucket;
     const u_char                 *p, *q, *end;
     ngx_http_llm_tokens_piece_t   pc;
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+    ngx_http_llm_tokens_lang_t    l;
+#endif
 
     if (text == NULL || len == 0) {
         return 0;
@@ -897,6 +1055,12 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     sums[NGX_HTTP_LLM_TB_WORD] = 0;
     sums[NGX_HTTP_LLM_TB_OTHER] = 0;
 
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+    if (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN) {
+        ngx_http_llm_tokens_lang_init(&l, text, len);
+    }
+#endif
+
     while (p < end) {
 
 #ifdef NGX_HTTP_LLM_TOKENS_FAST
@@ -906,7 +1070,8 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
          * the whole text, is left to the code below
          */
 
-        p = ngx_http_llm_tokens_blocks(text, p, end, sums);
+        p = ngx_http_llm_tokens_blocks(text, p, end, sums,
+                              len >= NGX_HTTP_LLM_TOKENS_LANG_MIN ? &l : NULL);
 
         if (p == end) {
             break;
@@ -939,8 +1104,19 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
      * keep the costs as fitted.
      */
 
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
+    if (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN) {
+        /* the rest of the sample, if the pieces did not get there */
+        ngx_http_llm_tokens_lang_scan(&l, l.end);
+        lang = ngx_http_llm_tokens_lang_done(&l, len);
+
+    } else {
+        lang = NGX_HTTP_LLM_TL_EN;
+    }
+#else
     lang = (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN)
            ? ngx_http_llm_tokens_lang(text, len) : NGX_HTTP_LLM_TL_EN;
+#endif
 
 #ifdef NGX_HTTP_LLM_TOKENS_PARTS
     NGX_HTTP_LLM_TOKENS_PARTS(lang, words, ascii, total);
@@ -1151,82 +1327,214 @@ ngx_http_llm_tokens_letters(const u_char *p, const u_char *end, uint64_t fold)
 
 
 /*
- * 64 bytes from p as bit masks, bit i for p[i]: ASCII letters, upper case
+ * 63 bytes from p as bit masks, bit i for p[i]: ASCII letters, upper case
  * ASCII letters, digits, spaces, white space (\t \n \v \f \r and the space),
- * newlines (\r \n), bytes above 0x7f, and the other ASCII characters (the
- * pre-tokenizer's punctuation, TC_PUNCT in ngx_http_llm_tokens_ascii[]).
- * With n < 64 (the end of the text) the bits from n on are clear in all.
+ * newlines (\r \n), bytes above 0x7f, what cannot end a word of the fast
+ * paths (bytes above 0x7f and apostrophes), and the other ASCII characters
+ * (the pre-tokenizer's punctuation, TC_PUNCT in ngx_http_llm_tokens_ascii[]).
+ * With n < 63 (the end of the text) the bits from n on are clear in all;
+ * bit 63 is always clear.
  */
+
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+
+/* 1: the CPU has AVX2, 0: it has not, -1: not known yet */
+static int  ngx_http_llm_tokens_avx2 = -1;
+
+
+/* the constants of ngx_http_llm_tokens_classify_avx2(), a byte each */
+
+#define ngx_http_llm_tokens_c32(c)                                            \
+    { (c) * NGX_HTTP_LLM_TOKENS_ONES, (c) * NGX_HTTP_LLM_TOKENS_ONES,         \
+      (c) * NGX_HTTP_LLM_TOKENS_ONES, (c) * NGX_HTTP_LLM_TOKENS_ONES }
+
+static const uint64_t  ngx_http_llm_tokens_avx2_c[11][4]
+    __attribute__((aligned(32))) =
+{
+    ngx_http_llm_tokens_c32(0x20),                  /* case bit */
+    ngx_http_llm_tokens_c32(0x80 - 'a'),
+    ngx_http_llm_tokens_c32(0x80 + 26),             /* -128 + 26 */
+    ngx_http_llm_tokens_c32(0x80 - '0'),
+    ngx_http_llm_tokens_c32(0x80 + 10),
+    ngx_http_llm_tokens_c32(0x80 - '\t'),
+    ngx_http_llm_tokens_c32(0x80 + 5),
+    ngx_http_llm_tokens_c32(' '),
+    ngx_http_llm_tokens_c32('\''),
+    ngx_http_llm_tokens_c32('\n'),
+    ngx_http_llm_tokens_c32('\r')
+};
+
+#define ngx_http_llm_tokens_c(i)                                              \
+    _mm256_load_si256((const __m256i *) ngx_http_llm_tokens_avx2_c[i])
+
+
+/* ngx_http_llm_tokens_classify() 32 bytes at a time (p: 64 bytes) */
+
+__attribute__((target("avx2"))) static void
+ngx_http_llm_tokens_classify_avx2(const u_char *p, uint64_t valid,
+    ngx_http_llm_tokens_block_t *b)
+{
+    unsigned  k;
+    uint32_t  lt;
+    uint64_t  letter, upper, digit, space, white, nl, high, stop;
+    __m256i   v, ws, sp;
+
+    letter = 0;
+    upper = 0;
+    digit = 0;
+    space = 0;
+    white = 0;
+    nl = 0;
+    high = 0;
+    stop = 0;
+
+    for (k = 0; k < 64; k += 32) {
+        v = _mm256_loadu_si256((const __m256i *) (p + k));
+
+        lt = (uint32_t) _mm256_movemask_epi8(_mm256_cmpgt_epi8(
+                 ngx_http_llm_tokens_c(2),
+                 _mm256_add_epi8(_mm256_or_si256(v, ngx_http_llm_tokens_c(0)),
+                                 ngx_http_llm_tokens_c(1))));
+        letter |= (uint64_t) lt << k;
+
+        upper |= (uint64_t) (lt & ~(uint32_t) _mm256_movemask_epi8(
+                                               _mm256_slli_epi16(v, 2)))
+                 << k;
+
+        digit |= (uint64_t) (uint32_t) _mm256_movemask_epi8(
+                     _mm256_cmpgt_epi8(ngx_http_llm_tokens_c(4),
+                         _mm256_add_epi8(v, ngx_http_llm_tokens_c(3))))
+                 << k;
+
+        ws = _mm256_cmpgt_epi8(ngx_http_llm_tokens_c(6),
+                               _mm256_add_epi8(v, ngx_http_llm_tokens_c(5)));
+        sp = _mm256_cmpeq_epi8(v, ngx_http_llm_tokens_c(7));
+
+        space |= (uint64_t) (uint32_t) _mm256_movemask_epi8(sp) << k;
+        white |= (uint64_t) (uint32_t) _mm256_movemask_epi8(
+                                                 _mm256_or_si256(ws, sp)) << k;
+
+        nl |= (uint64_t) (uint32_t) _mm256_movemask_epi8(
+                  _mm256_or_si256(
+                      _mm256_cmpeq_epi8(v, ngx_http_llm_tokens_c(9)),
+                      _mm256_cmpeq_epi8(v, ngx_http_llm_tokens_c(10))))
+              << k;
+
+        high |= (uint64_t) (uint32_t) _mm256_movemask_epi8(v) << k;
+
+        stop |= (uint64_t) (uint32_t) _mm256_movemask_epi8(
+                    _mm256_or_si256(v,
+                        _mm256_cmpeq_epi8(v, ngx_http_llm_tokens_c(8))))
+                << k;
+    }
+
+    b->letter = letter & valid;
+    b->upper = upper & valid;
+    b->digit = digit & valid;
+    b->space = space & valid;
+    b->white = white & valid;
+    b->nl = nl & valid;
+    b->high = high & valid;
+    b->stop = stop & valid;
+    b->punct = ~(letter | digit | white | high) & valid;
+}
+
+#endif
+
 
 static void
 ngx_http_llm_tokens_classify(const u_char *p, size_t n,
     ngx_http_llm_tokens_block_t *b)
 {
     u_char    buf[64];
-    uint64_t  valid;
+    uint64_t  valid, letter, upper, digit, space, white, nl, high, stop;
 #if (NGX_HTTP_LLM_TOKENS_SSE2)
-    unsigned  k, letter, lower;
-    __m128i   v, lc, sp;
+    unsigned  k, lt;
+    __m128i   v, ws, sp;
 #else
     u_char    c;
     unsigned  k;
     uint64_t  bit;
 #endif
 
-    valid = ~0ULL;
-
     if (n < 64) {
         memcpy(buf, p, n);
         memset(buf + n, 0, 64 - n);
         p = buf;
         valid = (1ULL << n) - 1;
+
+    } else {
+        /* bit 63 stays clear: a run of bits ends at 63 at most */
+        valid = ~0ULL >> 1;
     }
 
-    b->letter = 0;
-    b->upper = 0;
-    b->digit = 0;
-    b->space = 0;
-    b->white = 0;
-    b->nl = 0;
-    b->high = 0;
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+
+    if (ngx_http_llm_tokens_avx2) {
+
+        if (ngx_http_llm_tokens_avx2 < 0) {
+            ngx_http_llm_tokens_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+        }
+
+        if (ngx_http_llm_tokens_avx2) {
+            ngx_http_llm_tokens_classify_avx2(p, valid, b);
+            return;
+        }
+    }
+
+#endif
+
+    letter = 0;
+    upper = 0;
+    digit = 0;
+    space = 0;
+    white = 0;
+    nl = 0;
+    high = 0;
+    stop = 0;
 
 #if (NGX_HTTP_LLM_TOKENS_SSE2)
+
+    /*
+     * x in [lo, lo + n) when (x - lo) mod 256 < n: x + (0x80 - lo) below
+     * -128 + n as a signed byte
+     */
 
     for (k = 0; k < 64; k += 16) {
         v = _mm_loadu_si128((const __m128i *) (p + k));
 
-        /* a byte above 0x7f is negative: never in a range below */
+        lt = _mm_movemask_epi8(_mm_cmpgt_epi8(_mm_set1_epi8(-128 + 26),
+                 _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)),
+                              _mm_set1_epi8((char) (0x80 - 'a')))));
+        letter |= (uint64_t) lt << k;
 
-        lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
-        letter = _mm_movemask_epi8(
-                     _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
-                                   _mm_cmplt_epi8(lc, _mm_set1_epi8('z' + 1))));
-
-        /* bit 5 of a letter (lower case), moved to bit 7 */
-        lower = _mm_movemask_epi8(_mm_slli_epi16(v, 2));
-
-        b->letter |= (uint64_t) letter << k;
-        b->upper |= (uint64_t) (letter & ~lower) << k;
-
-        b->digit |= (uint64_t) _mm_movemask_epi8(
-                     _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                                   _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))))
-                    << k;
-
-        sp = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
-        b->space |= (uint64_t) _mm_movemask_epi8(sp) << k;
-
-        b->white |= (uint64_t) _mm_movemask_epi8(_mm_or_si128(sp,
-                     _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('\t' - 1)),
-                                   _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1)))))
-                    << k;
-
-        b->nl |= (uint64_t) _mm_movemask_epi8(
-                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
-                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))))
+        /* bit 5 of a letter (lower case) moved to bit 7 */
+        upper |= (uint64_t) (lt & ~_mm_movemask_epi8(_mm_slli_epi16(v, 2)))
                  << k;
 
-        b->high |= (uint64_t) _mm_movemask_epi8(v) << k;
+        digit |= (uint64_t) _mm_movemask_epi8(
+                     _mm_cmpgt_epi8(_mm_set1_epi8(-128 + 10),
+                         _mm_add_epi8(v, _mm_set1_epi8((char) (0x80 - '0')))))
+                 << k;
+
+        /* \t \n \v \f \r */
+        ws = _mm_cmpgt_epi8(_mm_set1_epi8(-128 + 5),
+                            _mm_add_epi8(v, _mm_set1_epi8((char) (0x80 - 9))));
+        sp = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
+
+        space |= (uint64_t) _mm_movemask_epi8(sp) << k;
+        white |= (uint64_t) _mm_movemask_epi8(_mm_or_si128(ws, sp)) << k;
+
+        nl |= (uint64_t) _mm_movemask_epi8(
+                  _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                               _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))))
+              << k;
+
+        high |= (uint64_t) _mm_movemask_epi8(v) << k;
+
+        stop |= (uint64_t) _mm_movemask_epi8(
+                    _mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_set1_epi8('\''))))
+                << k;
     }
 
 #else
@@ -1236,82 +1544,61 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
         bit = 1ULL << k;
 
         if (c >= 0x80) {
-            b->high |= bit;
+            high |= bit;
+            stop |= bit;
             continue;
         }
 
         switch (ngx_http_llm_tc(ngx_http_llm_tokens_ascii[c])) {
 
         case NGX_HTTP_LLM_TC_UP:
-            b->upper |= bit;
-            b->letter |= bit;
+            upper |= bit;
+            letter |= bit;
             break;
 
         case NGX_HTTP_LLM_TC_LOW:
-            b->letter |= bit;
+            letter |= bit;
             break;
 
         case NGX_HTTP_LLM_TC_NUM:
-            b->digit |= bit;
+            digit |= bit;
             break;
 
         case NGX_HTTP_LLM_TC_NL:
-            b->nl |= bit;
-            b->white |= bit;
+            nl |= bit;
+            white |= bit;
             break;
 
         case NGX_HTTP_LLM_TC_WS:
-            b->white |= bit;
+            white |= bit;
 
             if (c == ' ') {
-                b->space |= bit;
+                space |= bit;
             }
 
             break;
 
         default:
+
+            if (c == '\'') {
+                stop |= bit;
+            }
+
             break;
         }
     }
 
 #endif
 
-    b->punct = ~(b->letter | b->digit | b->white | b->high) & valid;
-}
-
-
-/* ASCII letters and bytes above 0x7f of the 64 bytes at p */
-
-static inline void
-ngx_http_llm_tokens_classify_letters(const u_char *p, uint64_t *letters,
-    uint64_t *high)
-{
-    unsigned  k;
-#if (NGX_HTTP_LLM_TOKENS_SSE2)
-    __m128i   v, lc;
-
-    *letters = 0;
-    *high = 0;
-
-    for (k = 0; k < 64; k += 16) {
-        v = _mm_loadu_si128((const __m128i *) (p + k));
-        lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
-
-        *letters |= (uint64_t) _mm_movemask_epi8(
-                     _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
-                                   _mm_cmplt_epi8(lc, _mm_set1_epi8('z' + 1))))
-                    << k;
-        *high |= (uint64_t) _mm_movemask_epi8(v) << k;
-    }
-#else
-    *letters = 0;
-    *high = 0;
-
-    for (k = 0; k < 64; k++) {
-        *letters |= (uint64_t) ((u_char) ((p[k] | 0x20) - 'a') < 26) << k;
-        *high |= (uint64_t) (p[k] >> 7) << k;
-    }
-#endif
+    b->letter = letter & valid;
+    b->upper = upper & valid;
+    b->digit = digit & valid;
+    b->space = space & valid;
+    b->white = white & valid;
+    b->nl = nl & valid;
+    b->high = high & valid;
+    b->stop = stop & valid;
+    b->punct = ~(letter | digit | white | high) & valid;
 }
 
 
@@ -1341,8 +1628,288 @@ ngx_http_llm_tokens_popcount(uint64_t x)
 
 
 /*
- * The most common pieces, one after another from p (*p < 0x80), 64 bytes
- * at a time from their bit masks:
+ * The commonest pieces, one after another from i in p's block b: " word"
+ * and "word" ([A-Z]?[a-z]* of up to NGX_HTTP_LLM_TW_MAX_LEN letters that
+ * an ASCII character other than an apostrophe ends), ", " (a punctuation
+ * character, then a space) and white space alone (a newline, a space
+ * before a digit).  Returns where the first other piece starts.
+ *
+ * The language guess along (lang: l is at p + i, the block is in its
+ * sample): each piece but the first starts with what ends a word, each
+ * word is a whole one.  Made twice by the compiler, with and without it,
+ * so that the few variables of each stay in registers.
+ */
+
+static inline __attribute__((always_inline)) unsigned
+ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
+    const u_char *p, unsigned i, uint64_t *words, uint64_t *rest,
+    ngx_http_llm_tokens_lang_t *l, int lang)
+{
+    int32_t          k;
+    unsigned         s, n, t, h, nh, np, nw, latin, lead, hit[32];
+    uint64_t         sw, ps, ws, letter, brk, halt, upper, wsum;
+    const uint16_t  *tab;
+
+    sw = b->sw;
+    ps = b->ps;
+    ws = b->ws;
+    letter = b->letter;
+    upper = b->upper;
+
+    /*
+     * where a simple word stops: not a letter, or an upper case letter
+     * after a letter ("wordWORD"); and where it must not stop: that upper
+     * case letter, a non-ASCII byte, an apostrophe, the end of the block
+     */
+
+    brk = ~letter | (upper & (letter << 1));
+    halt = b->halt | (upper & (letter << 1));
+
+    wsum = 0;
+    np = 0;
+    nw = 0;
+    nh = 0;
+    latin = 0;
+
+    if (lang && l->wn) {
+
+        if (ngx_http_llm_tokens_bit(letter, i)) {
+            /* a word that goes on: not a whole one */
+            return i;
+        }
+
+        if (ngx_http_llm_tokens_bit(sw | ps | ws, i)) {
+            /* what is at i ends the word before */
+            ngx_http_llm_tokens_lang_break(l);
+        }
+    }
+
+    for ( ;; ) {
+
+        if (ngx_http_llm_tokens_bit(sw, i)) {
+            s = i + 1;
+            lead = NGX_HTTP_LLM_TL_SPACE;
+            goto word;
+        }
+
+        if (ngx_http_llm_tokens_bit(letter, i)) {
+            s = i;
+            lead = NGX_HTTP_LLM_TL_NONE;
+            goto word;
+        }
+
+        if (ngx_http_llm_tokens_bit(ps, i)) {
+            np++;
+            i++;
+            continue;
+        }
+
+        if (ngx_http_llm_tokens_bit(ws, i)) {
+            nw++;
+            i++;
+            continue;
+        }
+
+        break;
+
+    word:
+
+        /* bit 63 of brk is set (bit 63 of letter is clear) */
+        n = __builtin_ctzll(brk >> s);
+        t = s + n;
+
+        if (ngx_http_llm_tokens_bit(halt, t) | (n > NGX_HTTP_LLM_TW_MAX_LEN)) {
+            break;
+        }
+
+        tab = ngx_http_llm_tokens_bit(upper, s)
+              ? ngx_http_llm_tokens_word[NGX_HTTP_LLM_TW_CAP][lead]
+              : ngx_http_llm_tokens_word[NGX_HTTP_LLM_TW_LOWER][lead];
+        k = tab[n];
+        wsum += k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
+                                            : (uint32_t) k;
+
+        if (lang) {
+
+            /*
+             * ngx_http_llm_tokens_lang_run() and the break after it; most
+             * words are not on the list by their first two characters, the
+             * others are looked up after the loop, which calls nothing (a
+             * block holds 32 words at most)
+             */
+
+            latin += n;
+
+            if ((ngx_http_llm_tokens_word_first[p[s] & 0x1f][p[s + 1] & 0x1f]
+                 >> (n - 1)) & 1)
+            {
+                hit[nh++] = s | n << 8;
+            }
+        }
+
+        i = t;
+    }
+
+    *words += wsum;
+    *rest += np * NGX_HTTP_LLM_TOKENS_PUNCT1 + nw * NGX_HTTP_LLM_TOKEN_UNIT;
+
+    if (lang) {
+        for (h = 0; h < nh; h++) {
+            ngx_http_llm_tokens_lower8(l->w, p + (hit[h] & 0xff), hit[h] >> 8,
+                                       l->end);
+            ngx_http_llm_tokens_lang_word(l->w, hit[h] >> 8, l->votes);
+        }
+
+        l->script[NGX_HTTP_LLM_TG_LATIN] += latin;
+        l->p = p + i;
+    }
+
+    return i;
+}
+
+
+static unsigned
+ngx_http_llm_tokens_hot(const ngx_http_llm_tokens_block_t *b,
+    const u_char *p, unsigned i, uint64_t *words, uint64_t *rest,
+    ngx_http_llm_tokens_lang_t *l)
+{
+    if (l != NULL) {
+        return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, l, 1);
+    }
+
+    return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, NULL, 0);
+}
+
+
+/*
+ * The language guess's scan (ngx_http_llm_tokens_lang_scan()) of the bytes
+ * from l->p to p + to, from p's block b: ASCII from the bit masks of its
+ * letters (a word that starts and ends there is looked up at once, one
+ * that goes on past it is opened), a non-ASCII character by the scan;
+ * to <= 63.
+ */
+
+static void
+ngx_http_llm_tokens_lang_block(ngx_http_llm_tokens_lang_t *l,
+    const u_char *p, const ngx_http_llm_tokens_block_t *b, unsigned to)
+{
+    unsigned  x, m, r, os, s, e, n;
+    uint64_t  hi, letters, seg, gaps, complete, starts, ends;
+
+    if (l->p < p) {
+        /* the first piece of the text, before the blocks */
+        ngx_http_llm_tokens_lang_scan(l, p);
+    }
+
+    if (l->p >= p + to) {
+        return;
+    }
+
+    x = l->p - p;
+
+    if (l->end < p + to) {
+        /* the end of the sample: the scan cuts the run of letters there */
+        ngx_http_llm_tokens_lang_scan(l, p + to);
+        return;
+    }
+
+    while (x < to) {
+
+        /* the ASCII bytes x .. m - 1 */
+
+        seg = ((1ULL << to) - 1) & ~((1ULL << x) - 1);
+        hi = b->high & seg;
+        m = hi ? (unsigned) __builtin_ctzll(hi) : to;
+
+        if (m > x) {
+            seg &= (1ULL << m) - 1;
+            letters = b->letter & seg;
+
+            if (l->wn) {
+
+                /* the word that is open goes on with the letters from x */
+
+                r = ngx_http_llm_tokens_run(letters, x);
+
+                if (r) {
+                    ngx_http_llm_tokens_lang_run(l, p + x, r);
+                }
+
+                if (x + r >= m) {
+                    x = m;
+                    goto high;
+                }
+
+                ngx_http_llm_tokens_lang_break(l);
+                letters &= ~((1ULL << (x + r)) - 1);
+            }
+
+            /* no word is open: the run of letters that reaches m stays open */
+
+            if (ngx_http_llm_tokens_bit(letters, m - 1)) {
+                gaps = ~letters & seg;
+                os = gaps ? (unsigned) (64 - __builtin_clzll(gaps)) : x;
+
+            } else {
+                os = m;
+            }
+
+            complete = letters & ((1ULL << os) - 1);
+
+            if (complete) {
+                l->script[NGX_HTTP_LLM_TG_LATIN] +=
+                                     ngx_http_llm_tokens_popcount(complete);
+
+                starts = complete & ~(complete << 1);
+                ends = complete & ~(complete >> 1);
+
+                do {
+                    s = __builtin_ctzll(starts);
+                    e = __builtin_ctzll(ends);
+                    n = e - s + 1;
+
+                    if (n <= sizeof(l->w)) {
+
+                        /* most words are not on the list by their first two */
+
+                        if (ngx_http_llm_tokens_word_first[p[s] & 0x1f]
+                                                          [p[s + 1] & 0x1f]
+                            & (1u << (n - 1)))
+                        {
+                            ngx_http_llm_tokens_lower8(l->w, p + s, n, l->end);
+                            ngx_http_llm_tokens_lang_word(l->w, n, l->votes);
+                        }
+                    }
+
+                    starts &= starts - 1;
+                    ends &= ends - 1;
+
+                } while (starts);
+            }
+
+            if (os < m) {
+                ngx_http_llm_tokens_lang_run(l, p + os, m - os);
+            }
+
+            x = m;
+        }
+
+    high:
+
+        if (x < to) {
+            /* a non-ASCII character (or an invalid byte) */
+            l->p = p + x;
+            ngx_http_llm_tokens_lang_scan(l, p + x + 1);
+            x = l->p - p;
+        }
+    }
+
+    l->p = p + x;
+}
+
+
+/*
+ * The pieces of the text from p, 64 bytes at a time from their bit masks:
  *
  *   - words of ASCII letters ([A-Z]*[a-z]*) with or without their lead (a
  *     space, an ASCII punctuation character, \t \v \f) that an ASCII
@@ -1353,18 +1920,25 @@ ngx_http_llm_tokens_popcount(uint64_t x)
  *     does, that an ASCII character ends;
  *   - runs of ASCII digits, 3 to a piece, that an ASCII character ends;
  *
- * each only when what ends it (and what decides its kind: the character
- * after its first) is in the same 64 bytes, never at the end of the text.
- * They are cut and costed as ngx_http_llm_tokens_fast() and the generic
- * path would, their costs added to *ascii (words) and *other.  A piece that
- * does not fit in the rest of a block starts the next one; one that does
- * not fit in a block (or that a non-ASCII character decides) is left to
- * the caller: returns where it starts, never the end.
+ * each when what ends it (and what decides its kind: the character after
+ * its first) is in the same block.  They are cut and costed as
+ * ngx_http_llm_tokens_piece() would.  A piece that does not fit in the rest
+ * of a block starts the next one; the others (a non-ASCII character, a
+ * contraction, a piece longer than a block, the end of the text) are cut
+ * by ngx_http_llm_tokens_piece() in between.  The costs are added to sums.
+ *
+ * The language guess (l, NULL: none) is made along: a piece cut here is
+ * made of ASCII letters or of ASCII characters that end a word, a word
+ * that starts and ends in its sample is looked up at once; the scan of
+ * ngx_http_llm_tokens_lang_scan() takes the rest.
+ *
+ * The first piece of the text is left to the caller, which knows when the
+ * whole text is one piece: returns text then, else end.
  */
 
 static const u_char *
 ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
-    const u_char *end, uint64_t *sums)
+    const u_char *end, uint64_t *sums, ngx_http_llm_tokens_lang_t *l)
 {
     size_t                       w;
     int32_t                      k;
@@ -1373,25 +1947,44 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
     unsigned                     bucket;
     uint64_t                     words, rest, range, m;
     const u_char                *q;
+    const uint16_t              *t;
     ngx_http_llm_tokens_block_t  b;
     ngx_http_llm_tokens_piece_t  pc;
 
     words = 0;
     rest = 0;
 
-    for ( ;; ) {
+    if (l != NULL && l->p >= l->end) {
+        l = NULL;
+    }
 
-        /* bit 63 stays clear: a run of bits from i ends at 63 at most */
+    for ( ;; ) {
 
         w = end - p;
 
-        if (w > 63) {
-            ngx_http_llm_tokens_classify(p, 64, &b);
-            w = 63;
+        ngx_http_llm_tokens_classify(p, w < 64 ? w : 64, &b);
 
-        } else {
-            ngx_http_llm_tokens_classify(p, w, &b);
+        if (w > 63) {
+            w = 63;
         }
+
+        /* what cannot end a word here, and where the commonest start */
+
+        b.halt = b.stop | ~((1ULL << w) - 1);
+        b.sw = b.space & (b.letter >> 1);
+        b.ps = b.punct & (b.space >> 1);
+
+        /*
+         * a white space character that is a piece alone: not before
+         * another or a non-ASCII character (which may be one), not a space
+         * before a letter or a punctuation character, not \t \v \f before
+         * a letter; and before the end of the block
+         */
+
+        b.ws = b.white & ~((b.white | b.high) >> 1) & ~b.sw
+               & ~(b.space & (b.punct >> 1))
+               & ~((b.white & ~b.space & ~b.nl) & (b.letter >> 1))
+               & (~b.halt >> 1);
 
         i = 0;
 
@@ -1399,7 +1992,17 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
         for ( ;; ) {
 
-            /* a piece from i (< w) */
+            /* the commonest pieces, then a piece from i (< w) */
+
+            i = ngx_http_llm_tokens_hot(&b, p, i, &words, &rest,
+                                        (l != NULL && l->p == p + i
+                                         && p + w <= l->end) ? l : NULL);
+
+            if (ngx_http_llm_tokens_bit(b.sw, i)) {
+                lead = NGX_HTTP_LLM_TL_SPACE;
+                s = i + 1;
+                goto word;
+            }
 
             if (ngx_http_llm_tokens_bit(b.letter, i)) {
                 lead = NGX_HTTP_LLM_TL_NONE;
@@ -1413,12 +2016,6 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
             }
 
             if (ngx_http_llm_tokens_bit(b.space, i)) {
-
-                if (ngx_http_llm_tokens_bit(b.letter, i + 1)) {
-                    lead = NGX_HTTP_LLM_TL_SPACE;
-                    s = i + 1;
-                    goto word;
-                }
 
                 if (ngx_http_llm_tokens_bit(b.punct, i + 1)) {
                     lead = NGX_HTTP_LLM_TL_SPACE;
@@ -1480,52 +2077,66 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
         word:
 
-            /* [A-Z]*[a-z]*, then not an apostrophe, not a non-ASCII letter */
+            /*
+             * [A-Z]*[a-z]*, then not an apostrophe, not a non-ASCII letter;
+             * the run of letters first, the piece when no upper case
+             * letter follows its first: "word", "Word"
+             */
 
-            u = ngx_http_llm_tokens_run(b.upper, s);
-            e = s + u;
-
-            if (e >= w) {
-                goto next;
-            }
-
-            e += ngx_http_llm_tokens_run(b.letter & ~b.upper, e);
-
-            if (e >= w) {
-                goto next;
-            }
-
-            if (ngx_http_llm_tokens_bit(b.high, e) || p[e] == '\'') {
-                goto piece;
-            }
-
+            e = s + ngx_http_llm_tokens_run(b.letter, s);
             n = e - s;
+            m = b.upper >> s;
 
-            if (u == 0) {
-                shape = NGX_HTTP_LLM_TW_LOWER;
-
-            } else if (u == 1) {
-                shape = NGX_HTTP_LLM_TW_CAP;
-
-            } else if (u == n) {
-                shape = NGX_HTTP_LLM_TW_CAPS;
+            if (!ngx_http_llm_tokens_bit(b.halt, e)
+                && (m & ((1ULL << n) - 2)) == 0)
+            {
+                shape = (unsigned) (m & 1);
 
             } else {
-                shape = NGX_HTTP_LLM_TW_MIXED;
+
+                if (e >= w) {
+                    goto next;
+                }
+
+                /* "WORD", "WORDword", "wordWORD": "word", then "WORD" */
+
+                u = ngx_http_llm_tokens_run(b.upper, s);
+                e = s + u + ngx_http_llm_tokens_run(b.letter & ~b.upper, s + u);
+
+                if (ngx_http_llm_tokens_bit(b.stop, e)) {
+                    goto piece;
+                }
+
+                n = e - s;
+
+                if (u == 0) {
+                    shape = NGX_HTTP_LLM_TW_LOWER;
+
+                } else if (u == 1) {
+                    shape = NGX_HTTP_LLM_TW_CAP;
+
+                } else if (u == n) {
+                    shape = NGX_HTTP_LLM_TW_CAPS;
+
+                } else {
+                    shape = NGX_HTTP_LLM_TW_MIXED;
+                }
             }
 
+            t = ngx_http_llm_tokens_word[shape][lead];
+
             if (n > NGX_HTTP_LLM_TW_MAX_LEN) {
-                k = ngx_http_llm_tokens_word[shape][lead]
-                                            [NGX_HTTP_LLM_TW_MAX_LEN]
+                k = t[NGX_HTTP_LLM_TW_MAX_LEN]
                     + (int32_t) (n - NGX_HTTP_LLM_TW_MAX_LEN)
                       * NGX_HTTP_LLM_TOKENS_WORD_LONG;
 
             } else {
-                k = ngx_http_llm_tokens_word[shape][lead][n];
+                k = t[n];
             }
 
             words += k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
                                                  : (uint32_t) k;
+
             i = e;
             continue;
 
@@ -1597,18 +2208,18 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
             if (m) {
                 /* up to the last newline */
-                e = 64 - __builtin_clzll(m);
+                j = 64 - __builtin_clzll(m);
                 nl = ngx_http_llm_tokens_popcount(m);
 
             } else {
                 /* the last white space character goes to the next piece */
-                e = (j - i > 1) ? j - 1 : j;
+                j = (j - i > 1) ? j - 1 : j;
                 nl = 0;
             }
 
-            range &= (1ULL << e) - 1;
+            range &= (1ULL << j) - 1;
             spaces = ngx_http_llm_tokens_popcount(b.space & range);
-            n = e - i - spaces;
+            n = j - i - spaces;
 
             k = NGX_HTTP_LLM_TOKEN_UNIT;
 
@@ -1623,7 +2234,7 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
             }
 
             rest += (uint32_t) k;
-            i = e;
+            i = j;
             continue;
 
         digits:
@@ -1641,6 +2252,7 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
             }
 
             rest += (j - i + 2) / 3 * NGX_HTTP_LLM_TOKEN_UNIT;
+
             i = j;
         }
 
@@ -1649,6 +2261,15 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
         /* the piece from i does not fit in the rest of the block */
 
         if (i != 0 && p + w < end) {
+
+            if (l != NULL) {
+                ngx_http_llm_tokens_lang_block(l, p, &b, i);
+
+                if (l->p >= l->end) {
+                    l = NULL;
+                }
+            }
+
             p += i;
             continue;
         }
@@ -1657,8 +2278,7 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
         /*
          * A piece the bit masks do not cut: by the fast path or the generic
-         * one; the first piece of the text is left to the caller, which
-         * knows when the whole text is one piece
+         * one; the first piece of the text is left to the caller
          */
 
         if (p + i == text) {
@@ -1667,6 +2287,15 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
         q = ngx_http_llm_tokens_piece(p + i, end, &cost, &bucket, &pc);
         sums[bucket] += cost;
+
+        if (l != NULL) {
+            ngx_http_llm_tokens_lang_block(l, p, &b, i);
+            ngx_http_llm_tokens_lang_scan(l, q);
+
+            if (l->p >= l->end) {
+                l = NULL;
+            }
+        }
 
         if (q == end) {
             p = end;
@@ -2045,6 +2674,8 @@ space:
  * code, anything unsure) keeps the costs as fitted.
  */
 
+#ifndef NGX_HTTP_LLM_TOKENS_FAST
+
 static unsigned
 ngx_http_llm_tokens_lang(const u_char *text, size_t len)
 {
@@ -2052,126 +2683,9 @@ ngx_http_llm_tokens_lang(const u_char *text, size_t len)
 
     ngx_http_llm_tokens_lang_init(&l, text, len);
 
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
-    ngx_http_llm_tokens_lang_blocks(&l);
-#endif
-
     ngx_http_llm_tokens_lang_scan(&l, l.end);
 
     return ngx_http_llm_tokens_lang_done(&l, len);
-}
-
-
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
-
-/*
- * The scan of ngx_http_llm_tokens_lang_scan() 64 bytes at a time, as long
- * as 64 bytes of the sample are left: the ASCII part of a block from the
- * bit masks of its letters (the words that start and end in it looked up
- * at once, the one that goes on past it opened), a non-ASCII character by
- * ngx_http_llm_tokens_lang_scan().
- */
-
-static void
-ngx_http_llm_tokens_lang_blocks(ngx_http_llm_tokens_lang_t *l)
-{
-    unsigned       m, r, os, s, e, n, h;
-    uint64_t       letters, high, seg, complete, starts, ends, gaps;
-    const u_char  *p, *end;
-
-    p = l->p;
-    end = l->end;
-
-    while (end - p >= 64) {
-        ngx_http_llm_tokens_classify_letters(p, &letters, &high);
-
-        if (high & 1) {
-            /* one character */
-            l->p = p;
-            ngx_http_llm_tokens_lang_scan(l, p + 1);
-            p = l->p;
-            continue;
-        }
-
-        /* the ASCII bytes 0 .. m - 1 */
-
-        m = high ? (unsigned) __builtin_ctzll(high) : 64;
-        seg = (m == 64) ? ~0ULL : (1ULL << m) - 1;
-        letters &= seg;
-
-        if (l->wn) {
-
-            /* the word that is open goes on with the letters from 0 */
-
-            r = ngx_http_llm_tokens_run(letters, 0);
-
-            if (r) {
-                ngx_http_llm_tokens_lang_run(l, p, r);
-            }
-
-            if (r >= m) {
-                p += m;
-                continue;
-            }
-
-            ngx_http_llm_tokens_lang_break(l);
-            letters &= ~((1ULL << r) - 1);
-        }
-
-        /* no word is open: the run of letters that reaches m stays open */
-
-        if (ngx_http_llm_tokens_bit(letters, m - 1)) {
-            gaps = ~letters & seg;
-            os = gaps ? 64 - __builtin_clzll(gaps) : 0;
-
-        } else {
-            os = m;
-        }
-
-        complete = (os == 64) ? letters : letters & ((1ULL << os) - 1);
-
-        if (complete) {
-            l->script[NGX_HTTP_LLM_TG_LATIN] +=
-                                     ngx_http_llm_tokens_popcount(complete);
-
-            starts = complete & ~(complete << 1);
-            ends = complete & ~(complete >> 1);
-
-            do {
-                s = __builtin_ctzll(starts);
-                e = __builtin_ctzll(ends);
-                n = e - s + 1;
-
-                if (n <= sizeof(l->w)) {
-
-                    /* the hash from the letters, most words need no copy */
-
-                    h = (p[s] | 0x20) * 7 + n * 131 + (p[e] | 0x20);
-
-                    if (n > 1) {
-                        h += (p[s + 1] | 0x20) * 31;
-                    }
-
-                    if (ngx_http_llm_tokens_word_index[h & 255]) {
-                        ngx_http_llm_tokens_lower8(l->w, p + s, n, end);
-                        ngx_http_llm_tokens_lang_word(l->w, n, l->votes);
-                    }
-                }
-
-                starts &= starts - 1;
-                ends &= ends - 1;
-
-            } while (starts);
-        }
-
-        if (os < m) {
-            ngx_http_llm_tokens_lang_run(l, p + os, m - os);
-        }
-
-        p += m;
-    }
-
-    l->p = p;
 }
 
 #endif
