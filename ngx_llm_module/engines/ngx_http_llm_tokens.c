@@ -1016,6 +1016,11 @@ static inline const u_char *ngx_http_llm_tokens_letters(const u_char *p,
 #ifdef NGX_HTTP_LLM_TOKENS_FAST
 static void ngx_http_llm_tokens_classify(const u_char *p, size_t n,
     ngx_http_llm_tokens_block_t *b);
+static unsigned ngx_http_llm_tokens_latin1_word(const u_char *p,
+    const ngx_http_llm_tokens_block_t *b, unsigned w, unsigned s,
+    unsigned *end, unsigned *letters, unsigned *uppers, unsigned *latin);
+static uint32_t ngx_http_llm_tokens_word_cost(unsigned n, unsigned u,
+    unsigned latin, unsigned lead);
 static unsigned ngx_http_llm_tokens_hot(const ngx_http_llm_tokens_block_t *b,
     const u_char *p, unsigned i, uint64_t *words, uint64_t *rest,
     ngx_http_llm_tokens_lang_t *l);
@@ -1909,6 +1914,146 @@ ngx_http_llm_tokens_lang_block(ngx_http_llm_tokens_lang_t *l,
 
 
 /*
+ * A word of ASCII letters and Latin-1 ones (U+00C0 .. U+00FF but × ÷, two
+ * bytes each) from s in p's block b, as ngx_http_llm_tokens_word_scan()
+ * cuts it: [upper]*[lower]*, then an ASCII character other than an
+ * apostrophe.  Returns 0 when it is not one (another non-ASCII character,
+ * the end of the block), else its end, its letters, upper case ones and
+ * Latin-1 ones.
+ */
+
+static unsigned
+ngx_http_llm_tokens_latin1_word(const u_char *p,
+    const ngx_http_llm_tokens_block_t *b, unsigned w, unsigned s,
+    unsigned *end, unsigned *letters, unsigned *uppers, unsigned *latin)
+{
+    u_char    a;
+    unsigned  x, r, n, u, nl, low;
+
+    x = s;
+    n = 0;
+    u = 0;
+    nl = 0;
+    low = 0;
+
+    for ( ;; ) {
+
+        if (x >= w) {
+            /* what ends the word is past the block */
+            return 0;
+        }
+
+        if (!low) {
+            r = ngx_http_llm_tokens_run(b->upper, x);
+            n += r;
+            u += r;
+            x += r;
+
+            if (x >= w) {
+                return 0;
+            }
+        }
+
+        r = ngx_http_llm_tokens_run(b->letter & ~b->upper, x);
+
+        if (r) {
+            low = 1;
+            n += r;
+            x += r;
+
+            if (x >= w) {
+                return 0;
+            }
+        }
+
+        if (p[x] < 0x80) {
+
+            if (p[x] == '\'') {
+                /* a contraction, maybe */
+                return 0;
+            }
+
+            /* not a letter, or an upper case one after lower case ones */
+            break;
+        }
+
+        if (p[x] != 0xc3 || x + 1 >= w || (p[x + 1] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        /* U+00C0 + (p[x + 1] & 0x3f) */
+
+        a = ngx_http_llm_tokens_latin1[0x40 + (p[x + 1] & 0x3f)];
+
+        if (ngx_http_llm_tc(a) == NGX_HTTP_LLM_TC_UP) {
+
+            if (low) {
+                /* it starts the next piece */
+                break;
+            }
+
+            u++;
+
+        } else if (ngx_http_llm_tc(a) == NGX_HTTP_LLM_TC_LOW) {
+            low = 1;
+
+        } else {
+            return 0;
+        }
+
+        n++;
+        nl++;
+        x += 2;
+    }
+
+    *end = x;
+    *letters = n;
+    *uppers = u;
+    *latin = nl;
+
+    return 1;
+}
+
+
+/* the cost of a word of n cased letters, u upper case, latin Latin-1 */
+
+static uint32_t
+ngx_http_llm_tokens_word_cost(unsigned n, unsigned u, unsigned latin,
+    unsigned lead)
+{
+    int32_t   k;
+    unsigned  shape;
+
+    if (u == 0) {
+        shape = NGX_HTTP_LLM_TW_LOWER;
+
+    } else if (u == 1) {
+        shape = NGX_HTTP_LLM_TW_CAP;
+
+    } else if (u == n) {
+        shape = NGX_HTTP_LLM_TW_CAPS;
+
+    } else {
+        shape = NGX_HTTP_LLM_TW_MIXED;
+    }
+
+    if (n > NGX_HTTP_LLM_TW_MAX_LEN) {
+        k = ngx_http_llm_tokens_word[shape][lead][NGX_HTTP_LLM_TW_MAX_LEN]
+            + (int32_t) (n - NGX_HTTP_LLM_TW_MAX_LEN)
+              * NGX_HTTP_LLM_TOKENS_WORD_LONG;
+
+    } else {
+        k = ngx_http_llm_tokens_word[shape][lead][n];
+    }
+
+    k += (int32_t) latin * ngx_http_llm_tokens_cased[NGX_HTTP_LLM_TS_LATIN];
+
+    return k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
+                                       : (uint32_t) k;
+}
+
+
+/*
  * The pieces of the text from p, 64 bytes at a time from their bit masks:
  *
  *   - words of ASCII letters ([A-Z]*[a-z]*) with or without their lead (a
@@ -2104,6 +2249,20 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
                 e = s + u + ngx_http_llm_tokens_run(b.letter & ~b.upper, s + u);
 
                 if (ngx_http_llm_tokens_bit(b.stop, e)) {
+
+                    if (p[e] == 0xc3
+                        && ngx_http_llm_tokens_latin1_word(p, &b, w, s, &e,
+                                                           &n, &u, &j))
+                    {
+                        /* "café", "naïve": a word of its own sum */
+
+                        sums[NGX_HTTP_LLM_TB_WORD] +=
+                                        ngx_http_llm_tokens_word_cost(n, u, j,
+                                                                      lead);
+                        i = e;
+                        continue;
+                    }
+
                     goto piece;
                 }
 
