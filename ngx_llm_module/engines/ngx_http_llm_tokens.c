@@ -2700,11 +2700,13 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
                         && ngx_http_llm_tokens_latin1_word(p, &b, w, s, &e,
                                                            &n, &u, &j))
                     {
-                        /* "café", "naïve": a word of its own sum */
+                        /*
+                         * "café", "naïve": a word of its own sum; "m" of
+                         * "mÀ" is all ASCII
+                         */
 
-                        sums[NGX_HTTP_LLM_TB_WORD] +=
-                                        ngx_http_llm_tokens_word_cost(n, u, j,
-                                                                      lead);
+                        sums[j ? NGX_HTTP_LLM_TB_WORD : NGX_HTTP_LLM_TB_ASCII]
+                            += ngx_http_llm_tokens_word_cost(n, u, j, lead);
                         i = e;
                         continue;
                     }

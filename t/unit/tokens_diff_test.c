@@ -384,6 +384,23 @@ diff_any_text(u_char *buf, size_t max)
 }
 
 
+/*
+ * texts TOKENS_DIFF_SECONDS found different once (minimized): an ASCII
+ * word cut before a Latin-1 upper case letter ("m" of "mÀ") in an Arabic
+ * text
+ */
+
+static const char  *diff_found[] = {
+    "\xbf,\xdb\x96\xda\x88\xdb\x9b\x5c-\xdb\x97\xda\xa6\x98\xd9\x9f\xc3"
+    "\x9a\xdb\xb8m\xc3\x80\xd9\x93\xbf\xc3\xbe\xa2\xda\xbb\xdb\xab\xd8"
+    "\xac\xd8\xb2\xda\x9d\xd8\x93\xd9\xb9\xdb\x90\xd9\x90\xa2\xda\xda"
+    "\x93\xae\xda\xd8",
+    "\xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a \xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a "
+    "\xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a \xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a "
+    "mÀ wordÉ WORDé xÀy"
+};
+
+
 /* a bench/make_body.mjs prompt of about size bytes, as one text */
 
 static size_t
@@ -622,6 +639,17 @@ main(void)
 
     diff_ok(good, "3000 texts around the language guess's 2048 byte sample: "
                   "the same");
+
+    /* texts the fuzzing found */
+
+    good = 1;
+
+    for (i = 0; i < sizeof(diff_found) / sizeof(diff_found[0]); i++) {
+        good &= diff_cuts((const u_char *) diff_found[i],
+                          strlen(diff_found[i]));
+    }
+
+    diff_ok(good, "the texts fuzzing found, prefixes and suffixes: the same");
 
     /* prompts */
 
