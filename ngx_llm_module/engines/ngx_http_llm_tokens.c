@@ -1411,6 +1411,17 @@ static const uint32_t  ngx_http_llm_tokens_lang_scale[NGX_HTTP_LLM_TL_N] = {
 #define NGX_HTTP_LLM_TOKENS_FAST  1
 #endif
 
+/*
+ * and the pieces 64 bytes at a time from the bit masks of their characters
+ * (SSE2, AVX2, or eight bytes at a time in 64-bit words), the language
+ * guess along; elsewhere the fast path alone, the guess a scan of its own
+ */
+
+#if (defined NGX_HTTP_LLM_TOKENS_FAST                                        \
+     && (NGX_HTTP_LLM_TOKENS_SSE2 || NGX_HTTP_LLM_TOKENS_SWAR))
+#define NGX_HTTP_LLM_TOKENS_BLOCKS  1
+#endif
+
 
 static inline size_t ngx_http_llm_tokens_next(const u_char *p,
     const u_char *end, u_char *attr);
@@ -1428,7 +1439,7 @@ static uint32_t ngx_http_llm_tokens_cost(ngx_http_llm_tokens_piece_t *pc);
 static const u_char *ngx_http_llm_tokens_piece(const u_char *p,
     const u_char *end, uint32_t *cost, unsigned *bucket,
     ngx_http_llm_tokens_piece_t *pc);
-#ifndef NGX_HTTP_LLM_TOKENS_FAST
+#ifndef NGX_HTTP_LLM_TOKENS_BLOCKS
 static unsigned ngx_http_llm_tokens_lang(const u_char *text, size_t len);
 #endif
 static void ngx_http_llm_tokens_lang_init(ngx_http_llm_tokens_lang_t *l,
@@ -1448,7 +1459,7 @@ static inline void ngx_http_llm_tokens_lower8(u_char *w, const u_char *p,
     size_t n, const u_char *end);
 static inline const u_char *ngx_http_llm_tokens_letters(const u_char *p,
     const u_char *end, uint64_t fold);
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
+#ifdef NGX_HTTP_LLM_TOKENS_BLOCKS
 static void ngx_http_llm_tokens_classify(const u_char *p, size_t n,
     ngx_http_llm_tokens_block_t *b);
 static unsigned ngx_http_llm_tokens_latin1_word(const u_char *p,
@@ -1466,6 +1477,8 @@ static inline unsigned ngx_http_llm_tokens_popcount(uint64_t x);
 static const u_char *ngx_http_llm_tokens_blocks(const u_char *text,
     const u_char *p, const u_char *end, uint64_t *sums,
     ngx_http_llm_tokens_lang_t *l);
+#endif
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
 static inline const u_char *ngx_http_llm_tokens_fast(const u_char *p,
     const u_char *end, uint32_t *cost, unsigned *word);
 #endif
@@ -1481,7 +1494,7 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     unsigned                      lang, bucket;
     const u_char                 *p, *q, *end;
     ngx_http_llm_tokens_piece_t   pc;
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
+#ifdef NGX_HTTP_LLM_TOKENS_BLOCKS
     ngx_http_llm_tokens_lang_t    l;
 #endif
 
@@ -1495,7 +1508,7 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
     sums[NGX_HTTP_LLM_TB_WORD] = 0;
     sums[NGX_HTTP_LLM_TB_OTHER] = 0;
 
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
+#ifdef NGX_HTTP_LLM_TOKENS_BLOCKS
     if (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN) {
         ngx_http_llm_tokens_lang_init(&l, text, len);
     }
@@ -1503,7 +1516,7 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
 
     while (p < end) {
 
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
+#ifdef NGX_HTTP_LLM_TOKENS_BLOCKS
 
         /*
          * 64 bytes at a time; the first piece of the text, which may be
@@ -1544,7 +1557,7 @@ ngx_http_llm_estimate_tokens(const u_char *text, size_t len)
      * keep the costs as fitted.
      */
 
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
+#ifdef NGX_HTTP_LLM_TOKENS_BLOCKS
     if (len >= NGX_HTTP_LLM_TOKENS_LANG_MIN) {
         /* the rest of the sample, if the pieces did not get there */
         ngx_http_llm_tokens_lang_scan(&l, l.end);
@@ -1763,7 +1776,7 @@ ngx_http_llm_tokens_letters(const u_char *p, const u_char *end, uint64_t fold)
 }
 
 
-#ifdef NGX_HTTP_LLM_TOKENS_FAST
+#ifdef NGX_HTTP_LLM_TOKENS_BLOCKS
 
 
 /*
@@ -1892,9 +1905,8 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
     unsigned  k, lt;
     __m128i   v, ws, sp;
 #else
-    u_char    c;
     unsigned  k;
-    uint64_t  bit;
+    uint64_t  x, t, hi, lo, m, sp;
 #endif
 
     if (n < 64) {
@@ -1979,53 +1991,53 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
 
 #else
 
-    for (k = 0; k < 64; k++) {
-        c = p[k];
-        bit = 1ULL << k;
+    /*
+     * eight bytes at a time, in a 64-bit word (t: their low 7 bits): the
+     * high bit of each byte of ge(c) tells whether t >= c (no carry from a
+     * byte to the next), then the eight high bits go to the low byte
+     */
 
-        if (c >= 0x80) {
-            high |= bit;
-            stop |= bit;
-            continue;
-        }
+#define ngx_http_llm_tokens_ge(t, c)                                          \
+    (((t) + (0x80 - (c)) * NGX_HTTP_LLM_TOKENS_ONES) & NGX_HTTP_LLM_TOKENS_HIGHS)
+#define ngx_http_llm_tokens_in(t, lo, hi)                                     \
+    (ngx_http_llm_tokens_ge(t, lo) & ~ngx_http_llm_tokens_ge(t, hi))
+#define ngx_http_llm_tokens_eq(t, c)                                          \
+    (~(((t) ^ ((c) * NGX_HTTP_LLM_TOKENS_ONES))                               \
+       + 0x7f * NGX_HTTP_LLM_TOKENS_ONES) & NGX_HTTP_LLM_TOKENS_HIGHS)
+#define ngx_http_llm_tokens_bits8(m)                                          \
+    ((((m) >> 7) * 0x0102040810204080ULL) >> 56)
 
-        switch (ngx_http_llm_tc(ngx_http_llm_tokens_ascii[c])) {
+    for (k = 0; k < 64; k += 8) {
+        memcpy(&x, p + k, 8);
 
-        case NGX_HTTP_LLM_TC_UP:
-            upper |= bit;
-            letter |= bit;
-            break;
+        hi = x & NGX_HTTP_LLM_TOKENS_HIGHS;
+        t = x & ~NGX_HTTP_LLM_TOKENS_HIGHS;
+        lo = ~hi & NGX_HTTP_LLM_TOKENS_HIGHS;
 
-        case NGX_HTTP_LLM_TC_LOW:
-            letter |= bit;
-            break;
+        m = ngx_http_llm_tokens_in(t | 0x20 * NGX_HTTP_LLM_TOKENS_ONES,
+                                   'a', 'z' + 1) & lo;
+        letter |= ngx_http_llm_tokens_bits8(m) << k;
 
-        case NGX_HTTP_LLM_TC_NUM:
-            digit |= bit;
-            break;
+        m = ngx_http_llm_tokens_in(t, 'A', 'Z' + 1) & lo;
+        upper |= ngx_http_llm_tokens_bits8(m) << k;
 
-        case NGX_HTTP_LLM_TC_NL:
-            nl |= bit;
-            white |= bit;
-            break;
+        m = ngx_http_llm_tokens_in(t, '0', '9' + 1) & lo;
+        digit |= ngx_http_llm_tokens_bits8(m) << k;
 
-        case NGX_HTTP_LLM_TC_WS:
-            white |= bit;
+        sp = ngx_http_llm_tokens_eq(t, ' ') & lo;
+        space |= ngx_http_llm_tokens_bits8(sp) << k;
 
-            if (c == ' ') {
-                space |= bit;
-            }
+        m = (ngx_http_llm_tokens_in(t, '\t', '\r' + 1) & lo) | sp;
+        white |= ngx_http_llm_tokens_bits8(m) << k;
 
-            break;
+        m = (ngx_http_llm_tokens_eq(t, '\n') | ngx_http_llm_tokens_eq(t, '\r'))
+            & lo;
+        nl |= ngx_http_llm_tokens_bits8(m) << k;
 
-        default:
+        high |= ngx_http_llm_tokens_bits8(hi) << k;
 
-            if (c == '\'') {
-                stop |= bit;
-            }
-
-            break;
-        }
+        m = (ngx_http_llm_tokens_eq(t, '\'') & lo) | hi;
+        stop |= ngx_http_llm_tokens_bits8(m) << k;
     }
 
 #endif
@@ -2924,6 +2936,10 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
     return p + i;
 }
 
+#endif /* NGX_HTTP_LLM_TOKENS_BLOCKS */
+
+
+#ifdef NGX_HTTP_LLM_TOKENS_FAST
 
 /*
  * One piece from p (*p < 0x80), as the main loop and the generic scanners
@@ -3281,7 +3297,7 @@ space:
  * code, anything unsure) keeps the costs as fitted.
  */
 
-#ifndef NGX_HTTP_LLM_TOKENS_FAST
+#ifndef NGX_HTTP_LLM_TOKENS_BLOCKS
 
 static unsigned
 ngx_http_llm_tokens_lang(const u_char *text, size_t len)
@@ -3714,6 +3730,14 @@ ngx_http_llm_tokens_lang_word(const u_char *w, size_t n, uint32_t *votes)
 {
     unsigned                            h;
     const ngx_http_llm_tokens_word_t     *sw;
+
+    /* most words are not on the list by their first two letters */
+
+    if (!((ngx_http_llm_tokens_word_first[w[0] & 0x1f][w[1] & 0x1f]
+           >> (n - 1)) & 1))
+    {
+        return;
+    }
 
     for (h = ngx_http_llm_tokens_word_hash8(w, n);
          ngx_http_llm_tokens_word_index[h];
