@@ -2587,19 +2587,9 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
             /* the commonest pieces, then a piece from i (< w) */
 
-            if (l != NULL && p + w <= l->end) {
-
-                if (l->p < p + i) {
-                    /* the guess catches up with the pieces before */
-                    ngx_http_llm_tokens_lang_block(l, p, &b, i);
-                }
-
-                i = ngx_http_llm_tokens_hot(&b, p, i, &words, &rest,
-                                            (l->p == p + i) ? l : NULL);
-
-            } else {
-                i = ngx_http_llm_tokens_hot(&b, p, i, &words, &rest, NULL);
-            }
+            i = ngx_http_llm_tokens_hot(&b, p, i, &words, &rest,
+                                        (l != NULL && l->p == p + i
+                                         && p + w <= l->end) ? l : NULL);
 
             if (ngx_http_llm_tokens_bit(b.sw, i)) {
                 lead = NGX_HTTP_LLM_TL_SPACE;
