@@ -25,6 +25,12 @@ my %sources = (
                          'ngx_llm_module/engines/ngx_http_llm_json.c'],
     tokens_fast_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
                                 'ngx_llm_module/engines/ngx_http_llm_json.c'],
+    tokens_diff_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
+                         'ngx_llm_module/engines/ngx_http_llm_json.c'],
+    tokens_diff_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
+                                'ngx_llm_module/engines/ngx_http_llm_json.c'],
+    tokens_diff_sse2_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
+                              'ngx_llm_module/engines/ngx_http_llm_json.c'],
     sse_test    => ['ngx_llm_module/engines/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/engines/ngx_http_llm_pii.c'],
     embed_test  => ['ngx_llm_module/engines/ngx_http_llm_embed.c'],
@@ -33,9 +39,11 @@ my %sources = (
 );
 
 # compiler flags, per test: the estimator's and the JSON scanner's
-# portable paths (no SSE2/NEON)
+# portable paths (no SSE2/NEON), the estimator's SSE2 path on a CPU with AVX2
 my %cflags = (
     tokens_fast_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
+    tokens_diff_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
+    tokens_diff_sse2_test => '-DNGX_HTTP_LLM_TOKENS_NO_AVX2',
     json_nosimd_test => '-DNGX_HTTP_LLM_JSON_NO_SIMD',
     json_diff_nosimd_test => '-DNGX_HTTP_LLM_JSON_NO_SIMD',
 );

@@ -7,9 +7,12 @@
 #
 # The prompt is bench/make_body.mjs's (SIZES, default "1024 16384"): its
 # messages' texts, estimated one by one as the module does.  Each is run
-# with the default build (SSE2 on x86-64) and with
+# with the default build (SSE2 on x86-64, and AVX2 at run time when the CPU
+# has it), with -DNGX_HTTP_LLM_TOKENS_NO_AVX2 (SSE2 only) and with
 # -DNGX_HTTP_LLM_TOKENS_NO_SIMD (the portable path); ITERS (2000) rounds for
-# the MB/s, which depend on the machine's load.
+# the MB/s, which depend on the machine's load (VARIANTS: the builds to run,
+# default "default NO_AVX2 NO_SIMD"; an older ngx_http_llm_tokens.c ignores
+# the flags it does not know).
 
 set -eu
 
@@ -72,9 +75,11 @@ main(int argc, char **argv)
 }
 C
 
-for v in default NO_SIMD; do
+variants=${VARIANTS:-default NO_AVX2 NO_SIMD}
+
+for v in $variants; do
     flags=""
-    [ $v = NO_SIMD ] && flags=-DNGX_HTTP_LLM_TOKENS_NO_SIMD
+    [ $v = default ] || flags=-DNGX_HTTP_LLM_TOKENS_$v
     $cc -O2 $flags -I "$root/ngx_llm_module/engines" "$tmp/speed.c" "$src" \
         -o "$tmp/speed-$v"
 done
@@ -86,7 +91,7 @@ for size in $sizes; do
             Buffer.concat([Buffer.from(m.content), Buffer.from([0])]))));
     ' > "$tmp/body-$size"
 
-    for v in default NO_SIMD; do
+    for v in $variants; do
         ir=-
         if command -v valgrind > /dev/null; then
             valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" \

@@ -283,6 +283,61 @@ main(void)
 
     tokens_ok(good, "the Latin-1 table agrees with the ranges");
 
+    /* so do the tables of U+0100 .. U+0FFF and U+1E00 .. U+20FF */
+
+    good = 1;
+
+    for (i = 0x100; i < 0x1000; i++) {
+        if (ngx_http_llm_tokens_bmp[i - 0x100]
+            != ngx_http_llm_tokens_lookup_ranges((uint32_t) i))
+        {
+            printf("# U+%04zX: table %02x, ranges %02x\n", i,
+                   ngx_http_llm_tokens_bmp[i - 0x100],
+                   ngx_http_llm_tokens_lookup_ranges((uint32_t) i));
+            good = 0;
+        }
+    }
+
+    for (i = 0x1e00; i < 0x2100; i++) {
+        if (ngx_http_llm_tokens_punct_block[i - 0x1e00]
+            != ngx_http_llm_tokens_lookup_ranges((uint32_t) i))
+        {
+            printf("# U+%04zX: table %02x, ranges %02x\n", i,
+                   ngx_http_llm_tokens_punct_block[i - 0x1e00],
+                   ngx_http_llm_tokens_lookup_ranges((uint32_t) i));
+            good = 0;
+        }
+    }
+
+    tokens_ok(good, "the tables of U+0100..U+0FFF and U+1E00..U+20FF agree "
+                    "with the ranges");
+
+    /* every word of the language guess's list passes its first filter */
+
+    good = 1;
+
+    for (i = 0; ngx_http_llm_tokens_words[i].len; i++) {
+        len = ngx_http_llm_tokens_words[i].len;
+
+        for (k = 0; k < 32; k++) {
+            if (len > 1 && k != (ngx_http_llm_tokens_words[i].word[1] & 0x1fu))
+            {
+                continue;
+            }
+
+            if (!(ngx_http_llm_tokens_word_first
+                      [ngx_http_llm_tokens_words[i].word[0] & 0x1f][k]
+                  & (1u << (len - 1))))
+            {
+                printf("# \"%s\" is not in the filter\n",
+                       (const char *) ngx_http_llm_tokens_words[i].word);
+                good = 0;
+            }
+        }
+    }
+
+    tokens_ok(good, "the words of the language guess pass its filter");
+
     /* random texts and every prefix of each */
 
     good = 1;
