@@ -125,6 +125,8 @@ typedef struct {
     void                       *data;
     u_char                     *norm;        /* normalised text and its */
     size_t                      norm_size;   /* offsets, reused (zero them) */
+    u_char                     *runs;        /* the runs of digits scanned */
+    size_t                      runs_size;   /* apart, reused (zero them) */
 } ngx_http_llm_pii_matches_t;
 
 
@@ -170,9 +172,19 @@ ngx_http_llm_pii_t *ngx_http_llm_pii_compile(unsigned types,
     size_t errlen, int *bad);
 void ngx_http_llm_pii_free(ngx_http_llm_pii_t *pii);
 
-/* grows *scratch (NULL: allocates one) for pii's database; 0 or -1 */
+/* grows *scratch (NULL: allocates one) for pii's databases; 0 or -1 */
 int ngx_http_llm_pii_alloc_scratch(const ngx_http_llm_pii_t *pii,
     hs_scratch_t **scratch);
+
+/*
+ * The Hyperscan stage of a scan alone (benchmarks): pii's databases over
+ * the text as it is, every report to handler (the pattern's index, not a
+ * type); m only lends its buffers; 0, or -1 on an error or when the
+ * handler stopped it
+ */
+int ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
+    hs_scratch_t *scratch, const u_char *text, size_t len,
+    match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m);
 
 unsigned ngx_http_llm_pii_ntypes(const ngx_http_llm_pii_t *pii);
 unsigned ngx_http_llm_pii_types(const ngx_http_llm_pii_t *pii);
