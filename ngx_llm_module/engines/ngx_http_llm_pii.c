@@ -49,12 +49,20 @@ typedef struct {
 } ngx_http_llm_pii_pattern_t;
 
 
+/* the databases apart from the main one, by index */
+#define NGX_HTTP_LLM_PII_DB_IBAN      0
+#define NGX_HTTP_LLM_PII_DB_DIGITS    1
+#define NGX_HTTP_LLM_PII_DB_NATIONAL  2
+#define NGX_HTTP_LLM_PII_NAPART       3
+
+
 struct ngx_http_llm_pii_s {
     hs_database_t                  *db;
-    hs_database_t                  *iban;        /* the IBAN patterns: see
-                                                    NGX_HTTP_LLM_PII_GATED */
-    hs_database_t                  *digits;      /* the number patterns:
-                                                    NGX_HTTP_LLM_PII_DIGITS */
+    hs_database_t                  *apart[NGX_HTTP_LLM_PII_NAPART];
+                                                 /* the patterns scanned
+                                                    apart: IBAN, numbers,
+                                                    national IDs, see
+                                                    NGX_HTTP_LLM_PII_APART */
     ngx_http_llm_pii_pattern_t     *patterns;    /* by Hyperscan id */
     unsigned                        npatterns;
     unsigned                        ntypes;
@@ -199,6 +207,8 @@ static int ngx_http_llm_pii_compile_apart(const char **exprs,
     unsigned *flags, unsigned *ids, size_t n, hs_database_t **db, char *err,
     size_t errlen);
 static int ngx_http_llm_pii_iban_gate(const u_char *t, size_t len);
+static int ngx_http_llm_pii_national_gate(const u_char *t, size_t len);
+static int ngx_http_llm_pii_cf_shape(const u_char *p);
 static int ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *t, size_t len,
     match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m);
@@ -282,31 +292,42 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 #define NGX_HTTP_LLM_PII_HELD   0x40000000
 
 /*
- * A pattern compiled into a database of its own, scanned only when a text
- * has what every match of it starts with (the IBAN patterns: two letters,
- * an optional separator, two digits and 11 more characters: see
- * ngx_http_llm_pii_iban_gate()).  A pattern that begins with a class of
- * letters cannot be accelerated in prose: in the main database it slowed
- * the whole scan down by a third (each of the two), Hyperscan merging it
- * with the digit patterns into engines that must look at every byte.  The
- * reports are the same (the pattern, the text, the start-of-match are),
- * and a scan's result does not depend on the order of its reports.
+ * Patterns compiled into databases of their own, each scanned only where
+ * its patterns can match.  A pattern that begins with a class of letters or
+ * digits cannot be accelerated where those are frequent: in one database
+ * with the others, Hyperscan merges such patterns into engines that look at
+ * every byte (on chat text the one database of all the default patterns
+ * was scanned at 0.4 GB/s; without these, at 1.2).  The reports are those
+ * of the whole text (the pattern, the text and the start-of-match are the
+ * same), and a scan's result does not depend on the order of its reports.
+ *
+ * IBAN: scanned when the text has what every match starts with, two
+ * letters, an optional separator, two digits and 11 more characters (see
+ * ngx_http_llm_pii_iban_gate()).
  */
-#define NGX_HTTP_LLM_PII_GATED  0x20000000
+#define NGX_HTTP_LLM_PII_APART_IBAN      0x20000000
 
 /*
- * A pattern whose every match is made of the characters "0-9 ().+-" and
- * has four digits, or "+", a digit and 7 more characters (the phone
- * numbers, cards, SSNs, IPv4 addresses; no anchor, no "\b", with
- * start-of-match): compiled into a database of their own, which scans only
- * the runs of these characters that have that, each followed by '\n' (see
- * ngx_http_llm_pii_runs()).  Every match lies in one run, and so do all the
- * matches that end where it ends: the reports, their start-of-match
- * included, are those of the whole text.  Chat text has few such runs: the
- * main database scans it at 1.2 GB/s without these patterns, at 0.7 with
- * them.
+ * Numbers: every match is made of the characters "0-9 ().+-" and has four
+ * digits, or "+", a digit and 7 more characters (the phone numbers, cards,
+ * SSNs, IPv4 addresses; no anchor, no "\b", with start-of-match); only the
+ * runs of these characters that have that are scanned, each followed by
+ * '\n' (see ngx_http_llm_pii_runs()).  Every match lies in one run, and so
+ * do all the matches that end where it ends.
  */
-#define NGX_HTTP_LLM_PII_DIGITS 0x10000000
+#define NGX_HTTP_LLM_PII_APART_DIGITS    0x10000000
+
+/*
+ * National IDs: scanned when the text has six digits in a row, "2A" or
+ * "2B", six capitals in a row, or a run of "0-9 .+-" with two digits 7
+ * characters apart or 7 characters and "k" or "x" after it (see
+ * ngx_http_llm_pii_national_gate()).
+ */
+#define NGX_HTTP_LLM_PII_APART_NATIONAL  0x08000000
+
+#define NGX_HTTP_LLM_PII_APART  (NGX_HTTP_LLM_PII_APART_IBAN                  \
+                                 |NGX_HTTP_LLM_PII_APART_DIGITS               \
+                                 |NGX_HTTP_LLM_PII_APART_NATIONAL)
 
 #define ngx_pii_run(c)  (ngx_pii_digit(c) || (c) == ' ' || (c) == '('         \
                          || (c) == ')' || (c) == '.' || (c) == '+'             \
@@ -352,17 +373,17 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_email },
 
     /* E.164 and international notations: "+44 20 7946 0958" */
-    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_DIGITS,
+    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
       "\\+[1-9][0-9 ().-]{6,22}[0-9]",
       ngx_http_llm_pii_v_phone_intl },
 
     /* the same with the international prefix 00: "0044 20 7946 0958" */
-    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_DIGITS,
+    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
       "00[1-9][0-9 ().-]{6,22}[0-9]",
       ngx_http_llm_pii_v_phone_intl },
 
     /* NANP: "(415) 555-0100", "415-555-0100", "1-800-555-0199" */
-    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_DIGITS,
+    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
       "(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\)|[2-9][0-9]{2})[ .-]?"
       "[2-9][0-9]{2}[ .-]?[0-9]{4}",
       ngx_http_llm_pii_v_phone_nanp },
@@ -371,7 +392,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * national numbers with a trunk 0: "020 7946 0958", "06 12 34 56 78",
      * "07700 900123", "030 12345678"
      */
-    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_DIGITS,
+    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
       "\\(?0[1-9][0-9]{0,3}\\)?(?:[ .-][0-9]{2,8}){1,4}",
       ngx_http_llm_pii_v_phone_national },
 
@@ -397,30 +418,30 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "[^0-9\\n]{0,32}[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
       ngx_http_llm_pii_v_phone_context },
 
-    { NGX_HTTP_LLM_PII_CARD, 2, NGX_HTTP_LLM_PII_DIGITS,
+    { NGX_HTTP_LLM_PII_CARD, 2, NGX_HTTP_LLM_PII_APART_DIGITS,
       "[0-9](?:[ -]?[0-9]){11,18}",
       ngx_http_llm_pii_v_card },
 
     /* "123-45-6789", "123 45 6789", "123.45.6789" */
-    { NGX_HTTP_LLM_PII_SSN, 4, NGX_HTTP_LLM_PII_DIGITS,
+    { NGX_HTTP_LLM_PII_SSN, 4, NGX_HTTP_LLM_PII_APART_DIGITS,
       "[0-9]{3}(?:-[0-9]{2}-| [0-9]{2} |\\.[0-9]{2}\\.)[0-9]{4}",
       ngx_http_llm_pii_v_ssn },
 
     /* nine bare digits after "SSN" or "social security" */
-    { NGX_HTTP_LLM_PII_SSN, 4, NGX_HTTP_LLM_PII_DIGITS,
+    { NGX_HTTP_LLM_PII_SSN, 4, NGX_HTTP_LLM_PII_APART_DIGITS,
       "[0-9]{9}",
       ngx_http_llm_pii_v_ssn_bare },
 
     /* compact, grouped by 4 or otherwise, spaces, dashes or dots */
-    { NGX_HTTP_LLM_PII_IBAN, 3, NGX_HTTP_LLM_PII_GATED,
+    { NGX_HTTP_LLM_PII_IBAN, 3, NGX_HTTP_LLM_PII_APART_IBAN,
       "[A-Z]{2}[ .-]?[0-9]{2}(?:[ .-]?[A-Z0-9]){11,30}",
       ngx_http_llm_pii_v_iban },
 
-    { NGX_HTTP_LLM_PII_IBAN, 3, NGX_HTTP_LLM_PII_GATED,
+    { NGX_HTTP_LLM_PII_IBAN, 3, NGX_HTTP_LLM_PII_APART_IBAN,
       "[a-z]{2}[ .-]?[0-9]{2}(?:[ .-]?[a-z0-9]){11,30}",
       ngx_http_llm_pii_v_iban },
 
-    { NGX_HTTP_LLM_PII_IP, 6, NGX_HTTP_LLM_PII_DIGITS,
+    { NGX_HTTP_LLM_PII_IP, 6, NGX_HTTP_LLM_PII_APART_DIGITS,
       "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
       ngx_http_llm_pii_v_ipv4 },
 
@@ -620,13 +641,14 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * digits in their countries' layouts; then the schemes with letters
      * (ES DNI/NIE, FR NIR of Corsica, IT codice fiscale, MX CURP)
      */
-    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, NGX_HTTP_LLM_PII_NOSOM,
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4,
+      NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_APART_NATIONAL,
       "[0-9][0-9 .+-]{6,22}[0-9kKxX]",
       ngx_http_llm_pii_v_national },
 
     /* codice fiscale and CURP in capitals: caseless, these patterns
        would halve the scan's speed */
-    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, 0,
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, NGX_HTTP_LLM_PII_APART_NATIONAL,
       "(?:[0-9]{8}|[XYZxyz][ -]?[0-9]{7})[ -]?[A-Za-z]"
       "|[1-8] ?[0-9]{2} ?[0-9]{2} ?2[ABab] ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}"
       "|[A-Z]{6}[0-9LMNP-V]{2}[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z]"
@@ -644,6 +666,15 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
 
 #define NGX_HTTP_LLM_PII_NPATTERNS                                            \
     (sizeof(ngx_http_llm_pii_builtins) / sizeof(ngx_http_llm_pii_pattern_t))
+
+
+/* the flag of each database apart, by index */
+static const unsigned  ngx_http_llm_pii_apart_flags[NGX_HTTP_LLM_PII_NAPART]
+    = {
+    NGX_HTTP_LLM_PII_APART_IBAN,
+    NGX_HTTP_LLM_PII_APART_DIGITS,
+    NGX_HTTP_LLM_PII_APART_NATIONAL
+};
 
 
 int
@@ -681,8 +712,7 @@ ngx_http_llm_pii_builtin_pattern(unsigned i, unsigned *type, unsigned *flags)
 
     *type = ngx_http_llm_pii_builtins[i].type;
     *flags = ngx_http_llm_pii_builtins[i].flags
-             & ~(NGX_HTTP_LLM_PII_HELD|NGX_HTTP_LLM_PII_GATED
-                 |NGX_HTTP_LLM_PII_DIGITS);
+             & ~(NGX_HTTP_LLM_PII_HELD|NGX_HTTP_LLM_PII_APART);
 
     if (*flags & NGX_HTTP_LLM_PII_NOSOM) {
         *flags &= ~NGX_HTTP_LLM_PII_NOSOM;
@@ -764,14 +794,15 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
     size_t nrules, char *err, size_t errlen, int *bad)
 {
     char                        **exprs, *name;
-    size_t                        i, j, k, n, w, g, d;
-    unsigned                     *flags, *ids, t, f, apart;
-    unsigned                      gflags[NGX_HTTP_LLM_PII_NPATTERNS];
-    unsigned                      gids[NGX_HTTP_LLM_PII_NPATTERNS];
-    unsigned                      dflags[NGX_HTTP_LLM_PII_NPATTERNS];
-    unsigned                      dids[NGX_HTTP_LLM_PII_NPATTERNS];
-    const char                   *gexprs[NGX_HTTP_LLM_PII_NPATTERNS];
-    const char                   *dexprs[NGX_HTTP_LLM_PII_NPATTERNS];
+    size_t                        i, j, k, n, w, a;
+    size_t                        an[NGX_HTTP_LLM_PII_NAPART];
+    unsigned                     *flags, *ids, t, apart;
+    unsigned                      aflags[NGX_HTTP_LLM_PII_NAPART]
+                                        [NGX_HTTP_LLM_PII_NPATTERNS];
+    unsigned                      aids[NGX_HTTP_LLM_PII_NAPART]
+                                      [NGX_HTTP_LLM_PII_NPATTERNS];
+    const char                   *aexprs[NGX_HTTP_LLM_PII_NAPART]
+                                        [NGX_HTTP_LLM_PII_NPATTERNS];
     hs_error_t                    rc;
     hs_expr_info_t               *info;
     hs_compile_error_t           *cerr;
@@ -950,7 +981,7 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
      * others keep their order
      */
 
-    apart = NGX_HTTP_LLM_PII_GATED|NGX_HTTP_LLM_PII_DIGITS;
+    apart = NGX_HTTP_LLM_PII_APART;
 
     for (i = 0; i < n; i++) {
         if (!(pii->patterns[i].flags & apart)) {
@@ -962,28 +993,28 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
         apart = 0;
     }
 
-    g = 0;
-    d = 0;
+    memset(an, 0, sizeof(an));
     w = 0;
 
     for (i = 0; i < n; i++) {
-        f = pii->patterns[i].flags & apart;
-
-        if (f & NGX_HTTP_LLM_PII_GATED) {
-            gexprs[g] = exprs[i];
-            gflags[g] = flags[i];
-            gids[g++] = ids[i];
-
-        } else if (f & NGX_HTTP_LLM_PII_DIGITS) {
-            dexprs[d] = exprs[i];
-            dflags[d] = flags[i];
-            dids[d++] = ids[i];
-
-        } else {
-            exprs[w] = exprs[i];
-            flags[w] = flags[i];
-            ids[w++] = ids[i];
+        for (a = 0; a < NGX_HTTP_LLM_PII_NAPART; a++) {
+            if (pii->patterns[i].flags & apart
+                & ngx_http_llm_pii_apart_flags[a])
+            {
+                break;
+            }
         }
+
+        if (a < NGX_HTTP_LLM_PII_NAPART) {
+            aexprs[a][an[a]] = exprs[i];
+            aflags[a][an[a]] = flags[i];
+            aids[a][an[a]++] = ids[i];
+            continue;
+        }
+
+        exprs[w] = exprs[i];
+        flags[w] = flags[i];
+        ids[w++] = ids[i];
     }
 
     if (pii->types & (1u << NGX_HTTP_LLM_PII_SECRET)) {
@@ -1016,14 +1047,15 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
         goto failed;
     }
 
-    if ((g && ngx_http_llm_pii_compile_apart(gexprs, gflags, gids, g,
-                                             &pii->iban, err, errlen)
-              != 0)
-        || (d && ngx_http_llm_pii_compile_apart(dexprs, dflags, dids, d,
-                                                &pii->digits, err, errlen)
-                 != 0))
-    {
-        goto failed;
+    for (a = 0; a < NGX_HTTP_LLM_PII_NAPART; a++) {
+        if (an[a]
+            && ngx_http_llm_pii_compile_apart(aexprs[a], aflags[a], aids[a],
+                                              an[a], &pii->apart[a], err,
+                                              errlen)
+               != 0)
+        {
+            goto failed;
+        }
     }
 
 done:
@@ -1098,12 +1130,10 @@ ngx_http_llm_pii_free(ngx_http_llm_pii_t *pii)
         hs_free_database(pii->db);
     }
 
-    if (pii->iban) {
-        hs_free_database(pii->iban);
-    }
-
-    if (pii->digits) {
-        hs_free_database(pii->digits);
+    for (i = 0; i < NGX_HTTP_LLM_PII_NAPART; i++) {
+        if (pii->apart[i]) {
+            hs_free_database(pii->apart[i]);
+        }
     }
 
     if (pii->patterns) {
@@ -1124,15 +1154,18 @@ int
 ngx_http_llm_pii_alloc_scratch(const ngx_http_llm_pii_t *pii,
     hs_scratch_t **scratch)
 {
+    unsigned  i;
+
     if (pii->db == NULL) {
         return 0;
     }
 
-    if ((pii->iban && hs_alloc_scratch(pii->iban, scratch) != HS_SUCCESS)
-        || (pii->digits
-            && hs_alloc_scratch(pii->digits, scratch) != HS_SUCCESS))
-    {
-        return -1;
+    for (i = 0; i < NGX_HTTP_LLM_PII_NAPART; i++) {
+        if (pii->apart[i]
+            && hs_alloc_scratch(pii->apart[i], scratch) != HS_SUCCESS)
+        {
+            return -1;
+        }
     }
 
     return (hs_alloc_scratch(pii->db, scratch) == HS_SUCCESS) ? 0 : -1;
@@ -1344,9 +1377,9 @@ ngx_http_llm_pii_texts(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
 
 
 /*
- * The Hyperscan part of a scan: the main database, then the gated one when
- * the text has what its patterns' matches start with; 0 or -1 (an error,
- * or the handler stopped the scan)
+ * The Hyperscan part of a scan: the main database, then each database
+ * apart where its patterns can match (NGX_HTTP_LLM_PII_APART); 0 or -1 (an
+ * error, or the handler stopped the scan)
  */
 
 int
@@ -1365,20 +1398,28 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
         return -1;
     }
 
-    if (pii->digits
+    if (pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS]
         && ngx_http_llm_pii_runs(pii, scratch, text, len, handler, data, m)
            != 0)
     {
         return -1;
     }
 
-    if (pii->iban == NULL || !ngx_http_llm_pii_iban_gate(text, len)) {
-        return 0;
+    if (pii->apart[NGX_HTTP_LLM_PII_DB_IBAN]
+        && ngx_http_llm_pii_iban_gate(text, len)
+        && hs_scan(pii->apart[NGX_HTTP_LLM_PII_DB_IBAN], (const char *) text,
+                   (unsigned int) len, 0, scratch, handler, data)
+           != HS_SUCCESS)
+    {
+        return -1;
     }
 
-    if (hs_scan(pii->iban, (const char *) text, (unsigned int) len, 0,
-                scratch, handler, data)
-        != HS_SUCCESS)
+    if (pii->apart[NGX_HTTP_LLM_PII_DB_NATIONAL]
+        && ngx_http_llm_pii_national_gate(text, len)
+        && hs_scan(pii->apart[NGX_HTTP_LLM_PII_DB_NATIONAL],
+                   (const char *) text, (unsigned int) len, 0, scratch,
+                   handler, data)
+           != HS_SUCCESS)
     {
         return -1;
     }
@@ -1388,7 +1429,7 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
 
 
 /*
- * The number patterns (NGX_HTTP_LLM_PII_DIGITS) over the runs of "0-9
+ * The number patterns (NGX_HTTP_LLM_PII_APART_DIGITS) over the runs of "0-9
  * ().+-" that have four digits, or "+", a digit and 9 characters in all:
  * the runs copied one after the other, each followed by '\n' (which none of
  * these patterns matches), scanned at once, the reports moved back to the
@@ -1511,7 +1552,7 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     rs.map = map;
     rs.n = n;
 
-    if (hs_scan(pii->digits, (const char *) buf, (unsigned int) (p - buf), 0,
+    if (hs_scan(pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS], (const char *) buf, (unsigned int) (p - buf), 0,
                 scratch, ngx_http_llm_pii_on_run, &rs)
         != HS_SUCCESS)
     {
@@ -1554,6 +1595,167 @@ ngx_http_llm_pii_on_run(unsigned int id, unsigned long long from,
     d = rs->map[2 * lo + 1] - rs->map[2 * lo];
 
     return rs->handler(id, from + d, to + d, flags, rs->data);
+}
+
+
+/*
+ * Whether the text may have a match of the national ID patterns: each has
+ * six digits in a row (the DNI, NIE, CURP), "2A" or "2B" (the NIR of
+ * Corsica), the shape of a codice fiscale, or is a digit, 6
+ * to 22 characters of "0-9 .+-" and a digit or "k" or "x" (the layouts of
+ * digits: a run of these characters with two digits 7 characters apart or
+ * more, or of 7 characters from its first digit and "k" or "x" after it).
+ * Prose has few digits and capitals: 16 bytes are looked at at once.
+ */
+
+static int
+ngx_http_llm_pii_cf_shape(const u_char *p)
+{
+    u_char  c;
+    size_t  k;
+
+    /* "[A-Z]{6}" (seen), "[0-9LMNP-V]{2}[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z]"
+       "[0-9LMNP-V]{3}[A-Z]" */
+
+    static const char  shape[] = "ddmddaddda";
+
+    for (k = 0; k < 10; k++) {
+        c = p[6 + k];
+
+        switch (shape[k]) {
+
+        case 'd':
+            if (!ngx_pii_digit(c) && !(c >= 'P' && c <= 'V')
+                && c != 'L' && c != 'M' && c != 'N')
+            {
+                return 0;
+            }
+            break;
+
+        case 'm':
+            if (c == 0 || strchr("ABCDEHLMPRST", c) == NULL) {
+                return 0;
+            }
+            break;
+
+        default: /* 'a' */
+            if (!ngx_pii_upper(c)) {
+                return 0;
+            }
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+ngx_http_llm_pii_national_gate(const u_char *t, size_t len)
+{
+    u_char   c;
+    size_t   i, r, first, last, row;
+#if (NGX_HTTP_LLM_PII_SSE2)
+    int       mask;
+    __m128i   v, d, u;
+
+    const __m128i  zero = _mm_set1_epi8('0');
+    const __m128i  nine = _mm_set1_epi8(9);
+    const __m128i  a = _mm_set1_epi8('A');
+    const __m128i  z = _mm_set1_epi8(25);
+#endif
+
+    i = 0;
+
+    while (i < len) {
+
+#if (NGX_HTTP_LLM_PII_SSE2)
+        if (i + 16 <= len) {
+            v = _mm_loadu_si128((const __m128i *) (t + i));
+            d = _mm_sub_epi8(v, zero);
+            u = _mm_sub_epi8(v, a);
+            mask = _mm_movemask_epi8(
+                       _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d, nine), d),
+                                    _mm_cmpeq_epi8(_mm_min_epu8(u, z), u)));
+            if (mask == 0) {
+                i += 16;
+                continue;
+            }
+
+            i += __builtin_ctz((unsigned) mask);
+        }
+#endif
+
+        c = t[i];
+
+        if (ngx_pii_upper(c)) {
+            for (r = i; r < len && ngx_pii_upper(t[r]); r++) { /* void */ }
+
+            /* the codice fiscale: 16 characters from six capitals */
+
+            for (first = i; first + 6 <= r && first + 16 <= len; first++) {
+                if (ngx_http_llm_pii_cf_shape(t + first)) {
+                    return 1;
+                }
+            }
+
+            i = r;
+            continue;
+        }
+
+        if (!ngx_pii_digit(c)) {
+            i++;
+            continue;
+        }
+
+        /* the run of "0-9 .+-" from the digit at i */
+
+        first = i;
+        last = i;
+        row = 0;
+
+        for (r = i; r < len; r++) {
+            c = t[r];
+
+            if (ngx_pii_digit(c)) {
+                if (++row == 6) {
+                    return 1;
+                }
+
+                last = r;
+                continue;
+            }
+
+            if (c != ' ' && c != '.' && c != '+' && c != '-') {
+                break;
+            }
+
+            row = 0;
+        }
+
+        if (last >= first + 7) {
+            return 1;
+        }
+
+        if (r < len) {
+            c = t[r];
+
+            if (r - first >= 7
+                && (c == 'k' || c == 'K' || c == 'x' || c == 'X'))
+            {
+                return 1;
+            }
+
+            if (t[r - 1] == '2'
+                && (c == 'A' || c == 'B' || c == 'a' || c == 'b'))
+            {
+                return 1;
+            }
+        }
+
+        i = r;
+    }
+
+    return 0;
 }
 
 
