@@ -319,8 +319,8 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 
 /*
  * National IDs: scanned when the text has six digits in a row, "2A" or
- * "2B", six capitals in a row, or a run of "0-9 .+-" with two digits 7
- * characters apart or 7 characters and "k" or "x" after it (see
+ * "2B", the shape of a codice fiscale, or a run of "0-9 .+-" with two
+ * digits 7 characters apart or 7 characters and "k" or "x" after it (see
  * ngx_http_llm_pii_national_gate()).
  */
 #define NGX_HTTP_LLM_PII_APART_NATIONAL  0x08000000
@@ -976,9 +976,9 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
     }
 
     /*
-     * The IBAN and the number patterns in databases of their own (their ids
-     * stay theirs), unless nothing would be left for the main one; the
-     * others keep their order
+     * The IBAN, the number and the national ID patterns in databases of
+     * their own (their ids stay theirs), unless nothing would be left for
+     * the main one; the others keep their order
      */
 
     apart = NGX_HTTP_LLM_PII_APART;

@@ -5,9 +5,12 @@
  * PII and secret detection.  It depends on libc, Hyperscan and OpenSSL
  * only, so that it can be unit-tested, fuzzed and benchmarked without nginx.
  *
- * The built-in types and the custom rules are compiled into one block-mode
- * Hyperscan database, every pattern with start-of-match reporting.  A scan
- * collects the candidate spans Hyperscan reports, confirms each with its
+ * The built-in types and the custom rules are compiled into block-mode
+ * Hyperscan databases, most patterns with start-of-match reporting: one
+ * main database, and three for the patterns that would slow it down
+ * (IBANs, numbers, national IDs), each scanned only where its patterns can
+ * match (see NGX_HTTP_LLM_PII_APART in the source).  A scan collects the
+ * candidate spans Hyperscan reports, confirms each with its
  * type's validator (Luhn, mod-97, SSN ranges, IPv4 octets, inet_pton(),
  * boundaries, ...; a validator may narrow a span), and keeps the
  * leftmost-longest non-overlapping ones.
