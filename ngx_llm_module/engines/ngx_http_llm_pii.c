@@ -313,7 +313,9 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
  * SSNs, IPv4 addresses; no anchor, no "\b", with start-of-match); only the
  * runs of these characters that have that are scanned, each followed by
  * '\n' (see ngx_http_llm_pii_runs()).  Every match lies in one run, and so
- * do all the matches that end where it ends.
+ * do all the matches that end where it ends.  A pattern given this flag
+ * must be so (or its matches outside the runs are lost):
+ * t/unit/pii_apart_test.c compares the runs with the whole text.
  */
 #define NGX_HTTP_LLM_PII_APART_DIGITS    0x10000000
 
