@@ -73,7 +73,7 @@ check_alloc(void *data, size_t size)
 int
 main(int argc, char **argv)
 {
-    int                          bad, g, pick;
+    int                          bad, g, pick, iban, iban_match;
     char                         err[256];
     long                         it, iters, fail, open[3];
     size_t                       len, l, k, i, np;
@@ -129,6 +129,7 @@ main(int argc, char **argv)
     m.alloc = check_alloc;
     fail = 0;
     open[0] = open[1] = open[2] = 0;
+    iban_match = 0;
 
     for (it = 0; it < iters; it++) {
 
@@ -164,6 +165,10 @@ main(int argc, char **argv)
 
             open[a] += g;
 
+            if (a == NGX_HTTP_LLM_PII_DB_IBAN) {
+                iban_match = (r1.n != 0);
+            }
+
             if (r1.n && !g) {
                 if (fail++ < 5) {
                     printf("gate %u closed on a match: \"%.*s\"\n", a,
@@ -179,7 +184,14 @@ main(int argc, char **argv)
                 (unsigned) len, 0, scratch, collect, &r1);
 
         r2.n = 0;
-        ngx_http_llm_pii_runs(pii, scratch, text, len, collect, &r2, &m);
+        iban = 0;
+        ngx_http_llm_pii_runs(pii, scratch, text, len, collect, &r2, &m,
+                              &iban);
+
+        if (iban_match && !iban && fail++ < 5) {
+            printf("the runs' IBAN gate closed on a match: \"%.*s\"\n",
+                   (int) len, text);
+        }
 
         qsort(r1.v, r1.n, sizeof(r1.v[0]), cmp_ull);
         qsort(r2.v, r2.n, sizeof(r2.v[0]), cmp_ull);

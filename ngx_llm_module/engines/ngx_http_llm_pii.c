@@ -207,11 +207,13 @@ static int ngx_http_llm_pii_compile_apart(const char **exprs,
     unsigned *flags, unsigned *ids, size_t n, hs_database_t **db, char *err,
     size_t errlen);
 static int ngx_http_llm_pii_iban_gate(const u_char *t, size_t len);
+static int ngx_http_llm_pii_iban_at(const u_char *t, size_t len, size_t d);
 static int ngx_http_llm_pii_national_gate(const u_char *t, size_t len);
 static int ngx_http_llm_pii_cf_shape(const u_char *p);
 static int ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *t, size_t len,
-    match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m);
+    match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m,
+    int *iban);
 static int ngx_http_llm_pii_on_run(unsigned int id, unsigned long long from,
     unsigned long long to, unsigned int flags, void *data);
 static int ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
@@ -330,6 +332,16 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 #define NGX_HTTP_LLM_PII_APART  (NGX_HTTP_LLM_PII_APART_IBAN                  \
                                  |NGX_HTTP_LLM_PII_APART_DIGITS               \
                                  |NGX_HTTP_LLM_PII_APART_NATIONAL)
+
+#if (NGX_HTTP_LLM_PII_SSE2)
+/* 0xff in the bytes of the 16 at p that are digits */
+#define ngx_pii_sse_digits(p)                                                 \
+    _mm_cmpeq_epi8(_mm_min_epu8(_mm_sub_epi8(                                 \
+                       _mm_loadu_si128((const __m128i *) (p)),                \
+                       _mm_set1_epi8('0')), _mm_set1_epi8(9)),                \
+                   _mm_sub_epi8(_mm_loadu_si128((const __m128i *) (p)),       \
+                                _mm_set1_epi8('0')))
+#endif
 
 #define ngx_pii_run(c)  (ngx_pii_digit(c) || (c) == ' ' || (c) == '('         \
                          || (c) == ')' || (c) == '.' || (c) == '+'             \
@@ -1389,6 +1401,8 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *text, size_t len,
     match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m)
 {
+    int  iban;
+
     if (pii->db == NULL) {
         return 0;
     }
@@ -1400,15 +1414,22 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
         return -1;
     }
 
-    if (pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS]
-        && ngx_http_llm_pii_runs(pii, scratch, text, len, handler, data, m)
-           != 0)
-    {
-        return -1;
+    iban = 0;
+
+    if (pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS]) {
+        if (ngx_http_llm_pii_runs(pii, scratch, text, len, handler, data, m,
+                                  &iban)
+            != 0)
+        {
+            return -1;
+        }
+
+    } else if (pii->apart[NGX_HTTP_LLM_PII_DB_IBAN]) {
+        iban = ngx_http_llm_pii_iban_gate(text, len);
     }
 
     if (pii->apart[NGX_HTTP_LLM_PII_DB_IBAN]
-        && ngx_http_llm_pii_iban_gate(text, len)
+        && iban
         && hs_scan(pii->apart[NGX_HTTP_LLM_PII_DB_IBAN], (const char *) text,
                    (unsigned int) len, 0, scratch, handler, data)
            != HS_SUCCESS)
@@ -1436,12 +1457,14 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
  * the runs copied one after the other, each followed by '\n' (which none of
  * these patterns matches), scanned at once, the reports moved back to the
  * text.  Prose has few digits: 16 bytes are looked at at once for one.
+ * *iban is set when the IBAN gate is open (ngx_http_llm_pii_iban_gate()
+ * in the same pass).
  */
 
 static int
 ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     const u_char *t, size_t len, match_event_handler handler, void *data,
-    ngx_http_llm_pii_matches_t *m)
+    ngx_http_llm_pii_matches_t *m, int *iban)
 {
     u_char                   c, *p, *buf;
     size_t                   i, s, e, n, nd, size, cap;
@@ -1465,6 +1488,22 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     while (i < len) {
 
 #if (NGX_HTTP_LLM_PII_SSE2)
+        if (i + 64 <= len) {
+
+            /* 64 bytes without a digit at once */
+
+            x = _mm_or_si128(
+                    _mm_or_si128(ngx_pii_sse_digits(t + i),
+                                 ngx_pii_sse_digits(t + i + 16)),
+                    _mm_or_si128(ngx_pii_sse_digits(t + i + 32),
+                                 ngx_pii_sse_digits(t + i + 48)));
+
+            if (_mm_movemask_epi8(x) == 0) {
+                i += 64;
+                continue;
+            }
+        }
+
         if (i + 16 <= len) {
             v = _mm_loadu_si128((const __m128i *) (t + i));
             x = _mm_sub_epi8(v, zero);
@@ -1505,6 +1544,17 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         }
 
         i = e;
+
+        /*
+         * The IBAN gate on the way (every digit is in a run): the two
+         * digits after two letters are at the start of a run, or after
+         * its first character, a separator
+         */
+
+        if (!*iban) {
+            *iban = ngx_http_llm_pii_iban_at(t, len, s)
+                    || ngx_http_llm_pii_iban_at(t, len, s + 1);
+        }
 
         if (nd < 4 && !(plus && e - s >= 9)) {
             continue;
@@ -1773,8 +1823,7 @@ ngx_http_llm_pii_national_gate(const u_char *t, size_t len)
 static int
 ngx_http_llm_pii_iban_gate(const u_char *t, size_t len)
 {
-    u_char   c;
-    size_t   i, q, k;
+    size_t   i;
 #if (NGX_HTTP_LLM_PII_SSE2)
     int       mask;
     __m128i   v, x;
@@ -1806,46 +1855,7 @@ ngx_http_llm_pii_iban_gate(const u_char *t, size_t len)
         }
 #endif
 
-        if (!ngx_pii_digit(t[i]) || !ngx_pii_digit(t[i + 1])) {
-            i++;
-            continue;
-        }
-
-        /* two digits at i: the letters before them */
-
-        c = t[i - 1];
-
-        if (!(ngx_pii_alpha(c) && ngx_pii_alpha(t[i - 2]))
-            && !((c == ' ' || c == '.' || c == '-') && i >= 3
-                 && ngx_pii_alpha(t[i - 2]) && ngx_pii_alpha(t[i - 3])))
-        {
-            i++;
-            continue;
-        }
-
-        /* 11 more */
-
-        q = i + 2;
-
-        for (k = 0; k < 11 && q < len; k++) {
-            c = t[q];
-
-            if (c == ' ' || c == '.' || c == '-') {
-                if (++q == len) {
-                    break;
-                }
-
-                c = t[q];
-            }
-
-            if (!ngx_pii_alnum(c)) {
-                break;
-            }
-
-            q++;
-        }
-
-        if (k == 11) {
+        if (ngx_http_llm_pii_iban_at(t, len, i)) {
             return 1;
         }
 
@@ -1853,6 +1863,57 @@ ngx_http_llm_pii_iban_gate(const u_char *t, size_t len)
     }
 
     return 0;
+}
+
+
+/* an IBAN pattern's start with its two digits at d, see above */
+
+static int
+ngx_http_llm_pii_iban_at(const u_char *t, size_t len, size_t d)
+{
+    u_char  c;
+    size_t  q, k;
+
+    if (d < 2 || d + 2 + 11 > len
+        || !ngx_pii_digit(t[d]) || !ngx_pii_digit(t[d + 1]))
+    {
+        return 0;
+    }
+
+    /* the letters before them */
+
+    c = t[d - 1];
+
+    if (!(ngx_pii_alpha(c) && ngx_pii_alpha(t[d - 2]))
+        && !((c == ' ' || c == '.' || c == '-') && d >= 3
+             && ngx_pii_alpha(t[d - 2]) && ngx_pii_alpha(t[d - 3])))
+    {
+        return 0;
+    }
+
+    /* 11 more */
+
+    q = d + 2;
+
+    for (k = 0; k < 11 && q < len; k++) {
+        c = t[q];
+
+        if (c == ' ' || c == '.' || c == '-') {
+            if (++q == len) {
+                break;
+            }
+
+            c = t[q];
+        }
+
+        if (!ngx_pii_alnum(c)) {
+            break;
+        }
+
+        q++;
+    }
+
+    return (k == 11);
 }
 
 

@@ -6,7 +6,8 @@
  * ngx_http_llm_pii.c): the IBAN and national ID gates open on every text
  * their patterns match (fixed cases, and random texts made of the
  * patterns' characters, each gate against its database scanned over the
- * whole text), stay closed on prose; the number patterns scanned over the
+ * whole text; the IBAN one computed on the way over the runs of digits
+ * too), stay closed on prose; the number patterns scanned over the
  * runs of digits report what they report over the whole text, start-of-
  * match included; a scan of a value of each kind finds it.  The engine's
  * source is included (the gates are static).
@@ -98,7 +99,7 @@ static const char  *pieces[] = {
 int
 main(void)
 {
-    int                          bad, g, pick;
+    int                          bad, g, pick, iban, iban_match;
     char                         err[256];
     long                         it, gate_fail, runs_fail, opened[3];
     size_t                       len, l, k, i, np;
@@ -212,6 +213,7 @@ main(void)
     gate_fail = 0;
     runs_fail = 0;
     opened[0] = opened[1] = opened[2] = 0;
+    iban_match = 0;
 
     for (it = 0; it < 30000; it++) {
         len = 0;
@@ -244,6 +246,10 @@ main(void)
                 opened[a]++;
             }
 
+            if (a == NGX_HTTP_LLM_PII_DB_IBAN) {
+                iban_match = (r1.n != 0);
+            }
+
             if (r1.n && !g && gate_fail++ < 3) {
                 printf("# gate %u closed on \"%.*s\"\n", a, (int) len, text);
             }
@@ -254,13 +260,20 @@ main(void)
                 (unsigned) len, 0, scratch, collect, &r1);
 
         r2.n = 0;
-        ngx_http_llm_pii_runs(pii, scratch, text, len, collect, &r2, &m);
+        iban = 0;
+        ngx_http_llm_pii_runs(pii, scratch, text, len, collect, &r2, &m,
+                              &iban);
 
         qsort(r1.v, r1.n, sizeof(r1.v[0]), cmp_ull);
         qsort(r2.v, r2.n, sizeof(r2.v[0]), cmp_ull);
 
         if (r1.n) {
             opened[NGX_HTTP_LLM_PII_DB_DIGITS]++;
+        }
+
+        if (iban_match && !iban && gate_fail++ < 3) {
+            printf("# the runs' IBAN gate closed on \"%.*s\"\n", (int) len,
+                   text);
         }
 
         if ((r1.n != r2.n
