@@ -78,10 +78,37 @@ cmp_ull(const void *a, const void *b)
 }
 
 
+static void  *allocs;             /* every block, freed at the end */
+
+
 static void *
 test_alloc(void *data, size_t size)
 {
-    return malloc(size);
+    void  **p;
+
+    p = malloc(size + sizeof(void *));
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *p = allocs;
+    allocs = p;
+
+    return p + 1;
+}
+
+
+static void
+test_free_all(void)
+{
+    void  *p, *next;
+
+    for (p = allocs; p; p = next) {
+        next = *(void **) p;
+        free(p);
+    }
+
+    allocs = NULL;
 }
 
 
@@ -300,6 +327,7 @@ main(void)
     hs_free_scratch(scratch);
     ngx_http_llm_pii_free(pii);
     ngx_http_llm_pii_free(dflt);
+    test_free_all();
 
     printf("1..%d\n", tests);
 
