@@ -33,6 +33,7 @@ my %sources = (
                               'ngx_llm_module/engines/ngx_http_llm_json.c'],
     sse_test    => ['ngx_llm_module/engines/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/engines/ngx_http_llm_pii.c'],
+    pii_apart_test => [],          # includes ngx_http_llm_pii.c
     embed_test  => ['ngx_llm_module/engines/ngx_http_llm_embed.c'],
     bpe_test    => ['ngx_llm_module/engines/ngx_http_llm_bpe.c'],
     resp_test   => ['ngx_llm_module/engines/ngx_http_llm_resp.c'],
@@ -51,6 +52,7 @@ my %cflags = (
 # libraries to link, per test
 my %libs = (
     pii_test    => '-lhs -lcrypto',
+    pii_apart_test => '-lhs -lcrypto',
     bpe_test    => '-lpcre2-8',
 );
 
@@ -67,8 +69,10 @@ if ($hs_prefix) {
         "$hs_prefix/lib64", "$hs_prefix/lib/$multiarch", "$hs_prefix/lib";
     BAIL_OUT("LLM_UNIT_HS_PREFIX=$hs_prefix: no include/hs/hs.h or libhs.so there")
         unless $hs_libdir && -f "$hs_prefix/include/hs/hs.h";
-    $libs{pii_test} = "-I$hs_prefix/include -L$hs_libdir -Wl,-rpath,$hs_libdir "
-                    . $libs{pii_test};
+    for my $t (qw(pii_test pii_apart_test)) {
+        $libs{$t} = "-I$hs_prefix/include -L$hs_libdir -Wl,-rpath,$hs_libdir "
+                  . $libs{$t};
+    }
 }
 
 # without Hyperscan or Vectorscan (config then builds the module without

@@ -4,6 +4,7 @@
 #
 #   bash bench/redact/callgrind.sh                 (MODULE=... for another .so)
 #   CG_SIZES="1024 16384" CG_PATHS="plain gw rq rr" CG_N=200 bash bench/redact/callgrind.sh
+#   CG_START=600 ...                               (wait longer for nginx to start)
 #
 # One nginx under test, run under valgrind --tool=callgrind as a single
 # process (master_process off), with the locations of bench/features.sh:
@@ -93,7 +94,9 @@ fi
 VG_PID=$!      # taskset and valgrind exec: the pid of the process profiled
 trap 'kill -TERM $VG_PID 2>/dev/null || true; wait $VG_PID 2>/dev/null || true; cleanup' EXIT
 
-for i in $(seq 600); do
+# nginx compiles the redaction databases under valgrind first: on a loaded
+# machine that takes more than the default minute (CG_START, seconds)
+for i in $(seq $((${CG_START:-60} * 10))); do
     port_busy "$FRONT_PORT" && break
     kill -0 $VG_PID 2>/dev/null || die "nginx under callgrind exited: $(tail -5 "$d/error.log" "$d/valgrind.log")"
     sleep 0.1

@@ -49,8 +49,20 @@ typedef struct {
 } ngx_http_llm_pii_pattern_t;
 
 
+/* the databases apart from the main one, by index */
+#define NGX_HTTP_LLM_PII_DB_IBAN      0
+#define NGX_HTTP_LLM_PII_DB_DIGITS    1
+#define NGX_HTTP_LLM_PII_DB_NATIONAL  2
+#define NGX_HTTP_LLM_PII_NAPART       3
+
+
 struct ngx_http_llm_pii_s {
     hs_database_t                  *db;
+    hs_database_t                  *apart[NGX_HTTP_LLM_PII_NAPART];
+                                                 /* the patterns scanned
+                                                    apart: IBAN, numbers,
+                                                    national IDs, see
+                                                    NGX_HTTP_LLM_PII_APART */
     ngx_http_llm_pii_pattern_t     *patterns;    /* by Hyperscan id */
     unsigned                        npatterns;
     unsigned                        ntypes;
@@ -83,6 +95,16 @@ typedef struct {
     size_t                          n;
     u_char                         *hit;
 } ngx_http_llm_pii_texts_t;
+
+
+/* the runs of digits scanned apart, see ngx_http_llm_pii_runs() */
+typedef struct {
+    match_event_handler             handler;
+    void                           *data;
+    const uint32_t                 *map;         /* each run: its offset in
+                                                    the runs, in the text */
+    size_t                          n;
+} ngx_http_llm_pii_runs_t;
 
 
 /* where the breakpoints start in m->norm, after len + 1 bytes */
@@ -193,6 +215,19 @@ static size_t ngx_http_llm_pii_norm_pos(const ngx_http_llm_pii_bp_t *bp,
 static int ngx_http_llm_pii_on_report(unsigned int id,
     unsigned long long from, unsigned long long to, unsigned int flags,
     void *data);
+static int ngx_http_llm_pii_compile_apart(const char **exprs,
+    unsigned *flags, unsigned *ids, size_t n, hs_database_t **db, char *err,
+    size_t errlen);
+static int ngx_http_llm_pii_iban_gate(const u_char *t, size_t len);
+static int ngx_http_llm_pii_iban_at(const u_char *t, size_t len, size_t d);
+static int ngx_http_llm_pii_national_gate(const u_char *t, size_t len);
+static int ngx_http_llm_pii_cf_shape(const u_char *p);
+static int ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii,
+    hs_scratch_t *scratch, const u_char *t, size_t len,
+    match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m,
+    int *iban);
+static int ngx_http_llm_pii_on_run(unsigned int id, unsigned long long from,
+    unsigned long long to, unsigned int flags, void *data);
 static int ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *text, size_t len, size_t from,
     ngx_http_llm_pii_matches_t *m);
@@ -301,6 +336,60 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
     "auth0|azure|bitly|deepl|figma|imgur|jfrog|nexmo|ngrok|nuget|plaid|"      \
     "plivo|sinch|vultr|groq|jira|okta|snyk|zoho|aws|gcp)"
 
+/*
+ * Patterns compiled into databases of their own, each scanned only where
+ * its patterns can match.  A pattern that begins with a class of letters or
+ * digits cannot be accelerated where those are frequent: in one database
+ * with the others, Hyperscan merges such patterns into engines that look at
+ * every byte (on chat text the one database of all the default patterns
+ * was scanned at 0.4 GB/s; without these, at 1.2).  The reports are those
+ * of the whole text (the pattern, the text and the start-of-match are the
+ * same), and a scan's result does not depend on the order of its reports.
+ *
+ * IBAN: scanned when the text has what every match starts with, two
+ * letters, an optional separator, two digits and 11 more characters (see
+ * ngx_http_llm_pii_iban_gate()).
+ */
+#define NGX_HTTP_LLM_PII_APART_IBAN      0x20000000
+
+/*
+ * Numbers: every match is made of the characters "0-9 ().+-" and has four
+ * digits, or "+", a digit and 7 more characters (the phone numbers, cards,
+ * SSNs, IPv4 addresses; no anchor, no "\b", with start-of-match); only the
+ * runs of these characters that have that are scanned, each followed by
+ * '\n' (see ngx_http_llm_pii_runs()).  Every match lies in one run, and so
+ * do all the matches that end where it ends.  A pattern given this flag
+ * must be so (or its matches outside the runs are lost):
+ * t/unit/pii_apart_test.c compares the runs with the whole text.
+ */
+#define NGX_HTTP_LLM_PII_APART_DIGITS    0x10000000
+
+/*
+ * National IDs: scanned when the text has six digits in a row, "2A" or
+ * "2B", the shape of a codice fiscale, or a run of "0-9 .+-" with two
+ * digits 7 characters apart or 7 characters and "k" or "x" after it (see
+ * ngx_http_llm_pii_national_gate()).
+ */
+#define NGX_HTTP_LLM_PII_APART_NATIONAL  0x08000000
+
+#define NGX_HTTP_LLM_PII_APART  (NGX_HTTP_LLM_PII_APART_IBAN                  \
+                                 |NGX_HTTP_LLM_PII_APART_DIGITS               \
+                                 |NGX_HTTP_LLM_PII_APART_NATIONAL)
+
+#if (NGX_HTTP_LLM_PII_SSE2)
+/* 0xff in the bytes of the 16 at p that are digits */
+#define ngx_pii_sse_digits(p)                                                 \
+    _mm_cmpeq_epi8(_mm_min_epu8(_mm_sub_epi8(                                 \
+                       _mm_loadu_si128((const __m128i *) (p)),                \
+                       _mm_set1_epi8('0')), _mm_set1_epi8(9)),                \
+                   _mm_sub_epi8(_mm_loadu_si128((const __m128i *) (p)),       \
+                                _mm_set1_epi8('0')))
+#endif
+
+#define ngx_pii_run(c)  (ngx_pii_digit(c) || (c) == ' ' || (c) == '('         \
+                         || (c) == ')' || (c) == '.' || (c) == '+'             \
+                         || (c) == '-')
+
 #define ngx_pii_digit(c)  ((c) >= '0' && (c) <= '9')
 #define ngx_pii_upper(c)  ((c) >= 'A' && (c) <= 'Z')
 #define ngx_pii_lower(c)  ((c) >= 'a' && (c) <= 'z')
@@ -341,17 +430,17 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_email },
 
     /* E.164 and international notations: "+44 20 7946 0958" */
-    { NGX_HTTP_LLM_PII_PHONE, 5, 0,
+    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
       "\\+[1-9][0-9 ().-]{6,22}[0-9]",
       ngx_http_llm_pii_v_phone_intl },
 
     /* the same with the international prefix 00: "0044 20 7946 0958" */
-    { NGX_HTTP_LLM_PII_PHONE, 5, 0,
+    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
       "00[1-9][0-9 ().-]{6,22}[0-9]",
       ngx_http_llm_pii_v_phone_intl },
 
     /* NANP: "(415) 555-0100", "415-555-0100", "1-800-555-0199" */
-    { NGX_HTTP_LLM_PII_PHONE, 5, 0,
+    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
       "(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\)|[2-9][0-9]{2})[ .-]?"
       "[2-9][0-9]{2}[ .-]?[0-9]{4}",
       ngx_http_llm_pii_v_phone_nanp },
@@ -360,7 +449,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * national numbers with a trunk 0: "020 7946 0958", "06 12 34 56 78",
      * "07700 900123", "030 12345678"
      */
-    { NGX_HTTP_LLM_PII_PHONE, 5, 0,
+    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
       "\\(?0[1-9][0-9]{0,3}\\)?(?:[ .-][0-9]{2,8}){1,4}",
       ngx_http_llm_pii_v_phone_national },
 
@@ -386,30 +475,30 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "[^0-9\\n]{0,32}[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
       ngx_http_llm_pii_v_phone_context },
 
-    { NGX_HTTP_LLM_PII_CARD, 2, 0,
+    { NGX_HTTP_LLM_PII_CARD, 2, NGX_HTTP_LLM_PII_APART_DIGITS,
       "[0-9](?:[ -]?[0-9]){11,18}",
       ngx_http_llm_pii_v_card },
 
     /* "123-45-6789", "123 45 6789", "123.45.6789" */
-    { NGX_HTTP_LLM_PII_SSN, 4, 0,
+    { NGX_HTTP_LLM_PII_SSN, 4, NGX_HTTP_LLM_PII_APART_DIGITS,
       "[0-9]{3}(?:-[0-9]{2}-| [0-9]{2} |\\.[0-9]{2}\\.)[0-9]{4}",
       ngx_http_llm_pii_v_ssn },
 
     /* nine bare digits after "SSN" or "social security" */
-    { NGX_HTTP_LLM_PII_SSN, 4, 0,
+    { NGX_HTTP_LLM_PII_SSN, 4, NGX_HTTP_LLM_PII_APART_DIGITS,
       "[0-9]{9}",
       ngx_http_llm_pii_v_ssn_bare },
 
     /* compact, grouped by 4 or otherwise, spaces, dashes or dots */
-    { NGX_HTTP_LLM_PII_IBAN, 3, 0,
+    { NGX_HTTP_LLM_PII_IBAN, 3, NGX_HTTP_LLM_PII_APART_IBAN,
       "[A-Z]{2}[ .-]?[0-9]{2}(?:[ .-]?[A-Z0-9]){11,30}",
       ngx_http_llm_pii_v_iban },
 
-    { NGX_HTTP_LLM_PII_IBAN, 3, 0,
+    { NGX_HTTP_LLM_PII_IBAN, 3, NGX_HTTP_LLM_PII_APART_IBAN,
       "[a-z]{2}[ .-]?[0-9]{2}(?:[ .-]?[a-z0-9]){11,30}",
       ngx_http_llm_pii_v_iban },
 
-    { NGX_HTTP_LLM_PII_IP, 6, 0,
+    { NGX_HTTP_LLM_PII_IP, 6, NGX_HTTP_LLM_PII_APART_DIGITS,
       "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
       ngx_http_llm_pii_v_ipv4 },
 
@@ -609,13 +698,14 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * digits in their countries' layouts; then the schemes with letters
      * (ES DNI/NIE, FR NIR of Corsica, IT codice fiscale, MX CURP)
      */
-    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, NGX_HTTP_LLM_PII_NOSOM,
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4,
+      NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_APART_NATIONAL,
       "[0-9][0-9 .+-]{6,22}[0-9kKxX]",
       ngx_http_llm_pii_v_national },
 
     /* codice fiscale and CURP in capitals: caseless, these patterns
        would halve the scan's speed */
-    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, 0,
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4, NGX_HTTP_LLM_PII_APART_NATIONAL,
       "(?:[0-9]{8}|[XYZxyz][ -]?[0-9]{7})[ -]?[A-Za-z]"
       "|[1-8] ?[0-9]{2} ?[0-9]{2} ?2[ABab] ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}"
       "|[A-Z]{6}[0-9LMNP-V]{2}[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z]"
@@ -706,6 +796,15 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     (sizeof(ngx_http_llm_pii_builtins) / sizeof(ngx_http_llm_pii_pattern_t))
 
 
+/* the flag of each database apart, by index */
+static const unsigned  ngx_http_llm_pii_apart_flags[NGX_HTTP_LLM_PII_NAPART]
+    = {
+    NGX_HTTP_LLM_PII_APART_IBAN,
+    NGX_HTTP_LLM_PII_APART_DIGITS,
+    NGX_HTTP_LLM_PII_APART_NATIONAL
+};
+
+
 int
 ngx_http_llm_pii_builtin(const u_char *name, size_t len)
 {
@@ -740,7 +839,8 @@ ngx_http_llm_pii_builtin_pattern(unsigned i, unsigned *type, unsigned *flags)
     }
 
     *type = ngx_http_llm_pii_builtins[i].type;
-    *flags = ngx_http_llm_pii_builtins[i].flags & ~NGX_HTTP_LLM_PII_HELD;
+    *flags = ngx_http_llm_pii_builtins[i].flags
+             & ~(NGX_HTTP_LLM_PII_HELD|NGX_HTTP_LLM_PII_APART);
 
     if (*flags & NGX_HTTP_LLM_PII_NOSOM) {
         *flags &= ~NGX_HTTP_LLM_PII_NOSOM;
@@ -822,8 +922,15 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
     size_t nrules, char *err, size_t errlen, int *bad)
 {
     char                        **exprs, *name;
-    size_t                        i, j, n, w;
-    unsigned                     *flags, *ids, t;
+    size_t                        i, j, k, n, w, a;
+    size_t                        an[NGX_HTTP_LLM_PII_NAPART];
+    unsigned                     *flags, *ids, t, apart;
+    unsigned                      aflags[NGX_HTTP_LLM_PII_NAPART]
+                                        [NGX_HTTP_LLM_PII_NPATTERNS];
+    unsigned                      aids[NGX_HTTP_LLM_PII_NAPART]
+                                      [NGX_HTTP_LLM_PII_NPATTERNS];
+    const char                   *aexprs[NGX_HTTP_LLM_PII_NAPART]
+                                        [NGX_HTTP_LLM_PII_NPATTERNS];
     hs_error_t                    rc;
     hs_expr_info_t               *info;
     hs_compile_error_t           *cerr;
@@ -996,26 +1103,66 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
         goto failed;
     }
 
-    w = n;
+    /*
+     * The IBAN, the number and the national ID patterns in databases of
+     * their own (their ids stay theirs), unless nothing would be left for
+     * the main one; the others keep their order
+     */
+
+    apart = NGX_HTTP_LLM_PII_APART;
+
+    for (i = 0; i < n; i++) {
+        if (!(pii->patterns[i].flags & apart)) {
+            break;
+        }
+    }
+
+    if (i == n && !(pii->types & (1u << NGX_HTTP_LLM_PII_SECRET))) {
+        apart = 0;
+    }
+
+    memset(an, 0, sizeof(an));
+    w = 0;
+
+    for (i = 0; i < n; i++) {
+        for (a = 0; a < NGX_HTTP_LLM_PII_NAPART; a++) {
+            if (pii->patterns[i].flags & apart
+                & ngx_http_llm_pii_apart_flags[a])
+            {
+                break;
+            }
+        }
+
+        if (a < NGX_HTTP_LLM_PII_NAPART) {
+            aexprs[a][an[a]] = exprs[i];
+            aflags[a][an[a]] = flags[i];
+            aids[a][an[a]++] = ids[i];
+            continue;
+        }
+
+        exprs[w] = exprs[i];
+        flags[w] = flags[i];
+        ids[w++] = ids[i];
+    }
 
     if (pii->types & (1u << NGX_HTTP_LLM_PII_SECRET)) {
         /* after the patterns: not one of them (not freed, not a type) */
         pii->begin = (unsigned) n;
-        exprs[n] = NGX_HTTP_LLM_PII_BEGIN;
-        flags[n] = 0;              /* each: see ngx_http_llm_pii_texts() */
-        ids[n] = (unsigned) n;
-        w++;
+        exprs[w] = NGX_HTTP_LLM_PII_BEGIN;
+        flags[w] = 0;              /* each: see ngx_http_llm_pii_texts() */
+        ids[w++] = (unsigned) n;
     }
 
     rc = hs_compile_multi((const char * const *) exprs, flags, ids,
                           (unsigned) w, HS_MODE_BLOCK, NULL, &pii->db, &cerr);
 
     if (rc != HS_SUCCESS) {
-        if (cerr->expression >= 0 && cerr->expression < (int) n
-            && pii->patterns[cerr->expression].validate == NULL)
-        {
-            t = pii->patterns[cerr->expression].type;
-            *bad = cerr->expression - (int) (n - nrules);
+        k = (cerr->expression >= 0 && cerr->expression < (int) w)
+            ? ids[cerr->expression] : n;
+
+        if (k < n && pii->patterns[k].validate == NULL) {
+            t = pii->patterns[k].type;
+            *bad = (int) k - (int) (n - nrules);
             snprintf(err, errlen, "rule \"%s\": %s", pii->names[t],
                      cerr->message);
 
@@ -1026,6 +1173,17 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
         hs_free_compile_error(cerr);
         pii->db = NULL;
         goto failed;
+    }
+
+    for (a = 0; a < NGX_HTTP_LLM_PII_NAPART; a++) {
+        if (an[a]
+            && ngx_http_llm_pii_compile_apart(aexprs[a], aflags[a], aids[a],
+                                              an[a], &pii->apart[a], err,
+                                              errlen)
+               != 0)
+        {
+            goto failed;
+        }
     }
 
 done:
@@ -1065,6 +1223,28 @@ failed:
 }
 
 
+/* a database of built-in patterns apart from the main one */
+
+static int
+ngx_http_llm_pii_compile_apart(const char **exprs, unsigned *flags,
+    unsigned *ids, size_t n, hs_database_t **db, char *err, size_t errlen)
+{
+    hs_compile_error_t  *cerr;
+
+    if (hs_compile_multi(exprs, flags, ids, (unsigned) n, HS_MODE_BLOCK,
+                         NULL, db, &cerr)
+        != HS_SUCCESS)
+    {
+        snprintf(err, errlen, "%s", cerr->message);
+        hs_free_compile_error(cerr);
+        *db = NULL;
+        return -1;
+    }
+
+    return 0;
+}
+
+
 void
 ngx_http_llm_pii_free(ngx_http_llm_pii_t *pii)
 {
@@ -1076,6 +1256,12 @@ ngx_http_llm_pii_free(ngx_http_llm_pii_t *pii)
 
     if (pii->db) {
         hs_free_database(pii->db);
+    }
+
+    for (i = 0; i < NGX_HTTP_LLM_PII_NAPART; i++) {
+        if (pii->apart[i]) {
+            hs_free_database(pii->apart[i]);
+        }
     }
 
     if (pii->patterns) {
@@ -1096,8 +1282,18 @@ int
 ngx_http_llm_pii_alloc_scratch(const ngx_http_llm_pii_t *pii,
     hs_scratch_t **scratch)
 {
+    unsigned  i;
+
     if (pii->db == NULL) {
         return 0;
+    }
+
+    for (i = 0; i < NGX_HTTP_LLM_PII_NAPART; i++) {
+        if (pii->apart[i]
+            && hs_alloc_scratch(pii->apart[i], scratch) != HS_SUCCESS)
+        {
+            return -1;
+        }
     }
 
     return (hs_alloc_scratch(pii->db, scratch) == HS_SUCCESS) ? 0 : -1;
@@ -1303,14 +1499,535 @@ ngx_http_llm_pii_texts(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     tx.n = n;
     tx.hit = hit;
 
-    if (hs_scan(pii->db, (const char *) scan, (unsigned int) len, 0, scratch,
-                ngx_http_llm_pii_on_report, &tx)
+    return ngx_http_llm_pii_hs_scan(pii, scratch, scan, len,
+                                    ngx_http_llm_pii_on_report, &tx, m);
+}
+
+
+/*
+ * The Hyperscan part of a scan: the main database, then each database
+ * apart where its patterns can match (NGX_HTTP_LLM_PII_APART); 0 or -1 (an
+ * error, or the handler stopped the scan)
+ */
+
+int
+ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
+    hs_scratch_t *scratch, const u_char *text, size_t len,
+    match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m)
+{
+    int  iban;
+
+    if (pii->db == NULL) {
+        return 0;
+    }
+
+    if (hs_scan(pii->db, (const char *) text, (unsigned int) len, 0, scratch,
+                handler, data)
+        != HS_SUCCESS)
+    {
+        return -1;
+    }
+
+    iban = 0;
+
+    if (pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS]) {
+        if (ngx_http_llm_pii_runs(pii, scratch, text, len, handler, data, m,
+                                  &iban)
+            != 0)
+        {
+            return -1;
+        }
+
+    } else if (pii->apart[NGX_HTTP_LLM_PII_DB_IBAN]) {
+        iban = ngx_http_llm_pii_iban_gate(text, len);
+    }
+
+    if (pii->apart[NGX_HTTP_LLM_PII_DB_IBAN]
+        && iban
+        && hs_scan(pii->apart[NGX_HTTP_LLM_PII_DB_IBAN], (const char *) text,
+                   (unsigned int) len, 0, scratch, handler, data)
+           != HS_SUCCESS)
+    {
+        return -1;
+    }
+
+    if (pii->apart[NGX_HTTP_LLM_PII_DB_NATIONAL]
+        && ngx_http_llm_pii_national_gate(text, len)
+        && hs_scan(pii->apart[NGX_HTTP_LLM_PII_DB_NATIONAL],
+                   (const char *) text, (unsigned int) len, 0, scratch,
+                   handler, data)
+           != HS_SUCCESS)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The number patterns (NGX_HTTP_LLM_PII_APART_DIGITS) over the runs of "0-9
+ * ().+-" that have four digits, or "+", a digit and 9 characters in all:
+ * the runs copied one after the other, each followed by '\n' (which none of
+ * these patterns matches), scanned at once, the reports moved back to the
+ * text.  Prose has few digits: 16 bytes are looked at at once for one.
+ * *iban is set when the IBAN gate is open (ngx_http_llm_pii_iban_gate()
+ * in the same pass).
+ */
+
+static int
+ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
+    const u_char *t, size_t len, match_event_handler handler, void *data,
+    ngx_http_llm_pii_matches_t *m, int *iban)
+{
+    u_char                   c, *p, *buf;
+    size_t                   i, s, e, n, nd, size, cap;
+    uint32_t                *map;
+    unsigned                 plus;
+    ngx_http_llm_pii_runs_t  rs;
+#if (NGX_HTTP_LLM_PII_SSE2)
+    int                      mask;
+    __m128i                  v, x;
+
+    const __m128i  zero = _mm_set1_epi8('0');
+    const __m128i  nine = _mm_set1_epi8(9);
+#endif
+
+    buf = NULL;
+    map = NULL;
+    p = NULL;
+    n = 0;
+    i = 0;
+
+    while (i < len) {
+
+#if (NGX_HTTP_LLM_PII_SSE2)
+        if (i + 64 <= len) {
+
+            /* 64 bytes without a digit at once */
+
+            x = _mm_or_si128(
+                    _mm_or_si128(ngx_pii_sse_digits(t + i),
+                                 ngx_pii_sse_digits(t + i + 16)),
+                    _mm_or_si128(ngx_pii_sse_digits(t + i + 32),
+                                 ngx_pii_sse_digits(t + i + 48)));
+
+            if (_mm_movemask_epi8(x) == 0) {
+                i += 64;
+                continue;
+            }
+        }
+
+        if (i + 16 <= len) {
+            v = _mm_loadu_si128((const __m128i *) (t + i));
+            x = _mm_sub_epi8(v, zero);
+            mask = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, nine),
+                                                    x));
+            if (mask == 0) {
+                i += 16;
+                continue;
+            }
+
+            i += __builtin_ctz((unsigned) mask);
+        }
+#endif
+
+        if (!ngx_pii_digit(t[i])) {
+            i++;
+            continue;
+        }
+
+        /* the run of the digit at i (the one before ended before it) */
+
+        for (s = i; s > 0 && ngx_pii_run(t[s - 1]); s--) { /* void */ }
+
+        nd = 0;
+        plus = 0;
+
+        for (e = s; e < len && ngx_pii_run(t[e]); e++) {
+            c = t[e];
+
+            if (ngx_pii_digit(c)) {
+                nd++;
+
+            } else if (c == '+' && e + 1 < len && t[e + 1] >= '1'
+                       && t[e + 1] <= '9')
+            {
+                plus = 1;
+            }
+        }
+
+        i = e;
+
+        /*
+         * The IBAN gate on the way (every digit is in a run): the two
+         * digits after two letters are at the start of a run, or after
+         * its first character, a separator
+         */
+
+        if (!*iban) {
+            *iban = ngx_http_llm_pii_iban_at(t, len, s)
+                    || ngx_http_llm_pii_iban_at(t, len, s + 1);
+        }
+
+        if (nd < 4 && !(plus && e - s >= 9)) {
+            continue;
+        }
+
+        if (buf == NULL) {
+
+            /*
+             * The runs and their '\n', and their offsets: a run has four
+             * characters at least, and one that is not of a run after it
+             */
+
+            size = (len + len / 4 + 2 + sizeof(uint32_t) - 1)
+                   & ~(sizeof(uint32_t) - 1);
+            cap = len / 4 + 2;
+
+            if (m->runs_size < size + cap * 2 * sizeof(uint32_t)) {
+                m->runs = m->alloc(m->data,
+                                   size + cap * 2 * sizeof(uint32_t));
+                if (m->runs == NULL) {
+                    m->runs_size = 0;
+                    return -1;
+                }
+
+                m->runs_size = size + cap * 2 * sizeof(uint32_t);
+            }
+
+            buf = m->runs;
+            map = (uint32_t *) (buf + size);
+            p = buf;
+        }
+
+        map[2 * n] = (uint32_t) (p - buf);
+        map[2 * n + 1] = (uint32_t) s;
+        n++;
+
+        p = (u_char *) memcpy(p, t + s, e - s) + (e - s);
+        *p++ = '\n';
+    }
+
+    if (n == 0) {
+        return 0;
+    }
+
+    rs.handler = handler;
+    rs.data = data;
+    rs.map = map;
+    rs.n = n;
+
+    if (hs_scan(pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS], (const char *) buf, (unsigned int) (p - buf), 0,
+                scratch, ngx_http_llm_pii_on_run, &rs)
         != HS_SUCCESS)
     {
         return -1;
     }
 
     return 0;
+}
+
+
+static int
+ngx_http_llm_pii_on_run(unsigned int id, unsigned long long from,
+    unsigned long long to, unsigned int flags, void *data)
+{
+    ngx_http_llm_pii_runs_t *rs = data;
+
+    size_t    lo, hi, mid;
+    uint32_t  d;
+
+    if (to == 0) {
+        return 0;
+    }
+
+    /* the last run that starts at or before the match's last byte */
+
+    lo = 0;
+    hi = rs->n;
+
+    while (hi - lo > 1) {
+        mid = lo + (hi - lo) / 2;
+
+        if (rs->map[2 * mid] <= to - 1) {
+            lo = mid;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    d = rs->map[2 * lo + 1] - rs->map[2 * lo];
+
+    return rs->handler(id, from + d, to + d, flags, rs->data);
+}
+
+
+/*
+ * Whether the text may have a match of the national ID patterns: each has
+ * six digits in a row (the DNI, NIE, CURP), "2A" or "2B" (the NIR of
+ * Corsica), the shape of a codice fiscale, or is a digit, 6
+ * to 22 characters of "0-9 .+-" and a digit or "k" or "x" (the layouts of
+ * digits: a run of these characters with two digits 7 characters apart or
+ * more, or of 7 characters from its first digit and "k" or "x" after it).
+ * Prose has few digits and capitals: 16 bytes are looked at at once.
+ */
+
+static int
+ngx_http_llm_pii_cf_shape(const u_char *p)
+{
+    u_char  c;
+    size_t  k;
+
+    /* "[A-Z]{6}" (seen), "[0-9LMNP-V]{2}[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z]"
+       "[0-9LMNP-V]{3}[A-Z]" */
+
+    static const char  shape[] = "ddmddaddda";
+
+    for (k = 0; k < 10; k++) {
+        c = p[6 + k];
+
+        switch (shape[k]) {
+
+        case 'd':
+            if (!ngx_pii_digit(c) && !(c >= 'P' && c <= 'V')
+                && c != 'L' && c != 'M' && c != 'N')
+            {
+                return 0;
+            }
+            break;
+
+        case 'm':
+            if (c == 0 || strchr("ABCDEHLMPRST", c) == NULL) {
+                return 0;
+            }
+            break;
+
+        default: /* 'a' */
+            if (!ngx_pii_upper(c)) {
+                return 0;
+            }
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+ngx_http_llm_pii_national_gate(const u_char *t, size_t len)
+{
+    u_char   c;
+    size_t   i, r, first, last, row;
+#if (NGX_HTTP_LLM_PII_SSE2)
+    int       mask;
+    __m128i   v, d, u;
+
+    const __m128i  zero = _mm_set1_epi8('0');
+    const __m128i  nine = _mm_set1_epi8(9);
+    const __m128i  a = _mm_set1_epi8('A');
+    const __m128i  z = _mm_set1_epi8(25);
+#endif
+
+    i = 0;
+
+    while (i < len) {
+
+#if (NGX_HTTP_LLM_PII_SSE2)
+        if (i + 16 <= len) {
+            v = _mm_loadu_si128((const __m128i *) (t + i));
+            d = _mm_sub_epi8(v, zero);
+            u = _mm_sub_epi8(v, a);
+            mask = _mm_movemask_epi8(
+                       _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d, nine), d),
+                                    _mm_cmpeq_epi8(_mm_min_epu8(u, z), u)));
+            if (mask == 0) {
+                i += 16;
+                continue;
+            }
+
+            i += __builtin_ctz((unsigned) mask);
+        }
+#endif
+
+        c = t[i];
+
+        if (ngx_pii_upper(c)) {
+            for (r = i; r < len && ngx_pii_upper(t[r]); r++) { /* void */ }
+
+            /* the codice fiscale: 16 characters from six capitals */
+
+            for (first = i; first + 6 <= r && first + 16 <= len; first++) {
+                if (ngx_http_llm_pii_cf_shape(t + first)) {
+                    return 1;
+                }
+            }
+
+            i = r;
+            continue;
+        }
+
+        if (!ngx_pii_digit(c)) {
+            i++;
+            continue;
+        }
+
+        /* the run of "0-9 .+-" from the digit at i */
+
+        first = i;
+        last = i;
+        row = 0;
+
+        for (r = i; r < len; r++) {
+            c = t[r];
+
+            if (ngx_pii_digit(c)) {
+                if (++row == 6) {
+                    return 1;
+                }
+
+                last = r;
+                continue;
+            }
+
+            if (c != ' ' && c != '.' && c != '+' && c != '-') {
+                break;
+            }
+
+            row = 0;
+        }
+
+        if (last >= first + 7) {
+            return 1;
+        }
+
+        if (r < len) {
+            c = t[r];
+
+            if (r - first >= 7
+                && (c == 'k' || c == 'K' || c == 'x' || c == 'X'))
+            {
+                return 1;
+            }
+
+            if (t[r - 1] == '2'
+                && (c == 'A' || c == 'B' || c == 'a' || c == 'b'))
+            {
+                return 1;
+            }
+        }
+
+        i = r;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Whether the text has the start of a match of the IBAN patterns: two
+ * letters, a space, "." or "-" or none, two digits, then 11 characters
+ * [A-Za-z0-9] each after a separator or none.  Every match of the two
+ * patterns has it (of one case: this looks for either); without it the
+ * IBAN database reports nothing.  Prose has few digits: 16 bytes are
+ * looked at at once for one.
+ */
+
+static int
+ngx_http_llm_pii_iban_gate(const u_char *t, size_t len)
+{
+    size_t   i;
+#if (NGX_HTTP_LLM_PII_SSE2)
+    int       mask;
+    __m128i   v, x;
+
+    const __m128i  zero = _mm_set1_epi8('0');
+    const __m128i  nine = _mm_set1_epi8(9);
+#endif
+
+    i = 2;
+
+    while (i + 2 + 11 <= len) {
+
+#if (NGX_HTTP_LLM_PII_SSE2)
+        if (i + 16 <= len) {
+            v = _mm_loadu_si128((const __m128i *) (t + i));
+            x = _mm_sub_epi8(v, zero);
+            mask = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, nine),
+                                                    x));
+            if (mask == 0) {
+                i += 16;
+                continue;
+            }
+
+            i += __builtin_ctz((unsigned) mask);
+
+            if (i + 2 + 11 > len) {
+                break;
+            }
+        }
+#endif
+
+        if (ngx_http_llm_pii_iban_at(t, len, i)) {
+            return 1;
+        }
+
+        i++;
+    }
+
+    return 0;
+}
+
+
+/* an IBAN pattern's start with its two digits at d, see above */
+
+static int
+ngx_http_llm_pii_iban_at(const u_char *t, size_t len, size_t d)
+{
+    u_char  c;
+    size_t  q, k;
+
+    if (d < 2 || d + 2 + 11 > len
+        || !ngx_pii_digit(t[d]) || !ngx_pii_digit(t[d + 1]))
+    {
+        return 0;
+    }
+
+    /* the letters before them */
+
+    c = t[d - 1];
+
+    if (!(ngx_pii_alpha(c) && ngx_pii_alpha(t[d - 2]))
+        && !((c == ' ' || c == '.' || c == '-') && d >= 3
+             && ngx_pii_alpha(t[d - 2]) && ngx_pii_alpha(t[d - 3])))
+    {
+        return 0;
+    }
+
+    /* 11 more */
+
+    q = d + 2;
+
+    for (k = 0; k < 11 && q < len; k++) {
+        c = t[q];
+
+        if (c == ' ' || c == '.' || c == '-') {
+            if (++q == len) {
+                break;
+            }
+
+            c = t[q];
+        }
+
+        if (!ngx_pii_alnum(c)) {
+            break;
+        }
+
+        q++;
+    }
+
+    return (k == 11);
 }
 
 
@@ -1735,9 +2452,9 @@ ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
     sc.error = 0;
     sc.begin = 0;
 
-    if (hs_scan(pii->db, (const char *) text, (unsigned int) len, 0, scratch,
-                ngx_http_llm_pii_on_match, &sc)
-        != HS_SUCCESS || sc.error)
+    if (ngx_http_llm_pii_hs_scan(pii, scratch, text, len,
+                                 ngx_http_llm_pii_on_match, &sc, m)
+        != 0 || sc.error)
     {
         return -1;
     }

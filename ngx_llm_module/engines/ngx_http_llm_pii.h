@@ -5,9 +5,12 @@
  * PII and secret detection.  It depends on libc, Hyperscan and OpenSSL
  * only, so that it can be unit-tested, fuzzed and benchmarked without nginx.
  *
- * The built-in types and the custom rules are compiled into one block-mode
- * Hyperscan database, every pattern with start-of-match reporting.  A scan
- * collects the candidate spans Hyperscan reports, confirms each with its
+ * The built-in types and the custom rules are compiled into block-mode
+ * Hyperscan databases, most patterns with start-of-match reporting: one
+ * main database, and three for the patterns that would slow it down
+ * (IBANs, numbers, national IDs), each scanned only where its patterns can
+ * match (see NGX_HTTP_LLM_PII_APART in the source).  A scan collects the
+ * candidate spans Hyperscan reports, confirms each with its
  * type's validator (Luhn, mod-97, SSN ranges, IPv4 octets, inet_pton(),
  * boundaries, ...; a validator may narrow a span), and keeps the
  * leftmost-longest non-overlapping ones.
@@ -125,6 +128,8 @@ typedef struct {
     void                       *data;
     u_char                     *norm;        /* normalised text and its */
     size_t                      norm_size;   /* offsets, reused (zero them) */
+    u_char                     *runs;        /* the runs of digits scanned */
+    size_t                      runs_size;   /* apart, reused (zero them) */
 } ngx_http_llm_pii_matches_t;
 
 
@@ -170,9 +175,19 @@ ngx_http_llm_pii_t *ngx_http_llm_pii_compile(unsigned types,
     size_t errlen, int *bad);
 void ngx_http_llm_pii_free(ngx_http_llm_pii_t *pii);
 
-/* grows *scratch (NULL: allocates one) for pii's database; 0 or -1 */
+/* grows *scratch (NULL: allocates one) for pii's databases; 0 or -1 */
 int ngx_http_llm_pii_alloc_scratch(const ngx_http_llm_pii_t *pii,
     hs_scratch_t **scratch);
+
+/*
+ * The Hyperscan stage of a scan alone (benchmarks): pii's databases over
+ * the text as it is, every report to handler (the pattern's index, not a
+ * type); m only lends its buffers; 0, or -1 on an error or when the
+ * handler stopped it
+ */
+int ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
+    hs_scratch_t *scratch, const u_char *text, size_t len,
+    match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m);
 
 unsigned ngx_http_llm_pii_ntypes(const ngx_http_llm_pii_t *pii);
 unsigned ngx_http_llm_pii_types(const ngx_http_llm_pii_t *pii);
