@@ -310,7 +310,7 @@ ngx_http_llm_count_tokens(ngx_http_llm_ctx_t *ctx, const u_char *text,
     e = NULL;
     h = 0;
 
-    if (len >= NGX_HTTP_LLM_MEMO_MIN && len <= 0xffffffff
+    if (len >= NGX_HTTP_LLM_MEMO_MIN && (uint64_t) len <= 0xffffffff
         && ngx_http_llm_memo != NULL)
     {
         h = ngx_http_llm_memo_hash(bpe, text, len);
