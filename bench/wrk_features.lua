@@ -1,7 +1,8 @@
 -- wrk script of bench/features.sh: POST the JSON body in $BODY_FILE, in
--- which the text @UNIQ@ (each of them) is replaced per request by a tag of two words of
--- 8 lower-case letters, with "Authorization: Bearer sk-bench" (the cache's
--- default scope), an X-Key header drawn at random among $KEYS keys
+-- which each text @UNIQ@ is replaced per request by a tag of two words of
+-- 8 lower-case letters (FE_UNIQUE=messages: one in every message), with
+-- "Authorization: Bearer sk-bench" (the cache's default scope), an X-Key
+-- header drawn at random among $KEYS keys
 -- (default 1000) for the budget, and Content-Type.  Prints one parseable
 -- line (as wrk_post.lua).
 --
