@@ -19,7 +19,9 @@
 # CG_N (200), CG_WARM (60), CG_KEYS (50), CG_TOP (0; N > 0: the N functions
 # with the most instructions of their own, per path, on stderr), CG_OUT (a
 # directory to keep the dumps in, PATH-SIZE.cg, for callgrind_annotate;
-# default: the work directory, removed at the end).
+# default: the work directory, removed at the end), CG_UNIQUE ("last": the
+# tag ends the last message, as bench/features.sh's default; "messages": a
+# tag ends every message, no message text is seen twice: FE_UNIQUE there).
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -29,6 +31,8 @@ CG_N=${CG_N:-200}
 CG_WARM=${CG_WARM:-60}
 CG_KEYS=${CG_KEYS:-50}
 CG_TOP=${CG_TOP:-0}
+CG_UNIQUE=${CG_UNIQUE:-last}
+case $CG_UNIQUE in last|messages) ;; *) die "CG_UNIQUE must be last or messages" ;; esac
 CG_OUT=${CG_OUT:-$BENCH_TMP/cg}
 
 check_prereqs valgrind callgrind_control callgrind_annotate node curl
@@ -56,7 +60,7 @@ write_requests() {
         let cfg = "";
         for (let i = 0; i < +count; i++) {
             const n = +first + i, f = `${dir}/${i}.json`;
-            fs.writeFileSync(f, src.replace("@UNIQ@", letters(+run) + " " + letters(n)));
+            fs.writeFileSync(f, src.split("@UNIQ@").join(letters(+run) + " " + letters(n)));
             cfg += `url = "${url}"\ndata-binary = "@${f}"\nheader = "Content-Type: application/json"\n` +
                    `header = "Authorization: Bearer sk-bench"\nheader = "X-Key: key-${String(n % +keys + 1).padStart(4, "0")}"\n` +
                    `output = "/dev/null"\nwrite-out = "%{http_code}\\n"\n` + (i + 1 < +count ? "next\n" : "");
@@ -75,11 +79,14 @@ RESULTS=$BENCH_TMP/cg-results.tsv
 : >"$RESULTS"
 
 for size in $CG_SIZES; do
-    make_body "$size" 0 | node -e '
+    make_body "$size" 0 | CG_UNIQUE=$CG_UNIQUE node -e '
         let s = "";
         process.stdin.on("data", d => s += d).on("end", () => {
-            const b = JSON.parse(s), m = b.messages[b.messages.length - 1];
-            m.content += " @UNIQ@";
+            const b = JSON.parse(s);
+            const all = process.env.CG_UNIQUE === "messages";
+            for (const m of all ? b.messages : b.messages.slice(-1)) {
+                m.content += " @UNIQ@";
+            }
             process.stdout.write(JSON.stringify(b));
         });' >"$BENCH_TMP/body-$size.json"
     sed 's/"model":"gpt-4o-mini"/"model":"mini-canary"/' "$BENCH_TMP/body-$size.json" \

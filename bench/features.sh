@@ -51,7 +51,11 @@
 # Environment: FE_ROUNDS (10), FE_DURATION (1 s), FE_CONNS (16),
 # FE_LAT_ROUNDS (5), FE_LAT_DURATION (1 s), FE_SIZES ("1024"),
 # FE_KEYS (1000), FE_CACHE_ZONE (64m, each of the two miss zones),
-# FE_PATHS (all of the above; a subset, with plain and gw, to measure less).
+# FE_PATHS (all of the above; a subset, with plain and gw, to measure less),
+# FE_UNIQUE ("last": the per-request tag ends the last message, the rest of
+# the conversation is the same in every request, as a chat client re-sending
+# its history; "messages": a tag ends every message, so no message text is
+# ever seen twice, e.g. by the token memo).
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -63,6 +67,8 @@ FE_LAT_DURATION=${FE_LAT_DURATION:-1}
 FE_SIZES=${FE_SIZES:-1024}
 FE_KEYS=${FE_KEYS:-1000}
 FE_CACHE_ZONE=${FE_CACHE_ZONE:-64m}
+FE_UNIQUE=${FE_UNIQUE:-last}
+case $FE_UNIQUE in last|messages) ;; *) die "FE_UNIQUE must be last or messages" ;; esac
 
 check_prereqs wrk node curl taskset
 
@@ -122,7 +128,7 @@ run_wrk() {
 post() {   # PATH TAG
     local body=$body_mini
     case $1 in rt|all) body=$body_alias ;; esac
-    sed "s/@UNIQ@/$2/" "$body" \
+    sed "s/@UNIQ@/$2/g" "$body" \
     | curl -s -o /dev/null -D - -H 'Content-Type: application/json' \
            -H 'Authorization: Bearer sk-bench' -H 'X-Key: key-0001' \
            --data-binary @- "$FRONT/${LOC[$1]}/json/chat/completions" \
@@ -206,18 +212,22 @@ for size in $FE_SIZES; do
     # user message, asking for gpt-4o-mini or for the alias (same length)
     body_mini=$BENCH_TMP/body-$size.json
     body_alias=$BENCH_TMP/body-$size-alias.json
-    make_body "$size" 0 | node -e '
+    make_body "$size" 0 | FE_UNIQUE=$FE_UNIQUE node -e '
         let s = "";
         process.stdin.on("data", d => s += d).on("end", () => {
-            const b = JSON.parse(s), m = b.messages[b.messages.length - 1];
-            m.content += " @UNIQ@";
+            const b = JSON.parse(s);
+            const all = process.env.FE_UNIQUE === "messages";
+            for (const m of all ? b.messages : b.messages.slice(-1)) {
+                m.content += " @UNIQ@";
+            }
             process.stdout.write(JSON.stringify(b));
         });' >"$body_mini"
     sed 's/"model":"gpt-4o-mini"/"model":"mini-canary"/' "$body_mini" >"$body_alias"
     [ "$(wc -c <"$body_mini")" = "$(wc -c <"$body_alias")" ] \
         && grep -q '"model":"mini-canary"' "$body_alias" \
         || die "could not make the alias body"
-    bytes=$(( $(wc -c <"$body_mini") + 17 - 6 ))   # with the tag in place of @UNIQ@
+    # with the tags in place of @UNIQ@
+    bytes=$(( $(wc -c <"$body_mini") + (17 - 6) * $(grep -o '@UNIQ@' "$body_mini" | wc -l) ))
 
     smoke
 

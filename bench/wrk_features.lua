@@ -1,7 +1,8 @@
 -- wrk script of bench/features.sh: POST the JSON body in $BODY_FILE, in
--- which the text @UNIQ@ is replaced per request by a tag of two words of
--- 8 lower-case letters, with "Authorization: Bearer sk-bench" (the cache's
--- default scope), an X-Key header drawn at random among $KEYS keys
+-- which each text @UNIQ@ is replaced per request by a tag of two words of
+-- 8 lower-case letters (FE_UNIQUE=messages: one in every message), with
+-- "Authorization: Bearer sk-bench" (the cache's default scope), an X-Key
+-- header drawn at random among $KEYS keys
 -- (default 1000) for the budget, and Content-Type.  Prints one parseable
 -- line (as wrk_post.lua).
 --
@@ -21,9 +22,19 @@ local f = assert(io.open(assert(os.getenv("BODY_FILE"), "BODY_FILE not set"), "r
 local body = f:read("*a")
 f:close()
 
-local at = assert(body:find("@UNIQ@", 1, true), "no @UNIQ@ in the body")
-local head = body:sub(1, at - 1)
-local tail = body:sub(at + 6)
+-- the body cut at every @UNIQ@ (FE_UNIQUE=messages: one in each message)
+local parts = {}
+local from = 1
+while true do
+    local at = body:find("@UNIQ@", from, true)
+    if not at then
+        break
+    end
+    parts[#parts + 1] = body:sub(from, at - 1)
+    from = at + 6
+end
+assert(#parts > 0, "no @UNIQ@ in the body")
+parts[#parts + 1] = body:sub(from)
 
 local unique = os.getenv("UNIQUE") ~= "0"
 local nkeys = tonumber(os.getenv("KEYS") or "1000")
@@ -62,7 +73,7 @@ function request()
         tag = run .. " " .. letters(0)
     end
     hdrs["X-Key"] = keys[math.random(nkeys)]
-    return wrk.format("POST", nil, hdrs, head .. tag .. tail)
+    return wrk.format("POST", nil, hdrs, table.concat(parts, tag))
 end
 
 function done(summary, latency, requests)

@@ -105,7 +105,7 @@ ngx_module_t  ngx_http_llm_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_llm_tokens_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_llm_redis_exit_process,       /* exit process */

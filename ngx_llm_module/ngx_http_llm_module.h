@@ -593,6 +593,7 @@ ngx_int_t ngx_http_llm_tokenizer_resolve(ngx_conf_t *cf,
     ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_model_t *m);
 size_t ngx_http_llm_count_tokens(ngx_http_llm_ctx_t *ctx, const u_char *text,
     size_t len);
+ngx_int_t ngx_http_llm_tokens_init_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_llm_subrequest(ngx_http_request_t *r, ngx_str_t *uri,
     ngx_str_t *args, ngx_str_t *body, ngx_http_llm_ctx_t *sctx,
     ngx_http_post_subrequest_t *ps, ngx_http_request_t **psr);

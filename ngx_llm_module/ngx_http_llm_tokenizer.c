@@ -8,6 +8,15 @@
  * The tables are built in the master process before the workers fork and
  * are only read afterwards; each worker allocates its own small cache on
  * its first count.
+ *
+ * The token memo: chat clients re-send the whole conversation on every
+ * turn, so all messages but the last were counted by earlier requests.
+ * Each worker keeps the counts of texts of 256 bytes and more in a fixed
+ * table (2048 sets of 2 entries, 64 KB, allocated in init_process; no
+ * locks, no growth): the key is a 64-bit hash of the text keyed with the
+ * worker's random seed and the counter (a tokenizer or the estimator), and
+ * the text's length, checked.  A collision can only misestimate one text.
+ * -DNGX_HTTP_LLM_NO_TOKEN_MEMO builds without it.
  */
 
 
@@ -19,8 +28,35 @@
 #include "ngx_http_llm_tokens.h"
 #include "ngx_http_llm_bpe.h"
 
+#include <openssl/rand.h>
+
 
 static void ngx_http_llm_tokenizer_cleanup(void *data);
+
+
+#if !(NGX_HTTP_LLM_NO_TOKEN_MEMO)
+
+/* below this, counting costs about what hashing does */
+#define NGX_HTTP_LLM_MEMO_MIN    256
+
+#define NGX_HTTP_LLM_MEMO_SETS   2048          /* of 2 entries: 64 KB */
+#define NGX_HTTP_LLM_MEMO_EXACT  0x80000000
+
+typedef struct {
+    uint64_t                    hash;
+    uint32_t                    len;           /* 0: empty */
+    uint32_t                    tokens;        /* | NGX_HTTP_LLM_MEMO_EXACT */
+} ngx_http_llm_memo_entry_t;
+
+
+static uint64_t ngx_http_llm_memo_hash(const void *counter, const u_char *p,
+    size_t len);
+
+
+static ngx_http_llm_memo_entry_t  *ngx_http_llm_memo;
+static uint64_t                    ngx_http_llm_memo_seed;
+
+#endif
 
 
 /* llm_tokenizer NAME FILE */
@@ -253,30 +289,198 @@ ngx_http_llm_tokenizer_resolve(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
 /*
  * Tokens of a text for the request's model: exact where its catalogue
  * entry has a tokenizer, else the estimate.  Which one it was is kept for
- * $llm_tokens_source.
+ * $llm_tokens_source.  Long texts are looked up in the worker's memo first.
  */
 
 size_t
 ngx_http_llm_count_tokens(ngx_http_llm_ctx_t *ctx, const u_char *text,
     size_t len)
 {
-    size_t  n;
+    size_t                      n;
+    ngx_http_llm_bpe_t         *bpe;
+#if !(NGX_HTTP_LLM_NO_TOKEN_MEMO)
+    uint64_t                    h;
+    ngx_http_llm_memo_entry_t  *e, tmp;
+#endif
 
-    if (ctx->entry && ctx->entry->bpe) {
-        n = ngx_http_llm_bpe_count(ctx->entry->bpe, text, len);
+    bpe = ctx->entry ? ctx->entry->bpe : NULL;
+
+#if !(NGX_HTTP_LLM_NO_TOKEN_MEMO)
+
+    e = NULL;
+    h = 0;
+
+    if (len >= NGX_HTTP_LLM_MEMO_MIN && (uint64_t) len <= 0xffffffff
+        && ngx_http_llm_memo != NULL)
+    {
+        h = ngx_http_llm_memo_hash(bpe, text, len);
+        e = &ngx_http_llm_memo[(h & (NGX_HTTP_LLM_MEMO_SETS - 1)) * 2];
+
+        if (e[1].hash == h && e[1].len == len) {
+            /* the most recent first */
+            tmp = e[0];
+            e[0] = e[1];
+            e[1] = tmp;
+        }
+
+        if (e[0].hash == h && e[0].len == len) {
+            n = e[0].tokens & ~NGX_HTTP_LLM_MEMO_EXACT;
+
+            if (e[0].tokens & NGX_HTTP_LLM_MEMO_EXACT) {
+                ctx->tokens_exact = 1;
+
+            } else {
+                ctx->tokens_estimated = 1;
+            }
+
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP,
+                           ctx->request->connection->log, 0,
+                           "llm token memo hit: %uz bytes, %uz tokens (%s)",
+                           len, n, bpe ? "exact" : "estimate");
+            return n;
+        }
+    }
+
+#endif
+
+    if (bpe) {
+        n = ngx_http_llm_bpe_count(bpe, text, len);
 
         if (n != (size_t) -1) {
             ctx->tokens_exact = 1;
-            return n;
+            goto done;
         }
 
         ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
                       "llm: the exact token count of %uz bytes failed "
                       "(model \"%V\"), estimated instead", len,
                       &ctx->entry->name);
+
+        /* not memoized: the next request tries the tokenizer again */
+
+        ctx->tokens_estimated = 1;
+
+        return ngx_http_llm_estimate_tokens(text, len);
     }
 
     ctx->tokens_estimated = 1;
 
-    return ngx_http_llm_estimate_tokens(text, len);
+    n = ngx_http_llm_estimate_tokens(text, len);
+
+done:
+
+#if !(NGX_HTTP_LLM_NO_TOKEN_MEMO)
+
+    if (e != NULL && n < NGX_HTTP_LLM_MEMO_EXACT) {
+        /* the older entry of the set goes */
+        e[1] = e[0];
+        e[0].hash = h;
+        e[0].len = (uint32_t) len;
+        e[0].tokens = (uint32_t) n | (bpe ? NGX_HTTP_LLM_MEMO_EXACT : 0);
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                       "llm token memo store: %uz bytes, %uz tokens",
+                       len, n);
+    }
+
+#endif
+
+    return n;
 }
+
+
+/* the worker's memo of token counts, and its seed */
+
+ngx_int_t
+ngx_http_llm_tokens_init_process(ngx_cycle_t *cycle)
+{
+#if !(NGX_HTTP_LLM_NO_TOKEN_MEMO)
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_http_cycle_get_module_main_conf(cycle, ngx_http_llm_module)
+        == NULL)
+    {
+        return NGX_OK;
+    }
+
+    if (RAND_bytes((u_char *) &ngx_http_llm_memo_seed,
+                   sizeof(ngx_http_llm_memo_seed))
+        != 1)
+    {
+        /* random() is seeded per worker by nginx */
+        ngx_http_llm_memo_seed = ((uint64_t) ngx_random() << 40)
+                                 ^ ((uint64_t) ngx_random() << 20)
+                                 ^ (uint64_t) ngx_random();
+    }
+
+    ngx_http_llm_memo = ngx_pcalloc(cycle->pool, NGX_HTTP_LLM_MEMO_SETS * 2
+                                    * sizeof(ngx_http_llm_memo_entry_t));
+
+    if (ngx_http_llm_memo == NULL) {
+        /* counts go on without it */
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "llm: no memory for the token memo, counting without");
+    }
+
+#else
+
+    (void) cycle;
+
+#endif
+
+    return NGX_OK;
+}
+
+
+#if !(NGX_HTTP_LLM_NO_TOKEN_MEMO)
+
+/*
+ * A keyed 64-bit hash: one multiply and one xorshift per 8 bytes, then
+ * murmur3's finalizer.  Each step is a bijection of the state, and for a
+ * given state a different word gives a different state, so two texts of
+ * the same length that differ in one 8-byte word never collide; the seed
+ * (random per worker) makes other collisions unpredictable to a client.
+ * The counter and the length start the state: a count by one tokenizer is
+ * never taken for another's.
+ */
+
+static uint64_t
+ngx_http_llm_memo_hash(const void *counter, const u_char *p, size_t len)
+{
+    uint64_t       h, w;
+    const u_char  *last;
+
+    h = ngx_http_llm_memo_seed
+        ^ ((uint64_t) len * 0xc2b2ae3d27d4eb4fULL)
+        ^ ((uint64_t) (uintptr_t) counter * 0x165667b19e3779f9ULL);
+
+    last = p + (len & ~(size_t) 7);
+
+    for ( /* void */ ; p < last; p += 8) {
+        ngx_memcpy(&w, p, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 32;
+    }
+
+    if (len & 7) {
+        w = 0;
+        ngx_memcpy(&w, p, len & 7);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 32;
+    }
+
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+
+    return h;
+}
+
+#endif
