@@ -519,10 +519,11 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     /*
      * the same, not finished yet: at the end of a stream's held text it is
      * held from the scheme, so that a long password with characters that
-     * are not held back ("P@ss w?rd") is judged whole
+     * are not held back ("P@ss w?rd") is judged whole; with the "@" after a
+     * password of the longest length, held until the host comes
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "[a-z][a-z0-9+.:-]{1,24}://[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}",
+      "[a-z][a-z0-9+.:-]{1,24}://[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}@?",
       ngx_http_llm_pii_v_cred_url_open },
 
     /*

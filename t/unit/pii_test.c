@@ -248,6 +248,12 @@ typedef struct {
 } sample_t;
 
 
+/* a password of 128 characters, the longest a URL's pattern takes */
+#define PW128                                                                 \
+    "k3Vq9ZrT7wLm2Xb8NcP4hJd6FsY1gR5tk3Vq9ZrT7wLm2Xb8NcP4hJd6FsY1gR5t"        \
+    "k3Vq9ZrT7wLm2Xb8NcP4hJd6FsY1gR5tk3Vq9ZrT7wLm2Xb8NcP4hJd;6FsY1gR5"
+
+
 static sample_t  samples[] = {
 
     /* email */
@@ -575,6 +581,14 @@ static sample_t  samples[] = {
       "/app", "[SECRET] and [SECRET]" },
     { "cvs://:pserver:anoncvs@sources.example.org ok",
       "cvs://:pserver:[EMAIL] ok" },
+    /*
+     * a password of the longest length (128) with a character that ends a
+     * run (";"): the stream held the URL by its unfinished pattern, which
+     * the "@" after the password ended, and let the URL out before the
+     * host came (fuzz/corpus/pii/cred-url-128-password-at-stream)
+     */
+    { "db postgres://app:" PW128 "@db.internal:5432/app ok",
+      "db [SECRET] ok" },
 
     /* Azure AD client secrets, Slack tokens with repeated digits */
     { "client_secret: .IQ8Q~79R7TOWOspFnWcEG-dYt4KXqFqxK16cxr",
