@@ -6873,12 +6873,15 @@ ngx_http_llm_pii_v_national(const u_char *t, size_t len, size_t *start,
 
 found:
 
-    /* "CL 12.345.678-5": the country code belongs to it */
+    /*
+     * "CL 12.345.678-5": the country code belongs to it; in capitals only,
+     * which a stream holds with the number ("Cl " is released before it)
+     */
 
     k = s;
 
-    if (k >= 3 && t[k - 1] == ' ' && (t[k - 3] & ~0x20) == 'C'
-        && (t[k - 2] & ~0x20) == 'L' && (k == 3 || !ngx_pii_alnum(t[k - 4])))
+    if (k >= 3 && t[k - 1] == ' ' && t[k - 3] == 'C' && t[k - 2] == 'L'
+        && (k == 3 || !ngx_pii_alnum(t[k - 4])))
     {
         s = k - 3;
     }

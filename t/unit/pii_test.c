@@ -320,6 +320,12 @@ static sample_t  samples[] = {
       "971013-9019902, ZA 7503305044089, TH 1-2345-45678-78-1.",
       "TC [NATIONAL_ID], RUT [NATIONAL_ID] and [NATIONAL_ID], RRN "
       "[NATIONAL_ID], ZA [NATIONAL_ID], TH [NATIONAL_ID]." },
+    /*
+     * the country code in capitals only: a stream released "Cl " before
+     * the number came (fuzz/corpus/pii/national-id-rut-mixed-case-cl)
+     */
+    { "see RUT Cl 12.531.909-2, cl 76086428-5 ok",
+      "see RUT Cl [NATIONAL_ID], cl [NATIONAL_ID] ok" },
     { "CPF 390.533.447-06, 11010119491001001 1, 2341 2341 2347, "
       "78699688A, MRTNTN23M02D969Q, 10010405215, 76086428-6, "
       "1-2345-45678-78-2", NULL },
