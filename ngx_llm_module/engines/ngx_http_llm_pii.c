@@ -7491,7 +7491,7 @@ ngx_http_llm_pii_v_bundler(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     u_char  c;
-    size_t  e, n, v;
+    size_t  e, k, n, v;
 
     e = *end;
 
@@ -7522,6 +7522,18 @@ ngx_http_llm_pii_v_bundler(const u_char *t, size_t len, size_t *start,
          v++)
     {
         /* void */
+    }
+
+    /*
+     * the name of the pattern ("__" and two capitals at its end): not
+     * another "BUNDLE_" nearer the end than the one that matched, which a
+     * stream may have released with its context
+     */
+
+    for (k = v; k > n + 7 && ngx_pii_upper(t[k - 1]); k--) { /* void */ }
+
+    if (v - k < 2 || k < n + 9 || t[k - 1] != '_' || t[k - 2] != '_') {
+        return 0;
     }
 
     while (v < e && (t[v] == '"' || t[v] == '\'' || t[v] == ' '

@@ -652,6 +652,17 @@ static sample_t  samples[] = {
       "BUNDLE_ENTERPRISE__CONTRIBSYS__COM: \"[SECRET]\"" },
     { "sig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetKxQ%3D BUNDLE_X__COM="
       "${CREDS}", NULL },
+    /*
+     * a later "BUNDLE_" that is no name of the pattern ("__" and capitals)
+     * is not taken for the one that matched, which a stream has released
+     * (fuzz/corpus/pii/secret-bundler-name-beyond-context*)
+     */
+    { "BUNDLE_GEMS__X__COM=u:p;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;"
+      "BUNDLE_&:P5HYbWetKxQ;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;"
+      "BUNDLE_&:",
+      "BUNDLE_GEMS__X__COM=[SECRET];;;;;;;;;;;;;;;;;;;;;;;;;;;;;;"
+      "BUNDLE_&:P5HYbWetKxQ;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;"
+      "BUNDLE_&:" },
 
     /* passwords assigned in configuration files */
     { "password       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\n"
