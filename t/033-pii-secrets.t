@@ -98,6 +98,12 @@ our $Answer3 = 'acme key: 7X8s51fbLtByHwiUmrCaoND5bgfTFAbG\\\\n'
     . 'ipinfo token = \\\\"bb9a2f5fe555a6\\\\" ok; not: order id: 1wdncxln, '
     . 'token = \\\\"refreshed\\\\"';
 
+# a URL whose password has the longest length a URL's pattern takes (128)
+# and a character that ends a run (";"), one character per event
+our $Pw128 = ('k3Vq9ZrT7wLm2Xb8NcP4hJd6FsY1gR5t' x 3)
+    . 'k3Vq9ZrT7wLm2Xb8NcP4hJd;6FsY1gR5';
+our $Stream4 = by_char("db postgres://app:$Pw128\@db.internal:5432/app ok");
+
 our $Mock = <<"_EOC_";
     log_format llm 'llm-log: redactions=\$llm_redactions status=\$status';
 
@@ -149,6 +155,14 @@ $Stream2
             default_type text/event-stream;
             echo_read_request_body;
 $Stream3
+            echo -n '$Stop';
+            echo -n '$Done';
+        }
+
+        location /split4/ {
+            default_type text/event-stream;
+            echo_read_request_body;
+$Stream4
             echo -n '$Stop';
             echo -n '$Done';
         }
@@ -366,3 +380,19 @@ POST /split3/chat/completions
 qr/7X8s|FAbG|bb9a|55a6/
 --- no_error_log
 [error]
+
+
+
+=== TEST 15: stream, one character per event: a URL with a 128-character password is redacted whole, no piece of it reaches the client
+--- request
+POST /split4/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_filters eval
+\&main::contents
+--- response_body chomp
+db [SECRET] ok
+--- error_log
+llm-log: redactions=1 
+--- no_error_log
+[error]
+[warn]

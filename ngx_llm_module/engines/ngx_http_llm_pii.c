@@ -608,10 +608,11 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     /*
      * the same, not finished yet: at the end of a stream's held text it is
      * held from the scheme, so that a long password with characters that
-     * are not held back ("P@ss w?rd") is judged whole
+     * are not held back ("P@ss w?rd") is judged whole; with the "@" after a
+     * password of the longest length, held until the host comes
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "[a-z][a-z0-9+.:-]{1,24}://[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}",
+      "[a-z][a-z0-9+.:-]{1,24}://[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}@?",
       ngx_http_llm_pii_v_cred_url_open },
 
     /*
@@ -7589,12 +7590,15 @@ ngx_http_llm_pii_v_national(const u_char *t, size_t len, size_t *start,
 
 found:
 
-    /* "CL 12.345.678-5": the country code belongs to it */
+    /*
+     * "CL 12.345.678-5": the country code belongs to it; in capitals only,
+     * which a stream holds with the number ("Cl " is released before it)
+     */
 
     k = s;
 
-    if (k >= 3 && t[k - 1] == ' ' && (t[k - 3] & ~0x20) == 'C'
-        && (t[k - 2] & ~0x20) == 'L' && (k == 3 || !ngx_pii_alnum(t[k - 4])))
+    if (k >= 3 && t[k - 1] == ' ' && t[k - 3] == 'C' && t[k - 2] == 'L'
+        && (k == 3 || !ngx_pii_alnum(t[k - 4])))
     {
         s = k - 3;
     }
@@ -8204,7 +8208,7 @@ ngx_http_llm_pii_v_bundler(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     u_char  c;
-    size_t  e, n, v;
+    size_t  e, k, n, v;
 
     e = *end;
 
@@ -8235,6 +8239,18 @@ ngx_http_llm_pii_v_bundler(const u_char *t, size_t len, size_t *start,
          v++)
     {
         /* void */
+    }
+
+    /*
+     * the name of the pattern ("__" and two capitals at its end): not
+     * another "BUNDLE_" nearer the end than the one that matched, which a
+     * stream may have released with its context
+     */
+
+    for (k = v; k > n + 7 && ngx_pii_upper(t[k - 1]); k--) { /* void */ }
+
+    if (v - k < 2 || k < n + 9 || t[k - 1] != '_' || t[k - 2] != '_') {
+        return 0;
     }
 
     while (v < e && (t[v] == '"' || t[v] == '\'' || t[v] == ' '

@@ -248,6 +248,12 @@ typedef struct {
 } sample_t;
 
 
+/* a password of 128 characters, the longest a URL's pattern takes */
+#define PW128                                                                 \
+    "k3Vq9ZrT7wLm2Xb8NcP4hJd6FsY1gR5tk3Vq9ZrT7wLm2Xb8NcP4hJd6FsY1gR5t"        \
+    "k3Vq9ZrT7wLm2Xb8NcP4hJd6FsY1gR5tk3Vq9ZrT7wLm2Xb8NcP4hJd;6FsY1gR5"
+
+
 static sample_t  samples[] = {
 
     /* email */
@@ -314,6 +320,12 @@ static sample_t  samples[] = {
       "971013-9019902, ZA 7503305044089, TH 1-2345-45678-78-1.",
       "TC [NATIONAL_ID], RUT [NATIONAL_ID] and [NATIONAL_ID], RRN "
       "[NATIONAL_ID], ZA [NATIONAL_ID], TH [NATIONAL_ID]." },
+    /*
+     * the country code in capitals only: a stream released "Cl " before
+     * the number came (fuzz/corpus/pii/national-id-rut-mixed-case-cl)
+     */
+    { "see RUT Cl 12.531.909-2, cl 76086428-5 ok",
+      "see RUT Cl [NATIONAL_ID], cl [NATIONAL_ID] ok" },
     { "CPF 390.533.447-06, 11010119491001001 1, 2341 2341 2347, "
       "78699688A, MRTNTN23M02D969Q, 10010405215, 76086428-6, "
       "1-2345-45678-78-2", NULL },
@@ -575,6 +587,14 @@ static sample_t  samples[] = {
       "/app", "[SECRET] and [SECRET]" },
     { "cvs://:pserver:anoncvs@sources.example.org ok",
       "cvs://:pserver:[EMAIL] ok" },
+    /*
+     * a password of the longest length (128) with a character that ends a
+     * run (";"): the stream held the URL by its unfinished pattern, which
+     * the "@" after the password ended, and let the URL out before the
+     * host came (fuzz/corpus/pii/cred-url-128-password-at-stream)
+     */
+    { "db postgres://app:" PW128 "@db.internal:5432/app ok",
+      "db [SECRET] ok" },
 
     /* Azure AD client secrets, Slack tokens with repeated digits */
     { "client_secret: .IQ8Q~79R7TOWOspFnWcEG-dYt4KXqFqxK16cxr",
@@ -632,6 +652,17 @@ static sample_t  samples[] = {
       "BUNDLE_ENTERPRISE__CONTRIBSYS__COM: \"[SECRET]\"" },
     { "sig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetKxQ%3D BUNDLE_X__COM="
       "${CREDS}", NULL },
+    /*
+     * a later "BUNDLE_" that is no name of the pattern ("__" and capitals)
+     * is not taken for the one that matched, which a stream has released
+     * (fuzz/corpus/pii/secret-bundler-name-beyond-context*)
+     */
+    { "BUNDLE_GEMS__X__COM=u:p;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;"
+      "BUNDLE_&:P5HYbWetKxQ;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;"
+      "BUNDLE_&:",
+      "BUNDLE_GEMS__X__COM=[SECRET];;;;;;;;;;;;;;;;;;;;;;;;;;;;;;"
+      "BUNDLE_&:P5HYbWetKxQ;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;"
+      "BUNDLE_&:" },
 
     /* passwords assigned in configuration files */
     { "password       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\n"
