@@ -12,6 +12,8 @@
 
 #include "ngx_http_llm_cache_storage.h"
 
+#include <openssl/rand.h>
+
 
 static size_t ngx_http_llm_cache_node_size(ngx_http_llm_cache_node_t *cn);
 static void *ngx_http_llm_cache_alloc(ngx_http_llm_cache_zone_t *zone,
@@ -28,6 +30,15 @@ static void ngx_http_llm_cache_hash_delete(ngx_http_llm_cache_sh_t *sh,
 /* zone bytes per bucket of the hash table */
 #define NGX_HTTP_LLM_CACHE_HASH_BYTES  512
 
+/*
+ * The bucket of a key: the key's first bytes (a digest's) times the zone's
+ * random odd seed, the top bits.  Clients choose what is digested, and
+ * finding digests whose low bits are equal is cheap; without the seed they
+ * cannot know which digests share a bucket, so they cannot grow one chain.
+ */
+#define ngx_http_llm_cache_bucket(sh, key)                                    \
+    ((ngx_uint_t) (((uint64_t) (key) * (sh)->hash_seed) >> (sh)->hash_shift))
+
 
 /* a zone's state: made, or kept across a reload */
 
@@ -37,7 +48,7 @@ ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_llm_cache_zone_t  *ozone = data;
 
     size_t                      len;
-    ngx_uint_t                  n;
+    ngx_uint_t                  n, bits;
     ngx_http_llm_cache_zone_t  *zone;
 
     zone = shm_zone->data;
@@ -71,10 +82,12 @@ ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     /* the hash table: a power of two of buckets, one per 512 bytes */
 
+    bits = 6;
+
     for (n = 64; n * 2 <= shm_zone->shm.size / NGX_HTTP_LLM_CACHE_HASH_BYTES;
          n *= 2)
     {
-        /* void */
+        bits++;
     }
 
     zone->sh->hash = ngx_slab_calloc(zone->shpool,
@@ -83,7 +96,15 @@ ngx_http_llm_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
-    zone->sh->hash_mask = n - 1;
+    zone->sh->hash_shift = 64 - bits;
+
+    if (RAND_bytes((u_char *) &zone->sh->hash_seed, sizeof(uint64_t)) != 1) {
+        zone->sh->hash_seed = ((uint64_t) ngx_random() << 42)
+                              ^ ((uint64_t) ngx_random() << 21)
+                              ^ (uint64_t) ngx_random();
+    }
+
+    zone->sh->hash_seed |= 1;
 
     len = sizeof(" in llm_cache_zone \"\"") + shm_zone->shm.name.len;
 
@@ -114,7 +135,7 @@ ngx_http_llm_cache_find(ngx_http_llm_cache_zone_t *zone, u_char *digest)
 
     /* a chain goes through its nodes' left links */
 
-    for (node = zone->sh->hash[key & zone->sh->hash_mask];
+    for (node = zone->sh->hash[ngx_http_llm_cache_bucket(zone->sh, key)];
          node;
          node = node->left)
     {
@@ -137,7 +158,7 @@ ngx_http_llm_cache_hash_insert(ngx_http_llm_cache_sh_t *sh,
 {
     ngx_rbtree_node_t  **head;
 
-    head = &sh->hash[cn->node.key & sh->hash_mask];
+    head = &sh->hash[ngx_http_llm_cache_bucket(sh, cn->node.key)];
 
     cn->node.left = *head;
     *head = &cn->node;
@@ -150,7 +171,7 @@ ngx_http_llm_cache_hash_delete(ngx_http_llm_cache_sh_t *sh,
 {
     ngx_rbtree_node_t  **p;
 
-    for (p = &sh->hash[cn->node.key & sh->hash_mask]; *p; p = &(*p)->left) {
+    for (p = &sh->hash[ngx_http_llm_cache_bucket(sh, cn->node.key)]; *p; p = &(*p)->left) {
         if (*p == &cn->node) {
             *p = cn->node.left;
             return;

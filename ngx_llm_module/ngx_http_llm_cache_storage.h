@@ -129,7 +129,10 @@ typedef struct {
      * level, each a cache and TLB miss in a large zone.
      */
     ngx_rbtree_node_t         **hash;          /* of entries' nodes */
-    ngx_uint_t                  hash_mask;
+    ngx_uint_t                  hash_shift;    /* 64 - log2(buckets) */
+    uint64_t                    hash_seed;     /* odd, random per zone: a
+                                                  client cannot aim its keys
+                                                  at one bucket */
 } ngx_http_llm_cache_sh_t;
 
 
