@@ -5985,6 +5985,37 @@ ngx_http_llm_pii_name_negated(const u_char *p, size_t n)
 }
 
 
+/*
+ * A token [v, *ve) ending at *b, found after a credential word or a
+ * provider's name: "key:secret" pairs ("KUoABcy4...:ocjGep7t...") take the
+ * parts after a ":" too (characters a stream holds back).  0: too long, or
+ * "user:password@host" (a URL's, not this detector's).
+ */
+
+static int
+ngx_http_llm_pii_pair_end(const u_char *t, size_t len, size_t v, size_t *b,
+    size_t *ve)
+{
+    size_t  p;
+
+    while (*ve == *b && *b + 1 < len && t[*b] == ':'
+           && ngx_pii_alnum(t[*b + 1]))
+    {
+        for (p = *b + 1; p < len && ngx_pii_valch(t[p]); p++) {
+            if (p - v >= NGX_HTTP_LLM_PII_RUN_MAX) {
+                return 0;
+            }
+        }
+
+        *b = p;
+
+        for (*ve = p; *ve > v && t[*ve - 1] == '.'; (*ve)--) { /* void */ }
+    }
+
+    return !(*b < len && t[*b] == '@');
+}
+
+
 static int
 ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
     size_t *end)
@@ -6199,27 +6230,8 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
                 return 0;
             }
 
-            /*
-             * "key:secret" pairs ("KUoABcy4...:ocjGep7t..."): the parts
-             * after a ":" too (characters a stream holds back)
-             */
-
-            while (ve == b && b + 1 < len && t[b] == ':'
-                   && ngx_pii_alnum(t[b + 1]))
-            {
-                for (p = b + 1; p < len && ngx_pii_valch(t[p]); p++) {
-                    if (p - v >= NGX_HTTP_LLM_PII_RUN_MAX) {
-                        return 0;
-                    }
-                }
-
-                b = p;
-
-                for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
-            }
-
-            if (b < len && t[b] == '@') {
-                return 0;                      /* "user:password@host" */
+            if (!ngx_http_llm_pii_pair_end(t, len, v, &b, &ve)) {
+                return 0;
             }
 
             *start = v;
@@ -7989,27 +8001,8 @@ ngx_http_llm_pii_named_token(const u_char *t, size_t len, size_t w,
                 return 0;
             }
 
-            /*
-             * "key:secret" pairs ("KUoABcy4...:ocjGep7t..."): the parts
-             * after a ":" too (characters a stream holds back)
-             */
-
-            while (ve == b && b + 1 < len && t[b] == ':'
-                   && ngx_pii_alnum(t[b + 1]))
-            {
-                for (p = b + 1; p < len && ngx_pii_valch(t[p]); p++) {
-                    if (p - v >= NGX_HTTP_LLM_PII_RUN_MAX) {
-                        return 0;
-                    }
-                }
-
-                b = p;
-
-                for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
-            }
-
-            if (b < len && t[b] == '@') {
-                return 0;                      /* "user:password@host" */
+            if (!ngx_http_llm_pii_pair_end(t, len, v, &b, &ve)) {
+                return 0;
             }
 
             *start = v;
