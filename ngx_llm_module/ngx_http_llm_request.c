@@ -105,6 +105,8 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 
         ctx = ngx_http_llm_get_ctx(r);
 
+        lost = NULL;
+
         if (ctx && ctx->body_requested && !ctx->body_done) {
 
             /* the body read failed, nginx redirected its error */
@@ -114,12 +116,9 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
                 return NGX_DECLINED;
             }
 
-            /* to a gateway location: it has no body to parse or forward */
+            /* to a gateway location: no body to parse or forward (below) */
 
-            ctx->body_done = 1;
-            ctx->status = ngx_http_llm_body_unavailable(r, ctx,
-                                                        "its reading failed");
-
+            lost = "its reading failed";
             rc = NGX_DECLINED;
 
         } else {
@@ -146,6 +145,10 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
              * nginx's status kept.
              */
             return r->err_status;
+
+        } else if (lost) {
+            ctx->body_done = 1;
+            ctx->status = ngx_http_llm_body_unavailable(r, ctx, lost);
         }
     }
 
