@@ -428,3 +428,47 @@ it was passed on as it came (proxy_request_buffering off) before; answered with 
 [alert]
 [crit]
 invalid URL prefix
+
+
+
+=== TEST 17: HTTP/2, error_page = URI after proxy_pass read the body: a POST again
+--- http2
+--- request eval
+"POST /v1/chat/completions\n$::B40"
+--- more_headers
+Content-Type: application/json
+--- config
+    location /v1/ {
+        client_body_buffer_size 64k;
+        proxy_pass http://mock/fail;
+        proxy_intercept_errors on;
+        error_page 503 = /llm/v1/chat/completions;
+    }
+--- response_body eval
+$::B40
+--- response_headers
+X-Upstream: [mock]
+X-Got-Method: POST
+
+
+
+=== TEST 18: HTTP/2, a body discarded by client_max_body_size, error_page 413 = @llm: 500 in the API's format
+--- http2
+--- request eval
+"POST /v1/chat/completions\n$::B40"
+--- more_headers
+Content-Type: application/json
+--- config
+    location /v1/ {
+        client_max_body_size 100;
+        error_page 413 = @llm;
+    }
+--- response_body eval
+$::Unavailable
+--- error_code: 500
+--- error_log
+llm: no request body to read in "/v1/chat/completions" after an internal redirect: it was discarded before; answered with 500
+--- no_error_log
+[alert]
+[crit]
+invalid URL prefix
