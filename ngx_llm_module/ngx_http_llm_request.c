@@ -301,10 +301,11 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 
 
 /*
- * The method is a GET that error_page made of a POST: error_page to a URI
- * makes every method but HEAD a GET, and sets the method's name to the
- * core module's own string (ngx_http_send_error_page()); the request line
- * keeps the client's method.
+ * The method is a GET that an internal redirect made of a POST: error_page
+ * to a URI (ngx_http_send_error_page()) and an upstream's
+ * X-Accel-Redirect to a URI make every method but HEAD a GET, and set the
+ * method's name to the core module's own string; the request line keeps
+ * the client's method.
  */
 
 static ngx_uint_t
