@@ -1142,11 +1142,11 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_llm_budget_main_conf_t *lmcf = conf;
 
     ssize_t                            size;
-    ngx_str_t                         *value, name, lease;
+    ngx_str_t                         *value, name;
     ngx_int_t                          cut, lease_fp;
     ngx_uint_t                         i, n, rated, seen;
     ngx_shm_zone_t                    *shm_zone;
-    ngx_http_llm_budget_zone_t        *zone, **zp;
+    ngx_http_llm_budget_zone_t        *zone;
     ngx_http_compile_complex_value_t   ccv;
 
     static ngx_str_t  params[] = {
@@ -1255,15 +1255,10 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(value[i].data, "redis=", 6) == 0) {
-            lease.data = value[i].data + 6;
-            lease.len = value[i].len - 6;
 
-            zone->redis = ngx_http_llm_redis_find(cf, &lease);
-
+            zone->redis = ngx_http_llm_redis_param(cf, &value[i],
+                                                   "llm_budget_zone");
             if (zone->redis == NULL) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "llm_budget_zone: no llm_redis \"%V\" "
-                                   "declared before", &lease);
                 return NGX_CONF_ERROR;
             }
 
@@ -1350,28 +1345,15 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->cut = (cut == -1) ? zone->cost : (unsigned) cut;
     zone->name = name;
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_llm_module);
+    shm_zone = ngx_http_llm_zone_add(cf, "llm_budget_zone", &name, size,
+                                     &ngx_http_llm_module,
+                                     ngx_http_llm_budget_init_zone, zone,
+                                     &lmcf->budget_zones);
     if (shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "llm_budget_zone \"%V\" is duplicate", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone->init = ngx_http_llm_budget_init_zone;
-    shm_zone->data = zone;
-
     zone->shm_zone = shm_zone;
-
-    zp = ngx_array_push(&lmcf->budget_zones);
-    if (zp == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *zp = zone;
 
     return NGX_CONF_OK;
 }
@@ -1459,7 +1441,6 @@ ngx_http_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t                        i;
     ngx_shm_zone_t                   *shm_zone, **zp;
     ngx_http_llm_budget_main_conf_t  *lmcf;
-    ngx_http_llm_budget_ref_t  *ref;
 
     value = cf->args->elts;
 
@@ -1497,14 +1478,9 @@ ngx_http_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_budget_module);
 
-    ref = ngx_array_push(&lmcf->budget_refs);
-    if (ref == NULL) {
+    if (ngx_http_llm_zone_ref(cf, &lmcf->budget_refs, shm_zone) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
-
-    ref->shm_zone = shm_zone;
-    ref->file = cf->conf_file->file.name.data;
-    ref->line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }
@@ -1516,30 +1492,15 @@ ngx_int_t
 ngx_http_llm_budget_check(ngx_conf_t *cf,
     ngx_http_llm_budget_main_conf_t *lmcf)
 {
-    ngx_uint_t                  i;
-    ngx_http_llm_budget_ref_t  *ref;
+    /*
+     * The zone is looked up by name under the core module's tag, which
+     * other zones of the module share (llm_redis's counters, the status
+     * zone): only an llm_budget_zone will do.
+     */
 
-    ref = lmcf->budget_refs.elts;
-
-    for (i = 0; i < lmcf->budget_refs.nelts; i++) {
-        /*
-         * The zone is looked up by name under the core module's tag, which
-         * other zones of the module share (llm_redis's counters, the
-         * status zone): only an llm_budget_zone will do.
-         */
-
-        if (ref[i].shm_zone->data == NULL
-            || ref[i].shm_zone->init != ngx_http_llm_budget_init_zone)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "llm_budget \"%V\": no llm_budget_zone with this "
-                          "name in %s:%ui", &ref[i].shm_zone->shm.name,
-                          ref[i].file, ref[i].line);
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_llm_zone_refs_check(cf, &lmcf->budget_refs,
+                                        ngx_http_llm_budget_init_zone,
+                                        "llm_budget", "llm_budget_zone");
 }
 
 
@@ -2198,7 +2159,7 @@ ngx_http_llm_budget_create_main_conf(ngx_conf_t *cf)
     }
 
     if (ngx_array_init(&lmcf->budget_refs, cf->pool, 4,
-                       sizeof(ngx_http_llm_budget_ref_t))
+                       sizeof(ngx_http_llm_zone_ref_t))
         != NGX_OK
         || ngx_array_init(&lmcf->budget_zones, cf->pool, 4,
                           sizeof(ngx_http_llm_budget_zone_t *))

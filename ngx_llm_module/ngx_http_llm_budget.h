@@ -13,7 +13,7 @@
 
 
 typedef struct {
-    ngx_array_t                 budget_refs;   /* ngx_http_llm_budget_ref_t */
+    ngx_array_t                 budget_refs;   /* ngx_http_llm_zone_ref_t */
     ngx_array_t                 budget_zones;  /* ngx_http_llm_budget_zone_t * */
 } ngx_http_llm_budget_main_conf_t;
 

@@ -59,14 +59,7 @@
 
 
 typedef struct {
-    ngx_shm_zone_t             *shm_zone;
-    u_char                     *file;
-    ngx_uint_t                  line;
-} ngx_http_llm_cache_ref_t;
-
-
-typedef struct {
-    ngx_array_t                 refs;          /* ngx_http_llm_cache_ref_t */
+    ngx_array_t                 refs;          /* ngx_http_llm_zone_ref_t */
     ngx_array_t                 zones;   /* ngx_http_llm_cache_zone_t * */
 } ngx_http_llm_cache_main_conf_t;
 

@@ -737,7 +737,7 @@ ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                   *value, name, s;
     ngx_uint_t                   i;
     ngx_shm_zone_t              *shm_zone;
-    ngx_http_llm_cache_zone_t   *zone, **zp;
+    ngx_http_llm_cache_zone_t   *zone;
     ngx_http_llm_redis_t        *redis;
 
     value = cf->args->elts;
@@ -799,15 +799,9 @@ ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "redis=", 6) == 0) {
 
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            redis = ngx_http_llm_redis_find(cf, &s);
+            redis = ngx_http_llm_redis_param(cf, &value[i], "llm_cache_zone");
 
             if (redis == NULL) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "llm_cache_zone: no llm_redis \"%V\" "
-                                   "declared before", &s);
                 return NGX_CONF_ERROR;
             }
 
@@ -846,29 +840,15 @@ ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->max_entry = (size_t) max;
     zone->redis = redis;
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size,
-                                     &ngx_http_llm_cache_module);
+    shm_zone = ngx_http_llm_zone_add(cf, "llm_cache_zone", &name, size,
+                                     &ngx_http_llm_cache_module,
+                                     ngx_http_llm_cache_init_zone, zone,
+                                     &cmcf->zones);
     if (shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "llm_cache_zone \"%V\" is duplicate", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone->init = ngx_http_llm_cache_init_zone;
-    shm_zone->data = zone;
-
     zone->shm_zone = shm_zone;
-
-    zp = ngx_array_push(&cmcf->zones);
-    if (zp == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *zp = zone;
 
     return NGX_CONF_OK;
 }
@@ -882,7 +862,6 @@ ngx_http_llm_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_llm_cache_loc_conf_t *clcf = conf;
 
     ngx_str_t                       *value;
-    ngx_http_llm_cache_ref_t        *ref;
     ngx_http_llm_cache_main_conf_t  *cmcf;
 
     if (clcf->shm_zone != NGX_CONF_UNSET_PTR) {
@@ -906,14 +885,9 @@ ngx_http_llm_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_cache_module);
 
-    ref = ngx_array_push(&cmcf->refs);
-    if (ref == NULL) {
+    if (ngx_http_llm_zone_ref(cf, &cmcf->refs, clcf->shm_zone) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
-
-    ref->shm_zone = clcf->shm_zone;
-    ref->file = cf->conf_file->file.name.data;
-    ref->line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }
@@ -1193,7 +1167,7 @@ ngx_http_llm_cache_create_main_conf(ngx_conf_t *cf)
     }
 
     if (ngx_array_init(&cmcf->refs, cf->pool, 4,
-                       sizeof(ngx_http_llm_cache_ref_t))
+                       sizeof(ngx_http_llm_zone_ref_t))
         != NGX_OK
         || ngx_array_init(&cmcf->zones, cf->pool, 4,
                           sizeof(ngx_http_llm_cache_zone_t *))
@@ -1213,19 +1187,12 @@ ngx_http_llm_cache_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_llm_cache_main_conf_t *cmcf = conf;
 
-    ngx_uint_t                 i;
-    ngx_http_llm_cache_ref_t  *ref;
-
-    ref = cmcf->refs.elts;
-
-    for (i = 0; i < cmcf->refs.nelts; i++) {
-        if (ref[i].shm_zone->data == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "llm_cache \"%V\": no llm_cache_zone with this "
-                          "name in %s:%ui", &ref[i].shm_zone->shm.name,
-                          ref[i].file, ref[i].line);
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_llm_zone_refs_check(cf, &cmcf->refs,
+                                     ngx_http_llm_cache_init_zone,
+                                     "llm_cache", "llm_cache_zone")
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

@@ -340,6 +340,105 @@ ngx_http_llm_parse_zone(ngx_conf_t *cf, ngx_str_t *value,
 
 
 /*
+ * The shared memory zone of a zone directive (llm_budget_zone,
+ * llm_cache_zone), under the feature's tag: refused when the name is
+ * declared twice; its data and init set, the data (a pointer) added to the
+ * feature's list of zones.  NULL: an error, logged.
+ */
+
+ngx_shm_zone_t *
+ngx_http_llm_zone_add(ngx_conf_t *cf, const char *directive, ngx_str_t *name,
+    ssize_t size, void *tag, ngx_shm_zone_init_pt init, void *data,
+    ngx_array_t *zones)
+{
+    void            **zp;
+    ngx_shm_zone_t   *shm_zone;
+
+    shm_zone = ngx_shared_memory_add(cf, name, size, tag);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s \"%V\" is duplicate", directive, name);
+        return NULL;
+    }
+
+    shm_zone->init = init;
+    shm_zone->data = data;
+
+    zp = ngx_array_push(zones);
+    if (zp == NULL) {
+        return NULL;
+    }
+
+    *zp = data;
+
+    return shm_zone;
+}
+
+
+/*
+ * A zone named by a directive (llm_budget NAME, llm_cache NAME), with the
+ * place it was named at: checked once the http block is read, since zones
+ * may be declared later (ngx_http_llm_zone_refs_check()).
+ */
+
+ngx_int_t
+ngx_http_llm_zone_ref(ngx_conf_t *cf, ngx_array_t *refs,
+    ngx_shm_zone_t *shm_zone)
+{
+    ngx_http_llm_zone_ref_t  *ref;
+
+    ref = ngx_array_push(refs);
+    if (ref == NULL) {
+        return NGX_ERROR;
+    }
+
+    ref->shm_zone = shm_zone;
+    ref->file = cf->conf_file->file.name.data;
+    ref->line = cf->conf_file->line;
+
+    return NGX_OK;
+}
+
+
+/*
+ * After the http block: every zone named is one its zone directive
+ * declared.  The name is looked up under the feature's tag, which other
+ * zones may share (the core module's: llm_redis's counters, the status
+ * zone), so the zone's init function must be the directive's too.
+ */
+
+ngx_int_t
+ngx_http_llm_zone_refs_check(ngx_conf_t *cf, ngx_array_t *refs,
+    ngx_shm_zone_init_pt init, const char *directive,
+    const char *zone_directive)
+{
+    ngx_uint_t                i;
+    ngx_http_llm_zone_ref_t  *ref;
+
+    ref = refs->elts;
+
+    for (i = 0; i < refs->nelts; i++) {
+
+        if (ref[i].shm_zone->data == NULL
+            || ref[i].shm_zone->init != init)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "%s \"%V\": no %s with this name in %s:%ui",
+                          directive, &ref[i].shm_zone->shm.name,
+                          zone_directive, ref[i].file, ref[i].line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * The shared state of a zone (budget, cache): created zeroed in a new zone,
  * with its index (which it must start with) initialised and the slab's
  * messages naming the zone, or found again in a zone that exists.

@@ -137,11 +137,12 @@ typedef struct {
 } ngx_http_llm_reservation_t;
 
 
+/* a zone named by a directive (llm_budget, llm_cache), checked later */
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
     u_char                     *file;
     ngx_uint_t                  line;
-} ngx_http_llm_budget_ref_t;
+} ngx_http_llm_zone_ref_t;
 
 
 /*
@@ -599,6 +600,14 @@ ngx_int_t ngx_http_llm_subrequest(ngx_http_request_t *r, ngx_str_t *uri,
     ngx_http_post_subrequest_t *ps, ngx_http_request_t **psr);
 ngx_int_t ngx_http_llm_parse_zone(ngx_conf_t *cf, ngx_str_t *value,
     const char *directive, ngx_str_t *name, ssize_t *size);
+ngx_shm_zone_t *ngx_http_llm_zone_add(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *name, ssize_t size, void *tag, ngx_shm_zone_init_pt init,
+    void *data, ngx_array_t *zones);
+ngx_int_t ngx_http_llm_zone_ref(ngx_conf_t *cf, ngx_array_t *refs,
+    ngx_shm_zone_t *shm_zone);
+ngx_int_t ngx_http_llm_zone_refs_check(ngx_conf_t *cf, ngx_array_t *refs,
+    ngx_shm_zone_init_pt init, const char *directive,
+    const char *zone_directive);
 void *ngx_http_llm_shm_state(ngx_shm_zone_t *shm_zone, size_t size,
     ngx_rbtree_insert_pt insert, const char *directive, ngx_uint_t *created);
 

@@ -292,6 +292,30 @@ invalid:
 }
 
 
+/* "redis=NAME" of a zone directive: an llm_redis declared before */
+
+ngx_http_llm_redis_t *
+ngx_http_llm_redis_param(ngx_conf_t *cf, ngx_str_t *value,
+    const char *directive)
+{
+    ngx_str_t              name;
+    ngx_http_llm_redis_t  *redis;
+
+    name.data = value->data + sizeof("redis=") - 1;
+    name.len = value->len - (sizeof("redis=") - 1);
+
+    redis = ngx_http_llm_redis_find(cf, &name);
+
+    if (redis == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s: no llm_redis \"%V\" declared before",
+                           directive, &name);
+    }
+
+    return redis;
+}
+
+
 /* an llm_redis declared before (in the http block) */
 
 ngx_http_llm_redis_t *

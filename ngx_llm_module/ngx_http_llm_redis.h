@@ -101,6 +101,8 @@ char *ngx_http_llm_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_http_llm_redis_t *ngx_http_llm_redis_find(ngx_conf_t *cf,
     ngx_str_t *name);
+ngx_http_llm_redis_t *ngx_http_llm_redis_param(ngx_conf_t *cf,
+    ngx_str_t *value, const char *directive);
 
 /*
  * Sends a command (argc strings); NULL when it is not sent (in an outage

@@ -23,6 +23,13 @@ static ngx_int_t ngx_http_llm_body_buffer(ngx_http_request_t *r,
 static void ngx_http_llm_body_buffer_done(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static void ngx_http_llm_body_handler(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_llm_made_get(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_llm_named_location(ngx_http_request_t *r);
+static const char *ngx_http_llm_body_lost(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_body_unavailable(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, const char *why);
+static ngx_int_t ngx_http_llm_answer_error(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_process(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_process_other(ngx_http_request_t *r,
@@ -72,9 +79,9 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 {
     ngx_int_t                 rc;
     ngx_str_t                 model;
-    ngx_uint_t                endpoint;
+    ngx_uint_t                endpoint, made_get;
+    const char               *lost;
     ngx_http_llm_ctx_t       *ctx;
-    ngx_http_llm_error_t     *err;
     ngx_http_llm_loc_conf_t  *lcf;
 
     if (r != r->main) {
@@ -98,27 +105,50 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 
         ctx = ngx_http_llm_get_ctx(r);
 
-        if (ctx && ctx->body_requested && !ctx->body_done) {
-            /* the body read failed, nginx redirected its error */
-            return NGX_DECLINED;
-        }
+        lost = NULL;
 
-        rc = ctx ? ngx_http_llm_run_hooks(r, ctx, NGX_HTTP_LLM_HOOK_REDIRECT)
-                 : NGX_DECLINED;
+        if (ctx && ctx->body_requested && !ctx->body_done) {
+
+            /* the body read failed, nginx redirected its error */
+
+            if (lcf->api == NGX_HTTP_LLM_API_OFF) {
+                /* to a page of its own: nginx answers it */
+                return NGX_DECLINED;
+            }
+
+            /* to a gateway location: no body to parse or forward (below) */
+
+            lost = "its reading failed";
+            rc = NGX_DECLINED;
+
+        } else {
+            rc = ctx ? ngx_http_llm_run_hooks(r, ctx,
+                                              NGX_HTTP_LLM_HOOK_REDIRECT)
+                     : NGX_DECLINED;
+        }
 
         if (rc != NGX_DECLINED) {
             /* a feature took it back (routing: an attempt failed) */
             ctx->status = (rc == NGX_DONE) ? NGX_DECLINED : rc;
 
         } else if (r->error_page && r->err_status
-                   && lcf->api != NGX_HTTP_LLM_API_OFF)
+                   && lcf->api != NGX_HTTP_LLM_API_OFF
+                   && !ngx_http_llm_named_location(r))
         {
             /*
              * Brought back by the error pages fallback adds, for an error
              * that is not a failed attempt (limit_req's 503, a request
              * passed through untouched): nginx answers it as it would.
+             * Those pages go to the request's own URI, never to a named
+             * location: "error_page 503 @llm" (no "=") is the
+             * configuration's, and the request goes on there, with
+             * nginx's status kept.
              */
             return r->err_status;
+
+        } else if (lost) {
+            ctx->body_done = 1;
+            ctx->status = ngx_http_llm_body_unavailable(r, ctx, lost);
         }
     }
 
@@ -132,6 +162,15 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
         if (ctx->status != NGX_HTTP_SPECIAL_RESPONSE) {
 
             if (ctx->status == NGX_DECLINED && ctx->parsed) {
+
+                if (lcf->api != NGX_HTTP_LLM_API_OFF
+                    && ngx_http_llm_made_get(r))
+                {
+                    /* error_page to a URI made it a GET: still a model call */
+                    r->method = NGX_HTTP_POST;
+                    ngx_str_set(&r->method_name, "POST");
+                }
+
                 (void) ngx_http_llm_run_hooks(r, ctx,
                                               NGX_HTTP_LLM_HOOK_CONTENT);
             }
@@ -141,20 +180,24 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
 
         /* a refusal prepared by the body handler: answer it once */
 
-        ctx->status = NGX_DECLINED;
-
-        err = ctx->error;
-
-        rc = ngx_http_llm_send_error(r, ctx->api, err->status, err->type,
-                                     err->code, &err->param, &err->message);
-
-        ngx_http_finalize_request(r, rc);
-
-        return NGX_DONE;
+        return ngx_http_llm_answer_error(r, ctx);
     }
 
-    if (lcf->api == NGX_HTTP_LLM_API_OFF || !(r->method & NGX_HTTP_POST)) {
+    if (lcf->api == NGX_HTTP_LLM_API_OFF) {
         return NGX_DECLINED;
+    }
+
+    made_get = 0;
+
+    if (!(r->method & NGX_HTTP_POST)) {
+
+        if (!ngx_http_llm_made_get(r)) {
+            return NGX_DECLINED;
+        }
+
+        /* a POST that error_page sent to a URI, as a GET (see below) */
+
+        made_get = 1;
     }
 
     /*
@@ -187,6 +230,22 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
      * 0).
      */
 
+    if (made_get) {
+        /*
+         * error_page to a URI turns every method but HEAD into a GET
+         * (ngx_http_send_error_page()); a model call is a POST whatever
+         * the page, as a named location keeps it: the method is given
+         * back, as routing's fallback does.
+         */
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm: \"%V\" came through error_page as a GET, "
+                       "POST again", &r->uri);
+
+        r->method = NGX_HTTP_POST;
+        ngx_str_set(&r->method_name, "POST");
+    }
+
     ctx = ngx_http_llm_create_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -197,6 +256,32 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
     ctx->req.model = model;
     ctx->status = NGX_DONE;
     ctx->body_requested = 1;
+
+    if (r->internal) {
+
+        /*
+         * After an internal redirect (error_page, rewrite ... last,
+         * try_files, a named location), a first location may have read
+         * the body (proxy_pass: it is still there, in memory or in its
+         * file, and is parsed here), or discarded it, or failed to read
+         * it, or passed it on as it came: then there is nothing to parse
+         * or to forward, and the request is answered with an error
+         * saying so rather than sent on without its body.
+         */
+
+        lost = ngx_http_llm_body_lost(r);
+
+        if (lost) {
+            ctx->body_done = 1;
+            ctx->status = ngx_http_llm_body_unavailable(r, ctx, lost);
+
+            if (ctx->status != NGX_HTTP_SPECIAL_RESPONSE) {
+                return ctx->status;
+            }
+
+            return ngx_http_llm_answer_error(r, ctx);
+        }
+    }
 
     if (ngx_http_llm_body_buffer(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -210,6 +295,171 @@ ngx_http_llm_precontent_handler(ngx_http_request_t *r)
     }
 
     ngx_http_finalize_request(r, NGX_DONE);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The method is a GET that an internal redirect made of a POST: error_page
+ * to a URI (ngx_http_send_error_page()) and an upstream's
+ * X-Accel-Redirect to a URI make every method but HEAD a GET, and set the
+ * method's name to the core module's own string; the request line keeps
+ * the client's method.
+ */
+
+static ngx_uint_t
+ngx_http_llm_made_get(ngx_http_request_t *r)
+{
+    return r->method == NGX_HTTP_GET
+           && r->method_name.data == ngx_http_core_get_method.data
+           && r->request_line.len > sizeof("POST ") - 1
+           && ngx_strncmp(r->request_line.data, "POST ",
+                          sizeof("POST ") - 1)
+              == 0;
+}
+
+
+/* the request runs in a named location ("error_page ... @name", ...) */
+
+static ngx_uint_t
+ngx_http_llm_named_location(ngx_http_request_t *r)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    return clcf->named;
+}
+
+
+/*
+ * Why the request's body is no longer there to be read, after an internal
+ * redirect: NULL when it is (read whole by a first location, in memory or
+ * in its temporary file), or when nothing read it yet.
+ *
+ *  - discarded: ngx_http_discard_request_body() (the 413 of
+ *    client_max_body_size on a Content-Length, a handler that answered
+ *    without it): r->discard_body while it is being read away; once it
+ *    is gone, r->headers_in.content_length_n is 0 while the header is
+ *    not (a Content-Length), or r->request_body is the discard's own, with
+ *    no post handler (chunked); HTTP/2: the stream skips its data;
+ *  - passed on as it came (proxy_request_buffering off): nginx keeps none
+ *    of it (r->request_body_no_buffering);
+ *  - not read whole: its reading failed (the 413 of a chunked body, a
+ *    broken chunk, a write error), rb->last_saved clear;
+ *  - its temporary file closed (an upstream sent its answer).
+ */
+
+static const char *
+ngx_http_llm_body_lost(ngx_http_request_t *r)
+{
+    ngx_chain_t              *cl;
+    ngx_table_elt_t          *h;
+    ngx_http_request_body_t  *rb;
+
+    rb = r->request_body;
+
+    if (r->discard_body) {
+        return "it was discarded";
+    }
+
+#if (NGX_HTTP_V2)
+    if (r->stream && r->stream->skip_data && rb == NULL) {
+        return "it was discarded";
+    }
+#endif
+
+    if (rb == NULL) {
+        h = r->headers_in.content_length;
+
+        if (h && r->headers_in.content_length_n == 0
+            && ngx_atoof(h->value.data, h->value.len) > 0)
+        {
+            return "it was discarded";
+        }
+
+        /* not read yet: it is read here */
+        return NULL;
+    }
+
+    if (rb->post_handler == NULL) {
+        return "it was discarded";
+    }
+
+    if (r->request_body_no_buffering) {
+        return "it was passed on as it came (proxy_request_buffering off)";
+    }
+
+    if (!rb->last_saved
+        && (r->headers_in.content_length_n > 0 || r->headers_in.chunked))
+    {
+        return "its reading failed";
+    }
+
+    for (cl = rb->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file
+            && (cl->buf->file == NULL
+                || cl->buf->file->fd == NGX_INVALID_FILE))
+        {
+            return "its temporary file was closed";
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * The error for a request whose body is not there to parse: the status
+ * error_page kept (no "=", or "=4xx/5xx"), else 500; its cause in the
+ * error log.
+ */
+
+static ngx_int_t
+ngx_http_llm_body_unavailable(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    const char *why)
+{
+    ngx_uint_t  status;
+
+    status = (r->err_status >= NGX_HTTP_BAD_REQUEST)
+             ? (ngx_uint_t) r->err_status : NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "llm: no request body to read in \"%V\" after an internal "
+                  "redirect: %s before; answered with %ui",
+                  &r->uri, why, status);
+
+    /* what may be left of it on the connection is not read: no keepalive */
+
+    if (r->request_body && !r->request_body->last_saved
+        && (r->headers_in.content_length_n > 0 || r->headers_in.chunked))
+    {
+        r->keepalive = 0;
+    }
+
+    return ngx_http_llm_fail(r, ctx, status, "request_body_unavailable", NULL,
+                             "The request body is not available to the "
+                             "gateway after an internal redirect.");
+}
+
+
+/* a refusal prepared (ctx->error): answered once, the request finalized */
+
+static ngx_int_t
+ngx_http_llm_answer_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_int_t              rc;
+    ngx_http_llm_error_t  *err;
+
+    ctx->status = NGX_DECLINED;
+
+    err = ctx->error;
+
+    rc = ngx_http_llm_send_error(r, ctx->api, err->status, err->type,
+                                 err->code, &err->param, &err->message);
+
+    ngx_http_finalize_request(r, rc);
 
     return NGX_DONE;
 }
