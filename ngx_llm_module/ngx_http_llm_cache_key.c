@@ -50,8 +50,7 @@ typedef struct {
     uint32_t                    skip;          /* a token left out */
     u_char                     *scratch;       /* decoded strings */
     size_t                      scratch_size;
-    ngx_http_llm_text_t        *texts;         /* the prompt's texts, decoded
-                                                  by the request parser */
+    ngx_http_llm_text_t        *texts;         /* the prompt's texts */
     ngx_uint_t                  ntexts;
     ngx_uint_t                  text;          /* the next one expected */
     size_t                      n;
@@ -677,30 +676,38 @@ integer:
 
 
 /*
- * A string with escapes, decoded: the prompt's texts were decoded by the
- * request parser already (the walk meets them in about the order they were
- * collected: a few are looked at from the last one met); others are
- * decoded into the gathering buffer, after room for their header, or into
- * the scratch when larger.
+ * A string with escapes, decoded.  A text of the prompt is decoded once
+ * for all its readers (ngx_http_llm_text_find()): redaction's decoding is
+ * used when it ran, else it is decoded here, from the pool, and kept for
+ * the token estimate.  Other strings are decoded into the gathering
+ * buffer, after room for their header, or into the scratch when larger.
  */
 
 static ngx_int_t
 ngx_http_llm_cache_hash_escaped(ngx_http_llm_cache_hash_t *h,
     ngx_http_llm_json_t *json, uint32_t tok, const u_char *raw, size_t len)
 {
-    u_char      *p;
-    size_t       n;
-    ngx_uint_t   i, last;
+    u_char               *p;
+    size_t                n;
+    ngx_http_llm_text_t  *t;
 
-    last = ngx_min(h->text + 4, h->ntexts);
+    t = ngx_http_llm_text_find(h->texts, h->ntexts, &h->text, tok);
 
-    for (i = h->text; i < last; i++) {
-        if (h->texts[i].tok == tok && h->texts[i].text.data != NULL) {
-            h->text = i + 1;
-            ngx_http_llm_cache_hash_str(h, 's', h->texts[i].text.data,
-                                        h->texts[i].text.len);
-            return NGX_OK;
+    if (t != NULL) {
+        if (t->text.data == NULL) {
+            /* the decoded text is never longer than the raw one */
+
+            t->text.data = ngx_pnalloc(h->pool, len ? len : 1);
+            if (t->text.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            t->text.len = ngx_http_llm_json_decode_string(raw, len,
+                                                          t->text.data);
         }
+
+        ngx_http_llm_cache_hash_str(h, 's', t->text.data, t->text.len);
+        return NGX_OK;
     }
 
     /* the decoded text is never longer than the raw one */

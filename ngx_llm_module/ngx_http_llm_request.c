@@ -1726,6 +1726,36 @@ ngx_http_llm_text(ngx_http_llm_ctx_t *ctx, ngx_http_llm_text_t *t,
 }
 
 
+/*
+ * The prompt text of STRING token tok, or NULL.  The walks of the body
+ * (redaction's, the cache key's) meet the texts in about the order the
+ * parser collected them: *next is where the last walk's match ended, and
+ * only a few are looked at from there (a text not found is decoded again
+ * by whoever needs it, never wrong).  Each text is decoded once, by the
+ * first reader of the three (redaction, the cache key, the token estimate):
+ * the readers that decode a string themselves keep the result in the text
+ * found here.
+ */
+
+ngx_http_llm_text_t *
+ngx_http_llm_text_find(ngx_http_llm_text_t *texts, ngx_uint_t ntexts,
+    ngx_uint_t *next, uint32_t tok)
+{
+    ngx_uint_t  i, last;
+
+    last = ngx_min(*next + 4, ntexts);
+
+    for (i = *next; i < last; i++) {
+        if (texts[i].tok == tok) {
+            *next = i + 1;
+            return &texts[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 static ngx_int_t
 ngx_http_llm_decode(ngx_http_request_t *r, ngx_http_llm_json_t *json,
     uint32_t tok, ngx_str_t *out)
