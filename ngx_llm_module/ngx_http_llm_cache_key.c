@@ -435,6 +435,12 @@ ngx_http_llm_cache_digest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_sha1_init(&h.sha1);
 #endif
 
+    /* the prompt's texts, decoded once for the token estimate too */
+
+    if (ngx_http_llm_texts_decode(ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     h.pool = r->pool;
     h.skip = skip;
     h.scratch = NULL;
@@ -677,10 +683,11 @@ integer:
 
 /*
  * A string with escapes, decoded.  A text of the prompt is decoded once
- * for all its readers (ngx_http_llm_text_find()): redaction's decoding is
- * used when it ran, else it is decoded here, from the pool, and kept for
- * the token estimate.  Other strings are decoded into the gathering
- * buffer, after room for their header, or into the scratch when larger.
+ * for all its readers: by redaction when it ran, else by
+ * ngx_http_llm_texts_decode() before the walk, and kept for the token
+ * estimate (ngx_http_llm_text_find()).  Other strings are decoded into the
+ * gathering buffer, after room for their header, or into the scratch when
+ * larger.
  */
 
 static ngx_int_t
@@ -693,19 +700,7 @@ ngx_http_llm_cache_hash_escaped(ngx_http_llm_cache_hash_t *h,
 
     t = ngx_http_llm_text_find(h->texts, h->ntexts, &h->text, tok);
 
-    if (t != NULL) {
-        if (t->text.data == NULL) {
-            /* the decoded text is never longer than the raw one */
-
-            t->text.data = ngx_pnalloc(h->pool, len ? len : 1);
-            if (t->text.data == NULL) {
-                return NGX_ERROR;
-            }
-
-            t->text.len = ngx_http_llm_json_decode_string(raw, len,
-                                                          t->text.data);
-        }
-
+    if (t != NULL && t->text.data != NULL) {
         ngx_http_llm_cache_hash_str(h, 's', t->text.data, t->text.len);
         return NGX_OK;
     }

@@ -616,6 +616,7 @@ ngx_int_t ngx_http_llm_identity_encoding(ngx_http_request_t *r,
 size_t ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_text(ngx_http_llm_ctx_t *ctx, ngx_http_llm_text_t *t,
     ngx_str_t *text);
+ngx_int_t ngx_http_llm_texts_decode(ngx_http_llm_ctx_t *ctx);
 ngx_http_llm_text_t *ngx_http_llm_text_find(ngx_http_llm_text_t *texts,
     ngx_uint_t ntexts, ngx_uint_t *next, uint32_t tok);
 ngx_int_t ngx_http_llm_parse_tokens(ngx_pool_t *pool,

@@ -831,6 +831,12 @@ ngx_http_llm_redact_keep(ngx_http_llm_ctx_t *ctx, ngx_uint_t *next,
 
     if (t != NULL && t->text.data == NULL) {
         t->text = *text;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                       "llm redact: prompt text %ui decoded, %uz bytes, "
+                       "kept", (ngx_uint_t) (t - (ngx_http_llm_text_t *)
+                                             ctx->req.texts.elts),
+                       text->len);
     }
 }
 
