@@ -269,6 +269,38 @@ is("$tokens{all} $tokens{cb}", "$tokens{bu} $tokens{bu}",
    "the prompt's estimate is the same whichever feature decoded the texts");
 is($tokens{bu}, 590, "the prompt's estimate, pinned");
 
+# the token memo's hash reads the text in four lanes of 8-byte words (0, 8,
+# 16, 24 modulo 32, then the tail's words in turn): a text of the same
+# length that differs in one word of any lane, or in the last partial word,
+# is counted, never taken for the original
+
+my $t = join ' ', map { "memo$_" } 1 .. 60;          # 410 bytes: 12 blocks, 3 words, 2 bytes
+my $len = length $t;
+my $tail = $len & ~31;
+my @at = (3, 11, 19, 27, 99, (map { $tail + 8 * $_ + 1 } 0 .. (($len & 31) >> 3) - 1), $len - 1);
+my @variants = map { my $v = $t; substr($v, $_, 1) = '#'; $v } @at;
+my @texts = ($t, @variants);
+
+my $r = $ng->post("/bu/v1/chat/completions",
+                  '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"' . $t . '"}]}',
+                  'X-Key' => 'k2');
+is($r->{status}, 200, "memo: the text counted");
+my $debug = added('debug.log');
+added('wire.log');
+like($debug, qr/llm token memo store: $len bytes/, "memo: the text stored");
+
+$r = $ng->post("/bu/v1/chat/completions",
+               '{"model":"gpt-4o-mini","messages":['
+               . join(',', map { qq({"role":"user","content":"$_"}) } @texts) . ']}',
+               'X-Key' => 'k2');
+is($r->{status}, 200, "memo: the variants counted");
+$debug = added('debug.log');
+added('wire.log');
+my $hits = () = $debug =~ /llm token memo hit: $len bytes/g;
+my $stores = () = $debug =~ /llm token memo store: $len bytes/g;
+is("$hits $stores", "1 " . scalar @variants,
+   "memo: the original found, each variant (one word changed in each lane, the tail) counted");
+
 # a retry (the first server closes the connection): the body sent again whole,
 # a chain of pieces (a few edits) and a copy (more than eight edits)
 
