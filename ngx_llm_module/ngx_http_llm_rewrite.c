@@ -315,10 +315,12 @@ ngx_http_llm_build_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
  * The body proxy_pass sends: a few edits (the model routing chose, a
  * redacted value or two) become a chain of buffers, the original body's
  * pieces between them where they are, not a copy of the whole body; more
- * edits, a copy (one buffer: writev() takes 64 pieces at once).
+ * edits, a copy (one buffer: writev() takes 64 pieces at once), and a
+ * small body too (the buffers cost more than copying a few KB).
  */
 
 #define NGX_HTTP_LLM_EDITS_CHAIN_MAX  8
+#define NGX_HTTP_LLM_EDITS_CHAIN_MIN  4096    /* smaller: a copy costs less */
 
 ngx_int_t
 ngx_http_llm_apply_edits(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
@@ -333,7 +335,9 @@ ngx_http_llm_apply_edits(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_OK;
     }
 
-    if (ctx->edits.nelts > NGX_HTTP_LLM_EDITS_CHAIN_MAX) {
+    if (ctx->edits.nelts > NGX_HTTP_LLM_EDITS_CHAIN_MAX
+        || ctx->req.body.len < NGX_HTTP_LLM_EDITS_CHAIN_MIN)
+    {
         if (ngx_http_llm_build_body(r, ctx, &body) != NGX_OK) {
             return NGX_ERROR;
         }
