@@ -21,7 +21,15 @@
 # directory to keep the dumps in, PATH-SIZE.cg, for callgrind_annotate;
 # default: the work directory, removed at the end), CG_UNIQUE ("last": the
 # tag ends the last message, as bench/features.sh's default; "messages": a
-# tag ends every message, no message text is seen twice: FE_UNIQUE there).
+# tag ends every message, no message text is seen twice: FE_UNIQUE there),
+# CG_VALGRIND (more valgrind options, e.g. "--cache-sim=yes": then the
+# D1mr/DLmr columns of the dumps count simulated cache misses).
+#
+# Each path's tags start with a word of its own (the size and the path's
+# place in CG_PATHS): no path sees another's texts, so the token memo of one
+# path is never warmed by an earlier one (before, "bu" after "all" found the
+# long tagged message in the memo and looked ~25k instructions cheaper at
+# 16 KB than it is).
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -34,6 +42,7 @@ CG_TOP=${CG_TOP:-0}
 CG_UNIQUE=${CG_UNIQUE:-last}
 case $CG_UNIQUE in last|messages) ;; *) die "CG_UNIQUE must be last or messages" ;; esac
 CG_OUT=${CG_OUT:-$BENCH_TMP/cg}
+CG_VALGRIND=${CG_VALGRIND:-}
 
 check_prereqs valgrind callgrind_control callgrind_annotate node curl
 mkdir -p "$CG_OUT"
@@ -48,7 +57,7 @@ letters() {   # N: N in 8 letters, base 26 (as bench/wrk_features.lua)
 # write_requests PATH SIZE FIRST COUNT FILE: a curl config of COUNT requests,
 # the tags numbered from FIRST
 write_requests() {
-    local p=$1 size=$2 first=$3 count=$4 f=$5 body=$BENCH_TMP/body-$2.json
+    local p=$1 size=$2 first=$3 count=$4 f=$5 run=$6 body=$BENCH_TMP/body-$2.json
     case $p in rt|all) body=$BENCH_TMP/body-$2-alias.json ;; esac
     local dir=$BENCH_TMP/req-$p-$size-$first
     mkdir -p "$dir"
@@ -66,7 +75,7 @@ write_requests() {
                    `output = "/dev/null"\nwrite-out = "%{http_code}\\n"\n` + (i + 1 < +count ? "next\n" : "");
         }
         fs.writeFileSync(process.argv[8], cfg);
-    ' "$body" "$dir" "$first" "$count" "$CG_KEYS" "$FRONT/${LOC[$p]}/json/chat/completions" "$size" "$f"
+    ' "$body" "$dir" "$first" "$count" "$CG_KEYS" "$FRONT/${LOC[$p]}/json/chat/completions" "$run" "$f"
 }
 
 send() {   # CONFIG: all must answer 200
@@ -99,7 +108,8 @@ for size in $CG_SIZES; do
 
     d=$BENCH_TMP/front
     rm -f "$d/nginx.pid"
-    valgrind --tool=callgrind --instr-atstart=no --dump-instr=no \
+    # shellcheck disable=SC2086  # CG_VALGRIND: several words
+    valgrind --tool=callgrind --instr-atstart=no --dump-instr=no $CG_VALGRIND \
         --callgrind-out-file="$CG_OUT/cg-$size.%p" \
         "$NGINX" -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" \
         -g 'daemon off; master_process off;' >"$BENCH_TMP/valgrind-$size.log" 2>&1 &
@@ -112,9 +122,11 @@ for size in $CG_SIZES; do
     port_busy "$FRONT_PORT" || die "nginx under callgrind did not start: $(tail -5 "$BENCH_TMP/valgrind-$size.log")"
     callgrind_control --instr=on "$VG_PID" >/dev/null 2>&1
 
+    pi=0
     for p in $CG_PATHS; do
-        write_requests "$p" "$size" 0 "$CG_WARM" "$BENCH_TMP/warm-$p-$size.cfg"
-        write_requests "$p" "$size" 100000 "$CG_N" "$BENCH_TMP/run-$p-$size.cfg"
+        pi=$((pi + 1))
+        write_requests "$p" "$size" 0 "$CG_WARM" "$BENCH_TMP/warm-$p-$size.cfg" $((size * 16 + pi))
+        write_requests "$p" "$size" 100000 "$CG_N" "$BENCH_TMP/run-$p-$size.cfg" $((size * 16 + pi))
         send "$BENCH_TMP/warm-$p-$size.cfg"
         callgrind_control --zero "$VG_PID" >/dev/null 2>&1
         send "$BENCH_TMP/run-$p-$size.cfg"

@@ -50,8 +50,7 @@ typedef struct {
     uint32_t                    skip;          /* a token left out */
     u_char                     *scratch;       /* decoded strings */
     size_t                      scratch_size;
-    ngx_http_llm_text_t        *texts;         /* the prompt's texts, decoded
-                                                  by the request parser */
+    ngx_http_llm_text_t        *texts;         /* the prompt's texts */
     ngx_uint_t                  ntexts;
     ngx_uint_t                  text;          /* the next one expected */
     size_t                      n;
@@ -436,6 +435,12 @@ ngx_http_llm_cache_digest(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_sha1_init(&h.sha1);
 #endif
 
+    /* the prompt's texts, decoded once for the token estimate too */
+
+    if (ngx_http_llm_texts_decode(ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     h.pool = r->pool;
     h.skip = skip;
     h.scratch = NULL;
@@ -677,42 +682,52 @@ integer:
 
 
 /*
- * A string with escapes, decoded: the prompt's texts were decoded by the
- * request parser already (the walk meets them in about the order they were
- * collected: a few are looked at from the last one met); others are
- * decoded into the gathering buffer, after room for their header, or into
- * the scratch when larger.
+ * A string with escapes, decoded.  A text of the prompt is decoded once
+ * for all its readers: by redaction when it ran, else by
+ * ngx_http_llm_texts_decode() before the walk, and kept for the token
+ * estimate (ngx_http_llm_text_find()).  Other strings are decoded into the
+ * gathering buffer, after room for their header, or into the scratch when
+ * larger.
  */
 
 static ngx_int_t
 ngx_http_llm_cache_hash_escaped(ngx_http_llm_cache_hash_t *h,
     ngx_http_llm_json_t *json, uint32_t tok, const u_char *raw, size_t len)
 {
-    u_char      *p;
-    size_t       n;
-    ngx_uint_t   i, last;
+    u_char               *p;
+    size_t                n;
+    ngx_http_llm_text_t  *t;
 
-    last = ngx_min(h->text + 4, h->ntexts);
+    t = ngx_http_llm_text_find(h->texts, h->ntexts, &h->text, tok);
 
-    for (i = h->text; i < last; i++) {
-        if (h->texts[i].tok == tok && h->texts[i].text.data != NULL) {
-            h->text = i + 1;
-            ngx_http_llm_cache_hash_str(h, 's', h->texts[i].text.data,
-                                        h->texts[i].text.len);
-            return NGX_OK;
-        }
+    if (t != NULL && t->text.data != NULL) {
+        /* decoded already: raw is the decoded text from here on */
+        raw = t->text.data;
+        len = t->text.len;
     }
 
     /* the decoded text is never longer than the raw one */
 
     if (len + 5 <= sizeof(h->buf)) {
+        /*
+         * Into the gathering buffer, decoded or copied: SHA-256 is given
+         * the same pieces of 4 KB as before the texts were decoded once
+         * (one call per text costs more, under callgrind at least)
+         */
+
         if (len + 5 > sizeof(h->buf) - h->n) {
             ngx_http_llm_cache_hash_flush(h);
         }
 
         p = h->buf + h->n;
 
-        n = ngx_http_llm_json_decode_string(raw, len, p + 5);
+        if (t != NULL && t->text.data != NULL) {
+            ngx_memcpy(p + 5, raw, len);
+            n = len;
+
+        } else {
+            n = ngx_http_llm_json_decode_string(raw, len, p + 5);
+        }
 
         p[0] = 's';
         p[1] = (u_char) (n >> 24);
@@ -722,6 +737,11 @@ ngx_http_llm_cache_hash_escaped(ngx_http_llm_cache_hash_t *h,
 
         h->n += 5 + n;
 
+        return NGX_OK;
+    }
+
+    if (t != NULL && t->text.data != NULL) {
+        ngx_http_llm_cache_hash_str(h, 's', raw, len);
         return NGX_OK;
     }
 

@@ -349,7 +349,12 @@ typedef struct {
                                                   NULL until decoded, read it
                                                   with ngx_http_llm_text(); the
                                                   cache key hashes it as the
-                                                  decoded token tok when set */
+                                                  decoded token tok when set;
+                                                  whoever decodes token tok
+                                                  first (redaction, the cache
+                                                  key, the estimate) sets it,
+                                                  to the original's decoding
+                                                  (never a redacted one) */
 } ngx_http_llm_text_t;
 
 
@@ -620,6 +625,9 @@ ngx_int_t ngx_http_llm_identity_encoding(ngx_http_request_t *r,
 size_t ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_text(ngx_http_llm_ctx_t *ctx, ngx_http_llm_text_t *t,
     ngx_str_t *text);
+ngx_int_t ngx_http_llm_texts_decode(ngx_http_llm_ctx_t *ctx);
+ngx_http_llm_text_t *ngx_http_llm_text_find(ngx_http_llm_text_t *texts,
+    ngx_uint_t ntexts, ngx_uint_t *next, uint32_t tok);
 ngx_int_t ngx_http_llm_parse_tokens(ngx_pool_t *pool,
     ngx_http_llm_json_t *json);
 ngx_int_t ngx_http_llm_fail(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,

@@ -182,6 +182,8 @@ static ngx_int_t ngx_http_llm_redact_walk(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_redact_ctx_t *rc, uint64_t *found);
 static ngx_int_t ngx_http_llm_redact_decode(ngx_http_request_t *r,
     ngx_http_llm_json_t *json, uint32_t i, ngx_str_t *text);
+static void ngx_http_llm_redact_keep(ngx_http_llm_ctx_t *ctx,
+    ngx_uint_t *next, uint32_t tok, ngx_str_t *text);
 static ngx_uint_t ngx_http_llm_redact_skip(ngx_http_llm_json_t *json,
     uint32_t tok, ngx_str_t *text, ngx_http_llm_redact_source_t *cache);
 static ngx_uint_t ngx_http_llm_redact_opaque(u_char *p, size_t len);
@@ -574,11 +576,11 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 {
     int                            each;
     size_t                         len, size, pos, *ends;
-    u_char                        *hit, *hitj;
+    u_char                        *hit, *hitj, *join;
     uint32_t                       i, *toks, *jk;
     ngx_int_t                      rv;
     ngx_str_t                     *texts;
-    ngx_uint_t                     n, k, j, all;
+    ngx_uint_t                     n, k, j, all, next;
     const u_char                  *raw;
     ngx_http_llm_text_t            t;
     ngx_http_llm_json_t           *json;
@@ -592,15 +594,19 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     jk = NULL;
     hit = NULL;
     hitj = NULL;
+    join = NULL;
 
     /*
      * The strings to scan, decoded and joined (each followed by '\n') in
-     * the worker's buffer, are scanned at once: only those in which
+     * a buffer of the request, are scanned at once: only those in which
      * Hyperscan reported something are scanned again, alone, and redacted
      * (a Hyperscan scan has a fixed cost, that of about 150 bytes of
      * text).  A string longer than JOIN_LONG is scanned alone only: it
      * would be scanned twice if it has a value.  The body itself is not
-     * copied.
+     * copied.  The decoded texts of the prompt are kept in the request's
+     * texts (ngx_http_llm_text_find()): the cache key and the token
+     * estimate do not decode them again; hence the request's pool for the
+     * joined text, the worker's buffer for the arrays.
      */
 
     size = 0;
@@ -617,13 +623,17 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         }
     }
 
-    len = size + n * (sizeof(ngx_str_t) + sizeof(size_t)
-                      + 2 * sizeof(uint32_t) + 2)
+    len = n * (sizeof(ngx_str_t) + sizeof(size_t) + 2 * sizeof(uint32_t) + 2)
           + sizeof(ngx_str_t);
 
-    all = (n < 2 || len > NGX_HTTP_LLM_REDACT_JOIN_MAX);
+    all = (n < 2 || size + len > NGX_HTTP_LLM_REDACT_JOIN_MAX);
 
     if (!all) {
+        join = ngx_pnalloc(r->pool, size);
+        if (join == NULL) {
+            return NGX_ERROR;
+        }
+
         if (ngx_http_llm_redact_join_size < len) {
             if (ngx_http_llm_redact_join) {
                 ngx_free(ngx_http_llm_redact_join);
@@ -639,7 +649,7 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             ngx_http_llm_redact_join_size = len;
         }
 
-        texts = (ngx_str_t *) ngx_align_ptr(ngx_http_llm_redact_join + size,
+        texts = (ngx_str_t *) ngx_align_ptr(ngx_http_llm_redact_join,
                                             sizeof(ngx_str_t));
         ends = (size_t *) (texts + n);
         toks = (uint32_t *) (ends + n);
@@ -655,6 +665,7 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     pos = 0;
     k = 0;
     j = 0;
+    next = 0;
 
     for (i = 0; i < json->ntokens; i++) {
         tok = &json->tokens[i];
@@ -671,7 +682,7 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         t.tok = i;
 
         if (!all && len <= NGX_HTTP_LLM_REDACT_JOIN_LONG) {
-            t.text.data = ngx_http_llm_redact_join + pos;
+            t.text.data = join + pos;
 
             if (tok->escaped) {
                 t.text.len = ngx_http_llm_json_decode_string(raw, len,
@@ -685,13 +696,17 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                 continue;
             }
 
+            if (tok->escaped) {
+                ngx_http_llm_redact_keep(ctx, &next, i, &t.text);
+            }
+
             texts[k] = t.text;
             toks[k] = i;
             hit[k] = 0;
             pos += t.text.len;
             ends[j] = pos;
             jk[j++] = k++;
-            ngx_http_llm_redact_join[pos++] = '\n';
+            join[pos++] = '\n';
 
             continue;
         }
@@ -702,6 +717,10 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
         if (ngx_http_llm_redact_skip(json, i, &t.text, &source)) {
             continue;
+        }
+
+        if (tok->escaped) {
+            ngx_http_llm_redact_keep(ctx, &next, i, &t.text);
         }
 
         if (!all) {
@@ -725,7 +744,7 @@ ngx_http_llm_redact_walk(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     each = ngx_http_llm_pii_texts(rc->conf->pii, ngx_http_llm_redact_scratch,
-                                  ngx_http_llm_redact_join, pos, ends, j,
+                                  join, pos, ends, j,
                                   hitj, &rc->matches);
 
     if (each == -1) {
@@ -791,6 +810,34 @@ ngx_http_llm_redact_decode(ngx_http_request_t *r, ngx_http_llm_json_t *json,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A string of the request decoded here, kept for the prompt text it is (if
+ * it is one not decoded yet): the cache key and the token estimate read it
+ * instead of decoding it again.  The original's decoding: a redaction
+ * rewrites a copy (ngx_http_llm_edit_text()).
+ */
+
+static void
+ngx_http_llm_redact_keep(ngx_http_llm_ctx_t *ctx, ngx_uint_t *next,
+    uint32_t tok, ngx_str_t *text)
+{
+    ngx_http_llm_text_t  *t;
+
+    t = ngx_http_llm_text_find(ctx->req.texts.elts, ctx->req.texts.nelts,
+                               next, tok);
+
+    if (t != NULL && t->text.data == NULL) {
+        t->text = *text;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                       "llm redact: prompt text %ui decoded, %uz bytes, "
+                       "kept", (ngx_uint_t) (t - (ngx_http_llm_text_t *)
+                                             ctx->req.texts.elts),
+                       text->len);
+    }
 }
 
 

@@ -1976,6 +1976,91 @@ ngx_http_llm_text(ngx_http_llm_ctx_t *ctx, ngx_http_llm_text_t *t,
 }
 
 
+/*
+ * Every prompt text not decoded yet, decoded into one buffer of the pool
+ * (one allocation, not one a text): for the readers of them all, the cache
+ * key and the token estimate.  NGX_ERROR: no memory.
+ */
+
+ngx_int_t
+ngx_http_llm_texts_decode(ngx_http_llm_ctx_t *ctx)
+{
+    u_char               *p;
+    size_t                size, len;
+    ngx_uint_t            i, n;
+    const u_char         *raw;
+    ngx_http_llm_text_t  *t;
+
+    t = ctx->req.texts.elts;
+    size = 0;
+
+    for (i = 0; i < ctx->req.texts.nelts; i++) {
+        if (t[i].text.data == NULL) {
+            ngx_http_llm_json_raw_string(&ctx->req.json, t[i].tok, &raw, &len);
+            size += len;
+        }
+    }
+
+    if (size == 0) {
+        return NGX_OK;
+    }
+
+    /* a decoded string is never longer than the raw one */
+
+    p = ngx_pnalloc(ctx->request->pool, size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < ctx->req.texts.nelts; i++) {
+        if (t[i].text.data == NULL) {
+            ngx_http_llm_json_raw_string(&ctx->req.json, t[i].tok, &raw, &len);
+            t[i].text.data = p;
+            t[i].text.len = ngx_http_llm_json_decode_string(raw, len, p);
+            p += t[i].text.len;
+            n++;
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "llm: %ui prompt texts decoded, %uz bytes", n, size);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The prompt text of STRING token tok, or NULL.  The walks of the body
+ * (redaction's, the cache key's) meet the texts in about the order the
+ * parser collected them: *next is where the last walk's match ended, and
+ * only a few are looked at from there (a text not found is decoded again
+ * by whoever needs it, never wrong).  Each text is decoded once, by the
+ * first reader of the three (redaction, the cache key, the token estimate):
+ * the readers that decode a string themselves keep the result in the text
+ * found here.
+ */
+
+ngx_http_llm_text_t *
+ngx_http_llm_text_find(ngx_http_llm_text_t *texts, ngx_uint_t ntexts,
+    ngx_uint_t *next, uint32_t tok)
+{
+    ngx_uint_t  i, last;
+
+    last = ngx_min(*next + 4, ntexts);
+
+    for (i = *next; i < last; i++) {
+        if (texts[i].tok == tok) {
+            *next = i + 1;
+            return &texts[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 static ngx_int_t
 ngx_http_llm_decode(ngx_http_request_t *r, ngx_http_llm_json_t *json,
     uint32_t tok, ngx_str_t *out)
@@ -2031,6 +2116,9 @@ ngx_http_llm_prompt_tokens(ngx_http_llm_ctx_t *ctx)
 
     n = NGX_HTTP_LLM_REPLY_TOKENS
         + ctx->req.nmessages * NGX_HTTP_LLM_MESSAGE_TOKENS;
+
+    /* no memory: each is decoded alone below, or read raw */
+    (void) ngx_http_llm_texts_decode(ctx);
 
     t = ctx->req.texts.elts;
 

@@ -13,6 +13,10 @@
 
 static int ngx_libc_cdecl ngx_http_llm_edit_cmp(const void *one,
     const void *two);
+static ngx_int_t ngx_http_llm_edits_sort(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, size_t *len);
+static ngx_int_t ngx_http_llm_replace_body_pieces(ngx_http_request_t *r,
+    ngx_str_t *pieces, ngx_uint_t n, size_t len);
 
 
 ngx_int_t
@@ -222,6 +226,46 @@ ngx_http_llm_edit_cmp(const void *one, const void *two)
 }
 
 
+/*
+ * The edits sorted and checked; *len: the length of the body with them.
+ */
+
+static ngx_int_t
+ngx_http_llm_edits_sort(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    size_t *len)
+{
+    size_t                n;
+    ngx_str_t            *orig;
+    ngx_uint_t            i;
+    ngx_http_llm_edit_t  *e;
+
+    orig = &ctx->req.body;
+    e = ctx->edits.elts;
+
+    ngx_qsort(e, ctx->edits.nelts, sizeof(ngx_http_llm_edit_t),
+              ngx_http_llm_edit_cmp);
+
+    n = orig->len;
+
+    for (i = 0; i < ctx->edits.nelts; i++) {
+        if (e[i].end < e[i].start || e[i].end > orig->len
+            || (i > 0 && e[i].start < e[i - 1].end))
+        {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "llm: overlapping body edits at %uD-%uD",
+                          e[i].start, e[i].end);
+            return NGX_ERROR;
+        }
+
+        n = n - (e[i].end - e[i].start) + e[i].text.len;
+    }
+
+    *len = n;
+
+    return NGX_OK;
+}
+
+
 /* the original body with every edit applied; the edits are kept */
 
 ngx_int_t
@@ -234,26 +278,12 @@ ngx_http_llm_build_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_uint_t            i;
     ngx_http_llm_edit_t  *e;
 
+    if (ngx_http_llm_edits_sort(r, ctx, &len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     orig = &ctx->req.body;
     e = ctx->edits.elts;
-
-    ngx_qsort(e, ctx->edits.nelts, sizeof(ngx_http_llm_edit_t),
-              ngx_http_llm_edit_cmp);
-
-    len = orig->len;
-
-    for (i = 0; i < ctx->edits.nelts; i++) {
-        if (e[i].end < e[i].start || e[i].end > orig->len
-            || (i > 0 && e[i].start < e[i - 1].end))
-        {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "llm: overlapping body edits at %uD-%uD",
-                          e[i].start, e[i].end);
-            return NGX_ERROR;
-        }
-
-        len = len - (e[i].end - e[i].start) + e[i].text.len;
-    }
 
     body->data = ngx_pnalloc(r->pool, len ? len : 1);
     if (body->data == NULL) {
@@ -281,20 +311,72 @@ ngx_http_llm_build_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
+/*
+ * The body proxy_pass sends: a few edits (the model routing chose, a
+ * redacted value or two) become a chain of buffers, the original body's
+ * pieces between them where they are, not a copy of the whole body; more
+ * edits, a copy (one buffer: writev() takes 64 pieces at once), and a
+ * small body too (the buffers cost more than copying a few KB).
+ */
+
+#define NGX_HTTP_LLM_EDITS_CHAIN_MAX  8
+#define NGX_HTTP_LLM_EDITS_CHAIN_MIN  4096    /* smaller: a copy costs less */
+
 ngx_int_t
 ngx_http_llm_apply_edits(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    ngx_str_t  body;
+    size_t                len, pos;
+    ngx_str_t             body, *orig;
+    ngx_uint_t            i, n;
+    ngx_http_llm_edit_t  *e;
+    ngx_str_t             pieces[2 * NGX_HTTP_LLM_EDITS_CHAIN_MAX + 1];
 
     if (ctx->edits.nelts == 0) {
         return NGX_OK;
     }
 
-    if (ngx_http_llm_build_body(r, ctx, &body) != NGX_OK) {
+    if (ctx->edits.nelts > NGX_HTTP_LLM_EDITS_CHAIN_MAX
+        || ctx->req.body.len < NGX_HTTP_LLM_EDITS_CHAIN_MIN)
+    {
+        if (ngx_http_llm_build_body(r, ctx, &body) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_llm_replace_body(r, &body);
+    }
+
+    if (ngx_http_llm_edits_sort(r, ctx, &len) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    return ngx_http_llm_replace_body(r, &body);
+    orig = &ctx->req.body;
+    e = ctx->edits.elts;
+    pos = 0;
+    n = 0;
+
+    for (i = 0; i < ctx->edits.nelts; i++) {
+        if (e[i].start > pos) {
+            pieces[n].data = orig->data + pos;
+            pieces[n++].len = e[i].start - pos;
+        }
+
+        if (e[i].text.len) {
+            pieces[n++] = e[i].text;
+        }
+
+        pos = e[i].end;
+    }
+
+    if (orig->len > pos) {
+        pieces[n].data = orig->data + pos;
+        pieces[n++].len = orig->len - pos;
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm: body rewritten by %ui edits, %uz -> %uz bytes "
+                   "in %ui buffers", ctx->edits.nelts, orig->len, len, n);
+
+    return ngx_http_llm_replace_body_pieces(r, pieces, n, len);
 }
 
 
@@ -307,40 +389,66 @@ ngx_http_llm_apply_edits(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 ngx_int_t
 ngx_http_llm_replace_body(ngx_http_request_t *r, ngx_str_t *body)
 {
+    return ngx_http_llm_replace_body_pieces(r, body, 1, body->len);
+}
+
+
+/* the same with the body in n pieces (memory that must outlive r), len bytes */
+
+static ngx_int_t
+ngx_http_llm_replace_body_pieces(ngx_http_request_t *r,
+    ngx_str_t *pieces, ngx_uint_t n, size_t len)
+{
     u_char                   *p;
     ngx_buf_t                *b;
-    ngx_chain_t              *cl;
+    ngx_uint_t                i;
+    ngx_chain_t              *cl, *first, **ll;
     ngx_http_request_body_t  *rb;
 
     rb = r->request_body;
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
+    first = NULL;
+    ll = &first;
+    b = NULL;
+
+    /* an empty body: one empty buffer, the last one */
+
+    for (i = 0; i < n || (i == 0 && n == 0); i++) {
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (n) {
+            b->start = pieces[i].data;
+            b->pos = b->start;
+            b->last = b->start + pieces[i].len;
+            b->end = b->last;
+            b->memory = 1;
+        }
+
+        b->tag = (ngx_buf_tag_t) &ngx_http_llm_module;
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+
+        *ll = cl;
+        ll = &cl->next;
     }
 
-    b->start = body->data;
-    b->pos = body->data;
-    b->last = body->data + body->len;
-    b->end = b->last;
-    b->memory = 1;
     b->last_buf = 1;
     b->last_in_chain = 1;
-    b->tag = (ngx_buf_tag_t) &ngx_http_llm_module;
-
-    cl = ngx_alloc_chain_link(r->pool);
-    if (cl == NULL) {
-        return NGX_ERROR;
-    }
-
-    cl->buf = b;
-    cl->next = NULL;
 
     rb->temp_file = NULL;
-    rb->bufs = cl;
+    rb->bufs = first;
     rb->buf = b;
 
-    r->headers_in.content_length_n = body->len;
+    r->headers_in.content_length_n = len;
 
     if (r->headers_in.content_length) {
         p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
@@ -349,7 +457,7 @@ ngx_http_llm_replace_body(ngx_http_request_t *r, ngx_str_t *body)
         }
 
         r->headers_in.content_length->value.len =
-                                         ngx_sprintf(p, "%uz", body->len) - p;
+                                         ngx_sprintf(p, "%uz", len) - p;
         r->headers_in.content_length->value.data = p;
     }
 
