@@ -68,6 +68,7 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         size = ngx_min(data->len / 32 + 64, 2048);
 
         if (ctx->req.json.tokens
+            && ctx->req.json.ntokens <= ctx->req.json.max_tokens
             && ctx->req.json.max_tokens - ctx->req.json.ntokens >= size)
         {
             /*
