@@ -88,18 +88,7 @@ RESULTS=$BENCH_TMP/cg-results.tsv
 : >"$RESULTS"
 
 for size in $CG_SIZES; do
-    make_body "$size" 0 | CG_UNIQUE=$CG_UNIQUE node -e '
-        let s = "";
-        process.stdin.on("data", d => s += d).on("end", () => {
-            const b = JSON.parse(s);
-            const all = process.env.CG_UNIQUE === "messages";
-            for (const m of all ? b.messages : b.messages.slice(-1)) {
-                m.content += " @UNIQ@";
-            }
-            process.stdout.write(JSON.stringify(b));
-        });' >"$BENCH_TMP/body-$size.json"
-    sed 's/"model":"gpt-4o-mini"/"model":"mini-canary"/' "$BENCH_TMP/body-$size.json" \
-        >"$BENCH_TMP/body-$size-alias.json"
+    fe_bodies "$size" "$CG_UNIQUE"
 
     write_upstream_conf "$BENCH_TMP/upstream"
     write_front_conf "$BENCH_TMP/front"

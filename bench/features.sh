@@ -65,7 +65,6 @@ FE_CONNS=${FE_CONNS:-16}
 FE_LAT_ROUNDS=${FE_LAT_ROUNDS:-5}
 FE_LAT_DURATION=${FE_LAT_DURATION:-1}
 FE_SIZES=${FE_SIZES:-1024}
-FE_KEYS=${FE_KEYS:-1000}
 FE_CACHE_ZONE=${FE_CACHE_ZONE:-64m}
 FE_UNIQUE=${FE_UNIQUE:-last}
 case $FE_UNIQUE in last|messages) ;; *) die "FE_UNIQUE must be last or messages" ;; esac
@@ -95,34 +94,8 @@ declare -A NAME=(
 )
 source "$(dirname "${BASH_SOURCE[0]}")/features_conf.sh"
 
-# on-CPU time of a process in ns
-cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat"; }
-
 # run_wrk PATH CONNS DURATION: prints "rps p50_us p99_us cpu_ns/req errors requests"
-# (run in a subshell: the number of the run, the first part of the bodies'
-# tag, is kept in a file)
-RUN_FILE=$BENCH_TMP/features-run
-echo 0 >"$RUN_FILE"
-run_wrk() {
-    local out c0 c1 unique=1 run body=$body_mini
-    run=$(( $(cat "$RUN_FILE") + 1 ))
-    echo "$run" >"$RUN_FILE"
-    case $1 in
-    rt|all) body=$body_alias ;;
-    ch)     unique=0 run=0 ;;
-    esac
-    c0=$(cpu_ns "$FRONT_WORKER")
-    out=$(BODY_FILE=$body UNIQUE=$unique RUN=$run KEYS=$FE_KEYS on_cpu "$CLIENT_CPU" \
-          wrk -t1 -c"$2" -d"$3"s -s "$BENCH_DIR/wrk_features.lua" "$FRONT/${LOC[$1]}/json/chat/completions" \
-          | grep '^RESULT') \
-        || die "wrk failed against /${LOC[$1]}/json"
-    c1=$(cpu_ns "$FRONT_WORKER")
-    awk -v c="$((c1 - c0))" '{
-        for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-        printf "%s %s %s %.0f %s %s\n", v["rps"], v["p50_us"], v["p99_us"],
-               v["requests"] ? c / v["requests"] : 0, v["errors"], v["requests"]
-    }' <<<"$out"
-}
+run_wrk() { fe_run_wrk "$1" "$2" "$3" "$size"; }
 
 # one request: prints the response headers (lower case names)
 post() {   # PATH TAG
@@ -210,24 +183,10 @@ for size in $FE_SIZES; do
 
     # the bodies: make_body's, with the tag's place at the end of the last
     # user message, asking for gpt-4o-mini or for the alias (same length)
+    fe_bodies "$size" "$FE_UNIQUE"
     body_mini=$BENCH_TMP/body-$size.json
     body_alias=$BENCH_TMP/body-$size-alias.json
-    make_body "$size" 0 | FE_UNIQUE=$FE_UNIQUE node -e '
-        let s = "";
-        process.stdin.on("data", d => s += d).on("end", () => {
-            const b = JSON.parse(s);
-            const all = process.env.FE_UNIQUE === "messages";
-            for (const m of all ? b.messages : b.messages.slice(-1)) {
-                m.content += " @UNIQ@";
-            }
-            process.stdout.write(JSON.stringify(b));
-        });' >"$body_mini"
-    sed 's/"model":"gpt-4o-mini"/"model":"mini-canary"/' "$body_mini" >"$body_alias"
-    [ "$(wc -c <"$body_mini")" = "$(wc -c <"$body_alias")" ] \
-        && grep -q '"model":"mini-canary"' "$body_alias" \
-        || die "could not make the alias body"
-    # with the tags in place of @UNIQ@
-    bytes=$(( $(wc -c <"$body_mini") + (17 - 6) * $(grep -o '@UNIQ@' "$body_mini" | wc -l) ))
+    bytes=$FE_BYTES
 
     smoke
 
@@ -243,7 +202,6 @@ for size in $FE_SIZES; do
     : >"$BENCH_TMP/front/all.json.log"
 
     set -- $PATHS
-    n=$#
     for mode in load c1; do
         if [ $mode = load ]; then
             rounds=$FE_ROUNDS conns=$FE_CONNS dur=$FE_DURATION
@@ -251,18 +209,7 @@ for size in $FE_SIZES; do
             rounds=$FE_LAT_ROUNDS conns=1 dur=$FE_LAT_DURATION
         fi
         for round in $(seq "$rounds"); do
-            # rotate the order every round (each path goes first once in n
-            # rounds) and reverse it every other round (each path follows
-            # a different one: no path always runs right after plain)
-            order=()
-            for i in $(seq 0 $((n - 1))); do
-                if [ $((round % 2)) = 1 ]; then
-                    j=$(( (i + round - 1) % n + 1 ))
-                else
-                    j=$(( (n - 1 - i + round - 1) % n + 1 ))
-                fi
-                order+=("${!j}")
-            done
+            mapfile -t order < <(fe_order "$round" "$@")
             for p in "${order[@]}"; do
                 r=$(run_wrk "$p" "$conns" "$dur")
                 log "features: $bytes B $mode round $round $p: $r"
@@ -288,7 +235,7 @@ for size in $FE_SIZES; do
     # the statuses in the logs: 200, and 499 for the requests still in
     # flight when wrk stopped
     cat "$BENCH_TMP/front/"{lg,all}.json.log \
-        | grep -o '"status":[0-9]*,' | tr -dc '0-9\n' | sort | uniq -c \
+        | { grep -o '"status":[0-9]*,' || true; } | tr -dc '0-9\n' | sort | uniq -c \
         | awk -v s="$size" '{ printf "%s log_status %s×%s\n", s, $2, $1 }' >>"$CHECKS"
     grep -m1 '"status":200,' "$BENCH_TMP/front/all.json.log" >"$BENCH_TMP/all-$size.json.line" || true
     rm -f "$BENCH_TMP/front/"{lg,lb,all}.json.log

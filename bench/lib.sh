@@ -8,7 +8,9 @@
 #                 nginx under test, BENCH_PORT+1 for the mock upstream
 #                 (default: the first free pair in 18090-18099)
 #   BENCH_PIN     1 (default on >= 2 cores): the nginx under test on CPU 0,
-#                 the upstream and the load generators on CPU 1
+#                 the upstream and the load generators on CPU 1; on >= 3
+#                 cores the load generators on CPU 2, apart from the
+#                 upstream's instance (start_pair)
 #   BENCH_TMP     work directory (default: a fresh mktemp -d, removed at exit
 #                 unless BENCH_KEEP=1)
 #   BENCH_SUMMARY if set, a file the scripts append summary rows to (TSV)
@@ -41,9 +43,12 @@ FRONT=http://127.0.0.1:$FRONT_PORT
 
 if [ "$(nproc)" -ge 2 ] && [ "${BENCH_PIN:-1}" = 1 ]; then
     SERVER_CPU=0
+    UPSTREAM_CPU=1
     CLIENT_CPU=1
+    [ "$(nproc)" -lt 3 ] || CLIENT_CPU=2
 else
     SERVER_CPU=all
+    UPSTREAM_CPU=all
     CLIENT_CPU=all
 fi
 
@@ -276,7 +281,7 @@ stop_nginx() {   # MASTER_PID
 start_pair() {
     write_upstream_conf "$BENCH_TMP/upstream"
     write_front_conf "$BENCH_TMP/front"
-    start_nginx upstream "$CLIENT_CPU"
+    start_nginx upstream "$UPSTREAM_CPU"
     UP_MASTER=$MASTER_PID UP_WORKER=$WORKER_PID
     start_nginx front "$SERVER_CPU"
     FRONT_MASTER=$MASTER_PID FRONT_WORKER=$WORKER_PID

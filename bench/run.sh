@@ -50,7 +50,7 @@ echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $rev$dirty; module $MODULE"
 echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)"
 echo "- $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), worker_processes 1; $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }'); node $(node -v)"
-echo "- CPUs: nginx under test on $SERVER_CPU, mock upstream and load generators on $CLIENT_CPU (BENCH_PIN=${BENCH_PIN:-1}); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "- CPUs: nginx under test on $SERVER_CPU, mock upstream on $UPSTREAM_CPU, load generators on $CLIENT_CPU (BENCH_PIN=${BENCH_PIN:-1}); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 for b in $WHICH; do

@@ -26,6 +26,8 @@ static ngx_int_t ngx_http_llm_count_member(ngx_http_request_t *r,
     const char *key, size_t len);
 static int64_t ngx_http_llm_get_count(ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_json_t *json, uint32_t obj, const char *key, size_t len);
+static int64_t ngx_http_llm_count_of(ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_json_t *json, uint32_t t, const char *key, size_t len);
 static int64_t ngx_http_llm_clamp_count(ngx_http_llm_ctx_t *ctx,
     const char *key, size_t len, const u_char *text, size_t size);
 static ngx_int_t ngx_http_llm_responses_event(ngx_http_request_t *r,
@@ -48,6 +50,8 @@ static ngx_int_t ngx_http_llm_count_raw(ngx_http_request_t *r,
 
 #define ngx_http_llm_is(json, tok, t)                                         \
     ((tok) != NGX_HTTP_LLM_NONE && (json)->tokens[tok].type == (t))
+
+#define ngx_http_llm_usage_name(s)  { s, sizeof(s) - 1 }
 
 
 ngx_int_t
@@ -258,13 +262,20 @@ ngx_http_llm_anthropic_event(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
-/* a whole JSON answer */
+/* a whole JSON answer; its members read in one walk over the root's keys */
+
+static const ngx_http_llm_json_name_t  ngx_http_llm_answer_keys[] = {
+    ngx_http_llm_usage_name("usage"),
+    ngx_http_llm_usage_name("choices"),
+    ngx_http_llm_usage_name("content")
+};
+
 
 void
 ngx_http_llm_usage_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *body)
 {
-    uint32_t             usage, list, c, m;
+    uint32_t             usage, list, c, m, v[3];
     ngx_http_llm_json_t  json;
 
     if (ctx->api == NGX_HTTP_LLM_API_GEMINI) {
@@ -295,14 +306,16 @@ ngx_http_llm_usage_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     /* the answer's object to the features that read it (the cache) */
     ngx_http_llm_answer_event_hooks(r, ctx, &json);
 
-    usage = ngx_http_llm_get(&json, 0, "usage");
+    ngx_http_llm_json_object_get_n(&json, 0, ngx_http_llm_answer_keys, 3, v);
+
+    usage = v[0];
 
     if (ctx->api == NGX_HTTP_LLM_API_ANTHROPIC) {
         if (ngx_http_llm_is(&json, usage, NGX_HTTP_LLM_JSON_OBJECT)) {
             ngx_http_llm_anthropic_usage(ctx, &json, usage, 1);
         }
 
-        list = ngx_http_llm_get(&json, 0, "content");
+        list = v[2];
 
         if (ngx_http_llm_is(&json, list, NGX_HTTP_LLM_JSON_ARRAY)) {
             for (c = ngx_http_llm_json_first(&json, list);
@@ -325,7 +338,7 @@ ngx_http_llm_usage_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return;
     }
 
-    list = ngx_http_llm_get(&json, 0, "choices");
+    list = v[1];
 
     if (!ngx_http_llm_is(&json, list, NGX_HTTP_LLM_JSON_ARRAY)) {
         return;
@@ -348,17 +361,56 @@ ngx_http_llm_usage_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
+/*
+ * The members of an OpenAI usage object that ngx_http_llm_openai_usage()
+ * reads, found in one walk over its keys (ngx_http_llm_json_object_get_n()):
+ * the same tokens as one lookup per name.
+ */
+
+enum {
+    NGX_HTTP_LLM_USAGE_PROMPT = 0,
+    NGX_HTTP_LLM_USAGE_INPUT,
+    NGX_HTTP_LLM_USAGE_COMPLETION,
+    NGX_HTTP_LLM_USAGE_OUTPUT,
+    NGX_HTTP_LLM_USAGE_PROMPT_DETAILS,
+    NGX_HTTP_LLM_USAGE_INPUT_DETAILS,
+    NGX_HTTP_LLM_USAGE_CACHE_HIT,
+    NGX_HTTP_LLM_USAGE_COMPLETION_DETAILS,
+    NGX_HTTP_LLM_USAGE_OUTPUT_DETAILS,
+    NGX_HTTP_LLM_USAGE_REASONING,
+    NGX_HTTP_LLM_USAGE_KEYS
+};
+
+static const ngx_http_llm_json_name_t  ngx_http_llm_openai_usage_keys[] = {
+    ngx_http_llm_usage_name("prompt_tokens"),
+    ngx_http_llm_usage_name("input_tokens"),
+    ngx_http_llm_usage_name("completion_tokens"),
+    ngx_http_llm_usage_name("output_tokens"),
+    ngx_http_llm_usage_name("prompt_tokens_details"),
+    ngx_http_llm_usage_name("input_tokens_details"),
+    ngx_http_llm_usage_name("prompt_cache_hit_tokens"),
+    ngx_http_llm_usage_name("completion_tokens_details"),
+    ngx_http_llm_usage_name("output_tokens_details"),
+    ngx_http_llm_usage_name("reasoning_tokens")
+};
+
+
 static void
 ngx_http_llm_openai_usage(ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json,
     uint32_t usage)
 {
     int64_t   n;
-    uint32_t  d;
+    uint32_t  d, v[NGX_HTTP_LLM_USAGE_KEYS];
 
-    n = ngx_http_llm_get_count(ctx, json, usage, "prompt_tokens", 13);
+    ngx_http_llm_json_object_get_n(json, usage, ngx_http_llm_openai_usage_keys,
+                                   NGX_HTTP_LLM_USAGE_KEYS, v);
+
+    n = ngx_http_llm_count_of(ctx, json, v[NGX_HTTP_LLM_USAGE_PROMPT],
+                              "prompt_tokens", 13);
     if (n < 0) {
         /* the Responses API's names */
-        n = ngx_http_llm_get_count(ctx, json, usage, "input_tokens", 12);
+        n = ngx_http_llm_count_of(ctx, json, v[NGX_HTTP_LLM_USAGE_INPUT],
+                                  "input_tokens", 12);
     }
 
     if (n >= 0) {
@@ -366,9 +418,11 @@ ngx_http_llm_openai_usage(ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json,
         ctx->prompt_reported = 1;
     }
 
-    n = ngx_http_llm_get_count(ctx, json, usage, "completion_tokens", 17);
+    n = ngx_http_llm_count_of(ctx, json, v[NGX_HTTP_LLM_USAGE_COMPLETION],
+                              "completion_tokens", 17);
     if (n < 0) {
-        n = ngx_http_llm_get_count(ctx, json, usage, "output_tokens", 13);
+        n = ngx_http_llm_count_of(ctx, json, v[NGX_HTTP_LLM_USAGE_OUTPUT],
+                                  "output_tokens", 13);
     }
 
     if (n < 0 && ctx->endpoint == NGX_HTTP_LLM_EP_EMBEDDINGS
@@ -383,16 +437,16 @@ ngx_http_llm_openai_usage(ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json,
         ctx->usage_reported = 1;
     }
 
-    d = ngx_http_llm_get(json, usage, "prompt_tokens_details");
+    d = v[NGX_HTTP_LLM_USAGE_PROMPT_DETAILS];
     if (d == NGX_HTTP_LLM_NONE) {
-        d = ngx_http_llm_get(json, usage, "input_tokens_details");
+        d = v[NGX_HTTP_LLM_USAGE_INPUT_DETAILS];
     }
 
     n = ngx_http_llm_get_count(ctx, json, d, "cached_tokens", 13);
     if (n < 0) {
         /* DeepSeek */
-        n = ngx_http_llm_get_count(ctx, json, usage,
-                                   "prompt_cache_hit_tokens", 23);
+        n = ngx_http_llm_count_of(ctx, json, v[NGX_HTTP_LLM_USAGE_CACHE_HIT],
+                                  "prompt_cache_hit_tokens", 23);
     }
 
     if (n >= 0) {
@@ -401,14 +455,15 @@ ngx_http_llm_openai_usage(ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json,
 
     /* reasoning: part of the completion's figure, also kept apart */
 
-    d = ngx_http_llm_get(json, usage, "completion_tokens_details");
+    d = v[NGX_HTTP_LLM_USAGE_COMPLETION_DETAILS];
     if (d == NGX_HTTP_LLM_NONE) {
-        d = ngx_http_llm_get(json, usage, "output_tokens_details");
+        d = v[NGX_HTTP_LLM_USAGE_OUTPUT_DETAILS];
     }
 
     n = ngx_http_llm_get_count(ctx, json, d, "reasoning_tokens", 16);
     if (n < 0) {
-        n = ngx_http_llm_get_count(ctx, json, usage, "reasoning_tokens", 16);
+        n = ngx_http_llm_count_of(ctx, json, v[NGX_HTTP_LLM_USAGE_REASONING],
+                                  "reasoning_tokens", 16);
     }
 
     if (n >= 0) {
@@ -565,12 +620,22 @@ static int64_t
 ngx_http_llm_get_count(ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json,
     uint32_t obj, const char *key, size_t len)
 {
+    return ngx_http_llm_count_of(ctx, json,
+                                 ngx_http_llm_json_object_get(json, obj, key,
+                                                              len),
+                                 key, len);
+}
+
+
+/* the same, of token t (NONE: none), the value of member "key" */
+
+static int64_t
+ngx_http_llm_count_of(ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json,
+    uint32_t t, const char *key, size_t len)
+{
     double                      d;
     int64_t                     n;
-    uint32_t                    t;
     ngx_http_llm_json_token_t  *tok;
-
-    t = ngx_http_llm_json_object_get(json, obj, key, len);
 
     if (!ngx_http_llm_is(json, t, NGX_HTTP_LLM_JSON_NUMBER)) {
         return -1;

@@ -67,13 +67,30 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     if (ctx->tokens == NULL) {
         size = ngx_min(data->len / 32 + 64, 2048);
 
-        ctx->tokens = ngx_palloc(r->pool,
-                                 size * sizeof(ngx_http_llm_json_token_t));
-        if (ctx->tokens == NULL) {
-            return NGX_ERROR;
-        }
+        if (ctx->req.json.tokens
+            && ctx->req.json.ntokens <= ctx->req.json.max_tokens
+            && ctx->req.json.max_tokens - ctx->req.json.ntokens >= size)
+        {
+            /*
+             * The request body's array, sized by a guess as well, mostly
+             * has that much room past its tokens, which nothing writes to
+             * once the body is parsed (it is parsed once, before any
+             * answer): no allocation.
+             */
 
-        ctx->tokens_size = size;
+            ctx->tokens = ctx->req.json.tokens + ctx->req.json.ntokens;
+            ctx->tokens_size = ctx->req.json.max_tokens
+                               - ctx->req.json.ntokens;
+
+        } else {
+            ctx->tokens = ngx_palloc(r->pool,
+                                     size * sizeof(ngx_http_llm_json_token_t));
+            if (ctx->tokens == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->tokens_size = size;
+        }
     }
 
     json->tokens = ctx->tokens;
@@ -97,7 +114,9 @@ ngx_http_llm_parse_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     if (json->ntokens > ctx->tokens_size) {
-        if (ctx->tokens) {
+        if (ctx->tokens
+            && ctx->tokens != ctx->req.json.tokens + ctx->req.json.ntokens)
+        {
             ngx_pfree(r->pool, ctx->tokens);
         }
 
