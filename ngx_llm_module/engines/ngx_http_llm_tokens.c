@@ -1905,8 +1905,7 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
     unsigned  k, lt;
     __m128i   v, ws, sp;
 #else
-    unsigned  k;
-    uint64_t  x, t, hi, lo, m, sp;
+    uint64_t  w0, w1, w2, w3, w4, w5, w6, w7, t, low5, ctl;
 #endif
 
     if (n < 64) {
@@ -1936,6 +1935,8 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
 
 #endif
 
+#if (NGX_HTTP_LLM_TOKENS_SSE2)
+
     letter = 0;
     upper = 0;
     digit = 0;
@@ -1944,8 +1945,6 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
     nl = 0;
     high = 0;
     stop = 0;
-
-#if (NGX_HTTP_LLM_TOKENS_SSE2)
 
     /*
      * x in [lo, lo + n) when (x - lo) mod 256 < n: x + (0x80 - lo) below
@@ -1992,54 +1991,83 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
 #else
 
     /*
-     * eight bytes at a time, in a 64-bit word (t: their low 7 bits): the
-     * high bit of each byte of ge(c) tells whether t >= c (no carry from a
-     * byte to the next), then the eight high bits go to the low byte
+     * Without SIMD, bit-sliced: the 64 bytes in eight 64-bit words are
+     * transposed into the eight planes of their bits (plane c, bit i: bit c
+     * of p[i]), and the masks are boolean functions of the planes, each made
+     * for the 64 bytes at once.  The transposition is six rounds of swaps
+     * between pairs of words (a word is 8 bytes of 8 bits, so an element
+     * (byte 8k + j, bit c) is at bit 8j + c of word k): the word index with
+     * the byte within the word (the bytes at offset j of the eight words
+     * go to word j), then with the bit within the byte (bit c of each byte
+     * goes to word c).  About 150 instructions a block, where comparing
+     * eight bytes at a time in a word and gathering the high bits of each
+     * comparison cost 900.
      */
 
-#define ngx_http_llm_tokens_ge(t, c)                                          \
-    (((t) + (0x80 - (c)) * NGX_HTTP_LLM_TOKENS_ONES)                          \
-     & NGX_HTTP_LLM_TOKENS_HIGHS)
-#define ngx_http_llm_tokens_in(t, lo, hi)                                     \
-    (ngx_http_llm_tokens_ge(t, lo) & ~ngx_http_llm_tokens_ge(t, hi))
-#define ngx_http_llm_tokens_eq(t, c)                                          \
-    (~(((t) ^ ((c) * NGX_HTTP_LLM_TOKENS_ONES))                               \
-       + 0x7f * NGX_HTTP_LLM_TOKENS_ONES) & NGX_HTTP_LLM_TOKENS_HIGHS)
-#define ngx_http_llm_tokens_bits8(m)                                          \
-    ((((m) >> 7) * 0x0102040810204080ULL) >> 56)
+#define ngx_http_llm_tokens_swap(a, b, s, m)                                  \
+    t = (((a) >> (s)) ^ (b)) & (m);                                           \
+    (b) ^= t;                                                                 \
+    (a) ^= t << (s)
 
-    for (k = 0; k < 64; k += 8) {
-        memcpy(&x, p + k, 8);
+#define ngx_http_llm_tokens_round(s, m, a0, b0, a1, b1, a2, b2, a3, b3)       \
+    ngx_http_llm_tokens_swap(a0, b0, s, m);                                   \
+    ngx_http_llm_tokens_swap(a1, b1, s, m);                                   \
+    ngx_http_llm_tokens_swap(a2, b2, s, m);                                   \
+    ngx_http_llm_tokens_swap(a3, b3, s, m)
 
-        hi = x & NGX_HTTP_LLM_TOKENS_HIGHS;
-        t = x & ~NGX_HTTP_LLM_TOKENS_HIGHS;
-        lo = ~hi & NGX_HTTP_LLM_TOKENS_HIGHS;
+    memcpy(&w0, p, 8);
+    memcpy(&w1, p + 8, 8);
+    memcpy(&w2, p + 16, 8);
+    memcpy(&w3, p + 24, 8);
+    memcpy(&w4, p + 32, 8);
+    memcpy(&w5, p + 40, 8);
+    memcpy(&w6, p + 48, 8);
+    memcpy(&w7, p + 56, 8);
 
-        m = ngx_http_llm_tokens_in(t | 0x20 * NGX_HTTP_LLM_TOKENS_ONES,
-                                   'a', 'z' + 1) & lo;
-        letter |= ngx_http_llm_tokens_bits8(m) << k;
+    /* bytes: the word index with the byte within the word */
 
-        m = ngx_http_llm_tokens_in(t, 'A', 'Z' + 1) & lo;
-        upper |= ngx_http_llm_tokens_bits8(m) << k;
+    ngx_http_llm_tokens_round(32, 0x00000000ffffffffULL,
+                              w0, w4, w1, w5, w2, w6, w3, w7);
+    ngx_http_llm_tokens_round(16, 0x0000ffff0000ffffULL,
+                              w0, w2, w1, w3, w4, w6, w5, w7);
+    ngx_http_llm_tokens_round(8, 0x00ff00ff00ff00ffULL,
+                              w0, w1, w2, w3, w4, w5, w6, w7);
 
-        m = ngx_http_llm_tokens_in(t, '0', '9' + 1) & lo;
-        digit |= ngx_http_llm_tokens_bits8(m) << k;
+    /* bits: the word index with the bit within the byte */
 
-        sp = ngx_http_llm_tokens_eq(t, ' ') & lo;
-        space |= ngx_http_llm_tokens_bits8(sp) << k;
+    ngx_http_llm_tokens_round(4, 0x0f0f0f0f0f0f0f0fULL,
+                              w0, w4, w1, w5, w2, w6, w3, w7);
+    ngx_http_llm_tokens_round(2, 0x3333333333333333ULL,
+                              w0, w2, w1, w3, w4, w6, w5, w7);
+    ngx_http_llm_tokens_round(1, 0x5555555555555555ULL,
+                              w0, w1, w2, w3, w4, w5, w6, w7);
 
-        m = (ngx_http_llm_tokens_in(t, '\t', '\r' + 1) & lo) | sp;
-        white |= ngx_http_llm_tokens_bits8(m) << k;
+#undef ngx_http_llm_tokens_round
+#undef ngx_http_llm_tokens_swap
 
-        m = (ngx_http_llm_tokens_eq(t, '\n') | ngx_http_llm_tokens_eq(t, '\r'))
-            & lo;
-        nl |= ngx_http_llm_tokens_bits8(m) << k;
+    /* wc: bit c of each byte; the ASCII classes from the bits */
 
-        high |= ngx_http_llm_tokens_bits8(hi) << k;
+    high = w7;
+    t = w7 | w6;                                     /* not 0x00-0x3f */
+    low5 = w4 | w3 | w2 | w1 | w0;                   /* x & 0x1f != 0 */
 
-        m = (ngx_http_llm_tokens_eq(t, '\'') & lo) | hi;
-        stop |= ngx_http_llm_tokens_bits8(m) << k;
-    }
+    /* 0x41-0x5a, 0x61-0x7a: 0x40, 0x20 in lower case, 1 .. 26 */
+    letter = w6 & ~w7 & low5 & ~(w4 & w3 & (w2 | (w1 & w0)));
+    upper = letter & ~w5;
+
+    /* 0x30-0x39 */
+    digit = ~t & w5 & w4 & ~(w3 & (w2 | w1));
+
+    /* 0x20 */
+    space = w5 & ~(t | low5);
+
+    /* 0x08-0x0f, of which \t \n \v \f \r 0x09-0x0d and \n \r 0x0a 0x0d */
+    ctl = ~(t | w5 | w4) & w3;
+    white = (ctl & (w2 | w1 | w0) & ~(w2 & w1)) | space;
+    nl = ctl & (w2 ^ w1) & ~(w2 ^ w0);
+
+    /* and 0x27 */
+    stop = high | (w5 & ~(t | w4 | w3) & w2 & w1 & w0);
 
 #endif
 
