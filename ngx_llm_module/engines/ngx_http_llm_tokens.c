@@ -62,19 +62,6 @@
 #endif
 
 /*
- * or sixteen at a time with NEON on aarch64 (which always has it, little
- * endian only), unless built with -DNGX_HTTP_LLM_TOKENS_NO_SIMD
- */
-
-#if (defined __aarch64__ && defined __ARM_NEON && NGX_HTTP_LLM_TOKENS_SWAR    \
-     && !defined NGX_HTTP_LLM_TOKENS_NO_SIMD)
-#define NGX_HTTP_LLM_TOKENS_NEON      1
-#include <arm_neon.h>
-#else
-#define NGX_HTTP_LLM_TOKENS_NEON      0
-#endif
-
-/*
  * and the bit masks of 64 bytes of text 32 at a time with AVX2 on x86-64
  * when the CPU has it (chosen at run time: the build stays SSE2), unless
  * built with -DNGX_HTTP_LLM_TOKENS_NO_AVX2 (SSE2 only, tested as well)
@@ -1908,130 +1895,16 @@ ngx_http_llm_tokens_classify_avx2(const u_char *p, uint64_t valid,
 #endif
 
 
-#if (NGX_HTTP_LLM_TOKENS_NEON)
-
-/*
- * NEON has no movemask: the bytes of four comparisons (0xff or 0) are
- * weighted 1, 2, 4, .. 128 in each half and added pairwise, 16 bytes to 8
- * to 4 (a byte each of the 64 bits of one mask); the last addition makes
- * two masks at once
- */
-
-static inline uint8x16_t
-ngx_http_llm_tokens_neon_quads(uint8x16_t m0, uint8x16_t m1, uint8x16_t m2,
-    uint8x16_t m3)
-{
-    const uint8x16_t  w = { 1, 2, 4, 8, 16, 32, 64, 128,
-                            1, 2, 4, 8, 16, 32, 64, 128 };
-
-    return vpaddq_u8(vpaddq_u8(vandq_u8(m0, w), vandq_u8(m1, w)),
-                     vpaddq_u8(vandq_u8(m2, w), vandq_u8(m3, w)));
-}
-
-#define ngx_http_llm_tokens_neon_in(v, lo, n)                                 \
-    vcltq_u8(vsubq_u8(v, vdupq_n_u8(lo)), vdupq_n_u8(n))
-
-#define ngx_http_llm_tokens_neon_2(a, b, qa, qb)                              \
-    x = vreinterpretq_u64_u8(vpaddq_u8(qa, qb));                              \
-    a = vgetq_lane_u64(x, 0);                                                 \
-    b = vgetq_lane_u64(x, 1)
-
-
-/* ngx_http_llm_tokens_classify() 16 bytes at a time (p: 64 bytes) */
-
-static void
-ngx_http_llm_tokens_classify_neon(const u_char *p, uint64_t valid,
-    ngx_http_llm_tokens_block_t *b)
-{
-    uint64_t    letter, upper, digit, space, white, nl, high, stop;
-    uint8x16_t  v0, v1, v2, v3, ql, qu;
-    uint64x2_t  x;
-
-    v0 = vld1q_u8(p);
-    v1 = vld1q_u8(p + 16);
-    v2 = vld1q_u8(p + 32);
-    v3 = vld1q_u8(p + 48);
-
-    /* a mask at a time, so that the vectors stay in registers */
-
-#define ngx_http_llm_tokens_neon_q(f)                                         \
-    ngx_http_llm_tokens_neon_quads(f(v0), f(v1), f(v2), f(v3))
-
-#define ngx_http_llm_tokens_neon_letter(v)                                    \
-    ngx_http_llm_tokens_neon_in(vorrq_u8(v, vdupq_n_u8(0x20)), 'a', 26)
-#define ngx_http_llm_tokens_neon_upper(v)                                     \
-    ngx_http_llm_tokens_neon_in(v, 'A', 26)
-#define ngx_http_llm_tokens_neon_digit(v)                                     \
-    ngx_http_llm_tokens_neon_in(v, '0', 10)
-#define ngx_http_llm_tokens_neon_space(v)                                     \
-    vceqq_u8(v, vdupq_n_u8(' '))
-#define ngx_http_llm_tokens_neon_white(v)                                     \
-    vorrq_u8(ngx_http_llm_tokens_neon_in(v, '\t', 5),                         \
-             vceqq_u8(v, vdupq_n_u8(' ')))
-#define ngx_http_llm_tokens_neon_nl(v)                                        \
-    vorrq_u8(vceqq_u8(v, vdupq_n_u8('\n')), vceqq_u8(v, vdupq_n_u8('\r')))
-#define ngx_http_llm_tokens_neon_high(v)                                      \
-    vcltzq_s8(vreinterpretq_s8_u8(v))
-#define ngx_http_llm_tokens_neon_stop(v)                                      \
-    vorrq_u8(vcltzq_s8(vreinterpretq_s8_u8(v)),                               \
-             vceqq_u8(v, vdupq_n_u8('\'')))
-
-    ql = ngx_http_llm_tokens_neon_q(ngx_http_llm_tokens_neon_letter);
-    qu = ngx_http_llm_tokens_neon_q(ngx_http_llm_tokens_neon_upper);
-    ngx_http_llm_tokens_neon_2(letter, upper, ql, qu);
-
-    ql = ngx_http_llm_tokens_neon_q(ngx_http_llm_tokens_neon_digit);
-    qu = ngx_http_llm_tokens_neon_q(ngx_http_llm_tokens_neon_space);
-    ngx_http_llm_tokens_neon_2(digit, space, ql, qu);
-
-    ql = ngx_http_llm_tokens_neon_q(ngx_http_llm_tokens_neon_white);
-    qu = ngx_http_llm_tokens_neon_q(ngx_http_llm_tokens_neon_nl);
-    ngx_http_llm_tokens_neon_2(white, nl, ql, qu);
-
-    ql = ngx_http_llm_tokens_neon_q(ngx_http_llm_tokens_neon_high);
-    qu = ngx_http_llm_tokens_neon_q(ngx_http_llm_tokens_neon_stop);
-    ngx_http_llm_tokens_neon_2(high, stop, ql, qu);
-
-#undef ngx_http_llm_tokens_neon_q
-#undef ngx_http_llm_tokens_neon_letter
-#undef ngx_http_llm_tokens_neon_upper
-#undef ngx_http_llm_tokens_neon_digit
-#undef ngx_http_llm_tokens_neon_space
-#undef ngx_http_llm_tokens_neon_white
-#undef ngx_http_llm_tokens_neon_nl
-#undef ngx_http_llm_tokens_neon_high
-#undef ngx_http_llm_tokens_neon_stop
-
-    b->letter = letter & valid;
-    b->upper = upper & valid;
-    b->digit = digit & valid;
-    b->space = space & valid;
-    b->white = white & valid;
-    b->nl = nl & valid;
-    b->high = high & valid;
-    b->stop = stop & valid;
-    b->punct = ~(letter | digit | white | high) & valid;
-}
-
-#undef ngx_http_llm_tokens_neon_in
-#undef ngx_http_llm_tokens_neon_2
-
-#endif
-
-
 static void
 ngx_http_llm_tokens_classify(const u_char *p, size_t n,
     ngx_http_llm_tokens_block_t *b)
 {
     u_char    buf[64];
-    uint64_t  valid;
-#if (!NGX_HTTP_LLM_TOKENS_NEON)
-    uint64_t  letter, upper, digit, space, white, nl, high, stop;
-#endif
+    uint64_t  valid, letter, upper, digit, space, white, nl, high, stop;
 #if (NGX_HTTP_LLM_TOKENS_SSE2)
     unsigned  k, lt;
     __m128i   v, ws, sp;
-#elif (!NGX_HTTP_LLM_TOKENS_NEON)
+#else
     uint64_t  w0, w1, w2, w3, w4, w5, w6, w7, t, low5, ctl;
 #endif
 
@@ -2061,12 +1934,6 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
     }
 
 #endif
-
-#if (NGX_HTTP_LLM_TOKENS_NEON)
-
-    ngx_http_llm_tokens_classify_neon(p, valid, b);
-
-#else
 
 #if (NGX_HTTP_LLM_TOKENS_SSE2)
 
@@ -2213,8 +2080,6 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
     b->high = high & valid;
     b->stop = stop & valid;
     b->punct = ~(letter | digit | white | high) & valid;
-
-#endif
 }
 
 
