@@ -183,7 +183,7 @@ bench: build
 	MODULE=$(MODULE) bash bench/run.sh
 
 # the token estimator's unit tests built for arm64 and run under
-# qemu-aarch64 (about a minute of CPU); skipped when gcc-aarch64-linux-gnu
+# qemu-aarch64 (about two minutes of CPU); skipped when gcc-aarch64-linux-gnu
 # or qemu-user is not installed; not part of make test or CI
 test-aarch64:
 	bash tools/test-aarch64.sh $(BUILD)/unit-aarch64

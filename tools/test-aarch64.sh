@@ -1,11 +1,12 @@
 #!/bin/bash
 # The token estimator's unit tests on arm64: built with the cross compiler
 # (aarch64-linux-gnu-gcc -static) and run under qemu-aarch64, so that the
-# estimator's arm64 code (the bit-sliced block masks, which is what an
-# aarch64 build runs) is compared with e28ee8b's estimates on this machine.
+# estimator's arm64 code (the bit-sliced block masks transposed with NEON,
+# and without it, -DNGX_HTTP_LLM_TOKENS_NO_SIMD) is compared with e28ee8b's
+# estimates on this machine.
 # Skipped, with the reason, when the tools are not installed (Debian:
 # apt-get install gcc-aarch64-linux-gnu qemu-user).  Emulated, the
-# differential test takes about a minute of CPU: `make test-aarch64`, not
+# differential test takes about a minute of CPU a build: `make test-aarch64`, not
 # part of `make test` or CI.
 #
 #   bash tools/test-aarch64.sh [out-dir]
@@ -60,9 +61,12 @@ while read -r name flags sources; do
              "$(grep '^# .*compared' "$log" || true)"
     fi
 done <<'TESTS'
+tokens_masks_test -
+tokens_masks_nosimd_test -DNGX_HTTP_LLM_TOKENS_NO_SIMD
 tokens_test - ngx_http_llm_tokens.c
 tokens_fast_test - ngx_http_llm_tokens.c ngx_http_llm_json.c
 tokens_diff_test - ngx_http_llm_tokens.c ngx_http_llm_json.c
+tokens_diff_nosimd_test -DNGX_HTTP_LLM_TOKENS_NO_SIMD ngx_http_llm_tokens.c ngx_http_llm_json.c
 TESTS
 
 exit $status
