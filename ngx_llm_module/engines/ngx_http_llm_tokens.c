@@ -1427,7 +1427,7 @@ static const uint32_t  ngx_http_llm_tokens_lang_scale[NGX_HTTP_LLM_TL_N] = {
 
 /*
  * and the pieces 64 bytes at a time from the bit masks of their characters
- * (SSE2, AVX2, or eight bytes at a time in 64-bit words), the language
+ * (SSE2, AVX2, or bit-sliced in 64-bit words), the language
  * guess along; elsewhere the fast path alone, the guess a scan of its own
  */
 
@@ -2017,10 +2017,12 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
      * (byte 8k + j, bit c) is at bit 8j + c of word k): the word index with
      * the byte within the word (the bytes at offset j of the eight words
      * go to word j), then with the bit within the byte (bit c of each byte
-     * goes to word c).  About 150 instructions a block, where comparing
-     * eight bytes at a time in a word and gathering the high bits of each
-     * comparison cost 900.  On aarch64, NEON does the transposition (below)
-     * in some 40.
+     * goes to word c).  About 290 instructions a block on x86-64 (as many
+     * as SSE2) and 160 on aarch64, where comparing eight bytes at a time
+     * in a word and gathering the high bits of each comparison took 900 on
+     * x86-64.  On aarch64, NEON makes the transposition (below): 120 a
+     * block.  (Comparing 16 bytes at a time with NEON and emulating SSE2's
+     * movemask took 170, c1c4be3.)
      */
 
 #if (NGX_HTTP_LLM_TOKENS_NEON)
@@ -2039,10 +2041,11 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
     q3 = vuzp2q_u8(v.val[2], v.val[3]);
 
     /*
-     * The bits, byte by byte (no mask for what a shift moves across
-     * bytes): the pairs of words 4 apart and 2 apart, in two vectors,
-     * the bits of m from b and those of ~m from a, then the words 1 apart,
-     * the two halves of a vector, shifted each its way and selected
+     * The bits, in lanes of a byte (a shift moves nothing across bytes):
+     * the words 4 apart and 2 apart, in two vectors (a keeps its bits of m
+     * and takes b's shifted up by s in the others, b keeps its bits out of
+     * m and takes a's shifted down in m), then the words 1 apart, the two
+     * halves of a vector, each shifted its way and selected
      */
 
 #define ngx_http_llm_tokens_vswap(a, b, s, m)                                 \
