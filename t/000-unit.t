@@ -31,6 +31,8 @@ my %sources = (
                                 'ngx_llm_module/engines/ngx_http_llm_json.c'],
     tokens_diff_sse2_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
                               'ngx_llm_module/engines/ngx_http_llm_json.c'],
+    tokens_masks_test => [],       # includes ngx_http_llm_tokens.c
+    tokens_masks_nosimd_test => [],
     sse_test    => ['ngx_llm_module/engines/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/engines/ngx_http_llm_pii.c'],
     pii_apart_test => [],          # includes ngx_http_llm_pii.c
@@ -45,6 +47,7 @@ my %cflags = (
     tokens_fast_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
     tokens_diff_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
     tokens_diff_sse2_test => '-DNGX_HTTP_LLM_TOKENS_NO_AVX2',
+    tokens_masks_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
     json_nosimd_test => '-DNGX_HTTP_LLM_JSON_NO_SIMD',
     json_diff_nosimd_test => '-DNGX_HTTP_LLM_JSON_NO_SIMD',
 );

@@ -13,6 +13,13 @@
 # the MB/s, which depend on the machine's load (VARIANTS: the builds to run,
 # default "default NO_AVX2 NO_SIMD"; an older ngx_http_llm_tokens.c ignores
 # the flags it does not know).
+#
+#   ARCH=aarch64 bash bench/estimator/speed.sh
+#
+# builds for arm64 instead (aarch64-linux-gnu-gcc -O2 -static) and runs
+# under qemu-aarch64, counting the instructions of the estimate from qemu's
+# log of every instruction executed (-singlestep -d exec,nochain: one line
+# an instruction, its function's name last); no MB/s (emulated).
 
 set -eu
 
@@ -76,13 +83,31 @@ main(int argc, char **argv)
 C
 
 variants=${VARIANTS:-default NO_AVX2 NO_SIMD}
+arch=${ARCH:-}
+static=
+
+if [ "$arch" = aarch64 ]; then
+    cc=${CC_AARCH64:-aarch64-linux-gnu-gcc}
+    static=-static
+    variants=${VARIANTS:-default NO_SIMD}
+fi
 
 for v in $variants; do
     flags=""
     [ $v = default ] || flags=-DNGX_HTTP_LLM_TOKENS_$v
-    $cc -O2 $flags -I "$root/ngx_llm_module/engines" "$tmp/speed.c" "$src" \
-        -o "$tmp/speed-$v"
+    $cc -O2 $static $flags -I "$root/ngx_llm_module/engines" "$tmp/speed.c" \
+        "$src" -o "$tmp/speed-$v"
 done
+
+# the instructions executed from main()'s calls of the estimator to their
+# returns, in qemu's log
+qemu_count() {
+    qemu-aarch64 -singlestep -d exec,nochain -D "$tmp/log" "$@" > /dev/null
+    awk '$NF == "main" { inside = 0; last = "main"; next }
+         $NF == "ngx_http_llm_estimate_tokens" && last == "main" { inside = 1 }
+         { if (inside) n++; last = $NF }
+         END { print n + 0 }' "$tmp/log"
+}
 
 for size in $sizes; do
     node "$root/bench/make_body.mjs" "$size" | node -e '
@@ -93,6 +118,11 @@ for size in $sizes; do
 
     for v in $variants; do
         ir=-
+        if [ "$arch" = aarch64 ]; then
+            echo "body $size, $v build, aarch64:" \
+                 "$(qemu_count "$tmp/speed-$v" "$tmp/body-$size" 1) instructions"
+            continue
+        fi
         if command -v valgrind > /dev/null; then
             valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" \
                 "$tmp/speed-$v" "$tmp/body-$size" 1 > /dev/null 2>&1
