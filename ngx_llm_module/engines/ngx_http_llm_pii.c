@@ -197,6 +197,8 @@ static int ngx_http_llm_pii_header_name(const u_char *t, size_t len,
     size_t w, size_t e);
 static int ngx_http_llm_pii_quoted_token(const u_char *t, size_t len,
     size_t v, size_t ve);
+static size_t ngx_http_llm_pii_quoted_any(const u_char *t, size_t len,
+    size_t v);
 
 static int ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min);
 static int ngx_http_llm_pii_slack(const u_char *v, size_t n);
@@ -6242,6 +6244,28 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
             continue;                          /* "=", " - ", "://" */
         }
 
+        /*
+         * a quoted value with characters the run above stops at
+         * ("secret_key" => "sk_ubb4yN3m#P7r5&@*xC$utE"), whole: see
+         * ngx_http_llm_pii_quoted_any()
+         */
+
+        if (skipped == 0 && v == a && b < len && v > 0
+            && (t[v - 1] == '"' || t[v - 1] == '\'') && t[b] != t[v - 1]
+            && v < limit
+            && v - w <= NGX_HTTP_LLM_PII_CONTEXT
+                        - NGX_HTTP_LLM_PII_CONTEXT_BEHIND)
+        {
+            ve = ngx_http_llm_pii_quoted_any(t, len, v);
+
+            if (ve) {
+                *start = v;
+                *end = ve;
+
+                return 1;
+            }
+        }
+
         for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
 
         /*
@@ -8808,4 +8832,120 @@ ngx_http_llm_pii_v_fixed(const u_char *t, size_t len, size_t *start,
     }
 
     return !ngx_http_llm_pii_placeholder_run(t + s, *end - s);
+}
+
+
+/*
+ * A quoted value right after a credential's name, with characters other
+ * than the context detector's ("'sk_ubb4yN3mzqGR2x8#P7r5&@*xC$utE'",
+ * "'ai$oy@v8w9-$rcawnt^87rv3-9k0t&srbc8v'"), from v (after the opening
+ * quote) to the closing quote on the same line; its end, or 0:
+ *
+ *   - only characters a stream holds back in a run (letters, digits,
+ *     "._%+-@:()/=~!#$&*?^{|}", and "'" in double quotes): a stream holds
+ *     the value whole until the closing quote comes, and a value with
+ *     another character (a blank, "]", ";", "<", '"') is not taken, in a
+ *     whole text as in a stream, which could have released its first
+ *     part;
+ *   - 12 to 128 characters; four letters, two digits and a character
+ *     other than a letter or a digit (without one, the token rules apply);
+ *     entropy of at least 3.5 bits a character (of the first 64); no run
+ *     of five; not a placeholder or a template ("${", "{{", "<", "#{",
+ *     "%(", "your", "example", ...), not a URL ("://"); a "/" only with
+ *     both cases and digits (not a path).
+ */
+
+static size_t
+ngx_http_llm_pii_quoted_any(const u_char *t, size_t len, size_t v)
+{
+    u_char    c, q, counts[256];
+    size_t    i, n, m, run, max_run;
+    unsigned  h, alpha, digit, other, upper, lower;
+
+    q = t[v - 1];
+
+    alpha = 0;
+    digit = 0;
+    other = 0;
+    upper = 0;
+    lower = 0;
+    run = 0;
+    max_run = 0;
+
+    for (i = v; i < len; i++) {
+        c = t[i];
+
+        if (c == q) {
+            break;
+        }
+
+        if (i - v >= 128) {
+            return 0;
+        }
+
+        run = (i > v && t[i - 1] == c) ? run + 1 : 1;
+
+        if (run > max_run) {
+            max_run = run;
+        }
+
+        if (ngx_pii_alpha(c)) {
+            alpha++;
+            upper += ngx_pii_upper(c);
+            lower += ngx_pii_lower(c);
+
+        } else if (ngx_pii_digit(c)) {
+            digit++;
+
+        } else if (c != 0 && strchr("._%+-@:()/=~!#$&*?^{|}'", c) != NULL) {
+            other++;
+
+        } else {
+            return 0;
+        }
+    }
+
+    if (i == len) {
+        return 0;                       /* not closed: it may go on */
+    }
+
+    n = i - v;
+
+    if (n < 12 || alpha < 4 || digit < 2 || other == 0 || max_run > 4) {
+        return 0;
+    }
+
+    if (ngx_http_llm_pii_fake(t + v, n)
+        || ngx_http_llm_pii_memmem(t + v, t + i, "://", 3) != NULL
+        || ngx_http_llm_pii_memmem(t + v, t + i, "#{", 2) != NULL
+        || ngx_http_llm_pii_memmem(t + v, t + i, "%(", 2) != NULL
+        || (memchr(t + v, '/', n) != NULL && !(upper && lower && digit)))
+    {
+        return 0;
+    }
+
+    /* entropy of the first 64 characters, in thousandths of a bit */
+
+    memset(counts, 0, sizeof(counts));
+
+    m = (n < 64) ? n : 64;
+
+    for (i = v; i < v + m; i++) {
+        counts[t[i]]++;
+    }
+
+    h = ngx_http_llm_pii_nlogn[m];
+
+    for (i = v; i < v + m; i++) {
+        if (counts[t[i]]) {
+            h -= ngx_http_llm_pii_nlogn[counts[t[i]]];
+            counts[t[i]] = 0;
+        }
+    }
+
+    if (h < 3500 * m) {
+        return 0;
+    }
+
+    return v + n;
 }

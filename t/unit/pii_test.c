@@ -727,6 +727,19 @@ static sample_t  samples[] = {
       " = 'AccessTokenValueHere', token = 'ABCDEFGHIJKLMNOPQRSTUVwx', 82746"
       "19305172846309185 KXQRTmVBNWZpHCDLSJfY", NULL },
 
+    /*
+     * a quoted value with other characters after a credential's name,
+     * whole, as long as a stream holds all of them back
+     */
+    { "\"secret_key\" => \"pk_w7Hq2Lx9#R4t&@*vZ$mN3e\", token - 'qe$ow@k4r8-$t"
+      "bxuma^61pz2-8h7d&vnkq9'", "\"secret_key\" => \"[SECRET]\", token - '["
+      "SECRET]'" },
+    { "password: \"Tr0ub4dor&3x!Q\" ok", "password: \"[SECRET]\" ok" },
+    { "token = 'a7Kd9]mQ2x#Lp4Zt8vW3', token = \"${API_TOKEN}#1234abcd\", tok"
+      "en = \"see https://ex.io/a1b2c3\", token = \"it's #1 of 22 tokens\", "
+      "token = \"aaaaa#11bbbbb\", secret = \"/usr/lib/x86_64#2/abc\", token "
+      "= \"Ab#1 2cd\"", NULL },
+
     { NULL, NULL }
 };
 
