@@ -5165,12 +5165,13 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
     size_t    i;
     unsigned  digit, alpha, upper, lower;
 
+    /* not after "-" but for OpenShift's "sha256~" + 43 (base64url) */
+
     if ((*start > 0 && ngx_pii_tokch(t[*start - 1]))
         || (*end < len && ngx_pii_tokch(t[*end]))
         || (t[*end - 1] == '-'
             && !(*end - *start == 50 && t[*start + 6] == '~')))
     {
-        /* base64url may end in "-": OpenShift's "sha256~" + 43 may */
         return 0;
     }
 
@@ -6268,6 +6269,13 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
         for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
 
+        /* a header's short value: right after its name (header_name()) */
+
+        if (hdr && v - e > 4) {
+            hdr = 0;
+            min = 16;
+        }
+
         /*
          * a quoted token ("token = '3ff77bb6fe6885'"): 12 characters are
          * enough, the quotes say where it ends
@@ -6293,12 +6301,6 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
                 || v - w > NGX_HTTP_LLM_PII_CONTEXT
                            - NGX_HTTP_LLM_PII_CONTEXT_BEHIND)
             {
-                return 0;
-            }
-
-            /* the header's value right after it (see header_name()) */
-
-            if (hdr && v - e > 4) {
                 return 0;
             }
 

@@ -719,6 +719,10 @@ static sample_t  samples[] = {
     { "X-Api-Key: required, X-Api-Key: 12345678, X-Api-Key-Id: 7f3a9c2b1e, "
       "api-token: yourtoken1, see X-Api-Key: header, Content-Type: applicati"
       "on/json", NULL },
+    /* a header's value further than its ": ": the token rules (16) */
+    { "X-Api-Key:       q7Rt2mZ9xK, X-Api-Key:       zoaw0c0m50m0hz2h1fm21y4t"
+      "qfyl7ifi ok", "X-Api-Key:       q7Rt2mZ9xK, X-Api-Key:       [SECRET] "
+      "ok" },
 
     /* a quoted token of digits or of letters only after a credential word */
     { "vbout token = '8274619305172846309185' and tz token = 'KXQRTmVBNWZpHCD"
