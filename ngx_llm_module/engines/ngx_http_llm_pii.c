@@ -188,6 +188,17 @@ static int ngx_http_llm_pii_v_bundler(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_password(const u_char *t, size_t len,
     size_t *start, size_t *end);
+/* secret recall, third block (see "Fixed formats" at the end) */
+static int ngx_http_llm_pii_v_b64key(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_fixed(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_header_name(const u_char *t, size_t len,
+    size_t w, size_t e);
+static int ngx_http_llm_pii_quoted_token(const u_char *t, size_t len,
+    size_t v, size_t ve);
+static size_t ngx_http_llm_pii_quoted_any(const u_char *t, size_t len,
+    size_t v);
 
 static int ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min);
 static int ngx_http_llm_pii_slack(const u_char *v, size_t n);
@@ -789,7 +800,32 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
       "(?:passw(?:or)?d|pwd)[a-z0-9_.-]{0,16}[\"']?[ \\t]{0,16}"
       "(?::=|=>|[:=])[ \\t]{0,3}",
-      ngx_http_llm_pii_v_password }
+      ngx_http_llm_pii_v_password },
+
+    /*
+     * Secret recall, third block: appended, so that the entries above
+     * keep their shapes (see "Fixed formats" at the end of the file).
+     *
+     * Tokens of a fixed, documented shape: 42 (intra.42.fr) client
+     * secrets "s-s4t2ud-" and "s-s4t2af-" and 64 hexadecimal digits;
+     * Atlassian tokens with the "ATCTT3" prefix (as "ATATT3" above);
+     * Microsoft Entra refresh tokens "0.A<client>.AgABAAAAAAD<...>"
+     * (the version marker after the first dot)
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:s-s4t2(?:ud|af)-[a-f0-9]{64}"
+      "|ATCTT3[A-Za-z0-9_=-]{150,}"
+      "|[01]\\.A[A-Za-z0-9_-]{20,}\\.AgABAAAAAAD[A-Za-z0-9_-]{100,})",
+      ngx_http_llm_pii_v_fixed },
+
+    /*
+     * Azure storage account keys: 64 random bytes in base64, 86
+     * characters and "=="; not a SHA-512 digest ("sha512-...==", an
+     * integrity attribute), see ngx_http_llm_pii_v_b64key()
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "[A-Za-z0-9+/]{86}==",
+      ngx_http_llm_pii_v_b64key }
 };
 
 
@@ -5129,9 +5165,12 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
     size_t    i;
     unsigned  digit, alpha, upper, lower;
 
+    /* not after "-" but for OpenShift's "sha256~" + 43 (base64url) */
+
     if ((*start > 0 && ngx_pii_tokch(t[*start - 1]))
         || (*end < len && ngx_pii_tokch(t[*end]))
-        || t[*end - 1] == '-')
+        || (t[*end - 1] == '-'
+            && !(*end - *start == 50 && t[*start + 6] == '~')))
     {
         return 0;
     }
@@ -6022,6 +6061,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 {
     u_char   c;
     size_t   e, w, i, k, l, a, b, v, ve, p, limit, skipped, wl, min;
+    int      hdr;
 
     /* the character after the word, and a plural "s" */
 
@@ -6138,6 +6178,15 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
+    /* "X-Api-Key: ...", "Api-Token: ...": an HTTP header, shorter */
+
+    hdr = (p < len && t[p] == ':'
+           && ngx_http_llm_pii_header_name(t, len, w, p));
+
+    if (hdr) {
+        min = 8;
+    }
+
     skipped = 0;
 
     for ( ;; ) {
@@ -6196,7 +6245,36 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
             continue;                          /* "=", " - ", "://" */
         }
 
+        /*
+         * a quoted value with characters the run above stops at
+         * ("secret_key" => "sk_ubb4yN3m#P7r5&@*xC$utE"), whole: see
+         * ngx_http_llm_pii_quoted_any()
+         */
+
+        if (skipped == 0 && v == a && b < len && v > 0
+            && (t[v - 1] == '"' || t[v - 1] == '\'') && t[b] != t[v - 1]
+            && v < limit
+            && v - w <= NGX_HTTP_LLM_PII_CONTEXT
+                        - NGX_HTTP_LLM_PII_CONTEXT_BEHIND)
+        {
+            ve = ngx_http_llm_pii_quoted_any(t, len, v);
+
+            if (ve) {
+                *start = v;
+                *end = ve;
+
+                return 1;
+            }
+        }
+
         for (ve = b; ve > v && t[ve - 1] == '.'; ve--) { /* void */ }
+
+        /* a header's short value: right after its name (header_name()) */
+
+        if (hdr && v - e > 4) {
+            hdr = 0;
+            min = 16;
+        }
 
         /*
          * a quoted token ("token = '3ff77bb6fe6885'"): 12 characters are
@@ -6226,7 +6304,10 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
                 return 0;
             }
 
-            if (!ngx_http_llm_pii_random(t + v, ve - v, min)) {
+            if (!ngx_http_llm_pii_random(t + v, ve - v, min)
+                && !(skipped == 0
+                     && ngx_http_llm_pii_quoted_token(t, len, v, ve)))
+            {
                 return 0;
             }
 
@@ -6248,6 +6329,11 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
         if (b < len && t[b] == ':') {
             return 0;                          /* "token x: ...": another */
+        }
+
+        if (hdr) {
+            hdr = 0;                           /* not right after the name */
+            min = 16;
         }
 
         /* "Authorization: Basic YnJvd3Nlcjo=": an HTTP scheme, shorter */
@@ -8483,4 +8569,385 @@ ngx_http_llm_pii_v_password(const u_char *t, size_t len, size_t *start,
     *end = ve;
 
     return 1;
+}
+
+
+/*
+ * Secret recall, third block: fixed formats and the shorter values a
+ * credential's name vouches for.
+ *
+ * An Azure storage account key: 88 characters of base64 ending in "==",
+ * whole (no base64 character before or after it), with capitals, small
+ * letters and digits as 64 random bytes have them; not a SHA-512 digest
+ * ("sha512-...==" in a lock file, "SHA512: ...==").
+ */
+
+static int
+ngx_http_llm_pii_v_b64key(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char    c;
+    size_t    i, s, e;
+    unsigned  upper, lower, digit;
+
+    e = *end;
+
+    if (e < 88) {
+        return 0;
+    }
+
+    s = e - 88;
+
+    if (s > 0) {
+        c = t[s - 1];
+
+        if (ngx_pii_alnum(c) || c == '+' || c == '/' || c == '-'
+            || c == '_')
+        {
+            return 0;
+        }
+    }
+
+    if (e < len) {
+        c = t[e];
+
+        if (ngx_pii_alnum(c) || c == '+' || c == '/' || c == '='
+            || c == '-' || c == '_')
+        {
+            return 0;
+        }
+    }
+
+    /* "sha512-", "SHA512: ", "sha-512=" just before it */
+
+    for (i = (s > 12) ? s - 12 : 0; i + 3 <= s; i++) {
+        if (t[i] == '5' && t[i + 1] == '1' && t[i + 2] == '2') {
+            return 0;
+        }
+    }
+
+    upper = 0;
+    lower = 0;
+    digit = 0;
+
+    for (i = s; i < e - 2; i++) {
+        c = t[i];
+
+        upper += ngx_pii_upper(c);
+        lower += ngx_pii_lower(c);
+        digit += ngx_pii_digit(c);
+    }
+
+    if (upper < 10 || lower < 10 || digit < 3
+        || ngx_http_llm_pii_placeholder_run(t + s, 86))
+    {
+        return 0;
+    }
+
+    *start = s;
+
+    return 1;
+}
+
+
+/*
+ * An HTTP header whose name ends with the credential word that ends at e:
+ * "X-Api-Key: ...", "Api-Token: ...", "X-Auth-Token: ...",
+ * "Private-Token: ...".  The name has a "-" before the word, starts a
+ * line, a quoted string or an argument, and is followed by ": ".  It is
+ * looked at no further than 40 bytes before the word (the value follows
+ * within 4 bytes: all of it is in a stream's context).
+ */
+
+static int
+ngx_http_llm_pii_header_name(const u_char *t, size_t len, size_t w,
+    size_t e)
+{
+    u_char  c;
+    size_t  ns;
+
+    if (w < 2 || t[w - 1] != '-' || e + 1 >= len || t[e] != ':'
+        || (t[e + 1] != ' ' && t[e + 1] != '\t'))
+    {
+        return 0;
+    }
+
+    for (ns = w - 1; ns > 0 && w - ns < 40; ns--) {
+        c = t[ns - 1];
+
+        if (!(ngx_pii_alnum(c) || c == '-')) {
+            break;
+        }
+    }
+
+    if (!ngx_pii_alpha(t[ns])) {
+        return 0;
+    }
+
+    if (ns == 0) {
+        return 1;
+    }
+
+    c = t[ns - 1];
+
+    return (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"'
+            || c == '\'' || c == '{' || c == '(' || c == '[' || c == ',');
+}
+
+
+/*
+ * A quoted value right after a credential's name that ngx_http_llm_pii_
+ * random() does not take, as it has no letters or no digits:
+ *
+ *   - 20 to 64 digits ("token = '9734741337193905126710251'"): longer than
+ *     a card number, no run of five times one digit, not counting
+ *     ("12345678901234567890"), six different digits or more;
+ *   - 16 to 64 letters of both cases and no digit
+ *     ("token = 'SSVmFDNCFfOHKXQAEckx'"): a quarter capitals or more,
+ *     fewer than 20 % vowels, the case changing at least once in five
+ *     letters (an identifier, "AccessTokenValue", has words: vowels), no
+ *     placeholder word.
+ *
+ * The quotes say where it ends.
+ */
+
+static int
+ngx_http_llm_pii_quoted_token(const u_char *t, size_t len, size_t v,
+    size_t ve)
+{
+    u_char    c, q;
+    size_t    i, n, run, max_run, step;
+    unsigned  upper, lower, digit, vowel, tr, seen;
+
+    n = ve - v;
+
+    if (v == 0 || ve >= len || n < 16 || n > 64) {
+        return 0;
+    }
+
+    q = t[v - 1];
+
+    if ((q != '\'' && q != '"') || t[ve] != q) {
+        return 0;
+    }
+
+    upper = 0;
+    lower = 0;
+    digit = 0;
+    vowel = 0;
+    tr = 0;
+    step = 0;
+    seen = 0;
+    run = 0;
+    max_run = 0;
+
+    for (i = v; i < ve; i++) {
+        c = t[i];
+
+        run = (i > v && t[i - 1] == c) ? run + 1 : 1;
+
+        if (run > max_run) {
+            max_run = run;
+        }
+
+        if (ngx_pii_digit(c)) {
+            digit++;
+            seen |= 1u << (c - '0');
+
+            if (i > v && ngx_pii_digit(t[i - 1])
+                && (unsigned) (t[i - 1] - '0' + 1) % 10
+                   == (unsigned) (c - '0'))
+            {
+                step++;
+            }
+
+            continue;
+        }
+
+        if (ngx_pii_upper(c)) {
+            upper++;
+
+        } else if (ngx_pii_lower(c)) {
+            lower++;
+
+        } else {
+            return 0;
+        }
+
+        c |= 0x20;
+        vowel += (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u');
+
+        if (i > v && ngx_pii_alpha(t[i - 1])
+            && ngx_pii_upper(t[i - 1]) != ngx_pii_upper(t[i]))
+        {
+            tr++;
+        }
+    }
+
+    if (max_run > 4) {
+        return 0;
+    }
+
+    if (digit == n) {
+        for (i = 0, run = 0; i < 10; i++) {
+            run += (seen >> i) & 1;
+        }
+
+        return (n >= 20 && step * 3 < n && run >= 6);
+    }
+
+    if (digit) {
+        return 0;
+    }
+
+    return (upper * 4 >= n && lower >= 2 && vowel * 5 < n && tr * 5 >= n
+            && !ngx_http_llm_pii_fake(t + v, n));
+}
+
+
+/*
+ * A token of a fixed format (the third block's first entry), whole: no
+ * token character before or after it; base64url may end in "-"; six
+ * times the same character is a placeholder, but for the Entra version
+ * marker ".AgABAAAAAAD", which is part of the format.
+ */
+
+static int
+ngx_http_llm_pii_v_fixed(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t         s;
+    const u_char  *m;
+
+    if ((*start > 0 && ngx_pii_tokch(t[*start - 1]))
+        || (*end < len && ngx_pii_tokch(t[*end])))
+    {
+        return 0;
+    }
+
+    s = *start;
+
+    m = ngx_http_llm_pii_memmem(t + s, t + *end, ".AgABAAAAAAD", 12);
+
+    if (m != NULL) {
+        s = (m - t) + 12;
+    }
+
+    return !ngx_http_llm_pii_placeholder_run(t + s, *end - s);
+}
+
+
+/*
+ * A quoted value right after a credential's name, with characters other
+ * than the context detector's ("'sk_ubb4yN3mzqGR2x8#P7r5&@*xC$utE'",
+ * "'ai$oy@v8w9-$rcawnt^87rv3-9k0t&srbc8v'"), from v (after the opening
+ * quote) to the closing quote on the same line; its end, or 0:
+ *
+ *   - only characters a stream holds back in a run (letters, digits,
+ *     "._%+-@:()/=~!#$&*?^{|}", and "'" in double quotes): a stream holds
+ *     the value whole until the closing quote comes, and a value with
+ *     another character (a blank, "]", ";", "<", '"') is not taken, in a
+ *     whole text as in a stream, which could have released its first
+ *     part;
+ *   - 12 to 128 characters; four letters, two digits and a character
+ *     other than a letter or a digit (without one, the token rules apply);
+ *     entropy of at least 3.5 bits a character (of the first 64); no run
+ *     of five; not a placeholder or a template ("${", "{{", "<", "#{",
+ *     "%(", "your", "example", ...), not a URL ("://"); a "/" only with
+ *     both cases and digits (not a path).
+ */
+
+static size_t
+ngx_http_llm_pii_quoted_any(const u_char *t, size_t len, size_t v)
+{
+    u_char    c, q, counts[256];
+    size_t    i, n, m, run, max_run;
+    unsigned  h, alpha, digit, other, upper, lower;
+
+    q = t[v - 1];
+
+    alpha = 0;
+    digit = 0;
+    other = 0;
+    upper = 0;
+    lower = 0;
+    run = 0;
+    max_run = 0;
+
+    for (i = v; i < len; i++) {
+        c = t[i];
+
+        if (c == q) {
+            break;
+        }
+
+        if (i - v >= 128) {
+            return 0;
+        }
+
+        run = (i > v && t[i - 1] == c) ? run + 1 : 1;
+
+        if (run > max_run) {
+            max_run = run;
+        }
+
+        if (ngx_pii_alpha(c)) {
+            alpha++;
+            upper += ngx_pii_upper(c);
+            lower += ngx_pii_lower(c);
+
+        } else if (ngx_pii_digit(c)) {
+            digit++;
+
+        } else if (c != 0 && strchr("._%+-@:()/=~!#$&*?^{|}'", c) != NULL) {
+            other++;
+
+        } else {
+            return 0;
+        }
+    }
+
+    if (i == len) {
+        return 0;                       /* not closed: it may go on */
+    }
+
+    n = i - v;
+
+    if (n < 12 || alpha < 4 || digit < 2 || other == 0 || max_run > 4) {
+        return 0;
+    }
+
+    if (ngx_http_llm_pii_fake(t + v, n)
+        || ngx_http_llm_pii_memmem(t + v, t + i, "://", 3) != NULL
+        || ngx_http_llm_pii_memmem(t + v, t + i, "#{", 2) != NULL
+        || ngx_http_llm_pii_memmem(t + v, t + i, "%(", 2) != NULL
+        || (memchr(t + v, '/', n) != NULL && !(upper && lower && digit)))
+    {
+        return 0;
+    }
+
+    /* entropy of the first 64 characters, in thousandths of a bit */
+
+    memset(counts, 0, sizeof(counts));
+
+    m = (n < 64) ? n : 64;
+
+    for (i = v; i < v + m; i++) {
+        counts[t[i]]++;
+    }
+
+    h = ngx_http_llm_pii_nlogn[m];
+
+    for (i = v; i < v + m; i++) {
+        if (counts[t[i]]) {
+            h -= ngx_http_llm_pii_nlogn[counts[t[i]]];
+            counts[t[i]] = 0;
+        }
+    }
+
+    if (h < 3500 * m) {
+        return 0;
+    }
+
+    return v + n;
 }

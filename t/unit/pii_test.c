@@ -685,6 +685,65 @@ static sample_t  samples[] = {
     { "token = '1Vk6U2v7uFoKD90sPVOTAnkKMB647t:DItOdTXYHVvi99uc'",
       "token = '[SECRET]'" },
 
+    /* secret recall, third block: fixed formats */
+    { "intra s-s4t2ud-57631749eeb5bfd0fe005276c276dcfc51bfe06459301f022774"
+      "05f13ff77aa8 ok", "intra [SECRET] ok" },
+    { "jira ATCTT3xFfGN0HfEr92Lq5SiRCcMS2ChE9p4ItlEitiZtNa4LvANhJDhzbMEi07uL"
+      "DnzIdjyCy7o5ocFuyIEfwFiwJCPLewubiCErT6S9l-SuFER4h0xjNPOdz0u3dztzBG52"
+      "m-dQUyUZQF8NtdtWFy6OO5CizFTpEXCkBK7_QlvQsdbl_4RUUk=8F3A91C2 ok",
+      "jira [SECRET] ok" },
+    { "\"rt\": \"0.AXkASGCYvUT5LQdG5HcLyME5ppMPnXIi9S8fwvyWRbyT.AgABAAAAAAD--D"
+      "LA3VO7QrddgJg7WevrAgDs_CmU01sjuQUyDFvTZE1fka1_7v3X3QPFOqaNAnCJioUXtOI"
+      "ZaK3iF_29yK9wyhNHYCKKXPwQeQZT6Hm2hSLm6vKjMu8WXRnoKxKlbtQHevtjO_URo9sl"
+      "khA3dltWW3PGWAa\"", "\"rt\": \"[SECRET]\"" },
+    { "oc login --server=x sha256~XZw2M31atfDwhSIoNk-5zx0sT2ubI9ciUYu45dGEDa-"
+      " ok", "oc login --server=x [SECRET] ok" },
+    { "const k =\n  \"tDat2R5Uabc5i06heo0moc4Ttv5gD+H9lzDGSMOsvBfVSVZSSshdv6"
+      "s7O0Ueqivp4D7JORNaMYM74XXvWwoGkg==\";",
+      "const k =\n  \"[SECRET]\";" },
+    /*
+     * a SHA-512 digest, 88 characters of a longer base64 run, a placeholder
+     * run: not keys
+     */
+    { "\"integrity\": \"sha512-tDat2R5Uabc5i06heo0moc4Ttv5gD+H9lzDGSMOsvBfVS"
+      "VZSSshdv6s7O0Ueqivp4D7JORNaMYM74XXvWwoGkg==\" SHA512: tDat2R5Uabc5i06h"
+      "eo0moc4Ttv5gD+H9lzDGSMOsvBfVSVZSSshdv6s7O0Ueqivp4D7JORNaMYM74XXvWwoGk"
+      "g== img AAAAtDat2R5Uabc5i06heo0moc4Ttv5gD+H9lzDGSMOsvBfVSVZSSshdv6s7O"
+      "0Ueqivp4D7JORNaMYM74XXvWwoGkg== s-s4t2ud-aaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL },
+
+    /* an HTTP header that names a credential: 8 characters are enough */
+    { "curl -H \"X-Api-Key: q7Rt2mZ9xK\" -H 'Api-Token: Hb4kW9pQ2z'\n"
+      "X-Auth-Token: 3vNq8LmT5w ok", "curl -H \"X-Api-Key: [SECRET]\" -H "
+      "'Api-Token: [SECRET]'\nX-Auth-Token: [SECRET] ok" },
+    { "X-Api-Key: required, X-Api-Key: 12345678, X-Api-Key-Id: 7f3a9c2b1e, "
+      "api-token: yourtoken1, see X-Api-Key: header, Content-Type: applicati"
+      "on/json", NULL },
+    /* a header's value further than its ": ": the token rules (16) */
+    { "X-Api-Key:       q7Rt2mZ9xK, X-Api-Key:       zoaw0c0m50m0hz2h1fm21y4t"
+      "qfyl7ifi ok", "X-Api-Key:       q7Rt2mZ9xK, X-Api-Key:       [SECRET] "
+      "ok" },
+
+    /* a quoted token of digits or of letters only after a credential word */
+    { "vbout token = '8274619305172846309185' and tz token = 'KXQRTmVBNWZpHCD"
+      "LSJfY'", "vbout token = '[SECRET]' and tz token = '[SECRET]'" },
+    { "token = '12345678901234567890', token = '00000000000000000000', token"
+      " = 'AccessTokenValueHere', token = 'ABCDEFGHIJKLMNOPQRSTUVwx', 82746"
+      "19305172846309185 KXQRTmVBNWZpHCDLSJfY", NULL },
+
+    /*
+     * a quoted value with other characters after a credential's name,
+     * whole, as long as a stream holds all of them back
+     */
+    { "\"secret_key\" => \"pk_w7Hq2Lx9#R4t&@*vZ$mN3e\", token - 'qe$ow@k4r8-$t"
+      "bxuma^61pz2-8h7d&vnkq9'", "\"secret_key\" => \"[SECRET]\", token - '["
+      "SECRET]'" },
+    { "password: \"Tr0ub4dor&3x!Q\" ok", "password: \"[SECRET]\" ok" },
+    { "token = 'a7Kd9]mQ2x#Lp4Zt8vW3', token = \"${API_TOKEN}#1234abcd\", tok"
+      "en = \"see https://ex.io/a1b2c3\", token = \"it's #1 of 22 tokens\", "
+      "token = \"aaaaa#11bbbbb\", secret = \"/usr/lib/x86_64#2/abc\", token "
+      "= \"Ab#1 2cd\"", NULL },
+
     { NULL, NULL }
 };
 
