@@ -6,7 +6,7 @@
  * one core, natively (callgrind counts instructions, not these times: it
  * lacks SHA-NI and counts a "rep movsb" copy byte by byte): decoding a
  * body's prompt texts, the token memo's hash over them (one chain of
- * multiplies, as before 7m-allon, and four lanes, as now), a copy of the
+ * multiplies, as before 7m, and four lanes, as now), a copy of the
  * body, SHA-256 over it (the cache key's order of magnitude).  The minimum
  * of REPS runs of each, so that a loaded machine shows the cost of the
  * code, not of the load.
