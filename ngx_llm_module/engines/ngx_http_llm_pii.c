@@ -109,7 +109,6 @@ typedef struct {
     size_t                          n;
     const ngx_http_llm_pii_t       *pii;
     const u_char                   *text;
-    size_t                          len;
 } ngx_http_llm_pii_runs_t;
 
 
@@ -145,7 +144,6 @@ typedef struct {
     void                           *data;
     const ngx_http_llm_pii_t       *pii;
     const u_char                   *text;
-    size_t                          len;
     size_t                          off;
 } ngx_http_llm_pii_shift_t;
 
@@ -1895,7 +1893,6 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     rs.n = n;
     rs.pii = pii;
     rs.text = t;
-    rs.len = len;
 
     if (hs_scan(pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS], (const char *) buf,
                 (unsigned int) (p - buf), 0, scratch, ngx_http_llm_pii_on_run,
@@ -1997,7 +1994,6 @@ ngx_http_llm_pii_scan_wins(const ngx_http_llm_pii_t *pii,
     sh.data = data;
     sh.pii = pii;
     sh.text = t;
-    sh.len = ws->n ? ws->w[ws->n - 1][1] : 0;
 
     for (k = 0; k < ws->n; k++) {
         sh.off = ws->w[k][0];
