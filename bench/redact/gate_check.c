@@ -5,9 +5,8 @@
  * A check of the databases apart (NGX_HTTP_LLM_PII_APART in
  * ngx_http_llm_pii.c), longer than t/unit/pii_apart_test.c's: on random
  * texts made of the characters the patterns are made of, the engine's
- * Hyperscan stage (the main database, the runs of digits, the IBAN and
- * IPv6 windows, the "@" and URL patterns from their first possible start,
- * the national ID gate, the starts of match found by
+ * Hyperscan stage (the main database, the runs of digits, the IBAN
+ * windows, the national ID gate, the starts of match found by
  * ngx_http_llm_pii_som()) must report what one database of every pattern
  * reports over the whole text, start-of-match included; and the national
  * ID gate must be open whenever its database reports anything.  It

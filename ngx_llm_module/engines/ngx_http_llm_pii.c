@@ -53,9 +53,7 @@ typedef struct {
 #define NGX_HTTP_LLM_PII_DB_IBAN      0
 #define NGX_HTTP_LLM_PII_DB_DIGITS    1
 #define NGX_HTTP_LLM_PII_DB_NATIONAL  2
-#define NGX_HTTP_LLM_PII_DB_AT        3
-#define NGX_HTTP_LLM_PII_DB_COLON     4
-#define NGX_HTTP_LLM_PII_NAPART       5
+#define NGX_HTTP_LLM_PII_NAPART       3
 
 
 struct ngx_http_llm_pii_s {
@@ -63,8 +61,7 @@ struct ngx_http_llm_pii_s {
     hs_database_t                  *apart[NGX_HTTP_LLM_PII_NAPART];
                                                  /* the patterns scanned
                                                     apart: IBAN, numbers,
-                                                    national IDs, "@" and
-                                                    URLs, IPv6, see
+                                                    national IDs, see
                                                     NGX_HTTP_LLM_PII_APART */
     ngx_http_llm_pii_pattern_t     *patterns;    /* by Hyperscan id */
     unsigned                        npatterns;
@@ -130,11 +127,7 @@ typedef struct {
 
 /* what the pass over the text found for the databases apart */
 typedef struct {
-    size_t                          at;          /* where a match of the "@"
-                                                    and URL patterns can
-                                                    start, or the length */
     ngx_http_llm_pii_wins_t         iban;
-    ngx_http_llm_pii_wins_t         colon;
 } ngx_http_llm_pii_marks_t;
 
 
@@ -266,8 +259,6 @@ static int ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *t, size_t len,
     match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m,
     ngx_http_llm_pii_marks_t *mk);
-static size_t ngx_http_llm_pii_colon_run(const u_char *t, size_t len,
-    size_t i, ngx_http_llm_pii_wins_t *ws);
 static void ngx_http_llm_pii_win_add(ngx_http_llm_pii_wins_t *ws, size_t s,
     size_t e, size_t len);
 static int ngx_http_llm_pii_scan_wins(const ngx_http_llm_pii_t *pii,
@@ -429,21 +420,6 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 #define NGX_HTTP_LLM_PII_APART_NATIONAL  0x08000000
 
 /*
- * "@" and URLs: every match starts at an "@" (e-mail addresses, a password
- * before a host) or at most 25 bytes before a "://" (URLs with a
- * password); no anchor, no "\b", no start-of-match: scanned from the first
- * "@", or 25 bytes before the first "://", to the end.
- */
-#define NGX_HTTP_LLM_PII_APART_AT        0x04000000
-
-/*
- * IPv6: every match is made of "0-9A-Fa-f:." and has two ":" at most 5
- * bytes apart; only the runs of these characters that have them are
- * scanned, in windows of the text (see ngx_http_llm_pii_colon_run()).
- */
-#define NGX_HTTP_LLM_PII_APART_COLON     0x02000000
-
-/*
  * A pattern scanned apart whose start of match is not Hyperscan's: it is
  * compiled without start-of-match there, and ngx_http_llm_pii_som() finds
  * the leftmost start of a match that ends at a report, as Hyperscan does
@@ -456,12 +432,10 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 
 #define NGX_HTTP_LLM_PII_APART  (NGX_HTTP_LLM_PII_APART_IBAN                  \
                                  |NGX_HTTP_LLM_PII_APART_DIGITS               \
-                                 |NGX_HTTP_LLM_PII_APART_NATIONAL             \
-                                 |NGX_HTTP_LLM_PII_APART_AT                   \
-                                 |NGX_HTTP_LLM_PII_APART_COLON)
+                                 |NGX_HTTP_LLM_PII_APART_NATIONAL)
 
 #if (NGX_HTTP_LLM_PII_SSE2)
-/* each byte of the 16 at p less '0': a digit or ':' is at most 10 */
+/* each byte of the 16 at p less '0': a digit is at most 9 */
 #define ngx_pii_sse_from0(p)                                                  \
     _mm_sub_epi8(_mm_loadu_si128((const __m128i *) (p)), _mm_set1_epi8('0'))
 #endif
@@ -469,8 +443,6 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 #define ngx_pii_run(c)  (ngx_pii_digit(c) || (c) == ' ' || (c) == '('         \
                          || (c) == ')' || (c) == '.' || (c) == '+'             \
                          || (c) == '-')
-
-#define ngx_pii_colon_run(c)  (ngx_pii_hex(c) || (c) == ':' || (c) == '.')
 
 #define ngx_pii_digit(c)  ((c) >= '0' && (c) <= '9')
 #define ngx_pii_upper(c)  ((c) >= 'A' && (c) <= 'Z')
@@ -504,8 +476,7 @@ static const char  *ngx_http_llm_pii_names[NGX_HTTP_LLM_PII_NBUILTIN] = {
 
 static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
 
-    { NGX_HTTP_LLM_PII_EMAIL, 7,
-      HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_APART_AT,
+    { NGX_HTTP_LLM_PII_EMAIL, 7, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
       "@(?:[a-z0-9\\x80-\\xff-]+(?:\\.[a-z0-9\\x80-\\xff-]+)*"
       "\\.(?:[a-z](?:[a-z0-9-]{0,61}[a-z])?|[\\x80-\\xff]{4,64})"
       "|[a-z]{2}"
@@ -592,12 +563,12 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
       ngx_http_llm_pii_v_ipv4 },
 
-    { NGX_HTTP_LLM_PII_IP, 6, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_APART_COLON,
+    { NGX_HTTP_LLM_PII_IP, 6, HS_FLAG_CASELESS,
       "[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,8}",
       ngx_http_llm_pii_v_ipv6 },
 
     /* IPv4-mapped and -compatible: "::ffff:192.0.2.128" */
-    { NGX_HTTP_LLM_PII_IP, 6, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_APART_COLON,
+    { NGX_HTTP_LLM_PII_IP, 6, HS_FLAG_CASELESS,
       "[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){1,6}:[0-9]{1,3}(?:\\.[0-9]{1,3}){3}",
       ngx_http_llm_pii_v_ipv6 },
 
@@ -689,8 +660,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * port and path; an empty user ("redis://:pw@host"), a password with
      * "@", ":" or other special characters ("P@ss:w0rd!"), percent-encoded
      */
-    { NGX_HTTP_LLM_PII_SECRET, 1,
-      HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_APART_AT,
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
       "[a-z][a-z0-9+.:-]{1,24}://"
       "[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}@[A-Za-z0-9._-]+"
       "(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/?&=+-]*)?",
@@ -702,8 +672,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * are not held back ("P@ss w?rd") is judged whole; with the "@" after a
      * password of the longest length, held until the host comes
      */
-    { NGX_HTTP_LLM_PII_SECRET, 1,
-      HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_APART_AT,
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
       "[a-z][a-z0-9+.:-]{1,24}://[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}@?",
       ngx_http_llm_pii_v_cred_url_open },
 
@@ -712,8 +681,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * "admin:s3cret@db.example.com:5432/app"; from the "@" (a literal is
      * cheap to look for), the validator finds "user:password" before it
      */
-    { NGX_HTTP_LLM_PII_SECRET, 1,
-      NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_APART_AT,
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
       "@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*"
       "(?::[0-9]{2,5}|/)[A-Za-z0-9._~%/?&=+-]*",
       ngx_http_llm_pii_v_cred_bare },
@@ -895,9 +863,7 @@ static const unsigned  ngx_http_llm_pii_apart_flags[NGX_HTTP_LLM_PII_NAPART]
     = {
     NGX_HTTP_LLM_PII_APART_IBAN,
     NGX_HTTP_LLM_PII_APART_DIGITS,
-    NGX_HTTP_LLM_PII_APART_NATIONAL,
-    NGX_HTTP_LLM_PII_APART_AT,
-    NGX_HTTP_LLM_PII_APART_COLON
+    NGX_HTTP_LLM_PII_APART_NATIONAL
 };
 
 
@@ -1606,9 +1572,9 @@ ngx_http_llm_pii_texts(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
 /*
  * The Hyperscan part of a scan: the main database, then each database
  * apart where its patterns can match (NGX_HTTP_LLM_PII_APART): one pass
- * over the text (ngx_http_llm_pii_runs()) finds the runs of digits, the
- * windows of the IBAN and IPv6 patterns and the first "@" or URL; 0 or -1
- * (an error, or the handler stopped the scan)
+ * over the text (ngx_http_llm_pii_runs()) finds the runs of digits and
+ * the windows of the IBAN patterns; 0 or -1 (an error, or the handler
+ * stopped the scan)
  */
 
 int
@@ -1616,7 +1582,6 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *text, size_t len,
     match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m)
 {
-    ngx_http_llm_pii_wins_t   whole;
     ngx_http_llm_pii_marks_t  mk;
 
     if (pii->db == NULL) {
@@ -1631,43 +1596,17 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
     }
 
     if (pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS]
-        || pii->apart[NGX_HTTP_LLM_PII_DB_IBAN]
-        || pii->apart[NGX_HTTP_LLM_PII_DB_AT]
-        || pii->apart[NGX_HTTP_LLM_PII_DB_COLON])
+        || pii->apart[NGX_HTTP_LLM_PII_DB_IBAN])
     {
         if (ngx_http_llm_pii_runs(pii, scratch, text, len, handler, data, m,
                                   &mk)
-            != 0)
-        {
-            return -1;
-        }
-
-        if (ngx_http_llm_pii_scan_wins(pii,
-                                       pii->apart[NGX_HTTP_LLM_PII_DB_IBAN],
-                                       scratch, text, &mk.iban, handler, data)
             != 0
             || ngx_http_llm_pii_scan_wins(pii,
-                                       pii->apart[NGX_HTTP_LLM_PII_DB_COLON],
-                                       scratch, text, &mk.colon, handler,
-                                       data)
+                                       pii->apart[NGX_HTTP_LLM_PII_DB_IBAN],
+                                       scratch, text, &mk.iban, handler, data)
                != 0)
         {
             return -1;
-        }
-
-        if (mk.at < len) {
-            whole.n = 1;
-            whole.w[0][0] = mk.at;
-            whole.w[0][1] = len;
-
-            if (ngx_http_llm_pii_scan_wins(pii,
-                                           pii->apart[NGX_HTTP_LLM_PII_DB_AT],
-                                           scratch, text, &whole, handler,
-                                           data)
-                != 0)
-            {
-                return -1;
-            }
         }
     }
 
@@ -1691,21 +1630,17 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
  * ().+-" that have four digits, or "+", a digit and 9 characters in all:
  * the runs copied one after the other, each followed by '\n' (which none
  * of these patterns matches), scanned at once, the reports moved back to
- * the text.  On the way (prose has few digits, ":" and "@": 16 bytes are
- * looked at at once for one):
+ * the text.  Prose has few digits: 64 or 16 bytes are looked at at once
+ * for one (the smallest of each byte less '0').
  *
- * - the IBAN windows: a match starts with two letters, an optional
- *   separator and two digits at d that are at the start of a run of
- *   digits, or after its first character, a separator (every digit is in
- *   a run), with 11 more characters after them
- *   (ngx_http_llm_pii_iban_at()); it starts at d - 2 or d - 3 and ends by
- *   d + 63 (65 bytes at most); a window from d - 3 to d + 63 holds it, and
- *   every match that ends where it ends (each starts at such a d too, and
- *   its window holds the same last byte: the windows are joined), so the
- *   start-of-match is that of the whole text;
- * - the IPv6 windows: the runs of "0-9A-Fa-f:." with two ":" at most 5
- *   bytes apart (ngx_http_llm_pii_colon_run());
- * - where the "@" and URL patterns can start (NGX_HTTP_LLM_PII_APART_AT).
+ * On the way, the IBAN windows: a match starts with two letters, an
+ * optional separator and two digits at d that are at the start of a run
+ * of digits, or after its first character, a separator (every digit is in
+ * a run), with 11 more characters after them (ngx_http_llm_pii_iban_at());
+ * it starts at d - 2 or d - 3 and ends by d + 63 (65 bytes at most); a
+ * window from d - 3 to d + 63 holds it, and every match that ends where it
+ * ends (each starts at such a d too, and its window holds the same last
+ * byte: the windows are joined).
  */
 
 static int
@@ -1714,8 +1649,7 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     ngx_http_llm_pii_matches_t *m, ngx_http_llm_pii_marks_t *mk)
 {
     u_char                   c, *p, *buf;
-    size_t                   i, s, e, n, nd, size, cap, d, url, colon;
-    const u_char            *q;
+    size_t                   i, s, e, n, nd, size, cap, d;
     uint32_t                *map;
     unsigned                 plus;
     ngx_http_llm_pii_runs_t  rs;
@@ -1723,7 +1657,7 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     int                      mask;
     __m128i                  v;
 
-    const __m128i  ten = _mm_set1_epi8(10);
+    const __m128i  nine = _mm_set1_epi8(9);
 #endif
 
     buf = NULL;
@@ -1731,11 +1665,8 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     p = NULL;
     n = 0;
     i = 0;
-    url = len;
-    colon = 0;                     /* the IPv6 run looked at ends here */
 
     mk->iban.n = 0;
-    mk->colon.n = 0;
 
     while (i < len) {
 
@@ -1743,8 +1674,8 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         if (i + 64 <= len) {
 
             /*
-             * 64 bytes without a digit or ":" at once: the smallest of
-             * each byte less '0' is more than 10
+             * 64 bytes without a digit at once: the smallest of each byte
+             * less '0' is more than 9
              */
 
             v = _mm_min_epu8(
@@ -1753,7 +1684,7 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
                     _mm_min_epu8(ngx_pii_sse_from0(t + i + 32),
                                  ngx_pii_sse_from0(t + i + 48)));
 
-            if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, ten), v))
+            if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, nine), v))
                 == 0)
             {
                 i += 64;
@@ -1763,7 +1694,7 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
 
         if (i + 16 <= len) {
             v = ngx_pii_sse_from0(t + i);
-            mask = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, ten),
+            mask = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, nine),
                                                     v));
             if (mask == 0) {
                 i += 16;
@@ -1775,21 +1706,6 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
 #endif
 
         c = t[i];
-
-        if (c == ':') {
-            if (url == len && i + 2 < len && t[i + 1] == '/'
-                && t[i + 2] == '/')
-            {
-                url = i;
-            }
-
-            if (i >= colon && pii->apart[NGX_HTTP_LLM_PII_DB_COLON]) {
-                colon = ngx_http_llm_pii_colon_run(t, len, i, &mk->colon);
-            }
-
-            i++;
-            continue;
-        }
 
         if (!ngx_pii_digit(c)) {
             i++;
@@ -1870,19 +1786,6 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         *p++ = '\n';
     }
 
-    /* a URL with a password starts 25 bytes at most before its "://" */
-
-    if (url < len) {
-        url = (url > 25) ? url - 25 : 0;
-    }
-
-    mk->at = len;
-
-    if (pii->apart[NGX_HTTP_LLM_PII_DB_AT]) {
-        q = memchr(t, '@', url);
-        mk->at = q ? (size_t) (q - t) : url;
-    }
-
     if (n == 0) {
         return 0;
     }
@@ -1903,44 +1806,6 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     }
 
     return 0;
-}
-
-
-/*
- * The run of "0-9A-Fa-f:." around the ":" at i: a window of the IPv6
- * patterns when it has two ":" at most 5 bytes apart (every match of them
- * is such a run's part: "(?::[0-9a-f]{0,4}){2,8}", and ":" before the
- * IPv4 part; a run that starts or ends a window is whole, so the starts of
- * match are those of the whole text); returns where the run ends
- */
-
-static size_t
-ngx_http_llm_pii_colon_run(const u_char *t, size_t len, size_t i,
-    ngx_http_llm_pii_wins_t *ws)
-{
-    size_t  s, e, last;
-    int     pair;
-
-    for (s = i; s > 0 && ngx_pii_colon_run(t[s - 1]); s--) { /* void */ }
-
-    pair = 0;
-    last = NGX_HTTP_LLM_PII_NONE;
-
-    for (e = s; e < len && ngx_pii_colon_run(t[e]); e++) {
-        if (t[e] == ':') {
-            if (last != NGX_HTTP_LLM_PII_NONE && e - last <= 5) {
-                pair = 1;
-            }
-
-            last = e;
-        }
-    }
-
-    if (pair) {
-        ngx_http_llm_pii_win_add(ws, s, e, len);
-    }
-
-    return e;
 }
 
 
