@@ -6,7 +6,7 @@
  *
  *   engine   ngx_http_llm_pii_scan(): Hyperscan, validators, selection
  *   hs       the engine's Hyperscan stage alone (ngx_http_llm_pii_hs_scan():
- *            its three databases, the runs of digits, the IBAN gate),
+ *            its databases, the runs of digits, the windows and gates),
  *            reports only counted
  *   hs1      hs_scan() of one database of all the built-in patterns (how
  *            the engine scanned before it had three)

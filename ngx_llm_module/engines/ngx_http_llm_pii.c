@@ -104,7 +104,41 @@ typedef struct {
     const uint32_t                 *map;         /* each run: its offset in
                                                     the runs, in the text */
     size_t                          n;
+    const ngx_http_llm_pii_t       *pii;
+    const u_char                   *text;
 } ngx_http_llm_pii_runs_t;
+
+
+/*
+ * Windows of a text scanned with a database apart (see
+ * ngx_http_llm_pii_runs()): at most NGX_HTTP_LLM_PII_NWIN, in the order of
+ * the text; one closer than NGX_HTTP_LLM_PII_WGAP bytes to the one before
+ * joins it (an hs_scan() call costs more than that many bytes); with no
+ * room left, the last one runs to the end of the text.
+ */
+#define NGX_HTTP_LLM_PII_NWIN  16
+#define NGX_HTTP_LLM_PII_WGAP  64
+
+typedef struct {
+    size_t                          n;
+    size_t                          w[NGX_HTTP_LLM_PII_NWIN][2];
+} ngx_http_llm_pii_wins_t;
+
+
+/* what the pass over the text found for the databases apart */
+typedef struct {
+    ngx_http_llm_pii_wins_t         iban;
+} ngx_http_llm_pii_marks_t;
+
+
+/* a window's reports moved back to the text */
+typedef struct {
+    match_event_handler             handler;
+    void                           *data;
+    const ngx_http_llm_pii_t       *pii;
+    const u_char                   *text;
+    size_t                          off;
+} ngx_http_llm_pii_shift_t;
 
 
 /* where the breakpoints start in m->norm, after len + 1 bytes */
@@ -229,14 +263,27 @@ static int ngx_http_llm_pii_on_report(unsigned int id,
 static int ngx_http_llm_pii_compile_apart(const char **exprs,
     unsigned *flags, unsigned *ids, size_t n, hs_database_t **db, char *err,
     size_t errlen);
-static int ngx_http_llm_pii_iban_gate(const u_char *t, size_t len);
 static int ngx_http_llm_pii_iban_at(const u_char *t, size_t len, size_t d);
 static int ngx_http_llm_pii_national_gate(const u_char *t, size_t len);
 static int ngx_http_llm_pii_cf_shape(const u_char *p);
 static int ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *t, size_t len,
     match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m,
-    int *iban);
+    ngx_http_llm_pii_marks_t *mk);
+static void ngx_http_llm_pii_win_add(ngx_http_llm_pii_wins_t *ws, size_t s,
+    size_t e, size_t len);
+static int ngx_http_llm_pii_scan_wins(const ngx_http_llm_pii_t *pii,
+    const hs_database_t *db, hs_scratch_t *scratch, const u_char *t,
+    const ngx_http_llm_pii_wins_t *ws, match_event_handler handler,
+    void *data);
+static size_t ngx_http_llm_pii_som(const ngx_http_llm_pii_pattern_t *pat,
+    const u_char *t, size_t e);
+static size_t ngx_http_llm_pii_som_national(const u_char *t, size_t e);
+static size_t ngx_http_llm_pii_som_iban(const u_char *t, size_t e,
+    int lower);
+static int ngx_http_llm_pii_on_shifted(unsigned int id,
+    unsigned long long from, unsigned long long to, unsigned int flags,
+    void *data);
 static int ngx_http_llm_pii_on_run(unsigned int id, unsigned long long from,
     unsigned long long to, unsigned int flags, void *data);
 static int ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
@@ -357,9 +404,9 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
  * of the whole text (the pattern, the text and the start-of-match are the
  * same), and a scan's result does not depend on the order of its reports.
  *
- * IBAN: scanned when the text has what every match starts with, two
+ * IBAN: scanned in windows around what every match starts with, two
  * letters, an optional separator, two digits and 11 more characters (see
- * ngx_http_llm_pii_iban_gate()).
+ * ngx_http_llm_pii_runs()).
  */
 #define NGX_HTTP_LLM_PII_APART_IBAN      0x20000000
 
@@ -383,18 +430,25 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
  */
 #define NGX_HTTP_LLM_PII_APART_NATIONAL  0x08000000
 
+/*
+ * A pattern scanned apart whose start of match is not Hyperscan's: it is
+ * compiled without start-of-match there, and ngx_http_llm_pii_som() finds
+ * the leftmost start of a match that ends at a report, as Hyperscan does
+ * (the number patterns with bounded repeats and the IBAN ones: with
+ * start-of-match, Hyperscan spent 3 us on each value in their databases,
+ * 4 to 20 times the time without; t/unit/pii_apart_test.c compares the
+ * starts with Hyperscan's).
+ */
+#define NGX_HTTP_LLM_PII_OWNSOM          0x01000000
+
 #define NGX_HTTP_LLM_PII_APART  (NGX_HTTP_LLM_PII_APART_IBAN                  \
                                  |NGX_HTTP_LLM_PII_APART_DIGITS               \
                                  |NGX_HTTP_LLM_PII_APART_NATIONAL)
 
 #if (NGX_HTTP_LLM_PII_SSE2)
-/* 0xff in the bytes of the 16 at p that are digits */
-#define ngx_pii_sse_digits(p)                                                 \
-    _mm_cmpeq_epi8(_mm_min_epu8(_mm_sub_epi8(                                 \
-                       _mm_loadu_si128((const __m128i *) (p)),                \
-                       _mm_set1_epi8('0')), _mm_set1_epi8(9)),                \
-                   _mm_sub_epi8(_mm_loadu_si128((const __m128i *) (p)),       \
-                                _mm_set1_epi8('0')))
+/* each byte of the 16 at p less '0': a digit is at most 9 */
+#define ngx_pii_sse_from0(p)                                                  \
+    _mm_sub_epi8(_mm_loadu_si128((const __m128i *) (p)), _mm_set1_epi8('0'))
 #endif
 
 #define ngx_pii_run(c)  (ngx_pii_digit(c) || (c) == ' ' || (c) == '('         \
@@ -441,17 +495,20 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_email },
 
     /* E.164 and international notations: "+44 20 7946 0958" */
-    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
+    { NGX_HTTP_LLM_PII_PHONE, 5,
+      NGX_HTTP_LLM_PII_APART_DIGITS|NGX_HTTP_LLM_PII_OWNSOM,
       "\\+[1-9][0-9 ().-]{6,22}[0-9]",
       ngx_http_llm_pii_v_phone_intl },
 
     /* the same with the international prefix 00: "0044 20 7946 0958" */
-    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
+    { NGX_HTTP_LLM_PII_PHONE, 5,
+      NGX_HTTP_LLM_PII_APART_DIGITS|NGX_HTTP_LLM_PII_OWNSOM,
       "00[1-9][0-9 ().-]{6,22}[0-9]",
       ngx_http_llm_pii_v_phone_intl },
 
     /* NANP: "(415) 555-0100", "415-555-0100", "1-800-555-0199" */
-    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
+    { NGX_HTTP_LLM_PII_PHONE, 5,
+      NGX_HTTP_LLM_PII_APART_DIGITS|NGX_HTTP_LLM_PII_OWNSOM,
       "(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\)|[2-9][0-9]{2})[ .-]?"
       "[2-9][0-9]{2}[ .-]?[0-9]{4}",
       ngx_http_llm_pii_v_phone_nanp },
@@ -460,7 +517,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * national numbers with a trunk 0: "020 7946 0958", "06 12 34 56 78",
      * "07700 900123", "030 12345678"
      */
-    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
+    { NGX_HTTP_LLM_PII_PHONE, 5,
+      NGX_HTTP_LLM_PII_APART_DIGITS|NGX_HTTP_LLM_PII_OWNSOM,
       "\\(?0[1-9][0-9]{0,3}\\)?(?:[ .-][0-9]{2,8}){1,4}",
       ngx_http_llm_pii_v_phone_national },
 
@@ -486,7 +544,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "[^0-9\\n]{0,32}[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
       ngx_http_llm_pii_v_phone_context },
 
-    { NGX_HTTP_LLM_PII_CARD, 2, NGX_HTTP_LLM_PII_APART_DIGITS,
+    { NGX_HTTP_LLM_PII_CARD, 2,
+      NGX_HTTP_LLM_PII_APART_DIGITS|NGX_HTTP_LLM_PII_OWNSOM,
       "[0-9](?:[ -]?[0-9]){11,18}",
       ngx_http_llm_pii_v_card },
 
@@ -501,11 +560,13 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_ssn_bare },
 
     /* compact, grouped by 4 or otherwise, spaces, dashes or dots */
-    { NGX_HTTP_LLM_PII_IBAN, 3, NGX_HTTP_LLM_PII_APART_IBAN,
+    { NGX_HTTP_LLM_PII_IBAN, 3,
+      NGX_HTTP_LLM_PII_APART_IBAN|NGX_HTTP_LLM_PII_OWNSOM,
       "[A-Z]{2}[ .-]?[0-9]{2}(?:[ .-]?[A-Z0-9]){11,30}",
       ngx_http_llm_pii_v_iban },
 
-    { NGX_HTTP_LLM_PII_IBAN, 3, NGX_HTTP_LLM_PII_APART_IBAN,
+    { NGX_HTTP_LLM_PII_IBAN, 3,
+      NGX_HTTP_LLM_PII_APART_IBAN|NGX_HTTP_LLM_PII_OWNSOM,
       "[a-z]{2}[ .-]?[0-9]{2}(?:[ .-]?[a-z0-9]){11,30}",
       ngx_http_llm_pii_v_iban },
 
@@ -877,7 +938,8 @@ ngx_http_llm_pii_builtin_pattern(unsigned i, unsigned *type, unsigned *flags)
 
     *type = ngx_http_llm_pii_builtins[i].type;
     *flags = ngx_http_llm_pii_builtins[i].flags
-             & ~(NGX_HTTP_LLM_PII_HELD|NGX_HTTP_LLM_PII_APART);
+             & ~(NGX_HTTP_LLM_PII_HELD|NGX_HTTP_LLM_PII_APART
+                 |NGX_HTTP_LLM_PII_OWNSOM);
 
     if (*flags & NGX_HTTP_LLM_PII_NOSOM) {
         *flags &= ~NGX_HTTP_LLM_PII_NOSOM;
@@ -1172,7 +1234,9 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
 
         if (a < NGX_HTTP_LLM_PII_NAPART) {
             aexprs[a][an[a]] = exprs[i];
-            aflags[a][an[a]] = flags[i];
+            aflags[a][an[a]] = (pii->patterns[i].flags
+                                & NGX_HTTP_LLM_PII_OWNSOM)
+                               ? flags[i] & ~HS_FLAG_SOM_LEFTMOST : flags[i];
             aids[a][an[a]++] = ids[i];
             continue;
         }
@@ -1543,8 +1607,10 @@ ngx_http_llm_pii_texts(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
 
 /*
  * The Hyperscan part of a scan: the main database, then each database
- * apart where its patterns can match (NGX_HTTP_LLM_PII_APART); 0 or -1 (an
- * error, or the handler stopped the scan)
+ * apart where its patterns can match (NGX_HTTP_LLM_PII_APART): one pass
+ * over the text (ngx_http_llm_pii_runs()) finds the runs of digits and
+ * the windows of the IBAN patterns; 0 or -1 (an error, or the handler
+ * stopped the scan)
  */
 
 int
@@ -1552,7 +1618,7 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *text, size_t len,
     match_event_handler handler, void *data, ngx_http_llm_pii_matches_t *m)
 {
-    int  iban;
+    ngx_http_llm_pii_marks_t  mk;
 
     if (pii->db == NULL) {
         return 0;
@@ -1565,27 +1631,19 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
         return -1;
     }
 
-    iban = 0;
-
-    if (pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS]) {
+    if (pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS]
+        || pii->apart[NGX_HTTP_LLM_PII_DB_IBAN])
+    {
         if (ngx_http_llm_pii_runs(pii, scratch, text, len, handler, data, m,
-                                  &iban)
-            != 0)
+                                  &mk)
+            != 0
+            || ngx_http_llm_pii_scan_wins(pii,
+                                       pii->apart[NGX_HTTP_LLM_PII_DB_IBAN],
+                                       scratch, text, &mk.iban, handler, data)
+               != 0)
         {
             return -1;
         }
-
-    } else if (pii->apart[NGX_HTTP_LLM_PII_DB_IBAN]) {
-        iban = ngx_http_llm_pii_iban_gate(text, len);
-    }
-
-    if (pii->apart[NGX_HTTP_LLM_PII_DB_IBAN]
-        && iban
-        && hs_scan(pii->apart[NGX_HTTP_LLM_PII_DB_IBAN], (const char *) text,
-                   (unsigned int) len, 0, scratch, handler, data)
-           != HS_SUCCESS)
-    {
-        return -1;
     }
 
     if (pii->apart[NGX_HTTP_LLM_PII_DB_NATIONAL]
@@ -1603,30 +1661,38 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
 
 
 /*
- * The number patterns (NGX_HTTP_LLM_PII_APART_DIGITS) over the runs of "0-9
+ * One pass over the text for the databases apart.  The number patterns
+ * (NGX_HTTP_LLM_PII_APART_DIGITS) are scanned over the runs of "0-9
  * ().+-" that have four digits, or "+", a digit and 9 characters in all:
- * the runs copied one after the other, each followed by '\n' (which none of
- * these patterns matches), scanned at once, the reports moved back to the
- * text.  Prose has few digits: 16 bytes are looked at at once for one.
- * *iban is set when the IBAN gate is open (ngx_http_llm_pii_iban_gate()
- * in the same pass).
+ * the runs copied one after the other, each followed by '\n' (which none
+ * of these patterns matches), scanned at once, the reports moved back to
+ * the text.  Prose has few digits: 64 or 16 bytes are looked at at once
+ * for one (the smallest of each byte less '0').
+ *
+ * On the way, the IBAN windows: a match starts with two letters, an
+ * optional separator and two digits at d that are at the start of a run
+ * of digits, or after its first character, a separator (every digit is in
+ * a run), with 11 more characters after them (ngx_http_llm_pii_iban_at());
+ * it starts at d - 2 or d - 3 and ends by d + 63 (65 bytes at most); a
+ * window from d - 3 to d + 63 holds it, and every match that ends where it
+ * ends (each starts at such a d too, and its window holds the same last
+ * byte: the windows are joined).
  */
 
 static int
 ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     const u_char *t, size_t len, match_event_handler handler, void *data,
-    ngx_http_llm_pii_matches_t *m, int *iban)
+    ngx_http_llm_pii_matches_t *m, ngx_http_llm_pii_marks_t *mk)
 {
     u_char                   c, *p, *buf;
-    size_t                   i, s, e, n, nd, size, cap;
+    size_t                   i, s, e, n, nd, size, cap, d;
     uint32_t                *map;
     unsigned                 plus;
     ngx_http_llm_pii_runs_t  rs;
 #if (NGX_HTTP_LLM_PII_SSE2)
     int                      mask;
-    __m128i                  v, x;
+    __m128i                  v;
 
-    const __m128i  zero = _mm_set1_epi8('0');
     const __m128i  nine = _mm_set1_epi8(9);
 #endif
 
@@ -1636,30 +1702,36 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     n = 0;
     i = 0;
 
+    mk->iban.n = 0;
+
     while (i < len) {
 
 #if (NGX_HTTP_LLM_PII_SSE2)
         if (i + 64 <= len) {
 
-            /* 64 bytes without a digit at once */
+            /*
+             * 64 bytes without a digit at once: the smallest of each byte
+             * less '0' is more than 9
+             */
 
-            x = _mm_or_si128(
-                    _mm_or_si128(ngx_pii_sse_digits(t + i),
-                                 ngx_pii_sse_digits(t + i + 16)),
-                    _mm_or_si128(ngx_pii_sse_digits(t + i + 32),
-                                 ngx_pii_sse_digits(t + i + 48)));
+            v = _mm_min_epu8(
+                    _mm_min_epu8(ngx_pii_sse_from0(t + i),
+                                 ngx_pii_sse_from0(t + i + 16)),
+                    _mm_min_epu8(ngx_pii_sse_from0(t + i + 32),
+                                 ngx_pii_sse_from0(t + i + 48)));
 
-            if (_mm_movemask_epi8(x) == 0) {
+            if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, nine), v))
+                == 0)
+            {
                 i += 64;
                 continue;
             }
         }
 
         if (i + 16 <= len) {
-            v = _mm_loadu_si128((const __m128i *) (t + i));
-            x = _mm_sub_epi8(v, zero);
-            mask = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, nine),
-                                                    x));
+            v = ngx_pii_sse_from0(t + i);
+            mask = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, nine),
+                                                    v));
             if (mask == 0) {
                 i += 16;
                 continue;
@@ -1669,7 +1741,9 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         }
 #endif
 
-        if (!ngx_pii_digit(t[i])) {
+        c = t[i];
+
+        if (!ngx_pii_digit(c)) {
             i++;
             continue;
         }
@@ -1696,18 +1770,20 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
 
         i = e;
 
-        /*
-         * The IBAN gate on the way (every digit is in a run): the two
-         * digits after two letters are at the start of a run, or after
-         * its first character, a separator
-         */
+        if (pii->apart[NGX_HTTP_LLM_PII_DB_IBAN]) {
+            d = ngx_http_llm_pii_iban_at(t, len, s) ? s
+                : ngx_http_llm_pii_iban_at(t, len, s + 1) ? s + 1
+                : NGX_HTTP_LLM_PII_NONE;
 
-        if (!*iban) {
-            *iban = ngx_http_llm_pii_iban_at(t, len, s)
-                    || ngx_http_llm_pii_iban_at(t, len, s + 1);
+            if (d != NGX_HTTP_LLM_PII_NONE) {
+                ngx_http_llm_pii_win_add(&mk->iban, d > 3 ? d - 3 : 0,
+                                         d + 63 < len ? d + 63 : len, len);
+            }
         }
 
-        if (nd < 4 && !(plus && e - s >= 9)) {
+        if (pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS] == NULL
+            || (nd < 4 && !(plus && e - s >= 9)))
+        {
             continue;
         }
 
@@ -1754,15 +1830,109 @@ ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     rs.data = data;
     rs.map = map;
     rs.n = n;
+    rs.pii = pii;
+    rs.text = t;
 
-    if (hs_scan(pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS], (const char *) buf, (unsigned int) (p - buf), 0,
-                scratch, ngx_http_llm_pii_on_run, &rs)
+    if (hs_scan(pii->apart[NGX_HTTP_LLM_PII_DB_DIGITS], (const char *) buf,
+                (unsigned int) (p - buf), 0, scratch, ngx_http_llm_pii_on_run,
+                &rs)
         != HS_SUCCESS)
     {
         return -1;
     }
 
     return 0;
+}
+
+
+/* a window after the others (s at or after the last one's start) */
+
+static void
+ngx_http_llm_pii_win_add(ngx_http_llm_pii_wins_t *ws, size_t s, size_t e,
+    size_t len)
+{
+    size_t  *last;
+
+    if (ws->n) {
+        last = ws->w[ws->n - 1];
+
+        if (s <= last[1] + NGX_HTTP_LLM_PII_WGAP) {
+            if (e > last[1]) {
+                last[1] = e;
+            }
+
+            return;
+        }
+
+        if (ws->n == NGX_HTTP_LLM_PII_NWIN) {
+            last[1] = len;
+            return;
+        }
+    }
+
+    ws->w[ws->n][0] = s;
+    ws->w[ws->n][1] = e;
+    ws->n++;
+}
+
+
+/* a database apart over windows of the text */
+
+static int
+ngx_http_llm_pii_scan_wins(const ngx_http_llm_pii_t *pii,
+    const hs_database_t *db, hs_scratch_t *scratch, const u_char *t,
+    const ngx_http_llm_pii_wins_t *ws, match_event_handler handler,
+    void *data)
+{
+    size_t                    k;
+    ngx_http_llm_pii_shift_t  sh;
+
+    if (db == NULL) {
+        return 0;
+    }
+
+    sh.handler = handler;
+    sh.data = data;
+    sh.pii = pii;
+    sh.text = t;
+
+    for (k = 0; k < ws->n; k++) {
+        sh.off = ws->w[k][0];
+
+        if (hs_scan(db, (const char *) t + sh.off,
+                    (unsigned int) (ws->w[k][1] - sh.off), 0, scratch,
+                    ngx_http_llm_pii_on_shifted, &sh)
+            != HS_SUCCESS)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_llm_pii_on_shifted(unsigned int id, unsigned long long from,
+    unsigned long long to, unsigned int flags, void *data)
+{
+    ngx_http_llm_pii_shift_t *sh = data;
+
+    const ngx_http_llm_pii_pattern_t  *pat;
+
+    pat = &sh->pii->patterns[id];
+    to += sh->off;
+
+    /* without start-of-match, Hyperscan says 0, as over the whole text */
+
+    if (pat->flags & NGX_HTTP_LLM_PII_OWNSOM) {
+        from = ngx_http_llm_pii_som(pat, sh->text, (size_t) to);
+
+    } else if (!(pat->flags & NGX_HTTP_LLM_PII_NOSOM)) {
+        from += sh->off;
+    }
+
+    return sh->handler(id, from, to, flags, sh->data);
 }
 
 
@@ -1797,7 +1967,253 @@ ngx_http_llm_pii_on_run(unsigned int id, unsigned long long from,
 
     d = rs->map[2 * lo + 1] - rs->map[2 * lo];
 
+    if (rs->pii->patterns[id].flags & NGX_HTTP_LLM_PII_OWNSOM) {
+        return rs->handler(id,
+                           ngx_http_llm_pii_som(&rs->pii->patterns[id],
+                                                rs->text, (size_t) to + d),
+                           to + d, flags, rs->data);
+    }
+
     return rs->handler(id, from + d, to + d, flags, rs->data);
+}
+
+
+/*
+ * The leftmost start of a match of pat (NGX_HTTP_LLM_PII_OWNSOM) that ends
+ * at e, as Hyperscan's start-of-match gives it: each pattern's layout read
+ * backwards from its end.  A match ends at e (Hyperscan reported it).
+ */
+
+#define ngx_pii_nsep(c)   ((c) == ' ' || (c) == '.' || (c) == '-')
+#define ngx_pii_phch(c)   (ngx_pii_digit(c) || (c) == ' ' || (c) == '('      \
+                           || (c) == ')' || (c) == '.' || (c) == '-')
+
+static size_t
+ngx_http_llm_pii_som(const ngx_http_llm_pii_pattern_t *pat, const u_char *t,
+    size_t e)
+{
+    size_t  s, r, n, lo;
+
+    if (pat->validate == ngx_http_llm_pii_v_card) {
+
+        /* "[0-9](?:[ -]?[0-9]){11,18}": back to the 19th digit at most */
+
+        s = e - 1;
+
+        for (n = 1; n < 19; n++) {
+            r = s;
+
+            if (r > 0 && (t[r - 1] == ' ' || t[r - 1] == '-')) {
+                r--;
+            }
+
+            if (r == 0 || !ngx_pii_digit(t[r - 1])) {
+                break;
+            }
+
+            s = r - 1;
+        }
+
+        return s;
+    }
+
+    if (pat->validate == ngx_http_llm_pii_v_phone_intl) {
+
+        /*
+         * "\+[1-9][0-9 ().-]{6,22}[0-9]" and "00[1-9][0-9 ().-]{6,22}[0-9]":
+         * the run of "0-9 ().-" before the last digit starts at r
+         */
+
+        lo = (e > 26) ? e - 26 : 0;
+
+        for (r = e - 1; r > lo && ngx_pii_phch(t[r - 1]); r--) { /* void */ }
+
+        if (pat->regex[0] == '\\') {
+            /* "+" is not of the run: the one before it */
+            return r - 1;
+        }
+
+        for (s = r; s + 10 <= e; s++) {
+            if (t[s] == '0' && t[s + 1] == '0'
+                && t[s + 2] >= '1' && t[s + 2] <= '9')
+            {
+                return s;
+            }
+        }
+
+        return r;
+    }
+
+    if (pat->validate == ngx_http_llm_pii_v_phone_nanp) {
+
+        /*
+         * "(?:\+?1[ .-]?)?(?:\([2-9][0-9]{2}\)|[2-9][0-9]{2})[ .-]?"
+         * "[2-9][0-9]{2}[ .-]?[0-9]{4}": the line, the exchange and the area
+         * code have one reading backwards; the longest prefix
+         */
+
+        s = e - 4;
+
+        if (ngx_pii_nsep(t[s - 1])) {
+            s--;
+        }
+
+        s -= 3;
+
+        if (ngx_pii_nsep(t[s - 1])) {
+            s--;
+        }
+
+        s -= (t[s - 1] == ')') ? 5 : 3;
+
+        r = s;
+
+        if (r > 0 && ngx_pii_nsep(t[r - 1])) {
+            r--;
+        }
+
+        if (r > 0 && t[r - 1] == '1') {
+            s = r - 1;
+
+            if (s > 0 && t[s - 1] == '+') {
+                s--;
+            }
+        }
+
+        return s;
+    }
+
+    if (pat->validate == ngx_http_llm_pii_v_phone_national) {
+        return ngx_http_llm_pii_som_national(t, e);
+    }
+
+    if (pat->validate == ngx_http_llm_pii_v_iban) {
+        return ngx_http_llm_pii_som_iban(t, e, pat->regex[1] == 'a');
+    }
+
+    return 0;
+}
+
+
+/*
+ * "\(?0[1-9][0-9]{0,3}\)?(?:[ .-][0-9]{2,8}){1,4}": each group is a run of
+ * 2 to 8 digits after a separator (the last one ends at e); with k groups
+ * (1 to 4), the trunk ends before the first one's separator (and a ")"),
+ * starts at its leftmost "0[1-9]" 2 to 5 digits before that (and a "(");
+ * the leftmost of the k that read
+ */
+
+static size_t
+ngx_http_llm_pii_som_national(const u_char *t, size_t e)
+{
+    size_t    p, x, q, y, z, best;
+    unsigned  k;
+
+    best = e;
+    p = e;
+
+    for (k = 1; k <= 4; k++) {
+
+        /* the group that ends at p */
+
+        for (x = p; x > 0 && ngx_pii_digit(t[x - 1]); x--) { /* void */ }
+
+        if (p - x < 2 || p - x > 8 || x == 0 || !ngx_pii_nsep(t[x - 1])) {
+            break;
+        }
+
+        /* the trunk before its separator */
+
+        q = x - 1;
+
+        if (q > 0 && t[q - 1] == ')') {
+            q--;
+        }
+
+        for (y = q; y > 0 && ngx_pii_digit(t[y - 1]) && q - y < 5; y--) {
+            /* void */
+        }
+
+        for (z = y; z + 2 <= q; z++) {
+            if (t[z] == '0' && t[z + 1] >= '1' && t[z + 1] <= '9') {
+                if (z > 0 && t[z - 1] == '(') {
+                    z--;
+                }
+
+                if (z < best) {
+                    best = z;
+                }
+
+                break;
+            }
+        }
+
+        /* the group before it ends at its separator */
+
+        p = x - 1;
+    }
+
+    return best;
+}
+
+
+/*
+ * "[A-Z]{2}[ .-]?[0-9]{2}(?:[ .-]?[A-Z0-9]){11,30}" (and in lower case):
+ * the first start from 65 bytes before e that reads to e
+ */
+
+static size_t
+ngx_http_llm_pii_som_iban(const u_char *t, size_t e, int lower)
+{
+    size_t    s, p, n;
+    u_char    c;
+
+#define ngx_pii_iban_letter(c)  (lower ? ngx_pii_lower(c) : ngx_pii_upper(c))
+
+    for (s = (e > 65) ? e - 65 : 0; s + 15 <= e; s++) {
+        if (!ngx_pii_iban_letter(t[s]) || !ngx_pii_iban_letter(t[s + 1])) {
+            continue;
+        }
+
+        p = s + 2;
+
+        if (ngx_pii_nsep(t[p])) {
+            p++;
+        }
+
+        if (p + 2 > e || !ngx_pii_digit(t[p]) || !ngx_pii_digit(t[p + 1])) {
+            continue;
+        }
+
+        n = 0;
+
+        for (p += 2; p < e; p++) {
+            c = t[p];
+
+            if (ngx_pii_nsep(c)) {
+                if (++p == e) {
+                    n = 0;                  /* not after a separator */
+                    break;
+                }
+
+                c = t[p];
+            }
+
+            if (!ngx_pii_digit(c) && !ngx_pii_iban_letter(c)) {
+                break;
+            }
+
+            n++;
+        }
+
+        if (p == e && n >= 11 && n <= 30) {
+            return s;
+        }
+    }
+
+#undef ngx_pii_iban_letter
+
+    return 0;
 }
 
 
@@ -1956,61 +2372,6 @@ ngx_http_llm_pii_national_gate(const u_char *t, size_t len)
         }
 
         i = r;
-    }
-
-    return 0;
-}
-
-
-/*
- * Whether the text has the start of a match of the IBAN patterns: two
- * letters, a space, "." or "-" or none, two digits, then 11 characters
- * [A-Za-z0-9] each after a separator or none.  Every match of the two
- * patterns has it (of one case: this looks for either); without it the
- * IBAN database reports nothing.  Prose has few digits: 16 bytes are
- * looked at at once for one.
- */
-
-static int
-ngx_http_llm_pii_iban_gate(const u_char *t, size_t len)
-{
-    size_t   i;
-#if (NGX_HTTP_LLM_PII_SSE2)
-    int       mask;
-    __m128i   v, x;
-
-    const __m128i  zero = _mm_set1_epi8('0');
-    const __m128i  nine = _mm_set1_epi8(9);
-#endif
-
-    i = 2;
-
-    while (i + 2 + 11 <= len) {
-
-#if (NGX_HTTP_LLM_PII_SSE2)
-        if (i + 16 <= len) {
-            v = _mm_loadu_si128((const __m128i *) (t + i));
-            x = _mm_sub_epi8(v, zero);
-            mask = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, nine),
-                                                    x));
-            if (mask == 0) {
-                i += 16;
-                continue;
-            }
-
-            i += __builtin_ctz((unsigned) mask);
-
-            if (i + 2 + 11 > len) {
-                break;
-            }
-        }
-#endif
-
-        if (ngx_http_llm_pii_iban_at(t, len, i)) {
-            return 1;
-        }
-
-        i++;
     }
 
     return 0;

@@ -3,14 +3,14 @@
  * Copyright (C) ngx_llm_module authors
  *
  * The redaction engine's databases apart (NGX_HTTP_LLM_PII_APART in
- * ngx_http_llm_pii.c): the IBAN and national ID gates open on every text
- * their patterns match (fixed cases, and random texts made of the
- * patterns' characters, each gate against its database scanned over the
- * whole text; the IBAN one computed on the way over the runs of digits
- * too), stay closed on prose; the number patterns scanned over the
- * runs of digits report what they report over the whole text, start-of-
- * match included; a scan of a value of each kind finds it.  The engine's
- * source is included (the gates are static).
+ * ngx_http_llm_pii.c): the engine's Hyperscan stage (the main database,
+ * the runs of digits, the IBAN windows, the starts of match found by
+ * ngx_http_llm_pii_som(), the national ID gate) reports what one
+ * database of every pattern reports over the whole text, start-of-match
+ * included (fixed cases, and random texts made of the patterns'
+ * characters); the national ID gate opens on every text its patterns
+ * match; prose opens no window and no gate; a scan of a value of each
+ * kind finds it.  The engine's source is included (the gates are static).
  */
 
 
@@ -19,7 +19,7 @@
 #include "ngx_http_llm_pii.c"
 
 
-#define MAX_REPORTS  4096
+#define MAX_REPORTS  65536
 
 
 typedef struct {
@@ -117,27 +117,126 @@ static const char  *pieces[] = {
     "x", "X", "K", "A", "B", "a", "b", "M", "R", "L", "P", "T", "H", "Z",
     "z", "d", "e", "\n", ":", "/", "_", "Q", "00", "+4", "2A", "0 ", "DE",
     "de", "GODE", "561231", "HDFRRL09", "12345678", "RSSMRA", "85T10A562S",
-    "X1234567L"
+    "X1234567L",
+    /* "@", URLs, IPv6 (from 49) */
+    "@", "://", "::", ":", "f", "c", "ff", "fe80", "ffff", "1:2", "a:b",
+    "@x.io", "u:p", "http", "redis", "db.example.com", "/", ".", "0", "9",
+    "192.0.2.1", "FF:", "@[", "]", "ipv6:", " ", "-", "%", "~"
 };
 
 #define NPIECES  (sizeof(pieces) / sizeof(pieces[0]))
 
 
+/* a random text: pieces from all, from the number characters, mostly
+   letters, or the "@", URL and IPv6 ones */
+
+static size_t
+random_text(u_char *text, size_t max)
+{
+    int     pick;
+    size_t  len, k, l, c;
+
+    len = 0;
+    pick = rand() % 4;
+
+    for (k = rand() % 120 + 1; k > 0 && len + 64 < max; k--) {
+        c = pick == 0 ? (size_t) rand() % NPIECES
+            : pick == 1 ? (size_t) rand() % 16
+            : pick == 2 ? (size_t) (rand() % 2 ? rand() % 12
+                                               : 17 + rand() % 12)
+            : (rand() % 3 ? 49 + (size_t) rand() % (NPIECES - 49)
+                          : (size_t) rand() % 49);
+        l = strlen(pieces[c]);
+        memcpy(text + len, pieces[c], l);
+        len += l;
+    }
+
+    return len;
+}
+
+
+/* one database of every pattern of pii (and "-----BEGIN "), ids as pii's */
+
+static hs_database_t *
+compile_all(const ngx_http_llm_pii_t *pii, unsigned types)
+{
+    unsigned             i, n, t, f, fl[128], ids[128];
+    const char          *ex[128], *r;
+    hs_database_t       *db;
+    hs_compile_error_t  *cerr;
+
+    n = 0;
+
+    for (i = 0; (r = ngx_http_llm_pii_builtin_pattern(i, &t, &f)); i++) {
+        if (types & (1u << t)) {
+            ex[n] = r;
+            fl[n] = f;
+            ids[n] = n;
+            n++;
+        }
+    }
+
+    if (pii->begin != NGX_HTTP_LLM_PII_NOID) {
+        ex[n] = NGX_HTTP_LLM_PII_BEGIN;
+        fl[n] = 0;
+        ids[n++] = pii->begin;
+    }
+
+    if (hs_compile_multi(ex, fl, ids, n, HS_MODE_BLOCK, NULL, &db, &cerr)
+        != HS_SUCCESS)
+    {
+        printf("# compile: %s\n", cerr->message);
+        hs_free_compile_error(cerr);
+        return NULL;
+    }
+
+    return db;
+}
+
+
+/* the engine's reports and one database's, sorted; 0 when the same */
+
+static int
+compare(const ngx_http_llm_pii_t *pii, hs_database_t *all,
+    hs_scratch_t *scratch, const u_char *text, size_t len,
+    ngx_http_llm_pii_matches_t *m, reports_t *r1, reports_t *r2)
+{
+    r1->n = 0;
+    hs_scan(all, (const char *) text, (unsigned) len, 0, scratch, collect,
+            r1);
+
+    r2->n = 0;
+
+    if (ngx_http_llm_pii_hs_scan(pii, scratch, text, len, collect, r2, m)
+        != 0)
+    {
+        return -1;
+    }
+
+    qsort(r1->v, r1->n, sizeof(r1->v[0]), cmp_ull);
+    qsort(r2->v, r2->n, sizeof(r2->v[0]), cmp_ull);
+
+    return r1->n != r2->n
+           || memcmp(r1->v, r2->v, r1->n * sizeof(r1->v[0])) != 0;
+}
+
+
 int
 main(void)
 {
-    int                          bad, g, pick, iban, iban_match;
+    int                          bad;
     char                         err[256];
-    long                         it, gate_fail, runs_fail, opened[3];
-    size_t                       len, l, k, i, np;
+    long                         it, gate_fail, fail[2], opened[8];
+    size_t                       len, k, i, np;
     unsigned                     a, t, f, fl[64], ids[64];
-    const char                  *ex[64], *piece, *s;
+    const char                  *ex[64], *s;
     static u_char                text[4096];
     static reports_t             r1, r2;
     hs_scratch_t                *scratch;
-    hs_database_t               *whole[NGX_HTTP_LLM_PII_NAPART];
+    hs_database_t               *whole[NGX_HTTP_LLM_PII_NAPART], *all[2];
     hs_compile_error_t          *cerr;
-    ngx_http_llm_pii_t          *pii, *dflt;
+    ngx_http_llm_pii_t          *pii, *dflt, *e[2];
+    ngx_http_llm_pii_marks_t     mk;
     ngx_http_llm_pii_matches_t   m;
 
     static const struct {
@@ -150,9 +249,24 @@ main(void)
         { "card 4111 1111 1111 1111", NGX_HTTP_LLM_PII_CARD },
         { "ssn 078-05-1120", NGX_HTTP_LLM_PII_SSN },
         { "host 192.168.0.1", NGX_HTTP_LLM_PII_IP },
+        { "host 2001:db8::8a2e:370:7334 up", NGX_HTTP_LLM_PII_IP },
+        { "mapped ::ffff:192.0.2.128 here", NGX_HTTP_LLM_PII_IP },
+        { "mail jane.doe@example.com now", NGX_HTTP_LLM_PII_EMAIL },
+        { "db postgres://app:s3cr3tPassw0rd@db.example.com:5432/app",
+          NGX_HTTP_LLM_PII_SECRET },
         { "codice fiscale RSSMRA85T10A562S", NGX_HTTP_LLM_PII_NATIONAL_ID },
         { "DNI 12345678Z", NGX_HTTP_LLM_PII_NATIONAL_ID },
         { NULL, 0 }
+    };
+
+    static const char  *edges[] = {
+        "see abcdefghijklmnopqrstuvwxy://user:pw@host.example.com/x ok",
+        "see a2345678901234567890123.-://user:pw@host ok",
+        "pay to AB-12-1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6"
+        "-7-8-9-0 now",
+        "pay to ab 12.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z"
+        ".a.b.c.d now",
+        NULL
     };
 
     static const char  *prose[] = {
@@ -198,14 +312,16 @@ main(void)
            "found in \"%s\"", s);
     }
 
-    /* prose: the gates stay closed */
+    /* prose: no window, no gate */
 
     for (k = 0; prose[k]; k++) {
         s = prose[k];
 
-        ok(!ngx_http_llm_pii_iban_gate((const u_char *) s, strlen(s))
+        ok(ngx_http_llm_pii_runs(pii, scratch, (const u_char *) s, strlen(s),
+                                 collect, &r1, &m, &mk) == 0
+           && mk.iban.n == 0
            && !ngx_http_llm_pii_national_gate((const u_char *) s, strlen(s)),
-           "gates closed on \"%.20s...\"", s);
+           "no window, gates closed on \"%.20s...\"", s);
     }
 
     /* each database apart's patterns, compiled to scan whole texts */
@@ -234,96 +350,113 @@ main(void)
         hs_alloc_scratch(whole[a], &scratch);
     }
 
+    /* every pattern in one database: all types, the default ones */
+
+    e[0] = pii;
+    e[1] = dflt;
+    all[0] = compile_all(pii, NGX_HTTP_LLM_PII_ALL);
+    all[1] = compile_all(dflt, NGX_HTTP_LLM_PII_DEFAULT);
+
+    if (!ok(all[0] != NULL && all[1] != NULL, "one database of all")) {
+        printf("1..%d\n", tests);
+        return 1;
+    }
+
+    hs_alloc_scratch(all[0], &scratch);
+    hs_alloc_scratch(all[1], &scratch);
+
+    /* the fixed cases, the values above, more than 16 windows */
+
+    len = 0;
+
+    for (k = 0; k < 40; k++) {
+        len += (size_t) sprintf((char *) text + len,
+                                "DE%02zu 3704 0044 0532 0130 00 fe80::%zx "
+                                "%zu@x.io ", k, k, k);
+    }
+
+    for (k = 0; k < 2; k++) {
+        ok(compare(e[k], all[k], scratch, text, len, &m, &r1, &r2) == 0
+           && r1.n > 100,
+           "40 IBANs, IPv6 and e-mail addresses: %zu reports, as one "
+           "database", r1.n);
+    }
+
+    for (k = 0; values[k].text; k++) {
+        s = values[k].text;
+
+        ok(compare(pii, all[0], scratch, (const u_char *) s, strlen(s), &m,
+                   &r1, &r2) == 0 && r1.n > 0,
+           "\"%.24s...\": the reports of one database", s);
+    }
+
+    /* the longest matches: a scheme of 25 bytes, an IBAN of 65 */
+
+    for (k = 0; edges[k]; k++) {
+        s = edges[k];
+
+        ok(compare(pii, all[0], scratch, (const u_char *) s, strlen(s), &m,
+                   &r1, &r2) == 0 && r1.n > 0,
+           "\"%.24s...\": the reports of one database", s);
+    }
+
     /* random texts of the patterns' characters */
 
     srand(1);
     gate_fail = 0;
-    runs_fail = 0;
-    opened[0] = opened[1] = opened[2] = 0;
-    iban_match = 0;
+    fail[0] = fail[1] = 0;
+    memset(opened, 0, sizeof(opened));
 
     for (it = 0; it < 30000; it++) {
-        len = 0;
-        pick = rand() % 3;
-
-        for (k = rand() % 120 + 1; k > 0 && len < 3000; k--) {
-            piece = pieces[pick == 0 ? (size_t) rand() % NPIECES
-                           : pick == 1 ? (size_t) rand() % 16
-                           : (size_t) (rand() % 2 ? rand() % 12
-                                                  : 17 + rand() % 12)];
-            l = strlen(piece);
-            memcpy(text + len, piece, l);
-            len += l;
-        }
+        len = random_text(text, sizeof(text));
 
         for (a = 0; a < NGX_HTTP_LLM_PII_NAPART; a++) {
-            if (a == NGX_HTTP_LLM_PII_DB_DIGITS) {
-                continue;
-            }
-
             r1.n = 0;
             hs_scan(whole[a], (const char *) text, (unsigned) len, 0,
                     scratch, collect, &r1);
-
-            g = (a == NGX_HTTP_LLM_PII_DB_IBAN)
-                ? ngx_http_llm_pii_iban_gate(text, len)
-                : ngx_http_llm_pii_national_gate(text, len);
 
             if (r1.n) {
                 opened[a]++;
             }
 
-            if (a == NGX_HTTP_LLM_PII_DB_IBAN) {
-                iban_match = (r1.n != 0);
+            if (a == NGX_HTTP_LLM_PII_DB_NATIONAL && r1.n
+                && !ngx_http_llm_pii_national_gate(text, len)
+                && gate_fail++ < 3)
+            {
+                printf("# the national ID gate closed on \"%.*s\"\n",
+                       (int) len, text);
             }
+        }
 
-            if (r1.n && !g && gate_fail++ < 3) {
-                printf("# gate %u closed on \"%.*s\"\n", a, (int) len, text);
+        for (k = 0; k < 2; k++) {
+            if (compare(e[k], all[k], scratch, text, len, &m, &r1, &r2) != 0
+                && fail[k]++ < 3)
+            {
+                printf("# %s types: %zu reports, one database %zu: "
+                       "\"%.*s\"\n", k ? "default" : "all", r2.n, r1.n,
+                       (int) len, text);
             }
-        }
-
-        r1.n = 0;
-        hs_scan(whole[NGX_HTTP_LLM_PII_DB_DIGITS], (const char *) text,
-                (unsigned) len, 0, scratch, collect, &r1);
-
-        r2.n = 0;
-        iban = 0;
-        ngx_http_llm_pii_runs(pii, scratch, text, len, collect, &r2, &m,
-                              &iban);
-
-        qsort(r1.v, r1.n, sizeof(r1.v[0]), cmp_ull);
-        qsort(r2.v, r2.n, sizeof(r2.v[0]), cmp_ull);
-
-        if (r1.n) {
-            opened[NGX_HTTP_LLM_PII_DB_DIGITS]++;
-        }
-
-        if (iban_match && !iban && gate_fail++ < 3) {
-            printf("# the runs' IBAN gate closed on \"%.*s\"\n", (int) len,
-                   text);
-        }
-
-        if ((r1.n != r2.n
-             || memcmp(r1.v, r2.v, r1.n * sizeof(r1.v[0])) != 0)
-            && runs_fail++ < 3)
-        {
-            printf("# runs: %zu reports, the whole text %zu: \"%.*s\"\n",
-                   r2.n, r1.n, (int) len, text);
         }
     }
 
-    ok(opened[0] > 1000 && opened[1] > 1000 && opened[2] > 1000,
+    ok(opened[NGX_HTTP_LLM_PII_DB_IBAN] > 1000
+       && opened[NGX_HTTP_LLM_PII_DB_DIGITS] > 1000
+       && opened[NGX_HTTP_LLM_PII_DB_NATIONAL] > 1000,
        "random texts with matches: IBAN %ld, numbers %ld, national IDs %ld",
-       opened[0], opened[1], opened[2]);
-    ok(gate_fail == 0, "the gates open on every match (%ld failures)",
-       gate_fail);
-    ok(runs_fail == 0, "the runs of digits report as the whole text "
-       "(%ld failures)", runs_fail);
+       opened[NGX_HTTP_LLM_PII_DB_IBAN], opened[NGX_HTTP_LLM_PII_DB_DIGITS],
+       opened[NGX_HTTP_LLM_PII_DB_NATIONAL]);
+    ok(gate_fail == 0, "the national ID gate opens on every match (%ld "
+       "failures)", gate_fail);
+    ok(fail[0] == 0 && fail[1] == 0, "the databases apart report as one "
+       "database over the whole text (%ld and %ld failures)", fail[0],
+       fail[1]);
 
     for (a = 0; a < NGX_HTTP_LLM_PII_NAPART; a++) {
         hs_free_database(whole[a]);
     }
 
+    hs_free_database(all[0]);
+    hs_free_database(all[1]);
     hs_free_scratch(scratch);
     ngx_http_llm_pii_free(pii);
     ngx_http_llm_pii_free(dflt);
