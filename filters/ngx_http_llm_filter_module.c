@@ -1949,6 +1949,20 @@ ngx_http_llm_upstream_finalize(ngx_http_request_t *r, ngx_int_t rc)
         return;
     }
 
+    if (rc == NGX_DECLINED) {
+        /*
+         * The upstream's X-Accel-Redirect: the request goes on at that URI
+         * (ngx_http_upstream_process_headers()), the attempt did not fail
+         */
+
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "llm: upstream redirected the request, not a failed "
+                       "attempt");
+
+        ctx->fallback_wait = 0;
+        return;
+    }
+
     if (ctx->header_held
         && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST
         && rc != NGX_HTTP_REQUEST_TIME_OUT
