@@ -15,10 +15,13 @@
 #
 #   PR_PATHS="plain gw all" PR_SIZE=16384 bash bench/profile.sh
 #
+# The pair of instances is started as start_pair does, but with the counter
+# preloaded into the front nginx only.
+#
 # Environment: PR_PATHS ("plain gw all"; any of features.sh's paths),
 # PR_SIZE (16384), PR_SECONDS (10), PR_CONNS (16), PR_FREQ (4999),
 # PR_STRACE (1), PR_OUT (a directory to keep perf.data and the reports in;
-# default: the work directory), FE_UNIQUE ("last", as features.sh).
+# default: the work directory, removed at exit unless BENCH_KEEP=1), FE_UNIQUE ("last", as features.sh).
 # Each path runs on a fresh pair of instances, after a 2 s warm-up.
 # Absolute microseconds depend on the machine's load; the shares of the
 # samples much less so.

@@ -170,9 +170,14 @@ def table(files):
     head = names + (['gw + Σ parts', 'all − (gw + Σ parts)'] if inter else [])
     print('| component | ' + ' | '.join(head) + ' |')
     print('|---|' + '---:|' * len(head))
-    for c in order + ['**total**']:
+    for c in order + ['**kernel**', '**user space**', '**total**']:
         if c == '**total**':
             v = [us[n] for n in names]
+        elif c == '**kernel**':
+            v = [sum(val(k, n) for k in order if k.startswith('kernel')) for n in names]
+        elif c == '**user space**':
+            v = [sum(val(k, n) for k in order if not k.startswith('kernel'))
+                 for n in names]
         else:
             v = [val(c, n) for n in names]
         if inter:
