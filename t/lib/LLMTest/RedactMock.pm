@@ -2,10 +2,13 @@ package LLMTest::RedactMock;
 
 # What the redaction tests through nginx share (t/023-pii-formats.t,
 # t/032-pii-email-ids.t, t/033-pii-secrets.t, t/041-pii-secrets-third.t;
-# t/004-redact.t and t/020-hostile-redact.t take chunk(), $Stop, $Done):
+# t/004-redact.t and t/020-hostile-redact.t take chunk(), echo_events()
+# and $Stop, $Done):
 #
 # - chunk(TEXT): an OpenAI stream event whose delta is TEXT (already
 #   escaped for JSON and for a single-quoted nginx string);
+# - echo_events(MAKE, PIECES): echo directives sending MAKE->(PIECE) for
+#   each piece as an event of its own, each flushed;
 # - by_char(TEXT): echo directives sending TEXT one character per event
 #   (a JSON escape such as "\\u0022" is one character), each flushed;
 # - contents(BODY): the text of a streamed answer, all deltas joined, as
@@ -24,7 +27,7 @@ use warnings;
 use JSON::PP ();
 use Exporter 'import';
 
-our @EXPORT_OK = qw(chunk by_char contents redact_mock $Stop $Done
+our @EXPORT_OK = qw(chunk echo_events by_char contents redact_mock $Stop $Done
                     $RedactGateway);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -34,12 +37,17 @@ sub chunk {
         . '"delta":{"content":"' . $t . '"},"finish_reason":null}]}\n\n';
 }
 
+# echo directives that send each piece as an event of its own, flushed
+sub echo_events {
+    my ($make, @pieces) = @_;
+    return join "\n", map { "            echo -n '" . $make->($_) . "';\n"
+                            . "            echo_flush;" } @pieces;
+}
+
 # one event per character; a JSON escape ("\\u0022") is one character
 sub by_char {
     my $text = shift;
-    my @pieces = $text =~ /(\\\\u[0-9a-f]{4}|.)/g;
-    return join "\n", map { "            echo -n '" . chunk($_) . "';\n"
-                            . "            echo_flush;" } @pieces;
+    return echo_events(\&chunk, $text =~ /(\\\\u[0-9a-f]{4}|.)/g);
 }
 
 # the text of a streamed answer, all deltas joined
