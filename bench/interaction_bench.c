@@ -17,8 +17,10 @@
  *       -o build/interaction_bench
  *   ./build/interaction_bench /tmp/body-16384.json
  *
- * The memo hashes are copies of ngx_http_llm_memo_hash()
- * (ngx_llm_module/ngx_http_llm_tokenizer.c), before and after.
+ * "four lanes" is the product's own hash, ngx_http_llm_memo_hash64()
+ * (engines/ngx_http_llm_memo_hash.h, what ngx_http_llm_tokenizer.c's memo
+ * calls); "one chain" is hash_chain_ref(), a reference copy of the hash
+ * before 7m, kept only to compare with.
  */
 
 
@@ -30,6 +32,7 @@
 #include <openssl/sha.h>
 
 #include "ngx_http_llm_json.h"
+#include "ngx_http_llm_memo_hash.h"
 
 
 #define REPS  2000
@@ -52,8 +55,10 @@ fmix(uint64_t x)
 }
 
 
+/* a reference copy of the memo hash before 7m (one chain), kept to compare */
+
 static uint64_t
-hash_chain(const u_char *p, size_t len)
+hash_chain_ref(const u_char *p, size_t len)
 {
     uint64_t       h, w;
     const u_char  *last;
@@ -73,54 +78,6 @@ hash_chain(const u_char *p, size_t len)
     }
 
     return fmix(h);
-}
-
-
-static uint64_t
-hash_lanes(const u_char *p, size_t len)
-{
-    size_t         i, n;
-    uint64_t       h[4], w, x;
-    const u_char  *last;
-
-    x = seed ^ ((uint64_t) len * 0xc2b2ae3d27d4eb4fULL);
-    h[0] = x;
-    h[1] = x ^ 0x8ebc6af09c88c6e3ULL;
-    h[2] = x ^ 0x589965cc75374cc3ULL;
-    h[3] = x ^ 0x1d8e4e27c47d124fULL;
-
-    last = p + (len & ~(size_t) 31);
-
-    for ( /* void */ ; p < last; p += 32) {
-        memcpy(&w, p, 8);
-        STEP(h[0], w);
-        memcpy(&w, p + 8, 8);
-        STEP(h[1], w);
-        memcpy(&w, p + 16, 8);
-        STEP(h[2], w);
-        memcpy(&w, p + 24, 8);
-        STEP(h[3], w);
-    }
-
-    n = (len & 31) >> 3;
-
-    for (i = 0; i < n; i++, p += 8) {
-        memcpy(&w, p, 8);
-        STEP(h[i], w);
-    }
-
-    if (len & 7) {
-        w = 0;
-        memcpy(&w, p, len & 7);
-        STEP(h[n], w);
-    }
-
-    x = h[0];
-    STEP(x, h[1]);
-    STEP(x, h[2]);
-    STEP(x, h[3]);
-
-    return fmix(x);
 }
 
 
@@ -199,14 +156,14 @@ main(int argc, char **argv)
 
         h = 0;
         for (i = 0, o = 0; i < nt; i++) {
-            h ^= hash_chain(out + o, l[i]);
+            h ^= hash_chain_ref(out + o, l[i]);
             o += l[i];
         }
 
         t[2] = now();
 
         for (i = 0, o = 0; i < nt; i++) {
-            h ^= hash_lanes(out + o, l[i]);
+            h ^= ngx_http_llm_memo_hash64(seed, out + o, l[i]);
             o += l[i];
         }
 

@@ -27,6 +27,7 @@
 #include "ngx_http_llm_module.h"
 #include "ngx_http_llm_tokens.h"
 #include "ngx_http_llm_bpe.h"
+#include "ngx_http_llm_memo_hash.h"
 
 #include <openssl/rand.h>
 
@@ -440,77 +441,17 @@ ngx_http_llm_tokens_init_process(ngx_cycle_t *cycle)
 #if !(NGX_HTTP_LLM_NO_TOKEN_MEMO)
 
 /*
- * A keyed 64-bit hash: one multiply and one xorshift per 8 bytes, in four
- * lanes (the words at 0, 8, 16 and 24 modulo 32 bytes, then the tail's in
- * the lanes in turn), combined by the same step, then murmur3's finalizer.
- * Each step is a bijection of a lane's state, and for a given state a
- * different word gives a different state; the combination is a bijection
- * of each lane's result when the others are fixed: so two texts of the
- * same length that differ in one 8-byte word never collide.  The seed
- * (random per worker) makes other collisions unpredictable to a client.
- * The counter and the length start the state: a count by one tokenizer is
- * never taken for another's.  Four lanes, not one chain of multiplies:
- * 1.3 us instead of 3.1 us for the 16 KB of a long chat (docs/benchmarks.md).
+ * The memo's hash (engines/ngx_http_llm_memo_hash.h), keyed by the
+ * worker's seed and the counter: a count by one tokenizer is never taken
+ * for another's.
  */
-
-#define NGX_HTTP_LLM_MEMO_STEP(h, w)                                          \
-    (h) = ((h) ^ (w)) * 0x9e3779b97f4a7c15ULL;                                \
-    (h) ^= (h) >> 32
 
 static uint64_t
 ngx_http_llm_memo_hash(const void *counter, const u_char *p, size_t len)
 {
-    size_t         i, n;
-    uint64_t       h[4], w, x;
-    const u_char  *last;
-
-    x = ngx_http_llm_memo_seed
-        ^ ((uint64_t) len * 0xc2b2ae3d27d4eb4fULL)
-        ^ ((uint64_t) (uintptr_t) counter * 0x165667b19e3779f9ULL);
-
-    h[0] = x;
-    h[1] = x ^ 0x8ebc6af09c88c6e3ULL;
-    h[2] = x ^ 0x589965cc75374cc3ULL;
-    h[3] = x ^ 0x1d8e4e27c47d124fULL;
-
-    last = p + (len & ~(size_t) 31);
-
-    for ( /* void */ ; p < last; p += 32) {
-        ngx_memcpy(&w, p, 8);
-        NGX_HTTP_LLM_MEMO_STEP(h[0], w);
-        ngx_memcpy(&w, p + 8, 8);
-        NGX_HTTP_LLM_MEMO_STEP(h[1], w);
-        ngx_memcpy(&w, p + 16, 8);
-        NGX_HTTP_LLM_MEMO_STEP(h[2], w);
-        ngx_memcpy(&w, p + 24, 8);
-        NGX_HTTP_LLM_MEMO_STEP(h[3], w);
-    }
-
-    n = (len & 31) >> 3;
-
-    for (i = 0; i < n; i++, p += 8) {
-        ngx_memcpy(&w, p, 8);
-        NGX_HTTP_LLM_MEMO_STEP(h[i], w);
-    }
-
-    if (len & 7) {
-        w = 0;
-        ngx_memcpy(&w, p, len & 7);
-        NGX_HTTP_LLM_MEMO_STEP(h[n], w);
-    }
-
-    x = h[0];
-    NGX_HTTP_LLM_MEMO_STEP(x, h[1]);
-    NGX_HTTP_LLM_MEMO_STEP(x, h[2]);
-    NGX_HTTP_LLM_MEMO_STEP(x, h[3]);
-
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-
-    return x;
+    return ngx_http_llm_memo_hash64(ngx_http_llm_memo_seed
+                 ^ ((uint64_t) (uintptr_t) counter * 0x165667b19e3779f9ULL),
+                 p, len);
 }
 
 #endif

@@ -6,6 +6,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Suite;
+use LLMTest::RedactMock qw(chunk echo_events $Stop $Done);
 use JSON::PP ();
 use Digest::SHA ();
 
@@ -16,31 +17,15 @@ no_long_string();
 log_level('info');
 no_root_location();
 
-# one OpenAI chunk / Anthropic text delta per piece of text
-sub chunk {
-    my $t = shift;
-    return 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
-        . '"delta":{"content":"' . $t . '"},"finish_reason":null}]}\n\n';
-}
-
+# an Anthropic text delta per piece of text (chunk(): OpenAI's)
 sub adelta {
     my $t = shift;
     return 'event: content_block_delta\ndata: {"type":"content_block_delta",'
         . '"index":0,"delta":{"type":"text_delta","text":"' . $t . '"}}\n\n';
 }
 
-# echo directives that send each piece as an event of its own, flushed
-sub echo_events {
-    my ($make, @pieces) = @_;
-    return join "\n", map { "            echo -n '" . $make->($_) . "';\n"
-                            . "            echo_flush;" } @pieces;
-}
-
-our $Stop = 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
-    . '"delta":{},"finish_reason":"stop"}]}\n\n';
 our $Usage = 'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":12,'
     . '"completion_tokens":7,"total_tokens":19}}\n\n';
-our $Done = 'data: [DONE]\n\n';
 
 our $Text = 'Write to john.doe@example.com today, or call +1 (415) 555-0100.';
 
@@ -192,12 +177,7 @@ our $Gateway = <<'_EOC_';
     }
 _EOC_
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", $Mock) unless defined $block->http_config;
-    $block->set_value("config", $Gateway) unless defined $block->config;
-});
+block_defaults(http_config => $Mock, config => $Gateway);
 
 run_tests();
 

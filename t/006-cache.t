@@ -192,12 +192,7 @@ our $AnthropicJsonHit = qr/^\{"id":"msg_[0-9a-f]{24}","type":"message","role":"a
 
 our $AnthropicSseHit = qr/^event: message_start\ndata: \{"type":"message_start","message":\{"id":"msg_[0-9a-f]{24}","type":"message","role":"assistant","model":"claude-3-5-haiku-20241022","content":\[\],"stop_reason":null,"stop_sequence":null,"usage":\{"input_tokens":12,"output_tokens":1\}\}\}\n\nevent: content_block_start\ndata: \{"type":"content_block_start","index":0,"content_block":\{"type":"text","text":""\}\}\n\nevent: content_block_delta\ndata: \{"type":"content_block_delta","index":0,"delta":\{"type":"text_delta","text":"Hello \\"there\\", from upstream\\nline two"\}\}\n\nevent: content_block_stop\ndata: \{"type":"content_block_stop","index":0\}\n\nevent: message_delta\ndata: \{"type":"message_delta","delta":\{"stop_reason":"end_turn","stop_sequence":null\},"usage":\{"output_tokens":9\}\}\n\nevent: message_stop\ndata: \{"type":"message_stop"\}\n\n$/;
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", $Mock) unless defined $block->http_config;
-    $block->set_value("config", $Gateway) unless defined $block->config;
-});
+block_defaults(http_config => $Mock, config => $Gateway);
 
 run_tests();
 

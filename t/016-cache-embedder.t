@@ -184,14 +184,8 @@ sub ask {
     return qq(POST $uri\n{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"$q"}]$extra});
 }
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", $Mock) unless defined $block->http_config;
-    $block->set_value("config", $Gateway) unless defined $block->config;
-    $block->set_value("more_headers", "Authorization: Bearer alice")
-        unless defined $block->more_headers;
-});
+block_defaults(http_config => $Mock, config => $Gateway,
+               more_headers => "Authorization: Bearer alice");
 
 run_tests();
 

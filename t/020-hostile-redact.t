@@ -8,6 +8,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Suite;
+use LLMTest::RedactMock qw(chunk echo_events);
 use JSON::PP ();
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
@@ -16,18 +17,6 @@ no_shuffle();
 no_long_string();
 log_level('info');
 no_root_location();
-
-sub chunk {
-    my $t = shift;
-    return 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
-        . '"delta":{"content":"' . $t . '"},"finish_reason":null}]}\n\n';
-}
-
-sub echo_events {
-    my ($make, @pieces) = @_;
-    return join "\n", map { "            echo -n '" . $make->($_) . "';\n"
-                            . "            echo_flush;" } @pieces;
-}
 
 # the text of a streamed answer, all deltas joined; then what else it has
 sub contents {
@@ -187,12 +176,7 @@ our $Gateway = <<'_EOC_';
     }
 _EOC_
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", $Mock) unless defined $block->http_config;
-    $block->set_value("config", $Gateway) unless defined $block->config;
-});
+block_defaults(http_config => $Mock, config => $Gateway);
 
 run_tests();
 

@@ -190,12 +190,7 @@ our $Dense = '{"model":"gpt-4o-mini","logit_bias":{' . $Bias
 our $DenseDup = '{"model":"gpt-4o-mini","logit_bias":{' . $Bias
                 . ',"1":2},"messages":[{"role":"user","content":"Hi"}]}';
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", $Mock) unless defined $block->http_config;
-    $block->set_value("config", $Gateway) unless defined $block->config;
-});
+block_defaults(http_config => $Mock, config => $Gateway);
 
 run_tests();
 

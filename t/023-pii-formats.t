@@ -9,6 +9,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Suite;
+use LLMTest::RedactMock ':all';
 use JSON::PP ();
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
@@ -17,43 +18,6 @@ no_shuffle();
 no_long_string();
 log_level('info');
 no_root_location();
-
-sub chunk {
-    my $t = shift;
-    return 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
-        . '"delta":{"content":"' . $t . '"},"finish_reason":null}]}\n\n';
-}
-
-# one event per character; a JSON escape ("\\uff14") is one character
-sub by_char {
-    my $text = shift;
-    my @pieces = $text =~ /(\\\\u[0-9a-f]{4}|.)/g;
-    return join "\n", map { "            echo -n '" . chunk($_) . "';\n"
-                            . "            echo_flush;" } @pieces;
-}
-
-# the text of a streamed answer, all deltas joined
-sub contents {
-    my $body = shift;
-    my $out = '';
-
-    for my $line (split /\n/, $body) {
-        next unless $line =~ /^data: (\{.*)$/;
-        my $j = eval { JSON::PP::decode_json($1) } or return "bad JSON: $line";
-
-        for my $c (@{ $j->{choices} || [] }) {
-            $out .= $c->{delta}{content} // '';
-        }
-    }
-
-    utf8::encode($out);             # bytes, as the body is compared
-
-    return $out;
-}
-
-our $Stop = 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
-    . '"delta":{},"finish_reason":"stop"}]}\n\n';
-our $Done = 'data: [DONE]\n\n';
 
 our $Stream = by_char('SSN 536221234, call me at 8 (812) 555-12-34, '
     . 'card \\\\uff14\\\\uff11\\\\uff11\\\\uff11 1111 1111 1111, '
@@ -66,58 +30,11 @@ our $Answer = 'Call 8 (812) 555-12-34 or +683 4002; card 6212 3456 7890 128 '
     . 'B0ABCDEF2/AbCdEfGhIjKlMnOpQrStUvWx. Not +999 1234 5678 nor '
     . '7:6:5:4:3:42.42.42.42.';
 
-our $Mock = <<"_EOC_";
-    log_format llm 'llm-log: redactions=\$llm_redactions status=\$status';
+our $Mock = redact_mock(answers => [$Answer], streams => [$Stream]);
 
-    llm_model gpt-4o-mini upstream=mock;
+our $Gateway = $RedactGateway;
 
-    upstream mock {
-        server unix:\$TEST_NGINX_HTML_DIR/mock.sock;
-    }
-
-    server {
-        listen unix:\$TEST_NGINX_HTML_DIR/mock.sock;
-        access_log off;
-        error_log logs/mock.log info;
-
-        # what the provider receives
-        location /echo/ {
-            default_type text/plain;
-            echo_read_request_body;
-            echo -n \$request_body;
-        }
-
-        location /json/ {
-            default_type application/json;
-            echo_read_request_body;
-            echo '{"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"$Answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50}}';
-        }
-
-        location /split/ {
-            default_type text/event-stream;
-            echo_read_request_body;
-$Stream
-            echo -n '$Stop';
-            echo -n '$Done';
-        }
-    }
-_EOC_
-
-our $Gateway = <<'_EOC_';
-    location / {
-        llm_gateway openai;
-        llm_redact request response;
-        proxy_pass http://mock;
-        access_log logs/error.log llm;
-    }
-_EOC_
-
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", $Mock) unless defined $block->http_config;
-    $block->set_value("config", $Gateway) unless defined $block->config;
-});
+block_defaults(http_config => $Mock, config => $Gateway);
 
 run_tests();
 

@@ -201,12 +201,7 @@ our $Chat = '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","co
 our $Msg = '{"model":"claude-x","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"Hi"}]}';
 our $Gem = '{"contents":[{"role":"user","parts":[{"text":"What is the capital of France?"}]}],"systemInstruction":{"parts":[{"text":"Be brief."}]},"generationConfig":{"maxOutputTokens":50}}';
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", $Mock) unless defined $block->http_config;
-    $block->set_value("config", $Gateway) unless defined $block->config;
-});
+block_defaults(http_config => $Mock, config => $Gateway);
 
 run_tests();
 

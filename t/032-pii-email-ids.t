@@ -9,6 +9,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Suite;
+use LLMTest::RedactMock qw(chunk contents redact_mock $Stop $Done);
 use JSON::PP ();
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
@@ -17,12 +18,6 @@ no_shuffle();
 no_long_string();
 log_level('info');
 no_root_location();
-
-sub chunk {
-    my $t = shift;
-    return 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
-        . '"delta":{"content":"' . $t . '"},"finish_reason":null}]}\n\n';
-}
 
 # one event per character of the text: JSON-escaped, then written into a
 # single-quoted nginx string
@@ -40,29 +35,6 @@ sub by_char {
     return join "\n", @out;
 }
 
-# the text of a streamed answer, all deltas joined
-sub contents {
-    my $body = shift;
-    my $out = '';
-
-    for my $line (split /\n/, $body) {
-        next unless $line =~ /^data: (\{.*)$/;
-        my $j = eval { JSON::PP::decode_json($1) } or return "bad JSON: $line";
-
-        for my $c (@{ $j->{choices} || [] }) {
-            $out .= $c->{delta}{content} // '';
-        }
-    }
-
-    utf8::encode($out);
-
-    return $out;
-}
-
-our $Stop = 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
-    . '"delta":{},"finish_reason":"stop"}]}\n\n';
-our $Done = 'data: [DONE]\n\n';
-
 our $Stream = by_char('mail "a b"@example.org, o\'brien@example.ie, '
     . 'me@[IPv6:2001:db8::1], user+mailbox/department=shipping@example.tld, '
     . 'x=jo@ex.io; not git@github.com:org/repo nor react@18.2.0; '
@@ -74,42 +46,7 @@ our $Answer = 'Write to \\"quoted local part\\"@example.org or '
     . 'git@github.com:org/repo.git. CPF 390.533.447-05, RUT 76086428-5, '
     . 'CURP BOXW310820HNERXN09, not 390.533.447-06.';
 
-our $Mock = <<"_EOC_";
-    log_format llm 'llm-log: redactions=\$llm_redactions status=\$status';
-
-    llm_model gpt-4o-mini upstream=mock;
-
-    upstream mock {
-        server unix:\$TEST_NGINX_HTML_DIR/mock.sock;
-    }
-
-    server {
-        listen unix:\$TEST_NGINX_HTML_DIR/mock.sock;
-        access_log off;
-        error_log logs/mock.log info;
-
-        # what the provider receives
-        location /echo/ {
-            default_type text/plain;
-            echo_read_request_body;
-            echo -n \$request_body;
-        }
-
-        location /json/ {
-            default_type application/json;
-            echo_read_request_body;
-            echo '{"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"$Answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50}}';
-        }
-
-        location /split/ {
-            default_type text/event-stream;
-            echo_read_request_body;
-$Stream
-            echo -n '$Stop';
-            echo -n '$Done';
-        }
-    }
-_EOC_
+our $Mock = redact_mock(answers => [$Answer], streams => [$Stream]);
 
 our $Gateway = <<'_EOC_';
     location / {
@@ -129,12 +66,7 @@ our $Gateway = <<'_EOC_';
     }
 _EOC_
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", $Mock) unless defined $block->http_config;
-    $block->set_value("config", $Gateway) unless defined $block->config;
-});
+block_defaults(http_config => $Mock, config => $Gateway);
 
 run_tests();
 

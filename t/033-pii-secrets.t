@@ -12,6 +12,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LLMTest::Suite;
+use LLMTest::RedactMock ':all';
 use JSON::PP ();
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
@@ -20,43 +21,6 @@ no_shuffle();
 no_long_string();
 log_level('info');
 no_root_location();
-
-sub chunk {
-    my $t = shift;
-    return 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
-        . '"delta":{"content":"' . $t . '"},"finish_reason":null}]}\n\n';
-}
-
-# one event per character; a JSON escape ("\\uff14") is one character
-sub by_char {
-    my $text = shift;
-    my @pieces = $text =~ /(\\\\u[0-9a-f]{4}|.)/g;
-    return join "\n", map { "            echo -n '" . chunk($_) . "';\n"
-                            . "            echo_flush;" } @pieces;
-}
-
-# the text of a streamed answer, all deltas joined
-sub contents {
-    my $body = shift;
-    my $out = '';
-
-    for my $line (split /\n/, $body) {
-        next unless $line =~ /^data: (\{.*)$/;
-        my $j = eval { JSON::PP::decode_json($1) } or return "bad JSON: $line";
-
-        for my $c (@{ $j->{choices} || [] }) {
-            $out .= $c->{delta}{content} // '';
-        }
-    }
-
-    utf8::encode($out);             # bytes, as the body is compared
-
-    return $out;
-}
-
-our $Stop = 'data: {"id":"c1","model":"gpt-4o-mini","choices":[{"index":0,'
-    . '"delta":{},"finish_reason":"stop"}]}\n\n';
-our $Done = 'data: [DONE]\n\n';
 
 our $Stream = by_char('key=zoaw0c0m50m0hz2h1fm21y4tqfyl7ifi, '
     . 'plivo token - qFj32Da8vf-g_-8qLu9P_k8XPyAHGrvKrzGTQIN4, '
@@ -104,94 +68,12 @@ our $Pw128 = ('k3Vq9ZrT7wLm2Xb8NcP4hJd6FsY1gR5t' x 3)
     . 'k3Vq9ZrT7wLm2Xb8NcP4hJd;6FsY1gR5';
 our $Stream4 = by_char("db postgres://app:$Pw128\@db.internal:5432/app ok");
 
-our $Mock = <<"_EOC_";
-    log_format llm 'llm-log: redactions=\$llm_redactions status=\$status';
+our $Mock = redact_mock(answers => [$Answer, $Answer2, $Answer3],
+                       streams => [$Stream, $Stream2, $Stream3, $Stream4]);
 
-    llm_model gpt-4o-mini upstream=mock;
+our $Gateway = $RedactGateway;
 
-    upstream mock {
-        server unix:\$TEST_NGINX_HTML_DIR/mock.sock;
-    }
-
-    server {
-        listen unix:\$TEST_NGINX_HTML_DIR/mock.sock;
-        access_log off;
-        error_log logs/mock.log info;
-
-        # what the provider receives
-        location /echo/ {
-            default_type text/plain;
-            echo_read_request_body;
-            echo -n \$request_body;
-        }
-
-        location /json/ {
-            default_type application/json;
-            echo_read_request_body;
-            echo '{"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"$Answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50}}';
-        }
-
-        location /json2/ {
-            default_type application/json;
-            echo_read_request_body;
-            echo '{"id":"c3","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"$Answer2"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50}}';
-        }
-
-        location /split2/ {
-            default_type text/event-stream;
-            echo_read_request_body;
-$Stream2
-            echo -n '$Stop';
-            echo -n '$Done';
-        }
-
-        location /json3/ {
-            default_type application/json;
-            echo_read_request_body;
-            echo '{"id":"c4","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"$Answer3"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50}}';
-        }
-
-        location /split3/ {
-            default_type text/event-stream;
-            echo_read_request_body;
-$Stream3
-            echo -n '$Stop';
-            echo -n '$Done';
-        }
-
-        location /split4/ {
-            default_type text/event-stream;
-            echo_read_request_body;
-$Stream4
-            echo -n '$Stop';
-            echo -n '$Done';
-        }
-
-        location /split/ {
-            default_type text/event-stream;
-            echo_read_request_body;
-$Stream
-            echo -n '$Stop';
-            echo -n '$Done';
-        }
-    }
-_EOC_
-
-our $Gateway = <<'_EOC_';
-    location / {
-        llm_gateway openai;
-        llm_redact request response;
-        proxy_pass http://mock;
-        access_log logs/error.log llm;
-    }
-_EOC_
-
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", $Mock) unless defined $block->http_config;
-    $block->set_value("config", $Gateway) unless defined $block->config;
-});
+block_defaults(http_config => $Mock, config => $Gateway);
 
 run_tests();
 

@@ -23,10 +23,8 @@ use LLMTest::Plain;
 use LLMTest::Features;
 llm_require("cache");
 use LLMTest::Redis;
-use Digest::SHA qw(sha256);
+use LLMTest::CacheKey;
 use JSON::PP;
-use B;
-use Encode qw(encode_utf8);
 use Time::HiRes qw(sleep);
 
 my $ng = LLMTest::Plain->new("llm-cache-key");
@@ -91,60 +89,9 @@ _EOC_
 
 $ng->start("nginx starts");
 
-# --- the canonical form, in Perl -------------------------------------------
-
-my %unkeyed = map { $_ => 1 } qw(model stream stream_options user metadata
-    store service_tier prompt_cache_key safety_identifier);
-
-sub str { my ($tag, $s) = @_; return $tag . pack('N', length $s) . $s }
-
-sub value {
-    my ($v, $top) = @_;
-
-    if (ref $v eq 'HASH') {
-        my @k = sort grep { !($top && $unkeyed{$_}) } keys %$v;
-        return 'o' . pack('N', scalar @k)
-               . join '', map { str('k', encode_utf8($_)) . value($v->{$_}) } @k;
-    }
-
-    if (ref $v eq 'ARRAY') {
-        return 'a' . pack('N', scalar @$v) . join '', map { value($_) } @$v;
-    }
-
-    return $v ? 't' : 'f' if JSON::PP::is_bool($v);
-    return 'n' unless defined $v;
-
-    my $b = B::svref_2object(\$v);
-    if ($b->FLAGS & (B::SVp_IOK() | B::SVp_NOK()) and !($b->FLAGS & B::SVp_POK())) {
-        return 'i' . pack('q<', $v) if $v == int($v) && abs($v) < 9.2e18;
-        return 'd' . pack('d<', $v);
-    }
-
-    return str('s', encode_utf8($v));
-}
-
-sub key_of {
-    my ($api, $scope, $model, $body) = @_;
-    my $c = "llm-cache/1\0" . $api . str('S', join '', map { pack('N', length $_) . $_ } @$scope)
-            . str('M', $model) . value(JSON::PP->new->decode($body), 1);
-    return 'llm:cache:{keys}:' . unpack('H*', substr(sha256($c), 0, 16));
-}
+# (the canonical form, in Perl: LLMTest::CacheKey's cache_key())
 
 # --- the requests -----------------------------------------------------------
-
-my %seen;
-
-sub new_keys {
-    for (1 .. 50) {
-        my @k = grep { length && !$seen{$_} } split /\n/, $redis->cmd('KEYS', 'llm:cache:{keys}:*');
-        if (@k) {
-            $seen{$_} = 1 for @k;
-            return join ' ', sort @k;
-        }
-        sleep 0.05 * slow();
-    }
-    return '';
-}
 
 my $long = join ' ', map { "word$_" } 1 .. 1500;                 # ~12 KB, no escape
 my $long_esc = join '\n', map { "line \\\"$_\\\" caf\\u00e9" } 1 .. 700;   # ~14 KB, escapes
@@ -185,7 +132,7 @@ for my $c (@cases) {
     my $cache = $r->{raw} =~ m{\r\nX-LLM-Cache: (\w+)\r\n}i ? $1 : '';
     is("$r->{status} $cache", '200 MISS', "$name: a miss, stored");
 
-    is(new_keys(), key_of($api, $cred, $model, $body), "$name: the key in Redis");
+    is(new_keys($redis), cache_key($api, $cred, $model, $body), "$name: the key in Redis");
 }
 
 # the budget's key in Redis: the SHA-1 of the key, in hex

@@ -22,10 +22,8 @@ use LLMTest::Plain;
 use LLMTest::Features;
 llm_require("cache", "redact");
 use LLMTest::Redis;
-use Digest::SHA qw(sha256);
+use LLMTest::CacheKey;
 use JSON::PP;
-use B;
-use Encode qw(encode_utf8);
 use Time::HiRes qw(sleep);
 
 my $ng = LLMTest::Plain->new("llm-all-on");
@@ -117,58 +115,10 @@ _EOC_
 
 $ng->start("nginx starts");
 
-# --- the cache key's canonical form, in Perl (as t/035) ---------------------
+# --- the cache key's canonical form, in Perl (LLMTest::CacheKey, as t/035) ---
 
-my %unkeyed = map { $_ => 1 } qw(model stream stream_options user metadata
-    store service_tier prompt_cache_key safety_identifier);
-
-sub str { my ($tag, $s) = @_; return $tag . pack('N', length $s) . $s }
-
-sub value {
-    my ($v, $top) = @_;
-
-    if (ref $v eq 'HASH') {
-        my @k = sort grep { !($top && $unkeyed{$_}) } keys %$v;
-        return 'o' . pack('N', scalar @k)
-               . join '', map { str('k', encode_utf8($_)) . value($v->{$_}) } @k;
-    }
-
-    if (ref $v eq 'ARRAY') {
-        return 'a' . pack('N', scalar @$v) . join '', map { value($_) } @$v;
-    }
-
-    return $v ? 't' : 'f' if JSON::PP::is_bool($v);
-    return 'n' unless defined $v;
-
-    my $b = B::svref_2object(\$v);
-    if ($b->FLAGS & (B::SVp_IOK() | B::SVp_NOK()) and !($b->FLAGS & B::SVp_POK())) {
-        return 'i' . pack('q<', $v) if $v == int($v) && abs($v) < 9.2e18;
-        return 'd' . pack('d<', $v);
-    }
-
-    return str('s', encode_utf8($v));
-}
-
-sub key_of {
-    my ($scope, $model, $body) = @_;
-    my $c = "llm-cache/1\0" . "\x01" . str('S', join '', map { pack('N', length $_) . $_ } @$scope)
-            . str('M', $model) . value(JSON::PP->new->decode($body), 1);
-    return 'llm:cache:{keys}:' . unpack('H*', substr(sha256($c), 0, 16));
-}
-
-my %seen;
-
-sub new_keys {
-    for (1 .. 50) {
-        my @k = grep { length && !$seen{$_} } split /\n/, $redis->cmd('KEYS', 'llm:cache:{keys}:*');
-        if (@k) {
-            $seen{$_} = 1 for @k;
-            return join ' ', sort @k;
-        }
-        sleep 0.05 * slow();
-    }
-    return '';
-}
+# an OpenAI request's key
+sub key_of { return cache_key("\x01", @_) }
 
 # --- the logs: what one request added ---------------------------------------
 
@@ -246,13 +196,13 @@ for my $loc (qw(all cb bu)) {
         unlike($debug, qr/llm: \d+ prompt texts decoded/,
                "/all/: the cache key and the estimate decoded nothing again");
 
-        is(new_keys(), key_of(["Bearer all-1", '', ''], 'gpt-4o-mini', $body),
+        is(new_keys($redis), key_of(["Bearer all-1", '', ''], 'gpt-4o-mini', $body),
            "/all/: the cache key is over the original texts, not the redacted one");
 
     } elsif ($loc eq 'cb') {
         my @d = $debug =~ /llm: (\d+) prompt texts decoded/g;
         is("@d", "3", "/cb/: the texts decoded once, for the cache key and the estimate");
-        is(new_keys(), key_of(["Bearer cb-1", '', ''], 'gpt-4o-mini', $body),
+        is(new_keys($redis), key_of(["Bearer cb-1", '', ''], 'gpt-4o-mini', $body),
            "/cb/: the cache key");
         my $want = $body;
         $want =~ s/"model":"canary"/"model":"gpt-4o-mini"/;

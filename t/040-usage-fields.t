@@ -94,12 +94,7 @@ our $Large = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"'
              . ('What is the capital of France? ' x 530)
              . '"}]}';
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", $Mock) unless defined $block->http_config;
-    $block->set_value("config", $Gateway) unless defined $block->config;
-});
+block_defaults(http_config => $Mock, config => $Gateway);
 
 run_tests();
 

@@ -6874,6 +6874,37 @@ static const unsigned  ngx_http_llm_pii_nlogn[] = {
 
 
 /*
+ * The Shannon entropy of v[0 .. n-1] (n <= 64) times n, in thousandths of
+ * a bit: n log2 n minus the sum of c log2 c over the characters' counts.
+ */
+
+static unsigned
+ngx_http_llm_pii_entropy(const u_char *v, size_t n)
+{
+    u_char    counts[256];
+    size_t    i;
+    unsigned  h;
+
+    memset(counts, 0, sizeof(counts));
+
+    for (i = 0; i < n; i++) {
+        counts[v[i]]++;
+    }
+
+    h = ngx_http_llm_pii_nlogn[n];
+
+    for (i = 0; i < n; i++) {
+        if (counts[v[i]]) {
+            h -= ngx_http_llm_pii_nlogn[counts[v[i]]];
+            counts[v[i]] = 0;
+        }
+    }
+
+    return h;
+}
+
+
+/*
  * A token that looks random rather than like a word, a name, a number, a
  * path or a placeholder:
  *
@@ -6894,7 +6925,7 @@ static const unsigned  ngx_http_llm_pii_nlogn[] = {
 static int
 ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min)
 {
-    u_char    c, cls, prev, counts[256];
+    u_char    c, cls, prev;
     size_t    i, m, run, max_run, alnum, tr, digit, upper, lower, vowel;
     unsigned  h;
 
@@ -6914,22 +6945,9 @@ ngx_http_llm_pii_random(const u_char *v, size_t n, size_t min)
      * in the run looks at the rest of it)
      */
 
-    memset(counts, 0, sizeof(counts));
-
     n = (m < 64) ? m : 64;
 
-    for (i = 0; i < n; i++) {
-        counts[v[i]]++;
-    }
-
-    h = ngx_http_llm_pii_nlogn[n];
-
-    for (i = 0; i < n; i++) {
-        if (counts[v[i]]) {
-            h -= ngx_http_llm_pii_nlogn[counts[v[i]]];
-            counts[v[i]] = 0;
-        }
-    }
+    h = ngx_http_llm_pii_entropy(v, n);
 
     if (h < ((min < 16) ? 2500 : 3000) * n) {
         return 0;
@@ -9221,7 +9239,7 @@ ngx_http_llm_pii_v_fixed(const u_char *t, size_t len, size_t *start,
 static size_t
 ngx_http_llm_pii_quoted_any(const u_char *t, size_t len, size_t v)
 {
-    u_char    c, q, counts[256];
+    u_char    c, q;
     size_t    i, n, m, run, max_run;
     unsigned  h, alpha, digit, other, upper, lower;
 
@@ -9289,22 +9307,9 @@ ngx_http_llm_pii_quoted_any(const u_char *t, size_t len, size_t v)
 
     /* entropy of the first 64 characters, in thousandths of a bit */
 
-    memset(counts, 0, sizeof(counts));
-
     m = (n < 64) ? n : 64;
 
-    for (i = v; i < v + m; i++) {
-        counts[t[i]]++;
-    }
-
-    h = ngx_http_llm_pii_nlogn[m];
-
-    for (i = v; i < v + m; i++) {
-        if (counts[t[i]]) {
-            h -= ngx_http_llm_pii_nlogn[counts[t[i]]];
-            counts[t[i]] = 0;
-        }
-    }
+    h = ngx_http_llm_pii_entropy(t + v, m);
 
     if (h < 3500 * m) {
         return 0;

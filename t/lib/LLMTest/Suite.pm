@@ -12,11 +12,33 @@ package LLMTest::Suite;
 #   and "[emerg]" as its no_error_log: nothing at those levels may be
 #   logged unless the block says so with its own --- no_error_log (listing
 #   the levels that must still not appear).
+#
+# And block_defaults(section => value, ...), exported: a block that does
+# not have one of these sections gets the value given (the file's mock
+# provider as http_config, its gateway location as config); called where
+# a file used to add its own preprocessor that did the same.
 
 use strict;
 use warnings;
 use Test::Nginx::Util ();
 use LLMTest::Features;
+use Exporter 'import';
+
+our @EXPORT = qw(block_defaults);
+
+sub block_defaults {
+    my @defaults = @_;
+
+    Test::Nginx::Util::add_block_preprocessor(sub {
+        my $block = shift;
+
+        for (my $i = 0; $i < @defaults; $i += 2) {
+            my ($name, $value) = @defaults[$i, $i + 1];
+
+            $block->set_value($name, $value) unless defined $block->$name;
+        }
+    });
+}
 
 Test::Nginx::Util::add_block_preprocessor(sub {
     my $block = shift;
