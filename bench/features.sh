@@ -410,6 +410,11 @@ for size in $FE_SIZES; do
     hi=$(for p in $PATHS; do med "$size" rate "$p" 5; done | sort -g | tail -1)
     echo
     echo "Achieved req/s across the paths (medians): $(fmt "$lo" 0) … $(fmt "$hi" 0), a spread of $(fmt "100 * ($hi - $lo) / $FE_RATE" 1) % of the target."
+    cap=$(for p in $PATHS; do med "$size" warm "$p" 5; done | sort -g | head -1)
+    if awk -v c="$cap" -v r="$FE_RATE" 'BEGIN { exit !(r > 0.7 * c) }'; then
+        echo
+        echo "**Warning:** $FE_RATE req/s is $(fmt "100 * $FE_RATE / $cap" 0) % of the lowest capacity measured in the warm-ups ($(fmt "$cap" 0) req/s): above 70 %, a path may be near saturation (lower FE_RATE, or the machine is loaded)."
+    fi
     for p in $PATHS; do
         a=$(med "$size" rate "$p" 5) n=$(rounds_off "$size" "$p")
         if awk -v a="$a" -v r="$FE_RATE" -v t="$FE_RATE_TOL" 'BEGIN { d = a / r - 1; exit !(100 * (d < 0 ? -d : d) > t) }'; then
