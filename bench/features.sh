@@ -337,6 +337,13 @@ quartiles_1() {   # numbers on stdin: "Q1 … Q3" with one decimal
         function q(f,   x, i) { x = 1 + (NR - 1) * f; i = int(x); return v[i] + (x - i) * (v[i + 1] - v[i]) }
         END { if (NR == 0) { print "nan"; exit } printf "%+.1f … %+.1f\n", q(0.25), q(0.75) }'
 }
+# FE_RATE: per round, PATH's CPU per request over BASE's, median of the rounds
+pratio() {   # SIZE PATH BASE
+    awk -v s="$1" -v p="$2" -v q="$3" \
+        '$1 != s || $2 != "rate" { next } $3 == q { base[$4] = $8 } $3 == p { v[$4] = $8 }
+        END { for (r in v) if ((r in base) && base[r] > 0) print v[r] / base[r] }' "$RAW" \
+    | median | awk '{ printf "%.2f", $1 }'
+}
 # FE_RATE: the user share of the worker's ticks, pooled over PATH's rounds
 ushare() {   # SIZE PATH
     awk -v s="$1" -v p="$2" '$1 == s && $2 == "rate" && $3 == p { u += $11; t += $11 + $12 }
@@ -364,7 +371,7 @@ echo "achieved req/s, the share of its CPU the worker used. p50/p99: wrk's, from
 echo "end of its answer. Worker CPU: on-CPU time of the nginx worker under test per request"
 echo "(/proc/PID/schedstat); user / system: that time split by the worker's utime/stime ticks"
 echo "(/proc/PID/stat, sampled by the kernel's tick), pooled over the path's runs. ×plain: ratio of the"
-echo "medians to plain proxy_pass's. Δ CPU vs gateway: per round, minus the llm_gateway row's CPU per"
+echo "medians to plain proxy_pass's (paired: the median of the rounds' ratios). Δ CPU vs gateway: per round, minus the llm_gateway row's CPU per"
 echo "request; median and quartiles of the rounds. The A/A row measures llm_gateway twice: its Δ and"
 echo "×gateway are what a difference of nothing looks like in this run."
 else
@@ -382,26 +389,26 @@ for size in $FE_SIZES; do
     if [ -n "$FE_RATE" ]; then
     echo "$bytes B request body ($(kb "$size")), wrk -c$FE_CONNS paced at $FE_RATE req/s:"
     echo
-    echo "| path | capacity req/s | achieved req/s | ×target | rounds off | busy | p50 µs | p99 µs | worker CPU µs/req | **CPU ×plain** | user µs/req | user ×plain | system µs/req | **Δ CPU µs/req vs gateway** | Δ quartiles (µs) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| path | capacity req/s | achieved req/s | ×target | rounds off | busy | p50 µs | p99 µs | worker CPU µs/req | **CPU ×plain** | paired ×plain | user µs/req | user ×plain | system µs/req | **Δ CPU µs/req vs gateway** | Δ quartiles (µs) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     pu=$(awk -v c="$(med "$size" rate plain 8)" -v f="$(ushare "$size" plain)" 'BEGIN { print c * f }')
     for p in $PATHS; do
         case $p in
         plain|gw) d="" dq="" ;;
-        aa)       d="$(pdiffs "$size" rate aa gw | median | awk '{ printf "%+.1f", $1 / 1000 }') (×gateway $(ratio "$(med "$size" rate aa 8)" "$(med "$size" rate gw 8)"))"
+        aa)       d="$(pdiffs "$size" rate aa gw | median | awk '{ printf "%+.1f", $1 / 1000 }') (×gateway $(ratio "$(med "$size" rate aa 8)" "$(med "$size" rate gw 8)"), paired $(pratio "$size" aa gw))"
                   dq=$(pdiffs "$size" rate aa gw | awk '{ print $1 / 1000 }' | quartiles_1) ;;
         *)        d="**$(pdiffs "$size" rate "$p" gw | median | awk '{ printf "%+.1f", $1 / 1000 }')**"
                   dq=$(pdiffs "$size" rate "$p" gw | awk '{ print $1 / 1000 }' | quartiles_1) ;;
         esac
         c=$(med "$size" rate "$p" 8) a=$(med "$size" rate "$p" 5) f=$(ushare "$size" "$p")
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${NAME[$p]}" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${NAME[$p]}" \
             "$(fmt "$(med "$size" warm "$p" 5)" 0)" \
-            "$(fmt "$a" 0)" "$(ratio "$a" "$FE_RATE")" "$(rounds_off "$size" "$p")/$FE_ROUNDS" \
+            "$(fmt "$a" 0)" "$(fmt "$a / $FE_RATE" 3)" "$(rounds_off "$size" "$p")/$FE_ROUNDS" \
             "$(fmt "$c * $a / 1e7" 0) %" \
             "$(fmt "$(med "$size" rate "$p" 6)" 0)" \
             "$(fmt "$(med "$size" rate "$p" 7)" 0)" \
             "$(fmt "$c / 1000" 1)" \
-            "$(ratio "$c" "$(med "$size" rate plain 8)")" \
+            "$(ratio "$c" "$(med "$size" rate plain 8)")" "$(pratio "$size" "$p" plain)" \
             "$(fmt "$c * $f / 1000" 1)" "$(ratio "$(awk -v c="$c" -v f="$f" 'BEGIN { print c * f }')" "$pu")" \
             "$(fmt "$c * (1 - $f) / 1000" 1)" \
             "$d" "$dq"
