@@ -62,23 +62,28 @@
 # delay(), one schedule of send times a 1/N s apart, waits rounded to wrk's
 # ms), below every path's capacity; the rounds, rotation, A/A control and
 # medians are the default mode's.  Per path: the achieved req/s (checked:
-# each path's median within FE_RATE_TOL % of the target, and every round,
-# else flagged), worker CPU per request from schedstat (ns), split into user
-# and system time by /proc/PID/stat's utime/stime (clock ticks, sampled by
-# the kernel's 250 Hz tick: a share pooled over the path's rounds, applied
-# to the schedstat total), the worker's busy share of its CPU (CPU/req ×
-# req/s: flagged above 75 %, near saturation), wrk's p50/p99 (from writing
-# the request to the answer's end: not the time spent waiting for a slot),
-# and ×plain, and the A/A control.  The one-connection rounds are skipped
-# (FE_LAT_ROUNDS=N to run them, as in the default mode, not paced).  The
-# saturated req/s of each path's warm-up run is printed as its capacity.
+# each path's median within FE_RATE_TOL % of the target, else flagged, and
+# the runs off counted), worker CPU per request from schedstat (ns), split
+# into user and system time by /proc/PID/stat's utime/stime (clock ticks,
+# sampled by the kernel's 250 Hz tick: a share pooled over the path's
+# rounds, applied to the schedstat total: indicative), the worker's busy
+# share of its CPU (CPU/req × req/s: flagged above 75 %, near saturation),
+# wrk's p50/p99 (from writing the request to the answer's end: not the time
+# spent waiting for a slot), ×plain (ratio of the medians, as the default
+# mode; and paired: the median of the rounds' ratios), Δ vs the gateway and
+# the A/A control.  Each path's 1 s warm-up stays closed-loop: its req/s is
+# printed as the path's capacity, and a rate above 70 % of the lowest is
+# flagged.  The one-connection rounds are skipped (FE_LAT_ROUNDS=N runs
+# them, as in the default mode, not paced).  The ratios depend on the rate
+# (a lower rate adds the same wake-up costs to every path): read them at
+# the stated rate (docs/benchmarks.md 7t-ratebench).
 #
 # FE_QUICK=1: a smoke run to check the script (2 rounds of 1 s, 2 s when
 # paced, one round at one connection unless paced, paths "plain gw aa all");
 # any of these given explicitly wins.
 #
 # Environment: FE_ROUNDS (10), FE_DURATION (1 s; 3 s with FE_RATE), FE_CONNS (16),
-# FE_LAT_ROUNDS (5), FE_LAT_DURATION (1 s), FE_SIZES ("1024"),
+# FE_LAT_ROUNDS (5; 0 with FE_RATE), FE_LAT_DURATION (1 s), FE_SIZES ("1024"),
 # FE_KEYS (1000), FE_CACHE_ZONE (64m, each of the two miss zones),
 # FE_PATHS (all of the above; a subset, with plain and gw, to measure less),
 # FE_UNIQUE ("last": the per-request tag ends the last message, the rest of
