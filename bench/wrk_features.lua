@@ -16,7 +16,15 @@
 -- request formatted every time.  Letters only: no redaction type matches a
 -- tag (digits could look like a phone or card number).
 --
+--   FE_WRK_RATE=N       paced (bench/features.sh's FE_RATE): N requests a
+--                       second in all, whatever the server's speed, while
+--                       the connections suffice (see delay() below).
+--                       Unset: closed loop, each connection sends its next
+--                       request as soon as the answer is in (no delay()
+--                       is defined, wrk behaves exactly as without it)
+--
 --   BODY_FILE=body.json RUN=7 wrk -t1 -c16 -d1s -s bench/wrk_features.lua URL
+--   FE_WRK_RATE=6000 BODY_FILE=body.json RUN=7 wrk -t1 -c16 -d3s -s ... URL
 
 local f = assert(io.open(assert(os.getenv("BODY_FILE"), "BODY_FILE not set"), "rb"))
 local body = f:read("*a")
@@ -74,6 +82,50 @@ function request()
     end
     hdrs["X-Key"] = keys[math.random(nkeys)]
     return wrk.format("POST", nil, hdrs, table.concat(parts, tag))
+end
+
+-- Pacing: one schedule of send times for the whole run, a slot every
+-- 1/N s (microseconds, CLOCK_MONOTONIC through LuaJIT's ffi: wrk's Lua has
+-- no clock finer than os.time's second).  wrk calls delay() when a
+-- connection is ready to send (connected, or its answer read); the
+-- connection takes the next free slot and waits until it (wrk's timers
+-- count whole milliseconds: the wait is rounded to the nearest ms, so the
+-- requests due in the same ms leave together, but the slots themselves do
+-- not drift and the average rate is exact).  A connection that comes back
+-- after its slot sends at once (catching up); slots more than
+-- FE_WRK_SLACK_MS (10) in the past are dropped, so a server that cannot
+-- keep up, or a stall of the machine longer than that, shows as a lower
+-- achieved rate instead of a burst.  With C connections the schedule holds
+-- while answers take less than C slots (16 connections at 6000/s: 2.7 ms).
+local rate = tonumber(os.getenv("FE_WRK_RATE") or "")
+if rate and rate > 0 then
+    local ffi = require("ffi")
+    ffi.cdef[[
+        typedef struct { long tv_sec; long tv_nsec; } fe_wrk_timespec;
+        int clock_gettime(int clk_id, fe_wrk_timespec *tp);
+    ]]
+    local ts = ffi.new("fe_wrk_timespec")
+    local CLOCK_MONOTONIC = 1
+    local function now_us()
+        ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+        return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3
+    end
+    local interval = 1e6 / rate
+    local slack = tonumber(os.getenv("FE_WRK_SLACK_MS") or "10") * 1000
+    local slot
+
+    function delay()
+        local now = now_us()
+        if not slot or slot < now - slack then
+            slot = now
+        end
+        local wait = slot - now
+        slot = slot + interval
+        if wait <= 0 then
+            return 0
+        end
+        return math.floor(wait / 1000 + 0.5)
+    end
 end
 
 function done(summary, latency, requests)
