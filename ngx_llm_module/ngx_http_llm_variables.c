@@ -181,12 +181,27 @@ ngx_http_llm_format_uint(u_char *p, uint64_t n, size_t width)
     u_char   buf[NGX_INT64_LEN], *d;
     size_t   len;
 
+    /* two digits a division: "00" to "99" */
+    static const u_char  pairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233"
+        "34353637383940414243444546474849505152535455565758596061626364656667"
+        "6869707172737475767778798081828384858687888990919293949596979899";
+
     d = buf + NGX_INT64_LEN;
 
-    do {
-        *--d = (u_char) ('0' + n % 10);
-        n /= 10;
-    } while (n);
+    while (n >= 100) {
+        d -= 2;
+        ngx_memcpy(d, &pairs[(n % 100) * 2], 2);
+        n /= 100;
+    }
+
+    if (n >= 10) {
+        d -= 2;
+        ngx_memcpy(d, &pairs[n * 2], 2);
+
+    } else {
+        *--d = (u_char) ('0' + n);
+    }
 
     len = buf + NGX_INT64_LEN - d;
 
