@@ -65,7 +65,7 @@ for round in $(seq "$SQ_ROUNDS"); do
         taskset -c 0 "$NGINX" -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" \
             -g 'daemon off; master_process off;' >/dev/null 2>&1 &
         FRONT_PID=$!
-        for i in $(seq 100); do
+        for _ in $(seq 100); do
             port_busy "$FRONT_PORT" && break
             sleep 0.05
         done
