@@ -649,75 +649,140 @@ ngx_http_llm_start_stream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
 /*
  * x-ratelimit-* headers of the tightest budget (the names and the duration
- * format of OpenAI's), and Retry-After on a refusal.
+ * format of OpenAI's), and Retry-After on a refusal.  An upstream's header
+ * of one of these names is replaced (the first of each name), as
+ * ngx_http_llm_add_header() does; the response's headers are looked at once
+ * for all of them, and the numbers written without ngx_sprintf(): every
+ * budgeted answer sends them.
  */
+
+static ngx_str_t  ngx_http_llm_budget_header_names[] = {
+    ngx_string("x-ratelimit-limit-tokens"),
+    ngx_string("x-ratelimit-remaining-tokens"),
+    ngx_string("x-ratelimit-reset-tokens"),
+    ngx_string("Retry-After")
+};
+
+#define NGX_HTTP_LLM_BUDGET_HEADERS                                           \
+    (sizeof(ngx_http_llm_budget_header_names) / sizeof(ngx_str_t))
+
 
 static ngx_int_t
 ngx_http_llm_budget_headers(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    u_char      *p;
-    ngx_str_t    key, value;
-    ngx_msec_t   ms;
+    u_char           *p;
+    ngx_str_t         value[NGX_HTTP_LLM_BUDGET_HEADERS], *name;
+    ngx_uint_t        i, k, n;
+    ngx_msec_t        ms;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *found[NGX_HTTP_LLM_BUDGET_HEADERS];
 
     p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN + 32);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_str_set(&key, "x-ratelimit-limit-tokens");
-    value.data = p;
-    p = ngx_sprintf(p, "%uL", ctx->budget_limit);
-    value.len = p - value.data;
+    value[0].data = p;
+    p = ngx_http_llm_format_uint(p, ctx->budget_limit, 0);
+    value[0].len = p - value[0].data;
 
-    if (ngx_http_llm_add_header(r, &key, &value, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    value[1].data = p;
+    p = ngx_http_llm_format_uint(p, ctx->budget_remaining, 0);
+    value[1].len = p - value[1].data;
 
-    ngx_str_set(&key, "x-ratelimit-remaining-tokens");
-    value.data = p;
-    p = ngx_sprintf(p, "%uL", ctx->budget_remaining);
-    value.len = p - value.data;
-
-    if (ngx_http_llm_add_header(r, &key, &value, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    /* "%Mms" under a second, else "[%Mh][%Mm]%Ms" */
 
     ms = ctx->budget_reset;
-
-    ngx_str_set(&key, "x-ratelimit-reset-tokens");
-    value.data = p;
+    value[2].data = p;
 
     if (ms < 1000) {
-        p = ngx_sprintf(p, "%Mms", ms);
+        p = ngx_http_llm_format_uint(p, ms, 0);
+        *p++ = 'm';
+        *p++ = 's';
 
     } else {
         if (ms >= 3600000) {
-            p = ngx_sprintf(p, "%Mh", ms / 3600000);
+            p = ngx_http_llm_format_uint(p, ms / 3600000, 0);
+            *p++ = 'h';
         }
 
         if (ms >= 60000) {
-            p = ngx_sprintf(p, "%Mm", ms / 60000 % 60);
+            p = ngx_http_llm_format_uint(p, ms / 60000 % 60, 0);
+            *p++ = 'm';
         }
 
-        p = ngx_sprintf(p, "%Ms", ms / 1000 % 60);
+        p = ngx_http_llm_format_uint(p, ms / 1000 % 60, 0);
+        *p++ = 's';
     }
 
-    value.len = p - value.data;
+    value[2].len = p - value[2].data;
 
-    if (ngx_http_llm_add_header(r, &key, &value, 1) != NGX_OK) {
-        return NGX_ERROR;
+    n = 3;
+
+    if (ctx->retry_after > 0) {
+        value[3].data = p;
+        p = ngx_http_llm_format_uint(p, (uint64_t) ctx->retry_after, 0);
+        value[3].len = p - value[3].data;
+        n = 4;
     }
 
-    if (ctx->retry_after == 0) {
-        return NGX_OK;
+    for (k = 0; k < n; k++) {
+        found[k] = NULL;
     }
 
-    ngx_str_set(&key, "Retry-After");
-    value.data = p;
-    p = ngx_sprintf(p, "%T", ctx->retry_after);
-    value.len = p - value.data;
+    part = &r->headers_out.headers.part;
+    h = part->elts;
 
-    return ngx_http_llm_add_header(r, &key, &value, 1);
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        for (k = 0; k < n; k++) {
+            name = &ngx_http_llm_budget_header_names[k];
+
+            if (found[k] == NULL
+                && h[i].key.len == name->len
+                && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+            {
+                found[k] = &h[i];
+                break;
+            }
+        }
+    }
+
+    for (k = 0; k < n; k++) {
+        h = found[k];
+
+        if (h == NULL) {
+            h = ngx_list_push(&r->headers_out.headers);
+            if (h == NULL) {
+                return NGX_ERROR;
+            }
+
+            h->hash = 1;
+            h->key = ngx_http_llm_budget_header_names[k];
+            h->lowcase_key = NULL;
+#if (nginx_version >= 1023000)
+            h->next = NULL;
+#endif
+        }
+
+        h->value = value[k];
+    }
+
+    return NGX_OK;
 }
 
 

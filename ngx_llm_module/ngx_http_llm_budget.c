@@ -561,13 +561,14 @@ void
 ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
 {
     double                        used;
-    ngx_uint_t                    i;
+    ngx_uint_t                    i, settled;
     ngx_http_llm_budget_lease_t  *back;
     ngx_http_llm_budget_zone_t  *zone;
     ngx_http_llm_budget_node_t  *node;
     ngx_http_llm_reservation_t  *res;
 
     res = ctx->reservations.elts;
+    settled = 0;
 
     for (i = 0; i < ctx->reservations.nelts; i++) {
 
@@ -576,6 +577,7 @@ ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
         }
 
         res[i].held = 0;
+        settled = 1;
 
         zone = res[i].zone;
 
@@ -636,7 +638,10 @@ ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
                        res[i].remaining);
     }
 
-    ngx_http_llm_budget_report(ctx);
+    if (settled) {
+        /* else nothing changed since the last report (the second call) */
+        ngx_http_llm_budget_report(ctx);
+    }
 }
 
 

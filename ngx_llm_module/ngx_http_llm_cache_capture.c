@@ -552,6 +552,25 @@ ngx_http_llm_cache_read_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
+/*
+ * The members an answer object is read for, each object's in one walk over
+ * its keys (ngx_http_llm_json_object_get_n()) rather than one per member.
+ */
+
+static const ngx_http_llm_json_name_t  ngx_http_llm_cache_answer_keys[] = {
+    { "error", 5 }, { "model", 5 }, { "choices", 7 }
+};
+
+static const ngx_http_llm_json_name_t  ngx_http_llm_cache_choice_keys[] = {
+    { "message", 7 }, { "finish_reason", 13 }
+};
+
+static const ngx_http_llm_json_name_t  ngx_http_llm_cache_message_keys[] = {
+    { "tool_calls", 10 }, { "function_call", 13 }, { "refusal", 7 },
+    { "content", 7 }
+};
+
+
 /* a JSON answer's object, parsed: NGX_OK, an entry can reproduce it */
 
 static ngx_int_t
@@ -560,9 +579,12 @@ ngx_http_llm_cache_read_answer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 {
     size_t               len;
     u_char              *type;
-    uint32_t             t, c, m, v;
+    uint32_t             t, c, m, v, top[3], choice[2], msg[4];
 
-    t = ngx_http_llm_cache_get(json, 0, "error");
+    ngx_http_llm_json_object_get_n(json, 0, ngx_http_llm_cache_answer_keys,
+                                   3, top);
+
+    t = top[0];
 
     if (t != NGX_HTTP_LLM_NONE
         && json->tokens[t].type != NGX_HTTP_LLM_JSON_NULL)
@@ -571,8 +593,7 @@ ngx_http_llm_cache_read_answer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_llm_cache_copy(r, json,
-                                ngx_http_llm_cache_get(json, 0, "model"),
+    if (ngx_http_llm_cache_copy(r, json, top[1],
                                 NGX_HTTP_LLM_CACHE_MAX_MODEL,
                                 &cctx->entry.model)
         != NGX_OK)
@@ -658,7 +679,7 @@ ngx_http_llm_cache_read_answer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_OK;
     }
 
-    t = ngx_http_llm_cache_get(json, 0, "choices");
+    t = top[2];
 
     if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)
         || json->tokens[t].size != 1)
@@ -667,13 +688,19 @@ ngx_http_llm_cache_read_answer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     c = ngx_http_llm_json_first(json, t);
-    m = ngx_http_llm_cache_get(json, c, "message");
+
+    ngx_http_llm_json_object_get_n(json, c, ngx_http_llm_cache_choice_keys,
+                                   2, choice);
+    m = choice[0];
 
     if (!ngx_http_llm_cache_is(json, m, NGX_HTTP_LLM_JSON_OBJECT)) {
         return NGX_DECLINED;
     }
 
-    v = ngx_http_llm_cache_get(json, m, "tool_calls");
+    ngx_http_llm_json_object_get_n(json, m, ngx_http_llm_cache_message_keys,
+                                   4, msg);
+
+    v = msg[0];   /* tool_calls */
 
     if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_ARRAY)
         && json->tokens[v].size)
@@ -681,7 +708,7 @@ ngx_http_llm_cache_read_answer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    v = ngx_http_llm_cache_get(json, m, "function_call");
+    v = msg[1];   /* function_call */
 
     if (v != NGX_HTTP_LLM_NONE
         && !ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_NULL))
@@ -689,13 +716,13 @@ ngx_http_llm_cache_read_answer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    v = ngx_http_llm_cache_get(json, m, "refusal");
+    v = msg[2];   /* refusal */
 
     if (ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)) {
         return NGX_DECLINED;
     }
 
-    v = ngx_http_llm_cache_get(json, m, "content");
+    v = msg[3];   /* content */
 
     if (!ngx_http_llm_cache_is(json, v, NGX_HTTP_LLM_JSON_STRING)
         || ngx_http_llm_cache_append(r, cctx, json, v) != NGX_OK)
@@ -703,10 +730,7 @@ ngx_http_llm_cache_read_answer(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_llm_cache_copy(r, json,
-                                ngx_http_llm_cache_get(json, c,
-                                                       "finish_reason"),
-                                32, &cctx->entry.finish)
+    if (ngx_http_llm_cache_copy(r, json, choice[1], 32, &cctx->entry.finish)
         != NGX_OK)
     {
         return NGX_DECLINED;

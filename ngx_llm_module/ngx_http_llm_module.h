@@ -709,6 +709,7 @@ u_char *ngx_http_llm_prom_family(u_char *p, const char *name,
 
 /* ngx_http_llm_variables.c */
 ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);
+u_char *ngx_http_llm_format_uint(u_char *p, uint64_t n, size_t width);
 
 
 /* a replacement of decoded text [start, end) by text, for edit_text() */

@@ -2655,13 +2655,21 @@ ngx_http_llm_redact_variable(ngx_http_request_t *r,
         rc = ctx->hook_data;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
+    if (rc == NULL || rc->count == 0) {
+        /* most requests: nothing to format */
+        v->len = 1;
+        v->data = (u_char *) "0";
+
+    } else {
+        p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->len = ngx_http_llm_format_uint(p, rc->count, 0) - p;
+        v->data = p;
     }
 
-    v->len = ngx_sprintf(p, "%ui", rc ? rc->count : 0) - p;
-    v->data = p;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;

@@ -16,8 +16,6 @@ static ngx_int_t ngx_http_llm_variable_string(ngx_http_variable_value_t *v,
     ngx_str_t *s);
 static ngx_int_t ngx_http_llm_variable_str(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static u_char *ngx_http_llm_variable_digits(u_char *p, uint64_t n,
-    size_t width);
 static ngx_int_t ngx_http_llm_variable_size(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_llm_variable_upstream(ngx_http_request_t *r,
@@ -163,7 +161,7 @@ ngx_http_llm_variable_number(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = ngx_http_llm_variable_digits(p, n, 0) - p;
+    v->len = ngx_http_llm_format_uint(p, n, 0) - p;
     v->data = p;
 
     return NGX_OK;
@@ -173,21 +171,37 @@ ngx_http_llm_variable_number(ngx_http_request_t *r,
 /*
  * n in decimal at p, at least "width" digits (zero-padded); returns the end.
  * What ngx_sprintf("%uL") and ("%0NuL") write, without parsing a format:
- * every logged request formats several of these.
+ * every logged request formats several of these, and every budgeted answer
+ * its x-ratelimit-* headers.
  */
 
-static u_char *
-ngx_http_llm_variable_digits(u_char *p, uint64_t n, size_t width)
+u_char *
+ngx_http_llm_format_uint(u_char *p, uint64_t n, size_t width)
 {
     u_char   buf[NGX_INT64_LEN], *d;
     size_t   len;
 
+    /* two digits a division: "00" to "99" */
+    static const u_char  pairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233"
+        "34353637383940414243444546474849505152535455565758596061626364656667"
+        "6869707172737475767778798081828384858687888990919293949596979899";
+
     d = buf + NGX_INT64_LEN;
 
-    do {
-        *--d = (u_char) ('0' + n % 10);
-        n /= 10;
-    } while (n);
+    while (n >= 100) {
+        d -= 2;
+        ngx_memcpy(d, &pairs[(n % 100) * 2], 2);
+        n /= 100;
+    }
+
+    if (n >= 10) {
+        d -= 2;
+        ngx_memcpy(d, &pairs[n * 2], 2);
+
+    } else {
+        *--d = (u_char) ('0' + n);
+    }
 
     len = buf + NGX_INT64_LEN - d;
 
@@ -366,9 +380,9 @@ ngx_http_llm_variable_cost(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     v->data = p;
 
-    p = ngx_http_llm_variable_digits(p, nano / 1000000000, 0);
+    p = ngx_http_llm_format_uint(p, nano / 1000000000, 0);
     *p++ = '.';
-    p = ngx_http_llm_variable_digits(p, nano % 1000000000, 9);
+    p = ngx_http_llm_format_uint(p, nano % 1000000000, 9);
 
     v->len = p - v->data;
 
