@@ -1221,11 +1221,32 @@ ngx_http_llm_json_raw_string(const ngx_http_llm_json_t *p, uint32_t tok,
 }
 
 
+#if (NGX_HTTP_LLM_JSON_SSE2)
+
+/*
+ * What a backslash and one of '`' .. DEL decode to (as in
+ * ngx_http_llm_json_unescape(), 'u' aside): the character itself, or a
+ * control character for \b \f \n \r \t
+ */
+
+static const u_char  ngx_http_llm_json_unescaped[32] = {
+    '`', 'a', '\b', 'c', 'd', 'e', '\f', 'g',
+    'h', 'i', 'j', 'k', 'l', 'm', '\n', 'o',
+    'p', 'q', '\r', 's', '\t', 'u', 'v', 'w',
+    'x', 'y', 'z', '{', '|', '}', '~', 0x7f
+};
+
+#endif
+
+
 size_t
 ngx_http_llm_json_decode_string(const u_char *raw, size_t len, u_char *out)
 {
     size_t         n;
     u_char        *o;
+#if (NGX_HTTP_LLM_JSON_SSE2)
+    u_char         c;
+#endif
     const u_char  *pos, *last, *bs;
 #if (NGX_HTTP_LLM_JSON_SSE2)
     uint32_t       h;
@@ -1247,9 +1268,55 @@ ngx_http_llm_json_decode_string(const u_char *raw, size_t len, u_char *out)
 #if (NGX_HTTP_LLM_JSON_SSE2)
 
         /*
-         * Sixteen bytes copied at a time up to the next escape (the output
-         * never runs ahead of the input, o - out <= pos - raw, and nothing
-         * is written past the decoded text), the few before it in pieces.
+         * Far from the end, 32 bytes are stored at a time whatever they
+         * hold, the output pointer moved up to the next escape, and the
+         * escape decoded over what was stored past it.  The output never
+         * runs ahead of the input (o - out <= pos - raw), and nothing is
+         * written past the decoded text: every 6 bytes of input or less
+         * decode to one byte or more (\uXXXX), so the 192 bytes or more
+         * after the escape write over the 32 - n stored past it.
+         */
+
+        while (last - pos >= 32 + 192) {
+            v = _mm_loadu_si128((const __m128i *) pos);
+            v2 = _mm_loadu_si128((const __m128i *) (pos + 16));
+
+            _mm_storeu_si128((__m128i *) o, v);
+            _mm_storeu_si128((__m128i *) (o + 16), v2);
+
+            bits = (unsigned) _mm_movemask_epi8(
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))
+                   | (unsigned) _mm_movemask_epi8(
+                                  _mm_cmpeq_epi8(v2, _mm_set1_epi8('\\')))
+                     << 16;
+
+            if (bits == 0) {
+                pos += 32;
+                o += 32;
+                continue;
+            }
+
+            n = __builtin_ctz(bits);
+            pos += n;
+            o += n;
+
+            /* the commonest escapes (\n, \", \\) here, \uXXXX apart */
+
+            c = pos[1];
+
+            if (c != 'u') {
+                *o++ = ((c & 0xe0) == 0x60)
+                       ? ngx_http_llm_json_unescaped[c & 0x1f] : c;
+                pos += 2;
+                continue;
+            }
+
+            o += ngx_http_llm_json_unescape(&pos, last, o);
+        }
+
+        /*
+         * Near the end, sixteen bytes copied at a time up to the next
+         * escape, the few before it in pieces.
          */
 
         while (last - pos >= 32) {

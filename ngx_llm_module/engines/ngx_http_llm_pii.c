@@ -2645,6 +2645,7 @@ ngx_http_llm_pii_norm_next(const u_char *t, size_t i, size_t len,
     size_t     end;
     uint64_t   w;
 #if (NGX_HTTP_LLM_PII_SSE2)
+    size_t     stop;
     unsigned   bits;
     __m128i    v, lead;
 
@@ -2654,30 +2655,55 @@ ngx_http_llm_pii_norm_next(const u_char *t, size_t i, size_t len,
     const __m128i  ef = _mm_set1_epi8((char) 0xef);
 
     while (len - i >= 16) {
-        v = _mm_loadu_si128((const __m128i *) (t + i));
 
-        if (_mm_movemask_epi8(v) == 0) {
-            i += 16;
-            continue;
+        /*
+         * 64 bytes of ASCII (most of a prompt) skipped with one test of
+         * their high bits or'ed together; else their four windows in turn
+         */
+
+        stop = i + 16;
+
+        if (len - i >= 64) {
+            v = _mm_or_si128(
+                    _mm_or_si128(_mm_loadu_si128((const __m128i *) (t + i)),
+                                 _mm_loadu_si128((const __m128i *)
+                                                 (t + i + 16))),
+                    _mm_or_si128(_mm_loadu_si128((const __m128i *)
+                                                 (t + i + 32)),
+                                 _mm_loadu_si128((const __m128i *)
+                                                 (t + i + 48))));
+
+            if (_mm_movemask_epi8(v) == 0) {
+                i += 64;
+                continue;
+            }
+
+            stop = i + 64;
         }
 
-        lead = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, c2),
-                                         _mm_cmpeq_epi8(v, e2)),
-                            _mm_or_si128(_mm_cmpeq_epi8(v, e3),
-                                         _mm_cmpeq_epi8(v, ef)));
+        for ( /* void */ ; i < stop; i += 16) {
+            v = _mm_loadu_si128((const __m128i *) (t + i));
 
-        for (bits = (unsigned) _mm_movemask_epi8(lead);
-             bits;
-             bits &= bits - 1)
-        {
-            end = i + __builtin_ctz(bits);
+            if (_mm_movemask_epi8(v) == 0) {
+                continue;
+            }
 
-            if (ngx_http_llm_pii_norm_at(t, end, len, cl, c)) {
-                return end;
+            lead = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, c2),
+                                             _mm_cmpeq_epi8(v, e2)),
+                                _mm_or_si128(_mm_cmpeq_epi8(v, e3),
+                                             _mm_cmpeq_epi8(v, ef)));
+
+            for (bits = (unsigned) _mm_movemask_epi8(lead);
+                 bits;
+                 bits &= bits - 1)
+            {
+                end = i + __builtin_ctz(bits);
+
+                if (ngx_http_llm_pii_norm_at(t, end, len, cl, c)) {
+                    return end;
+                }
             }
         }
-
-        i += 16;
     }
 #endif
 
