@@ -20,6 +20,7 @@ my %sources = (
     json_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
     json_diff_test => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
     json_diff_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
+    json_diff_sse2_test => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
     tokens_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c'],
     tokens_fast_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
                          'ngx_llm_module/engines/ngx_http_llm_json.c'],
@@ -39,10 +40,11 @@ my %sources = (
     embed_test  => ['ngx_llm_module/engines/ngx_http_llm_embed.c'],
     bpe_test    => ['ngx_llm_module/engines/ngx_http_llm_bpe.c'],
     resp_test   => ['ngx_llm_module/engines/ngx_http_llm_resp.c'],
+    memo_hash_test => [],          # includes ngx_http_llm_memo_hash.h
 );
 
 # compiler flags, per test: the estimator's and the JSON scanner's
-# portable paths (no SSE2/NEON), the estimator's SSE2 path on a CPU with AVX2
+# portable paths (no SSE2/NEON), their SSE2 paths on a CPU with AVX2
 my %cflags = (
     tokens_fast_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
     tokens_diff_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
@@ -50,6 +52,7 @@ my %cflags = (
     tokens_masks_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
     json_nosimd_test => '-DNGX_HTTP_LLM_JSON_NO_SIMD',
     json_diff_nosimd_test => '-DNGX_HTTP_LLM_JSON_NO_SIMD',
+    json_diff_sse2_test => '-DNGX_HTTP_LLM_JSON_NO_AVX2',
 );
 
 # libraries to link, per test

@@ -36,6 +36,20 @@
 #define NGX_HTTP_LLM_JSON_SSE2     0
 #endif
 
+/*
+ * Where the CPU has AVX2 (checked at run time), string contents are
+ * scanned 32 bytes at a time instead; -DNGX_HTTP_LLM_JSON_NO_AVX2 keeps
+ * the SSE2 path (tested as well, t/000-unit.t).
+ */
+
+#if (NGX_HTTP_LLM_JSON_SSE2 && defined __x86_64__                             \
+     && !defined NGX_HTTP_LLM_JSON_NO_AVX2)
+#define NGX_HTTP_LLM_JSON_AVX2     1
+#include <immintrin.h>
+#else
+#define NGX_HTTP_LLM_JSON_AVX2     0
+#endif
+
 #if (defined __GNUC__)
 #define NGX_HTTP_LLM_JSON_INLINE   inline __attribute__((always_inline))
 #else
@@ -65,6 +79,11 @@ static const u_char *ngx_http_llm_json_fail(ngx_http_llm_json_t *p,
     const char *err, size_t offset);
 static const u_char *ngx_http_llm_json_scan_string(ngx_http_llm_json_t *p,
     const u_char *pos, const u_char *last, unsigned *escaped);
+#if (NGX_HTTP_LLM_JSON_AVX2)
+static const u_char *ngx_http_llm_json_scan_string_avx2(
+    ngx_http_llm_json_t *p, const u_char *pos, const u_char *last,
+    unsigned *escaped);
+#endif
 static NGX_HTTP_LLM_JSON_INLINE const u_char *ngx_http_llm_json_scan_special(
     ngx_http_llm_json_t *p, const u_char *pos, const u_char *last,
     unsigned *escaped);
@@ -145,6 +164,34 @@ ngx_http_llm_json_special16(const u_char *pos)
 #endif
 
 
+#if (NGX_HTTP_LLM_JSON_AVX2)
+
+/* 1: AVX2, 0: not, -1: not known yet */
+static int  ngx_http_llm_json_avx2 = -1;
+
+
+/*
+ * The special bytes of pos[0..31], bit i for pos[i]: as plain16(), the
+ * bytes ^ 2 below 0x21 (signed: '"', control characters, bytes above 0x7f)
+ * or '\\'
+ */
+
+__attribute__((target("avx2"))) static inline uint32_t
+ngx_http_llm_json_special32(const u_char *pos)
+{
+    __m256i  v;
+
+    v = _mm256_loadu_si256((const __m256i *) pos);
+
+    return (uint32_t) _mm256_movemask_epi8(_mm256_or_si256(
+               _mm256_cmpgt_epi8(_mm256_set1_epi8(0x21),
+                                 _mm256_xor_si256(v, _mm256_set1_epi8(2))),
+               _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\'))));
+}
+
+#endif
+
+
 /* the type of a value by its first byte, 0: no value starts with it */
 
 static const u_char  ngx_http_llm_json_type_of[256] = {
@@ -209,6 +256,12 @@ ngx_http_llm_json_parse(ngx_http_llm_json_t *p)
         p->err = "empty body";
         return NGX_HTTP_LLM_JSON_ERROR;
     }
+
+#if (NGX_HTTP_LLM_JSON_AVX2)
+    if (ngx_http_llm_json_avx2 < 0) {
+        ngx_http_llm_json_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+#endif
 
     max_depth = p->max_depth;
     if (max_depth == 0 || max_depth > NGX_HTTP_LLM_JSON_MAX_DEPTH) {
@@ -319,6 +372,12 @@ token:
 
     case '"':
         escaped = 0;
+#if (NGX_HTTP_LLM_JSON_AVX2)
+        if (ngx_http_llm_json_avx2) {
+            pos = ngx_http_llm_json_scan_string_avx2(p, pos + 1, last,
+                                                     &escaped);
+        } else
+#endif
         pos = ngx_http_llm_json_scan_string(p, pos + 1, last, &escaped);
         if (pos == NULL) {
             goto error;
@@ -610,6 +669,74 @@ tail:
         }
     }
 }
+
+
+#if (NGX_HTTP_LLM_JSON_AVX2)
+
+/*
+ * scan_string()'s SSE2 loop with windows of 32 bytes: fewer windows for
+ * long contents (the special bytes of a prompt are tens of bytes apart);
+ * the last 31 bytes or fewer are scan_string()'s.
+ */
+
+__attribute__((target("avx2"))) static const u_char *
+ngx_http_llm_json_scan_string_avx2(ngx_http_llm_json_t *p, const u_char *pos,
+    const u_char *last, unsigned *escaped)
+{
+    size_t         off;
+    uint32_t       bits;
+    const u_char  *base;
+
+    while ((size_t) (last - pos) >= 32) {
+        base = pos;
+
+        for ( ;; ) {
+            bits = ngx_http_llm_json_special32(base);
+
+            if (bits) {
+                break;
+            }
+
+            base += 32;
+
+            if ((size_t) (last - base) < 32) {
+                return ngx_http_llm_json_scan_string(p, base, last, escaped);
+            }
+        }
+
+        for ( ;; ) {
+            pos = base + __builtin_ctz(bits);
+
+            if (*pos == '"') {
+                return pos + 1;
+            }
+
+            pos = ngx_http_llm_json_scan_special(p, pos, last, escaped);
+            if (pos == NULL) {
+                return NULL;
+            }
+
+            /* the next special byte of the window past what was consumed */
+
+            off = (size_t) (pos - base);
+
+            if (off >= 32) {
+                break;
+            }
+
+            bits &= 0xffffffffU << off;
+
+            if (bits == 0) {
+                pos = base + 32;
+                break;
+            }
+        }
+    }
+
+    return ngx_http_llm_json_scan_string(p, pos, last, escaped);
+}
+
+#endif
 
 
 /*
