@@ -1351,16 +1351,45 @@ ngx_http_llm_json_raw_string(const ngx_http_llm_json_t *p, uint32_t tok,
 #if (NGX_HTTP_LLM_JSON_SSE2)
 
 /*
- * What a backslash and one of '`' .. DEL decode to (as in
+ * What a backslash and a character decode to (as in
  * ngx_http_llm_json_unescape(), 'u' aside): the character itself, or a
- * control character for \b \f \n \r \t
+ * control character for \b \f \n \r \t; a table, not a branch that
+ * \n and \" would take by turns
  */
 
-static const u_char  ngx_http_llm_json_unescaped[32] = {
-    '`', 'a', '\b', 'c', 'd', 'e', '\f', 'g',
-    'h', 'i', 'j', 'k', 'l', 'm', '\n', 'o',
-    'p', 'q', '\r', 's', '\t', 'u', 'v', 'w',
-    'x', 'y', 'z', '{', '|', '}', '~', 0x7f
+static const u_char  ngx_http_llm_json_unescaped[256] = {
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+    0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+    0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+    0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
+    0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
+    0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37,
+    0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f,
+    0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
+    0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f,
+    0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57,
+    0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f,
+    0x60, 0x61, 0x08, 0x63, 0x64, 0x65, 0x0c, 0x67,
+    0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x0a, 0x6f,
+    0x70, 0x71, 0x0d, 0x73, 0x09, 0x75, 0x76, 0x77,
+    0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f,
+    0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
+    0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f,
+    0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97,
+    0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f,
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+    0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+    0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
+    0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
+    0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
+    0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
+    0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7,
+    0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
+    0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7,
+    0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef,
+    0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7,
+    0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff
 };
 
 #endif
@@ -1373,6 +1402,8 @@ ngx_http_llm_json_decode_string(const u_char *raw, size_t len, u_char *out)
     u_char        *o;
 #if (NGX_HTTP_LLM_JSON_SSE2)
     u_char         c;
+    size_t         off;
+    const u_char  *base;
 #endif
     const u_char  *pos, *last, *bs;
 #if (NGX_HTTP_LLM_JSON_SSE2)
@@ -1396,12 +1427,15 @@ ngx_http_llm_json_decode_string(const u_char *raw, size_t len, u_char *out)
 
         /*
          * Far from the end, 32 bytes are stored at a time whatever they
-         * hold, the output pointer moved up to the next escape, and the
-         * escape decoded over what was stored past it.  The output never
-         * runs ahead of the input (o - out <= pos - raw), and nothing is
-         * written past the decoded text: every 6 bytes of input or less
-         * decode to one byte or more (\uXXXX), so the 192 bytes or more
-         * after the escape write over the 32 - n stored past it.
+         * hold, and the escapes of the window found at once: each decoded
+         * over what was stored past it, the 32 bytes after it stored next
+         * (where the window's next escape is known without a load: no
+         * chain of loads, each waiting for the one before).  The output
+         * never runs ahead of the input (o - out <= pos - raw), and
+         * nothing is written past the decoded text: every 6 bytes of input
+         * or less decode to one byte or more (\uXXXX), so the 192 bytes
+         * or more after an escape write over the 32 or fewer stored past
+         * it.
          */
 
         while (last - pos >= 32 + 192) {
@@ -1423,22 +1457,49 @@ ngx_http_llm_json_decode_string(const u_char *raw, size_t len, u_char *out)
                 continue;
             }
 
+            base = pos;
             n = __builtin_ctz(bits);
             pos += n;
             o += n;
 
-            /* the commonest escapes (\n, \", \\) here, \uXXXX apart */
+            for ( ;; ) {
 
-            c = pos[1];
+                /* the commonest escapes (\n, \", \\) here, \uXXXX apart */
 
-            if (c != 'u') {
-                *o++ = ((c & 0xe0) == 0x60)
-                       ? ngx_http_llm_json_unescaped[c & 0x1f] : c;
-                pos += 2;
-                continue;
+                c = pos[1];
+
+                if (c != 'u') {
+                    *o++ = ngx_http_llm_json_unescaped[c];
+                    pos += 2;
+
+                } else {
+                    o += ngx_http_llm_json_unescape(&pos, last, o);
+                }
+
+                off = (size_t) (pos - base);
+
+                if (off >= 32) {
+                    break;
+                }
+
+                v = _mm_loadu_si128((const __m128i *) pos);
+                v2 = _mm_loadu_si128((const __m128i *) (pos + 16));
+
+                _mm_storeu_si128((__m128i *) o, v);
+                _mm_storeu_si128((__m128i *) (o + 16), v2);
+
+                bits &= 0xffffffffU << off;
+
+                if (bits == 0) {
+                    o += 32 - off;
+                    pos = base + 32;
+                    break;
+                }
+
+                n = __builtin_ctz(bits);
+                o += n - off;
+                pos = base + n;
             }
-
-            o += ngx_http_llm_json_unescape(&pos, last, o);
         }
 
         /*

@@ -1,0 +1,171 @@
+
+/*
+ * Copyright (C) ngx_llm_module authors
+ *
+ * The engines' share of all features on, natively, on one core: what
+ * callgrind cannot weigh (SIMD width, the latency of a chain of multiplies
+ * or AES rounds).  For a request body: the JSON scan of the whole body
+ * (ngx_http_llm_json_parse(), as llm_gateway alone), decoding its strings
+ * (as redaction's join of the texts), the token memo's hash over the
+ * decoded texts of 256 bytes or more (the portable form, and the AES-NI
+ * form where it is built).  The minimum of REPS runs of each, so that a
+ * loaded machine shows the cost of the code, not of the load.  Build it
+ * against two trees of the engines to compare them (docs/benchmarks.md,
+ * 7t):
+ *
+ *   node bench/make_body.mjs 16384 0 > /tmp/body-16384.json
+ *   cc -O2 -I ngx_llm_module/engines bench/allon_bench.c \
+ *       ngx_llm_module/engines/ngx_http_llm_json.c -o build/allon_bench
+ *   ./build/allon_bench /tmp/body-16384.json
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ngx_http_llm_json.h"
+#include "ngx_http_llm_memo_hash.h"
+
+
+#define REPS    3000
+#define TOKENS  65536
+
+
+static double
+now(void)
+{
+    struct timespec  t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int                  rep, k, nk;
+    FILE                *f;
+    size_t               n, o, tot, len[4096];
+    double               t[5], best[4];
+    uint32_t             i, nt;
+    uint64_t             h;
+    const u_char        *raw;
+    ngx_http_llm_json_t  p;
+    volatile uint64_t    sink;
+
+    static u_char                     body[1 << 20], out[1 << 20];
+    static ngx_http_llm_json_token_t  tokens[TOKENS];
+    static const char  *names[] = { "JSON scan of the body",
+                                    "decode the strings",
+                                    "memo hash, portable",
+                                    "memo hash, AES-NI" };
+
+    if (argc != 2 || (f = fopen(argv[1], "rb")) == NULL) {
+        fprintf(stderr, "usage: %s BODY.json\n", argv[0]);
+        return 1;
+    }
+
+    n = fread(body, 1, sizeof(body) - 1, f);
+    fclose(f);
+
+#if (NGX_HTTP_LLM_MEMO_AES)
+    nk = __builtin_cpu_supports("aes") ? 4 : 3;
+#else
+    nk = 3;
+#endif
+
+    for (k = 0; k < 4; k++) {
+        best[k] = 1e18;
+    }
+
+    sink = 0;
+    nt = 0;
+
+    for (rep = 0; rep < REPS; rep++) {
+        t[0] = now();
+
+        memset(&p, 0, sizeof(p));
+        p.data = body;
+        p.len = n;
+        p.tokens = tokens;
+        p.max_tokens = TOKENS;
+
+        if (ngx_http_llm_json_parse(&p) != NGX_HTTP_LLM_JSON_OK) {
+            fprintf(stderr, "%s: %s at %zu\n", argv[1], p.err, p.err_offset);
+            return 1;
+        }
+
+        t[1] = now();
+
+        tot = 0;
+        nt = 0;
+
+        for (i = 0; i < p.ntokens; i++) {
+            if (tokens[i].type != NGX_HTTP_LLM_JSON_STRING || tokens[i].key) {
+                continue;
+            }
+
+            ngx_http_llm_json_raw_string(&p, i, &raw, &o);
+
+            if (tokens[i].escaped) {
+                o = ngx_http_llm_json_decode_string(raw, o, out + tot);
+
+            } else {
+                memcpy(out + tot, raw, o);
+            }
+
+            if (nt < 4096) {
+                len[nt++] = o;
+            }
+
+            tot += o;
+        }
+
+        t[2] = now();
+
+        h = 0;
+
+        for (i = 0, o = 0; i < nt; o += len[i++]) {
+            if (len[i] >= 256) {
+                h ^= ngx_http_llm_memo_hash64(0x0123456789abcdefULL, out + o,
+                                              len[i]);
+            }
+        }
+
+        t[3] = now();
+
+#if (NGX_HTTP_LLM_MEMO_AES)
+        if (nk == 4) {
+            for (i = 0, o = 0; i < nt; o += len[i++]) {
+                if (len[i] >= 256) {
+                    h ^= ngx_http_llm_memo_hash_aes(0x0123456789abcdefULL,
+                                                    out + o, len[i]);
+                }
+            }
+        }
+#endif
+
+        t[4] = now();
+
+        sink += h + tot + p.ntokens;
+
+        for (k = 0; k < nk; k++) {
+            if (t[k + 1] - t[k] < best[k]) {
+                best[k] = t[k + 1] - t[k];
+            }
+        }
+    }
+
+    printf("%s: %zu bytes, %u texts; the minimum of %d runs:\n", argv[1], n,
+           nt, REPS);
+
+    for (k = 0; k < nk; k++) {
+        printf("  %-24s %7.2f us\n", names[k], best[k] / 1e3);
+    }
+
+    return sink == 42;
+}
