@@ -37,6 +37,7 @@ my %sources = (
     sse_test    => ['ngx_llm_module/engines/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/engines/ngx_http_llm_pii.c'],
     pii_apart_test => [],          # includes ngx_http_llm_pii.c
+    pii_norm_test => [],           # includes ngx_http_llm_pii.c
     embed_test  => ['ngx_llm_module/engines/ngx_http_llm_embed.c'],
     bpe_test    => ['ngx_llm_module/engines/ngx_http_llm_bpe.c'],
     resp_test   => ['ngx_llm_module/engines/ngx_http_llm_resp.c'],
@@ -59,6 +60,7 @@ my %cflags = (
 my %libs = (
     pii_test    => '-lhs -lcrypto',
     pii_apart_test => '-lhs -lcrypto',
+    pii_norm_test => '-lhs -lcrypto',
     bpe_test    => '-lpcre2-8',
 );
 
@@ -75,7 +77,7 @@ if ($hs_prefix) {
         "$hs_prefix/lib64", "$hs_prefix/lib/$multiarch", "$hs_prefix/lib";
     BAIL_OUT("LLM_UNIT_HS_PREFIX=$hs_prefix: no include/hs/hs.h or libhs.so there")
         unless $hs_libdir && -f "$hs_prefix/include/hs/hs.h";
-    for my $t (qw(pii_test pii_apart_test)) {
+    for my $t (qw(pii_test pii_apart_test pii_norm_test)) {
         $libs{$t} = "-I$hs_prefix/include -L$hs_libdir -Wl,-rpath,$hs_libdir "
                   . $libs{$t};
     }
