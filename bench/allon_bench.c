@@ -22,21 +22,33 @@
  *       ngx_llm_module/engines/ngx_http_llm_json.c -lcrypto \
  *       -o build/allon_bench
  *   ./build/allon_bench /tmp/body-16384.json
+ *
+ * With -DALLON_PII (and -lhs): also redaction's search for characters to
+ * normalise over the decoded texts joined (ngx_http_llm_pii_norm_next(),
+ * static: ngx_http_llm_pii.c is included, not linked).
  */
 
+
+#define OPENSSL_SUPPRESS_DEPRECATED
+
+#if (ALLON_PII)
+#include "ngx_http_llm_pii.c"       /* first: it defines _GNU_SOURCE */
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 #include <time.h>
-
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
 #include "ngx_http_llm_json.h"
 #include "ngx_http_llm_memo_hash.h"
 
+
+#ifndef ALLON_PII
+#define ALLON_PII  0
+#endif
 
 #define REPS    3000
 #define TOKENS  65536
@@ -58,7 +70,7 @@ main(int argc, char **argv)
     int                  rep, k, nk;
     FILE                *f;
     size_t               n, o, tot, len[4096];
-    double               t[7], best[6];
+    double               t[8], best[7];
     u_char               head[5], gather[4096], md[SHA256_DIGEST_LENGTH];
     size_t               g;
     SHA256_CTX           sha;
@@ -75,7 +87,8 @@ main(int argc, char **argv)
                                     "memo hash, portable",
                                     "memo hash, AES-NI",
                                     "SHA-256, texts gathered",
-                                    "SHA-256, texts where they are" };
+                                    "SHA-256, texts where they are",
+                                    "normalisation's search" };
 
     if (argc != 2 || (f = fopen(argv[1], "rb")) == NULL) {
         fprintf(stderr, "usage: %s BODY.json\n", argv[0]);
@@ -91,7 +104,7 @@ main(int argc, char **argv)
     nk = 3;
 #endif
 
-    for (k = 0; k < 6; k++) {
+    for (k = 0; k < 7; k++) {
         best[k] = 1e18;
     }
 
@@ -203,9 +216,27 @@ main(int argc, char **argv)
 
         t[6] = now();
 
+#if (ALLON_PII)
+        {
+            u_char  c;
+            size_t  cl, x;
+
+            for (x = 0; x < tot; x += cl) {
+                x = ngx_http_llm_pii_norm_next(out, x, tot, &cl, &c);
+                h += x;
+
+                if (x == tot) {
+                    break;
+                }
+            }
+        }
+#endif
+
+        t[7] = now();
+
         sink += h + tot + p.ntokens;
 
-        for (k = 0; k < 6; k++) {
+        for (k = 0; k < 7; k++) {
             if (k == 3 && nk == 3) {
                 continue;
             }
@@ -219,8 +250,8 @@ main(int argc, char **argv)
     printf("%s: %zu bytes, %u texts; the minimum of %d runs:\n", argv[1], n,
            nt, REPS);
 
-    for (k = 0; k < 6; k++) {
-        if (k != 3 || nk == 4) {
+    for (k = 0; k < 7; k++) {
+        if ((k != 3 || nk == 4) && (k != 6 || ALLON_PII)) {
             printf("  %-30s %7.2f us\n", names[k], best[k] / 1e3);
         }
     }
