@@ -91,19 +91,21 @@ ngx_http_llm_memo_hash64(uint64_t key, const u_char *p, size_t len)
 /*
  * The same hash's AES-NI form, used where the CPU has AES (x86-64, checked
  * at run time by the caller): each 16 bytes are the round key of one AES
- * round of a lane's state, in eight lanes (the blocks at 0, 16, .. 112
- * modulo 128 bytes, then the tail's in the lanes in turn, the last one
+ * round of a lane's state, in four lanes (the blocks at 0, 16, 32 and 48
+ * modulo 64 bytes, then the tail's in the lanes in turn, the last one
  * padded with zeros); a round more for each lane, the lanes joined by a
  * round each, three more rounds, the two halves of the result xor'ed.  A
- * round is a bijection of the state, and its key is xor'ed into the result:
- * so as above, for a given state, different 16 bytes give a different
- * state; the join is a bijection of each lane's result; two texts of the
- * same length that differ in one 16-byte block have different 128-bit
- * states (their 64-bit hashes collide with a chance of about 2^-64).  One
- * round a block (its latency, ~4 cycles, spread over eight lanes) instead
- * of a multiply a word: 0.15 instead of 0.75 instructions a byte, ~5x
- * faster natively (docs/benchmarks.md, 7t).  The value differs from
- * ngx_http_llm_memo_hash64()'s: a worker uses one of them all its life.
+ * round is a bijection of the state, and its key is xor'ed into the
+ * result: so as above, for a given state, different 16 bytes give a
+ * different state; the join is a bijection of each lane's result; two
+ * texts of the same length that differ in one 16-byte block have
+ * different 128-bit states (their 64-bit hashes collide with a chance of
+ * about 2^-64).  One round a block (~4 cycles of latency, four lanes at
+ * once) instead of a multiply a word: ~0.27 instead of ~0.8 instructions
+ * a byte, twice as fast natively on ~1 KB texts (eight lanes were slower
+ * there: the longer join; docs/benchmarks.md, 7t).  The value differs
+ * from ngx_http_llm_memo_hash64()'s: a worker uses one of them all its
+ * life.
  */
 
 #if (defined __x86_64__ && defined __GNUC__                                   \
@@ -124,6 +126,8 @@ ngx_http_llm_memo_hash_aes(uint64_t key, const u_char *p, size_t len)
     __m128i        k, s[4], x;
     const u_char  *last;
     u_char         tail[16];
+
+    /* the lanes' start: the key and the length, apart by constants */
 
     static const uint64_t  lanes[8] = {
         0x8ebc6af09c88c6e3ULL, 0x589965cc75374cc3ULL, 0x1d8e4e27c47d124fULL,
