@@ -19,8 +19,9 @@
  *
  * "four lanes" is the product's own hash, ngx_http_llm_memo_hash64()
  * (engines/ngx_http_llm_memo_hash.h, what ngx_http_llm_tokenizer.c's memo
- * calls); "one chain" is hash_chain_ref(), a reference copy of the hash
- * before 7m, kept only to compare with.
+ * calls on a CPU without AES; with AES it calls ngx_http_llm_memo_hash_aes(),
+ * measured by bench/allon_bench.c, 7t); "one chain" is hash_chain_ref(), a
+ * reference copy of the hash before 7m, kept only to compare with.
  */
 
 

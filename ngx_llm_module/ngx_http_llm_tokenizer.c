@@ -56,6 +56,9 @@ static uint64_t ngx_http_llm_memo_hash(const void *counter, const u_char *p,
 
 static ngx_http_llm_memo_entry_t  *ngx_http_llm_memo;
 static uint64_t                    ngx_http_llm_memo_seed;
+#if (NGX_HTTP_LLM_MEMO_AES)
+static int                         ngx_http_llm_memo_aes = -1;
+#endif
 
 #endif
 
@@ -449,9 +452,26 @@ ngx_http_llm_tokens_init_process(ngx_cycle_t *cycle)
 static uint64_t
 ngx_http_llm_memo_hash(const void *counter, const u_char *p, size_t len)
 {
-    return ngx_http_llm_memo_hash64(ngx_http_llm_memo_seed
-                 ^ ((uint64_t) (uintptr_t) counter * 0x165667b19e3779f9ULL),
-                 p, len);
+    uint64_t  key;
+
+    key = ngx_http_llm_memo_seed
+          ^ ((uint64_t) (uintptr_t) counter * 0x165667b19e3779f9ULL);
+
+#if (NGX_HTTP_LLM_MEMO_AES)
+
+    /* AES-NI: a worker sees one answer all its life */
+
+    if (ngx_http_llm_memo_aes < 0) {
+        ngx_http_llm_memo_aes = __builtin_cpu_supports("aes") ? 1 : 0;
+    }
+
+    if (ngx_http_llm_memo_aes) {
+        return ngx_http_llm_memo_hash_aes(key, p, len);
+    }
+
+#endif
+
+    return ngx_http_llm_memo_hash64(key, p, len);
 }
 
 #endif

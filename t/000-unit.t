@@ -20,6 +20,7 @@ my %sources = (
     json_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
     json_diff_test => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
     json_diff_nosimd_test => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
+    json_diff_sse2_test => ['ngx_llm_module/engines/ngx_http_llm_json.c'],
     tokens_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c'],
     tokens_fast_test => ['ngx_llm_module/engines/ngx_http_llm_tokens.c',
                          'ngx_llm_module/engines/ngx_http_llm_json.c'],
@@ -36,13 +37,15 @@ my %sources = (
     sse_test    => ['ngx_llm_module/engines/ngx_http_llm_sse.c'],
     pii_test    => ['ngx_llm_module/engines/ngx_http_llm_pii.c'],
     pii_apart_test => [],          # includes ngx_http_llm_pii.c
+    pii_norm_test => [],           # includes ngx_http_llm_pii.c
     embed_test  => ['ngx_llm_module/engines/ngx_http_llm_embed.c'],
     bpe_test    => ['ngx_llm_module/engines/ngx_http_llm_bpe.c'],
     resp_test   => ['ngx_llm_module/engines/ngx_http_llm_resp.c'],
+    memo_hash_test => [],          # includes ngx_http_llm_memo_hash.h
 );
 
 # compiler flags, per test: the estimator's and the JSON scanner's
-# portable paths (no SSE2/NEON), the estimator's SSE2 path on a CPU with AVX2
+# portable paths (no SSE2/NEON), their SSE2 paths on a CPU with AVX2
 my %cflags = (
     tokens_fast_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
     tokens_diff_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
@@ -50,12 +53,14 @@ my %cflags = (
     tokens_masks_nosimd_test => '-DNGX_HTTP_LLM_TOKENS_NO_SIMD',
     json_nosimd_test => '-DNGX_HTTP_LLM_JSON_NO_SIMD',
     json_diff_nosimd_test => '-DNGX_HTTP_LLM_JSON_NO_SIMD',
+    json_diff_sse2_test => '-DNGX_HTTP_LLM_JSON_NO_AVX2',
 );
 
 # libraries to link, per test
 my %libs = (
     pii_test    => '-lhs -lcrypto',
     pii_apart_test => '-lhs -lcrypto',
+    pii_norm_test => '-lhs -lcrypto',
     bpe_test    => '-lpcre2-8',
 );
 
@@ -72,7 +77,7 @@ if ($hs_prefix) {
         "$hs_prefix/lib64", "$hs_prefix/lib/$multiarch", "$hs_prefix/lib";
     BAIL_OUT("LLM_UNIT_HS_PREFIX=$hs_prefix: no include/hs/hs.h or libhs.so there")
         unless $hs_libdir && -f "$hs_prefix/include/hs/hs.h";
-    for my $t (qw(pii_test pii_apart_test)) {
+    for my $t (qw(pii_test pii_apart_test pii_norm_test)) {
         $libs{$t} = "-I$hs_prefix/include -L$hs_libdir -Wl,-rpath,$hs_libdir "
                   . $libs{$t};
     }

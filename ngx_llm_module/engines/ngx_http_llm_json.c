@@ -36,6 +36,20 @@
 #define NGX_HTTP_LLM_JSON_SSE2     0
 #endif
 
+/*
+ * Where the CPU has AVX2 (checked at run time), string contents are
+ * scanned 32 bytes at a time instead; -DNGX_HTTP_LLM_JSON_NO_AVX2 keeps
+ * the SSE2 path (tested as well, t/000-unit.t).
+ */
+
+#if (NGX_HTTP_LLM_JSON_SSE2 && defined __x86_64__                             \
+     && !defined NGX_HTTP_LLM_JSON_NO_AVX2)
+#define NGX_HTTP_LLM_JSON_AVX2     1
+#include <immintrin.h>
+#else
+#define NGX_HTTP_LLM_JSON_AVX2     0
+#endif
+
 #if (defined __GNUC__)
 #define NGX_HTTP_LLM_JSON_INLINE   inline __attribute__((always_inline))
 #else
@@ -65,6 +79,11 @@ static const u_char *ngx_http_llm_json_fail(ngx_http_llm_json_t *p,
     const char *err, size_t offset);
 static const u_char *ngx_http_llm_json_scan_string(ngx_http_llm_json_t *p,
     const u_char *pos, const u_char *last, unsigned *escaped);
+#if (NGX_HTTP_LLM_JSON_AVX2)
+static const u_char *ngx_http_llm_json_scan_string_avx2(
+    ngx_http_llm_json_t *p, const u_char *pos, const u_char *last,
+    unsigned *escaped);
+#endif
 static NGX_HTTP_LLM_JSON_INLINE const u_char *ngx_http_llm_json_scan_special(
     ngx_http_llm_json_t *p, const u_char *pos, const u_char *last,
     unsigned *escaped);
@@ -145,6 +164,34 @@ ngx_http_llm_json_special16(const u_char *pos)
 #endif
 
 
+#if (NGX_HTTP_LLM_JSON_AVX2)
+
+/* 1: AVX2, 0: not, -1: not known yet */
+static int  ngx_http_llm_json_avx2 = -1;
+
+
+/*
+ * The special bytes of pos[0..31], bit i for pos[i]: as plain16(), the
+ * bytes ^ 2 below 0x21 (signed: '"', control characters, bytes above 0x7f)
+ * or '\\'
+ */
+
+__attribute__((target("avx2"))) static inline uint32_t
+ngx_http_llm_json_special32(const u_char *pos)
+{
+    __m256i  v;
+
+    v = _mm256_loadu_si256((const __m256i *) pos);
+
+    return (uint32_t) _mm256_movemask_epi8(_mm256_or_si256(
+               _mm256_cmpgt_epi8(_mm256_set1_epi8(0x21),
+                                 _mm256_xor_si256(v, _mm256_set1_epi8(2))),
+               _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\'))));
+}
+
+#endif
+
+
 /* the type of a value by its first byte, 0: no value starts with it */
 
 static const u_char  ngx_http_llm_json_type_of[256] = {
@@ -194,6 +241,9 @@ ngx_http_llm_json_parse(ngx_http_llm_json_t *p)
     uint32_t                    prev[NGX_HTTP_LLM_JSON_MAX_DEPTH];
     const u_char               *data, *pos, *last;
     ngx_http_llm_json_token_t  *tokens, *tok;
+#if (NGX_HTTP_LLM_JSON_AVX2)
+    uint32_t                    short_bits;
+#endif
 
     p->ntokens = 0;
     p->err = NULL;
@@ -209,6 +259,12 @@ ngx_http_llm_json_parse(ngx_http_llm_json_t *p)
         p->err = "empty body";
         return NGX_HTTP_LLM_JSON_ERROR;
     }
+
+#if (NGX_HTTP_LLM_JSON_AVX2)
+    if (ngx_http_llm_json_avx2 < 0) {
+        ngx_http_llm_json_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+#endif
 
     max_depth = p->max_depth;
     if (max_depth == 0 || max_depth > NGX_HTTP_LLM_JSON_MAX_DEPTH) {
@@ -319,6 +375,28 @@ token:
 
     case '"':
         escaped = 0;
+#if (NGX_HTTP_LLM_JSON_AVX2)
+        if (ngx_http_llm_json_avx2) {
+
+            /*
+             * A short plain string (a key, a role, a model): its closing
+             * quote the first special byte of the first 16, found here
+             * without a call; longer ones 32 bytes at a time
+             */
+
+            if ((size_t) (last - pos) > 16
+                && (short_bits = ngx_http_llm_json_special16(pos + 1)) != 0
+                && pos[1 + __builtin_ctz(short_bits)] == '"')
+            {
+                pos += 2 + __builtin_ctz(short_bits);
+
+            } else {
+                pos = ngx_http_llm_json_scan_string_avx2(p, pos + 1, last,
+                                                         &escaped);
+            }
+
+        } else
+#endif
         pos = ngx_http_llm_json_scan_string(p, pos + 1, last, &escaped);
         if (pos == NULL) {
             goto error;
@@ -610,6 +688,74 @@ tail:
         }
     }
 }
+
+
+#if (NGX_HTTP_LLM_JSON_AVX2)
+
+/*
+ * scan_string()'s SSE2 loop with windows of 32 bytes: fewer windows for
+ * long contents (the special bytes of a prompt are tens of bytes apart);
+ * the last 31 bytes or fewer are scan_string()'s.
+ */
+
+__attribute__((target("avx2"))) static const u_char *
+ngx_http_llm_json_scan_string_avx2(ngx_http_llm_json_t *p, const u_char *pos,
+    const u_char *last, unsigned *escaped)
+{
+    size_t         off;
+    uint32_t       bits;
+    const u_char  *base;
+
+    while ((size_t) (last - pos) >= 32) {
+        base = pos;
+
+        for ( ;; ) {
+            bits = ngx_http_llm_json_special32(base);
+
+            if (bits) {
+                break;
+            }
+
+            base += 32;
+
+            if ((size_t) (last - base) < 32) {
+                return ngx_http_llm_json_scan_string(p, base, last, escaped);
+            }
+        }
+
+        for ( ;; ) {
+            pos = base + __builtin_ctz(bits);
+
+            if (*pos == '"') {
+                return pos + 1;
+            }
+
+            pos = ngx_http_llm_json_scan_special(p, pos, last, escaped);
+            if (pos == NULL) {
+                return NULL;
+            }
+
+            /* the next special byte of the window past what was consumed */
+
+            off = (size_t) (pos - base);
+
+            if (off >= 32) {
+                break;
+            }
+
+            bits &= 0xffffffffU << off;
+
+            if (bits == 0) {
+                pos = base + 32;
+                break;
+            }
+        }
+    }
+
+    return ngx_http_llm_json_scan_string(p, pos, last, escaped);
+}
+
+#endif
 
 
 /*
@@ -1221,11 +1367,63 @@ ngx_http_llm_json_raw_string(const ngx_http_llm_json_t *p, uint32_t tok,
 }
 
 
+#if (NGX_HTTP_LLM_JSON_SSE2)
+
+/*
+ * What a backslash and a character decode to (as in
+ * ngx_http_llm_json_unescape(), 'u' aside): the character itself, or a
+ * control character for \b \f \n \r \t; a table, not a branch that
+ * \n and \" would take by turns
+ */
+
+static const u_char  ngx_http_llm_json_unescaped[256] = {
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+    0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+    0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+    0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
+    0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
+    0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37,
+    0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f,
+    0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
+    0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f,
+    0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57,
+    0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f,
+    0x60, 0x61, 0x08, 0x63, 0x64, 0x65, 0x0c, 0x67,
+    0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x0a, 0x6f,
+    0x70, 0x71, 0x0d, 0x73, 0x09, 0x75, 0x76, 0x77,
+    0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f,
+    0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
+    0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f,
+    0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97,
+    0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f,
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+    0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+    0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
+    0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
+    0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
+    0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
+    0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7,
+    0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
+    0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7,
+    0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef,
+    0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7,
+    0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff
+};
+
+#endif
+
+
 size_t
 ngx_http_llm_json_decode_string(const u_char *raw, size_t len, u_char *out)
 {
     size_t         n;
     u_char        *o;
+#if (NGX_HTTP_LLM_JSON_SSE2)
+    u_char         c;
+    size_t         off;
+    const u_char  *base;
+#endif
     const u_char  *pos, *last, *bs;
 #if (NGX_HTTP_LLM_JSON_SSE2)
     uint32_t       h;
@@ -1247,9 +1445,85 @@ ngx_http_llm_json_decode_string(const u_char *raw, size_t len, u_char *out)
 #if (NGX_HTTP_LLM_JSON_SSE2)
 
         /*
-         * Sixteen bytes copied at a time up to the next escape (the output
-         * never runs ahead of the input, o - out <= pos - raw, and nothing
-         * is written past the decoded text), the few before it in pieces.
+         * Far from the end, 32 bytes are stored at a time whatever they
+         * hold, and the escapes of the window found at once: each decoded
+         * over what was stored past it, the 32 bytes after it stored next
+         * (where the window's next escape is known without a load: no
+         * chain of loads, each waiting for the one before).  The output
+         * never runs ahead of the input (o - out <= pos - raw), and
+         * nothing is written past the decoded text: every 6 bytes of input
+         * or less decode to one byte or more (\uXXXX), so the 192 bytes
+         * or more after an escape write over the 32 or fewer stored past
+         * it.
+         */
+
+        while (last - pos >= 32 + 192) {
+            v = _mm_loadu_si128((const __m128i *) pos);
+            v2 = _mm_loadu_si128((const __m128i *) (pos + 16));
+
+            _mm_storeu_si128((__m128i *) o, v);
+            _mm_storeu_si128((__m128i *) (o + 16), v2);
+
+            bits = (unsigned) _mm_movemask_epi8(
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))
+                   | (unsigned) _mm_movemask_epi8(
+                                  _mm_cmpeq_epi8(v2, _mm_set1_epi8('\\')))
+                     << 16;
+
+            if (bits == 0) {
+                pos += 32;
+                o += 32;
+                continue;
+            }
+
+            base = pos;
+            n = __builtin_ctz(bits);
+            pos += n;
+            o += n;
+
+            for ( ;; ) {
+
+                /* the commonest escapes (\n, \", \\) here, \uXXXX apart */
+
+                c = pos[1];
+
+                if (c != 'u') {
+                    *o++ = ngx_http_llm_json_unescaped[c];
+                    pos += 2;
+
+                } else {
+                    o += ngx_http_llm_json_unescape(&pos, last, o);
+                }
+
+                off = (size_t) (pos - base);
+
+                if (off >= 32) {
+                    break;
+                }
+
+                v = _mm_loadu_si128((const __m128i *) pos);
+                v2 = _mm_loadu_si128((const __m128i *) (pos + 16));
+
+                _mm_storeu_si128((__m128i *) o, v);
+                _mm_storeu_si128((__m128i *) (o + 16), v2);
+
+                bits &= 0xffffffffU << off;
+
+                if (bits == 0) {
+                    o += 32 - off;
+                    pos = base + 32;
+                    break;
+                }
+
+                n = __builtin_ctz(bits);
+                o += n - off;
+                pos = base + n;
+            }
+        }
+
+        /*
+         * Near the end, sixteen bytes copied at a time up to the next
+         * escape, the few before it in pieces.
          */
 
         while (last - pos >= 32) {

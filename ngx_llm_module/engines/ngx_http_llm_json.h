@@ -140,8 +140,11 @@ void ngx_http_llm_json_raw_string(const ngx_http_llm_json_t *p, uint32_t tok,
 /*
  * Decode the raw contents of a validated JSON string (as returned by
  * ngx_http_llm_json_raw_string) into out, which must have room for len
- * bytes: the decoded text is never longer than the raw text.  Returns the
- * decoded length.  Surrogate pairs become one 4-byte UTF-8 sequence.
+ * bytes: the decoded text is never longer than the raw text.  Nothing is
+ * written past the decoded text (texts can be decoded one after another
+ * into one buffer); out must not overlap raw (long strings are copied 32
+ * bytes at a time, escapes written over them).  Returns the decoded
+ * length.  Surrogate pairs become one 4-byte UTF-8 sequence.
  */
 size_t ngx_http_llm_json_decode_string(const u_char *raw, size_t len,
     u_char *out);

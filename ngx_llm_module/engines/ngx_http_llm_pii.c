@@ -35,6 +35,15 @@
 #define NGX_HTTP_LLM_PII_SSE2  0
 #endif
 
+/* normalisation's search 32 bytes at a time where the CPU has AVX2 */
+#if (NGX_HTTP_LLM_PII_SSE2 && defined __x86_64__                              \
+     && !defined NGX_HTTP_LLM_PII_NO_AVX2)
+#include <immintrin.h>
+#define NGX_HTTP_LLM_PII_AVX2  1
+#else
+#define NGX_HTTP_LLM_PII_AVX2  0
+#endif
+
 
 typedef int (*ngx_http_llm_pii_validate_pt)(const u_char *t, size_t len,
     size_t *start, size_t *end);
@@ -2629,6 +2638,57 @@ ngx_http_llm_pii_orig(const ngx_http_llm_pii_bp_t *bp, size_t nbp, size_t x)
 }
 
 
+#if (NGX_HTTP_LLM_PII_AVX2)
+
+static int  ngx_http_llm_pii_avx2 = -1;
+
+
+/*
+ * norm_next()'s search in windows of 32 bytes, from *pi while 32 are left:
+ * the offset of the next character to normalise, or (size_t) -1 and *pi
+ * where the rest (fewer than 32 bytes) starts
+ */
+
+__attribute__((target("avx2"))) static size_t
+ngx_http_llm_pii_norm_next_avx2(const u_char *t, size_t *pi, size_t len,
+    size_t *cl, u_char *c)
+{
+    size_t    i, end;
+    uint32_t  bits;
+    __m256i   v;
+
+    for (i = *pi; len - i >= 32; i += 32) {
+        v = _mm256_loadu_si256((const __m256i *) (t + i));
+
+        if (_mm256_movemask_epi8(v) == 0) {
+            continue;
+        }
+
+        bits = (uint32_t) _mm256_movemask_epi8(_mm256_or_si256(
+                   _mm256_or_si256(
+                       _mm256_cmpeq_epi8(v, _mm256_set1_epi8((char) 0xc2)),
+                       _mm256_cmpeq_epi8(v, _mm256_set1_epi8((char) 0xe2))),
+                   _mm256_or_si256(
+                       _mm256_cmpeq_epi8(v, _mm256_set1_epi8((char) 0xe3)),
+                       _mm256_cmpeq_epi8(v, _mm256_set1_epi8((char) 0xef)))));
+
+        for ( /* void */ ; bits; bits &= bits - 1) {
+            end = i + __builtin_ctz(bits);
+
+            if (ngx_http_llm_pii_norm_at(t, end, len, cl, c)) {
+                return end;
+            }
+        }
+    }
+
+    *pi = i;
+
+    return (size_t) -1;
+}
+
+#endif
+
+
 /*
  * The offset of the next character to normalise at or after i (its length
  * in *cl, its replacement in *c), or len.  Every byte offset is tried, as
@@ -2652,6 +2712,20 @@ ngx_http_llm_pii_norm_next(const u_char *t, size_t i, size_t len,
     const __m128i  e2 = _mm_set1_epi8((char) 0xe2);
     const __m128i  e3 = _mm_set1_epi8((char) 0xe3);
     const __m128i  ef = _mm_set1_epi8((char) 0xef);
+
+#if (NGX_HTTP_LLM_PII_AVX2)
+    if (ngx_http_llm_pii_avx2 < 0) {
+        ngx_http_llm_pii_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+
+    if (ngx_http_llm_pii_avx2) {
+        end = ngx_http_llm_pii_norm_next_avx2(t, &i, len, cl, c);
+
+        if (end != (size_t) -1) {
+            return end;
+        }
+    }
+#endif
 
     while (len - i >= 16) {
         v = _mm_loadu_si128((const __m128i *) (t + i));

@@ -835,6 +835,92 @@ nesting(void)
 }
 
 
+/*
+ * Long strings dense with escapes (\n, \", \uXXXX, surrogate pairs, lone
+ * and cut ones, a backslash at the end; or only \u0041, the input that
+ * decodes to the fewest bytes), decoded as raw string contents at
+ * the end of the guarded area: the decoder stores 32 bytes at a time far
+ * from the end and writes the escapes over them; the output must be the
+ * reference's and nothing past it written (a canary).
+ */
+
+static void
+long_escapes(unsigned count)
+{
+    static const char  *pieces[] = {
+        "\\n", "\\\"", "\\\\", "\\/", "\\t", "\\b", "\\f", "\\r", "\\x",
+        "\\u00e9", "\\u20ac", "\\u0041", "\\ud83d\\ude00", "\\ud800",
+        "\\udc00", "\\u12", "\\uzzzz", "\\ud800\\u0041", "\xc3\xa9",
+        "\xe2\x82\xac", "\xf0\x9f\x98\x80"
+    };
+
+    size_t         la, lb, n, k, len, plain;
+    unsigned       i, bad, dense;
+    const char    *piece;
+    const u_char  *data;
+
+    bad = 0;
+
+    for (i = 0; i < count && !bad; i++) {
+        len = 1 + rnd(i < count / 2 ? 600 : 3000);
+        plain = rnd(4) == 0 ? 0 : rnd(3) == 0 ? 200 : 40;
+        dense = (rnd(4) == 0);          /* \u0041 only: 6 bytes to 1 */
+        n = 0;
+
+        while (n < len) {
+            if (plain && rnd(3) != 0) {
+                k = rnd((uint32_t) plain + 1);
+
+                for ( /* void */ ; k && n < len; k--) {
+                    doc[n++] = (u_char) ('a' + rnd(26));
+                }
+
+                continue;
+            }
+
+            piece = dense ? "\\u0041"
+                          : pieces[rnd(sizeof(pieces) / sizeof(pieces[0]))];
+            k = strlen(piece);
+
+            if (n + k > len) {
+                k = len - n;        /* cut: a backslash or \u at the end */
+            }
+
+            memcpy(doc + n, piece, k);
+            n += k;
+        }
+
+        data = area + area_size - len;
+        memcpy((u_char *) data, doc, len);
+
+        memset(out_b, 0xa5, len + 64);
+
+        la = ref_json_decode_string(data, len, out_a);
+        lb = ngx_http_llm_json_decode_string(data, len, out_b);
+
+        if (la != lb || memcmp(out_a, out_b, la) != 0) {
+            bad = 1;
+            snprintf(first_diff, sizeof(first_diff),
+                     "decoded string of %zu bytes differs", len);
+            break;
+        }
+
+        for (k = lb; k < len + 64; k++) {
+            if (out_b[k] != 0xa5) {
+                bad = 1;
+                snprintf(first_diff, sizeof(first_diff),
+                         "a string of %zu bytes decoded to %zu: byte %zu "
+                         "past it written", len, lb, k);
+                break;
+            }
+        }
+    }
+
+    ok(!bad, "long strings dense with escapes: %u decoded%s%s", i,
+       bad ? ": " : "", bad ? first_diff : "");
+}
+
+
 int
 main(void)
 {
@@ -861,6 +947,7 @@ main(void)
     prefixes(400);
     every_byte();
     nesting();
+    long_escapes(20000);
 
     ok(valid > 10000, "%zu of the %zu documents were valid JSON", valid,
        checked);
