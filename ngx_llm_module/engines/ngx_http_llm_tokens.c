@@ -2212,7 +2212,7 @@ ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
     const u_char *p, unsigned i, uint64_t *words, uint64_t *rest,
     ngx_http_llm_tokens_lang_t *l, int lang)
 {
-    unsigned         s, n, t, h, nh, np, nw, sp, latin, hit[32];
+    unsigned         s, n, t, h, nh, sp, latin, osum, hit[32];
     uint64_t         sw, ps, ws, letter, brk, halt, upper, wsum;
     const uint16_t  *tab;
 
@@ -2234,8 +2234,7 @@ ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
     halt = b->halt | (upper & (letter << 1));
 
     wsum = 0;
-    np = 0;
-    nw = 0;
+    osum = 0;
     nh = 0;
     latin = 0;
 
@@ -2265,13 +2264,13 @@ ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
         if (!ngx_http_llm_tokens_bit(letter, s)) {
 
             if (ngx_http_llm_tokens_bit(ps, i)) {
-                np++;
+                osum += NGX_HTTP_LLM_TOKENS_PUNCT1;
                 i++;
                 continue;
             }
 
             if (ngx_http_llm_tokens_bit(ws, i)) {
-                nw++;
+                osum += NGX_HTTP_LLM_TOKEN_UNIT;
                 i++;
                 continue;
             }
@@ -2295,9 +2294,8 @@ ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
          * t/unit/tokens_fast_test.c): no clamp to NGX_HTTP_LLM_TOKEN_UNIT
          */
 
-        wsum += tab[n + sp * NGX_HTTP_LLM_TW_ROW
-                    + (unsigned) ngx_http_llm_tokens_bit(upper, s)
-                      * (3 * NGX_HTTP_LLM_TW_ROW)];
+        wsum += ((upper >> s) & 1 ? tab + 3 * NGX_HTTP_LLM_TW_ROW : tab)
+                    [n + sp * NGX_HTTP_LLM_TW_ROW];
 
         if (lang) {
 
@@ -2305,23 +2303,23 @@ ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
              * ngx_http_llm_tokens_lang_run() and the break after it; most
              * words are not on the list by their first two characters, the
              * others are looked up after the loop, which calls nothing (a
-             * block holds 32 words at most: the slot is written either way,
-             * kept when the word may be on the list)
+             * block holds 32 words at most)
              */
 
             latin += n;
 
-            hit[nh] = s | n << 8;
-            nh += (ngx_http_llm_tokens_word_first[p[s] & 0x1f]
-                                                 [p[s + 1] & 0x1f]
-                   >> (n - 1)) & 1;
+            if ((ngx_http_llm_tokens_word_first[p[s] & 0x1f][p[s + 1] & 0x1f]
+                 >> (n - 1)) & 1)
+            {
+                hit[nh++] = s | n << 8;
+            }
         }
 
         i = t;
     }
 
     *words += wsum;
-    *rest += np * NGX_HTTP_LLM_TOKENS_PUNCT1 + nw * NGX_HTTP_LLM_TOKEN_UNIT;
+    *rest += osum;
 
     if (lang) {
         for (h = 0; h < nh; h++) {
