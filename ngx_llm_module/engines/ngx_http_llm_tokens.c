@@ -2445,7 +2445,7 @@ ngx_http_llm_tokens_lang_block(ngx_http_llm_tokens_lang_t *l,
                             & (1u << (n - 1)))
                         {
                             ngx_http_llm_tokens_lower8(l->w, p + s, n, l->end);
-                            ngx_http_llm_tokens_lang_word(l->w, n, l->votes);
+                            ngx_http_llm_tokens_lang_lookup(l->w, n, l->votes);
                         }
                     }
 
