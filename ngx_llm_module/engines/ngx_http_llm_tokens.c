@@ -163,6 +163,7 @@
 
 
 #define NGX_HTTP_LLM_TW_MAX_LEN       24
+#define NGX_HTTP_LLM_TW_ROW           (NGX_HTTP_LLM_TW_MAX_LEN + 1)
 #define NGX_HTTP_LLM_TP_MAX_LEN       16
 
 
@@ -1469,6 +1470,8 @@ static unsigned ngx_http_llm_tokens_lang_done(ngx_http_llm_tokens_lang_t *l,
 static unsigned ngx_http_llm_tokens_lang_char(uint32_t cp, uint32_t *votes);
 static inline void ngx_http_llm_tokens_lang_word(const u_char *w, size_t n,
     uint32_t *votes);
+static inline void ngx_http_llm_tokens_lang_lookup(const u_char *w,
+    size_t n, uint32_t *votes);
 static inline void ngx_http_llm_tokens_lower8(u_char *w, const u_char *p,
     size_t n, const u_char *end);
 static inline const u_char *ngx_http_llm_tokens_letters(const u_char *p,
@@ -2209,11 +2212,12 @@ ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
     const u_char *p, unsigned i, uint64_t *words, uint64_t *rest,
     ngx_http_llm_tokens_lang_t *l, int lang)
 {
-    int32_t          k;
-    unsigned         s, n, t, h, nh, np, nw, latin, lead, hit[32];
+    unsigned         s, n, t, h, nh, sp, latin, osum, hit[32];
     uint64_t         sw, ps, ws, letter, brk, halt, upper, wsum;
     const uint16_t  *tab;
 
+    tab = &ngx_http_llm_tokens_word[NGX_HTTP_LLM_TW_LOWER][NGX_HTTP_LLM_TL_NONE]
+                                   [0];
     sw = b->sw;
     ps = b->ps;
     ws = b->ws;
@@ -2230,8 +2234,7 @@ ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
     halt = b->halt | (upper & (letter << 1));
 
     wsum = 0;
-    np = 0;
-    nw = 0;
+    osum = 0;
     nh = 0;
     latin = 0;
 
@@ -2250,48 +2253,49 @@ ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
 
     for ( ;; ) {
 
-        if (ngx_http_llm_tokens_bit(sw, i)) {
-            s = i + 1;
-            lead = NGX_HTTP_LLM_TL_SPACE;
-            goto word;
+        /*
+         * " word" at i (its letters from s = i + 1) or "word" (from s = i):
+         * bit s of letter either way, bit i of sw the lead
+         */
+
+        sp = (unsigned) ngx_http_llm_tokens_bit(sw, i);
+        s = i + sp;
+
+        if (!ngx_http_llm_tokens_bit(letter, s)) {
+
+            if (ngx_http_llm_tokens_bit(ps, i)) {
+                osum += NGX_HTTP_LLM_TOKENS_PUNCT1;
+                i++;
+                continue;
+            }
+
+            if (ngx_http_llm_tokens_bit(ws, i)) {
+                osum += NGX_HTTP_LLM_TOKEN_UNIT;
+                i++;
+                continue;
+            }
+
+            break;
         }
-
-        if (ngx_http_llm_tokens_bit(letter, i)) {
-            s = i;
-            lead = NGX_HTTP_LLM_TL_NONE;
-            goto word;
-        }
-
-        if (ngx_http_llm_tokens_bit(ps, i)) {
-            np++;
-            i++;
-            continue;
-        }
-
-        if (ngx_http_llm_tokens_bit(ws, i)) {
-            nw++;
-            i++;
-            continue;
-        }
-
-        break;
-
-    word:
 
         /* bit 63 of brk is set (bit 63 of letter is clear) */
         n = __builtin_ctzll(brk >> s);
         t = s + n;
 
+        /* n is not 0 below: a break at s is an upper case letter, in halt */
+
         if (ngx_http_llm_tokens_bit(halt, t) | (n > NGX_HTTP_LLM_TW_MAX_LEN)) {
             break;
         }
 
-        tab = ngx_http_llm_tokens_bit(upper, s)
-              ? ngx_http_llm_tokens_word[NGX_HTTP_LLM_TW_CAP][lead]
-              : ngx_http_llm_tokens_word[NGX_HTTP_LLM_TW_LOWER][lead];
-        k = tab[n];
-        wsum += k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
-                                            : (uint32_t) k;
+        /*
+         * [TW_LOWER or TW_CAP][TL_NONE or TL_SPACE][n] of the table, whose
+         * words of 1 letter or more cost a token or more (checked by
+         * t/unit/tokens_fast_test.c): no clamp to NGX_HTTP_LLM_TOKEN_UNIT
+         */
+
+        wsum += ((upper >> s) & 1 ? tab + 3 * NGX_HTTP_LLM_TW_ROW : tab)
+                    [n + sp * NGX_HTTP_LLM_TW_ROW];
 
         if (lang) {
 
@@ -2315,13 +2319,13 @@ ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
     }
 
     *words += wsum;
-    *rest += np * NGX_HTTP_LLM_TOKENS_PUNCT1 + nw * NGX_HTTP_LLM_TOKEN_UNIT;
+    *rest += osum;
 
     if (lang) {
         for (h = 0; h < nh; h++) {
             ngx_http_llm_tokens_lower8(l->w, p + (hit[h] & 0xff), hit[h] >> 8,
                                        l->end);
-            ngx_http_llm_tokens_lang_word(l->w, hit[h] >> 8, l->votes);
+            ngx_http_llm_tokens_lang_lookup(l->w, hit[h] >> 8, l->votes);
         }
 
         l->script[NGX_HTTP_LLM_TG_LATIN] += latin;
@@ -2441,7 +2445,7 @@ ngx_http_llm_tokens_lang_block(ngx_http_llm_tokens_lang_t *l,
                             & (1u << (n - 1)))
                         {
                             ngx_http_llm_tokens_lower8(l->w, p + s, n, l->end);
-                            ngx_http_llm_tokens_lang_word(l->w, n, l->votes);
+                            ngx_http_llm_tokens_lang_lookup(l->w, n, l->votes);
                         }
                     }
 
@@ -2470,6 +2474,59 @@ ngx_http_llm_tokens_lang_block(ngx_http_llm_tokens_lang_t *l,
     }
 
     l->p = p + x;
+}
+
+
+/*
+ * The language guess along the pieces the bit masks cut outside
+ * ngx_http_llm_tokens_hot(), when it is at their start (l->p == p + i, the
+ * block in the sample), so that the commonest pieces after them are voted
+ * on by ngx_http_llm_tokens_hot() and not ngx_http_llm_tokens_lang_block()
+ * afterwards.  As ngx_http_llm_tokens_lang_block() would: a word from s to
+ * e, its letters a whole run of ASCII letters after a lead of ASCII
+ * characters that are not letters (s > i) or after the break of the word
+ * before (l->wn is 0), is looked up at once; a piece of ASCII characters
+ * that are not letters ends the word open before it.
+ */
+
+static inline void
+ngx_http_llm_tokens_lang_piece(ngx_http_llm_tokens_lang_t *l,
+    const u_char *p, unsigned i, unsigned s, unsigned e)
+{
+    unsigned  n;
+
+    if (s != i) {
+        ngx_http_llm_tokens_lang_break(l);
+
+    } else if (l->wn) {
+        /* the word goes on from the one open: left to the scan */
+        return;
+    }
+
+    n = e - s;
+
+    l->script[NGX_HTTP_LLM_TG_LATIN] += n;
+
+    if (n <= sizeof(l->w)
+        && ((ngx_http_llm_tokens_word_first[p[s] & 0x1f][p[s + 1] & 0x1f]
+             >> (n - 1)) & 1))
+    {
+        ngx_http_llm_tokens_lower8(l->w, p + s, n, l->end);
+        ngx_http_llm_tokens_lang_lookup(l->w, n, l->votes);
+    }
+
+    l->p = p + e;
+}
+
+
+static inline void
+ngx_http_llm_tokens_lang_ascii(ngx_http_llm_tokens_lang_t *l,
+    const u_char *p, unsigned i, unsigned j, size_t w)
+{
+    if (l != NULL && l->p == p + i && p + w <= l->end) {
+        ngx_http_llm_tokens_lang_break(l);
+        l->p = p + j;
+    }
 }
 
 
@@ -2821,6 +2878,12 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
                         sums[j ? NGX_HTTP_LLM_TB_WORD : NGX_HTTP_LLM_TB_ASCII]
                             += ngx_http_llm_tokens_word_cost(n, u, j, lead);
+
+                        if (l != NULL && l->p == p + i && p + w <= l->end) {
+                            /* the guess up to e: the hot pieces after it */
+                            ngx_http_llm_tokens_lang_block(l, p, &b, e);
+                        }
+
                         i = e;
                         continue;
                     }
@@ -2857,6 +2920,12 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
             words += k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
                                                  : (uint32_t) k;
+
+            if (l != NULL && l->p == p + i && p + w <= l->end
+                && !ngx_http_llm_tokens_bit(b.letter, e))
+            {
+                ngx_http_llm_tokens_lang_piece(l, p, i, s, e);
+            }
 
             i = e;
             continue;
@@ -2906,6 +2975,9 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
             rest += k < NGX_HTTP_LLM_TOKEN_UNIT ? NGX_HTTP_LLM_TOKEN_UNIT
                                                 : (uint32_t) k;
+
+            ngx_http_llm_tokens_lang_ascii(l, p, i, j, w);
+
             i = j;
             continue;
 
@@ -2955,6 +3027,9 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
             }
 
             rest += (uint32_t) k;
+
+            ngx_http_llm_tokens_lang_ascii(l, p, i, j, w);
+
             i = j;
             continue;
 
@@ -2974,6 +3049,8 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
             rest += (j - i + 2) / 3 * NGX_HTTP_LLM_TOKEN_UNIT;
 
+            ngx_http_llm_tokens_lang_ascii(l, p, i, j, w);
+
             i = j;
         }
 
@@ -2984,7 +3061,9 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
         if (i != 0 && p + w < end) {
 
             if (l != NULL) {
-                ngx_http_llm_tokens_lang_block(l, p, &b, i);
+                if (l->p < p + i) {
+                    ngx_http_llm_tokens_lang_block(l, p, &b, i);
+                }
 
                 if (l->p >= l->end) {
                     l = NULL;
@@ -3830,9 +3909,6 @@ ngx_http_llm_tokens_lang_char(uint32_t cp, uint32_t *votes)
 static inline void
 ngx_http_llm_tokens_lang_word(const u_char *w, size_t n, uint32_t *votes)
 {
-    unsigned                            h;
-    const ngx_http_llm_tokens_word_t     *sw;
-
     /* most words are not on the list by their first two letters */
 
     if (!((ngx_http_llm_tokens_word_first[w[0] & 0x1f][w[1] & 0x1f]
@@ -3840,6 +3916,18 @@ ngx_http_llm_tokens_lang_word(const u_char *w, size_t n, uint32_t *votes)
     {
         return;
     }
+
+    ngx_http_llm_tokens_lang_lookup(w, n, votes);
+}
+
+
+/* the same, for a word that its first two letters say may be on the list */
+
+static inline void
+ngx_http_llm_tokens_lang_lookup(const u_char *w, size_t n, uint32_t *votes)
+{
+    unsigned                            h;
+    const ngx_http_llm_tokens_word_t     *sw;
 
     for (h = ngx_http_llm_tokens_word_hash8(w, n);
          ngx_http_llm_tokens_word_index[h];

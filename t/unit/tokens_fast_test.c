@@ -338,6 +338,29 @@ main(void)
 
     tokens_ok(good, "the words of the language guess pass its filter");
 
+    /*
+     * ngx_http_llm_tokens_hot() adds the costs of "word", "Word", " word"
+     * and " Word" without the clamp to a token: each is one or more
+     */
+
+    good = 1;
+
+    for (i = 0; i < 2; i++) {
+        for (k = 0; k < 2; k++) {
+            for (n = 1; n <= NGX_HTTP_LLM_TW_MAX_LEN; n++) {
+                if (ngx_http_llm_tokens_word[i][k][n]
+                    < NGX_HTTP_LLM_TOKEN_UNIT)
+                {
+                    printf("# word[%zu][%zu][%zu] is %u\n", i, k, n,
+                           ngx_http_llm_tokens_word[i][k][n]);
+                    good = 0;
+                }
+            }
+        }
+    }
+
+    tokens_ok(good, "the hot path's word costs are a token or more");
+
     /* random texts and every prefix of each */
 
     good = 1;
