@@ -364,6 +364,15 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 #define NGX_HTTP_LLM_PII_HELD   0x40000000
 
 /*
+ * A validator's answer "a value, but decided on text that may go on": it
+ * read up to the end of the text without the bytes it needs to decide, so
+ * that more text can still refuse it.  The whole text takes it as it is;
+ * a stream holds it from its start (match "open") until the answer is
+ * final.
+ */
+#define NGX_HTTP_LLM_PII_OPEN   2
+
+/*
  * Services that publish API keys without a prefix of their own (or with a
  * short one), by the name people write next to a key: "mapbox", "new
  * relic", "aws".  Written from the services' documentation, not from a
@@ -2917,7 +2926,9 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
 {
     ngx_http_llm_pii_scan_t *sc = data;
 
+    int                          rc;
     size_t                       s, e;
+    unsigned                     open;
     const u_char                *t;
     ngx_http_llm_pii_pattern_t  *pat;
 
@@ -2931,10 +2942,16 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
     s = (size_t) from;
     e = (size_t) to;
 
+    open = 0;
+
     if (pat->validate) {
-        if (!pat->validate(t, sc->len, &s, &e)) {
+        rc = pat->validate(t, sc->len, &s, &e);
+
+        if (rc == 0) {
             return 0;
         }
+
+        open = (rc == NGX_HTTP_LLM_PII_OPEN);
 
     } else {
         /* custom rules: whole UTF-8 characters */
@@ -2966,6 +2983,11 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
     if (ngx_http_llm_pii_push(sc->m, s, e, pat->type, pat->prio) != 0) {
         sc->error = 1;
         return 1;
+    }
+
+    if (open) {
+        /* the last one is this span (pushed, or the same one again) */
+        sc->m->elts[sc->m->nelts - 1].open = 1;
     }
 
     return 0;
@@ -3012,6 +3034,7 @@ ngx_http_llm_pii_push(ngx_http_llm_pii_matches_t *m, size_t start,
     e->type = type;
     e->prio = prio;
     e->tail = 0;
+    e->open = 0;
 
     return 0;
 }
@@ -3273,6 +3296,14 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
      */
 
     for (i = n; i-- > 0; /* void */) {
+
+        /* decided on text that may go on (NGX_HTTP_LLM_PII_OPEN): held */
+
+        if (m[i].open && m[i].start < cut) {
+            cut = m[i].start;
+            continue;
+        }
+
         if (m[i].start < cut && m[i].end >= cut) {
             if (cut - m[i].start >= NGX_HTTP_LLM_PII_RUN_MAX
                 && cut > from
@@ -6422,7 +6453,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 {
     u_char   c;
     size_t   e, w, i, k, l, a, b, v, ve, p, limit, skipped, wl, min;
-    int      hdr;
+    int      hdr, open;
 
     /* the character after the word, and a plural "s" */
 
@@ -6482,11 +6513,22 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
         a = p + 1;
     }
 
+    open = 0;
+
     if (p == len) {
         /* a run at the end of the text: it may go on in a stream */
         if (a >= limit) {
             return 0;
         }
+
+        /*
+         * undecided: the text after may end the line or the look without
+         * such a run, and refuse what is found below; every token taken
+         * below is such a run, but a quoted value (quoted_any()) need not
+         * be: taken, it is "open" (the whole text takes it, a stream
+         * holds it until the run or the limit has come)
+         */
+        open = 1;
     }
 
     /* "monkey": the whole word of letters */
@@ -6624,7 +6666,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
                 *start = v;
                 *end = ve;
 
-                return 1;
+                return open ? NGX_HTTP_LLM_PII_OPEN : 1;
             }
         }
 

@@ -28,6 +28,9 @@
  *   - a private key block whose END line has not arrived yet, at most
  *     NGX_HTTP_LLM_PII_BLOCK_MAX bytes; a longer one is redacted whole;
  *   - any match that reaches into the held bytes, from its start;
+ *   - a match whose validator's answer depends on text not written yet
+ *     (a quoted value after a credential word, while the 40 bytes after
+ *     the word are incomplete: see docs/redaction.md), from its start;
  *   - with custom rules, the last (longest match - 1) bytes, at most
  *     NGX_HTTP_LLM_PII_RULE_MAX - 1 for rules without a bound;
  *   - with NGX_HTTP_LLM_PII_PLACEHOLDERS, an unfinished "[NAME_N]".
@@ -113,6 +116,10 @@ typedef struct {
     unsigned                    tail:1;      /* the rest of a long private
                                                 key block: its placeholder
                                                 was already given */
+    unsigned                    open:1;      /* its validator read up to
+                                                the end of the text, which
+                                                may go on: a stream holds
+                                                it from its start */
 } ngx_http_llm_pii_match_t;
 
 
