@@ -364,11 +364,11 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 #define NGX_HTTP_LLM_PII_HELD   0x40000000
 
 /*
- * A validator's answer "a value, but decided on text that may go on": it
- * read up to the end of the text without the bytes it needs to decide, so
- * that more text can still refuse it.  The whole text takes it as it is;
- * a stream holds it from its start (match "open") until the answer is
- * final.
+ * A validator's answer "decided on text that may go on": it read up to the
+ * end of the text without the bytes it needs to decide, so that more text
+ * can still change it.  [*start, *end) is the answer for the text as it is
+ * (a value, or nothing when empty); a stream holds from *start
+ * (matches.hold) until the answer is final.
  */
 #define NGX_HTTP_LLM_PII_OPEN   2
 
@@ -1485,6 +1485,7 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     ngx_http_llm_pii_match_t *e;
 
     m->nelts = 0;
+    m->hold = NGX_HTTP_LLM_PII_NONE;
 
     if (pii->db == NULL || len <= from) {
         return 0;
@@ -1512,6 +1513,10 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     }
 
     /* back to the original bytes: a match ends after its last character */
+
+    if (m->hold != NGX_HTTP_LLM_PII_NONE) {
+        m->hold = ngx_http_llm_pii_orig(bp, nbp, m->hold);
+    }
 
     e = m->elts;
 
@@ -2846,6 +2851,7 @@ ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
     ngx_http_llm_pii_match_t *e;
 
     m->nelts = 0;
+    m->hold = NGX_HTTP_LLM_PII_NONE;
 
     if (len <= from) {
         return 0;
@@ -2928,7 +2934,6 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
 
     int                          rc;
     size_t                       s, e;
-    unsigned                     open;
     const u_char                *t;
     ngx_http_llm_pii_pattern_t  *pat;
 
@@ -2942,8 +2947,6 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
     s = (size_t) from;
     e = (size_t) to;
 
-    open = 0;
-
     if (pat->validate) {
         rc = pat->validate(t, sc->len, &s, &e);
 
@@ -2951,7 +2954,9 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
             return 0;
         }
 
-        open = (rc == NGX_HTTP_LLM_PII_OPEN);
+        if (rc == NGX_HTTP_LLM_PII_OPEN && s < sc->m->hold) {
+            sc->m->hold = s;
+        }
 
     } else {
         /* custom rules: whole UTF-8 characters */
@@ -2983,11 +2988,6 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
     if (ngx_http_llm_pii_push(sc->m, s, e, pat->type, pat->prio) != 0) {
         sc->error = 1;
         return 1;
-    }
-
-    if (open) {
-        /* the last one is this span (pushed, or the same one again) */
-        sc->m->elts[sc->m->nelts - 1].open = 1;
     }
 
     return 0;
@@ -3034,7 +3034,6 @@ ngx_http_llm_pii_push(ngx_http_llm_pii_matches_t *m, size_t start,
     e->type = type;
     e->prio = prio;
     e->tail = 0;
-    e->open = 0;
 
     return 0;
 }
@@ -3295,15 +3294,13 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
      * it is held up to BLOCK_MAX above.
      */
 
+    /* a value decided on text that may go on (NGX_HTTP_LLM_PII_OPEN) */
+
+    if (ms->hold < cut) {
+        cut = ms->hold;
+    }
+
     for (i = n; i-- > 0; /* void */) {
-
-        /* decided on text that may go on (NGX_HTTP_LLM_PII_OPEN): held */
-
-        if (m[i].open && m[i].start < cut) {
-            cut = m[i].start;
-            continue;
-        }
-
         if (m[i].start < cut && m[i].end >= cut) {
             if (cut - m[i].start >= NGX_HTTP_LLM_PII_RUN_MAX
                 && cut > from
@@ -6453,7 +6450,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 {
     u_char   c;
     size_t   e, w, i, k, l, a, b, v, ve, p, limit, skipped, wl, min;
-    int      hdr, open;
+    int      hdr, open, late;
 
     /* the character after the word, and a plural "s" */
 
@@ -6514,21 +6511,21 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
     }
 
     open = 0;
+    late = 0;
 
     if (p == len) {
-        /* a run at the end of the text: it may go on in a stream */
-        if (a >= limit) {
-            return 0;
-        }
-
         /*
-         * undecided: the text after may end the line or the look without
-         * such a run, and refuse what is found below; every token taken
-         * below is such a run, but a quoted value (quoted_any()) need not
-         * be: taken, it is "open" (the whole text takes it, a stream
-         * holds it until the run or the limit has come)
+         * a run at the end of the text: it may go on in a stream.  The
+         * answer is open (NGX_HTTP_LLM_PII_OPEN): the text after may end
+         * the line or the look without such a run, or give a run that
+         * began at the limit its 8 characters.  Every token taken below is
+         * such a run, but a quoted value (quoted_any()) need not be: found,
+         * the whole text takes it (refuses it after a run begun at the
+         * limit, "late"), a stream holds it until the run or the limit has
+         * come.
          */
         open = 1;
+        late = (a >= limit);
     }
 
     /* "monkey": the whole word of letters */
@@ -6664,7 +6661,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
             if (ve) {
                 *start = v;
-                *end = ve;
+                *end = late ? v : ve;
 
                 return open ? NGX_HTTP_LLM_PII_OPEN : 1;
             }
@@ -6716,6 +6713,10 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
             if (!ngx_http_llm_pii_pair_end(t, len, v, &b, &ve)) {
                 return 0;
+            }
+
+            if (late) {
+                return 0;                      /* as before: refused */
             }
 
             *start = v;

@@ -756,6 +756,9 @@ static sample_t  samples[] = {
       "plivo token - '[SECRET]'OpuM;;;2txt;;;ico;;" },
     { "\"secret_key\" => \"pk_w7H:q2Lx49R#t&@*vZ$mN3e\", token - '111 1110",
       NULL },
+    /* the run begins at the 40th byte: a stream released the value */
+    { "secret: \"Xq7#Lm2!Rt9&Bz4*\" ; ; ; ; ; ; ; ; ; ;yesterday ok",
+      "secret: \"[SECRET]\" ; ; ; ; ; ; ; ; ; ;yesterday ok" },
     { "token = 'a7Kd9]mQ2x#Lp4Zt8vW3', token = \"${API_TOKEN}#1234abcd\", tok"
       "en = \"see https://ex.io/a1b2c3\", token = \"it's #1 of 22 tokens\", "
       "token = \"aaaaa#11bbbbb\", secret = \"/usr/lib/x86_64#2/abc\", token "
