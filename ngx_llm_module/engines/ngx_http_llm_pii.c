@@ -373,6 +373,15 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 #define NGX_HTTP_LLM_PII_HELD   0x40000000
 
 /*
+ * A validator's answer "decided on text that may go on": it read up to the
+ * end of the text without the bytes it needs to decide, so that more text
+ * can still change it.  [*start, *end) is the answer for the text as it is
+ * (a value, or nothing when empty); a stream holds from *start
+ * (matches.hold) until the answer is final.
+ */
+#define NGX_HTTP_LLM_PII_OPEN   2
+
+/*
  * Services that publish API keys without a prefix of their own (or with a
  * short one), by the name people write next to a key: "mapbox", "new
  * relic", "aws".  Written from the services' documentation, not from a
@@ -1485,6 +1494,7 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     ngx_http_llm_pii_match_t *e;
 
     m->nelts = 0;
+    m->hold = NGX_HTTP_LLM_PII_NONE;
 
     if (pii->db == NULL || len <= from) {
         return 0;
@@ -1512,6 +1522,10 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     }
 
     /* back to the original bytes: a match ends after its last character */
+
+    if (m->hold != NGX_HTTP_LLM_PII_NONE) {
+        m->hold = ngx_http_llm_pii_orig(bp, nbp, m->hold);
+    }
 
     e = m->elts;
 
@@ -2911,6 +2925,7 @@ ngx_http_llm_pii_scan_text(const ngx_http_llm_pii_t *pii,
     ngx_http_llm_pii_match_t *e;
 
     m->nelts = 0;
+    m->hold = NGX_HTTP_LLM_PII_NONE;
 
     if (len <= from) {
         return 0;
@@ -2991,6 +3006,7 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
 {
     ngx_http_llm_pii_scan_t *sc = data;
 
+    int                          rc;
     size_t                       s, e;
     const u_char                *t;
     ngx_http_llm_pii_pattern_t  *pat;
@@ -3006,8 +3022,14 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
     e = (size_t) to;
 
     if (pat->validate) {
-        if (!pat->validate(t, sc->len, &s, &e)) {
+        rc = pat->validate(t, sc->len, &s, &e);
+
+        if (rc == 0) {
             return 0;
+        }
+
+        if (rc == NGX_HTTP_LLM_PII_OPEN && s < sc->m->hold) {
+            sc->m->hold = s;
         }
 
     } else {
@@ -3345,6 +3367,12 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
      * buffer, so the rest is no longer part of a value).  Not a key block:
      * it is held up to BLOCK_MAX above.
      */
+
+    /* a value decided on text that may go on (NGX_HTTP_LLM_PII_OPEN) */
+
+    if (ms->hold < cut) {
+        cut = ms->hold;
+    }
 
     for (i = n; i-- > 0; /* void */) {
         if (m[i].start < cut && m[i].end >= cut) {
@@ -6496,7 +6524,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 {
     u_char   c;
     size_t   e, w, i, k, l, a, b, v, ve, p, limit, skipped, wl, min;
-    int      hdr;
+    int      hdr, open, late;
 
     /* the character after the word, and a plural "s" */
 
@@ -6556,11 +6584,22 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
         a = p + 1;
     }
 
+    open = 0;
+    late = 0;
+
     if (p == len) {
-        /* a run at the end of the text: it may go on in a stream */
-        if (a >= limit) {
-            return 0;
-        }
+        /*
+         * a run at the end of the text: it may go on in a stream.  The
+         * answer is open (NGX_HTTP_LLM_PII_OPEN): the text after may end
+         * the line or the look without such a run, or give a run that
+         * began at the limit its 8 characters.  Every token taken below is
+         * such a run, but a quoted value (quoted_any()) need not be: found,
+         * the whole text takes it (refuses it after a run begun at the
+         * limit, "late"), a stream holds it until the run or the limit has
+         * come.
+         */
+        open = 1;
+        late = (a >= limit);
     }
 
     /* "monkey": the whole word of letters */
@@ -6696,9 +6735,9 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
             if (ve) {
                 *start = v;
-                *end = ve;
+                *end = late ? v : ve;
 
-                return 1;
+                return open ? NGX_HTTP_LLM_PII_OPEN : 1;
             }
         }
 
@@ -6748,6 +6787,10 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 
             if (!ngx_http_llm_pii_pair_end(t, len, v, &b, &ve)) {
                 return 0;
+            }
+
+            if (late) {
+                return 0;                      /* as before: refused */
             }
 
             *start = v;

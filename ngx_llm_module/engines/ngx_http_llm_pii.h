@@ -28,6 +28,10 @@
  *   - a private key block whose END line has not arrived yet, at most
  *     NGX_HTTP_LLM_PII_BLOCK_MAX bytes; a longer one is redacted whole;
  *   - any match that reaches into the held bytes, from its start;
+ *   - a value whose validator's answer depends on text not written yet
+ *     (a quoted value after a credential word, while the bytes after the
+ *     word that decide it have not all come: see docs/redaction.md), from
+ *     its start (matches.hold);
  *   - with custom rules, the last (longest match - 1) bytes, at most
  *     NGX_HTTP_LLM_PII_RULE_MAX - 1 for rules without a bound;
  *   - with NGX_HTTP_LLM_PII_PLACEHOLDERS, an unfinished "[NAME_N]".
@@ -130,6 +134,11 @@ typedef struct {
     size_t                      norm_size;   /* offsets, reused (zero them) */
     u_char                     *runs;        /* the runs of digits scanned */
     size_t                      runs_size;   /* apart, reused (zero them) */
+    size_t                      hold;        /* of the last scan: a
+                                                validator's answer depends
+                                                on text after the end, a
+                                                stream holds from here;
+                                                (size_t) -1: none */
 } ngx_http_llm_pii_matches_t;
 
 

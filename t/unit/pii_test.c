@@ -739,6 +739,26 @@ static sample_t  samples[] = {
       "bxuma^61pz2-8h7d&vnkq9'", "\"secret_key\" => \"[SECRET]\", token - '["
       "SECRET]'" },
     { "password: \"Tr0ub4dor&3x!Q\" ok", "password: \"[SECRET]\" ok" },
+    /*
+     * such a value is taken only if a run of 8 value characters comes
+     * within 40 bytes after the word (the value itself need not be one),
+     * or the text ends before: a stream took it before the 40 bytes had
+     * come, the whole text did not (fuzz/corpus/pii/secret-quoted-context-
+     * undecided-*)
+     */
+    { "secret: \"Xq7#Lm2$Rt9&Bz4!\" then a lot of words come after it",
+      NULL },
+    { "secret: \"Xq7#Lm2$Rt9&Bz4!\" was rotated yesterday",
+      "secret: \"[SECRET]\" was rotated yesterday" },
+    { "plivo token - 'qFj3:Da8vX__:='OpuM;;;2txt;;;ico;;;;;;;;;;;;;;;;;;;;;;",
+      NULL },
+    { "plivo token - 'qFj3:Da8vX__:='OpuM;;;2txt;;;ico;;",
+      "plivo token - '[SECRET]'OpuM;;;2txt;;;ico;;" },
+    { "\"secret_key\" => \"pk_w7H:q2Lx49R#t&@*vZ$mN3e\", token - '111 1110",
+      NULL },
+    /* the run begins at the 40th byte: a stream released the value */
+    { "secret: \"Xq7#Lm2!Rt9&Bz4*\" ; ; ; ; ; ; ; ; ; ;yesterday ok",
+      "secret: \"[SECRET]\" ; ; ; ; ; ; ; ; ; ;yesterday ok" },
     { "token = 'a7Kd9]mQ2x#Lp4Zt8vW3', token = \"${API_TOKEN}#1234abcd\", tok"
       "en = \"see https://ex.io/a1b2c3\", token = \"it's #1 of 22 tokens\", "
       "token = \"aaaaa#11bbbbb\", secret = \"/usr/lib/x86_64#2/abc\", token "
