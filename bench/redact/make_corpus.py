@@ -871,6 +871,25 @@ def mu3():
     return b + a[(17 - s % 17) % 17]
 
 
+def pe3():
+    w = [3, 2, 7, 6, 5, 4, 3, 2]
+    b = d3(8)
+    k = (11 - sum(int(x) * w[i] for i, x in enumerate(b)) % 11) % 11
+    return b + R3.choice(["-" + "67890112345"[k], "KABCDEFGHIJ"[k]])
+
+
+def jmbg3():
+    w = [7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2]
+    while True:
+        y, m, d = date3()
+        b = "%02d%02d%s%02d%s" % (d, m, R3.choice(["9", "0"]) + "%02d" % y,
+                                  R3.randint(10, 99), d3(3))
+        if b[4:7] > "030" and b[4] == "0":
+            continue
+        c = 11 - sum(int(x) * w[i] for i, x in enumerate(b)) % 11
+        return b + str(0 if c > 9 else c)
+
+
 NID3_POS = [
     lambda: "personnummer «national_id:%s»" % se3(),
     lambda: "henkilötunnus «national_id:%s»" % fi3(),
@@ -881,6 +900,8 @@ NID3_POS = [
     lambda: "AHV-Nr. «national_id:%s»" % ch3(),
     lambda: "Emirates ID «national_id:%s»" % ae3(),
     lambda: "NIC «national_id:%s»" % mu3(),
+    lambda: "DNI «national_id:%s»" % pe3(),
+    lambda: "JMBG «national_id:%s»" % jmbg3(),
 ]
 
 NID3_NEG = [
@@ -937,7 +958,7 @@ def main():
         second.append(SECRET2_NEG[i % len(SECRET2_NEG)]())
     S.shuffle(second)
     third = []
-    for i in range(90):
+    for i in range(110):
         third.append(NID3_POS[i % len(NID3_POS)]())
     for i in range(600):
         third.append(NID3_NEG[i % len(NID3_NEG)]())

@@ -8268,9 +8268,15 @@ ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len, size_t *start,
  *   ZA identity number     "YYMMDD NNNN NNC" (spaced 6-4-3)
  *   MU national ID         a capital, "DDMMYY" and 6 characters, a check
  *                          character (mod 17 of the weighted characters)
+ *   PE CUI (DNI)           8 digits and a check digit or letter
+ *                          ("10812543-3", "10812543-H", "10586119B")
+ *   JMBG / EMŠO            13 digits: the date "DDMMYYY", the mod-11 digit
  *
- * A bare number is taken only with a date and a check; each scheme's
- * structure (century digit, prefix) narrows it further.
+ * A number whose only protection is a date and one check digit (SE, FI,
+ * IS, BG, CZ, EE/LT bare, PE, JMBG) is taken only after a word that names
+ * it (ngx_http_llm_pii_nid2_words): one random number in ten of its shape
+ * passes the check.  The others (a prefix, a letter, mod 97, a county)
+ * are taken without one.
  */
 
 #define ngx_pii_nid2_date(y, m, d)  ngx_http_llm_pii_nid_date(y, m, d)
@@ -8564,6 +8570,65 @@ ngx_http_llm_pii_nid2_za(const u_char *c, size_t n)
 }
 
 
+/* PE CUI/DNI: 8 digits and a check digit or letter, the same index */
+
+static int
+ngx_http_llm_pii_nid2_pe(const u_char *c, u_char q)
+{
+    unsigned  i, sum, k;
+
+    static const unsigned  w[] = { 3, 2, 7, 6, 5, 4, 3, 2 };
+
+    for (sum = 0, i = 0; i < 8; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    k = (11 - sum % 11) % 11;
+
+    return q == (u_char) "67890112345"[k]
+           || (q & ~0x20) == (u_char) "KABCDEFGHIJ"[k];
+}
+
+
+static int
+ngx_http_llm_pii_nid2_pe_digits(const u_char *c, size_t n)
+{
+    return n == 9 && ngx_http_llm_pii_nid_digits(c, n)
+           && ngx_http_llm_pii_nid2_pe(c, c[8]);
+}
+
+
+/* JMBG/EMŠO (ex-Yugoslavia): "DDMMYYY", region, serial, the mod-11 digit */
+
+static int
+ngx_http_llm_pii_nid2_jmbg(const u_char *c, size_t n)
+{
+    unsigned  i, sum, y;
+
+    static const unsigned  w[] = { 7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2 };
+
+    if (n != 13 || !ngx_http_llm_pii_nid_digits(c, n)) {
+        return 0;
+    }
+
+    y = ngx_pii_d(c, 4) * 100 + ngx_pii_d2(c, 5);
+
+    if ((y < 900 && y > 30)
+        || !ngx_http_llm_pii_nid_date(0, ngx_pii_d2(c, 2), ngx_pii_d2(c, 0)))
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 12; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    sum = 11 - sum % 11;
+
+    return ((sum > 9) ? 0 : sum) == ngx_pii_d(c, 12);
+}
+
+
 /*
  * The words that name a personal identity number, before a number whose
  * only protection is a date and one check digit (bare 10, 11 and 12
@@ -8591,7 +8656,10 @@ static const char  *ngx_http_llm_pii_nid2_words[] = {
     "id number", "id no", "id-nr", "id nr", "identifikationsnummer",
     "n\xc3\xbamero de documento", "numero de documento",
     "num\xc3\xa9ro d'identification", "numero d'identification",
-    "social security", NULL
+    "social security", "dni", "cui", "jmbg", "emso",
+    "em\xc5\xa0o",                                 /* EMŠO */
+    "mati\xc4\x8dni broj", "maticni broj",           /* matični broj */
+    NULL
 };
 
 
@@ -8648,6 +8716,9 @@ static const ngx_http_llm_pii_nid2_layout_t  ngx_http_llm_pii_nid2_layouts[] = {
     { "ddd dddd ddddddd d", ngx_http_llm_pii_nid2_ae, 0 },
     { "ddddddddddddddd", ngx_http_llm_pii_nid2_ae, 0 },
     { "dddddd dddd ddd", ngx_http_llm_pii_nid2_za, 0 },
+    { "dddddddd-d", ngx_http_llm_pii_nid2_pe_digits, 1 },
+    { "ddddddddd", ngx_http_llm_pii_nid2_pe_digits, 1 },
+    { "ddddddddddddd", ngx_http_llm_pii_nid2_jmbg, 1 },
     { NULL, NULL, 0 }
 };
 
@@ -8771,6 +8842,24 @@ ngx_http_llm_pii_nid2_letters(const u_char *t, size_t len, size_t e,
         if (i == e && ngx_http_llm_pii_nid2_mu(t + e - 14)) {
             *start = e - 14;
             *end = e;
+            return 1;
+        }
+    }
+
+    /* PE: "10586119B", "10812543-H" */
+
+    b = (c == '-' && e + 1 < len) ? e + 1 : e;
+
+    if (b < len && ngx_pii_alpha(t[b]) && ngx_pii_nid2_right(t, len, b + 1)
+        && ngx_pii_nid2_left(t, e - 8))
+    {
+        for (i = e - 8; i < e && ngx_pii_digit(t[i]); i++) { /* void */ }
+
+        if (i == e && ngx_http_llm_pii_nid2_pe(t + e - 8, t[b])
+            && ngx_http_llm_pii_nid2_context(t, e - 8))
+        {
+            *start = e - 8;
+            *end = b + 1;
             return 1;
         }
     }
