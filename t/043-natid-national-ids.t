@@ -6,8 +6,11 @@
 # and the numbers whose only protection is a date and one check digit,
 # taken after a word that names them (Swedish personnummer bare and
 # interim, Finnish henkilötunnus, Icelandic kennitala, Bulgarian EGN,
-# Estonian isikukood); in a request, in a JSON answer, and in a stream
-# sent one character per event.
+# Estonian isikukood, Peruvian CUI, JMBG; and, through a pattern of their
+# own, the forms with a letter or "/" right after six digits: Finnish
+# 2000s "DDMMYYA", Swedish interim "YYMMDD-TNNC", Czech "YYMMDD/NNNC");
+# in a request, in a JSON answer, and in a stream sent one character per
+# event.
 
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
@@ -30,7 +33,11 @@ our $Stream = by_char('NIC T040463768633C, AHV 756.6654.2598.72, '
 our $Answer = 'NIC C0908361667732, CNP 2430111345593, AHV 7566654259872, '
     . 'EGN 1501052518, personnummer 9104125233; not 756.6654.2598.73.';
 
-our $Mock = redact_mock(answers => [$Answer], streams => [$Stream]);
+# a letter or "/" right after six digits (the second block's pattern)
+our $Stream2 = by_char('hetu 150305A318M, personnummer 910412-R471, '
+    . 'RC 905417/1236; not: lot 910412-R471 ok');
+
+our $Mock = redact_mock(answers => [$Answer], streams => [$Stream, $Stream2]);
 
 our $Gateway = <<'_EOC_';
     location / {
@@ -130,3 +137,32 @@ POST /split/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
 --- response_body_unlike eval
 qr/T04|633C|6654|2598|1967|7174|123\.77|5044|T232|0604|2930|150384|123R|42112/
+
+
+
+=== TEST 7: request: a letter or "/" right after six digits, after a word that names the number
+--- request
+POST /echo/chat/completions
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Not: ref 150305A318M, lot 910412-R471, page 905417/1236, and far from any word of the kind.\nhenkilötunnus 150305A318M, personnummer 910412-R471 or 910412R471, rodné číslo 905417/1236, DNI 10812543-H; hetu 150305A318N is wrong"}]}
+--- response_body chomp
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Not: ref 150305A318M, lot 910412-R471, page 905417/1236, and far from any word of the kind.\nhenkilötunnus [NATIONAL_ID], personnummer [NATIONAL_ID] or [NATIONAL_ID], rodné číslo [NATIONAL_ID], DNI [NATIONAL_ID]; hetu 150305A318N is wrong"}]}
+--- error_log
+llm-log: redactions=5 
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: stream, one character per event: the letter and the serial are held with the date
+--- request
+POST /split2/chat/completions
+{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
+--- response_body_filters eval
+\&main::contents
+--- response_body chomp
+hetu [NATIONAL_ID], personnummer [NATIONAL_ID], RC [NATIONAL_ID]; not: lot 910412-R471 ok
+--- error_log
+llm-log: redactions=3 
+--- no_error_log
+[error]
+[warn]

@@ -197,6 +197,8 @@ static int ngx_http_llm_pii_v_national(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_national2(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_context(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_azure(const u_char *t, size_t len,
@@ -886,7 +888,21 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
       "[A-Za-z0-9+/]{86}==",
-      ngx_http_llm_pii_v_b64key }
+      ngx_http_llm_pii_v_b64key },
+
+    /*
+     * National IDs, second block: appended.  The forms of the second
+     * block's schemes that no digit candidate reaches (a letter or "/"
+     * right after six digits): the Finnish henkilötunnus of the 2000s
+     * "131052A308T", Swedish interim numbers "870512-T989", the Czech and
+     * Slovak birth number "880523/1237"; in the national ID database (its
+     * gate: six digits in a row), see ngx_http_llm_pii_v_national2()
+     */
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4,
+      NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_APART_NATIONAL,
+      "[0-9]{6}(?:[A-FU-Y][0-9]{3}[0-9A-Y]"
+      "|[-+]?[JKLMNRSTUWXjklmnrstuwx][0-9]{3}|/[0-9]{3,4})",
+      ngx_http_llm_pii_v_national2 }
 };
 
 
@@ -8944,6 +8960,133 @@ ngx_http_llm_pii_nid2_interim(const u_char *t, size_t len, size_t e,
     return 1;
 }
 
+
+
+/* SE interim numbers with the date in 6 digits: "870512-T989" */
+
+static int
+ngx_http_llm_pii_nid2_se_interim6(const u_char *date, const u_char *serial)
+{
+    u_char  d[12];
+
+    d[0] = '1';                      /* a century the check ignores */
+    d[1] = '9';
+    memcpy(d + 2, date, 6);
+
+    return ngx_http_llm_pii_nid2_se_interim(d, serial);
+}
+
+
+/*
+ * The pattern of the second block (compiled without start of match): six
+ * digits, then a Finnish century letter and "NNNQ", a Swedish interim
+ * serial "TNNC" (after "-" or "+" or not), or "/" and the Czech or Slovak
+ * serial (3 digits before 1954, 4 with the mod-11 check after); only after
+ * a word that names the number (ngx_http_llm_pii_nid2_context()).
+ */
+
+static int
+ngx_http_llm_pii_v_national2(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char  c, d[10];
+    size_t  e, s, i, k;
+
+    e = *end;
+
+    if (!ngx_pii_nid2_right(t, len, e)) {
+        return 0;
+    }
+
+    for (k = 10; k <= 11; k++) {
+        if (e < k) {
+            break;
+        }
+
+        s = e - k;
+
+        if (!ngx_pii_nid2_left(t, s)
+            || (s > 1 && (t[s - 1] == '/' || t[s - 1] == '.'
+                          || t[s - 1] == '-')
+                && ngx_pii_digit(t[s - 2])))
+        {
+            continue;
+        }
+
+        for (i = s; i < s + 6 && ngx_pii_digit(t[i]); i++) { /* void */ }
+
+        if (i < s + 6) {
+            continue;
+        }
+
+        c = t[s + 6];
+
+        if (c == '/') {
+            /* CZ/SK: 9 digits before 1954 (no check), 10 after */
+
+            memcpy(d, t + s, 6);
+            memcpy(d + 6, t + s + 7, k - 7);
+
+            for (i = 6; i < k - 1 && ngx_pii_digit(d[i]); i++) { /* void */ }
+
+            if (i < k - 1) {
+                continue;
+            }
+
+            if (k == 11 ? !ngx_http_llm_pii_nid2_cz(d, 10)
+                        : (ngx_pii_d2(d, 0) >= 54
+                           || !ngx_http_llm_pii_nid_date(0,
+                                  ngx_pii_d2(d, 2) % 50, ngx_pii_d2(d, 4))))
+            {
+                continue;
+            }
+
+        } else if (k == 11 && ngx_pii_upper(c)
+                   && ngx_pii_digit(t[s + 7]) && ngx_pii_digit(t[s + 8])
+                   && ngx_pii_digit(t[s + 9])
+                   && strchr("ABCDEFUVWXY", c) != NULL)
+        {
+            /* FI: "131052A308T" */
+
+            memcpy(d, t + s, 6);
+            memcpy(d + 6, t + s + 7, 3);
+
+            if (!ngx_http_llm_pii_nid2_fi(d, t[e - 1])) {
+                /* or SE "870512-T989" below: not with a letter first */
+                continue;
+            }
+
+        } else {
+            /* SE interim: "870512T989", "870512-T989", "870512+T989" */
+
+            i = s + 6;
+
+            if (k == 11) {
+                if (t[i] != '-' && t[i] != '+') {
+                    continue;
+                }
+
+                i++;
+            }
+
+            if (!ngx_pii_alpha(t[i])
+                || !ngx_http_llm_pii_nid2_se_interim6(t + s, t + i))
+            {
+                continue;
+            }
+        }
+
+        if (!ngx_http_llm_pii_nid2_context(t, s)) {
+            continue;
+        }
+
+        *start = s;
+
+        return 1;
+    }
+
+    return 0;
+}
 
 /*
  * "scheme://user:passw" at the very end of the text (compiled without start

@@ -364,6 +364,13 @@ static sample_t  samples[] = {
       "batch 1501052518, lot 19910412-T232, account 42112087049, "
       "on 199104125233", NULL },
     { "personnummer 9104125234, 150384-123S, 060803-2931", NULL },
+    /* a letter or "/" after six digits: the pattern of the second block */
+    { "hetu 150305A318M; personnummer 910412-R471, 910412R471; "
+      "rodn\xc3\xa9 \xc4\x8d\xc3\xadslo 905417/1236",
+      "hetu [NATIONAL_ID]; personnummer [NATIONAL_ID], [NATIONAL_ID]; "
+      "rodn\xc3\xa9 \xc4\x8d\xc3\xadslo [NATIONAL_ID]" },
+    { "hetu 150305A318N; personnummer 910412-R472; RC 905417/1237", NULL },
+    { "ref 150305A318M, lot 910412-R471, page 905417/1236", NULL },
 
     /* phone */
     { "call +1 (415) 555-0100 today", "call [PHONE] today" },
