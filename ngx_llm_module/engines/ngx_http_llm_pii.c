@@ -8712,30 +8712,38 @@ ngx_http_llm_pii_nid2_context(const u_char *t, size_t s)
 
 typedef struct {
     const char                *layout;
+    size_t                     len;
     ngx_http_llm_pii_nid_pt    valid;
     unsigned                   ctx;
 } ngx_http_llm_pii_nid2_layout_t;
 
+#define ngx_pii_nid2(lay, valid, ctx)  { lay, sizeof(lay) - 1, valid, ctx }
+
+/* the lengths of the layouts below, a bit each: most candidates have none */
+#define NGX_HTTP_LLM_PII_NID2_LENS                                            \
+    ((1u << 9) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13)            \
+     | (1u << 15) | (1u << 16) | (1u << 18))
+
 
 static const ngx_http_llm_pii_nid2_layout_t  ngx_http_llm_pii_nid2_layouts[] = {
-    { "dddddddddd", ngx_http_llm_pii_nid2_10, 1 },
-    { "dddddd-dddd", ngx_http_llm_pii_nid2_dash10, 1 },
-    { "dddddd+dddd", ngx_http_llm_pii_nid2_fi_digits, 1 },
-    { "dddddddddddd", ngx_http_llm_pii_nid2_se, 1 },
-    { "ddddddddddd", ngx_http_llm_pii_nid2_ee, 1 },
-    { "ddddddddddd", ngx_http_llm_pii_nid2_be, 0 },
-    { "dd.dd.dd-ddd.dd", ngx_http_llm_pii_nid2_be, 0 },
-    { "dd dd dd ddd dd", ngx_http_llm_pii_nid2_be, 0 },
-    { "ddddddddddddd", ngx_http_llm_pii_nid2_13, 0 },
-    { "ddd.dddd.dddd.dd", ngx_http_llm_pii_nid2_ahv, 0 },
-    { "ddd-dddd-ddddddd-d", ngx_http_llm_pii_nid2_ae, 0 },
-    { "ddd dddd ddddddd d", ngx_http_llm_pii_nid2_ae, 0 },
-    { "ddddddddddddddd", ngx_http_llm_pii_nid2_ae, 0 },
-    { "dddddd dddd ddd", ngx_http_llm_pii_nid2_za, 0 },
-    { "dddddddd-d", ngx_http_llm_pii_nid2_pe_digits, 1 },
-    { "ddddddddd", ngx_http_llm_pii_nid2_pe_digits, 1 },
-    { "ddddddddddddd", ngx_http_llm_pii_nid2_jmbg, 1 },
-    { NULL, NULL, 0 }
+    ngx_pii_nid2("dddddddddd", ngx_http_llm_pii_nid2_10, 1),
+    ngx_pii_nid2("dddddd-dddd", ngx_http_llm_pii_nid2_dash10, 1),
+    ngx_pii_nid2("dddddd+dddd", ngx_http_llm_pii_nid2_fi_digits, 1),
+    ngx_pii_nid2("dddddddddddd", ngx_http_llm_pii_nid2_se, 1),
+    ngx_pii_nid2("ddddddddddd", ngx_http_llm_pii_nid2_ee, 1),
+    ngx_pii_nid2("ddddddddddd", ngx_http_llm_pii_nid2_be, 0),
+    ngx_pii_nid2("dd.dd.dd-ddd.dd", ngx_http_llm_pii_nid2_be, 0),
+    ngx_pii_nid2("dd dd dd ddd dd", ngx_http_llm_pii_nid2_be, 0),
+    ngx_pii_nid2("ddddddddddddd", ngx_http_llm_pii_nid2_13, 0),
+    ngx_pii_nid2("ddd.dddd.dddd.dd", ngx_http_llm_pii_nid2_ahv, 0),
+    ngx_pii_nid2("ddd-dddd-ddddddd-d", ngx_http_llm_pii_nid2_ae, 0),
+    ngx_pii_nid2("ddd dddd ddddddd d", ngx_http_llm_pii_nid2_ae, 0),
+    ngx_pii_nid2("ddddddddddddddd", ngx_http_llm_pii_nid2_ae, 0),
+    ngx_pii_nid2("dddddd dddd ddd", ngx_http_llm_pii_nid2_za, 0),
+    ngx_pii_nid2("dddddddd-d", ngx_http_llm_pii_nid2_pe_digits, 1),
+    ngx_pii_nid2("ddddddddd", ngx_http_llm_pii_nid2_pe_digits, 1),
+    ngx_pii_nid2("ddddddddddddd", ngx_http_llm_pii_nid2_jmbg, 1),
+    { NULL, 0, NULL, 0 }
 };
 
 
@@ -8751,12 +8759,16 @@ ngx_http_llm_pii_nid2_layout(const u_char *t, size_t s, size_t e)
 
     n = e - s;
 
-    for (l = 0; ngx_http_llm_pii_nid2_layouts[l].layout; l++) {
-        lay = ngx_http_llm_pii_nid2_layouts[l].layout;
+    if (n > 31 || !(NGX_HTTP_LLM_PII_NID2_LENS & (1u << n))) {
+        return 0;
+    }
 
-        if (strlen(lay) != n) {
+    for (l = 0; ngx_http_llm_pii_nid2_layouts[l].layout; l++) {
+        if (ngx_http_llm_pii_nid2_layouts[l].len != n) {
             continue;
         }
+
+        lay = ngx_http_llm_pii_nid2_layouts[l].layout;
 
         for (i = 0, k = 0; i < n; i++) {
             c = t[s + i];
@@ -8830,6 +8842,15 @@ ngx_http_llm_pii_nid2_letters(const u_char *t, size_t len, size_t e,
     }
 
     c = (e < len) ? t[e] : 0;
+
+    /* most candidates: none of the letters (or "-" and a letter) around */
+
+    if (!ngx_pii_alpha(c) && c != '-'
+        && !(e >= 13 && ngx_pii_upper(t[e - 13]))
+        && !(e >= 14 && ngx_pii_upper(t[e - 14])))
+    {
+        return 0;
+    }
 
     /* MU: "A2103451905713" ends here, "B120106274060E" one later */
 
@@ -8925,16 +8946,6 @@ ngx_http_llm_pii_nid2_interim(const u_char *t, size_t len, size_t e,
 {
     size_t  k, i;
 
-    if (e < 8 || !ngx_pii_nid2_left(t, e - 8)) {
-        return 0;
-    }
-
-    for (i = e - 8; i < e; i++) {
-        if (!ngx_pii_digit(t[i])) {
-            return 0;
-        }
-    }
-
     k = e;
 
     if (k < len && (t[k] == '-' || t[k] == '+')) {
@@ -8946,6 +8957,16 @@ ngx_http_llm_pii_nid2_interim(const u_char *t, size_t len, size_t e,
         || !ngx_pii_nid2_right(t, len, k + 4))
     {
         return 0;
+    }
+
+    if (e < 8 || !ngx_pii_nid2_left(t, e - 8)) {
+        return 0;
+    }
+
+    for (i = e - 8; i < e; i++) {
+        if (!ngx_pii_digit(t[i])) {
+            return 0;
+        }
     }
 
     if (!ngx_http_llm_pii_nid2_se_interim(t + e - 8, t + k)
