@@ -8257,21 +8257,23 @@ ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len, size_t *start,
 /*
  * National identification numbers, second block (issue 17): more schemes
  * and layouts, validated on the candidates the digit pattern of the type
- * already reports (no pattern of their own: nothing is added to any
- * Hyperscan database).  ngx_http_llm_pii_v_national() tries these layouts
+ * already reports.  ngx_http_llm_pii_v_national() tries these layouts
  * after its own, and the forms with a letter next to the digits before it
- * refuses a candidate followed by a letter:
+ * refuses a candidate followed by a letter; one pattern of its own, in the
+ * national ID database, reaches the forms with a letter or "/" right after
+ * six digits (ngx_http_llm_pii_v_national2(), at the end of this block):
  *
  *   SE personnummer        bare "YYMMDDNNNC", "YYYYMMDDNNNC"; interim
- *                          numbers "YYYYMMDD-TNNC" (a letter of
- *                          "TRSUWXJKLMN" for the first serial digit,
- *                          counted as 1 by Luhn)
- *   FI henkilötunnus       "DDMMYY-NNNQ", "DDMMYY+NNNQ": the date, the
- *                          mod-31 check character
+ *                          numbers "YYYYMMDD-TNNC", "YYMMDD-TNNC" (a
+ *                          letter of "TRSUWXJKLMN" for the first serial
+ *                          digit, counted as 1 by Luhn)
+ *   FI henkilötunnus       "DDMMYY-NNNQ", "DDMMYY+NNNQ", "DDMMYYANNNQ":
+ *                          the date, the mod-31 check character
  *   IS kennitala           "DDMMYY-NNCV", bare: the date (day + 40 for an
  *                          organisation), the mod-11 digit, the century
  *   BG EGN                 10 digits: the date (month + 20, + 40), the check
- *   CZ/SK rodné číslo      10 digits: the date (month + 50, + 20), mod 11
+ *   CZ/SK rodné číslo      10 digits, "YYMMDD/NNNC" ("YYMMDD/NNN" before
+ *                          1954): the date (month + 50, + 20), mod 11
  *   EE isikukood, LT asmens kodas
  *                          11 digits: sex and century 1-8, the date, the
  *                          two-round mod-11 check
@@ -8295,9 +8297,6 @@ ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len, size_t *start,
  * are taken without one.
  */
 
-#define ngx_pii_nid2_date(y, m, d)  ngx_http_llm_pii_nid_date(y, m, d)
-
-
 /* SE: 10 digits, the date, Luhn; 12 with the century 18 to 20 */
 
 static int
@@ -8317,8 +8316,8 @@ ngx_http_llm_pii_nid2_se_interim(const u_char *date, const u_char *serial)
     static const char  letters[] = "TRSUWXJKLMN";
 
     if (ngx_pii_d2(date, 0) < 18 || ngx_pii_d2(date, 0) > 20
-        || strchr(letters, serial[0] & ~0x20) == NULL
-        || (serial[0] & ~0x20) == 0)
+        || (serial[0] & ~0x20) == 0
+        || strchr(letters, serial[0] & ~0x20) == NULL)
     {
         return 0;
     }
