@@ -772,6 +772,163 @@ SECRET2_NEG = [
 ]
 
 
+# Issue 17, national IDs, second block (ngx_http_llm_pii_nid2_*): a value
+# of each new scheme after its name, and look-alikes in the same shapes
+# (order numbers, Unix times, build stamps with a date, bare US numbers,
+# product codes with a capital).  A generator of its own (R3), appended
+# after all the lines above, so that those stay what they were.
+R3 = random.Random(1717)
+
+
+def d3(n):
+    return "".join(str(R3.randint(0, 9)) for _ in range(n))
+
+
+def date3():
+    return R3.randint(0, 99), R3.randint(1, 12), R3.randint(1, 28)
+
+
+def luhn_digit3(body):
+    s = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            d -= 9 if d > 9 else 0
+        s += d
+    return str((10 - s % 10) % 10)
+
+
+def se3():
+    y, m, d = date3()
+    b = "%02d%02d%02d%s" % (y, m, d, d3(3))
+    return b[:6] + "-" + b[6:] + luhn_digit3(b)
+
+
+def fi3():
+    y, m, d = date3()
+    z = "%03d" % R3.randint(2, 899)
+    b = "%02d%02d%02d" % (d, m, y)
+    q = "0123456789ABCDEFHJKLMNPRSTUVWXY"[int(b + z) % 31]
+    return b + R3.choice("-+A") + z + q
+
+
+def is3():
+    w = [3, 2, 7, 6, 5, 4, 3, 2]
+    while True:
+        y, m, d = date3()
+        b = "%02d%02d%02d%s" % (d, m, y, d3(2))
+        c = 11 - sum(int(x) * w[i] for i, x in enumerate(b)) % 11
+        c = 0 if c == 11 else c
+        if c != 10:
+            return b[:6] + "-" + b[6:] + str(c) + R3.choice("90")
+
+
+def bg3():
+    w = [2, 4, 8, 5, 10, 9, 7, 3, 6]
+    y, m, d = date3()
+    b = "%02d%02d%02d%s" % (y, m + R3.choice([0, 40]), d, d3(3))
+    return b + str(sum(int(x) * w[i] for i, x in enumerate(b)) % 11 % 10)
+
+
+def ee3():
+    while True:
+        y, m, d = date3()
+        b = "%s%02d%02d%02d%s" % (R3.choice("3456"), y, m, d, d3(3))
+        s = sum(int(x) * (i % 9 + 1) for i, x in enumerate(b)) % 11
+        if s == 10:
+            s = sum(int(x) * ((i + 2) % 9 + 1) for i, x in enumerate(b)) % 11
+        return b + str(s % 10)
+
+
+def ro3():
+    w = [2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9]
+    y, m, d = date3()
+    b = "%s%02d%02d%02d%02d%s" % (R3.choice("1256"), y, m, d,
+                                  R3.randint(1, 52), d3(3))
+    s = sum(int(x) * w[i] for i, x in enumerate(b)) % 11
+    return b + ("1" if s == 10 else str(s))
+
+
+def ch3():
+    b = "756" + d3(9)
+    s = sum(int(x) * (3 if i % 2 else 1) for i, x in enumerate(b))
+    b += str((10 - s % 10) % 10)
+    return "%s.%s.%s.%s" % (b[:3], b[3:7], b[7:11], b[11:])
+
+
+def ae3():
+    b = "784%d%s" % (R3.randint(1950, 2010), d3(7))
+    b += luhn_digit3(b)
+    return "%s-%s-%s-%s" % (b[:3], b[3:7], b[7:14], b[14])
+
+
+def mu3():
+    a = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    y, m, d = date3()
+    b = R3.choice(string.ascii_uppercase) + "%02d%02d%02d" % (d, m, y) + d3(6)
+    s = sum((14 - i) * a.index(x) for i, x in enumerate(b))
+    return b + a[(17 - s % 17) % 17]
+
+
+def pe3():
+    w = [3, 2, 7, 6, 5, 4, 3, 2]
+    b = d3(8)
+    k = (11 - sum(int(x) * w[i] for i, x in enumerate(b)) % 11) % 11
+    return b + R3.choice(["-" + "67890112345"[k], "KABCDEFGHIJ"[k]])
+
+
+def jmbg3():
+    w = [7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2]
+    while True:
+        y, m, d = date3()
+        b = "%02d%02d%s%02d%s" % (d, m, R3.choice(["9", "0"]) + "%02d" % y,
+                                  R3.randint(10, 99), d3(3))
+        if b[4:7] > "030" and b[4] == "0":
+            continue
+        c = 11 - sum(int(x) * w[i] for i, x in enumerate(b)) % 11
+        return b + str(0 if c > 9 else c)
+
+
+NID3_POS = [
+    lambda: "personnummer «national_id:%s»" % se3(),
+    lambda: "henkilötunnus «national_id:%s»" % fi3(),
+    lambda: "kennitala «national_id:%s»" % is3(),
+    lambda: "ЕГН «national_id:%s»" % bg3(),
+    lambda: "isikukood «national_id:%s»" % ee3(),
+    lambda: "CNP «national_id:%s»" % ro3(),
+    lambda: "AHV-Nr. «national_id:%s»" % ch3(),
+    lambda: "Emirates ID «national_id:%s»" % ae3(),
+    lambda: "NIC «national_id:%s»" % mu3(),
+    lambda: "DNI «national_id:%s»" % pe3(),
+    lambda: "JMBG «national_id:%s»" % jmbg3(),
+]
+
+NID3_NEG = [
+    lambda: "order %d shipped" % R3.randint(10 ** 9, 10 ** 10 - 1),
+    lambda: "at %d s" % R3.randint(1500000000, 1800000000),
+    lambda: "build %02d%02d%02d-%s" % (R3.randint(18, 26), R3.randint(1, 12),
+                                       R3.randint(1, 28), d3(4)),
+    lambda: "nightly %02d%02d%02d-%s" % (R3.randint(1, 28), R3.randint(1, 12),
+                                         R3.randint(18, 26), d3(4)),
+    lambda: "ref %d%s%s" % (R3.randint(2, 9), d3(2), "555" + d3(4)),
+    lambda: "on %d%02d%02d%s" % (R3.randint(2000, 2026), R3.randint(1, 12),
+                                 R3.randint(1, 28), d3(4)),
+    lambda: "part %s%s" % (R3.choice(string.ascii_uppercase), d3(13)),
+    lambda: "SKU %s%s%s" % (R3.choice(string.ascii_uppercase), d3(12),
+                            R3.choice(string.ascii_uppercase)),
+    lambda: "ticket %02d%02d%02d-%s%s" % (R3.randint(1, 28),
+                                          R3.randint(1, 12),
+                                          R3.randint(0, 99), d3(3),
+                                          R3.choice("ABCDEFHJKLMNPRSTUVWXY")),
+    lambda: "lot %d%02d%02d-%s%s" % (R3.randint(2000, 2026),
+                                     R3.randint(1, 12), R3.randint(1, 28),
+                                     R3.choice("TRSUWXJKLMN"), d3(3)),
+    lambda: "account %s" % d3(11),
+    lambda: "batch %s" % d3(13),
+]
+
+
 def main():
     lines = []
     for _ in range(1400):
@@ -800,7 +957,13 @@ def main():
     for i in range(190):
         second.append(SECRET2_NEG[i % len(SECRET2_NEG)]())
     S.shuffle(second)
-    for line in lines + more + second:
+    third = []
+    for i in range(110):
+        third.append(NID3_POS[i % len(NID3_POS)]())
+    for i in range(600):
+        third.append(NID3_NEG[i % len(NID3_NEG)]())
+    R3.shuffle(third)
+    for line in lines + more + second + third:
         print(line)
 
 

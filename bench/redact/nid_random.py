@@ -32,6 +32,27 @@ SHAPES = [
         r.randint(0, 99))),
     ("dddd dddd dddd", lambda r: "%04d %04d %04d" % (
         r.randint(2000, 9999), r.randint(0, 9999), r.randint(0, 9999))),
+    # the second block's shapes (ngx_http_llm_pii_nid2_*)
+    ("10 digits", lambda r: str(r.randint(10 ** 9, 10 ** 10 - 1))),
+    ("12 digits", lambda r: str(r.randint(10 ** 11, 10 ** 12 - 1))),
+    ("dddddd-dddd", lambda r: "%06d-%04d" % (r.randint(0, 999999),
+                                             r.randint(0, 9999))),
+    ("Ldddddddddddddd (a capital, 13 digits)", lambda r: "%s%013d" % (
+        r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), r.randint(0, 10 ** 13 - 1))),
+    ("LddddddddddddL", lambda r: "%s%012d%s" % (
+        r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), r.randint(0, 10 ** 12 - 1),
+        r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))),
+    ("dd.dd.dd-ddd.dd", lambda r: "%02d.%02d.%02d-%03d.%02d" % (
+        r.randint(0, 99), r.randint(0, 99), r.randint(0, 99),
+        r.randint(0, 999), r.randint(0, 99))),
+    ("756.dddd.dddd.dd", lambda r: "756.%04d.%04d.%02d" % (
+        r.randint(0, 9999), r.randint(0, 9999), r.randint(0, 99))),
+    ("784-dddd-ddddddd-d", lambda r: "784-%04d-%07d-%d" % (
+        r.randint(1900, 2025), r.randint(0, 10 ** 7 - 1), r.randint(0, 9))),
+    ("\"personnummer\" and 10 digits", lambda r: "personnummer %d" % (
+        r.randint(10 ** 9, 10 ** 10 - 1))),
+    ("\"kennitala\" and dddddd-dddd", lambda r: "kennitala %06d-%04d" % (
+        r.randint(0, 999999), r.randint(0, 9999))),
 ]
 
 

@@ -55,7 +55,20 @@ NID_COVERED = re.compile(
     r"|FRNationalIdentificationNumber|tr\.tckimlik|cl\.rut|CLRutField"
     r"|gr\.amka|pl\.pesel|PLPESELField|no\.fodselsnummer|NOSocialSecurityNumber"
     r"|za\.idnr|ZAIDField|th\.pin|kr\.rrn|do\.cedula"
-    r"|se\.personnummer|SEPersonalIdentityNumberField)$")
+    r"|se\.personnummer|SEPersonalIdentityNumberField"
+    # the second block (ngx_http_llm_pii_nid2_*)
+    r"|mu\.nid|ch\.ssn|CHSocialSecurityNumberField|UAEEmiratesIDField"
+    r"|be\.nn|ro\.cnp|ROCNPField"
+    r"|fi\.hetu|FISocialSecurityNumber|is\.kennitala|ISIdNumberField"
+    r"|bg\.egn|CZBirthNumberField|cz\.rc|EEPersonalIdentificationCode"
+    r"|LTIDCodeField|lt\.asmens|pe\.cui|si\.emso|SIEMSOField|UMCNField"
+    r"|HRJMBGField)$")
+# the schemes of the second block taken only after a word that names them
+NID_CONTEXT = re.compile(
+    r"^(se\.personnummer|SEPersonalIdentityNumberField|fi\.hetu"
+    r"|FISocialSecurityNumber|is\.kennitala|ISIdNumberField|bg\.egn"
+    r"|CZBirthNumberField|cz\.rc|EEPersonalIdentificationCode|LTIDCodeField"
+    r"|lt\.asmens|pe\.cui|si\.emso|SIEMSOField|UMCNField|HRJMBGField)$")
 
 # secret kinds (gitleaks rule ids, trufflehog detectors) of the providers
 # the engine has a rule for: a token prefix, a URL shape, a JWT, a key
@@ -170,6 +183,7 @@ def main():
     by_type = collections.defaultdict(Z)
     by_source = collections.defaultdict(Z)
     by_kind = collections.defaultdict(Z)
+    by_nid_origin = collections.defaultdict(Z)
     by_cross = collections.Counter()
 
     # the kinds of the fit half: a held case of a provider the tuning
@@ -250,6 +264,9 @@ def main():
         by_type[t].update(c)
         by_source[(t,) + src].update(c)
         by_kind[(t, r["kind"])].update(c)
+        if t == "national_id" and NID_COVERED.match(r["kind"]):
+            by_nid_origin[(bool(NID_CONTEXT.match(r["kind"])),
+                           r["origin"])].update(c)
         if t == "secret":
             by_seen[r["kind"] in fit_kinds].update(c)
             for name, rx in FAMILIES:
@@ -352,6 +369,17 @@ def main():
     print("national_id, the schemes the engine validates (%d values): "
           "recall %.3f; %d of %d of their invalid numbers redacted." % (
               c["values"], rec, c["kfired"], c["kneg"]))
+    print()
+    print("| national_id, validated schemes | verbatim values | recall | "
+          "templated values | recall |")
+    print("|---|---:|---:|---:|---:|")
+    for ctx in (False, True):
+        v = by_nid_origin[(ctx, "verbatim")]
+        tm = by_nid_origin[(ctx, "templated")]
+        print("| %s | %d | %.3f | %d | %.3f |" % (
+            "taken only after a word that names them" if ctx
+            else "taken without a word", v["values"], pr(v)[1],
+            tm["values"], pr(tm)[1]))
     print()
     print("| national_id scheme | values | recall | invalid numbers | "
           "invalid redacted |")

@@ -206,6 +206,8 @@ static int ngx_http_llm_pii_v_national(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_national2(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_context(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_azure(const u_char *t, size_t len,
@@ -904,7 +906,21 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
       "[A-Za-z0-9+/]{86}==",
-      ngx_http_llm_pii_v_b64key }
+      ngx_http_llm_pii_v_b64key },
+
+    /*
+     * National IDs, second block: appended.  The forms of the second
+     * block's schemes that no digit candidate reaches (a letter or "/"
+     * right after six digits): the Finnish henkilötunnus of the 2000s
+     * "131052A308T", Swedish interim numbers "870512-T989", the Czech and
+     * Slovak birth number "880523/1237"; in the national ID database (its
+     * gate: six digits in a row), see ngx_http_llm_pii_v_national2()
+     */
+    { NGX_HTTP_LLM_PII_NATIONAL_ID, 4,
+      NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_APART_NATIONAL,
+      "[0-9]{6}(?:[A-FU-Y][0-9]{3}[0-9A-Y]"
+      "|[-+]?[JKLMNRSTUWXjklmnrstuwx][0-9]{3}|/[0-9]{3,4})",
+      ngx_http_llm_pii_v_national2 }
 };
 
 
@@ -8078,6 +8094,14 @@ static const ngx_http_llm_pii_nid_layout_t  ngx_http_llm_pii_nid_layouts[] = {
 };
 
 
+/* the second block of schemes and layouts, below */
+static int ngx_http_llm_pii_nid2_layout(const u_char *t, size_t s, size_t e);
+static int ngx_http_llm_pii_nid2_letters(const u_char *t, size_t len,
+    size_t e, size_t *start, size_t *end);
+static int ngx_http_llm_pii_nid2_interim(const u_char *t, size_t len,
+    size_t e, size_t *start, size_t *end);
+
+
 static int
 ngx_http_llm_pii_v_national(const u_char *t, size_t len, size_t *start,
     size_t *end)
@@ -8099,6 +8123,12 @@ ngx_http_llm_pii_v_national(const u_char *t, size_t len, size_t *start,
     { /* void */ }
 
     *start = s;
+
+    if (ngx_http_llm_pii_nid2_letters(t, len, e, start, end)
+        || ngx_http_llm_pii_nid2_interim(t, len, e, start, end))
+    {
+        return 1;
+    }
 
     if (e < len) {
         c = t[e];
@@ -8177,6 +8207,10 @@ ngx_http_llm_pii_v_national(const u_char *t, size_t len, size_t *start,
             {
                 goto found;
             }
+        }
+
+        if (ngx_http_llm_pii_nid2_layout(t, s, e)) {
+            goto found;
         }
     }
 
@@ -8336,6 +8370,860 @@ ngx_http_llm_pii_v_national_alpha(const u_char *t, size_t len, size_t *start,
     return 0;
 }
 
+
+/*
+ * National identification numbers, second block (issue 17): more schemes
+ * and layouts, validated on the candidates the digit pattern of the type
+ * already reports.  ngx_http_llm_pii_v_national() tries these layouts
+ * after its own, and the forms with a letter next to the digits before it
+ * refuses a candidate followed by a letter; one pattern of its own, in the
+ * national ID database, reaches the forms with a letter or "/" right after
+ * six digits (ngx_http_llm_pii_v_national2(), at the end of this block):
+ *
+ *   SE personnummer        bare "YYMMDDNNNC", "YYYYMMDDNNNC"; interim
+ *                          numbers "YYYYMMDD-TNNC", "YYMMDD-TNNC" (a
+ *                          letter of "TRSUWXJKLMN" for the first serial
+ *                          digit, counted as 1 by Luhn)
+ *   FI henkilötunnus       "DDMMYY-NNNQ", "DDMMYY+NNNQ", "DDMMYYANNNQ":
+ *                          the date, the mod-31 check character
+ *   IS kennitala           "DDMMYY-NNCV", bare: the date (day + 40 for an
+ *                          organisation), the mod-11 digit, the century
+ *   BG EGN                 10 digits: the date (month + 20, + 40), the check
+ *   CZ/SK rodné číslo      10 digits, "YYMMDD/NNNC" ("YYMMDD/NNN" before
+ *                          1954): the date (month + 50, + 20), mod 11
+ *   EE isikukood, LT asmens kodas
+ *                          11 digits: sex and century 1-8, the date, the
+ *                          two-round mod-11 check
+ *   BE numéro national     11 digits, "YY.MM.DD-NNN.CC", "YY MM DD NNN CC":
+ *                          97 - mod 97 (born in 2000 or later: with a 2)
+ *   RO CNP                 13 digits: sex 1-9, the date, the county (01-52,
+ *                          70), the weighted check
+ *   CH AHV/AVS number      "756.NNNN.NNNN.NC", 13 digits: 756, EAN-13
+ *   AE Emirates ID         "784-YYYY-NNNNNNN-C", spaced, 15 digits: 784, Luhn
+ *   ZA identity number     "YYMMDD NNNN NNC" (spaced 6-4-3)
+ *   MU national ID         a capital, "DDMMYY" and 6 characters, a check
+ *                          character (mod 17 of the weighted characters)
+ *   PE CUI (DNI)           8 digits and a check digit or letter
+ *                          ("10812543-3", "10812543-H", "10586119B")
+ *   JMBG / EMŠO            13 digits: the date "DDMMYYY", the mod-11 digit
+ *
+ * A number whose only protection is a date and one check digit (SE, FI,
+ * IS, BG, CZ, EE/LT bare, PE, JMBG) is taken only after a word that names
+ * it (ngx_http_llm_pii_nid2_words): one random number in ten of its shape
+ * passes the check.  The others (a prefix, a letter, mod 97, a county)
+ * are taken without one.
+ */
+
+/* SE: 10 digits, the date, Luhn; 12 with the century 18 to 20 */
+
+static int
+ngx_http_llm_pii_nid2_se(const u_char *c, size_t n)
+{
+    return (n == 10 || n == 12) && ngx_http_llm_pii_nid_se(c, n);
+}
+
+
+/* SE interim numbers: "YYYYMMDD", a letter, three digits */
+
+static int
+ngx_http_llm_pii_nid2_se_interim(const u_char *date, const u_char *serial)
+{
+    u_char  d[10];
+
+    static const char  letters[] = "TRSUWXJKLMN";
+
+    if (ngx_pii_d2(date, 0) < 18 || ngx_pii_d2(date, 0) > 20
+        || (serial[0] & ~0x20) == 0
+        || strchr(letters, serial[0] & ~0x20) == NULL)
+    {
+        return 0;
+    }
+
+    memcpy(d, date + 2, 6);
+    d[6] = '1';
+    memcpy(d + 7, serial + 1, 3);
+
+    return ngx_http_llm_pii_nid_digits(d, 10)
+           && ngx_http_llm_pii_nid_date(0, ngx_pii_d2(d, 2),
+                                        ngx_pii_d2(d, 4) % 60)
+           && ngx_http_llm_pii_luhn(d, 10);
+}
+
+
+/* FI: "DDMMYY", the century sign, "NNN", the check character */
+
+static int
+ngx_http_llm_pii_nid2_fi(const u_char *c, u_char q)
+{
+    unsigned  i, v;
+
+    static const char  check[] = "0123456789ABCDEFHJKLMNPRSTUVWXY";
+
+    if (!ngx_http_llm_pii_nid_date(0, ngx_pii_d2(c, 2), ngx_pii_d2(c, 0))
+        || ngx_pii_d2(c, 6) * 10 + ngx_pii_d(c, 8) < 2)
+    {
+        return 0;
+    }
+
+    for (v = 0, i = 0; i < 9; i++) {
+        v = v * 10 + ngx_pii_d(c, i);
+    }
+
+    return (u_char) check[v % 31] == q;
+}
+
+
+static int
+ngx_http_llm_pii_nid2_fi_digits(const u_char *c, size_t n)
+{
+    return n == 10 && ngx_http_llm_pii_nid_digits(c, n)
+           && ngx_http_llm_pii_nid2_fi(c, c[9]);
+}
+
+
+/* IS: "DDMMYY", two digits, the mod-11 digit, the century 8, 9 or 0 */
+
+static int
+ngx_http_llm_pii_nid2_is(const u_char *c, size_t n)
+{
+    static const unsigned  w[] = { 3, 2, 7, 6, 5, 4, 3, 2 };
+
+    if (n != 10 || !ngx_http_llm_pii_nid_digits(c, n)
+        || (c[9] != '8' && c[9] != '9' && c[9] != '0')
+        || !ngx_http_llm_pii_nid_date(0, ngx_pii_d2(c, 2),
+                                      ngx_pii_d2(c, 0) % 40))
+    {
+        return 0;
+    }
+
+    return (unsigned) ngx_http_llm_pii_nid_mod11(c, w, 8) == ngx_pii_d(c, 8)
+           && ngx_http_llm_pii_nid_mod11(c, w, 8) != 10;
+}
+
+
+/* BG: "YYMMDD" (1800s: month + 20, 2000s: + 40), three digits, the check */
+
+static int
+ngx_http_llm_pii_nid2_bg(const u_char *c, size_t n)
+{
+    unsigned  i, m, sum;
+
+    static const unsigned  w[] = { 2, 4, 8, 5, 10, 9, 7, 3, 6 };
+
+    if (n != 10 || !ngx_http_llm_pii_nid_digits(c, n)) {
+        return 0;
+    }
+
+    m = ngx_pii_d2(c, 2);
+    m = (m > 40) ? m - 40 : (m > 20) ? m - 20 : m;
+
+    if (!ngx_http_llm_pii_nid_date(0, m, ngx_pii_d2(c, 4))) {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 9; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    return sum % 11 % 10 == ngx_pii_d(c, 9);
+}
+
+
+/* CZ/SK: "YYMMDD" (women: month + 50, from 2004 also + 20), mod 11 */
+
+static int
+ngx_http_llm_pii_nid2_cz(const u_char *c, size_t n)
+{
+    unsigned  i, m, r;
+
+    if (n != 10 || !ngx_http_llm_pii_nid_digits(c, n)) {
+        return 0;
+    }
+
+    m = ngx_pii_d2(c, 2) % 50;
+    m = (m > 20) ? m - 20 : m;
+
+    if (!ngx_http_llm_pii_nid_date(0, m, ngx_pii_d2(c, 4))) {
+        return 0;
+    }
+
+    for (r = 0, i = 0; i < 9; i++) {
+        r = (r * 10 + ngx_pii_d(c, i)) % 11;
+    }
+
+    return r % 10 == ngx_pii_d(c, 9);      /* 10: the check digit is 0 */
+}
+
+
+static int
+ngx_http_llm_pii_nid2_10(const u_char *c, size_t n)
+{
+    return ngx_http_llm_pii_nid2_se(c, n) || ngx_http_llm_pii_nid2_is(c, n)
+           || ngx_http_llm_pii_nid2_bg(c, n) || ngx_http_llm_pii_nid2_cz(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid2_dash10(const u_char *c, size_t n)
+{
+    return ngx_http_llm_pii_nid2_fi_digits(c, n)
+           || ngx_http_llm_pii_nid2_is(c, n);
+}
+
+
+/* EE/LT: sex and century 1-8, "YYMMDD", three digits, the check */
+
+static int
+ngx_http_llm_pii_nid2_ee(const u_char *c, size_t n)
+{
+    unsigned  i, sum;
+
+    if (n != 11 || !ngx_http_llm_pii_nid_digits(c, n)
+        || c[0] < '1' || c[0] > '8'
+        || !ngx_http_llm_pii_nid_date(0, ngx_pii_d2(c, 3), ngx_pii_d2(c, 5)))
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 10; i++) {
+        sum += ngx_pii_d(c, i) * (i % 9 + 1);            /* 1..9, 1 */
+    }
+
+    if (sum % 11 == 10) {
+        for (sum = 0, i = 0; i < 10; i++) {
+            sum += ngx_pii_d(c, i) * ((i + 2) % 9 + 1);  /* 3..9, 1..3 */
+        }
+    }
+
+    return sum % 11 % 10 == ngx_pii_d(c, 10);
+}
+
+
+/* BE: "YYMMDD" (a month or day 0 when unknown), three digits, 97 - mod 97 */
+
+static int
+ngx_http_llm_pii_nid2_be(const u_char *c, size_t n)
+{
+    unsigned  i, r, k;
+
+    if (n != 11 || !ngx_http_llm_pii_nid_digits(c, n)
+        || ngx_pii_d2(c, 2) > 12 || ngx_pii_d2(c, 4) > 31)
+    {
+        return 0;
+    }
+
+    for (r = 0, i = 0; i < 9; i++) {
+        r = (r * 10 + ngx_pii_d(c, i)) % 97;
+    }
+
+    k = ngx_pii_d2(c, 9);
+
+    /* born in 2000 or later: "2" before the nine digits */
+
+    return 97 - r == k || 97 - (2000000000 % 97 + r) % 97 == k;
+}
+
+
+/* RO CNP: sex and century 1-9, "YYMMDD", county, serial, the check */
+
+static int
+ngx_http_llm_pii_nid2_cnp(const u_char *c, size_t n)
+{
+    unsigned  i, k, sum;
+
+    static const unsigned  w[] = { 2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9 };
+
+    if (n != 13 || !ngx_http_llm_pii_nid_digits(c, n) || c[0] == '0'
+        || !ngx_http_llm_pii_nid_date(0, ngx_pii_d2(c, 3), ngx_pii_d2(c, 5)))
+    {
+        return 0;
+    }
+
+    /* the county: 01 to 52 (Bucharest's sectors 41 to 46), 70 residents */
+
+    k = ngx_pii_d2(c, 7);
+
+    if (k == 0 || (k > 52 && k != 70)) {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 12; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    sum %= 11;
+
+    return ((sum == 10) ? 1 : sum) == ngx_pii_d(c, 12);
+}
+
+
+/* CH: 756, nine digits, the EAN-13 check */
+
+static int
+ngx_http_llm_pii_nid2_ahv(const u_char *c, size_t n)
+{
+    unsigned  i, sum;
+
+    if (n != 13 || c[0] != '7' || c[1] != '5' || c[2] != '6'
+        || !ngx_http_llm_pii_nid_digits(c, n))
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 12; i++) {
+        sum += ngx_pii_d(c, i) * ((i % 2) ? 3 : 1);
+    }
+
+    return (10 - sum % 10) % 10 == ngx_pii_d(c, 12);
+}
+
+
+static int
+ngx_http_llm_pii_nid2_13(const u_char *c, size_t n)
+{
+    return ngx_http_llm_pii_nid2_cnp(c, n) || ngx_http_llm_pii_nid2_ahv(c, n);
+}
+
+
+/* AE: 784, the year of birth, seven digits, Luhn */
+
+static int
+ngx_http_llm_pii_nid2_ae(const u_char *c, size_t n)
+{
+    return n == 15 && c[0] == '7' && c[1] == '8' && c[2] == '4'
+           && ngx_http_llm_pii_nid_digits(c, n) && ngx_http_llm_pii_luhn(c, n);
+}
+
+
+static int
+ngx_http_llm_pii_nid2_za(const u_char *c, size_t n)
+{
+    return ngx_http_llm_pii_nid_za(c, n);
+}
+
+
+/* PE CUI/DNI: 8 digits and a check digit or letter, the same index */
+
+static int
+ngx_http_llm_pii_nid2_pe(const u_char *c, u_char q)
+{
+    unsigned  i, sum, k;
+
+    static const unsigned  w[] = { 3, 2, 7, 6, 5, 4, 3, 2 };
+
+    for (sum = 0, i = 0; i < 8; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    k = (11 - sum % 11) % 11;
+
+    return q == (u_char) "67890112345"[k]
+           || (q & ~0x20) == (u_char) "KABCDEFGHIJ"[k];
+}
+
+
+static int
+ngx_http_llm_pii_nid2_pe_digits(const u_char *c, size_t n)
+{
+    return n == 9 && ngx_http_llm_pii_nid_digits(c, n)
+           && ngx_http_llm_pii_nid2_pe(c, c[8]);
+}
+
+
+/* JMBG/EMŠO (ex-Yugoslavia): "DDMMYYY", region, serial, the mod-11 digit */
+
+static int
+ngx_http_llm_pii_nid2_jmbg(const u_char *c, size_t n)
+{
+    unsigned  i, sum, y;
+
+    static const unsigned  w[] = { 7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2 };
+
+    if (n != 13 || !ngx_http_llm_pii_nid_digits(c, n)) {
+        return 0;
+    }
+
+    y = ngx_pii_d(c, 4) * 100 + ngx_pii_d2(c, 5);
+
+    if ((y < 900 && y > 30)
+        || !ngx_http_llm_pii_nid_date(0, ngx_pii_d2(c, 2), ngx_pii_d2(c, 0)))
+    {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 12; i++) {
+        sum += ngx_pii_d(c, i) * w[i];
+    }
+
+    sum = 11 - sum % 11;
+
+    return ((sum > 9) ? 0 : sum) == ngx_pii_d(c, 12);
+}
+
+
+/*
+ * The words that name a personal identity number, before a number whose
+ * only protection is a date and one check digit (bare 10, 11 and 12
+ * digits, "DDMMYY-NNNN", the Finnish and Swedish forms with a letter):
+ * one random number in ten of these shapes passes, and order numbers,
+ * Unix times and build stamps have them.  The scheme's own name, or a
+ * phrase for "identity number"; the last NID2_CONTEXT bytes before the
+ * number (a stream keeps NGX_HTTP_LLM_PII_CONTEXT of them).
+ */
+
+#define NGX_HTTP_LLM_PII_NID2_CONTEXT  48
+
+static const char  *ngx_http_llm_pii_nid2_words[] = {
+    "personnummer", "personnr", "samordningsnummer",
+    "henkil\xc3\xb6tunnus",                          /* henkilötunnus */
+    "hetu", "personbeteckning", "kennitala", "kennit\xc3\xb6lu", "egn",
+    "\xd0\x95\xd0\x93\xd0\x9d",                     /* ЕГН */
+    "rodn\xc3\xa9 \xc4\x8d\xc3\xadslo",               /* rodné číslo */
+    "rodne cislo",
+    "rodn\xc3\xa9ho \xc4\x8d\xc3\xadsla",             /* rodného čísla */
+    "birth number",
+    "isikukood", "asmens kodas", "asmens kodo", "personal code",
+    "personal number", "personal id", "personal identity", "national id",
+    "national identity", "identity number", "identification number",
+    "id number", "id no", "id-nr", "id nr", "identifikationsnummer",
+    "n\xc3\xbamero de documento", "numero de documento",
+    "num\xc3\xa9ro d'identification", "numero d'identification",
+    "social security", "dni", "cui", "jmbg", "emso",
+    "em\xc5\xa0o",                                 /* EMŠO */
+    "mati\xc4\x8dni broj", "maticni broj",           /* matični broj */
+    NULL
+};
+
+
+static int
+ngx_http_llm_pii_nid2_context(const u_char *t, size_t s)
+{
+    size_t        b, i, n;
+    unsigned      w;
+    const char   *word;
+
+    b = (s > NGX_HTTP_LLM_PII_NID2_CONTEXT) ? s - NGX_HTTP_LLM_PII_NID2_CONTEXT
+                                            : 0;
+
+    for (w = 0; ngx_http_llm_pii_nid2_words[w]; w++) {
+        word = ngx_http_llm_pii_nid2_words[w];
+        n = strlen(word);
+
+        for (i = b; i + n <= s; i++) {
+            if ((t[i] | 0x20) == (u_char) (word[0] | 0x20)
+                && strncasecmp((const char *) t + i, word, n) == 0
+                && (i == 0 || !ngx_pii_alpha(t[i - 1]))
+                && (i + n == s || !ngx_pii_alpha(t[i + n])))
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* the layouts: 'd' a digit; ctx: only after one of the words above */
+
+typedef struct {
+    const char                *layout;
+    size_t                     len;
+    ngx_http_llm_pii_nid_pt    valid;
+    unsigned                   ctx;
+} ngx_http_llm_pii_nid2_layout_t;
+
+#define ngx_pii_nid2(lay, valid, ctx)  { lay, sizeof(lay) - 1, valid, ctx }
+
+/* the lengths of the layouts below, a bit each: most candidates have none */
+#define NGX_HTTP_LLM_PII_NID2_LENS                                            \
+    ((1u << 9) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13)            \
+     | (1u << 15) | (1u << 16) | (1u << 18))
+
+
+static const ngx_http_llm_pii_nid2_layout_t  ngx_http_llm_pii_nid2_layouts[] = {
+    ngx_pii_nid2("dddddddddd", ngx_http_llm_pii_nid2_10, 1),
+    ngx_pii_nid2("dddddd-dddd", ngx_http_llm_pii_nid2_dash10, 1),
+    ngx_pii_nid2("dddddd+dddd", ngx_http_llm_pii_nid2_fi_digits, 1),
+    ngx_pii_nid2("dddddddddddd", ngx_http_llm_pii_nid2_se, 1),
+    ngx_pii_nid2("ddddddddddd", ngx_http_llm_pii_nid2_ee, 1),
+    ngx_pii_nid2("ddddddddddd", ngx_http_llm_pii_nid2_be, 0),
+    ngx_pii_nid2("dd.dd.dd-ddd.dd", ngx_http_llm_pii_nid2_be, 0),
+    ngx_pii_nid2("dd dd dd ddd dd", ngx_http_llm_pii_nid2_be, 0),
+    ngx_pii_nid2("ddddddddddddd", ngx_http_llm_pii_nid2_13, 0),
+    ngx_pii_nid2("ddd.dddd.dddd.dd", ngx_http_llm_pii_nid2_ahv, 0),
+    ngx_pii_nid2("ddd-dddd-ddddddd-d", ngx_http_llm_pii_nid2_ae, 0),
+    ngx_pii_nid2("ddd dddd ddddddd d", ngx_http_llm_pii_nid2_ae, 0),
+    ngx_pii_nid2("ddddddddddddddd", ngx_http_llm_pii_nid2_ae, 0),
+    ngx_pii_nid2("dddddd dddd ddd", ngx_http_llm_pii_nid2_za, 0),
+    ngx_pii_nid2("dddddddd-d", ngx_http_llm_pii_nid2_pe_digits, 1),
+    ngx_pii_nid2("ddddddddd", ngx_http_llm_pii_nid2_pe_digits, 1),
+    ngx_pii_nid2("ddddddddddddd", ngx_http_llm_pii_nid2_jmbg, 1),
+    { NULL, 0, NULL, 0 }
+};
+
+
+/* the candidate t[s, e) in a layout of this block */
+
+static int
+ngx_http_llm_pii_nid2_layout(const u_char *t, size_t s, size_t e)
+{
+    u_char       c, chars[24];
+    size_t       i, k, n;
+    unsigned     l;
+    const char  *lay;
+
+    n = e - s;
+
+    if (n > 31 || !(NGX_HTTP_LLM_PII_NID2_LENS & (1u << n))) {
+        return 0;
+    }
+
+    for (l = 0; ngx_http_llm_pii_nid2_layouts[l].layout; l++) {
+        if (ngx_http_llm_pii_nid2_layouts[l].len != n) {
+            continue;
+        }
+
+        lay = ngx_http_llm_pii_nid2_layouts[l].layout;
+
+        for (i = 0, k = 0; i < n; i++) {
+            c = t[s + i];
+
+            if (lay[i] == 'd' ? !ngx_pii_digit(c) : c != (u_char) lay[i]) {
+                break;
+            }
+
+            if (lay[i] == 'd') {
+                chars[k++] = c;
+            }
+        }
+
+        if (i == n && ngx_http_llm_pii_nid2_layouts[l].valid(chars, k)
+            && (!ngx_http_llm_pii_nid2_layouts[l].ctx
+                || ngx_http_llm_pii_nid2_context(t, s)))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* MU: a capital, 12 digits, a digit or capital; the date DDMMYY, mod 17 */
+
+static int
+ngx_http_llm_pii_nid2_mu(const u_char *c)
+{
+    unsigned  i, v, sum;
+
+    static const char  alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+    if (!ngx_http_llm_pii_nid_date(0, ngx_pii_d2(c, 3), ngx_pii_d2(c, 1))) {
+        return 0;
+    }
+
+    for (sum = 0, i = 0; i < 13; i++) {
+        v = ngx_pii_digit(c[i]) ? (unsigned) (c[i] - '0')
+                                : (unsigned) (c[i] - 'A' + 10);
+        sum += (14 - i) * v;
+    }
+
+    return (u_char) alphabet[(17 - sum % 17) % 17] == c[13];
+}
+
+
+/* a boundary: the start or end of the text, or not a letter, digit, "@" */
+
+#define ngx_pii_nid2_left(t, k)   ((k) == 0 || !ngx_pii_alnum((t)[(k) - 1]))
+#define ngx_pii_nid2_right(t, len, k)                                         \
+    ((k) == (len) || !(ngx_pii_alnum((t)[k]) || (t)[k] == '@'))
+
+
+/*
+ * The forms with a letter next to the digits of a candidate that ends at
+ * e: MU (a capital before, a digit or capital after), FI (the check
+ * character a capital), SE interim numbers (a letter after the date).
+ */
+
+static int
+ngx_http_llm_pii_nid2_letters(const u_char *t, size_t len, size_t e,
+    size_t *start, size_t *end)
+{
+    u_char  c;
+    size_t  i, b;
+
+    if (e < 10) {
+        return 0;
+    }
+
+    c = (e < len) ? t[e] : 0;
+
+    /* most candidates: none of the letters (or "-" and a letter) around */
+
+    if (!ngx_pii_alpha(c) && c != '-'
+        && !(e >= 13 && ngx_pii_upper(t[e - 13]))
+        && !(e >= 14 && ngx_pii_upper(t[e - 14])))
+    {
+        return 0;
+    }
+
+    /* MU: "A2103451905713" ends here, "B120106274060E" one later */
+
+    for (b = (e >= 12) ? e - 12 : 0; b < e && ngx_pii_digit(t[b]); b++) {
+        /* void */
+    }
+
+    if (b == e && e >= 13 && ngx_pii_upper(t[e - 13])) {
+
+        if (ngx_pii_digit(t[e - 12])
+            && e < len && ngx_pii_upper(c) && ngx_pii_nid2_right(t, len, e + 1)
+            && ngx_pii_nid2_left(t, e - 13)
+            && ngx_http_llm_pii_nid2_mu(t + e - 13))
+        {
+            *start = e - 13;
+            *end = e + 1;
+            return 1;
+        }
+    }
+
+    if (e >= 14 && ngx_pii_upper(t[e - 14]) && ngx_pii_nid2_left(t, e - 14)
+        && ngx_pii_nid2_right(t, len, e))
+    {
+        for (i = e - 13; i < e && ngx_pii_digit(t[i]); i++) { /* void */ }
+
+        if (i == e && ngx_http_llm_pii_nid2_mu(t + e - 14)) {
+            *start = e - 14;
+            *end = e;
+            return 1;
+        }
+    }
+
+    /* PE: "10586119B", "10812543-H" */
+
+    b = (c == '-' && e + 1 < len) ? e + 1 : e;
+
+    if (b < len && ngx_pii_alpha(t[b]) && ngx_pii_nid2_right(t, len, b + 1)
+        && ngx_pii_nid2_left(t, e - 8))
+    {
+        for (i = e - 8; i < e && ngx_pii_digit(t[i]); i++) { /* void */ }
+
+        if (i == e && ngx_http_llm_pii_nid2_pe(t + e - 8, t[b])
+            && ngx_http_llm_pii_nid2_context(t, e - 8))
+        {
+            *start = e - 8;
+            *end = b + 1;
+            return 1;
+        }
+    }
+
+    if (e == len || !ngx_pii_alpha(c)) {
+        return 0;
+    }
+
+    /* FI: "131052-308T" */
+
+    if (ngx_pii_upper(c) && ngx_pii_nid2_right(t, len, e + 1)
+        && (t[e - 4] == '-' || t[e - 4] == '+')
+        && ngx_pii_nid2_left(t, e - 10))
+    {
+        u_char  d[9];
+
+        for (i = e - 10, b = 0; i < e; i++) {
+            if (i == e - 4) {
+                continue;
+            }
+
+            if (!ngx_pii_digit(t[i])) {
+                break;
+            }
+
+            d[b++] = t[i];
+        }
+
+        if (i == e && ngx_http_llm_pii_nid2_fi(d, c)
+            && ngx_http_llm_pii_nid2_context(t, e - 10))
+        {
+            *start = e - 10;
+            *end = e + 1;
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* SE interim: "19870512-S989", "19870512u989" after a candidate "YYYYMMDD" */
+
+static int
+ngx_http_llm_pii_nid2_interim(const u_char *t, size_t len, size_t e,
+    size_t *start, size_t *end)
+{
+    size_t  k, i;
+
+    k = e;
+
+    if (k < len && (t[k] == '-' || t[k] == '+')) {
+        k++;
+    }
+
+    if (k + 4 > len || !ngx_pii_alpha(t[k]) || !ngx_pii_digit(t[k + 1])
+        || !ngx_pii_digit(t[k + 2]) || !ngx_pii_digit(t[k + 3])
+        || !ngx_pii_nid2_right(t, len, k + 4))
+    {
+        return 0;
+    }
+
+    if (e < 8 || !ngx_pii_nid2_left(t, e - 8)) {
+        return 0;
+    }
+
+    for (i = e - 8; i < e; i++) {
+        if (!ngx_pii_digit(t[i])) {
+            return 0;
+        }
+    }
+
+    if (!ngx_http_llm_pii_nid2_se_interim(t + e - 8, t + k)
+        || !ngx_http_llm_pii_nid2_context(t, e - 8))
+    {
+        return 0;
+    }
+
+    *start = e - 8;
+    *end = k + 4;
+
+    return 1;
+}
+
+
+
+/* SE interim numbers with the date in 6 digits: "870512-T989" */
+
+static int
+ngx_http_llm_pii_nid2_se_interim6(const u_char *date, const u_char *serial)
+{
+    u_char  d[12];
+
+    d[0] = '1';                      /* a century the check ignores */
+    d[1] = '9';
+    memcpy(d + 2, date, 6);
+
+    return ngx_http_llm_pii_nid2_se_interim(d, serial);
+}
+
+
+/*
+ * The pattern of the second block (compiled without start of match): six
+ * digits, then a Finnish century letter and "NNNQ", a Swedish interim
+ * serial "TNNC" (after "-" or "+" or not), or "/" and the Czech or Slovak
+ * serial (3 digits before 1954, 4 with the mod-11 check after); only after
+ * a word that names the number (ngx_http_llm_pii_nid2_context()).
+ */
+
+static int
+ngx_http_llm_pii_v_national2(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char  c, d[10];
+    size_t  e, s, i, k;
+
+    e = *end;
+
+    if (!ngx_pii_nid2_right(t, len, e)) {
+        return 0;
+    }
+
+    for (k = 10; k <= 11; k++) {
+        if (e < k) {
+            break;
+        }
+
+        s = e - k;
+
+        if (!ngx_pii_nid2_left(t, s)
+            || (s > 1 && (t[s - 1] == '/' || t[s - 1] == '.'
+                          || t[s - 1] == '-')
+                && ngx_pii_digit(t[s - 2])))
+        {
+            continue;
+        }
+
+        for (i = s; i < s + 6 && ngx_pii_digit(t[i]); i++) { /* void */ }
+
+        if (i < s + 6) {
+            continue;
+        }
+
+        c = t[s + 6];
+
+        if (c == '/') {
+            /* CZ/SK: 9 digits before 1954 (no check), 10 after */
+
+            memcpy(d, t + s, 6);
+            memcpy(d + 6, t + s + 7, k - 7);
+
+            for (i = 6; i < k - 1 && ngx_pii_digit(d[i]); i++) { /* void */ }
+
+            if (i < k - 1) {
+                continue;
+            }
+
+            if (k == 11 ? !ngx_http_llm_pii_nid2_cz(d, 10)
+                        : (ngx_pii_d2(d, 0) >= 54
+                           || !ngx_http_llm_pii_nid_date(0,
+                                  ngx_pii_d2(d, 2) % 50, ngx_pii_d2(d, 4))))
+            {
+                continue;
+            }
+
+        } else if (k == 11 && ngx_pii_upper(c)
+                   && ngx_pii_digit(t[s + 7]) && ngx_pii_digit(t[s + 8])
+                   && ngx_pii_digit(t[s + 9])
+                   && strchr("ABCDEFUVWXY", c) != NULL)
+        {
+            /* FI: "131052A308T" */
+
+            memcpy(d, t + s, 6);
+            memcpy(d + 6, t + s + 7, 3);
+
+            if (!ngx_http_llm_pii_nid2_fi(d, t[e - 1])) {
+                /* or SE "870512-T989" below: not with a letter first */
+                continue;
+            }
+
+        } else {
+            /* SE interim: "870512T989", "870512-T989", "870512+T989" */
+
+            i = s + 6;
+
+            if (k == 11) {
+                if (t[i] != '-' && t[i] != '+') {
+                    continue;
+                }
+
+                i++;
+            }
+
+            if (!ngx_pii_alpha(t[i])
+                || !ngx_http_llm_pii_nid2_se_interim6(t + s, t + i))
+            {
+                continue;
+            }
+        }
+
+        if (!ngx_http_llm_pii_nid2_context(t, s)) {
+            continue;
+        }
+
+        *start = s;
+
+        return 1;
+    }
+
+    return 0;
+}
 
 /*
  * "scheme://user:passw" at the very end of the text (compiled without start

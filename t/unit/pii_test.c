@@ -333,6 +333,45 @@ static sample_t  samples[] = {
       "1111, 2341 2341 2346 7", "in an IBAN [IBAN] or a card [CARD], "
       "2341 2341 2346 7" },
 
+    /* national_id, second block: a capital next to the digits (MU) */
+    { "NIC C0908361667732, T040463768633C; not C0908361667733, "
+      "xT040463768633C, T040463768633CD",
+      "NIC [NATIONAL_ID], [NATIONAL_ID]; not C0908361667733, "
+      "xT040463768633C, T040463768633CD" },
+    /* prefixed and punctuated layouts: CH, AE, BE, RO, ZA spaced */
+    { "AHV 756.6654.2598.72, 7566654259872; ID 784-1967-7174292-9, "
+      "784 1967 7174292 9, 784196771742929; RN 90.03.15-123.77, "
+      "02.07.12-045.06, 90 03 15 123 77; CNP 2430111345593; "
+      "ZA 750330 5044 089",
+      "AHV [NATIONAL_ID], [NATIONAL_ID]; ID [NATIONAL_ID], "
+      "[NATIONAL_ID], [NATIONAL_ID]; RN [NATIONAL_ID], "
+      "[NATIONAL_ID], [NATIONAL_ID]; CNP [NATIONAL_ID]; "
+      "ZA [NATIONAL_ID]" },
+    { "756.6654.2598.73, 755.6654.2598.72, 784-1967-7174292-8, "
+      "90.03.15-123.78, 2430111345594, 2439911345593", NULL },
+    /* a date and one check digit: only after a word that names them */
+    { "personnummer 9104125233, 199104125233, 19910412-T232",
+      "personnummer [NATIONAL_ID], [NATIONAL_ID], [NATIONAL_ID]" },
+    /* the word: in the 48 bytes before the number */
+    { "personnummer 19910412t232", "personnummer [NATIONAL_ID]" },
+    { "personnummer: see the form for the applicant, and the rest of "
+      "it; 9104125233", NULL },
+    { "henkil\xc3\xb6tunnus 150384-123R; kennitala 060803-2930; "
+      "\xd0\x95\xd0\x93\xd0\x9d 1501052518; isikukood 42112087049",
+      "henkil\xc3\xb6tunnus [NATIONAL_ID]; kennitala [NATIONAL_ID]; "
+      "\xd0\x95\xd0\x93\xd0\x9d [NATIONAL_ID]; isikukood [NATIONAL_ID]" },
+    { "order 9104125233, build 150384-123R, ref 060803-2930, "
+      "batch 1501052518, lot 19910412-T232, account 42112087049, "
+      "on 199104125233", NULL },
+    { "personnummer 9104125234, 150384-123S, 060803-2931", NULL },
+    /* a letter or "/" after six digits: the pattern of the second block */
+    { "hetu 150305A318M; personnummer 910412-R471, 910412R471; "
+      "rodn\xc3\xa9 \xc4\x8d\xc3\xadslo 905417/1236",
+      "hetu [NATIONAL_ID]; personnummer [NATIONAL_ID], [NATIONAL_ID]; "
+      "rodn\xc3\xa9 \xc4\x8d\xc3\xadslo [NATIONAL_ID]" },
+    { "hetu 150305A318N; personnummer 910412-R472; RC 905417/1237", NULL },
+    { "ref 150305A318M, lot 910412-R471, page 905417/1236", NULL },
+
     /* phone */
     { "call +1 (415) 555-0100 today", "call [PHONE] today" },
     { "call 415-555-0100.", "call [PHONE]." },
