@@ -53,7 +53,8 @@ typedef struct {
 #define NGX_HTTP_LLM_PII_DB_IBAN      0
 #define NGX_HTTP_LLM_PII_DB_DIGITS    1
 #define NGX_HTTP_LLM_PII_DB_NATIONAL  2
-#define NGX_HTTP_LLM_PII_NAPART       3
+#define NGX_HTTP_LLM_PII_DB_ASSIGN    3
+#define NGX_HTTP_LLM_PII_NAPART       4
 
 
 struct ngx_http_llm_pii_s {
@@ -125,9 +126,10 @@ typedef struct {
 } ngx_http_llm_pii_wins_t;
 
 
-/* what the pass over the text found for the databases apart */
+/* what the passes over the text found for the databases apart */
 typedef struct {
     ngx_http_llm_pii_wins_t         iban;
+    ngx_http_llm_pii_wins_t         assign;
 } ngx_http_llm_pii_marks_t;
 
 
@@ -265,6 +267,8 @@ static int ngx_http_llm_pii_compile_apart(const char **exprs,
     size_t errlen);
 static int ngx_http_llm_pii_iban_at(const u_char *t, size_t len, size_t d);
 static int ngx_http_llm_pii_national_gate(const u_char *t, size_t len);
+static void ngx_http_llm_pii_assign_wins(const u_char *t, size_t len,
+    ngx_http_llm_pii_wins_t *ws);
 static int ngx_http_llm_pii_cf_shape(const u_char *p);
 static int ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *t, size_t len,
@@ -441,14 +445,30 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
  */
 #define NGX_HTTP_LLM_PII_OWNSOM          0x01000000
 
+/*
+ * Values assigned to a credential's name ("api_key = ...", "_authToken=",
+ * "aws_secret_access_key: ..."): scanned in windows around each ':' or
+ * '=' that a value of 16 characters or more follows (see
+ * ngx_http_llm_pii_assign_wins()).  In the main database their words cost
+ * Hyperscan an engine at every "token" of prose ("tokens" included: a
+ * name may go on, "tokens_secret = ..."), 40 % of its time on
+ * bench/make_body.mjs's body.
+ */
+#define NGX_HTTP_LLM_PII_APART_ASSIGN    0x04000000
+
 #define NGX_HTTP_LLM_PII_APART  (NGX_HTTP_LLM_PII_APART_IBAN                  \
                                  |NGX_HTTP_LLM_PII_APART_DIGITS               \
-                                 |NGX_HTTP_LLM_PII_APART_NATIONAL)
+                                 |NGX_HTTP_LLM_PII_APART_NATIONAL             \
+                                 |NGX_HTTP_LLM_PII_APART_ASSIGN)
 
 #if (NGX_HTTP_LLM_PII_SSE2)
 /* each byte of the 16 at p less '0': a digit is at most 9 */
 #define ngx_pii_sse_from0(p)                                                  \
     _mm_sub_epi8(_mm_loadu_si128((const __m128i *) (p)), _mm_set1_epi8('0'))
+/* 0xff where a byte of the 16 at p is one of two */
+#define ngx_pii_sse_op(p, one, two)                                           \
+    _mm_or_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) (p)), one), \
+                 _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) (p)), two))
 #endif
 
 #define ngx_pii_run(c)  (ngx_pii_digit(c) || (c) == ' ' || (c) == '('         \
@@ -590,7 +610,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_aws },
 
     /* AWS secret access keys, after their name: the value only */
-    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+    { NGX_HTTP_LLM_PII_SECRET, 1,
+      HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_APART_ASSIGN,
       "(?:aws_?)?secret_?access_?key[\"']?\\s{0,4}[:=]\\s{0,4}[\"']?"
       "[a-z0-9/+]{40}",
       ngx_http_llm_pii_v_aws_secret },
@@ -604,10 +625,13 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * tokens with a provider's prefix, one pattern (a database of fewer
      * patterns scans faster): GitHub; GitLab (runner registration and
      * agent tokens too); Slack ("xoxe.xoxp-" configuration tokens, app
-     * tokens); Stripe; npm
+     * tokens); Stripe; npm.  GitHub's five prefixes spelled out: from
+     * "gh[pousr]_", Hyperscan looked at every "gh" of prose ("through"),
+     * 1 us of its 9 on bench/make_body.mjs's 16 KB body
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "(?:gh[pousr]_[A-Za-z0-9]{36,}"
+      "(?:ghp_[A-Za-z0-9]{36,}|gho_[A-Za-z0-9]{36,}|ghu_[A-Za-z0-9]{36,}"
+      "|ghs_[A-Za-z0-9]{36,}|ghr_[A-Za-z0-9]{36,}"
       "|github_pat_[A-Za-z0-9_]{22,}"
       "|gl(?:pat|dt|rt|ptt|ft|cbt|imt|oas|soat|ffct|sa)-[A-Za-z0-9_-]{20,}"
       "|GR1348941[A-Za-z0-9_-]{20,}|glagent-[A-Za-z0-9_-]{50,}"
@@ -726,7 +750,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_azure },
 
     /* npm: "//registry.npmjs.org/:_authToken=..." in .npmrc */
-    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_APART_ASSIGN,
       "_auth(?:Token)?\\s{0,2}=\\s{0,2}[\"']?[A-Za-z0-9_.+/=-]{20,}",
       ngx_http_llm_pii_v_assigned },
 
@@ -734,7 +758,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * a value assigned to a name that says it is a credential:
      * "api_key = '...'", "SECRET_TOKEN: ...", "password=..."
      */
-    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM
+                                  |NGX_HTTP_LLM_PII_APART_ASSIGN,
       "(?:api[_.-]?key|apikey|secret|token|passw(?:or)?d|access[_.-]?key"
       "|private[_.-]?key|client[_.-]?secret|auth[_.-]?key|credentials?)"
       "[a-z0-9_.-]{0,24}[\"']?\\s{0,3}(?::=|=>|[:=])\\s{0,3}[\"'`]?"
@@ -899,7 +924,8 @@ static const unsigned  ngx_http_llm_pii_apart_flags[NGX_HTTP_LLM_PII_NAPART]
     = {
     NGX_HTTP_LLM_PII_APART_IBAN,
     NGX_HTTP_LLM_PII_APART_DIGITS,
-    NGX_HTTP_LLM_PII_APART_NATIONAL
+    NGX_HTTP_LLM_PII_APART_NATIONAL,
+    NGX_HTTP_LLM_PII_APART_ASSIGN
 };
 
 
@@ -1656,7 +1682,120 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
         return -1;
     }
 
+    if (pii->apart[NGX_HTTP_LLM_PII_DB_ASSIGN]) {
+        ngx_http_llm_pii_assign_wins(text, len, &mk.assign);
+
+        if (ngx_http_llm_pii_scan_wins(pii,
+                                     pii->apart[NGX_HTTP_LLM_PII_DB_ASSIGN],
+                                     scratch, text, &mk.assign, handler, data)
+            != 0)
+        {
+            return -1;
+        }
+    }
+
     return 0;
+}
+
+
+/*
+ * The windows of the assignment patterns (NGX_HTTP_LLM_PII_APART_ASSIGN).
+ * Every match has an operator, ':' or '=' at q (the first byte of ":=" or
+ * "=>"), at most 41 bytes after its start (the longest name,
+ * "client_secret", 24 more name characters, a quote, 3 spaces; "_authToken"
+ * and 2 spaces, "aws_secret_access_key", a quote and 4 spaces are
+ * shorter; 39 would do, as "secret" alone ends the same matches, and
+ * t/unit/pii_apart_test.c fails with 38), and a value of 16 characters or
+ * more of "A-Za-z0-9_.+/=-"
+ * that starts 1 to 6 bytes after q (the rest of the operator, 3 or 4
+ * spaces, a quote): it holds the byte at q + 6, and the match ends by the
+ * end of the run of these characters through q + 6.  A window from q - 41
+ * to there holds the match, and every match that ends where it ends (each
+ * has such a q too, and its window holds the same last byte: the windows
+ * are joined).  Prose has no ':' or '=' before a long run: no window.
+ */
+
+#define ngx_pii_assign_val(c)  (ngx_pii_alnum(c) || (c) == '_' || (c) == '.'  \
+                                || (c) == '+' || (c) == '/' || (c) == '='     \
+                                || (c) == '-')
+
+#define NGX_HTTP_LLM_PII_ASSIGN_BEFORE  41
+#define NGX_HTTP_LLM_PII_ASSIGN_VALUE   6
+#define NGX_HTTP_LLM_PII_ASSIGN_MIN     16
+
+static void
+ngx_http_llm_pii_assign_wins(const u_char *t, size_t len,
+    ngx_http_llm_pii_wins_t *ws)
+{
+    size_t   i, p, a, b;
+#if (NGX_HTTP_LLM_PII_SSE2)
+    int      mask;
+    __m128i  v;
+
+    const __m128i  colon = _mm_set1_epi8(':');
+    const __m128i  equal = _mm_set1_epi8('=');
+#endif
+
+    ws->n = 0;
+    i = 0;
+
+    while (i < len) {
+
+#if (NGX_HTTP_LLM_PII_SSE2)
+        if (i + 64 <= len) {
+            v = _mm_or_si128(
+                  _mm_or_si128(ngx_pii_sse_op(t + i, colon, equal),
+                               ngx_pii_sse_op(t + i + 16, colon, equal)),
+                  _mm_or_si128(ngx_pii_sse_op(t + i + 32, colon, equal),
+                               ngx_pii_sse_op(t + i + 48, colon, equal)));
+
+            if (_mm_movemask_epi8(v) == 0) {
+                i += 64;
+                continue;
+            }
+        }
+
+        if (i + 16 <= len) {
+            mask = _mm_movemask_epi8(ngx_pii_sse_op(t + i, colon, equal));
+
+            if (mask == 0) {
+                i += 16;
+                continue;
+            }
+
+            i += __builtin_ctz((unsigned) mask);
+        }
+#endif
+
+        if (t[i] != ':' && t[i] != '=') {
+            i++;
+            continue;
+        }
+
+        /* a value through q + 6, 16 characters long from q + 1 at least */
+
+        p = i + NGX_HTTP_LLM_PII_ASSIGN_VALUE;
+
+        if (p < len && ngx_pii_assign_val(t[p])) {
+
+            for (a = p; a > i + 1 && ngx_pii_assign_val(t[a - 1]); a--) {
+                /* void */
+            }
+
+            for (b = p + 1; b < len && ngx_pii_assign_val(t[b]); b++) {
+                /* void */
+            }
+
+            if (b - a >= NGX_HTTP_LLM_PII_ASSIGN_MIN) {
+                ngx_http_llm_pii_win_add(ws,
+                                  i > NGX_HTTP_LLM_PII_ASSIGN_BEFORE
+                                  ? i - NGX_HTTP_LLM_PII_ASSIGN_BEFORE : 0,
+                                  b, len);
+            }
+        }
+
+        i++;
+    }
 }
 
 

@@ -127,6 +127,15 @@ main(void)
         "-7-8-9-0 now",
         "pay to ab 12.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z"
         ".a.b.c.d now",
+        /* the longest names before an operator, the farthest values */
+        "set client-secret0123456789abcdefghijklmn\"\t \t:=\t \t`"
+        "Ab3dEf6hIj9lMn2pQr5t ok",
+        "set aws_secret_access_key'\t\t\t\t=\t\t\t\t'"
+        "AbCdEfGhIj0123456789KlMnOpQrSt0123456789 ok",
+        "set credentials0123456789abcdefghijklmn'   =>   "
+        "'Ab3dEf6hIj9lMn2pQr5t ok",
+        "npm _authToken  =  'Ab3dEf6hIj9lMn2pQr5tUv8x' ok",
+        "token==Ab3dEf6hIj9lMn2pQr5t=",
         NULL
     };
 
@@ -134,6 +143,7 @@ main(void)
         "The gateway streams tokens to the client while a budget is "
         "reserved and reconciled at the end of each request.",
         "Version 3.2 of the API shipped in May, with HTTP/2 and TLS.",
+        "Note: tokens are counted, a budget = reserved + reconciled.",
         NULL
     };
 
@@ -178,9 +188,12 @@ main(void)
     for (k = 0; prose[k]; k++) {
         s = prose[k];
 
+        ngx_http_llm_pii_assign_wins((const u_char *) s, strlen(s),
+                                     &mk.assign);
+
         ok(ngx_http_llm_pii_runs(pii, scratch, (const u_char *) s, strlen(s),
                                  collect, &r1, &m, &mk) == 0
-           && mk.iban.n == 0
+           && mk.iban.n == 0 && mk.assign.n == 0
            && !ngx_http_llm_pii_national_gate((const u_char *) s, strlen(s)),
            "no window, gates closed on \"%.20s...\"", s);
     }
@@ -302,10 +315,13 @@ main(void)
 
     ok(opened[NGX_HTTP_LLM_PII_DB_IBAN] > 1000
        && opened[NGX_HTTP_LLM_PII_DB_DIGITS] > 1000
-       && opened[NGX_HTTP_LLM_PII_DB_NATIONAL] > 1000,
-       "random texts with matches: IBAN %ld, numbers %ld, national IDs %ld",
+       && opened[NGX_HTTP_LLM_PII_DB_NATIONAL] > 1000
+       && opened[NGX_HTTP_LLM_PII_DB_ASSIGN] > 1000,
+       "random texts with matches: IBAN %ld, numbers %ld, national IDs %ld, "
+       "assignments %ld",
        opened[NGX_HTTP_LLM_PII_DB_IBAN], opened[NGX_HTTP_LLM_PII_DB_DIGITS],
-       opened[NGX_HTTP_LLM_PII_DB_NATIONAL]);
+       opened[NGX_HTTP_LLM_PII_DB_NATIONAL],
+       opened[NGX_HTTP_LLM_PII_DB_ASSIGN]);
     ok(gate_fail == 0, "the national ID gate opens on every match (%ld "
        "failures)", gate_fail);
     ok(fail[0] == 0 && fail[1] == 0, "the databases apart report as one "
