@@ -72,6 +72,10 @@ struct ngx_http_llm_pii_s {
     unsigned                        begin;       /* the Hyperscan id of
                                                     "-----BEGIN ", or
                                                     NGX_HTTP_LLM_PII_NOID */
+    unsigned                        token;       /* the id of "token"
+                                                    found by the engine
+                                                    (NGX_HTTP_LLM_PII_WORD),
+                                                    or NGX_HTTP_LLM_PII_NOID */
     char                            names[NGX_HTTP_LLM_PII_MAX_TYPES]
                                          [NGX_HTTP_LLM_PII_NAME_LEN + 1];
     char                            labels[NGX_HTTP_LLM_PII_MAX_TYPES]
@@ -267,8 +271,12 @@ static int ngx_http_llm_pii_compile_apart(const char **exprs,
     size_t errlen);
 static int ngx_http_llm_pii_iban_at(const u_char *t, size_t len, size_t d);
 static int ngx_http_llm_pii_national_gate(const u_char *t, size_t len);
-static void ngx_http_llm_pii_assign_wins(const u_char *t, size_t len,
-    ngx_http_llm_pii_wins_t *ws);
+static int ngx_http_llm_pii_assign_pass(const ngx_http_llm_pii_t *pii,
+    const u_char *t, size_t len, ngx_http_llm_pii_wins_t *ws,
+    match_event_handler handler, void *data);
+static int ngx_http_llm_pii_assign_at(const ngx_http_llm_pii_t *pii,
+    const u_char *t, size_t len, size_t i, ngx_http_llm_pii_wins_t *ws,
+    match_event_handler handler, void *data);
 static int ngx_http_llm_pii_cf_shape(const u_char *p);
 static int ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *t, size_t len,
@@ -456,6 +464,18 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
  */
 #define NGX_HTTP_LLM_PII_APART_ASSIGN    0x04000000
 
+/*
+ * "token" and a character that is not a letter, caseless: found by the
+ * pass over the text for the assignments (ngx_http_llm_pii_assign_pass()),
+ * not by Hyperscan, which spent 35 ns on each "token" of prose, "tokens"
+ * too (2 us on bench/make_body.mjs's 16 KB body: an LLM gateway's traffic
+ * is full of the word); the pass looks at each "k".  One pattern of the
+ * table may have it, "token[^a-z]", caseless, without start-of-match (the
+ * reports are Hyperscan's: the end, 0 for the start); it goes to the main
+ * database when there are no databases apart.
+ */
+#define NGX_HTTP_LLM_PII_WORD            0x02000000
+
 #define NGX_HTTP_LLM_PII_APART  (NGX_HTTP_LLM_PII_APART_IBAN                  \
                                  |NGX_HTTP_LLM_PII_APART_DIGITS               \
                                  |NGX_HTTP_LLM_PII_APART_NATIONAL             \
@@ -465,10 +485,20 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 /* each byte of the 16 at p less '0': a digit is at most 9 */
 #define ngx_pii_sse_from0(p)                                                  \
     _mm_sub_epi8(_mm_loadu_si128((const __m128i *) (p)), _mm_set1_epi8('0'))
-/* 0xff where a byte of the 16 at p is one of two */
-#define ngx_pii_sse_op(p, one, two)                                           \
-    _mm_or_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) (p)), one), \
-                 _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) (p)), two))
+/* 0xff where a byte of the 16 at p with 0x20 is one, two or k: ':', '='
+   (and two control characters), "k" or "K" */
+static inline __m128i
+ngx_pii_sse_opk(const u_char *p, __m128i one, __m128i two, __m128i k)
+{
+    __m128i  v;
+
+    v = _mm_or_si128(_mm_loadu_si128((const __m128i *) p),
+                     _mm_set1_epi8(0x20));
+
+    return _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, one),
+                                     _mm_cmpeq_epi8(v, two)),
+                        _mm_cmpeq_epi8(v, k));
+}
 #endif
 
 #define ngx_pii_run(c)  (ngx_pii_digit(c) || (c) == ' ' || (c) == '('         \
@@ -778,8 +808,14 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * needs a plural); the validator finds the token
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "(?:key|token|secret|passw(?:or)?d|pwd|auth|authorization"
+      "(?:key|secret|passw(?:or)?d|pwd|auth|authorization"
       "|credentials?|bearer)[^a-z]",
+      ngx_http_llm_pii_v_context },
+
+    /* the same after "token" (see NGX_HTTP_LLM_PII_WORD) */
+    { NGX_HTTP_LLM_PII_SECRET, 1,
+      HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_WORD,
+      "token[^a-z]",
       ngx_http_llm_pii_v_context },
 
     /*
@@ -965,7 +1001,7 @@ ngx_http_llm_pii_builtin_pattern(unsigned i, unsigned *type, unsigned *flags)
     *type = ngx_http_llm_pii_builtins[i].type;
     *flags = ngx_http_llm_pii_builtins[i].flags
              & ~(NGX_HTTP_LLM_PII_HELD|NGX_HTTP_LLM_PII_APART
-                 |NGX_HTTP_LLM_PII_OWNSOM);
+                 |NGX_HTTP_LLM_PII_OWNSOM|NGX_HTTP_LLM_PII_WORD);
 
     if (*flags & NGX_HTTP_LLM_PII_NOSOM) {
         *flags &= ~NGX_HTTP_LLM_PII_NOSOM;
@@ -1087,6 +1123,7 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
     flags = calloc(n, sizeof(unsigned));
     ids = calloc(n, sizeof(unsigned));
     pii->begin = NGX_HTTP_LLM_PII_NOID;
+    pii->token = NGX_HTTP_LLM_PII_NOID;
 
     if (pii->patterns == NULL || exprs == NULL || flags == NULL
         || ids == NULL)
@@ -1250,6 +1287,11 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
     w = 0;
 
     for (i = 0; i < n; i++) {
+        if (apart && (pii->patterns[i].flags & NGX_HTTP_LLM_PII_WORD)) {
+            pii->token = ids[i];
+            continue;
+        }
+
         for (a = 0; a < NGX_HTTP_LLM_PII_NAPART; a++) {
             if (pii->patterns[i].flags & apart
                 & ngx_http_llm_pii_apart_flags[a])
@@ -1682,16 +1724,17 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
         return -1;
     }
 
-    if (pii->apart[NGX_HTTP_LLM_PII_DB_ASSIGN]) {
-        ngx_http_llm_pii_assign_wins(text, len, &mk.assign);
-
-        if (ngx_http_llm_pii_scan_wins(pii,
+    if ((pii->apart[NGX_HTTP_LLM_PII_DB_ASSIGN]
+         || pii->token != NGX_HTTP_LLM_PII_NOID)
+        && (ngx_http_llm_pii_assign_pass(pii, text, len, &mk.assign, handler,
+                                         data)
+            != 0
+            || ngx_http_llm_pii_scan_wins(pii,
                                      pii->apart[NGX_HTTP_LLM_PII_DB_ASSIGN],
                                      scratch, text, &mk.assign, handler, data)
-            != 0)
-        {
-            return -1;
-        }
+               != 0))
+    {
+        return -1;
     }
 
     return 0;
@@ -1713,6 +1756,10 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
  * to there holds the match, and every match that ends where it ends (each
  * has such a q too, and its window holds the same last byte: the windows
  * are joined).  Prose has no ':' or '=' before a long run: no window.
+ *
+ * On the way, "token" and a character that is not a letter, caseless (the
+ * pattern NGX_HTTP_LLM_PII_WORD), reported as Hyperscan would: each "k"
+ * is looked at.  0, or -1 when the handler stopped the scan.
  */
 
 #define ngx_pii_assign_val(c)  (ngx_pii_alnum(c) || (c) == '_' || (c) == '.'  \
@@ -1723,79 +1770,124 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
 #define NGX_HTTP_LLM_PII_ASSIGN_VALUE   6
 #define NGX_HTTP_LLM_PII_ASSIGN_MIN     16
 
-static void
-ngx_http_llm_pii_assign_wins(const u_char *t, size_t len,
-    ngx_http_llm_pii_wins_t *ws)
+static int
+ngx_http_llm_pii_assign_pass(const ngx_http_llm_pii_t *pii, const u_char *t,
+    size_t len, ngx_http_llm_pii_wins_t *ws, match_event_handler handler,
+    void *data)
 {
-    size_t   i, p, a, b;
+    size_t    i;
+    u_char    c;
 #if (NGX_HTTP_LLM_PII_SSE2)
-    int      mask;
-    __m128i  v;
+    uint64_t  mask;
 
     const __m128i  colon = _mm_set1_epi8(':');
     const __m128i  equal = _mm_set1_epi8('=');
+    const __m128i  k = _mm_set1_epi8('k');
 #endif
 
     ws->n = 0;
     i = 0;
 
-    while (i < len) {
-
 #if (NGX_HTTP_LLM_PII_SSE2)
-        if (i + 64 <= len) {
-            v = _mm_or_si128(
-                  _mm_or_si128(ngx_pii_sse_op(t + i, colon, equal),
-                               ngx_pii_sse_op(t + i + 16, colon, equal)),
-                  _mm_or_si128(ngx_pii_sse_op(t + i + 32, colon, equal),
-                               ngx_pii_sse_op(t + i + 48, colon, equal)));
 
-            if (_mm_movemask_epi8(v) == 0) {
-                i += 64;
-                continue;
+    /* 64 bytes at once, then each byte that may be one */
+
+    for ( /* void */ ; i + 64 <= len; i += 64) {
+        mask = (uint64_t) (unsigned) _mm_movemask_epi8(
+                   ngx_pii_sse_opk(t + i, colon, equal, k))
+               | (uint64_t) (unsigned) _mm_movemask_epi8(
+                   ngx_pii_sse_opk(t + i + 16, colon, equal, k)) << 16
+               | (uint64_t) (unsigned) _mm_movemask_epi8(
+                   ngx_pii_sse_opk(t + i + 32, colon, equal, k)) << 32
+               | (uint64_t) (unsigned) _mm_movemask_epi8(
+                   ngx_pii_sse_opk(t + i + 48, colon, equal, k)) << 48;
+
+        while (mask) {
+            if (ngx_http_llm_pii_assign_at(pii, t, len,
+                                           i + __builtin_ctzll(mask), ws,
+                                           handler, data)
+                != 0)
+            {
+                return -1;
             }
+
+            mask &= mask - 1;
         }
+    }
 
-        if (i + 16 <= len) {
-            mask = _mm_movemask_epi8(ngx_pii_sse_op(t + i, colon, equal));
-
-            if (mask == 0) {
-                i += 16;
-                continue;
-            }
-
-            i += __builtin_ctz((unsigned) mask);
-        }
 #endif
 
-        if (t[i] != ':' && t[i] != '=') {
-            i++;
-            continue;
+    for ( /* void */ ; i < len; i++) {
+        c = t[i] | 0x20;
+
+        if ((c == 'k' || c == ':' || c == '=')
+            && ngx_http_llm_pii_assign_at(pii, t, len, i, ws, handler, data)
+               != 0)
+        {
+            return -1;
         }
-
-        /* a value through q + 6, 16 characters long from q + 1 at least */
-
-        p = i + NGX_HTTP_LLM_PII_ASSIGN_VALUE;
-
-        if (p < len && ngx_pii_assign_val(t[p])) {
-
-            for (a = p; a > i + 1 && ngx_pii_assign_val(t[a - 1]); a--) {
-                /* void */
-            }
-
-            for (b = p + 1; b < len && ngx_pii_assign_val(t[b]); b++) {
-                /* void */
-            }
-
-            if (b - a >= NGX_HTTP_LLM_PII_ASSIGN_MIN) {
-                ngx_http_llm_pii_win_add(ws,
-                                  i > NGX_HTTP_LLM_PII_ASSIGN_BEFORE
-                                  ? i - NGX_HTTP_LLM_PII_ASSIGN_BEFORE : 0,
-                                  b, len);
-            }
-        }
-
-        i++;
     }
+
+    return 0;
+}
+
+
+/* a byte of ngx_http_llm_pii_assign_pass(): "k", ':' or '=' (or not) */
+
+static int
+ngx_http_llm_pii_assign_at(const ngx_http_llm_pii_t *pii, const u_char *t,
+    size_t len, size_t i, ngx_http_llm_pii_wins_t *ws,
+    match_event_handler handler, void *data)
+{
+    size_t  p, a, b;
+
+    if ((t[i] | 0x20) == 'k') {
+
+        /* "token" and not a letter: ends after that character */
+
+        if (pii->token != NGX_HTTP_LLM_PII_NOID
+            && i >= 2 && i + 3 < len
+            && (t[i - 2] | 0x20) == 't' && (t[i - 1] | 0x20) == 'o'
+            && (t[i + 1] | 0x20) == 'e' && (t[i + 2] | 0x20) == 'n'
+            && !ngx_pii_alpha(t[i + 3])
+            && handler(pii->token, 0, i + 4, 0, data) != 0)
+        {
+            return -1;
+        }
+
+        return 0;
+    }
+
+    if ((t[i] != ':' && t[i] != '=')
+        || pii->apart[NGX_HTTP_LLM_PII_DB_ASSIGN] == NULL)
+    {
+        return 0;
+    }
+
+    /* a value through q + 6, 16 characters long from q + 1 at least */
+
+    p = i + NGX_HTTP_LLM_PII_ASSIGN_VALUE;
+
+    if (p >= len || !ngx_pii_assign_val(t[p])) {
+        return 0;
+    }
+
+    for (a = p; a > i + 1 && ngx_pii_assign_val(t[a - 1]); a--) {
+        /* void */
+    }
+
+    for (b = p + 1; b < len && ngx_pii_assign_val(t[b]); b++) {
+        /* void */
+    }
+
+    if (b - a >= NGX_HTTP_LLM_PII_ASSIGN_MIN) {
+        ngx_http_llm_pii_win_add(ws,
+                                 i > NGX_HTTP_LLM_PII_ASSIGN_BEFORE
+                                 ? i - NGX_HTTP_LLM_PII_ASSIGN_BEFORE : 0,
+                                 b, len);
+    }
+
+    return 0;
 }
 
 

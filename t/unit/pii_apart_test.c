@@ -136,6 +136,10 @@ main(void)
         "'Ab3dEf6hIj9lMn2pQr5t ok",
         "npm _authToken  =  'Ab3dEf6hIj9lMn2pQr5tUv8x' ok",
         "token==Ab3dEf6hIj9lMn2pQr5t=",
+        /* "token" found by the pass: at the edges, in either case */
+        "token: Ab3dEf6hIj9lMn2pQr5t",
+        "Tokens TOKEN: ToKeN\xc3\xa9 tokenA token_ token9 tok3n token\n",
+        "the token.",
         NULL
     };
 
@@ -188,11 +192,12 @@ main(void)
     for (k = 0; prose[k]; k++) {
         s = prose[k];
 
-        ngx_http_llm_pii_assign_wins((const u_char *) s, strlen(s),
-                                     &mk.assign);
+        r2.n = 0;
 
-        ok(ngx_http_llm_pii_runs(pii, scratch, (const u_char *) s, strlen(s),
-                                 collect, &r1, &m, &mk) == 0
+        ok(ngx_http_llm_pii_assign_pass(pii, (const u_char *) s, strlen(s),
+                                        &mk.assign, collect, &r2) == 0
+           && ngx_http_llm_pii_runs(pii, scratch, (const u_char *) s,
+                                    strlen(s), collect, &r1, &m, &mk) == 0
            && mk.iban.n == 0 && mk.assign.n == 0
            && !ngx_http_llm_pii_national_gate((const u_char *) s, strlen(s)),
            "no window, gates closed on \"%.20s...\"", s);
@@ -273,6 +278,14 @@ main(void)
                    &r1, &r2) == 0 && r1.n > 0,
            "\"%.24s...\": the reports of one database", s);
     }
+
+    /* "token" at the end: nothing yet */
+
+    s = "the token";
+
+    ok(compare(pii, all[0], scratch, (const u_char *) s, strlen(s), &m, &r1,
+               &r2) == 0 && r1.n == 0 && r2.n == 0,
+       "\"%s\": no report, as one database", s);
 
     /* random texts of the patterns' characters */
 
