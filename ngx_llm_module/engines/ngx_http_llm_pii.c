@@ -53,7 +53,7 @@ typedef struct {
 #define NGX_HTTP_LLM_PII_DB_IBAN      0
 #define NGX_HTTP_LLM_PII_DB_DIGITS    1
 #define NGX_HTTP_LLM_PII_DB_NATIONAL  2
-#define NGX_HTTP_LLM_PII_DB_ASSIGN    3
+#define NGX_HTTP_LLM_PII_DB_TOKEN     3
 #define NGX_HTTP_LLM_PII_NAPART       4
 
 
@@ -133,7 +133,7 @@ typedef struct {
 /* what the passes over the text found for the databases apart */
 typedef struct {
     ngx_http_llm_pii_wins_t         iban;
-    ngx_http_llm_pii_wins_t         assign;
+    ngx_http_llm_pii_wins_t         token;
 } ngx_http_llm_pii_marks_t;
 
 
@@ -271,10 +271,10 @@ static int ngx_http_llm_pii_compile_apart(const char **exprs,
     size_t errlen);
 static int ngx_http_llm_pii_iban_at(const u_char *t, size_t len, size_t d);
 static int ngx_http_llm_pii_national_gate(const u_char *t, size_t len);
-static int ngx_http_llm_pii_assign_pass(const ngx_http_llm_pii_t *pii,
+static int ngx_http_llm_pii_token_pass(const ngx_http_llm_pii_t *pii,
     const u_char *t, size_t len, ngx_http_llm_pii_wins_t *ws,
     match_event_handler handler, void *data);
-static int ngx_http_llm_pii_assign_at(const ngx_http_llm_pii_t *pii,
+static int ngx_http_llm_pii_token_at(const ngx_http_llm_pii_t *pii,
     const u_char *t, size_t len, size_t i, ngx_http_llm_pii_wins_t *ws,
     match_event_handler handler, void *data);
 static int ngx_http_llm_pii_cf_shape(const u_char *p);
@@ -454,51 +454,37 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
 #define NGX_HTTP_LLM_PII_OWNSOM          0x01000000
 
 /*
- * Values assigned to a credential's name ("api_key = ...", "_authToken=",
- * "aws_secret_access_key: ..."): scanned in windows around each ':' or
- * '=' that a value of 16 characters or more follows (see
- * ngx_http_llm_pii_assign_wins()).  In the main database their words cost
- * Hyperscan an engine at every "token" of prose ("tokens" included: a
- * name may go on, "tokens_secret = ..."), 40 % of its time on
- * bench/make_body.mjs's body.
+ * "token": Hyperscan spent 35 ns on each "token" of prose ("tokens" too: a
+ * name may go on, "tokens_secret = ..."), 40 % of the main database's time
+ * on bench/make_body.mjs's 16 KB body (an LLM gateway's traffic is full of
+ * the word).  The patterns that start with it are not in the main
+ * database: the engine finds each "token" itself, caseless (a pass over
+ * the text that looks at each "k", ngx_http_llm_pii_token_pass()), and
+ *
+ * - reports "token" and a character that is not a letter as Hyperscan
+ *   would (NGX_HTTP_LLM_PII_WORD: one pattern of the table may have it,
+ *   "token[^a-z]", caseless, without start-of-match: the end, 0 for the
+ *   start); it goes to the main database when there are no databases apart;
+ *
+ * - scans the patterns of NGX_HTTP_LLM_PII_APART_TOKEN ("token = value")
+ *   in a window from "token" to the end of the value where an operator
+ *   and a value follow it.
  */
-#define NGX_HTTP_LLM_PII_APART_ASSIGN    0x04000000
-
-/*
- * "token" and a character that is not a letter, caseless: found by the
- * pass over the text for the assignments (ngx_http_llm_pii_assign_pass()),
- * not by Hyperscan, which spent 35 ns on each "token" of prose, "tokens"
- * too (2 us on bench/make_body.mjs's 16 KB body: an LLM gateway's traffic
- * is full of the word); the pass looks at each "k".  One pattern of the
- * table may have it, "token[^a-z]", caseless, without start-of-match (the
- * reports are Hyperscan's: the end, 0 for the start); it goes to the main
- * database when there are no databases apart.
- */
+#define NGX_HTTP_LLM_PII_APART_TOKEN     0x04000000
 #define NGX_HTTP_LLM_PII_WORD            0x02000000
 
 #define NGX_HTTP_LLM_PII_APART  (NGX_HTTP_LLM_PII_APART_IBAN                  \
                                  |NGX_HTTP_LLM_PII_APART_DIGITS               \
                                  |NGX_HTTP_LLM_PII_APART_NATIONAL             \
-                                 |NGX_HTTP_LLM_PII_APART_ASSIGN)
+                                 |NGX_HTTP_LLM_PII_APART_TOKEN)
 
 #if (NGX_HTTP_LLM_PII_SSE2)
 /* each byte of the 16 at p less '0': a digit is at most 9 */
 #define ngx_pii_sse_from0(p)                                                  \
     _mm_sub_epi8(_mm_loadu_si128((const __m128i *) (p)), _mm_set1_epi8('0'))
-/* 0xff where a byte of the 16 at p with 0x20 is one, two or k: ':', '='
-   (and two control characters), "k" or "K" */
-static inline __m128i
-ngx_pii_sse_opk(const u_char *p, __m128i one, __m128i two, __m128i k)
-{
-    __m128i  v;
-
-    v = _mm_or_si128(_mm_loadu_si128((const __m128i *) p),
-                     _mm_set1_epi8(0x20));
-
-    return _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, one),
-                                     _mm_cmpeq_epi8(v, two)),
-                        _mm_cmpeq_epi8(v, k));
-}
+/* 0xff where a byte of the 16 at p is "k" or "K" (lc: 0x20 each) */
+#define ngx_pii_sse_k(p, lc, k)                                               \
+    _mm_cmpeq_epi8(_mm_or_si128(_mm_loadu_si128((const __m128i *) (p)), lc), k)
 #endif
 
 #define ngx_pii_run(c)  (ngx_pii_digit(c) || (c) == ' ' || (c) == '('         \
@@ -640,8 +626,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_aws },
 
     /* AWS secret access keys, after their name: the value only */
-    { NGX_HTTP_LLM_PII_SECRET, 1,
-      HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_APART_ASSIGN,
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
       "(?:aws_?)?secret_?access_?key[\"']?\\s{0,4}[:=]\\s{0,4}[\"']?"
       "[a-z0-9/+]{40}",
       ngx_http_llm_pii_v_aws_secret },
@@ -780,7 +765,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_azure },
 
     /* npm: "//registry.npmjs.org/:_authToken=..." in .npmrc */
-    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_APART_ASSIGN,
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
       "_auth(?:Token)?\\s{0,2}=\\s{0,2}[\"']?[A-Za-z0-9_.+/=-]{20,}",
       ngx_http_llm_pii_v_assigned },
 
@@ -788,11 +773,17 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * a value assigned to a name that says it is a credential:
      * "api_key = '...'", "SECRET_TOKEN: ...", "password=..."
      */
-    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM
-                                  |NGX_HTTP_LLM_PII_APART_ASSIGN,
-      "(?:api[_.-]?key|apikey|secret|token|passw(?:or)?d|access[_.-]?key"
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "(?:api[_.-]?key|apikey|secret|passw(?:or)?d|access[_.-]?key"
       "|private[_.-]?key|client[_.-]?secret|auth[_.-]?key|credentials?)"
       "[a-z0-9_.-]{0,24}[\"']?\\s{0,3}(?::=|=>|[:=])\\s{0,3}[\"'`]?"
+      "[A-Za-z0-9_.+/=-]{16,}",
+      ngx_http_llm_pii_v_assigned },
+
+    /* the same after "token" (see NGX_HTTP_LLM_PII_APART_TOKEN) */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM
+                                  |NGX_HTTP_LLM_PII_APART_TOKEN,
+      "token[a-z0-9_.-]{0,24}[\"']?\\s{0,3}(?::=|=>|[:=])\\s{0,3}[\"'`]?"
       "[A-Za-z0-9_.+/=-]{16,}",
       ngx_http_llm_pii_v_assigned },
 
@@ -812,7 +803,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "|credentials?|bearer)[^a-z]",
       ngx_http_llm_pii_v_context },
 
-    /* the same after "token" (see NGX_HTTP_LLM_PII_WORD) */
+    /* the same after "token" (see NGX_HTTP_LLM_PII_APART_TOKEN) */
     { NGX_HTTP_LLM_PII_SECRET, 1,
       HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_WORD,
       "token[^a-z]",
@@ -961,7 +952,7 @@ static const unsigned  ngx_http_llm_pii_apart_flags[NGX_HTTP_LLM_PII_NAPART]
     NGX_HTTP_LLM_PII_APART_IBAN,
     NGX_HTTP_LLM_PII_APART_DIGITS,
     NGX_HTTP_LLM_PII_APART_NATIONAL,
-    NGX_HTTP_LLM_PII_APART_ASSIGN
+    NGX_HTTP_LLM_PII_APART_TOKEN
 };
 
 
@@ -1724,14 +1715,15 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
         return -1;
     }
 
-    if ((pii->apart[NGX_HTTP_LLM_PII_DB_ASSIGN]
+    if ((pii->apart[NGX_HTTP_LLM_PII_DB_TOKEN]
          || pii->token != NGX_HTTP_LLM_PII_NOID)
-        && (ngx_http_llm_pii_assign_pass(pii, text, len, &mk.assign, handler,
-                                         data)
+        && (ngx_http_llm_pii_token_pass(pii, text, len, &mk.token, handler,
+                                        data)
             != 0
             || ngx_http_llm_pii_scan_wins(pii,
-                                     pii->apart[NGX_HTTP_LLM_PII_DB_ASSIGN],
-                                     scratch, text, &mk.assign, handler, data)
+                                       pii->apart[NGX_HTTP_LLM_PII_DB_TOKEN],
+                                       scratch, text, &mk.token, handler,
+                                       data)
                != 0))
     {
         return -1;
@@ -1742,70 +1734,78 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
 
 
 /*
- * The windows of the assignment patterns (NGX_HTTP_LLM_PII_APART_ASSIGN).
- * Every match has an operator, ':' or '=' at q (the first byte of ":=" or
- * "=>"), at most 41 bytes after its start (the longest name,
- * "client_secret", 24 more name characters, a quote, 3 spaces; "_authToken"
- * and 2 spaces, "aws_secret_access_key", a quote and 4 spaces are
- * shorter; 39 would do, as "secret" alone ends the same matches, and
- * t/unit/pii_apart_test.c fails with 38), and a value of 16 characters or
- * more of "A-Za-z0-9_.+/=-"
- * that starts 1 to 6 bytes after q (the rest of the operator, 3 or 4
- * spaces, a quote): it holds the byte at q + 6, and the match ends by the
- * end of the run of these characters through q + 6.  A window from q - 41
- * to there holds the match, and every match that ends where it ends (each
- * has such a q too, and its window holds the same last byte: the windows
- * are joined).  Prose has no ':' or '=' before a long run: no window.
- *
- * On the way, "token" and a character that is not a letter, caseless (the
- * pattern NGX_HTTP_LLM_PII_WORD), reported as Hyperscan would: each "k"
- * is looked at.  0, or -1 when the handler stopped the scan.
+ * Each "token" of the text, caseless (NGX_HTTP_LLM_PII_APART_TOKEN): 64
+ * bytes at once, then each "k" in them.  A match of the patterns apart
+ * starts with "token" at p, and what follows it is made of classes that
+ * share no character: name characters (24 at most: the longest run of
+ * them, as the next character is not one), a quote, 3 spaces at most, an
+ * operator at q (':', '=', ":=", "=>"), then a value of 16 characters or
+ * more of "A-Za-z0-9_.+/=-" that starts 1 to 6 bytes after q (the rest of
+ * the operator, 3 spaces, a quote): it holds the byte at q + 6, and the
+ * match ends by the end of the run of these characters through q + 6.  A
+ * window from p to there holds the match, and every match that ends where
+ * it ends (each starts with such a "token", and its window holds the same
+ * last byte: the windows are joined).  Prose has no "token" followed by an
+ * operator: no window.  0, or -1 when the handler stopped the scan.
  */
 
-#define ngx_pii_assign_val(c)  (ngx_pii_alnum(c) || (c) == '_' || (c) == '.'  \
-                                || (c) == '+' || (c) == '/' || (c) == '='     \
-                                || (c) == '-')
+#define NGX_HTTP_LLM_PII_TOKEN_NAME    24
+#define NGX_HTTP_LLM_PII_TOKEN_SPACES  3
+#define NGX_HTTP_LLM_PII_TOKEN_VALUE   6
+#define NGX_HTTP_LLM_PII_TOKEN_MIN     16
 
-#define NGX_HTTP_LLM_PII_ASSIGN_BEFORE  41
-#define NGX_HTTP_LLM_PII_ASSIGN_VALUE   6
-#define NGX_HTTP_LLM_PII_ASSIGN_MIN     16
+/* "A-Za-z0-9_.+/=-", a bit a byte */
+static const uint32_t  ngx_http_llm_pii_value_map[] = {
+    0x00000000, 0x23ffe800, 0x87fffffe, 0x07fffffe,
+    0x00000000, 0x00000000, 0x00000000, 0x00000000
+};
+
+#define ngx_pii_value(c)                                                      \
+    (ngx_http_llm_pii_value_map[(u_char) (c) >> 5] & (1U << ((c) & 0x1f)))
+#define ngx_pii_name(c)   (ngx_pii_alnum(c) || (c) == '_' || (c) == '.'      \
+                           || (c) == '-')
+/* \s: Hyperscan's, PCRE's */
+#define ngx_pii_space(c)  ((c) == ' ' || ((c) >= '\t' && (c) <= '\r'))
 
 static int
-ngx_http_llm_pii_assign_pass(const ngx_http_llm_pii_t *pii, const u_char *t,
+ngx_http_llm_pii_token_pass(const ngx_http_llm_pii_t *pii, const u_char *t,
     size_t len, ngx_http_llm_pii_wins_t *ws, match_event_handler handler,
     void *data)
 {
     size_t    i;
-    u_char    c;
 #if (NGX_HTTP_LLM_PII_SSE2)
+    size_t    b;
     uint64_t  mask;
 
-    const __m128i  colon = _mm_set1_epi8(':');
-    const __m128i  equal = _mm_set1_epi8('=');
     const __m128i  k = _mm_set1_epi8('k');
+    const __m128i  lc = _mm_set1_epi8(0x20);
 #endif
 
     ws->n = 0;
-    i = 0;
+    i = 2;                             /* "to" before the "k" */
 
 #if (NGX_HTTP_LLM_PII_SSE2)
 
-    /* 64 bytes at once, then each byte that may be one */
+    /* the last 64 bytes of the text end it, less those looked at */
 
-    for ( /* void */ ; i + 64 <= len; i += 64) {
+    while (len >= 64 && i < len) {
+        b = (i + 64 <= len) ? i : len - 64;
+
         mask = (uint64_t) (unsigned) _mm_movemask_epi8(
-                   ngx_pii_sse_opk(t + i, colon, equal, k))
+                   ngx_pii_sse_k(t + b, lc, k))
                | (uint64_t) (unsigned) _mm_movemask_epi8(
-                   ngx_pii_sse_opk(t + i + 16, colon, equal, k)) << 16
+                   ngx_pii_sse_k(t + b + 16, lc, k)) << 16
                | (uint64_t) (unsigned) _mm_movemask_epi8(
-                   ngx_pii_sse_opk(t + i + 32, colon, equal, k)) << 32
+                   ngx_pii_sse_k(t + b + 32, lc, k)) << 32
                | (uint64_t) (unsigned) _mm_movemask_epi8(
-                   ngx_pii_sse_opk(t + i + 48, colon, equal, k)) << 48;
+                   ngx_pii_sse_k(t + b + 48, lc, k)) << 48;
+
+        mask &= ~(uint64_t) 0 << (i - b);
 
         while (mask) {
-            if (ngx_http_llm_pii_assign_at(pii, t, len,
-                                           i + __builtin_ctzll(mask), ws,
-                                           handler, data)
+            if (ngx_http_llm_pii_token_at(pii, t, len,
+                                          b + __builtin_ctzll(mask), ws,
+                                          handler, data)
                 != 0)
             {
                 return -1;
@@ -1813,15 +1813,15 @@ ngx_http_llm_pii_assign_pass(const ngx_http_llm_pii_t *pii, const u_char *t,
 
             mask &= mask - 1;
         }
+
+        i = b + 64;
     }
 
 #endif
 
     for ( /* void */ ; i < len; i++) {
-        c = t[i] | 0x20;
-
-        if ((c == 'k' || c == ':' || c == '=')
-            && ngx_http_llm_pii_assign_at(pii, t, len, i, ws, handler, data)
+        if ((t[i] | 0x20) == 'k'
+            && ngx_http_llm_pii_token_at(pii, t, len, i, ws, handler, data)
                != 0)
         {
             return -1;
@@ -1832,59 +1832,77 @@ ngx_http_llm_pii_assign_pass(const ngx_http_llm_pii_t *pii, const u_char *t,
 }
 
 
-/* a byte of ngx_http_llm_pii_assign_pass(): "k", ':' or '=' (or not) */
+/* a "k" or "K" at i (i >= 2) of ngx_http_llm_pii_token_pass() */
 
 static int
-ngx_http_llm_pii_assign_at(const ngx_http_llm_pii_t *pii, const u_char *t,
+ngx_http_llm_pii_token_at(const ngx_http_llm_pii_t *pii, const u_char *t,
     size_t len, size_t i, ngx_http_llm_pii_wins_t *ws,
     match_event_handler handler, void *data)
 {
-    size_t  p, a, b;
+    size_t  p, q, e, a, b;
 
-    if ((t[i] | 0x20) == 'k') {
-
-        /* "token" and not a letter: ends after that character */
-
-        if (pii->token != NGX_HTTP_LLM_PII_NOID
-            && i >= 2 && i + 3 < len
-            && (t[i - 2] | 0x20) == 't' && (t[i - 1] | 0x20) == 'o'
-            && (t[i + 1] | 0x20) == 'e' && (t[i + 2] | 0x20) == 'n'
-            && !ngx_pii_alpha(t[i + 3])
-            && handler(pii->token, 0, i + 4, 0, data) != 0)
-        {
-            return -1;
-        }
-
+    if (i + 3 >= len
+        || (t[i - 2] | 0x20) != 't' || (t[i - 1] | 0x20) != 'o'
+        || (t[i + 1] | 0x20) != 'e' || (t[i + 2] | 0x20) != 'n')
+    {
         return 0;
     }
 
-    if ((t[i] != ':' && t[i] != '=')
-        || pii->apart[NGX_HTTP_LLM_PII_DB_ASSIGN] == NULL)
+    p = i - 2;
+    e = i + 3;                         /* after "token" */
+
+    /* "token" and not a letter: ends after that character */
+
+    if (pii->token != NGX_HTTP_LLM_PII_NOID && !ngx_pii_alpha(t[e])
+        && handler(pii->token, 0, e + 1, 0, data) != 0)
     {
+        return -1;
+    }
+
+    if (pii->apart[NGX_HTTP_LLM_PII_DB_TOKEN] == NULL) {
+        return 0;
+    }
+
+    /* the name's rest, a quote, spaces, an operator */
+
+    for (q = e; q < len && ngx_pii_name(t[q]); q++) {
+        if (q - e == NGX_HTTP_LLM_PII_TOKEN_NAME) {
+            return 0;
+        }
+    }
+
+    if (q < len && (t[q] == '"' || t[q] == '\'')) {
+        q++;
+    }
+
+    for (a = q; q < len && ngx_pii_space(t[q]); q++) {
+        if (q - a == NGX_HTTP_LLM_PII_TOKEN_SPACES) {
+            return 0;
+        }
+    }
+
+    if (q >= len || (t[q] != ':' && t[q] != '=')) {
         return 0;
     }
 
     /* a value through q + 6, 16 characters long from q + 1 at least */
 
-    p = i + NGX_HTTP_LLM_PII_ASSIGN_VALUE;
+    b = q + NGX_HTTP_LLM_PII_TOKEN_VALUE;
 
-    if (p >= len || !ngx_pii_assign_val(t[p])) {
+    if (b >= len || !ngx_pii_value(t[b])) {
         return 0;
     }
 
-    for (a = p; a > i + 1 && ngx_pii_assign_val(t[a - 1]); a--) {
+    for (a = b; a > q + 1 && ngx_pii_value(t[a - 1]); a--) {
         /* void */
     }
 
-    for (b = p + 1; b < len && ngx_pii_assign_val(t[b]); b++) {
-        /* void */
+    while (b < len && ngx_pii_value(t[b])) {
+        b++;
     }
 
-    if (b - a >= NGX_HTTP_LLM_PII_ASSIGN_MIN) {
-        ngx_http_llm_pii_win_add(ws,
-                                 i > NGX_HTTP_LLM_PII_ASSIGN_BEFORE
-                                 ? i - NGX_HTTP_LLM_PII_ASSIGN_BEFORE : 0,
-                                 b, len);
+    if (b - a >= NGX_HTTP_LLM_PII_TOKEN_MIN) {
+        ngx_http_llm_pii_win_add(ws, p, b, len);
     }
 
     return 0;

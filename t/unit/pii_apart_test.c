@@ -136,6 +136,9 @@ main(void)
         "'Ab3dEf6hIj9lMn2pQr5t ok",
         "npm _authToken  =  'Ab3dEf6hIj9lMn2pQr5tUv8x' ok",
         "token==Ab3dEf6hIj9lMn2pQr5t=",
+        "set TOKEN0123456789abcdefghijklmn'\v\f\r=>\t\n `"
+        "Ab3dEf6hIj9lMn2pQr5t ok",
+        "x.tokenABCDEFGHIJKLMNOPQRSTUVWX\"   :   Ab3dEf6hIj9lMn2pQr5t",
         /* "token" found by the pass: at the edges, in either case */
         "token: Ab3dEf6hIj9lMn2pQr5t",
         "Tokens TOKEN: ToKeN\xc3\xa9 tokenA token_ token9 tok3n token\n",
@@ -194,11 +197,11 @@ main(void)
 
         r2.n = 0;
 
-        ok(ngx_http_llm_pii_assign_pass(pii, (const u_char *) s, strlen(s),
-                                        &mk.assign, collect, &r2) == 0
+        ok(ngx_http_llm_pii_token_pass(pii, (const u_char *) s, strlen(s),
+                                       &mk.token, collect, &r2) == 0
            && ngx_http_llm_pii_runs(pii, scratch, (const u_char *) s,
                                     strlen(s), collect, &r1, &m, &mk) == 0
-           && mk.iban.n == 0 && mk.assign.n == 0
+           && mk.iban.n == 0 && mk.token.n == 0
            && !ngx_http_llm_pii_national_gate((const u_char *) s, strlen(s)),
            "no window, gates closed on \"%.20s...\"", s);
     }
@@ -329,12 +332,12 @@ main(void)
     ok(opened[NGX_HTTP_LLM_PII_DB_IBAN] > 1000
        && opened[NGX_HTTP_LLM_PII_DB_DIGITS] > 1000
        && opened[NGX_HTTP_LLM_PII_DB_NATIONAL] > 1000
-       && opened[NGX_HTTP_LLM_PII_DB_ASSIGN] > 1000,
+       && opened[NGX_HTTP_LLM_PII_DB_TOKEN] > 1000,
        "random texts with matches: IBAN %ld, numbers %ld, national IDs %ld, "
-       "assignments %ld",
+       "\"token\" assignments %ld",
        opened[NGX_HTTP_LLM_PII_DB_IBAN], opened[NGX_HTTP_LLM_PII_DB_DIGITS],
        opened[NGX_HTTP_LLM_PII_DB_NATIONAL],
-       opened[NGX_HTTP_LLM_PII_DB_ASSIGN]);
+       opened[NGX_HTTP_LLM_PII_DB_TOKEN]);
     ok(gate_fail == 0, "the national ID gate opens on every match (%ld "
        "failures)", gate_fail);
     ok(fail[0] == 0 && fail[1] == 0, "the databases apart report as one "
