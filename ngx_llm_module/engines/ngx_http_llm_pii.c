@@ -276,7 +276,7 @@ static int ngx_http_llm_pii_token_pass(const ngx_http_llm_pii_t *pii,
     match_event_handler handler, void *data);
 static int ngx_http_llm_pii_token_at(const ngx_http_llm_pii_t *pii,
     const u_char *t, size_t len, size_t i, ngx_http_llm_pii_wins_t *ws,
-    match_event_handler handler, void *data);
+    size_t *run, match_event_handler handler, void *data);
 static int ngx_http_llm_pii_cf_shape(const u_char *p);
 static int ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *t, size_t len,
@@ -1755,24 +1755,24 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
 #define NGX_HTTP_LLM_PII_TOKEN_MIN     16
 
 /* "A-Za-z0-9_.+/=-", a bit a byte */
-static const uint32_t  ngx_http_llm_pii_value_map[] = {
+static const uint32_t  ngx_http_llm_pii_tok_value_map[] = {
     0x00000000, 0x23ffe800, 0x87fffffe, 0x07fffffe,
     0x00000000, 0x00000000, 0x00000000, 0x00000000
 };
 
-#define ngx_pii_value(c)                                                      \
-    (ngx_http_llm_pii_value_map[(u_char) (c) >> 5] & (1U << ((c) & 0x1f)))
-#define ngx_pii_name(c)   (ngx_pii_alnum(c) || (c) == '_' || (c) == '.'      \
-                           || (c) == '-')
+#define ngx_pii_tok_value(c)                                                  \
+    (ngx_http_llm_pii_tok_value_map[(u_char) (c) >> 5] & (1U << ((c) & 0x1f)))
+#define ngx_pii_tok_name(c)  (ngx_pii_alnum(c) || (c) == '_' || (c) == '.'    \
+                              || (c) == '-')
 /* \s: Hyperscan's, PCRE's */
-#define ngx_pii_space(c)  ((c) == ' ' || ((c) >= '\t' && (c) <= '\r'))
+#define ngx_pii_tok_space(c)  ((c) == ' ' || ((c) >= '\t' && (c) <= '\r'))
 
 static int
 ngx_http_llm_pii_token_pass(const ngx_http_llm_pii_t *pii, const u_char *t,
     size_t len, ngx_http_llm_pii_wins_t *ws, match_event_handler handler,
     void *data)
 {
-    size_t    i;
+    size_t    i, run[2];
 #if (NGX_HTTP_LLM_PII_SSE2)
     size_t    b;
     uint64_t  mask;
@@ -1782,6 +1782,8 @@ ngx_http_llm_pii_token_pass(const ngx_http_llm_pii_t *pii, const u_char *t,
 #endif
 
     ws->n = 0;
+    run[0] = 0;
+    run[1] = 0;
     i = 2;                             /* "to" before the "k" */
 
 #if (NGX_HTTP_LLM_PII_SSE2)
@@ -1804,7 +1806,7 @@ ngx_http_llm_pii_token_pass(const ngx_http_llm_pii_t *pii, const u_char *t,
 
         while (mask) {
             if (ngx_http_llm_pii_token_at(pii, t, len,
-                                          b + __builtin_ctzll(mask), ws,
+                                          b + __builtin_ctzll(mask), ws, run,
                                           handler, data)
                 != 0)
             {
@@ -1821,7 +1823,8 @@ ngx_http_llm_pii_token_pass(const ngx_http_llm_pii_t *pii, const u_char *t,
 
     for ( /* void */ ; i < len; i++) {
         if ((t[i] | 0x20) == 'k'
-            && ngx_http_llm_pii_token_at(pii, t, len, i, ws, handler, data)
+            && ngx_http_llm_pii_token_at(pii, t, len, i, ws, run, handler,
+                                         data)
                != 0)
         {
             return -1;
@@ -1832,11 +1835,15 @@ ngx_http_llm_pii_token_pass(const ngx_http_llm_pii_t *pii, const u_char *t,
 }
 
 
-/* a "k" or "K" at i (i >= 2) of ngx_http_llm_pii_token_pass() */
+/*
+ * A "k" or "K" at i (i >= 2) of ngx_http_llm_pii_token_pass().  run: the
+ * last run of value characters read to its end, [run[0], run[1]): a value
+ * in it ends there ("token=token=..." is read once, not once a "token").
+ */
 
 static int
 ngx_http_llm_pii_token_at(const ngx_http_llm_pii_t *pii, const u_char *t,
-    size_t len, size_t i, ngx_http_llm_pii_wins_t *ws,
+    size_t len, size_t i, ngx_http_llm_pii_wins_t *ws, size_t *run,
     match_event_handler handler, void *data)
 {
     size_t  p, q, e, a, b;
@@ -1865,7 +1872,7 @@ ngx_http_llm_pii_token_at(const ngx_http_llm_pii_t *pii, const u_char *t,
 
     /* the name's rest, a quote, spaces, an operator */
 
-    for (q = e; q < len && ngx_pii_name(t[q]); q++) {
+    for (q = e; q < len && ngx_pii_tok_name(t[q]); q++) {
         if (q - e == NGX_HTTP_LLM_PII_TOKEN_NAME) {
             return 0;
         }
@@ -1875,7 +1882,7 @@ ngx_http_llm_pii_token_at(const ngx_http_llm_pii_t *pii, const u_char *t,
         q++;
     }
 
-    for (a = q; q < len && ngx_pii_space(t[q]); q++) {
+    for (a = q; q < len && ngx_pii_tok_space(t[q]); q++) {
         if (q - a == NGX_HTTP_LLM_PII_TOKEN_SPACES) {
             return 0;
         }
@@ -1889,16 +1896,25 @@ ngx_http_llm_pii_token_at(const ngx_http_llm_pii_t *pii, const u_char *t,
 
     b = q + NGX_HTTP_LLM_PII_TOKEN_VALUE;
 
-    if (b >= len || !ngx_pii_value(t[b])) {
+    if (b >= len || !ngx_pii_tok_value(t[b])) {
         return 0;
     }
 
-    for (a = b; a > q + 1 && ngx_pii_value(t[a - 1]); a--) {
+    for (a = b; a > q + 1 && ngx_pii_tok_value(t[a - 1]); a--) {
         /* void */
     }
 
-    while (b < len && ngx_pii_value(t[b])) {
-        b++;
+    if (b >= run[0] && b < run[1]) {
+        b = run[1];
+
+    } else {
+        run[0] = b;
+
+        while (b < len && ngx_pii_tok_value(t[b])) {
+            b++;
+        }
+
+        run[1] = b;
     }
 
     if (b - a >= NGX_HTTP_LLM_PII_TOKEN_MIN) {
