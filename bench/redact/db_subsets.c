@@ -34,7 +34,7 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++) load_jsonl(&chat, argv[i]);
     for (i = 0; i < (int) NGX_HTTP_LLM_PII_NPATTERNS; i++) {
         const ngx_http_llm_pii_pattern_t *p = &ngx_http_llm_pii_builtins[i];
-        if (!(NGX_HTTP_LLM_PII_DEFAULT & (1u << p->type)) || (p->flags & NGX_HTTP_LLM_PII_APART)) continue;
+        if (!(NGX_HTTP_LLM_PII_DEFAULT & (1u << p->type)) || (p->flags & (NGX_HTTP_LLM_PII_APART|NGX_HTTP_LLM_PII_WORD))) continue;
         ex[nm] = ngx_http_llm_pii_builtin_pattern(i, &t, &fl[nm]); id[nm] = nm;
         printf("%2d %.60s\n", nm, ex[nm]); nm++;
     }

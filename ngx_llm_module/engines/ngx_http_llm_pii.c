@@ -62,7 +62,8 @@ typedef struct {
 #define NGX_HTTP_LLM_PII_DB_IBAN      0
 #define NGX_HTTP_LLM_PII_DB_DIGITS    1
 #define NGX_HTTP_LLM_PII_DB_NATIONAL  2
-#define NGX_HTTP_LLM_PII_NAPART       3
+#define NGX_HTTP_LLM_PII_DB_TOKEN     3
+#define NGX_HTTP_LLM_PII_NAPART       4
 
 
 struct ngx_http_llm_pii_s {
@@ -80,6 +81,10 @@ struct ngx_http_llm_pii_s {
     unsigned                        begin;       /* the Hyperscan id of
                                                     "-----BEGIN ", or
                                                     NGX_HTTP_LLM_PII_NOID */
+    unsigned                        token;       /* the id of "token"
+                                                    found by the engine
+                                                    (NGX_HTTP_LLM_PII_WORD),
+                                                    or NGX_HTTP_LLM_PII_NOID */
     char                            names[NGX_HTTP_LLM_PII_MAX_TYPES]
                                          [NGX_HTTP_LLM_PII_NAME_LEN + 1];
     char                            labels[NGX_HTTP_LLM_PII_MAX_TYPES]
@@ -134,9 +139,10 @@ typedef struct {
 } ngx_http_llm_pii_wins_t;
 
 
-/* what the pass over the text found for the databases apart */
+/* what the passes over the text found for the databases apart */
 typedef struct {
     ngx_http_llm_pii_wins_t         iban;
+    ngx_http_llm_pii_wins_t         token;
 } ngx_http_llm_pii_marks_t;
 
 
@@ -276,6 +282,12 @@ static int ngx_http_llm_pii_compile_apart(const char **exprs,
     size_t errlen);
 static int ngx_http_llm_pii_iban_at(const u_char *t, size_t len, size_t d);
 static int ngx_http_llm_pii_national_gate(const u_char *t, size_t len);
+static int ngx_http_llm_pii_token_pass(const ngx_http_llm_pii_t *pii,
+    const u_char *t, size_t len, ngx_http_llm_pii_wins_t *ws,
+    match_event_handler handler, void *data);
+static int ngx_http_llm_pii_token_at(const ngx_http_llm_pii_t *pii,
+    const u_char *t, size_t len, size_t i, ngx_http_llm_pii_wins_t *ws,
+    size_t *run, match_event_handler handler, void *data);
 static int ngx_http_llm_pii_cf_shape(const u_char *p);
 static int ngx_http_llm_pii_runs(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, const u_char *t, size_t len,
@@ -461,14 +473,38 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
  */
 #define NGX_HTTP_LLM_PII_OWNSOM          0x01000000
 
+/*
+ * "token": Hyperscan spent 35 ns on each "token" of prose ("tokens" too: a
+ * name may go on, "tokens_secret = ..."), 40 % of the main database's time
+ * on bench/make_body.mjs's 16 KB body (an LLM gateway's traffic is full of
+ * the word).  The patterns that start with it are not in the main
+ * database: the engine finds each "token" itself, caseless (a pass over
+ * the text that looks at each "k", ngx_http_llm_pii_token_pass()), and
+ *
+ * - reports "token" and a character that is not a letter as Hyperscan
+ *   would (NGX_HTTP_LLM_PII_WORD: one pattern of the table may have it,
+ *   "token[^a-z]", caseless, without start-of-match: the end, 0 for the
+ *   start); it goes to the main database when there are no databases apart;
+ *
+ * - scans the patterns of NGX_HTTP_LLM_PII_APART_TOKEN ("token = value")
+ *   in a window from "token" to the end of the value where an operator
+ *   and a value follow it.
+ */
+#define NGX_HTTP_LLM_PII_APART_TOKEN     0x04000000
+#define NGX_HTTP_LLM_PII_WORD            0x02000000
+
 #define NGX_HTTP_LLM_PII_APART  (NGX_HTTP_LLM_PII_APART_IBAN                  \
                                  |NGX_HTTP_LLM_PII_APART_DIGITS               \
-                                 |NGX_HTTP_LLM_PII_APART_NATIONAL)
+                                 |NGX_HTTP_LLM_PII_APART_NATIONAL             \
+                                 |NGX_HTTP_LLM_PII_APART_TOKEN)
 
 #if (NGX_HTTP_LLM_PII_SSE2)
 /* each byte of the 16 at p less '0': a digit is at most 9 */
 #define ngx_pii_sse_from0(p)                                                  \
     _mm_sub_epi8(_mm_loadu_si128((const __m128i *) (p)), _mm_set1_epi8('0'))
+/* 0xff where a byte of the 16 at p is "k" or "K" (lc: 0x20 each) */
+#define ngx_pii_sse_k(p, lc, k)                                               \
+    _mm_cmpeq_epi8(_mm_or_si128(_mm_loadu_si128((const __m128i *) (p)), lc), k)
 #endif
 
 #define ngx_pii_run(c)  (ngx_pii_digit(c) || (c) == ' ' || (c) == '('         \
@@ -624,10 +660,13 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * tokens with a provider's prefix, one pattern (a database of fewer
      * patterns scans faster): GitHub; GitLab (runner registration and
      * agent tokens too); Slack ("xoxe.xoxp-" configuration tokens, app
-     * tokens); Stripe; npm
+     * tokens); Stripe; npm.  GitHub's five prefixes spelled out: from
+     * "gh[pousr]_", Hyperscan looked at every "gh" of prose ("through"),
+     * 1 us of its 9 on bench/make_body.mjs's 16 KB body
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "(?:gh[pousr]_[A-Za-z0-9]{36,}"
+      "(?:ghp_[A-Za-z0-9]{36,}|gho_[A-Za-z0-9]{36,}|ghu_[A-Za-z0-9]{36,}"
+      "|ghs_[A-Za-z0-9]{36,}|ghr_[A-Za-z0-9]{36,}"
       "|github_pat_[A-Za-z0-9_]{22,}"
       "|gl(?:pat|dt|rt|ptt|ft|cbt|imt|oas|soat|ffct|sa)-[A-Za-z0-9_-]{20,}"
       "|GR1348941[A-Za-z0-9_-]{20,}|glagent-[A-Za-z0-9_-]{50,}"
@@ -755,9 +794,16 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * "api_key = '...'", "SECRET_TOKEN: ...", "password=..."
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "(?:api[_.-]?key|apikey|secret|token|passw(?:or)?d|access[_.-]?key"
+      "(?:api[_.-]?key|apikey|secret|passw(?:or)?d|access[_.-]?key"
       "|private[_.-]?key|client[_.-]?secret|auth[_.-]?key|credentials?)"
       "[a-z0-9_.-]{0,24}[\"']?\\s{0,3}(?::=|=>|[:=])\\s{0,3}[\"'`]?"
+      "[A-Za-z0-9_.+/=-]{16,}",
+      ngx_http_llm_pii_v_assigned },
+
+    /* the same after "token" (see NGX_HTTP_LLM_PII_APART_TOKEN) */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM
+                                  |NGX_HTTP_LLM_PII_APART_TOKEN,
+      "token[a-z0-9_.-]{0,24}[\"']?\\s{0,3}(?::=|=>|[:=])\\s{0,3}[\"'`]?"
       "[A-Za-z0-9_.+/=-]{16,}",
       ngx_http_llm_pii_v_assigned },
 
@@ -773,8 +819,14 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * needs a plural); the validator finds the token
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "(?:key|token|secret|passw(?:or)?d|pwd|auth|authorization"
+      "(?:key|secret|passw(?:or)?d|pwd|auth|authorization"
       "|credentials?|bearer)[^a-z]",
+      ngx_http_llm_pii_v_context },
+
+    /* the same after "token" (see NGX_HTTP_LLM_PII_APART_TOKEN) */
+    { NGX_HTTP_LLM_PII_SECRET, 1,
+      HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_WORD,
+      "token[^a-z]",
       ngx_http_llm_pii_v_context },
 
     /*
@@ -933,7 +985,8 @@ static const unsigned  ngx_http_llm_pii_apart_flags[NGX_HTTP_LLM_PII_NAPART]
     = {
     NGX_HTTP_LLM_PII_APART_IBAN,
     NGX_HTTP_LLM_PII_APART_DIGITS,
-    NGX_HTTP_LLM_PII_APART_NATIONAL
+    NGX_HTTP_LLM_PII_APART_NATIONAL,
+    NGX_HTTP_LLM_PII_APART_TOKEN
 };
 
 
@@ -973,7 +1026,7 @@ ngx_http_llm_pii_builtin_pattern(unsigned i, unsigned *type, unsigned *flags)
     *type = ngx_http_llm_pii_builtins[i].type;
     *flags = ngx_http_llm_pii_builtins[i].flags
              & ~(NGX_HTTP_LLM_PII_HELD|NGX_HTTP_LLM_PII_APART
-                 |NGX_HTTP_LLM_PII_OWNSOM);
+                 |NGX_HTTP_LLM_PII_OWNSOM|NGX_HTTP_LLM_PII_WORD);
 
     if (*flags & NGX_HTTP_LLM_PII_NOSOM) {
         *flags &= ~NGX_HTTP_LLM_PII_NOSOM;
@@ -1095,6 +1148,7 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
     flags = calloc(n, sizeof(unsigned));
     ids = calloc(n, sizeof(unsigned));
     pii->begin = NGX_HTTP_LLM_PII_NOID;
+    pii->token = NGX_HTTP_LLM_PII_NOID;
 
     if (pii->patterns == NULL || exprs == NULL || flags == NULL
         || ids == NULL)
@@ -1258,6 +1312,11 @@ ngx_http_llm_pii_compile(unsigned types, const ngx_http_llm_pii_rule_t *rules,
     w = 0;
 
     for (i = 0; i < n; i++) {
+        if (apart && (pii->patterns[i].flags & NGX_HTTP_LLM_PII_WORD)) {
+            pii->token = ids[i];
+            continue;
+        }
+
         for (a = 0; a < NGX_HTTP_LLM_PII_NAPART; a++) {
             if (pii->patterns[i].flags & apart
                 & ngx_http_llm_pii_apart_flags[a])
@@ -1693,6 +1752,212 @@ ngx_http_llm_pii_hs_scan(const ngx_http_llm_pii_t *pii,
            != HS_SUCCESS)
     {
         return -1;
+    }
+
+    if ((pii->apart[NGX_HTTP_LLM_PII_DB_TOKEN]
+         || pii->token != NGX_HTTP_LLM_PII_NOID)
+        && (ngx_http_llm_pii_token_pass(pii, text, len, &mk.token, handler,
+                                        data)
+            != 0
+            || ngx_http_llm_pii_scan_wins(pii,
+                                       pii->apart[NGX_HTTP_LLM_PII_DB_TOKEN],
+                                       scratch, text, &mk.token, handler,
+                                       data)
+               != 0))
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Each "token" of the text, caseless (NGX_HTTP_LLM_PII_APART_TOKEN): 64
+ * bytes at once, then each "k" in them.  A match of the patterns apart
+ * starts with "token" at p, and what follows it is made of classes that
+ * share no character: name characters (24 at most: the longest run of
+ * them, as the next character is not one), a quote, 3 spaces at most, an
+ * operator at q (':', '=', ":=", "=>"), then a value of 16 characters or
+ * more of "A-Za-z0-9_.+/=-" that starts 1 to 6 bytes after q (the rest of
+ * the operator, 3 spaces, a quote): it holds the byte at q + 6, and the
+ * match ends by the end of the run of these characters through q + 6.  A
+ * window from p to there holds the match, and every match that ends where
+ * it ends (each starts with such a "token", and its window holds the same
+ * last byte: the windows are joined).  Prose has no "token" followed by an
+ * operator: no window.  0, or -1 when the handler stopped the scan.
+ */
+
+#define NGX_HTTP_LLM_PII_TOKEN_NAME    24
+#define NGX_HTTP_LLM_PII_TOKEN_SPACES  3
+#define NGX_HTTP_LLM_PII_TOKEN_VALUE   6
+#define NGX_HTTP_LLM_PII_TOKEN_MIN     16
+
+/* "A-Za-z0-9_.+/=-", a bit a byte */
+static const uint32_t  ngx_http_llm_pii_tok_value_map[] = {
+    0x00000000, 0x23ffe800, 0x87fffffe, 0x07fffffe,
+    0x00000000, 0x00000000, 0x00000000, 0x00000000
+};
+
+#define ngx_pii_tok_value(c)                                                  \
+    (ngx_http_llm_pii_tok_value_map[(u_char) (c) >> 5] & (1U << ((c) & 0x1f)))
+#define ngx_pii_tok_name(c)  (ngx_pii_alnum(c) || (c) == '_' || (c) == '.'    \
+                              || (c) == '-')
+/* \s: Hyperscan's, PCRE's */
+#define ngx_pii_tok_space(c)  ((c) == ' ' || ((c) >= '\t' && (c) <= '\r'))
+
+static int
+ngx_http_llm_pii_token_pass(const ngx_http_llm_pii_t *pii, const u_char *t,
+    size_t len, ngx_http_llm_pii_wins_t *ws, match_event_handler handler,
+    void *data)
+{
+    size_t    i, run[2];
+#if (NGX_HTTP_LLM_PII_SSE2)
+    size_t    b;
+    uint64_t  mask;
+
+    const __m128i  k = _mm_set1_epi8('k');
+    const __m128i  lc = _mm_set1_epi8(0x20);
+#endif
+
+    ws->n = 0;
+    run[0] = 0;
+    run[1] = 0;
+    i = 2;                             /* "to" before the "k" */
+
+#if (NGX_HTTP_LLM_PII_SSE2)
+
+    /* the last 64 bytes of the text end it, less those looked at */
+
+    while (len >= 64 && i < len) {
+        b = (i + 64 <= len) ? i : len - 64;
+
+        mask = (uint64_t) (unsigned) _mm_movemask_epi8(
+                   ngx_pii_sse_k(t + b, lc, k))
+               | (uint64_t) (unsigned) _mm_movemask_epi8(
+                   ngx_pii_sse_k(t + b + 16, lc, k)) << 16
+               | (uint64_t) (unsigned) _mm_movemask_epi8(
+                   ngx_pii_sse_k(t + b + 32, lc, k)) << 32
+               | (uint64_t) (unsigned) _mm_movemask_epi8(
+                   ngx_pii_sse_k(t + b + 48, lc, k)) << 48;
+
+        mask &= ~(uint64_t) 0 << (i - b);
+
+        while (mask) {
+            if (ngx_http_llm_pii_token_at(pii, t, len,
+                                          b + __builtin_ctzll(mask), ws, run,
+                                          handler, data)
+                != 0)
+            {
+                return -1;
+            }
+
+            mask &= mask - 1;
+        }
+
+        i = b + 64;
+    }
+
+#endif
+
+    for ( /* void */ ; i < len; i++) {
+        if ((t[i] | 0x20) == 'k'
+            && ngx_http_llm_pii_token_at(pii, t, len, i, ws, run, handler,
+                                         data)
+               != 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A "k" or "K" at i (i >= 2) of ngx_http_llm_pii_token_pass().  run: the
+ * last run of value characters read to its end, [run[0], run[1]): a value
+ * in it ends there ("token=token=..." is read once, not once a "token").
+ */
+
+static int
+ngx_http_llm_pii_token_at(const ngx_http_llm_pii_t *pii, const u_char *t,
+    size_t len, size_t i, ngx_http_llm_pii_wins_t *ws, size_t *run,
+    match_event_handler handler, void *data)
+{
+    size_t  p, q, e, a, b;
+
+    if (i + 3 >= len
+        || (t[i - 2] | 0x20) != 't' || (t[i - 1] | 0x20) != 'o'
+        || (t[i + 1] | 0x20) != 'e' || (t[i + 2] | 0x20) != 'n')
+    {
+        return 0;
+    }
+
+    p = i - 2;
+    e = i + 3;                         /* after "token" */
+
+    /* "token" and not a letter: ends after that character */
+
+    if (pii->token != NGX_HTTP_LLM_PII_NOID && !ngx_pii_alpha(t[e])
+        && handler(pii->token, 0, e + 1, 0, data) != 0)
+    {
+        return -1;
+    }
+
+    if (pii->apart[NGX_HTTP_LLM_PII_DB_TOKEN] == NULL) {
+        return 0;
+    }
+
+    /* the name's rest, a quote, spaces, an operator */
+
+    for (q = e; q < len && ngx_pii_tok_name(t[q]); q++) {
+        if (q - e == NGX_HTTP_LLM_PII_TOKEN_NAME) {
+            return 0;
+        }
+    }
+
+    if (q < len && (t[q] == '"' || t[q] == '\'')) {
+        q++;
+    }
+
+    for (a = q; q < len && ngx_pii_tok_space(t[q]); q++) {
+        if (q - a == NGX_HTTP_LLM_PII_TOKEN_SPACES) {
+            return 0;
+        }
+    }
+
+    if (q >= len || (t[q] != ':' && t[q] != '=')) {
+        return 0;
+    }
+
+    /* a value through q + 6, 16 characters long from q + 1 at least */
+
+    b = q + NGX_HTTP_LLM_PII_TOKEN_VALUE;
+
+    if (b >= len || !ngx_pii_tok_value(t[b])) {
+        return 0;
+    }
+
+    for (a = b; a > q + 1 && ngx_pii_tok_value(t[a - 1]); a--) {
+        /* void */
+    }
+
+    if (b >= run[0] && b < run[1]) {
+        b = run[1];
+
+    } else {
+        run[0] = b;
+
+        while (b < len && ngx_pii_tok_value(t[b])) {
+            b++;
+        }
+
+        run[1] = b;
+    }
+
+    if (b - a >= NGX_HTTP_LLM_PII_TOKEN_MIN) {
+        ngx_http_llm_pii_win_add(ws, p, b, len);
     }
 
     return 0;

@@ -127,6 +127,22 @@ main(void)
         "-7-8-9-0 now",
         "pay to ab 12.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z"
         ".a.b.c.d now",
+        /* the longest names before an operator, the farthest values */
+        "set client-secret0123456789abcdefghijklmn\"\t \t:=\t \t`"
+        "Ab3dEf6hIj9lMn2pQr5t ok",
+        "set aws_secret_access_key'\t\t\t\t=\t\t\t\t'"
+        "AbCdEfGhIj0123456789KlMnOpQrSt0123456789 ok",
+        "set credentials0123456789abcdefghijklmn'   =>   "
+        "'Ab3dEf6hIj9lMn2pQr5t ok",
+        "npm _authToken  =  'Ab3dEf6hIj9lMn2pQr5tUv8x' ok",
+        "token==Ab3dEf6hIj9lMn2pQr5t=",
+        "set TOKEN0123456789abcdefghijklmn'\v\f\r=>\t\n `"
+        "Ab3dEf6hIj9lMn2pQr5t ok",
+        "x.tokenABCDEFGHIJKLMNOPQRSTUVWX\"   :   Ab3dEf6hIj9lMn2pQr5t",
+        /* "token" found by the pass: at the edges, in either case */
+        "token: Ab3dEf6hIj9lMn2pQr5t",
+        "Tokens TOKEN: ToKeN\xc3\xa9 tokenA token_ token9 tok3n token\n",
+        "the token.",
         NULL
     };
 
@@ -134,6 +150,7 @@ main(void)
         "The gateway streams tokens to the client while a budget is "
         "reserved and reconciled at the end of each request.",
         "Version 3.2 of the API shipped in May, with HTTP/2 and TLS.",
+        "Note: tokens are counted, a budget = reserved + reconciled.",
         NULL
     };
 
@@ -178,9 +195,13 @@ main(void)
     for (k = 0; prose[k]; k++) {
         s = prose[k];
 
-        ok(ngx_http_llm_pii_runs(pii, scratch, (const u_char *) s, strlen(s),
-                                 collect, &r1, &m, &mk) == 0
-           && mk.iban.n == 0
+        r2.n = 0;
+
+        ok(ngx_http_llm_pii_token_pass(pii, (const u_char *) s, strlen(s),
+                                       &mk.token, collect, &r2) == 0
+           && ngx_http_llm_pii_runs(pii, scratch, (const u_char *) s,
+                                    strlen(s), collect, &r1, &m, &mk) == 0
+           && mk.iban.n == 0 && mk.token.n == 0
            && !ngx_http_llm_pii_national_gate((const u_char *) s, strlen(s)),
            "no window, gates closed on \"%.20s...\"", s);
     }
@@ -261,6 +282,14 @@ main(void)
            "\"%.24s...\": the reports of one database", s);
     }
 
+    /* "token" at the end: nothing yet */
+
+    s = "the token";
+
+    ok(compare(pii, all[0], scratch, (const u_char *) s, strlen(s), &m, &r1,
+               &r2) == 0 && r1.n == 0 && r2.n == 0,
+       "\"%s\": no report, as one database", s);
+
     /* random texts of the patterns' characters */
 
     srand(1);
@@ -302,10 +331,13 @@ main(void)
 
     ok(opened[NGX_HTTP_LLM_PII_DB_IBAN] > 1000
        && opened[NGX_HTTP_LLM_PII_DB_DIGITS] > 1000
-       && opened[NGX_HTTP_LLM_PII_DB_NATIONAL] > 1000,
-       "random texts with matches: IBAN %ld, numbers %ld, national IDs %ld",
+       && opened[NGX_HTTP_LLM_PII_DB_NATIONAL] > 1000
+       && opened[NGX_HTTP_LLM_PII_DB_TOKEN] > 1000,
+       "random texts with matches: IBAN %ld, numbers %ld, national IDs %ld, "
+       "\"token\" assignments %ld",
        opened[NGX_HTTP_LLM_PII_DB_IBAN], opened[NGX_HTTP_LLM_PII_DB_DIGITS],
-       opened[NGX_HTTP_LLM_PII_DB_NATIONAL]);
+       opened[NGX_HTTP_LLM_PII_DB_NATIONAL],
+       opened[NGX_HTTP_LLM_PII_DB_TOKEN]);
     ok(gate_fail == 0, "the national ID gate opens on every match (%ld "
        "failures)", gate_fail);
     ok(fail[0] == 0 && fail[1] == 0, "the databases apart report as one "

@@ -63,14 +63,22 @@ static const char  *pieces[] = {
     /* "@", URLs, IPv6 (from 49) */
     "@", "://", "::", ":", "f", "c", "ff", "fe80", "ffff", "1:2", "a:b",
     "@x.io", "u:p", "http", "redis", "db.example.com", "/", ".", "0", "9",
-    "192.0.2.1", "FF:", "@[", "]", "ipv6:", " ", "-", "%", "~"
+    "192.0.2.1", "FF:", "@[", "]", "ipv6:", " ", "-", "%", "~",
+    /* credentials' names, operators, values (from ASSIGN_FROM) */
+    "api_key", "API-KEY", "token", "Tokens", "secret", "client_secret",
+    "aws_secret_access_key", "secret_access_key", "_authToken", "_auth",
+    "credentials", "password", "=", ":=", "=>", ": ", "=", ":", "\"", "'",
+    "`", "\t", " ", "   ", "AbC9dE1f", "x7Q+/z0=", "0123456789abcdef", "-",
+    "_", ".", "\n", "ghp_", "gho_", "gh", "z"
 };
+
+#define ASSIGN_FROM  78
 
 #define NPIECES  (sizeof(pieces) / sizeof(pieces[0]))
 
 
 /* a random text: pieces from all, from the number characters, mostly
-   letters, or the "@", URL and IPv6 ones */
+   letters, the "@", URL and IPv6 ones, or the credentials' ones */
 
 static size_t
 random_text(u_char *text, size_t max)
@@ -79,15 +87,19 @@ random_text(u_char *text, size_t max)
     size_t  len, k, l, c;
 
     len = 0;
-    pick = rand() % 4;
+    pick = rand() % 5;
 
     for (k = rand() % 120 + 1; k > 0 && len + 64 < max; k--) {
         c = pick == 0 ? (size_t) rand() % NPIECES
             : pick == 1 ? (size_t) rand() % 16
             : pick == 2 ? (size_t) (rand() % 2 ? rand() % 12
                                                : 17 + rand() % 12)
-            : (rand() % 3 ? 49 + (size_t) rand() % (NPIECES - 49)
-                          : (size_t) rand() % 49);
+            : pick == 3 ? (rand() % 3 ? 49 + (size_t) rand()
+                                             % (ASSIGN_FROM - 49)
+                                      : (size_t) rand() % 49)
+            : (rand() % 3 ? ASSIGN_FROM + (size_t) rand()
+                                          % (NPIECES - ASSIGN_FROM)
+                          : (size_t) rand() % ASSIGN_FROM);
         l = strlen(pieces[c]);
         memcpy(text + len, pieces[c], l);
         len += l;
