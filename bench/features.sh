@@ -76,7 +76,7 @@
 # flagged.  The one-connection rounds are skipped (FE_LAT_ROUNDS=N runs
 # them, as in the default mode, not paced).  The ratios depend on the rate
 # (a lower rate adds the same wake-up costs to every path): read them at
-# the stated rate (docs/benchmarks.md 7t-ratebench).
+# the stated rate (docs/benchmarks.md 7t).
 #
 # FE_QUICK=1: a smoke run to check the script (2 rounds of 1 s, 2 s when
 # paced, one round at one connection unless paced, paths "plain gw aa all");
