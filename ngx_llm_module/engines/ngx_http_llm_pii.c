@@ -9981,10 +9981,48 @@ ngx_http_llm_pii_v_bundler(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    while (v < e && (t[v] == '"' || t[v] == '\'' || t[v] == ' '
-                     || t[v] == '\t' || t[v] == ':' || t[v] == '='))
-    {
+    /*
+     * the pattern itself after the name: the match may have begun at an
+     * earlier name (its password runs on over anything but a blank or a
+     * quote), which a stream has released with its context; so this name
+     * is taken only with an assignment and "user:x" of its own, as the
+     * pattern would match it from here: ["']? [ \t]{0,2} [:=] [ \t]{0,2}
+     * ["']? [A-Za-z0-9._%+-]+ ":" and a character, not a blank or a quote
+     */
+
+    if (v < len && (t[v] == '"' || t[v] == '\'')) {
         v++;
+    }
+
+    for (k = 0; k < 2 && v < len && (t[v] == ' ' || t[v] == '\t'); k++) {
+        v++;
+    }
+
+    if (v >= len || (t[v] != ':' && t[v] != '=')) {
+        return 0;
+    }
+
+    v++;
+
+    for (k = 0; k < 2 && v < len && (t[v] == ' ' || t[v] == '\t'); k++) {
+        v++;
+    }
+
+    if (v < len && (t[v] == '"' || t[v] == '\'')) {
+        v++;
+    }
+
+    for (k = v; k < len && (ngx_pii_alnum(t[k]) || t[k] == '.' || t[k] == '_'
+                            || t[k] == '%' || t[k] == '+' || t[k] == '-');
+         k++)
+    {
+        /* void */
+    }
+
+    if (k == v || k + 1 >= len || t[k] != ':'
+        || (t[k + 1] != 0 && strchr(" \t\n\v\f\r\"'", t[k + 1]) != NULL))
+    {
+        return 0;
     }
 
     if (v >= e || v - n > NGX_HTTP_LLM_PII_CONTEXT - 1) {

@@ -702,6 +702,21 @@ static sample_t  samples[] = {
       "BUNDLE_GEMS__X__COM=[SECRET];;;;;;;;;;;;;;;;;;;;;;;;;;;;;;"
       "BUNDLE_&:P5HYbWetKxQ;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;"
       "BUNDLE_&:" },
+    /*
+     * a name taken only with "user:x" of its own: the first value's match
+     * runs on over ";" and ends in the second name's "u:", which a stream
+     * no longer sees once the first name is out of its context (it let
+     * "u:" out, the whole text masked it: fuzz/corpus/pii/secret-bundler-
+     * match-from-earlier-name)
+     */
+    { "BUNDLE_A__BC=u:p;xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx;"
+      "BUNDLE_A__BC=u:\"",
+      "BUNDLE_A__BC=[SECRET];xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx;"
+      "BUNDLE_A__BC=u:\"" },
+    { "BUNDLE_A__BC=u:p;BUNDLE_A__BC=u:\" ok",
+      "BUNDLE_A__BC=[SECRET];BUNDLE_A__BC=u:\" ok" },
+    { "BUNDLE_A__BC=u:p;BUNDLE_A__BC==u:p",
+      "BUNDLE_A__BC=[SECRET];BUNDLE_A__BC==u:p" },
 
     /* passwords assigned in configuration files */
     { "password       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\n"
