@@ -100,7 +100,15 @@ ngx_http_llm_memo_hash64(uint64_t key, const u_char *p, size_t len)
  * different state; the join is a bijection of each lane's result; two
  * texts of the same length that differ in one 16-byte block have
  * different 128-bit states (their 64-bit hashes collide with a chance of
- * about 2^-64).  One round a block (~4 cycles of latency, four lanes at
+ * about 2^-64).  That holds for texts that differ in one block, not
+ * for texts chosen to collide: one AES round a block lets a writer of the
+ * text craft, whatever the key, two texts of the same length a few bytes
+ * apart that collide with a chance of ~1/255 per try (and the portable
+ * form's multiplies have key-independent collisions too: review of
+ * 2026-12-07).  A memo hit is trusted on hash and length, so such a pair
+ * gets the other text's estimate: a few tokens of a budget's admission
+ * estimate, never the provider's reported usage that settlement uses.
+ * Two rounds a block or a keyed PRF would close it.  One round a block (~4 cycles of latency, four lanes at
  * once) instead of a multiply a word: ~0.27 instead of ~0.8 instructions
  * a byte, twice as fast natively on ~1 KB texts (eight lanes were slower
  * there: the longer join; docs/benchmarks.md, 7t).  The value differs
