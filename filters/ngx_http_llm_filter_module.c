@@ -80,6 +80,8 @@ static ngx_int_t ngx_http_llm_budget_headers(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value, ngx_uint_t replace);
+static ngx_int_t ngx_http_llm_set_headers(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_str_t *value, ngx_uint_t n, ngx_uint_t replace);
 static ngx_int_t ngx_http_llm_stream_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_llm_stream_buf(ngx_http_request_t *r,
@@ -652,8 +654,8 @@ ngx_http_llm_start_stream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
  * format of OpenAI's), and Retry-After on a refusal.  An upstream's header
  * of one of these names is replaced (the first of each name), as
  * ngx_http_llm_add_header() does; the response's headers are looked at once
- * for all of them, and the numbers written without ngx_sprintf(): every
- * budgeted answer sends them.
+ * for all of them (ngx_http_llm_set_headers()), and the numbers written
+ * without ngx_sprintf(): every budgeted answer sends them.
  */
 
 static ngx_str_t  ngx_http_llm_budget_header_names[] = {
@@ -666,16 +668,17 @@ static ngx_str_t  ngx_http_llm_budget_header_names[] = {
 #define NGX_HTTP_LLM_BUDGET_HEADERS                                           \
     (sizeof(ngx_http_llm_budget_header_names) / sizeof(ngx_str_t))
 
+/* the most headers ngx_http_llm_set_headers() sets at once */
+#define NGX_HTTP_LLM_SET_HEADERS_MAX  4
+
 
 static ngx_int_t
 ngx_http_llm_budget_headers(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    u_char           *p;
-    ngx_str_t         value[NGX_HTTP_LLM_BUDGET_HEADERS], *name;
-    ngx_uint_t        i, k, n;
-    ngx_msec_t        ms;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *found[NGX_HTTP_LLM_BUDGET_HEADERS];
+    u_char      *p;
+    ngx_str_t    value[NGX_HTTP_LLM_BUDGET_HEADERS];
+    ngx_uint_t   n;
+    ngx_msec_t   ms;
 
     p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN + 32);
     if (p == NULL) {
@@ -726,6 +729,35 @@ ngx_http_llm_budget_headers(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         n = 4;
     }
 
+    return ngx_http_llm_set_headers(r, ngx_http_llm_budget_header_names,
+                                    value, n, 1);
+}
+
+
+/* add a response header; an existing one is replaced or, if so, kept */
+
+static ngx_int_t
+ngx_http_llm_add_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value, ngx_uint_t replace)
+{
+    return ngx_http_llm_set_headers(r, key, value, 1, replace);
+}
+
+
+/*
+ * add n response headers (n <= NGX_HTTP_LLM_SET_HEADERS_MAX), the headers
+ * looked at once for all of them: the first header of each name is
+ * replaced or, if so, kept; a name not there is added
+ */
+
+static ngx_int_t
+ngx_http_llm_set_headers(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value, ngx_uint_t n, ngx_uint_t replace)
+{
+    ngx_uint_t        i, k;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *found[NGX_HTTP_LLM_SET_HEADERS_MAX];
+
     for (k = 0; k < n; k++) {
         found[k] = NULL;
     }
@@ -750,11 +782,10 @@ ngx_http_llm_budget_headers(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
 
         for (k = 0; k < n; k++) {
-            name = &ngx_http_llm_budget_header_names[k];
-
             if (found[k] == NULL
-                && h[i].key.len == name->len
-                && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+                && h[i].key.len == key[k].len
+                && ngx_strncasecmp(h[i].key.data, key[k].data, key[k].len)
+                   == 0)
             {
                 found[k] = &h[i];
                 break;
@@ -765,78 +796,27 @@ ngx_http_llm_budget_headers(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     for (k = 0; k < n; k++) {
         h = found[k];
 
-        if (h == NULL) {
-            h = ngx_list_push(&r->headers_out.headers);
-            if (h == NULL) {
-                return NGX_ERROR;
+        if (h != NULL) {
+            if (replace) {
+                h->value = value[k];
             }
 
-            h->hash = 1;
-            h->key = ngx_http_llm_budget_header_names[k];
-            h->lowcase_key = NULL;
-#if (nginx_version >= 1023000)
-            h->next = NULL;
-#endif
-        }
-
-        h->value = value[k];
-    }
-
-    return NGX_OK;
-}
-
-
-/* add a response header; an existing one is replaced or, if so, kept */
-
-static ngx_int_t
-ngx_http_llm_add_header(ngx_http_request_t *r, ngx_str_t *key,
-    ngx_str_t *value, ngx_uint_t replace)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0
-            || h[i].key.len != key->len
-            || ngx_strncasecmp(h[i].key.data, key->data, key->len) != 0)
-        {
             continue;
         }
 
-        if (replace) {
-            h[i].value = *value;
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
         }
 
-        return NGX_OK;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = *key;
-    h->value = *value;
-    h->lowcase_key = NULL;
+        h->hash = 1;
+        h->key = key[k];
+        h->value = value[k];
+        h->lowcase_key = NULL;
 #if (nginx_version >= 1023000)
-    h->next = NULL;
+        h->next = NULL;
 #endif
+    }
 
     return NGX_OK;
 }
