@@ -731,7 +731,10 @@ sub start_nginx ($;$) {
     my @full = $UseValgrind ? (valgrind_cmd(), @cmd) : @cmd;
     my $pid = _spawn(\@full, $StderrFile);
     $ChildPid = $pid;
-    my $deadline = time + ($UseValgrind ? 120 : 10);
+    # under valgrind nginx compiles its Hyperscan databases at valgrind's
+    # pace: on a loaded machine that can take minutes
+    my $deadline = time + ($ENV{TEST_NGINX_START_TIMEOUT}
+                           || ($UseValgrind ? 600 : 10));
     my $step = 0.005;
     while (1) {
         my $r = waitpid($pid, WNOHANG);
@@ -748,6 +751,10 @@ sub start_nginx ($;$) {
             return { ok => 1, status => 0, pid => $pid, output => _slurp($StderrFile) };
         }
         if (time > $deadline) {
+            # the child is ours whether or not it wrote its pid file: stop
+            # it, or it binds the port later and every next block fails
+            $NginxPid = $pid;
+            $NginxIsForeground = 1;
             stop_nginx($name);
             return { ok => 0, status => -1, output => _slurp($StderrFile),
                      error => "nginx did not start listening on port $ServerPort in time" };
