@@ -133,31 +133,33 @@ ngx_http_llm_memo_hash64(uint64_t key, const u_char *p, size_t len)
 
 /*
  * The same hash's AES-NI form, used where the CPU has AES (x86-64, checked
- * at run time by the caller): each 16 bytes are xor'ed into a lane's state,
- * which then goes through two AES rounds keyed by the key, in four lanes
- * (the blocks at 0, 16, 32 and 48 modulo 64 bytes, then the tail's in the
- * lanes in turn, the last one padded with zeros); a round more for each
- * lane, the lanes joined by a round each, three more rounds, the two
- * halves of the result xor'ed.  A round is a bijection of the state: so for
- * a given state, different 16 bytes give a different state; the join is a
+ * at run time by the caller): each 16 bytes are the round key of one AES
+ * round of a lane's state, which then goes through a second round keyed
+ * by the key, in four lanes (the blocks at 0, 16, 32 and 48 modulo 64
+ * bytes, then the tail's in the lanes in turn, the last one padded with
+ * zeros); a round more for each lane, the lanes joined by a round each,
+ * three more rounds, the two halves of the result xor'ed.  A round is a
+ * bijection of the state, and its key is xor'ed into the result: so for a
+ * given state, different 16 bytes give a different state; the join is a
  * bijection of each lane's result; two texts of the same length that
  * differ in one 16-byte block have different 128-bit states (their 64-bit
  * hashes collide with a chance of about 2^-64).
  *
- * Two rounds a block, not one: with one (the block the round key of one
- * round, before), a difference in a block went through one S-box before
- * the next block of the lane could cancel it, and a writer of the text
- * could craft, whatever the key, two texts of the same length a few bytes
- * apart that collided with a chance of ~1/255 a try (review of 2026-12-07;
- * t/unit/memo_hash_test.c keeps that form and such pairs).  With two, the
- * difference has gone through five S-boxes, over the 16 bytes, whose
- * inputs depend on the key: ~2^-35 a try at best.  A memo hit is trusted on
- * hash and length, so a collision would give the other text's estimate: a
- * few tokens of a budget's admission estimate, never the provider's
- * reported usage that settlement uses.  ~0.33 instructions a byte (one
- * round: ~0.27), well under the portable form's multiplies; the value
- * differs from ngx_http_llm_memo_hash64()'s: a worker uses one of them all
- * its life.
+ * Two rounds a block, not one: with one (before), a difference in a block
+ * went through one S-box before the next block of the lane could cancel
+ * it, and a writer of the text could craft, whatever the key, two texts of
+ * the same length a few bytes apart that collided with a chance of ~1/255
+ * a try (review of 2026-12-07; t/unit/memo_hash_test.c keeps that form and
+ * such pairs).  With two, the difference goes through five S-boxes, and
+ * over the 16 bytes, before the next block: their inputs depend on the
+ * key, so a crafted pair collides with a chance of ~2^-35 a try at best.
+ * A memo hit is trusted on hash and length, so a collision would give the
+ * other text's estimate: a few tokens of a budget's admission estimate,
+ * never the provider's reported usage that settlement uses.  Two
+ * instructions a block instead of one (~0.2 more a byte; 7z-est1k in
+ * docs/benchmarks.md), still well under the portable form's multiplies;
+ * the value differs from ngx_http_llm_memo_hash64()'s: a worker uses one
+ * of them all its life.
  */
 
 #if (defined __x86_64__ && defined __GNUC__                                   \
@@ -170,9 +172,9 @@ ngx_http_llm_memo_hash64(uint64_t key, const u_char *p, size_t len)
 
 #define NGX_HTTP_LLM_MEMO_LOAD(p)  _mm_loadu_si128((const __m128i *) (p))
 
-/* a block xor'ed into a lane's state, then two rounds */
+/* a block the round key of a round of a lane's state, then a round more */
 #define NGX_HTTP_LLM_MEMO_BLOCK(s, b)                                         \
-    (s) = _mm_aesenc_si128(_mm_aesenc_si128(_mm_xor_si128(s, b), k), k2)
+    (s) = _mm_aesenc_si128(_mm_aesenc_si128(s, b), k)
 
 
 __attribute__((target("aes,sse2"))) static inline uint64_t
