@@ -1863,6 +1863,11 @@ ngx_http_llm_tokens_classify_avx2_in(const u_char *p, uint64_t valid,
     high = 0;
     stop = 0;
 
+    /* both halves unrolled: no loop, the shifts by 32 constant */
+
+#if (defined __GNUC__ && __GNUC__ >= 8 && !defined __clang__)
+#pragma GCC unroll 2
+#endif
     for (k = 0; k < 64; k += 32) {
         v = _mm256_loadu_si256((const __m256i *) (p + k));
 
@@ -2022,6 +2027,9 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
      * -128 + n as a signed byte
      */
 
+#if (defined __GNUC__ && __GNUC__ >= 8 && !defined __clang__)
+#pragma GCC unroll 4
+#endif
     for (k = 0; k < 64; k += 16) {
         v = _mm_loadu_si128((const __m128i *) (p + k));
 
@@ -2257,10 +2265,40 @@ ngx_http_llm_tokens_popcount(uint64_t x)
  * so that the few variables of each stay in registers.
  */
 
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+
+/*
+ * ngx_http_llm_tokens_word_first[p[0] & 0x1f][p[1] & 0x1f] with PEXT: the
+ * two bytes, the first one high, their low five bits each
+ */
+
+static inline __attribute__((target(NGX_HTTP_LLM_TOKENS_X86))) unsigned
+ngx_http_llm_tokens_first2_x86(const u_char *p)
+{
+    uint16_t  x;
+
+    memcpy(&x, p, 2);
+
+    return (&ngx_http_llm_tokens_word_first[0][0])
+               [_pext_u32(__builtin_bswap16(x), 0x1f1f)];
+}
+
+#define ngx_http_llm_tokens_first2(x86, p)                                    \
+    ((x86) ? ngx_http_llm_tokens_first2_x86(p)                                \
+           : ngx_http_llm_tokens_word_first[(p)[0] & 0x1f][(p)[1] & 0x1f])
+
+#else
+
+#define ngx_http_llm_tokens_first2(x86, p)                                    \
+    ngx_http_llm_tokens_word_first[(p)[0] & 0x1f][(p)[1] & 0x1f]
+
+#endif
+
+
 static inline __attribute__((always_inline)) unsigned
 ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
     const u_char *p, unsigned i, uint64_t *words, uint64_t *rest,
-    ngx_http_llm_tokens_lang_t *l, int lang)
+    ngx_http_llm_tokens_lang_t *l, int lang, int x86)
 {
     unsigned         s, n, t, h, nh, sp, latin, osum, hit[32];
     uint64_t         sw, ps, ws, letter, brk, halt, upper, wsum;
@@ -2358,9 +2396,7 @@ ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
 
             latin += n;
 
-            if ((ngx_http_llm_tokens_word_first[p[s] & 0x1f][p[s + 1] & 0x1f]
-                 >> (n - 1)) & 1)
-            {
+            if ((ngx_http_llm_tokens_first2(x86, p + s) >> (n - 1)) & 1) {
                 hit[nh++] = s | n << 8;
             }
         }
@@ -2392,10 +2428,10 @@ ngx_http_llm_tokens_hot(const ngx_http_llm_tokens_block_t *b,
     ngx_http_llm_tokens_lang_t *l)
 {
     if (l != NULL) {
-        return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, l, 1);
+        return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, l, 1, 0);
     }
 
-    return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, NULL, 0);
+    return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, NULL, 0, 0);
 }
 
 
@@ -2409,10 +2445,10 @@ ngx_http_llm_tokens_hot_x86(const ngx_http_llm_tokens_block_t *b,
     ngx_http_llm_tokens_lang_t *l)
 {
     if (l != NULL) {
-        return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, l, 1);
+        return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, l, 1, 1);
     }
 
-    return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, NULL, 0);
+    return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, NULL, 0, 1);
 }
 
 #endif
