@@ -135,10 +135,11 @@ ngx_http_llm_memo_hash64(uint64_t key, const u_char *p, size_t len)
  * The same hash's AES-NI form, used where the CPU has AES (x86-64, checked
  * at run time by the caller): each 16 bytes are the round key of one AES
  * round of a lane's state, which then goes through a second round keyed
- * by the key, in four lanes (the blocks at 0, 16, 32 and 48 modulo 64
+ * by the key, in eight lanes (the blocks at 0, 16, .. 112 modulo 128
  * bytes, then the tail's in the lanes in turn, the last one padded with
- * zeros); a round more for each lane, the lanes joined by a round each,
- * three more rounds, the two halves of the result xor'ed.  A round is a
+ * zeros); a round more for each lane, the lanes joined by a round each in
+ * two chains of four (0-3 and 4-7, at once), the chains by a round, two
+ * more rounds, the two halves of the result xor'ed.  A round is a
  * bijection of the state, and its key is xor'ed into the result: so for a
  * given state, different 16 bytes give a different state; the join is a
  * bijection of each lane's result; two texts of the same length that
@@ -156,10 +157,11 @@ ngx_http_llm_memo_hash64(uint64_t key, const u_char *p, size_t len)
  * A memo hit is trusted on hash and length, so a collision would give the
  * other text's estimate: a few tokens of a budget's admission estimate,
  * never the provider's reported usage that settlement uses.  Two
- * instructions a block instead of one (~0.2 more a byte; 7z-est1k in
- * docs/benchmarks.md), still well under the portable form's multiplies;
- * the value differs from ngx_http_llm_memo_hash64()'s: a worker uses one
- * of them all its life.
+ * instructions a block instead of one, and twice the latency of a lane:
+ * eight lanes, not four, so that 16 KB of texts take ~0.8 us natively,
+ * not ~0.9 (0.6 with one round; 7z-est1k in docs/benchmarks.md), still
+ * under the portable form's multiplies; the value differs from
+ * ngx_http_llm_memo_hash64()'s: a worker uses one of them all its life.
  */
 
 #if (defined __x86_64__ && defined __GNUC__                                   \
@@ -181,7 +183,7 @@ __attribute__((target("aes,sse2"))) static inline uint64_t
 ngx_http_llm_memo_hash_aes(uint64_t key, const u_char *p, size_t len)
 {
     size_t         i, n;
-    __m128i        k, k2, s[4], x;
+    __m128i        k, k2, s[8], x, y;
     const u_char  *last;
     u_char         tail[16];
 
@@ -199,23 +201,27 @@ ngx_http_llm_memo_hash_aes(uint64_t key, const u_char *p, size_t len)
     x = _mm_xor_si128(k, _mm_set_epi64x((long long) len,
                                  (long long) (len * 0xc2b2ae3d27d4eb4fULL)));
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 8; i++) {
         s[i] = _mm_xor_si128(x, _mm_set_epi64x((long long) lanes[i],
                                                (long long) lanes[7 - i]));
     }
 
-    last = p + (len & ~(size_t) 63);
+    last = p + (len & ~(size_t) 127);
 
     k2 = _mm_shuffle_epi32(k, 0x4e);
 
-    for ( /* void */ ; p < last; p += 64) {
+    for ( /* void */ ; p < last; p += 128) {
         NGX_HTTP_LLM_MEMO_BLOCK(s[0], NGX_HTTP_LLM_MEMO_LOAD(p));
         NGX_HTTP_LLM_MEMO_BLOCK(s[1], NGX_HTTP_LLM_MEMO_LOAD(p + 16));
         NGX_HTTP_LLM_MEMO_BLOCK(s[2], NGX_HTTP_LLM_MEMO_LOAD(p + 32));
         NGX_HTTP_LLM_MEMO_BLOCK(s[3], NGX_HTTP_LLM_MEMO_LOAD(p + 48));
+        NGX_HTTP_LLM_MEMO_BLOCK(s[4], NGX_HTTP_LLM_MEMO_LOAD(p + 64));
+        NGX_HTTP_LLM_MEMO_BLOCK(s[5], NGX_HTTP_LLM_MEMO_LOAD(p + 80));
+        NGX_HTTP_LLM_MEMO_BLOCK(s[6], NGX_HTTP_LLM_MEMO_LOAD(p + 96));
+        NGX_HTTP_LLM_MEMO_BLOCK(s[7], NGX_HTTP_LLM_MEMO_LOAD(p + 112));
     }
 
-    n = (len & 63) >> 4;
+    n = (len & 127) >> 4;
 
     for (i = 0; i < n; i++, p += 16) {
         NGX_HTTP_LLM_MEMO_BLOCK(s[i], NGX_HTTP_LLM_MEMO_LOAD(p));
@@ -228,26 +234,30 @@ ngx_http_llm_memo_hash_aes(uint64_t key, const u_char *p, size_t len)
     }
 
     /*
-     * A round more for each lane, and x a round more before each lane
+     * A round more for each lane, and x (y) a round more before each lane
      * joins it: a byte changed in a lane's block and one in another's meet
      * after two rounds or more (after one, the same change in the last
      * block of a lane and the one before last of the next would cancel
-     * often: 1 in ~2^7), when one byte's difference has spread to all 16
+     * often: 1 in ~2^7), when one byte's difference has spread to all 16;
+     * y a round more before it joins x
      */
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 8; i++) {
         s[i] = _mm_aesenc_si128(s[i], k);
     }
 
     x = _mm_aesenc_si128(s[0], k);
+    y = _mm_aesenc_si128(s[4], k);
 
     for (i = 1; i < 4; i++) {
         x = _mm_aesenc_si128(_mm_xor_si128(x, s[i]), k);
+        y = _mm_aesenc_si128(_mm_xor_si128(y, s[i + 4]), k);
     }
+
+    x = _mm_aesenc_si128(_mm_xor_si128(x, _mm_aesenc_si128(y, k2)), k2);
 
     /* every byte of the state depends on every byte of x after two */
 
-    x = _mm_aesenc_si128(x, k2);
     x = _mm_aesenc_si128(x, k);
     x = _mm_aesenc_si128(x, k2);
 
