@@ -1841,7 +1841,9 @@ static const uint64_t  ngx_http_llm_tokens_avx2_c[11][4]
 
 /*
  * ngx_http_llm_tokens_classify() 32 bytes at a time (p: 64 bytes); inlined
- * in ngx_http_llm_tokens_blocks_avx2(), called by the former
+ * in ngx_http_llm_tokens_blocks_avx2() and in
+ * ngx_http_llm_tokens_classify_avx2(), which ngx_http_llm_tokens_classify()
+ * calls
  */
 
 static inline __attribute__((always_inline, target(NGX_HTTP_LLM_TOKENS_X86)))
@@ -2890,8 +2892,8 @@ ngx_http_llm_tokens_blocks_run(const u_char *text, const u_char *p,
             /* the commonest pieces, then a piece from i (< w) */
 
             i = ngx_http_llm_tokens_hot_call(x86, &b, p, i, &words, &rest,
-                                        (l != NULL && l->p == p + i
-                                         && p + w <= l->end) ? l : NULL);
+                                             (l != NULL && l->p == p + i
+                                              && p + w <= l->end) ? l : NULL);
 
             if (ngx_http_llm_tokens_bit(b.sw, i)) {
                 lead = NGX_HTTP_LLM_TL_SPACE;

@@ -311,6 +311,8 @@ craft64(u_char *a, u_char *b, size_t len)
 }
 
 
+#if (NGX_HTTP_LLM_MEMO_AES)
+
 static unsigned
 gmul(unsigned a, unsigned b)
 {
@@ -350,8 +352,6 @@ craft_aes(u_char *a, u_char *b, size_t len, unsigned d, size_t next)
     b[next + 3] ^= (u_char) gmul(d, 3);
 }
 
-
-#if (NGX_HTTP_LLM_MEMO_AES)
 
 __attribute__((target("aes,sse2"))) static uint64_t
 old_hash_aes(uint64_t key, const u_char *p, size_t len)
@@ -414,8 +414,10 @@ crafted(void)
 {
     size_t    t, old, now;
     u_char   *a, *b;
-    unsigned  d;
     uint64_t  key;
+#if (NGX_HTTP_LLM_MEMO_AES)
+    unsigned  d;
+#endif
 
     a = malloc(CRAFT_LEN);
     b = malloc(CRAFT_LEN);
