@@ -12,7 +12,10 @@
 # -DNGX_HTTP_LLM_TOKENS_NO_SIMD (the portable path); ITERS (2000) rounds for
 # the MB/s, which depend on the machine's load (VARIANTS: the builds to run,
 # default "default NO_AVX2 NO_SIMD"; an older ngx_http_llm_tokens.c ignores
-# the flags it does not know).
+# the flags it does not know).  SPEED_CLOCK=cpu: the MB/s from the process's
+# CPU time instead of the wall clock (less moved by other jobs on a loaded
+# machine).  KEEP=dir: the programs and prompts are left in dir (to run
+# them again, e.g. alternated with another build's).
 #
 #   ARCH=aarch64 bash bench/estimator/speed.sh
 #
@@ -29,8 +32,13 @@ src=${SRC:-$root/ngx_llm_module/engines/ngx_http_llm_tokens.c}
 sizes=${SIZES:-1024 16384}
 iters=${ITERS:-2000}
 cc=${CC:-cc}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+if [ -n "${KEEP:-}" ]; then
+    tmp=$KEEP
+    mkdir -p "$tmp"
+else
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+fi
 
 cat > "$tmp/speed.c" <<'C'
 #include <stdio.h>
@@ -40,6 +48,10 @@ cat > "$tmp/speed.c" <<'C'
 #include <sys/types.h>
 
 size_t ngx_http_llm_estimate_tokens(const u_char *text, size_t len);
+
+#ifndef SPEED_CLOCK
+#define SPEED_CLOCK  CLOCK_MONOTONIC
+#endif
 
 /* texts separated by NUL bytes in argv[1]; argv[2] rounds */
 
@@ -63,7 +75,7 @@ main(int argc, char **argv)
     n = argc > 2 ? atol(argv[2]) : 1;
     tokens = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(SPEED_CLOCK, &t0);
 
     for (i = 0; i < n; i++) {
         for (p = buf, e = buf + len; p < e; p = z + 1) {
@@ -73,7 +85,7 @@ main(int argc, char **argv)
         }
     }
 
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    clock_gettime(SPEED_CLOCK, &t1);
     s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 
     printf("%zu bytes, %zu tokens, %.0f MB/s\n", len, tokens / n,
@@ -83,6 +95,8 @@ main(int argc, char **argv)
 C
 
 variants=${VARIANTS:-default NO_AVX2 NO_SIMD}
+clock=
+[ "${SPEED_CLOCK:-}" = cpu ] && clock=-DSPEED_CLOCK=CLOCK_PROCESS_CPUTIME_ID
 arch=${ARCH:-}
 static=
 
@@ -95,7 +109,7 @@ fi
 for v in $variants; do
     flags=""
     [ $v = default ] || flags=-DNGX_HTTP_LLM_TOKENS_$v
-    $cc -O2 $static $flags -I "$root/ngx_llm_module/engines" "$tmp/speed.c" \
+    $cc -O2 $static $flags $clock -I "$root/ngx_llm_module/engines" "$tmp/speed.c" \
         "$src" -o "$tmp/speed-$v"
 done
 

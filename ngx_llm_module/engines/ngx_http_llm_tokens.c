@@ -85,6 +85,7 @@
      && (__GNUC__ >= 5 || defined __clang__)                                  \
      && !defined NGX_HTTP_LLM_TOKENS_NO_AVX2)
 #define NGX_HTTP_LLM_TOKENS_AVX2      1
+#define NGX_HTTP_LLM_TOKENS_X86       "avx2,bmi,bmi2,popcnt"
 #include <immintrin.h>
 #else
 #define NGX_HTTP_LLM_TOKENS_AVX2      0
@@ -1808,7 +1809,7 @@ ngx_http_llm_tokens_letters(const u_char *p, const u_char *end, uint64_t fold)
 
 #if (NGX_HTTP_LLM_TOKENS_AVX2)
 
-/* 1: the CPU has AVX2, 0: it has not, -1: not known yet */
+/* 1: the CPU has AVX2, BMI1, BMI2 and POPCNT, 0: not, -1: not known yet */
 static int  ngx_http_llm_tokens_avx2 = -1;
 
 
@@ -1838,10 +1839,16 @@ static const uint64_t  ngx_http_llm_tokens_avx2_c[11][4]
     _mm256_load_si256((const __m256i *) ngx_http_llm_tokens_avx2_c[i])
 
 
-/* ngx_http_llm_tokens_classify() 32 bytes at a time (p: 64 bytes) */
+/*
+ * ngx_http_llm_tokens_classify() 32 bytes at a time (p: 64 bytes); inlined
+ * in ngx_http_llm_tokens_blocks_avx2() and in
+ * ngx_http_llm_tokens_classify_avx2(), which ngx_http_llm_tokens_classify()
+ * calls
+ */
 
-__attribute__((target("avx2"))) static void
-ngx_http_llm_tokens_classify_avx2(const u_char *p, uint64_t valid,
+static inline __attribute__((always_inline, target(NGX_HTTP_LLM_TOKENS_X86)))
+void
+ngx_http_llm_tokens_classify_avx2_in(const u_char *p, uint64_t valid,
     ngx_http_llm_tokens_block_t *b)
 {
     unsigned  k;
@@ -1858,6 +1865,11 @@ ngx_http_llm_tokens_classify_avx2(const u_char *p, uint64_t valid,
     high = 0;
     stop = 0;
 
+    /* both halves unrolled: no loop, the shifts by 32 constant */
+
+#if (defined __GNUC__ && __GNUC__ >= 8 && !defined __clang__)
+#pragma GCC unroll 2
+#endif
     for (k = 0; k < 64; k += 32) {
         v = _mm256_loadu_si256((const __m256i *) (p + k));
 
@@ -1909,6 +1921,53 @@ ngx_http_llm_tokens_classify_avx2(const u_char *p, uint64_t valid,
     b->punct = ~(letter | digit | white | high) & valid;
 }
 
+
+__attribute__((target(NGX_HTTP_LLM_TOKENS_X86))) static void
+ngx_http_llm_tokens_classify_avx2(const u_char *p, uint64_t valid,
+    ngx_http_llm_tokens_block_t *b)
+{
+    ngx_http_llm_tokens_classify_avx2_in(p, valid, b);
+}
+
+
+/* ngx_http_llm_tokens_classify() in ngx_http_llm_tokens_blocks_avx2() */
+
+static inline __attribute__((target(NGX_HTTP_LLM_TOKENS_X86))) void
+ngx_http_llm_tokens_classify_x86(const u_char *p, size_t n,
+    ngx_http_llm_tokens_block_t *b)
+{
+    u_char  buf[64];
+
+    if (n < 64) {
+        memcpy(buf, p, n);
+        memset(buf + n, 0, 64 - n);
+        ngx_http_llm_tokens_classify_avx2_in(buf, (1ULL << n) - 1, b);
+        return;
+    }
+
+    ngx_http_llm_tokens_classify_avx2_in(p, ~0ULL >> 1, b);
+}
+
+
+/*
+ * whether the CPU has AVX2, BMI1, BMI2 and POPCNT: ngx_http_llm_tokens_avx2
+ * on the first call
+ */
+
+static int
+ngx_http_llm_tokens_x86_init(void)
+{
+    __builtin_cpu_init();
+
+    ngx_http_llm_tokens_avx2 = (__builtin_cpu_supports("avx2")
+                                && __builtin_cpu_supports("bmi")
+                                && __builtin_cpu_supports("bmi2")
+                                && __builtin_cpu_supports("popcnt"))
+                               ? 1 : 0;
+
+    return ngx_http_llm_tokens_avx2;
+}
+
 #endif
 
 
@@ -1944,11 +2003,9 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
 
     if (ngx_http_llm_tokens_avx2) {
 
-        if (ngx_http_llm_tokens_avx2 < 0) {
-            ngx_http_llm_tokens_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-        }
-
-        if (ngx_http_llm_tokens_avx2) {
+        if (ngx_http_llm_tokens_avx2 > 0
+            || ngx_http_llm_tokens_x86_init())
+        {
             ngx_http_llm_tokens_classify_avx2(p, valid, b);
             return;
         }
@@ -1972,6 +2029,9 @@ ngx_http_llm_tokens_classify(const u_char *p, size_t n,
      * -128 + n as a signed byte
      */
 
+#if (defined __GNUC__ && __GNUC__ >= 8 && !defined __clang__)
+#pragma GCC unroll 4
+#endif
     for (k = 0; k < 64; k += 16) {
         v = _mm_loadu_si128((const __m128i *) (p + k));
 
@@ -2207,10 +2267,40 @@ ngx_http_llm_tokens_popcount(uint64_t x)
  * so that the few variables of each stay in registers.
  */
 
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+
+/*
+ * ngx_http_llm_tokens_word_first[p[0] & 0x1f][p[1] & 0x1f] with PEXT: the
+ * two bytes, the first one high, their low five bits each
+ */
+
+static inline __attribute__((target(NGX_HTTP_LLM_TOKENS_X86))) unsigned
+ngx_http_llm_tokens_first2_x86(const u_char *p)
+{
+    uint16_t  x;
+
+    memcpy(&x, p, 2);
+
+    return (&ngx_http_llm_tokens_word_first[0][0])
+               [_pext_u32(__builtin_bswap16(x), 0x1f1f)];
+}
+
+#define ngx_http_llm_tokens_first2(x86, p)                                    \
+    ((x86) ? ngx_http_llm_tokens_first2_x86(p)                                \
+           : ngx_http_llm_tokens_word_first[(p)[0] & 0x1f][(p)[1] & 0x1f])
+
+#else
+
+#define ngx_http_llm_tokens_first2(x86, p)                                    \
+    ngx_http_llm_tokens_word_first[(p)[0] & 0x1f][(p)[1] & 0x1f]
+
+#endif
+
+
 static inline __attribute__((always_inline)) unsigned
 ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
     const u_char *p, unsigned i, uint64_t *words, uint64_t *rest,
-    ngx_http_llm_tokens_lang_t *l, int lang)
+    ngx_http_llm_tokens_lang_t *l, int lang, int x86)
 {
     unsigned         s, n, t, h, nh, sp, latin, osum, hit[32];
     uint64_t         sw, ps, ws, letter, brk, halt, upper, wsum;
@@ -2308,9 +2398,7 @@ ngx_http_llm_tokens_hot_run(const ngx_http_llm_tokens_block_t *b,
 
             latin += n;
 
-            if ((ngx_http_llm_tokens_word_first[p[s] & 0x1f][p[s + 1] & 0x1f]
-                 >> (n - 1)) & 1)
-            {
+            if ((ngx_http_llm_tokens_first2(x86, p + s) >> (n - 1)) & 1) {
                 hit[nh++] = s | n << 8;
             }
         }
@@ -2342,11 +2430,30 @@ ngx_http_llm_tokens_hot(const ngx_http_llm_tokens_block_t *b,
     ngx_http_llm_tokens_lang_t *l)
 {
     if (l != NULL) {
-        return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, l, 1);
+        return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, l, 1, 0);
     }
 
-    return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, NULL, 0);
+    return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, NULL, 0, 0);
 }
+
+
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+
+/* the same, with BMI1 and BMI2 (ngx_http_llm_tokens_blocks_avx2()) */
+
+__attribute__((target(NGX_HTTP_LLM_TOKENS_X86))) static unsigned
+ngx_http_llm_tokens_hot_x86(const ngx_http_llm_tokens_block_t *b,
+    const u_char *p, unsigned i, uint64_t *words, uint64_t *rest,
+    ngx_http_llm_tokens_lang_t *l)
+{
+    if (l != NULL) {
+        return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, l, 1, 1);
+    }
+
+    return ngx_http_llm_tokens_hot_run(b, p, i, words, rest, NULL, 0, 1);
+}
+
+#endif
 
 
 /*
@@ -2670,6 +2777,23 @@ ngx_http_llm_tokens_word_cost(unsigned n, unsigned u, unsigned latin,
 }
 
 
+/* ngx_http_llm_tokens_hot() or its x86 clone, popcount with POPCNT or not */
+
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+#define ngx_http_llm_tokens_hot_call(x86, b, p, i, words, rest, l)            \
+    ((x86) ? ngx_http_llm_tokens_hot_x86(b, p, i, words, rest, l)             \
+           : ngx_http_llm_tokens_hot(b, p, i, words, rest, l))
+#define ngx_http_llm_tokens_popcount_x(x86, m)                                \
+    ((x86) ? (unsigned) __builtin_popcountll(m)                               \
+           : ngx_http_llm_tokens_popcount(m))
+#else
+#define ngx_http_llm_tokens_hot_call(x86, b, p, i, words, rest, l)            \
+    ngx_http_llm_tokens_hot(b, p, i, words, rest, l)
+#define ngx_http_llm_tokens_popcount_x(x86, m)                                \
+    ngx_http_llm_tokens_popcount(m)
+#endif
+
+
 /*
  * The pieces of the text from p, 64 bytes at a time from their bit masks:
  *
@@ -2698,9 +2822,10 @@ ngx_http_llm_tokens_word_cost(unsigned n, unsigned u, unsigned latin,
  * whole text is one piece: returns text then, else end.
  */
 
-static const u_char *
-ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
-    const u_char *end, uint64_t *sums, ngx_http_llm_tokens_lang_t *l)
+static inline __attribute__((always_inline)) const u_char *
+ngx_http_llm_tokens_blocks_run(const u_char *text, const u_char *p,
+    const u_char *end, uint64_t *sums, ngx_http_llm_tokens_lang_t *l,
+    int x86)
 {
     size_t                       w;
     int32_t                      k;
@@ -2713,6 +2838,8 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
     ngx_http_llm_tokens_block_t  b;
     ngx_http_llm_tokens_piece_t  pc;
 
+    (void) x86;
+
     words = 0;
     rest = 0;
 
@@ -2724,7 +2851,15 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
         w = end - p;
 
-        ngx_http_llm_tokens_classify(p, w < 64 ? w : 64, &b);
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+        if (x86) {
+            ngx_http_llm_tokens_classify_x86(p, w < 64 ? w : 64, &b);
+
+        } else
+#endif
+        {
+            ngx_http_llm_tokens_classify(p, w < 64 ? w : 64, &b);
+        }
 
         if (w > 63) {
             w = 63;
@@ -2756,9 +2891,9 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
 
             /* the commonest pieces, then a piece from i (< w) */
 
-            i = ngx_http_llm_tokens_hot(&b, p, i, &words, &rest,
-                                        (l != NULL && l->p == p + i
-                                         && p + w <= l->end) ? l : NULL);
+            i = ngx_http_llm_tokens_hot_call(x86, &b, p, i, &words, &rest,
+                                             (l != NULL && l->p == p + i
+                                              && p + w <= l->end) ? l : NULL);
 
             if (ngx_http_llm_tokens_bit(b.sw, i)) {
                 lead = NGX_HTTP_LLM_TL_SPACE;
@@ -3002,7 +3137,7 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
             if (m) {
                 /* up to the last newline */
                 j = 64 - __builtin_clzll(m);
-                nl = ngx_http_llm_tokens_popcount(m);
+                nl = ngx_http_llm_tokens_popcount_x(x86, m);
 
             } else {
                 /* the last white space character goes to the next piece */
@@ -3011,7 +3146,7 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
             }
 
             range &= (1ULL << j) - 1;
-            spaces = ngx_http_llm_tokens_popcount(b.space & range);
+            spaces = ngx_http_llm_tokens_popcount_x(x86, b.space & range);
             n = j - i - spaces;
 
             k = NGX_HTTP_LLM_TOKEN_UNIT;
@@ -3115,6 +3250,41 @@ ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
     sums[NGX_HTTP_LLM_TB_OTHER] += rest;
 
     return p + i;
+}
+
+
+/*
+ * ngx_http_llm_tokens_blocks_run() made twice: with AVX2, BMI1, BMI2 and
+ * POPCNT when the CPU has them (the same code, its bit tests and counts in
+ * fewer instructions, the masks' constants kept in registers), and for the
+ * build's target (SSE2 on x86-64, the portable path elsewhere)
+ */
+
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+
+__attribute__((target(NGX_HTTP_LLM_TOKENS_X86))) static const u_char *
+ngx_http_llm_tokens_blocks_avx2(const u_char *text, const u_char *p,
+    const u_char *end, uint64_t *sums, ngx_http_llm_tokens_lang_t *l)
+{
+    return ngx_http_llm_tokens_blocks_run(text, p, end, sums, l, 1);
+}
+
+#endif
+
+
+static const u_char *
+ngx_http_llm_tokens_blocks(const u_char *text, const u_char *p,
+    const u_char *end, uint64_t *sums, ngx_http_llm_tokens_lang_t *l)
+{
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+    if (ngx_http_llm_tokens_avx2 > 0
+        || (ngx_http_llm_tokens_avx2 < 0 && ngx_http_llm_tokens_x86_init()))
+    {
+        return ngx_http_llm_tokens_blocks_avx2(text, p, end, sums, l);
+    }
+#endif
+
+    return ngx_http_llm_tokens_blocks_run(text, p, end, sums, l, 0);
 }
 
 #endif /* NGX_HTTP_LLM_TOKENS_BLOCKS */

@@ -15,7 +15,9 @@
  *     block at the end of a heap buffer of exactly that length, so that a
  *     read past it shows under ASan or valgrind;
  *
- * and bit 63 always clear.
+ * and bit 63 always clear; on x86-64 with AVX2, the masks of the block
+ * scanner's x86 build (ngx_http_llm_tokens_classify_x86()) as well, and
+ * the estimates with that build and without the same.
  */
 
 
@@ -29,6 +31,9 @@
 
 static int  masks_n;
 static int  masks_failed;
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+static int  masks_x86;          /* ngx_http_llm_tokens_classify_x86() */
+#endif
 
 
 static void
@@ -124,7 +129,16 @@ masks_check(const u_char *p, size_t n)
     memcpy(heap, p, n);
     memset(&got, 0, sizeof(ngx_http_llm_tokens_block_t));
 
-    ngx_http_llm_tokens_classify(heap, n, &got);
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+    if (masks_x86) {
+        ngx_http_llm_tokens_classify_x86(heap, n, &got);
+
+    } else
+#endif
+    {
+        ngx_http_llm_tokens_classify(heap, n, &got);
+    }
+
     masks_expected(p, n, &want);
     free(heap);
 
@@ -234,6 +248,70 @@ masks_run(const char *path)
 }
 
 
+#if (NGX_HTTP_LLM_TOKENS_AVX2)
+
+/*
+ * The block scanner's two builds in one binary: with AVX2, BMI1, BMI2 and
+ * POPCNT (ngx_http_llm_tokens_blocks_avx2()) and for the build's target
+ * (SSE2), the same estimate for random texts of words, punctuation, white
+ * space, digits and some non-ASCII characters, 1 to 400 bytes (the diff
+ * tests compare each build with e28ee8b's estimator on far more)
+ */
+
+static void
+masks_estimates(void)
+{
+    static const char  *pieces[] = {
+        " the", " word", "Word", " WORD", "wordWORD", ",", ". ", "\n", "\n\n",
+        "  ", "\t", "42", "1234567", "'s", "\"", "na\xc3\xafve", " caf\xc3\xa9",
+        "\xe2\x82\xac", "\xe4\xb8\xad\xe6\x96\x87", " und", " le", " de",
+        "://", "--", " a", "x"
+    };
+
+    int          bad;
+    char         what[128];
+    u_char       text[512];
+    size_t       n, k, l, len, with, without;
+    const char  *piece;
+
+    bad = 0;
+
+    for (k = 0; k < 20000 && !bad; k++) {
+        len = 1 + masks_random() % 200 + masks_random() % 200;
+
+        for (n = 0; n < len; /* void */) {
+            piece = pieces[masks_random()
+                           % (sizeof(pieces) / sizeof(pieces[0]))];
+            l = strlen(piece);
+
+            if (n + l > len) {
+                l = len - n;
+            }
+
+            memcpy(text + n, piece, l);
+            n += l;
+        }
+
+        ngx_http_llm_tokens_avx2 = 1;
+        with = ngx_http_llm_estimate_tokens(text, len);
+        ngx_http_llm_tokens_avx2 = 0;
+        without = ngx_http_llm_estimate_tokens(text, len);
+
+        if (with != without) {
+            printf("# %zu bytes: %zu with AVX2 and BMI2, %zu without\n",
+                   len, with, without);
+            bad = 1;
+        }
+    }
+
+    snprintf(what, sizeof(what), "the block scanner with AVX2 and BMI2 and "
+             "without: the same estimates of 20000 texts");
+    masks_ok(!bad, what);
+}
+
+#endif
+
+
 int
 main(void)
 {
@@ -245,6 +323,20 @@ main(void)
 
     } else {
         printf("# no AVX2 on this CPU: its masks not tested\n");
+    }
+
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi")
+        && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt"))
+    {
+        masks_x86 = 1;
+        masks_run("AVX2 in the block scanner's x86 build");
+        masks_x86 = 0;
+
+        masks_estimates();
+
+    } else {
+        printf("# no AVX2, BMI1, BMI2 or POPCNT on this CPU: the block "
+               "scanner's x86 build not tested\n");
     }
 
     ngx_http_llm_tokens_avx2 = 0;
