@@ -1951,7 +1951,10 @@ ngx_http_llm_tokens_classify_x86(const u_char *p, size_t n,
 
 /*
  * whether the CPU has AVX2, BMI1, BMI2 and POPCNT: ngx_http_llm_tokens_avx2
- * on the first call
+ * on the first call.  AMD's families 15h and 17h (Excavator, Zen 1 and 2:
+ * still common in clouds) have BMI2 but run PEXT in microcode, tens of
+ * cycles a set bit of the mask, which the hot loop pays once a word: they
+ * take the SSE2 build
  */
 
 static int
@@ -1962,7 +1965,9 @@ ngx_http_llm_tokens_x86_init(void)
     ngx_http_llm_tokens_avx2 = (__builtin_cpu_supports("avx2")
                                 && __builtin_cpu_supports("bmi")
                                 && __builtin_cpu_supports("bmi2")
-                                && __builtin_cpu_supports("popcnt"))
+                                && __builtin_cpu_supports("popcnt")
+                                && !__builtin_cpu_is("amdfam15h")
+                                && !__builtin_cpu_is("amdfam17h"))
                                ? 1 : 0;
 
     return ngx_http_llm_tokens_avx2;
