@@ -5160,7 +5160,7 @@ static int
 ngx_http_llm_pii_v_phone_nanp(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
-    size_t    s, e, i, n, seps, prefix;
+    size_t    s, e, i, n, seps, prefix, sep1, sep2;
     u_char    d[11];
 
     s = *start;
@@ -5204,9 +5204,36 @@ ngx_http_llm_pii_v_phone_nanp(const u_char *t, size_t len, size_t *start,
         memmove(d, d + 1, 10);
     }
 
-    /* no N11 area code */
+    /*
+     * the numbering plan (NANPA's NPA and central office code assignment
+     * guidelines): no N11 area code (service codes: 211, 411, 911), no N9X
+     * (the middle digit 9 is held back for the plan's expansion), no 37X
+     * nor 96X (reserved for unanticipated purposes).  An N11 exchange
+     * stays: the guidelines keep it unassigned where N11 dialling is in
+     * use, not everywhere, and libphonenumber's patterns admit it
+     */
 
-    if (d[1] == '1' && d[2] == '1') {
+    if ((d[1] == '1' && d[2] == '1') || d[1] == '9'
+        || (d[0] == '3' && d[1] == '7') || (d[0] == '9' && d[1] == '6'))
+    {
+        return 0;
+    }
+
+    /*
+     * the groups: NPA, NXX and the line are written in three groups
+     * ("415-555-0100", "415 555 0100", "(415) 555-0100", "(415)555-0100",
+     * the parentheses set the area code apart) or in one ("+14155550100");
+     * a separator before the line but none
+     * between the area code and the exchange ("230916-0478": a yymmdd
+     * build stamp, "200612 6663") is no presentation of the plan
+     */
+
+    i = e - 4;
+    sep2 = ngx_pii_nsep(t[i - 1]);
+    i -= 3 + sep2;
+    sep1 = ngx_pii_nsep(t[i - 1]);
+
+    if (t[i - 1] != ')' && sep1 != sep2) {
         return 0;
     }
 
