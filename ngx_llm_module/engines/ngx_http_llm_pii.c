@@ -553,7 +553,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     /* E.164 and international notations: "+44 20 7946 0958" */
     { NGX_HTTP_LLM_PII_PHONE, 5,
       NGX_HTTP_LLM_PII_APART_DIGITS|NGX_HTTP_LLM_PII_OWNSOM,
-      "\\+[1-9][0-9 ().-]{6,22}[0-9]",
+      "\\+[1-9][0-9 ().-]{5,22}[0-9]",
       ngx_http_llm_pii_v_phone_intl },
 
     /* the same with the international prefix 00: "0044 20 7946 0958" */
@@ -583,7 +583,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * number (13 languages); the validator finds the number backwards
      */
     { NGX_HTTP_LLM_PII_PHONE, 5, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "(?:\\b(?:phone|tel\\b|telephone|mobile|cell\\b|cellphone|call|fax\\b"
+      "(?:(?:\\b(?:phone|tel\\b|telephone|mobile|cell\\b|cellphone|call|fax\\b"
       "|whatsapp|telefon|handy\\b|rufnummer|erreichen|anrufen"
       "|t\xc3\xa9l\xc3\xa9phone|t\xc3\xa9l\\b|portable|joindre|appeler"
       "|tel\xc3\xa9" "fono|m\xc3\xb3vil|celular|llamar|telefone|ligue|ligar"
@@ -597,7 +597,32 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "\xe0\xa4\xab\xe0\xa4\xbc\xe0\xa5\x8b\xe0\xa4\xa8|"
       "\xe0\xa4\xab\xe0\xa5\x8b\xe0\xa4\xa8|"
       "\xd9\x87\xd8\xa7\xd8\xaa\xd9\x81|\xd8\xa7\xd8\xaa\xd8\xb5\xd9\x84)"
-      "[^0-9\\n]{0,32}[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
+      "[^0-9\\n]{0,32}"
+
+      /*
+       * "my number" in the same languages, the idiom for one's phone
+       * number, with at most a copula or a colon before the digits ("my
+       * number is", "il mio numero \xc3\xa8", "meine Nummer ist", "numaram:"),
+       * so that "our number of users grew to 12 345 678" is no phone
+       */
+      "|(?:\\b(?:my|our) number|\\b(?:mio|nostro) numero"
+      "|\\b(?:mi|nuestro|meu|nosso) n\xc3\xbamero"
+      "|\\b(?:mon|notre) num\xc3\xa9ro|\\b(?:meine|unsere) nummer"
+      "|\\b(?:mijn|ons) nummer|\\b(?:m\xc3\xb3j|nasz) numer|\\bnumaram"
+      "|(?:\xd0\xbc\xd0\xbe\xd0\xb9|\xd0\xbd\xd0\xb0\xd1\x88) "
+      "\xd0\xbd\xd0\xbe\xd0\xbc\xd0\xb5\xd1\x80)[^0-9\\n]{0,6}"
+
+      /*
+       * English "reach" as German "erreichen" and French "joindre": a
+       * person or a desk reached on or at a number ("you can reach me at",
+       * "reach the front desk on", "reachable under"), not a quantity
+       * ("reached 65535 at noon", "reaches its limit at 65535"; "reach the
+       * limit at 65 535" is taken, a sentence rarer than the phrase)
+       */
+      "|\\breach(?:ed|able)?(?: (?:me|us|him|her|them"
+      "|(?:the|our|my|his|her|their) [a-z]+(?: [a-z]+)?))? (?:on|at|under)"
+      "[ :]{1,2})"
+      "[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
       ngx_http_llm_pii_v_phone_context },
 
     { NGX_HTTP_LLM_PII_CARD, 2,
@@ -5246,7 +5271,7 @@ static int
 ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
     size_t *start, size_t *end)
 {
-    u_char  sep, c;
+    u_char  sep, first, c;
     size_t  s, e, i, digits, d, m;
 
     s = *start;
@@ -5262,8 +5287,15 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
         return 0;
     }
 
+    /*
+     * the area code (with its trunk 0) may be set apart by a separator of
+     * its own, "030 212-345", "(02) 212-3456", "077-123 45 67",
+     * "011 15-2345-6789"; the subscriber number's groups have one
+     */
+
     digits = 0;
     sep = 0;
+    first = 0;
 
     for (i = s; i < e; i++) {
         c = t[i];
@@ -5277,6 +5309,11 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
             continue;
         }
 
+        if (!first) {
+            first = c;
+            continue;
+        }
+
         if (sep && c != sep) {
             /* "05-11-2024 10": mixed separators */
             return 0;
@@ -5285,7 +5322,13 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
         sep = c;
     }
 
-    if (digits < 9 || digits > 12) {
+    if (sep == 0) {
+        sep = first;
+    }
+
+    /* 13: Argentina's mobile numbers, "011 15-2345-6789" */
+
+    if (digits < 9 || digits > 13) {
         return 0;
     }
 
