@@ -550,10 +550,14 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "|\\[(?:[0-9]{1,3}(?:\\.[0-9]{1,3}){3}|ipv6:[0-9a-f:.]{2,45})\\])",
       ngx_http_llm_pii_v_email },
 
-    /* E.164 and international notations: "+44 20 7946 0958" */
+    /*
+     * E.164 and international notations: "+44 20 7946 0958"; the short
+     * national numbers of small plans, "+98 9601", "+4702000" (six digits
+     * at least, so that a run of the numbers has them: see APART_DIGITS)
+     */
     { NGX_HTTP_LLM_PII_PHONE, 5,
       NGX_HTTP_LLM_PII_APART_DIGITS|NGX_HTTP_LLM_PII_OWNSOM,
-      "\\+[1-9][0-9 ().-]{5,22}[0-9]",
+      "\\+[1-9](?:[0-9 ().-]{6,22}|[0-9]{1,2}[ .-]?[0-9]{3})[0-9]",
       ngx_http_llm_pii_v_phone_intl },
 
     /* the same with the international prefix 00: "0044 20 7946 0958" */
@@ -609,7 +613,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "|\\b(?:mi|nuestro|meu|nosso) n\xc3\xbamero"
       "|\\b(?:mon|notre) num\xc3\xa9ro|\\b(?:meine|unsere) nummer"
       "|\\b(?:mijn|ons) nummer|\\b(?:m\xc3\xb3j|nasz) numer|\\bnumaram"
-      "|(?:\xd0\xbc\xd0\xbe\xd0\xb9|\xd0\xbd\xd0\xb0\xd1\x88) "
+      "|(?:\xd0[\x9c\xbc]\xd0\xbe\xd0\xb9|\xd0[\x9d\xbd]\xd0\xb0\xd1\x88) "
       "\xd0\xbd\xd0\xbe\xd0\xbc\xd0\xb5\xd1\x80)[^0-9\\n]{0,6}"
 
       /*
@@ -2349,8 +2353,9 @@ ngx_http_llm_pii_som(const ngx_http_llm_pii_pattern_t *pat, const u_char *t,
     if (pat->validate == ngx_http_llm_pii_v_phone_intl) {
 
         /*
-         * "\+[1-9][0-9 ().-]{6,22}[0-9]" and "00[1-9][0-9 ().-]{6,22}[0-9]":
-         * the run of "0-9 ().-" before the last digit starts at r
+         * "\+[1-9](?:[0-9 ().-]{6,22}|...)[0-9]" and
+         * "00[1-9][0-9 ().-]{6,22}[0-9]": the run of "0-9 ().-" before the
+         * last digit starts at r
          */
 
         lo = (e > 26) ? e - 26 : 0;
