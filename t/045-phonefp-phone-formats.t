@@ -5,7 +5,9 @@
 # "my number" (13 languages) and after "reach ... on/at"; a trunk-0 area
 # code may have a separator of its own ("030 212-345", "(02) 212-3456");
 # "+", a calling code and a short national number of its plan
-# ("+98 9601").  In a request, in a JSON answer, and in a stream sent one
+# ("+98 9601"); a two-digit area code in parentheses ("(11) 2345-6789"),
+# Spain's 3-2-2-2 ("612 34 56 78"), the trunk 8 of the former Soviet
+# plans ("8 (812) 555-12-34").  In a request, in a JSON answer, and in a stream sent one
 # character per event.
 
 use Test::Nginx::Socket 'no_plan';
@@ -24,6 +26,7 @@ no_root_location();
 our $Stream = by_char('build 230916-0478, nightly 200612 6663; '
     . 'My number is 44 123 4567, reach me at 689 1234, '
     . 'office (02) 212-3456 or 030 212-345, dial +98 9601; '
+    . '(11) 2345-6789, 612 34 56 78, 8 (812) 555-12-34; '
     . 'not 492-555-0100 ok');
 
 our $Answer = 'Il mio numero è 612 34 56 78; you can reach the front desk '
@@ -72,14 +75,14 @@ llm-log: redactions=5
 
 
 
-=== TEST 3: request: a trunk-0 area code with a separator of its own; "+" and a short national number of its plan
+=== TEST 3: request: a trunk-0 area code with a separator of its own; "+" and a short national number of its plan; "(11) 2345-6789", "612 34 56 78", "8 (812) 555-12-34"
 --- request
 POST /echo/chat/completions
-{"model":"gpt-4o-mini","messages":[{"role":"user","content":"office 030 212-345, (02) 212-3456, 077-123 45 67, 011 15-2345-6789; dial +98 9601 or +4702000. Not: 05-11-2024 10:30, +1234567"}]}
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"office 030 212-345, (02) 212-3456, 077-123 45 67, 011 15-2345-6789; dial +98 9601 or +4702000; (11) 2345-6789, 612 34 56 78, 8 (812) 555-12-34. Not: 05-11-2024 10:30, +1234567, (12) 2019-2020, 612 34 56 78 90"}]}
 --- response_body chomp
-{"model":"gpt-4o-mini","messages":[{"role":"user","content":"office [PHONE], [PHONE], [PHONE], [PHONE]; dial [PHONE] or [PHONE]. Not: 05-11-2024 10:30, +1234567"}]}
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"office [PHONE], [PHONE], [PHONE], [PHONE]; dial [PHONE] or [PHONE]; [PHONE], [PHONE], [PHONE]. Not: 05-11-2024 10:30, +1234567, (12) 2019-2020, 612 34 56 78 90"}]}
 --- error_log
-llm-log: redactions=6 
+llm-log: redactions=9 
 --- no_error_log
 [error]
 
@@ -105,9 +108,9 @@ POST /split/chat/completions
 --- response_body_filters eval
 \&main::contents
 --- response_body chomp
-build 230916-0478, nightly 200612 6663; My number is [PHONE], reach me at [PHONE], office [PHONE] or [PHONE], dial [PHONE]; not 492-555-0100 ok
+build 230916-0478, nightly 200612 6663; My number is [PHONE], reach me at [PHONE], office [PHONE] or [PHONE], dial [PHONE]; [PHONE], [PHONE], [PHONE]; not 492-555-0100 ok
 --- error_log
-llm-log: redactions=5 
+llm-log: redactions=8 
 --- no_error_log
 [error]
 [warn]
@@ -119,4 +122,4 @@ llm-log: redactions=5
 POST /split/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
 --- response_body_unlike eval
-qr/4567|689 |1234|3456|212-|9601/
+qr/4567|689 |1234|3456|212-|9601|6789|56 78|12-34/

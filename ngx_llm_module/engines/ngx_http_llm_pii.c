@@ -176,6 +176,8 @@ static int ngx_http_llm_pii_v_phone_nanp(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_phone_grouped(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_card(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_ssn(const u_char *t, size_t len,
@@ -581,6 +583,21 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       NGX_HTTP_LLM_PII_APART_DIGITS|NGX_HTTP_LLM_PII_OWNSOM,
       "\\(?0[1-9][0-9]{0,3}\\)?(?:[ .-][0-9]{2,8}){1,4}",
       ngx_http_llm_pii_v_phone_national },
+
+    /*
+     * two national presentations without a trunk 0: a two-digit area
+     * code in parentheses before 4-5 and 4 digits (Brazil's DDD, "(11)
+     * 2345-6789", "(11) 98765-4321"; Mexico's and Argentina's "(55) 1234
+     * 5678"), Spain's nine digits grouped 3-2-2-2 ("612 34 56 78",
+     * "901 12 34 56": the plan's numbers start with 6 to 9), and the
+     * trunk 8 of Russia, Kazakhstan and Belarus before an area code in
+     * parentheses and the line's "-XX-XX" ("8 (812) 555-12-34")
+     */
+    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
+      "\\([1-9][0-9]\\) ?[0-9]{4,5}[ -][0-9]{4}"
+      "|[6-9][0-9]{2} [0-9]{2} [0-9]{2} [0-9]{2}"
+      "|8 ?\\([0-9]{3,5}\\) ?[0-9]{1,3}-[0-9]{2}-[0-9]{2}",
+      ngx_http_llm_pii_v_phone_grouped },
 
     /*
      * any national or local format after a word that names a phone
@@ -5360,6 +5377,47 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
     }
 
     return 1;
+}
+
+
+/*
+ * "(11) 2345-6789", "612 34 56 78", "8 (812) 555-12-34": not a piece of
+ * longer groups ("612 34 56 78 90"), not a year range after a number in
+ * parentheses ("(12) 2019-2020"); the rest as a national number
+ */
+
+static int
+ngx_http_llm_pii_v_phone_grouped(const u_char *t, size_t len,
+    size_t *start, size_t *end)
+{
+    size_t    s, e;
+    unsigned  y1, y2;
+
+    s = *start;
+    e = *end;
+
+    if (e + 1 < len && t[e] == ' ' && ngx_pii_digit(t[e + 1])) {
+        return 0;
+    }
+
+    if (t[s] == '(' && e - s >= 9 && t[e - 5] == '-') {
+        y1 = (t[e - 9] - '0') * 10 + (t[e - 8] - '0');
+        y2 = (t[e - 4] - '0') * 10 + (t[e - 3] - '0');
+
+        if (ngx_pii_digit(t[e - 9]) && !ngx_pii_digit(t[e - 10])
+            && (y1 == 19 || y1 == 20) && (y2 == 19 || y2 == 20))
+        {
+            return 0;
+        }
+    }
+
+    if (t[s] == '8') {
+        /* "8 (812) 555-12-34": the shape is the pattern's */
+        return ngx_http_llm_pii_number_edges(t, len, s, e)
+               && !ngx_http_llm_pii_in_code(t, len, s, e);
+    }
+
+    return ngx_http_llm_pii_v_phone_national(t, len, start, end);
 }
 
 

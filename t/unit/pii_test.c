@@ -483,6 +483,13 @@ static sample_t  samples[] = {
     { "office 030 212-345, (02) 212-3456, 077-123 45 67, 011 15-2345-6789",
       "office [PHONE], [PHONE], [PHONE], [PHONE]" },
     { "on 05-11-2024 10:30 and 05.11.2024 10.30", NULL },
+    /* a two-digit area code in parentheses; Spain's 3-2-2-2 */
+    { "office (11) 2345-6789, (11) 98765-4321, 612 34 56 78, 901 12 34 56",
+      "office [PHONE], [PHONE], [PHONE], [PHONE]" },
+    { "seasons (12) 2019-2020, row 612 34 56 78 90, 512 34 56 78", NULL },
+    { "office 8 (812) 555-12-34, 8(800)555-35-35, 8 (7172) 12-34-56",
+      "office [PHONE], [PHONE], [PHONE]" },
+    { "x8 (812) 555-12-34, 8 (812) 555-12-345", NULL },
     /* "+", a calling code and a short national number of its plan */
     { "dial +98 9601 or +4702000", "dial [PHONE] or [PHONE]" },
     { "+1234567 and +4400000", NULL },
