@@ -5270,9 +5270,9 @@ ngx_http_llm_pii_v_phone_nanp(const u_char *t, size_t len, size_t *start,
      * the groups: NPA, NXX and the line are written in three groups
      * ("415-555-0100", "415 555 0100", "(415) 555-0100", "(415)555-0100",
      * the parentheses set the area code apart) or in one ("+14155550100");
-     * a separator before the line but none
-     * between the area code and the exchange ("230916-0478": a yymmdd
-     * build stamp, "200612 6663") is no presentation of the plan
+     * a separator before the line but none between the area code and the
+     * exchange ("230916-0478": a yymmdd build stamp, "200612 6663") is no
+     * presentation of the plan
      */
 
     i = e - 4;
@@ -5400,7 +5400,9 @@ ngx_http_llm_pii_v_phone_grouped(const u_char *t, size_t len,
         return 0;
     }
 
-    if (t[s] == '(' && e - s >= 9 && t[e - 5] == '-') {
+    /* "(12) 2019-2020": the pattern's shortest is 13 bytes */
+
+    if (t[s] == '(' && e - s >= 13 && t[e - 5] == '-') {
         y1 = (t[e - 9] - '0') * 10 + (t[e - 8] - '0');
         y2 = (t[e - 4] - '0') * 10 + (t[e - 3] - '0');
 
