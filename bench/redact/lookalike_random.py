@@ -5,9 +5,10 @@ Random numbers of the look-alike shapes of the own corpus (a fixed seed,
 20,000 each) are put in a sentence and scanned by the engine with every
 type on (scan_cases.c); the number of texts with a detection of each type
 is printed: 11-digit order numbers with a leading 1 (NANP with its country
-code, unless a "+" or a separator says so) and EAN-13 barcodes with a valid
+code, unless a "+" or a separator says so), EAN-13 barcodes with a valid
 check digit under GS1 prefixes in Maestro's ranges (and Germany's, in
-Visa's 13-digit range, for comparison).
+Visa's 13-digit range, for comparison), and build stamps of a yymmdd date
+and four digits (a NANP number by its digits, not by its groups).
 
     python3 bench/redact/lookalike_random.py [--scanner BIN]
 """
@@ -40,6 +41,16 @@ SHAPES = [
          ["%d" % p for p in range(560, 580)] + ["630", "631"]))),
     ("EAN-13, prefixes 400-440",
      lambda r: "item %s" % ean13(r, str(r.randint(400, 440)))),
+    # a yymmdd date and a serial: a NANP number by its digits (area code
+    # 200-291 and an exchange of a valid month and day), not by its groups
+    ("build YYMMDD-NNNN",
+     lambda r: "build %02d%02d%02d-%04d ok" % (
+         r.randint(20, 29), r.randint(1, 12), r.randint(1, 28),
+         r.randint(0, 9999))),
+    ("nightly YYMMDD NNNN",
+     lambda r: "nightly %02d%02d%02d %04d ok" % (
+         r.randint(20, 29), r.randint(1, 12), r.randint(1, 28),
+         r.randint(0, 9999))),
 ]
 
 TYPES = ["phone", "card", "national_id"]

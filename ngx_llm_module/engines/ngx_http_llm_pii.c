@@ -176,6 +176,8 @@ static int ngx_http_llm_pii_v_phone_nanp(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_phone_grouped(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_card(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_ssn(const u_char *t, size_t len,
@@ -550,10 +552,14 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "|\\[(?:[0-9]{1,3}(?:\\.[0-9]{1,3}){3}|ipv6:[0-9a-f:.]{2,45})\\])",
       ngx_http_llm_pii_v_email },
 
-    /* E.164 and international notations: "+44 20 7946 0958" */
+    /*
+     * E.164 and international notations: "+44 20 7946 0958"; the short
+     * national numbers of small plans, "+98 9601", "+4702000" (six digits
+     * at least, so that a run of the numbers has them: see APART_DIGITS)
+     */
     { NGX_HTTP_LLM_PII_PHONE, 5,
       NGX_HTTP_LLM_PII_APART_DIGITS|NGX_HTTP_LLM_PII_OWNSOM,
-      "\\+[1-9][0-9 ().-]{6,22}[0-9]",
+      "\\+[1-9](?:[0-9 ().-]{6,22}|[0-9]{1,2}[ .-]?[0-9]{3})[0-9]",
       ngx_http_llm_pii_v_phone_intl },
 
     /* the same with the international prefix 00: "0044 20 7946 0958" */
@@ -579,11 +585,26 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       ngx_http_llm_pii_v_phone_national },
 
     /*
+     * two national presentations without a trunk 0: a two-digit area
+     * code in parentheses before 4-5 and 4 digits (Brazil's DDD, "(11)
+     * 2345-6789", "(11) 98765-4321"; Mexico's and Argentina's "(55) 1234
+     * 5678"), Spain's nine digits grouped 3-2-2-2 ("612 34 56 78",
+     * "901 12 34 56": the plan's numbers start with 6 to 9), and the
+     * trunk 8 of Russia, Kazakhstan and Belarus before an area code in
+     * parentheses and the line's "-XX-XX" ("8 (812) 555-12-34")
+     */
+    { NGX_HTTP_LLM_PII_PHONE, 5, NGX_HTTP_LLM_PII_APART_DIGITS,
+      "\\([1-9][0-9]\\) ?[0-9]{4,5}[ -][0-9]{4}"
+      "|[6-9][0-9]{2} [0-9]{2} [0-9]{2} [0-9]{2}"
+      "|8 ?\\([0-9]{3,5}\\) ?[0-9]{1,3}-[0-9]{2}-[0-9]{2}",
+      ngx_http_llm_pii_v_phone_grouped },
+
+    /*
      * any national or local format after a word that names a phone
      * number (13 languages); the validator finds the number backwards
      */
     { NGX_HTTP_LLM_PII_PHONE, 5, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
-      "(?:\\b(?:phone|tel\\b|telephone|mobile|cell\\b|cellphone|call|fax\\b"
+      "(?:(?:\\b(?:phone|tel\\b|telephone|mobile|cell\\b|cellphone|call|fax\\b"
       "|whatsapp|telefon|handy\\b|rufnummer|erreichen|anrufen"
       "|t\xc3\xa9l\xc3\xa9phone|t\xc3\xa9l\\b|portable|joindre|appeler"
       "|tel\xc3\xa9" "fono|m\xc3\xb3vil|celular|llamar|telefone|ligue|ligar"
@@ -597,7 +618,32 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "\xe0\xa4\xab\xe0\xa4\xbc\xe0\xa5\x8b\xe0\xa4\xa8|"
       "\xe0\xa4\xab\xe0\xa5\x8b\xe0\xa4\xa8|"
       "\xd9\x87\xd8\xa7\xd8\xaa\xd9\x81|\xd8\xa7\xd8\xaa\xd8\xb5\xd9\x84)"
-      "[^0-9\\n]{0,32}[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
+      "[^0-9\\n]{0,32}"
+
+      /*
+       * "my number" in the same languages, the idiom for one's phone
+       * number, with at most a copula or a colon before the digits ("my
+       * number is", "il mio numero \xc3\xa8", "meine Nummer ist", "numaram:"),
+       * so that "our number of users grew to 12 345 678" is no phone
+       */
+      "|(?:\\b(?:my|our) number|\\b(?:mio|nostro) numero"
+      "|\\b(?:mi|nuestro|meu|nosso) n\xc3\xbamero"
+      "|\\b(?:mon|notre) num\xc3\xa9ro|\\b(?:meine|unsere) nummer"
+      "|\\b(?:mijn|ons) nummer|\\b(?:m\xc3\xb3j|nasz) numer|\\bnumaram"
+      "|(?:\xd0[\x9c\xbc]\xd0\xbe\xd0\xb9|\xd0[\x9d\xbd]\xd0\xb0\xd1\x88) "
+      "\xd0\xbd\xd0\xbe\xd0\xbc\xd0\xb5\xd1\x80)[^0-9\\n]{0,6}"
+
+      /*
+       * English "reach" as German "erreichen" and French "joindre": a
+       * person or a desk reached on or at a number ("you can reach me at",
+       * "reach the front desk on", "reachable under"), not a quantity
+       * ("reached 65535 at noon", "reaches its limit at 65535"; "reach the
+       * limit at 65 535" is taken, a sentence rarer than the phrase)
+       */
+      "|\\breach(?:ed|able)?(?: (?:me|us|him|her|them"
+      "|(?:the|our|my|his|her|their) [a-z]+(?: [a-z]+)?))? (?:on|at|under)"
+      "[ :]{1,2})"
+      "[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
       ngx_http_llm_pii_v_phone_context },
 
     { NGX_HTTP_LLM_PII_CARD, 2,
@@ -2324,8 +2370,9 @@ ngx_http_llm_pii_som(const ngx_http_llm_pii_pattern_t *pat, const u_char *t,
     if (pat->validate == ngx_http_llm_pii_v_phone_intl) {
 
         /*
-         * "\+[1-9][0-9 ().-]{6,22}[0-9]" and "00[1-9][0-9 ().-]{6,22}[0-9]":
-         * the run of "0-9 ().-" before the last digit starts at r
+         * "\+[1-9](?:[0-9 ().-]{6,22}|...)[0-9]" and
+         * "00[1-9][0-9 ().-]{6,22}[0-9]": the run of "0-9 ().-" before the
+         * last digit starts at r
          */
 
         lo = (e > 26) ? e - 26 : 0;
@@ -5160,7 +5207,7 @@ static int
 ngx_http_llm_pii_v_phone_nanp(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
-    size_t    s, e, i, n, seps, prefix;
+    size_t    s, e, i, n, seps, prefix, sep1, sep2;
     u_char    d[11];
 
     s = *start;
@@ -5204,9 +5251,36 @@ ngx_http_llm_pii_v_phone_nanp(const u_char *t, size_t len, size_t *start,
         memmove(d, d + 1, 10);
     }
 
-    /* no N11 area code */
+    /*
+     * the numbering plan (NANPA's NPA and central office code assignment
+     * guidelines): no N11 area code (service codes: 211, 411, 911), no N9X
+     * (the middle digit 9 is held back for the plan's expansion), no 37X
+     * nor 96X (reserved for unanticipated purposes).  An N11 exchange
+     * stays: the guidelines keep it unassigned where N11 dialling is in
+     * use, not everywhere, and libphonenumber's patterns admit it
+     */
 
-    if (d[1] == '1' && d[2] == '1') {
+    if ((d[1] == '1' && d[2] == '1') || d[1] == '9'
+        || (d[0] == '3' && d[1] == '7') || (d[0] == '9' && d[1] == '6'))
+    {
+        return 0;
+    }
+
+    /*
+     * the groups: NPA, NXX and the line are written in three groups
+     * ("415-555-0100", "415 555 0100", "(415) 555-0100", "(415)555-0100",
+     * the parentheses set the area code apart) or in one ("+14155550100");
+     * a separator before the line but none between the area code and the
+     * exchange ("230916-0478": a yymmdd build stamp, "200612 6663") is no
+     * presentation of the plan
+     */
+
+    i = e - 4;
+    sep2 = ngx_pii_nsep(t[i - 1]);
+    i -= 3 + sep2;
+    sep1 = ngx_pii_nsep(t[i - 1]);
+
+    if (t[i - 1] != ')' && sep1 != sep2) {
         return 0;
     }
 
@@ -5219,7 +5293,7 @@ static int
 ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
     size_t *start, size_t *end)
 {
-    u_char  sep, c;
+    u_char  sep, first, c;
     size_t  s, e, i, digits, d, m;
 
     s = *start;
@@ -5235,8 +5309,15 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
         return 0;
     }
 
+    /*
+     * the area code (with its trunk 0) may be set apart by a separator of
+     * its own, "030 212-345", "(02) 212-3456", "077-123 45 67",
+     * "011 15-2345-6789"; the subscriber number's groups have one
+     */
+
     digits = 0;
     sep = 0;
+    first = 0;
 
     for (i = s; i < e; i++) {
         c = t[i];
@@ -5250,6 +5331,11 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
             continue;
         }
 
+        if (!first) {
+            first = c;
+            continue;
+        }
+
         if (sep && c != sep) {
             /* "05-11-2024 10": mixed separators */
             return 0;
@@ -5258,7 +5344,13 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
         sep = c;
     }
 
-    if (digits < 9 || digits > 12) {
+    if (sep == 0) {
+        sep = first;
+    }
+
+    /* 13: Argentina's mobile numbers, "011 15-2345-6789" */
+
+    if (digits < 9 || digits > 13) {
         return 0;
     }
 
@@ -5285,6 +5377,49 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
     }
 
     return 1;
+}
+
+
+/*
+ * "(11) 2345-6789", "612 34 56 78", "8 (812) 555-12-34": not a piece of
+ * longer groups ("612 34 56 78 90"), not a year range after a number in
+ * parentheses ("(12) 2019-2020"); the rest as a national number
+ */
+
+static int
+ngx_http_llm_pii_v_phone_grouped(const u_char *t, size_t len,
+    size_t *start, size_t *end)
+{
+    size_t    s, e;
+    unsigned  y1, y2;
+
+    s = *start;
+    e = *end;
+
+    if (e + 1 < len && t[e] == ' ' && ngx_pii_digit(t[e + 1])) {
+        return 0;
+    }
+
+    /* "(12) 2019-2020": the pattern's shortest is 13 bytes */
+
+    if (t[s] == '(' && e - s >= 13 && t[e - 5] == '-') {
+        y1 = (t[e - 9] - '0') * 10 + (t[e - 8] - '0');
+        y2 = (t[e - 4] - '0') * 10 + (t[e - 3] - '0');
+
+        if (ngx_pii_digit(t[e - 9]) && !ngx_pii_digit(t[e - 10])
+            && (y1 == 19 || y1 == 20) && (y2 == 19 || y2 == 20))
+        {
+            return 0;
+        }
+    }
+
+    if (t[s] == '8') {
+        /* "8 (812) 555-12-34": the shape is the pattern's */
+        return ngx_http_llm_pii_number_edges(t, len, s, e)
+               && !ngx_http_llm_pii_in_code(t, len, s, e);
+    }
+
+    return ngx_http_llm_pii_v_phone_national(t, len, start, end);
 }
 
 

@@ -462,6 +462,38 @@ static sample_t  samples[] = {
     { "hotel room 12345 67, recall 2019 12345, cells 100000 each, "
       "automobile 123456", NULL },
 
+    /*
+     * NANP by its plan: three groups or one (a yymmdd build stamp before
+     * four digits is none), no N9X, 37X or 96X area code
+     */
+    { "build 230916-0478, nightly 200612 6663, build 250722-7103", NULL },
+    { "dial 492-555-0100, 375-555-0100 or 965 555 0100", NULL },
+    { "call (415)555-0100 or 250-722-7103", "call [PHONE] or [PHONE]" },
+    /* "my number", "reach ... on/at": the idioms before a number */
+    { "My number is 44 123 4567, text me", "My number is [PHONE], text me" },
+    { "Il mio numero \xc3\xa8 612 34 56 78, chiamami",
+      "Il mio numero \xc3\xa8 [PHONE], chiamami" },
+    { "\xd0\x9c\xd0\xbe\xd0\xb9 \xd0\xbd\xd0\xbe\xd0\xbc\xd0\xb5\xd1\x80: 8 029 491-19-11",
+      "\xd0\x9c\xd0\xbe\xd0\xb9 \xd0\xbd\xd0\xbe\xd0\xbc\xd0\xb5\xd1\x80: [PHONE]" },
+    { "You can reach the front desk on 800 12 34 or reach me at 689 1234",
+      "You can reach the front desk on [PHONE] or reach me at [PHONE]" },
+    { "our number of users grew to 12 345 678; we reached 65535 at noon; "
+      "it reaches its limit at 65 535; my number 1 fan is 12 345", NULL },
+    /* an area code set apart by a separator of its own */
+    { "office 030 212-345, (02) 212-3456, 077-123 45 67, 011 15-2345-6789",
+      "office [PHONE], [PHONE], [PHONE], [PHONE]" },
+    { "on 05-11-2024 10:30 and 05.11.2024 10.30", NULL },
+    /* a two-digit area code in parentheses; Spain's 3-2-2-2 */
+    { "office (11) 2345-6789, (11) 98765-4321, 612 34 56 78, 901 12 34 56",
+      "office [PHONE], [PHONE], [PHONE], [PHONE]" },
+    { "seasons (12) 2019-2020, row 612 34 56 78 90, 512 34 56 78", NULL },
+    { "office 8 (812) 555-12-34, 8(800)555-35-35, 8 (7172) 12-34-56",
+      "office [PHONE], [PHONE], [PHONE]" },
+    { "x8 (812) 555-12-34, 8 (812) 555-12-345", NULL },
+    /* "+", a calling code and a short national number of its plan */
+    { "dial +98 9601 or +4702000", "dial [PHONE] or [PHONE]" },
+    { "+1234567 and +4400000", NULL },
+
     /* numbering plans: calling codes and national lengths */
     { "dial +683 4002 now", "dial [PHONE] now" },
     { "ref +999 1234 5678 x", NULL },
