@@ -99,6 +99,9 @@ static ngx_str_t  ngx_http_llm_cache_unkeyed[] = {
     ngx_null_string
 };
 
+/* bit n: a name above is n bytes long (longer keys are compared), set once */
+static uint32_t  ngx_http_llm_cache_unkeyed_lens;
+
 
 /*
  * Chat requests whose answer an entry can reproduce: one choice, no
@@ -801,6 +804,14 @@ ngx_http_llm_cache_hash_object(ngx_http_llm_cache_hash_t *h,
     ngx_uint_t                    i, j, n;
     ngx_http_llm_cache_member_t  *m, local[16], tmp;
 
+    if (top && ngx_http_llm_cache_unkeyed_lens == 0) {
+        for (u = ngx_http_llm_cache_unkeyed; u->len; u++) {
+            if (u->len < 32) {
+                ngx_http_llm_cache_unkeyed_lens |= (uint32_t) 1 << u->len;
+            }
+        }
+    }
+
     n = json->tokens[obj].size;
 
     if (n <= 16) {
@@ -824,7 +835,12 @@ ngx_http_llm_cache_hash_object(ngx_http_llm_cache_hash_t *h,
             return NGX_ERROR;
         }
 
-        if (top) {
+        if (top
+            && (m[i].key.len >= 32
+                || (ngx_http_llm_cache_unkeyed_lens >> m[i].key.len & 1)))
+        {
+            /* a name of the length of one left out: compared */
+
             for (u = ngx_http_llm_cache_unkeyed; u->len; u++) {
                 if (u->len == m[i].key.len
                     && ngx_strncmp(u->data, m[i].key.data, u->len) == 0)
