@@ -37,7 +37,7 @@ d=$BENCH_TMP/front
 FRONT_PID=$!
 trap 'kill -KILL "$FRONT_PID" 2>/dev/null || true; cleanup' EXIT
 
-for i in $(seq 100); do
+for _ in $(seq 100); do
     port_busy "$FRONT_PORT" && break
     sleep 0.1
 done
@@ -92,7 +92,7 @@ G
 gdb -p "$FRONT_PID" -batch -x "$BENCH_TMP/gdb.cmd" >"$PT_OUT" 2>&1 &
 GDB_PID=$!
 
-for i in $(seq 100); do
+for _ in $(seq 100); do
     grep -q '^Breakpoint 4' "$PT_OUT" 2>/dev/null && break
     sleep 0.1
 done
@@ -102,7 +102,7 @@ code=$(request traced)
 
 sleep 1
 kill -INT "$GDB_PID" 2>/dev/null || true
-for i in $(seq 50); do
+for _ in $(seq 50); do
     kill -0 "$GDB_PID" 2>/dev/null || break
     sleep 0.1
 done
