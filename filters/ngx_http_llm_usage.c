@@ -363,7 +363,7 @@ ngx_http_llm_usage_json(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 /*
  * The members of an OpenAI usage object that ngx_http_llm_openai_usage()
- * reads, found in one walk over its keys (ngx_http_llm_json_object_get_n()):
+ * reads, found in one walk over its keys (ngx_http_llm_json_object_get_ix()):
  * the same tokens as one lookup per name.
  */
 
@@ -394,6 +394,9 @@ static const ngx_http_llm_json_name_t  ngx_http_llm_openai_usage_keys[] = {
     ngx_http_llm_usage_name("reasoning_tokens")
 };
 
+/* the names by length, built at the first answer of the worker */
+static ngx_http_llm_json_index_t  ngx_http_llm_openai_usage_index;
+
 
 static void
 ngx_http_llm_openai_usage(ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json,
@@ -402,8 +405,14 @@ ngx_http_llm_openai_usage(ngx_http_llm_ctx_t *ctx, ngx_http_llm_json_t *json,
     int64_t   n;
     uint32_t  d, v[NGX_HTTP_LLM_USAGE_KEYS];
 
-    ngx_http_llm_json_object_get_n(json, usage, ngx_http_llm_openai_usage_keys,
-                                   NGX_HTTP_LLM_USAGE_KEYS, v);
+    if (ngx_http_llm_openai_usage_index.names == NULL) {
+        (void) ngx_http_llm_json_index_init(&ngx_http_llm_openai_usage_index,
+                                            ngx_http_llm_openai_usage_keys,
+                                            NGX_HTTP_LLM_USAGE_KEYS);
+    }
+
+    ngx_http_llm_json_object_get_ix(json, usage,
+                                    &ngx_http_llm_openai_usage_index, v);
 
     n = ngx_http_llm_count_of(ctx, json, v[NGX_HTTP_LLM_USAGE_PROMPT],
                               "prompt_tokens", 13);

@@ -79,6 +79,8 @@ static ngx_int_t ngx_http_llm_budget_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_http_llm_budget_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_llm_budget_node_t *ngx_http_llm_budget_node(
+    ngx_http_llm_budget_zone_t *zone, ngx_http_llm_reservation_t *res);
 static ngx_http_llm_budget_node_t *ngx_http_llm_budget_lookup(
     ngx_http_llm_budget_zone_t *zone, ngx_http_llm_reservation_t *res);
 static ngx_http_llm_budget_node_t *ngx_http_llm_budget_create(
@@ -253,6 +255,7 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         res->reserved = zone->cost ? usd : tokens;
         res->charged = 0;
         res->remaining = zone->limit;
+        res->node = NULL;
         res->held = 0;
         res->unlimited = 0;
     }
@@ -309,6 +312,8 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                 continue;
             }
         }
+
+        res[i].node = node;
 
         ngx_http_llm_budget_refill(res[i].zone, node);
 
@@ -391,7 +396,7 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
          */
 
         for (i = 0; i < n; i++) {
-            node = ngx_http_llm_budget_lookup(res[i].zone, &res[i]);
+            node = ngx_http_llm_budget_node(res[i].zone, &res[i]);
 
             if (node && node->inflight == 0
                 && ngx_http_llm_budget_is_full(res[i].zone, node->level))
@@ -403,7 +408,7 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     } else {
         for (i = 0; i < n; i++) {
-            node = ngx_http_llm_budget_lookup(res[i].zone, &res[i]);
+            node = ngx_http_llm_budget_node(res[i].zone, &res[i]);
 
             if (node == NULL) {
                 continue;
@@ -589,7 +594,7 @@ ngx_http_llm_budget_settle(ngx_http_llm_ctx_t *ctx)
 
         ngx_shmtx_lock(&zone->shpool->mutex);
 
-        node = ngx_http_llm_budget_lookup(zone, &res[i]);
+        node = ngx_http_llm_budget_node(zone, &res[i]);
 
         if (node) {
             ngx_http_llm_budget_refill(zone, node);
@@ -716,7 +721,7 @@ ngx_http_llm_budget_overrun(ngx_http_llm_ctx_t *ctx)
 
         ngx_shmtx_lock(&zone->shpool->mutex);
 
-        node = ngx_http_llm_budget_lookup(zone, &res[i]);
+        node = ngx_http_llm_budget_node(zone, &res[i]);
 
         if (node) {
             ngx_http_llm_budget_refill(zone, node);
@@ -793,6 +798,38 @@ ngx_http_llm_budget_report(ngx_http_llm_ctx_t *ctx)
         ctx->budget_remaining = (uint64_t) remaining;
         ctx->budgeted = 1;
     }
+}
+
+
+/*
+ * The node of a reservation's key: the one admission found while it still
+ * holds that key, else looked up (a walk of the tree is a cache miss a
+ * level in a zone of many keys).  Nodes are never freed: an evicted node
+ * is reused for another key by ngx_http_llm_budget_create(), never while a
+ * reservation is held on it (inflight), so its digest says whether it is
+ * still the key's; only the key's own admission creates its node.  The
+ * zone is locked.
+ */
+
+static ngx_http_llm_budget_node_t *
+ngx_http_llm_budget_node(ngx_http_llm_budget_zone_t *zone,
+    ngx_http_llm_reservation_t *res)
+{
+    ngx_http_llm_budget_node_t  *bn;
+
+    bn = res->node;
+
+    if (bn != NULL
+        && ngx_memcmp(bn->digest, res->digest, NGX_HTTP_LLM_BUDGET_DIGEST)
+           == 0)
+    {
+        return bn;
+    }
+
+    bn = ngx_http_llm_budget_lookup(zone, res);
+    res->node = bn;
+
+    return bn;
 }
 
 

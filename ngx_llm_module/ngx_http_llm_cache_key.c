@@ -99,6 +99,9 @@ static ngx_str_t  ngx_http_llm_cache_unkeyed[] = {
     ngx_null_string
 };
 
+/* bit n: a name above is n bytes long (longer keys are compared), set once */
+static uint32_t  ngx_http_llm_cache_unkeyed_lens;
+
 
 /*
  * Chat requests whose answer an entry can reproduce: one choice, no
@@ -109,9 +112,13 @@ ngx_int_t
 ngx_http_llm_cache_applies(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     int64_t               n;
-    uint32_t              t, m;
+    uint32_t              t, m, v[4];
     ngx_str_t             s;
     ngx_http_llm_json_t  *json;
+
+    static const ngx_http_llm_json_name_t  ngx_http_llm_cache_chat_keys[] = {
+        { "messages", 8 }, { "n", 1 }, { "logprobs", 8 }, { "modalities", 10 }
+    };
 
     json = &ctx->req.json;
 
@@ -140,7 +147,12 @@ ngx_http_llm_cache_applies(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                ? NGX_DECLINED : NGX_OK;
     }
 
-    t = ngx_http_llm_cache_get(json, 0, "messages");
+    /* the four members in one walk over the body's keys */
+
+    ngx_http_llm_json_object_get_n(json, 0, ngx_http_llm_cache_chat_keys,
+                                   4, v);
+
+    t = v[0];
 
     if (!ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
         return NGX_DECLINED;
@@ -150,7 +162,7 @@ ngx_http_llm_cache_applies(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_OK;
     }
 
-    t = ngx_http_llm_cache_get(json, 0, "n");
+    t = v[1];
 
     if (ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_NUMBER)
         && (ngx_http_llm_json_get_int(json, t, &n) != NGX_HTTP_LLM_JSON_OK
@@ -159,13 +171,13 @@ ngx_http_llm_cache_applies(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    t = ngx_http_llm_cache_get(json, 0, "logprobs");
+    t = v[2];
 
     if (ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_TRUE)) {
         return NGX_DECLINED;
     }
 
-    t = ngx_http_llm_cache_get(json, 0, "modalities");
+    t = v[3];
 
     if (ngx_http_llm_cache_is(json, t, NGX_HTTP_LLM_JSON_ARRAY)) {
         for (m = ngx_http_llm_json_first(json, t);
@@ -339,15 +351,31 @@ ngx_http_llm_cache_scope(ngx_http_request_t *r,
                 i = 0;
             }
 
-            for (len = 0; len < 4; len++) {
-                if (h[i].key.len == names[len].len
-                    && ngx_strncasecmp(h[i].key.data, names[len].data,
-                                       names[len].len) == 0
-                    && h[i].value.len)
-                {
-                    val[len] = h[i].value;
-                    found = 1;
-                }
+            /* the names' lengths differ: the one name of this length */
+
+            switch (h[i].key.len) {
+            case sizeof("Authorization") - 1:
+                len = 0;
+                break;
+            case sizeof("x-api-key") - 1:
+                len = 1;
+                break;
+            case sizeof("api-key") - 1:
+                len = 2;
+                break;
+            case sizeof("x-goog-api-key") - 1:
+                len = 3;
+                break;
+            default:
+                continue;
+            }
+
+            if (h[i].value.len
+                && ngx_strncasecmp(h[i].key.data, names[len].data,
+                                   names[len].len) == 0)
+            {
+                val[len] = h[i].value;
+                found = 1;
             }
         }
 
@@ -776,6 +804,14 @@ ngx_http_llm_cache_hash_object(ngx_http_llm_cache_hash_t *h,
     ngx_uint_t                    i, j, n;
     ngx_http_llm_cache_member_t  *m, local[16], tmp;
 
+    if (top && ngx_http_llm_cache_unkeyed_lens == 0) {
+        for (u = ngx_http_llm_cache_unkeyed; u->len; u++) {
+            if (u->len < 32) {
+                ngx_http_llm_cache_unkeyed_lens |= (uint32_t) 1 << u->len;
+            }
+        }
+    }
+
     n = json->tokens[obj].size;
 
     if (n <= 16) {
@@ -799,7 +835,12 @@ ngx_http_llm_cache_hash_object(ngx_http_llm_cache_hash_t *h,
             return NGX_ERROR;
         }
 
-        if (top) {
+        if (top
+            && (m[i].key.len >= 32
+                || (ngx_http_llm_cache_unkeyed_lens >> m[i].key.len & 1)))
+        {
+            /* a name of the length of one left out: compared */
+
             for (u = ngx_http_llm_cache_unkeyed; u->len; u++) {
                 if (u->len == m[i].key.len
                     && ngx_strncmp(u->data, m[i].key.data, u->len) == 0)

@@ -152,7 +152,12 @@ parsed:
     }
 
     if (data->len > ctx->tokens_copy_size) {
-        size = ngx_max(data->len, 1024);
+        /*
+         * a stream's events reuse one copy, of 1 KB at least; a whole
+         * answer is one document: its size (the pool's blocks hold the
+         * rest of the request, its log line among others)
+         */
+        size = ctx->stream ? ngx_max(data->len, 1024) : data->len;
 
         if (ctx->tokens_copy) {
             ngx_pfree(r->pool, ctx->tokens_copy);

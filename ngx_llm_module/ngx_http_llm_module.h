@@ -132,6 +132,10 @@ typedef struct {
     double                      charged;       /* reserved, plus what a
                                                   stream took beyond it */
     double                      remaining;
+    void                       *node;          /* the key's node admission
+                                                  found (the budget's
+                                                  ngx_http_llm_budget_node_t),
+                                                  NULL: none yet */
     unsigned                    held:1;
     unsigned                    unlimited:1;   /* no room, full=admit */
 } ngx_http_llm_reservation_t;

@@ -2203,6 +2203,11 @@ ngx_http_llm_redact_json_text(ngx_http_llm_redact_ctx_t *rc,
         return NGX_ERROR;
     }
 
+    if (rc->matches.nelts == 0 && !rc->restore) {
+        /* nothing found, no placeholder to restore: unchanged, no copy */
+        return NGX_OK;
+    }
+
     changed = 0;
 
     if (ngx_http_llm_redact_build(rc, text.data, 0, text.len, &rc->matches,
@@ -2249,6 +2254,10 @@ ngx_http_llm_redact_raw(ngx_http_llm_redact_ctx_t *rc, ngx_str_t *src,
            != 0)
     {
         return NGX_ERROR;
+    }
+
+    if (rc->matches.nelts == 0 && !rc->restore) {
+        return NGX_DECLINED;
     }
 
     changed = 0;

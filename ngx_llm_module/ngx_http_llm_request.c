@@ -1098,7 +1098,7 @@ static const char  *ngx_http_llm_allowance_names[] = {
 
 /*
  * The members of the body that ngx_http_llm_parse() reads, found in one
- * walk over its keys (ngx_http_llm_json_object_get_n()); the allowance
+ * walk over its keys (ngx_http_llm_json_object_get_ix()); the allowance
  * names in the order of ngx_http_llm_allowance_names[].
  */
 
@@ -1137,6 +1137,10 @@ static const ngx_http_llm_json_name_t  ngx_http_llm_body_keys[] = {
     ngx_http_llm_name("prompt"),
     ngx_http_llm_name("input")
 };
+
+
+/* the body's names by length, built at the first request of the worker */
+static ngx_http_llm_json_index_t  ngx_http_llm_body_index;
 
 
 static const ngx_http_llm_json_name_t  ngx_http_llm_message_keys[] = {
@@ -1420,8 +1424,13 @@ ngx_http_llm_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return ngx_http_llm_parse_gemini(r, ctx);
     }
 
-    ngx_http_llm_json_object_get_n(json, 0, ngx_http_llm_body_keys,
-                                   NGX_HTTP_LLM_KEYS, key);
+    if (ngx_http_llm_body_index.names == NULL) {
+        (void) ngx_http_llm_json_index_init(&ngx_http_llm_body_index,
+                                            ngx_http_llm_body_keys,
+                                            NGX_HTTP_LLM_KEYS);
+    }
+
+    ngx_http_llm_json_object_get_ix(json, 0, &ngx_http_llm_body_index, key);
 
     /* model */
 

@@ -456,8 +456,9 @@ ngx_http_llm_replace_body_pieces(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
+        /* what ngx_sprintf("%uz") writes, without parsing a format */
         r->headers_in.content_length->value.len =
-                                         ngx_sprintf(p, "%uz", len) - p;
+                                   ngx_http_llm_format_uint(p, len, 0) - p;
         r->headers_in.content_length->value.data = p;
     }
 

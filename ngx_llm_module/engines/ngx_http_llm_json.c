@@ -1332,6 +1332,96 @@ ngx_http_llm_json_object_get_n(const ngx_http_llm_json_t *p, uint32_t obj,
 }
 
 
+#define ngx_http_llm_json_index_of(len)                                       \
+    ((len) < NGX_HTTP_LLM_JSON_INDEX_LEN ? (len) : NGX_HTTP_LLM_JSON_INDEX_LEN)
+
+
+int
+ngx_http_llm_json_index_init(ngx_http_llm_json_index_t *ix,
+    const ngx_http_llm_json_name_t *names, uint32_t n)
+{
+    uint32_t  i;
+    size_t    len;
+
+    if (n > NGX_HTTP_LLM_JSON_INDEX_MAX) {
+        return NGX_HTTP_LLM_JSON_ERROR;
+    }
+
+    memset(ix->head, NGX_HTTP_LLM_JSON_INDEX_NONE, sizeof(ix->head));
+
+    /* each list in the names' order */
+
+    for (i = n; i-- > 0; /* void */) {
+        len = ngx_http_llm_json_index_of(names[i].len);
+        ix->link[i] = ix->head[len];
+        ix->head[len] = (uint8_t) i;
+    }
+
+    ix->names = names;
+    ix->n = n;
+
+    return NGX_HTTP_LLM_JSON_OK;
+}
+
+
+void
+ngx_http_llm_json_object_get_ix(const ngx_http_llm_json_t *p, uint32_t obj,
+    const ngx_http_llm_json_index_t *ix, uint32_t *vals)
+{
+    size_t                            len;
+    uint32_t                          i, k;
+    const u_char                     *raw;
+    const ngx_http_llm_json_name_t   *names;
+    const ngx_http_llm_json_token_t  *t;
+
+    names = ix->names;
+
+    for (i = 0; i < ix->n; i++) {
+        vals[i] = NGX_HTTP_LLM_JSON_NONE;
+    }
+
+    if (p->tokens == NULL || obj >= p->ntokens
+        || p->tokens[obj].type != NGX_HTTP_LLM_JSON_OBJECT
+        || p->tokens[obj].size == 0)
+    {
+        return;
+    }
+
+    for (k = obj + 1; k != NGX_HTTP_LLM_JSON_NONE; k = t->next) {
+        t = &p->tokens[k];
+        raw = p->data + t->start + 1;
+        len = t->end - t->start - 2;
+
+        if (t->escaped) {
+            /* its decoded length is not known: every name */
+
+            for (i = 0; i < ix->n; i++) {
+                if (ngx_http_llm_json_key_eq(raw, len,
+                                             (const u_char *) names[i].name,
+                                             names[i].len))
+                {
+                    vals[i] = k + 1;
+                }
+            }
+
+            continue;
+        }
+
+        for (i = ix->head[ngx_http_llm_json_index_of(len)];
+             i != NGX_HTTP_LLM_JSON_INDEX_NONE;
+             i = ix->link[i])
+        {
+            if (len == names[i].len
+                && (len == 0 || raw[0] == (u_char) names[i].name[0])
+                && memcmp(raw, names[i].name, len) == 0)
+            {
+                vals[i] = k + 1;
+            }
+        }
+    }
+}
+
+
 uint32_t
 ngx_http_llm_json_first(const ngx_http_llm_json_t *p, uint32_t tok)
 {

@@ -127,6 +127,34 @@ void ngx_http_llm_json_object_get_n(const ngx_http_llm_json_t *p,
     uint32_t obj, const ngx_http_llm_json_name_t *names, uint32_t n,
     uint32_t *vals);
 
+/*
+ * A table of names indexed by length, built once (names of
+ * NGX_HTTP_LLM_JSON_INDEX_LEN bytes or more share one list), for
+ * ngx_http_llm_json_object_get_ix(): a plain key is compared only with the
+ * names of its length, not with every name (the request body's walk looks
+ * for 14 names, the usage object's for 10).  The names must outlive the
+ * index.  ngx_http_llm_json_index_init() returns NGX_HTTP_LLM_JSON_ERROR
+ * for more than NGX_HTTP_LLM_JSON_INDEX_MAX names.
+ */
+
+#define NGX_HTTP_LLM_JSON_INDEX_MAX   32
+#define NGX_HTTP_LLM_JSON_INDEX_LEN   32
+#define NGX_HTTP_LLM_JSON_INDEX_NONE  0xff
+
+typedef struct {
+    const ngx_http_llm_json_name_t  *names;
+    uint32_t                         n;
+    uint8_t                          head[NGX_HTTP_LLM_JSON_INDEX_LEN + 1];
+    uint8_t                          link[NGX_HTTP_LLM_JSON_INDEX_MAX];
+} ngx_http_llm_json_index_t;
+
+int ngx_http_llm_json_index_init(ngx_http_llm_json_index_t *ix,
+    const ngx_http_llm_json_name_t *names, uint32_t n);
+
+/* what ngx_http_llm_json_object_get_n() returns for ix's names */
+void ngx_http_llm_json_object_get_ix(const ngx_http_llm_json_t *p,
+    uint32_t obj, const ngx_http_llm_json_index_t *ix, uint32_t *vals);
+
 /* first element / first key of an array or object, or NONE */
 uint32_t ngx_http_llm_json_first(const ngx_http_llm_json_t *p, uint32_t tok);
 

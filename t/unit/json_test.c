@@ -730,6 +730,116 @@ test_counting(void)
 }
 
 
+/*
+ * object_get_ix, the names indexed by length, with as many names as the
+ * request body's walk and the usage object's: names of one length, of the
+ * same length as a key with another first byte, of 32 bytes and more,
+ * empty, given twice, keys with escapes, repeated keys.  The same values as
+ * object_get (and object_get_n), name by name, for every count of names
+ * from 1 to 32 and every rotation of the table.
+ */
+
+static void
+test_object_get_ix(void)
+{
+    uint32_t                   i, j, n, rot, want, bad, calls;
+    uint32_t                   vals[32], vals_n[32];
+    ngx_http_llm_json_t        p;
+    ngx_http_llm_json_name_t   names[33];
+    ngx_http_llm_json_index_t  ix;
+
+    static const u_char  doc[] =
+        "{\"model\":\"a\",\"stream\":true,\"n\":2,\"model\":\"b\","
+        "\"mod\\u0065m\":1,\"modem\":7,\"tools\":[],\"tool\\u0073\":{},"
+        "\"\":0,\"max_completion_tokens_and_more_\":5,"
+        "\"max_completion_tokens_and_more_x\":6,\"temperature\":0.5,"
+        "\"messages\":[{\"role\":\"user\"}],\"input\":\"x\","
+        "\"best_of\":3,\"stream\":false,\"max_completion_tokens_and_more_\\u0078y\":8}";
+
+    static const ngx_http_llm_json_name_t  all[32] = {
+        { "model", 5 }, { "modem", 5 }, { "stream", 6 }, { "n", 1 },
+        { "tools", 5 }, { "", 0 }, { "messages", 8 }, { "input", 5 },
+        { "max_completion_tokens_and_more_", 31 },
+        { "max_completion_tokens_and_more_x", 32 },
+        { "max_completion_tokens_and_more_xy", 33 },
+        { "temperature", 11 }, { "best_of", 7 }, { "role", 4 },
+        { "model", 5 }, { "absent", 6 }, { "x", 1 }, { "modex", 5 },
+        { "stream_options", 14 }, { "tool", 4 }, { "a", 1 }, { "b", 1 },
+        { "stream", 6 }, { "streak", 6 }, { "inputs", 6 }, { "mode", 4 },
+        { "best_off", 8 }, { "temperaturE", 11 }, { "", 0 }, { "n", 1 },
+        { "max_completion_tokens_and_more_x", 32 }, { "user", 4 }
+    };
+
+    parse(&p, doc, sizeof(doc) - 1, 0);
+    ok(p.err == NULL, "object_get_ix document parsed");
+
+    bad = 0;
+    calls = 0;
+
+    for (n = 1; n <= 32; n++) {
+        for (rot = 0; rot < 32; rot++) {
+            for (i = 0; i < n; i++) {
+                names[i] = all[(i + rot) % 32];
+            }
+
+            if (ngx_http_llm_json_index_init(&ix, names, n)
+                != NGX_HTTP_LLM_JSON_OK)
+            {
+                bad++;
+                continue;
+            }
+
+            ngx_http_llm_json_object_get_ix(&p, 0, &ix, vals);
+            ngx_http_llm_json_object_get_n(&p, 0, names, n, vals_n);
+            calls++;
+
+            for (j = 0; j < n; j++) {
+                want = ngx_http_llm_json_object_get(&p, 0, names[j].name,
+                                                    names[j].len);
+                if (vals[j] != want || vals_n[j] != want) {
+                    bad++;
+                }
+            }
+        }
+    }
+
+    ok(bad == 0 && calls == 32 * 32,
+       "object_get_ix and object_get_n agree with object_get, 1 to 32 names");
+
+    for (i = 0; i < 32; i++) {
+        names[i] = all[i];
+    }
+
+    ngx_http_llm_json_index_init(&ix, names, 32);
+    ngx_http_llm_json_object_get_ix(&p, 0, &ix, vals);
+
+    ok(vals[0] != NONE && doc[toks[vals[0]].start + 1] == 'b'
+       && vals[14] == vals[0], "object_get_ix: the last \"model\", twice");
+    ok(vals[1] != NONE && doc[toks[vals[1]].start] == '7',
+       "object_get_ix: the last \"modem\" (plain after escaped)");
+    ok(vals[2] != NONE && toks[vals[2]].type == T_FALSE
+       && vals[22] == vals[2], "object_get_ix: the last \"stream\"");
+    ok(vals[4] != NONE && toks[vals[4]].type == T_OBJ,
+       "object_get_ix: an escaped key after a plain one");
+    ok(vals[8] != NONE && doc[toks[vals[8]].start] == '5'
+       && vals[9] != NONE && doc[toks[vals[9]].start] == '6'
+       && vals[10] != NONE && doc[toks[vals[10]].start] == '8'
+       && vals[30] == vals[9],
+       "object_get_ix: names of 31, 32 and 33 bytes (one escaped)");
+    ok(vals[5] != NONE && doc[toks[vals[5]].start] == '0' && vals[28] == vals[5]
+       && vals[13] == NONE && vals[15] == NONE && vals[17] == NONE
+       && vals[18] == NONE && vals[19] == NONE && vals[31] == NONE,
+       "object_get_ix: the empty key; nested and absent names");
+
+    ngx_http_llm_json_object_get_ix(&p, vals[6], &ix, vals);
+    ok(vals[0] == NONE && vals[31] == NONE, "object_get_ix on an array");
+
+    names[32] = all[0];
+    ok(ngx_http_llm_json_index_init(&ix, names, 33) == NGX_HTTP_LLM_JSON_ERROR,
+       "object_get_ix: at most 32 names");
+}
+
+
 static void
 test_object_get(void)
 {
@@ -1177,6 +1287,7 @@ main(void)
     test_tokens_limit();
     test_counting();
     test_object_get();
+    test_object_get_ix();
     test_first();
     test_decode();
     test_encode();
