@@ -87,6 +87,7 @@
 #define NGX_HTTP_LLM_TOKENS_AVX2      1
 #define NGX_HTTP_LLM_TOKENS_X86       "avx2,bmi,bmi2,popcnt"
 #include <immintrin.h>
+#include <cpuid.h>
 #else
 #define NGX_HTTP_LLM_TOKENS_AVX2      0
 #endif
@@ -1950,11 +1951,49 @@ ngx_http_llm_tokens_classify_x86(const u_char *p, size_t n,
 
 
 /*
- * whether the CPU has AVX2, BMI1, BMI2 and POPCNT: ngx_http_llm_tokens_avx2
- * on the first call.  AMD's families 15h and 17h (Excavator, Zen 1 and 2:
- * still common in clouds) have BMI2 but run PEXT in microcode, tens of
- * cycles a set bit of the mask, which the hot loop pays once a word: they
- * take the SSE2 build
+ * whether PEXT is microcoded: AMD's (and Hygon's, a Zen 1) families before
+ * 19h (Zen 3) have BMI2 but run PEXT at tens of cycles a set bit of the
+ * mask, which the hot loop would pay once a word
+ */
+
+static int
+ngx_http_llm_tokens_slow_pext(void)
+{
+    char      vendor[12];
+    unsigned  a, b, c, d, family;
+
+    if (!__get_cpuid(0, &a, &b, &c, &d)) {
+        return 0;
+    }
+
+    memcpy(vendor, &b, 4);
+    memcpy(vendor + 4, &d, 4);
+    memcpy(vendor + 8, &c, 4);
+
+    if (memcmp(vendor, "AuthenticAMD", 12) != 0
+        && memcmp(vendor, "HygonGenuine", 12) != 0)
+    {
+        return 0;
+    }
+
+    if (!__get_cpuid(1, &a, &b, &c, &d)) {
+        return 0;
+    }
+
+    family = (a >> 8) & 0xf;
+
+    if (family == 0xf) {
+        family += (a >> 20) & 0xff;
+    }
+
+    return family < 0x19;
+}
+
+
+/*
+ * whether the CPU has AVX2, BMI1, BMI2 and POPCNT and a PEXT that is not
+ * microcoded: ngx_http_llm_tokens_avx2 on the first call (the others, Zen 1
+ * and 2 among them, still common in clouds, take the SSE2 build)
  */
 
 static int
@@ -1966,8 +2005,7 @@ ngx_http_llm_tokens_x86_init(void)
                                 && __builtin_cpu_supports("bmi")
                                 && __builtin_cpu_supports("bmi2")
                                 && __builtin_cpu_supports("popcnt")
-                                && !__builtin_cpu_is("amdfam15h")
-                                && !__builtin_cpu_is("amdfam17h"))
+                                && !ngx_http_llm_tokens_slow_pext())
                                ? 1 : 0;
 
     return ngx_http_llm_tokens_avx2;
