@@ -381,6 +381,10 @@ enum {
     NGX_HTTP_LLM_USAGE_KEYS
 };
 
+/* the index cannot hold more names: the build fails rather than the lookup */
+typedef char ngx_http_llm_usage_keys_fit_index_t
+    [NGX_HTTP_LLM_USAGE_KEYS <= NGX_HTTP_LLM_JSON_INDEX_MAX ? 1 : -1];
+
 static const ngx_http_llm_json_name_t  ngx_http_llm_openai_usage_keys[] = {
     ngx_http_llm_usage_name("prompt_tokens"),
     ngx_http_llm_usage_name("input_tokens"),

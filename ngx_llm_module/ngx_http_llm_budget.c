@@ -807,8 +807,10 @@ ngx_http_llm_budget_report(ngx_http_llm_ctx_t *ctx)
  * level in a zone of many keys).  Nodes are never freed: an evicted node
  * is reused for another key by ngx_http_llm_budget_create(), never while a
  * reservation is held on it (inflight), so its digest says whether it is
- * still the key's; only the key's own admission creates its node.  The
- * zone is locked.
+ * still the key's.  A key's node is created (by its admission, or by a
+ * Redis lease granted after it was evicted) only under the lock, right
+ * after a lookup of its whole digest found none: the tree holds one node a
+ * digest.  The zone is locked.
  */
 
 static ngx_http_llm_budget_node_t *

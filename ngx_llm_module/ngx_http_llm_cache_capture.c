@@ -338,7 +338,7 @@ ngx_http_llm_cache_append(ngx_http_request_t *r,
         /* a stream's deltas double the buffer; a whole answer: its text */
 
         size = cctx->text_size ? cctx->text_size * 2
-                               : (cctx->ctx->stream ? 256 : 0);
+                               : (cctx->ctx->st ? 256 : 0);
         size = ngx_max(size, cctx->entry.text.len + len);
 
         p = ngx_pnalloc(r->pool, size);

@@ -155,9 +155,11 @@ parsed:
         /*
          * a stream's events reuse one copy, of 1 KB at least; a whole
          * answer is one document: its size (the pool's blocks hold the
-         * rest of the request, its log line among others)
+         * rest of the request, its log line among others).  An answer read
+         * event by event (ctx->st) is a stream even when the client did
+         * not ask for one (llm_stream off, SSE to a plain request)
          */
-        size = ctx->stream ? ngx_max(data->len, 1024) : data->len;
+        size = ctx->st ? ngx_max(data->len, 1024) : data->len;
 
         if (ctx->tokens_copy) {
             ngx_pfree(r->pool, ctx->tokens_copy);

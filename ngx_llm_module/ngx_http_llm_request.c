@@ -1118,6 +1118,10 @@ enum {
     NGX_HTTP_LLM_KEYS
 };
 
+/* the index cannot hold more names: the build fails rather than the lookup */
+typedef char ngx_http_llm_keys_fit_index_t
+    [NGX_HTTP_LLM_KEYS <= NGX_HTTP_LLM_JSON_INDEX_MAX ? 1 : -1];
+
 
 #define ngx_http_llm_name(s)  { s, sizeof(s) - 1 }
 
