@@ -3837,6 +3837,53 @@ static const char  *ngx_http_llm_pii_comp_words[] = {
 };
 
 
+/*
+ * The ids of things that are not the owner of a key ("model_id",
+ * "request_id", "threadId"): the word before "id" that says so.
+ */
+static const char  *ngx_http_llm_pii_comp_other[] = {
+    "completion", "transaction", "version", "session", "request", "message",
+    "invoice", "product", "record", "object", "thread", "commit", "parent",
+    "region", "model", "trace", "build", "image", "order", "event", "batch",
+    "chat", "span", "file", "item", "node", "zone", "task", "msg", "req",
+    "run", "job", "row",
+    NULL
+};
+
+
+/* "id" after a word of ngx_http_llm_pii_comp_other (ends at qe) */
+
+static int
+ngx_http_llm_pii_comp_other_id(const u_char *t, size_t qe, size_t lo)
+{
+    size_t       qb, i, w;
+    const char  *s;
+
+    if (qe > lo && (t[qe - 1] == '_' || t[qe - 1] == '-' || t[qe - 1] == '.'
+                    || t[qe - 1] == ' '))
+    {
+        qe--;
+    }
+
+    qb = qe;
+
+    while (qb > lo && ngx_pii_alpha(t[qb - 1]) && qe - qb < 16) {
+        qb--;
+    }
+
+    for (i = 0; ngx_http_llm_pii_comp_other[i]; i++) {
+        s = ngx_http_llm_pii_comp_other[i];
+        w = strlen(s);
+
+        if (w == qe - qb && ngx_http_llm_pii_casecmp(t + qb, s, w)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* the last word of a name that ends at ke: 1 when it names a companion */
 
 static int
@@ -3869,12 +3916,16 @@ ngx_http_llm_pii_comp_word(const u_char *t, size_t ke, size_t lo)
         /* a word of its own: "ORG_ID", "account ID", "appId", "ClientID" */
 
         if (w == n) {
-            return (kb == 0 || !ngx_pii_digit(t[kb - 1])) ? 1 : 0;
+            if (kb > 0 && ngx_pii_digit(t[kb - 1])) {
+                return 0;
+            }
+
+        } else if (!(ngx_pii_upper(t[ke - w]) && ngx_pii_lower(t[ke - w - 1])))
+        {
+            continue;
         }
 
-        if (ngx_pii_upper(t[ke - w]) && ngx_pii_lower(t[ke - w - 1])) {
-            return 1;
-        }
+        return !(w == 2 && ngx_http_llm_pii_comp_other_id(t, ke - w, lo));
     }
 
     return 0;

@@ -839,6 +839,7 @@ static sample_t  samples[] = {
     { "CONFLUENCE_URL=https://wiki.zorbex.io:8443\nconfluence_token=NTk3Mj"
       "QzOTIyNTAwOtFOuTsHRIp1E81GApKpC2xpEzfz\n",
       "CONFLUENCE_URL=[SECRET]\nconfluence_token=[SECRET]\n" },
+    /* an address keeps its type (it is redacted either way) */
     { "api_key: sk-proj-q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8eAb\n  "
       "\"client_id\": \"app-4471.zorbex.io\", user: ops@zorbex.io",
       "api_key: [SECRET]\n  \"client_id\": \"[SECRET]\", user: [EMAIL]" },
@@ -857,6 +858,11 @@ static sample_t  samples[] = {
       "key, KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e",
       "host = [SECRET] and a few more words to push it away from the "
       "key, KEY=[SECRET]" },
+    /* the ids of other things: a model, a request, a thread */
+    { "api_key = \"sk-proj-q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8eAb\"\nmodel_id "
+      "= \"gpt-4o\", request_id: req_7f3a9c, threadId=thr_9x2k",
+      "api_key = \"[SECRET]\"\nmodel_id = \"gpt-4o\", request_id: req_7f"
+      "3a9c, threadId=thr_9x2k" },
     /* words, not identifiers: "valid", "ghost", "user: admin" */
     { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e valid=abc123 ghost: x1.io "
       "user: admin", "KEY=[SECRET] valid=abc123 ghost: x1.io user: admin" },
