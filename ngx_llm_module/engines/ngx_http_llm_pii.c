@@ -3935,7 +3935,7 @@ ngx_http_llm_pii_comp_word(const u_char *t, size_t ke, size_t lo)
 /* where the name of a companion whose value starts at vs starts, or NONE */
 
 static size_t
-ngx_http_llm_pii_comp_key(const u_char *t, size_t vs)
+ngx_http_llm_pii_comp_key(const u_char *t, size_t vs, int brace)
 {
     int     quoted, words;
     size_t  p, lo, sp;
@@ -4006,6 +4006,10 @@ element:
     p = vs;
 
     if (p > lo && t[p - 1] == ' ') {
+        if (!brace) {
+            return NGX_HTTP_LLM_PII_NONE;       /* no "{" before the words */
+        }
+
         for (words = 0; words < 3; words++) {
             if (p <= lo || t[p - 1] != ' ') {
                 return NGX_HTTP_LLM_PII_NONE;
@@ -4100,30 +4104,131 @@ ngx_http_llm_pii_comp_value(const u_char *t, size_t len, size_t vs)
 
 
 /*
+ * How far after an operator a companion's value may start (see
+ * comp_key()): "=", ":", "-", ">" then spaces and a quote, 6 bytes; "{"
+ * then the words of "<id>{adobe value", COMP_BACK.  0: no operator.
+ */
+
+static const u_char  ngx_http_llm_pii_comp_op[256] = {
+    ['='] = 6, [':'] = 6, ['-'] = 6, ['>'] = 6,
+    ['{'] = NGX_HTTP_LLM_PII_COMP_BACK
+};
+
+
+/*
  * The next companion (a name and a value after it) whose value starts in
- * [i, end): the value's end, *ks and *vs; or NONE
+ * [i, end): the value's end, *ks and *vs; or NONE.  Only the bytes within
+ * the reach of an operator are looked at: the others are skipped a byte
+ * and a table look-up each.
  */
 
 static size_t
 ngx_http_llm_pii_comp_next(const u_char *t, size_t len, size_t i, size_t end,
     size_t *ks, size_t *vs)
 {
-    size_t  k, e;
+    u_char         c;
+    size_t         k, e, br, reach, r;
+    const u_char  *p;
 
     if (end > len) {
         end = len;
     }
 
+    if (i == 0) {
+        i = 1;
+    }
+
+    /* the operators before i-1 whose reach may go to i or beyond */
+
+    br = NGX_HTTP_LLM_PII_NONE;
+    reach = 0;
+
+    k = (i > NGX_HTTP_LLM_PII_COMP_BACK + 1)
+        ? i - 1 - NGX_HTTP_LLM_PII_COMP_BACK : 0;
+
+    while (k < i - 1) {
+        p = memchr(t + k, '{', i - 1 - k);
+
+        if (p == NULL) {
+            break;
+        }
+
+        br = p - t;
+        reach = br + NGX_HTTP_LLM_PII_COMP_BACK;
+        k = br + 1;
+    }
+
+    for (k = (i > 7) ? i - 7 : 0; k < i - 1; k++) {
+        r = ngx_http_llm_pii_comp_op[t[k]];
+
+        if (k + r > reach) {
+            reach = k + r;
+        }
+    }
+
     for (/* void */; i < end; i++) {
-        if (!ngx_pii_alnum(t[i]) || (i > 0 && ngx_pii_comp_ch(t[i - 1]))) {
+
+        c = t[i - 1];
+        r = ngx_http_llm_pii_comp_op[c];
+
+        if (r) {
+            if (i - 1 + r > reach) {
+                reach = i - 1 + r;
+            }
+
+            if (c == '{') {
+                br = i - 1;
+            }
+
+        } else if (i > reach) {
+
+            /* on to the byte after the next operator */
+
+#if (NGX_HTTP_LLM_PII_SSE2)
+            while (i + 16 <= end) {
+                __m128i  v, m;
+
+                v = _mm_loadu_si128((const __m128i *) (t + i));
+                m = _mm_or_si128(
+                        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
+                                     _mm_cmpeq_epi8(v, _mm_set1_epi8(':'))),
+                        _mm_or_si128(
+                            _mm_or_si128(
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('-')),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))),
+                            _mm_cmpeq_epi8(v, _mm_set1_epi8('{'))));
+
+                if (_mm_movemask_epi8(m)) {
+                    break;
+                }
+
+                i += 16;
+            }
+#endif
+
+            while (i < end && ngx_http_llm_pii_comp_op[t[i]] == 0) {
+                i++;
+            }
+
             continue;
         }
 
-        if (i == 0) {
+        /* what may come right before a value: see comp_key() */
+
+        switch (c) {
+        case ' ': case '\t': case '"': case '\'': case '=': case '{': case '>':
+            break;
+        default:
             continue;
         }
 
-        k = ngx_http_llm_pii_comp_key(t, i);
+        if (!ngx_pii_alnum(t[i])) {
+            continue;
+        }
+
+        k = ngx_http_llm_pii_comp_key(t, i,
+                                      br != NGX_HTTP_LLM_PII_NONE
+                                      && i - br <= NGX_HTTP_LLM_PII_COMP_BACK);
 
         if (k == NGX_HTTP_LLM_PII_NONE) {
             continue;
@@ -4376,10 +4481,22 @@ static size_t
 ngx_http_llm_pii_comp_hold(const u_char *t, size_t len, size_t from,
     size_t cut)
 {
-    size_t  lo, ks, vs, ve, back;
+    size_t  lo, ks, vs, ve, min;
 
-    back = NGX_HTTP_LLM_PII_COMP_GAP + NGX_HTTP_LLM_PII_COMP_MAX;
-    lo = (cut > from + back) ? cut - back : from;
+    /*
+     * Only a value that ends at or after cut - COMP_GAP matters: from the
+     * start of the run of value characters there (a value is one run of
+     * them, at most COMP_MAX long)
+     */
+
+    lo = (cut > from + NGX_HTTP_LLM_PII_COMP_GAP)
+         ? cut - NGX_HTTP_LLM_PII_COMP_GAP : from;
+    min = (lo > from + NGX_HTTP_LLM_PII_COMP_MAX)
+          ? lo - NGX_HTTP_LLM_PII_COMP_MAX : from;
+
+    while (lo > min && ngx_pii_comp_ch(t[lo - 1])) {
+        lo--;
+    }
 
     while (lo < cut) {
         ve = ngx_http_llm_pii_comp_next(t, len, lo, cut, &ks, &vs);
