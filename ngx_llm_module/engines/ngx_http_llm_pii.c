@@ -4138,6 +4138,10 @@ ngx_http_llm_pii_comp_next(const u_char *t, size_t len, size_t i, size_t end,
         i = 1;
     }
 
+    if (i >= end) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
     /* the operators before i-1 whose reach may go to i or beyond */
 
     br = NGX_HTTP_LLM_PII_NONE;

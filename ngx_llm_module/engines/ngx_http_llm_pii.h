@@ -32,6 +32,9 @@
  *     (a quoted value after a credential word, while the bytes after the
  *     word that decide it have not all come: see docs/redaction.md), from
  *     its start (matches.hold);
+ *   - a credential's companion (an id, a user, a host named next to a
+ *     credential), from its start until the text up to COMP_GAP bytes
+ *     after it can be released (a credential may still come);
  *   - with custom rules, the last (longest match - 1) bytes, at most
  *     NGX_HTTP_LLM_PII_RULE_MAX - 1 for rules without a bound;
  *   - with NGX_HTTP_LLM_PII_PLACEHOLDERS, an unfinished "[NAME_N]".

@@ -858,6 +858,13 @@ static sample_t  samples[] = {
       "key, KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e",
       "host = [SECRET] and a few more words to push it away from the "
       "key, KEY=[SECRET]" },
+    /*
+     * a credential at the very end: the ranges after it end at the text's
+     * end (fuzz/corpus/pii/secret-companion-range-past-end: the look for
+     * a "{" read past it)
+     */
+    { "key AKIAIOSFODNN7EXAMPLE sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXyZ",
+      "key [SECRET] [SECRET]" },
     /* the ids of other things: a model, a request, a thread */
     { "api_key = \"sk-proj-q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8eAb\"\nmodel_id "
       "= \"gpt-4o\", request_id: req_7f3a9c, threadId=thr_9x2k",
