@@ -741,7 +741,9 @@ SECRET2_POS = [
     lambda: "password = \"«secret:%s%d!»\"" % (slow(8), S.randint(10, 99)),
     lambda: "DB_PASSWORD: «secret:%s%d»" % (srand(10), S.randint(10, 99)),
     lambda: "token = '«secret:%s:%s»'" % (srand(30), srand(16)),
-    lambda: "api key: «secret:%s»\\napi id: %s" % (srand(32), slow(8)),
+    # the id next to a key is its companion (a secret since seccomp)
+    lambda: "api key: «secret:%s»\\napi id: «secret:%s»" % (srand(32),
+                                                          slow(8)),
     lambda: "token = '«secret:%s»'" % shex(14),
 ]
 

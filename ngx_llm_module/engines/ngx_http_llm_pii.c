@@ -351,9 +351,22 @@ static size_t ngx_http_llm_pii_email_quoted(const u_char *t, size_t at,
     int *bad);
 static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
     const u_char *last, const char *s, size_t n);
+/* a credential's companions (see "Companions" below) */
+static int ngx_http_llm_pii_scan_prior(const ngx_http_llm_pii_t *pii,
+    hs_scratch_t *scratch, const u_char *text, size_t len, size_t from,
+    size_t prior, ngx_http_llm_pii_matches_t *m);
+static int ngx_http_llm_pii_comp(const ngx_http_llm_pii_t *pii,
+    const u_char *text, size_t len, size_t from, size_t prior,
+    ngx_http_llm_pii_matches_t *m);
+static size_t ngx_http_llm_pii_comp_hold(const u_char *t, size_t len,
+    size_t from, size_t cut);
 
 
 #define NGX_HTTP_LLM_PII_NONE  ((size_t) -1)
+
+/* a credential: a secret that is no companion (see "Companions") */
+#define ngx_pii_cred(e)  ((e)->type == NGX_HTTP_LLM_PII_SECRET && !(e)->comp  \
+                          && !(e)->tail)
 
 /*
  * A word in another script than Latin is held back in a stream when it is
@@ -1608,6 +1621,18 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     const u_char *text, size_t len, size_t from,
     ngx_http_llm_pii_matches_t *m)
 {
+    return ngx_http_llm_pii_scan_prior(pii, scratch, text, len, from,
+                                       NGX_HTTP_LLM_PII_NONE, m);
+}
+
+
+/* a scan; prior: where a credential a stream released before from ends */
+
+static int
+ngx_http_llm_pii_scan_prior(const ngx_http_llm_pii_t *pii,
+    hs_scratch_t *scratch, const u_char *text, size_t len, size_t from,
+    size_t prior, ngx_http_llm_pii_matches_t *m)
+{
     int                       rc;
     u_char                    c, *n;
     size_t                    i, k, nlen, nfrom, cl, nbp;
@@ -1632,7 +1657,13 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
     }
 
     if (rc == 0) {
-        return ngx_http_llm_pii_scan_text(pii, scratch, text, len, from, m);
+        if (ngx_http_llm_pii_scan_text(pii, scratch, text, len, from, m)
+            != 0)
+        {
+            return -1;
+        }
+
+        return ngx_http_llm_pii_comp(pii, text, len, from, prior, m);
     }
 
     n = m->norm;
@@ -1666,7 +1697,7 @@ ngx_http_llm_pii_scan(const ngx_http_llm_pii_t *pii, hs_scratch_t *scratch,
         }
     }
 
-    return 0;
+    return ngx_http_llm_pii_comp(pii, text, len, from, prior, m);
 }
 
 
@@ -3436,6 +3467,7 @@ ngx_http_llm_pii_push(ngx_http_llm_pii_matches_t *m, size_t start,
     e->type = type;
     e->prio = prio;
     e->tail = 0;
+    e->comp = 0;
 
     return 0;
 }
@@ -3625,7 +3657,14 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
         }
     }
 
-    if (ngx_http_llm_pii_scan(pii, scratch, s->buf, s->len, from, ms) != 0) {
+    /* the last credential released, for its companions after it */
+
+    b = (s->cred && s->cred >= s->base) ? s->cred - s->base
+                                        : NGX_HTTP_LLM_PII_NONE;
+
+    if (ngx_http_llm_pii_scan_prior(pii, scratch, s->buf, s->len, from, b, ms)
+        != 0)
+    {
         return -1;
     }
 
@@ -3702,19 +3741,35 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
         cut = ms->hold;
     }
 
-    for (i = n; i-- > 0; /* void */) {
-        if (m[i].start < cut && m[i].end >= cut) {
-            if (cut - m[i].start >= NGX_HTTP_LLM_PII_RUN_MAX
-                && cut > from
-                && memcmp(s->buf + m[i].start, NGX_HTTP_LLM_PII_BEGIN,
-                          sizeof(NGX_HTTP_LLM_PII_BEGIN) - 2) != 0)
-            {
-                m[i].end = cut;
-                continue;
-            }
+    for ( ;; ) {
+        for (i = n; i-- > 0; /* void */) {
+            if (m[i].start < cut && m[i].end >= cut) {
+                if (cut - m[i].start >= NGX_HTTP_LLM_PII_RUN_MAX
+                    && cut > from
+                    && memcmp(s->buf + m[i].start, NGX_HTTP_LLM_PII_BEGIN,
+                              sizeof(NGX_HTTP_LLM_PII_BEGIN) - 2) != 0)
+                {
+                    m[i].end = cut;
+                    continue;
+                }
 
-            cut = m[i].start;
+                cut = m[i].start;
+            }
         }
+
+        /* a credential's companion, while a credential may follow it */
+
+        if (!(pii->types & (1u << NGX_HTTP_LLM_PII_SECRET))) {
+            break;
+        }
+
+        b = ngx_http_llm_pii_comp_hold(s->buf, s->len, from, cut);
+
+        if (b >= cut) {
+            break;
+        }
+
+        cut = b;
     }
 
     /* never in the middle of a UTF-8 character */
@@ -3724,6 +3779,14 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
     }
 
     s->cut = (cut < s->from) ? s->from : cut;
+
+    /* the last credential released: its companions may come after it */
+
+    for (i = 0; i < n; i++) {
+        if (ngx_pii_cred(&m[i]) && m[i].end <= s->cut) {
+            s->cred = s->base + m[i].end;
+        }
+    }
 
     /* the text ends in an open key block, held whole: see above */
 
@@ -3756,6 +3819,7 @@ ngx_http_llm_pii_stream_consume(ngx_http_llm_pii_stream_t *s)
     if (drop) {
         memmove(s->buf, s->buf + drop, s->len - drop);
         s->len -= drop;
+        s->base += drop;
 
         if (s->open) {
             s->block -= drop;
@@ -3766,6 +3830,740 @@ ngx_http_llm_pii_stream_consume(ngx_http_llm_pii_stream_t *s)
     s->from = keep;
     s->cut = keep;
     s->matches.nelts = 0;
+}
+
+
+/*
+ * Companions of a credential (issue 17): the id, the user, the account,
+ * the client, the organisation, the tenant, the host or the endpoint named
+ * next to a credential the engine found.  What a detector such as
+ * trufflehog reports with a key (and verifies it against): the key alone
+ * is worth less without them, and with them a reader knows whose key it is
+ * and where it works.  Taken only next to a credential, never alone: an
+ * "id: 42" or a "host = db.internal" with no credential near is left as it
+ * is.
+ *
+ * A companion is a value after a name whose last word is one of
+ * NGX_HTTP_LLM_PII_COMP_WORDS ("ID=", "org_id: ", "host = ", "appId",
+ * "\"client_id\": \"", "account ID = '", "spotify id - '"), or the last word of a
+ * Jenkins-style element "<id>{adobe ftd7hkeafk0q}</id>"; the value is
+ * made of letters, digits and "._%+@:/~-", 4 to COMP_MAX characters, with a
+ * digit or one of ".@:/" (an identifier, an address, a URL: not a word).
+ * It is taken when a credential (a secret the engine found, not another
+ * companion) ends at most COMP_GAP bytes before the value (the nearest one
+ * before it, before the name), or starts at most COMP_GAP bytes after it,
+ * with at most two line breaks and no blank line between them (the same
+ * block of lines).
+ *
+ * Streams: the name is at most 48 bytes before the value and the
+ * credential before a companion ends at most COMP_GAP (64) bytes before
+ * it, so both are within the context a stream keeps; the credential's
+ * start may be gone, so the stream remembers where the last credential it
+ * released ends (stream->cred).  A credential after a companion comes
+ * later: a stream holds every companion (taken or not) from its start
+ * until the text up to COMP_GAP bytes after its end can be released
+ * (ngx_http_llm_pii_comp_hold()): at most COMP_GAP bytes more than the
+ * value itself.
+ */
+
+#define NGX_HTTP_LLM_PII_COMP_BACK  48      /* the name before the value */
+
+#define ngx_pii_comp_ch(c)  (ngx_pii_alnum(c) || (c) == '.' || (c) == '_'     \
+                             || (c) == '%' || (c) == '+' || (c) == '@'        \
+                             || (c) == ':' || (c) == '/' || (c) == '~'        \
+                             || (c) == '-')
+
+/* the last word of a companion's name, lower case, longest first */
+static const char  *ngx_http_llm_pii_comp_words[] = {
+    "organization", "organisation", "subdomain", "accountid", "workspace",
+    "projectid", "username", "hostname", "clientid", "tenantid", "endpoint",
+    "instance", "account", "project", "tenantid", "userid", "client",
+    "domain", "server", "tenant", "appid", "email", "login", "orgid",
+    "acct", "host", "mail", "user", "app", "org", "uri", "url", "id",
+    NULL
+};
+
+
+/*
+ * The ids of things that are not the owner of a key ("model_id",
+ * "request_id", "threadId"): the word before "id" that says so.
+ */
+static const char  *ngx_http_llm_pii_comp_other[] = {
+    "completion", "transaction", "version", "session", "request", "message",
+    "invoice", "product", "record", "object", "thread", "commit", "parent",
+    "region", "model", "trace", "build", "image", "order", "event", "batch",
+    "chat", "span", "file", "item", "node", "zone", "task", "msg", "req",
+    "run", "job", "row",
+    NULL
+};
+
+
+/* "id" after a word of ngx_http_llm_pii_comp_other (ends at qe) */
+
+static int
+ngx_http_llm_pii_comp_other_id(const u_char *t, size_t qe, size_t lo)
+{
+    size_t       qb, i, w;
+    const char  *s;
+
+    if (qe > lo && (t[qe - 1] == '_' || t[qe - 1] == '-' || t[qe - 1] == '.'
+                    || t[qe - 1] == ' '))
+    {
+        qe--;
+    }
+
+    qb = qe;
+
+    while (qb > lo && ngx_pii_alpha(t[qb - 1]) && qe - qb < 16) {
+        qb--;
+    }
+
+    for (i = 0; ngx_http_llm_pii_comp_other[i]; i++) {
+        s = ngx_http_llm_pii_comp_other[i];
+        w = strlen(s);
+
+        if (w == qe - qb && ngx_http_llm_pii_casecmp(t + qb, s, w)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the last word of a name that ends at ke: 1 when it names a companion */
+
+static int
+ngx_http_llm_pii_comp_word(const u_char *t, size_t ke, size_t lo)
+{
+    size_t       kb, n, w;
+    const char  *s;
+    size_t       i;
+
+    kb = ke;
+
+    while (kb > lo && ngx_pii_alpha(t[kb - 1]) && ke - kb < 24) {
+        kb--;
+    }
+
+    if (kb == ke) {
+        return 0;
+    }
+
+    n = ke - kb;
+
+    for (i = 0; ngx_http_llm_pii_comp_words[i]; i++) {
+        s = ngx_http_llm_pii_comp_words[i];
+        w = strlen(s);
+
+        if (w > n || !ngx_http_llm_pii_casecmp(t + ke - w, s, w)) {
+            continue;
+        }
+
+        /* a word of its own: "ORG_ID", "account ID", "appId", "ClientID" */
+
+        if (w == n) {
+            if (kb > 0 && ngx_pii_digit(t[kb - 1])) {
+                return 0;
+            }
+
+        } else if (!(ngx_pii_upper(t[ke - w]) && ngx_pii_lower(t[ke - w - 1])))
+        {
+            continue;
+        }
+
+        return !(w == 2 && ngx_http_llm_pii_comp_other_id(t, ke - w, lo));
+    }
+
+    return 0;
+}
+
+
+/* where the name of a companion whose value starts at vs starts, or NONE */
+
+static size_t
+ngx_http_llm_pii_comp_key(const u_char *t, size_t vs, int brace)
+{
+    int     quoted, words;
+    size_t  p, lo, sp;
+
+    lo = (vs > NGX_HTTP_LLM_PII_COMP_BACK) ? vs - NGX_HTTP_LLM_PII_COMP_BACK
+                                          : 0;
+    p = vs;
+
+    /* a name, an operator, the value: "ID=", "host = '", "id - '" */
+
+    quoted = 0;
+
+    if (p > lo && (t[p - 1] == '"' || t[p - 1] == '\'')) {
+        p--;
+        quoted = 1;
+    }
+
+    for (sp = 0; p > lo && (t[p - 1] == ' ' || t[p - 1] == '\t') && sp < 4;
+         sp++)
+    {
+        p--;
+    }
+
+    if (p > lo + 1 && t[p - 1] == '>' && t[p - 2] == '=') {
+        p -= 2;                                 /* "=>" */
+
+    } else if (p > lo && t[p - 1] == '=') {
+        p--;
+
+        if (p > lo && t[p - 1] == ':') {        /* ":=" */
+            p--;
+        }
+
+    } else if (p > lo && t[p - 1] == ':') {
+        p--;
+
+    } else if (p > lo + 1 && t[p - 1] == '-' && t[p - 2] == ' ' && quoted
+               && sp)
+    {
+        p--;                                    /* "token - 'value'" */
+
+    } else {
+        goto element;
+    }
+
+    for (sp = 0; p > lo && (t[p - 1] == ' ' || t[p - 1] == '\t') && sp < 4;
+         sp++)
+    {
+        p--;
+    }
+
+    if (p > lo && (t[p - 1] == '"' || t[p - 1] == '\'')) {
+        p--;
+    }
+
+    if (ngx_http_llm_pii_comp_word(t, p, lo)) {
+        while (p > lo && ngx_pii_alpha(t[p - 1])) {
+            p--;
+        }
+
+        return p;
+    }
+
+element:
+
+    /* "<id>value", "<id>{value", "<id>{adobe value", "<id>{anypoint org v" */
+
+    p = vs;
+
+    if (p > lo && t[p - 1] == ' ') {
+        if (!brace) {
+            return NGX_HTTP_LLM_PII_NONE;       /* no "{" before the words */
+        }
+
+        for (words = 0; words < 3; words++) {
+            if (p <= lo || t[p - 1] != ' ') {
+                return NGX_HTTP_LLM_PII_NONE;
+            }
+
+            p--;
+
+            sp = p;
+
+            while (p > lo && ngx_pii_alpha(t[p - 1]) && sp - p < 24) {
+                p--;
+            }
+
+            if (p == sp || p <= lo) {
+                return NGX_HTTP_LLM_PII_NONE;
+            }
+
+            if (t[p - 1] == '{') {
+                break;
+            }
+        }
+    }
+
+    if (p > lo && t[p - 1] == '{') {
+        p--;
+
+    } else if (p != vs) {
+        return NGX_HTTP_LLM_PII_NONE;           /* words only inside "{" */
+    }
+
+    if (p <= lo || t[p - 1] != '>') {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    p--;
+
+    if (!ngx_http_llm_pii_comp_word(t, p, lo)) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    while (p > lo && ngx_pii_alpha(t[p - 1])) {
+        p--;
+    }
+
+    if (p <= lo || t[p - 1] != '<') {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    return p - 1;
+}
+
+
+/* the end of a companion's value that starts at vs, or NONE */
+
+static size_t
+ngx_http_llm_pii_comp_value(const u_char *t, size_t len, size_t vs)
+{
+    int     mark;
+    size_t  i, e;
+
+    mark = 0;
+
+    for (i = vs; i < len && ngx_pii_comp_ch(t[i]); i++) {
+        if (i - vs > NGX_HTTP_LLM_PII_COMP_MAX) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+    }
+
+    e = i;
+
+    while (e > vs && (t[e - 1] == '.' || t[e - 1] == ':' || t[e - 1] == '-'
+                      || t[e - 1] == '/'))
+    {
+        e--;
+    }
+
+    if (e - vs < 4 || e - vs > NGX_HTTP_LLM_PII_COMP_MAX) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    for (i = vs; i < e; i++) {
+        if (ngx_pii_digit(t[i]) || t[i] == '.' || t[i] == '@' || t[i] == ':'
+            || t[i] == '/')
+        {
+            mark = 1;
+            break;
+        }
+    }
+
+    return mark ? e : NGX_HTTP_LLM_PII_NONE;
+}
+
+
+/*
+ * How far after an operator a companion's value may start (see
+ * comp_key()): "=", ":", "-", ">" then spaces and a quote, 6 bytes; "{"
+ * then the words of "<id>{adobe value", COMP_BACK.  0: no operator.
+ */
+
+static const u_char  ngx_http_llm_pii_comp_op[256] = {
+    ['='] = 6, [':'] = 6, ['-'] = 6, ['>'] = 6,
+    ['{'] = NGX_HTTP_LLM_PII_COMP_BACK
+};
+
+
+/*
+ * The next companion (a name and a value after it) whose value starts in
+ * [i, end): the value's end, *ks and *vs; or NONE.  Only the bytes within
+ * the reach of an operator are looked at: the others are skipped a byte
+ * and a table look-up each.
+ */
+
+static size_t
+ngx_http_llm_pii_comp_next(const u_char *t, size_t len, size_t i, size_t end,
+    size_t *ks, size_t *vs)
+{
+    u_char         c;
+    size_t         k, e, br, reach, r;
+    const u_char  *p;
+
+    if (end > len) {
+        end = len;
+    }
+
+    if (i == 0) {
+        i = 1;
+    }
+
+    if (i >= end) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    /* the operators before i-1 whose reach may go to i or beyond */
+
+    br = NGX_HTTP_LLM_PII_NONE;
+    reach = 0;
+
+    k = (i > NGX_HTTP_LLM_PII_COMP_BACK + 1)
+        ? i - 1 - NGX_HTTP_LLM_PII_COMP_BACK : 0;
+
+    while (k < i - 1) {
+        p = memchr(t + k, '{', i - 1 - k);
+
+        if (p == NULL) {
+            break;
+        }
+
+        br = p - t;
+        reach = br + NGX_HTTP_LLM_PII_COMP_BACK;
+        k = br + 1;
+    }
+
+    for (k = (i > 7) ? i - 7 : 0; k < i - 1; k++) {
+        r = ngx_http_llm_pii_comp_op[t[k]];
+
+        if (k + r > reach) {
+            reach = k + r;
+        }
+    }
+
+    for (/* void */; i < end; i++) {
+
+        c = t[i - 1];
+        r = ngx_http_llm_pii_comp_op[c];
+
+        if (r) {
+            if (i - 1 + r > reach) {
+                reach = i - 1 + r;
+            }
+
+            if (c == '{') {
+                br = i - 1;
+            }
+
+        } else if (i > reach) {
+
+            /* on to the byte after the next operator */
+
+#if (NGX_HTTP_LLM_PII_SSE2)
+            while (i + 16 <= end) {
+                __m128i  v, m;
+
+                v = _mm_loadu_si128((const __m128i *) (t + i));
+                m = _mm_or_si128(
+                        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
+                                     _mm_cmpeq_epi8(v, _mm_set1_epi8(':'))),
+                        _mm_or_si128(
+                            _mm_or_si128(
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('-')),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))),
+                            _mm_cmpeq_epi8(v, _mm_set1_epi8('{'))));
+
+                if (_mm_movemask_epi8(m)) {
+                    break;
+                }
+
+                i += 16;
+            }
+#endif
+
+            while (i < end && ngx_http_llm_pii_comp_op[t[i]] == 0) {
+                i++;
+            }
+
+            continue;
+        }
+
+        /* what may come right before a value: see comp_key() */
+
+        switch (c) {
+        case ' ': case '\t': case '"': case '\'': case '=': case '{': case '>':
+            break;
+        default:
+            continue;
+        }
+
+        if (!ngx_pii_alnum(t[i])) {
+            continue;
+        }
+
+        k = ngx_http_llm_pii_comp_key(t, i,
+                                      br != NGX_HTTP_LLM_PII_NONE
+                                      && i - br <= NGX_HTTP_LLM_PII_COMP_BACK);
+
+        if (k == NGX_HTTP_LLM_PII_NONE) {
+            continue;
+        }
+
+        e = ngx_http_llm_pii_comp_value(t, len, i);
+
+        if (e == NGX_HTTP_LLM_PII_NONE) {
+            continue;
+        }
+
+        *ks = k;
+        *vs = i;
+
+        return e;
+    }
+
+    return NGX_HTTP_LLM_PII_NONE;
+}
+
+
+/* the text between a credential and its companion: one block of lines */
+
+static int
+ngx_http_llm_pii_comp_gap(const u_char *t, size_t a, size_t b)
+{
+    size_t  i, nl, last;
+
+    nl = 0;
+    last = NGX_HTTP_LLM_PII_NONE;
+
+    for (i = a; i < b; i++) {
+        if (t[i] == '\n') {
+            if (++nl > 2 || last != NGX_HTTP_LLM_PII_NONE) {
+                return 0;
+            }
+
+            last = i;
+
+        } else if (t[i] != ' ' && t[i] != '\t' && t[i] != '\r') {
+            last = NGX_HTTP_LLM_PII_NONE;
+        }
+    }
+
+    return 1;
+}
+
+
+/* a companion [vs, ve) named at ks: next to a credential of e[0, n)? */
+
+static int
+ngx_http_llm_pii_comp_take(const u_char *t, ngx_http_llm_pii_match_t *e,
+    size_t n, size_t prior, size_t ks, size_t vs, size_t ve)
+{
+    size_t  lo, hi, j, c;
+
+    /* the first match that ends after vs */
+
+    lo = 0;
+    hi = n;
+
+    while (lo < hi) {
+        j = lo + (hi - lo) / 2;
+
+        if (e[j].end <= vs) {
+            lo = j + 1;
+
+        } else {
+            hi = j;
+        }
+    }
+
+    /*
+     * nothing found in the value: a value another detector took (an
+     * address, an IP address) keeps its type, it is redacted either way
+     */
+
+    if (lo < n && e[lo].start < ve) {
+        return 0;
+    }
+
+    /* the nearest credential before it (or the stream's, before from) */
+
+    c = prior;
+
+    for (j = lo; j-- > 0; /* void */) {
+        if (e[j].end + NGX_HTTP_LLM_PII_COMP_GAP < vs) {
+            c = NGX_HTTP_LLM_PII_NONE;
+            break;
+        }
+
+        if (ngx_pii_cred(&e[j])) {
+            c = e[j].end;
+            break;
+        }
+    }
+
+    if (c != NGX_HTTP_LLM_PII_NONE && c <= ks
+        && vs - c <= NGX_HTTP_LLM_PII_COMP_GAP
+        && ngx_http_llm_pii_comp_gap(t, c, ks))
+    {
+        return 1;
+    }
+
+    /* the nearest credential after it */
+
+    for (j = lo; j < n; j++) {
+        if (e[j].start < ve) {
+            continue;
+        }
+
+        if (e[j].start - ve > NGX_HTTP_LLM_PII_COMP_GAP) {
+            break;
+        }
+
+        if (ngx_pii_cred(&e[j])) {
+            return ngx_http_llm_pii_comp_gap(t, ve, e[j].start);
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * After a scan: the companions of the credentials of m (and of the one
+ * that ends at prior, released by a stream before from), as secrets.
+ */
+
+static int
+ngx_http_llm_pii_comp(const ngx_http_llm_pii_t *pii, const u_char *text,
+    size_t len, size_t from, size_t prior, ngx_http_llm_pii_matches_t *m)
+{
+    size_t                     i, n, k, lo, hi, done, ks, vs, ve, j, last;
+    ngx_http_llm_pii_match_t  *e;
+
+    if (!(pii->types & (1u << NGX_HTTP_LLM_PII_SECRET))) {
+        return 0;
+    }
+
+    n = m->nelts;
+    done = from;
+
+    for (k = 0; k <= 2 * n; k++) {
+
+        /* the ranges where a companion of a credential may start */
+
+        if (k == 0) {
+            if (prior == NGX_HTTP_LLM_PII_NONE) {
+                continue;
+            }
+
+            lo = prior;
+            hi = prior + NGX_HTTP_LLM_PII_COMP_GAP + 1;
+
+        } else {
+            e = &m->elts[(k - 1) / 2];
+
+            if (!ngx_pii_cred(e)) {
+                continue;
+            }
+
+            if (k % 2) {
+                lo = (e->start > NGX_HTTP_LLM_PII_COMP_GAP
+                                 + NGX_HTTP_LLM_PII_COMP_MAX)
+                     ? e->start - NGX_HTTP_LLM_PII_COMP_GAP
+                       - NGX_HTTP_LLM_PII_COMP_MAX
+                     : 0;
+                hi = e->start;
+
+            } else {
+                lo = e->end;
+                hi = e->end + NGX_HTTP_LLM_PII_COMP_GAP + 1;
+            }
+        }
+
+        if (lo < done) {
+            lo = done;
+        }
+
+        while (lo < hi) {
+            ve = ngx_http_llm_pii_comp_next(text, len, lo, hi, &ks, &vs);
+
+            if (ve == NGX_HTTP_LLM_PII_NONE) {
+                break;
+            }
+
+            lo = vs + 1;
+
+            if (ngx_http_llm_pii_comp_take(text, m->elts, n, prior, ks, vs,
+                                           ve))
+            {
+                if (ngx_http_llm_pii_push(m, vs, ve, NGX_HTTP_LLM_PII_SECRET,
+                                          0)
+                    != 0)
+                {
+                    return -1;
+                }
+
+                m->elts[m->nelts - 1].comp = 1;
+            }
+        }
+
+        if (hi > done) {
+            done = hi;
+        }
+    }
+
+    if (m->nelts == n) {
+        return 0;
+    }
+
+    /* in order; a match inside a companion goes (an address, a host) */
+
+    e = m->elts;
+
+    qsort(e, m->nelts, sizeof(ngx_http_llm_pii_match_t),
+          ngx_http_llm_pii_cmp);
+
+    j = 0;
+    last = 0;
+
+    for (i = 0; i < m->nelts; i++) {
+        if (j > 0 && e[i].start < last) {
+            if (e[i].end <= last) {
+                continue;
+            }
+
+            e[i].start = last;
+        }
+
+        e[j++] = e[i];
+        last = e[i].end;
+    }
+
+    m->nelts = j;
+
+    return 0;
+}
+
+
+/*
+ * A stream releases [from, cut): a companion (taken or not) whose value
+ * starts before cut is held from its start while a credential could still
+ * come within COMP_GAP bytes after it (cut <= its end + COMP_GAP).  The
+ * new cut, or cut.
+ */
+
+static size_t
+ngx_http_llm_pii_comp_hold(const u_char *t, size_t len, size_t from,
+    size_t cut)
+{
+    size_t  lo, ks, vs, ve, min;
+
+    /*
+     * Only a value that ends at or after cut - COMP_GAP matters: from the
+     * start of the run of value characters there (a value is one run of
+     * them, at most COMP_MAX long)
+     */
+
+    lo = (cut > from + NGX_HTTP_LLM_PII_COMP_GAP)
+         ? cut - NGX_HTTP_LLM_PII_COMP_GAP : from;
+    min = (lo > from + NGX_HTTP_LLM_PII_COMP_MAX)
+          ? lo - NGX_HTTP_LLM_PII_COMP_MAX : from;
+
+    while (lo > min && ngx_pii_comp_ch(t[lo - 1])) {
+        lo--;
+    }
+
+    while (lo < cut) {
+        ve = ngx_http_llm_pii_comp_next(t, len, lo, cut, &ks, &vs);
+
+        if (ve == NGX_HTTP_LLM_PII_NONE) {
+            break;
+        }
+
+        if (cut <= ve + NGX_HTTP_LLM_PII_COMP_GAP) {
+            return vs;
+        }
+
+        lo = vs + 1;
+    }
+
+    return cut;
 }
 
 

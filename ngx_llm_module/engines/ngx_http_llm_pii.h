@@ -32,6 +32,9 @@
  *     (a quoted value after a credential word, while the bytes after the
  *     word that decide it have not all come: see docs/redaction.md), from
  *     its start (matches.hold);
+ *   - a credential's companion (an id, a user, a host named next to a
+ *     credential), from its start until the text up to COMP_GAP bytes
+ *     after it can be released (a credential may still come);
  *   - with custom rules, the last (longest match - 1) bytes, at most
  *     NGX_HTTP_LLM_PII_RULE_MAX - 1 for rules without a bound;
  *   - with NGX_HTTP_LLM_PII_PLACEHOLDERS, an unfinished "[NAME_N]".
@@ -86,6 +89,14 @@
 #define NGX_HTTP_LLM_PII_RULE_MAX     256
 #define NGX_HTTP_LLM_PII_CONTEXT      64    /* the words before a value:
                                                "SSN", "phone: " */
+/*
+ * A credential's companions (an id, a user, a host named next to it): the
+ * most bytes between the credential and the companion's value, and the
+ * longest value taken.  A stream holds a companion until COMP_GAP bytes
+ * after it are decided (see docs/redaction.md).
+ */
+#define NGX_HTTP_LLM_PII_COMP_GAP     64
+#define NGX_HTTP_LLM_PII_COMP_MAX     256
 
 /* a placeholder: "[" NAME "_" digits "]" or "[" NAME ":" 8 hex "]" */
 #define NGX_HTTP_LLM_PII_LABEL_LEN    (NGX_HTTP_LLM_PII_NAME_LEN + 12)
@@ -117,6 +128,9 @@ typedef struct {
     unsigned                    tail:1;      /* the rest of a long private
                                                 key block: its placeholder
                                                 was already given */
+    unsigned                    comp:1;      /* a secret's companion (an
+                                                id, a user, a host named
+                                                next to a credential) */
 } ngx_http_llm_pii_match_t;
 
 
@@ -152,6 +166,11 @@ typedef struct {
     size_t                      block;       /* open: where the key block
                                                 starts */
     size_t                      checked;     /* open: no END line before */
+    size_t                      base;        /* bytes dropped before buf */
+    size_t                      cred;        /* where the last credential
+                                                released ends, counted from
+                                                the stream's start; 0: none
+                                                (see the companions) */
     unsigned                    swallow:1;   /* in a too long key block */
     unsigned                    open:1;      /* held: an open key block,
                                                 nothing after it changes

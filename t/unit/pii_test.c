@@ -850,6 +850,62 @@ static sample_t  samples[] = {
       "token = \"aaaaa#11bbbbb\", secret = \"/usr/lib/x86_64#2/abc\", token "
       "= \"Ab#1 2cd\"", NULL },
 
+    /*
+     * a credential's companions (seccomp): the id, user, host or URL named
+     * next to a credential the engine found, within 64 bytes and the same
+     * block of lines, before or after it; never without a credential
+     */
+    { "[DEBUG] Using zorbex KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\n"
+      "\t\t[DEBUG] Using zorbex ID=kx7t2mq9\n",
+      "[DEBUG] Using zorbex KEY=[SECRET]\n"
+      "\t\t[DEBUG] Using zorbex ID=[SECRET]\n" },
+    { "<id>{zorbex app 7kq2mx9vt4}</id>\n  <secret>{zorbex AQAAABAAA q8wz3k"
+      "d9x7mv2pl4rt6yh1bn5cj0fs8e}</secret>",
+      "<id>{zorbex app [SECRET]}</id>\n  <secret>{zorbex AQAAABAAA [SECRET]"
+      "}</secret>" },
+    { "role_id = '3f2a9c41-7b7e-4d21-9f0a-6c5e2b8d1a47'\nsecret_id = '9d1"
+      "e7c2b-4a5f-4e3b-8c6d-2f1a0b9e8d7c'\nvault_url = 'https://vault.zorbe"
+      "x.io'\n",
+      "role_id = '[SECRET]'\nsecret_id = '[SECRET]'\nvault_url = '[SECRET]'"
+      "\n" },
+    { "CONFLUENCE_URL=https://wiki.zorbex.io:8443\nconfluence_token=NTk3Mj"
+      "QzOTIyNTAwOtFOuTsHRIp1E81GApKpC2xpEzfz\n",
+      "CONFLUENCE_URL=[SECRET]\nconfluence_token=[SECRET]\n" },
+    /* an address keeps its type (it is redacted either way) */
+    { "api_key: sk-proj-q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8eAb\n  "
+      "\"client_id\": \"app-4471.zorbex.io\", user: ops@zorbex.io",
+      "api_key: [SECRET]\n  \"client_id\": \"[SECRET]\", user: [EMAIL]" },
+    /* no credential near: ids, users, hosts stay */
+    { "host = db.zorbex.io\nuser: ops@zorbex.io\nID=kx7t2mq9 <id>{app 7kq2"
+      "mx9vt4}</id> client_id: 4471-abc", "host = db.zorbex.io\nuser: "
+      "[EMAIL]\nID=kx7t2mq9 <id>{app 7kq2mx9vt4}</id> client_id: 4471-abc" },
+    /* a blank line, or more than 64 bytes, between them */
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\n\nID=kx7t2mq9\n",
+      "KEY=[SECRET]\n\nID=kx7t2mq9\n" },
+    { "host = db.zorbex.io and then a few more words to push it far away "
+      "from the key, KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e",
+      "host = db.zorbex.io and then a few more words to push it far away "
+      "from the key, KEY=[SECRET]" },
+    { "host = db.zorbex.io and a few more words to push it away from the "
+      "key, KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e",
+      "host = [SECRET] and a few more words to push it away from the "
+      "key, KEY=[SECRET]" },
+    /*
+     * a credential at the very end: the ranges after it end at the text's
+     * end (fuzz/corpus/pii/secret-companion-range-past-end: the look for
+     * a "{" read past it)
+     */
+    { "key AKIAIOSFODNN7EXAMPLE sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXyZ",
+      "key [SECRET] [SECRET]" },
+    /* the ids of other things: a model, a request, a thread */
+    { "api_key = \"sk-proj-q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8eAb\"\nmodel_id "
+      "= \"gpt-4o\", request_id: req_7f3a9c, threadId=thr_9x2k",
+      "api_key = \"[SECRET]\"\nmodel_id = \"gpt-4o\", request_id: req_7f"
+      "3a9c, threadId=thr_9x2k" },
+    /* words, not identifiers: "valid", "ghost", "user: admin" */
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e valid=abc123 ghost: x1.io "
+      "user: admin", "KEY=[SECRET] valid=abc123 ghost: x1.io user: admin" },
+
     { NULL, NULL }
 };
 
