@@ -10692,8 +10692,13 @@ ngx_http_llm_pii_quoted_any(const u_char *t, size_t len, size_t v)
  * a document whose "kind:" is Secret are base64 ("password: UyFCXCpk...",
  * "tls.key: |" and the value on the lines after it); they are taken when
  * the value has 10 base64 characters or more (a shorter one, "YmFyCg==",
- * is a word or a placeholder), from the first such member's name to the
- * last one's value (the member names, as gitleaks' rule reports them).
+ * is a word or a placeholder).  The span starts right after the line that
+ * was matched (with "kind:" first, the lines between it and the block are
+ * masked too) and ends with the last such value: so the matched line is
+ * never more than a stream's context before the span, and a stream that
+ * has not released the span yet (another value held before it) still has
+ * the line to match again (a span that started further on was lost when
+ * the line left the context: found by the fuzzer).
  * The "kind:" line may come before the block (ngx_http_llm_pii_v_k8s_kind())
  * or after it (_v_k8s_data()), within K8S_GAP bytes, in the same document
  * (no "---" and no other "kind:" line between).  Each validator reads
@@ -11007,7 +11012,7 @@ ngx_http_llm_pii_v_k8s_kind(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     int     open, rc;
-    size_t  ls, ki, di, p, q, eol, lim, bs, be, next;
+    size_t  ls, ki, di, ks, p, q, eol, lim, bs, be, next;
 
     ls = ngx_http_llm_pii_k8s_line(t, *start);
 
@@ -11029,6 +11034,7 @@ ngx_http_llm_pii_v_k8s_kind(const u_char *t, size_t len, size_t *start,
     }
 
     lim = p + NGX_HTTP_LLM_PII_K8S_GAP;
+    ks = p + 1;
 
     for (p++; p < lim; p = eol + 1) {
         if (p >= len) {
@@ -11084,7 +11090,7 @@ ngx_http_llm_pii_v_k8s_kind(const u_char *t, size_t len, size_t *start,
             return 0;
         }
 
-        *start = bs;
+        *start = ks;
         *end = be;
 
         return rc;
@@ -11176,7 +11182,7 @@ ngx_http_llm_pii_v_k8s_data(const u_char *t, size_t len, size_t *start,
             return 0;
         }
 
-        *start = bs;
+        *start = *end;                         /* the line after "data:" */
         *end = be;
 
         return open ? NGX_HTTP_LLM_PII_OPEN : 1;

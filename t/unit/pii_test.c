@@ -720,18 +720,18 @@ static sample_t  samples[] = {
 
     /*
      * secret recall, fourth block: Kubernetes Secret manifests, "kind:"
-     * before the data block or after it, a block scalar; not another kind,
+     * before the data block (masked from the line after it) or after it
+     * (from the line after "data:"), a block scalar; not another kind,
      * not a short value ("YmFyCg==", "bar")
      */
     { "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n"
       "  password: UyFCXCpkJHpEc2I9\n  username: YWRtaW4=\n",
-      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n"
-      "  [SECRET]\n  username: YWRtaW4=\n" },
+      "apiVersion: v1\nkind: Secret\n[SECRET]\n  username: YWRtaW4=\n" },
     { "apiVersion: v1\ndata:\n  .dockercfg: |\n    eyJhdXRocyI6eyJodHRwczovL2"
       "V4YW1wbGUvdjEvIjp7ImF1dGgiOiJvcGVuc2VzYW1lIn19fQo=\nkind: Secret",
-      "apiVersion: v1\ndata:\n  [SECRET]\nkind: Secret" },
+      "apiVersion: v1\ndata:\n[SECRET]\nkind: Secret" },
     { "apiVersion: v1\ndata:\n\textra: 'YWRtaW46cGFzc3dvcmQ='\nkind: 'secret'\n",
-      "apiVersion: v1\ndata:\n\t[SECRET]'\nkind: 'secret'\n" },
+      "apiVersion: v1\ndata:\n[SECRET]'\nkind: 'secret'\n" },
     { "kind: ConfigMap\ndata:\n  key: c2VjcmV0L215c2VjcmV0\n", NULL },
     { "kind: SecretStore\ndata:\n  key: c2VjcmV0L215c2VjcmV0\n", NULL },
     { "kind: Secret\ndata:\n  extra: YmFyCg==\n  pw: {{ .Values.pw }}\n", NULL },
