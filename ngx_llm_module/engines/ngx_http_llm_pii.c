@@ -252,6 +252,10 @@ static int ngx_http_llm_pii_v_k8s_data(const u_char *t, size_t len,
 static int ngx_http_llm_pii_v_jenkins(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_b64_part(const u_char *p, size_t n);
+static int ngx_http_llm_pii_v_sumo(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_fb_app(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 static int ngx_http_llm_pii_header_name(const u_char *t, size_t len,
     size_t w, size_t e);
 static int ngx_http_llm_pii_quoted_token(const u_char *t, size_t len,
@@ -444,7 +448,7 @@ static const u_char *ngx_http_llm_pii_memmem(const u_char *p,
     "plivo|sinch|vultr|groq|jira|okta|snyk|zoho|aws|gcp|"                    \
     /* secret recall, fourth block: services seen in the fit half */         \
     "cloudmersive|invoiceocean|textmagic|liveagent|bitstamp|metabase|"       \
-    "loggly|kucoin|kraken|shippo|duffel)"
+    "loggly|kucoin|kraken|shippo|duffel|redhat|geoip|luno)"
 
 /*
  * Patterns compiled into databases of their own, each scanned only where
@@ -1010,6 +1014,24 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
       "\\{AQAAABAAA",
       ngx_http_llm_pii_v_jenkins },
+
+    /*
+     * SumoLogic access ids, "su" and 12 letters or digits, after a name
+     * that starts with "sumo" (gitleaks' rule): the id
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "sumo[a-z0-9_.-]{0,24}[\"']?[ \\t]{0,3}(?::=|=>|\\?=|[:=])[ \\t]{0,3}"
+      "[\"'`]?su[a-z0-9]{12}",
+      ngx_http_llm_pii_v_sumo },
+
+    /*
+     * Facebook app access tokens "<app id>|<app secret>" (15 or 16 digits,
+     * "|" or "%7C", 27 to 40 characters): the secret; from the "|" (a
+     * literal is cheap to look for), the validator checks the id before it
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      "(?:\\||%7[Cc])[0-9A-Za-z_-]{27,40}",
+      ngx_http_llm_pii_v_fb_app },
 
     /*
      * National IDs, second block: appended.  The forms of the second
@@ -7845,6 +7867,23 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
+    /*
+     * "user:" with no password (curl asks for it): an API key given as the
+     * user ("curl -u sk_test_...:"), taken when it looks random (fourth
+     * block)
+     */
+
+    if (b == colon) {
+        if (!ngx_http_llm_pii_random(t + a, colon - 1 - a, 8)) {
+            return 0;
+        }
+
+        *start = a;
+        *end = b;
+
+        return 1;
+    }
+
     /* "1000:1000" is a user and a group */
 
     for (i = colon; i < b && (ngx_pii_digit(t[i]) || t[i] == '\''); i++) {
@@ -11259,4 +11298,110 @@ static int
 ngx_http_llm_pii_b64_part(const u_char *p, size_t n)
 {
     return (memchr(p, '+', n) != NULL || memchr(p, '/', n) != NULL);
+}
+
+
+/*
+ * SumoLogic access ids: "su" and 12 letters or digits, whole (no token
+ * character after it), with a digit or both cases (not a word), no
+ * placeholder; the value is the last 14 bytes of the match.
+ */
+
+static int
+ngx_http_llm_pii_v_sumo(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t    i, s;
+    unsigned  digit, upper, lower;
+
+    s = *end - 14;
+
+    if ((*end < len && ngx_pii_tokch(t[*end]))
+        || (t[s] != 's' && t[s] != 'S') || (t[s + 1] != 'u' && t[s + 1] != 'U'))
+    {
+        return 0;
+    }
+
+    digit = 0;
+    upper = 0;
+    lower = 0;
+
+    for (i = s + 2; i < *end; i++) {
+        digit += ngx_pii_digit(t[i]);
+        upper += ngx_pii_upper(t[i]);
+        lower += ngx_pii_lower(t[i]);
+    }
+
+    if (!(digit || (upper && lower))
+        || ngx_http_llm_pii_placeholder_run(t + s, 14)
+        || ngx_http_llm_pii_fake(t + s, 14))
+    {
+        return 0;
+    }
+
+    *start = s;
+
+    return 1;
+}
+
+
+/*
+ * Facebook app access tokens: back from the "|" (or "%7C") over 15 or 16
+ * digits, not after a letter, a digit or "_"; the secret after it ends the
+ * token (no token character after it) and looks random
+ * (ngx_http_llm_pii_random(), 16 characters at least).  The secret is
+ * masked, not the app id before it: a public number, and one that a stream
+ * has let out by the time the secret comes ("|" is no character of a value
+ * it holds back).
+ */
+
+static int
+ngx_http_llm_pii_v_fb_app(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t  e, bar, v, d;
+
+    e = *end;
+
+    if (e < len && ngx_pii_tokch(t[e])) {
+        return 0;
+    }
+
+    /* the separator: the last "|" or "%7C" before the secret */
+
+    for (v = e; v > 0 && ngx_pii_tokch(t[v - 1]); v--) { /* void */ }
+
+    if (v > 0 && t[v - 1] == '|') {
+        bar = v - 1;
+
+    } else if (v >= 3 && t[v - 3] == '%' && t[v - 2] == '7'
+               && (t[v - 1] == 'C' || t[v - 1] == 'c'))
+    {
+        bar = v - 3;
+
+    } else {
+        return 0;
+    }
+
+    if (e - v < 27 || e - v > 40) {
+        return 0;
+    }
+
+    for (d = bar; d > 0 && ngx_pii_digit(t[d - 1]); d--) {
+        if (bar - d > 16) {
+            return 0;
+        }
+    }
+
+    if (bar - d < 15 || bar - d > 16 || (d > 0 && ngx_pii_word(t[d - 1]))) {
+        return 0;
+    }
+
+    if (!ngx_http_llm_pii_random(t + v, e - v, 16)) {
+        return 0;
+    }
+
+    *start = v;
+
+    return 1;
 }

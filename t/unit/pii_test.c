@@ -752,6 +752,15 @@ static sample_t  samples[] = {
     { "shippo_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL },
     { "\"getgist_secret\": \"N8Br7K+jbDiuLtKWw9Jd1Gr3OvC+vNSJ=31u\"",
       "\"getgist_secret\": \"[SECRET]\"" },
+    /* SumoLogic access ids, Facebook app tokens, "curl -u key:" */
+    { "sumologic_access_id = \"sug5XpdpaoxtOH\"; SUMO_ACCESSID=suDbJw97o9WVo0",
+      "sumologic_access_id = \"[SECRET]\"; SUMO_ACCESSID=[SECRET]" },
+    { "sumo wrestling, sumo_id: superstitious", NULL },
+    { "fb 1477036645700765|wRPf2v3mt2JfMqCLK8n7oltrEmc ok",
+      "fb 1477036645700765|[SECRET] ok" },
+    { "| 1477036645700765 |abcdefghijklmnopqrstuvwxyzabcdef |", NULL },
+    { "curl -u \"d2LkV78zLx7t:\" https://localhost:9200 and curl -u admin: x",
+      "curl -u \"[SECRET]\" https://localhost:9200 and curl -u admin: x" },
 
     /* passwords assigned in configuration files */
     { "password       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\n"
