@@ -3,7 +3,7 @@
 # the "kind:" line before the block or after it, a block scalar), Jenkins
 # credential secrets ("{AQAAABAAA...}"), provider prefixes (Shippo,
 # BestTime), a provider's name before its key (KuCoin), a base64 value with
-# "=" inside, SumoLogic access ids, Facebook app tokens, "curl -u key:"; in a request, in a JSON answer, and in a stream sent one
+# "=" inside, SumoLogic access ids, "curl -u key:"; in a request, in a JSON answer, and in a stream sent one
 # character per event (held from the "data:" line until "kind: Secret"
 # comes).
 
@@ -23,11 +23,10 @@ no_root_location();
 # a line break is the JSON escape \\u000a (one event)
 (our $StreamText = "apiVersion: v1\ndata:\n  password: UyFCXCpkJHpEc2I9\n"
     . "kind: Secret\n---\n<secret>{AQAAABAAA 2pRMKW=JrG9+xYmqlJMa4Omf9goq}"
-    . "</secret> kucoin c19c2539c53367c726a5c04c, "
-    . "fb 1477036645700765|wRPf2v3mt2JfMqCLK8n7oltrEmc ok") =~ s/\n/\\\\u000a/g;
+    . "</secret> kucoin c19c2539c53367c726a5c04c ok") =~ s/\n/\\\\u000a/g;
 our $Stream = by_char($StreamText);
 
-our $Answer = 'kind: Secret\\\\ndata:\\\\n  tls.key: |\\\\n    '
+our $Answer = 'apiVersion: v1\\\\nkind: Secret\\\\ndata:\\\\n  tls.key: |\\\\n    '
     . 'LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t\\\\ntype: Opaque';
 
 our $Mock = redact_mock(answers => [$Answer], streams => [$Stream]);
@@ -78,7 +77,7 @@ llm-log: redactions=2
 POST /json/chat/completions
 {"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}
 --- response_body_like eval
-qr/"content":"kind: Secret\\n\[SECRET\]\\ntype: Opaque"/
+qr/"content":"apiVersion: v1\\nkind: Secret\\n\[SECRET\]\\ntype: Opaque"/
 --- error_log
 llm-log: redactions=1 
 --- no_error_log
@@ -98,9 +97,9 @@ data:
 [SECRET]
 kind: Secret
 ---
-<secret>{AQAAABAAA [SECRET]}</secret> kucoin [SECRET], fb 1477036645700765|[SECRET] ok
+<secret>{AQAAABAAA [SECRET]}</secret> kucoin [SECRET] ok
 --- error_log
-llm-log: redactions=4 
+llm-log: redactions=3 
 --- no_error_log
 [error]
 [warn]
@@ -112,17 +111,17 @@ llm-log: redactions=4
 POST /split/chat/completions
 {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}
 --- response_body_unlike eval
-qr/UyFC|Ec2I9|2pRM|JrG9|Mgoq|c19c|a5c04c|wRPf|trEmc/
+qr/UyFC|Ec2I9|2pRM|JrG9|Mgoq|c19c|a5c04c/
 
 
 
-=== TEST 6: request: SumoLogic access ids, a Facebook app token's secret, an API key as curl's user; look-alikes stay
+=== TEST 6: request: SumoLogic access ids, an API key as curl's user; look-alikes stay
 --- request
 POST /echo/chat/completions
-{"model":"gpt-4o-mini","messages":[{"role":"user","content":"sumologic_access_id = \"sug5XpdpaoxtOH\", fb 1477036645700765|wRPf2v3mt2JfMqCLK8n7oltrEmc, curl -u \"d2LkV78zLx7t:\" https://localhost:9200. Not: sumo wrestling, curl -u admin: x, | 1477036645700765 |abcdefghijklmnopqrstuvwxyzabcdef |"}]}
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"sumologic_access_id = \"sug5XpdpaoxtOH\", curl -u \"d2LkV78zLx7t:\" https://localhost:9200. Not: sumo wrestling, sumo_id: superstitious, curl -u admin: x"}]}
 --- response_body chomp
-{"model":"gpt-4o-mini","messages":[{"role":"user","content":"sumologic_access_id = \"[SECRET]\", fb 1477036645700765|[SECRET], curl -u \"[SECRET]\" https://localhost:9200. Not: sumo wrestling, curl -u admin: x, | 1477036645700765 |abcdefghijklmnopqrstuvwxyzabcdef |"}]}
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"sumologic_access_id = \"[SECRET]\", curl -u \"[SECRET]\" https://localhost:9200. Not: sumo wrestling, sumo_id: superstitious, curl -u admin: x"}]}
 --- error_log
-llm-log: redactions=3 
+llm-log: redactions=2 
 --- no_error_log
 [error]

@@ -254,8 +254,6 @@ static int ngx_http_llm_pii_v_jenkins(const u_char *t, size_t len,
 static int ngx_http_llm_pii_b64_part(const u_char *p, size_t n);
 static int ngx_http_llm_pii_v_sumo(const u_char *t, size_t len,
     size_t *start, size_t *end);
-static int ngx_http_llm_pii_v_fb_app(const u_char *t, size_t len,
-    size_t *start, size_t *end);
 static int ngx_http_llm_pii_header_name(const u_char *t, size_t len,
     size_t w, size_t e);
 static int ngx_http_llm_pii_quoted_token(const u_char *t, size_t len,
@@ -1023,15 +1021,6 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "sumo[a-z0-9_.-]{0,24}[\"']?[ \\t]{0,3}(?::=|=>|\\?=|[:=])[ \\t]{0,3}"
       "[\"'`]?su[a-z0-9]{12}",
       ngx_http_llm_pii_v_sumo },
-
-    /*
-     * Facebook app access tokens "<app id>|<app secret>" (15 or 16 digits,
-     * "|" or "%7C", 27 to 40 characters): the secret; from the "|" (a
-     * literal is cheap to look for), the validator checks the id before it
-     */
-    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
-      "(?:\\||%7[Cc])[0-9A-Za-z_-]{27,40}",
-      ngx_http_llm_pii_v_fb_app },
 
     /*
      * National IDs, second block: appended.  The forms of the second
@@ -10755,7 +10744,16 @@ ngx_http_llm_pii_quoted_any(const u_char *t, size_t len, size_t v)
 #define ngx_pii_b64(c)  (ngx_pii_alnum(c) || (c) == '+' || (c) == '/')
 
 
-/* the start of the line of s, if only blanks come before s on it, or NONE */
+/*
+ * The start of the line of s, if only blanks come before s on it and a
+ * line break before them, or NONE.  Not the start of the text: a stream's
+ * text may start there in the middle of a line (its context released, the
+ * line break with it), and a stream must answer what the whole text
+ * answers (a line at the very start of a text is not taken: the lines of a
+ * manifest come after "apiVersion:").  A stream that holds from the line
+ * (NGX_HTTP_LLM_PII_HOLD_SOM) keeps the line break in its context: at most
+ * K8S_INDENT blanks come between.
+ */
 
 static size_t
 ngx_http_llm_pii_k8s_line(const u_char *t, size_t s)
@@ -10768,7 +10766,7 @@ ngx_http_llm_pii_k8s_line(const u_char *t, size_t s)
         }
     }
 
-    if (p > 0 && t[p - 1] != '\n') {
+    if (p == 0 || t[p - 1] != '\n') {
         return NGX_HTTP_LLM_PII_NONE;
     }
 
@@ -11340,68 +11338,6 @@ ngx_http_llm_pii_v_sumo(const u_char *t, size_t len, size_t *start,
     }
 
     *start = s;
-
-    return 1;
-}
-
-
-/*
- * Facebook app access tokens: back from the "|" (or "%7C") over 15 or 16
- * digits, not after a letter, a digit or "_"; the secret after it ends the
- * token (no token character after it) and looks random
- * (ngx_http_llm_pii_random(), 16 characters at least).  The secret is
- * masked, not the app id before it: a public number, and one that a stream
- * has let out by the time the secret comes ("|" is no character of a value
- * it holds back).
- */
-
-static int
-ngx_http_llm_pii_v_fb_app(const u_char *t, size_t len, size_t *start,
-    size_t *end)
-{
-    size_t  e, bar, v, d;
-
-    e = *end;
-
-    if (e < len && ngx_pii_tokch(t[e])) {
-        return 0;
-    }
-
-    /* the separator: the last "|" or "%7C" before the secret */
-
-    for (v = e; v > 0 && ngx_pii_tokch(t[v - 1]); v--) { /* void */ }
-
-    if (v > 0 && t[v - 1] == '|') {
-        bar = v - 1;
-
-    } else if (v >= 3 && t[v - 3] == '%' && t[v - 2] == '7'
-               && (t[v - 1] == 'C' || t[v - 1] == 'c'))
-    {
-        bar = v - 3;
-
-    } else {
-        return 0;
-    }
-
-    if (e - v < 27 || e - v > 40) {
-        return 0;
-    }
-
-    for (d = bar; d > 0 && ngx_pii_digit(t[d - 1]); d--) {
-        if (bar - d > 16) {
-            return 0;
-        }
-    }
-
-    if (bar - d < 15 || bar - d > 16 || (d > 0 && ngx_pii_word(t[d - 1]))) {
-        return 0;
-    }
-
-    if (!ngx_http_llm_pii_random(t + v, e - v, 16)) {
-        return 0;
-    }
-
-    *start = v;
 
     return 1;
 }

@@ -733,8 +733,11 @@ static sample_t  samples[] = {
     { "apiVersion: v1\ndata:\n\textra: 'YWRtaW46cGFzc3dvcmQ='\nkind: 'secret'\n",
       "apiVersion: v1\ndata:\n[SECRET]'\nkind: 'secret'\n" },
     { "kind: ConfigMap\ndata:\n  key: c2VjcmV0L215c2VjcmV0\n", NULL },
+    { "v1\xad" "data:\n  b: \"eyJhdXRocyI6eyJodHRwczovL2V4YW1w\"\nkind: Secret\n",
+      NULL },
     { "kind: SecretStore\ndata:\n  key: c2VjcmV0L215c2VjcmV0\n", NULL },
-    { "kind: Secret\ndata:\n  extra: YmFyCg==\n  pw: {{ .Values.pw }}\n", NULL },
+    { "v1\nkind: Secret\ndata:\n  extra: YmFyCg==\n  pw: {{ .Values.pw }}\n",
+      NULL },
     { "data:\n  key: c2VjcmV0L215c2VjcmV0\n---\nkind: Secret\n", NULL },
 
     /* Jenkins credentials: encrypted whole, and the test form */
@@ -752,13 +755,10 @@ static sample_t  samples[] = {
     { "shippo_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL },
     { "\"getgist_secret\": \"N8Br7K+jbDiuLtKWw9Jd1Gr3OvC+vNSJ=31u\"",
       "\"getgist_secret\": \"[SECRET]\"" },
-    /* SumoLogic access ids, Facebook app tokens, "curl -u key:" */
+    /* SumoLogic access ids, "curl -u key:" */
     { "sumologic_access_id = \"sug5XpdpaoxtOH\"; SUMO_ACCESSID=suDbJw97o9WVo0",
       "sumologic_access_id = \"[SECRET]\"; SUMO_ACCESSID=[SECRET]" },
     { "sumo wrestling, sumo_id: superstitious", NULL },
-    { "fb 1477036645700765|wRPf2v3mt2JfMqCLK8n7oltrEmc ok",
-      "fb 1477036645700765|[SECRET] ok" },
-    { "| 1477036645700765 |abcdefghijklmnopqrstuvwxyzabcdef |", NULL },
     { "curl -u \"d2LkV78zLx7t:\" https://localhost:9200 and curl -u admin: x",
       "curl -u \"[SECRET]\" https://localhost:9200 and curl -u admin: x" },
 
