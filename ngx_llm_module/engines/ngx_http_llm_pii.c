@@ -11302,7 +11302,8 @@ ngx_http_llm_pii_b64_part(const u_char *p, size_t n)
 /*
  * SumoLogic access ids: "su" and 12 letters or digits, whole (no token
  * character after it), with a digit or both cases (not a word), no
- * placeholder; the value is the last 14 bytes of the match.
+ * placeholder, after "sumo", "Sumo" or "SUMO"; the value is the last 14
+ * bytes of the match.
  */
 
 static int
@@ -11316,6 +11317,26 @@ ngx_http_llm_pii_v_sumo(const u_char *t, size_t len, size_t *start,
 
     if ((*end < len && ngx_pii_tokch(t[*end]))
         || (t[s] != 's' && t[s] != 'S') || (t[s + 1] != 'u' && t[s + 1] != 'U'))
+    {
+        return 0;
+    }
+
+    /*
+     * the name: "sumo", "Sumo" or "SUMO" (as gitleaks' rule: caseless,
+     * "sumObj = ...", "sumOfExposures" were names of another kind), the
+     * nearest before the value (the match has one, within 40 bytes)
+     */
+
+    for (i = s; i >= 4 && s - i < 48; i--) {
+        if (strncasecmp((const char *) t + i - 4, "sumo", 4) == 0) {
+            break;
+        }
+    }
+
+    if (i < 4 || s - i >= 48
+        || !(memcmp(t + i - 4, "sumo", 4) == 0
+             || memcmp(t + i - 4, "Sumo", 4) == 0
+             || memcmp(t + i - 4, "SUMO", 4) == 0))
     {
         return 0;
     }

@@ -758,7 +758,8 @@ static sample_t  samples[] = {
     /* SumoLogic access ids, "curl -u key:" */
     { "sumologic_access_id = \"sug5XpdpaoxtOH\"; SUMO_ACCESSID=suDbJw97o9WVo0",
       "sumologic_access_id = \"[SECRET]\"; SUMO_ACCESSID=[SECRET]" },
-    { "sumo wrestling, sumo_id: superstitious", NULL },
+    { "sumo wrestling, sumo_id: superstitious, sumObj = suGyI5imvADdvU",
+      NULL },
     { "curl -u \"d2LkV78zLx7t:\" https://localhost:9200 and curl -u admin: x",
       "curl -u \"[SECRET]\" https://localhost:9200 and curl -u admin: x" },
 
