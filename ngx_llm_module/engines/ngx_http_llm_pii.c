@@ -246,6 +246,16 @@ static int ngx_http_llm_pii_v_b64key(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_fixed(const u_char *t, size_t len,
     size_t *start, size_t *end);
+/* secret recall, fourth block (see "Manifests and credential files") */
+static int ngx_http_llm_pii_v_k8s_kind(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_k8s_data(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_jenkins(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_b64_part(const u_char *p, size_t n);
+static int ngx_http_llm_pii_v_sumo(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 static int ngx_http_llm_pii_header_name(const u_char *t, size_t len,
     size_t w, size_t e);
 static int ngx_http_llm_pii_quoted_token(const u_char *t, size_t len,
@@ -411,6 +421,15 @@ static size_t ngx_http_llm_pii_comp_hold(const u_char *t, size_t len,
 #define NGX_HTTP_LLM_PII_OPEN   2
 
 /*
+ * A pattern whose validator, answering NGX_HTTP_LLM_PII_OPEN, needs its
+ * own match again when more text comes (a Kubernetes Secret's "kind:" or
+ * "data:" line, read again with the members after it): a stream holds
+ * from the start of the match (compiled with start-of-match), not from
+ * the start of the answer.
+ */
+#define NGX_HTTP_LLM_PII_HOLD_SOM  0x00800000
+
+/*
  * Services that publish API keys without a prefix of their own (or with a
  * short one), by the name people write next to a key: "mapbox", "new
  * relic", "aws".  Written from the services' documentation, not from a
@@ -439,7 +458,10 @@ static size_t ngx_http_llm_pii_comp_hold(const u_char *t, size_t len,
     "pubnub|pusher|qdrant|sentry|splunk|strava|stripe|telnyx|travis|"         \
     "trello|twilio|twitch|vercel|vonage|yandex|zapier|adobe|apify|asana|"     \
     "auth0|azure|bitly|deepl|figma|imgur|jfrog|nexmo|ngrok|nuget|plaid|"      \
-    "plivo|sinch|vultr|groq|jira|okta|snyk|zoho|aws|gcp)"
+    "plivo|sinch|vultr|groq|jira|okta|snyk|zoho|aws|gcp|"                    \
+    /* secret recall, fourth block: services seen in the fit half */         \
+    "cloudmersive|invoiceocean|textmagic|liveagent|bitstamp|metabase|"       \
+    "loggly|kucoin|kraken|shippo|duffel|redhat|geoip|luno)"
 
 /*
  * Patterns compiled into databases of their own, each scanned only where
@@ -953,7 +975,11 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "|HRKU-[A-Za-z0-9_-]{60}"
       "|da2-[a-z0-9]{26}"
       "|sha256~[A-Za-z0-9_-]{43}"
-      "|EAA[A-Za-z0-9]{90,})",
+      "|EAA[A-Za-z0-9]{90,}"
+      /* fourth block: Shippo, Duffel, BestTime private keys */
+      "|shippo_(?:live|test)_[a-f0-9]{40}"
+      "|duffel_(?:live|test)_[A-Za-z0-9_-]{43}"
+      "|pri_[a-f0-9]{32})",
       ngx_http_llm_pii_v_token },
 
     /* Zapier webhooks */
@@ -1018,6 +1044,42 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
       "[A-Za-z0-9+/]{86}==",
       ngx_http_llm_pii_v_b64key },
+
+    /*
+     * Secret recall, fourth block: appended (see "Manifests and credential
+     * files" at the end of the file).
+     *
+     * Kubernetes Secret manifests: the base64 members of the "data:" block
+     * of a document whose kind is Secret, the "kind:" line before the
+     * block or after it; from either line, the validator reads the other
+     * and the block (a stream holds from the line while it is undecided)
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1,
+      HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_HOLD_SOM,
+      "kind:[ \\t]{0,4}[\"']?secret",
+      ngx_http_llm_pii_v_k8s_kind },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_HOLD_SOM,
+      "data:[ \\t]{0,4}\\r?\\n",
+      ngx_http_llm_pii_v_k8s_data },
+
+    /*
+     * Jenkins credentials (credentials.xml, a job's config.xml): a secret
+     * encrypted by Jenkins, "{AQAAABAAAAA...}" (the header of its format),
+     * and the test form "{AQAAABAAA <value>}": what is between the braces
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      "\\{AQAAABAAA",
+      ngx_http_llm_pii_v_jenkins },
+
+    /*
+     * SumoLogic access ids, "su" and 12 letters or digits, after a name
+     * that starts with "sumo" (gitleaks' rule): the id
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "sumo[a-z0-9_.-]{0,24}[\"']?[ \\t]{0,3}(?::=|=>|\\?=|[:=])[ \\t]{0,3}"
+      "[\"'`]?su[a-z0-9]{12}",
+      ngx_http_llm_pii_v_sumo },
 
     /*
      * National IDs, second block: appended.  The forms of the second
@@ -1085,7 +1147,8 @@ ngx_http_llm_pii_builtin_pattern(unsigned i, unsigned *type, unsigned *flags)
     *type = ngx_http_llm_pii_builtins[i].type;
     *flags = ngx_http_llm_pii_builtins[i].flags
              & ~(NGX_HTTP_LLM_PII_HELD|NGX_HTTP_LLM_PII_APART
-                 |NGX_HTTP_LLM_PII_OWNSOM|NGX_HTTP_LLM_PII_WORD);
+                 |NGX_HTTP_LLM_PII_OWNSOM|NGX_HTTP_LLM_PII_WORD
+                 |NGX_HTTP_LLM_PII_HOLD_SOM);
 
     if (*flags & NGX_HTTP_LLM_PII_NOSOM) {
         *flags &= ~NGX_HTTP_LLM_PII_NOSOM;
@@ -3366,7 +3429,7 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
     ngx_http_llm_pii_scan_t *sc = data;
 
     int                          rc;
-    size_t                       s, e;
+    size_t                       s, e, h;
     const u_char                *t;
     ngx_http_llm_pii_pattern_t  *pat;
 
@@ -3387,8 +3450,12 @@ ngx_http_llm_pii_on_match(unsigned int id, unsigned long long from,
             return 0;
         }
 
-        if (rc == NGX_HTTP_LLM_PII_OPEN && s < sc->m->hold) {
-            sc->m->hold = s;
+        if (rc == NGX_HTTP_LLM_PII_OPEN) {
+            h = (pat->flags & NGX_HTTP_LLM_PII_HOLD_SOM) ? (size_t) from : s;
+
+            if (h < sc->m->hold) {
+                sc->m->hold = h;
+            }
         }
 
     } else {
@@ -7917,7 +7984,8 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
                     v = p;
                 }
 
-            } else if (t[p] == '=' && p + 1 < len && ngx_pii_alnum(t[p + 1]))
+            } else if (t[p] == '=' && p + 1 < len && ngx_pii_alnum(t[p + 1])
+                       && !ngx_http_llm_pii_b64_part(t + v, p - v))
             {
                 return 0;
             }
@@ -8719,6 +8787,23 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
             && ngx_http_llm_pii_conn_placeholder(t + colon, b - colon)))
     {
         return 0;
+    }
+
+    /*
+     * "user:" with no password (curl asks for it): an API key given as the
+     * user ("curl -u sk_test_...:"), taken when it looks random (fourth
+     * block)
+     */
+
+    if (b == colon) {
+        if (!ngx_http_llm_pii_random(t + a, colon - 1 - a, 8)) {
+            return 0;
+        }
+
+        *start = a;
+        *end = b;
+
+        return 1;
     }
 
     /* "1000:1000" is a user and a group */
@@ -10629,7 +10714,8 @@ ngx_http_llm_pii_named_token(const u_char *t, size_t len, size_t w,
                     v = p;
                 }
 
-            } else if (t[p] == '=' && p + 1 < len && ngx_pii_alnum(t[p + 1]))
+            } else if (t[p] == '=' && p + 1 < len && ngx_pii_alnum(t[p + 1])
+                       && !ngx_http_llm_pii_b64_part(t + v, p - v))
             {
                 /* "KEY=value": the value, unless the name says otherwise */
                 if (ngx_http_llm_pii_not_key_name(t + v, p - v)) {
@@ -11557,4 +11643,655 @@ ngx_http_llm_pii_quoted_any(const u_char *t, size_t len, size_t v)
     }
 
     return v + n;
+}
+
+
+/*
+ * Secret recall, fourth block: manifests and credential files.
+ *
+ * Kubernetes Secret manifests (YAML): the members of the "data:" block of
+ * a document whose "kind:" is Secret are base64 ("password: UyFCXCpk...",
+ * "tls.key: |" and the value on the lines after it); they are taken when
+ * the value has 10 base64 characters or more (a shorter one, "YmFyCg==",
+ * is a word or a placeholder).  The span starts right after the line that
+ * was matched (with "kind:" first, the lines between it and the block are
+ * masked too) and ends with the last such value: so the matched line is
+ * never more than a stream's context before the span, and a stream that
+ * has not released the span yet (another value held before it) still has
+ * the line to match again (a span that started further on was lost when
+ * the line left the context: found by the fuzzer).
+ * The "kind:" line may come before the block (ngx_http_llm_pii_v_k8s_kind())
+ * or after it (_v_k8s_data()), within K8S_GAP bytes, in the same document
+ * (no "---" and no other "kind:" line between).  Each validator reads
+ * forward only, at most K8S_GAP bytes and a block of K8S_BLOCK bytes; at
+ * the end of the text before it could decide, it answers
+ * NGX_HTTP_LLM_PII_OPEN with what the text as it is gives, and a stream
+ * holds from the "kind:" or "data:" line (NGX_HTTP_LLM_PII_HOLD_SOM), so
+ * that it reads the same bytes as the whole text.
+ */
+
+#define NGX_HTTP_LLM_PII_K8S_GAP    512
+#define NGX_HTTP_LLM_PII_K8S_BLOCK  4096
+#define NGX_HTTP_LLM_PII_K8S_INDENT 16
+
+#define ngx_pii_b64(c)  (ngx_pii_alnum(c) || (c) == '+' || (c) == '/')
+
+
+/*
+ * The start of the line of s, if only blanks come before s on it and a
+ * line break before them, or NONE.  Not the start of the text: a stream's
+ * text may start there in the middle of a line (its context released, the
+ * line break with it), and a stream must answer what the whole text
+ * answers (a line at the very start of a text is not taken: the lines of a
+ * manifest come after "apiVersion:").  A stream that holds from the line
+ * (NGX_HTTP_LLM_PII_HOLD_SOM) keeps the line break in its context: at most
+ * K8S_INDENT blanks come between.
+ */
+
+static size_t
+ngx_http_llm_pii_k8s_line(const u_char *t, size_t s)
+{
+    size_t  p;
+
+    for (p = s; p > 0 && (t[p - 1] == ' ' || t[p - 1] == '\t'); p--) {
+        if (s - p >= NGX_HTTP_LLM_PII_K8S_INDENT) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+    }
+
+    if (p == 0 || t[p - 1] != '\n') {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    return p;
+}
+
+
+/* the end of the line at p: its '\n', or len */
+
+static size_t
+ngx_http_llm_pii_k8s_eol(const u_char *t, size_t len, size_t p)
+{
+    const u_char  *n;
+
+    n = memchr(t + p, '\n', len - p);
+
+    return (n == NULL) ? len : (size_t) (n - t);
+}
+
+
+/*
+ * From p (after a quote or the blanks after ":") to the end of a base64
+ * value on this line: its end, the number of base64 characters before the
+ * padding; NONE when the line has something else (a template, a quoted
+ * empty string, a comment is fine).
+ */
+
+static size_t
+ngx_http_llm_pii_k8s_value(const u_char *t, size_t len, size_t p,
+    size_t *n)
+{
+    u_char  q;
+    size_t  v, e;
+
+    q = 0;
+
+    if (p < len && (t[p] == '"' || t[p] == '\'')) {
+        q = t[p++];
+    }
+
+    for (v = p; p < len && ngx_pii_b64(t[p]); p++) { /* void */ }
+
+    *n = p - v;
+
+    while (p < len && t[p] == '=' && p - v < *n + 2) {
+        p++;
+    }
+
+    e = p;
+
+    if (q) {
+        if (p < len && t[p] != q) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+
+        if (p < len) {
+            p++;
+        }
+    }
+
+    while (p < len && (t[p] == ' ' || t[p] == '\t' || t[p] == '\r')) {
+        p++;
+    }
+
+    if (p < len && t[p] != '\n' && t[p] != '#') {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    return e;
+}
+
+
+/*
+ * The members of a block whose lines are indented more than di, from the
+ * line at p: [*bs, *be) from the first base64 member's name to the last
+ * one's value (*bs == NONE: none), *next the line after the block.
+ * NGX_HTTP_LLM_PII_OPEN: the text ends in the block (it may go on).
+ */
+
+static int
+ngx_http_llm_pii_k8s_block(const u_char *t, size_t len, size_t p, size_t di,
+    size_t *bs, size_t *be, size_t *next)
+{
+    u_char  c;
+    size_t  q, k, ind, eol, v, ve, n, m, lim;
+
+    *bs = NGX_HTTP_LLM_PII_NONE;
+    *be = NGX_HTTP_LLM_PII_NONE;
+
+    lim = p + NGX_HTTP_LLM_PII_K8S_BLOCK;
+
+    for ( ;; ) {
+        if (p >= len) {
+            return NGX_HTTP_LLM_PII_OPEN;
+        }
+
+        if (p >= lim) {
+            *next = p;
+            return 1;
+        }
+
+        for (q = p; q < len && (t[q] == ' ' || t[q] == '\t'); q++) {
+            /* void */
+        }
+
+        if (q == len) {
+            return NGX_HTTP_LLM_PII_OPEN;
+        }
+
+        ind = q - p;
+        eol = ngx_http_llm_pii_k8s_eol(t, len, q);
+
+        if (t[q] == '\n' || t[q] == '\r') {
+            if (eol == len) {
+                return NGX_HTTP_LLM_PII_OPEN;
+            }
+
+            p = eol + 1;                       /* a blank line */
+            continue;
+        }
+
+        if (ind <= di) {
+            *next = p;                         /* the block has ended */
+            return 1;
+        }
+
+        if (t[q] == '#') {
+            if (eol == len) {
+                return NGX_HTTP_LLM_PII_OPEN;
+            }
+
+            p = eol + 1;
+            continue;
+        }
+
+        /* "name:", the name of a key of a Secret */
+
+        for (k = q; k < eol; k++) {
+            c = t[k];
+
+            if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '-')) {
+                break;
+            }
+        }
+
+        if (k == q || k == eol || t[k] != ':') {
+            if (eol == len) {
+                return NGX_HTTP_LLM_PII_OPEN;
+            }
+
+            *next = p;                         /* no member: the end */
+            return 1;
+        }
+
+        for (v = k + 1; v < len && (t[v] == ' ' || t[v] == '\t'); v++) {
+            /* void */
+        }
+
+        if (v == len) {
+            return NGX_HTTP_LLM_PII_OPEN;
+        }
+
+        if (t[v] != '|' && t[v] != '>') {
+            ve = ngx_http_llm_pii_k8s_value(t, len, v, &n);
+
+            if (ve != NGX_HTTP_LLM_PII_NONE && n >= 10) {
+                if (*bs == NGX_HTTP_LLM_PII_NONE) {
+                    *bs = q;
+                }
+
+                *be = ve;
+            }
+
+            if (eol == len) {
+                return NGX_HTTP_LLM_PII_OPEN;
+            }
+
+            p = eol + 1;
+            continue;
+        }
+
+        /* a block scalar: the value on the lines after, indented more */
+
+        for (v++; v < len && (t[v] == '-' || t[v] == '+'
+                              || ngx_pii_digit(t[v]) || t[v] == ' '
+                              || t[v] == '\t' || t[v] == '\r');
+             v++)
+        {
+            /* void */
+        }
+
+        if (v == len) {
+            return NGX_HTTP_LLM_PII_OPEN;
+        }
+
+        if (t[v] != '\n') {
+            *next = p;
+            return 1;
+        }
+
+        n = 0;
+        ve = NGX_HTTP_LLM_PII_NONE;
+
+        for (p = v + 1; p < len; p = eol + 1) {
+            for (v = p; v < len && (t[v] == ' ' || t[v] == '\t'); v++) {
+                /* void */
+            }
+
+            if (v == len || v - p <= ind || t[v] == '\n' || t[v] == '\r') {
+                break;
+            }
+
+            eol = ngx_http_llm_pii_k8s_eol(t, len, v);
+            k = ngx_http_llm_pii_k8s_value(t, len, v, &m);
+
+            if (k == NGX_HTTP_LLM_PII_NONE) {
+                n = 0;
+                break;
+            }
+
+            n += m;
+            ve = k;
+
+            if (eol == len) {
+                p = len;
+                break;
+            }
+        }
+
+        if (n >= 10 && ve != NGX_HTTP_LLM_PII_NONE) {
+            if (*bs == NGX_HTTP_LLM_PII_NONE) {
+                *bs = q;
+            }
+
+            *be = ve;
+        }
+
+        if (p >= len) {
+            return NGX_HTTP_LLM_PII_OPEN;
+        }
+    }
+}
+
+
+/* "kind: Secret" (its line): the end of the line, or NONE; OPEN at the end */
+
+static size_t
+ngx_http_llm_pii_k8s_secret(const u_char *t, size_t len, size_t e, int *open)
+{
+    size_t  p;
+
+    *open = 0;
+    p = e;
+
+    if (p < len && (t[p] == '"' || t[p] == '\'')) {
+        if (t[p] != t[e - 7] && (t[e - 7] == '"' || t[e - 7] == '\'')) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+
+        p++;
+    }
+
+    while (p < len && (t[p] == ' ' || t[p] == '\t' || t[p] == '\r')) {
+        p++;
+    }
+
+    if (p == len) {
+        *open = 1;
+        return len;
+    }
+
+    return (t[p] == '\n') ? p : NGX_HTTP_LLM_PII_NONE;
+}
+
+
+/* "kind: Secret", then "data:" within K8S_GAP bytes */
+
+static int
+ngx_http_llm_pii_v_k8s_kind(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    int     open, rc;
+    size_t  ls, ki, di, ks, p, q, eol, lim, bs, be, next;
+
+    ls = ngx_http_llm_pii_k8s_line(t, *start);
+
+    if (ls == NGX_HTTP_LLM_PII_NONE) {
+        return 0;
+    }
+
+    ki = *start - ls;
+
+    p = ngx_http_llm_pii_k8s_secret(t, len, *end, &open);
+
+    if (p == NGX_HTTP_LLM_PII_NONE) {
+        return 0;
+    }
+
+    if (open) {
+        *end = *start;                         /* "SecretStore"? */
+        return NGX_HTTP_LLM_PII_OPEN;
+    }
+
+    lim = p + NGX_HTTP_LLM_PII_K8S_GAP;
+    ks = p + 1;
+
+    for (p++; p < lim; p = eol + 1) {
+        if (p >= len) {
+            *end = *start;
+            return NGX_HTTP_LLM_PII_OPEN;
+        }
+
+        for (q = p; q < len && (t[q] == ' ' || t[q] == '\t'); q++) {
+            /* void */
+        }
+
+        eol = ngx_http_llm_pii_k8s_eol(t, len, q);
+
+        if (eol == len) {
+            *end = *start;                     /* the line is not whole */
+            return NGX_HTTP_LLM_PII_OPEN;
+        }
+
+        if (eol - q >= 3 && q == p && memcmp(t + q, "---", 3) == 0) {
+            return 0;
+        }
+
+        if (eol - q >= 5 && memcmp(t + q, "kind:", 5) == 0) {
+            return 0;
+        }
+
+        if (q - p > ki || eol - q < 5 || memcmp(t + q, "data:", 5) != 0) {
+            continue;
+        }
+
+        di = q - p;
+
+        for (q += 5; q < eol && (t[q] == ' ' || t[q] == '\t'
+                                 || t[q] == '\r');
+             q++)
+        {
+            /* void */
+        }
+
+        if (q != eol) {
+            continue;                          /* "data: {...}" */
+        }
+
+        rc = ngx_http_llm_pii_k8s_block(t, len, eol + 1, di, &bs, &be, &next);
+        (void) next;
+
+        if (bs == NGX_HTTP_LLM_PII_NONE) {
+            if (rc == NGX_HTTP_LLM_PII_OPEN) {
+                *end = *start;
+                return NGX_HTTP_LLM_PII_OPEN;
+            }
+
+            return 0;
+        }
+
+        *start = ks;
+        *end = be;
+
+        return rc;
+    }
+
+    return 0;
+}
+
+
+/* a "data:" block, then "kind: Secret" within K8S_GAP bytes after it */
+
+static int
+ngx_http_llm_pii_v_k8s_data(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    int     open, rc;
+    size_t  ls, di, p, q, k, eol, lim, bs, be, next;
+
+    ls = ngx_http_llm_pii_k8s_line(t, *start);
+
+    if (ls == NGX_HTTP_LLM_PII_NONE) {
+        return 0;
+    }
+
+    di = *start - ls;
+
+    rc = ngx_http_llm_pii_k8s_block(t, len, *end, di, &bs, &be, &next);
+
+    if (rc == NGX_HTTP_LLM_PII_OPEN) {
+        *end = *start;
+        return NGX_HTTP_LLM_PII_OPEN;
+    }
+
+    if (bs == NGX_HTTP_LLM_PII_NONE) {
+        return 0;
+    }
+
+    lim = next + NGX_HTTP_LLM_PII_K8S_GAP;
+
+    for (p = next; p < lim; p = eol + 1) {
+        if (p >= len) {
+            break;
+        }
+
+        for (q = p; q < len && (t[q] == ' ' || t[q] == '\t'); q++) {
+            /* void */
+        }
+
+        eol = ngx_http_llm_pii_k8s_eol(t, len, q);
+
+        if (eol - q >= 3 && q == p && memcmp(t + q, "---", 3) == 0) {
+            return 0;
+        }
+
+        if (eol - q < 5 || memcmp(t + q, "kind:", 5) != 0) {
+            if (eol == len) {
+                break;
+            }
+
+            continue;
+        }
+
+        if (q - p > di) {
+            return 0;
+        }
+
+        for (k = q + 5; k < eol && k - q < 9 && (t[k] == ' ' || t[k] == '\t');
+             k++)
+        {
+            /* void */
+        }
+
+        if (k < eol && (t[k] == '"' || t[k] == '\'')) {
+            k++;
+        }
+
+        if (eol - k < 6 || strncasecmp((const char *) t + k, "secret", 6) != 0)
+        {
+            if (eol == len) {
+                break;                         /* "Sec...": it may go on */
+            }
+
+            return 0;
+        }
+
+        if (ngx_http_llm_pii_k8s_secret(t, len, k + 6, &open)
+            == NGX_HTTP_LLM_PII_NONE)
+        {
+            return 0;
+        }
+
+        *start = *end;                         /* the line after "data:" */
+        *end = be;
+
+        return open ? NGX_HTTP_LLM_PII_OPEN : 1;
+    }
+
+    if (p >= lim) {
+        return 0;
+    }
+
+    *end = *start;
+
+    return NGX_HTTP_LLM_PII_OPEN;
+}
+
+
+/*
+ * Jenkins: "{AQAAABAAAAA...}" (a secret encrypted by Jenkins, whole) or
+ * "{AQAAABAAA <value>}" (the test form): to the closing brace, made of
+ * characters a stream holds back (a stream holds the value whole until the
+ * brace comes; with any other character it is not taken), 8 to 1000 of
+ * them, no placeholder.
+ */
+
+static int
+ngx_http_llm_pii_v_jenkins(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char  c;
+    size_t  b, v, q;
+
+    b = *end - 10;                             /* the "{" */
+    v = *end;
+
+    if (v < len && t[v] == ' ') {
+        v++;
+
+    } else {
+        v = b + 1;
+    }
+
+    for (q = v; q < len && q - v <= 1000; q++) {
+        c = t[q];
+
+        if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%'
+              || c == '+' || c == '-' || c == '@' || c == ':' || c == '/'
+              || c == '=' || c == '~'))
+        {
+            break;
+        }
+    }
+
+    if (q == len || t[q] != '}' || q - v < 8 || q - v > 1000
+        || ngx_http_llm_pii_fake(t + v, q - v)
+        || ngx_http_llm_pii_placeholder_run(t + b + 12, q - (b + 12)))
+    {
+        return 0;
+    }
+
+    *start = v;
+    *end = q;
+
+    return 1;
+}
+
+
+/*
+ * The part of a run before a "=" that is followed by a letter or a digit:
+ * with "+" or "/" it is no name ("KEY=value") but a piece of a base64
+ * value with a "=" inside ("N8Br7K+jbDiu...=31u", "Oe1xUe+sNT7...SZ=NMmk"),
+ * which is then taken whole.
+ */
+
+static int
+ngx_http_llm_pii_b64_part(const u_char *p, size_t n)
+{
+    return (memchr(p, '+', n) != NULL || memchr(p, '/', n) != NULL);
+}
+
+
+/*
+ * SumoLogic access ids: "su" and 12 letters or digits, whole (no token
+ * character after it), with a digit or both cases (not a word), no
+ * placeholder, after "sumo", "Sumo" or "SUMO"; the value is the last 14
+ * bytes of the match.
+ */
+
+static int
+ngx_http_llm_pii_v_sumo(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    size_t    i, s;
+    unsigned  digit, upper, lower;
+
+    s = *end - 14;
+
+    if ((*end < len && ngx_pii_tokch(t[*end]))
+        || (t[s] != 's' && t[s] != 'S') || (t[s + 1] != 'u' && t[s + 1] != 'U'))
+    {
+        return 0;
+    }
+
+    /*
+     * the name: "sumo", "Sumo" or "SUMO" (as gitleaks' rule: caseless,
+     * "sumObj = ...", "sumOfExposures" were names of another kind), the
+     * nearest before the value (the match has one, within 40 bytes)
+     */
+
+    for (i = s; i >= 4 && s - i < 48; i--) {
+        if (strncasecmp((const char *) t + i - 4, "sumo", 4) == 0) {
+            break;
+        }
+    }
+
+    if (i < 4 || s - i >= 48
+        || !(memcmp(t + i - 4, "sumo", 4) == 0
+             || memcmp(t + i - 4, "Sumo", 4) == 0
+             || memcmp(t + i - 4, "SUMO", 4) == 0))
+    {
+        return 0;
+    }
+
+    digit = 0;
+    upper = 0;
+    lower = 0;
+
+    for (i = s + 2; i < *end; i++) {
+        digit += ngx_pii_digit(t[i]);
+        upper += ngx_pii_upper(t[i]);
+        lower += ngx_pii_lower(t[i]);
+    }
+
+    if (!(digit || (upper && lower))
+        || ngx_http_llm_pii_placeholder_run(t + s, 14)
+        || ngx_http_llm_pii_fake(t + s, 14))
+    {
+        return 0;
+    }
+
+    *start = s;
+
+    return 1;
 }

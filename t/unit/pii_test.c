@@ -750,6 +750,51 @@ static sample_t  samples[] = {
     { "BUNDLE_A__BC=u:p;BUNDLE_A__BC==u:p",
       "BUNDLE_A__BC=[SECRET];BUNDLE_A__BC==u:p" },
 
+    /*
+     * secret recall, fourth block: Kubernetes Secret manifests, "kind:"
+     * before the data block (masked from the line after it) or after it
+     * (from the line after "data:"), a block scalar; not another kind,
+     * not a short value ("YmFyCg==", "bar")
+     */
+    { "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n"
+      "  password: UyFCXCpkJHpEc2I9\n  username: YWRtaW4=\n",
+      "apiVersion: v1\nkind: Secret\n[SECRET]\n  username: YWRtaW4=\n" },
+    { "apiVersion: v1\ndata:\n  .dockercfg: |\n    eyJhdXRocyI6eyJodHRwczovL2"
+      "V4YW1wbGUvdjEvIjp7ImF1dGgiOiJvcGVuc2VzYW1lIn19fQo=\nkind: Secret",
+      "apiVersion: v1\ndata:\n[SECRET]\nkind: Secret" },
+    { "apiVersion: v1\ndata:\n\textra: 'YWRtaW46cGFzc3dvcmQ='\nkind: 'secret'\n",
+      "apiVersion: v1\ndata:\n[SECRET]'\nkind: 'secret'\n" },
+    { "kind: ConfigMap\ndata:\n  key: c2VjcmV0L215c2VjcmV0\n", NULL },
+    { "v1\xad" "data:\n  b: \"eyJhdXRocyI6eyJodHRwczovL2V4YW1w\"\nkind: Secret\n",
+      NULL },
+    { "kind: SecretStore\ndata:\n  key: c2VjcmV0L215c2VjcmV0\n", NULL },
+    { "v1\nkind: Secret\ndata:\n  extra: YmFyCg==\n  pw: {{ .Values.pw }}\n",
+      NULL },
+    { "data:\n  key: c2VjcmV0L215c2VjcmV0\n---\nkind: Secret\n", NULL },
+
+    /* Jenkins credentials: encrypted whole, and the test form */
+    { "<secret>{AQAAABAAAAAQ2pRMKWJrG9xYmqlJMa4Omf9goqsSqsM3mIaqG8t=}</secret>",
+      "<secret>{[SECRET]}</secret>" },
+    { "<secret>{AQAAABAAA 2pRMKW=JrG9+xYmqlJMa4Omf9goq}</secret>",
+      "<secret>{AQAAABAAA [SECRET]}</secret>" },
+    { "<secret>{AQAAABAAA ${JENKINS_SECRET}}</secret>", NULL },
+
+    /* a provider's name; its prefix; a base64 value with "=" inside */
+    { "kucoin c19c2539c53367c726a5c04c", "kucoin [SECRET]" },
+    { "shippo_live_4f2a9c1e8b7d6a5c3e2f1a0b9c8d7e6f5a4b3c2d ok, "
+      "/besttime/keys/pri_099889f14d114dfaae476569b395eade",
+      "[SECRET] ok, /besttime/keys/[SECRET]" },
+    { "shippo_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL },
+    { "\"getgist_secret\": \"N8Br7K+jbDiuLtKWw9Jd1Gr3OvC+vNSJ=31u\"",
+      "\"getgist_secret\": \"[SECRET]\"" },
+    /* SumoLogic access ids, "curl -u key:" */
+    { "sumologic_access_id = \"sug5XpdpaoxtOH\"; SUMO_ACCESSID=suDbJw97o9WVo0",
+      "sumologic_access_id = \"[SECRET]\"; SUMO_ACCESSID=[SECRET]" },
+    { "sumo wrestling, sumo_id: superstitious, sumObj = suGyI5imvADdvU",
+      NULL },
+    { "curl -u \"d2LkV78zLx7t:\" https://localhost:9200 and curl -u admin: x",
+      "curl -u \"[SECRET]\" https://localhost:9200 and curl -u admin: x" },
+
     /* passwords assigned in configuration files */
     { "password       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\n"
       "DB_PWD=s3cr3t!x9 # prod", "password       = \"[SECRET]\"\n"
