@@ -49,9 +49,9 @@ __DATA__
 === TEST 1: request: a Secret's data block (kind before it), Jenkins, prefixes; a ConfigMap and short values stay
 --- request
 POST /echo/chat/completions
-{"model":"gpt-4o-mini","messages":[{"role":"user","content":"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: UyFCXCpkJHpEc2I9\n  username: YWRtaW4=\n---\nkind: ConfigMap\ndata:\n  key: c2VjcmV0L215c2VjcmV0\n---\n<secret>{AQAAABAAAAAQ2pRMKWJrG9xYmqlJMa4Omf9goqsSqsM3mIaqG8t=}</secret>\nSHIPPO_API_KEY=shippo_live_4f2a9c1e8b7d6a5c3e2f1a0b9c8d7e6f5a4b3c2d, GET /besttime/keys/pri_099889f14d114dfaae476569b395eade"}]}
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: UyFCXCpkJHpEc2I9\n  region: YWRtaW4=\n---\nkind: ConfigMap\ndata:\n  key: c2VjcmV0L215c2VjcmV0\n---\n<secret>{AQAAABAAAAAQ2pRMKWJrG9xYmqlJMa4Omf9goqsSqsM3mIaqG8t=}</secret>\nSHIPPO_API_KEY=shippo_live_4f2a9c1e8b7d6a5c3e2f1a0b9c8d7e6f5a4b3c2d, GET /besttime/keys/pri_099889f14d114dfaae476569b395eade"}]}
 --- response_body chomp
-{"model":"gpt-4o-mini","messages":[{"role":"user","content":"apiVersion: v1\nkind: Secret\n[SECRET]\n  username: YWRtaW4=\n---\nkind: ConfigMap\ndata:\n  key: c2VjcmV0L215c2VjcmV0\n---\n<secret>{[SECRET]}</secret>\nSHIPPO_API_KEY=[SECRET], GET /besttime/keys/[SECRET]"}]}
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"apiVersion: v1\nkind: Secret\n[SECRET]\n  region: YWRtaW4=\n---\nkind: ConfigMap\ndata:\n  key: c2VjcmV0L215c2VjcmV0\n---\n<secret>{[SECRET]}</secret>\nSHIPPO_API_KEY=[SECRET], GET /besttime/keys/[SECRET]"}]}
 --- error_log
 llm-log: redactions=4 
 --- no_error_log

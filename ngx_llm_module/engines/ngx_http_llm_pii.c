@@ -4182,7 +4182,7 @@ static size_t
 ngx_http_llm_pii_comp_value(const u_char *t, size_t len, size_t vs)
 {
     int     mark;
-    size_t  i, e;
+    size_t  i, j, e;
 
     mark = 0;
 
@@ -4194,10 +4194,21 @@ ngx_http_llm_pii_comp_value(const u_char *t, size_t len, size_t vs)
 
     e = i;
 
-    while (e > vs && (t[e - 1] == '.' || t[e - 1] == ':' || t[e - 1] == '-'
-                      || t[e - 1] == '/'))
-    {
-        e--;
+    /* base64's padding ends a value: "YWRtaW4=" whole, not "[SECRET]=" */
+
+    for (j = i; j < len && j - i < 2 && t[j] == '='; j++) {
+        /* void */
+    }
+
+    if (j > i && (j == len || (!ngx_pii_comp_ch(t[j]) && t[j] != '='))) {
+        e = j;
+
+    } else {
+        while (e > vs && (t[e - 1] == '.' || t[e - 1] == ':'
+                          || t[e - 1] == '-' || t[e - 1] == '/'))
+        {
+            e--;
+        }
     }
 
     if (e - vs < 4 || e - vs > NGX_HTTP_LLM_PII_COMP_MAX) {

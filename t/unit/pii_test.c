@@ -757,8 +757,8 @@ static sample_t  samples[] = {
      * not a short value ("YmFyCg==", "bar")
      */
     { "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n"
-      "  password: UyFCXCpkJHpEc2I9\n  username: YWRtaW4=\n",
-      "apiVersion: v1\nkind: Secret\n[SECRET]\n  username: YWRtaW4=\n" },
+      "  password: UyFCXCpkJHpEc2I9\n  region: YWRtaW4=\n",
+      "apiVersion: v1\nkind: Secret\n[SECRET]\n  region: YWRtaW4=\n" },
     { "apiVersion: v1\ndata:\n  .dockercfg: |\n    eyJhdXRocyI6eyJodHRwczovL2"
       "V4YW1wbGUvdjEvIjp7ImF1dGgiOiJvcGVuc2VzYW1lIn19fQo=\nkind: Secret",
       "apiVersion: v1\ndata:\n[SECRET]\nkind: Secret" },
@@ -947,6 +947,10 @@ static sample_t  samples[] = {
       "= \"gpt-4o\", request_id: req_7f3a9c, threadId=thr_9x2k",
       "api_key = \"[SECRET]\"\nmodel_id = \"gpt-4o\", request_id: req_7f"
       "3a9c, threadId=thr_9x2k" },
+    /* base64's padding is part of the value; a "=" that goes on is not */
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\nusername: YWRtaW4=\nuser_id:"
+      " ab12==cd", "KEY=[SECRET]\nusername: [SECRET]\nuser_id: [SECRET]=="
+      "cd" },
     /* words, not identifiers: "valid", "ghost", "user: admin" */
     { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e valid=abc123 ghost: x1.io "
       "user: admin", "KEY=[SECRET] valid=abc123 ghost: x1.io user: admin" },
