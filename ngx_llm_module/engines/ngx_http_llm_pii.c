@@ -3636,7 +3636,7 @@ int
 ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
     hs_scratch_t *scratch, ngx_http_llm_pii_stream_t *s, unsigned flags)
 {
-    size_t                       cut, from, b, i, n, keep, run;
+    size_t                       cut, from, b, i, n, keep, run, decided;
     const u_char                *f;
     ngx_http_llm_pii_match_t    *m;
     ngx_http_llm_pii_matches_t  *ms;
@@ -3670,6 +3670,7 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
 
         s->swallow = 0;
         from = f - s->buf;
+        s->cred = s->base + from;           /* the block's end: a credential */
     }
 
     if (s->open) {
@@ -3808,6 +3809,8 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
         cut = ms->hold;
     }
 
+    decided = NGX_HTTP_LLM_PII_NONE;
+
     for ( ;; ) {
         for (i = n; i-- > 0; /* void */) {
             if (m[i].start < cut && m[i].end >= cut) {
@@ -3830,7 +3833,11 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
             break;
         }
 
-        b = ngx_http_llm_pii_comp_hold(s->buf, s->len, from, cut);
+        if (decided == NGX_HTTP_LLM_PII_NONE) {
+            decided = cut;
+        }
+
+        b = ngx_http_llm_pii_comp_hold(s->buf, s->len, from, decided);
 
         if (b >= cut) {
             break;
@@ -3944,7 +3951,7 @@ ngx_http_llm_pii_stream_consume(ngx_http_llm_pii_stream_t *s)
 static const char  *ngx_http_llm_pii_comp_words[] = {
     "organization", "organisation", "subdomain", "accountid", "workspace",
     "projectid", "username", "hostname", "clientid", "tenantid", "endpoint",
-    "instance", "account", "project", "tenantid", "userid", "client",
+    "instance", "account", "project", "userid", "client",
     "domain", "server", "tenant", "appid", "email", "login", "orgid",
     "acct", "host", "mail", "user", "app", "org", "uri", "url", "id",
     NULL

@@ -1245,6 +1245,113 @@ test_url_cap(ngx_http_llm_pii_t *pii)
 }
 
 
+/*
+ * review6c: a stream's hold of possible companions is decided once a scan:
+ * a run of "user=", "host=" lines, none a credential, is not held whole
+ * (each hold pulled the one before it in: 64 KB held, 17 s of CPU); and a
+ * companion after a key block longer than a stream swallows is still one
+ */
+
+static size_t
+stream_all(ngx_http_llm_pii_t *pii, const char *text, size_t len,
+    size_t step, char *out, size_t *maxheld)
+{
+    char                       *p;
+    size_t                      n, pos, held;
+    ngx_http_llm_pii_stream_t   s;
+
+    memset(&s, 0, sizeof(s));
+    s.matches.alloc = test_alloc;
+    s.matches.data = &allocs;
+
+    p = out;
+    *maxheld = 0;
+
+    for (pos = 0; pos < len; pos += n) {
+        n = (len - pos < step) ? len - pos : step;
+
+        if (ngx_http_llm_pii_stream_write(&s, (const u_char *) text + pos, n)
+            != 0
+            || ngx_http_llm_pii_stream_scan(pii, scratch, &s,
+                                            (pos + n == len)
+                                            ? NGX_HTTP_LLM_PII_FINAL : 0)
+               != 0)
+        {
+            break;
+        }
+
+        p += put_matches(pii, s.buf, s.from, s.cut, &s.matches, p);
+
+        held = s.len - s.cut;
+
+        if (held > *maxheld) {
+            *maxheld = held;
+        }
+
+        ngx_http_llm_pii_stream_consume(&s);
+    }
+
+    *p = '\0';
+
+    return pos;
+}
+
+
+static void
+test_comp_chain(ngx_http_llm_pii_t *pii)
+{
+    char    *text, *out;
+    size_t   i, len, pos, maxheld;
+
+    len = 0;
+    text = malloc(80 * 1024);
+    out = malloc(160 * 1024);
+
+    if (text == NULL || out == NULL) {
+        ok(0, "companion chain: memory");
+        free(text);
+        free(out);
+        return;
+    }
+
+    for (i = 0; len < 64 * 1024; i++) {
+        len += sprintf(text + len, "level=info msg=login user=u%05zu from "
+                       "host=web%zu.internal\n", i, i % 7);
+    }
+
+    pos = stream_all(pii, text, len, 16, out, &maxheld);
+
+    ok(pos >= len && strcmp(out, text) == 0,
+       "companion chain: 64 KB of user= and host= lines, no credential, "
+       "pass as they are");
+    ok(maxheld <= 400, "companion chain: at most 400 bytes held (%zu)",
+       maxheld);
+
+    /* a key block longer than a stream swallows, then two companions */
+
+    len = sprintf(text, "-----BEGIN RSA PRIVATE KEY-----\n");
+
+    for (i = 0; i < 1100; i++) {
+        len += sprintf(text + len, "%.64s\n",
+                       "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi8Zx1a2b3c4d5e6f"
+                       "7g8h9i0j1k2l3m4n5o6");
+    }
+
+    len += sprintf(text + len, "-----END RSA PRIVATE KEY-----\n"
+                   "host: db1.internal\nuser=alice1\n");
+
+    pos = stream_all(pii, text, len, 4096, out, &maxheld);
+
+    ok(pos >= len && strstr(out, "db1.internal") == NULL
+       && strstr(out, "alice1") == NULL && strstr(out, "MIIE") == NULL,
+       "a 70 KB key block, then its host and user: all redacted in a "
+       "stream of 4 KB deltas");
+
+    free(text);
+    free(out);
+}
+
+
 static void
 test_long_block(ngx_http_llm_pii_t *pii)
 {
@@ -1557,6 +1664,7 @@ main(void)
     test_hold(pii);
     test_hostile(pii);
     test_url_cap(pii);
+    test_comp_chain(pii);
     test_long_block(pii);
     test_open_block(pii);
     test_rules();
