@@ -202,6 +202,9 @@ static int ngx_http_llm_pii_v_pem(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_phone_context(const u_char *t, size_t len,
     size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_phone_idiom(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_phone_dateish(const u_char *p, size_t n);
 static int ngx_http_llm_pii_v_ssn_bare(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_url_secret(const u_char *t, size_t len,
@@ -653,33 +656,47 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "\xe0\xa4\xab\xe0\xa4\xbc\xe0\xa5\x8b\xe0\xa4\xa8|"
       "\xe0\xa4\xab\xe0\xa5\x8b\xe0\xa4\xa8|"
       "\xd9\x87\xd8\xa7\xd8\xaa\xd9\x81|\xd8\xa7\xd8\xaa\xd8\xb5\xd9\x84)"
-      "[^0-9\\n]{0,32}"
+      "[^0-9\\n]{0,32})[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
+      ngx_http_llm_pii_v_phone_context },
 
-      /*
-       * "my number" in the same languages, the idiom for one's phone
-       * number, with at most a copula or a colon before the digits ("my
-       * number is", "il mio numero \xc3\xa8", "meine Nummer ist", "numaram:"),
-       * so that "our number of users grew to 12 345 678" is no phone
-       */
-      "|(?:\\b(?:my|our) number|\\b(?:mio|nostro) numero"
+    /*
+     * "my number" in the same languages, the idiom for one's phone number,
+     * with at most a copula and a colon before the digits ("my number
+     * is", "il mio numero \xc3\xa8", "meine Nummer ist", "m\xc3\xb3j numer to",
+     * "numaram:"), so that "my numbers are 4 8 15 16 23 42" and "our
+     * number was (grew) 12 345 678" are no phone; the number is checked
+     * more strictly than after a phone word (ngx_http_llm_pii_v_phone_idiom)
+     */
+    { NGX_HTTP_LLM_PII_PHONE, 5, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "(?:\\b(?:my|our) number|\\b(?:mio|nostro) numero"
       "|\\b(?:mi|nuestro|meu|nosso) n\xc3\xbamero"
       "|\\b(?:mon|notre) num\xc3\xa9ro|\\b(?:meine|unsere) nummer"
       "|\\b(?:mijn|ons) nummer|\\b(?:m\xc3\xb3j|nasz) numer|\\bnumaram"
       "|(?:\xd0[\x9c\xbc]\xd0\xbe\xd0\xb9|\xd0[\x9d\xbd]\xd0\xb0\xd1\x88) "
-      "\xd0\xbd\xd0\xbe\xd0\xbc\xd0\xb5\xd1\x80)[^0-9\\n]{0,6}"
-
-      /*
-       * English "reach" as German "erreichen" and French "joindre": a
-       * person or a desk reached on or at a number ("you can reach me at",
-       * "reach the front desk on", "reachable under"), not a quantity
-       * ("reached 65535 at noon", "reaches its limit at 65535"; "reach the
-       * limit at 65 535" is taken, a sentence rarer than the phrase)
-       */
-      "|\\breach(?:ed|able)?(?: (?:me|us|him|her|them"
-      "|(?:the|our|my|his|her|their) [a-z]+(?: [a-z]+)?))? (?:on|at|under)"
-      "[ :]{1,2})"
+      "\xd0\xbd\xd0\xbe\xd0\xbc\xd0\xb5\xd1\x80)"
+      "(?: (?:is|ist|lautet|est|es|\xc3\xa8|\xc3\xa9|jest|to"
+      "|\xd1\x8d\xd1\x82\xd0\xbe|\xe2\x80\x94)|'s)?(?: |: ?)"
       "[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
-      ngx_http_llm_pii_v_phone_context },
+      ngx_http_llm_pii_v_phone_idiom },
+
+    /*
+     * English "reach" as German "erreichen" and French "joindre": a
+     * person or a desk reached on or at a number ("you can reach me at",
+     * "reach the front desk on", "reach our support team at", "reachable
+     * under"): a pronoun, or a determiner, at most one word and a noun of
+     * a short list (not "reach the milestone at 2024-06-30", "reach the
+     * server at 192.168.0.10"); bounded, so that the idiom and the number
+     * fit in the context a stream keeps (NGX_HTTP_LLM_PII_CONTEXT); the
+     * number is checked as after "my number"
+     */
+    { NGX_HTTP_LLM_PII_PHONE, 5, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
+      "\\breach(?:ed|able)?(?: (?:me|us|you|him|her|them"
+      "|(?:the|our|my|your|his|her|their) (?:[a-z]{1,12} )?"
+      "(?:desk|office|team|line|reception|support|hotline|helpdesk"
+      "|switchboard|concierge|service|centre|center|department|staff"
+      "|agent|manager|clinic)))? (?:on|at|under)[ :]{1,2}"
+      "[(+]?[0-9][0-9 ().\\/-]{3,22}[0-9]",
+      ngx_http_llm_pii_v_phone_idiom },
 
     { NGX_HTTP_LLM_PII_CARD, 2,
       NGX_HTTP_LLM_PII_APART_DIGITS|NGX_HTTP_LLM_PII_OWNSOM,
@@ -6177,10 +6194,11 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
     size_t *start, size_t *end)
 {
     u_char  sep, first, c;
-    size_t  s, e, i, digits, d, m;
+    size_t  s, e, i, digits, d, m, rest;
 
     s = *start;
     e = *end;
+    rest = s;
 
     if (!ngx_http_llm_pii_number_edges(t, len, s, e)
         || ngx_http_llm_pii_in_code(t, len, s, e))
@@ -6216,6 +6234,7 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
 
         if (!first) {
             first = c;
+            rest = i + 1;
             continue;
         }
 
@@ -6229,6 +6248,21 @@ ngx_http_llm_pii_v_phone_national(const u_char *t, size_t len,
 
     if (sep == 0) {
         sep = first;
+
+    } else if (sep != first) {
+
+        /*
+         * a separator of the area code's own: the subscriber number is in
+         * the plans' groups with spaces or dashes ("030 212-345", "077-123
+         * 45 67"), not a label's number before a date, a decimal, a year
+         * or time range ("Nr. 05 12.03.2024", "row 07 2024-03-15", "item
+         * 05 1234.5678", "Season 02 2019-2020", "bus 07 1030-1130")
+         */
+
+        if (sep == '.' || ngx_http_llm_pii_phone_dateish(t + rest, e - rest))
+        {
+            return 0;
+        }
     }
 
     /* 13: Argentina's mobile numbers, "011 15-2345-6789" */
@@ -6283,9 +6317,11 @@ ngx_http_llm_pii_v_phone_grouped(const u_char *t, size_t len,
         return 0;
     }
 
-    /* "(12) 2019-2020": the pattern's shortest is 13 bytes */
+    /* "(12) 2019-2020", "(12) 2019 2020": the shortest is 13 bytes */
 
-    if (t[s] == '(' && e - s >= 13 && t[e - 5] == '-') {
+    if (t[s] == '(' && e - s >= 13
+        && (t[e - 5] == '-' || t[e - 5] == ' '))
+    {
         y1 = (t[e - 9] - '0') * 10 + (t[e - 8] - '0');
         y2 = (t[e - 4] - '0') * 10 + (t[e - 3] - '0');
 
@@ -6296,8 +6332,11 @@ ngx_http_llm_pii_v_phone_grouped(const u_char *t, size_t len,
         }
     }
 
-    if (t[s] == '8') {
-        /* "8 (812) 555-12-34": the shape is the pattern's */
+    if (t[s] == '8' && (t[s + 1] == '(' || t[s + 2] == '(')) {
+        /*
+         * "8 (812) 555-12-34": the shape is the pattern's (Spain's
+         * "812 34 56 78" is checked as a national number)
+         */
         return ngx_http_llm_pii_number_edges(t, len, s, e)
                && !ngx_http_llm_pii_in_code(t, len, s, e);
     }
@@ -7336,6 +7375,208 @@ ngx_http_llm_pii_v_phone_context(const u_char *t, size_t len,
 
     *start = s;
     *end = e;
+
+    return 1;
+}
+
+
+/*
+ * The digit groups of p[0..n): at most 8, their offsets and lengths; the
+ * number of groups, or 0 when there are more
+ */
+
+static size_t
+ngx_http_llm_pii_phone_groups(const u_char *p, size_t n, size_t *off,
+    size_t *glen)
+{
+    size_t  i, k;
+
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (!ngx_pii_digit(p[i])) {
+            continue;
+        }
+
+        if (i == 0 || !ngx_pii_digit(p[i - 1])) {
+            if (k == 8) {
+                return 0;
+            }
+
+            off[k] = i;
+            glen[k++] = 0;
+        }
+
+        glen[k - 1]++;
+    }
+
+    return k;
+}
+
+
+static unsigned
+ngx_http_llm_pii_phone_num(const u_char *p, size_t n)
+{
+    unsigned  v;
+
+    for (v = 0; n; n--) {
+        v = v * 10 + (*p++ - '0');
+    }
+
+    return v;
+}
+
+
+/*
+ * p[0..n) is a date, a year range or a time range, not a phone number:
+ * "12.03.2024", "03-15-2024", "2024-03-15", "2024.03.15", "12 03 2024"
+ * (one separator twice), "2019-2020", "1914 1918" (19xx and 20xx),
+ * "0800-1700", "1030-1130" (HHMM-HHMM, the end after the start)
+ */
+
+static int
+ngx_http_llm_pii_phone_dateish(const u_char *p, size_t n)
+{
+    u_char    s1, s2;
+    size_t    k, off[8], glen[8];
+    unsigned  a, b, y;
+
+    k = ngx_http_llm_pii_phone_groups(p, n, off, glen);
+
+    if (k == 3 && off[0] == 0 && off[2] + glen[2] == n
+        && off[1] == off[0] + glen[0] + 1 && off[2] == off[1] + glen[1] + 1)
+    {
+        s1 = p[off[1] - 1];
+        s2 = p[off[2] - 1];
+
+        if (s1 != s2 || (s1 != '-' && s1 != '.' && s1 != ' ' && s1 != '/'))
+        {
+            return 0;
+        }
+
+        if (glen[0] == 4 && glen[1] == 2 && glen[2] == 2) {
+            y = ngx_http_llm_pii_phone_num(p, 2);
+            a = ngx_http_llm_pii_phone_num(p + off[1], 2);
+            b = ngx_http_llm_pii_phone_num(p + off[2], 2);
+
+            return (y == 19 || y == 20) && a >= 1 && a <= 12
+                   && b >= 1 && b <= 31;
+        }
+
+        if (glen[0] == 2 && glen[1] == 2 && glen[2] == 4) {
+            a = ngx_http_llm_pii_phone_num(p, 2);
+            b = ngx_http_llm_pii_phone_num(p + off[1], 2);
+            y = ngx_http_llm_pii_phone_num(p + off[2], 2);
+
+            return (y == 19 || y == 20) && a >= 1 && a <= 31
+                   && b >= 1 && b <= 31 && (a <= 12 || b <= 12);
+        }
+
+        return 0;
+    }
+
+    if (k == 2 && n == 9 && glen[0] == 4 && glen[1] == 4) {
+        a = ngx_http_llm_pii_phone_num(p, 4);
+        b = ngx_http_llm_pii_phone_num(p + 5, 4);
+
+        if ((a / 100 == 19 || a / 100 == 20)
+            && (b / 100 == 19 || b / 100 == 20))
+        {
+            return 1;
+        }
+
+        return p[4] == '-' && a < b && a / 100 <= 24 && a % 100 <= 59
+               && b / 100 <= 24 && b % 100 <= 59;
+    }
+
+    return 0;
+}
+
+
+/*
+ * A number after "my number" or "reach ... on/at" (no phone word): as
+ * after a phone word, and not an IPv4 address ("reachable at
+ * 192.168.1.10"), a date or a time range ("on 2024-05-12", "at
+ * 0800-1700"), a quantity ("at 12 000 000", "at 4 294 967 295"), nor
+ * numbers that start with 1-9 and have a one-digit group after the first
+ * ("my number: 42 17 9 33 8"; "06 1 234 5678", "+33 6 12 ..." and "8
+ * (71234) 5 67 89" stay)
+ */
+
+static int
+ngx_http_llm_pii_v_phone_idiom(const u_char *t, size_t len,
+    size_t *start, size_t *end)
+{
+    u_char          c;
+    size_t          s, n, k, i, off[8], glen[8];
+    unsigned        zeros, threes;
+    const u_char   *p;
+
+    if (!ngx_http_llm_pii_v_phone_context(t, len, start, end)) {
+        return 0;
+    }
+
+    s = *start;
+    p = t + s;
+    n = *end - s;
+
+    k = ngx_http_llm_pii_phone_groups(p, n, off, glen);
+
+    if (k == 0 || ngx_http_llm_pii_phone_dateish(p, n)) {
+        return 0;
+    }
+
+    if (!(p[0] >= '1' && p[0] <= '9') || memchr(p, '(', n) != NULL) {
+        /* a trunk 0, "+", an area code in parentheses: "8 (71234) 5 67 89" */
+        return 1;
+    }
+
+    /* IPv4: four groups of 1-3 digits, each below 256, dots between */
+
+    if (k == 4) {
+        for (i = 0; i < 4; i++) {
+            if (glen[i] > 3 || (i && p[off[i] - 1] != '.')
+                || ngx_http_llm_pii_phone_num(p + off[i], glen[i]) > 255)
+            {
+                break;
+            }
+        }
+
+        if (i == 4) {
+            return 0;
+        }
+    }
+
+    zeros = 1;
+    threes = 1;
+
+    for (i = 1; i < k; i++) {
+        if (glen[i] == 1) {
+            return 0;
+        }
+
+        c = p[off[i] - 1];
+
+        if (glen[i] != 3 || off[i] != off[i - 1] + glen[i - 1] + 1
+            || (c != ' ' && c != ',' && c != '.'))
+        {
+            threes = 0;
+        }
+
+        if (glen[i] != 3 || p[off[i]] != '0' || p[off[i] + 1] != '0'
+            || p[off[i] + 2] != '0')
+        {
+            zeros = 0;
+        }
+    }
+
+    /* thousands: "100 000", "12 000 000", "4 294 967 295" */
+
+    if (k > 1 && threes && glen[0] <= 3
+        && (zeros || (glen[0] == 1 && k >= 4)))
+    {
+        return 0;
+    }
 
     return 1;
 }
