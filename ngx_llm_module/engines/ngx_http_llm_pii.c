@@ -463,8 +463,8 @@ static size_t ngx_http_llm_pii_comp_hold(const u_char *t, size_t len,
     "auth0|azure|bitly|deepl|figma|imgur|jfrog|nexmo|ngrok|nuget|plaid|"      \
     "plivo|sinch|vultr|groq|jira|okta|snyk|zoho|aws|gcp|"                    \
     /* secret recall, fourth block: services seen in the fit half */         \
-    "cloudmersive|invoiceocean|textmagic|liveagent|bitstamp|metabase|"       \
-    "loggly|kucoin|kraken|shippo|duffel|redhat|geoip|luno)"
+    "cloudmersive|invoiceocean|textmagic|bitstamp|metabase|loggly|kucoin|"   \
+    "shippo|duffel|redhat|geoip|luno)"
 
 /*
  * Patterns compiled into databases of their own, each scanned only where
