@@ -5,7 +5,7 @@
  * The token memo's hash (engines/ngx_http_llm_memo_hash.h) over one text,
  * ROUNDS times (a byte of it changed each round), for instruction counts
  * under callgrind: (Ir of 11 rounds - Ir of 1) / 10 is one hash
- * (docs/benchmarks.md, 7z-est1k).  Build it against two trees of the
+ * (docs/benchmarks.md, 7za).  Build it against two trees of the
  * engines to compare them:
  *
  *   cc -O2 -I ngx_llm_module/engines bench/memo_hash_bench.c \

@@ -159,7 +159,7 @@ ngx_http_llm_memo_hash64(uint64_t key, const u_char *p, size_t len)
  * never the provider's reported usage that settlement uses.  Two
  * instructions a block instead of one, and twice the latency of a lane:
  * eight lanes, not four, so that 16 KB of texts take ~0.8 us natively,
- * not ~0.9 (0.6 with one round; 7z-est1k in docs/benchmarks.md), still
+ * not ~0.9 (0.6 with one round; 7za in docs/benchmarks.md), still
  * under the portable form's multiplies; the value differs from
  * ngx_http_llm_memo_hash64()'s: a worker uses one of them all its life.
  */
