@@ -15,7 +15,7 @@
 #    lose; they make room for a newcomer, and the tenants' keys stay.
 #
 # Plain TAP (like t/010-shm.t): parallel clients and long request loops.
-# Bounded: 40 streams of at most ~2 s, about 1,100 short requests.
+# Bounded: 40 streams of at most ~3.5 s, about 1,100 short requests.
 
 use strict;
 use warnings;
@@ -30,12 +30,16 @@ my $ng = LLMTest::Plain->new('llm-hostile-budget', timeout => 20 * slow());
 my $root = $ng->root;
 my $port = $ng->port;
 
-# the mock's stream: 100 events of 10 words, 20 ms apart (2 s), then [DONE]
+# the mock's stream: after 1.5 s, 100 events of 10 words, 20 ms apart (2 s),
+# then [DONE]
 my $event = join ' ', qw(alpha bravo charlie delta echo foxtrot golf hotel
                          india juliet);
 my $events = 100;
 my $pause = 0.02 * slow();
-my $stream = '';
+# the first event waits 1.5 s: every stream is admitted (and holds its
+# reservation) before any of them uses tokens, even when the 40 clients are
+# slow to start on a loaded machine (they used to be refused at times)
+my $stream = "            echo_sleep " . (1.5 * slow()) . ";\n";
 
 for my $i (1 .. $events) {
     $stream .= "            echo -n 'data: {\"choices\":[{\"index\":0,"
