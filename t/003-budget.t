@@ -89,6 +89,10 @@ our $Gateway = <<'_EOC_';
     }
 _EOC_
 
+# TEST 14 aborts between the stream's first event and its end (3 s later):
+# under valgrind the first event takes longer than 0.5 s to come through
+our $AbortAfter = $ENV{TEST_NGINX_USE_VALGRIND} ? 2 : 0.5;
+
 our $Req = "{\"model\":\"gpt-4o-mini\",\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
 
 block_defaults(http_config => $Mock, config => $Gateway);
@@ -310,9 +314,9 @@ POST /slow/chat/completions
 {"model":"gpt-4o-mini","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"Hi"}]}
 --- more_headers
 X-Key: kate
---- timeout: 0.5
+--- timeout eval: $::AbortAfter
 --- abort
---- wait: 0.5
+--- wait eval: $::AbortAfter
 --- ignore_response
 --- error_log eval
 qr/llm-log: key=kate status=200 prompt=\d+ completion=1 source=estimate remaining=9[89]\d/
