@@ -47,10 +47,14 @@ for size in $SC_SIZES; do
 
     start_pair
 
+    pi=0
     for p in $SC_PATHS; do
-        write_requests "$p" "$size" 0 "$SC_WARM" "$BENCH_TMP/warm-$p-$size.cfg"
-        write_requests "$p" "$size" 100000 "$SC_N" "$BENCH_TMP/run-$p-$size.cfg"
-        write_requests "$p" "$size" 200000 "$SC_N" "$BENCH_TMP/run2-$p-$size.cfg"
+        # tags of the path's own (as bench/callgrind.sh): no memo warmed
+        # by an earlier path
+        pi=$((pi + 1))
+        write_requests "$p" "$size" 0 "$SC_WARM" "$BENCH_TMP/warm-$p-$size.cfg" $((size * 16 + pi))
+        write_requests "$p" "$size" 100000 "$SC_N" "$BENCH_TMP/run-$p-$size.cfg" $((size * 16 + pi))
+        write_requests "$p" "$size" 200000 "$SC_N" "$BENCH_TMP/run2-$p-$size.cfg" $((size * 16 + pi))
         send "$BENCH_TMP/warm-$p-$size.cfg"
         f0=$(awk '{ print $10 }' /proc/$FRONT_WORKER/stat)
         send "$BENCH_TMP/run-$p-$size.cfg"

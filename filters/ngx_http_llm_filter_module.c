@@ -302,6 +302,10 @@ ngx_http_llm_header_filter(ngx_http_request_t *r)
             /* the answer may change: held whole, sent with a new length */
             ctx->hold_json = 1;
             r->filter_need_in_memory = 1;
+
+            /* the capture is sized by it (ngx_http_llm_capture_body()) */
+            ctx->held_length = r->headers_out.content_length_n;
+
             ngx_http_clear_content_length(r);
             ngx_http_clear_accept_ranges(r);
             ngx_http_clear_etag(r);
@@ -2168,9 +2172,23 @@ ngx_http_llm_capture_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                 return NGX_OK;
             }
 
-            len = (r->headers_out.content_length_n > 0)
-                  ? (size_t) r->headers_out.content_length_n
-                  : NGX_HTTP_LLM_HOLD_SIZE;
+            /*
+             * A held answer's Content-Length was cleared by the header
+             * filter: its value, kept, sizes the capture as well (not
+             * 4 KB, one allocation of its own from the C library, for an
+             * answer of a few hundred bytes); the header filter let no
+             * larger one than the capture's limit be held.
+             */
+
+            if (r->headers_out.content_length_n > 0) {
+                len = (size_t) r->headers_out.content_length_n;
+
+            } else if (ctx->hold_json && ctx->held_length > 0) {
+                len = (size_t) ctx->held_length;
+
+            } else {
+                len = NGX_HTTP_LLM_HOLD_SIZE;
+            }
 
             ctx->capture = ngx_create_temp_buf(r->pool, len);
             if (ctx->capture == NULL) {

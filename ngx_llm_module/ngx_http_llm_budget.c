@@ -71,6 +71,13 @@ typedef struct {
 } ngx_http_llm_budget_lease_t;
 
 
+/*
+ * The slots of a zone's hints: each worker keeps, by the low bits of a
+ * key's hash, the node it last found for a key (a pointer into the zone).
+ */
+#define NGX_HTTP_LLM_BUDGET_HINTS   4096
+
+
 /* how many keys a full zone looks at, from the least recently used */
 #define NGX_HTTP_LLM_BUDGET_SCAN    64
 
@@ -835,15 +842,41 @@ ngx_http_llm_budget_node(ngx_http_llm_budget_zone_t *zone,
 }
 
 
-/* the node of a reservation's key, if the zone has it */
+/*
+ * The node of a reservation's key, if the zone has it; the zone is locked.
+ *
+ * The worker's hint for the key's slot is tried first: the walk down the
+ * tree of a zone of many keys is a cache miss a level (a dozen for a
+ * thousand keys), the hint one or two.  A hint is a node of the zone (a
+ * budget node is never freed: an evicted one is reused for another key),
+ * and the node that holds a key's whole digest is the key's node: a key's
+ * node is created only under the zone's lock, right after a lookup of its
+ * digest found none (as ngx_http_llm_budget_node() relies on).  A hint
+ * that holds another key, after an eviction or another key of the slot,
+ * costs the walk it saves otherwise.
+ */
 
 static ngx_http_llm_budget_node_t *
 ngx_http_llm_budget_lookup(ngx_http_llm_budget_zone_t *zone,
     ngx_http_llm_reservation_t *res)
 {
     ngx_int_t                    rc;
+    ngx_uint_t                   slot;
     ngx_rbtree_node_t           *node, *sentinel;
     ngx_http_llm_budget_node_t  *bn;
+
+    slot = (ngx_uint_t) res->hash & (NGX_HTTP_LLM_BUDGET_HINTS - 1);
+
+    if (zone->hint) {
+        bn = zone->hint[slot];
+
+        if (bn != NULL
+            && ngx_memcmp(bn->digest, res->digest, NGX_HTTP_LLM_BUDGET_DIGEST)
+               == 0)
+        {
+            return bn;
+        }
+    }
 
     node = zone->sh->rbtree.root;
     sentinel = zone->sh->rbtree.sentinel;
@@ -860,6 +893,10 @@ ngx_http_llm_budget_lookup(ngx_http_llm_budget_zone_t *zone,
         rc = ngx_memcmp(res->digest, bn->digest, NGX_HTTP_LLM_BUDGET_DIGEST);
 
         if (rc == 0) {
+            if (zone->hint) {
+                zone->hint[slot] = bn;
+            }
+
             return bn;
         }
 
@@ -940,6 +977,11 @@ ngx_http_llm_budget_create(ngx_http_llm_budget_zone_t *zone,
     ngx_queue_insert_head(&zone->sh->queue, &bn->queue);
 
     zone->sh->keys++;
+
+    if (zone->hint) {
+        zone->hint[(ngx_uint_t) res->hash & (NGX_HTTP_LLM_BUDGET_HINTS - 1)]
+            = bn;
+    }
 
     return bn;
 }
@@ -1398,6 +1440,18 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     zone->shm_zone = shm_zone;
+
+    /*
+     * the hints: allocated here, before the workers are forked, each
+     * worker's own copy once it writes to it (the zone is mapped at the
+     * same address in every worker)
+     */
+
+    zone->hint = ngx_pcalloc(cf->pool,
+                             NGX_HTTP_LLM_BUDGET_HINTS * sizeof(void *));
+    if (zone->hint == NULL) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -115,6 +115,9 @@ typedef struct {
     ngx_slab_pool_t            *shpool;
     ngx_shm_zone_t             *shm_zone;
     ngx_http_llm_redis_t       *redis;         /* redis=NAME: shared */
+    void                      **hint;          /* each worker's own: the
+                                                  node last found for a
+                                                  key's slot (budget.c) */
     double                      lease;         /* what a lease asks for */
     unsigned                    cost:1;        /* a zone of dollars */
     unsigned                    cut:1;         /* ends streams that overrun */
@@ -508,6 +511,9 @@ struct ngx_http_llm_ctx_s {
     ngx_http_llm_event_pt       event_hook;
     ngx_http_llm_json_pt        json_hook;
     void                       *hook_data;
+    off_t                       held_length;       /* the upstream's
+                                                      Content-Length of a
+                                                      held answer, or -1 */
 
     void                       *cache;             /* of the cache module */
 
