@@ -196,6 +196,10 @@ static int ngx_http_llm_pii_v_sk(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_token(const u_char *t, size_t len,
     size_t *start, size_t *end);
+/* secrets found by context (secctx, at the end) */
+static int ngx_http_llm_pii_ctx_prefixed(const u_char *p, size_t n);
+static int ngx_http_llm_pii_ctx_short(const u_char *t, size_t len, size_t v,
+    size_t ve, size_t b);
 static int ngx_http_llm_pii_v_jwt(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_pem(const u_char *t, size_t len,
@@ -6976,6 +6980,10 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
+    if (ngx_http_llm_pii_ctx_prefixed(t + *start, *end - *start)) {
+        return 1;                      /* a distinctive prefix (secctx) */
+    }
+
     if (*end - *start > 5 && memcmp(t + *start, "xox", 3) == 0) {
         if (!ngx_http_llm_pii_slack(t + *start, *end - *start)) {
             return 0;
@@ -7016,6 +7024,10 @@ ngx_http_llm_pii_v_sk(const u_char *t, size_t len, size_t *start,
 
     if (!ngx_http_llm_pii_v_token(t, len, start, end)) {
         return 0;
+    }
+
+    if (ngx_http_llm_pii_ctx_prefixed(t + *start, *end - *start)) {
+        return 1;                      /* "sk-lf-<uuid>" (secctx) */
     }
 
     upper = 0;
@@ -8064,7 +8076,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 {
     u_char   c;
     size_t   e, w, i, k, l, a, b, v, ve, p, limit, skipped, wl, min;
-    int      hdr, open, late;
+    int      hdr, open, late, tiny;
 
     /* the character after the word, and a plural "s" */
 
@@ -8302,7 +8314,11 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
             min = 12;
         }
 
-        if (ve - v >= min) {
+        /* a short quoted token (secctx): ngx_http_llm_pii_ctx_short() */
+
+        tiny = (skipped == 0 && ngx_http_llm_pii_ctx_short(t, len, v, ve, b));
+
+        if (ve - v >= min || tiny) {
             c = (b < len) ? t[b] : '\0';
 
             /*
@@ -8319,7 +8335,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
                 return 0;
             }
 
-            if (!ngx_http_llm_pii_random(t + v, ve - v, min)
+            if (!tiny && !ngx_http_llm_pii_random(t + v, ve - v, min)
                 && !(skipped == 0
                      && ngx_http_llm_pii_quoted_token(t, len, v, ve)))
             {
@@ -12553,4 +12569,160 @@ ngx_http_llm_pii_v_sumo(const u_char *t, size_t len, size_t *start,
     *start = s;
 
     return 1;
+}
+
+
+/*
+ * Secret recall, secrets found by context (branch secctx, issue 17).
+ *
+ * Three families, each checked only after another detector's literal was
+ * found (no Hyperscan pattern of its own but the pair's " / "):
+ *
+ *   - a token behind a distinctive provider prefix of its documented
+ *     length is a key whatever its entropy: "shippo_live_" and 40 hex
+ *     digits, "duffel_test_" and 43, "AGE-SECRET-KEY-1" and 58 bech32
+ *     characters, "sk-lf-" and a UUID (Langfuse secret keys); a
+ *     placeholder there ("shippo_live_aaaa...") is what a user pasted for
+ *     a key, and redacting it loses nothing;
+ *   - a short quoted token right after a credential word and its
+ *     assignment ("parsehub token = 'vZrEclFwOqeA'", "token - 'YGIQ...'"),
+ *     shorter than the context detector's 12/16 characters or of one
+ *     class of letters: ngx_http_llm_pii_ctx_short();
+ *   - a "name: key / e-mail" credential pair on a line ("cloudflare:
+ *     <key> / user@example.com", "zipbooks = P@ss123x / a@b.com",
+ *     "gocanvas: <key> / gocanvasemail = a@b.com"): the key and the
+ *     address, one span: ngx_http_llm_pii_v_ctx_pair().
+ */
+
+
+/* a distinctive prefix and its documented length: a key, whatever it holds */
+
+static int
+ngx_http_llm_pii_ctx_prefixed(const u_char *p, size_t n)
+{
+    if (n == 52
+        && (memcmp(p, "shippo_live_", 12) == 0
+            || memcmp(p, "shippo_test_", 12) == 0))
+    {
+        return 1;
+    }
+
+    if (n == 55
+        && (memcmp(p, "duffel_live_", 12) == 0
+            || memcmp(p, "duffel_test_", 12) == 0))
+    {
+        return 1;
+    }
+
+    if (n == 74 && memcmp(p, "AGE-SECRET-KEY-1", 16) == 0) {
+        return 1;
+    }
+
+    return (n == 42 && memcmp(p, "sk-lf-", 6) == 0
+            && ngx_http_llm_pii_uuid(p + 6, 36));
+}
+
+
+/*
+ * A short quoted token right after a credential word and its assignment
+ * ("token = 'vZrEclFwOqeA'", "token - 'YGIQXPGZSVVGVGOREMAE'", "key:
+ * \"rb1nz5xhues\""), [v, ve) between two equal quotes, that the context
+ * detector's rules (ngx_http_llm_pii_random(): 12 or 16 characters and
+ * letters with digits; ngx_http_llm_pii_quoted_token(): 16, both cases)
+ * do not take.  Letters and digits only, 10 to 64 of them, no run of four,
+ * at least 3 bits of entropy a character, not a placeholder word, and
+ * not a word or an identifier:
+ *
+ *   - with digits: letters too, the class changing at least once in four
+ *     characters, fewer than 40 % vowels among the letters ("rb1nz5xhues";
+ *     not "password123", "v1beta2api");
+ *   - letters of both cases: the case changing at least once in two
+ *     letters, fewer than 40 % vowels ("vZrEclFwOqeA"; not
+ *     "XmlHttpRequest", "getUserName");
+ *   - letters of one case: 16 or more, fewer than 30 % vowels, not an
+ *     alphabet's run ("YGIQXPGZSVVGVGOREMAE"; not "abcdefghijklmnop").
+ *
+ * The closing quote must be in the text: in a stream, the token is a run
+ * that the stream holds back until the quote comes, and the credential
+ * word is at most NGX_HTTP_LLM_PII_CONTEXT bytes before it (the context
+ * detector's own bound), so the stream decides as the whole text does.
+ */
+
+static int
+ngx_http_llm_pii_ctx_short(const u_char *t, size_t len, size_t v, size_t ve,
+    size_t b)
+{
+    u_char    c, q;
+    size_t    i, n, run;
+    unsigned  upper, lower, digit, vowel, tr, ctr, step;
+
+    n = ve - v;
+
+    if (n < 10 || n > 64 || ve != b || v == 0 || b >= len) {
+        return 0;
+    }
+
+    q = t[v - 1];
+
+    if ((q != '\'' && q != '"') || t[b] != q) {
+        return 0;
+    }
+
+    upper = 0;
+    lower = 0;
+    digit = 0;
+    vowel = 0;
+    tr = 0;                            /* letter <-> digit */
+    ctr = 0;                           /* lower <-> upper */
+    step = 0;                          /* "ab", "bc": an alphabet's run */
+    run = 1;
+
+    for (i = v; i < ve; i++) {
+        c = t[i];
+
+        if (!ngx_pii_alnum(c)) {
+            return 0;
+        }
+
+        if (i > v) {
+            run = (t[i - 1] == c) ? run + 1 : 1;
+
+            if (run > 3) {
+                return 0;
+            }
+
+            tr += (ngx_pii_digit(t[i - 1]) != ngx_pii_digit(c));
+            ctr += (ngx_pii_alpha(t[i - 1]) && ngx_pii_alpha(c)
+                    && ngx_pii_upper(t[i - 1]) != ngx_pii_upper(c));
+            step += ((t[i - 1] | 0x20) + 1 == (c | 0x20));
+        }
+
+        if (ngx_pii_digit(c)) {
+            digit++;
+            continue;
+        }
+
+        upper += ngx_pii_upper(c);
+        lower += ngx_pii_lower(c);
+
+        c |= 0x20;
+        vowel += (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u');
+    }
+
+    if (upper + lower == 0
+        || ngx_http_llm_pii_entropy(t + v, n) < 3000 * n
+        || ngx_http_llm_pii_fake(t + v, n))
+    {
+        return 0;
+    }
+
+    if (digit) {
+        return (tr * 4 >= n && vowel * 10 < (upper + lower) * 4);
+    }
+
+    if (upper && lower) {
+        return (ctr * 2 >= n && vowel * 10 < n * 4);
+    }
+
+    return (n >= 16 && vowel * 10 < n * 3 && step * 4 < n);
 }
