@@ -200,6 +200,10 @@ static int ngx_http_llm_pii_v_token(const u_char *t, size_t len,
 static int ngx_http_llm_pii_ctx_prefixed(const u_char *p, size_t n);
 static int ngx_http_llm_pii_ctx_short(const u_char *t, size_t len, size_t v,
     size_t ve, size_t b);
+static int ngx_http_llm_pii_v_ctx_pair(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static size_t ngx_http_llm_pii_ctx_pair_hold(const u_char *t, size_t len,
+    size_t from);
 static int ngx_http_llm_pii_v_jwt(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_pem(const u_char *t, size_t len,
@@ -1114,7 +1118,17 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_APART_NATIONAL,
       "[0-9]{6}(?:[A-FU-Y][0-9]{3}[0-9A-Y]"
       "|[-+]?[JKLMNRSTUWXjklmnrstuwx][0-9]{3}|/[0-9]{3,4})",
-      ngx_http_llm_pii_v_national2 }
+      ngx_http_llm_pii_v_national2 },
+
+    /*
+     * Secrets found by context (secctx): a "name: key / e-mail" credential
+     * pair on a line of its own; from " / " to the end of the address, the
+     * validator reads the line back (ngx_http_llm_pii_v_ctx_pair())
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      " / (?:[A-Za-z0-9_.-]{1,32} ?[:=] ?)?[A-Za-z0-9._%+-]{1,64}"
+      "@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}",
+      ngx_http_llm_pii_v_ctx_pair }
 };
 
 
@@ -3802,6 +3816,14 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
 
     if (pii->types & (1u << NGX_HTTP_LLM_PII_EMAIL)) {
         b = ngx_http_llm_pii_open_email(s->buf, s->len, from);
+        if (b < cut) {
+            cut = b;
+        }
+    }
+
+    if (pii->types & (1u << NGX_HTTP_LLM_PII_SECRET)) {
+        /* a "name: key / e-mail" line not whole yet (secctx) */
+        b = ngx_http_llm_pii_ctx_pair_hold(s->buf, s->len, from);
         if (b < cut) {
             cut = b;
         }
@@ -12725,4 +12747,314 @@ ngx_http_llm_pii_ctx_short(const u_char *t, size_t len, size_t v, size_t ve,
     }
 
     return (n >= 16 && vowel * 10 < n * 3 && step * 4 < n);
+}
+
+
+/*
+ * A "name: key / e-mail" credential pair, one line of its own:
+ *
+ *     cloudflare: abcdef1234567890abcdef1234567890abcdef0 / me@example.com
+ *     zipbooks = SecureP@ss123 / admin@secure.com
+ *     gocanvas: Abc123+/Xyz456...= / gocanvasemail = me@example.com
+ *
+ * at the start of a line (at most PAIR_INDENT blanks before it), a name of
+ * 2 to PAIR_NAME letters, digits and "_.-" that does not say the value is
+ * no secret (ngx_http_llm_pii_name_negated(): "version", "id", "url"), ":"
+ * or "=", the value (no blank, 8 to PAIR_VALUE characters), " / ", then an
+ * e-mail address, or a name, "=" or ":" and the address, no more than
+ * PAIR_AFTER characters to the end of the address.  The value has letters
+ * and digits, no quote, "<", ">", "`" or "://", no placeholder word, and
+ * is 12 characters or more, or has both cases, or a character other than
+ * a letter, a digit and "._-" ("lukasz123 / l@x.org", "v1.2.3-rc1" are no
+ * key).  What a user writes when giving a service's credentials: the key
+ * and the account (the address) it belongs to, both redacted, one span.
+ *
+ * Pattern: from " / " to the end of the address; the validator reads the
+ * line backwards.  Streams: a stream holds the value from its start while
+ * the line may still become such a pair (ngx_http_llm_pii_ctx_pair_hold():
+ * the value is at the end of the text, or " ", " /" or " / " and the start
+ * of the part after it follow it), at most PAIR_VALUE + 3 + PAIR_AFTER
+ * bytes; the line's start is at most PAIR_INDENT + PAIR_NAME + 3 bytes
+ * before the value, within the context a stream keeps.  An address at the
+ * end of the text may go on: the answer is open.
+ */
+
+#define NGX_HTTP_LLM_PII_PAIR_INDENT  16
+#define NGX_HTTP_LLM_PII_PAIR_NAME    32
+#define NGX_HTTP_LLM_PII_PAIR_VALUE   128
+#define NGX_HTTP_LLM_PII_PAIR_AFTER   128
+
+#define ngx_pii_blank(c)   ((c) == ' ' || (c) == '\t')
+#define ngx_pii_pairname(c)  (ngx_pii_word(c) || (c) == '.' || (c) == '-')
+
+
+/*
+ * The start of the value that ends at ve, when a name at the start of its
+ * line and ":" or "=" are before it (the grammar above), or NONE.
+ */
+
+static size_t
+ngx_http_llm_pii_ctx_pair_value(const u_char *t, size_t ve, size_t *ns)
+{
+    size_t  v, p, n;
+
+    for (v = ve; v > 0 && ve - v <= NGX_HTTP_LLM_PII_PAIR_VALUE; v--) {
+        if (ngx_pii_blank(t[v - 1]) || t[v - 1] == '\n' || t[v - 1] == '\r')
+        {
+            break;
+        }
+    }
+
+    if (v == ve || ve - v > NGX_HTTP_LLM_PII_PAIR_VALUE) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    /* "name: ", "name=", "name = ": the value starts after the separator */
+
+    p = v;
+
+    if (p > 0 && ngx_pii_blank(t[p - 1])) {
+        p--;
+    }
+
+    if (p == 0 || (t[p - 1] != ':' && t[p - 1] != '=')) {
+        /* "name:value": the separator is in the run */
+
+        for (p = v; p < ve && ngx_pii_pairname(t[p]); p++) { /* void */ }
+
+        if (p == v || p + 1 >= ve || (t[p] != ':' && t[p] != '=')
+            || p - v > NGX_HTTP_LLM_PII_PAIR_NAME)
+        {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+
+        n = p - v;
+        *ns = v;
+        v = p + 1;
+        p = *ns;
+
+        goto line;
+    }
+
+    p--;
+
+    if (p > 0 && ngx_pii_blank(t[p - 1])) {
+        p--;
+    }
+
+    for (n = 0; p > 0 && ngx_pii_pairname(t[p - 1]); p--, n++) {
+        if (n >= NGX_HTTP_LLM_PII_PAIR_NAME) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+    }
+
+    if (n == 0) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    *ns = p;
+
+line:
+
+    if (n < 2 || !ngx_pii_alpha(t[*ns])) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    for (n = 0; p > 0 && ngx_pii_blank(t[p - 1]); p--, n++) {
+        if (n >= NGX_HTTP_LLM_PII_PAIR_INDENT) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+    }
+
+    if (p > 0 && t[p - 1] != '\n' && t[p - 1] != '\r') {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    return v;
+}
+
+
+static int
+ngx_http_llm_pii_v_ctx_pair(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char    c;
+    size_t    e, a, p, k, v, ns, i, n;
+    unsigned  alpha, digit, upper, lower, other;
+
+    e = *end;
+
+    /* the address ends here, whole ("a@b.c" of "a@b.com" is not) */
+
+    if (e < len
+        && (ngx_pii_alnum(t[e]) || t[e] == '-' || t[e] == '_'
+            || (t[e] == '.' && e + 1 < len && ngx_pii_alnum(t[e + 1]))))
+    {
+        return 0;
+    }
+
+    /* the "@", the local part, then " / " or " / name = " before it */
+
+    for (a = e; a > 0 && t[a - 1] != '@'; a--) {
+        if (e - a > NGX_HTTP_LLM_PII_PAIR_AFTER) {
+            return 0;
+        }
+    }
+
+    if (a == 0) {
+        return 0;
+    }
+
+    for (p = a - 1; p > 0 && ngx_pii_atext_ord(t[p - 1]); p--) { /* void */ }
+
+    if (p == a - 1) {
+        return 0;
+    }
+
+    /* " / gocanvasemail = ": a name, "=" or ":", blanks */
+
+    k = p;
+
+    if (!(k >= 4 && t[k - 1] == ' ' && t[k - 2] == '/' && t[k - 3] == ' ')) {
+        if (ngx_pii_blank(t[k - 1])) {
+            k--;
+        }
+
+        if (t[k - 1] != '=' && t[k - 1] != ':') {
+            return 0;
+        }
+
+        k--;
+
+        if (k > 0 && ngx_pii_blank(t[k - 1])) {
+            k--;
+        }
+
+        for (n = 0; k > 0 && ngx_pii_pairname(t[k - 1]); k--, n++) {
+            if (n >= NGX_HTTP_LLM_PII_PAIR_NAME) {
+                return 0;
+            }
+        }
+
+        if (n == 0) {
+            return 0;
+        }
+    }
+
+    if (k < 4 || t[k - 1] != ' ' || t[k - 2] != '/' || t[k - 3] != ' '
+        || e - (k - 3) > NGX_HTTP_LLM_PII_PAIR_AFTER + 3)
+    {
+        return 0;
+    }
+
+    k -= 3;                                    /* the value's end */
+
+    v = ngx_http_llm_pii_ctx_pair_value(t, k, &ns);
+
+    if (v == NGX_HTTP_LLM_PII_NONE || k - v < 8) {
+        return 0;
+    }
+
+    for (p = ns; p < len && ngx_pii_pairname(t[p]); p++) { /* void */ }
+
+    if (ngx_http_llm_pii_name_negated(t + ns, p - ns)) {
+        return 0;
+    }
+
+    /* the value */
+
+    n = k - v;
+    alpha = 0;
+    digit = 0;
+    upper = 0;
+    lower = 0;
+    other = 0;
+
+    for (i = v; i < k; i++) {
+        c = t[i];
+
+        if (c == '"' || c == '\'' || c == '`' || c == '<' || c == '>'
+            || c < 0x21 || c >= 0x7f)
+        {
+            return 0;
+        }
+
+        if (ngx_pii_digit(c)) {
+            digit++;
+
+        } else if (ngx_pii_alpha(c)) {
+            alpha++;
+            upper += ngx_pii_upper(c);
+            lower += ngx_pii_lower(c);
+
+        } else if (c != '.' && c != '_' && c != '-') {
+            other++;
+        }
+    }
+
+    if (!alpha || !digit || !(n >= 12 || (upper && lower) || other)
+        || ngx_http_llm_pii_memmem(t + v, t + k, "://", 3) != NULL
+        || ngx_http_llm_pii_fake(t + v, n))
+    {
+        return 0;
+    }
+
+    *start = v;
+
+    return (e == len) ? NGX_HTTP_LLM_PII_OPEN : 1;
+}
+
+
+/*
+ * Streams: where to hold from while the end of the text may be a pair's
+ * line that has not come whole (see above), or len.  Reads back at most
+ * PAIR_AFTER + 3 + PAIR_VALUE + PAIR_NAME + PAIR_INDENT + 4 bytes, on the
+ * last line only.
+ */
+
+static size_t
+ngx_http_llm_pii_ctx_pair_hold(const u_char *t, size_t len, size_t from)
+{
+    u_char  c;
+    size_t  k, ve, v, ns;
+
+    if (len == from) {
+        return len;
+    }
+
+    /* " / " and the part after it: no line break, one "=" or ":" */
+
+    ve = len;
+
+    for (k = len; k > 0 && len - k <= NGX_HTTP_LLM_PII_PAIR_AFTER + 4; k--) {
+        c = t[k - 1];
+
+        if (c == '\n' || c == '\r') {
+            break;
+        }
+
+        if (c == '/' && k >= 2 && t[k - 2] == ' '
+            && (k == len || t[k] == ' '))
+        {
+            ve = k - 2;
+            break;
+        }
+    }
+
+    if (ve == len) {
+        if (t[len - 1] == ' ') {
+            ve = len - 1;                      /* "value " */
+
+        } else if (len >= 2 && t[len - 1] == '/' && t[len - 2] == ' ') {
+            ve = len - 2;                      /* "value /", above */
+        }
+    }
+
+    v = ngx_http_llm_pii_ctx_pair_value(t, ve, &ns);
+
+    if (v == NGX_HTTP_LLM_PII_NONE) {
+        return len;
+    }
+
+    return (v < from) ? from : v;
 }
