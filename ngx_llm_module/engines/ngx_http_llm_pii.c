@@ -12657,7 +12657,8 @@ ngx_http_llm_pii_ctx_prefixed(const u_char *p, size_t n)
  *
  *   - with digits: letters too, the class changing at least once in four
  *     characters, fewer than 40 % vowels among the letters ("rb1nz5xhues";
- *     not "password123", "v1beta2api");
+ *     not "password123", "v1beta2api"), not hexadecimal below 16 (a short
+ *     commit or an object's id, "5f2b3c9d1e");
  *   - letters of both cases: the case changing at least once in two
  *     letters, fewer than 40 % vowels ("vZrEclFwOqeA"; not
  *     "XmlHttpRequest", "getUserName");
@@ -12739,7 +12740,9 @@ ngx_http_llm_pii_ctx_short(const u_char *t, size_t len, size_t v, size_t ve,
     }
 
     if (digit) {
-        return (tr * 4 >= n && vowel * 10 < (upper + lower) * 4);
+        /* short hexadecimal: a commit, an object's id ("5f2b3c9a1e") */
+        return (tr * 4 >= n && vowel * 10 < (upper + lower) * 4
+                && !(n < 16 && ngx_http_llm_pii_hex(t + v, n)));
     }
 
     if (upper && lower) {
