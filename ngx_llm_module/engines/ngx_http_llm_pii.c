@@ -12765,8 +12765,10 @@ ngx_http_llm_pii_ctx_short(const u_char *t, size_t len, size_t v, size_t ve,
  * no secret (ngx_http_llm_pii_name_negated(): "version", "id", "url"), ":"
  * or "=", the value (no blank, 8 to PAIR_VALUE characters), " / ", then an
  * e-mail address, or a name, "=" or ":" and the address, no more than
- * PAIR_AFTER characters to the end of the address.  The value has letters
- * and digits, no quote, "<", ">", "`" or "://", no placeholder word, and
+ * PAIR_AFTER characters to the end of the address.  The value is made of
+ * the characters a stream holds back in a run (letters, digits and
+ * "._%+-@:()/=~!#$&*?^{|}"; no quote, ",", ";", "<", ">", "[", "]"), has
+ * letters and digits, no "://", no placeholder word, and
  * is 12 characters or more, or has both cases, or a character other than
  * a letter, a digit and "._-" ("lukasz123 / l@x.org", "v1.2.3-rc1" are no
  * key).  What a user writes when giving a service's credentials: the key
@@ -12976,10 +12978,12 @@ ngx_http_llm_pii_v_ctx_pair(const u_char *t, size_t len, size_t *start,
     for (i = v; i < k; i++) {
         c = t[i];
 
-        if (c == '"' || c == '\'' || c == '`' || c == '<' || c == '>'
-            || c < 0x21 || c >= 0x7f)
+        if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%'
+              || c == '+' || c == '-' || c == '@' || c == ':' || c == '('
+              || c == ')' || c == '/' || c == '=' || c == '~'
+              || (c != '\'' && c != '`' && ngx_pii_atext_sp(c))))
         {
-            return 0;
+            return 0;                  /* not held in a stream's run */
         }
 
         if (ngx_pii_digit(c)) {
@@ -13010,46 +13014,79 @@ ngx_http_llm_pii_v_ctx_pair(const u_char *t, size_t len, size_t *start,
 
 /*
  * Streams: where to hold from while the end of the text may be a pair's
- * line that has not come whole (see above), or len.  Reads back at most
- * PAIR_AFTER + 3 + PAIR_VALUE + PAIR_NAME + PAIR_INDENT + 4 bytes, on the
- * last line only.
+ * line that has not come whole (see above), or len.  A value at the end
+ * of the text is a run that the stream holds back anyway (run_start():
+ * the value's characters are those of a run); after it, " ", " /" or
+ * " / " and the start of the part after it (an address, a name and "=",
+ * no "/"): the last "/" of the last PAIR_AFTER + 4 bytes (memrchr()),
+ * then the value and the name before it.
  */
 
 static size_t
 ngx_http_llm_pii_ctx_pair_hold(const u_char *t, size_t len, size_t from)
 {
-    u_char  c;
-    size_t  k, ve, v, ns;
+    u_char         c;
+    size_t         k, ve, v, ns;
+    unsigned       blanks;
+    const u_char  *m;
 
-    if (len == from) {
+    if (len - from < 1 || len < 2) {
         return len;
     }
 
-    /* " / " and the part after it: no line break, one "=" or ":" */
-
+    c = t[len - 1];
     ve = len;
 
-    for (k = len; k > 0 && len - k <= NGX_HTTP_LLM_PII_PAIR_AFTER + 4; k--) {
-        c = t[k - 1];
-
-        if (c == '\n' || c == '\r') {
-            break;
+    if (c == '/') {
+        if (t[len - 2] != ' ') {
+            return len;
         }
 
-        if (c == '/' && k >= 2 && t[k - 2] == ' '
-            && (k == len || t[k] == ' '))
-        {
-            ve = k - 2;
-            break;
-        }
-    }
+        ve = len - 2;                          /* "value /" */
 
-    if (ve == len) {
-        if (t[len - 1] == ' ') {
+    } else if (c == ' ' && t[len - 2] == '/' && len >= 3 && t[len - 3] == ' ')
+    {
+        ve = len - 3;                          /* "value / " */
+
+    } else {
+        /*
+         * "value / me@exa", "value / gocanvasemail = me@", "value ": the
+         * part after " / " has no "/", so the last "/" is the separator's
+         */
+
+        k = (len > NGX_HTTP_LLM_PII_PAIR_AFTER + 4)
+            ? len - (NGX_HTTP_LLM_PII_PAIR_AFTER + 4) : 0;
+
+        m = memrchr(t + k, '/', len - k);
+
+        if (m != NULL) {
+            k = m - t;
+            blanks = 0;
+
+            if (k > 0 && t[k - 1] == ' ' && k + 1 < len && t[k + 1] == ' ') {
+                for (k += 2; k < len; k++) {
+                    c = t[k];
+
+                    if (c == ' ' ? ++blanks > 2
+                        : !(ngx_pii_atext_ord(c) || c == '@' || c == ':'
+                            || c == '='))
+                    {
+                        break;
+                    }
+                }
+
+                if (k == len) {
+                    ve = (m - t) - 1;
+                }
+            }
+        }
+
+        if (ve == len) {
+            if (t[len - 1] != ' ') {
+                return len;                    /* a run: held anyway */
+            }
+
             ve = len - 1;                      /* "value " */
-
-        } else if (len >= 2 && t[len - 1] == '/' && t[len - 2] == ' ') {
-            ve = len - 2;                      /* "value /", above */
         }
     }
 
