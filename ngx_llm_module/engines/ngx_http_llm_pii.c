@@ -1123,9 +1123,10 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     /*
      * Secrets found by context (secctx): a "name: key / e-mail" credential
      * pair on a line of its own; from " / " to the end of the address, the
-     * validator reads the line back (ngx_http_llm_pii_v_ctx_pair())
+     * validator reads the line back (ngx_http_llm_pii_v_ctx_pair()); a
+     * value a stream has released was no pair's then (HELD)
      */
-    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_HELD,
       " / (?:[A-Za-z0-9_.-]{1,32} ?[:=] ?)?[A-Za-z0-9._%+-]{1,64}"
       "@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}",
       ngx_http_llm_pii_v_ctx_pair }
@@ -12781,7 +12782,11 @@ ngx_http_llm_pii_ctx_short(const u_char *t, size_t len, size_t v, size_t ve,
  * of the part after it follow it), at most PAIR_VALUE + 3 + PAIR_AFTER
  * bytes; the line's start is at most PAIR_INDENT + PAIR_NAME + 3 bytes
  * before the value, within the context a stream keeps.  An address at the
- * end of the text may go on: the answer is open.
+ * end of the text may go on: the answer is open.  A value that a stream
+ * has released (its start in the context) was not held, as its line was
+ * no pair's when it ended ("<a name longer than PAIR_NAME>: value"): the
+ * pattern is HELD, refused then, as the whole text refuses it (the name
+ * the context shows may be cut short).
  */
 
 #define NGX_HTTP_LLM_PII_PAIR_INDENT  16

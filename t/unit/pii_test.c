@@ -900,6 +900,14 @@ static sample_t  samples[] = {
       "Maintainer: lukasz123 / [EMAIL]\nversion: v1.2.3-rc1 / [EMAIL]\n"
       "Contact: John Smith / [EMAIL]\nid: 1a2b3c4d5e6f7a8b9c / [EMAIL]\n"
       "url: https://x.io/a1b2c3d4 / [EMAIL]\nnote: see below2 / [EMAIL]" },
+    /* a name longer than 32: no pair (in a stream, its start has gone) */
+    { "hi\ncloudAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+      "AAAAAAAAAAAAAAAAAAAAAAAflare: abcdef1234576890abreP@ss123 / "
+      "admin@secure.com\ngocanvas: Abc123+/Xyz456mnopQRStuvw89YZ123456708ABad6C="
+      " / gocanvasemail = a.b@example.org]",
+      "hi\ncloudAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+      "AAAAAAAAAAAAAAAAAAAAAAAflare: abcdef1234576890abreP@ss123 / [EMAIL]\n"
+      "gocanvas: [SECRET]]" },
 
     /* passwords assigned in configuration files */
     { "password       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\n"
