@@ -196,6 +196,14 @@ static int ngx_http_llm_pii_v_sk(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_token(const u_char *t, size_t len,
     size_t *start, size_t *end);
+/* secrets found by context (secctx, at the end) */
+static int ngx_http_llm_pii_ctx_prefixed(const u_char *p, size_t n);
+static int ngx_http_llm_pii_ctx_short(const u_char *t, size_t len, size_t v,
+    size_t ve, size_t b);
+static int ngx_http_llm_pii_v_ctx_pair(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static size_t ngx_http_llm_pii_ctx_pair_hold(const u_char *t, size_t len,
+    size_t from);
 static int ngx_http_llm_pii_v_jwt(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_pem(const u_char *t, size_t len,
@@ -1110,7 +1118,18 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_APART_NATIONAL,
       "[0-9]{6}(?:[A-FU-Y][0-9]{3}[0-9A-Y]"
       "|[-+]?[JKLMNRSTUWXjklmnrstuwx][0-9]{3}|/[0-9]{3,4})",
-      ngx_http_llm_pii_v_national2 }
+      ngx_http_llm_pii_v_national2 },
+
+    /*
+     * Secrets found by context (secctx): a "name: key / e-mail" credential
+     * pair on a line of its own; from " / " to the end of the address, the
+     * validator reads the line back (ngx_http_llm_pii_v_ctx_pair()); a
+     * value a stream has released was no pair's then (HELD)
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_HELD,
+      " / (?:[A-Za-z0-9_.-]{1,32} ?[:=] ?)?[A-Za-z0-9._%+-]{1,64}"
+      "@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}",
+      ngx_http_llm_pii_v_ctx_pair }
 };
 
 
@@ -3798,6 +3817,14 @@ ngx_http_llm_pii_stream_scan(const ngx_http_llm_pii_t *pii,
 
     if (pii->types & (1u << NGX_HTTP_LLM_PII_EMAIL)) {
         b = ngx_http_llm_pii_open_email(s->buf, s->len, from);
+        if (b < cut) {
+            cut = b;
+        }
+    }
+
+    if (pii->types & (1u << NGX_HTTP_LLM_PII_SECRET)) {
+        /* a "name: key / e-mail" line not whole yet (secctx) */
+        b = ngx_http_llm_pii_ctx_pair_hold(s->buf, s->len, from);
         if (b < cut) {
             cut = b;
         }
@@ -6976,6 +7003,10 @@ ngx_http_llm_pii_v_token(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
+    if (ngx_http_llm_pii_ctx_prefixed(t + *start, *end - *start)) {
+        return 1;                      /* a distinctive prefix (secctx) */
+    }
+
     if (*end - *start > 5 && memcmp(t + *start, "xox", 3) == 0) {
         if (!ngx_http_llm_pii_slack(t + *start, *end - *start)) {
             return 0;
@@ -7016,6 +7047,10 @@ ngx_http_llm_pii_v_sk(const u_char *t, size_t len, size_t *start,
 
     if (!ngx_http_llm_pii_v_token(t, len, start, end)) {
         return 0;
+    }
+
+    if (ngx_http_llm_pii_ctx_prefixed(t + *start, *end - *start)) {
+        return 1;                      /* "sk-lf-<uuid>" (secctx) */
     }
 
     upper = 0;
@@ -8064,7 +8099,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
 {
     u_char   c;
     size_t   e, w, i, k, l, a, b, v, ve, p, limit, skipped, wl, min;
-    int      hdr, open, late;
+    int      hdr, open, late, tiny;
 
     /* the character after the word, and a plural "s" */
 
@@ -8302,7 +8337,11 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
             min = 12;
         }
 
-        if (ve - v >= min) {
+        /* a short quoted token (secctx): ngx_http_llm_pii_ctx_short() */
+
+        tiny = (skipped == 0 && ngx_http_llm_pii_ctx_short(t, len, v, ve, b));
+
+        if (ve - v >= min || tiny) {
             c = (b < len) ? t[b] : '\0';
 
             /*
@@ -8319,7 +8358,7 @@ ngx_http_llm_pii_v_context(const u_char *t, size_t len, size_t *start,
                 return 0;
             }
 
-            if (!ngx_http_llm_pii_random(t + v, ve - v, min)
+            if (!tiny && !ngx_http_llm_pii_random(t + v, ve - v, min)
                 && !(skipped == 0
                      && ngx_http_llm_pii_quoted_token(t, len, v, ve)))
             {
@@ -12553,4 +12592,514 @@ ngx_http_llm_pii_v_sumo(const u_char *t, size_t len, size_t *start,
     *start = s;
 
     return 1;
+}
+
+
+/*
+ * Secret recall, secrets found by context (branch secctx, issue 17).
+ *
+ * Three families, each checked only after another detector's literal was
+ * found (no Hyperscan pattern of its own but the pair's " / "):
+ *
+ *   - a token behind a distinctive provider prefix of its documented
+ *     length is a key whatever its entropy: "shippo_live_" and 40 hex
+ *     digits, "duffel_test_" and 43, "AGE-SECRET-KEY-1" and 58 bech32
+ *     characters, "sk-lf-" and a UUID (Langfuse secret keys); a
+ *     placeholder there ("shippo_live_aaaa...") is what a user pasted for
+ *     a key, and redacting it loses nothing;
+ *   - a short quoted token right after a credential word and its
+ *     assignment ("parsehub token = 'vZrEclFwOqeA'", "token - 'YGIQ...'"),
+ *     shorter than the context detector's 12/16 characters or of one
+ *     class of letters: ngx_http_llm_pii_ctx_short();
+ *   - a "name: key / e-mail" credential pair on a line ("cloudflare:
+ *     <key> / user@example.com", "zipbooks = P@ss123x / a@b.com",
+ *     "gocanvas: <key> / gocanvasemail = a@b.com"): the key and the
+ *     address, one span: ngx_http_llm_pii_v_ctx_pair().
+ */
+
+
+/* a distinctive prefix and its documented length: a key, whatever it holds */
+
+static int
+ngx_http_llm_pii_ctx_prefixed(const u_char *p, size_t n)
+{
+    if (n == 52
+        && (memcmp(p, "shippo_live_", 12) == 0
+            || memcmp(p, "shippo_test_", 12) == 0))
+    {
+        return 1;
+    }
+
+    if (n == 55
+        && (memcmp(p, "duffel_live_", 12) == 0
+            || memcmp(p, "duffel_test_", 12) == 0))
+    {
+        return 1;
+    }
+
+    if (n == 74 && memcmp(p, "AGE-SECRET-KEY-1", 16) == 0) {
+        return 1;
+    }
+
+    return (n == 42 && memcmp(p, "sk-lf-", 6) == 0
+            && ngx_http_llm_pii_uuid(p + 6, 36));
+}
+
+
+/*
+ * A short quoted token right after a credential word and its assignment
+ * ("token = 'vZrEclFwOqeA'", "token - 'YGIQXPGZSVVGVGOREMAE'", "key:
+ * \"rb1nz5xhues\""), [v, ve) between two equal quotes, that the context
+ * detector's rules (ngx_http_llm_pii_random(): 12 or 16 characters and
+ * letters with digits; ngx_http_llm_pii_quoted_token(): 16, both cases)
+ * do not take.  Letters and digits only, 10 to 64 of them, no run of four,
+ * at least 3 bits of entropy a character, not a placeholder word, and
+ * not a word or an identifier:
+ *
+ *   - with digits: letters too, the class changing at least once in four
+ *     characters, fewer than 40 % vowels among the letters ("rb1nz5xhues";
+ *     not "password123", "v1beta2api"), not hexadecimal below 16 (a short
+ *     commit or an object's id, "5f2b3c9d1e");
+ *   - letters of both cases: the case changing at least once in two
+ *     letters, fewer than 40 % vowels ("vZrEclFwOqeA"; not
+ *     "XmlHttpRequest", "getUserName");
+ *   - letters of one case: 16 or more, fewer than 30 % vowels, not an
+ *     alphabet's run ("YGIQXPGZSVVGVGOREMAE"; not "abcdefghijklmnop").
+ *
+ * The closing quote must be in the text: in a stream, the token is a run
+ * that the stream holds back until the quote comes, and the credential
+ * word is at most NGX_HTTP_LLM_PII_CONTEXT bytes before it (the context
+ * detector's own bound), so the stream decides as the whole text does.
+ */
+
+static int
+ngx_http_llm_pii_ctx_short(const u_char *t, size_t len, size_t v, size_t ve,
+    size_t b)
+{
+    u_char    c, q;
+    size_t    i, n, run;
+    unsigned  upper, lower, digit, vowel, tr, ctr, step;
+
+    n = ve - v;
+
+    if (n < 10 || n > 64 || ve != b || v == 0 || b >= len) {
+        return 0;
+    }
+
+    q = t[v - 1];
+
+    if ((q != '\'' && q != '"') || t[b] != q) {
+        return 0;
+    }
+
+    upper = 0;
+    lower = 0;
+    digit = 0;
+    vowel = 0;
+    tr = 0;                            /* letter <-> digit */
+    ctr = 0;                           /* lower <-> upper */
+    step = 0;                          /* "ab", "bc": an alphabet's run */
+    run = 1;
+
+    for (i = v; i < ve; i++) {
+        c = t[i];
+
+        if (!ngx_pii_alnum(c)) {
+            return 0;
+        }
+
+        if (i > v) {
+            run = (t[i - 1] == c) ? run + 1 : 1;
+
+            if (run > 3) {
+                return 0;
+            }
+
+            tr += (ngx_pii_digit(t[i - 1]) != ngx_pii_digit(c));
+            ctr += (ngx_pii_alpha(t[i - 1]) && ngx_pii_alpha(c)
+                    && ngx_pii_upper(t[i - 1]) != ngx_pii_upper(c));
+            step += ((t[i - 1] | 0x20) + 1 == (c | 0x20));
+        }
+
+        if (ngx_pii_digit(c)) {
+            digit++;
+            continue;
+        }
+
+        upper += ngx_pii_upper(c);
+        lower += ngx_pii_lower(c);
+
+        c |= 0x20;
+        vowel += (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u');
+    }
+
+    if (upper + lower == 0
+        || ngx_http_llm_pii_entropy(t + v, n) < 3000 * n
+        || ngx_http_llm_pii_fake(t + v, n))
+    {
+        return 0;
+    }
+
+    if (digit) {
+        /* short hexadecimal: a commit, an object's id ("5f2b3c9a1e") */
+        return (tr * 4 >= n && vowel * 10 < (upper + lower) * 4
+                && !(n < 16 && ngx_http_llm_pii_hex(t + v, n)));
+    }
+
+    if (upper && lower) {
+        return (ctr * 2 >= n && vowel * 10 < n * 4);
+    }
+
+    return (n >= 16 && vowel * 10 < n * 3 && step * 4 < n);
+}
+
+
+/*
+ * A "name: key / e-mail" credential pair, one line of its own:
+ *
+ *     cloudflare: abcdef1234567890abcdef1234567890abcdef0 / me@example.com
+ *     zipbooks = SecureP@ss123 / admin@secure.com
+ *     gocanvas: Abc123+/Xyz456...= / gocanvasemail = me@example.com
+ *
+ * at the start of a line (at most PAIR_INDENT blanks before it), a name of
+ * 2 to PAIR_NAME letters, digits and "_.-" that does not say the value is
+ * no secret (ngx_http_llm_pii_name_negated(): "version", "id", "url"), ":"
+ * or "=", the value (no blank, 8 to PAIR_VALUE characters), " / ", then an
+ * e-mail address, or a name, "=" or ":" and the address, no more than
+ * PAIR_AFTER characters to the end of the address.  The value is made of
+ * the characters a stream holds back in a run (letters, digits and
+ * "._%+-@:()/=~!#$&*?^{|}"; no quote, ",", ";", "<", ">", "[", "]"), has
+ * letters and digits, no "://", no placeholder word, and
+ * is 12 characters or more, or has both cases, or a character other than
+ * a letter, a digit and "._-" ("lukasz123 / l@x.org", "v1.2.3-rc1" are no
+ * key).  What a user writes when giving a service's credentials: the key
+ * and the account (the address) it belongs to, both redacted, one span.
+ *
+ * Pattern: from " / " to the end of the address; the validator reads the
+ * line backwards.  Streams: a stream holds the value from its start while
+ * the line may still become such a pair (ngx_http_llm_pii_ctx_pair_hold():
+ * the value is at the end of the text, or " ", " /" or " / " and the start
+ * of the part after it follow it), at most PAIR_VALUE + 3 + PAIR_AFTER
+ * bytes; the line's start is at most PAIR_INDENT + PAIR_NAME + 3 bytes
+ * before the value, within the context a stream keeps.  An address at the
+ * end of the text may go on: the answer is open.  A value that a stream
+ * has released (its start in the context) was not held, as its line was
+ * no pair's when it ended ("<a name longer than PAIR_NAME>: value"): the
+ * pattern is HELD, refused then, as the whole text refuses it (the name
+ * the context shows may be cut short).
+ */
+
+#define NGX_HTTP_LLM_PII_PAIR_INDENT  16
+#define NGX_HTTP_LLM_PII_PAIR_NAME    32
+#define NGX_HTTP_LLM_PII_PAIR_VALUE   128
+#define NGX_HTTP_LLM_PII_PAIR_AFTER   128
+
+#define ngx_pii_blank(c)   ((c) == ' ' || (c) == '\t')
+#define ngx_pii_pairname(c)  (ngx_pii_word(c) || (c) == '.' || (c) == '-')
+
+
+/*
+ * The start of the value that ends at ve, when a name at the start of its
+ * line and ":" or "=" are before it (the grammar above), or NONE.
+ */
+
+static size_t
+ngx_http_llm_pii_ctx_pair_value(const u_char *t, size_t ve, size_t *ns)
+{
+    size_t  v, p, n;
+
+    for (v = ve; v > 0 && ve - v <= NGX_HTTP_LLM_PII_PAIR_VALUE; v--) {
+        if (ngx_pii_blank(t[v - 1]) || t[v - 1] == '\n' || t[v - 1] == '\r')
+        {
+            break;
+        }
+    }
+
+    if (v == ve || ve - v > NGX_HTTP_LLM_PII_PAIR_VALUE) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    /* "name: ", "name=", "name = ": the value starts after the separator */
+
+    p = v;
+
+    if (p > 0 && ngx_pii_blank(t[p - 1])) {
+        p--;
+    }
+
+    if (p == 0 || (t[p - 1] != ':' && t[p - 1] != '=')) {
+        /* "name:value": the separator is in the run */
+
+        for (p = v; p < ve && ngx_pii_pairname(t[p]); p++) { /* void */ }
+
+        if (p == v || p + 1 >= ve || (t[p] != ':' && t[p] != '=')
+            || p - v > NGX_HTTP_LLM_PII_PAIR_NAME)
+        {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+
+        n = p - v;
+        *ns = v;
+        v = p + 1;
+        p = *ns;
+
+        goto line;
+    }
+
+    p--;
+
+    if (p > 0 && ngx_pii_blank(t[p - 1])) {
+        p--;
+    }
+
+    for (n = 0; p > 0 && ngx_pii_pairname(t[p - 1]); p--, n++) {
+        if (n >= NGX_HTTP_LLM_PII_PAIR_NAME) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+    }
+
+    if (n == 0) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    *ns = p;
+
+line:
+
+    if (n < 2 || !ngx_pii_alpha(t[*ns])) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    for (n = 0; p > 0 && ngx_pii_blank(t[p - 1]); p--, n++) {
+        if (n >= NGX_HTTP_LLM_PII_PAIR_INDENT) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+    }
+
+    if (p > 0 && t[p - 1] != '\n' && t[p - 1] != '\r') {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    return v;
+}
+
+
+static int
+ngx_http_llm_pii_v_ctx_pair(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char    c;
+    size_t    e, a, p, k, v, ns, i, n;
+    unsigned  alpha, digit, upper, lower, other;
+
+    e = *end;
+
+    /* the address ends here, whole ("a@b.c" of "a@b.com" is not) */
+
+    if (e < len
+        && (ngx_pii_alnum(t[e]) || t[e] == '-' || t[e] == '_'
+            || (t[e] == '.' && e + 1 < len && ngx_pii_alnum(t[e + 1]))))
+    {
+        return 0;
+    }
+
+    /* the "@", the local part, then " / " or " / name = " before it */
+
+    for (a = e; a > 0 && t[a - 1] != '@'; a--) {
+        if (e - a > NGX_HTTP_LLM_PII_PAIR_AFTER) {
+            return 0;
+        }
+    }
+
+    if (a == 0) {
+        return 0;
+    }
+
+    for (p = a - 1; p > 0 && ngx_pii_atext_ord(t[p - 1]); p--) { /* void */ }
+
+    if (p == a - 1) {
+        return 0;
+    }
+
+    /* " / gocanvasemail = ": a name, "=" or ":", blanks */
+
+    k = p;
+
+    if (!(k >= 4 && t[k - 1] == ' ' && t[k - 2] == '/' && t[k - 3] == ' ')) {
+        if (ngx_pii_blank(t[k - 1])) {
+            k--;
+        }
+
+        if (t[k - 1] != '=' && t[k - 1] != ':') {
+            return 0;
+        }
+
+        k--;
+
+        if (k > 0 && ngx_pii_blank(t[k - 1])) {
+            k--;
+        }
+
+        for (n = 0; k > 0 && ngx_pii_pairname(t[k - 1]); k--, n++) {
+            if (n >= NGX_HTTP_LLM_PII_PAIR_NAME) {
+                return 0;
+            }
+        }
+
+        if (n == 0) {
+            return 0;
+        }
+    }
+
+    if (k < 4 || t[k - 1] != ' ' || t[k - 2] != '/' || t[k - 3] != ' '
+        || e - (k - 3) > NGX_HTTP_LLM_PII_PAIR_AFTER + 3)
+    {
+        return 0;
+    }
+
+    k -= 3;                                    /* the value's end */
+
+    v = ngx_http_llm_pii_ctx_pair_value(t, k, &ns);
+
+    if (v == NGX_HTTP_LLM_PII_NONE || k - v < 8) {
+        return 0;
+    }
+
+    for (p = ns; p < len && ngx_pii_pairname(t[p]); p++) { /* void */ }
+
+    if (ngx_http_llm_pii_name_negated(t + ns, p - ns)) {
+        return 0;
+    }
+
+    /* the value */
+
+    n = k - v;
+    alpha = 0;
+    digit = 0;
+    upper = 0;
+    lower = 0;
+    other = 0;
+
+    for (i = v; i < k; i++) {
+        c = t[i];
+
+        if (!(ngx_pii_alnum(c) || c == '.' || c == '_' || c == '%'
+              || c == '+' || c == '-' || c == '@' || c == ':' || c == '('
+              || c == ')' || c == '/' || c == '=' || c == '~'
+              || (c != '\'' && c != '`' && ngx_pii_atext_sp(c))))
+        {
+            return 0;                  /* not held in a stream's run */
+        }
+
+        if (ngx_pii_digit(c)) {
+            digit++;
+
+        } else if (ngx_pii_alpha(c)) {
+            alpha++;
+            upper += ngx_pii_upper(c);
+            lower += ngx_pii_lower(c);
+
+        } else if (c != '.' && c != '_' && c != '-') {
+            other++;
+        }
+    }
+
+    if (!alpha || !digit || !(n >= 12 || (upper && lower) || other)
+        || ngx_http_llm_pii_memmem(t + v, t + k, "://", 3) != NULL
+        || ngx_http_llm_pii_fake(t + v, n))
+    {
+        return 0;
+    }
+
+    *start = v;
+
+    return (e == len) ? NGX_HTTP_LLM_PII_OPEN : 1;
+}
+
+
+/*
+ * Streams: where to hold from while the end of the text may be a pair's
+ * line that has not come whole (see above), or len.  A value at the end
+ * of the text is a run that the stream holds back anyway (run_start():
+ * the value's characters are those of a run); after it, " ", " /" or
+ * " / " and the start of the part after it (an address, a name and "=",
+ * no "/"): the last "/" of the last PAIR_AFTER + 4 bytes (memrchr()),
+ * then the value and the name before it.
+ */
+
+static size_t
+ngx_http_llm_pii_ctx_pair_hold(const u_char *t, size_t len, size_t from)
+{
+    u_char         c;
+    size_t         k, ve, v, ns;
+    unsigned       blanks;
+    const u_char  *m;
+
+    if (len - from < 1 || len < 2) {
+        return len;
+    }
+
+    c = t[len - 1];
+    ve = len;
+
+    if (c == '/') {
+        if (t[len - 2] != ' ') {
+            return len;
+        }
+
+        ve = len - 2;                          /* "value /" */
+
+    } else if (c == ' ' && t[len - 2] == '/' && len >= 3 && t[len - 3] == ' ')
+    {
+        ve = len - 3;                          /* "value / " */
+
+    } else {
+        /*
+         * "value / me@exa", "value / gocanvasemail = me@", "value ": the
+         * part after " / " has no "/", so the last "/" is the separator's
+         */
+
+        k = (len > NGX_HTTP_LLM_PII_PAIR_AFTER + 4)
+            ? len - (NGX_HTTP_LLM_PII_PAIR_AFTER + 4) : 0;
+
+        m = memrchr(t + k, '/', len - k);
+
+        if (m != NULL) {
+            k = m - t;
+            blanks = 0;
+
+            if (k > 0 && t[k - 1] == ' ' && k + 1 < len && t[k + 1] == ' ') {
+                for (k += 2; k < len; k++) {
+                    c = t[k];
+
+                    if (c == ' ' ? ++blanks > 2
+                        : !(ngx_pii_atext_ord(c) || c == '@' || c == ':'
+                            || c == '='))
+                    {
+                        break;
+                    }
+                }
+
+                if (k == len) {
+                    ve = (m - t) - 1;
+                }
+            }
+        }
+
+        if (ve == len) {
+            if (t[len - 1] != ' ') {
+                return len;                    /* a run: held anyway */
+            }
+
+            ve = len - 1;                      /* "value " */
+        }
+    }
+
+    v = ngx_http_llm_pii_ctx_pair_value(t, ve, &ns);
+
+    if (v == NGX_HTTP_LLM_PII_NONE) {
+        return len;
+    }
+
+    return (v < from) ? from : v;
 }

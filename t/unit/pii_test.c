@@ -856,7 +856,8 @@ static sample_t  samples[] = {
     { "shippo_live_4f2a9c1e8b7d6a5c3e2f1a0b9c8d7e6f5a4b3c2d ok, "
       "/besttime/keys/pri_099889f14d114dfaae476569b395eade",
       "[SECRET] ok, /besttime/keys/[SECRET]" },
-    { "shippo_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL },
+    /* a distinctive prefix of its length: a key, whatever it holds (secctx) */
+    { "shippo_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "[SECRET]" },
     { "\"getgist_secret\": \"N8Br7K+jbDiuLtKWw9Jd1Gr3OvC+vNSJ=31u\"",
       "\"getgist_secret\": \"[SECRET]\"" },
     /* SumoLogic access ids, "curl -u key:" */
@@ -866,6 +867,47 @@ static sample_t  samples[] = {
       NULL },
     { "curl -u \"d2LkV78zLx7t:\" https://localhost:9200 and curl -u admin: x",
       "curl -u \"[SECRET]\" https://localhost:9200 and curl -u admin: x" },
+
+    /* secrets found by context (secctx): prefixes whatever they hold */
+    { "T=shippo_test_1111111111111111111111111111111111111111\n"
+      "DUFFEL_API_TOKEN=duffel_test_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n"
+      "k = \"AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
+      "QQQQQQQQQQQ\"\nsecret = sk-lf-00000000-0000-0000-0000-000000000000\n",
+      "T=[SECRET]\nDUFFEL_API_TOKEN=[SECRET]\nk = \"[SECRET]\"\n"
+      "secret = [SECRET]\n" },
+    /* the prefix, not its length; a public key; another provider's run */
+    { "shippo_live_aaaaaaaaaa, pk-lf-00000000-0000-0000-0000-000000000000, "
+      "duffel_test_bbb, AGE-SECRET-KEY-1QQQQ, sk-lf-00000000-0000", NULL },
+    /* short quoted tokens after a credential word */
+    { "parsehub token = 'vZrEclFwOqeA'\nmyintervals token = 'rb1nz5xhues'\n"
+      "plivo token - 'YGIQXPGZSVVGVGOREMAE'\napi_key: \"k9Xw2mQ7vB\"",
+      "parsehub token = '[SECRET]'\nmyintervals token = '[SECRET]'\n"
+      "plivo token - '[SECRET]'\napi_key: \"[SECRET]\"" },
+    { "api_key = 'password123'; token = 'XmlHttpRequest'; secret: "
+      "'abcdefghijklmnop'; key = 'getUserNameX'; auth = 'v1beta2api'; key: "
+      "'MAINTENANCE'; sort key = 'createdAt'; token = 'RefreshToken'; "
+      "key = 'ABCDEFGHIJKLMNOP'; token = 'vZrEclFwOqeA", NULL },
+    /* a "name: key / e-mail" credential pair */
+    { "cloudflare: abcdef1234567890abcdef1234567890abcdef0 / me@example.com\n"
+      "  zipbooks = SecureP@ss123 / admin@secure.com\n"
+      "gocanvas: Abc123+/Xyz456mnopQRStuvw89YZ12345678ABad6C= / "
+      "gocanvasemail = a.b@example.org\n",
+      "cloudflare: [SECRET]\n  zipbooks = [SECRET]\ngocanvas: [SECRET]\n" },
+    { "Maintainer: lukasz123 / lukasz@example.org\nversion: v1.2.3-rc1 / "
+      "dev@example.com\nContact: John Smith / john@x.com\nid: "
+      "1a2b3c4d5e6f7a8b9c / me@x.com\nurl: https://x.io/a1b2c3d4 / c@d.io\n"
+      "note: see below2 / a@b.co",
+      "Maintainer: lukasz123 / [EMAIL]\nversion: v1.2.3-rc1 / [EMAIL]\n"
+      "Contact: John Smith / [EMAIL]\nid: 1a2b3c4d5e6f7a8b9c / [EMAIL]\n"
+      "url: https://x.io/a1b2c3d4 / [EMAIL]\nnote: see below2 / [EMAIL]" },
+    /* a name longer than 32: no pair (in a stream, its start has gone) */
+    { "hi\ncloudAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+      "AAAAAAAAAAAAAAAAAAAAAAAflare: abcdef1234576890abreP@ss123 / "
+      "admin@secure.com\ngocanvas: Abc123+/Xyz456mnopQRStuvw89YZ123456708ABad6C="
+      " / gocanvasemail = a.b@example.org]",
+      "hi\ncloudAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+      "AAAAAAAAAAAAAAAAAAAAAAAflare: abcdef1234576890abreP@ss123 / [EMAIL]\n"
+      "gocanvas: [SECRET]]" },
 
     /* passwords assigned in configuration files */
     { "password       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\n"
