@@ -12884,6 +12884,127 @@ line:
 }
 
 
+/* review7a: names of a person, an account or an address, not a key's */
+
+static const ngx_http_llm_pii_word_t  ngx_http_llm_pii_pair_people[] = {
+    ngx_pii_w("user"), ngx_pii_w("username"), ngx_pii_w("login"),
+    ngx_pii_w("author"), ngx_pii_w("owner"), ngx_pii_w("maintainer"),
+    ngx_pii_w("contact"), ngx_pii_w("from"), ngx_pii_w("to"),
+    ngx_pii_w("cc"), ngx_pii_w("bcc"), ngx_pii_w("by"),
+    ngx_pii_w("reviewer"), ngx_pii_w("reporter"), ngx_pii_w("assignee"),
+    ngx_pii_w("twitter"), ngx_pii_w("github"), ngx_pii_w("skype"),
+    ngx_pii_w("handle"), ngx_pii_w("nick"), ngx_pii_w("release"),
+    ngx_pii_w("room"), ngx_pii_w("team"),
+    { NULL, 0 }
+};
+
+
+static int
+ngx_http_llm_pii_pair_person(const u_char *p, size_t n)
+{
+    size_t  i, s;
+
+    s = 0;
+
+    for (i = 0; i <= n; i++) {
+        if (i == n || !ngx_pii_alnum(p[i])
+            || (i > s && ngx_pii_upper(p[i]) && ngx_pii_lower(p[i - 1])))
+        {
+            if (i - s >= 2
+                && ngx_http_llm_pii_in_list(p + s, i - s,
+                                            ngx_http_llm_pii_pair_people))
+            {
+                return 1;
+            }
+
+            s = (i < n && ngx_pii_alnum(p[i])) ? i : i + 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* review7a: "local@label.tld" (the value is an e-mail address) */
+
+static int
+ngx_http_llm_pii_pair_address(const u_char *p, size_t n)
+{
+    size_t  i, at, dot;
+
+    for (at = 0; at < n && p[at] != '@'; at++) { /* void */ }
+
+    if (at == 0 || at + 1 >= n) {
+        return 0;
+    }
+
+    dot = 0;
+
+    for (i = at + 1; i < n; i++) {
+        if (p[i] == '.') {
+            if (i == at + 1 || p[i - 1] == '.') {
+                return 0;
+            }
+
+            dot = i;
+
+        } else if (!(ngx_pii_alnum(p[i]) || p[i] == '-')) {
+            return 0;
+        }
+    }
+
+    return (dot && n - dot > 2 && ngx_pii_alpha(p[n - 1]));
+}
+
+
+static int
+ngx_http_llm_pii_pair_keyish(const u_char *p, size_t n, int cases)
+{
+    u_char  c;
+    size_t  i;
+    int     alphabet, sym, brk;
+
+    alphabet = 1;
+    sym = 0;
+    brk = 0;
+
+    for (i = 0; i < n; i++) {
+        c = p[i];
+
+        if (ngx_pii_alnum(c)) {
+            continue;
+        }
+
+        if (c != '+' && c != '/' && c != '=' && c != '_' && c != '.'
+            && c != '-')
+        {
+            alphabet = 0;
+        }
+
+        if (c == '/' || c == '(' || c == ')') {
+            brk = 1;
+        }
+
+        if (c == '@' || c == '!' || c == '#' || c == '$' || c == '%'
+            || c == '^' || c == '&' || c == '*' || c == '+' || c == '='
+            || c == '~' || c == '?')
+        {
+            sym = 1;
+        }
+    }
+
+    if (n >= 24 && alphabet) {
+        return 1;                      /* hex, base64, a token */
+    }
+
+    if (ngx_http_llm_pii_random(p, n, 12)) {
+        return 1;
+    }
+
+    return (cases && sym && !brk);     /* "SecureP@ss123" */
+}
+
+
 static int
 ngx_http_llm_pii_v_ctx_pair(const u_char *t, size_t len, size_t *start,
     size_t *end)
@@ -12967,7 +13088,9 @@ ngx_http_llm_pii_v_ctx_pair(const u_char *t, size_t len, size_t *start,
 
     for (p = ns; p < len && ngx_pii_pairname(t[p]); p++) { /* void */ }
 
-    if (ngx_http_llm_pii_name_negated(t + ns, p - ns)) {
+    if (ngx_http_llm_pii_name_negated(t + ns, p - ns)
+        || ngx_http_llm_pii_pair_person(t + ns, p - ns))
+    {
         return 0;
     }
 
@@ -13007,6 +13130,25 @@ ngx_http_llm_pii_v_ctx_pair(const u_char *t, size_t len, size_t *start,
     if (!alpha || !digit || !(n >= 12 || (upper && lower) || other)
         || ngx_http_llm_pii_memmem(t + v, t + k, "://", 3) != NULL
         || ngx_http_llm_pii_fake(t + v, n))
+    {
+        return 0;
+    }
+
+    /* review7a: the value is an address itself ("cc: b2@x.com / a@x.com") */
+
+    if (ngx_http_llm_pii_pair_address(t + v, n)) {
+        return 0;
+    }
+
+    /*
+     * review7a: the value must read as a key, not as a user name, a date,
+     * a price, opening hours or a room ("alice_smith2", "Alice.W1",
+     * "2024-05-01T10:00", "$12.99/month", "Mon-Fri(9-17)", "Bldg4/Rm210"):
+     * a long token of a key's alphabet, a random token, or a password
+     * (both cases, digits and one of "@!#$%^&*+=~?", no "/()")
+     */
+
+    if (!ngx_http_llm_pii_pair_keyish(t + v, n, upper && lower))
     {
         return 0;
     }
