@@ -1120,9 +1120,10 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     /*
      * Secret recall, provider formats (branch secrules): appended, see
      * "Provider formats" at the end of the file.  Tokens whose documented
-     * format has a prefix of their own or a fixed structure, one pattern
-     * (a literal of four characters or more, or a short one with a fixed
-     * length and alphabet after it): 1Password secret keys, Adobe client
+     * format has a prefix of their own or a fixed structure (a literal of
+     * four characters or more, or a short one with a fixed length and
+     * alphabet after it), in patterns of at most eight alternatives:
+     * 1Password secret keys, Adobe client
      * secrets, Artifactory API keys and reference tokens ("reftkn" in
      * base64), ClickHouse Cloud, Clojars, Cloudflare origin CA keys,
      * Defined Networking, EasyPost, Flutterwave, Fly.io macaroons, Frame.io,
@@ -1135,8 +1136,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * tokens, Google OAuth client secrets, access and refresh tokens,
      * Tencent Cloud, Tailscale, Docker Hub, Supabase, Contentful, Figma,
      * Buildkite, CircleCI, NVIDIA, xAI, Brevo SMTP, Linear OAuth,
-     * Bitbucket app passwords, MailerSend, Resend, PostHog, Apify,
-     * Scaleway, Airtable, Netlify, Tavily, Pinecone, Jina, ElevenLabs,
+     * Bitbucket app passwords, MailerSend, PostHog, Apify, Scaleway,
+     * Airtable, Netlify, Tavily, Pinecone, Jina, ElevenLabs,
      * Slack client tokens, Notion, TestPyPI, Azure shared access keys,
      * Stripe "prod" keys, Lob, Mailgun public keys, Sourcegraph local
      * tokens, Amazon Bedrock API keys, MaxMind license keys,
@@ -1144,7 +1145,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * 52)
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
-      "(?:A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})(?:-[A-Z0-9]{5}){3}"
+      "(?:A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})"
+      "(?:-[A-Z0-9]{5}){3}"
       "|p8e-[A-Za-z0-9]{32}|AKCp[A-Za-z0-9]{69}"
       "|cmVmdGtu[A-Za-z0-9]{56}|4b1d[A-Za-z0-9]{38}"
       "|CLOJARS_[A-Za-z0-9]{60}|v1\\.0-[a-f0-9]{24}-[a-f0-9]{146}"
@@ -1177,7 +1179,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
       "(?:sl\\.[A-Za-z0-9_=-]{130,}"
       "|[pst]k\\.eyJ1Ijoi[A-Za-z0-9_-]{20,}\\.[A-Za-z0-9_-]{20,}"
-      "|access-(?:sandbox|development|production)-[a-f0-9]{8}(?:-[a-f0-9]{4}){3}-[a-f0-9]{12}"
+      "|access-(?:sandbox|development|production)-[a-f0-9]{8}"
+      "(?:-[a-f0-9]{4}){3}-[a-f0-9]{12}"
       "|pat-(?:na|eu|ap)[0-9]-[a-f0-9]{8}(?:-[a-f0-9]{4}){3}-[a-f0-9]{12}"
       "|GOCSPX-[A-Za-z0-9_-]{28}|ya29\\.[A-Za-z0-9_-]{30,}"
       "|1//0[A-Za-z0-9_-]{40,}|AKID[A-Za-z0-9]{32})",
@@ -1195,14 +1198,14 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "(?:nvapi-[A-Za-z0-9_-]{64}|xai-[A-Za-z0-9_]{80}"
       "|xsmtpsib-[a-f0-9]{64}-[A-Za-z0-9]{16}|lin_oauth_[a-f0-9]{64}"
       "|ATBB[A-Za-z0-9_=.-]{32}|mlsn\\.[a-f0-9]{64}"
-      "|re_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}|phx_[A-Za-z0-9]{43})",
+      "|phx_[A-Za-z0-9]{43})",
       ngx_http_llm_pii_v_secrules },
 
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
       "(?:apify_api_[A-Za-z0-9]{36}|SCW[A-Z0-9]{17}"
       "|pat[A-Za-z0-9]{14}\\.[a-f0-9]{64}|nfp_[A-Za-z0-9]{36}"
       "|tvly-(?:dev-|prod-)?[A-Za-z0-9]{32}"
-      "|pcsk_[A-Za-z0-9]{4,8}_[A-Za-z0-9]{50,80}"
+      "|pcsk_[A-Za-z0-9]{5,6}_[A-Za-z0-9]{50,80}"
       "|jina_[a-f0-9]{32}[A-Za-z0-9_-]{28}|sk_[a-f0-9]{48})",
       ngx_http_llm_pii_v_secrules },
 
@@ -12682,20 +12685,27 @@ ngx_http_llm_pii_v_sumo(const u_char *t, size_t len, size_t *start,
  * Tokens of a provider's documented format that the entries above do not
  * know, written from the public rule lists of gitleaks (its default
  * configuration) and trufflehog (its detectors' patterns), read to learn
- * each format (prefix, length, alphabet), not copied: one pattern, so that
- * the database keeps its literals in one matcher.  Every alternative
- * starts with a literal of four characters or more, or a short one with a
- * fixed length and alphabet after it ("re_" + 8 + "_" + 24), or ends with
- * one ("_mmk", ".atlasv1.", "JQQJ9" at a fixed place): Hyperscan looks for
- * the literals, the classes are read only after one was found.
+ * each format (prefix, length, alphabet), not copied; in patterns of at
+ * most eight alternatives (one pattern of all of them is too large for
+ * Hyperscan).  Every alternative starts with a literal of four characters
+ * or more, or a short one with a fixed length and alphabet after it ("sl."
+ * and 130 base64url), or ends with one ("_mmk", ".atlasv1.", "JQQJ9" at a
+ * fixed place): Hyperscan looks for the literals, the classes are read
+ * only after one was found.  A short literal that prose is full of costs
+ * on every byte even when it never matches: Resend's "re_" (English "re"
+ * before any character is a candidate) cost 1 % of the 16 KB body's scan
+ * alone, and was left out, as were Vault's legacy "s." and Facebook's
+ * "<app id>|<secret>".
  *
  * The validator takes the token whole: no token character before or
- * after it (not "prefix_token", not a longer run); not a run of six times
- * the same character (a placeholder) after the format's own run (the 22
- * "A" of a Twitter bearer token); digits and letters, or both cases and
- * 24 characters (as the other token rules); a JWT in base64 ("ZXlK...")
- * decodes to base64url that decodes to a JSON object; an Azure shared
- * access key's name ("SharedAccessKey=") is not part of the value.
+ * after it (not "prefix_token", not a longer run), not in a file or a
+ * host name (no "." before it, nor "." and a letter or a digit after it);
+ * not a run of six times the same character (a placeholder) after the
+ * format's own run (the 22 "A" of a Twitter bearer token); digits and
+ * letters, or both cases and 24 characters (as the other token rules); a
+ * JWT in base64 ("ZXlK...") decodes to base64url that decodes to a JSON
+ * object; an Azure shared access key's name ("SharedAccessKey=") is not
+ * part of the value.
  */
 
 static u_char
@@ -12770,8 +12780,11 @@ ngx_http_llm_pii_v_secrules(const u_char *t, size_t len, size_t *start,
     s = *start;
     e = *end;
 
-    if ((s > 0 && ngx_pii_tokch(t[s - 1]))
-        || (e < len && ngx_pii_tokch(t[e])))
+    /* not a part of a file or host name: "video_box.ico-<32 hex>.png" */
+
+    if ((s > 0 && (ngx_pii_tokch(t[s - 1]) || t[s - 1] == '.'))
+        || (e < len && ngx_pii_tokch(t[e]))
+        || (e + 1 < len && t[e] == '.' && ngx_pii_alnum(t[e + 1])))
     {
         return 0;
     }
