@@ -1142,7 +1142,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * Stripe "prod" keys, Lob, Mailgun public keys, Sourcegraph local
      * tokens, Amazon Bedrock API keys, MaxMind license keys,
      * HashiCorp Terraform tokens, Azure's 84-character keys ("JQQJ9" at
-     * 52)
+     * 52); more below
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, 0,
       "(?:A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})"
@@ -1224,6 +1224,29 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       "|[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk"
       "|[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}"
       "|[A-Za-z0-9]{52}JQQJ9[A-Za-z0-9]{27})",
+      ngx_http_llm_pii_v_secrules },
+
+    /*
+     * the same, more providers: OpenRouter, Langfuse (secret and public
+     * keys), Cerebras, Neon, Render, Braintree access tokens, Firebase
+     * Cloud Messaging server keys, Cloudflare user and account tokens
+     * (40 characters and an 8-digit hexadecimal check), Stytch secrets,
+     * Intercom access tokens ("tok:" in base64), LaunchDarkly SDK and API
+     * keys
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:sk-or-v1-[a-f0-9]{64}"
+      "|[sp]k-lf-[a-f0-9]{8}(?:-[a-f0-9]{4}){3}-[a-f0-9]{12}"
+      "|csk-[a-z0-9]{48}|napi_[a-z0-9]{64}|rnd_[A-Za-z0-9]{32,64}"
+      "|access_token\\$(?:production|sandbox)\\$[a-z0-9]{16}\\$[a-f0-9]{32}"
+      "|AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{134}"
+      "|cf(?:k|ut|at)_[A-Za-z0-9]{40}[a-f0-9]{8})",
+      ngx_http_llm_pii_v_secrules },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:secret-(?:live|test)-[A-Za-z0-9_=-]{36}"
+      "|dG9rO[A-Za-z0-9+/]{40,}={0,2}"
+      "|(?:sdk|api)-[a-f0-9]{8}(?:-[a-f0-9]{4}){3}-[a-f0-9]{12})",
       ngx_http_llm_pii_v_secrules },
 
     /*
