@@ -1093,6 +1093,17 @@ static sample_t  samples[] = {
     /* Octopus */
     { "octo --key API-O3146CYFVVC32NYNLURUJQHBA4",
       "octo --key [SECRET]" },
+    /* OpenRouter, Cloudflare */
+    { "route via sk-or-v1-8a67639f74080f56c5aa328f676226e236a23e238e3"
+      "b1c77fc4c011f1bd38f1f and cfut_0SPgjtHfb1F6w70WAKadYEjW1W5bSap"
+      "fQ7Dh3yEg017cdf83 ok",
+      "route via [SECRET] and [SECRET] ok" },
+    /* Braintree, Firebase Cloud Messaging */
+    { "bt access_token$production$40s8rs3mb5ecbjaf$362d53c9efc6d892aa"
+      "68bfcc8c928344 fcm AAAAkU6ag5t:APA91b-Zj3aoeWqeHGwlifXjw9APP8D"
+      "y_3XzZmBNQR2yTBGTCuSsH5LM-Em9iJLwbL132Zn4T8_WvXX2HdNK44cjXQVIo"
+      "STsp5svg-LRTlGrwQ2d8m3Dze9n2cldhT_7JZjyUDevwBJS",
+      "bt [SECRET] fcm [SECRET]" },
     /* near misses of the provider formats (secrules): stay clean */
     { "see video_box.ico-7f3a9c41b2e84d21a90f6c5e2b8d1a47.png and A3-size "
       "paper, API-GATEWAYCONFIGURATIONVERSIONTWOX, pplx-xxxxxxxxxxxxxxxxxxxx"
