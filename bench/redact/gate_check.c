@@ -37,8 +37,8 @@ main(int argc, char **argv)
     char                         err[256];
     long                         it, iters, fail, open, reports[2];
     size_t                       len, k;
-    unsigned                     t, f, n, fl[64], ids[64];
-    const char                  *ex[64], *r;
+    unsigned                     t, f, n, fl[128], ids[128];
+    const char                  *ex[128], *r;
     static u_char                text[4096];
     static reports_t             r1, r2;
     hs_scratch_t                *scratch;

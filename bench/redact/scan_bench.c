@@ -392,8 +392,8 @@ main(int argc, char **argv)
     char                    err[256];
     size_t                  len, erroff;
     unsigned                type, flags, n, mask;
-    unsigned                fl[64], ids[64];
-    const char             *pat, *exprs[64];
+    unsigned                fl[128], ids[128];
+    const char             *pat, *exprs[128];
     char                   *alt, *p;
     set_t                   chat, dense;
     hs_compile_error_t     *cerr;
@@ -435,6 +435,11 @@ main(int argc, char **argv)
     {
         if (!(mask & (1u << type))) {
             continue;
+        }
+
+        if (n == sizeof(exprs) / sizeof(exprs[0])) {
+            fprintf(stderr, "more than %u patterns\n", n);
+            return 1;
         }
 
         exprs[n] = pat;

@@ -267,6 +267,11 @@ static int ngx_http_llm_pii_v_jenkins(const u_char *t, size_t len,
 static int ngx_http_llm_pii_b64_part(const u_char *p, size_t n);
 static int ngx_http_llm_pii_v_sumo(const u_char *t, size_t len,
     size_t *start, size_t *end);
+/* secret recall, provider formats (branch secrules, see "Provider formats") */
+static int ngx_http_llm_pii_v_secrules(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+static int ngx_http_llm_pii_v_secrules_teams(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 static int ngx_http_llm_pii_header_name(const u_char *t, size_t len,
     size_t w, size_t e);
 static int ngx_http_llm_pii_quoted_token(const u_char *t, size_t len,
@@ -1129,7 +1134,145 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_HELD,
       " / (?:[A-Za-z0-9_.-]{1,32} ?[:=] ?)?[A-Za-z0-9._%+-]{1,64}"
       "@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}",
-      ngx_http_llm_pii_v_ctx_pair }
+      ngx_http_llm_pii_v_ctx_pair },
+
+    /*
+     * Secret recall, provider formats (branch secrules): appended, see
+     * "Provider formats" at the end of the file.  Tokens whose documented
+     * format has a prefix of their own or a fixed structure (a literal of
+     * four characters or more, or a short one with a fixed length and
+     * alphabet after it), in patterns of at most eight alternatives:
+     * 1Password secret keys, Adobe client secrets, Artifactory API keys and
+     * reference tokens ("reftkn" in base64), ClickHouse Cloud, Clojars,
+     * Cloudflare origin CA keys, Defined Networking, EasyPost, Flutterwave,
+     * Fly.io macaroons, Frame.io, GitLab session cookies and routable
+     * tokens, Grafana API keys (base64 JSON '{"k":'), Infracost, JWTs in
+     * base64, New Relic browser and insert keys, Octopus Deploy, Perplexity,
+     * Prefect, ReadMe, RubyGems, Scalingo, SettleMint, Twitter bearer
+     * tokens, Typeform, Yandex, Dropbox short-lived tokens, Mapbox (base64
+     * JSON '{"u":'), Plaid access tokens, HubSpot private app tokens, Google
+     * OAuth client secrets, access and refresh tokens, Tencent Cloud,
+     * Tailscale, Docker Hub, Supabase, Contentful, Figma, Buildkite,
+     * CircleCI, NVIDIA, xAI, Brevo SMTP, Linear OAuth, Bitbucket app
+     * passwords, MailerSend, PostHog, Apify, Netlify, Tavily, Pinecone,
+     * Jina, Slack client tokens, Notion, TestPyPI, Azure shared access keys,
+     * Stripe "prod" keys, Lob, Mailgun public keys, Sourcegraph local
+     * tokens, Amazon Bedrock API keys, MaxMind license keys, HashiCorp
+     * Terraform tokens, Azure's 84-character keys ("JQQJ9" at 52); more
+     * below
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})"
+      "(?:-[A-Z0-9]{5}){3}"
+      "|p8e-[A-Za-z0-9]{32}|AKCp[A-Za-z0-9]{69}"
+      "|cmVmdGtu[A-Za-z0-9]{56}|4b1d[A-Za-z0-9]{38}"
+      "|CLOJARS_[A-Za-z0-9]{60}|v1\\.0-[a-f0-9]{24}-[a-f0-9]{146}"
+      "|dnkey-[A-Za-z0-9=_-]{26}-[A-Za-z0-9=_-]{52})",
+      ngx_http_llm_pii_v_secrules },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:EZ[AT]K[A-Za-z0-9]{54}"
+      "|FLW(?:SEC|PUB)K(?:_TEST)?-[A-Ha-h0-9]{32}-X"
+      "|FLWSECK_TEST[A-Ha-h0-9]{12}"
+      "|(?:fm1[ar]|fm2)_[A-Za-z0-9+/]{100,}={0,3}"
+      "|fio-u-[A-Za-z0-9_=-]{64}|_gitlab_session=[0-9a-z]{32}"
+      "|gl(?:pat|rt)-[A-Za-z0-9_-]{27,}\\.[0-9a-z]{9}"
+      "|eyJrIjoi[A-Za-z0-9]{70,}={0,3})",
+      ngx_http_llm_pii_v_secrules },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:ico-[A-Za-z0-9]{32}|ZXlK[A-Za-z0-9+/_-]{40,}={0,2}"
+      "|NRJS-[a-f0-9]{19}|NRII-[A-Za-z0-9-]{32}|API-[A-Z0-9]{26,32}"
+      "|pplx-[A-Za-z0-9]{48}|pnu_[A-Za-z0-9]{36}|rdme_[a-z0-9]{70})",
+      ngx_http_llm_pii_v_secrules },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:rubygems_[a-f0-9]{48}|tk-us-[A-Za-z0-9_-]{48}"
+      "|sm_[aps]at_[A-Za-z0-9]{16}|A{22}[A-Za-z0-9%]{80,}"
+      "|tfp_[A-Za-z0-9_.=-]{59}|AQVN[A-Za-z0-9_-]{35,38})",
+      ngx_http_llm_pii_v_secrules },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:sl\\.[A-Za-z0-9_=-]{130,}"
+      "|[pst]k\\.eyJ1Ijoi[A-Za-z0-9_-]{20,}\\.[A-Za-z0-9_-]{20,}"
+      "|access-(?:sandbox|development|production)-[a-f0-9]{8}"
+      "(?:-[a-f0-9]{4}){3}-[a-f0-9]{12}"
+      "|pat-(?:na|eu|ap)[0-9]-[a-f0-9]{8}(?:-[a-f0-9]{4}){3}-[a-f0-9]{12}"
+      "|GOCSPX-[A-Za-z0-9_-]{28}|ya29\\.[A-Za-z0-9_-]{30,}"
+      "|1//0[A-Za-z0-9_-]{40,}|AKID[A-Za-z0-9]{32})",
+      ngx_http_llm_pii_v_secrules },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:tskey-[a-z]{3,8}-[A-Za-z0-9_]{6,24}-[A-Za-z0-9_]{20,64}"
+      "|dckr_[po]at_[A-Za-z0-9_-]{27,32}|sbp_[a-z0-9]{40}"
+      "|sb_secret_[A-Za-z0-9_-]{31,}|CFPAT-[A-Za-z0-9_-]{43}"
+      "|figd_[A-Za-z0-9_-]{40}|bkua_[a-z0-9]{40}"
+      "|CCIPAT_[A-Za-z0-9]{22}_[a-fA-F0-9]{40})",
+      ngx_http_llm_pii_v_secrules },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:nvapi-[A-Za-z0-9_-]{64}|xai-[A-Za-z0-9_]{80}"
+      "|xsmtpsib-[a-f0-9]{64}-[A-Za-z0-9]{16}|lin_oauth_[a-f0-9]{64}"
+      "|ATBB[A-Za-z0-9_=.-]{32}|mlsn\\.[a-f0-9]{64}"
+      "|phx_[A-Za-z0-9]{43})",
+      ngx_http_llm_pii_v_secrules },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:apify_api_[A-Za-z0-9]{36}"
+      "|nfp_[A-Za-z0-9]{36}"
+      "|tvly-(?:dev-|prod-)?[A-Za-z0-9]{32}"
+      "|pcsk_[A-Za-z0-9]{5,6}_[A-Za-z0-9]{50,80}"
+      "|jina_[a-f0-9]{32}[A-Za-z0-9_-]{28})",
+      ngx_http_llm_pii_v_secrules },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:xoxc-[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[a-f0-9]{64}"
+      "|secret_[A-Za-z0-9]{43}"
+      "|pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{50,}"
+      "|SharedAccessKey=[A-Za-z0-9+/]{42,43}="
+      "|[sr]k_prod_[A-Za-z0-9]{10,99}"
+      "|(?:live|test)_(?:pub_[a-f0-9]{31}|[a-f0-9]{35})"
+      "|pubkey-[a-f0-9]{32}|sgp_local_[a-f0-9]{40})",
+      ngx_http_llm_pii_v_secrules },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:ABSKQmVkcm9ja0FQSUtleS[A-Za-z0-9+/]{40,}={0,2}"
+      "|[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk"
+      "|[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}"
+      "|[A-Za-z0-9]{52}JQQJ9[A-Za-z0-9]{27})",
+      ngx_http_llm_pii_v_secrules },
+
+    /*
+     * the same, more providers: OpenRouter, Langfuse (secret and public
+     * keys), Cerebras, Neon, Render, Braintree access tokens, Firebase
+     * Cloud Messaging server keys, Cloudflare user and account tokens
+     * (40 characters and an 8-digit hexadecimal check), Stytch secrets,
+     * Intercom access tokens ("tok:" in base64), LaunchDarkly SDK and API
+     * keys
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:sk-or-v1-[a-f0-9]{64}"
+      "|[sp]k-lf-[a-f0-9]{8}(?:-[a-f0-9]{4}){3}-[a-f0-9]{12}"
+      "|csk-[a-z0-9]{48}|napi_[a-z0-9]{64}|rnd_[A-Za-z0-9]{32,64}"
+      "|access_token\\$(?:production|sandbox)\\$[a-z0-9]{16}\\$[a-f0-9]{32}"
+      "|AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{134}"
+      "|cf(?:k|ut|at)_[A-Za-z0-9]{40}[a-f0-9]{8})",
+      ngx_http_llm_pii_v_secrules },
+
+    { NGX_HTTP_LLM_PII_SECRET, 1, 0,
+      "(?:secret-(?:live|test)-[A-Za-z0-9_=-]{36}"
+      "|dG9rO[A-Za-z0-9+/]{40,}={0,2}"
+      "|(?:sdk|api)-[a-f0-9]{8}(?:-[a-f0-9]{4}){3}-[a-f0-9]{12})",
+      ngx_http_llm_pii_v_secrules },
+
+    /*
+     * Microsoft Teams incoming webhooks: from the literal, the validator
+     * finds the host before it (and "https://")
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      "\\.webhook\\.office\\.com/webhookb2/[a-f0-9-]{36}@[a-f0-9-]{36}"
+      "/IncomingWebhook/[A-Za-z0-9]{32}/[a-f0-9-]{36}(?:/[A-Za-z0-9_-]{20,})?",
+      ngx_http_llm_pii_v_secrules_teams }
 };
 
 
@@ -13244,4 +13387,238 @@ ngx_http_llm_pii_ctx_pair_hold(const u_char *t, size_t len, size_t from)
     }
 
     return (v < from) ? from : v;
+}
+
+
+/*
+ * Secret recall, provider formats (branch secrules).
+ *
+ * Tokens of a provider's documented format that the entries above do not
+ * know, written from the public rule lists of gitleaks (its default
+ * configuration) and trufflehog (its detectors' patterns), read to learn
+ * each format (prefix, length, alphabet), not copied; in patterns of at
+ * most eight alternatives (one pattern of all of them is too large for
+ * Hyperscan).  Every alternative starts with a literal of four characters
+ * or more, or a short one with a fixed length and alphabet after it ("sl."
+ * and 130 base64url), or ends with one ("_mmk", ".atlasv1.", "JQQJ9" at a
+ * fixed place): Hyperscan looks for the literals, the classes are read
+ * only after one was found.  A short literal that prose is full of costs
+ * on every byte even when it never matches: Resend's "re_" (English "re"
+ * before any character is a candidate) cost 1 % of the 16 KB body's scan
+ * alone, and was left out, as were Vault's legacy "s." and Facebook's
+ * "<app id>|<secret>"; so were Airtable's "pat" + 14 + "." ("path",
+ * "pattern"), ElevenLabs' "sk_" + 48 hexadecimal digits ("task_",
+ * "disk_"), Yandex's "YC" + 38 and Scaleway's "SCW" + 17 (two and three
+ * capitals), and Figma's other prefixes than "figd_" ("config"): with
+ * them the block cost 2.0 % of the code and English chat texts' scan,
+ * without them 0.8 %.
+ *
+ * The validator takes the token whole: no token character before or
+ * after it (not "prefix_token", not a longer run), not in a file or a
+ * host name (no "." before it, nor "." and a letter or a digit after it);
+ * not a run of six times the same character (a placeholder) after the
+ * format's own run (the 22 "A" of a Twitter bearer token); digits and
+ * letters, or both cases and 24 characters (as the other token rules); a
+ * JWT in base64 ("ZXlK...") decodes to base64url that decodes to a JSON
+ * object; an Azure shared access key's name ("SharedAccessKey=") is not
+ * part of the value.
+ */
+
+static u_char
+ngx_http_llm_pii_secrules_b64(u_char c)
+{
+    if (ngx_pii_upper(c)) {
+        return c - 'A';
+    }
+
+    if (ngx_pii_lower(c)) {
+        return c - 'a' + 26;
+    }
+
+    if (ngx_pii_digit(c)) {
+        return c - '0' + 52;
+    }
+
+    if (c == '+' || c == '-') {
+        return 62;
+    }
+
+    if (c == '/' || c == '_') {
+        return 63;
+    }
+
+    return 0xff;
+}
+
+
+/* decodes n (a multiple of 4) base64 or base64url characters; 0: invalid */
+
+static size_t
+ngx_http_llm_pii_secrules_decode(const u_char *p, size_t n, u_char *out)
+{
+    size_t    i, o;
+    u_char    v;
+    unsigned  acc;
+
+    o = 0;
+    acc = 0;
+
+    for (i = 0; i < n; i++) {
+        v = ngx_http_llm_pii_secrules_b64(p[i]);
+
+        if (v == 0xff) {
+            return 0;
+        }
+
+        acc = (acc << 6) | v;
+
+        if (i % 4 == 3) {
+            out[o++] = (u_char) (acc >> 16);
+            out[o++] = (u_char) (acc >> 8);
+            out[o++] = (u_char) acc;
+            acc = 0;
+        }
+    }
+
+    return o;
+}
+
+
+static int
+ngx_http_llm_pii_v_secrules(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    u_char        one[48], two[36];
+    size_t        s, e, b, i, n;
+    unsigned      digit, alpha, upper, lower;
+    const u_char  *p;
+
+    s = *start;
+    e = *end;
+
+    /* not a part of a file or host name: "video_box.ico-<32 hex>.png" */
+
+    if ((s > 0 && (ngx_pii_tokch(t[s - 1]) || t[s - 1] == '.'))
+        || (e < len && ngx_pii_tokch(t[e]))
+        || (e + 1 < len && t[e] == '.' && ngx_pii_alnum(t[e + 1])))
+    {
+        return 0;
+    }
+
+    p = t + s;
+    n = e - s;
+
+    /* the value after the name */
+
+    if (n > 16 && memcmp(p, "SharedAccessKey=", 16) == 0) {
+        s += 16;
+        p += 16;
+        n -= 16;
+    }
+
+    /* the format's own run: a Twitter bearer token's 22 "A" */
+
+    for (b = 0; b < n && p[b] == 'A'; b++) { /* void */ }
+
+    if (b < 22) {
+        b = 0;
+    }
+
+    if (ngx_http_llm_pii_placeholder_run(p + b, n - b)) {
+        return 0;
+    }
+
+    /* a JWT in base64: base64url JSON, '{"' */
+
+    if (n >= 48 && memcmp(p, "ZXlK", 4) == 0) {
+        if (ngx_http_llm_pii_secrules_decode(p, 48, one) != 36
+            || ngx_http_llm_pii_secrules_decode(one, 36, two) != 27
+            || two[0] != '{' || two[1] != '"')
+        {
+            return 0;
+        }
+
+        for (i = 2; i < 27; i++) {
+            if (two[i] < 0x20 || two[i] >= 0x7f) {
+                return 0;
+            }
+        }
+    }
+
+    digit = 0;
+    alpha = 0;
+    upper = 0;
+    lower = 0;
+
+    for (i = b; i < n; i++) {
+        if (ngx_pii_digit(p[i])) {
+            digit++;
+
+        } else if (ngx_pii_alpha(p[i])) {
+            alpha++;
+            upper += ngx_pii_upper(p[i]);
+            lower += ngx_pii_lower(p[i]);
+        }
+    }
+
+    if (!((digit && alpha) || (upper && lower && n - b >= 24))) {
+        return 0;
+    }
+
+    *start = s;
+
+    return 1;
+}
+
+
+/*
+ * A Microsoft Teams incoming webhook, whole: the host's first label
+ * before ".webhook.office.com" (1 to 63 letters, digits or "-") and
+ * "https://" before it, when there is one; the URL ends with its UUID or
+ * its last segment.
+ */
+
+static int
+ngx_http_llm_pii_v_secrules_teams(const u_char *t, size_t len,
+    size_t *start, size_t *end)
+{
+    size_t         s, e;
+    const u_char  *m;
+
+    e = *end;
+
+    if (e < len && (ngx_pii_tokch(t[e]) || t[e] == '/')) {
+        return 0;
+    }
+
+    s = (e > 400) ? e - 400 : 0;
+
+    m = ngx_http_llm_pii_memmem(t + s, t + e, ".webhook.office.com/", 20);
+
+    if (m == NULL) {
+        return 0;
+    }
+
+    s = m - t;
+
+    while (s > 0 && (size_t) (m - t) - s < 63
+           && (ngx_pii_digit(t[s - 1]) || ngx_pii_lower(t[s - 1])
+               || t[s - 1] == '-'))
+    {
+        s--;
+    }
+
+    if (s == (size_t) (m - t)
+        || (s > 0 && (ngx_pii_tokch(t[s - 1]) || t[s - 1] == '.')))
+    {
+        return 0;
+    }
+
+    if (s >= 8 && memcmp(t + s - 8, "https://", 8) == 0) {
+        s -= 8;
+    }
+
+    *start = s;
+
+    return 1;
 }
