@@ -13522,6 +13522,12 @@ ngx_http_llm_pii_v_secrules(const u_char *t, size_t len, size_t *start,
 
     if (b < 22) {
         b = 0;
+
+    } else if ((s > 0 && (t[s - 1] == '+' || t[s - 1] == '/'))
+               || (e < len && (t[e] == '+' || t[e] == '/' || t[e] == '=')))
+    {
+        /* zero bytes in a base64 blob, not a URL-encoded bearer token */
+        return 0;
     }
 
     if (ngx_http_llm_pii_placeholder_run(p + b, n - b)) {
@@ -13530,8 +13536,10 @@ ngx_http_llm_pii_v_secrules(const u_char *t, size_t len, size_t *start,
 
     /* a JWT in base64: base64url JSON, '{"' */
 
-    if (n >= 48 && memcmp(p, "ZXlK", 4) == 0) {
-        if (ngx_http_llm_pii_secrules_decode(p, 48, one) != 36
+    if (n >= 4 && memcmp(p, "ZXlK", 4) == 0) {
+        /* the first 48 characters decoded, never fewer: not the padding */
+        if (n - (p[n - 1] == '=') - (p[n - 2] == '=') < 48
+            || ngx_http_llm_pii_secrules_decode(p, 48, one) != 36
             || ngx_http_llm_pii_secrules_decode(one, 36, two) != 27
             || two[0] != '{' || two[1] != '"')
         {
@@ -13583,7 +13591,7 @@ ngx_http_llm_pii_v_secrules_teams(const u_char *t, size_t len,
     size_t *start, size_t *end)
 {
     size_t         s, e;
-    const u_char  *m;
+    const u_char  *m, *f;
 
     e = *end;
 
@@ -13593,7 +13601,20 @@ ngx_http_llm_pii_v_secrules_teams(const u_char *t, size_t len,
 
     s = (e > 400) ? e - 400 : 0;
 
-    m = ngx_http_llm_pii_memmem(t + s, t + e, ".webhook.office.com/", 20);
+    /* the last one: the match's own (no "." after it in the URL) */
+
+    m = NULL;
+
+    for ( ;; ) {
+        f = ngx_http_llm_pii_memmem(t + s, t + e, ".webhook.office.com/", 20);
+
+        if (f == NULL) {
+            break;
+        }
+
+        m = f;
+        s = f + 20 - t;
+    }
 
     if (m == NULL) {
         return 0;

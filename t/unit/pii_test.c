@@ -1176,6 +1176,19 @@ static sample_t  samples[] = {
       "STsp5svg-LRTlGrwQ2d8m3Dze9n2cldhT_7JZjyUDevwBJS",
       "bt [SECRET] fcm [SECRET]" },
     /* near misses of the provider formats (secrules): stay clean */
+    /* review7b: a short "ZXlK" run is not decoded, so not taken */
+    { "ZXlKljoQoaF1LlqsajAIxNKu8iS2G8NPRVdD53X83RZJ short", NULL },
+    { "jwt=ZXlKzzzzgEOzdmenCkhvMdgaKjIg8xNbe3nNyjOq9wMxEh==", NULL },
+    /* review7b: zero bytes in a base64 blob are no bearer token */
+    { "data:application/octet-stream;base64,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAC6"
+      "vWCBiJmpflvJfupxqZKm4bV3AyAVHnyrvWdFrK9xiRGHOY32nfr5pyzPCB9t2039bic"
+      "BTW5ZE9LFaez7770H2DCp+YgojjHRg80USP2W5DfJX==", NULL },
+    /* review7b: the webhook's own host, not an earlier one on the line */
+    { "x https://one.webhook.office.com/ and https://two.webhook.office.com/"
+      "webhookb2/a4c123b1-612d-d272-d137-1c17149d4395@36b3216f-daee-b975-"
+      "729f-ae923d5a4fd1/IncomingWebhook/9QeWJKY40uvSwMFLZDe1f8rESQedUStP/"
+      "e9cb0eb5-3f16-947c-cf25-ec84d8dbc742",
+      "x https://one.webhook.office.com/ and [SECRET]" },
     { "see video_box.ico-7f3a9c41b2e84d21a90f6c5e2b8d1a47.png and A3-size "
       "paper, API-GATEWAYCONFIGURATIONVERSIONTWOX, pplx-xxxxxxxxxxxxxxxxxxxx"
       "xxxxxxxxxxxxxxxxxxxxxxxxxxxx, disk_7f3a9c41b2e84d21a90f6c5e2b8d1a47"
