@@ -249,6 +249,14 @@ static int ngx_http_llm_pii_v_b64key(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_fixed(const u_char *t, size_t len,
     size_t *start, size_t *end);
+/* sechost: unnamed companions, connection strings (see the end) */
+static int ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
+    size_t prior, ngx_http_llm_pii_matches_t *m, size_t n);
+static size_t ngx_http_llm_pii_sh_hold(const u_char *t, size_t len,
+    size_t from, size_t cut);
+static size_t ngx_http_llm_pii_sh_url_start(const u_char *t, size_t c);
+static int ngx_http_llm_pii_v_sh_conn(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 /* secret recall, fourth block (see "Manifests and credential files") */
 static int ngx_http_llm_pii_v_k8s_kind(const u_char *t, size_t len,
     size_t *start, size_t *end);
@@ -831,7 +839,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
       "[a-z][a-z0-9+.:-]{1,24}://"
       "[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}@[A-Za-z0-9._-]+"
-      "(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/?&=+-]*)?",
+      "(?::[0-9]{1,5})?(?:,[A-Za-z0-9._-]+(?::[0-9]{1,5})?)*"
+      "(?:/[A-Za-z0-9._~%/?&=+-]*)?",
       ngx_http_llm_pii_v_cred_url },
 
     /*
@@ -860,7 +869,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * "jdbc:oracle:thin:scott/tiger@db:1521:orcl"
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
-      "jdbc:[a-z][a-z0-9]*:[^\\s\"'`<>]{4,}",
+      "jdbc:[a-z][a-z0-9-]*:[^\\s\"'`<>]{4,}",
       ngx_http_llm_pii_v_jdbc },
 
     /*
@@ -1110,7 +1119,26 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
       NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_APART_NATIONAL,
       "[0-9]{6}(?:[A-FU-Y][0-9]{3}[0-9A-Y]"
       "|[-+]?[JKLMNRSTUWXjklmnrstuwx][0-9]{3}|/[0-9]{3,4})",
-      ngx_http_llm_pii_v_national2 }
+      ngx_http_llm_pii_v_national2 },
+
+    /*
+     * sechost: Go's MySQL driver DSN, "user:password@tcp(host:3306)/db",
+     * "user:password@unix(/run/mysqld.sock)/db": from the "@", the user and
+     * the password before it as without a scheme
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      "@(?:tcp|unix)\\([^()\\s\"'@]{1,128}\\)(?:/[A-Za-z0-9._~%/?&=+-]*)?",
+      ngx_http_llm_pii_v_cred_bare },
+
+    /*
+     * sechost: connection strings with a credential, whole, from their
+     * first name ("Server=", "Endpoint=", "DefaultEndpointsProtocol=", ...;
+     * see ngx_http_llm_pii_v_sh_conn())
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      "(?:endpoint|accountendpoint|defaultendpointsprotocol|accountname"
+      "|hostname|host|server)=",
+      ngx_http_llm_pii_v_sh_conn }
 };
 
 
@@ -4459,7 +4487,12 @@ ngx_http_llm_pii_comp_take(const u_char *t, ngx_http_llm_pii_match_t *e,
      * address, an IP address) keeps its type, it is redacted either way
      */
 
-    if (lo < n && e[lo].start < ve) {
+    /* sechost: but an address named next to a credential is its companion */
+
+    if (lo < n && e[lo].start < ve
+        && !(e[lo].type == NGX_HTTP_LLM_PII_EMAIL && e[lo].start >= vs
+             && e[lo].end <= ve && (lo + 1 == n || e[lo + 1].start >= ve)))
+    {
         return 0;
     }
 
@@ -4590,6 +4623,12 @@ ngx_http_llm_pii_comp(const ngx_http_llm_pii_t *pii, const u_char *text,
         }
     }
 
+    /* sechost: the unnamed ones (hosts, URLs, addresses) */
+
+    if (ngx_http_llm_pii_sh_comp(text, len, from, prior, m, n) != 0) {
+        return -1;
+    }
+
     if (m->nelts == n) {
         return 0;
     }
@@ -4634,7 +4673,11 @@ static size_t
 ngx_http_llm_pii_comp_hold(const u_char *t, size_t len, size_t from,
     size_t cut)
 {
-    size_t  lo, ks, vs, ve, min;
+    size_t  lo, ks, vs, ve, min, u;
+
+    /* sechost: a URL before a credential that may come */
+
+    u = ngx_http_llm_pii_sh_hold(t, len, from, cut);
 
     /*
      * Only a value that ends at or after cut - COMP_GAP matters: from the
@@ -4659,13 +4702,13 @@ ngx_http_llm_pii_comp_hold(const u_char *t, size_t len, size_t from,
         }
 
         if (cut <= ve + NGX_HTTP_LLM_PII_COMP_GAP) {
-            return vs;
+            return (vs < u) ? vs : u;
         }
 
         lo = vs + 1;
     }
 
-    return cut;
+    return u;
 }
 
 
@@ -8788,8 +8831,41 @@ ngx_http_llm_pii_conn_placeholder(const u_char *v, size_t n)
  * "user:password@" / "user/password@".
  */
 
+static int ngx_http_llm_pii_v_jdbc_at(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+
+
+/*
+ * sechost: a JDBC URL that reaches the end of the text without a password
+ * may get one in the parameters still to come ("...;user=sa;" then
+ * "password=..."): a stream holds it from "jdbc:" (NGX_HTTP_LLM_PII_OPEN,
+ * nothing taken yet), at most RUN_MAX bytes
+ */
+
 static int
 ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    int     rc;
+    size_t  s, e;
+
+    s = *start;
+    e = *end;
+
+    rc = ngx_http_llm_pii_v_jdbc_at(t, len, start, end);
+
+    if (rc == 0 && e == len && len - s <= NGX_HTTP_LLM_PII_RUN_MAX) {
+        *start = s;
+        *end = s;
+        return NGX_HTTP_LLM_PII_OPEN;
+    }
+
+    return rc;
+}
+
+
+static int
+ngx_http_llm_pii_v_jdbc_at(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     size_t   s, e, i, k, at, u;
@@ -8829,7 +8905,8 @@ ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len, size_t *start,
         for (k = i; k > s && ngx_pii_alpha(t[k - 1]); k--) { /* void */ }
 
         if (k == s || (t[k - 1] != ';' && t[k - 1] != '&' && t[k - 1] != '?'
-                       && t[k - 1] != ':'))
+                       && t[k - 1] != ':' && t[k - 1] != '('
+                       && t[k - 1] != ','))
         {
             continue;
         }
@@ -8844,7 +8921,10 @@ ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len, size_t *start,
             continue;
         }
 
-        for (u = i + 1; u < e && t[u] != ';' && t[u] != '&'; u++) {
+        for (u = i + 1; u < e && t[u] != ';' && t[u] != '&' && t[u] != ')'
+                        && t[u] != ',';
+             u++)
+        {
             /* void */
         }
 
@@ -12553,4 +12633,596 @@ ngx_http_llm_pii_v_sumo(const u_char *t, size_t len, size_t *start,
     *start = s;
 
     return 1;
+}
+
+
+/*
+ * ---- sechost (issue 17): unnamed companions, connection strings ----
+ *
+ * What a credential carries with it without a name: the host or the URL it
+ * works on, written next to it ("loggly '<key>' 'w8wW1-x.loggly.com'",
+ * "[DEBUG] Using token: <key>\n[INFO] Connected to acme.jfrog.io",
+ * "https://acct.blob.core.windows.net/c?sv=...&sig=..."), and the e-mail
+ * address that goes with a key ("<key> / admin@example.com").  Taken as
+ * companions (type secret, see "Companions of a credential" above), only
+ * next to a credential the engine found:
+ *
+ *   - after it: a URL ("scheme://host...", up to its "?"), a host name
+ *     whose last label is a top-level domain of SH_TLDS, or an address the
+ *     e-mail detector found, that starts at most COMP_GAP (64) bytes after
+ *     the credential's end, in the same block of lines (comp_gap()), after
+ *     a blank, a quote or a bracket;
+ *   - before it: a URL with a scheme that ends at most COMP_GAP bytes
+ *     before the credential's start, in the same block.  A stream holds
+ *     every such URL until the text up to COMP_GAP bytes after its end can
+ *     be released (ngx_http_llm_pii_sh_hold(), called by comp_hold()): at
+ *     most COMP_GAP bytes past the URL, which is at most COMP_MAX long.
+ *
+ * A bare host before a credential, and an address before one without a
+ * name, are not taken: a stream would hold every host name of prose.
+ */
+
+/* what may come right before an unnamed companion */
+#define ngx_pii_sh_delim(c)  ((c) == ' ' || (c) == '\t' || (c) == '\n'       \
+                              || (c) == '\r' || (c) == '"' || (c) == '\''     \
+                              || (c) == '`' || (c) == '(' || (c) == '['       \
+                              || (c) == '{' || (c) == '<' || (c) == '>'       \
+                              || (c) == '=' || (c) == ',' || (c) == ';'       \
+                              || (c) == '|')
+
+/*
+ * Top-level domains of host names: the generic ones and country codes that
+ * are no file extension ("py", "md", "sh", "rs", "pl", "so", "in", "id",
+ * "me", "be", "to" are left out: "setup.py", "user.id", "to.be").
+ */
+static const char  *ngx_http_llm_pii_sh_tlds[] = {
+    "com", "net", "org", "io", "co", "ai", "app", "dev", "cloud", "info",
+    "biz", "tech", "xyz", "site", "online", "us", "uk", "eu", "de", "fr",
+    "nl", "ch", "jp", "cn", "ru", "br", "au", "ca", "es", "se", "fi", "dk",
+    "pt", "cz", "kr", "sg", "hk", "tw", "nz", "za", "mx", "ar", "gov",
+    "edu", "internal", "local", "corp", "lan",
+    NULL
+};
+
+
+static int
+ngx_http_llm_pii_sh_tld(const u_char *p, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; ngx_http_llm_pii_sh_tlds[i]; i++) {
+        if (strlen(ngx_http_llm_pii_sh_tlds[i]) == n
+            && ngx_http_llm_pii_casecmp(p, ngx_http_llm_pii_sh_tlds[i], n))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The end of a URL or a host name that starts at vs, or NONE: a token of
+ * companion characters (comp_ch(): all of them held back by a stream),
+ * without "@" (an address, or a URL with a user: other detectors'), at
+ * most COMP_MAX long; "scheme://host" with a dot or a port in the host, or
+ * a dotted host name with a known top-level domain, then a port or a path.
+ */
+
+static size_t
+ngx_http_llm_pii_sh_host(const u_char *t, size_t len, size_t vs)
+{
+    size_t  e, i, h, lb, dots;
+
+    for (e = vs; e < len && ngx_pii_comp_ch(t[e]); e++) {
+        if (e - vs >= NGX_HTTP_LLM_PII_COMP_MAX) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+    }
+
+    while (e > vs && (t[e - 1] == '.' || t[e - 1] == ':' || t[e - 1] == '-'
+                      || t[e - 1] == '/'))
+    {
+        e--;
+    }
+
+    if (e - vs < 4 || memchr(t + vs, '@', e - vs) != NULL) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    /* "scheme://host" */
+
+    for (i = vs; i < e && i - vs < 16
+                && (ngx_pii_alnum(t[i]) || t[i] == '+' || t[i] == '.'
+                    || t[i] == '-');
+         i++)
+    {
+        /* void */
+    }
+
+    if (i > vs && i + 3 < e && t[i] == ':' && t[i + 1] == '/'
+        && t[i + 2] == '/' && ngx_pii_alpha(t[vs]))
+    {
+        dots = 0;
+
+        for (h = i + 3; h < e && (ngx_pii_alnum(t[h]) || t[h] == '.'
+                                  || t[h] == '-' || t[h] == '_'
+                                  || t[h] == '+');
+             h++)
+        {
+            dots += (t[h] == '.');
+        }
+
+        if (h - (i + 3) < 3 || !(dots || (h < e && t[h] == ':'))) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+
+        return e;
+    }
+
+    /* a host name: labels, a top-level domain, a port or a path */
+
+    dots = 0;
+    lb = vs;
+
+    for (h = vs; h < e && (ngx_pii_alnum(t[h]) || t[h] == '-'
+                           || t[h] == '.');
+         h++)
+    {
+        if (t[h] == '.') {
+            if (h == lb) {
+                return NGX_HTTP_LLM_PII_NONE;
+            }
+
+            dots++;
+            lb = h + 1;
+        }
+    }
+
+    if (dots == 0 || h - lb < 2 || !ngx_http_llm_pii_sh_tld(t + lb, h - lb)) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    if (h < e && !(t[h] == '/' || (t[h] == ':' && ngx_pii_digit(t[h + 1]))))
+    {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    return e;
+}
+
+
+/* a secret found in [vs, ve) among e[0, n)? */
+
+static int
+ngx_http_llm_pii_sh_secret_in(const ngx_http_llm_pii_match_t *e, size_t n,
+    size_t vs, size_t ve)
+{
+    size_t  lo, hi, j;
+
+    lo = 0;
+    hi = n;
+
+    while (lo < hi) {
+        j = lo + (hi - lo) / 2;
+
+        if (e[j].end <= vs) {
+            lo = j + 1;
+
+        } else {
+            hi = j;
+        }
+    }
+
+    for (j = lo; j < n && e[j].start < ve; j++) {
+        if (e[j].type == NGX_HTTP_LLM_PII_SECRET) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_llm_pii_sh_push(ngx_http_llm_pii_matches_t *m, size_t vs, size_t ve)
+{
+    if (ngx_http_llm_pii_push(m, vs, ve, NGX_HTTP_LLM_PII_SECRET, 0) != 0) {
+        return -1;
+    }
+
+    m->elts[m->nelts - 1].comp = 1;
+
+    return 0;
+}
+
+
+/*
+ * The unnamed companions of the credentials of m->elts[0, n) (and of the
+ * one that ends at prior, released by a stream before from), pushed to m.
+ */
+
+static int
+ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
+    size_t prior, ngx_http_llm_pii_matches_t *m, size_t n)
+{
+    size_t                     k, j, ce, cs, p, hi, lo, vs, ve, c;
+    const u_char              *q;
+    ngx_http_llm_pii_match_t  *e;
+
+    for (k = 0; k <= n; k++) {
+
+        if (k == 0) {
+            if (prior == NGX_HTTP_LLM_PII_NONE) {
+                continue;
+            }
+
+            ce = prior;
+            cs = NGX_HTTP_LLM_PII_NONE;
+
+        } else {
+            e = &m->elts[k - 1];
+
+            if (!ngx_pii_cred(e)) {
+                continue;
+            }
+
+            ce = e->end;
+            cs = e->start;
+        }
+
+        /* after it: a URL, a host, an address */
+
+        hi = ce + NGX_HTTP_LLM_PII_COMP_GAP + 1;
+
+        if (hi > len) {
+            hi = len;
+        }
+
+        for (p = (ce > from) ? ce : from; p < hi; p++) {
+            if (p == 0 || !ngx_pii_alnum(t[p]) || !ngx_pii_sh_delim(t[p - 1]))
+            {
+                continue;
+            }
+
+            ve = ngx_http_llm_pii_sh_host(t, len, p);
+
+            if (ve == NGX_HTTP_LLM_PII_NONE) {
+                continue;
+            }
+
+            if (ngx_http_llm_pii_comp_gap(t, ce, p)
+                && !ngx_http_llm_pii_sh_secret_in(m->elts, n, p, ve)
+                && ngx_http_llm_pii_sh_push(m, p, ve) != 0)
+            {
+                return -1;
+            }
+
+            p = ve;
+        }
+
+        /* the addresses the e-mail detector found there */
+
+        lo = 0;
+        c = n;
+
+        while (lo < c) {
+            j = lo + (c - lo) / 2;
+
+            if (m->elts[j].start < ce) {
+                lo = j + 1;
+
+            } else {
+                c = j;
+            }
+        }
+
+        for (j = lo; j < n && m->elts[j].start < hi; j++) {
+            e = &m->elts[j];
+
+            if (e->type != NGX_HTTP_LLM_PII_EMAIL || e->start < from
+                || e->start == 0
+                || !(ngx_pii_sh_delim(t[e->start - 1])
+                     || t[e->start - 1] == '/'
+                     || t[e->start - 1] == ':')
+                || !ngx_http_llm_pii_comp_gap(t, ce, e->start))
+            {
+                continue;
+            }
+
+            if (ngx_http_llm_pii_sh_push(m, e->start, e->end) != 0) {
+                return -1;
+            }
+        }
+
+        /* before it: a URL with a scheme */
+
+        if (cs == NGX_HTTP_LLM_PII_NONE || cs < 4) {
+            continue;
+        }
+
+        lo = (cs > NGX_HTTP_LLM_PII_COMP_GAP + NGX_HTTP_LLM_PII_COMP_MAX)
+             ? cs - NGX_HTTP_LLM_PII_COMP_GAP - NGX_HTTP_LLM_PII_COMP_MAX : 0;
+
+        if (lo < from) {
+            lo = from;
+        }
+
+        while (lo + 3 <= cs) {
+            q = ngx_http_llm_pii_memmem(t + lo, t + cs, "://", 3);
+
+            if (q == NULL) {
+                break;
+            }
+
+            c = q - t;
+            lo = c + 3;
+
+            vs = ngx_http_llm_pii_sh_url_start(t, c);
+
+            if (vs == NGX_HTTP_LLM_PII_NONE || vs < from) {
+                continue;
+            }
+
+            ve = ngx_http_llm_pii_sh_host(t, len, vs);
+
+            if (ve == NGX_HTTP_LLM_PII_NONE || ve > cs
+                || cs - ve > NGX_HTTP_LLM_PII_COMP_GAP
+                || !ngx_http_llm_pii_comp_gap(t, ve, cs)
+                || ngx_http_llm_pii_sh_secret_in(m->elts, n, vs, ve))
+            {
+                continue;
+            }
+
+            if (ngx_http_llm_pii_sh_push(m, vs, ve) != 0) {
+                return -1;
+            }
+
+            lo = ve;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The start of the URL whose "://" is at c: back over its scheme (letters,
+ * digits, "+.-", at most 16, from a letter), after a delimiter; or NONE.
+ */
+
+static size_t
+ngx_http_llm_pii_sh_url_start(const u_char *t, size_t c)
+{
+    size_t  s;
+
+    for (s = c; s > 0 && c - s < 16
+                && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '+'
+                    || t[s - 1] == '.' || t[s - 1] == '-');
+         s--)
+    {
+        /* void */
+    }
+
+    if (s == c || !ngx_pii_alpha(t[s])
+        || (s > 0 && !ngx_pii_sh_delim(t[s - 1])))
+    {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    return s;
+}
+
+
+/*
+ * A stream releases [from, cut): a URL (a companion before a credential
+ * that may still come) whose start is before cut is held from its start
+ * while cut <= its end + COMP_GAP.  The new cut, or cut.  Only the URLs
+ * that end at or after cut - COMP_GAP are looked at: their "://" is in
+ * [cut - COMP_GAP - COMP_MAX, cut + 16).
+ */
+
+static size_t
+ngx_http_llm_pii_sh_hold(const u_char *t, size_t len, size_t from, size_t cut)
+{
+    size_t         lo, hi, c, vs, ve;
+    const u_char  *q;
+
+    lo = (cut > from + NGX_HTTP_LLM_PII_COMP_GAP + NGX_HTTP_LLM_PII_COMP_MAX)
+         ? cut - NGX_HTTP_LLM_PII_COMP_GAP - NGX_HTTP_LLM_PII_COMP_MAX : from;
+    hi = (cut + 16 + 3 < len) ? cut + 16 + 3 : len;
+
+    while (lo + 3 <= hi) {
+        q = ngx_http_llm_pii_memmem(t + lo, t + hi, "://", 3);
+
+        if (q == NULL) {
+            break;
+        }
+
+        c = q - t;
+        lo = c + 3;
+
+        vs = ngx_http_llm_pii_sh_url_start(t, c);
+
+        if (vs == NGX_HTTP_LLM_PII_NONE || vs < from || vs >= cut) {
+            continue;
+        }
+
+        ve = ngx_http_llm_pii_sh_host(t, len, vs);
+
+        if (ve != NGX_HTTP_LLM_PII_NONE
+            && cut <= ve + NGX_HTTP_LLM_PII_COMP_GAP)
+        {
+            return vs;
+        }
+    }
+
+    return cut;
+}
+
+
+/*
+ * Connection strings (sechost): "Name=value;Name=value;..." as .NET, Azure
+ * and ODBC write them, "Server=db;User ID=sa;Password=...;",
+ * "Endpoint=https://x.azconfig.io;Id=...;Secret=...",
+ * "DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...": whole,
+ * from its first name to the end of its last value, when one of its
+ * parameters is a credential with a value (the host, the user, the account
+ * are its companions, and the string is one value to a reader).  Hyperscan
+ * reports the first name and "=" (with start of match); the validator
+ * reads forward only, at most SH_CONN_MAX bytes.  A string that reaches
+ * the end of the text is answered NGX_HTTP_LLM_PII_OPEN: a stream holds it
+ * from its first name until it ends (at most SH_CONN_MAX bytes).
+ */
+
+#define NGX_HTTP_LLM_PII_SH_CONN_MAX  1024
+
+#define ngx_pii_sh_connv(c)  ((c) != ';' && (c) != '"' && (c) != '\''        \
+                              && (c) != '`' && (c) != '<' && (c) != '>'       \
+                              && (c) != ' ' && (c) != '\t' && (c) != '\r'     \
+                              && (c) != '\n')
+
+/* the names of a credential's parameter, lower case, without blanks */
+static const char  *ngx_http_llm_pii_sh_conn_creds[] = {
+    "password", "pwd", "secret", "accountkey", "sharedaccesskey",
+    "accesskey", "primarykey", "clientsecret", "apikey", "sharedsecret",
+    NULL
+};
+
+
+static int
+ngx_http_llm_pii_sh_conn_cred(const u_char *p, size_t n)
+{
+    u_char  w[24];
+    size_t  i, k;
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (p[i] == ' ' || p[i] == '_') {
+            continue;
+        }
+
+        if (k == sizeof(w)) {
+            return 0;
+        }
+
+        w[k++] = ngx_pii_upper(p[i]) ? (p[i] | 0x20) : p[i];
+    }
+
+    for (i = 0; ngx_http_llm_pii_sh_conn_creds[i]; i++) {
+        if (strlen(ngx_http_llm_pii_sh_conn_creds[i]) == k
+            && memcmp(w, ngx_http_llm_pii_sh_conn_creds[i], k) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_llm_pii_v_sh_conn(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    int     cred;
+    size_t  s, p, n, v, ve, pairs, last;
+
+    s = *start;
+
+    if (s > 0 && (ngx_pii_word(t[s - 1]) || t[s - 1] == '-'
+                  || t[s - 1] == '.'))
+    {
+        return 0;                       /* "SqlServer=", "myhost=" */
+    }
+
+    p = s;
+    pairs = 0;
+    cred = 0;
+    last = s;
+
+    for ( ;; ) {
+
+        /* a name: letters, digits, blanks, "_.-" */
+
+        for (n = p; p < len && (ngx_pii_alnum(t[p]) || t[p] == ' '
+                                || t[p] == '_' || t[p] == '.'
+                                || t[p] == '-');
+             p++)
+        {
+            if (p - n > 48) {
+                goto done;
+            }
+        }
+
+        if (p == len) {
+            goto open;
+        }
+
+        if (t[p] != '=' || p == n || t[n] == ' ') {
+            goto done;
+        }
+
+        /* its value */
+
+        v = ++p;
+
+        while (p < len && ngx_pii_sh_connv(t[p])) {
+            if (p - s >= NGX_HTTP_LLM_PII_SH_CONN_MAX) {
+                return 0;
+            }
+
+            p++;
+        }
+
+        ve = p;
+
+        if (ve > v) {
+            pairs++;
+            last = ve;
+
+            if (ngx_http_llm_pii_sh_conn_cred(t + n, v - 1 - n)
+                && (ve == len
+                    || !ngx_http_llm_pii_conn_placeholder(t + v, ve - v)))
+            {
+                cred = 1;
+            }
+        }
+
+        if (p == len) {
+            goto open;
+        }
+
+        if (t[p] != ';' || p + 1 - s >= NGX_HTTP_LLM_PII_SH_CONN_MAX) {
+            goto done;
+        }
+
+        p++;
+
+        if (p == len) {
+            goto open;
+        }
+
+        if (!ngx_pii_alpha(t[p])) {
+            goto done;
+        }
+    }
+
+done:
+
+    if (pairs < 2 || !cred) {
+        return 0;
+    }
+
+    *end = last;
+
+    return 1;
+
+open:
+
+    /* the text as it is, and held from the first name: it may go on */
+
+    *end = (pairs >= 2 && cred) ? last : s;
+
+    return NGX_HTTP_LLM_PII_OPEN;
 }
