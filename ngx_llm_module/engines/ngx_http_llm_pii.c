@@ -255,6 +255,7 @@ static int ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
 static size_t ngx_http_llm_pii_sh_hold(const u_char *t, size_t len,
     size_t from, size_t cut);
 static size_t ngx_http_llm_pii_sh_url_start(const u_char *t, size_t c);
+static int ngx_http_llm_pii_sh_account(const u_char *t, size_t ks);
 static int ngx_http_llm_pii_v_sh_conn(const u_char *t, size_t len,
     size_t *start, size_t *end);
 /* secret recall, fourth block (see "Manifests and credential files") */
@@ -4487,11 +4488,15 @@ ngx_http_llm_pii_comp_take(const u_char *t, ngx_http_llm_pii_match_t *e,
      * address, an IP address) keeps its type, it is redacted either way
      */
 
-    /* sechost: but an address named next to a credential is its companion */
+    /*
+     * sechost: but an address under an account's name next to a
+     * credential is its companion ("X-Auth-Email: ...", "sms_email: ...")
+     */
 
     if (lo < n && e[lo].start < ve
         && !(e[lo].type == NGX_HTTP_LLM_PII_EMAIL && e[lo].start >= vs
-             && e[lo].end <= ve && (lo + 1 == n || e[lo + 1].start >= ve)))
+             && e[lo].end <= ve && (lo + 1 == n || e[lo + 1].start >= ve)
+             && ngx_http_llm_pii_sh_account(t, ks)))
     {
         return 0;
     }
@@ -12793,10 +12798,14 @@ ngx_http_llm_pii_sh_host(const u_char *t, size_t len, size_t vs)
 }
 
 
-/* a secret found in [vs, ve) among e[0, n)? */
+/*
+ * Anything found in [vs, ve) among e[0, n)?  A URL with an IP address keeps
+ * it as such ("http://10.0.0.5:8080/health": an ip, redacted either way),
+ * as the named companions do.
+ */
 
 static int
-ngx_http_llm_pii_sh_secret_in(const ngx_http_llm_pii_match_t *e, size_t n,
+ngx_http_llm_pii_sh_found_in(const ngx_http_llm_pii_match_t *e, size_t n,
     size_t vs, size_t ve)
 {
     size_t  lo, hi, j;
@@ -12815,13 +12824,77 @@ ngx_http_llm_pii_sh_secret_in(const ngx_http_llm_pii_match_t *e, size_t n,
         }
     }
 
-    for (j = lo; j < n && e[j].start < ve; j++) {
-        if (e[j].type == NGX_HTTP_LLM_PII_SECRET) {
-            return 1;
+    return (lo < n && e[lo].start < ve);
+}
+
+
+/* an address at a, joined to a credential that ends at ce: "key / a@b" */
+
+#define NGX_HTTP_LLM_PII_SH_JOIN  2
+
+static int
+ngx_http_llm_pii_sh_joined(const u_char *t, size_t ce, size_t a)
+{
+    size_t  p, sp;
+    int     sep;
+
+    sep = 0;
+    sp = 0;
+
+    for (p = ce; p < a; p++) {
+        if (t[p] == ' ' || t[p] == '\t') {
+            if (++sp > 2 * NGX_HTTP_LLM_PII_SH_JOIN) {
+                return 0;
+            }
+
+        } else if ((t[p] == '/' || t[p] == ':' || t[p] == ',' || t[p] == '|')
+                   && !sep)
+        {
+            sep = 1;
+
+        } else {
+            return 0;
         }
     }
 
-    return 0;
+    return sep;
+}
+
+
+/*
+ * The name of a companion that starts at ks (its last word, see
+ * comp_key()) names an account's address: a compound name
+ * ("dotdigital_email", "X-Auth-Email", "gocanvasemail", "SMTP_USER"), or a
+ * Jenkins element ("<id>{a@b.example}").  A bare "email:" in prose is a
+ * person's address, and keeps its type.
+ */
+
+static int
+ngx_http_llm_pii_sh_account(const u_char *t, size_t ks)
+{
+    size_t  w, b;
+
+    if (t[ks] == '<') {
+        return 1;
+    }
+
+    for (w = ks; ngx_pii_alpha(t[w]); w++) { /* void */ }
+
+    if (w - ks > 5) {
+        return 1;                       /* "gocanvasemail", "useremail" */
+    }
+
+    for (b = ks; b > 0 && ks - b < 48
+                 && (ngx_pii_alnum(t[b - 1]) || t[b - 1] == '_'
+                     || t[b - 1] == '-' || t[b - 1] == '.');
+         b--)
+    {
+        /* void */
+    }
+
+    /* "e-mail" is one word */
+
+    return (b < ks && !(ks - b == 2 && (t[b] | 0x20) == 'e'));
 }
 
 
@@ -12893,7 +12966,7 @@ ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
             }
 
             if (ngx_http_llm_pii_comp_gap(t, ce, p)
-                && !ngx_http_llm_pii_sh_secret_in(m->elts, n, p, ve)
+                && !ngx_http_llm_pii_sh_found_in(m->elts, n, p, ve)
                 && ngx_http_llm_pii_sh_push(m, p, ve) != 0)
             {
                 return -1;
@@ -12902,7 +12975,10 @@ ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
             p = ve;
         }
 
-        /* the addresses the e-mail detector found there */
+        /*
+         * the address the e-mail detector found right after it, joined by
+         * at most SH_JOIN blanks and one of "/:,|" ("<key> / a@b.example")
+         */
 
         lo = 0;
         c = n;
@@ -12922,11 +12998,7 @@ ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
             e = &m->elts[j];
 
             if (e->type != NGX_HTTP_LLM_PII_EMAIL || e->start < from
-                || e->start == 0
-                || !(ngx_pii_sh_delim(t[e->start - 1])
-                     || t[e->start - 1] == '/'
-                     || t[e->start - 1] == ':')
-                || !ngx_http_llm_pii_comp_gap(t, ce, e->start))
+                || !ngx_http_llm_pii_sh_joined(t, ce, e->start))
             {
                 continue;
             }
@@ -12970,7 +13042,7 @@ ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
             if (ve == NGX_HTTP_LLM_PII_NONE || ve > cs
                 || cs - ve > NGX_HTTP_LLM_PII_COMP_GAP
                 || !ngx_http_llm_pii_comp_gap(t, ve, cs)
-                || ngx_http_llm_pii_sh_secret_in(m->elts, n, vs, ve))
+                || ngx_http_llm_pii_sh_found_in(m->elts, n, vs, ve))
             {
                 continue;
             }
