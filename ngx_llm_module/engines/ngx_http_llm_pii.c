@@ -255,6 +255,8 @@ static int ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
 static size_t ngx_http_llm_pii_sh_hold(const u_char *t, size_t len,
     size_t from, size_t cut);
 static size_t ngx_http_llm_pii_sh_url_start(const u_char *t, size_t c);
+static const u_char *ngx_http_llm_pii_sh_sep(const u_char *p,
+    const u_char *last);
 static int ngx_http_llm_pii_sh_account(const u_char *t, size_t ks);
 static int ngx_http_llm_pii_v_sh_conn(const u_char *t, size_t len,
     size_t *start, size_t *end);
@@ -13022,7 +13024,7 @@ ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
         }
 
         while (lo + 3 <= cs) {
-            q = ngx_http_llm_pii_memmem(t + lo, t + cs, "://", 3);
+            q = ngx_http_llm_pii_sh_sep(t + lo, t + cs);
 
             if (q == NULL) {
                 break;
@@ -13059,6 +13061,30 @@ ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
 }
 
 
+/* the first "://" in [p, last): a ":" found by memchr() (memmem() sets up
+   a search each call: a stream looks on each delta) */
+
+static const u_char *
+ngx_http_llm_pii_sh_sep(const u_char *p, const u_char *last)
+{
+    while (last - p >= 3) {
+        p = memchr(p, ':', last - p - 2);
+
+        if (p == NULL) {
+            return NULL;
+        }
+
+        if (p[1] == '/' && p[2] == '/') {
+            return p;
+        }
+
+        p++;
+    }
+
+    return NULL;
+}
+
+
 /*
  * The start of the URL whose "://" is at c: back over its scheme (letters,
  * digits, "+.-", at most 16, from a letter), after a delimiter; or NONE.
@@ -13091,22 +13117,32 @@ ngx_http_llm_pii_sh_url_start(const u_char *t, size_t c)
  * A stream releases [from, cut): a URL (a companion before a credential
  * that may still come) whose start is before cut is held from its start
  * while cut <= its end + COMP_GAP.  The new cut, or cut.  Only the URLs
- * that end at or after cut - COMP_GAP are looked at: their "://" is in
- * [cut - COMP_GAP - COMP_MAX, cut + 16).
+ * that end at or after cut - COMP_GAP are looked at: from the start of the
+ * run of companion characters there (a URL is one, at most COMP_MAX long)
+ * to cut and the 16 characters of a scheme after it.
  */
 
 static size_t
 ngx_http_llm_pii_sh_hold(const u_char *t, size_t len, size_t from, size_t cut)
 {
-    size_t         lo, hi, c, vs, ve;
+    size_t         lo, hi, c, vs, ve, min;
     const u_char  *q;
 
-    lo = (cut > from + NGX_HTTP_LLM_PII_COMP_GAP + NGX_HTTP_LLM_PII_COMP_MAX)
-         ? cut - NGX_HTTP_LLM_PII_COMP_GAP - NGX_HTTP_LLM_PII_COMP_MAX : from;
+    /* from the start of the token (a URL is one) at cut - COMP_GAP */
+
+    lo = (cut > from + NGX_HTTP_LLM_PII_COMP_GAP)
+         ? cut - NGX_HTTP_LLM_PII_COMP_GAP : from;
+    min = (lo > from + NGX_HTTP_LLM_PII_COMP_MAX)
+          ? lo - NGX_HTTP_LLM_PII_COMP_MAX : from;
+
+    while (lo > min && ngx_pii_comp_ch(t[lo - 1])) {
+        lo--;
+    }
+
     hi = (cut + 16 + 3 < len) ? cut + 16 + 3 : len;
 
     while (lo + 3 <= hi) {
-        q = ngx_http_llm_pii_memmem(t + lo, t + hi, "://", 3);
+        q = ngx_http_llm_pii_sh_sep(t + lo, t + hi);
 
         if (q == NULL) {
             break;
