@@ -12761,8 +12761,11 @@ ngx_http_llm_pii_sh_host(const u_char *t, size_t len, size_t vs)
             dots += (t[h] == '.');
         }
 
-        if (h - (i + 3) < 3 || !(dots || (h < e && t[h] == ':'))) {
-            return NGX_HTTP_LLM_PII_NONE;
+        if (h - (i + 3) < 3 || !(dots || (h < e && t[h] == ':'))
+            || (h - (i + 3) == 9
+                && ngx_http_llm_pii_casecmp(t + i + 3, "localhost", 9)))
+        {
+            return NGX_HTTP_LLM_PII_NONE;   /* a loopback says nothing */
         }
 
         return e;

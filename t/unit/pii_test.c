@@ -688,8 +688,8 @@ static sample_t  samples[] = {
       "url=[SECRET] ok" },
     { "jdbc:oracle:thin:scott/tiger@dbhost:1521:orcl", "[SECRET]" },
     { "jdbc:mysql://localhost:3306/db?useSSL=false ok", NULL },
-    { "Server=db;User ID=sa;Password=Sup3r$ecret!;Encrypt=True",
-      "Server=db;User ID=sa;Password=[SECRET];Encrypt=True" },
+    /* a connection string with a credential is whole since sechost */
+    { "Server=db;User ID=sa;Password=Sup3r$ecret!;Encrypt=True", "[SECRET]" },
     { "Uid=sa;Pwd={your_password};", NULL },
     { "curl -u elastic:P@ssw0rd$1 https://localhost:9200",
       "curl -u [SECRET] https://localhost:9200" },
@@ -785,7 +785,7 @@ static sample_t  samples[] = {
       "pat\n[SECRET]\n" },
     { "https://acct.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&sp=r&se"
       "=2026-01-01T00:00:00Z&sig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetK"
-      "xQ%3D ok", "https://acct.blob.core.windows.net/c/f.txt?[SECRET] ok" },
+      "xQ%3D ok", "[SECRET]?[SECRET] ok" },        /* the URL since sechost */
     { "SAS_TOKEN=sp=r&st=2026-01-01T00:00:00Z&spr=https&sv=2022-11-02&sr=c&s"
       "ig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetKxQ%3D",
       "SAS_TOKEN=[SECRET]" },
@@ -1023,9 +1023,76 @@ static sample_t  samples[] = {
     { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\nusername: YWRtaW4=\nuser_id:"
       " ab12==cd", "KEY=[SECRET]\nusername: [SECRET]\nuser_id: [SECRET]=="
       "cd" },
-    /* words, not identifiers: "valid", "ghost", "user: admin" */
+    /*
+     * words, not identifiers: "valid", "ghost", "user: admin" (x1.io is a
+     * host next to a key: an unnamed companion since sechost)
+     */
     { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e valid=abc123 ghost: x1.io "
-      "user: admin", "KEY=[SECRET] valid=abc123 ghost: x1.io user: admin" },
+      "user: admin", "KEY=[SECRET] valid=abc123 ghost: [SECRET] user: admin" },
+
+    /*
+     * sechost: unnamed companions of a credential, after it (a URL, a host
+     * with a known top-level domain, an address joined by "/"), before it
+     * (a URL with a scheme), within 64 bytes in the same block of lines
+     */
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e 'acme-7x.zorbex.io'",
+      "KEY=[SECRET] '[SECRET]'" },
+    { "[DEBUG] Using reference token: q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\n"
+      "\t[INFO] Connected to acme.jfrog.io\n",
+      "[DEBUG] Using reference token: [SECRET]\n"
+      "\t[INFO] Connected to [SECRET]\n" },
+    { "curl -H \"Authorization: Bearer q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\" \\"
+      "\n  https://acme.jfrog.io/artifactory/api/system/ping",
+      "curl -H \"Authorization: Bearer [SECRET]\" \\\n  [SECRET]" },
+    { "bitbucket at https://git.zorbex.com:7990/projects/app\n"
+      "BBDC-MTk4MDE0MzAyMDIzOvvP+lDf5edYvDgggvyzpmiXkF0A\n",
+      "bitbucket at [SECRET]\n[SECRET]\n" },
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e / ops@zorbex.io",
+      "KEY=[SECRET] / [SECRET]" },
+    { "-H \"X-Auth-Email: ops@zorbex.io\" \\\n"
+      "-H \"X-Auth-Key: q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\"",
+      "-H \"X-Auth-Email: [SECRET]\" \\\n-H \"X-Auth-Key: [SECRET]\"" },
+    /* and what stays: no credential, a file, prose, an ip, a blank line */
+    { "see https://docs.zorbex.io/api and acme.zorbex.io for details", NULL },
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e in config.yaml, setup.py, "
+      "user.id", "KEY=[SECRET] in config.yaml, setup.py, user.id" },
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e write to ops@zorbex.io please",
+      "KEY=[SECRET] write to [EMAIL] please" },
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\nemail: ops@zorbex.io",
+      "KEY=[SECRET]\nemail: [EMAIL]" },
+    { "curl http://10.1.2.3:8080/health KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e",
+      "curl http://[IP]:8080/health KEY=[SECRET]" },
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\n\nhttps://acme.zorbex.io/x",
+      "KEY=[SECRET]\n\nhttps://acme.zorbex.io/x" },
+    { "acme.zorbex.io KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e",
+      "acme.zorbex.io KEY=[SECRET]" },
+
+    /* sechost: connection strings with a credential, whole */
+    { "\"Server=tcp:sql.zorbex.net,1433;Database=app;User ID=app;Password=Q"
+      "9v!rT3x;\"", "\"[SECRET];\"" },
+    { "Endpoint=https://acme.azconfig.io;Id=Ab1-l0-s0:Xy12;Secret=Qm9vbGVh"
+      "blNlY3JldFZhbHVlMTIzNDU2Nzg5MGFiY2RlZg==", "[SECRET]" },
+    { "HostName=hub.azure-devices.net;DeviceId=dev01;SharedAccessKey=AbCdEf"
+      "GhIjKlMnOpQrStUvWxYz0123456789abcdEFG= ok", "[SECRET] ok" },
+    { "Server=db01;Database=app;Trusted_Connection=True; Server=nginx "
+      "Server=db01;User Id=sa;Password={your_password};", NULL },
+
+    /*
+     * sechost: URLs with a password: MongoDB's host lists, Go's MySQL DSN,
+     * JDBC parameters in parentheses or after ",", subprotocols with "-";
+     * a JDBC URL is held in a stream until its password comes
+     */
+    { "mongodb://admin:Pa55w0rd@m1.zorbex.net:27017,m2.zorbex.net:27017/?r"
+      "eplicaSet=rs0 ok", "[SECRET] ok" },
+    { "dsn := \"app:Go1angPw@tcp(db.zorbex.com:3306)/orders?charset=utf8\"",
+      "dsn := \"[SECRET]\"" },
+    { "jdbc:mysql://(host=db,port=3306,user=sandy,password=S4ndyPw)/app ok",
+      "[SECRET] ok" },
+    { "jdbc:informix-sqli://ifx:9088/db:INFORMIXSERVER=ifx;user=informix;p"
+      "assword=IfxPw55 ok", "[SECRET] ok" },
+    { "jdbc:h2:tcp://localhost/~/test;USER=sa;PASSWORD=H2pass123 ok",
+      "[SECRET] ok" },
+    { "jdbc:postgresql://db:5432/app?sslmode=require ok", NULL },
 
     { NULL, NULL }
 };
