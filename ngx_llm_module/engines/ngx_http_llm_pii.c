@@ -12713,8 +12713,11 @@ ngx_http_llm_pii_sh_tld(const u_char *p, size_t n)
  * The end of a URL or a host name that starts at vs, or NONE: a token of
  * companion characters (comp_ch(): all of them held back by a stream),
  * without "@" (an address, or a URL with a user: other detectors'), at
- * most COMP_MAX long; "scheme://host" with a dot or a port in the host, or
- * a dotted host name with a known top-level domain, then a port or a path.
+ * most COMP_MAX long; "scheme://host" or a host name with a known
+ * top-level domain, then a port or a path.  The host names a tenant or a
+ * deployment: it has a subdomain ("acme.jfrog.io", "git.zorbex.com") or a
+ * port; a registered domain alone ("github.com/org/repo", "x1.io") names a
+ * service, and "localhost" nothing.
  */
 
 static size_t
@@ -12761,7 +12764,7 @@ ngx_http_llm_pii_sh_host(const u_char *t, size_t len, size_t vs)
             dots += (t[h] == '.');
         }
 
-        if (h - (i + 3) < 3 || !(dots || (h < e && t[h] == ':'))
+        if (h - (i + 3) < 3 || !(dots >= 2 || (h < e && t[h] == ':'))
             || (h - (i + 3) == 9
                 && ngx_http_llm_pii_casecmp(t + i + 3, "localhost", 9)))
         {
@@ -12796,6 +12799,12 @@ ngx_http_llm_pii_sh_host(const u_char *t, size_t len, size_t vs)
 
     if (h < e && !(t[h] == '/' || (t[h] == ':' && ngx_pii_digit(t[h + 1]))))
     {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    /* a tenant's host: a subdomain, or a port ("github.com/x" names none) */
+
+    if (dots < 2 && !(h < e && t[h] == ':')) {
         return NGX_HTTP_LLM_PII_NONE;
     }
 

@@ -1023,12 +1023,9 @@ static sample_t  samples[] = {
     { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\nusername: YWRtaW4=\nuser_id:"
       " ab12==cd", "KEY=[SECRET]\nusername: [SECRET]\nuser_id: [SECRET]=="
       "cd" },
-    /*
-     * words, not identifiers: "valid", "ghost", "user: admin" (x1.io is a
-     * host next to a key: an unnamed companion since sechost)
-     */
+    /* words, not identifiers: "valid", "ghost", "user: admin" */
     { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e valid=abc123 ghost: x1.io "
-      "user: admin", "KEY=[SECRET] valid=abc123 ghost: [SECRET] user: admin" },
+      "user: admin", "KEY=[SECRET] valid=abc123 ghost: x1.io user: admin" },
 
     /*
      * sechost: unnamed companions of a credential, after it (a URL, a host
@@ -1064,6 +1061,9 @@ static sample_t  samples[] = {
       "curl http://[IP]:8080/health KEY=[SECRET]" },
     { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\n\nhttps://acme.zorbex.io/x",
       "KEY=[SECRET]\n\nhttps://acme.zorbex.io/x" },
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\nsee github.com/zorbex/app and "
+      "https://zorbex.io/docs", "KEY=[SECRET]\nsee github.com/zorbex/app and "
+      "https://zorbex.io/docs" },
     { "acme.zorbex.io KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e",
       "acme.zorbex.io KEY=[SECRET]" },
 
