@@ -886,7 +886,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     /* curl -u user:password, --user user:password: the argument */
     { NGX_HTTP_LLM_PII_SECRET, 1,
       NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_HELD,
-      "(?:-u|--user)[ =]",
+      "(?:-u|--user)[ \\t=]|-u[A-Za-z0-9_\"']",
       ngx_http_llm_pii_v_curl_user },
 
     /* Azure AD client secrets: "abc8Q~" and 31 to 34 more characters */
@@ -9035,6 +9035,21 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
 
     p = *end;
 
+    /*
+     * sechost: "-uadmin:pw", the argument attached to the option (curl
+     * takes it so): the match ends at its first character
+     */
+
+    if (t[p - 1] != ' ' && t[p - 1] != '\t' && t[p - 1] != '=') {
+        p--;
+
+        if (p < 3 || t[p - 1] != 'u' || t[p - 2] != '-'
+            || (t[p - 3] != ' ' && t[p - 3] != '\t'))
+        {
+            return 0;
+        }
+    }
+
     /* the option: after a space; "-u" or "--user" */
 
     for (o = p - 1; o > 0 && t[o - 1] != ' ' && t[o - 1] != '\t'; o--) {
@@ -9047,11 +9062,29 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    /* "curl" or "wget" before it on the line, within 56 bytes */
+    /*
+     * "curl" or "wget" before it, within 56 bytes, on its line or on the
+     * lines it continues ("curl -s \\\n  -u admin:pw": sechost)
+     */
 
-    for (i = o; i > 4 && o - i < 56 && t[i - 1] != '\n'; i--) {
-        if ((strncasecmp((const char *) t + i - 5, "curl ", 5) == 0
-             || strncasecmp((const char *) t + i - 5, "wget ", 5) == 0)
+    for (i = o; i > 4 && o - i < 56; i--) {
+        if (t[i - 1] == '\n') {
+            b = i - 1;
+
+            if (b > 0 && t[b - 1] == '\r') {
+                b--;
+            }
+
+            if (b == 0 || t[b - 1] != '\\') {
+                break;
+            }
+
+            continue;
+        }
+
+        if ((strncasecmp((const char *) t + i - 5, "curl", 4) == 0
+             || strncasecmp((const char *) t + i - 5, "wget", 4) == 0)
+            && (t[i - 1] == ' ' || t[i - 1] == '\t')
             && (i == 5 || !ngx_pii_alnum(t[i - 6])))
         {
             break;
@@ -9067,7 +9100,7 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
      * must still be in the context when its argument comes
      */
 
-    while (p < len && t[p] == ' ') {
+    while (p < len && (t[p] == ' ' || t[p] == '\t')) {
         if (p - *end >= 4) {
             return 0;
         }

@@ -1094,6 +1094,17 @@ static sample_t  samples[] = {
       "[SECRET] ok" },
     { "jdbc:postgresql://db:5432/app?sslmode=require ok", NULL },
 
+    /*
+     * sechost: curl's user option on a continued line, attached to its
+     * argument, after a tab; not another command's "-u user:group"
+     */
+    { "curl -X POST \\\n  -u admin:S3cretPass \\\n  -d x", "curl -X POST "
+      "\\\n  -u [SECRET] \\\n  -d x" },
+    { "curl -uadmin:S3cretPass -d x; curl\t-u\tops:Pa55w0rd9 -d y",
+      "curl -u[SECRET] -d x; curl\t-u\t[SECRET] -d y" },
+    { "docker run \\\n  -u app:app img; re-use:abc; curl --upload-file "
+      "a:b x", NULL },
+
     { NULL, NULL }
 };
 
