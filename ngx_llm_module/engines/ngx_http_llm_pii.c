@@ -872,7 +872,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * "jdbc:oracle:thin:scott/tiger@db:1521:orcl"
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
-      "jdbc:[a-z][a-z0-9-]*:[^\\s\"'`<>]{4,}",
+      "jdbc:[a-z][a-z0-9-]*:[^\\s\"'`<>]*",
       ngx_http_llm_pii_v_jdbc },
 
     /*
@@ -8854,12 +8854,20 @@ ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     int     rc;
-    size_t  s, e;
+    size_t  s, e, c;
 
     s = *start;
     e = *end;
 
-    rc = ngx_http_llm_pii_v_jdbc_at(t, len, start, end);
+    /*
+     * 4 characters at least after "jdbc:sub:" (the pattern takes none, so
+     * that a stream holds the URL from its first characters, whatever they
+     * are: fuzz/corpus/pii/sechost-jdbc-short-start)
+     */
+
+    for (c = s + 5; c < e && t[c] != ':'; c++) { /* void */ }
+
+    rc = (e - c > 4) ? ngx_http_llm_pii_v_jdbc_at(t, len, start, end) : 0;
 
     if (rc == 0 && e == len && len - s <= NGX_HTTP_LLM_PII_RUN_MAX) {
         *start = s;

@@ -1092,6 +1092,8 @@ static sample_t  samples[] = {
       "assword=IfxPw55 ok", "[SECRET] ok" },
     { "jdbc:h2:tcp://localhost/~/test;USER=sa;PASSWORD=H2pass123 ok",
       "[SECRET] ok" },
+    /* held from its first characters (fuzz/corpus/pii/sechost-jdbc-short-start) */
+    { "jdbc:h2:q;,//db/~/t;USER=sa;PASSWORD=H2pass123 ok", "[SECRET] ok" },
     { "jdbc:postgresql://db:5432/app?sslmode=require ok", NULL },
 
     /*
