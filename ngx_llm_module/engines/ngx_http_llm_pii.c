@@ -1127,10 +1127,12 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     /*
      * sechost: Go's MySQL driver DSN, "user:password@tcp(host:3306)/db",
      * "user:password@unix(/run/mysqld.sock)/db": from the "@", the user and
-     * the password before it as without a scheme
+     * the password before it as without a scheme; the address is made of
+     * characters a stream holds back (a stream released "...@tcp(db.x.c"
+     * and a NUL before the ")" came: fuzz/corpus/pii/sechost-dsn-nul)
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
-      "@(?:tcp|unix)\\([^()\\s\"'@]{1,128}\\)(?:/[A-Za-z0-9._~%/?&=+-]*)?",
+      "@(?:tcp|unix)\\([A-Za-z0-9._:/%+~-]{1,128}\\)(?:/[A-Za-z0-9._~%/?&=+-]*)?",
       ngx_http_llm_pii_v_cred_bare },
 
     /*
