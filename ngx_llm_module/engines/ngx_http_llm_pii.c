@@ -7870,6 +7870,29 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
 
     *start = s;
 
+    /*
+     * sechost: "...@h1:27017," at the end of the text: a MongoDB host list
+     * may go on ("h2:27017,h3/?replicaSet=rs0"): held from the scheme
+     * (fuzz/corpus/pii/sechost-mongodb-list-long-password: with a password
+     * too long for the pattern of an unfinished URL, a stream released
+     * the first host)
+     */
+
+    if (*end < len && t[*end] == ',') {
+        for (at = *end + 1; at < len && at - *end <= 256
+                            && (ngx_pii_alnum(t[at]) || t[at] == '.'
+                                || t[at] == '-' || t[at] == '_'
+                                || t[at] == ':');
+             at++)
+        {
+            /* void */
+        }
+
+        if (at == len && at - *end <= 256) {
+            return NGX_HTTP_LLM_PII_OPEN;
+        }
+    }
+
     return 1;
 }
 
