@@ -8900,6 +8900,17 @@ ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len, size_t *start,
         return NGX_HTTP_LLM_PII_OPEN;
     }
 
+    /*
+     * taken, without the punctuation at the end of the text ("...;"): the
+     * parameters may go on (fuzz/corpus/pii/sechost-jdbc-semicolon-at-end)
+     */
+
+    if (rc == 1 && e == len && *end < len
+        && len - s <= NGX_HTTP_LLM_PII_RUN_MAX)
+    {
+        return NGX_HTTP_LLM_PII_OPEN;
+    }
+
     return rc;
 }
 
