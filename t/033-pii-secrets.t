@@ -97,7 +97,7 @@ llm-log: redactions=5
 POST /echo/chat/completions
 {"model":"gpt-4o-mini","messages":[{"role":"user","content":"db postgres://admin:P@ssw0rd@db:5432/app, cache redis://:s3cr3tpass@cache:6379/0, bare admin:s3cret@db.example.com:5432/app, mongo mongodb+srv://admin:Pa$$w0rd!@cluster0.abcde.mongodb.net/test, pct postgres://app:p%40ss%3Aword@db/app\nurl=jdbc:sqlserver://db:1433;user=sa;password=P@ssw0rd!;encrypt=true\njdbc:oracle:thin:scott/tiger@dbhost:1521:orcl\nServer=db;User ID=sa;Password=Sup3r$ecret!;Encrypt=True\ncurl -u elastic:P@ssw0rd$1 https://localhost:9200\nNot: http://localhost:8080/x, jdbc:mysql://localhost:3306/db?useSSL=false, Uid=sa;Pwd={your_password};, docker run -u 1000:1000 img, git push -u origin main"}]}
 --- response_body chomp
-{"model":"gpt-4o-mini","messages":[{"role":"user","content":"db [SECRET], cache [SECRET], bare [SECRET], mongo [SECRET], pct [SECRET]\nurl=[SECRET]\n[SECRET]\nServer=db;User ID=sa;Password=[SECRET];Encrypt=True\ncurl -u [SECRET] https://localhost:9200\nNot: http://localhost:8080/x, jdbc:mysql://localhost:3306/db?useSSL=false, Uid=sa;Pwd={your_password};, docker run -u 1000:1000 img, git push -u origin main"}]}
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"db [SECRET], cache [SECRET], bare [SECRET], mongo [SECRET], pct [SECRET]\nurl=[SECRET]\n[SECRET]\n[SECRET]\ncurl -u [SECRET] https://localhost:9200\nNot: http://localhost:8080/x, jdbc:mysql://localhost:3306/db?useSSL=false, Uid=sa;Pwd={your_password};, docker run -u 1000:1000 img, git push -u origin main"}]}
 --- error_log
 llm-log: redactions=9 
 --- no_error_log
@@ -138,7 +138,7 @@ POST /split/chat/completions
 --- response_body_filters eval
 \&main::contents
 --- response_body chomp
-key=[SECRET], plivo token - [SECRET], db [SECRET], slack [SECRET], client_secret: [SECRET], curl -u [SECRET] https://x, Server=db;User ID=sa;Password=[SECRET];Encrypt=True, ok
+key=[SECRET], plivo token - [SECRET], db [SECRET], slack [SECRET], client_secret: [SECRET], curl -u [SECRET] https://x, [SECRET] ok
 --- error_log
 llm-log: redactions=7 
 --- no_error_log
@@ -163,9 +163,9 @@ qr/zoaw|7ifi|qFj3|QIN4|admin|ssw0|e039|a0b9379c|IQ8Q|16cxr|elastic|Sup3r/
 POST /echo/chat/completions
 {"model":"gpt-4o-mini","messages":[{"role":"user","content":"datadog: HAZt9xslXTTIQrh6bpy0VAq3GZuO2R8U\nnew relic 'ziJdi0Y4mj4TIJZ9RnvIh4TOetAf'\nBBDC-8s0Rc3VgTg9VaZEoBFUhIiJyqGNSOvQmIQbgSc7I8gzN\nsgp_82f04cfc56843619aa15d298cf22778591fcf7de 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 NRAK-DRG7ABH4TNGB38OBZH1D8DM8QRW\npat.S1ZaRkeKPPpQqF-K4pGFj1.96fb46492dec445af9d27547.BJuIWCWGZis8pFqGmxaO HRKU-pQ-j3lWFvjLjKR7PttINXPs3nGEBBV3WIkNZAObehT_Z2HM5u1ByAUzDWj6z da2-w6i42fip1zozy5vpuynl5a4g04\noc login --token=sha256~mx-dH8qzuGsepL4glLHNWHedKjhJLS9BnfVV95Q-UCb\nfb EAAIPDtM7hU3L1QjW9eRuRc2j178KRm3sVAYfg0WyZdFGAAZWRqKpKGVzMiXVo3v1oQuEuY7nNg1nWHDnCBx0BNdm9hpaqd4q3Tx1ByTcIJH8XabOIWuSLuZYQ4\n5iDGjTC6La4alyyQSzgrmm==:jTbM88DujEo9BSxqTU5CEflgpFptgqHU\nhttps://acct.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&sp=r&se=2026-01-01T00:00:00Z&sig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetKxQ%3D\nexport BUNDLE_GEMS__EXAMPLE__COM=deploy:f00dcafe\npassword       = \"rootpw42\"\nadmin_password: 'Tr0ub4dor&3'\ntoken = '1Vk6U2v7uFoKD90sPVOTAnkKMB647t:DItOdTXYHVvi99uc'\nPOST https://hooks.zapier.com/hooks/catch/2599593/r22hib/\nNot: github commit 3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a, github.com/ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, stripe customer cus_ziJdi0Y4mj4TIJZ9Rn, sentry event id 9f1c2b7a4e8d4c3bb5a6f0e1d2c3b4a5, datadog ID=ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, password: required, password = \"changeme\", password_file = \"/run/secrets/db1\""}]}
 --- response_body chomp
-{"model":"gpt-4o-mini","messages":[{"role":"user","content":"datadog: [SECRET]\nnew relic '[SECRET]'\n[SECRET]\n[SECRET] [SECRET] [SECRET]\n[SECRET] [SECRET] [SECRET]\noc login --token=[SECRET]\nfb [SECRET]\n[SECRET]\nhttps://acct.blob.core.windows.net/c/f.txt?[SECRET]\nexport BUNDLE_GEMS__EXAMPLE__COM=[SECRET]\npassword       = \"[SECRET]\"\nadmin_password: '[SECRET]'\ntoken = '[SECRET]'\nPOST [SECRET]\nNot: github commit 3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a, github.com/ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, stripe customer cus_ziJdi0Y4mj4TIJZ9Rn, sentry event id 9f1c2b7a4e8d4c3bb5a6f0e1d2c3b4a5, datadog ID=ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, password: required, password = \"changeme\", password_file = \"/run/secrets/db1\""}]}
+{"model":"gpt-4o-mini","messages":[{"role":"user","content":"datadog: [SECRET]\nnew relic '[SECRET]'\n[SECRET]\n[SECRET] [SECRET] [SECRET]\n[SECRET] [SECRET] [SECRET]\noc login --token=[SECRET]\nfb [SECRET]\n[SECRET]\n[SECRET]?[SECRET]\nexport BUNDLE_GEMS__EXAMPLE__COM=[SECRET]\npassword       = \"[SECRET]\"\nadmin_password: '[SECRET]'\ntoken = '[SECRET]'\nPOST [SECRET]\nNot: github commit 3f9a2c7e1b4d8f6a0c5e9b2d7f1a3c8e6b4d0f2a, github.com/ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, stripe customer cus_ziJdi0Y4mj4TIJZ9Rn, sentry event id 9f1c2b7a4e8d4c3bb5a6f0e1d2c3b4a5, datadog ID=ziJdi0Y4mj4TIJZ9RnvIh4TOetAf, password: required, password = \"changeme\", password_file = \"/run/secrets/db1\""}]}
 --- error_log
-llm-log: redactions=18 
+llm-log: redactions=19 
 --- no_error_log
 [error]
 

@@ -734,7 +734,8 @@ SECRET2_POS = [
     lambda: "oc login --token=«secret:sha256~%s»" % srand(43, ALNUM + "_-"),
     lambda: "hook «secret:https://hooks.zapier.com/hooks/catch/%s/%s/»" % (
         "".join(S.choice(string.digits) for _ in range(7)), slow(6)),
-    lambda: "https://acct.blob.core.windows.net/c/f.txt?«secret:sv=2022-11-02"
+    # the URL before the signature is its companion (a secret since sechost)
+    lambda: "«secret:https://acct.blob.core.windows.net/c/f.txt»?«secret:sv=2022-11-02"
             "&ss=b&sp=r&se=2026-0%d-01T00:00:00Z&sig=%s%%3D»" % (
                 S.randint(1, 9), srand(43)),
     lambda: "export BUNDLE_GEMS__EXAMPLE__COM=«secret:deploy:%s»" % shex(8),

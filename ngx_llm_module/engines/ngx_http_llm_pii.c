@@ -257,6 +257,17 @@ static int ngx_http_llm_pii_v_b64key(const u_char *t, size_t len,
     size_t *start, size_t *end);
 static int ngx_http_llm_pii_v_fixed(const u_char *t, size_t len,
     size_t *start, size_t *end);
+/* sechost: unnamed companions, connection strings (see the end) */
+static int ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
+    size_t prior, ngx_http_llm_pii_matches_t *m, size_t n);
+static size_t ngx_http_llm_pii_sh_hold(const u_char *t, size_t len,
+    size_t from, size_t cut);
+static size_t ngx_http_llm_pii_sh_url_start(const u_char *t, size_t c);
+static const u_char *ngx_http_llm_pii_sh_sep(const u_char *p,
+    const u_char *last);
+static int ngx_http_llm_pii_sh_account(const u_char *t, size_t ks);
+static int ngx_http_llm_pii_v_sh_conn(const u_char *t, size_t len,
+    size_t *start, size_t *end);
 /* secret recall, fourth block (see "Manifests and credential files") */
 static int ngx_http_llm_pii_v_k8s_kind(const u_char *t, size_t len,
     size_t *start, size_t *end);
@@ -844,7 +855,8 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
       "[a-z][a-z0-9+.:-]{1,24}://"
       "[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}@[A-Za-z0-9._-]+"
-      "(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/?&=+-]*)?",
+      "(?::[0-9]{1,5})?(?:,[A-Za-z0-9._-]+(?::[0-9]{1,5})?)*"
+      "(?:/[A-Za-z0-9._~%/?&=+-]*)?",
       ngx_http_llm_pii_v_cred_url },
 
     /*
@@ -873,7 +885,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
      * "jdbc:oracle:thin:scott/tiger@db:1521:orcl"
      */
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
-      "jdbc:[a-z][a-z0-9]*:[^\\s\"'`<>]{4,}",
+      "jdbc:[a-z][a-z0-9-]*:[^\\s\"'`<>]*",
       ngx_http_llm_pii_v_jdbc },
 
     /*
@@ -887,7 +899,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     /* curl -u user:password, --user user:password: the argument */
     { NGX_HTTP_LLM_PII_SECRET, 1,
       NGX_HTTP_LLM_PII_NOSOM|NGX_HTTP_LLM_PII_HELD,
-      "(?:-u|--user)[ =]",
+      "(?:-u|--user)[ \\t=]|-u[A-Za-z0-9_\"']",
       ngx_http_llm_pii_v_curl_user },
 
     /* Azure AD client secrets: "abc8Q~" and 31 to 34 more characters */
@@ -1272,7 +1284,28 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
       "\\.webhook\\.office\\.com/webhookb2/[a-f0-9-]{36}@[a-f0-9-]{36}"
       "/IncomingWebhook/[A-Za-z0-9]{32}/[a-f0-9-]{36}(?:/[A-Za-z0-9_-]{20,})?",
-      ngx_http_llm_pii_v_secrules_teams }
+      ngx_http_llm_pii_v_secrules_teams },
+
+    /*
+     * sechost: Go's MySQL driver DSN, "user:password@tcp(host:3306)/db",
+     * "user:password@unix(/run/mysqld.sock)/db": from the "@", the user and
+     * the password before it as without a scheme; the address is made of
+     * characters a stream holds back (a stream released "...@tcp(db.x.c"
+     * and a NUL before the ")" came: fuzz/corpus/pii/sechost-dsn-nul)
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, NGX_HTTP_LLM_PII_NOSOM,
+      "@(?:tcp|unix)\\([A-Za-z0-9._:/%+~-]{1,128}\\)(?:/[A-Za-z0-9._~%/?&=+-]*)?",
+      ngx_http_llm_pii_v_cred_bare },
+
+    /*
+     * sechost: connection strings with a credential, whole, from their
+     * first name ("Server=", "Endpoint=", "DefaultEndpointsProtocol=", ...;
+     * see ngx_http_llm_pii_v_sh_conn())
+     */
+    { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS,
+      "(?:endpoint|accountendpoint|defaultendpointsprotocol|accountname"
+      "|hostname|host|server)=",
+      ngx_http_llm_pii_v_sh_conn }
 };
 
 
@@ -4629,7 +4662,16 @@ ngx_http_llm_pii_comp_take(const u_char *t, ngx_http_llm_pii_match_t *e,
      * address, an IP address) keeps its type, it is redacted either way
      */
 
-    if (lo < n && e[lo].start < ve) {
+    /*
+     * sechost: but an address under an account's name next to a
+     * credential is its companion ("X-Auth-Email: ...", "sms_email: ...")
+     */
+
+    if (lo < n && e[lo].start < ve
+        && !(e[lo].type == NGX_HTTP_LLM_PII_EMAIL && e[lo].start >= vs
+             && e[lo].end <= ve && (lo + 1 == n || e[lo + 1].start >= ve)
+             && ngx_http_llm_pii_sh_account(t, ks)))
+    {
         return 0;
     }
 
@@ -4760,6 +4802,12 @@ ngx_http_llm_pii_comp(const ngx_http_llm_pii_t *pii, const u_char *text,
         }
     }
 
+    /* sechost: the unnamed ones (hosts, URLs, addresses) */
+
+    if (ngx_http_llm_pii_sh_comp(text, len, from, prior, m, n) != 0) {
+        return -1;
+    }
+
     if (m->nelts == n) {
         return 0;
     }
@@ -4804,7 +4852,11 @@ static size_t
 ngx_http_llm_pii_comp_hold(const u_char *t, size_t len, size_t from,
     size_t cut)
 {
-    size_t  lo, ks, vs, ve, min;
+    size_t  lo, ks, vs, ve, min, u;
+
+    /* sechost: a URL before a credential that may come */
+
+    u = ngx_http_llm_pii_sh_hold(t, len, from, cut);
 
     /*
      * Only a value that ends at or after cut - COMP_GAP matters: from the
@@ -4829,13 +4881,13 @@ ngx_http_llm_pii_comp_hold(const u_char *t, size_t len, size_t from,
         }
 
         if (cut <= ve + NGX_HTTP_LLM_PII_COMP_GAP) {
-            return vs;
+            return (vs < u) ? vs : u;
         }
 
         lo = vs + 1;
     }
 
-    return cut;
+    return u;
 }
 
 
@@ -7996,6 +8048,29 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
 
     *start = s;
 
+    /*
+     * sechost: "...@h1:27017," at the end of the text: a MongoDB host list
+     * may go on ("h2:27017,h3/?replicaSet=rs0"): held from the scheme
+     * (fuzz/corpus/pii/sechost-mongodb-list-long-password: with a password
+     * too long for the pattern of an unfinished URL, a stream released
+     * the first host)
+     */
+
+    if (*end < len && t[*end] == ',') {
+        for (at = *end + 1; at < len && at - *end <= 256
+                            && (ngx_pii_alnum(t[at]) || t[at] == '.'
+                                || t[at] == '-' || t[at] == '_'
+                                || t[at] == ':');
+             at++)
+        {
+            /* void */
+        }
+
+        if (at == len && at - *end <= 256) {
+            return NGX_HTTP_LLM_PII_OPEN;
+        }
+    }
+
     return 1;
 }
 
@@ -8970,8 +9045,60 @@ ngx_http_llm_pii_conn_placeholder(const u_char *v, size_t n)
  * "user:password@" / "user/password@".
  */
 
+static int ngx_http_llm_pii_v_jdbc_at(const u_char *t, size_t len,
+    size_t *start, size_t *end);
+
+
+/*
+ * sechost: a JDBC URL that reaches the end of the text without a password
+ * may get one in the parameters still to come ("...;user=sa;" then
+ * "password=..."): a stream holds it from "jdbc:" (NGX_HTTP_LLM_PII_OPEN,
+ * nothing taken yet), at most RUN_MAX bytes
+ */
+
 static int
 ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    int     rc;
+    size_t  s, e, c;
+
+    s = *start;
+    e = *end;
+
+    /*
+     * 4 characters at least after "jdbc:sub:" (the pattern takes none, so
+     * that a stream holds the URL from its first characters, whatever they
+     * are: fuzz/corpus/pii/sechost-jdbc-short-start)
+     */
+
+    for (c = s + 5; c < e && t[c] != ':'; c++) { /* void */ }
+
+    rc = (e - c > 4) ? ngx_http_llm_pii_v_jdbc_at(t, len, start, end) : 0;
+
+    if (rc == 0 && e == len && len - s <= NGX_HTTP_LLM_PII_RUN_MAX) {
+        *start = s;
+        *end = s;
+        return NGX_HTTP_LLM_PII_OPEN;
+    }
+
+    /*
+     * taken, without the punctuation at the end of the text ("...;"): the
+     * parameters may go on (fuzz/corpus/pii/sechost-jdbc-semicolon-at-end)
+     */
+
+    if (rc == 1 && e == len && *end < len
+        && len - s <= NGX_HTTP_LLM_PII_RUN_MAX)
+    {
+        return NGX_HTTP_LLM_PII_OPEN;
+    }
+
+    return rc;
+}
+
+
+static int
+ngx_http_llm_pii_v_jdbc_at(const u_char *t, size_t len, size_t *start,
     size_t *end)
 {
     size_t   s, e, i, k, at, u;
@@ -9011,7 +9138,8 @@ ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len, size_t *start,
         for (k = i; k > s && ngx_pii_alpha(t[k - 1]); k--) { /* void */ }
 
         if (k == s || (t[k - 1] != ';' && t[k - 1] != '&' && t[k - 1] != '?'
-                       && t[k - 1] != ':'))
+                       && t[k - 1] != ':' && t[k - 1] != '('
+                       && t[k - 1] != ','))
         {
             continue;
         }
@@ -9026,7 +9154,10 @@ ngx_http_llm_pii_v_jdbc(const u_char *t, size_t len, size_t *start,
             continue;
         }
 
-        for (u = i + 1; u < e && t[u] != ';' && t[u] != '&'; u++) {
+        for (u = i + 1; u < e && t[u] != ';' && t[u] != '&' && t[u] != ')'
+                        && t[u] != ',';
+             u++)
+        {
             /* void */
         }
 
@@ -9130,6 +9261,21 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
 
     p = *end;
 
+    /*
+     * sechost: "-uadmin:pw", the argument attached to the option (curl
+     * takes it so): the match ends at its first character
+     */
+
+    if (t[p - 1] != ' ' && t[p - 1] != '\t' && t[p - 1] != '=') {
+        p--;
+
+        if (p < 3 || t[p - 1] != 'u' || t[p - 2] != '-'
+            || (t[p - 3] != ' ' && t[p - 3] != '\t'))
+        {
+            return 0;
+        }
+    }
+
     /* the option: after a space; "-u" or "--user" */
 
     for (o = p - 1; o > 0 && t[o - 1] != ' ' && t[o - 1] != '\t'; o--) {
@@ -9142,11 +9288,29 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
         return 0;
     }
 
-    /* "curl" or "wget" before it on the line, within 56 bytes */
+    /*
+     * "curl" or "wget" before it, within 56 bytes, on its line or on the
+     * lines it continues ("curl -s \\\n  -u admin:pw": sechost)
+     */
 
-    for (i = o; i > 4 && o - i < 56 && t[i - 1] != '\n'; i--) {
-        if ((strncasecmp((const char *) t + i - 5, "curl ", 5) == 0
-             || strncasecmp((const char *) t + i - 5, "wget ", 5) == 0)
+    for (i = o; i > 4 && o - i < 56; i--) {
+        if (t[i - 1] == '\n') {
+            b = i - 1;
+
+            if (b > 0 && t[b - 1] == '\r') {
+                b--;
+            }
+
+            if (b == 0 || t[b - 1] != '\\') {
+                break;
+            }
+
+            continue;
+        }
+
+        if ((strncasecmp((const char *) t + i - 5, "curl", 4) == 0
+             || strncasecmp((const char *) t + i - 5, "wget", 4) == 0)
+            && (t[i - 1] == ' ' || t[i - 1] == '\t')
             && (i == 5 || !ngx_pii_alnum(t[i - 6])))
         {
             break;
@@ -9162,7 +9326,7 @@ ngx_http_llm_pii_v_curl_user(const u_char *t, size_t len, size_t *start,
      * must still be in the context when its argument comes
      */
 
-    while (p < len && t[p] == ' ') {
+    while (p < len && (t[p] == ' ' || t[p] == '\t')) {
         if (p - *end >= 4) {
             return 0;
         }
@@ -13642,4 +13806,709 @@ ngx_http_llm_pii_v_secrules_teams(const u_char *t, size_t len,
     *start = s;
 
     return 1;
+}
+
+
+/*
+ * ---- sechost (issue 17): unnamed companions, connection strings ----
+ *
+ * What a credential carries with it without a name: the host or the URL it
+ * works on, written next to it ("loggly '<key>' 'w8wW1-x.loggly.com'",
+ * "[DEBUG] Using token: <key>\n[INFO] Connected to acme.jfrog.io",
+ * "https://acct.blob.core.windows.net/c?sv=...&sig=..."), and the e-mail
+ * address that goes with a key ("<key> / admin@example.com").  Taken as
+ * companions (type secret, see "Companions of a credential" above), only
+ * next to a credential the engine found:
+ *
+ *   - after it: a URL ("scheme://host...", up to its "?"), a host name
+ *     whose last label is a top-level domain of SH_TLDS, or an address the
+ *     e-mail detector found, that starts at most COMP_GAP (64) bytes after
+ *     the credential's end, in the same block of lines (comp_gap()), after
+ *     a blank, a quote or a bracket;
+ *   - before it: a URL with a scheme that ends at most COMP_GAP bytes
+ *     before the credential's start, in the same block.  A stream holds
+ *     every such URL until the text up to COMP_GAP bytes after its end can
+ *     be released (ngx_http_llm_pii_sh_hold(), called by comp_hold()): at
+ *     most COMP_GAP bytes past the URL, which is at most COMP_MAX long.
+ *
+ * A bare host before a credential, and an address before one without a
+ * name, are not taken: a stream would hold every host name of prose.
+ */
+
+/* what may come right before an unnamed companion */
+#define ngx_pii_sh_delim(c)  ((c) == ' ' || (c) == '\t' || (c) == '\n'       \
+                              || (c) == '\r' || (c) == '"' || (c) == '\''     \
+                              || (c) == '`' || (c) == '(' || (c) == '['       \
+                              || (c) == '{' || (c) == '<' || (c) == '>'       \
+                              || (c) == '=' || (c) == ',' || (c) == ';'       \
+                              || (c) == '|')
+
+/*
+ * Top-level domains of host names: the generic ones and country codes that
+ * are no file extension ("py", "md", "sh", "rs", "pl", "so", "in", "id",
+ * "me", "be", "to" are left out: "setup.py", "user.id", "to.be").
+ */
+static const char  *ngx_http_llm_pii_sh_tlds[] = {
+    "com", "net", "org", "io", "co", "ai", "app", "dev", "cloud", "info",
+    "biz", "tech", "xyz", "site", "online", "us", "uk", "eu", "de", "fr",
+    "nl", "ch", "jp", "cn", "ru", "br", "au", "ca", "es", "se", "fi", "dk",
+    "pt", "cz", "kr", "sg", "hk", "tw", "nz", "za", "mx", "ar", "gov",
+    "edu", "internal", "local", "corp", "lan",
+    NULL
+};
+
+
+static int
+ngx_http_llm_pii_sh_tld(const u_char *p, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; ngx_http_llm_pii_sh_tlds[i]; i++) {
+        if (strlen(ngx_http_llm_pii_sh_tlds[i]) == n
+            && ngx_http_llm_pii_casecmp(p, ngx_http_llm_pii_sh_tlds[i], n))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The end of a URL or a host name that starts at vs, or NONE: a token of
+ * companion characters (comp_ch(): all of them held back by a stream),
+ * without "@" (an address, or a URL with a user: other detectors'), at
+ * most COMP_MAX long; "scheme://host" or a host name with a known
+ * top-level domain, then a port or a path.  The host names a tenant or a
+ * deployment: it has a subdomain ("acme.jfrog.io", "git.zorbex.com") or a
+ * port; a registered domain alone ("github.com/org/repo", "x1.io") names a
+ * service, and "localhost" nothing.
+ */
+
+static size_t
+ngx_http_llm_pii_sh_host(const u_char *t, size_t len, size_t vs)
+{
+    size_t  e, i, h, lb, dots;
+
+    for (e = vs; e < len && ngx_pii_comp_ch(t[e]); e++) {
+        if (e - vs >= NGX_HTTP_LLM_PII_COMP_MAX) {
+            return NGX_HTTP_LLM_PII_NONE;
+        }
+    }
+
+    while (e > vs && (t[e - 1] == '.' || t[e - 1] == ':' || t[e - 1] == '-'
+                      || t[e - 1] == '/'))
+    {
+        e--;
+    }
+
+    if (e - vs < 4 || memchr(t + vs, '@', e - vs) != NULL) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    /* "scheme://host" */
+
+    for (i = vs; i < e && i - vs < 16
+                && (ngx_pii_alnum(t[i]) || t[i] == '+' || t[i] == '.'
+                    || t[i] == '-');
+         i++)
+    {
+        /* void */
+    }
+
+    if (i > vs && i + 3 < e && t[i] == ':' && t[i + 1] == '/'
+        && t[i + 2] == '/' && ngx_pii_alpha(t[vs]))
+    {
+        dots = 0;
+
+        for (h = i + 3; h < e && (ngx_pii_alnum(t[h]) || t[h] == '.'
+                                  || t[h] == '-' || t[h] == '_'
+                                  || t[h] == '+');
+             h++)
+        {
+            dots += (t[h] == '.');
+        }
+
+        if (h - (i + 3) < 3 || !(dots >= 2 || (h < e && t[h] == ':'))
+            || (h - (i + 3) == 9
+                && ngx_http_llm_pii_casecmp(t + i + 3, "localhost", 9)))
+        {
+            return NGX_HTTP_LLM_PII_NONE;   /* a loopback says nothing */
+        }
+
+        return e;
+    }
+
+    /* a host name: labels, a top-level domain, a port or a path */
+
+    dots = 0;
+    lb = vs;
+
+    for (h = vs; h < e && (ngx_pii_alnum(t[h]) || t[h] == '-'
+                           || t[h] == '.');
+         h++)
+    {
+        if (t[h] == '.') {
+            if (h == lb) {
+                return NGX_HTTP_LLM_PII_NONE;
+            }
+
+            dots++;
+            lb = h + 1;
+        }
+    }
+
+    if (dots == 0 || h - lb < 2 || !ngx_http_llm_pii_sh_tld(t + lb, h - lb)) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    if (h < e && !(t[h] == '/' || (t[h] == ':' && ngx_pii_digit(t[h + 1]))))
+    {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    /* a tenant's host: a subdomain, or a port ("github.com/x" names none) */
+
+    if (dots < 2 && !(h < e && t[h] == ':')) {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    return e;
+}
+
+
+/*
+ * Anything found in [vs, ve) among e[0, n)?  A URL with an IP address keeps
+ * it as such ("http://10.0.0.5:8080/health": an ip, redacted either way),
+ * as the named companions do.
+ */
+
+static int
+ngx_http_llm_pii_sh_found_in(const ngx_http_llm_pii_match_t *e, size_t n,
+    size_t vs, size_t ve)
+{
+    size_t  lo, hi, j;
+
+    lo = 0;
+    hi = n;
+
+    while (lo < hi) {
+        j = lo + (hi - lo) / 2;
+
+        if (e[j].end <= vs) {
+            lo = j + 1;
+
+        } else {
+            hi = j;
+        }
+    }
+
+    return (lo < n && e[lo].start < ve);
+}
+
+
+/* an address at a, joined to a credential that ends at ce: "key / a@b" */
+
+#define NGX_HTTP_LLM_PII_SH_JOIN  2
+
+static int
+ngx_http_llm_pii_sh_joined(const u_char *t, size_t ce, size_t a)
+{
+    size_t  p, sp;
+    int     sep;
+
+    sep = 0;
+    sp = 0;
+
+    for (p = ce; p < a; p++) {
+        if (t[p] == ' ' || t[p] == '\t') {
+            if (++sp > 2 * NGX_HTTP_LLM_PII_SH_JOIN) {
+                return 0;
+            }
+
+        } else if ((t[p] == '/' || t[p] == ':' || t[p] == ',' || t[p] == '|')
+                   && !sep)
+        {
+            sep = 1;
+
+        } else {
+            return 0;
+        }
+    }
+
+    return sep;
+}
+
+
+/*
+ * The name of a companion that starts at ks (its last word, see
+ * comp_key()) names an account's address: a compound name
+ * ("dotdigital_email", "X-Auth-Email", "gocanvasemail", "SMTP_USER"), or a
+ * Jenkins element ("<id>{a@b.example}").  A bare "email:" in prose is a
+ * person's address, and keeps its type.
+ */
+
+static int
+ngx_http_llm_pii_sh_account(const u_char *t, size_t ks)
+{
+    size_t  w, b;
+
+    if (t[ks] == '<') {
+        return 1;
+    }
+
+    for (w = ks; ngx_pii_alpha(t[w]); w++) { /* void */ }
+
+    if (w - ks > 5) {
+        return 1;                       /* "gocanvasemail", "useremail" */
+    }
+
+    for (b = ks; b > 0 && ks - b < 48
+                 && (ngx_pii_alnum(t[b - 1]) || t[b - 1] == '_'
+                     || t[b - 1] == '-' || t[b - 1] == '.');
+         b--)
+    {
+        /* void */
+    }
+
+    /* "e-mail" is one word */
+
+    return (b < ks && !(ks - b == 2 && (t[b] | 0x20) == 'e'));
+}
+
+
+static int
+ngx_http_llm_pii_sh_push(ngx_http_llm_pii_matches_t *m, size_t vs, size_t ve)
+{
+    if (ngx_http_llm_pii_push(m, vs, ve, NGX_HTTP_LLM_PII_SECRET, 0) != 0) {
+        return -1;
+    }
+
+    m->elts[m->nelts - 1].comp = 1;
+
+    return 0;
+}
+
+
+/*
+ * The unnamed companions of the credentials of m->elts[0, n) (and of the
+ * one that ends at prior, released by a stream before from), pushed to m.
+ */
+
+static int
+ngx_http_llm_pii_sh_comp(const u_char *t, size_t len, size_t from,
+    size_t prior, ngx_http_llm_pii_matches_t *m, size_t n)
+{
+    size_t                     k, j, ce, cs, p, hi, lo, vs, ve, c;
+    const u_char              *q;
+    ngx_http_llm_pii_match_t  *e;
+
+    for (k = 0; k <= n; k++) {
+
+        if (k == 0) {
+            if (prior == NGX_HTTP_LLM_PII_NONE) {
+                continue;
+            }
+
+            ce = prior;
+            cs = NGX_HTTP_LLM_PII_NONE;
+
+        } else {
+            e = &m->elts[k - 1];
+
+            if (!ngx_pii_cred(e)) {
+                continue;
+            }
+
+            ce = e->end;
+            cs = e->start;
+        }
+
+        /* after it: a URL, a host, an address */
+
+        hi = ce + NGX_HTTP_LLM_PII_COMP_GAP + 1;
+
+        if (hi > len) {
+            hi = len;
+        }
+
+        for (p = (ce > from) ? ce : from; p < hi; p++) {
+            if (p == 0 || !ngx_pii_alnum(t[p]) || !ngx_pii_sh_delim(t[p - 1]))
+            {
+                continue;
+            }
+
+            ve = ngx_http_llm_pii_sh_host(t, len, p);
+
+            if (ve == NGX_HTTP_LLM_PII_NONE) {
+                continue;
+            }
+
+            if (ngx_http_llm_pii_comp_gap(t, ce, p)
+                && !ngx_http_llm_pii_sh_found_in(m->elts, n, p, ve)
+                && ngx_http_llm_pii_sh_push(m, p, ve) != 0)
+            {
+                return -1;
+            }
+
+            p = ve;
+        }
+
+        /*
+         * the address the e-mail detector found right after it, joined by
+         * at most SH_JOIN blanks and one of "/:,|" ("<key> / a@b.example")
+         */
+
+        lo = 0;
+        c = n;
+
+        while (lo < c) {
+            j = lo + (c - lo) / 2;
+
+            if (m->elts[j].start < ce) {
+                lo = j + 1;
+
+            } else {
+                c = j;
+            }
+        }
+
+        for (j = lo; j < n && m->elts[j].start < hi; j++) {
+            e = &m->elts[j];
+
+            if (e->type != NGX_HTTP_LLM_PII_EMAIL || e->start < from
+                || !ngx_http_llm_pii_sh_joined(t, ce, e->start))
+            {
+                continue;
+            }
+
+            if (ngx_http_llm_pii_sh_push(m, e->start, e->end) != 0) {
+                return -1;
+            }
+        }
+
+        /* before it: a URL with a scheme */
+
+        if (cs == NGX_HTTP_LLM_PII_NONE || cs < 4) {
+            continue;
+        }
+
+        lo = (cs > NGX_HTTP_LLM_PII_COMP_GAP + NGX_HTTP_LLM_PII_COMP_MAX)
+             ? cs - NGX_HTTP_LLM_PII_COMP_GAP - NGX_HTTP_LLM_PII_COMP_MAX : 0;
+
+        if (lo < from) {
+            lo = from;
+        }
+
+        while (lo + 3 <= cs) {
+            q = ngx_http_llm_pii_sh_sep(t + lo, t + cs);
+
+            if (q == NULL) {
+                break;
+            }
+
+            c = q - t;
+            lo = c + 3;
+
+            vs = ngx_http_llm_pii_sh_url_start(t, c);
+
+            if (vs == NGX_HTTP_LLM_PII_NONE || vs < from) {
+                continue;
+            }
+
+            ve = ngx_http_llm_pii_sh_host(t, len, vs);
+
+            if (ve == NGX_HTTP_LLM_PII_NONE || ve > cs
+                || cs - ve > NGX_HTTP_LLM_PII_COMP_GAP
+                || !ngx_http_llm_pii_comp_gap(t, ve, cs)
+                || ngx_http_llm_pii_sh_found_in(m->elts, n, vs, ve))
+            {
+                continue;
+            }
+
+            if (ngx_http_llm_pii_sh_push(m, vs, ve) != 0) {
+                return -1;
+            }
+
+            lo = ve;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the first "://" in [p, last): a ":" found by memchr() (memmem() sets up
+   a search each call: a stream looks on each delta) */
+
+static const u_char *
+ngx_http_llm_pii_sh_sep(const u_char *p, const u_char *last)
+{
+    while (last - p >= 3) {
+        p = memchr(p, ':', last - p - 2);
+
+        if (p == NULL) {
+            return NULL;
+        }
+
+        if (p[1] == '/' && p[2] == '/') {
+            return p;
+        }
+
+        p++;
+    }
+
+    return NULL;
+}
+
+
+/*
+ * The start of the URL whose "://" is at c: back over its scheme (letters,
+ * digits, "+.-", at most 16, from a letter), after a delimiter; or NONE.
+ */
+
+static size_t
+ngx_http_llm_pii_sh_url_start(const u_char *t, size_t c)
+{
+    size_t  s;
+
+    for (s = c; s > 0 && c - s < 16
+                && (ngx_pii_alnum(t[s - 1]) || t[s - 1] == '+'
+                    || t[s - 1] == '.' || t[s - 1] == '-');
+         s--)
+    {
+        /* void */
+    }
+
+    if (s == c || !ngx_pii_alpha(t[s])
+        || (s > 0 && !ngx_pii_sh_delim(t[s - 1])))
+    {
+        return NGX_HTTP_LLM_PII_NONE;
+    }
+
+    return s;
+}
+
+
+/*
+ * A stream releases [from, cut): a URL (a companion before a credential
+ * that may still come) whose start is before cut is held from its start
+ * while cut <= its end + COMP_GAP.  The new cut, or cut.  Only the URLs
+ * that end at or after cut - COMP_GAP are looked at: from the start of the
+ * run of companion characters there (a URL is one, at most COMP_MAX long)
+ * to cut and the 16 characters of a scheme after it.
+ */
+
+static size_t
+ngx_http_llm_pii_sh_hold(const u_char *t, size_t len, size_t from, size_t cut)
+{
+    size_t         lo, hi, c, vs, ve, min;
+    const u_char  *q;
+
+    /* from the start of the token (a URL is one) at cut - COMP_GAP */
+
+    lo = (cut > from + NGX_HTTP_LLM_PII_COMP_GAP)
+         ? cut - NGX_HTTP_LLM_PII_COMP_GAP : from;
+    min = (lo > from + NGX_HTTP_LLM_PII_COMP_MAX)
+          ? lo - NGX_HTTP_LLM_PII_COMP_MAX : from;
+
+    while (lo > min && ngx_pii_comp_ch(t[lo - 1])) {
+        lo--;
+    }
+
+    hi = (cut + 16 + 3 < len) ? cut + 16 + 3 : len;
+
+    while (lo + 3 <= hi) {
+        q = ngx_http_llm_pii_sh_sep(t + lo, t + hi);
+
+        if (q == NULL) {
+            break;
+        }
+
+        c = q - t;
+        lo = c + 3;
+
+        vs = ngx_http_llm_pii_sh_url_start(t, c);
+
+        if (vs == NGX_HTTP_LLM_PII_NONE || vs < from || vs >= cut) {
+            continue;
+        }
+
+        ve = ngx_http_llm_pii_sh_host(t, len, vs);
+
+        if (ve != NGX_HTTP_LLM_PII_NONE
+            && cut <= ve + NGX_HTTP_LLM_PII_COMP_GAP)
+        {
+            return vs;
+        }
+    }
+
+    return cut;
+}
+
+
+/*
+ * Connection strings (sechost): "Name=value;Name=value;..." as .NET, Azure
+ * and ODBC write them, "Server=db;User ID=sa;Password=...;",
+ * "Endpoint=https://x.azconfig.io;Id=...;Secret=...",
+ * "DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...": whole,
+ * from its first name to the end of its last value, when one of its
+ * parameters is a credential with a value (the host, the user, the account
+ * are its companions, and the string is one value to a reader).  Hyperscan
+ * reports the first name and "=" (with start of match); the validator
+ * reads forward only, at most SH_CONN_MAX bytes.  A string that reaches
+ * the end of the text is answered NGX_HTTP_LLM_PII_OPEN: a stream holds it
+ * from its first name until it ends (at most SH_CONN_MAX bytes).
+ */
+
+#define NGX_HTTP_LLM_PII_SH_CONN_MAX  1024
+
+#define ngx_pii_sh_connv(c)  ((c) != ';' && (c) != '"' && (c) != '\''        \
+                              && (c) != '`' && (c) != '<' && (c) != '>'       \
+                              && (c) != ' ' && (c) != '\t' && (c) != '\r'     \
+                              && (c) != '\n')
+
+/* the names of a credential's parameter, lower case, without blanks */
+static const char  *ngx_http_llm_pii_sh_conn_creds[] = {
+    "password", "pwd", "secret", "accountkey", "sharedaccesskey",
+    "accesskey", "primarykey", "clientsecret", "apikey", "sharedsecret",
+    NULL
+};
+
+
+static int
+ngx_http_llm_pii_sh_conn_cred(const u_char *p, size_t n)
+{
+    u_char  w[24];
+    size_t  i, k;
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (p[i] == ' ' || p[i] == '_') {
+            continue;
+        }
+
+        if (k == sizeof(w)) {
+            return 0;
+        }
+
+        w[k++] = ngx_pii_upper(p[i]) ? (p[i] | 0x20) : p[i];
+    }
+
+    for (i = 0; ngx_http_llm_pii_sh_conn_creds[i]; i++) {
+        if (strlen(ngx_http_llm_pii_sh_conn_creds[i]) == k
+            && memcmp(w, ngx_http_llm_pii_sh_conn_creds[i], k) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_llm_pii_v_sh_conn(const u_char *t, size_t len, size_t *start,
+    size_t *end)
+{
+    int     cred;
+    size_t  s, p, n, v, ve, pairs, last;
+
+    s = *start;
+
+    if (s > 0 && (ngx_pii_word(t[s - 1]) || t[s - 1] == '-'
+                  || t[s - 1] == '.'))
+    {
+        return 0;                       /* "SqlServer=", "myhost=" */
+    }
+
+    p = s;
+    pairs = 0;
+    cred = 0;
+    last = s;
+
+    for ( ;; ) {
+
+        /* a name: letters, digits, blanks, "_.-" */
+
+        for (n = p; p < len && (ngx_pii_alnum(t[p]) || t[p] == ' '
+                                || t[p] == '_' || t[p] == '.'
+                                || t[p] == '-');
+             p++)
+        {
+            if (p - n > 48) {
+                goto done;
+            }
+        }
+
+        if (p == len) {
+            goto open;
+        }
+
+        if (t[p] != '=' || p == n || t[n] == ' ') {
+            goto done;
+        }
+
+        /* its value */
+
+        v = ++p;
+
+        while (p < len && ngx_pii_sh_connv(t[p])) {
+            if (p - s >= NGX_HTTP_LLM_PII_SH_CONN_MAX) {
+                return 0;
+            }
+
+            p++;
+        }
+
+        ve = p;
+
+        if (ve > v) {
+            pairs++;
+            last = ve;
+
+            if (ngx_http_llm_pii_sh_conn_cred(t + n, v - 1 - n)
+                && (ve == len
+                    || !ngx_http_llm_pii_conn_placeholder(t + v, ve - v)))
+            {
+                cred = 1;
+            }
+        }
+
+        if (p == len) {
+            goto open;
+        }
+
+        if (t[p] != ';' || p + 1 - s >= NGX_HTTP_LLM_PII_SH_CONN_MAX) {
+            goto done;
+        }
+
+        p++;
+
+        if (p == len) {
+            goto open;
+        }
+
+        if (!ngx_pii_alpha(t[p])) {
+            goto done;
+        }
+    }
+
+done:
+
+    if (pairs < 2 || !cred) {
+        return 0;
+    }
+
+    *end = last;
+
+    return 1;
+
+open:
+
+    /* the text as it is, and held from the first name: it may go on */
+
+    *end = (pairs >= 2 && cred) ? last : s;
+
+    return NGX_HTTP_LLM_PII_OPEN;
 }

@@ -688,8 +688,8 @@ static sample_t  samples[] = {
       "url=[SECRET] ok" },
     { "jdbc:oracle:thin:scott/tiger@dbhost:1521:orcl", "[SECRET]" },
     { "jdbc:mysql://localhost:3306/db?useSSL=false ok", NULL },
-    { "Server=db;User ID=sa;Password=Sup3r$ecret!;Encrypt=True",
-      "Server=db;User ID=sa;Password=[SECRET];Encrypt=True" },
+    /* a connection string with a credential is whole since sechost */
+    { "Server=db;User ID=sa;Password=Sup3r$ecret!;Encrypt=True", "[SECRET]" },
     { "Uid=sa;Pwd={your_password};", NULL },
     { "curl -u elastic:P@ssw0rd$1 https://localhost:9200",
       "curl -u [SECRET] https://localhost:9200" },
@@ -785,7 +785,7 @@ static sample_t  samples[] = {
       "pat\n[SECRET]\n" },
     { "https://acct.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&sp=r&se"
       "=2026-01-01T00:00:00Z&sig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetK"
-      "xQ%3D ok", "https://acct.blob.core.windows.net/c/f.txt?[SECRET] ok" },
+      "xQ%3D ok", "[SECRET]?[SECRET] ok" },        /* the URL since sechost */
     { "SAS_TOKEN=sp=r&st=2026-01-01T00:00:00Z&spr=https&sv=2022-11-02&sr=c&s"
       "ig=GP5HYb5IuBBneTofyTPDAwub%2Be601Q7hdlivKWetKxQ%3D",
       "SAS_TOKEN=[SECRET]" },
@@ -1150,7 +1150,8 @@ static sample_t  samples[] = {
     { "Endpoint=sb://zorbex.servicebus.windows.net/;SharedAccessKeyName"
       "=send;SharedAccessKey=xA/zIBE4QN91du6VbfIAI8mYdU7u8wknqWgTymfXYb"
       "1=",
-      "Endpoint=[SECRET]/;SharedAccessKeyName=send;SharedAccessKey=[SECRET]" },
+      /* sechost takes the connection string whole */
+      "[SECRET]" },
     /* MaxMind */
     { "licence 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.",
       "licence [SECRET]." },
@@ -1188,7 +1189,8 @@ static sample_t  samples[] = {
       "webhookb2/a4c123b1-612d-d272-d137-1c17149d4395@36b3216f-daee-b975-"
       "729f-ae923d5a4fd1/IncomingWebhook/9QeWJKY40uvSwMFLZDe1f8rESQedUStP/"
       "e9cb0eb5-3f16-947c-cf25-ec84d8dbc742",
-      "x https://one.webhook.office.com/ and [SECRET]" },
+      /* the first URL: a companion before a credential (sechost) */
+      "x [SECRET]/ and [SECRET]" },
     { "see video_box.ico-7f3a9c41b2e84d21a90f6c5e2b8d1a47.png and A3-size "
       "paper, API-GATEWAYCONFIGURATIONVERSIONTWOX, pplx-xxxxxxxxxxxxxxxxxxxx"
       "xxxxxxxxxxxxxxxxxxxxxxxxxxxx, disk_7f3a9c41b2e84d21a90f6c5e2b8d1a47"
@@ -1196,6 +1198,87 @@ static sample_t  samples[] = {
     { "pcsk_abcd_5qU9s3iLVFmaSaJtMat7gTHaT9fXa7ykiBk7iz4uUMuLGLemkdutTgwJe"
       "vYhqtn and the sl.dropbox.example and re_compile_pattern_now_fast",
       NULL },
+
+    /*
+     * sechost: unnamed companions of a credential, after it (a URL, a host
+     * with a known top-level domain, an address joined by "/"), before it
+     * (a URL with a scheme), within 64 bytes in the same block of lines
+     */
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e 'acme-7x.zorbex.io'",
+      "KEY=[SECRET] '[SECRET]'" },
+    { "[DEBUG] Using reference token: q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\n"
+      "\t[INFO] Connected to acme.jfrog.io\n",
+      "[DEBUG] Using reference token: [SECRET]\n"
+      "\t[INFO] Connected to [SECRET]\n" },
+    { "curl -H \"Authorization: Bearer q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\" \\"
+      "\n  https://acme.jfrog.io/artifactory/api/system/ping",
+      "curl -H \"Authorization: Bearer [SECRET]\" \\\n  [SECRET]" },
+    { "bitbucket at https://git.zorbex.com:7990/projects/app\n"
+      "BBDC-MTk4MDE0MzAyMDIzOvvP+lDf5edYvDgggvyzpmiXkF0A\n",
+      "bitbucket at [SECRET]\n[SECRET]\n" },
+    /* one span: a "name: key / e-mail" pair (secctx) */
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e / ops@zorbex.io",
+      "KEY=[SECRET]" },
+    { "-H \"X-Auth-Email: ops@zorbex.io\" \\\n"
+      "-H \"X-Auth-Key: q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\"",
+      "-H \"X-Auth-Email: [SECRET]\" \\\n-H \"X-Auth-Key: [SECRET]\"" },
+    /* and what stays: no credential, a file, prose, an ip, a blank line */
+    { "see https://docs.zorbex.io/api and acme.zorbex.io for details", NULL },
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e in config.yaml, setup.py, "
+      "user.id", "KEY=[SECRET] in config.yaml, setup.py, user.id" },
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e write to ops@zorbex.io please",
+      "KEY=[SECRET] write to [EMAIL] please" },
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\nemail: ops@zorbex.io",
+      "KEY=[SECRET]\nemail: [EMAIL]" },
+    { "curl http://10.1.2.3:8080/health KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e",
+      "curl http://[IP]:8080/health KEY=[SECRET]" },
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\n\nhttps://acme.zorbex.io/x",
+      "KEY=[SECRET]\n\nhttps://acme.zorbex.io/x" },
+    { "KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e\nsee github.com/zorbex/app and "
+      "https://zorbex.io/docs", "KEY=[SECRET]\nsee github.com/zorbex/app and "
+      "https://zorbex.io/docs" },
+    { "acme.zorbex.io KEY=q8wz3kd9x7mv2pl4rt6yh1bn5cj0fs8e",
+      "acme.zorbex.io KEY=[SECRET]" },
+
+    /* sechost: connection strings with a credential, whole */
+    { "\"Server=tcp:sql.zorbex.net,1433;Database=app;User ID=app;Password=Q"
+      "9v!rT3x;\"", "\"[SECRET];\"" },
+    { "Endpoint=https://acme.azconfig.io;Id=Ab1-l0-s0:Xy12;Secret=Qm9vbGVh"
+      "blNlY3JldFZhbHVlMTIzNDU2Nzg5MGFiY2RlZg==", "[SECRET]" },
+    { "HostName=hub.azure-devices.net;DeviceId=dev01;SharedAccessKey=AbCdEf"
+      "GhIjKlMnOpQrStUvWxYz0123456789abcdEFG= ok", "[SECRET] ok" },
+    { "Server=db01;Database=app;Trusted_Connection=True; Server=nginx "
+      "Server=db01;User Id=sa;Password={your_password};", NULL },
+
+    /*
+     * sechost: URLs with a password: MongoDB's host lists, Go's MySQL DSN,
+     * JDBC parameters in parentheses or after ",", subprotocols with "-";
+     * a JDBC URL is held in a stream until its password comes
+     */
+    { "mongodb://admin:Pa55w0rd@m1.zorbex.net:27017,m2.zorbex.net:27017/?r"
+      "eplicaSet=rs0 ok", "[SECRET] ok" },
+    { "dsn := \"app:Go1angPw@tcp(db.zorbex.com:3306)/orders?charset=utf8\"",
+      "dsn := \"[SECRET]\"" },
+    { "jdbc:mysql://(host=db,port=3306,user=sandy,password=S4ndyPw)/app ok",
+      "[SECRET] ok" },
+    { "jdbc:informix-sqli://ifx:9088/db:INFORMIXSERVER=ifx;user=informix;p"
+      "assword=IfxPw55 ok", "[SECRET] ok" },
+    { "jdbc:h2:tcp://localhost/~/test;USER=sa;PASSWORD=H2pass123 ok",
+      "[SECRET] ok" },
+    /* held from its first characters (fuzz/corpus/pii/sechost-jdbc-short-start) */
+    { "jdbc:h2:q;,//db/~/t;USER=sa;PASSWORD=H2pass123 ok", "[SECRET] ok" },
+    { "jdbc:postgresql://db:5432/app?sslmode=require ok", NULL },
+
+    /*
+     * sechost: curl's user option on a continued line, attached to its
+     * argument, after a tab; not another command's "-u user:group"
+     */
+    { "curl -X POST \\\n  -u admin:S3cretPass \\\n  -d x", "curl -X POST "
+      "\\\n  -u [SECRET] \\\n  -d x" },
+    { "curl -uadmin:S3cretPass -d x; curl\t-u\tops:Pa55w0rd9 -d y",
+      "curl -u[SECRET] -d x; curl\t-u\t[SECRET] -d y" },
+    { "docker run \\\n  -u app:app img; re-use:abc; curl --upload-file "
+      "a:b x", NULL },
 
     { NULL, NULL }
 };
