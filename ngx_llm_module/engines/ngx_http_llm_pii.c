@@ -855,7 +855,7 @@ static const ngx_http_llm_pii_pattern_t  ngx_http_llm_pii_builtins[] = {
     { NGX_HTTP_LLM_PII_SECRET, 1, HS_FLAG_CASELESS|NGX_HTTP_LLM_PII_NOSOM,
       "[a-z][a-z0-9+.:-]{1,24}://"
       "[A-Za-z0-9._%+~-]{0,64}:[^/\\s\"'<>]{1,128}@[A-Za-z0-9._-]+"
-      "(?::[0-9]{1,5})?(?:,[A-Za-z0-9._-]+(?::[0-9]{1,5})?)*"
+      "(?::[0-9]{1,5})?(?:,[A-Za-z0-9._-]+(?::[0-9]{1,5})?){0,16}"
       "(?:/[A-Za-z0-9._~%/?&=+-]*)?",
       ngx_http_llm_pii_v_cred_url },
 
@@ -8056,7 +8056,7 @@ ngx_http_llm_pii_v_cred_url(const u_char *t, size_t len, size_t *start,
      * the first host)
      */
 
-    if (*end < len && t[*end] == ',') {
+    if (*end < len && t[*end] == ',' && len - s <= NGX_HTTP_LLM_PII_RUN_MAX) {
         for (at = *end + 1; at < len && at - *end <= 256
                             && (ngx_pii_alnum(t[at]) || t[at] == '.'
                                 || t[at] == '-' || t[at] == '_'
@@ -13886,6 +13886,33 @@ ngx_http_llm_pii_sh_tld(const u_char *p, size_t n)
  * service, and "localhost" nothing.
  */
 
+/*
+ * review7c: a first label that names a service, not a tenant
+ * ("www.python.org", "api.openai.com", "docs.github.com"): 1, or 0
+ */
+
+static size_t
+ngx_http_llm_pii_sh_generic(const u_char *h, size_t n)
+{
+    size_t              i, k;
+    static const char  *labels[] = {
+        "www", "api", "docs", "doc", "status", "platform", "help",
+        "support", "developer", "developers", "console", NULL
+    };
+
+    for (i = 0; labels[i]; i++) {
+        k = strlen(labels[i]);
+
+        if (n > k && h[k] == '.' && ngx_http_llm_pii_casecmp(h, labels[i], k))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static size_t
 ngx_http_llm_pii_sh_host(const u_char *t, size_t len, size_t vs)
 {
@@ -13930,6 +13957,8 @@ ngx_http_llm_pii_sh_host(const u_char *t, size_t len, size_t vs)
             dots += (t[h] == '.');
         }
 
+        dots -= ngx_http_llm_pii_sh_generic(t + i + 3, h - (i + 3));
+
         if (h - (i + 3) < 3 || !(dots >= 2 || (h < e && t[h] == ':'))
             || (h - (i + 3) == 9
                 && ngx_http_llm_pii_casecmp(t + i + 3, "localhost", 9)))
@@ -13969,6 +13998,8 @@ ngx_http_llm_pii_sh_host(const u_char *t, size_t len, size_t vs)
     }
 
     /* a tenant's host: a subdomain, or a port ("github.com/x" names none) */
+
+    dots -= ngx_http_llm_pii_sh_generic(t + vs, h - vs);
 
     if (dots < 2 && !(h < e && t[h] == ':')) {
         return NGX_HTTP_LLM_PII_NONE;
@@ -14362,7 +14393,7 @@ ngx_http_llm_pii_sh_hold(const u_char *t, size_t len, size_t from, size_t cut)
  * from its first name until it ends (at most SH_CONN_MAX bytes).
  */
 
-#define NGX_HTTP_LLM_PII_SH_CONN_MAX  1024
+#define NGX_HTTP_LLM_PII_SH_CONN_MAX  384
 
 #define ngx_pii_sh_connv(c)  ((c) != ';' && (c) != '"' && (c) != '\''        \
                               && (c) != '`' && (c) != '<' && (c) != '>'       \

@@ -1280,6 +1280,10 @@ static sample_t  samples[] = {
     { "docker run \\\n  -u app:app img; re-use:abc; curl --upload-file "
       "a:b x", NULL },
 
+    /* review7c: public hosts with a generic first label are no tenant's */
+    { "see https://docs.github.com/en/auth then ghp_aBcDeF0123456789aBcDeF0123456789aBcD "
+      "ok, status at status.openai.com", "see https://docs.github.com/en/auth then [SECRET] "
+      "ok, status at status.openai.com" },
     { NULL, NULL }
 };
 
